@@ -1,0 +1,48 @@
+# Sourced by scripts/*: a project virtual environment and the system programs the tests need.
+# Works on a fresh machine with only Python 3.11+ (with venv and pip) on it.
+
+PYTHON=${PYTHON:-python3}
+
+# ensure_venv [dev]: .venv with the project installed (editable), plus the dev tools when
+# asked; reinstalls only when pyproject.toml changed since the last install.
+ensure_venv() {
+    local mode=${1:-run}
+    local stamp=".venv/.installed-$mode"
+    local want
+    want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    if [ ! -x .venv/bin/python ]; then
+        "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+            echo "order-lifecycle needs Python 3.11 or newer; $PYTHON is $("$PYTHON" --version)" >&2
+            return 1
+        }
+        "$PYTHON" -m venv .venv
+    fi
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        # pip 25.1 is the first to install [dependency-groups] (--group).
+        .venv/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+        if [ "$mode" = dev ]; then
+            .venv/bin/python -m pip install --quiet --editable . --group dev
+        else
+            .venv/bin/python -m pip install --quiet --editable .
+        fi
+        echo "$want" >"$stamp"
+    fi
+}
+
+# apt_install PACKAGE...: install Debian packages, as root or through passwordless sudo.
+apt_install() {
+    local sudo=""
+    if [ "$(id -u)" != 0 ]; then
+        if sudo -n true 2>/dev/null; then sudo="sudo -n"; else return 1; fi
+    fi
+    command -v apt-get >/dev/null || return 1
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+# ensure_graphviz: Graphviz's `dot` draws the SVG diagrams.
+ensure_graphviz() {
+    command -v dot >/dev/null && return 0
+    echo "Installing Graphviz (for the SVG diagrams)..." >&2
+    apt_install graphviz || echo "Graphviz's dot is missing and could not be installed: SVG tests will skip." >&2
+}

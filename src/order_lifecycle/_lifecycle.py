@@ -1,0 +1,94 @@
+"""The two machines, bound to their guards, and the facade that picks one by model type."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, overload
+
+from ._guards import ORDER_GUARDS
+from ._machine import Explanation, Machine, Step
+from ._models import Checkout, Order
+from ._tables import CHECKOUT_SPEC, ORDER_SPEC
+from ._vocabulary import CheckoutEvent, CheckoutState, OrderEvent, OrderState
+from .exceptions import WrongType
+
+__all__ = ["CHECKOUT_MACHINE", "ORDER_MACHINE", "allowed_events", "can_fire", "explain", "fire"]
+
+ORDER_MACHINE: Machine[OrderState, OrderEvent, Order] = Machine(ORDER_SPEC, ORDER_GUARDS)
+"""The order lifecycle (DESIGN 1.2) as a running machine."""
+
+CHECKOUT_MACHINE: Machine[CheckoutState, CheckoutEvent, Checkout] = Machine(CHECKOUT_SPEC, {})
+"""The checkout lifecycle (DESIGN 1.1) as a running machine."""
+
+
+def _machine_for(model: object) -> Machine[Any, Any, Any]:
+    if isinstance(model, Order):
+        return ORDER_MACHINE
+    if isinstance(model, Checkout):
+        return CHECKOUT_MACHINE
+    raise WrongType("model", "an Order or a Checkout", model)
+
+
+@overload
+def fire(
+    model: Order,
+    event: OrderEvent | str,
+    *,
+    at: datetime | None = ...,
+    event_id: str | None = ...,
+    implied: bool = ...,
+) -> Step[OrderState, OrderEvent]: ...
+@overload
+def fire(
+    model: Checkout,
+    event: CheckoutEvent | str,
+    *,
+    at: datetime | None = ...,
+    event_id: str | None = ...,
+    implied: bool = ...,
+) -> Step[CheckoutState, CheckoutEvent]: ...
+def fire(
+    model: Order | Checkout,
+    event: OrderEvent | CheckoutEvent | str,
+    *,
+    at: datetime | None = None,
+    event_id: str | None = None,
+    implied: bool = False,
+) -> Step[Any, Any]:
+    """Move ``model`` along ``event`` and record the step; a refused event changes nothing.
+
+    Raises:
+        UnknownEvent: not an event of the model's machine.
+        WrongType: a model, event or time of the wrong type.
+        TransitionNotAllowed: refused in the current state (``FulfillmentNotAllowed`` for
+            fulfilment); the message says why.
+
+    """
+    return _machine_for(model).fire(model, event, at=at, event_id=event_id, implied=implied)
+
+
+def can_fire(model: Order | Checkout, event: OrderEvent | CheckoutEvent | str) -> bool:
+    """Whether ``event`` would be accepted now; never changes anything."""
+    return _machine_for(model).can_fire(model, event)
+
+
+@overload
+def allowed_events(model: Order) -> tuple[OrderEvent, ...]: ...
+@overload
+def allowed_events(model: Checkout) -> tuple[CheckoutEvent, ...]: ...
+def allowed_events(model: Order | Checkout) -> tuple[Any, ...]:
+    """Every event that would be accepted now, in the table's order."""
+    return _machine_for(model).allowed_events(model)
+
+
+@overload
+def explain(model: Order, event: OrderEvent | str) -> Explanation[OrderState, OrderEvent]: ...
+@overload
+def explain(
+    model: Checkout, event: CheckoutEvent | str
+) -> Explanation[CheckoutState, CheckoutEvent]: ...
+def explain(
+    model: Order | Checkout, event: OrderEvent | CheckoutEvent | str
+) -> Explanation[Any, Any]:
+    """Why ``event`` is refused now, and the shortest sequence of events that would allow it."""
+    return _machine_for(model).explain(model, event)

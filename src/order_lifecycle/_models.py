@@ -1,0 +1,304 @@
+"""The models: ``Order`` and ``Checkout`` (mutable, moved only by a machine) and their values.
+
+Values are frozen. Every field is checked when set, so a model never holds a state, quantity
+or amount the provider could not have sent; bad values raise from the ``InvalidInput``
+family, naming the field and the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import attrs
+
+from ._machine import Step, coerce
+from ._spec import MachineSpec
+from ._tables import CHECKOUT_SPEC, ORDER_SPEC
+from ._vocabulary import (
+    ChargeState,
+    CheckoutEvent,
+    CheckoutState,
+    FraudState,
+    OrderEvent,
+    OrderState,
+)
+from .exceptions import InvalidInput, UnknownState, WrongType
+
+__all__ = ["Charge", "Checkout", "Item", "Order", "SubmissionAttempt"]
+
+T = TypeVar("T")
+V = TypeVar("V", bound=StrEnum)
+
+
+# attrs converters: named functions, so that mypy's attrs plugin sees their types.
+def _order_state(value: object) -> OrderState:
+    return coerce(OrderState, value, "order", UnknownState)
+
+
+def _checkout_state(value: object) -> CheckoutState:
+    return coerce(CheckoutState, value, "checkout", UnknownState)
+
+
+def _charge_state(value: object) -> ChargeState:
+    return coerce(ChargeState, value, "charge", UnknownState)
+
+
+def _fraud_state(value: object) -> FraudState | None:
+    return None if value is None else coerce(FraudState, value, "fraud", UnknownState)
+
+
+def _items(values: Iterable[Item]) -> tuple[Item, ...]:
+    return _values_of(Item, values)
+
+
+def _charges(values: Iterable[Charge]) -> tuple[Charge, ...]:
+    return _values_of(Charge, values)
+
+
+def _values_of(kind: type[T], values: object) -> tuple[T, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise WrongType(
+            f"Order.{kind.__name__.lower()}s", f"an iterable of {kind.__name__}", values
+        )
+    collected = tuple(values)
+    for value in collected:
+        if not isinstance(value, kind):
+            raise WrongType(f"Order.{kind.__name__.lower()}s[]", f"a {kind.__name__}", value)
+    return collected
+
+
+def _text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An attrs validator: a non-empty string."""
+    if not isinstance(value, str) or not value:
+        owner = type(instance).__name__
+        raise WrongType(f"{owner}.{attribute.name}", "a non-empty str", value)
+
+
+def _optional_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _text(instance, attribute, value)
+
+
+def _count(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An attrs validator: a whole number of units, zero or more (``bool`` is not a count)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise WrongType(f"{_owner(instance)}.{attribute.name}", "an int", value)
+    if value < 0:
+        raise InvalidInput(f"{_owner(instance)}.{attribute.name} must be 0 or more, got {value}.")
+
+
+def _owner(instance: object) -> str:
+    item_id = getattr(instance, "id", None)
+    return f"item {item_id!r}" if isinstance(instance, Item) else type(instance).__name__
+
+
+def _amount(value: object) -> Decimal:
+    """An attrs converter: a finite, non-negative money amount as ``Decimal``."""
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
+        raise WrongType("amount", "a Decimal, int, float or numeric str", value)
+    try:
+        # str() first: a float like 27.01 means the decimal 27.01, not its binary neighbour.
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidInput(f"amount must be a number, got {value!r}.") from None
+    if not amount.is_finite() or amount < 0:
+        raise InvalidInput(f"amount must be a finite number, 0 or more, got {value!r}.")
+    return amount
+
+
+def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise WrongType(f"{type(instance).__name__}.{attribute.name}", "an aware datetime", value)
+
+
+@attrs.frozen
+class Item:
+    """A line item: ``quantity`` ordered, and how many units were fulfilled, cancelled, returned.
+
+    ``physical`` is the provider's ``productDetails.physical``: ship it, or deliver it
+    digitally.
+    """
+
+    id: str = attrs.field(validator=_text)
+    quantity: int = attrs.field(validator=_count)
+    physical: bool = attrs.field(validator=attrs.validators.instance_of(bool))
+    fulfilled: int = attrs.field(default=0, validator=_count)
+    cancelled: int = attrs.field(default=0, validator=_count)
+    returned: int = attrs.field(default=0, validator=_count)
+
+    def __attrs_post_init__(self) -> None:
+        if self.quantity == 0:
+            raise InvalidInput(f"item {self.id!r}: quantity must be 1 or more, got 0.")
+        if self.fulfilled + self.cancelled > self.quantity:
+            raise InvalidInput(
+                f"item {self.id!r}: fulfilled ({self.fulfilled}) + cancelled ({self.cancelled}) "
+                f"exceed the quantity ordered ({self.quantity})."
+            )
+        if self.returned > self.fulfilled:
+            raise InvalidInput(
+                f"item {self.id!r}: returned ({self.returned}) exceeds fulfilled "
+                f"({self.fulfilled})."
+            )
+
+    @property
+    def open_quantity(self) -> int:
+        """Units neither fulfilled nor cancelled yet."""
+        return self.quantity - self.fulfilled - self.cancelled
+
+
+@attrs.frozen
+class Charge:
+    """A payment charge: its provider ``state`` and authorized ``amount``."""
+
+    id: str = attrs.field(validator=_text)
+    state: ChargeState = attrs.field(converter=_charge_state)
+    amount: Decimal = attrs.field(converter=_amount)
+
+
+@attrs.frozen
+class SubmissionAttempt:
+    """One ``POST /orders`` of a checkout: when, and the raw response (``None`` if none came)."""
+
+    at: datetime = attrs.field(validator=_aware)
+    status_code: int | None = None
+    body: str | None = None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _created_at(state_field: str) -> Callable[[Any], list[Step[Any, Any]]]:
+    """A default history: one creation step into the model's state, now."""
+    return lambda self: [Step(None, None, getattr(self, state_field), _utc_now())]
+
+
+def _check_history(
+    spec: MachineSpec[Any, Any], state: StrEnum, history: list[Step[Any, Any]]
+) -> None:
+    """The history starts with a creation in an entry state and ends in the current state."""
+    if not history:
+        raise InvalidInput(f"a {spec.name} needs a history; at least the step that created it.")
+    first = history[0]
+    if first.event is not None or first.dest not in spec.entry_states:
+        entries = ", ".join(str(s) for s in spec.entry_states)
+        raise InvalidInput(
+            f"a {spec.name}'s history must start with its creation in one of {entries}; "
+            f"it starts with {first.event or 'creation'} into {first.dest}. "
+            f"A {spec.name} in {state} needs the history that led there."
+        )
+    if history[-1].dest != state:
+        raise InvalidInput(f"a {spec.name} in {state} has a history ending in {history[-1].dest}.")
+
+
+def _first_entries(history: Iterable[Step[V, Any]]) -> Mapping[V, datetime]:
+    entered: dict[V, datetime] = {}
+    for step in history:
+        entered.setdefault(step.dest, step.at)
+    return entered
+
+
+@attrs.define(repr=False)
+class Order:
+    """An order as the provider reports it, with the full history of how it got here.
+
+    Move it with :func:`order_lifecycle.fire`, never by assigning ``state``: the machine
+    checks the table and the guards and records each step.
+    """
+
+    id: str = attrs.field(validator=_text)
+    state: OrderState = attrs.field(converter=_order_state)
+    checkout_id: str | None = attrs.field(default=None, validator=_optional_text)
+    fraud_state: FraudState | None = attrs.field(default=None, converter=_fraud_state)
+    items: tuple[Item, ...] = attrs.field(default=(), converter=_items)
+    charges: tuple[Charge, ...] = attrs.field(default=(), converter=_charges)
+    history: list[Step[OrderState, OrderEvent]] = attrs.field(
+        default=attrs.Factory(_created_at("state"), takes_self=True)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        _check_history(ORDER_SPEC, self.state, self.history)
+        for kind, ids in (
+            ("item", [i.id for i in self.items]),
+            ("charge", [c.id for c in self.charges]),
+        ):
+            if len(set(ids)) != len(ids):
+                raise InvalidInput(f"order {self.id!r}: duplicate {kind} ids in {ids}.")
+
+    @classmethod
+    def create(  # noqa: PLR0913 (an order has this many parts)
+        cls,
+        id: str,  # noqa: A002 (the provider's name for it)
+        state: OrderState | str = OrderState.PENDING_PAYMENT,
+        *,
+        at: datetime | None = None,
+        checkout_id: str | None = None,
+        fraud_state: FraudState | str | None = None,
+        items: Iterable[Item] = (),
+        charges: Iterable[Charge] = (),
+        event_id: str | None = None,
+    ) -> Order:
+        """An order just created by the provider (a ``POST /orders`` 201, or its webhook).
+
+        Raises:
+            InvalidInput: ``state`` is not one an order is created in, or a value is bad.
+
+        """
+        when = _utc_now() if at is None else at
+        entered = _order_state(state)
+        return cls(
+            id=id,
+            state=entered,
+            checkout_id=checkout_id,
+            fraud_state=_fraud_state(fraud_state),
+            items=_items(items),
+            charges=_charges(charges),
+            history=[Step(None, None, entered, when, event_id)],
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<Order(id={self.id!r}, state={str(self.state)!r}, items={len(self.items)}, "
+            f"charges={len(self.charges)}, steps={len(self.history)})>"
+        )
+
+    @property
+    def state_transitions(self) -> Mapping[OrderState, datetime]:
+        """The first time each state was entered, as the provider's ``stateTransitions``."""
+        return _first_entries(self.history)
+
+    @property
+    def state_before_dispute(self) -> OrderState | None:
+        """The state a resolved dispute returns to; ``None`` unless the order is in dispute."""
+        if self.state is not OrderState.DISPUTE:
+            return None
+        return next(s.source for s in reversed(self.history) if s.dest is OrderState.DISPUTE)
+
+
+@attrs.define(repr=False)
+class Checkout:
+    """A checkout on its way to becoming at most one order, with every submission attempt."""
+
+    id: str = attrs.field(validator=_text)
+    state: CheckoutState = attrs.field(default=CheckoutState.OPEN, converter=_checkout_state)
+    attempts: list[SubmissionAttempt] = attrs.field(factory=list)
+    history: list[Step[CheckoutState, CheckoutEvent]] = attrs.field(
+        default=attrs.Factory(_created_at("state"), takes_self=True)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        _check_history(CHECKOUT_SPEC, self.state, self.history)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Checkout(id={self.id!r}, state={str(self.state)!r}, attempts={len(self.attempts)})>"
+        )
+
+    @property
+    def state_transitions(self) -> Mapping[CheckoutState, datetime]:
+        """The first time each state was entered."""
+        return _first_entries(self.history)

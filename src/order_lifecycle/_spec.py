@@ -1,0 +1,280 @@
+"""A lifecycle as data: states, events, guards by name, transitions; validated when built.
+
+A :class:`MachineSpec` is the single source of truth of one machine. The runtime
+(``_machine``), the diagrams and the tests all read it; nothing restates it. Building a spec
+that could not run as intended raises :class:`InvalidDefinition` listing every problem, each
+naming the offending ids and the fix.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+import attrs
+
+from .exceptions import InvalidDefinition, TransitionNotAllowed
+
+__all__ = ["EventSpec", "GuardSpec", "MachineSpec", "StateSpec", "TransitionSpec"]
+
+S = TypeVar("S", bound=StrEnum)
+E = TypeVar("E", bound=StrEnum)
+
+
+@attrs.frozen
+class StateSpec(Generic[S]):
+    """One state: what it means, and why events it does not allow are refused.
+
+    ``refusal`` completes the sentence "Can't <event> when in <state>: ...", for example
+    "the order has not been accepted (payment is not yet authorized)".
+    ``initial`` marks the one state a new model starts in; ``entry`` marks further states a
+    model may be created in (an order the provider creates already ``accepted``).
+    """
+
+    value: S
+    description: str
+    refusal: str
+    initial: bool = False
+    entry: bool = False
+    final: bool = False
+
+
+@attrs.frozen
+class EventSpec(Generic[E]):
+    """One event, what the provider sends to announce it, and the class of its refusals.
+
+    ``announced_by`` is the provider's webhook type for order events (``"order.accepted"``)
+    and the HTTP outcome for checkout events (``"POST /orders 409"``); ``None`` when the
+    provider announces nothing.
+    """
+
+    value: E
+    description: str
+    announced_by: str | None = None
+    refused_with: type[TransitionNotAllowed] = TransitionNotAllowed
+
+
+@attrs.frozen
+class GuardSpec:
+    """A named condition a transition needs beyond its source state.
+
+    ``description`` states the condition ("every charge is cancelled"); the machine binds
+    the name to a predicate when it is built.
+    """
+
+    name: str
+    description: str
+
+
+@attrs.frozen
+class TransitionSpec(Generic[S, E]):
+    """One row of the table: ``event`` moves ``source`` to ``dest`` when ``guard`` holds.
+
+    ``rule`` cites where the row comes from ([R] read, [I] inferred, [X] sources disagree).
+    """
+
+    event: E
+    source: S
+    dest: S
+    guard: str | None = None
+    rule: str = ""
+
+
+@attrs.frozen
+class MachineSpec(Generic[S, E]):
+    """The complete, validated definition of one machine.
+
+    Raises:
+        InvalidDefinition: when the definition is inconsistent; the message lists every
+            problem found.
+
+    """
+
+    name: str
+    states: tuple[StateSpec[S], ...]
+    events: tuple[EventSpec[E], ...]
+    guards: tuple[GuardSpec, ...]
+    transitions: tuple[TransitionSpec[S, E], ...]
+
+    def __attrs_post_init__(self) -> None:
+        problems = list(_problems(self))
+        if problems:
+            listing = "\n".join(f"- {p}" for p in problems)
+            raise InvalidDefinition(f"The {self.name} lifecycle is invalid:\n{listing}")
+
+    def __repr__(self) -> str:
+        return (
+            f"<MachineSpec({self.name!r}, num_states={len(self.states)}, "
+            f"num_events={len(self.events)}, num_transitions={len(self.transitions)})>"
+        )
+
+    @property
+    def initial(self) -> S:
+        """The state a new model starts in."""
+        return next(s.value for s in self.states if s.initial)
+
+    @property
+    def entry_states(self) -> tuple[S, ...]:
+        """The states a model may be created in, the initial one first."""
+        return tuple(s.value for s in self.states if s.initial or s.entry)
+
+    @property
+    def final_states(self) -> frozenset[S]:
+        """States that absorb every event."""
+        return frozenset(s.value for s in self.states if s.final)
+
+    def state(self, value: S) -> StateSpec[S]:
+        """The spec of one state."""
+        return next(s for s in self.states if s.value == value)
+
+    def event(self, value: E) -> EventSpec[E]:
+        """The spec of one event."""
+        return next(e for e in self.events if e.value == value)
+
+    def guard(self, name: str) -> GuardSpec:
+        """The spec of one guard."""
+        return next(g for g in self.guards if g.name == name)
+
+    def transitions_from(
+        self, source: S, event: E | None = None
+    ) -> tuple[TransitionSpec[S, E], ...]:
+        """The rows leaving ``source`` (for ``event`` only, when given), in table order."""
+        return tuple(
+            t
+            for t in self.transitions
+            if t.source == source and (event is None or t.event == event)
+        )
+
+    def shortest_path(
+        self, source: S, goal: Callable[[S], bool]
+    ) -> tuple[TransitionSpec[S, E], ...] | None:
+        """The fewest rows leading from ``source`` to a state where ``goal`` holds.
+
+        Guards are not evaluated: they depend on data the table does not hold. ``()`` when
+        ``source`` already satisfies ``goal``; ``None`` when no state reachable does. Ties
+        break by table order, so the answer is deterministic.
+        """
+        previous: dict[S, TransitionSpec[S, E] | None] = {source: None}
+        queue = deque([source])
+        while queue:
+            state = queue.popleft()
+            if goal(state):
+                path: list[TransitionSpec[S, E]] = []
+                step = previous[state]
+                while step is not None:
+                    path.append(step)
+                    step = previous[step.source]
+                return tuple(reversed(path))
+            for row in self.transitions_from(state):
+                if row.dest not in previous:
+                    previous[row.dest] = row
+                    queue.append(row.dest)
+        return None
+
+
+def _problems(spec: MachineSpec[S, E]) -> Iterator[str]:  # noqa: C901, PLR0912
+    """Yield one sentence per inconsistency; an empty iterator means the spec is valid."""
+    state_values = [s.value for s in spec.states]
+    event_values = [e.value for e in spec.events]
+    guard_names = [g.name for g in spec.guards]
+    for kind, names in (
+        ("state", [str(v) for v in state_values]),
+        ("event", [str(v) for v in event_values]),
+        ("guard", guard_names),
+    ):
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            yield f"{kind} {_q(name)} is declared more than once: declare each {kind} once."
+    for kind, values in (("state", state_values), ("event", event_values)):
+        if values:
+            enum = type(values[0])
+            for member in enum:
+                if member not in values:
+                    yield (
+                        f"{enum.__name__}.{member.name} ({member.value!r}) is not declared as a "
+                        f"{kind}: declare it, or remove it from {enum.__name__}."
+                    )
+
+    initials = [s.value for s in spec.states if s.initial]
+    if not initials:
+        yield "no state is initial: mark exactly one state initial=True."
+    elif len(initials) > 1:
+        yield f"several initial states {_names(initials)}: mark exactly one initial=True."
+    for s in spec.states:
+        if s.final and (s.initial or s.entry):
+            yield f"state {_q(s.value)} is both final and an entry state: a model would start dead."
+
+    known_states, known_events = set(state_values), set(event_values)
+    for t in spec.transitions:
+        for end in (t.source, t.dest):
+            if end not in known_states:
+                yield f"transition {_row(t)} names unknown state {_q(end)}: declare it first."
+        if t.event not in known_events:
+            yield f"transition {_row(t)} names unknown event {_q(t.event)}: declare it first."
+        if t.guard is not None and t.guard not in guard_names:
+            yield (
+                f"transition {_row(t)} names unknown guard {t.guard!r}: declare "
+                f"GuardSpec({t.guard!r}, ...) or fix the name."
+            )
+
+    finals = {s.value for s in spec.states if s.final}
+    for t in spec.transitions:
+        if t.source in finals:
+            yield (
+                f"final state {_q(t.source)} has a way out ({_row(t)}): final states absorb every "
+                f"event; remove the transition or make {_q(t.source)} non-final."
+            )
+    for s in spec.states:
+        if not s.final and not spec.transitions_from(s.value):
+            yield (
+                f"state {_q(s.value)} has no way out but is not final: mark it final=True "
+                "or add a transition from it."
+            )
+
+    seen: dict[tuple[E, S], list[TransitionSpec[S, E]]] = {}
+    for t in spec.transitions:
+        seen.setdefault((t.event, t.source), []).append(t)
+    for (event, source), rows in seen.items():
+        unguarded = [r for r in rows if r.guard is None]
+        if len(rows) > 1 and unguarded:
+            yield (
+                f"event {_q(event)} from {_q(source)} has {len(rows)} rows and {len(unguarded)} "
+                "without a guard: which one fires is ambiguous; guard every row or keep one."
+            )
+
+    used_events = {t.event for t in spec.transitions}
+    for value in event_values:
+        if value not in used_events:
+            yield f"event {_q(value)} is in no transition: remove it or add a transition."
+    used_guards = {t.guard for t in spec.transitions}
+    for name in guard_names:
+        if name not in used_guards:
+            yield f"guard {name!r} guards no transition: remove it or use it."
+
+    reachable = {s.value for s in spec.states if s.initial or s.entry}
+    frontier = list(reachable)
+    while frontier:
+        for t in spec.transitions_from(frontier.pop()):
+            if t.dest in known_states and t.dest not in reachable:
+                reachable.add(t.dest)
+                frontier.append(t.dest)
+    unreachable = [v for v in state_values if v not in reachable]
+    if unreachable and initials:
+        yield (
+            f"unreachable states {_names(unreachable)}: add a transition into each from a "
+            "reachable state, mark it entry=True, or remove it."
+        )
+
+
+def _row(t: TransitionSpec[S, E]) -> str:
+    return f"{t.source} -{t.event}-> {t.dest}"
+
+
+def _names(values: list[S]) -> str:
+    return ", ".join(_q(v) for v in values)
+
+
+def _q(value: object) -> str:
+    """Quote a state, event or guard by its plain string (an enum's repr is noise here)."""
+    return repr(str(value))

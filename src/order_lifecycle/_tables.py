@@ -1,0 +1,236 @@
+"""The two lifecycles, declared once: the order (DESIGN 1.2) and the checkout (DESIGN 1.1).
+
+Everything else (the runtime, the diagrams in ``diagrams/``, the docs' transition table,
+the property tests) is derived from :data:`ORDER_SPEC` and :data:`CHECKOUT_SPEC`.
+Rule tags: [R] read in the provider's docs, [I] inferred, [X] the docs disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from ._spec import EventSpec, GuardSpec, MachineSpec, StateSpec, TransitionSpec
+from ._vocabulary import CheckoutEvent, CheckoutState, OrderEvent, OrderState
+from .exceptions import FulfillmentNotAllowed
+
+__all__ = ["CHECKOUT_SPEC", "ORDER_SPEC", "OrderGuard"]
+
+OS, OE = OrderState, OrderEvent
+
+
+class OrderGuard(StrEnum):
+    """The names of the order machine's guards (bound to predicates in ``_guards``)."""
+
+    EVERY_CHARGE_CANCELLED = "every_charge_cancelled"
+    EVERY_ITEM_FULFILLED = "every_item_fulfilled"
+    CHARGES_SETTLED = "charges_settled"
+    RESUMES_STATE_BEFORE_DISPUTE = "resumes_state_before_dispute"
+
+
+def _rows(
+    event: OrderEvent,
+    sources: Iterable[OrderState],
+    dests: Iterable[OrderState],
+    rule: str,
+    guard: str | None = None,
+) -> tuple[TransitionSpec[OrderState, OrderEvent], ...]:
+    """One table line with several sources (or destinations) as one row per pair."""
+    return tuple(
+        TransitionSpec(event, source, dest, guard, rule) for source in sources for dest in dests
+    )
+
+
+_NOT_ACCEPTED = "the order has not been accepted"
+
+ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
+    name="order",
+    states=(
+        StateSpec(
+            OS.PENDING_PAYMENT,
+            "The order exists, but its charge is not yet authorized.",
+            f"{_NOT_ACCEPTED} (payment is not yet authorized)",
+            initial=True,
+        ),
+        StateSpec(
+            OS.IN_REVIEW,
+            "A secondary fraud review is running.",
+            f"{_NOT_ACCEPTED} (it is in fraud review)",
+            entry=True,
+        ),
+        StateSpec(
+            OS.ACCEPTED,
+            "Every charge is authorized and fraud review passed: ready to fulfil.",
+            "the order is already accepted",
+            entry=True,
+        ),
+        StateSpec(
+            OS.BLOCKED,
+            "Blocked by fraud review or the Denied Persons List.",
+            "the order was blocked by fraud review, which is final",
+            final=True,
+        ),
+        StateSpec(
+            OS.CANCELLED,
+            "Every charge cancelled, or a delayed payment expired unfunded.",
+            "the order was cancelled, which is final",
+            final=True,
+        ),
+        StateSpec(
+            OS.FULFILLED,
+            "Every item fulfilled, or fulfilled with the rest cancelled.",
+            "the order is already fulfilled",
+        ),
+        StateSpec(
+            OS.COMPLETE,
+            "Fulfilled, and every charge captured or cancelled.",
+            "the order is already complete",
+        ),
+        StateSpec(
+            OS.RETURNED,
+            "Returned in full, or in part with the rest cancelled or refunded.",
+            "the order was returned",
+        ),
+        StateSpec(
+            OS.DISPUTE,
+            "A bank dispute or chargeback request is open; captures, refunds and returns wait.",
+            "the order is in dispute",
+        ),
+    ),
+    events=(
+        EventSpec(OE.OPEN_REVIEW, "A secondary fraud review starts.", "order.review_opened"),
+        EventSpec(OE.ACCEPT, "Every charge authorized, fraud review passed.", "order.accepted"),
+        EventSpec(OE.BLOCK, "Fraud review or the Denied Persons List blocks it.", "order.blocked"),
+        EventSpec(OE.CANCEL, "The whole order is cancelled.", "order.cancelled"),
+        EventSpec(
+            OE.FULFIL,
+            "Every item is fulfilled (or fulfilled with the rest cancelled).",
+            "order.fulfilled",
+            refused_with=FulfillmentNotAllowed,
+        ),
+        EventSpec(OE.COMPLETE, "Every charge is captured or cancelled.", "order.complete"),
+        EventSpec(OE.RETURN, "A return is accepted in full (no webhook announces it)."),
+        EventSpec(OE.DISPUTE, "The bank relays a dispute or chargeback.", "order.dispute"),
+        EventSpec(
+            OE.RESOLVE_DISPUTE,
+            "The dispute closes; the order resumes its state before it.",
+            "order.dispute.resolved",
+        ),
+    ),
+    guards=(
+        GuardSpec(OrderGuard.EVERY_CHARGE_CANCELLED, "every charge is cancelled"),
+        GuardSpec(
+            OrderGuard.EVERY_ITEM_FULFILLED,
+            "every item is fulfilled, or fulfilled with the rest cancelled",
+        ),
+        GuardSpec(
+            OrderGuard.CHARGES_SETTLED,
+            "every charge is captured or cancelled, and one was captured",
+        ),
+        GuardSpec(
+            OrderGuard.RESUMES_STATE_BEFORE_DISPUTE,
+            "it resumes the state the order had before the dispute",
+        ),
+    ),
+    transitions=(
+        *_rows(OE.OPEN_REVIEW, [OS.PENDING_PAYMENT], [OS.IN_REVIEW], "[I] review after payment"),
+        *_rows(
+            OE.ACCEPT, [OS.PENDING_PAYMENT, OS.IN_REVIEW], [OS.ACCEPTED], "[R] authorized, passed"
+        ),
+        *_rows(OE.BLOCK, [OS.PENDING_PAYMENT], [OS.BLOCKED], "[I] fraud review may still run"),
+        *_rows(OE.BLOCK, [OS.IN_REVIEW], [OS.BLOCKED], "[R] fraud state blocked"),
+        *_rows(OE.CANCEL, [OS.PENDING_PAYMENT], [OS.CANCELLED], "[R] delayed payment expired"),
+        *_rows(
+            OE.CANCEL,
+            [OS.ACCEPTED],
+            [OS.CANCELLED],
+            "[R] only when every charge is cancelled",
+            OrderGuard.EVERY_CHARGE_CANCELLED,
+        ),
+        *_rows(
+            OE.FULFIL,
+            [OS.ACCEPTED],
+            [OS.FULFILLED],
+            "[R] every item fulfilled, or the rest cancelled",
+            OrderGuard.EVERY_ITEM_FULFILLED,
+        ),
+        *_rows(
+            OE.COMPLETE,
+            [OS.FULFILLED],
+            [OS.COMPLETE],
+            "[R] every charge captured or cancelled",
+            OrderGuard.CHARGES_SETTLED,
+        ),
+        *_rows(
+            OE.COMPLETE,
+            [OS.ACCEPTED],
+            [OS.COMPLETE],
+            "[X] charges settled without order.fulfilled",
+            OrderGuard.CHARGES_SETTLED,
+        ),
+        *_rows(
+            OE.RETURN, [OS.FULFILLED, OS.COMPLETE], [OS.RETURNED], "[X] return accepted in full"
+        ),
+        *_rows(
+            OE.DISPUTE,
+            [OS.ACCEPTED, OS.FULFILLED, OS.COMPLETE, OS.RETURNED],
+            [OS.DISPUTE],
+            "[R] fraud state becomes review_opened",
+        ),
+        *_rows(
+            OE.RESOLVE_DISPUTE,
+            [OS.DISPUTE],
+            [OS.ACCEPTED, OS.FULFILLED, OS.COMPLETE, OS.RETURNED],
+            "[R] back to the state before; [X] payload wins",
+            OrderGuard.RESUMES_STATE_BEFORE_DISPUTE,
+        ),
+    ),
+)
+
+CS, CE = CheckoutState, CheckoutEvent
+
+CHECKOUT_SPEC: MachineSpec[CheckoutState, CheckoutEvent] = MachineSpec(
+    name="checkout",
+    states=(
+        StateSpec(
+            CS.OPEN,
+            "Not submitted yet, or refused with a 4xx other than 409: fix it and resubmit.",
+            "no submission is in doubt",
+            initial=True,
+        ),
+        StateSpec(
+            CS.IN_DOUBT,
+            "A submission got no answer (5xx, timeout, lost connection): an order may exist.",
+            "a submission is in doubt; look up orders by checkout id first",
+        ),
+        StateSpec(
+            CS.CONSUMED,
+            "The checkout became an order; resubmitting it gets the provider's 404.",
+            "the checkout was already consumed by an order",
+            final=True,
+        ),
+        StateSpec(
+            CS.REJECTED,
+            "Refused with 409 (payment or fraud): a new checkout is needed.",
+            "the checkout was rejected; create a new checkout",
+            final=True,
+        ),
+    ),
+    events=(
+        EventSpec(CE.ORDER_CREATED, "The provider created the order.", "POST /orders 201"),
+        EventSpec(CE.REJECTED, "Payment authorization failed or fraud.", "POST /orders 409"),
+        EventSpec(CE.NEEDS_CHANGES, "The checkout must be fixed first.", "POST /orders 4xx"),
+        EventSpec(CE.NO_RESPONSE, "5xx, a timeout or a lost connection.", "POST /orders 5xx"),
+        EventSpec(CE.ORDER_FOUND, "A lookup found the order.", "GET /orders?checkoutId= 1"),
+        EventSpec(CE.NO_ORDER_FOUND, "A lookup found no order.", "GET /orders?checkoutId= 0"),
+    ),
+    guards=(),
+    transitions=(
+        TransitionSpec(CE.ORDER_CREATED, CS.OPEN, CS.CONSUMED, rule="[R] 201 consumes it"),
+        TransitionSpec(CE.REJECTED, CS.OPEN, CS.REJECTED, rule="[R] 409: new checkout"),
+        TransitionSpec(CE.NEEDS_CHANGES, CS.OPEN, CS.OPEN, rule="[R] fix, resubmit same id"),
+        TransitionSpec(CE.NO_RESPONSE, CS.OPEN, CS.IN_DOUBT, rule="[I] no idempotency key"),
+        TransitionSpec(CE.ORDER_FOUND, CS.IN_DOUBT, CS.CONSUMED, rule="[I] lookup by checkout"),
+        TransitionSpec(CE.NO_ORDER_FOUND, CS.IN_DOUBT, CS.OPEN, rule="[I] lookup by checkout"),
+    ),
+)

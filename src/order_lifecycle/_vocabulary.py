@@ -1,0 +1,86 @@
+"""The provider's words: states and events of both machines, fraud and charge states.
+
+Values are the exact strings the provider sends (``"pending_payment"``), so a payload's
+``state`` converts with ``OrderState(payload["state"])``. Which transitions connect them is
+not said here: that is the tables' job (``_tables``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "ChargeState",
+    "CheckoutEvent",
+    "CheckoutState",
+    "FraudState",
+    "OrderEvent",
+    "OrderState",
+]
+
+
+class OrderState(StrEnum):
+    """An order's ``state`` as the provider reports it."""
+
+    PENDING_PAYMENT = "pending_payment"
+    IN_REVIEW = "in_review"
+    ACCEPTED = "accepted"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+    FULFILLED = "fulfilled"
+    COMPLETE = "complete"
+    RETURNED = "returned"
+    DISPUTE = "dispute"
+
+
+class OrderEvent(StrEnum):
+    """Something that moves an order; most are announced by a provider webhook."""
+
+    OPEN_REVIEW = "open_review"
+    ACCEPT = "accept"
+    BLOCK = "block"
+    CANCEL = "cancel"
+    FULFIL = "fulfil"
+    COMPLETE = "complete"
+    RETURN = "return"
+    DISPUTE = "dispute"
+    RESOLVE_DISPUTE = "resolve_dispute"
+
+
+class CheckoutState(StrEnum):
+    """Where a checkout stands on its way to becoming (at most) one order."""
+
+    OPEN = "open"
+    IN_DOUBT = "in_doubt"
+    CONSUMED = "consumed"
+    REJECTED = "rejected"
+
+
+class CheckoutEvent(StrEnum):
+    """The outcome of submitting a checkout, or of looking up what a lost submission did."""
+
+    ORDER_CREATED = "order_created"
+    REJECTED = "rejected"
+    NEEDS_CHANGES = "needs_changes"
+    NO_RESPONSE = "no_response"
+    ORDER_FOUND = "order_found"
+    NO_ORDER_FOUND = "no_order_found"
+
+
+class FraudState(StrEnum):
+    """An order's ``fraudState``; the provider may omit it (``None`` on the model)."""
+
+    REVIEW_OPENED = "review_opened"
+    PASSED = "passed"
+    BLOCKED = "blocked"
+
+
+class ChargeState(StrEnum):
+    """A charge's ``state`` (``payment.charges[].state``)."""
+
+    PENDING = "pending"
+    CAPTURABLE = "capturable"
+    PROCESSING = "processing"
+    COMPLETE = "complete"
+    CANCELLED = "cancelled"
+    FAILED = "failed"

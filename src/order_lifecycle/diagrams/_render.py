@@ -1,0 +1,138 @@
+"""The renderers: Mermaid, Graphviz DOT, SVG (through Graphviz) and a Markdown table."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+from order_lifecycle._spec import MachineSpec
+from order_lifecycle.exceptions import GraphvizMissing, InvalidInput
+
+from ._extract import Diagram, Edge, extract
+
+__all__ = ["FORMATS", "SUFFIXES", "render", "render_spec", "source_digest"]
+
+
+def _edge_label(edge: Edge) -> str:
+    return f"{edge.label} [{edge.guard}]" if edge.guard else edge.label
+
+
+def mermaid(diagram: Diagram) -> str:
+    """A Mermaid ``stateDiagram-v2``; entry states other than the initial one are dashed-in."""
+    lines = ["---", f"title: {diagram.name} lifecycle", "---", "stateDiagram-v2"]
+    for node in diagram.nodes:
+        if node.initial:
+            lines.append(f"    [*] --> {node.name}")
+        elif node.entry:
+            lines.append(f"    [*] --> {node.name} : created")
+    lines.extend(
+        f"    {edge.source} --> {edge.dest} : {_edge_label(edge)}" for edge in diagram.edges
+    )
+    lines.extend(f"    {node.name} --> [*]" for node in diagram.nodes if node.final)
+    return "\n".join(lines) + "\n"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def dot(diagram: Diagram) -> str:
+    """Graphviz DOT source; final states have a double border."""
+    lines = [
+        f"digraph {diagram.name} {{",
+        "    rankdir=LR;",
+        '    node [shape=box, style=rounded, fontname="Helvetica"];',
+        '    edge [fontname="Helvetica", fontsize=10];',
+        '    __start__ [shape=point, label=""];',
+    ]
+    for node in diagram.nodes:
+        extra = ", peripheries=2" if node.final else ""
+        lines.append(f"    {node.name} [tooltip={_quote(node.description)}{extra}];")
+    for node in diagram.nodes:
+        if node.initial:
+            lines.append(f"    __start__ -> {node.name};")
+        elif node.entry:
+            lines.append(f'    __start__ -> {node.name} [label="created", style=dashed];')
+    lines.extend(
+        f"    {edge.source} -> {edge.dest} [label={_quote(_edge_label(edge))}];"
+        for edge in diagram.edges
+    )
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def markdown(diagram: Diagram) -> str:
+    """The states and the transition table, as Markdown."""
+    lines = ["| state | meaning |", "|---|---|"]
+    for node in diagram.nodes:
+        marks = [m for m, on in (("initial", node.initial), ("entry", node.entry)) if on]
+        marks += ["final"] if node.final else []
+        suffix = f" ({', '.join(marks)})" if marks else ""
+        lines.append(f"| `{node.name}`{suffix} | {node.description} |")
+    lines += [
+        "",
+        "| from | event | announced by | to | only when | rule |",
+        "|---|---|---|---|---|---|",
+    ]
+    for edge in diagram.edges:
+        announced = f"`{edge.label}`" if edge.label != edge.event else "—"
+        lines.append(
+            f"| `{edge.source}` | `{edge.event}` | {announced} | `{edge.dest}` "
+            f"| {edge.guard_description or ''} | {edge.rule} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def svg(diagram: Diagram) -> str:
+    """SVG drawn by Graphviz from :func:`dot`, stamped with the hash of that source.
+
+    Graphviz versions lay out the same source slightly differently, so the committed SVG is
+    checked by the stamp (was it drawn from today's DOT?), not byte for byte.
+    """
+    program = shutil.which("dot")
+    if program is None:
+        raise GraphvizMissing("SVG needs Graphviz's `dot` program: install Graphviz.")
+    source = dot(diagram)
+    drawn = subprocess.run(  # noqa: S603 (a fixed program, our own input)
+        [program, "-Tsvg"], input=source, capture_output=True, text=True, check=True
+    ).stdout
+    stamp = f"<!-- drawn from {diagram.name}.dot sha256:{source_digest(source)} -->\n"
+    head, _, body = drawn.partition("<svg")
+    return head + stamp + "<svg" + body
+
+
+def source_digest(source: str) -> str:
+    """The digest an SVG is stamped with: SHA-256 of the DOT source it was drawn from."""
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+_RENDERERS: dict[str, Callable[[Diagram], str]] = {
+    "mermaid": mermaid,
+    "dot": dot,
+    "svg": svg,
+    "md": markdown,
+}
+FORMATS: tuple[str, ...] = tuple(_RENDERERS)
+"""The formats :func:`render` knows."""
+
+SUFFIXES: dict[str, str] = {"mermaid": ".mmd", "dot": ".dot", "svg": ".svg", "md": ".md"}
+"""The file suffix of each format, as used in ``diagrams/``."""
+
+
+def render(diagram: Diagram, fmt: str) -> str:
+    """``diagram`` in format ``fmt`` (one of :data:`FORMATS`)."""
+    try:
+        renderer = _RENDERERS[fmt]
+    except KeyError:
+        raise InvalidInput(
+            f"Unknown diagram format {fmt!r}: expected one of {', '.join(FORMATS)}."
+        ) from None
+    return renderer(diagram)
+
+
+def render_spec(spec: MachineSpec[Any, Any], fmt: str) -> str:
+    """``spec`` drawn in format ``fmt``."""
+    return render(extract(spec), fmt)

@@ -1,0 +1,167 @@
+"""Property-testing kit: hypothesis strategies for orders and checkouts, and their invariants.
+
+Needs the ``testing`` extra (``pip install order-lifecycle[testing]``). Use the strategies to
+drive your own integration with random orders and event sequences, and call
+:func:`assert_order_invariants` / :func:`assert_checkout_invariants` after every step::
+
+    @given(new_orders(), st.lists(order_events()))
+    def test_my_handler(order, events):
+        for event in events:
+            my_handler(order, event)          # your code, which calls fire()
+            assert_order_invariants(order)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from itertools import pairwise
+from typing import Any
+
+from hypothesis import strategies as st
+
+from ._machine import Step
+from ._models import Charge, Checkout, Item, Order
+from ._replay import replay
+from ._tables import CHECKOUT_SPEC, ORDER_SPEC
+from ._vocabulary import (
+    ChargeState,
+    CheckoutEvent,
+    CheckoutState,
+    FraudState,
+    OrderEvent,
+    OrderState,
+)
+
+__all__ = [
+    "assert_checkout_invariants",
+    "assert_order_invariants",
+    "charges",
+    "checkout_events",
+    "checkouts",
+    "items",
+    "new_orders",
+    "order_events",
+]
+
+_IDS = st.text("0123456789abcdef", min_size=1, max_size=12)
+# hypothesis takes naive bounds and attaches the timezone itself.
+_TIMES = st.datetimes(
+    min_value=datetime(2020, 1, 1),  # noqa: DTZ001
+    max_value=datetime(2030, 1, 1),  # noqa: DTZ001
+    timezones=st.just(UTC),
+)
+_NEW_CHARGE_STATES = st.sampled_from([ChargeState.PENDING, ChargeState.CAPTURABLE])
+
+# States an order can only reach through acceptance (DESIGN 1.2: nothing is fulfilled,
+# captured or returned, and nothing is disputed, before the order is accepted).
+_AFTER_ACCEPTANCE = frozenset(
+    {OrderState.FULFILLED, OrderState.COMPLETE, OrderState.RETURNED, OrderState.DISPUTE}
+)
+
+
+def order_events() -> st.SearchStrategy[OrderEvent]:
+    """Any order event, legal or not in a given state."""
+    return st.sampled_from(OrderEvent)
+
+
+def checkout_events() -> st.SearchStrategy[CheckoutEvent]:
+    """Any checkout event, legal or not in a given state."""
+    return st.sampled_from(CheckoutEvent)
+
+
+def items(item_id: st.SearchStrategy[str] = _IDS) -> st.SearchStrategy[Item]:
+    """A fresh line item: nothing fulfilled, cancelled or returned yet."""
+    return st.builds(Item, id=item_id, quantity=st.integers(1, 5), physical=st.booleans())
+
+
+def charges(
+    states: st.SearchStrategy[ChargeState] = _NEW_CHARGE_STATES,
+) -> st.SearchStrategy[Charge]:
+    """A charge as a new order has it: pending or capturable, by default."""
+    return st.builds(
+        Charge,
+        id=_IDS,
+        state=states,
+        amount=st.decimals(Decimal(0), Decimal(10_000), places=2),
+    )
+
+
+@st.composite
+def new_orders(draw: st.DrawFn) -> Order:
+    """An order as the provider creates it: in an entry state, with items and charges."""
+    state = draw(st.sampled_from(ORDER_SPEC.entry_states))
+    drawn_items = draw(st.lists(items(), min_size=1, max_size=3, unique_by=lambda i: i.id))
+    drawn_charges = draw(st.lists(charges(), max_size=2, unique_by=lambda c: c.id))
+    fraud = {
+        OrderState.IN_REVIEW: FraudState.REVIEW_OPENED,
+        OrderState.ACCEPTED: FraudState.PASSED,
+    }.get(state)
+    return Order.create(
+        draw(_IDS),
+        state,
+        at=draw(_TIMES),
+        checkout_id=draw(_IDS),
+        fraud_state=fraud,
+        items=drawn_items,
+        charges=drawn_charges,
+    )
+
+
+def checkouts() -> st.SearchStrategy[Checkout]:
+    """A new, open checkout."""
+    return st.builds(Checkout, id=_IDS)
+
+
+def assert_order_invariants(order: Order) -> None:
+    """Raise ``AssertionError`` unless ``order`` keeps the lifecycle's promises.
+
+    - its history replays, row by row, to its current state;
+    - a final state is never left;
+    - nothing after acceptance (fulfilled, complete, returned, dispute) before acceptance;
+    - ``state_transitions`` holds the first entry into each state of the history;
+    - no item has more units fulfilled and cancelled than ordered, or returned than fulfilled;
+    - a fulfilled (or later) order has no open unit; a complete one has settled charges.
+    """
+    _require(replay(ORDER_SPEC, order.history) is order.state, "history does not replay")
+    _assert_finals_absorb(order.history, ORDER_SPEC.final_states)
+    accepted = False
+    for step in order.history:
+        accepted = accepted or step.dest is OrderState.ACCEPTED
+        _require(
+            accepted or step.dest not in _AFTER_ACCEPTANCE,
+            f"{step.dest} reached before the order was accepted",
+        )
+    firsts = {step.dest: step.at for step in reversed(order.history)}
+    _require(dict(order.state_transitions) == firsts, "state_transitions is not the first entries")
+    for item in order.items:
+        _require(0 <= item.fulfilled + item.cancelled <= item.quantity, f"item {item.id} overflows")
+        _require(0 <= item.returned <= item.fulfilled, f"item {item.id} returns too much")
+    if order.state in {OrderState.FULFILLED, OrderState.RETURNED}:
+        _require(all(i.open_quantity == 0 for i in order.items), f"{order.state} with open units")
+    if order.state is OrderState.COMPLETE:
+        settled = {ChargeState.COMPLETE, ChargeState.CANCELLED}
+        _require(all(c.state in settled for c in order.charges), "complete with open charges")
+
+
+def assert_checkout_invariants(checkout: Checkout) -> None:
+    """Raise ``AssertionError`` unless ``checkout`` keeps the lifecycle's promises.
+
+    Its history replays to its state, a final state is never left, and it was consumed
+    (became an order) at most once.
+    """
+    _require(replay(CHECKOUT_SPEC, checkout.history) is checkout.state, "history does not replay")
+    _assert_finals_absorb(checkout.history, CHECKOUT_SPEC.final_states)
+    consumed = [s for s in checkout.history if s.dest is CheckoutState.CONSUMED]
+    _require(len(consumed) <= 1, f"checkout {checkout.id} became {len(consumed)} orders")
+
+
+def _assert_finals_absorb(history: list[Step[Any, Any]], finals: frozenset[Any]) -> None:
+    for before, after in pairwise(history):
+        _require(before.dest not in finals, f"left final state {before.dest} by {after.event}")
+
+
+def _require(condition: bool, message: str) -> None:  # noqa: FBT001
+    # Not `assert`: these checks must hold under `python -O` too.
+    if not condition:
+        raise AssertionError(message)

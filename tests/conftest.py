@@ -1,0 +1,45 @@
+"""Hypothesis profiles, and CI's rule that a skipped test is a failed run."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# CI: derandomized (the same examples every run, so it never flakes) and no example
+# database; more examples than locally, still well inside the time budget.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    max_examples=300,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember every real skip (an expected failure is not one)."""
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _SKIPPED.append(f"{report.nodeid}: {report.longrepr}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Under CI, name the skips that fail the run."""
+    if os.environ.get("CI") and _SKIPPED:
+        terminalreporter.section("skipped tests fail the run under CI", red=True)
+        for line in _SKIPPED:
+            terminalreporter.line(line)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under CI, any skip fails the run: a skip there means a part went untested."""
+    if os.environ.get("CI") and _SKIPPED and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,276 @@
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from order_lifecycle import (
+    CHECKOUT_MACHINE,
+    ORDER_MACHINE,
+    ORDER_SPEC,
+    Charge,
+    ChargeState,
+    Checkout,
+    CheckoutEvent,
+    CheckoutState,
+    FulfillmentNotAllowed,
+    InvalidDefinition,
+    Item,
+    Machine,
+    Order,
+    OrderEvent,
+    OrderState,
+    TransitionNotAllowed,
+    UnknownEvent,
+    WrongType,
+    allowed_events,
+    can_fire,
+    explain,
+    fire,
+)
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def order_in(state: OrderState, **kwargs: Any) -> Order:
+    """An order walked to ``state`` along the shortest path, with data its guards accept."""
+    order = Order.create(
+        "o1",
+        state if state in ORDER_SPEC.entry_states else OrderState.ACCEPTED,
+        at=T0,
+        items=[Item("i1", 2, physical=True, fulfilled=2)],
+        charges=[Charge("c1", ChargeState.COMPLETE, "10")],
+        **kwargs,
+    )
+    path = ORDER_SPEC.shortest_path(order.state, lambda s: s is state)
+    assert path is not None
+    for row in path:
+        fire(order, row.event, at=T0)
+    return order
+
+
+def test_fire_moves_and_records_the_step() -> None:
+    """A legal event moves the order and appends one step with its time and event id."""
+    order = Order.create("o1", at=T0)
+    step = fire(order, OrderEvent.ACCEPT, at=T0, event_id="evt-1")
+    assert order.state is OrderState.ACCEPTED
+    assert order.history[-1] == step
+    assert (step.event, step.source, step.dest) == (
+        OrderEvent.ACCEPT,
+        OrderState.PENDING_PAYMENT,
+        OrderState.ACCEPTED,
+    )
+    assert (step.at, step.event_id, step.implied) == (T0, "evt-1", False)
+
+
+def test_event_names_are_accepted() -> None:
+    """The event's string value works like the member."""
+    order = Order.create("o1")
+    fire(order, "open_review")
+    assert order.state is OrderState.IN_REVIEW
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        (
+            OrderState.PENDING_PAYMENT,
+            "the order has not been accepted (payment is not yet authorized)",
+        ),
+        (OrderState.IN_REVIEW, "the order has not been accepted (it is in fraud review)"),
+        (OrderState.DISPUTE, "the order is in dispute"),
+        (OrderState.FULFILLED, "the order is already fulfilled"),
+    ],
+)
+def test_fulfilment_refused_outside_accepted(state: OrderState, reason: str) -> None:
+    """Fulfilment outside accepted raises FulfillmentNotAllowed naming the state and why."""
+    order = order_in(state)
+    before = copy.deepcopy(order)
+    with pytest.raises(FulfillmentNotAllowed) as raised:
+        fire(order, OrderEvent.FULFIL)
+    assert str(raised.value) == f"Can't fulfil when in {state}: {reason}."
+    assert (raised.value.event, raised.value.state) == (OrderEvent.FULFIL, state)
+    assert isinstance(raised.value, TransitionNotAllowed)
+    assert order == before
+
+
+def test_final_states_absorb_every_event() -> None:
+    """Blocked and cancelled refuse every event, and stay as they are."""
+    for event_path in ([OrderEvent.BLOCK], [OrderEvent.CANCEL]):
+        order = Order.create("o1", at=T0)
+        fire(order, event_path[0], at=T0)
+        before = copy.deepcopy(order)
+        for event in OrderEvent:
+            assert not can_fire(order, event)
+            with pytest.raises(TransitionNotAllowed, match="which is final"):
+                fire(order, event)
+        assert order == before
+        assert allowed_events(order) == ()
+
+
+def test_accepted_order_cancels_only_when_every_charge_is_cancelled() -> None:
+    """Cancelling an accepted order needs every charge cancelled; a partial one is refused."""
+    charges = [Charge("c1", ChargeState.CANCELLED, "5"), Charge("c2", ChargeState.CAPTURABLE, "5")]
+    order = Order.create("o1", OrderState.ACCEPTED, at=T0, charges=charges)
+    with pytest.raises(TransitionNotAllowed) as raised:
+        fire(order, OrderEvent.CANCEL)
+    assert (
+        str(raised.value) == "Can't cancel when in accepted: not until every charge is cancelled."
+    )
+    order.charges = (charges[0], Charge("c2", ChargeState.CANCELLED, "5"))
+    fire(order, OrderEvent.CANCEL)
+    assert order.state is OrderState.CANCELLED
+
+
+@pytest.mark.parametrize(
+    "before_dispute",
+    [OrderState.ACCEPTED, OrderState.FULFILLED, OrderState.COMPLETE, OrderState.RETURNED],
+)
+def test_resolved_dispute_returns_to_the_state_before(before_dispute: OrderState) -> None:
+    """order.dispute.resolved resumes exactly the state the dispute interrupted."""
+    order = order_in(before_dispute)
+    fire(order, OrderEvent.DISPUTE)
+    assert order.state_before_dispute is before_dispute
+    fire(order, OrderEvent.RESOLVE_DISPUTE)
+    assert order.state is before_dispute
+    assert order.state_before_dispute is None
+
+
+def test_complete_needs_settled_charges() -> None:
+    """An order completes only when every charge is captured or cancelled, one captured."""
+    order = Order.create(
+        "o1", OrderState.ACCEPTED, at=T0, charges=[Charge("c1", ChargeState.CANCELLED, "5")]
+    )
+    assert not can_fire(order, OrderEvent.COMPLETE)
+    order.charges = (Charge("c1", ChargeState.COMPLETE, "5"),)
+    assert can_fire(order, OrderEvent.COMPLETE)
+
+
+@pytest.mark.parametrize("bad", ["acept", "", "ORDER.ACCEPTED", "order.accepted"])
+def test_unknown_event_name(bad: str) -> None:
+    """An unknown event name raises UnknownEvent listing the known ones; nothing changes."""
+    order = Order.create("o1", at=T0)
+    before = copy.deepcopy(order)
+    for call in (fire, can_fire, explain):
+        with pytest.raises(
+            UnknownEvent, match=r"Unknown order event .* expected one of open_review"
+        ):
+            call(order, bad)
+    assert order == before
+
+
+@pytest.mark.parametrize("bad", [3, None, b"accept", CheckoutEvent.ORDER_CREATED, ["accept"]])
+def test_event_of_the_wrong_type(bad: object) -> None:
+    """Non-strings, and the other machine's events, raise WrongType; nothing changes."""
+    order = Order.create("o1", at=T0)
+    before = copy.deepcopy(order)
+    with pytest.raises(WrongType, match="OrderEvent must be an OrderEvent member or its str"):
+        fire(order, bad)  # type: ignore[call-overload]
+    assert order == before
+
+
+@pytest.mark.parametrize("bad", [datetime(2026, 1, 1), "2026-01-01T00:00:00Z", 0])  # noqa: DTZ001
+def test_naive_or_non_datetime_time(bad: object) -> None:
+    """``at`` must be an aware datetime; anything else changes nothing."""
+    order = Order.create("o1", at=T0)
+    before = copy.deepcopy(order)
+    with pytest.raises(WrongType, match="at must be a timezone-aware datetime"):
+        fire(order, OrderEvent.ACCEPT, at=bad)  # type: ignore[call-overload]
+    assert order == before
+
+
+def test_fire_refuses_what_is_not_a_model() -> None:
+    """Only an Order or a Checkout can be fired at."""
+    with pytest.raises(WrongType, match="model must be an Order or a Checkout"):
+        fire(object(), "accept")  # type: ignore[call-overload]
+
+
+def test_no_methods_are_attached_to_models() -> None:
+    """The engine never decorates models with trigger methods (unlike plain transitions)."""
+    order = Order.create("o1", at=T0)
+    fire(order, OrderEvent.ACCEPT)
+    names = set(dir(order))
+    assert not names & {"trigger", "may_trigger", "accept", "may_accept", "to_accepted"}
+
+
+def test_engine_refusal_becomes_ours() -> None:
+    """Transitions' MachineError never escapes: a row-less event is our refusal, chained."""
+    order = Order.create("o1", at=T0)
+    with pytest.raises(TransitionNotAllowed) as raised:
+        ORDER_MACHINE.fire(order, OrderEvent.RESOLVE_DISPUTE)
+    assert type(raised.value.__cause__).__name__ == "MachineError"
+
+
+def test_explain_gives_the_shortest_way() -> None:
+    """Explain names the reason, the shortest event path and the conditions on the way."""
+    order = Order.create("o1", at=T0)
+    explanation = explain(order, OrderEvent.COMPLETE)
+    assert not explanation.allowed
+    assert explanation.path == (OrderEvent.ACCEPT,)
+    assert explanation.conditions == (
+        "every charge is captured or cancelled, and one was captured",
+    )
+    assert str(explanation) == (
+        "Can't complete when in pending_payment: the order has not been accepted (payment is "
+        "not yet authorized). It becomes possible after: accept (when every charge is captured "
+        "or cancelled, and one was captured)."
+    )
+
+
+def test_explain_when_nothing_helps() -> None:
+    """From a final state, explain says no sequence of events helps."""
+    order = Order.create("o1", at=T0)
+    fire(order, OrderEvent.BLOCK)
+    explanation = explain(order, OrderEvent.ACCEPT)
+    assert explanation.path is None
+    assert str(explanation).endswith("No sequence of events makes it possible.")
+
+
+def test_explain_allowed() -> None:
+    """An allowed event is explained as allowed, with an empty path."""
+    explanation = explain(Order.create("o1", at=T0), OrderEvent.ACCEPT)
+    assert explanation.allowed
+    assert explanation.path == ()
+    assert str(explanation) == "accept is allowed in pending_payment."
+
+
+def test_checkout_machine() -> None:
+    """A checkout is consumed once; a lost response is in doubt until a lookup settles it."""
+    checkout = Checkout("chk-1")
+    fire(checkout, CheckoutEvent.NO_RESPONSE)
+    assert checkout.state is CheckoutState.IN_DOUBT
+    assert allowed_events(checkout) == (CheckoutEvent.ORDER_FOUND, CheckoutEvent.NO_ORDER_FOUND)
+    fire(checkout, CheckoutEvent.ORDER_FOUND)
+    with pytest.raises(TransitionNotAllowed, match="already consumed by an order"):
+        fire(checkout, CheckoutEvent.ORDER_CREATED)
+    assert [s.dest for s in checkout.history] == [
+        CheckoutState.OPEN,
+        CheckoutState.IN_DOUBT,
+        CheckoutState.CONSUMED,
+    ]
+
+
+def test_typed_machines_for_one_model() -> None:
+    """ORDER_MACHINE and CHECKOUT_MACHINE answer like the facade."""
+    order = Order.create("o1", at=T0)
+    assert ORDER_MACHINE.allowed_events(order) == allowed_events(order)
+    assert CHECKOUT_MACHINE.can_fire(Checkout("c"), CheckoutEvent.REJECTED)
+    rows = len(ORDER_SPEC.transitions)
+    assert repr(ORDER_MACHINE) == f"<Machine('order', num_transitions={rows})>"
+
+
+def test_guard_bindings_must_match_the_spec() -> None:
+    """A machine refuses to build when a declared guard has no predicate, or vice versa."""
+    with pytest.raises(InvalidDefinition, match=r"missing predicates for .*every_charge_cancelled"):
+        Machine(ORDER_SPEC, {})
+    with pytest.raises(InvalidDefinition, match="undeclared guards \\['nope'\\]"):
+        Machine(ORDER_SPEC, {**ORDER_MACHINE._guards, "nope": lambda _o, _r: True})
+
+
+def test_clock_is_injectable() -> None:
+    """Without ``at``, the machine's clock stamps the step."""
+    machine = Machine(ORDER_SPEC, ORDER_MACHINE._guards, clock=lambda: T0)
+    order = Order.create("o1")
+    assert machine.fire(order, OrderEvent.ACCEPT).at == T0
