@@ -6,7 +6,7 @@ Ask what an order may do next (:func:`allowed_events`, :func:`explain`), move it
 
 from __future__ import annotations
 
-from importlib.metadata import version
+from importlib.metadata import version as _distribution_version
 
 from ._lifecycle import (
     CHECKOUT_MACHINE,
@@ -42,7 +42,7 @@ from .exceptions import (
     WrongType,
 )
 
-__version__ = version("order-lifecycle")
+__version__ = _distribution_version("order-lifecycle")
 
 __all__ = [
     "CHECKOUT_MACHINE",
