@@ -1,13 +1,15 @@
 """order-lifecycle: an order's life as the payment provider reports it, as a guarded machine.
 
 Ask what an order may do next (:func:`allowed_events`, :func:`explain`), move it
-(:func:`fire`), and let the machine refuse what the provider's rules forbid.
+(:func:`fire`), and let the machine refuse what the provider's rules forbid. The state
+follows from the order's items and charges by one rule (:func:`implied_state`).
 """
 
 from __future__ import annotations
 
 from importlib.metadata import version as _distribution_version
 
+from ._derived import implied_state
 from ._lifecycle import (
     CHECKOUT_MACHINE,
     ORDER_MACHINE,
@@ -30,14 +32,23 @@ from ._vocabulary import (
     OrderState,
 )
 from .exceptions import (
+    AmountTooLarge,
+    CurrencyMismatch,
     FulfillmentNotAllowed,
     GraphvizMissing,
+    InvalidAmount,
     InvalidDefinition,
     InvalidHistory,
     InvalidInput,
+    InvalidQuantity,
     OrderLifecycleError,
+    QuantityTooLarge,
+    RefundNotAllowed,
+    ReturnNotAllowed,
     TransitionNotAllowed,
+    UnknownCharge,
     UnknownEvent,
+    UnknownItem,
     UnknownState,
     WrongType,
 )
@@ -49,20 +60,24 @@ __all__ = [
     "CHECKOUT_SPEC",
     "ORDER_MACHINE",
     "ORDER_SPEC",
+    "AmountTooLarge",
     "Charge",
     "ChargeState",
     "Checkout",
     "CheckoutEvent",
     "CheckoutState",
+    "CurrencyMismatch",
     "EventSpec",
     "Explanation",
     "FraudState",
     "FulfillmentNotAllowed",
     "GraphvizMissing",
     "GuardSpec",
+    "InvalidAmount",
     "InvalidDefinition",
     "InvalidHistory",
     "InvalidInput",
+    "InvalidQuantity",
     "Item",
     "Machine",
     "MachineSpec",
@@ -70,12 +85,17 @@ __all__ = [
     "OrderEvent",
     "OrderLifecycleError",
     "OrderState",
+    "QuantityTooLarge",
+    "RefundNotAllowed",
+    "ReturnNotAllowed",
     "StateSpec",
     "Step",
     "SubmissionAttempt",
     "TransitionNotAllowed",
     "TransitionSpec",
+    "UnknownCharge",
     "UnknownEvent",
+    "UnknownItem",
     "UnknownState",
     "WrongType",
     "__version__",
@@ -83,5 +103,6 @@ __all__ = [
     "can_fire",
     "explain",
     "fire",
+    "implied_state",
     "replay",
 ]

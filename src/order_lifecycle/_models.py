@@ -149,14 +149,66 @@ class Item:
         """Units neither fulfilled nor cancelled yet."""
         return self.quantity - self.fulfilled - self.cancelled
 
+    @property
+    def returnable_quantity(self) -> int:
+        """Units fulfilled and not returned yet."""
+        return self.fulfilled - self.returned
+
+
+def _currency(value: object) -> str | None:
+    """An attrs converter: an ISO 4217 code (``"usd"`` becomes ``"USD"``), or ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise WrongType("currency", "a str such as 'USD'", value)
+    if len(value) != 3 or not value.isascii() or not value.isalpha():
+        raise InvalidInput(f"currency must be a three-letter ISO 4217 code, got {value!r}.")
+    return value.upper()
+
 
 @attrs.frozen
 class Charge:
-    """A payment charge: its provider ``state`` and authorized ``amount``."""
+    """A payment charge: its provider ``state``, and what became of its authorized ``amount``.
+
+    ``amount`` is the amount authorized (also :attr:`authorized`). Of it, ``captured`` and
+    ``cancelled`` never exceed ``amount`` together, and ``refunded`` never exceeds
+    ``captured``. ``currency`` is the provider's code (``"USD"``); ``None`` when not stated.
+    """
 
     id: str = attrs.field(validator=_text)
     state: ChargeState = attrs.field(converter=_charge_state)
     amount: Decimal = attrs.field(converter=_amount)
+    currency: str | None = attrs.field(default=None, converter=_currency)
+    captured: Decimal = attrs.field(default=Decimal(0), converter=_amount)
+    cancelled: Decimal = attrs.field(default=Decimal(0), converter=_amount)
+    refunded: Decimal = attrs.field(default=Decimal(0), converter=_amount)
+
+    def __attrs_post_init__(self) -> None:
+        if self.captured + self.cancelled > self.amount:
+            raise InvalidInput(
+                f"charge {self.id!r}: captured ({self.captured}) + cancelled ({self.cancelled}) "
+                f"exceed the amount authorized ({self.amount})."
+            )
+        if self.refunded > self.captured:
+            raise InvalidInput(
+                f"charge {self.id!r}: refunded ({self.refunded}) exceeds captured "
+                f"({self.captured})."
+            )
+
+    @property
+    def authorized(self) -> Decimal:
+        """The amount authorized: the provider's ``amount``."""
+        return self.amount
+
+    @property
+    def open_amount(self) -> Decimal:
+        """The part of the authorized amount neither captured nor cancelled yet."""
+        return self.amount - self.captured - self.cancelled
+
+    @property
+    def refundable(self) -> Decimal:
+        """Captured minus refunded: what a refund may still take from this charge."""
+        return self.captured - self.refunded
 
 
 @attrs.frozen
@@ -219,6 +271,7 @@ class Order:
     history: list[Step[OrderState, OrderEvent]] = attrs.field(
         default=attrs.Factory(_created_at("state"), takes_self=True)
     )
+    currency: str | None = attrs.field(default=None, converter=_currency)
 
     def __attrs_post_init__(self) -> None:
         _check_history(ORDER_SPEC, self.state, self.history)
@@ -228,6 +281,15 @@ class Order:
         ):
             if len(set(ids)) != len(ids):
                 raise InvalidInput(f"order {self.id!r}: duplicate {kind} ids in {ids}.")
+        stated = {c.currency for c in self.charges if c.currency is not None}
+        if self.currency is not None:
+            stated.add(self.currency)
+        if len(stated) > 1:
+            raise InvalidInput(
+                f"order {self.id!r}: one currency per order, got {', '.join(sorted(stated))}."
+            )
+        if self.currency is None and stated:
+            self.currency = stated.pop()
 
     @classmethod
     def create(  # noqa: PLR0913 (an order has this many parts)
@@ -241,11 +303,15 @@ class Order:
         items: Iterable[Item] = (),
         charges: Iterable[Charge] = (),
         event_id: str | None = None,
+        currency: str | None = None,
     ) -> Order:
         """An order just created by the provider (a ``POST /orders`` 201, or its webhook).
 
+        ``currency`` defaults to the one its charges state.
+
         Raises:
-            InvalidInput: ``state`` is not one an order is created in, or a value is bad.
+            InvalidInput: ``state`` is not one an order is created in, a value is bad, or
+                the charges (and ``currency``) name more than one currency.
 
         """
         when = _utc_now() if at is None else at
@@ -258,6 +324,7 @@ class Order:
             items=_items(items),
             charges=_charges(charges),
             history=[Step(None, None, entered, when, event_id)],
+            currency=currency,
         )
 
     def __repr__(self) -> str:
