@@ -1,15 +1,26 @@
 """order-lifecycle: an order's life as the payment provider reports it, as a guarded machine.
 
 Ask what an order may do next (:func:`allowed_events`, :func:`explain`), move it
-(:func:`fire`), and let the machine refuse what the provider's rules forbid. The state
-follows from the order's items and charges by one rule (:func:`implied_state`).
+(:func:`fire`), and let the machine refuse what the provider's rules forbid. Work on its
+items and charges (:func:`fulfil`, :func:`cancel_items`, :func:`capture`, :func:`refund`,
+:func:`return_items`, ...): each is guarded by the order's state, and the state follows
+from the items and charges by one rule (:func:`implied_state`).
 """
 
 from __future__ import annotations
 
 from importlib.metadata import version as _distribution_version
 
+from ._charges import RefundRequest, cancel_charge, capture, refund
 from ._derived import implied_state
+from ._fulfilment import (
+    FulfilmentLine,
+    FulfilmentPlan,
+    FulfilmentRequest,
+    cancel_items,
+    fulfil,
+    fulfilment_plan,
+)
 from ._lifecycle import (
     CHECKOUT_MACHINE,
     ORDER_MACHINE,
@@ -21,6 +32,7 @@ from ._lifecycle import (
 from ._machine import Explanation, Machine, Step
 from ._models import Charge, Checkout, Item, Order, SubmissionAttempt
 from ._replay import replay
+from ._returns import ReturnLine, ReturnRequest, return_items
 from ._spec import EventSpec, GuardSpec, MachineSpec, StateSpec, TransitionSpec
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC
 from ._vocabulary import (
@@ -71,6 +83,9 @@ __all__ = [
     "Explanation",
     "FraudState",
     "FulfillmentNotAllowed",
+    "FulfilmentLine",
+    "FulfilmentPlan",
+    "FulfilmentRequest",
     "GraphvizMissing",
     "GuardSpec",
     "InvalidAmount",
@@ -87,7 +102,10 @@ __all__ = [
     "OrderState",
     "QuantityTooLarge",
     "RefundNotAllowed",
+    "RefundRequest",
+    "ReturnLine",
     "ReturnNotAllowed",
+    "ReturnRequest",
     "StateSpec",
     "Step",
     "SubmissionAttempt",
@@ -101,8 +119,15 @@ __all__ = [
     "__version__",
     "allowed_events",
     "can_fire",
+    "cancel_charge",
+    "cancel_items",
+    "capture",
     "explain",
     "fire",
+    "fulfil",
+    "fulfilment_plan",
     "implied_state",
+    "refund",
     "replay",
+    "return_items",
 ]
