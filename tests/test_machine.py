@@ -141,7 +141,11 @@ def test_resolved_dispute_returns_to_the_state_before(before_dispute: OrderState
 def test_complete_needs_settled_charges() -> None:
     """An order completes only when every charge is captured or cancelled, one captured."""
     order = Order.create(
-        "o1", OrderState.ACCEPTED, at=T0, charges=[Charge("c1", ChargeState.CANCELLED, "5")]
+        "o1",
+        OrderState.ACCEPTED,
+        at=T0,
+        items=[Item("i1", 1, physical=True, fulfilled=1)],
+        charges=[Charge("c1", ChargeState.CANCELLED, "5")],
     )
     assert not can_fire(order, OrderEvent.COMPLETE)
     order.charges = (Charge("c1", ChargeState.COMPLETE, "5"),)
@@ -209,13 +213,11 @@ def test_explain_gives_the_shortest_way() -> None:
     explanation = explain(order, OrderEvent.COMPLETE)
     assert not explanation.allowed
     assert explanation.path == (OrderEvent.ACCEPT,)
-    assert explanation.conditions == (
-        "every charge is captured or cancelled, and one was captured",
-    )
+    guard = ORDER_SPEC.guard("fulfilled_and_settled").description
+    assert explanation.conditions == (guard,)
     assert str(explanation) == (
         "Can't complete when in pending_payment: the order has not been accepted (payment is "
-        "not yet authorized). It becomes possible after: accept (when every charge is captured "
-        "or cancelled, and one was captured)."
+        f"not yet authorized). It becomes possible after: accept (when {guard})."
     )
 
 

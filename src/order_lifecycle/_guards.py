@@ -39,6 +39,11 @@ def charges_settled(order: Order, _row: _Row) -> bool:
     )
 
 
+def fulfilled_and_settled(order: Order, row: _Row) -> bool:
+    """Both of the above: complete straight from accepted, when order.fulfilled never came."""
+    return every_item_fulfilled(order, row) and charges_settled(order, row)
+
+
 def resumes_state_before_dispute(order: Order, row: _Row) -> bool:
     """The row leads back to the state the order had when the dispute opened."""
     return order.state_before_dispute is row.dest
@@ -48,5 +53,6 @@ ORDER_GUARDS: Mapping[str, Guard[Order, OrderState, OrderEvent]] = {
     OrderGuard.EVERY_CHARGE_CANCELLED: every_charge_cancelled,
     OrderGuard.EVERY_ITEM_FULFILLED: every_item_fulfilled,
     OrderGuard.CHARGES_SETTLED: charges_settled,
+    OrderGuard.FULFILLED_AND_SETTLED: fulfilled_and_settled,
     OrderGuard.RESUMES_STATE_BEFORE_DISPUTE: resumes_state_before_dispute,
 }

@@ -67,7 +67,7 @@ def _values_of(kind: type[T], values: object) -> tuple[T, ...]:
     collected = tuple(values)
     for value in collected:
         if not isinstance(value, kind):
-            raise WrongType(f"Order.{kind.__name__.lower()}s[]", f"a {kind.__name__}", value)
+            raise WrongType(f"Order.{kind.__name__.lower()}s[]", f"of type {kind.__name__}", value)
     return collected
 
 

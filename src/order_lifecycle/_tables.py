@@ -25,6 +25,7 @@ class OrderGuard(StrEnum):
     EVERY_CHARGE_CANCELLED = "every_charge_cancelled"
     EVERY_ITEM_FULFILLED = "every_item_fulfilled"
     CHARGES_SETTLED = "charges_settled"
+    FULFILLED_AND_SETTLED = "fulfilled_and_settled"
     RESUMES_STATE_BEFORE_DISPUTE = "resumes_state_before_dispute"
 
 
@@ -128,6 +129,11 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             "every charge is captured or cancelled, and one was captured",
         ),
         GuardSpec(
+            OrderGuard.FULFILLED_AND_SETTLED,
+            "every item is fulfilled or cancelled and every charge captured or cancelled, "
+            "one of each fulfilled and captured",
+        ),
+        GuardSpec(
             OrderGuard.RESUMES_STATE_BEFORE_DISPUTE,
             "it resumes the state the order had before the dispute",
         ),
@@ -165,8 +171,8 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             OE.COMPLETE,
             [OS.ACCEPTED],
             [OS.COMPLETE],
-            "[X] charges settled without order.fulfilled",
-            OrderGuard.CHARGES_SETTLED,
+            "[X] fulfilled and settled, order.fulfilled never sent",
+            OrderGuard.FULFILLED_AND_SETTLED,
         ),
         *_rows(
             OE.RETURN, [OS.FULFILLED, OS.COMPLETE], [OS.RETURNED], "[X] return accepted in full"

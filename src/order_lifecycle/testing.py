@@ -121,7 +121,8 @@ def assert_order_invariants(order: Order) -> None:
     - nothing after acceptance (fulfilled, complete, returned, dispute) before acceptance;
     - ``state_transitions`` holds the first entry into each state of the history;
     - no item has more units fulfilled and cancelled than ordered, or returned than fulfilled;
-    - a fulfilled (or later) order has no open unit; a complete one has settled charges.
+    - a fulfilled, complete or returned order has no open unit; a complete one has settled
+      charges.
     """
     _require(replay(ORDER_SPEC, order.history) is order.state, "history does not replay")
     _assert_finals_absorb(order.history, ORDER_SPEC.final_states)
@@ -137,7 +138,7 @@ def assert_order_invariants(order: Order) -> None:
     for item in order.items:
         _require(0 <= item.fulfilled + item.cancelled <= item.quantity, f"item {item.id} overflows")
         _require(0 <= item.returned <= item.fulfilled, f"item {item.id} returns too much")
-    if order.state in {OrderState.FULFILLED, OrderState.RETURNED}:
+    if order.state in {OrderState.FULFILLED, OrderState.COMPLETE, OrderState.RETURNED}:
         _require(all(i.open_quantity == 0 for i in order.items), f"{order.state} with open units")
     if order.state is OrderState.COMPLETE:
         settled = {ChargeState.COMPLETE, ChargeState.CANCELLED}
