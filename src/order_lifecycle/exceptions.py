@@ -51,28 +51,30 @@ class InvalidInput(OrderLifecycleError, ValueError):
     """A value handed to the library is not one it knows."""
 
 
-class UnknownEvent(InvalidInput):
+class _UnknownName(InvalidInput):
+    """A name the machine does not define; lists the ones it does."""
+
+    kind = "name"
+
+    def __init__(self, machine: str, value: object, known: Iterable[str]) -> None:
+        self.machine = machine
+        self.value = value
+        self.known = tuple(known)
+        super().__init__(
+            f"Unknown {machine} {self.kind} {value!r}: expected one of {', '.join(self.known)}."
+        )
+
+
+class UnknownEvent(_UnknownName):
     """An event name the machine does not define."""
 
-    def __init__(self, machine: str, value: object, known: Iterable[str]) -> None:
-        self.machine = machine
-        self.value = value
-        self.known = tuple(known)
-        super().__init__(
-            f"Unknown {machine} event {value!r}: expected one of {', '.join(self.known)}."
-        )
+    kind = "event"
 
 
-class UnknownState(InvalidInput):
+class UnknownState(_UnknownName):
     """A state name the machine does not define."""
 
-    def __init__(self, machine: str, value: object, known: Iterable[str]) -> None:
-        self.machine = machine
-        self.value = value
-        self.known = tuple(known)
-        super().__init__(
-            f"Unknown {machine} state {value!r}: expected one of {', '.join(self.known)}."
-        )
+    kind = "state"
 
 
 class InvalidHistory(InvalidInput):
