@@ -19,6 +19,7 @@ from ._lifecycle import (
 from ._machine import Explanation, Machine, Step
 from ._models import Charge, Checkout, Item, Order, SubmissionAttempt
 from ._replay import replay
+from ._signature import SIGNATURE_HEADER, sign, verify_signature
 from ._spec import EventSpec, GuardSpec, MachineSpec, StateSpec, TransitionSpec
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC
 from ._vocabulary import (
@@ -35,6 +36,7 @@ from .exceptions import (
     InvalidDefinition,
     InvalidHistory,
     InvalidInput,
+    InvalidSignature,
     OrderLifecycleError,
     TransitionNotAllowed,
     UnknownEvent,
@@ -49,6 +51,7 @@ __all__ = [
     "CHECKOUT_SPEC",
     "ORDER_MACHINE",
     "ORDER_SPEC",
+    "SIGNATURE_HEADER",
     "Charge",
     "ChargeState",
     "Checkout",
@@ -63,6 +66,7 @@ __all__ = [
     "InvalidDefinition",
     "InvalidHistory",
     "InvalidInput",
+    "InvalidSignature",
     "Item",
     "Machine",
     "MachineSpec",
@@ -84,4 +88,6 @@ __all__ = [
     "explain",
     "fire",
     "replay",
+    "sign",
+    "verify_signature",
 ]

@@ -6,6 +6,7 @@ callers can catch the library's refusals in one place without catching their own
     OrderLifecycleError
     ├── InvalidDefinition            a lifecycle spec is broken (found when it is built)
     ├── GraphvizMissing              SVG output needs Graphviz's `dot` program
+    ├── InvalidSignature             a webhook delivery not signed by a known secret, in time
     ├── InvalidInput (ValueError)    a value handed to the library is not one it knows
     │   ├── UnknownEvent             an event name the machine does not define
     │   ├── UnknownState             a state name the machine does not define
@@ -27,6 +28,7 @@ __all__ = [
     "InvalidDefinition",
     "InvalidHistory",
     "InvalidInput",
+    "InvalidSignature",
     "OrderLifecycleError",
     "TransitionNotAllowed",
     "UnknownEvent",
@@ -45,6 +47,17 @@ class InvalidDefinition(OrderLifecycleError):
 
 class GraphvizMissing(OrderLifecycleError):
     """SVG output needs Graphviz's ``dot`` program, which is not installed."""
+
+
+class InvalidSignature(OrderLifecycleError):
+    """A webhook delivery not signed by a known secret within the age limit.
+
+    The message is the same for every failure, on purpose: it must not tell a forger which
+    secret, which signature or which part of the header was wrong.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("The webhook signature is not valid.")
 
 
 class InvalidInput(OrderLifecycleError, ValueError):
