@@ -22,6 +22,7 @@ from order_lifecycle import (
     Order,
     OrderEvent,
     OrderState,
+    SubmissionRefused,
     TransitionNotAllowed,
     UnknownEvent,
     WrongType,
@@ -241,14 +242,19 @@ def test_explain_allowed() -> None:
 def test_checkout_machine() -> None:
     """A checkout is consumed once; a lost response is in doubt until a lookup settles it."""
     checkout = Checkout("chk-1")
+    assert allowed_events(checkout) == (CheckoutEvent.SUBMIT,)
+    fire(checkout, CheckoutEvent.SUBMIT)
+    with pytest.raises(SubmissionRefused, match="a submission is in progress"):
+        fire(checkout, CheckoutEvent.SUBMIT)
     fire(checkout, CheckoutEvent.NO_RESPONSE)
     assert checkout.state is CheckoutState.IN_DOUBT
     assert allowed_events(checkout) == (CheckoutEvent.ORDER_FOUND, CheckoutEvent.NO_ORDER_FOUND)
     fire(checkout, CheckoutEvent.ORDER_FOUND)
-    with pytest.raises(TransitionNotAllowed, match="already consumed by an order"):
-        fire(checkout, CheckoutEvent.ORDER_CREATED)
+    with pytest.raises(SubmissionRefused, match="already consumed by an order"):
+        fire(checkout, CheckoutEvent.SUBMIT)
     assert [s.dest for s in checkout.history] == [
         CheckoutState.OPEN,
+        CheckoutState.SUBMITTING,
         CheckoutState.IN_DOUBT,
         CheckoutState.CONSUMED,
     ]
@@ -258,7 +264,8 @@ def test_typed_machines_for_one_model() -> None:
     """ORDER_MACHINE and CHECKOUT_MACHINE answer like the facade."""
     order = Order.create("o1", at=T0)
     assert ORDER_MACHINE.allowed_events(order) == allowed_events(order)
-    assert CHECKOUT_MACHINE.can_fire(Checkout("c"), CheckoutEvent.REJECTED)
+    assert CHECKOUT_MACHINE.can_fire(Checkout("c"), CheckoutEvent.SUBMIT)
+    assert not CHECKOUT_MACHINE.can_fire(Checkout("c"), CheckoutEvent.REJECTED)
     rows = len(ORDER_SPEC.transitions)
     assert repr(ORDER_MACHINE) == f"<Machine('order', num_transitions={rows})>"
 

@@ -11,9 +11,16 @@ callers can catch the library's refusals in one place without catching their own
     │   ├── UnknownEvent             an event name the machine does not define
     │   ├── UnknownState             a state name the machine does not define
     │   ├── InvalidHistory           a recorded history that the table does not allow
+    │   ├── InvalidResponse          a POST /orders response not in the provider's shape
+    │   ├── UnknownCheckout          a checkout id the ledger has never seen
     │   └── WrongType (TypeError)    a value of the wrong type
     └── TransitionNotAllowed         the event is known but refused in the current state
-        └── FulfillmentNotAllowed    fulfilment before acceptance, or after the order left it
+        ├── FulfillmentNotAllowed    fulfilment before acceptance, or after the order left it
+        └── SubmissionRefused        a checkout that must not be sent now (nothing was sent)
+            ├── CheckoutAlreadyConsumed  it became an order; the provider would answer 404
+            ├── CheckoutRejected         a 409 rejected it: create a new checkout
+            ├── SubmissionInDoubt        a lost submission: look it up and settle it first
+            └── SubmissionInProgress     another submission of it awaits its response
 
 A refused operation never changes the model it was asked to change.
 """
@@ -21,16 +28,24 @@ A refused operation never changes the model it was asked to change.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, ClassVar
 
 __all__ = [
+    "CheckoutAlreadyConsumed",
+    "CheckoutRejected",
     "FulfillmentNotAllowed",
     "GraphvizMissing",
     "InvalidDefinition",
     "InvalidHistory",
     "InvalidInput",
+    "InvalidResponse",
     "InvalidSignature",
     "OrderLifecycleError",
+    "SubmissionInDoubt",
+    "SubmissionInProgress",
+    "SubmissionRefused",
     "TransitionNotAllowed",
+    "UnknownCheckout",
     "UnknownEvent",
     "UnknownState",
     "WrongType",
@@ -99,6 +114,35 @@ class InvalidHistory(InvalidInput):
         super().__init__(f"The {machine} history is not legal at step {index}: {problem}.")
 
 
+class InvalidResponse(InvalidInput):
+    """A ``POST /orders`` response that is not the provider's shape, saying what is wrong.
+
+    The checkout it answered is left in doubt, not open (an order may exist), and the raw
+    response is kept on its last attempt; a lookup by checkout id settles it.
+    """
+
+    def __init__(self, checkout_id: str, status_code: int, problem: str) -> None:
+        self.checkout_id = checkout_id
+        self.status_code = status_code
+        self.problem = problem
+        super().__init__(
+            f"The POST /orders response for checkout {checkout_id!r} (HTTP {status_code}) is "
+            f"not the provider's shape: {problem}. The checkout is in doubt until a lookup of "
+            "orders by checkout id settles it."
+        )
+
+
+class UnknownCheckout(InvalidInput):
+    """A checkout id the ledger has never seen."""
+
+    def __init__(self, checkout_id: object) -> None:
+        self.checkout_id = checkout_id
+        super().__init__(
+            f"Unknown checkout {checkout_id!r}: the ledger has never seen it; "
+            "begin_submission registers a new one."
+        )
+
+
 class WrongType(InvalidInput, TypeError):
     """A value of the wrong type, named with what was expected."""
 
@@ -125,3 +169,71 @@ class TransitionNotAllowed(OrderLifecycleError):
 
 class FulfillmentNotAllowed(TransitionNotAllowed):
     """Fulfilment refused: only an accepted order may be fulfilled."""
+
+
+class SubmissionRefused(TransitionNotAllowed):
+    """A checkout that must not be submitted now; nothing was sent and nothing changed.
+
+    The provider would refuse it (consumed, rejected), or an earlier submission's fate is
+    unknown (in doubt) or still pending (in progress). ``checkout_id`` names the checkout
+    when the refusal came from ``begin_submission``.
+    """
+
+    def __init__(
+        self, event: str, state: str, reason: str, *, checkout_id: str | None = None
+    ) -> None:
+        self.checkout_id = checkout_id
+        super().__init__(event, state, reason)
+
+
+class CheckoutAlreadyConsumed(SubmissionRefused):
+    """The checkout already became an order (``order_id``, when known).
+
+    The provider answers a resubmission with 404 ``not_found``;
+    :meth:`as_provider_error` renders that body for a shop that mirrors the provider.
+    """
+
+    status_code: ClassVar[int] = 404
+
+    def __init__(
+        self,
+        event: str,
+        state: str,
+        reason: str,
+        *,
+        checkout_id: str | None = None,
+        order_id: str | None = None,
+    ) -> None:
+        self.order_id = order_id
+        super().__init__(event, state, reason, checkout_id=checkout_id)
+
+    def as_provider_error(self) -> dict[str, Any]:
+        """The body of the provider's 404 for a reused checkout, naming the order it became."""
+        subject = (
+            f"Order {self.order_id}"
+            if self.order_id is not None
+            else f"Order of checkout {self.checkout_id}"
+        )
+        return {
+            "type": "not_found",
+            "errors": [
+                {"code": "not_found", "parameter": "orderId", "message": f"{subject} not found"}
+            ],
+        }
+
+
+class CheckoutRejected(SubmissionRefused):
+    """A 409 rejected the checkout for good: create a new checkout (usually a new payment)."""
+
+
+class SubmissionInDoubt(SubmissionRefused):
+    """An earlier submission got no usable answer, so an order may exist.
+
+    Look up orders by checkout id and ``settle`` the checkout before submitting it again.
+    (Not to be confused with :class:`~order_lifecycle.InDoubt`, the *outcome* recorded
+    when that earlier submission went unanswered.)
+    """
+
+
+class SubmissionInProgress(SubmissionRefused):
+    """Another submission of the checkout is under way; record its response first."""
