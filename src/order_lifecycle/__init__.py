@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from importlib.metadata import version as _distribution_version
 
+from ._checkout import begin_submission, record_no_response, record_response, settle
 from ._lifecycle import (
     CHECKOUT_MACHINE,
     ORDER_MACHINE,
@@ -18,6 +19,16 @@ from ._lifecycle import (
 )
 from ._machine import Explanation, Machine, Step
 from ._models import Charge, Checkout, Item, Order, SubmissionAttempt
+from ._outcomes import (
+    ChargeFailure,
+    CheckoutNeedsChanges,
+    InDoubt,
+    OrderCreated,
+    ProviderError,
+    RejectionCause,
+    SubmissionOutcome,
+    SubmissionRejected,
+)
 from ._replay import replay
 from ._signature import SIGNATURE_HEADER, sign, verify_signature
 from ._spec import EventSpec, GuardSpec, MachineSpec, StateSpec, TransitionSpec
@@ -60,10 +71,12 @@ __all__ = [
     "ORDER_SPEC",
     "SIGNATURE_HEADER",
     "Charge",
+    "ChargeFailure",
     "ChargeState",
     "Checkout",
     "CheckoutAlreadyConsumed",
     "CheckoutEvent",
+    "CheckoutNeedsChanges",
     "CheckoutRejected",
     "CheckoutState",
     "EventSpec",
@@ -72,6 +85,7 @@ __all__ = [
     "FulfillmentNotAllowed",
     "GraphvizMissing",
     "GuardSpec",
+    "InDoubt",
     "InvalidDefinition",
     "InvalidHistory",
     "InvalidInput",
@@ -81,15 +95,20 @@ __all__ = [
     "Machine",
     "MachineSpec",
     "Order",
+    "OrderCreated",
     "OrderEvent",
     "OrderLifecycleError",
     "OrderState",
+    "ProviderError",
+    "RejectionCause",
     "StateSpec",
     "Step",
     "SubmissionAttempt",
     "SubmissionInDoubt",
     "SubmissionInProgress",
+    "SubmissionOutcome",
     "SubmissionRefused",
+    "SubmissionRejected",
     "TransitionNotAllowed",
     "TransitionSpec",
     "UnknownCheckout",
@@ -98,10 +117,14 @@ __all__ = [
     "WrongType",
     "__version__",
     "allowed_events",
+    "begin_submission",
     "can_fire",
     "explain",
     "fire",
+    "record_no_response",
+    "record_response",
     "replay",
+    "settle",
     "sign",
     "verify_signature",
 ]
