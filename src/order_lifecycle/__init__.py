@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib.metadata import version as _distribution_version
 
 from ._checkout import begin_submission, record_no_response, record_response, settle
+from ._ledger import CheckoutLedger, MemoryCheckoutLedger
 from ._lifecycle import (
     CHECKOUT_MACHINE,
     ORDER_MACHINE,
@@ -76,6 +77,7 @@ __all__ = [
     "Checkout",
     "CheckoutAlreadyConsumed",
     "CheckoutEvent",
+    "CheckoutLedger",
     "CheckoutNeedsChanges",
     "CheckoutRejected",
     "CheckoutState",
@@ -94,6 +96,7 @@ __all__ = [
     "Item",
     "Machine",
     "MachineSpec",
+    "MemoryCheckoutLedger",
     "Order",
     "OrderCreated",
     "OrderEvent",
