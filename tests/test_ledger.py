@@ -59,7 +59,9 @@ def test_begin_submission_registers_a_new_checkout() -> None:
     assert "chk-1" not in ledger
     assert ledger.begin_submission("chk-1", at=T0) == {"checkoutId": "chk-1"}
     assert "chk-1" in ledger
-    assert ledger.get("chk-1").state is CheckoutState.SUBMITTING
+    checkout = ledger.get("chk-1")
+    assert checkout.state is CheckoutState.SUBMITTING
+    assert [step.at for step in checkout.history] == [T0, T0]
     assert repr(ledger) == "<MemoryCheckoutLedger(num_checkouts=1)>"
 
 
@@ -147,8 +149,14 @@ class RacyLedger(MemoryCheckoutLedger):
         super().__init__()
         self._all_read = threading.Barrier(racers)
 
-    def _apply(self, checkout_id: str, change: Callable[[Checkout], T], *, register: bool) -> T:
-        del register  # every racer may register the checkout: that is the bug shown
+    def _apply(
+        self,
+        checkout_id: str,
+        change: Callable[[Checkout], T],
+        *,
+        register_at: datetime | None = None,
+    ) -> T:
+        del register_at  # every racer may register the checkout: that is the bug shown
         with self._lock:
             stored = self._checkouts.get(checkout_id)
         work = Checkout(checkout_id) if stored is None else copy.deepcopy(stored)

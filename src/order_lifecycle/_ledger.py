@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import attrs
@@ -57,15 +57,21 @@ class CheckoutLedger(ABC):
         """
 
     @abstractmethod
-    def _apply(self, checkout_id: str, change: Callable[[Checkout], T], *, register: bool) -> T:
+    def _apply(
+        self,
+        checkout_id: str,
+        change: Callable[[Checkout], T],
+        *,
+        register_at: datetime | None = None,
+    ) -> T:
         """Run ``change`` on the checkout as one atomic step; commit what it leaves.
 
-        ``register`` makes a checkout not seen before, open, first (committed only with
-        the change). Commit when ``change`` returns or raises ``InvalidResponse``; on any
-        other error commit nothing and re-raise.
+        With ``register_at``, a checkout not seen before is created open at that moment
+        first (committed only with the change). Commit when ``change`` returns or raises
+        ``InvalidResponse``; on any other error commit nothing and re-raise.
 
         Raises:
-            UnknownCheckout: ``checkout_id`` is unknown and ``register`` is false.
+            UnknownCheckout: ``checkout_id`` is unknown and ``register_at`` is ``None``.
 
         """
 
@@ -85,8 +91,9 @@ class CheckoutLedger(ABC):
         A checkout id seen for the first time is registered, open, and claimed at once.
         Refusals are those of :func:`~order_lifecycle.begin_submission`.
         """
+        when = datetime.now(UTC) if at is None else at
         return self._apply(
-            checkout_id, lambda checkout: begin_submission(checkout, at=at), register=True
+            checkout_id, lambda checkout: begin_submission(checkout, at=when), register_at=when
         )
 
     def record_response(
@@ -101,7 +108,6 @@ class CheckoutLedger(ABC):
         return self._apply(
             checkout_id,
             lambda checkout: record_response(checkout, status_code, body, at=at),
-            register=False,
         )
 
     def record_no_response(
@@ -111,16 +117,13 @@ class CheckoutLedger(ABC):
         return self._apply(
             checkout_id,
             lambda checkout: record_no_response(checkout, at=at, reason=reason),
-            register=False,
         )
 
     def settle(
         self, checkout_id: str, order: Order | None, *, at: datetime | None = None
     ) -> Step[CheckoutState, CheckoutEvent]:
         """Settle a checkout in doubt; see :func:`~order_lifecycle.settle`."""
-        return self._apply(
-            checkout_id, lambda checkout: settle(checkout, order, at=at), register=False
-        )
+        return self._apply(checkout_id, lambda checkout: settle(checkout, order, at=at))
 
 
 class MemoryCheckoutLedger(CheckoutLedger):
@@ -146,13 +149,24 @@ class MemoryCheckoutLedger(CheckoutLedger):
                 raise UnknownCheckout(checkout_id)
             return _snapshot(stored)
 
-    def _apply(self, checkout_id: str, change: Callable[[Checkout], T], *, register: bool) -> T:
+    def _apply(
+        self,
+        checkout_id: str,
+        change: Callable[[Checkout], T],
+        *,
+        register_at: datetime | None = None,
+    ) -> T:
         _require_id(checkout_id)
         with self._lock:
             stored = self._checkouts.get(checkout_id)
-            if stored is None and not register:
+            if stored is not None:
+                work = _snapshot(stored)
+            elif register_at is not None:
+                work = Checkout(
+                    checkout_id, history=[Step(None, None, CheckoutState.OPEN, register_at)]
+                )
+            else:
                 raise UnknownCheckout(checkout_id)
-            work = Checkout(checkout_id) if stored is None else _snapshot(stored)
             try:
                 result = change(work)
             except InvalidResponse:
