@@ -93,6 +93,7 @@ def test_order_takes_its_charges_currency() -> None:
 def test_partial_capture_keeps_the_charge_capturable() -> None:
     """A partial capture adds to ``captured``; the charge stays capturable, the order as it was."""
     order = new_order()
+    fulfil(order, {"shirt": 1})
     charge = capture(order, "ch1", Decimal("20.50"), currency="USD")
     assert (charge.state, charge.captured, charge.open_amount) == (
         ChargeState.CAPTURABLE,
@@ -128,13 +129,15 @@ def test_capture_and_cancel_settle_a_charge() -> None:
     assert [s.event for s in order.history[1:]] == [OrderEvent.FULFIL, OrderEvent.COMPLETE]
 
 
-def test_settled_charges_complete_an_order_with_open_items() -> None:
-    """Every charge settled completes an accepted order even with items open ([X] row)."""
+def test_settled_charges_wait_for_the_last_item() -> None:
+    """Charges settled with units still open: accepted until the rest is fulfilled."""
     order = new_order()
     fulfil(order, {"shirt": 1})
     capture(order, "ch1", "60")
-    assert order.state is OrderState.COMPLETE
-    assert [s.event for s in order.history[1:]] == [OrderEvent.COMPLETE]
+    assert order.state is OrderState.ACCEPTED
+    fulfil(order, {"shirt": 1, "ebook": 1})
+    assert state_of(order) is OrderState.COMPLETE
+    assert [s.event for s in order.history[1:]] == [OrderEvent.FULFIL, OrderEvent.COMPLETE]
 
 
 def test_cancelling_every_charge_does_not_cancel_the_order() -> None:
@@ -175,6 +178,7 @@ def test_capture_and_cancel_refused_by_state(
 def test_amount_too_large(operation: Any) -> None:
     """More than is open on the charge raises AmountTooLarge with what is left; nothing changes."""
     order = new_order()
+    fulfil(order, {"ebook": 1})
     capture(order, "ch1", "50")
     verb = "capture" if operation is capture else "cancel"
     with unchanged(order), pytest.raises(AmountTooLarge) as raised:
@@ -188,6 +192,7 @@ def test_amount_too_large(operation: Any) -> None:
 def test_a_charge_not_authorized_has_nothing_to_capture() -> None:
     """Only a capturable (or processing) charge can be captured."""
     order = new_order(charges=(Charge("ch1", ChargeState.PENDING, "60", "USD"),))
+    fulfil(order, {"ebook": 1})
     with unchanged(order), pytest.raises(AmountTooLarge, match="only 0 USD is left to capture"):
         capture(order, "ch1", "1")
 
@@ -235,6 +240,7 @@ def test_refund_up_to_what_is_available() -> None:
 def test_no_refund_before_a_capture() -> None:
     """Nothing captured, nothing to refund."""
     order = new_order()
+    fulfil(order, {"ebook": 1})
     with unchanged(order), pytest.raises(RefundNotAllowed) as raised:
         refund(order, "1")
     assert str(raised.value) == "Can't refund when in accepted: nothing has been captured yet."

@@ -22,6 +22,7 @@ from order_lifecycle import (
     Order,
     OrderEvent,
     OrderState,
+    SubmissionRefused,
     TransitionNotAllowed,
     UnknownEvent,
     WrongType,
@@ -142,7 +143,11 @@ def test_resolved_dispute_returns_to_the_state_before(before_dispute: OrderState
 def test_complete_needs_settled_charges() -> None:
     """An order completes only when every charge is captured or cancelled, one captured."""
     order = Order.create(
-        "o1", OrderState.ACCEPTED, at=T0, charges=[Charge("c1", ChargeState.CANCELLED, "5")]
+        "o1",
+        OrderState.ACCEPTED,
+        at=T0,
+        items=[Item("i1", 1, physical=True, fulfilled=1)],
+        charges=[Charge("c1", ChargeState.CANCELLED, "5")],
     )
     assert not can_fire(order, OrderEvent.COMPLETE)
     order.charges = (Charge("c1", ChargeState.COMPLETE, "5"),)
@@ -210,13 +215,11 @@ def test_explain_gives_the_shortest_way() -> None:
     explanation = explain(order, OrderEvent.COMPLETE)
     assert not explanation.allowed
     assert explanation.path == (OrderEvent.ACCEPT,)
-    assert explanation.conditions == (
-        "every charge is captured or cancelled, and one was captured",
-    )
+    guard = ORDER_SPEC.guard("fulfilled_and_settled").description
+    assert explanation.conditions == (guard,)
     assert str(explanation) == (
         "Can't complete when in pending_payment: the order has not been accepted (payment is "
-        "not yet authorized). It becomes possible after: accept (when every charge is captured "
-        "or cancelled, and one was captured)."
+        f"not yet authorized). It becomes possible after: accept (when {guard})."
     )
 
 
@@ -240,14 +243,19 @@ def test_explain_allowed() -> None:
 def test_checkout_machine() -> None:
     """A checkout is consumed once; a lost response is in doubt until a lookup settles it."""
     checkout = Checkout("chk-1")
+    assert allowed_events(checkout) == (CheckoutEvent.SUBMIT,)
+    fire(checkout, CheckoutEvent.SUBMIT)
+    with pytest.raises(SubmissionRefused, match="a submission is in progress"):
+        fire(checkout, CheckoutEvent.SUBMIT)
     fire(checkout, CheckoutEvent.NO_RESPONSE)
     assert checkout.state is CheckoutState.IN_DOUBT
     assert allowed_events(checkout) == (CheckoutEvent.ORDER_FOUND, CheckoutEvent.NO_ORDER_FOUND)
     fire(checkout, CheckoutEvent.ORDER_FOUND)
-    with pytest.raises(TransitionNotAllowed, match="already consumed by an order"):
-        fire(checkout, CheckoutEvent.ORDER_CREATED)
+    with pytest.raises(SubmissionRefused, match="already consumed by an order"):
+        fire(checkout, CheckoutEvent.SUBMIT)
     assert [s.dest for s in checkout.history] == [
         CheckoutState.OPEN,
+        CheckoutState.SUBMITTING,
         CheckoutState.IN_DOUBT,
         CheckoutState.CONSUMED,
     ]
@@ -257,7 +265,8 @@ def test_typed_machines_for_one_model() -> None:
     """ORDER_MACHINE and CHECKOUT_MACHINE answer like the facade."""
     order = Order.create("o1", at=T0)
     assert ORDER_MACHINE.allowed_events(order) == allowed_events(order)
-    assert CHECKOUT_MACHINE.can_fire(Checkout("c"), CheckoutEvent.REJECTED)
+    assert CHECKOUT_MACHINE.can_fire(Checkout("c"), CheckoutEvent.SUBMIT)
+    assert not CHECKOUT_MACHINE.can_fire(Checkout("c"), CheckoutEvent.REJECTED)
     rows = len(ORDER_SPEC.transitions)
     assert repr(ORDER_MACHINE) == f"<Machine('order', num_transitions={rows})>"
 

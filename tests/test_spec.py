@@ -7,6 +7,7 @@ import pytest
 from order_lifecycle import (
     CHECKOUT_SPEC,
     ORDER_SPEC,
+    CheckoutEvent,
     CheckoutState,
     EventSpec,
     GuardSpec,
@@ -15,6 +16,7 @@ from order_lifecycle import (
     OrderEvent,
     OrderState,
     StateSpec,
+    SubmissionRefused,
     TransitionSpec,
 )
 
@@ -181,9 +183,21 @@ def test_order_events_carry_provider_webhook_types() -> None:
 
 
 def test_checkout_spec_matches_design() -> None:
-    """The checkout table: open to consumed or rejected for good, or in doubt until a lookup."""
+    """The checkout table: claimed by one submission, then consumed, rejected, open or in doubt."""
     assert CHECKOUT_SPEC.initial is CheckoutState.OPEN
+    assert CHECKOUT_SPEC.entry_states == (CheckoutState.OPEN,)
     assert CHECKOUT_SPEC.final_states == {CheckoutState.CONSUMED, CheckoutState.REJECTED}
+    cs, ce = CheckoutState, CheckoutEvent
+    assert {(t.source, t.event, t.dest) for t in CHECKOUT_SPEC.transitions} == {
+        (cs.OPEN, ce.SUBMIT, cs.SUBMITTING),
+        (cs.SUBMITTING, ce.ORDER_CREATED, cs.CONSUMED),
+        (cs.SUBMITTING, ce.REJECTED, cs.REJECTED),
+        (cs.SUBMITTING, ce.NEEDS_CHANGES, cs.OPEN),
+        (cs.SUBMITTING, ce.NO_RESPONSE, cs.IN_DOUBT),
+        (cs.IN_DOUBT, ce.ORDER_FOUND, cs.CONSUMED),
+        (cs.IN_DOUBT, ce.NO_ORDER_FOUND, cs.OPEN),
+    }
+    assert CHECKOUT_SPEC.event(ce.SUBMIT).refused_with is SubmissionRefused
 
 
 def test_shortest_path() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from importlib.metadata import version as _distribution_version
 
 from ._charges import RefundRequest, cancel_charge, capture, refund
+from ._checkout import begin_submission, record_no_response, record_response, settle
 from ._derived import implied_state
 from ._fulfilment import (
     FulfilmentLine,
@@ -21,6 +22,7 @@ from ._fulfilment import (
     fulfil,
     fulfilment_plan,
 )
+from ._ledger import CheckoutLedger, MemoryCheckoutLedger
 from ._lifecycle import (
     CHECKOUT_MACHINE,
     ORDER_MACHINE,
@@ -31,8 +33,19 @@ from ._lifecycle import (
 )
 from ._machine import Explanation, Machine, Step
 from ._models import Charge, Checkout, Item, Order, SubmissionAttempt
+from ._outcomes import (
+    ChargeFailure,
+    CheckoutNeedsChanges,
+    InDoubt,
+    OrderCreated,
+    ProviderError,
+    RejectionCause,
+    SubmissionOutcome,
+    SubmissionRejected,
+)
 from ._replay import replay
 from ._returns import ReturnLine, ReturnRequest, return_items
+from ._signature import SIGNATURE_HEADER, sign, verify_signature
 from ._spec import EventSpec, GuardSpec, MachineSpec, StateSpec, TransitionSpec
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC
 from ._vocabulary import (
@@ -45,6 +58,8 @@ from ._vocabulary import (
 )
 from .exceptions import (
     AmountTooLarge,
+    CheckoutAlreadyConsumed,
+    CheckoutRejected,
     CurrencyMismatch,
     FulfillmentNotAllowed,
     GraphvizMissing,
@@ -53,12 +68,18 @@ from .exceptions import (
     InvalidHistory,
     InvalidInput,
     InvalidQuantity,
+    InvalidResponse,
+    InvalidSignature,
     OrderLifecycleError,
     QuantityTooLarge,
     RefundNotAllowed,
     ReturnNotAllowed,
+    SubmissionInDoubt,
+    SubmissionInProgress,
+    SubmissionRefused,
     TransitionNotAllowed,
     UnknownCharge,
+    UnknownCheckout,
     UnknownEvent,
     UnknownItem,
     UnknownState,
@@ -72,11 +93,17 @@ __all__ = [
     "CHECKOUT_SPEC",
     "ORDER_MACHINE",
     "ORDER_SPEC",
+    "SIGNATURE_HEADER",
     "AmountTooLarge",
     "Charge",
+    "ChargeFailure",
     "ChargeState",
     "Checkout",
+    "CheckoutAlreadyConsumed",
     "CheckoutEvent",
+    "CheckoutLedger",
+    "CheckoutNeedsChanges",
+    "CheckoutRejected",
     "CheckoutState",
     "CurrencyMismatch",
     "EventSpec",
@@ -88,36 +115,50 @@ __all__ = [
     "FulfilmentRequest",
     "GraphvizMissing",
     "GuardSpec",
+    "InDoubt",
     "InvalidAmount",
     "InvalidDefinition",
     "InvalidHistory",
     "InvalidInput",
     "InvalidQuantity",
+    "InvalidResponse",
+    "InvalidSignature",
     "Item",
     "Machine",
     "MachineSpec",
+    "MemoryCheckoutLedger",
     "Order",
+    "OrderCreated",
     "OrderEvent",
     "OrderLifecycleError",
     "OrderState",
+    "ProviderError",
     "QuantityTooLarge",
     "RefundNotAllowed",
     "RefundRequest",
+    "RejectionCause",
     "ReturnLine",
     "ReturnNotAllowed",
     "ReturnRequest",
     "StateSpec",
     "Step",
     "SubmissionAttempt",
+    "SubmissionInDoubt",
+    "SubmissionInProgress",
+    "SubmissionOutcome",
+    "SubmissionRefused",
+    "SubmissionRejected",
     "TransitionNotAllowed",
     "TransitionSpec",
     "UnknownCharge",
+    "UnknownCheckout",
     "UnknownEvent",
     "UnknownItem",
     "UnknownState",
     "WrongType",
     "__version__",
     "allowed_events",
+    "begin_submission",
     "can_fire",
     "cancel_charge",
     "cancel_items",
@@ -127,7 +168,12 @@ __all__ = [
     "fulfil",
     "fulfilment_plan",
     "implied_state",
+    "record_no_response",
+    "record_response",
     "refund",
     "replay",
     "return_items",
+    "settle",
+    "sign",
+    "verify_signature",
 ]

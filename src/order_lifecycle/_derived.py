@@ -62,9 +62,10 @@ def implied_state(items: Iterable[Item], charges: Iterable[Charge]) -> OrderStat
     - ``cancelled``: every item and every charge is cancelled (a partial cancellation is not);
     - ``returned``: every item fulfilled (or the rest cancelled), and every fulfilled unit
       returned;
-    - ``complete``: every charge captured or cancelled, one of them captured;
+    - ``complete``: every item fulfilled (or the rest cancelled), and every charge captured
+      or cancelled, one of them captured;
     - ``fulfilled``: every item fulfilled, or fulfilled with the rest cancelled;
-    - ``accepted`` otherwise.
+    - ``accepted`` otherwise (also when the charges are settled but units are still open).
 
     Before acceptance (``pending_payment``, ``in_review``) and after a final refusal
     (``blocked``), the state is the provider's to say, and a dispute suspends the rule; so
@@ -76,8 +77,6 @@ def implied_state(items: Iterable[Item], charges: Iterable[Charge]) -> OrderStat
         return OrderState.CANCELLED
     if every_item_returned(items):
         return OrderState.RETURNED
-    if charges_settled(charges):
-        return OrderState.COMPLETE
     if every_item_fulfilled(items):
-        return OrderState.FULFILLED
+        return OrderState.COMPLETE if charges_settled(charges) else OrderState.FULFILLED
     return OrderState.ACCEPTED

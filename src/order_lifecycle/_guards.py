@@ -38,6 +38,11 @@ def charges_settled(order: Order, _row: _Row) -> bool:
     return _derived.charges_settled(order.charges)
 
 
+def fulfilled_and_settled(order: Order, row: _Row) -> bool:
+    """Both of the above: complete straight from accepted, when order.fulfilled never came."""
+    return every_item_fulfilled(order, row) and charges_settled(order, row)
+
+
 def resumes_state_before_dispute(order: Order, row: _Row) -> bool:
     """The row leads back to the state the order had when the dispute opened."""
     return order.state_before_dispute is row.dest
@@ -47,5 +52,6 @@ ORDER_GUARDS: Mapping[str, Guard[Order, OrderState, OrderEvent]] = {
     OrderGuard.EVERYTHING_CANCELLED: everything_cancelled,
     OrderGuard.EVERY_ITEM_FULFILLED: every_item_fulfilled,
     OrderGuard.CHARGES_SETTLED: charges_settled,
+    OrderGuard.FULFILLED_AND_SETTLED: fulfilled_and_settled,
     OrderGuard.RESUMES_STATE_BEFORE_DISPUTE: resumes_state_before_dispute,
 }

@@ -9,7 +9,9 @@ history step. Refusals raise our :class:`TransitionNotAllowed` (or the event's o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import copy
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -233,28 +235,51 @@ class Machine(Generic[S, E, M]):
         return step
 
     def explain(self, model: M, event: E | str) -> Explanation[S, E]:
-        """Why ``event`` is refused now, and the shortest sequence of events that would allow it."""
+        """Why ``event`` is refused now, and the shortest sequence of events that would allow it.
+
+        The search runs on copies of ``model``: where a row of an event passes its guard now,
+        that row is the one the event would take (a resolved dispute goes back to where the
+        order was); where none passes, each stays possible once its guard holds, and the guard
+        becomes one of the explanation's conditions.
+        """
         event = self.event(event)
         state = model.state
         if self.can_fire(model, event):
             return Explanation(event, state, allowed=True, reason="", path=(), conditions=())
         reason = self._reason(model, event)
-        path = self.spec.shortest_path(state, lambda s: bool(self.spec.transitions_from(s, event)))
-        if path is None:
-            return Explanation(event, state, allowed=False, reason=reason, path=None, conditions=())
-        end = path[-1].dest if path else state
-        guards = [row.guard for row in path] + [
-            row.guard for row in self.spec.transitions_from(end, event)
-        ]
-        conditions = tuple(dict.fromkeys(self.spec.guard(g).description for g in guards if g))
-        return Explanation(
-            event,
-            state,
-            allowed=False,
-            reason=reason,
-            path=tuple(row.event for row in path),
-            conditions=conditions,
-        )
+        queue: deque[tuple[M, tuple[E, ...], tuple[str, ...]]] = deque([(model, (), ())])
+        seen = {state}
+        while queue:
+            node, path, conditions = queue.popleft()
+            goal = self._rows_taken(node, event)
+            if goal:
+                needed = tuple(self._unmet(node, goal))
+                met = tuple(dict.fromkeys(conditions + needed))
+                return Explanation(
+                    event, state, allowed=False, reason=reason, path=path, conditions=met
+                )
+            for spec in self.spec.events:
+                for row in self._rows_taken(node, spec.value):
+                    if row.dest not in seen:
+                        seen.add(row.dest)
+                        child = copy.deepcopy(node)
+                        child.state = row.dest
+                        child.history.append(Step(row.event, row.source, row.dest, _utc_now()))
+                        unmet = conditions + tuple(self._unmet(node, [row]))
+                        queue.append((child, (*path, row.event), unmet))
+        return Explanation(event, state, allowed=False, reason=reason, path=None, conditions=())
+
+    def _rows_taken(self, model: M, event: E) -> list[TransitionSpec[S, E]]:
+        """The row ``event`` takes now if a guard passes, else every row it might take later."""
+        rows = self.spec.transitions_from(model.state, event)
+        passing = [row for row in rows if self._passes(model, row)]
+        return passing[:1] or list(rows)
+
+    def _unmet(self, model: M, rows: list[TransitionSpec[S, E]]) -> Iterator[str]:
+        """The descriptions of the guards on ``rows`` that do not hold now."""
+        for row in rows:
+            if not self._passes(model, row):
+                yield self.spec.guard(row.guard).description if row.guard else ""
 
     def _reason(self, model: M, event: E) -> str:
         rows = self.spec.transitions_from(model.state, event)

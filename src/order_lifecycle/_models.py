@@ -67,7 +67,7 @@ def _values_of(kind: type[T], values: object) -> tuple[T, ...]:
     collected = tuple(values)
     for value in collected:
         if not isinstance(value, kind):
-            raise WrongType(f"Order.{kind.__name__.lower()}s[]", f"a {kind.__name__}", value)
+            raise WrongType(f"Order.{kind.__name__.lower()}s[]", f"of type {kind.__name__}", value)
     return collected
 
 
@@ -211,13 +211,32 @@ class Charge:
         return self.captured - self.refunded
 
 
+def _status_code(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise WrongType(f"{type(instance).__name__}.{attribute.name}", "an int or None", value)
+
+
+def _raw_body(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, (str, bytes)):
+        raise WrongType(f"{type(instance).__name__}.{attribute.name}", "str, bytes or None", value)
+
+
 @attrs.frozen
 class SubmissionAttempt:
-    """One ``POST /orders`` of a checkout: when, and the raw response (``None`` if none came)."""
+    """One ``POST /orders`` of a checkout: when it was sent, and the raw response.
+
+    ``status_code`` and ``body`` are exactly what came back (``body`` as the text or bytes
+    received), or ``None`` while no response came: still awaited, or lost.
+    """
 
     at: datetime = attrs.field(validator=_aware)
-    status_code: int | None = None
-    body: str | None = None
+    status_code: int | None = attrs.field(default=None, validator=_status_code)
+    body: str | bytes | None = attrs.field(default=None, validator=_raw_body)
+
+    @property
+    def answered(self) -> bool:
+        """Whether a response (any status, any body) was recorded."""
+        return self.status_code is not None
 
 
 def _utc_now() -> datetime:
@@ -348,10 +367,17 @@ class Order:
 
 @attrs.define(repr=False)
 class Checkout:
-    """A checkout on its way to becoming at most one order, with every submission attempt."""
+    """A checkout on its way to becoming at most one order, with every submission attempt.
+
+    Move it with the functions of :mod:`order_lifecycle` (``begin_submission``,
+    ``record_response``, ``record_no_response``, ``settle``), which fire the checkout machine
+    and keep ``attempts`` and ``order_id`` in step with it. ``order_id`` is the order the
+    checkout became; only a consumed checkout has one.
+    """
 
     id: str = attrs.field(validator=_text)
     state: CheckoutState = attrs.field(default=CheckoutState.OPEN, converter=_checkout_state)
+    order_id: str | None = attrs.field(default=None, validator=_optional_text, kw_only=True)
     attempts: list[SubmissionAttempt] = attrs.field(factory=list)
     history: list[Step[CheckoutState, CheckoutEvent]] = attrs.field(
         default=attrs.Factory(_created_at("state"), takes_self=True)
@@ -359,10 +385,20 @@ class Checkout:
 
     def __attrs_post_init__(self) -> None:
         _check_history(CHECKOUT_SPEC, self.state, self.history)
+        for attempt in self.attempts:
+            if not isinstance(attempt, SubmissionAttempt):
+                raise WrongType("Checkout.attempts[]", "a SubmissionAttempt", attempt)
+        if self.order_id is not None and self.state is not CheckoutState.CONSUMED:
+            raise InvalidInput(
+                f"checkout {self.id!r} is {self.state} but names order {self.order_id!r}: "
+                "only a consumed checkout has an order."
+            )
 
     def __repr__(self) -> str:
+        order = "" if self.order_id is None else f", order_id={self.order_id!r}"
         return (
-            f"<Checkout(id={self.id!r}, state={str(self.state)!r}, attempts={len(self.attempts)})>"
+            f"<Checkout(id={self.id!r}, state={str(self.state)!r}{order}, "
+            f"attempts={len(self.attempts)})>"
         )
 
     @property

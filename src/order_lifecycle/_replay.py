@@ -32,7 +32,7 @@ def replay(spec: MachineSpec[S, E], history: Sequence[Step[S, E]]) -> S:
     if first.event is not None or first.source is not None:
         raise InvalidHistory(spec.name, 0, f"it starts with {first.event}, not a creation")
     if first.dest not in spec.entry_states:
-        raise InvalidHistory(spec.name, 0, f"a {spec.name} is never created in {first.dest}")
+        raise InvalidHistory(spec.name, 0, f"no {spec.name} is created in {first.dest}")
     state = first.dest
     for index, step in enumerate(history[1:], start=1):
         if step.source != state:

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from ._spec import EventSpec, GuardSpec, MachineSpec, StateSpec, TransitionSpec
 from ._vocabulary import CheckoutEvent, CheckoutState, OrderEvent, OrderState
-from .exceptions import FulfillmentNotAllowed
+from .exceptions import FulfillmentNotAllowed, SubmissionRefused
 
 __all__ = ["CHECKOUT_SPEC", "ORDER_SPEC", "OrderGuard"]
 
@@ -25,6 +25,7 @@ class OrderGuard(StrEnum):
     EVERYTHING_CANCELLED = "everything_cancelled"
     EVERY_ITEM_FULFILLED = "every_item_fulfilled"
     CHARGES_SETTLED = "charges_settled"
+    FULFILLED_AND_SETTLED = "fulfilled_and_settled"
     RESUMES_STATE_BEFORE_DISPUTE = "resumes_state_before_dispute"
 
 
@@ -128,6 +129,11 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             "every charge is captured or cancelled, and one was captured",
         ),
         GuardSpec(
+            OrderGuard.FULFILLED_AND_SETTLED,
+            "every item is fulfilled or cancelled and every charge captured or cancelled, "
+            "one of each fulfilled and captured",
+        ),
+        GuardSpec(
             OrderGuard.RESUMES_STATE_BEFORE_DISPUTE,
             "it resumes the state the order had before the dispute",
         ),
@@ -165,8 +171,8 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             OE.COMPLETE,
             [OS.ACCEPTED],
             [OS.COMPLETE],
-            "[X] charges settled without order.fulfilled",
-            OrderGuard.CHARGES_SETTLED,
+            "[X] fulfilled and settled, order.fulfilled never sent",
+            OrderGuard.FULFILLED_AND_SETTLED,
         ),
         *_rows(
             OE.RETURN, [OS.FULFILLED, OS.COMPLETE], [OS.RETURNED], "[X] return accepted in full"
@@ -195,13 +201,18 @@ CHECKOUT_SPEC: MachineSpec[CheckoutState, CheckoutEvent] = MachineSpec(
         StateSpec(
             CS.OPEN,
             "Not submitted yet, or refused with a 4xx other than 409: fix it and resubmit.",
-            "no submission is in doubt",
+            "no submission is in progress or in doubt",
             initial=True,
         ),
         StateSpec(
+            CS.SUBMITTING,
+            "Claimed by one submission, whose response is awaited: no other may be sent.",
+            "a submission is in progress; record its response first",
+        ),
+        StateSpec(
             CS.IN_DOUBT,
-            "A submission got no answer (5xx, timeout, lost connection): an order may exist.",
-            "a submission is in doubt; look up orders by checkout id first",
+            "A submission got no usable answer (5xx, timeout, bad body): an order may exist.",
+            "a submission is in doubt; look up orders by checkout id and settle it first",
         ),
         StateSpec(
             CS.CONSUMED,
@@ -217,19 +228,30 @@ CHECKOUT_SPEC: MachineSpec[CheckoutState, CheckoutEvent] = MachineSpec(
         ),
     ),
     events=(
+        EventSpec(
+            CE.SUBMIT,
+            "A submission claims the checkout; POST /orders goes out.",
+            "POST /orders",
+            refused_with=SubmissionRefused,
+        ),
         EventSpec(CE.ORDER_CREATED, "The provider created the order.", "POST /orders 201"),
         EventSpec(CE.REJECTED, "Payment authorization failed or fraud.", "POST /orders 409"),
         EventSpec(CE.NEEDS_CHANGES, "The checkout must be fixed first.", "POST /orders 4xx"),
-        EventSpec(CE.NO_RESPONSE, "5xx, a timeout or a lost connection.", "POST /orders 5xx"),
+        EventSpec(
+            CE.NO_RESPONSE,
+            "5xx, a timeout, a lost connection, or a body not in the provider's shape.",
+            "POST /orders 5xx",
+        ),
         EventSpec(CE.ORDER_FOUND, "A lookup found the order.", "GET /orders?checkoutId= 1"),
         EventSpec(CE.NO_ORDER_FOUND, "A lookup found no order.", "GET /orders?checkoutId= 0"),
     ),
     guards=(),
     transitions=(
-        TransitionSpec(CE.ORDER_CREATED, CS.OPEN, CS.CONSUMED, rule="[R] 201 consumes it"),
-        TransitionSpec(CE.REJECTED, CS.OPEN, CS.REJECTED, rule="[R] 409: new checkout"),
-        TransitionSpec(CE.NEEDS_CHANGES, CS.OPEN, CS.OPEN, rule="[R] fix, resubmit same id"),
-        TransitionSpec(CE.NO_RESPONSE, CS.OPEN, CS.IN_DOUBT, rule="[I] no idempotency key"),
+        TransitionSpec(CE.SUBMIT, CS.OPEN, CS.SUBMITTING, rule="[I] one submission at a time"),
+        TransitionSpec(CE.ORDER_CREATED, CS.SUBMITTING, CS.CONSUMED, rule="[R] 201 consumes it"),
+        TransitionSpec(CE.REJECTED, CS.SUBMITTING, CS.REJECTED, rule="[R] 409: new checkout"),
+        TransitionSpec(CE.NEEDS_CHANGES, CS.SUBMITTING, CS.OPEN, rule="[R] fix, resubmit same id"),
+        TransitionSpec(CE.NO_RESPONSE, CS.SUBMITTING, CS.IN_DOUBT, rule="[I] no idempotency key"),
         TransitionSpec(CE.ORDER_FOUND, CS.IN_DOUBT, CS.CONSUMED, rule="[I] lookup by checkout"),
         TransitionSpec(CE.NO_ORDER_FOUND, CS.IN_DOUBT, CS.OPEN, rule="[I] lookup by checkout"),
     ),

@@ -51,14 +51,16 @@ class CheckoutState(StrEnum):
     """Where a checkout stands on its way to becoming (at most) one order."""
 
     OPEN = "open"
+    SUBMITTING = "submitting"
     IN_DOUBT = "in_doubt"
     CONSUMED = "consumed"
     REJECTED = "rejected"
 
 
 class CheckoutEvent(StrEnum):
-    """The outcome of submitting a checkout, or of looking up what a lost submission did."""
+    """Submitting a checkout, its outcome, or a lookup of what a lost submission did."""
 
+    SUBMIT = "submit"
     ORDER_CREATED = "order_created"
     REJECTED = "rejected"
     NEEDS_CHANGES = "needs_changes"

@@ -6,10 +6,13 @@ callers can catch the library's refusals in one place without catching their own
     OrderLifecycleError
     ├── InvalidDefinition            a lifecycle spec is broken (found when it is built)
     ├── GraphvizMissing              SVG output needs Graphviz's `dot` program
+    ├── InvalidSignature             a webhook delivery not signed by a known secret, in time
     ├── InvalidInput (ValueError)    a value handed to the library is not one it knows
     │   ├── UnknownEvent             an event name the machine does not define
     │   ├── UnknownState             a state name the machine does not define
     │   ├── InvalidHistory           a recorded history that the table does not allow
+    │   ├── InvalidResponse          a POST /orders response not in the provider's shape
+    │   ├── UnknownCheckout          a checkout id the ledger has never seen
     │   ├── WrongType (TypeError)    a value of the wrong type
     │   ├── UnknownItem              an item id the order does not have
     │   ├── UnknownCharge            a charge id the order does not have
@@ -21,7 +24,12 @@ callers can catch the library's refusals in one place without catching their own
     └── TransitionNotAllowed         the event is known but refused in the current state
         ├── FulfillmentNotAllowed    fulfil, cancel or capture outside accepted, saying why
         ├── ReturnNotAllowed         a return before acceptance, or during a dispute
-        └── RefundNotAllowed         a refund above captured minus refunded, or in dispute
+        ├── RefundNotAllowed         a refund above captured minus refunded, or in dispute
+        └── SubmissionRefused        a checkout that must not be sent now (nothing was sent)
+            ├── CheckoutAlreadyConsumed  it became an order; the provider would answer 404
+            ├── CheckoutRejected         a 409 rejected it: create a new checkout
+            ├── SubmissionInDoubt        a lost submission: look it up and settle it first
+            └── SubmissionInProgress     another submission of it awaits its response
 
 A refused operation never changes the model it was asked to change.
 """
@@ -29,9 +37,12 @@ A refused operation never changes the model it was asked to change.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, ClassVar
 
 __all__ = [
     "AmountTooLarge",
+    "CheckoutAlreadyConsumed",
+    "CheckoutRejected",
     "CurrencyMismatch",
     "FulfillmentNotAllowed",
     "GraphvizMissing",
@@ -40,12 +51,18 @@ __all__ = [
     "InvalidHistory",
     "InvalidInput",
     "InvalidQuantity",
+    "InvalidResponse",
+    "InvalidSignature",
     "OrderLifecycleError",
     "QuantityTooLarge",
     "RefundNotAllowed",
     "ReturnNotAllowed",
+    "SubmissionInDoubt",
+    "SubmissionInProgress",
+    "SubmissionRefused",
     "TransitionNotAllowed",
     "UnknownCharge",
+    "UnknownCheckout",
     "UnknownEvent",
     "UnknownItem",
     "UnknownState",
@@ -65,32 +82,45 @@ class GraphvizMissing(OrderLifecycleError):
     """SVG output needs Graphviz's ``dot`` program, which is not installed."""
 
 
+class InvalidSignature(OrderLifecycleError):
+    """A webhook delivery not signed by a known secret within the age limit.
+
+    The message is the same for every failure, on purpose: it must not tell a forger which
+    secret, which signature or which part of the header was wrong.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("The webhook signature is not valid.")
+
+
 class InvalidInput(OrderLifecycleError, ValueError):
     """A value handed to the library is not one it knows."""
 
 
-class UnknownEvent(InvalidInput):
+class _UnknownName(InvalidInput):
+    """A name the machine does not define; lists the ones it does."""
+
+    kind = "name"
+
+    def __init__(self, machine: str, value: object, known: Iterable[str]) -> None:
+        self.machine = machine
+        self.value = value
+        self.known = tuple(known)
+        super().__init__(
+            f"Unknown {machine} {self.kind} {value!r}: expected one of {', '.join(self.known)}."
+        )
+
+
+class UnknownEvent(_UnknownName):
     """An event name the machine does not define."""
 
-    def __init__(self, machine: str, value: object, known: Iterable[str]) -> None:
-        self.machine = machine
-        self.value = value
-        self.known = tuple(known)
-        super().__init__(
-            f"Unknown {machine} event {value!r}: expected one of {', '.join(self.known)}."
-        )
+    kind = "event"
 
 
-class UnknownState(InvalidInput):
+class UnknownState(_UnknownName):
     """A state name the machine does not define."""
 
-    def __init__(self, machine: str, value: object, known: Iterable[str]) -> None:
-        self.machine = machine
-        self.value = value
-        self.known = tuple(known)
-        super().__init__(
-            f"Unknown {machine} state {value!r}: expected one of {', '.join(self.known)}."
-        )
+    kind = "state"
 
 
 class InvalidHistory(InvalidInput):
@@ -100,6 +130,35 @@ class InvalidHistory(InvalidInput):
         self.machine = machine
         self.index = index
         super().__init__(f"The {machine} history is not legal at step {index}: {problem}.")
+
+
+class InvalidResponse(InvalidInput):
+    """A ``POST /orders`` response that is not the provider's shape, saying what is wrong.
+
+    The checkout it answered is left in doubt, not open (an order may exist), and the raw
+    response is kept on its last attempt; a lookup by checkout id settles it.
+    """
+
+    def __init__(self, checkout_id: str, status_code: int, problem: str) -> None:
+        self.checkout_id = checkout_id
+        self.status_code = status_code
+        self.problem = problem
+        super().__init__(
+            f"The POST /orders response for checkout {checkout_id!r} (HTTP {status_code}) is "
+            f"not the provider's shape: {problem}. The checkout is in doubt until a lookup of "
+            "orders by checkout id settles it."
+        )
+
+
+class UnknownCheckout(InvalidInput):
+    """A checkout id the ledger has never seen."""
+
+    def __init__(self, checkout_id: object) -> None:
+        self.checkout_id = checkout_id
+        super().__init__(
+            f"Unknown checkout {checkout_id!r}: the ledger has never seen it; "
+            "begin_submission registers a new one."
+        )
 
 
 class WrongType(InvalidInput, TypeError):
@@ -240,3 +299,71 @@ class RefundNotAllowed(TransitionNotAllowed):
     def __init__(self, event: str, state: str, reason: str, available: object) -> None:
         self.available = available
         super().__init__(event, state, reason)
+
+
+class SubmissionRefused(TransitionNotAllowed):
+    """A checkout that must not be submitted now; nothing was sent and nothing changed.
+
+    The provider would refuse it (consumed, rejected), or an earlier submission's fate is
+    unknown (in doubt) or still pending (in progress). ``checkout_id`` names the checkout
+    when the refusal came from ``begin_submission``.
+    """
+
+    def __init__(
+        self, event: str, state: str, reason: str, *, checkout_id: str | None = None
+    ) -> None:
+        self.checkout_id = checkout_id
+        super().__init__(event, state, reason)
+
+
+class CheckoutAlreadyConsumed(SubmissionRefused):
+    """The checkout already became an order (``order_id``, when known).
+
+    The provider answers a resubmission with 404 ``not_found``;
+    :meth:`as_provider_error` renders that body for a shop that mirrors the provider.
+    """
+
+    status_code: ClassVar[int] = 404
+
+    def __init__(
+        self,
+        event: str,
+        state: str,
+        reason: str,
+        *,
+        checkout_id: str | None = None,
+        order_id: str | None = None,
+    ) -> None:
+        self.order_id = order_id
+        super().__init__(event, state, reason, checkout_id=checkout_id)
+
+    def as_provider_error(self) -> dict[str, Any]:
+        """The body of the provider's 404 for a reused checkout, naming the order it became."""
+        subject = (
+            f"Order {self.order_id}"
+            if self.order_id is not None
+            else f"Order of checkout {self.checkout_id}"
+        )
+        return {
+            "type": "not_found",
+            "errors": [
+                {"code": "not_found", "parameter": "orderId", "message": f"{subject} not found"}
+            ],
+        }
+
+
+class CheckoutRejected(SubmissionRefused):
+    """A 409 rejected the checkout for good: create a new checkout (usually a new payment)."""
+
+
+class SubmissionInDoubt(SubmissionRefused):
+    """An earlier submission got no usable answer, so an order may exist.
+
+    Look up orders by checkout id and ``settle`` the checkout before submitting it again.
+    (Not to be confused with :class:`~order_lifecycle.InDoubt`, the *outcome* recorded
+    when that earlier submission went unanswered.)
+    """
+
+
+class SubmissionInProgress(SubmissionRefused):
+    """Another submission of the checkout is under way; record its response first."""

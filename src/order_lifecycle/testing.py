@@ -14,6 +14,7 @@ drive your own integration with random orders and event sequences, and call
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
@@ -39,12 +40,17 @@ __all__ = [
     "assert_checkout_invariants",
     "assert_order_invariants",
     "assert_state_implied",
+    "assert_submission_invariants",
     "charges",
     "checkout_events",
     "checkouts",
+    "created_bodies",
+    "error_bodies",
     "items",
     "new_orders",
     "order_events",
+    "provider_errors",
+    "submission_responses",
 ]
 
 _IDS = st.text("0123456789abcdef", min_size=1, max_size=12)
@@ -119,6 +125,98 @@ def checkouts() -> st.SearchStrategy[Checkout]:
     return st.builds(Checkout, id=_IDS)
 
 
+# Codes the provider documents for POST /orders, and arbitrary ones.
+_ERROR_CODES = st.sampled_from(
+    ["failed-request", "fraud_block", "order-fraud-failure", "invalid_parameter", "not_found"]
+) | st.text(max_size=12)
+_MESSAGES = st.text(max_size=30)
+_ERROR_TYPES = st.sampled_from(["bad_request", "not_found", "conflict", "internal_server_error"])
+
+
+def provider_errors() -> st.SearchStrategy[dict[str, str]]:
+    """One entry of the provider's ``errors[]``; ``code``, ``message``, ``parameter`` optional."""
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "code": _ERROR_CODES,
+            "message": _MESSAGES,
+            "parameter": st.sampled_from(["checkoutId", "orderId", "sourceId"]),
+        },
+    )
+
+
+def error_bodies(error_type: str | None = None) -> st.SearchStrategy[str]:
+    """The JSON text of a provider error body: ``{"type": ..., "errors": [...]}``."""
+    return st.fixed_dictionaries(
+        {
+            "type": _ERROR_TYPES if error_type is None else st.just(error_type),
+            "errors": st.lists(provider_errors(), max_size=3),
+        }
+    ).map(json.dumps)
+
+
+@st.composite
+def _created_body(draw: st.DrawFn, checkout_id: str | None) -> str:
+    state = draw(st.sampled_from(ORDER_SPEC.entry_states))
+    body: dict[str, Any] = {"id": draw(_IDS), "state": str(state)}
+    if checkout_id is not None:
+        body["checkoutId"] = checkout_id
+    fraud = draw(st.none() | st.sampled_from(FraudState))
+    if fraud is not None:
+        body["fraudState"] = str(fraud)
+    drawn_items = draw(st.lists(items(), max_size=3, unique_by=lambda i: i.id))
+    show_empty: bool = draw(st.booleans())  # an empty list, or the key absent
+    if drawn_items or show_empty:
+        body["items"] = [
+            {"id": i.id, "quantity": i.quantity, "productDetails": {"physical": i.physical}}
+            for i in drawn_items
+        ]
+    drawn_charges = draw(st.lists(charges(), max_size=2, unique_by=lambda c: c.id))
+    if drawn_charges or show_empty:
+        charge_bodies = []
+        for charge in drawn_charges:
+            # float(): JSON numbers as the provider writes them; 2-place amounts survive it.
+            entry: dict[str, Any] = {
+                "id": charge.id,
+                "state": str(charge.state),
+                "amount": float(charge.amount),
+            }
+            entry.update(
+                draw(
+                    st.fixed_dictionaries(
+                        {}, optional={"failureCode": _ERROR_CODES, "failureMessage": _MESSAGES}
+                    )
+                )
+            )
+            charge_bodies.append(entry)
+        body["payment"] = {"charges": charge_bodies}
+    return json.dumps(body)
+
+
+def created_bodies(checkout_id: str | None = None) -> st.SearchStrategy[str]:
+    """The JSON text of a ``POST /orders`` 201 body: an order in an entry state.
+
+    With items (``productDetails.physical``), charges (some with ``failureCode`` and
+    ``failureMessage``) and ``fraudState``, any of them possibly absent; ``checkoutId`` is
+    ``checkout_id`` when given.
+    """
+    return _created_body(checkout_id)
+
+
+def submission_responses(checkout_id: str | None = None) -> st.SearchStrategy[tuple[int, str]]:
+    """A well-formed ``POST /orders`` response as ``(status code, JSON text)``.
+
+    201 with an order, 409, another 4xx, or a 5xx (whose body may be anything).
+    """
+    return st.one_of(
+        st.tuples(st.just(201), created_bodies(checkout_id)),
+        st.tuples(st.just(409), error_bodies("conflict")),
+        st.tuples(st.sampled_from([400, 401, 403, 404, 422, 429]), error_bodies()),
+        st.tuples(st.sampled_from([500, 502, 503, 504]), error_bodies("internal_server_error")),
+        st.tuples(st.sampled_from([500, 502]), st.text(max_size=20)),
+    )
+
+
 def assert_order_invariants(order: Order) -> None:
     """Raise ``AssertionError`` unless ``order`` keeps the lifecycle's promises.
 
@@ -128,8 +226,8 @@ def assert_order_invariants(order: Order) -> None:
     - ``state_transitions`` holds the first entry into each state of the history;
     - no item has more units fulfilled and cancelled than ordered, or returned than fulfilled;
     - no charge has more captured and cancelled than authorized, or refunded than captured;
-    - nothing is fulfilled, returned, captured or refunded before the order was accepted;
-    - a fulfilled (or later) order has no open unit; a complete one has settled charges.
+    - a fulfilled, complete or returned order has no open unit; a complete one has settled
+      charges.
     """
     _require(replay(ORDER_SPEC, order.history) is order.state, "history does not replay")
     _assert_finals_absorb(order.history, ORDER_SPEC.final_states)
@@ -145,15 +243,13 @@ def assert_order_invariants(order: Order) -> None:
     for item in order.items:
         _require(0 <= item.fulfilled + item.cancelled <= item.quantity, f"item {item.id} overflows")
         _require(0 <= item.returned <= item.fulfilled, f"item {item.id} returns too much")
-        _require(accepted or not item.fulfilled, f"item {item.id} fulfilled before acceptance")
     for charge in order.charges:
         _require(
             0 <= charge.captured + charge.cancelled <= charge.amount,
             f"charge {charge.id} overflows",
         )
         _require(0 <= charge.refunded <= charge.captured, f"charge {charge.id} refunds too much")
-        _require(accepted or not charge.captured, f"charge {charge.id} captured before acceptance")
-    if order.state in {OrderState.FULFILLED, OrderState.RETURNED}:
+    if order.state in {OrderState.FULFILLED, OrderState.COMPLETE, OrderState.RETURNED}:
         _require(all(i.open_quantity == 0 for i in order.items), f"{order.state} with open units")
     if order.state is OrderState.COMPLETE:
         settled = {ChargeState.COMPLETE, ChargeState.CANCELLED}
@@ -179,13 +275,37 @@ def assert_state_implied(order: Order) -> None:
 def assert_checkout_invariants(checkout: Checkout) -> None:
     """Raise ``AssertionError`` unless ``checkout`` keeps the lifecycle's promises.
 
-    Its history replays to its state, a final state is never left, and it was consumed
-    (became an order) at most once.
+    Its history replays to its state, a final state is never left, it was consumed (became
+    an order) at most once, and it names an order only when consumed. These hold for any
+    legal sequence of :func:`~order_lifecycle.fire`; see :func:`assert_submission_invariants`
+    for a checkout moved by the submission functions.
     """
     _require(replay(CHECKOUT_SPEC, checkout.history) is checkout.state, "history does not replay")
     _assert_finals_absorb(checkout.history, CHECKOUT_SPEC.final_states)
     consumed = [s for s in checkout.history if s.dest is CheckoutState.CONSUMED]
     _require(len(consumed) <= 1, f"checkout {checkout.id} became {len(consumed)} orders")
+    _require(
+        (checkout.order_id is None) or checkout.state is CheckoutState.CONSUMED,
+        f"checkout {checkout.id} names order {checkout.order_id} but is {checkout.state}",
+    )
+
+
+def assert_submission_invariants(checkout: Checkout) -> None:
+    """Raise ``AssertionError`` unless a checkout moved by the submission functions is sound.
+
+    Beyond :func:`assert_checkout_invariants`: every submission left one attempt, only the
+    one in progress awaits its answer, and a consumed checkout names its order.
+    """
+    assert_checkout_invariants(checkout)
+    submits = [s for s in checkout.history if s.event is CheckoutEvent.SUBMIT]
+    _require(
+        len(checkout.attempts) == len(submits),
+        f"checkout {checkout.id}: {len(submits)} submissions, {len(checkout.attempts)} attempts",
+    )
+    if checkout.state is CheckoutState.SUBMITTING:
+        _require(not checkout.attempts[-1].answered, "the submission in progress has an answer")
+    if checkout.state is CheckoutState.CONSUMED:
+        _require(checkout.order_id is not None, f"checkout {checkout.id} names no order")
 
 
 def _assert_finals_absorb(history: list[Step[Any, Any]], finals: frozenset[Any]) -> None:

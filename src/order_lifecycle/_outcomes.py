@@ -1,0 +1,272 @@
+"""What a submission of a checkout came to: one typed outcome per kind of response.
+
+Every outcome has ``customer_message``, safe to show to the shopper, and ``operator_detail``,
+with the provider's codes. The provider allows its error ``message`` and a charge's
+``failureMessage`` to be shown, never the error ``code`` or a charge's ``failureCode``
+(DESIGN 1.4). So customer messages are made by :func:`_customer_text`, which takes message
+texts only: no code can reach it, whatever the response holds.
+
+Naming: :class:`InDoubt` is the *outcome* of a submission that got no usable answer; the
+*exception* :class:`~order_lifecycle.SubmissionInDoubt` is what ``begin_submission`` raises
+for a checkout left in that state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import ClassVar
+
+import attrs
+
+from ._models import Order
+from ._vocabulary import CheckoutEvent, OrderState
+
+__all__ = [
+    "ChargeFailure",
+    "CheckoutNeedsChanges",
+    "InDoubt",
+    "OrderCreated",
+    "ProviderError",
+    "RejectionCause",
+    "SubmissionOutcome",
+    "SubmissionRejected",
+]
+
+
+@attrs.frozen
+class ProviderError:
+    """One entry of the provider's ``errors[]``: ``message`` may be shown, ``code`` never."""
+
+    code: str | None = None
+    message: str | None = None
+    parameter: str | None = None
+
+
+@attrs.frozen
+class ChargeFailure:
+    """A charge's ``failureMessage`` (may be shown) and ``failureCode`` (operators only)."""
+
+    charge_id: str
+    code: str | None = None
+    message: str | None = None
+
+
+class RejectionCause(StrEnum):
+    """What a 409's error codes point at: the payment, fraud, or nothing known."""
+
+    PAYMENT = "payment"
+    FRAUD = "fraud"
+    UNKNOWN = "unknown"
+
+
+# Codes documented for POST /orders 409 (dr-lifecycle-notes section 3); issuer declines
+# come with further codes, so an unlisted code is UNKNOWN rather than guessed.
+_FRAUD_CODES = frozenset({"fraud_block", "order-fraud-failure"})
+_PAYMENT_CODES = frozenset(
+    {
+        "failed-request",
+        "payment_authorization_failed",
+        "create-order-failed",
+        "order_submit_failed",
+        "charge_not_capturable",
+        "charge_expired",
+        "source_not_chargeable",
+        "source_expired",
+    }
+)
+
+
+def _cause(errors: Iterable[ProviderError]) -> RejectionCause:
+    codes = {e.code for e in errors if e.code is not None}
+    if codes & _FRAUD_CODES:
+        return RejectionCause.FRAUD
+    if codes & _PAYMENT_CODES:
+        return RejectionCause.PAYMENT
+    return RejectionCause.UNKNOWN
+
+
+def _customer_text(messages: Iterable[str | None], fallback: str) -> str:
+    """The messages the provider allows customers to see, once each; else ``fallback``.
+
+    Takes message texts only, never a code: this is what makes customer messages safe.
+    """
+    shown = dict.fromkeys(m.strip() for m in messages if m is not None and m.strip())
+    return " ".join(shown) if shown else fallback
+
+
+def _listing(errors: Iterable[ProviderError]) -> str:
+    parts = [
+        f"{e.code or '(no code)'}"
+        + (f" [{e.parameter}]" if e.parameter else "")
+        + (f" {e.message!r}" if e.message else "")
+        for e in errors
+    ]
+    return "; ".join(parts) if parts else "no errors listed"
+
+
+@attrs.frozen
+class SubmissionOutcome:
+    """What one ``POST /orders`` of checkout ``checkout_id`` came to.
+
+    ``event`` is the checkout machine's event the outcome fires.
+    """
+
+    event: ClassVar[CheckoutEvent]
+
+    checkout_id: str
+
+    @property
+    def customer_message(self) -> str:
+        """A sentence safe to show the customer: provider messages only, never a code."""
+        raise NotImplementedError
+
+    @property
+    def operator_detail(self) -> str:
+        """What happened, with the provider's codes, for logs and operators."""
+        raise NotImplementedError
+
+
+_CREATED_SENTENCES = {
+    OrderState.ACCEPTED: "Thank you, your order is confirmed.",
+    OrderState.PENDING_PAYMENT: "Thank you, your order was placed; payment is not yet complete.",
+    OrderState.IN_REVIEW: "Thank you, your order was placed and is being reviewed.",
+}
+
+
+@attrs.frozen
+class OrderCreated(SubmissionOutcome):
+    """201 Created: ``order`` exists in the state the provider gave; the checkout is consumed.
+
+    ``charge_failures`` holds any charge failures the response reported.
+    """
+
+    event: ClassVar[CheckoutEvent] = CheckoutEvent.ORDER_CREATED
+
+    order: Order
+    charge_failures: tuple[ChargeFailure, ...] = ()
+
+    @property
+    def customer_message(self) -> str:
+        """A sentence for the order's state, then any charge ``failureMessage``."""
+        sentence = _CREATED_SENTENCES.get(self.order.state, "Thank you, your order was placed.")
+        failures = _customer_text((f.message for f in self.charge_failures), "")
+        return f"{sentence} {failures}".strip()
+
+    @property
+    def operator_detail(self) -> str:
+        """The order's id, state, fraud state and charges, with failure codes."""
+        order = self.order
+        charges = ", ".join(f"{c.id} {c.state} {c.amount}" for c in order.charges) or "none"
+        text = (
+            f"checkout {self.checkout_id!r}: 201, order {order.id!r} {order.state}, "
+            f"fraud state {order.fraud_state or 'absent'}, charges: {charges}"
+        )
+        for f in self.charge_failures:
+            text += f"; charge {f.charge_id} failed: {f.code or '(no code)'} {f.message or ''}"
+        return text.rstrip()
+
+
+@attrs.frozen
+class _ErrorOutcome(SubmissionOutcome):
+    """An outcome carrying the provider's error body: its ``type`` and ``errors[]``."""
+
+    fallback: ClassVar[str] = ""
+
+    status_code: int | None = None
+    error_type: str | None = None
+    errors: tuple[ProviderError, ...] = ()
+
+    @property
+    def customer_message(self) -> str:
+        """The provider's error messages, or a plain sentence when there is none."""
+        return _customer_text((e.message for e in self.errors), self.fallback)
+
+    @property
+    def operator_detail(self) -> str:
+        """The status, error type and every error's code, parameter and message."""
+        status = "no response" if self.status_code is None else f"HTTP {self.status_code}"
+        kind = f" {self.error_type}" if self.error_type else ""
+        return f"checkout {self.checkout_id!r}: {status}{kind}: {_listing(self.errors)}"
+
+
+@attrs.frozen
+class SubmissionRejected(_ErrorOutcome):
+    """409 Conflict: payment or fraud; the checkout is rejected for good.
+
+    The same checkout can never be submitted again: a new checkout is needed, and usually a
+    new payment source (:attr:`new_payment_source_advised`, false when fraud is the cause).
+    """
+
+    event: ClassVar[CheckoutEvent] = CheckoutEvent.REJECTED
+    fallback: ClassVar[str] = (
+        "Your order could not be placed. Please check out again, with another payment method "
+        "if you can."
+    )
+    needs_new_checkout: ClassVar[bool] = True
+
+    @property
+    def cause(self) -> RejectionCause:
+        """Whether the error codes point at the payment or at fraud (or neither)."""
+        return _cause(self.errors)
+
+    @property
+    def new_payment_source_advised(self) -> bool:
+        """A new payment source may help: the cause is not fraud."""
+        return self.cause is not RejectionCause.FRAUD
+
+    @property
+    def operator_detail(self) -> str:
+        """The error listing, the cause, and what the shop must do next."""
+        return f"{super().operator_detail}; cause: {self.cause}; needs a new checkout" + (
+            " and a new payment source" if self.new_payment_source_advised else ""
+        )
+
+
+@attrs.frozen
+class CheckoutNeedsChanges(_ErrorOutcome):
+    """A 4xx other than 409: no order; fix the checkout and resubmit the same id."""
+
+    event: ClassVar[CheckoutEvent] = CheckoutEvent.NEEDS_CHANGES
+    fallback: ClassVar[str] = (
+        "Your order could not be placed yet. Please review your details and try again."
+    )
+
+    @property
+    def operator_detail(self) -> str:
+        """The error listing; a 404 on ``orderId`` hints the checkout was consumed elsewhere."""
+        text = super().operator_detail
+        if self.status_code == 404 and any(e.parameter == "orderId" for e in self.errors):
+            text += (
+                "; the provider answers a reused checkout like this: if another process "
+                "may have submitted it, look up orders by checkout id"
+            )
+        return text
+
+
+@attrs.frozen
+class InDoubt(_ErrorOutcome):
+    """5xx, a timeout or a lost connection: an order may exist; the checkout is in doubt.
+
+    ``status_code`` is ``None`` when no response came; ``reason`` says what happened. Do not
+    resubmit: look up orders by checkout id and ``settle`` the checkout.
+    """
+
+    event: ClassVar[CheckoutEvent] = CheckoutEvent.NO_RESPONSE
+    fallback: ClassVar[str] = (
+        "We could not confirm your order yet. Please do not order again; "
+        "we will let you know shortly."
+    )
+
+    reason: str = "no response"
+
+    @property
+    def operator_detail(self) -> str:
+        """The reason, the status and any errors, and what to do next."""
+        status = "no response" if self.status_code is None else f"HTTP {self.status_code}"
+        kind = f" {self.error_type}" if self.error_type else ""
+        listing = f": {_listing(self.errors)}" if self.errors else ""
+        return (
+            f"checkout {self.checkout_id!r}: {self.reason} ({status}{kind}){listing}; "
+            "in doubt: look up orders by checkout id, then settle"
+        )

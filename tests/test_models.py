@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from order_lifecycle import (
+    Charge,
+    ChargeState,
+    Checkout,
+    CheckoutState,
+    FraudState,
+    InvalidInput,
+    Item,
+    Order,
+    OrderEvent,
+    OrderState,
+    Step,
+    UnknownState,
+    WrongType,
+    fire,
+)
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def test_order_create_records_the_creation() -> None:
+    """A created order has one history step: created in its state, at its time."""
+    order = Order.create("o1", "in_review", at=T0, fraud_state="review_opened", event_id="e")
+    assert order.state is OrderState.IN_REVIEW
+    assert order.fraud_state is FraudState.REVIEW_OPENED
+    assert order.history == [Step(None, None, OrderState.IN_REVIEW, T0, "e")]
+    assert order.state_transitions == {OrderState.IN_REVIEW: T0}
+
+
+def test_state_transitions_keep_the_first_entry() -> None:
+    """Re-entering a state (after a dispute) keeps its first time, as the provider's map does."""
+    later = datetime(2026, 3, 2, tzinfo=UTC)
+    order = Order.create("o1", "accepted", at=T0)
+    fire(order, OrderEvent.DISPUTE, at=later)
+    fire(order, OrderEvent.RESOLVE_DISPUTE, at=later)
+    assert order.state_transitions == {OrderState.ACCEPTED: T0, OrderState.DISPUTE: later}
+    assert len(order.history) == 3
+
+
+@pytest.mark.parametrize("state", ["blocked", "cancelled", "fulfilled", "dispute"])
+def test_order_is_created_only_in_an_entry_state(state: str) -> None:
+    """A 201 never returns blocked (DESIGN 1.1): creation elsewhere is refused."""
+    with pytest.raises(InvalidInput, match="must start with its creation in one of"):
+        Order.create("o1", state)
+
+
+def test_unknown_state() -> None:
+    """An unknown state string raises UnknownState listing the known ones."""
+    with pytest.raises(UnknownState, match=r"Unknown order state 'shipped': expected one of"):
+        Order.create("o1", "shipped")
+
+
+def test_assigning_an_unknown_state_changes_nothing() -> None:
+    """Even a direct assignment is checked: the field keeps its value."""
+    order = Order.create("o1", at=T0)
+    with pytest.raises(UnknownState):
+        order.state = "shipped"  # type: ignore[assignment]
+    assert order.state is OrderState.PENDING_PAYMENT
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"id": ""}, WrongType, "Order.id must be a non-empty str"),
+        ({"id": 7}, WrongType, "Order.id must be a non-empty str, got int 7"),
+        ({"fraud_state": "maybe"}, UnknownState, "Unknown fraud state 'maybe'"),
+        ({"items": [("i", 1)]}, WrongType, "Order.items[] must be of type Item"),
+        ({"items": "abc"}, WrongType, "Order.items must be an iterable of Item"),
+        ({"charges": [Charge("c", "pending", 1)] * 2}, InvalidInput, "duplicate charge ids"),
+        ({"checkout_id": ""}, WrongType, "Order.checkout_id must be a non-empty str"),
+    ],
+)
+def test_bad_order_fields(kwargs: dict[str, object], error: type[Exception], message: str) -> None:
+    """Each bad field raises its typed error, naming the field and the value."""
+    fields: dict[str, object] = {"id": "o1", "state": "accepted", **kwargs}
+    with pytest.raises(error) as raised:
+        Order(**fields)  # type: ignore[arg-type]
+    assert message in str(raised.value)
+
+
+def test_history_must_lead_to_the_state() -> None:
+    """A history that ends elsewhere than the state is refused."""
+    with pytest.raises(InvalidInput, match="order in accepted has a history ending in in_review"):
+        Order("o1", "accepted", history=[Step(None, None, OrderState.IN_REVIEW, T0)])
+    with pytest.raises(InvalidInput, match="needs a history"):
+        Order("o1", "accepted", history=[])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"quantity": 0}, InvalidInput, "item 'i': quantity must be 1 or more, got 0"),
+        ({"quantity": -1}, InvalidInput, "item 'i'.quantity must be 0 or more, got -1"),
+        ({"quantity": 1.5}, WrongType, "item 'i'.quantity must be an int"),
+        ({"quantity": True}, WrongType, "item 'i'.quantity must be an int"),
+        ({"fulfilled": 2, "cancelled": 2}, InvalidInput, "exceed the quantity ordered (3)"),
+        ({"fulfilled": 1, "returned": 2}, InvalidInput, "returned (2) exceeds fulfilled (1)"),
+        ({"physical": "yes"}, TypeError, "'physical' must be <class 'bool'>"),
+    ],
+)
+def test_bad_items(kwargs: dict[str, object], error: type[Exception], message: str) -> None:
+    """Item quantities are whole, positive and consistent; errors name the item."""
+    fields: dict[str, object] = {"id": "i", "quantity": 3, "physical": True, **kwargs}
+    with pytest.raises(error) as raised:
+        Item(**fields)  # type: ignore[arg-type]
+    assert message in str(raised.value)
+
+
+def test_item_open_quantity() -> None:
+    """Open units are those neither fulfilled nor cancelled."""
+    assert Item("i", 5, physical=False, fulfilled=2, cancelled=1).open_quantity == 2
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [("10.50", Decimal("10.50")), (27.01, Decimal("27.01")), (3, Decimal(3))],
+)
+def test_charge_amounts_are_decimal(amount: object, expected: Decimal) -> None:
+    """Amounts become Decimal; a float means its decimal spelling (27.01, not its neighbour)."""
+    assert Charge("c", ChargeState.PENDING, amount).amount == expected
+
+
+@pytest.mark.parametrize(
+    ("amount", "error"),
+    [
+        ("-1", InvalidInput),
+        ("NaN", InvalidInput),
+        ("ten", InvalidInput),
+        (None, WrongType),
+        (True, WrongType),
+    ],
+)
+def test_bad_charge_amounts(amount: object, error: type[Exception]) -> None:
+    """Negative, non-finite, non-numeric or non-number amounts are refused."""
+    with pytest.raises(error, match="amount must be"):
+        Charge("c", ChargeState.PENDING, amount)
+
+
+def test_unknown_charge_state() -> None:
+    """A charge state the provider does not send is refused."""
+    with pytest.raises(UnknownState, match="Unknown charge state 'authorized'"):
+        Charge("c", "authorized", 1)
+
+
+def test_checkout_defaults() -> None:
+    """A new checkout is open, with no attempt and a creation step."""
+    checkout = Checkout("chk")
+    assert checkout.state is CheckoutState.OPEN
+    assert checkout.attempts == []
+    assert [s.dest for s in checkout.history] == [CheckoutState.OPEN]
+    assert repr(checkout) == "<Checkout(id='chk', state='open', attempts=0)>"
+
+
+def test_checkout_cannot_start_consumed() -> None:
+    """A checkout starts open; a consumed one needs the history that consumed it."""
+    with pytest.raises(InvalidInput, match="must start with its creation in one of open"):
+        Checkout("chk", CheckoutState.CONSUMED)
+
+
+def test_reprs_summarise() -> None:
+    """Reprs say what the model is without dumping it."""
+    order = Order.create("o1", items=[Item("i", 1, physical=True)])
+    assert repr(order) == "<Order(id='o1', state='pending_payment', items=1, charges=0, steps=1)>"
