@@ -140,6 +140,15 @@ def test_settled_charges_wait_for_the_last_item() -> None:
     assert [s.event for s in order.history[1:]] == [OrderEvent.FULFIL, OrderEvent.COMPLETE]
 
 
+def test_nothing_captured_before_something_is_fulfilled() -> None:
+    """Captures follow fulfilments at the provider: none while nothing has been fulfilled."""
+    order = new_order()
+    with unchanged(order), pytest.raises(FulfillmentNotAllowed) as raised:
+        capture(order, "ch1", "1")
+    assert str(raised.value) == "Can't capture when in accepted: nothing has been fulfilled yet."
+    cancel_charge(order, "ch1", "1")  # cancelling needs no fulfilment
+
+
 def test_cancelling_every_charge_does_not_cancel_the_order() -> None:
     """With items still open, cancelling all the money leaves the order accepted."""
     order = new_order()

@@ -3,8 +3,9 @@
 A charge's authorized ``amount`` is captured or cancelled in parts; once nothing is left
 open it is ``complete`` (something was captured) or ``cancelled``. Captures and cancels go
 through fulfilments at the provider, so they follow the fulfilment rule: only while the
-order is accepted, or fulfilled and waiting for its captures. A refund takes only what was
-captured and not refunded yet, never during a dispute.
+order is accepted, or fulfilled and waiting for its captures; and nothing is captured
+before something was fulfilled. A refund takes only what was captured and not refunded
+yet, never during a dispute.
 """
 
 from __future__ import annotations
@@ -60,13 +61,16 @@ def capture(
     the order completes (the steps land in its history at ``at``).
 
     Raises:
-        FulfillmentNotAllowed: the order is neither accepted nor fulfilled; says why.
+        FulfillmentNotAllowed: the order is neither accepted nor fulfilled, or nothing has
+            been fulfilled yet; says why.
         AmountTooLarge: more than is open on the charge (nothing is, unless it is
             ``capturable`` or ``processing``).
         UnknownCharge, InvalidAmount, CurrencyMismatch: bad input, naming charge and value.
 
     """
     charge, wanted = _checked(order, charge_id, amount, currency, "capture")
+    if not any(item.fulfilled for item in order.items):
+        raise FulfillmentNotAllowed("capture", order.state, "nothing has been fulfilled yet")
     return _commit(order, attrs.evolve(charge, captured=charge.captured + wanted), "capture", at)
 
 
