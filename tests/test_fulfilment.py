@@ -174,18 +174,20 @@ def test_pending_payment_cancels_only_as_a_whole() -> None:
 
 
 def test_fulfilment_plan_splits_physical_and_digital() -> None:
-    """The plan ships physical items and delivers digital ones, listing only open units."""
+    """The plan ships physical items, delivers digital ones, and sets aside the unknown ones."""
     items = (
         Item("shirt", 2, physical=True),
         Item("ebook", 1, physical=False),
         Item("mug", 1, physical=True),
         Item("song", 1, physical=False),
+        Item("box", 1, physical=None),
     )
     order = new_order(items=items)
     fulfil(order, {"mug": 1})
     plan = fulfilment_plan(order)
     assert [i.id for i in plan.ship] == ["shirt"]
     assert [i.id for i in plan.deliver_digitally] == ["ebook", "song"]
+    assert [i.id for i in plan.undetermined] == ["box"]
     assert plan.order_id == "o1"
 
 

@@ -70,11 +70,14 @@ class FulfilmentPlan:
     """What an accepted order still has to send: ``ship`` physical items, deliver the rest.
 
     Each holds the items with units still open (``Item.open_quantity``), in order.
+    ``undetermined`` holds those whose kind the provider has not reported yet: look the
+    product up (or wait for the expanded ``order.accepted``) before sending them.
     """
 
     order_id: str
     ship: tuple[Item, ...]
     deliver_digitally: tuple[Item, ...]
+    undetermined: tuple[Item, ...] = ()
 
 
 def fulfil(
@@ -145,8 +148,9 @@ def fulfilment_plan(order: Order) -> FulfilmentPlan:
     open_items = [item for item in order.items if item.open_quantity]
     return FulfilmentPlan(
         order.id,
-        ship=tuple(i for i in open_items if i.physical),
-        deliver_digitally=tuple(i for i in open_items if not i.physical),
+        ship=tuple(i for i in open_items if i.physical is True),
+        deliver_digitally=tuple(i for i in open_items if i.physical is False),
+        undetermined=tuple(i for i in open_items if i.physical is None),
     )
 
 

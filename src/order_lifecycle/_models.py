@@ -91,6 +91,12 @@ def _count(instance: object, attribute: attrs.Attribute[Any], value: object) -> 
         raise InvalidInput(f"{_owner(instance)}.{attribute.name} must be 0 or more, got {value}.")
 
 
+def _physical_flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An attrs validator: ``True``, ``False`` or ``None`` (not said), nothing truthy."""
+    if value is not None and not isinstance(value, bool):
+        raise WrongType(f"{_owner(instance)}.{attribute.name}", "True, False or None", value)
+
+
 def _owner(instance: object) -> str:
     item_id = getattr(instance, "id", None)
     return f"item {item_id!r}" if isinstance(instance, Item) else type(instance).__name__
@@ -119,13 +125,14 @@ def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> 
 class Item:
     """A line item: ``quantity`` ordered, and how many units were fulfilled, cancelled, returned.
 
-    ``physical`` is the provider's ``productDetails.physical``: ship it, or deliver it
-    digitally.
+    ``physical`` is the provider's ``productDetails.physical``: ship it (``True``), or
+    deliver it digitally (``False``); ``None`` when the provider has not said (it sends the
+    flag with expanded products, as in ``order.accepted``).
     """
 
     id: str = attrs.field(validator=_text)
     quantity: int = attrs.field(validator=_count)
-    physical: bool = attrs.field(validator=attrs.validators.instance_of(bool))
+    physical: bool | None = attrs.field(validator=_physical_flag)
     fulfilled: int = attrs.field(default=0, validator=_count)
     cancelled: int = attrs.field(default=0, validator=_count)
     returned: int = attrs.field(default=0, validator=_count)

@@ -81,8 +81,10 @@ def checkout_events() -> st.SearchStrategy[CheckoutEvent]:
 
 
 def items(item_id: st.SearchStrategy[str] = _IDS) -> st.SearchStrategy[Item]:
-    """A fresh line item: nothing fulfilled, cancelled or returned yet."""
-    return st.builds(Item, id=item_id, quantity=st.integers(1, 5), physical=st.booleans())
+    """A fresh line item, nothing fulfilled, cancelled or returned; physical, digital or unknown."""
+    return st.builds(
+        Item, id=item_id, quantity=st.integers(1, 5), physical=st.sampled_from([True, False, None])
+    )
 
 
 def charges(
@@ -168,7 +170,12 @@ def _created_body(draw: st.DrawFn, checkout_id: str | None) -> str:
     show_empty: bool = draw(st.booleans())  # an empty list, or the key absent
     if drawn_items or show_empty:
         body["items"] = [
-            {"id": i.id, "quantity": i.quantity, "productDetails": {"physical": i.physical}}
+            {
+                "id": i.id,
+                "quantity": i.quantity,
+                # The flag comes only with expanded products; unknown means absent.
+                "productDetails": {} if i.physical is None else {"physical": i.physical},
+            }
             for i in drawn_items
         ]
     drawn_charges = draw(st.lists(charges(), max_size=2, unique_by=lambda c: c.id))
