@@ -61,7 +61,7 @@ def test_charge_amounts() -> None:
         ({"captured": "-1"}, "0 or more"),
     ],
 )
-def test_charge_amounts_are_checked(amounts: dict[str, str], message: str) -> None:
+def test_charge_amounts_are_checked(amounts: dict[str, Any], message: str) -> None:
     """No charge holds more captured + cancelled than authorized, or refunded than captured."""
     with pytest.raises(InvalidInput, match=message):
         Charge("c", "capturable", "100", "USD", **amounts)

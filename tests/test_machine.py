@@ -17,6 +17,7 @@ from order_lifecycle import (
     CheckoutState,
     FulfillmentNotAllowed,
     InvalidDefinition,
+    InvalidInput,
     Item,
     Machine,
     Order,
@@ -24,6 +25,7 @@ from order_lifecycle import (
     OrderState,
     SubmissionRefused,
     TransitionNotAllowed,
+    TransitionSpec,
     UnknownEvent,
     WrongType,
     allowed_events,
@@ -284,3 +286,33 @@ def test_clock_is_injectable() -> None:
     machine = Machine(ORDER_SPEC, ORDER_MACHINE._guards, clock=lambda: T0)
     order = Order.create("o1")
     assert machine.fire(order, OrderEvent.ACCEPT).at == T0
+
+
+def test_record_takes_a_row_its_guard_refuses() -> None:
+    """record() moves along a table row without its guard, as the provider reports it."""
+    order = order_in(OrderState.DISPUTE)
+    assert order.state_before_dispute is OrderState.ACCEPTED
+    row = next(
+        r for r in ORDER_SPEC.transitions_from(OrderState.DISPUTE) if r.dest is OrderState.COMPLETE
+    )
+    assert fire(copy.deepcopy(order), OrderEvent.RESOLVE_DISPUTE).dest is OrderState.ACCEPTED
+    step = ORDER_MACHINE.record(order, row, at=T0, event_id="evt-9")
+    assert order.state is OrderState.COMPLETE
+    assert order.history[-1] == step
+    assert (step.event, step.event_id, step.implied) == (OrderEvent.RESOLVE_DISPUTE, "evt-9", False)
+
+
+def test_record_refuses_rows_not_leaving_the_state() -> None:
+    """record() refuses a row from another state, or one not in the table; nothing changes."""
+    order = order_in(OrderState.ACCEPTED)
+    before = copy.deepcopy(order)
+    foreign = ORDER_SPEC.transitions_from(OrderState.DISPUTE)[0]
+    with pytest.raises(InvalidInput, match="is not a row of the order table leaving accepted"):
+        ORDER_MACHINE.record(order, foreign, at=T0)
+    invented = TransitionSpec(OrderEvent.FULFIL, OrderState.ACCEPTED, OrderState.RETURNED)
+    with pytest.raises(InvalidInput, match="is not a row"):
+        ORDER_MACHINE.record(order, invented, at=T0)
+    row = ORDER_SPEC.transitions_from(OrderState.ACCEPTED)[0]
+    with pytest.raises(WrongType, match="at must be a timezone-aware datetime"):
+        ORDER_MACHINE.record(order, row, at=datetime(2026, 1, 1))  # noqa: DTZ001
+    assert order == before

@@ -16,6 +16,7 @@ from order_lifecycle import (
     Order,
     OrderEvent,
     OrderState,
+    SnapshotMark,
     Step,
     UnknownState,
     WrongType,
@@ -168,3 +169,26 @@ def test_reprs_summarise() -> None:
     """Reprs say what the model is without dumping it."""
     order = Order.create("o1", items=[Item("i", 1, physical=True)])
     assert repr(order) == "<Order(id='o1', state='pending_payment', items=1, charges=0, steps=1)>"
+
+
+def test_snapshot_marks_order_by_time_then_id() -> None:
+    """A later event's mark is greater; at the same time, the event id breaks the tie."""
+    early = SnapshotMark(datetime(2026, 1, 1, tzinfo=UTC), "evt-b")
+    late = SnapshotMark(datetime(2026, 1, 2, tzinfo=UTC), "evt-a")
+    tie = SnapshotMark(datetime(2026, 1, 1, tzinfo=UTC), "evt-c")
+    assert early < tie < late
+    assert str(early) == "event 'evt-b' of 2026-01-01T00:00:00+00:00"
+
+
+def test_snapshot_marks_are_checked() -> None:
+    """A mark needs an aware time and an event id; as_of takes a mark or None."""
+    with pytest.raises(WrongType, match=r"SnapshotMark\.at must be an aware datetime"):
+        SnapshotMark(datetime(2026, 1, 1), "evt-1")  # noqa: DTZ001
+    with pytest.raises(WrongType, match=r"SnapshotMark\.event_id must be a non-empty str"):
+        SnapshotMark(datetime(2026, 1, 1, tzinfo=UTC), "")
+    with pytest.raises(WrongType, match=r"Charge\.as_of must be a SnapshotMark or None"):
+        Charge("c", "capturable", "1", as_of="evt-1")  # type: ignore[arg-type]
+    order = Order.create("o1", at=datetime(2026, 1, 1, tzinfo=UTC))
+    with pytest.raises(WrongType, match=r"Order\.as_of must be a SnapshotMark or None"):
+        order.as_of = "evt-1"  # type: ignore[assignment]
+    assert order.as_of is None

@@ -208,3 +208,12 @@ def test_shortest_path() -> None:
     assert ORDER_SPEC.shortest_path(OrderState.ACCEPTED, lambda s: s is OrderState.ACCEPTED) == ()
     blocked = ORDER_SPEC.shortest_path(OrderState.BLOCKED, lambda s: s is OrderState.ACCEPTED)
     assert blocked is None
+
+
+def test_shortest_path_can_avoid_events() -> None:
+    """Rows of avoided events are not taken: without resolutions, dispute leads nowhere back."""
+    dispute, accepted = OrderState.DISPUTE, OrderState.ACCEPTED
+    assert ORDER_SPEC.shortest_path(dispute, lambda s: s is accepted) is not None
+    avoid = {OrderEvent.RESOLVE_DISPUTE}
+    assert ORDER_SPEC.shortest_path(dispute, lambda s: s is accepted, avoid=avoid) is None
+    assert ORDER_SPEC.shortest_path(accepted, lambda s: s is dispute, avoid=avoid) is not None

@@ -32,7 +32,7 @@ from ._lifecycle import (
     fire,
 )
 from ._machine import Explanation, Machine, Step
-from ._models import Charge, Checkout, Item, Order, SubmissionAttempt
+from ._models import Charge, Checkout, Item, Order, SnapshotMark, SubmissionAttempt
 from ._outcomes import (
     ChargeFailure,
     CheckoutNeedsChanges,
@@ -53,6 +53,7 @@ from ._vocabulary import (
     CheckoutEvent,
     CheckoutState,
     FraudState,
+    ItemState,
     OrderEvent,
     OrderState,
 )
@@ -124,6 +125,7 @@ __all__ = [
     "InvalidResponse",
     "InvalidSignature",
     "Item",
+    "ItemState",
     "Machine",
     "MachineSpec",
     "MemoryCheckoutLedger",
@@ -140,6 +142,7 @@ __all__ = [
     "ReturnLine",
     "ReturnNotAllowed",
     "ReturnRequest",
+    "SnapshotMark",
     "StateSpec",
     "Step",
     "SubmissionAttempt",

@@ -229,6 +229,40 @@ class Machine(Generic[S, E, M]):
         if not moved:  # rows exist, but every guard said no
             raise self._refusal(model, event)
         step: Step[S, E] = Step(event, source, self._states(carrier.state), when, event_id, implied)
+        return self._commit(model, step)
+
+    def record(
+        self,
+        model: M,
+        row: TransitionSpec[S, E],
+        *,
+        at: datetime,
+        event_id: str | None = None,
+        implied: bool = False,
+    ) -> Step[S, E]:
+        """Move ``model`` along ``row`` without asking its guard, and record the step.
+
+        Only for a step the provider reports that the library's guard would refuse, where
+        the provider's word wins: a dispute resolved into a state other than the one before
+        it (DESIGN 1.2, [X]). The step is still a row of the table, so the history replays.
+
+        Raises:
+            InvalidInput: ``row`` is not a row of this machine's table leaving the model's
+                state; the model is unchanged.
+            WrongType: ``at`` is not a timezone-aware datetime.
+
+        """
+        if row not in self.spec.transitions or row.source != model.state:
+            raise InvalidInput(
+                f"{row.source} -{row.event}-> {row.dest} is not a row of the {self.spec.name} "
+                f"table leaving {model.state}."
+            )
+        if not isinstance(at, datetime) or at.tzinfo is None:
+            raise WrongType("at", "a timezone-aware datetime", at)
+        return self._commit(model, Step(row.event, row.source, row.dest, at, event_id, implied))
+
+    @staticmethod
+    def _commit(model: M, step: Step[S, E]) -> Step[S, E]:
         # The one commit point: state first (it validates), then the history that explains it.
         model.state = step.dest
         model.history.append(step)

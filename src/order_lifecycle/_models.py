@@ -28,7 +28,15 @@ from ._vocabulary import (
 )
 from .exceptions import InvalidInput, UnknownState, WrongType
 
-__all__ = ["Charge", "Checkout", "Item", "Order", "SubmissionAttempt"]
+__all__ = [
+    "Charge",
+    "Checkout",
+    "Item",
+    "Order",
+    "SnapshotMark",
+    "SubmissionAttempt",
+    "currency_code",
+]
 
 T = TypeVar("T")
 V = TypeVar("V", bound=StrEnum)
@@ -121,6 +129,28 @@ def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> 
         raise WrongType(f"{type(instance).__name__}.{attribute.name}", "an aware datetime", value)
 
 
+def _optional_mark(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, SnapshotMark):
+        raise WrongType(
+            f"{type(instance).__name__}.{attribute.name}", "a SnapshotMark or None", value
+        )
+
+
+@attrs.frozen(order=True)
+class SnapshotMark:
+    """The provider event a snapshot of data came from: its ``createdTime``, then its id.
+
+    Marks order by time (the id breaks ties), so the newer of two snapshots is the greater
+    mark; webhook reconciliation keeps the data of the newest snapshot it has applied.
+    """
+
+    at: datetime = attrs.field(validator=_aware)
+    event_id: str = attrs.field(validator=_text)
+
+    def __str__(self) -> str:
+        return f"event {self.event_id!r} of {self.at.isoformat()}"
+
+
 @attrs.frozen
 class Item:
     """A line item: ``quantity`` ordered, and how many units were fulfilled, cancelled, returned.
@@ -162,8 +192,14 @@ class Item:
         return self.fulfilled - self.returned
 
 
-def _currency(value: object) -> str | None:
-    """An attrs converter: an ISO 4217 code (``"usd"`` becomes ``"USD"``), or ``None``."""
+def currency_code(value: object) -> str | None:
+    """An ISO 4217 code (``"usd"`` becomes ``"USD"``), or ``None``; an attrs converter.
+
+    Raises:
+        WrongType: not a str (nor ``None``).
+        InvalidInput: not three ASCII letters.
+
+    """
     if value is None:
         return None
     if not isinstance(value, str):
@@ -180,15 +216,18 @@ class Charge:
     ``amount`` is the amount authorized (also :attr:`authorized`). Of it, ``captured`` and
     ``cancelled`` never exceed ``amount`` together, and ``refunded`` never exceeds
     ``captured``. ``currency`` is the provider's code (``"USD"``); ``None`` when not stated.
+    ``as_of`` marks the provider snapshot (a webhook event) the charge was last read from;
+    ``None`` when no event has told about it.
     """
 
     id: str = attrs.field(validator=_text)
     state: ChargeState = attrs.field(converter=_charge_state)
     amount: Decimal = attrs.field(converter=_amount)
-    currency: str | None = attrs.field(default=None, converter=_currency)
+    currency: str | None = attrs.field(default=None, converter=currency_code)
     captured: Decimal = attrs.field(default=Decimal(0), converter=_amount)
     cancelled: Decimal = attrs.field(default=Decimal(0), converter=_amount)
     refunded: Decimal = attrs.field(default=Decimal(0), converter=_amount)
+    as_of: SnapshotMark | None = attrs.field(default=None, validator=_optional_mark, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if self.captured + self.cancelled > self.amount:
@@ -285,7 +324,9 @@ class Order:
     """An order as the provider reports it, with the full history of how it got here.
 
     Move it with :func:`order_lifecycle.fire`, never by assigning ``state``: the machine
-    checks the table and the guards and records each step.
+    checks the table and the guards and records each step. ``as_of`` marks the provider
+    snapshot (a webhook event) its state, fraud state and items were last reconciled with;
+    ``None`` until a webhook event is applied (:func:`order_lifecycle.apply_event`).
     """
 
     id: str = attrs.field(validator=_text)
@@ -297,7 +338,8 @@ class Order:
     history: list[Step[OrderState, OrderEvent]] = attrs.field(
         default=attrs.Factory(_created_at("state"), takes_self=True)
     )
-    currency: str | None = attrs.field(default=None, converter=_currency)
+    currency: str | None = attrs.field(default=None, converter=currency_code)
+    as_of: SnapshotMark | None = attrs.field(default=None, validator=_optional_mark, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         _check_history(ORDER_SPEC, self.state, self.history)

@@ -9,7 +9,7 @@ naming the offending ids and the fix.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from enum import StrEnum
 from typing import Generic, TypeVar
 
@@ -148,13 +148,14 @@ class MachineSpec(Generic[S, E]):
         )
 
     def shortest_path(
-        self, source: S, goal: Callable[[S], bool]
+        self, source: S, goal: Callable[[S], bool], *, avoid: Collection[E] = ()
     ) -> tuple[TransitionSpec[S, E], ...] | None:
         """The fewest rows leading from ``source`` to a state where ``goal`` holds.
 
         Guards are not evaluated: they depend on data the table does not hold. ``()`` when
         ``source`` already satisfies ``goal``; ``None`` when no state reachable does. Ties
-        break by table order, so the answer is deterministic.
+        break by table order, so the answer is deterministic. Rows of the events in
+        ``avoid`` are not taken.
         """
         previous: dict[S, TransitionSpec[S, E] | None] = {source: None}
         queue = deque([source])
@@ -168,7 +169,7 @@ class MachineSpec(Generic[S, E]):
                     step = previous[step.source]
                 return tuple(reversed(path))
             for row in self.transitions_from(state):
-                if row.dest not in previous:
+                if row.event not in avoid and row.dest not in previous:
                     previous[row.dest] = row
                     queue.append(row.dest)
         return None

@@ -14,6 +14,7 @@ __all__ = [
     "CheckoutEvent",
     "CheckoutState",
     "FraudState",
+    "ItemState",
     "OrderEvent",
     "OrderState",
 ]
@@ -86,3 +87,19 @@ class ChargeState(StrEnum):
     COMPLETE = "complete"
     CANCELLED = "cancelled"
     FAILED = "failed"
+
+
+class ItemState(StrEnum):
+    """A line item's ``state`` (``items[].state``) in the provider's order objects.
+
+    Only ``fulfilled``, ``cancelled`` and ``returned`` say something about the item's units
+    (every unit still open was fulfilled, cancelled; every unit came back); the provider
+    documents no meaning for ``paid`` and ``blocked``.
+    """
+
+    CREATED = "created"
+    FULFILLED = "fulfilled"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    BLOCKED = "blocked"
+    RETURNED = "returned"
