@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from order_lifecycle import FraudState, InvalidInput, Item, ItemState, OrderState
+from order_lifecycle._payload import ItemSnapshot, OrderSnapshot, Problem, read_charge, read_order
+
+T0 = datetime(2026, 4, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("state", "fulfilled", "cancelled", "returned"),
+    [
+        (ItemState.CREATED, 1, 1, 0),
+        (ItemState.PAID, 1, 1, 0),
+        (ItemState.BLOCKED, 1, 1, 0),
+        (ItemState.FULFILLED, 3, 1, 0),
+        (ItemState.CANCELLED, 1, 3, 0),
+        (ItemState.RETURNED, 3, 1, 3),
+        (None, 1, 1, 0),
+    ],
+)
+def test_an_item_state_closes_the_open_units(
+    state: ItemState | None, fulfilled: int, cancelled: int, returned: int
+) -> None:
+    """fulfilled, cancelled and returned close every open unit; other states none."""
+    local = Item("i", 4, physical=True, fulfilled=1, cancelled=1)
+    item = ItemSnapshot(Item("i", 4, physical=None), state).onto(local)
+    assert (item.fulfilled, item.cancelled, item.returned) == (fulfilled, cancelled, returned)
+    assert item.physical is True
+
+
+def test_a_new_item_and_a_changed_quantity() -> None:
+    """With no local item the snapshot's is taken; another quantity is refused."""
+    snapshot = ItemSnapshot(Item("i", 2, physical=False), ItemState.FULFILLED)
+    assert snapshot.onto(None) == Item("i", 2, physical=False, fulfilled=2)
+    with pytest.raises(InvalidInput, match="its quantity was 3, the snapshot says 2"):
+        snapshot.onto(Item("i", 3, physical=None))
+
+
+def test_charge_amounts_add_up_what_did_not_fail() -> None:
+    """Captures, cancels and refunds count unless failed; pending ones count."""
+    charge = read_charge(
+        {
+            "id": "c",
+            "state": "processing",
+            "amount": Decimal("12.36"),
+            "captures": [
+                {"amount": Decimal("12.36"), "state": "pending"},
+                {"amount": 3, "state": "failed"},
+            ],
+            "refunds": [{"amount": Decimal("5.38"), "state": "complete"}],
+        },
+        "charge",
+    )
+    assert (charge.captured, charge.cancelled, charge.refunded) == (
+        Decimal("12.36"),
+        Decimal(0),
+        Decimal("5.38"),
+    )
+
+
+def test_problems_name_their_field() -> None:
+    """A problem carries the JSON path of the field, and a message naming it."""
+    with pytest.raises(Problem) as raised:
+        read_order({"id": "o", "state": "accepted", "items": [{"id": "i", "quantity": 0}]}, "x")
+    assert raised.value.field == "x.items[0]"
+    assert raised.value.message.startswith("x.items[0]: item 'i': quantity must be 1 or more")
+    with pytest.raises(Problem, match="the body must be a JSON object, not a string") as raised:
+        read_order("o", "")
+    assert raised.value.field == ""
+
+
+def test_the_reported_fraud_state() -> None:
+    """The fraudState as sent; when absent, the latest fraudStateTransitions entry; else None."""
+    base = OrderSnapshot("o", OrderState.ACCEPTED)
+    assert base.reported_fraud_state is None
+    later = datetime(2026, 4, 2, tzinfo=UTC)
+    mapped = OrderSnapshot(
+        "o",
+        OrderState.ACCEPTED,
+        fraud_state_transitions={FraudState.REVIEW_OPENED: T0, FraudState.PASSED: later},
+    )
+    assert mapped.reported_fraud_state is FraudState.PASSED
+    stated = OrderSnapshot(
+        "o",
+        OrderState.ACCEPTED,
+        FraudState.BLOCKED,
+        fraud_state_transitions={FraudState.PASSED: T0},
+    )
+    assert stated.reported_fraud_state is FraudState.BLOCKED
+
+
+def test_unknown_map_keys_are_skipped() -> None:
+    """The stateTransitions keys the provider may add later are skipped, not refused."""
+    snapshot = read_order(
+        {
+            "id": "o",
+            "state": "accepted",
+            "stateTransitions": {
+                "accepted": "2026-04-01T00:00:00Z",
+                "archived": "2026-04-02T00:00:00Z",
+            },
+        },
+        "",
+    )
+    assert snapshot.state_transitions == {OrderState.ACCEPTED: T0}
+    assert (snapshot.items, snapshot.charges) == (None, None)
