@@ -14,6 +14,7 @@ from importlib.metadata import version as _distribution_version
 from ._charges import RefundRequest, cancel_charge, capture, refund
 from ._checkout import begin_submission, record_no_response, record_response, settle
 from ._derived import implied_state
+from ._events import KNOWN_EVENT_TYPES, Event, OtherObject, parse_event
 from ._fulfilment import (
     FulfilmentLine,
     FulfilmentPlan,
@@ -43,6 +44,7 @@ from ._outcomes import (
     SubmissionOutcome,
     SubmissionRejected,
 )
+from ._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
 from ._replay import replay
 from ._returns import ReturnLine, ReturnRequest, return_items
 from ._signature import SIGNATURE_HEADER, sign, verify_signature
@@ -66,6 +68,7 @@ from .exceptions import (
     GraphvizMissing,
     InvalidAmount,
     InvalidDefinition,
+    InvalidEvent,
     InvalidHistory,
     InvalidInput,
     InvalidQuantity,
@@ -92,12 +95,14 @@ __version__ = _distribution_version("order-lifecycle")
 __all__ = [
     "CHECKOUT_MACHINE",
     "CHECKOUT_SPEC",
+    "KNOWN_EVENT_TYPES",
     "ORDER_MACHINE",
     "ORDER_SPEC",
     "SIGNATURE_HEADER",
     "AmountTooLarge",
     "Charge",
     "ChargeFailure",
+    "ChargeSnapshot",
     "ChargeState",
     "Checkout",
     "CheckoutAlreadyConsumed",
@@ -107,6 +112,7 @@ __all__ = [
     "CheckoutRejected",
     "CheckoutState",
     "CurrencyMismatch",
+    "Event",
     "EventSpec",
     "Explanation",
     "FraudState",
@@ -119,12 +125,14 @@ __all__ = [
     "InDoubt",
     "InvalidAmount",
     "InvalidDefinition",
+    "InvalidEvent",
     "InvalidHistory",
     "InvalidInput",
     "InvalidQuantity",
     "InvalidResponse",
     "InvalidSignature",
     "Item",
+    "ItemSnapshot",
     "ItemState",
     "Machine",
     "MachineSpec",
@@ -133,7 +141,9 @@ __all__ = [
     "OrderCreated",
     "OrderEvent",
     "OrderLifecycleError",
+    "OrderSnapshot",
     "OrderState",
+    "OtherObject",
     "ProviderError",
     "QuantityTooLarge",
     "RefundNotAllowed",
@@ -171,6 +181,7 @@ __all__ = [
     "fulfil",
     "fulfilment_plan",
     "implied_state",
+    "parse_event",
     "record_no_response",
     "record_response",
     "refund",

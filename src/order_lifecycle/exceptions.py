@@ -12,6 +12,7 @@ callers can catch the library's refusals in one place without catching their own
     │   ├── UnknownState             a state name the machine does not define
     │   ├── InvalidHistory           a recorded history that the table does not allow
     │   ├── InvalidResponse          a POST /orders response not in the provider's shape
+    │   ├── InvalidEvent             a webhook delivery not in the provider's event shape
     │   ├── UnknownCheckout          a checkout id the ledger has never seen
     │   ├── WrongType (TypeError)    a value of the wrong type
     │   ├── UnknownItem              an item id the order does not have
@@ -48,6 +49,7 @@ __all__ = [
     "GraphvizMissing",
     "InvalidAmount",
     "InvalidDefinition",
+    "InvalidEvent",
     "InvalidHistory",
     "InvalidInput",
     "InvalidQuantity",
@@ -148,6 +150,22 @@ class InvalidResponse(InvalidInput):
             f"not the provider's shape: {problem}. The checkout is in doubt until a lookup of "
             "orders by checkout id settles it."
         )
+
+
+class InvalidEvent(InvalidInput):
+    """A webhook delivery that is not a provider event, naming the field that is wrong.
+
+    ``field`` is the JSON path (``data.object.items[0].quantity``; empty when the body as a
+    whole is wrong), ``problem`` what is wrong, a phrase naming the field, and ``event_id``
+    the event's id when it could be read.
+    """
+
+    def __init__(self, field: str, problem: str, event_id: str | None = None) -> None:
+        self.field = field
+        self.problem = problem
+        self.event_id = event_id
+        which = "" if event_id is None else f" {event_id!r}"
+        super().__init__(f"The webhook event{which} is not the provider's shape: {problem}.")
 
 
 class UnknownCheckout(InvalidInput):

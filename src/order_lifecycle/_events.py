@@ -1,0 +1,188 @@
+"""Webhook events: the provider's envelope, and its ``data.object`` read by its shape.
+
+The provider's event types do not say reliably what ``data.object`` holds: most
+``order.charge.*`` events carry a charge, but ``order.charge.refund.failed`` and
+``order.charge.reauth.failed`` carry the whole order. So :func:`parse_event` reads the
+object by its shape (an order, a charge, or something else) and never by the type name;
+the type only decides whether the library knows the event (:attr:`Event.known`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from ._models import SnapshotMark
+from ._payload import (
+    ChargeSnapshot,
+    OrderSnapshot,
+    Problem,
+    as_object,
+    fail,
+    loads,
+    optional_str,
+    optional_time,
+    read_charge_object,
+    read_order,
+)
+from ._tables import ORDER_SPEC
+from .exceptions import InvalidEvent
+
+__all__ = ["KNOWN_EVENT_TYPES", "Event", "OtherObject", "parse_event"]
+
+_ORDER_EVENT_TYPES = frozenset(
+    {spec.announced_by for spec in ORDER_SPEC.events if spec.announced_by is not None}
+    | {
+        # Order objects whose type announces no transition of the table.
+        "order.pending_payment",
+        "order.review_closed",
+        "order.refunded",
+        "order.chargeback",
+        "order.charge.failed",
+        "order.charge.reauth.failed",
+        "order.charge.refund.failed",
+        "order.created",
+        "order.submitted",
+        "order.updated",
+        "checkout_session.order.created",
+    }
+)
+_CHARGE_EVENT_TYPES = frozenset(
+    {f"order.charge.{s}" for s in ("pending", "capturable", "processing", "created")}
+    | {f"order.charge.{s}" for s in ("complete", "completed", "cancelled")}
+    | {f"order.charge.capture.{s}" for s in ("pending", "created", "complete", "completed")}
+    | {"order.charge.capture.failed"}
+    | {f"order.charge.cancel.{s}" for s in ("pending", "pending_information", "complete")}
+    | {"order.charge.cancel.failed"}
+    | {f"order.charge.refund.{s}" for s in ("pending", "created", "complete", "completed")}
+)
+
+KNOWN_EVENT_TYPES: frozenset[str] = _ORDER_EVENT_TYPES | _CHARGE_EVENT_TYPES
+"""The event types the library reconciles: the provider's documented order and charge events.
+
+Each may carry an order object or a charge object; the object's shape decides which.
+"""
+
+
+@attrs.frozen
+class OtherObject:
+    """A ``data.object`` that is neither an order nor a charge (a file, a refund...).
+
+    ``kind`` is a guess from its keys (``file``, ``refund``, ``fulfillment``,
+    ``subscription``, or ``object``); ``order_id`` its ``orderId`` when it has one.
+    """
+
+    kind: str
+    id: str | None = None
+    order_id: str | None = None
+
+
+@attrs.frozen
+class Event:
+    """A webhook event: its envelope, and what its ``data.object`` holds.
+
+    ``data`` is an :class:`OrderSnapshot`, a :class:`ChargeSnapshot` or an
+    :class:`OtherObject`, by the object's shape. ``previous_attributes`` is the provider's
+    ``data.previousAttributes`` (the changed attributes' old values), as sent.
+    """
+
+    id: str
+    type: str
+    created_time: datetime
+    data: OrderSnapshot | ChargeSnapshot | OtherObject
+    previous_attributes: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+
+    @property
+    def known(self) -> bool:
+        """Whether the library reconciles this type of event (:data:`KNOWN_EVENT_TYPES`)."""
+        return self.type in KNOWN_EVENT_TYPES
+
+    @property
+    def order_id(self) -> str | None:
+        """The order the event is about, when its object names one."""
+        if isinstance(self.data, OrderSnapshot):
+            return self.data.id
+        return self.data.order_id
+
+    @property
+    def mark(self) -> SnapshotMark:
+        """The event as a mark of its snapshot: later events compare greater."""
+        return SnapshotMark(self.created_time, self.id)
+
+
+def parse_event(raw_body: bytes | bytearray | str) -> Event:
+    """The webhook event in ``raw_body``, the bytes the provider posted.
+
+    The envelope needs ``id``, ``type``, ``createdTime`` (ISO 8601 with an offset) and
+    ``data.object``; ``data.previousAttributes`` is optional. The object is read as an order
+    when it has a ``state`` and ``payment`` or ``checkoutId`` and no ``orderId``; as a
+    charge when it has an ``orderId`` and ``captured`` or ``sourceId``; otherwise it is an
+    :class:`OtherObject`. An event type the library does not know parses all the same, with
+    :attr:`Event.known` false.
+
+    Raises:
+        InvalidEvent: not JSON, or not the provider's shape; names the field.
+
+    """
+    if not isinstance(raw_body, (bytes, bytearray, str)):
+        raise InvalidEvent("", f"the body must be bytes or str, not {type(raw_body).__name__}")
+    event_id: str | None = None
+    try:
+        envelope = as_object(loads(raw_body), "", "the body")
+        event_id = optional_str(envelope, "id", "")
+        if not event_id:
+            fail("id", "the event id is missing")
+        event_type = optional_str(envelope, "type", "")
+        if not event_type:
+            fail("type", "the event type is missing")
+        created_time = optional_time(envelope, "createdTime", "")
+        if created_time is None:
+            fail("createdTime", "the time the event was created is missing")
+        if envelope.get("data") is None:
+            fail("data", "the event has no data")
+        data = as_object(envelope["data"], "data")
+        if data.get("object") is None:
+            fail("data.object", "the event has no object")
+        previous = data.get("previousAttributes")
+        return Event(
+            id=event_id,
+            type=event_type,
+            created_time=created_time,
+            data=_read_object(data["object"]),
+            previous_attributes={}
+            if previous is None
+            else as_object(previous, "data.previousAttributes"),
+        )
+    except Problem as problem:
+        raise InvalidEvent(problem.field, problem.message, event_id) from None
+
+
+def _read_object(value: object) -> OrderSnapshot | ChargeSnapshot | OtherObject:
+    prefix = "data.object"
+    body = as_object(value, prefix)
+    if "orderId" not in body and "state" in body and ("payment" in body or "checkoutId" in body):
+        return read_order(body, prefix)
+    if "orderId" in body and ("captured" in body or "sourceId" in body):
+        return read_charge_object(body, prefix)
+    return OtherObject(
+        kind=_kind_of(body),
+        id=optional_str(body, "id", prefix),
+        order_id=optional_str(body, "orderId", prefix),
+    )
+
+
+def _kind_of(body: Mapping[str, Any]) -> str:
+    """A best guess at what a non-order, non-charge object is, for messages."""
+    for key, kind in (
+        ("fileId", "file"),
+        ("refundedAmount", "refund"),
+        ("orderDetails", "fulfillment"),
+        ("trackingNumber", "fulfillment"),
+        ("planId", "subscription"),
+    ):
+        if key in body:
+            return kind
+    return "object"
