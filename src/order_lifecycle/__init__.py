@@ -45,6 +45,7 @@ from ._outcomes import (
     SubmissionRejected,
 )
 from ._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
+from ._reconcile import EventOutcome, Reconciled, apply_event
 from ._replay import replay
 from ._returns import ReturnLine, ReturnRequest, return_items
 from ._signature import SIGNATURE_HEADER, sign, verify_signature
@@ -64,6 +65,7 @@ from .exceptions import (
     CheckoutAlreadyConsumed,
     CheckoutRejected,
     CurrencyMismatch,
+    EventConflict,
     FulfillmentNotAllowed,
     GraphvizMissing,
     InvalidAmount,
@@ -113,6 +115,8 @@ __all__ = [
     "CheckoutState",
     "CurrencyMismatch",
     "Event",
+    "EventConflict",
+    "EventOutcome",
     "EventSpec",
     "Explanation",
     "FraudState",
@@ -146,6 +150,7 @@ __all__ = [
     "OtherObject",
     "ProviderError",
     "QuantityTooLarge",
+    "Reconciled",
     "RefundNotAllowed",
     "RefundRequest",
     "RejectionCause",
@@ -171,6 +176,7 @@ __all__ = [
     "WrongType",
     "__version__",
     "allowed_events",
+    "apply_event",
     "begin_submission",
     "can_fire",
     "cancel_charge",

@@ -7,6 +7,7 @@ callers can catch the library's refusals in one place without catching their own
     ├── InvalidDefinition            a lifecycle spec is broken (found when it is built)
     ├── GraphvizMissing              SVG output needs Graphviz's `dot` program
     ├── InvalidSignature             a webhook delivery not signed by a known secret, in time
+    ├── EventConflict                a webhook event the order cannot be reconciled with
     ├── InvalidInput (ValueError)    a value handed to the library is not one it knows
     │   ├── UnknownEvent             an event name the machine does not define
     │   ├── UnknownState             a state name the machine does not define
@@ -45,6 +46,7 @@ __all__ = [
     "CheckoutAlreadyConsumed",
     "CheckoutRejected",
     "CurrencyMismatch",
+    "EventConflict",
     "FulfillmentNotAllowed",
     "GraphvizMissing",
     "InvalidAmount",
@@ -93,6 +95,39 @@ class InvalidSignature(OrderLifecycleError):
 
     def __init__(self) -> None:
         super().__init__("The webhook signature is not valid.")
+
+
+class EventConflict(OrderLifecycleError):
+    """A webhook event whose snapshot the order cannot be reconciled with; nothing changed.
+
+    The payload's state is neither reachable from the order's by legal transitions nor
+    behind it, or its data contradicts the order's (another checkout, a changed quantity,
+    a complete order with an open charge...). Keep the event for an operator. ``state`` is
+    the order's state (``None`` when the order is not known), ``payload_state`` the one the
+    event reports (``None`` for a charge event); ``reason`` says what does not fit.
+    """
+
+    def __init__(  # noqa: PLR0913 (what an operator needs to find and judge the event)
+        self,
+        event_id: str,
+        event_type: str,
+        order_id: str,
+        *,
+        state: str | None,
+        payload_state: str | None,
+        reason: str,
+    ) -> None:
+        self.event_id = event_id
+        self.event_type = event_type
+        self.order_id = order_id
+        self.state = state
+        self.payload_state = payload_state
+        self.reason = reason
+        where = "which is not known here" if state is None else f"in {state}"
+        super().__init__(
+            f"Event {event_id!r} ({event_type}) conflicts with order {order_id!r}, {where}: "
+            f"{reason}. The order is unchanged; keep the event for an operator."
+        )
 
 
 class InvalidInput(OrderLifecycleError, ValueError):

@@ -1,0 +1,487 @@
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from order_lifecycle import (
+    ORDER_SPEC,
+    Charge,
+    ChargeState,
+    Event,
+    EventConflict,
+    EventOutcome,
+    FraudState,
+    Item,
+    Order,
+    OrderEvent,
+    OrderState,
+    Reconciled,
+    SnapshotMark,
+    WrongType,
+    apply_event,
+    parse_event,
+    replay,
+)
+from order_lifecycle.testing import assert_order_invariants
+
+from . import webhook_events as ev
+
+
+def parsed(payload: dict[str, Any]) -> Event:
+    return parse_event(ev.raw(payload))
+
+
+def applied(events: list[dict[str, Any]], order: Order | None = None) -> list[Reconciled]:
+    """Apply the events in turn, the order created by the first carried along."""
+    results = []
+    for payload in events:
+        result = apply_event(order, parsed(payload))
+        order = result.order
+        results.append(result)
+    return results
+
+
+def final(events: list[dict[str, Any]]) -> Order:
+    order = applied(events)[-1].order
+    assert order is not None
+    assert_order_invariants(order)
+    return order
+
+
+def snapshot_event(
+    state: str,
+    seconds: float,
+    *,
+    event_id: str | None = None,
+    event_type: str = "order.updated",
+    items: list[dict[str, Any]] | None = None,
+    charges: list[dict[str, Any]] | str | None = "one",
+    transitions: dict[str, Any] | None = None,
+    **details: Any,
+) -> dict[str, Any]:
+    """An event about order 2001 in ``state`` at ``T0 + seconds``."""
+    obj = ev.order(
+        "2001",
+        state,
+        transitions=transitions or {state: ev.at(seconds - 1)},
+        items=items if items is not None else [ev.item("2001-1", 1, physical=True)],
+        charges=[ev.charge("ch-2001", "capturable", 10.0)] if charges == "one" else charges,  # type: ignore[arg-type]
+        **details,
+    )
+    return ev.event(event_id or f"evt-{state}-{seconds}", event_type, obj, ev.at(seconds))
+
+
+FULFILLED_ITEM = [ev.item("2001-1", 1, physical=True, state="fulfilled")]
+CAPTURED = [
+    ev.charge("ch-2001", "complete", 10.0, captures=[ev.operation("cp", 10.0, "complete", ev.T0)])
+]
+
+
+def test_card_order_accepted_at_once() -> None:
+    """An order not known yet is created by its order.accepted, carrying the event id."""
+    (result,) = applied(ev.card_order_accepted())
+    order = result.order
+    assert order is not None
+    assert (result.outcome, result.created) == (EventOutcome.APPLIED, True)
+    assert order.state is OrderState.ACCEPTED
+    assert order.fraud_state is FraudState.PASSED
+    assert order.checkout_id == "chk-1001"
+    assert order.history[0].event_id == "evt-1001-accepted"
+    assert not order.history[0].implied
+    assert order.history[0].at == ev.at(3)  # the provider's stateTransitions.accepted
+    assert order.as_of == SnapshotMark(ev.at(4), "evt-1001-accepted")
+    assert order.charges[0].as_of == order.as_of
+    assert result.steps == tuple(order.history)
+
+
+def test_physical_and_digital_items_are_told_apart() -> None:
+    """order.accepted's expanded products say which items ship and which are digital."""
+    order = final(ev.accepted_physical_and_digital())
+    assert [(i.id, i.quantity, i.physical) for i in order.items] == [
+        ("1002-shirt", 2, True),
+        ("1002-ebook", 1, False),
+    ]
+
+
+def test_expired_wire_transfer() -> None:
+    """pending_payment, then cancelled with no charge: the order.cancelled step carries its id."""
+    results = applied(ev.expired_wire_transfer())
+    order = results[-1].order
+    assert order is not None
+    assert [r.outcome for r in results] == [EventOutcome.APPLIED] * 2
+    assert order.state is OrderState.CANCELLED
+    assert order.charges == ()
+    assert order.items[0].cancelled == 1
+    assert [(s.dest, s.event_id, s.implied) for s in order.history] == [
+        (OrderState.PENDING_PAYMENT, "evt-1003-pending", False),
+        (OrderState.CANCELLED, "evt-1003-cancelled", False),
+    ]
+    assert order.history[-1].at == ev.at(3 * 86400)
+
+
+def test_review_then_blocked() -> None:
+    """in_review, then blocked: fraud state blocked, the charge cancelled."""
+    order = final(ev.review_then_blocked())
+    assert (order.state, order.fraud_state) == (OrderState.BLOCKED, FraudState.BLOCKED)
+    assert order.charges[0].state is ChargeState.CANCELLED
+    assert order.charges[0].cancelled == Decimal("26.89")
+
+
+def test_accepted_fulfilled_complete() -> None:
+    """The happy path: each order event moves one step; charge events move nothing."""
+    results = applied(ev.accepted_fulfilled_complete())
+    order = results[-1].order
+    assert order is not None
+    assert [r.outcome for r in results] == [
+        EventOutcome.APPLIED,
+        EventOutcome.UNKNOWN,  # fulfillment.created: nothing to reconcile
+        EventOutcome.APPLIED,
+        EventOutcome.APPLIED,
+        EventOutcome.APPLIED,
+        EventOutcome.APPLIED,
+    ]
+    assert [len(r.steps) for r in results[2:]] == [0, 1, 0, 1]
+    assert [s.dest for s in order.history] == [
+        OrderState.ACCEPTED,
+        OrderState.FULFILLED,
+        OrderState.COMPLETE,
+    ]
+    assert all(not s.implied for s in order.history)
+    assert order.fraud_state is FraudState.PASSED  # from fraudStateTransitions
+    assert order.charges[0].captured == Decimal("20.0")
+    assert_order_invariants(order)
+
+
+def test_dispute_and_resolution() -> None:
+    """A dispute opens (fraud review_opened) and closes back to complete (fraud passed)."""
+    results = applied(ev.dispute_and_resolution())
+    order = results[-1].order
+    assert order is not None
+    assert [s.dest for s in order.history] == [
+        OrderState.ACCEPTED,
+        OrderState.COMPLETE,
+        OrderState.DISPUTE,
+        OrderState.COMPLETE,
+    ]
+    assert results[1].order is not None
+    assert (order.state, order.fraud_state) == (OrderState.COMPLETE, FraudState.PASSED)
+    assert order.history[-1].event_id == "evt-1006-resolved"
+    assert_order_invariants(order)
+
+
+def test_the_payload_state_wins_a_dispute_resolution() -> None:
+    """[X] Resolved into accepted although complete before: recorded as the provider says."""
+    order = final(ev.dispute_and_resolution(resolved_to="accepted"))
+    last = order.history[-1]
+    assert (last.source, last.dest, last.event) == (
+        OrderState.DISPUTE,
+        OrderState.ACCEPTED,
+        OrderEvent.RESOLVE_DISPUTE,
+    )
+    assert (last.event_id, last.implied) == ("evt-1006-resolved", False)
+    assert replay(ORDER_SPEC, order.history) is OrderState.ACCEPTED
+
+
+def test_a_guarded_path_is_preferred_over_the_payload_winning() -> None:
+    """From dispute, a later state is reached through the resolution the guard allows."""
+    events = [
+        snapshot_event("accepted", 10),
+        snapshot_event("dispute", 20, fraud="review_opened"),
+        snapshot_event(
+            "fulfilled", 30, event_type="order.fulfilled", items=FULFILLED_ITEM, event_id="evt-f"
+        ),
+    ]
+    order = final(events)
+    assert [(s.dest, s.implied, s.event_id) for s in order.history[-2:]] == [
+        (OrderState.ACCEPTED, True, None),
+        (OrderState.FULFILLED, False, "evt-f"),
+    ]
+
+
+def test_charge_capture_and_cancel_never_move_the_order() -> None:
+    """Charge events update their charge only: the order stays accepted with a settled charge."""
+    results = applied(ev.charge_capture_and_cancel())
+    order = results[-1].order
+    assert order is not None
+    assert [r.steps for r in results[1:]] == [(), ()]
+    assert order.state is OrderState.ACCEPTED
+    charge = order.charges[0]
+    assert (charge.state, charge.captured, charge.cancelled) == (
+        ChargeState.COMPLETE,
+        Decimal("30.0"),
+        Decimal("20.0"),
+    )
+    assert charge.as_of == SnapshotMark(ev.at(181), "evt-1007-cancel")
+    assert order.as_of == SnapshotMark(ev.at(4), "evt-1007-accepted")
+
+
+def test_an_event_applied_twice_changes_nothing() -> None:
+    """Applying an event again changes nothing: a duplicate, or stale once superseded."""
+    events = ev.accepted_fulfilled_complete()
+    order = final(events)
+    outcomes = {}
+    for payload in events:
+        if payload["type"] == "fulfillment.created":
+            continue
+        before = copy.deepcopy(order)
+        outcomes[payload["id"]] = apply_event(order, parsed(payload)).outcome
+        assert order == before
+    assert outcomes == {
+        "evt-1005-accepted": EventOutcome.DUPLICATE,  # its step is in the history
+        "evt-1005-capture-pending": EventOutcome.STALE,  # its charge snapshot was replaced
+        "evt-1005-fulfilled": EventOutcome.DUPLICATE,
+        "evt-1005-capture-complete": EventOutcome.STALE,
+        "evt-1005-complete": EventOutcome.DUPLICATE,
+    }
+
+
+def test_an_older_snapshot_is_stale() -> None:
+    """Once a newer snapshot is held, an older one is stale: recorded, not applied."""
+    events = ev.accepted_fulfilled_complete()
+    order = final([events[0], events[-1]])
+    before = copy.deepcopy(order)
+    result = apply_event(order, parsed(events[3]))
+    assert result.outcome is EventOutcome.STALE
+    assert "older than the snapshot the order holds" in result.reason
+    assert order == before
+    charge = apply_event(order, parsed(events[2]))
+    assert (charge.outcome, order) == (EventOutcome.STALE, before)
+    assert "holds a newer snapshot" in charge.reason
+
+
+def test_a_stale_dispute_does_not_reopen() -> None:
+    """A dispute older than the snapshot of its resolution is stale, not a new dispute."""
+    events = ev.dispute_and_resolution()
+    order = final([events[0], events[2]])
+    result = apply_event(order, parsed(events[1]))
+    assert result.outcome is EventOutcome.STALE
+    assert order.state is OrderState.COMPLETE
+
+
+def test_a_newer_snapshot_behind_the_state_is_stale() -> None:
+    """A newer snapshot whose state leads to the order's (not from it) is stale."""
+    order = final([snapshot_event("fulfilled", 10, items=FULFILLED_ITEM)])
+    before = copy.deepcopy(order)
+    result = apply_event(order, parsed(snapshot_event("accepted", 20)))
+    assert result.outcome is EventOutcome.STALE
+    assert result.reason == "its state accepted is behind the order's fulfilled"
+    assert order == before
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "reason"),
+    [
+        (
+            snapshot_event("blocked", 10, fraud="blocked"),
+            snapshot_event("accepted", 20),
+            "no legal path leads from blocked to accepted",
+        ),
+        (
+            snapshot_event("blocked", 20, fraud="blocked"),
+            snapshot_event("accepted", 10),
+            "an older snapshot in accepted, which can neither lead to nor follow blocked",
+        ),
+        (
+            snapshot_event("accepted", 10),
+            snapshot_event("fulfilled", 20),
+            "no legal path leads from accepted to fulfilled with the snapshot's data",
+        ),
+        (
+            snapshot_event("accepted", 10),
+            snapshot_event("accepted", 20, items=[ev.item("2001-1", 3)]),
+            "item '2001-1': its quantity was 1, the snapshot says 3",
+        ),
+        (
+            snapshot_event("accepted", 10),
+            snapshot_event("accepted", 20, checkout_id="chk-other"),
+            "it names checkout 'chk-other', the order checkout 'chk-2001'",
+        ),
+        (
+            snapshot_event("accepted", 10),
+            snapshot_event("accepted", 20, currency="EUR", charges=[]),
+            "it is in EUR, the order in USD",
+        ),
+        (
+            snapshot_event("fulfilled", 10, items=FULFILLED_ITEM),
+            snapshot_event("complete", 20, items=FULFILLED_ITEM),
+            "no legal path leads from fulfilled to complete",
+        ),
+    ],
+)
+def test_conflicts_change_nothing(
+    first: dict[str, Any], second: dict[str, Any], reason: str
+) -> None:
+    """A snapshot the order cannot be reconciled with raises EventConflict; nothing changes."""
+    order = final([first])
+    before = copy.deepcopy(order)
+    with pytest.raises(EventConflict, match=reason) as raised:
+        apply_event(order, parsed(second))
+    assert order == before
+    conflict = raised.value
+    assert (conflict.event_id, conflict.order_id) == (second["id"], "2001")
+    assert (conflict.state, conflict.payload_state) == (
+        before.state,
+        second["data"]["object"]["state"],
+    )
+    assert "keep the event for an operator" in str(conflict)
+
+
+def test_an_event_about_another_order_conflicts() -> None:
+    """apply_event refuses an event whose order id is not the order's."""
+    order = final(ev.card_order_accepted())
+    before = copy.deepcopy(order)
+    with pytest.raises(EventConflict, match="it is about order '1002', not this one"):
+        apply_event(order, parsed(ev.accepted_physical_and_digital()[0]))
+    with pytest.raises(EventConflict, match="it is about order '1007'"):
+        apply_event(order, parsed(ev.charge_capture_and_cancel()[1]))
+    assert order == before
+
+
+def test_a_charge_event_cannot_create_an_order() -> None:
+    """A charge event for an order not known yet is a conflict (its order is not here)."""
+    with pytest.raises(EventConflict, match="a charge event cannot create its order") as raised:
+        apply_event(None, parsed(ev.charge_capture_and_cancel()[1]))
+    assert raised.value.state is None
+    assert "which is not known here" in str(raised.value)
+
+
+def test_data_that_contradicts_the_state_conflicts() -> None:
+    """A complete order never takes an open charge; closed orders never open units."""
+    order = final([snapshot_event("complete", 10, items=FULFILLED_ITEM, charges=CAPTURED)])
+    before = copy.deepcopy(order)
+    reopened = ev.event(
+        "evt-reopen",
+        "order.charge.capture.failed",
+        ev.charge("ch-2001", "capturable", 10.0, order_id="2001"),
+        ev.at(20),
+    )
+    with pytest.raises(EventConflict, match="complete with charges"):
+        apply_event(order, parsed(reopened))
+    assert order == before
+    with pytest.raises(EventConflict, match="no order can be created in complete"):
+        apply_event(None, parsed(snapshot_event("complete", 10, items=FULFILLED_ITEM)))
+
+
+def test_a_charge_in_another_currency_conflicts() -> None:
+    """A charge event in a currency other than the order's is refused."""
+    order = final([snapshot_event("accepted", 10)])
+    other = ev.event(
+        "evt-eur",
+        "order.charge.capturable",
+        ev.charge("ch-2", "capturable", 5.0, order_id="2001", currency="EUR"),
+        ev.at(20),
+    )
+    with pytest.raises(EventConflict, match="one currency per order"):
+        apply_event(order, parsed(other))
+
+
+def test_a_charge_event_may_bring_a_new_charge() -> None:
+    """A charge the order did not show yet is added by its charge event."""
+    order = final([snapshot_event("pending_payment", 10, charges=None, fraud=None)])
+    added = ev.event(
+        "evt-new-charge",
+        "order.charge.pending",
+        ev.charge("ch-new", "pending", 12.5, order_id="2001"),
+        ev.at(20),
+    )
+    result = apply_event(order, parsed(added))
+    assert result.outcome is EventOutcome.APPLIED
+    assert [c.id for c in order.charges] == ["ch-new"]
+    assert order.currency == "USD"
+
+
+def test_creation_walks_implied_steps_with_the_providers_times() -> None:
+    """An order first seen complete is created accepted; the steps between are implied."""
+    events = ev.accepted_fulfilled_complete()
+    (result,) = applied([events[-1]])
+    order = result.order
+    assert order is not None
+    assert [(s.dest, s.implied, s.event_id, s.at) for s in order.history] == [
+        (OrderState.ACCEPTED, True, None, ev.at(3)),
+        (OrderState.COMPLETE, False, "evt-1005-complete", ev.at(91)),
+    ]
+    assert result.reason == "order created in complete (implied: accepted)"
+
+
+def test_creation_prefers_the_entry_state_the_provider_lists() -> None:
+    """A stateTransitions naming pending_payment makes that the entry state, not accepted."""
+    payload = snapshot_event(
+        "accepted",
+        30,
+        event_type="order.accepted",
+        transitions={"pending_payment": ev.at(1), "accepted": ev.at(29)},
+    )
+    order = final([payload])
+    assert [(s.dest, s.implied) for s in order.history] == [
+        (OrderState.PENDING_PAYMENT, True),
+        (OrderState.ACCEPTED, False),
+    ]
+
+
+def test_step_times_never_go_back() -> None:
+    """A re-entry (no new stateTransitions time) takes the event's time, never earlier."""
+    events = ev.dispute_and_resolution()
+    order = final(events)
+    times = [s.at for s in order.history]
+    assert times == sorted(times)
+    assert order.history[-1].at == ev.at(2 * 86400)
+
+
+def test_an_order_from_post_orders_takes_its_events() -> None:
+    """An order created by the 201 (no snapshot mark) is moved by its first events."""
+    order = Order.create(
+        "1005",
+        "accepted",
+        at=ev.T0 + timedelta(hours=1),  # our clock ran ahead of the provider's
+        items=[Item("1005-1", 1, physical=True)],
+        charges=[Charge("ch-1005", "capturable", "20", "USD")],
+    )
+    for result in applied(ev.accepted_fulfilled_complete(), order):
+        assert result.outcome in {EventOutcome.APPLIED, EventOutcome.UNKNOWN}
+    assert order.state is OrderState.COMPLETE
+    assert [s.at for s in order.history] == [ev.T0 + timedelta(hours=1)] * 3
+    assert_order_invariants(order)
+
+
+def test_units_only_close() -> None:
+    """A later snapshot showing an item open again does not reopen its units."""
+    order = final([snapshot_event("fulfilled", 10, items=FULFILLED_ITEM)])
+    apply_event(order, parsed(snapshot_event("dispute", 20, fraud="review_opened")))
+    assert order.items[0].fulfilled == 1
+    assert order.state is OrderState.DISPUTE
+
+
+def test_a_physical_flag_left_out_keeps_the_known_one() -> None:
+    """A snapshot without productDetails.physical keeps what an earlier one said."""
+    order = final([snapshot_event("accepted", 10)])
+    apply_event(order, parsed(snapshot_event("accepted", 20, items=[ev.item("2001-1", 1)])))
+    assert order.items[0].physical is True
+
+
+def test_unknown_events_change_nothing() -> None:
+    """An unknown type, or an object that is no order or charge, comes back unknown."""
+    order = final(ev.card_order_accepted())
+    before = copy.deepcopy(order)
+    invoice = {"id": "f1", "fileId": "f1", "orderId": "1001", "purpose": "customer_invoice"}
+    for payload in (
+        ev.event("e1", "order.invoice.created", invoice, ev.at(50)),
+        ev.event("e2", "order.created", invoice, ev.at(50)),
+        ev.event("e3", "order.teleported", ev.card_order_accepted()[0]["data"]["object"], ev.T0),
+    ):
+        result = apply_event(order, parsed(payload))
+        assert result.outcome is EventOutcome.UNKNOWN
+        assert order == before
+    assert apply_event(None, parsed(ev.accepted_fulfilled_complete()[1])).order is None
+
+
+def test_apply_event_checks_its_arguments() -> None:
+    """An order or event of the wrong type is a WrongType."""
+    event = parsed(ev.card_order_accepted()[0])
+    with pytest.raises(WrongType, match="order must be an Order or None"):
+        apply_event("1001", event)  # type: ignore[arg-type]
+    with pytest.raises(WrongType, match="event must be an Event"):
+        apply_event(None, ev.card_order_accepted()[0])  # type: ignore[arg-type]
