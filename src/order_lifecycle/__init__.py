@@ -4,7 +4,10 @@ Ask what an order may do next (:func:`allowed_events`, :func:`explain`), move it
 (:func:`fire`), and let the machine refuse what the provider's rules forbid. Work on its
 items and charges (:func:`fulfil`, :func:`cancel_items`, :func:`capture`, :func:`refund`,
 :func:`return_items`, ...): each is guarded by the order's state, and the state follows
-from the items and charges by one rule (:func:`implied_state`).
+from the items and charges by one rule (:func:`implied_state`). Feed the provider's webhook
+deliveries to an :class:`Inbox` (or parse one with :func:`parse_event` and reconcile it with
+:func:`apply_event`): duplicates, stale and out-of-order events are recognised, and whatever
+cannot be reconciled is kept for an operator.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ._fulfilment import (
     fulfil,
     fulfilment_plan,
 )
+from ._inbox import Delivery, DeliveryResult, Inbox, MemoryWebhookStore, WebhookStore
 from ._ledger import CheckoutLedger, MemoryCheckoutLedger
 from ._lifecycle import (
     CHECKOUT_MACHINE,
@@ -114,6 +118,8 @@ __all__ = [
     "CheckoutRejected",
     "CheckoutState",
     "CurrencyMismatch",
+    "Delivery",
+    "DeliveryResult",
     "Event",
     "EventConflict",
     "EventOutcome",
@@ -127,6 +133,7 @@ __all__ = [
     "GraphvizMissing",
     "GuardSpec",
     "InDoubt",
+    "Inbox",
     "InvalidAmount",
     "InvalidDefinition",
     "InvalidEvent",
@@ -141,6 +148,7 @@ __all__ = [
     "Machine",
     "MachineSpec",
     "MemoryCheckoutLedger",
+    "MemoryWebhookStore",
     "Order",
     "OrderCreated",
     "OrderEvent",
@@ -173,6 +181,7 @@ __all__ = [
     "UnknownEvent",
     "UnknownItem",
     "UnknownState",
+    "WebhookStore",
     "WrongType",
     "__version__",
     "allowed_events",

@@ -1,0 +1,324 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from order_lifecycle import (
+    Delivery,
+    DeliveryResult,
+    EventOutcome,
+    Inbox,
+    InvalidInput,
+    MemoryWebhookStore,
+    Order,
+    OrderState,
+    WebhookStore,
+    WrongType,
+    sign,
+)
+from order_lifecycle.testing import assert_order_invariants
+
+from . import webhook_events as ev
+
+SECRET = "whsec-test"  # noqa: S105 (a made-up test secret)
+NOW = datetime(2026, 4, 10, 12, 0, tzinfo=UTC)
+
+
+def signed(payload: dict[str, Any], secret: str = SECRET, at: datetime = NOW) -> Delivery:
+    """A delivery of ``payload`` signed as the provider would sign it at ``at``."""
+    body = ev.raw(payload)
+    return Delivery(body, sign(body, secret, at), received_at=NOW)
+
+
+def inbox(store: MemoryWebhookStore | None = None) -> tuple[Inbox, MemoryWebhookStore]:
+    store = MemoryWebhookStore() if store is None else store
+    return Inbox(store, secrets=[SECRET], clock=lambda: NOW), store
+
+
+def outcomes(results: list[DeliveryResult]) -> list[str]:
+    return [str(r.outcome) for r in results]
+
+
+def test_a_life_goes_in_one_delivery_at_a_time() -> None:
+    """Signed deliveries of a life are applied; the fulfilment event is kept as unknown."""
+    box, store = inbox()
+    results = box.receive([signed(p) for p in ev.accepted_fulfilled_complete()])
+    assert outcomes(results) == ["applied", "unknown", "applied", "applied", "applied", "applied"]
+    order = store.orders["1005"]
+    assert order.state is OrderState.COMPLETE
+    assert_order_invariants(order)
+    assert set(store.event_ids) == {p["id"] for p in ev.accepted_fulfilled_complete()} - {
+        "evt-1005-fulfilment"
+    }
+    (kept,) = store.kept
+    assert kept.raw == ev.raw(ev.accepted_fulfilled_complete()[1])
+    assert (kept.event_id, kept.order_id) == ("evt-1005-fulfilment", "1005")
+    assert "fulfillment.created" in kept.reason
+    assert results[1].kept
+    assert not results[0].kept
+    assert results[3].steps[0].dest is OrderState.FULFILLED
+    assert (results[0].event_type, results[0].order_id) == ("order.accepted", "1005")
+
+
+def test_every_hand_written_life_in_order_and_backwards() -> None:
+    """Each life ends in the same state, fraud state and charges delivered in either order."""
+    for name, life in ev.ALL_LIVES.items():
+        forwards, backwards = MemoryWebhookStore(), MemoryWebhookStore()
+        inbox(forwards)[0].receive([signed(p) for p in life()])
+        results = inbox(backwards)[0].receive([signed(p) for p in reversed(life())])
+        assert all(r.outcome is not EventOutcome.CONFLICT for r in results), name
+        for order_id, order in forwards.orders.items():
+            other = backwards.orders[order_id]
+            assert (order.state, order.fraud_state) == (other.state, other.fraud_state), name
+            assert order.charges == other.charges, name
+            assert order.items == other.items, name
+
+
+def test_redeliveries_are_duplicates() -> None:
+    """A redelivery, in the same batch or a later one, is a duplicate and changes nothing."""
+    box, store = inbox()
+    life = ev.review_then_blocked()
+    first = box.receive([signed(life[0]), signed(life[0])])
+    assert outcomes(first) == ["applied", "duplicate"]
+    before = store.orders
+    again = box.receive([signed(life[0])])
+    assert outcomes(again) == ["duplicate"]
+    assert "was applied to order '1004' already" in again[0].reason
+    assert store.orders == before
+
+
+def test_stale_events_are_recorded_not_applied() -> None:
+    """An older event after a newer one is stale; its id is recorded, so it is not seen twice."""
+    box, store = inbox()
+    life = ev.expired_wire_transfer()
+    results = box.receive([signed(life[1]), signed(life[0]), signed(life[0])])
+    assert outcomes(results) == ["applied", "stale", "duplicate"]
+    assert store.event_ids["evt-1003-pending"] == "1003"
+    assert store.orders["1003"].state is OrderState.CANCELLED
+
+
+def test_a_charge_event_before_its_order_waits_for_the_batch() -> None:
+    """In one batch, a charge event before its order's first event is applied after it."""
+    box, store = inbox()
+    life = ev.charge_capture_and_cancel()
+    results = box.receive([signed(life[1]), signed(life[0])])
+    assert outcomes(results) == ["applied", "applied"]
+    assert store.kept == []
+    assert store.orders["1007"].charges[0].captured == 30
+
+
+def test_a_conflict_is_kept_and_a_redelivery_can_apply_it() -> None:
+    """Across batches the early charge event conflicts, is kept; its redelivery applies."""
+    box, store = inbox()
+    life = ev.charge_capture_and_cancel()
+    (conflict,) = box.receive([signed(life[1])])
+    assert conflict.outcome is EventOutcome.CONFLICT
+    assert "a charge event cannot create its order" in conflict.reason
+    assert store.kept[0].raw == ev.raw(life[1])
+    assert store.kept[0].reason == conflict.reason
+    assert store.event_ids == {}
+    assert outcomes(box.receive([signed(life[0]), signed(life[1])])) == ["applied", "applied"]
+
+
+def test_conflicting_snapshots_leave_the_order_alone() -> None:
+    """An accepted snapshot after blocked is a conflict: kept, the order as it was."""
+    box, store = inbox()
+    blocked = ev.review_then_blocked()
+    box.receive([signed(p) for p in blocked])
+    before = store.orders
+    revived = ev.event(
+        "evt-revived",
+        "order.accepted",
+        ev.order("1004", "accepted", transitions={"accepted": ev.at(900)}),
+        ev.at(901),
+    )
+    (result,) = box.receive([signed(revived)])
+    assert result.outcome is EventOutcome.CONFLICT
+    assert result.reason == "no legal path leads from blocked to accepted with the snapshot's data"
+    assert store.orders == before
+    assert store.kept[-1].raw == ev.raw(revived)
+    assert "evt-revived" not in store.event_ids
+
+
+@pytest.mark.parametrize(
+    ("delivery", "reason"),
+    [
+        (signed(ev.card_order_accepted()[0], "another-secret"), "signature is not valid"),
+        (Delivery(ev.raw(ev.card_order_accepted()[0])), "signature is not valid"),
+        (
+            signed(ev.card_order_accepted()[0], at=NOW - timedelta(hours=1)),
+            "signature is not valid",
+        ),
+        (
+            Delivery(
+                b'{"id": "evt-1", "type": "order.acc',
+                sign(b'{"id": "evt-1", "type": "order.acc', SECRET, NOW),
+            ),
+            "the body is not JSON",
+        ),
+    ],
+)
+def test_invalid_deliveries_are_kept_raw(delivery: Delivery, reason: str) -> None:
+    """A bad signature or a malformed body is invalid, kept with its bytes; nothing changes."""
+    box, store = inbox()
+    (result,) = box.receive([delivery])
+    assert result.outcome is EventOutcome.INVALID
+    assert reason in result.reason
+    assert store.kept[0].raw == delivery.body
+    assert store.orders == {}
+    assert store.event_ids == {}
+
+
+def test_an_invalid_event_names_its_field_and_id() -> None:
+    """A signed event with a wrong type in it is invalid; the reason names the field."""
+    payload = ev.card_order_accepted()[0]
+    payload["data"]["object"]["items"][0]["quantity"] = "two"
+    box, store = inbox()
+    (result,) = box.receive([signed(payload)])
+    assert result.outcome is EventOutcome.INVALID
+    assert "data.object.items[0]" in result.reason
+    assert result.event_id == "evt-1001-accepted"
+    assert store.kept[0].event_id == "evt-1001-accepted"
+
+
+def test_an_event_id_reused_for_another_order_is_invalid() -> None:
+    """The same event id naming another order than it was recorded for is invalid."""
+    box, store = inbox()
+    box.receive([signed(ev.card_order_accepted()[0])])
+    forged = ev.accepted_physical_and_digital()[0]
+    forged["id"] = "evt-1001-accepted"
+    (result,) = box.receive([signed(forged)])
+    assert result.outcome is EventOutcome.INVALID
+    assert result.reason == (
+        "event 'evt-1001-accepted' was recorded for order '1001', but this delivery names "
+        "order '1002'"
+    )
+    assert "1002" not in store.orders
+    assert store.kept[-1].order_id == "1002"
+
+
+def test_a_missing_id_is_invalid() -> None:
+    """A delivery without an event id cannot be deduplicated: invalid, kept."""
+    payload = ev.card_order_accepted()[0]
+    del payload["id"]
+    box, _ = inbox()
+    (result,) = box.receive([signed(payload)])
+    assert (result.outcome, result.event_id) == (EventOutcome.INVALID, None)
+    assert "the event id is missing" in result.reason
+
+
+def test_signatures_of_any_current_secret_pass() -> None:
+    """While a secret rotates, deliveries signed with either are accepted."""
+    store = MemoryWebhookStore()
+    box = Inbox(store, secrets=["old", SECRET], clock=lambda: NOW)
+    results = box.receive(
+        [signed(ev.card_order_accepted()[0], "old"), signed(ev.expired_wire_transfer()[0])]
+    )
+    assert outcomes(results) == ["applied", "applied"]
+
+
+def test_the_age_is_judged_at_reception() -> None:
+    """A delivery queued for later is judged by when it arrived, or else by the clock."""
+    body = ev.raw(ev.card_order_accepted()[0])
+    header = sign(body, SECRET, NOW)
+    later = NOW + timedelta(days=1)
+    box = Inbox(MemoryWebhookStore(), secrets=[SECRET], clock=lambda: later)
+    assert outcomes(box.receive([Delivery(body, header, received_at=NOW)])) == ["applied"]
+    assert outcomes(box.receive([Delivery(body, header)])) == ["invalid"]
+
+
+def test_without_secrets_raw_bytes_are_deliveries() -> None:
+    """secrets=None leaves signatures to the caller; plain bytes are deliveries then."""
+    store = MemoryWebhookStore()
+    results = Inbox(store, secrets=None).receive([ev.raw(p) for p in ev.card_order_accepted()])
+    assert outcomes(results) == ["applied"]
+
+
+def test_orders_known_already_take_their_events() -> None:
+    """A store seeded with an order from POST /orders applies its events to it."""
+    order = Order.create("1001", "accepted", at=ev.T0)
+    store = MemoryWebhookStore([order])
+    (result,) = inbox(store)[0].receive([signed(ev.card_order_accepted()[0])])
+    assert result.outcome is EventOutcome.APPLIED
+    assert result.reason == "snapshot applied; the order stays accepted"
+    assert store.orders["1001"].charges[0].id == "ch-1001"
+
+
+def test_inbox_configuration_is_checked() -> None:
+    """No secrets at all, a lone string, or a delivery not in bytes are refused early."""
+    with pytest.raises(InvalidInput, match=r"Inbox\.secrets is empty"):
+        Inbox(MemoryWebhookStore(), secrets=[])
+    with pytest.raises(WrongType, match=r"Inbox\.secrets must be a list of secrets"):
+        Inbox(MemoryWebhookStore(), secrets="whsec")
+    with pytest.raises(WrongType, match=r"Delivery\.body must be the delivery's raw bytes"):
+        Delivery("{}")
+    with pytest.raises(WrongType, match=r"Delivery\.received_at must be an aware datetime"):
+        Delivery(b"{}", received_at=datetime(2026, 1, 1))  # noqa: DTZ001
+    with pytest.raises(WrongType, match=r"Delivery\.body"):
+        Inbox(MemoryWebhookStore(), secrets=None).receive(["{}"])  # type: ignore[list-item]
+
+
+def test_the_memory_store_keeps_copies() -> None:
+    """Changing an order read from the memory store changes nothing stored."""
+    store = MemoryWebhookStore()
+    inbox(store)[0].receive([signed(ev.card_order_accepted()[0])])
+    order = store.get_order("1001")
+    assert order is not None
+    order.history.clear()
+    stored = store.get_order("1001")
+    assert stored is not None
+    assert len(stored.history) == 1
+    assert store.get_order("nope") is None
+    assert store.order_of_event("evt-1001-accepted") == "1001"
+    assert isinstance(store, WebhookStore)
+    assert repr(store) == "<MemoryWebhookStore(num_orders=1, num_events=1, num_kept=0)>"
+
+
+def test_the_memory_store_refuses_an_event_id_for_two_orders() -> None:
+    """save() with an event id recorded for another order raises and stores nothing."""
+    store = MemoryWebhookStore()
+    store.save(Order.create("a", at=ev.T0), "evt-1")
+    with pytest.raises(InvalidInput, match="recorded for order 'a', not 'b'"):
+        store.save(Order.create("b", at=ev.T0), "evt-1")
+    assert set(store.orders) == {"a"}
+    with pytest.raises(WrongType, match="order must be an Order"):
+        store.save("a", "evt-2")  # type: ignore[arg-type]
+
+
+class FailingStore(MemoryWebhookStore):
+    """A store whose writes fail after the first, as a lost race would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saves = 0
+
+    def save(self, order: Order, event_id: str) -> None:
+        """Save the first order; fail from the second on."""
+        self.saves += 1
+        if self.saves > 1:
+            raise RuntimeError("the database went away")
+        super().save(order, event_id)
+
+
+def test_a_store_error_propagates_after_what_was_done() -> None:
+    """A store that fails stops the batch with its error; earlier deliveries stay done."""
+    store = FailingStore()
+    box = Inbox(store, secrets=None)
+    with pytest.raises(RuntimeError, match="went away"):
+        box.receive([ev.raw(p) for p in ev.expired_wire_transfer()])
+    assert store.orders["1003"].state is OrderState.PENDING_PAYMENT
+    assert list(store.event_ids) == ["evt-1003-pending"]
+
+
+def test_results_say_what_was_read() -> None:
+    """Every result names the event, its type and its order where they could be read."""
+    box, _ = inbox()
+    unknown = ev.event("evt-x", "subscription.created", {"id": "sub-1", "planId": "p"}, ev.T0)
+    results = box.receive([signed(unknown), signed(ev.card_order_accepted()[0])])
+    assert [(r.event_id, r.event_type, r.order_id) for r in results] == [
+        ("evt-x", "subscription.created", None),
+        ("evt-1001-accepted", "order.accepted", "1001"),
+    ]
+    assert box.store.get_order("1001") is not None
