@@ -485,3 +485,19 @@ def test_apply_event_checks_its_arguments() -> None:
         apply_event("1001", event)  # type: ignore[arg-type]
     with pytest.raises(WrongType, match="event must be an Event"):
         apply_event(None, ev.card_order_accepted()[0])  # type: ignore[arg-type]
+
+
+def test_an_old_dispute_after_a_later_cancellation_is_stale() -> None:
+    """A dispute resolved, then the order cancelled: the old dispute is stale, no conflict."""
+    cancelled_item = [ev.item("2001-1", 1, physical=True, state="cancelled")]
+    cancelled_charge = [ev.charge("ch-2001", "cancelled", 10.0)]
+    order = final(
+        [
+            snapshot_event("accepted", 10),
+            snapshot_event("dispute", 20, fraud="review_opened"),
+            snapshot_event("accepted", 30, event_type="order.dispute.resolved"),
+            snapshot_event("cancelled", 40, items=cancelled_item, charges=cancelled_charge),
+        ]
+    )
+    late = snapshot_event("dispute", 20, event_id="evt-dispute-again", fraud="review_opened")
+    assert apply_event(order, parsed(late)).outcome is EventOutcome.STALE

@@ -321,22 +321,22 @@ def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
     )
 
 
-def _leads(a: OrderState, b: OrderState) -> bool:
-    """Whether the table leads from ``a`` to ``b`` (guards aside), without a resolution.
+def _leads(a: OrderState, b: OrderState, *, through_resolutions: bool = False) -> bool:
+    """Whether the table leads from ``a`` to ``b`` (guards aside).
 
-    A dispute resolved as the table means it ends where the dispute began, so it takes an
-    order neither forward nor back; counting the [X] resolutions into other states would
-    make every state after acceptance lead to every other.
+    Without ``through_resolutions``, no dispute resolution is taken: one resolved as the
+    table means ends where the dispute began, so it takes an order neither forward nor back,
+    and counting the [X] resolutions into other states would make every state after
+    acceptance lead to every other. Where the state before a dispute is not known (a
+    snapshot in dispute), ``through_resolutions`` lets the dispute end anywhere it may.
     """
-    return (
-        ORDER_SPEC.shortest_path(a, lambda s: s is b, avoid={OrderEvent.RESOLVE_DISPUTE})
-        is not None
-    )
+    avoid = () if through_resolutions else (OrderEvent.RESOLVE_DISPUTE,)
+    return ORDER_SPEC.shortest_path(a, lambda s: s is b, avoid=avoid) is not None
 
 
 def _related(a: OrderState, b: OrderState) -> bool:
-    """Whether one state leads to the other (see :func:`_leads`)."""
-    return _leads(a, b) or _leads(b, a)
+    """Whether one state may come before the other in some life of an order."""
+    return _leads(a, b, through_resolutions=True) or _leads(b, a, through_resolutions=True)
 
 
 def _by_way_of(steps: Sequence[_Step]) -> str:
