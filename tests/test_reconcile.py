@@ -334,8 +334,9 @@ def test_an_event_about_another_order_conflicts() -> None:
     """apply_event refuses an event whose order id is not the order's."""
     order = final(ev.card_order_accepted())
     before = copy.deepcopy(order)
-    with pytest.raises(EventConflict, match="it is about order '1002', not this one"):
+    with pytest.raises(EventConflict, match="it is about order '1002', not this one") as raised:
         apply_event(order, parsed(ev.accepted_physical_and_digital()[0]))
+    assert (raised.value.order_id, raised.value.state) == ("1001", OrderState.ACCEPTED)
     with pytest.raises(EventConflict, match="it is about order '1007'"):
         apply_event(order, parsed(ev.charge_capture_and_cancel()[1]))
     assert order == before

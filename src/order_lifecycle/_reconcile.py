@@ -28,18 +28,16 @@ Everything is tried on a copy first: a conflict leaves the order exactly as it w
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import attrs
 
 from ._events import Event, OtherObject
-from ._lifecycle import ORDER_MACHINE
 from ._machine import Step
 from ._models import Charge, Item, Order, SnapshotMark
+from ._paths import Move, leads, path_to, related, walk
 from ._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
 from ._spec import TransitionSpec
 from ._tables import ORDER_SPEC
@@ -79,14 +77,6 @@ class Reconciled:
     reason: str
     steps: tuple[_Step, ...] = ()
     created: bool = False
-
-
-@attrs.frozen
-class _Move:
-    """One step of a reconciliation path; ``forced`` when the provider's word passes a guard."""
-
-    row: _Row
-    forced: bool = False
 
 
 def apply_event(order: Order | None, event: Event) -> Reconciled:
@@ -132,9 +122,12 @@ def _unknown_reason(event: Event) -> str:
 def _conflict(
     event: Event, order: Order | None, data: OrderSnapshot | ChargeSnapshot, reason: str
 ) -> EventConflict:
-    order_id = data.id if isinstance(data, OrderSnapshot) else data.order_id
+    if order is not None:
+        order_id, state = order.id, order.state
+    else:
+        order_id = data.id if isinstance(data, OrderSnapshot) else data.order_id
+        state = None
     payload_state = data.state if isinstance(data, OrderSnapshot) else None
-    state = None if order is None else order.state
     return EventConflict(
         event.id, event.type, order_id, state=state, payload_state=payload_state, reason=reason
     )
@@ -244,7 +237,7 @@ def _require_consistent(
 
 def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
     if order.as_of is not None and event.mark < order.as_of:
-        if _related(data.state, order.state):
+        if related(data.state, order.state):
             return Reconciled(
                 EventOutcome.STALE,
                 order,
@@ -259,7 +252,7 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
         )
     try:
         trial = _merged(order, event, data)
-        moves = _moves(trial, data.state)
+        moves = path_to(trial, data.state)
     except EventConflict as error:
         moves, refusal = None, error
     else:
@@ -270,20 +263,20 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
             f"no legal path leads from {order.state} to {data.state} with the snapshot's data",
         )
     if moves is None:
-        if data.state is not order.state and _leads(data.state, order.state):
+        if data.state is not order.state and leads(data.state, order.state):
             return Reconciled(
                 EventOutcome.STALE,
                 order,
                 f"its state {data.state} is behind the order's {order.state}",
             )
         raise refusal
-    _walk(trial, moves, event, data)
+    walk(trial, moves, event, data)
     _require_consistent(event, order, data, trial)
     # The commit point: the data every guard passed on, then the same steps.
     before = order.state
     order.fraud_state, order.items, order.charges = trial.fraud_state, trial.items, trial.charges
     order.checkout_id, order.currency, order.as_of = trial.checkout_id, trial.currency, trial.as_of
-    steps = _walk(order, moves, event, data)
+    steps = walk(order, moves, event, data)
     if not steps:
         reason = f"snapshot applied; the order stays {order.state}"
     else:
@@ -321,115 +314,9 @@ def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
     )
 
 
-def _leads(a: OrderState, b: OrderState, *, through_resolutions: bool = False) -> bool:
-    """Whether the table leads from ``a`` to ``b`` (guards aside).
-
-    Without ``through_resolutions``, no dispute resolution is taken: one resolved as the
-    table means ends where the dispute began, so it takes an order neither forward nor back,
-    and counting the [X] resolutions into other states would make every state after
-    acceptance lead to every other. Where the state before a dispute is not known (a
-    snapshot in dispute), ``through_resolutions`` lets the dispute end anywhere it may.
-    """
-    avoid = () if through_resolutions else (OrderEvent.RESOLVE_DISPUTE,)
-    return ORDER_SPEC.shortest_path(a, lambda s: s is b, avoid=avoid) is not None
-
-
-def _related(a: OrderState, b: OrderState) -> bool:
-    """Whether one state may come before the other in some life of an order."""
-    return _leads(a, b, through_resolutions=True) or _leads(b, a, through_resolutions=True)
-
-
 def _by_way_of(steps: Sequence[_Step]) -> str:
     implied = [str(s.dest) for s in steps if s.implied]
     return f" (implied: {', '.join(implied)})" if implied else ""
-
-
-def _moves(order: Order, target: OrderState) -> list[_Move] | None:
-    """The shortest path the guards allow to ``target`` on the order's data, or ``None``.
-
-    Only when none exists and the order is in dispute, a resolution into another state
-    than the one before the dispute is allowed: the payload's state wins ([X]).
-    """
-    if order.state is target:
-        return []
-    path = _search(order, target, waive_resolution=False)
-    if path is None and order.state is OrderState.DISPUTE:
-        path = _search(order, target, waive_resolution=True)
-    return path
-
-
-def _search(start: Order, target: OrderState, *, waive_resolution: bool) -> list[_Move] | None:
-    """Breadth first over copies of ``start``, firing each event the machine accepts."""
-    at = start.history[-1].at
-    queue: deque[tuple[Order, list[_Move]]] = deque([(start, [])])
-    seen = {(start.state, start.state_before_dispute)}
-    while queue:
-        node, moves = queue.popleft()
-        for row in ORDER_SPEC.transitions_from(node.state):
-            child = _copy(node)
-            if (
-                ORDER_MACHINE.can_fire(node, row.event)
-                and ORDER_MACHINE.fire(child, row.event, at=at).dest is row.dest
-            ):
-                move = _Move(row)
-            elif waive_resolution and row.event is OrderEvent.RESOLVE_DISPUTE:
-                child = _copy(node)
-                ORDER_MACHINE.record(child, row, at=at)
-                move = _Move(row, forced=True)
-            else:
-                continue  # refused, or the event takes another of its rows
-            key = (child.state, child.state_before_dispute)
-            if key in seen:
-                continue
-            seen.add(key)
-            if child.state is target:
-                return [*moves, move]
-            queue.append((child, [*moves, move]))
-    return None
-
-
-def _copy(order: Order) -> Order:
-    return attrs.evolve(order, history=list(order.history))
-
-
-def _walk(order: Order, moves: Sequence[_Move], event: Event, data: OrderSnapshot) -> list[_Step]:
-    """Take ``moves`` on ``order``; the step the event's type announces carries its id.
-
-    A step's time is the snapshot's ``stateTransitions`` entry for a first entry into a
-    state, else the event's ``createdTime``; never before the step before it.
-    """
-    announced = [
-        i for i, m in enumerate(moves) if ORDER_SPEC.event(m.row.event).announced_by == event.type
-    ]
-    announcing = announced[-1] if announced else None
-    entered = set(order.state_transitions)
-    previous = order.history[-1].at
-    steps = []
-    for index, move in enumerate(moves):
-        at = _step_time(move.row.dest, entered, data, event, previous)
-        event_id = event.id if index == announcing else None
-        implied = index != announcing
-        if move.forced:
-            step = ORDER_MACHINE.record(order, move.row, at=at, event_id=event_id, implied=implied)
-        else:
-            step = ORDER_MACHINE.fire(
-                order, move.row.event, at=at, event_id=event_id, implied=implied
-            )
-        entered.add(step.dest)
-        previous = step.at
-        steps.append(step)
-    return steps
-
-
-def _step_time(
-    dest: OrderState,
-    entered: set[OrderState],
-    data: OrderSnapshot,
-    event: Event,
-    previous: datetime,
-) -> datetime:
-    first_entry = data.state_transitions.get(dest) if dest not in entered else None
-    return max(first_entry or event.created_time, previous)
 
 
 # --- orders not known yet -------------------------------------------------------------------
@@ -446,16 +333,16 @@ def _create(event: Event, data: OrderSnapshot) -> Reconciled:
         key=lambda s: data.state_transitions[s],
     )
     others = [s for s in ORDER_SPEC.entry_states if s not in listed]
-    chosen: tuple[Order, list[_Move]] | None = None
+    chosen: tuple[Order, list[Move]] | None = None
     for entry in listed:
         candidate = _new_order(event, data, entry)
-        moves = _moves(candidate, data.state)
+        moves = path_to(candidate, data.state)
         if moves is not None:
             chosen = (candidate, moves)
             break
     for entry in others if chosen is None else ():
         candidate = _new_order(event, data, entry)
-        moves = _moves(candidate, data.state)
+        moves = path_to(candidate, data.state)
         if moves is not None and (chosen is None or len(moves) < len(chosen[1])):
             chosen = (candidate, moves)
     if chosen is None:
@@ -463,7 +350,7 @@ def _create(event: Event, data: OrderSnapshot) -> Reconciled:
             event, None, data, f"no order can be created in {data.state} with the snapshot's data"
         )
     order, moves = chosen
-    _walk(order, moves, event, data)
+    walk(order, moves, event, data)
     _require_consistent(event, None, data, order)
     reason = f"order created in {order.state}{_by_way_of(order.history)}"
     return Reconciled(EventOutcome.APPLIED, order, reason, tuple(order.history), created=True)
