@@ -264,12 +264,14 @@ class Inbox:
         results: list[DeliveryResult] = []
         waiting: list[tuple[int, Delivery, Event]] = []
         for index, delivery in enumerate(batch):
-            result, event = self._read(delivery)
-            if result is None and event is not None:
-                result = self._reconcile(delivery, event)
-                if result.outcome is EventOutcome.CONFLICT:
-                    waiting.append((index, delivery, event))
-            results.append(result)  # type: ignore[arg-type]
+            read = self._read(delivery)
+            if isinstance(read, DeliveryResult):
+                results.append(read)
+                continue
+            result = self._reconcile(delivery, read)
+            if result.outcome is EventOutcome.CONFLICT:
+                waiting.append((index, delivery, read))
+            results.append(result)
         while waiting:
             retried = [(i, d, e, self._reconcile(d, e)) for i, d, e in waiting]
             for index, _, _, result in retried:
@@ -284,8 +286,8 @@ class Inbox:
             )
         return results
 
-    def _read(self, delivery: Delivery) -> tuple[DeliveryResult | None, Event | None]:
-        """The result of a delivery that ends before reconciliation, or its event."""
+    def _read(self, delivery: Delivery) -> DeliveryResult | Event:
+        """The delivery's event; or its result, when it ends before reconciliation."""
         if self.secrets is not None:
             now = delivery.received_at or self.clock()
             try:
@@ -293,16 +295,16 @@ class Inbox:
                     delivery.signature or "", delivery.body, self.secrets, now, self.max_age
                 )
             except InvalidSignature as error:
-                return self._keep(delivery, EventOutcome.INVALID, str(error)), None
+                return self._keep(delivery, EventOutcome.INVALID, str(error))
         try:
             event = parse_event(delivery.body)
         except InvalidEvent as error:
-            return self._keep(delivery, EventOutcome.INVALID, str(error), error.event_id), None
+            return self._keep(delivery, EventOutcome.INVALID, str(error), error.event_id)
         if not event.known or isinstance(event.data, OtherObject):
             reason = apply_event(None, event).reason
             kept = self._keep(delivery, EventOutcome.UNKNOWN, reason, event.id, event.order_id)
-            return attrs.evolve(kept, event_type=event.type), None
-        return None, event
+            return attrs.evolve(kept, event_type=event.type)
+        return event
 
     def _keep(
         self,
