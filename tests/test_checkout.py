@@ -389,6 +389,16 @@ def test_settle_refuses_another_checkouts_order() -> None:
             created(payment={"charges": [{"id": "c", "state": "pending", "amount": -1}]}),
             "0 or more",
         ),
+        (
+            201,
+            created(
+                currency="EUR",
+                payment={
+                    "charges": [{"id": "c", "state": "pending", "amount": 1, "currency": "USD"}]
+                },
+            ),
+            "one currency per order, got EUR, USD",
+        ),
         (201, '{"id": "o1", "state": "accepted", "x": NaN}', "NaN is not a JSON number"),
         (201, "[" * 100_000, "nested too deeply"),
         (409, "<html>Conflict</html>", "the body is not JSON"),

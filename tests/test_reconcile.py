@@ -502,3 +502,33 @@ def test_an_old_dispute_after_a_later_cancellation_is_stale() -> None:
     )
     late = snapshot_event("dispute", 20, event_id="evt-dispute-again", fraud="review_opened")
     assert apply_event(order, parsed(late)).outcome is EventOutcome.STALE
+
+
+def test_a_snapshot_without_items_keeps_the_orders() -> None:
+    """An order object that leaves items out changes no item."""
+    order = final([snapshot_event("accepted", 10)])
+    bare = snapshot_event("accepted", 20)
+    del bare["data"]["object"]["items"]
+    assert apply_event(order, parsed(bare)).outcome is EventOutcome.APPLIED
+    assert [i.id for i in order.items] == ["2001-1"]
+
+
+def test_the_payload_winning_still_needs_consistent_data() -> None:
+    """A dispute resolved into fulfilled while items are open is a conflict, not a step."""
+    order = final(
+        [snapshot_event("accepted", 10), snapshot_event("dispute", 20, fraud="review_opened")]
+    )
+    before = copy.deepcopy(order)
+    resolved = snapshot_event("fulfilled", 30, event_type="order.dispute.resolved")
+    with pytest.raises(EventConflict, match=r"fulfilled with items \['2001-1'\] still open"):
+        apply_event(order, parsed(resolved))
+    assert order == before
+
+
+def test_a_new_order_with_contradicting_data_conflicts() -> None:
+    """An order object whose charges are in another currency than itself creates nothing."""
+    payload = snapshot_event("accepted", 10, charges=[ev.charge("c", "capturable", 1.0)])
+    payload["data"]["object"]["currency"] = "EUR"
+    with pytest.raises(EventConflict, match="one currency per order") as raised:
+        apply_event(None, parsed(payload))
+    assert raised.value.state is None
