@@ -197,6 +197,25 @@ def test_a_sparse_201_is_enough() -> None:
     assert (outcome.order.items, outcome.order.charges, outcome.order.fraud_state) == ((), (), None)
 
 
+def test_physical_unknown_when_the_body_does_not_say() -> None:
+    """A 201 that does not expand its products (the provider's own example) leaves it unknown."""
+    checkout = submitting()
+    body = created(items=[{"id": "i", "quantity": 1, "productDetails": {"name": "SaaS"}}])
+    outcome = record_response(checkout, 201, body, at=T1)
+    assert isinstance(outcome, OrderCreated)
+    assert outcome.order.items[0].physical is None
+
+
+def test_charge_currency_is_kept() -> None:
+    """A charge's currency in the 201 body becomes the order's currency."""
+    checkout = submitting()
+    charges = [{"id": "ch-1", "state": "capturable", "amount": 5, "currency": "EUR"}]
+    outcome = record_response(checkout, 201, created(payment={"charges": charges}), at=T1)
+    assert isinstance(outcome, OrderCreated)
+    assert outcome.order.charges[0].currency == "EUR"
+    assert outcome.order.currency == "EUR"
+
+
 def test_physical_from_the_older_sku_object() -> None:
     """Older API versions say ``sku.physical``; it is read like ``productDetails.physical``."""
     body = created(items=[{"id": "i", "quantity": 1, "sku": {"physical": True}}])
@@ -350,7 +369,11 @@ def test_settle_refuses_another_checkouts_order() -> None:
         (201, '{"id": 7, "state": "accepted"}', "id must be a string, not a number"),
         (201, created(checkoutId="chk-2"), "it is the order of checkout 'chk-2'"),
         (201, created(fraudState="maybe"), "Unknown fraud state 'maybe'"),
-        (201, created(items=[{"id": "i", "quantity": 1}]), "does not say whether it is physical"),
+        (
+            201,
+            created(items=[{"id": "i", "quantity": 1, "productDetails": {"physical": "yes"}}]),
+            r"items\[0\]: productDetails.physical must be true, false or absent",
+        ),
         (
             201,
             created(items=[{"id": "i", "quantity": 1.0, "productDetails": {"physical": True}}]),

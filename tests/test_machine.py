@@ -112,13 +112,14 @@ def test_final_states_absorb_every_event() -> None:
 
 
 def test_accepted_order_cancels_only_when_every_charge_is_cancelled() -> None:
-    """Cancelling an accepted order needs every charge cancelled; a partial one is refused."""
+    """Cancelling an accepted order needs every charge (and item) cancelled; partly is refused."""
     charges = [Charge("c1", ChargeState.CANCELLED, "5"), Charge("c2", ChargeState.CAPTURABLE, "5")]
     order = Order.create("o1", OrderState.ACCEPTED, at=T0, charges=charges)
     with pytest.raises(TransitionNotAllowed) as raised:
         fire(order, OrderEvent.CANCEL)
     assert (
-        str(raised.value) == "Can't cancel when in accepted: not until every charge is cancelled."
+        str(raised.value)
+        == "Can't cancel when in accepted: not until every item and every charge is cancelled."
     )
     order.charges = (charges[0], Charge("c2", ChargeState.CANCELLED, "5"))
     fire(order, OrderEvent.CANCEL)
@@ -272,7 +273,7 @@ def test_typed_machines_for_one_model() -> None:
 
 def test_guard_bindings_must_match_the_spec() -> None:
     """A machine refuses to build when a declared guard has no predicate, or vice versa."""
-    with pytest.raises(InvalidDefinition, match=r"missing predicates for .*every_charge_cancelled"):
+    with pytest.raises(InvalidDefinition, match=r"missing predicates for .*everything_cancelled"):
         Machine(ORDER_SPEC, {})
     with pytest.raises(InvalidDefinition, match="undeclared guards \\['nope'\\]"):
         Machine(ORDER_SPEC, {**ORDER_MACHINE._guards, "nope": lambda _o, _r: True})

@@ -102,7 +102,7 @@ def test_history_must_lead_to_the_state() -> None:
         ({"quantity": True}, WrongType, "item 'i'.quantity must be an int"),
         ({"fulfilled": 2, "cancelled": 2}, InvalidInput, "exceed the quantity ordered (3)"),
         ({"fulfilled": 1, "returned": 2}, InvalidInput, "returned (2) exceeds fulfilled (1)"),
-        ({"physical": "yes"}, TypeError, "'physical' must be <class 'bool'>"),
+        ({"physical": "yes"}, WrongType, "item 'i'.physical must be True, False or None"),
     ],
 )
 def test_bad_items(kwargs: dict[str, object], error: type[Exception], message: str) -> None:

@@ -1,14 +1,27 @@
 """order-lifecycle: an order's life as the payment provider reports it, as a guarded machine.
 
 Ask what an order may do next (:func:`allowed_events`, :func:`explain`), move it
-(:func:`fire`), and let the machine refuse what the provider's rules forbid.
+(:func:`fire`), and let the machine refuse what the provider's rules forbid. Work on its
+items and charges (:func:`fulfil`, :func:`cancel_items`, :func:`capture`, :func:`refund`,
+:func:`return_items`, ...): each is guarded by the order's state, and the state follows
+from the items and charges by one rule (:func:`implied_state`).
 """
 
 from __future__ import annotations
 
 from importlib.metadata import version as _distribution_version
 
+from ._charges import RefundRequest, cancel_charge, capture, refund
 from ._checkout import begin_submission, record_no_response, record_response, settle
+from ._derived import implied_state
+from ._fulfilment import (
+    FulfilmentLine,
+    FulfilmentPlan,
+    FulfilmentRequest,
+    cancel_items,
+    fulfil,
+    fulfilment_plan,
+)
 from ._ledger import CheckoutLedger, MemoryCheckoutLedger
 from ._lifecycle import (
     CHECKOUT_MACHINE,
@@ -31,6 +44,7 @@ from ._outcomes import (
     SubmissionRejected,
 )
 from ._replay import replay
+from ._returns import ReturnLine, ReturnRequest, return_items
 from ._signature import SIGNATURE_HEADER, sign, verify_signature
 from ._spec import EventSpec, GuardSpec, MachineSpec, StateSpec, TransitionSpec
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC
@@ -43,18 +57,25 @@ from ._vocabulary import (
     OrderState,
 )
 from .exceptions import (
+    AmountTooLarge,
     CheckoutAlreadyConsumed,
     CheckoutRejected,
+    CurrencyMismatch,
     DuplicateEvent,
     FulfillmentNotAllowed,
     GraphvizMissing,
+    InvalidAmount,
     InvalidDefinition,
     InvalidHistory,
     InvalidInput,
+    InvalidQuantity,
     InvalidResponse,
     InvalidSignature,
     OrderExists,
     OrderLifecycleError,
+    QuantityTooLarge,
+    RefundNotAllowed,
+    ReturnNotAllowed,
     SchemaTooNew,
     StaleOrder,
     StoreCorrupt,
@@ -64,8 +85,10 @@ from .exceptions import (
     SubmissionInProgress,
     SubmissionRefused,
     TransitionNotAllowed,
+    UnknownCharge,
     UnknownCheckout,
     UnknownEvent,
+    UnknownItem,
     UnknownOrder,
     UnknownState,
     WrongType,
@@ -79,6 +102,7 @@ __all__ = [
     "ORDER_MACHINE",
     "ORDER_SPEC",
     "SIGNATURE_HEADER",
+    "AmountTooLarge",
     "Charge",
     "ChargeFailure",
     "ChargeState",
@@ -89,17 +113,23 @@ __all__ = [
     "CheckoutNeedsChanges",
     "CheckoutRejected",
     "CheckoutState",
+    "CurrencyMismatch",
     "DuplicateEvent",
     "EventSpec",
     "Explanation",
     "FraudState",
     "FulfillmentNotAllowed",
+    "FulfilmentLine",
+    "FulfilmentPlan",
+    "FulfilmentRequest",
     "GraphvizMissing",
     "GuardSpec",
     "InDoubt",
+    "InvalidAmount",
     "InvalidDefinition",
     "InvalidHistory",
     "InvalidInput",
+    "InvalidQuantity",
     "InvalidResponse",
     "InvalidSignature",
     "Item",
@@ -113,7 +143,13 @@ __all__ = [
     "OrderLifecycleError",
     "OrderState",
     "ProviderError",
+    "QuantityTooLarge",
+    "RefundNotAllowed",
+    "RefundRequest",
     "RejectionCause",
+    "ReturnLine",
+    "ReturnNotAllowed",
+    "ReturnRequest",
     "SchemaTooNew",
     "StaleOrder",
     "StateSpec",
@@ -129,8 +165,10 @@ __all__ = [
     "SubmissionRejected",
     "TransitionNotAllowed",
     "TransitionSpec",
+    "UnknownCharge",
     "UnknownCheckout",
     "UnknownEvent",
+    "UnknownItem",
     "UnknownOrder",
     "UnknownState",
     "WrongType",
@@ -138,11 +176,19 @@ __all__ = [
     "allowed_events",
     "begin_submission",
     "can_fire",
+    "cancel_charge",
+    "cancel_items",
+    "capture",
     "explain",
     "fire",
+    "fulfil",
+    "fulfilment_plan",
+    "implied_state",
     "record_no_response",
     "record_response",
+    "refund",
     "replay",
+    "return_items",
     "settle",
     "sign",
     "verify_signature",

@@ -1,42 +1,41 @@
 """The order machine's guards: the predicates behind the names the table uses.
 
 Each reads only the order's items and charges (and, for dispute resolution, its history), so
-the same rule decides a fired event, ``can_fire`` and ``explain``.
+the same rule decides a fired event, ``can_fire`` and ``explain``. The item and charge
+clauses are those of :func:`~order_lifecycle._derived.implied_state`: one rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from . import _derived
 from ._machine import Guard
 from ._models import Order
 from ._spec import TransitionSpec
 from ._tables import OrderGuard
-from ._vocabulary import ChargeState, OrderEvent, OrderState
+from ._vocabulary import OrderEvent, OrderState
 
 __all__ = ["ORDER_GUARDS"]
 
 _Row = TransitionSpec[OrderState, OrderEvent]
 
 
-def every_charge_cancelled(order: Order, _row: _Row) -> bool:
-    """Every charge is cancelled (true when there is none: an expired delayed payment)."""
-    return all(charge.state is ChargeState.CANCELLED for charge in order.charges)
+def everything_cancelled(order: Order, _row: _Row) -> bool:
+    """Every item and every charge is cancelled (true with none: an expired payment)."""
+    return _derived.every_item_cancelled(order.items) and _derived.every_charge_cancelled(
+        order.charges
+    )
 
 
 def every_item_fulfilled(order: Order, _row: _Row) -> bool:
     """No unit is left open, and at least one was fulfilled (not all cancelled)."""
-    return all(item.open_quantity == 0 for item in order.items) and any(
-        item.fulfilled for item in order.items
-    )
+    return _derived.every_item_fulfilled(order.items)
 
 
 def charges_settled(order: Order, _row: _Row) -> bool:
     """Every charge is captured (``complete``) or cancelled, and at least one was captured."""
-    settled = {ChargeState.COMPLETE, ChargeState.CANCELLED}
-    return all(charge.state in settled for charge in order.charges) and any(
-        charge.state is ChargeState.COMPLETE for charge in order.charges
-    )
+    return _derived.charges_settled(order.charges)
 
 
 def fulfilled_and_settled(order: Order, row: _Row) -> bool:
@@ -50,7 +49,7 @@ def resumes_state_before_dispute(order: Order, row: _Row) -> bool:
 
 
 ORDER_GUARDS: Mapping[str, Guard[Order, OrderState, OrderEvent]] = {
-    OrderGuard.EVERY_CHARGE_CANCELLED: every_charge_cancelled,
+    OrderGuard.EVERYTHING_CANCELLED: everything_cancelled,
     OrderGuard.EVERY_ITEM_FULFILLED: every_item_fulfilled,
     OrderGuard.CHARGES_SETTLED: charges_settled,
     OrderGuard.FULFILLED_AND_SETTLED: fulfilled_and_settled,

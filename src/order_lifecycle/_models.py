@@ -91,6 +91,12 @@ def _count(instance: object, attribute: attrs.Attribute[Any], value: object) -> 
         raise InvalidInput(f"{_owner(instance)}.{attribute.name} must be 0 or more, got {value}.")
 
 
+def _physical_flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An attrs validator: ``True``, ``False`` or ``None`` (not said), nothing truthy."""
+    if value is not None and not isinstance(value, bool):
+        raise WrongType(f"{_owner(instance)}.{attribute.name}", "True, False or None", value)
+
+
 def _owner(instance: object) -> str:
     item_id = getattr(instance, "id", None)
     return f"item {item_id!r}" if isinstance(instance, Item) else type(instance).__name__
@@ -119,13 +125,14 @@ def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> 
 class Item:
     """A line item: ``quantity`` ordered, and how many units were fulfilled, cancelled, returned.
 
-    ``physical`` is the provider's ``productDetails.physical``: ship it, or deliver it
-    digitally.
+    ``physical`` is the provider's ``productDetails.physical``: ship it (``True``), or
+    deliver it digitally (``False``); ``None`` when the provider has not said (it sends the
+    flag with expanded products, as in ``order.accepted``).
     """
 
     id: str = attrs.field(validator=_text)
     quantity: int = attrs.field(validator=_count)
-    physical: bool = attrs.field(validator=attrs.validators.instance_of(bool))
+    physical: bool | None = attrs.field(validator=_physical_flag)
     fulfilled: int = attrs.field(default=0, validator=_count)
     cancelled: int = attrs.field(default=0, validator=_count)
     returned: int = attrs.field(default=0, validator=_count)
@@ -149,14 +156,66 @@ class Item:
         """Units neither fulfilled nor cancelled yet."""
         return self.quantity - self.fulfilled - self.cancelled
 
+    @property
+    def returnable_quantity(self) -> int:
+        """Units fulfilled and not returned yet."""
+        return self.fulfilled - self.returned
+
+
+def _currency(value: object) -> str | None:
+    """An attrs converter: an ISO 4217 code (``"usd"`` becomes ``"USD"``), or ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise WrongType("currency", "a str such as 'USD'", value)
+    if len(value) != 3 or not value.isascii() or not value.isalpha():
+        raise InvalidInput(f"currency must be a three-letter ISO 4217 code, got {value!r}.")
+    return value.upper()
+
 
 @attrs.frozen
 class Charge:
-    """A payment charge: its provider ``state`` and authorized ``amount``."""
+    """A payment charge: its provider ``state``, and what became of its authorized ``amount``.
+
+    ``amount`` is the amount authorized (also :attr:`authorized`). Of it, ``captured`` and
+    ``cancelled`` never exceed ``amount`` together, and ``refunded`` never exceeds
+    ``captured``. ``currency`` is the provider's code (``"USD"``); ``None`` when not stated.
+    """
 
     id: str = attrs.field(validator=_text)
     state: ChargeState = attrs.field(converter=_charge_state)
     amount: Decimal = attrs.field(converter=_amount)
+    currency: str | None = attrs.field(default=None, converter=_currency)
+    captured: Decimal = attrs.field(default=Decimal(0), converter=_amount)
+    cancelled: Decimal = attrs.field(default=Decimal(0), converter=_amount)
+    refunded: Decimal = attrs.field(default=Decimal(0), converter=_amount)
+
+    def __attrs_post_init__(self) -> None:
+        if self.captured + self.cancelled > self.amount:
+            raise InvalidInput(
+                f"charge {self.id!r}: captured ({self.captured}) + cancelled ({self.cancelled}) "
+                f"exceed the amount authorized ({self.amount})."
+            )
+        if self.refunded > self.captured:
+            raise InvalidInput(
+                f"charge {self.id!r}: refunded ({self.refunded}) exceeds captured "
+                f"({self.captured})."
+            )
+
+    @property
+    def authorized(self) -> Decimal:
+        """The amount authorized: the provider's ``amount``."""
+        return self.amount
+
+    @property
+    def open_amount(self) -> Decimal:
+        """The part of the authorized amount neither captured nor cancelled yet."""
+        return self.amount - self.captured - self.cancelled
+
+    @property
+    def refundable(self) -> Decimal:
+        """Captured minus refunded: what a refund may still take from this charge."""
+        return self.captured - self.refunded
 
 
 def _status_code(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -238,6 +297,7 @@ class Order:
     history: list[Step[OrderState, OrderEvent]] = attrs.field(
         default=attrs.Factory(_created_at("state"), takes_self=True)
     )
+    currency: str | None = attrs.field(default=None, converter=_currency)
 
     def __attrs_post_init__(self) -> None:
         _check_history(ORDER_SPEC, self.state, self.history)
@@ -247,6 +307,15 @@ class Order:
         ):
             if len(set(ids)) != len(ids):
                 raise InvalidInput(f"order {self.id!r}: duplicate {kind} ids in {ids}.")
+        stated = {c.currency for c in self.charges if c.currency is not None}
+        if self.currency is not None:
+            stated.add(self.currency)
+        if len(stated) > 1:
+            raise InvalidInput(
+                f"order {self.id!r}: one currency per order, got {', '.join(sorted(stated))}."
+            )
+        if self.currency is None and stated:
+            self.currency = stated.pop()
 
     @classmethod
     def create(  # noqa: PLR0913 (an order has this many parts)
@@ -260,11 +329,15 @@ class Order:
         items: Iterable[Item] = (),
         charges: Iterable[Charge] = (),
         event_id: str | None = None,
+        currency: str | None = None,
     ) -> Order:
         """An order just created by the provider (a ``POST /orders`` 201, or its webhook).
 
+        ``currency`` defaults to the one its charges state.
+
         Raises:
-            InvalidInput: ``state`` is not one an order is created in, or a value is bad.
+            InvalidInput: ``state`` is not one an order is created in, a value is bad, or
+                the charges (and ``currency``) name more than one currency.
 
         """
         when = _utc_now() if at is None else at
@@ -277,6 +350,7 @@ class Order:
             items=_items(items),
             charges=_charges(charges),
             history=[Step(None, None, entered, when, event_id)],
+            currency=currency,
         )
 
     def __repr__(self) -> str:

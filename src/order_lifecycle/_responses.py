@@ -183,20 +183,31 @@ def _items(data: object) -> list[Item]:
         item = _object(entry, path)
         try:
             items.append(
-                Item(id=_raw(item, "id"), quantity=_raw(item, "quantity"), physical=_physical(item))
+                Item(
+                    id=_raw(item, "id"),
+                    quantity=_raw(item, "quantity"),
+                    physical=_physical(item, path),
+                )
             )
         except InvalidInput as error:
             _fail(f"{path}: {str(error).rstrip('.')}")
     return items
 
 
-def _physical(item: Mapping[str, Any]) -> bool:
-    """``productDetails.physical`` (``sku.physical`` in older API versions); never guessed."""
+def _physical(item: Mapping[str, Any], path: str) -> bool | None:
+    """``productDetails.physical`` (``sku.physical`` in older API versions), or ``None``.
+
+    Never guessed: a body that does not expand its products (the provider's own 201
+    example) leaves it unknown, and the fulfilment plan sets such items aside.
+    """
     for key in ("productDetails", "sku"):
         details = item.get(key)
-        if isinstance(details, dict) and isinstance(details.get("physical"), bool):
-            return bool(details["physical"])
-    _fail(f"item {item.get('id')!r} does not say whether it is physical (productDetails.physical)")
+        if isinstance(details, dict) and "physical" in details:
+            flag = details["physical"]
+            if not isinstance(flag, bool):
+                _fail(f"{path}: {key}.physical must be true, false or absent, not {flag!r}")
+            return flag
+    return None
 
 
 def _charges(data: object) -> tuple[list[Charge], tuple[ChargeFailure, ...]]:
@@ -215,6 +226,7 @@ def _charges(data: object) -> tuple[list[Charge], tuple[ChargeFailure, ...]]:
                     id=_raw(charge, "id"),
                     state=_raw(charge, "state"),
                     amount=_raw(charge, "amount"),
+                    currency=charge.get("currency"),
                 )
             )
         except InvalidInput as error:

@@ -22,7 +22,7 @@ OS, OE = OrderState, OrderEvent
 class OrderGuard(StrEnum):
     """The names of the order machine's guards (bound to predicates in ``_guards``)."""
 
-    EVERY_CHARGE_CANCELLED = "every_charge_cancelled"
+    EVERYTHING_CANCELLED = "everything_cancelled"
     EVERY_ITEM_FULFILLED = "every_item_fulfilled"
     CHARGES_SETTLED = "charges_settled"
     FULFILLED_AND_SETTLED = "fulfilled_and_settled"
@@ -73,7 +73,7 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
         ),
         StateSpec(
             OS.CANCELLED,
-            "Every charge cancelled, or a delayed payment expired unfunded.",
+            "Every item and charge cancelled, or a delayed payment expired unfunded.",
             "the order was cancelled, which is final",
             final=True,
         ),
@@ -119,7 +119,7 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
         ),
     ),
     guards=(
-        GuardSpec(OrderGuard.EVERY_CHARGE_CANCELLED, "every charge is cancelled"),
+        GuardSpec(OrderGuard.EVERYTHING_CANCELLED, "every item and every charge is cancelled"),
         GuardSpec(
             OrderGuard.EVERY_ITEM_FULFILLED,
             "every item is fulfilled, or fulfilled with the rest cancelled",
@@ -150,8 +150,8 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             OE.CANCEL,
             [OS.ACCEPTED],
             [OS.CANCELLED],
-            "[R] only when every charge is cancelled",
-            OrderGuard.EVERY_CHARGE_CANCELLED,
+            "[R] only when every item and charge is cancelled",
+            OrderGuard.EVERYTHING_CANCELLED,
         ),
         *_rows(
             OE.FULFIL,

@@ -14,7 +14,14 @@ callers can catch the library's refusals in one place without catching their own
     │   ├── InvalidResponse          a POST /orders response not in the provider's shape
     │   ├── UnknownCheckout          a checkout id the ledger has never seen
     │   ├── UnknownOrder             an order id the store has never seen
-    │   └── WrongType (TypeError)    a value of the wrong type
+    │   ├── WrongType (TypeError)    a value of the wrong type
+    │   ├── UnknownItem              an item id the order does not have
+    │   ├── UnknownCharge            a charge id the order does not have
+    │   ├── InvalidQuantity          a quantity that is not a whole number of 1 or more
+    │   ├── InvalidAmount            an amount that is not a finite number above 0
+    │   ├── CurrencyMismatch         an amount in a currency other than the order's
+    │   ├── QuantityTooLarge         more units than remain of an item (quantity_too_large)
+    │   └── AmountTooLarge           more money than remains open on a charge
     ├── StoreError                   a store could not do what was asked; it wrote nothing
     │   ├── StoreUnavailable         the database cannot be opened or reached
     │   ├── StoreCorrupt             a damaged database, or data the code cannot read back
@@ -23,7 +30,9 @@ callers can catch the library's refusals in one place without catching their own
     │   ├── StaleOrder               another writer updated the order first: reload and retry
     │   └── DuplicateEvent           the event id was applied before: the update did nothing
     └── TransitionNotAllowed         the event is known but refused in the current state
-        ├── FulfillmentNotAllowed    fulfilment before acceptance, or after the order left it
+        ├── FulfillmentNotAllowed    fulfil, cancel or capture outside accepted, saying why
+        ├── ReturnNotAllowed         a return before acceptance, or during a dispute
+        ├── RefundNotAllowed         a refund above captured minus refunded, or in dispute
         └── SubmissionRefused        a checkout that must not be sent now (nothing was sent)
             ├── CheckoutAlreadyConsumed  it became an order; the provider would answer 404
             ├── CheckoutRejected         a 409 rejected it: create a new checkout
@@ -40,18 +49,25 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 __all__ = [
+    "AmountTooLarge",
     "CheckoutAlreadyConsumed",
     "CheckoutRejected",
+    "CurrencyMismatch",
     "DuplicateEvent",
     "FulfillmentNotAllowed",
     "GraphvizMissing",
+    "InvalidAmount",
     "InvalidDefinition",
     "InvalidHistory",
     "InvalidInput",
+    "InvalidQuantity",
     "InvalidResponse",
     "InvalidSignature",
     "OrderExists",
     "OrderLifecycleError",
+    "QuantityTooLarge",
+    "RefundNotAllowed",
+    "ReturnNotAllowed",
     "SchemaTooNew",
     "StaleOrder",
     "StoreCorrupt",
@@ -61,8 +77,10 @@ __all__ = [
     "SubmissionInProgress",
     "SubmissionRefused",
     "TransitionNotAllowed",
+    "UnknownCharge",
     "UnknownCheckout",
     "UnknownEvent",
+    "UnknownItem",
     "UnknownOrder",
     "UnknownState",
     "WrongType",
@@ -180,6 +198,98 @@ class WrongType(InvalidInput, TypeError):
         super().__init__(f"{what} must be {expected}, got {type(value).__name__} {value!r}.")
 
 
+class UnknownItem(InvalidInput):
+    """An item id the order does not have."""
+
+    def __init__(self, order_id: str, item_id: object, known: Iterable[str]) -> None:
+        self.order_id = order_id
+        self.item_id = item_id
+        self.known = tuple(known)
+        super().__init__(
+            f"Order {order_id!r} has no item {item_id!r}: its items are "
+            f"{', '.join(self.known) or 'none'}."
+        )
+
+
+class UnknownCharge(InvalidInput):
+    """A charge id the order does not have."""
+
+    def __init__(self, order_id: str, charge_id: object, known: Iterable[str]) -> None:
+        self.order_id = order_id
+        self.charge_id = charge_id
+        self.known = tuple(known)
+        super().__init__(
+            f"Order {order_id!r} has no charge {charge_id!r}: its charges are "
+            f"{', '.join(self.known) or 'none'}."
+        )
+
+
+class InvalidQuantity(InvalidInput):
+    """A quantity that is not a whole number of units, 1 or more (``bool`` is not one)."""
+
+    def __init__(self, item_id: str, value: object) -> None:
+        self.item_id = item_id
+        self.value = value
+        super().__init__(
+            f"Item {item_id!r}: the quantity must be a whole number, 1 or more, "
+            f"got {type(value).__name__} {value!r}."
+        )
+
+
+class InvalidAmount(InvalidInput):
+    """An amount that is not a finite number above 0; ``what`` names what it was for."""
+
+    def __init__(self, what: str, value: object) -> None:
+        self.what = what
+        self.value = value
+        super().__init__(
+            f"{what}: the amount must be a finite number above 0, "
+            f"got {type(value).__name__} {value!r}."
+        )
+
+
+class CurrencyMismatch(InvalidInput):
+    """An amount in a currency other than the one its order or charge is in."""
+
+    def __init__(self, what: str, value: object, expected: str) -> None:
+        self.what = what
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{what}: the amount is in {value!r}, but the order is in {expected}.")
+
+
+class QuantityTooLarge(InvalidInput):
+    """More units than remain of an item; the provider's 409 ``quantity_too_large``.
+
+    ``available`` is how many units the operation could still take.
+    """
+
+    code = "quantity_too_large"
+
+    def __init__(self, item_id: str, action: str, value: int, available: int) -> None:
+        self.item_id = item_id
+        self.action = action
+        self.value = value
+        self.available = available
+        super().__init__(
+            f"Item {item_id!r}: can't {action} {value}, only {available} "
+            f"{'unit is' if available == 1 else 'units are'} left to {action}."
+        )
+
+
+class AmountTooLarge(InvalidInput):
+    """More money than remains open on a charge; ``available`` is what remains."""
+
+    def __init__(self, charge_id: str, action: str, value: object, available: object) -> None:
+        self.charge_id = charge_id
+        self.action = action
+        self.value = value
+        self.available = available
+        super().__init__(
+            f"Charge {charge_id!r}: can't {action} {value}, only {available} is left to {action}."
+        )
+
+
 class TransitionNotAllowed(OrderLifecycleError):
     """The event is known but refused in the model's current state.
 
@@ -195,7 +305,27 @@ class TransitionNotAllowed(OrderLifecycleError):
 
 
 class FulfillmentNotAllowed(TransitionNotAllowed):
-    """Fulfilment refused: only an accepted order may be fulfilled."""
+    """Fulfilment refused: only an accepted order may be fulfilled.
+
+    Also raised for what the provider does through a fulfilment: cancelling items, and
+    capturing or cancelling charge amounts (those also while the order is fulfilled).
+    """
+
+
+class ReturnNotAllowed(TransitionNotAllowed):
+    """A return refused by the order's state: before acceptance, in dispute, once returned."""
+
+
+class RefundNotAllowed(TransitionNotAllowed):
+    """A refund refused: nothing captured, more than captured minus refunded, or in dispute.
+
+    ``available`` is the amount that could be refunded now (captured minus refunded; 0 in
+    a state that refuses refunds).
+    """
+
+    def __init__(self, event: str, state: str, reason: str, available: object) -> None:
+        self.available = available
+        super().__init__(event, state, reason)
 
 
 class SubmissionRefused(TransitionNotAllowed):

@@ -2,7 +2,8 @@
 
 Needs the ``testing`` extra (``pip install order-lifecycle[testing]``). Use the strategies to
 drive your own integration with random orders and event sequences, and call
-:func:`assert_order_invariants` / :func:`assert_checkout_invariants` after every step::
+:func:`assert_order_invariants` / :func:`assert_checkout_invariants` after every step (and
+:func:`assert_state_implied` when only the library's operations moved the order)::
 
     @given(new_orders(), st.lists(order_events()))
     def test_my_handler(order, events):
@@ -21,6 +22,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from ._derived import implied_state
 from ._machine import Step
 from ._models import Charge, Checkout, Item, Order
 from ._replay import replay
@@ -37,6 +39,7 @@ from ._vocabulary import (
 __all__ = [
     "assert_checkout_invariants",
     "assert_order_invariants",
+    "assert_state_implied",
     "assert_submission_invariants",
     "charges",
     "checkout_events",
@@ -58,6 +61,7 @@ _TIMES = st.datetimes(
     timezones=st.just(UTC),
 )
 _NEW_CHARGE_STATES = st.sampled_from([ChargeState.PENDING, ChargeState.CAPTURABLE])
+_USD: st.SearchStrategy[str | None] = st.just("USD")
 
 # States an order can only reach through acceptance (DESIGN 1.2: nothing is fulfilled,
 # captured or returned, and nothing is disputed, before the order is accepted).
@@ -77,19 +81,23 @@ def checkout_events() -> st.SearchStrategy[CheckoutEvent]:
 
 
 def items(item_id: st.SearchStrategy[str] = _IDS) -> st.SearchStrategy[Item]:
-    """A fresh line item: nothing fulfilled, cancelled or returned yet."""
-    return st.builds(Item, id=item_id, quantity=st.integers(1, 5), physical=st.booleans())
+    """A fresh line item, nothing fulfilled, cancelled or returned; physical, digital or unknown."""
+    return st.builds(
+        Item, id=item_id, quantity=st.integers(1, 5), physical=st.sampled_from([True, False, None])
+    )
 
 
 def charges(
     states: st.SearchStrategy[ChargeState] = _NEW_CHARGE_STATES,
+    currencies: st.SearchStrategy[str | None] = _USD,
 ) -> st.SearchStrategy[Charge]:
-    """A charge as a new order has it: pending or capturable, by default."""
+    """A charge as a new order has it: pending or capturable, in USD, by default."""
     return st.builds(
         Charge,
         id=_IDS,
         state=states,
         amount=st.decimals(Decimal(0), Decimal(10_000), places=2),
+        currency=currencies,
     )
 
 
@@ -162,7 +170,12 @@ def _created_body(draw: st.DrawFn, checkout_id: str | None) -> str:
     show_empty: bool = draw(st.booleans())  # an empty list, or the key absent
     if drawn_items or show_empty:
         body["items"] = [
-            {"id": i.id, "quantity": i.quantity, "productDetails": {"physical": i.physical}}
+            {
+                "id": i.id,
+                "quantity": i.quantity,
+                # The flag comes only with expanded products; unknown means absent.
+                "productDetails": {} if i.physical is None else {"physical": i.physical},
+            }
             for i in drawn_items
         ]
     drawn_charges = draw(st.lists(charges(), max_size=2, unique_by=lambda c: c.id))
@@ -219,6 +232,7 @@ def assert_order_invariants(order: Order) -> None:
     - nothing after acceptance (fulfilled, complete, returned, dispute) before acceptance;
     - ``state_transitions`` holds the first entry into each state of the history;
     - no item has more units fulfilled and cancelled than ordered, or returned than fulfilled;
+    - no charge has more captured and cancelled than authorized, or refunded than captured;
     - a fulfilled, complete or returned order has no open unit; a complete one has settled
       charges.
     """
@@ -236,11 +250,33 @@ def assert_order_invariants(order: Order) -> None:
     for item in order.items:
         _require(0 <= item.fulfilled + item.cancelled <= item.quantity, f"item {item.id} overflows")
         _require(0 <= item.returned <= item.fulfilled, f"item {item.id} returns too much")
+    for charge in order.charges:
+        _require(
+            0 <= charge.captured + charge.cancelled <= charge.amount,
+            f"charge {charge.id} overflows",
+        )
+        _require(0 <= charge.refunded <= charge.captured, f"charge {charge.id} refunds too much")
     if order.state in {OrderState.FULFILLED, OrderState.COMPLETE, OrderState.RETURNED}:
         _require(all(i.open_quantity == 0 for i in order.items), f"{order.state} with open units")
     if order.state is OrderState.COMPLETE:
         settled = {ChargeState.COMPLETE, ChargeState.CANCELLED}
         _require(all(c.state in settled for c in order.charges), "complete with open charges")
+
+
+def assert_state_implied(order: Order) -> None:
+    """Raise ``AssertionError`` unless the order's state is what its items and charges imply.
+
+    The rule is :func:`order_lifecycle.implied_state`. It holds for an order moved only by
+    the library's operations (``fulfil``, ``cancel_items``, ``capture``, ...) and the
+    provider's events outside it (acceptance, review, disputes), once the order was
+    accepted; in dispute, for the state it will resume. Firing ``fulfil``, ``complete``,
+    ``cancel`` or ``return`` by hand can leave the state behind its data.
+    """
+    if not any(step.dest is OrderState.ACCEPTED for step in order.history):
+        return
+    state = order.state_before_dispute or order.state
+    implied = implied_state(order.items, order.charges)
+    _require(state is implied, f"{order.id} is {state}, but its items and charges say {implied}")
 
 
 def assert_checkout_invariants(checkout: Checkout) -> None:

@@ -1,0 +1,164 @@
+"""Capturing, cancelling and refunding charge amounts (DESIGN 1.2).
+
+A charge's authorized ``amount`` is captured or cancelled in parts; once nothing is left
+open it is ``complete`` (something was captured) or ``cancelled``. Captures and cancels go
+through fulfilments at the provider, so they follow the fulfilment rule: only while the
+order is accepted, or fulfilled and waiting for its captures; and nothing is captured
+before something was fulfilled. A refund takes only what was captured and not refunded
+yet, never during a dispute.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ._apply import amount_of, charge_of, check_currency, commit, money, reason, refuse
+from ._models import Charge, Order
+from ._vocabulary import ChargeState, OrderState
+from .exceptions import AmountTooLarge, FulfillmentNotAllowed, RefundNotAllowed
+
+__all__ = ["RefundRequest", "cancel_charge", "capture", "refund"]
+
+_OPEN_CHARGE = frozenset({ChargeState.CAPTURABLE, ChargeState.PROCESSING})
+_CHARGEABLE = frozenset({OrderState.ACCEPTED, OrderState.FULFILLED})
+_REFUNDABLE = frozenset(
+    {OrderState.ACCEPTED, OrderState.FULFILLED, OrderState.COMPLETE, OrderState.RETURNED}
+)
+
+
+@attrs.frozen
+class RefundRequest:
+    """The body of the provider's ``POST /refunds`` for an order-level refund."""
+
+    order_id: str
+    amount: Decimal
+    currency: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        """``{"orderId", "currency", "amount"}``; the amount as a JSON number."""
+        body: dict[str, Any] = {"orderId": self.order_id}
+        if self.currency is not None:
+            body["currency"] = self.currency
+        body["amount"] = float(self.amount)
+        return body
+
+
+def capture(
+    order: Order,
+    charge_id: str,
+    amount: Decimal | int | str,
+    *,
+    currency: str | None = None,
+    at: datetime | None = None,
+) -> Charge:
+    """Record ``amount`` of a charge as captured; returns the charge as it is now.
+
+    Capturing all that is left open completes the charge; when every charge is settled
+    the order completes (the steps land in its history at ``at``).
+
+    Raises:
+        FulfillmentNotAllowed: the order is neither accepted nor fulfilled, or nothing has
+            been fulfilled yet; says why.
+        AmountTooLarge: more than is open on the charge (nothing is, unless it is
+            ``capturable`` or ``processing``).
+        UnknownCharge, InvalidAmount, CurrencyMismatch: bad input, naming charge and value.
+
+    """
+    charge, wanted = _checked(order, charge_id, amount, currency, "capture")
+    if not any(item.fulfilled for item in order.items):
+        raise FulfillmentNotAllowed("capture", order.state, "nothing has been fulfilled yet")
+    return _commit(order, attrs.evolve(charge, captured=charge.captured + wanted), "capture", at)
+
+
+def cancel_charge(
+    order: Order,
+    charge_id: str,
+    amount: Decimal | int | str,
+    *,
+    currency: str | None = None,
+    at: datetime | None = None,
+) -> Charge:
+    """Record ``amount`` of a charge as cancelled; returns the charge as it is now.
+
+    Cancelling all that is left open settles the charge: ``complete`` if part of it was
+    captured, else ``cancelled``.
+
+    Raises:
+        FulfillmentNotAllowed: the order is neither accepted nor fulfilled; says why.
+        AmountTooLarge: more than is open on the charge.
+        UnknownCharge, InvalidAmount, CurrencyMismatch: bad input, naming charge and value.
+
+    """
+    charge, wanted = _checked(order, charge_id, amount, currency, "cancel")
+    return _commit(order, attrs.evolve(charge, cancelled=charge.cancelled + wanted), "cancel", at)
+
+
+def refund(
+    order: Order,
+    amount: Decimal | int | str,
+    *,
+    currency: str | None = None,
+) -> RefundRequest:
+    """Record a refund of ``amount``, taken from the charges in order; returns its request.
+
+    Refunds change no item or charge state, so never the order's state.
+
+    Raises:
+        RefundNotAllowed: in dispute (or another state without captures), nothing captured,
+            or more than captured minus refunded; ``available`` says how much may be.
+        InvalidAmount, CurrencyMismatch: bad input, naming the order and the value.
+
+    """
+    what = f"Refund of order {order.id!r}"
+    wanted = amount_of(amount, what)
+    check_currency(order, None, currency, what)
+    if order.state not in _REFUNDABLE:
+        raise RefundNotAllowed("refund", order.state, reason(order), Decimal(0))
+    available = sum((c.refundable for c in order.charges), Decimal(0))
+    if not any(c.captured for c in order.charges):
+        raise RefundNotAllowed("refund", order.state, "nothing has been captured yet", available)
+    if wanted > available:
+        raise RefundNotAllowed(
+            "refund",
+            order.state,
+            f"{money(wanted, order.currency)} is more than the "
+            f"{money(available, order.currency)} available (captured minus refunded)",
+            available,
+        )
+    left, charges = wanted, []
+    for charge in order.charges:
+        part = min(left, charge.refundable)
+        left -= part
+        charges.append(attrs.evolve(charge, refunded=charge.refunded + part) if part else charge)
+    order.charges = tuple(charges)
+    return RefundRequest(order.id, wanted, order.currency or (currency and currency.upper()))
+
+
+def _checked(
+    order: Order, charge_id: str, amount: object, currency: str | None, action: str
+) -> tuple[Charge, Decimal]:
+    """The charge and the amount to capture or cancel, once every check has passed."""
+    charge = charge_of(order, charge_id)
+    what = f"Charge {charge.id!r}"
+    wanted = amount_of(amount, what)
+    check_currency(order, charge, currency, what)
+    refuse(order, action, _CHARGEABLE, FulfillmentNotAllowed)
+    available = charge.open_amount if charge.state in _OPEN_CHARGE else Decimal(0)
+    if wanted > available:
+        unit = charge.currency or order.currency
+        raise AmountTooLarge(charge.id, action, money(wanted, unit), money(available, unit))
+    return charge, wanted
+
+
+def _commit(order: Order, changed: Charge, action: str, at: datetime | None) -> Charge:
+    """Replace the charge, settled once nothing is left open, and fire what that implies."""
+    if not changed.open_amount:
+        settled = ChargeState.COMPLETE if changed.captured else ChargeState.CANCELLED
+        changed = attrs.evolve(changed, state=settled)
+    charges = tuple(changed if c.id == changed.id else c for c in order.charges)
+    commit(order, action, FulfillmentNotAllowed, charges=charges, at=at)
+    return changed

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from order_lifecycle import (
+    ORDER_MACHINE,
+    Charge,
+    ChargeState,
+    Item,
+    Order,
+    OrderEvent,
+    OrderState,
+    implied_state,
+)
+from order_lifecycle._derived import charges_settled, every_item_fulfilled
+
+from .orders import T0
+
+CAPTURABLE, COMPLETE, CANCELLED = (
+    ChargeState.CAPTURABLE,
+    ChargeState.COMPLETE,
+    ChargeState.CANCELLED,
+)
+
+
+def item(
+    quantity: int = 2, fulfilled: int = 0, cancelled: int = 0, returned: int = 0, item_id: str = "i"
+) -> Item:
+    return Item(
+        item_id,
+        quantity,
+        physical=True,
+        fulfilled=fulfilled,
+        cancelled=cancelled,
+        returned=returned,
+    )
+
+
+def charge(state: ChargeState, charge_id: str = "c") -> Charge:
+    return Charge(charge_id, state, "10")
+
+
+@pytest.mark.parametrize(
+    ("items", "charges", "expected"),
+    [
+        ([item()], [charge(CAPTURABLE)], OrderState.ACCEPTED),
+        ([item(fulfilled=1)], [charge(CAPTURABLE)], OrderState.ACCEPTED),
+        ([item(cancelled=1)], [charge(CAPTURABLE)], OrderState.ACCEPTED),
+        ([item(fulfilled=2)], [charge(CAPTURABLE)], OrderState.FULFILLED),
+        ([item(fulfilled=1, cancelled=1)], [charge(CAPTURABLE)], OrderState.FULFILLED),
+        ([item(fulfilled=2)], [charge(COMPLETE)], OrderState.COMPLETE),
+        ([item(fulfilled=1)], [charge(COMPLETE)], OrderState.ACCEPTED),
+        ([item(fulfilled=2)], [charge(COMPLETE), charge(CANCELLED, "d")], OrderState.COMPLETE),
+        ([item(fulfilled=2)], [charge(CANCELLED)], OrderState.FULFILLED),
+        ([item(fulfilled=2, returned=2)], [charge(COMPLETE)], OrderState.RETURNED),
+        ([item(fulfilled=1, cancelled=1, returned=1)], [charge(COMPLETE)], OrderState.RETURNED),
+        ([item(fulfilled=2, returned=1)], [charge(COMPLETE)], OrderState.COMPLETE),
+        ([item(cancelled=2)], [charge(COMPLETE)], OrderState.ACCEPTED),
+        ([item(cancelled=2)], [charge(CANCELLED)], OrderState.CANCELLED),
+        ([item(cancelled=2)], [], OrderState.CANCELLED),
+        ([item(cancelled=2)], [charge(CAPTURABLE)], OrderState.ACCEPTED),
+        ([item()], [charge(CANCELLED)], OrderState.ACCEPTED),
+        ([item(cancelled=2), item(1, cancelled=1, item_id="j")], [charge(CANCELLED)], "cancelled"),
+    ],
+)
+def test_implied_state(items: list[Item], charges: list[Charge], expected: OrderState) -> None:
+    """Each clause of the rule, in its order of precedence, gives the state it names."""
+    assert implied_state(items, charges) is OrderState(expected)
+
+
+def test_partial_cancellation_does_not_cancel() -> None:
+    """Cancelling some items, or every charge with items still open, keeps the order accepted."""
+    items = [item(cancelled=2), item(1, item_id="j")]
+    assert implied_state(items, [charge(CANCELLED)]) is OrderState.ACCEPTED
+    order = Order.create("o", OrderState.ACCEPTED, at=T0, items=items, charges=[charge(CANCELLED)])
+    assert not ORDER_MACHINE.can_fire(order, OrderEvent.CANCEL)
+
+
+_ITEMS = st.lists(
+    st.tuples(st.integers(1, 3), st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)).filter(
+        lambda t: t[1] + t[2] <= t[0] and t[3] <= t[1]
+    ),
+    max_size=3,
+).map(
+    lambda rows: [
+        Item(f"i{n}", q, physical=True, fulfilled=f, cancelled=c, returned=r)
+        for n, (q, f, c, r) in enumerate(rows)
+    ]
+)
+_CHARGES = st.lists(st.sampled_from(ChargeState), max_size=3).map(
+    lambda states: [Charge(f"c{n}", s, Decimal(5)) for n, s in enumerate(states)]
+)
+
+
+@given(_ITEMS, _CHARGES)
+def test_the_guards_are_the_rule(items: list[Item], charges: list[Charge]) -> None:
+    """From accepted, each data event is allowed exactly when the rule's clause for it holds."""
+    order = Order.create("o", OrderState.ACCEPTED, at=T0, items=items, charges=charges)
+    implied = implied_state(items, charges)
+    assert ORDER_MACHINE.can_fire(order, OrderEvent.CANCEL) is (implied is OrderState.CANCELLED)
+    assert ORDER_MACHINE.can_fire(order, OrderEvent.FULFIL) is every_item_fulfilled(items)
+    assert ORDER_MACHINE.can_fire(order, OrderEvent.COMPLETE) is (
+        every_item_fulfilled(items) and charges_settled(charges)
+    )
+    if implied is OrderState.ACCEPTED:
+        assert not {OrderEvent.CANCEL, OrderEvent.FULFIL, OrderEvent.COMPLETE} & set(
+            ORDER_MACHINE.allowed_events(order)
+        )
