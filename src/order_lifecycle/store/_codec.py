@@ -14,10 +14,11 @@ columns, the history as rows, and every other field as one JSON body.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -87,7 +88,7 @@ def decode(kind: Any, data: object) -> Any:  # noqa: ANN401 (the annotation says
 
     """
     try:
-        return _decode(kind, data, {})
+        return _decoder(kind)(data)
     except (_Mismatch, OrderLifecycleError, ValueError, TypeError) as error:
         raise StoreCorrupt(f"a stored {_name(kind)} cannot be read back: {error}") from error
 
@@ -96,80 +97,132 @@ class _Mismatch(Exception):
     """``data`` is not the shape its annotation asks for."""
 
 
-def _decode(kind: Any, data: object, typevars: Mapping[Any, Any]) -> Any:  # noqa: ANN401, C901, PLR0911, PLR0912
+Decoder = Callable[[Any], Any]
+TypeVars = tuple[tuple[Any, Any], ...]
+
+# Decoders are compiled once per annotation (and bindings of its type variables): reading
+# an order back walks plain closures, not annotations.
+_DECODERS: dict[tuple[Any, TypeVars], Decoder] = {}
+
+
+def _decoder(kind: Any, typevars: TypeVars = ()) -> Decoder:  # noqa: ANN401 (an annotation)
+    key = (kind, typevars)
+    decoder = _DECODERS.get(key)
+    if decoder is None:
+        decoder = _DECODERS[key] = _compile(kind, dict(typevars))
+    return decoder
+
+
+def _compile(kind: Any, typevars: dict[Any, Any]) -> Decoder:  # noqa: ANN401, PLR0911
     if isinstance(kind, TypeVar):
-        return _decode(typevars[kind], data, typevars)
+        return _decoder(typevars[kind])
     origin = typing.get_origin(kind)
+    bound = tuple(typevars.items())
     if origin in {typing.Union, types.UnionType}:
-        return _decode_union(typing.get_args(kind), data, typevars)
+        members = [_decoder(m, bound) for m in typing.get_args(kind) if m is not type(None)]
+        return functools.partial(
+            _decode_union, members, optional=type(None) in typing.get_args(kind)
+        )
     if origin in {tuple, list}:
-        if not isinstance(data, list):
-            raise _Mismatch(f"expected a list, got {data!r}")
-        element = typing.get_args(kind)[0]
-        items = [_decode(element, item, typevars) for item in data]
-        return tuple(items) if origin is tuple else items
+        return functools.partial(
+            _decode_sequence, _decoder(typing.get_args(kind)[0], bound), origin
+        )
     if origin is not None and attrs.has(origin):
         params = getattr(origin, "__parameters__", ())
-        bound = dict(zip(params, typing.get_args(kind), strict=True))
-        return _decode_attrs(origin, data, {**typevars, **bound})
-    if kind is type(None):
-        if data is not None:
-            raise _Mismatch(f"expected null, got {data!r}")
-        return None
+        return _compile_attrs(
+            origin, typevars | dict(zip(params, typing.get_args(kind), strict=True))
+        )
     if isinstance(kind, type) and attrs.has(kind):
-        return _decode_attrs(kind, data, typevars)
+        return _compile_attrs(kind, typevars)
     if isinstance(kind, type) and issubclass(kind, Enum):
-        return kind(data)
-    if kind is bool or kind is int or kind is str:
-        if type(data) is not kind:
-            raise _Mismatch(f"expected {kind.__name__}, got {data!r}")
-        return data
-    if kind is Decimal:
-        if not isinstance(data, str):
-            raise _Mismatch(f"expected a decimal string, got {data!r}")
-        try:
-            return Decimal(data)
-        except InvalidOperation:
-            raise _Mismatch(f"not a decimal: {data!r}") from None
-    if kind is datetime:
-        if not isinstance(data, str):
-            raise _Mismatch(f"expected an ISO 8601 time, got {data!r}")
-        return datetime.fromisoformat(data)
-    if kind is bytes:
-        if not isinstance(data, dict) or set(data) != {_BYTES}:
-            raise _Mismatch(f"expected {{{_BYTES!r}: base64}}, got {data!r}")
-        return base64.b64decode(data[_BYTES], validate=True)
-    raise TypeError(f"the codec cannot read a {kind!r}")
+        return kind
+    scalar = _SCALARS.get(kind)
+    if scalar is None:
+        raise TypeError(f"the codec cannot read a {kind!r}")
+    return scalar
 
 
-def _decode_union(members: Sequence[Any], data: object, typevars: Mapping[Any, Any]) -> Any:  # noqa: ANN401
-    if data is None and type(None) in members:
+def _decode_union(members: Sequence[Decoder], data: object, *, optional: bool) -> Any:  # noqa: ANN401
+    if data is None and optional:
         return None
     problems = []
     for member in members:
-        if member is type(None):
-            continue
         try:
-            return _decode(member, data, typevars)
+            return member(data)
         except (_Mismatch, ValueError) as problem:
             problems.append(str(problem))
-    raise _Mismatch("; ".join(problems))
+    raise _Mismatch("; ".join(problems) or f"expected null, got {data!r}")
 
 
-def _decode_attrs(cls: type[Any], data: object, typevars: Mapping[Any, Any]) -> Any:  # noqa: ANN401
-    if not isinstance(data, dict):
-        raise _Mismatch(f"expected the fields of {cls.__name__}, got {data!r}")
-    fields = _init_fields(cls)
-    unknown = sorted(set(data) - {f.name for f in fields})
-    if unknown:
-        raise _Mismatch(f"{cls.__name__} has no field {', '.join(unknown)}")
+def _decode_sequence(element: Decoder, container: type[Any], data: object) -> Any:  # noqa: ANN401
+    if not isinstance(data, list):
+        raise _Mismatch(f"expected a list, got {data!r}")
+    return container(element(item) for item in data)
+
+
+def _compile_attrs(cls: type[Any], typevars: dict[Any, Any]) -> Decoder:
+    bound = tuple(typevars.items())
     hints = _hints(cls)
-    arguments = {
-        (f.alias or f.name): _decode(hints[f.name], data[f.name], typevars)
-        for f in fields
-        if f.name in data
-    }
-    return cls(**arguments)
+    fields = [
+        (f.name, f.alias or f.name, _decoder(hints[f.name], bound)) for f in _init_fields(cls)
+    ]
+    names = frozenset(name for name, _, _ in fields)
+
+    def decode_attrs(data: object) -> Any:  # noqa: ANN401
+        if not isinstance(data, dict):
+            raise _Mismatch(f"expected the fields of {cls.__name__}, got {data!r}")
+        if not names.issuperset(data):
+            unknown = ", ".join(sorted(set(data) - names))
+            raise _Mismatch(f"{cls.__name__} has no field {unknown}")
+        return cls(**{alias: decode(data[name]) for name, alias, decode in fields if name in data})
+
+    return decode_attrs
+
+
+def _exactly(kind: type[Any]) -> Decoder:
+    def decode(data: object) -> Any:  # noqa: ANN401
+        if type(data) is not kind:
+            raise _Mismatch(f"expected {kind.__name__}, got {data!r}")
+        return data
+
+    return decode
+
+
+def _none(data: object) -> None:
+    if data is not None:
+        raise _Mismatch(f"expected null, got {data!r}")
+
+
+def _decimal(data: object) -> Decimal:
+    if not isinstance(data, str):
+        raise _Mismatch(f"expected a decimal string, got {data!r}")
+    try:
+        return Decimal(data)
+    except InvalidOperation:
+        raise _Mismatch(f"not a decimal: {data!r}") from None
+
+
+def _datetime(data: object) -> datetime:
+    if not isinstance(data, str):
+        raise _Mismatch(f"expected an ISO 8601 time, got {data!r}")
+    return datetime.fromisoformat(data)
+
+
+def _bytes(data: object) -> bytes:
+    if not isinstance(data, dict) or set(data) != {_BYTES}:
+        raise _Mismatch(f"expected {{{_BYTES!r}: base64}}, got {data!r}")
+    return base64.b64decode(data[_BYTES], validate=True)
+
+
+_SCALARS: dict[Any, Decoder] = {
+    bool: _exactly(bool),
+    int: _exactly(int),
+    str: _exactly(str),
+    type(None): _none,
+    Decimal: _decimal,
+    datetime: _datetime,
+    bytes: _bytes,
+}
 
 
 def _init_fields(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:
