@@ -393,3 +393,19 @@ def test_a_reopened_store_has_everything(new_url: UrlMaker) -> None:
         assert second.applied_event_ids("o-1") == {"evt-0", "evt-1"}
         assert second.kept_deliveries() == [KeptDelivery(1, b"raw", "conflict", T0)]
         assert second.check() == []
+
+
+def test_text_no_database_can_store_is_refused_by_every_store(store: Store) -> None:
+    """A NUL character (PostgreSQL cannot store it) is refused alike everywhere, nothing kept."""
+    with pytest.raises(InvalidInput, match="must not contain NUL characters"):
+        store.create_order(new_order("o-\x00"))
+    with pytest.raises(InvalidInput, match="must not contain NUL"):
+        store.keep_delivery(b"raw", "conflict\x00")
+    store.create_order(new_order())
+    with pytest.raises(InvalidInput, match=r"Order\.checkout_id must not contain NUL"):
+        store.update_order("o-1", lambda order: setattr(order, "checkout_id", "c\x00"))
+    with pytest.raises(InvalidInput, match="event_id must not contain NUL"):
+        store.update_order("o-1", dispute_and_resolve, event_id="evt\x00")
+    assert store.order_ids() == ["o-1"]
+    assert store.get_order("o-1") == new_order()
+    assert store.kept_deliveries() == []

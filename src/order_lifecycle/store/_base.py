@@ -261,7 +261,48 @@ def now() -> datetime:
 
 
 def require_id(value: object, what: str) -> str:
-    """``value`` if it is a non-empty str; else :class:`WrongType` naming ``what``."""
+    """``value`` if it is a non-empty str a database can store; else a typed error."""
+    return storable_text(require_text(value, what), what)
+
+
+def storable_text(value: str, what: str) -> str:
+    """``value`` unless it holds a NUL character, which PostgreSQL cannot store in text.
+
+    Every store refuses it alike, so that data valid in one store is valid in all.
+    """
+    if "\x00" in value:
+        raise InvalidInput(
+            f"{what} must not contain NUL characters (databases cannot store them), got {value!r}."
+        )
+    return value
+
+
+def require_storable(spec: MachineSpec[Any, Any], record: Order | Checkout) -> None:
+    """Raise unless every step of ``record``'s history is legal and its columns storable.
+
+    Raises:
+        InvalidHistory: a step the table does not allow.
+        InvalidInput: an id or event id with a NUL character.
+
+    """
+    replay(spec, record.history)
+    _storable_columns(record)
+
+
+def _storable_columns(record: Order | Checkout) -> None:
+    kind = type(record).__name__
+    storable_text(record.id, f"{kind}.id")
+    for name in ("checkout_id", "order_id"):
+        value = getattr(record, name, None)
+        if value is not None:
+            storable_text(value, f"{kind}.{name}")
+    for step in record.history:
+        if step.event_id is not None:
+            storable_text(step.event_id, f"{kind}.history[].event_id")
+
+
+def require_text(value: object, what: str) -> str:
+    """``value`` if it is a non-empty str."""
     if not isinstance(value, str) or not value:
         raise WrongType(what, "a non-empty str", value)
     return value
@@ -289,7 +330,7 @@ def delivery_fields(
         raise WrongType("at", "a timezone-aware datetime", at)
     return (
         bytes(raw),
-        require_id(reason, "reason"),
+        storable_text(require_text(reason, "reason"), "reason"),
         require_optional_id(event_id, "event_id"),
         require_optional_id(order_id, "order_id"),
         now() if at is None else at,
@@ -328,18 +369,13 @@ def new_steps(
         state = step.dest
     if state != work.state:
         raise InvalidInput(f"an update left {what} in {work.state}, but its history in {state}.")
+    _storable_columns(work)
     return appended
 
 
-def require_legal(spec: MachineSpec[Any, Any], record: Order | Checkout) -> None:
-    """Raise :class:`~order_lifecycle.InvalidHistory` unless ``record``'s history replays."""
-    replay(spec, record.history)
-
-
 def adopted_order(result: object, adopt: Order | None) -> Order | None:
-    """The order a checkout step made: the one given, or a 201's."""
-    if adopt is not None:
-        return adopt
-    if isinstance(result, OrderCreated):
-        return result.order
-    return None
+    """The order a checkout step made, checked: the one given, or a 201's."""
+    order = result.order if adopt is None and isinstance(result, OrderCreated) else adopt
+    if order is not None:
+        require_storable(ORDER_SPEC, order)
+    return order

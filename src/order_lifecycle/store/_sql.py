@@ -48,9 +48,9 @@ from ._base import (
     new_steps,
     now,
     require_id,
-    require_legal,
     require_optional_id,
     require_order,
+    require_storable,
 )
 from ._check import StoredHistory
 from ._codec import CHECKOUT, ORDER, STEP_FIELDS, Kind, join, split, step_data
@@ -240,7 +240,7 @@ class SQLStore(Store):
         """Store a new order; see :meth:`Store.create_order`."""
         order = require_order(order)
         event_id = require_optional_id(event_id, "event_id")
-        require_legal(ORDER_SPEC, order)
+        require_storable(ORDER_SPEC, order)
         with self._transaction(write=True):
             self._refuse_duplicate(event_id)
             if not self._insert(ORDERS, order):

@@ -38,9 +38,9 @@ from ._base import (
     delivery_fields,
     new_steps,
     require_id,
-    require_legal,
     require_optional_id,
     require_order,
+    require_storable,
 )
 from ._check import StoredHistory
 from ._codec import encode
@@ -86,7 +86,7 @@ class MemoryStore(Store):
         """Store a new order; see :meth:`Store.create_order`."""
         order = require_order(order)
         event_id = require_optional_id(event_id, "event_id")
-        require_legal(ORDER_SPEC, order)
+        require_storable(ORDER_SPEC, order)
         stored = copy.deepcopy(order)
         with self._lock:
             self._refuse_duplicate(event_id)
