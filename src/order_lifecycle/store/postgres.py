@@ -104,7 +104,14 @@ class PostgresStore(SQLStore):
         return self._connection.execute(_placeholders(sql), params).rowcount
 
     def _table_exists(self, name: str) -> bool:
-        rows = self._query("SELECT to_regclass(?) IS NOT NULL", [name])
+        # A query of pg_class, not to_regclass(): the catalog cache may not yet show a
+        # table another process created while this one waited for the schema lock.
+        rows = self._query(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relname = ?)",
+            [name],
+        )
         return bool(rows[0][0])
 
     def _lock_schema(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,8 +85,22 @@ class SQLiteStore(SQLStore):
 
     def _prepare_writes(self) -> None:
         with self._lock:
-            self._pragma("PRAGMA journal_mode = WAL")
             self._pragma("PRAGMA synchronous = FULL")
+            if self.path == _MEMORY:
+                return
+            # Switching to WAL needs the file to itself, and SQLite does not wait for that
+            # (its busy handler is not called here): processes opening a new file at once
+            # would fail. So: try until it is WAL (persistent: once is enough), or time out.
+            deadline = time.monotonic() + self._timeout
+            while True:
+                try:
+                    self._connection.execute("PRAGMA journal_mode = WAL")
+                except sqlite3.OperationalError as error:
+                    if "locked" not in str(error) or time.monotonic() > deadline:
+                        raise self._translate(error) from error
+                    time.sleep(0.01)
+                else:
+                    return
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[None]:
