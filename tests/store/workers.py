@@ -7,6 +7,7 @@ barrier with the others so that they really race, and reports each outcome on a 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import signal
@@ -153,16 +154,17 @@ def stall_inside(store: Store, after: int, queue: Queue[Any]) -> None:
     store._insert_steps = insert_steps  # type: ignore[attr-defined]
 
 
-def work_in_batches(queue: Queue[Any], url: str, stall_at: int | None) -> None:
-    """Create orders and apply events to them until killed, reporting each commit.
+def work_in_batches(queue: Queue[Any], url: str, first: int, stall_at: int | None) -> None:
+    """Create five orders, then apply events to them until killed, reporting each commit.
 
-    With ``stall_at``, the history write of that update stalls inside its transaction, so
-    that the kill lands between the order's new state and its new history rows.
+    Operations are numbered from ``first`` (operations 0 to 4 create the orders). With
+    ``stall_at``, the history write of that operation stalls inside its transaction, after
+    the order row and the event id were written: the kill lands in the middle.
     """
     with open_store(url) as store:
         if stall_at is not None:
-            stall_inside(store, stall_at, queue)
-        for n in range(10**9):
+            stall_inside(store, stall_at - first + 1, queue)
+        for n in itertools.count(first):
             order_id = f"o-{n % 5}"
             if n < 5:
                 store.create_order(fulfilled_order(order_id), event_id=f"evt-create-{n}")
