@@ -268,6 +268,7 @@ def test_a_201_stores_the_order_with_the_consumed_checkout(store: Store) -> None
     assert (checkout.state, checkout.order_id) == (CheckoutState.CONSUMED, "o-9")
     assert_submission_invariants(checkout)
     assert store.get_order("o-9") == outcome.order
+    assert store.checkout_ids() == ["chk-9"]
     with pytest.raises(CheckoutAlreadyConsumed):
         store.begin_submission("chk-9")
 

@@ -180,6 +180,7 @@ class StoresAgree(RuleBasedStateMachine):
         """Orders, event ids, checkouts, kept deliveries and the check all agree."""
         for read in (
             lambda store: store.order_ids(),
+            lambda store: store.checkout_ids(),
             lambda store: store.kept_deliveries(),
             lambda store: store.check(),
             *((lambda store, i=i: store.get_order(i)) for i in ORDER_IDS.elements),  # type: ignore[attr-defined]

@@ -213,6 +213,10 @@ class Store(CheckoutLedger):
     # --- checkouts: the ledger, plus the order a checkout became -----------------------------
 
     @abstractmethod
+    def checkout_ids(self) -> list[str]:
+        """Every stored checkout's id, sorted."""
+
+    @abstractmethod
     def _apply(
         self,
         checkout_id: str,

@@ -354,6 +354,11 @@ class SQLStore(Store):
 
     # --- checkouts -------------------------------------------------------------------------------
 
+    def checkout_ids(self) -> list[str]:
+        """Every stored checkout's id, sorted."""
+        with self._transaction(write=False):
+            return sorted(row[0] for row in self._query("SELECT id FROM ol_checkouts"))
+
     def get(self, checkout_id: str) -> Checkout:
         """A copy of the checkout as last committed."""
         checkout_id = require_id(checkout_id, "checkout_id")

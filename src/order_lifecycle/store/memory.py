@@ -180,6 +180,11 @@ class MemoryStore(Store):
 
     # --- checkouts --------------------------------------------------------------------------
 
+    def checkout_ids(self) -> list[str]:
+        """Every stored checkout's id, sorted."""
+        with self._lock:
+            return sorted(self._checkouts)
+
     def get(self, checkout_id: str) -> Checkout:
         """A copy of the checkout as last committed."""
         checkout_id = require_id(checkout_id, "checkout_id")
