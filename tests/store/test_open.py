@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from order_lifecycle import InvalidInput, Item, Order, WrongType
+from order_lifecycle.cli import main
 from order_lifecycle.store import (
     SCHEMA_VERSION,
     MemoryStore,
@@ -253,3 +254,16 @@ def test_store_names_are_exported() -> None:
     }
     assert set(module.__all__) == public
     assert issubclass(module.MemoryStore, Store)
+
+
+def test_the_check_command_on_postgres(
+    postgres_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """order-lifecycle check --db takes a DSN too; the demo runs on PostgreSQL as well."""
+    url = new_postgres_schema(postgres_dsn)
+    assert main(["demo", "--db", url]) == 0
+    capsys.readouterr()
+    assert main(["check", "--db", url]) == 0
+    assert "1 order and 1 checkout checked" in capsys.readouterr().out
+    assert main(["check", "--db", new_postgres_schema(postgres_dsn)]) == 1
+    assert "There is no order-lifecycle store in PostgreSQL" in capsys.readouterr().err
