@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -242,6 +243,8 @@ def test_the_retry_helper_reloads_and_reapplies(store: Store) -> None:
     with pytest.raises(StaleOrder):
         store.update_order_retrying("o-1", always_overtaken, attempts=2)
     assert len(store.get_order("o-1").history) == 9
+    with pytest.raises(InvalidInput, match="attempts must be an int of 1 or more, got 0"):
+        store.update_order_retrying("o-1", dispute_and_resolve, attempts=0)
 
 
 # --- checkouts: the store is a checkout ledger --------------------------------------------------
@@ -410,3 +413,32 @@ def test_text_no_database_can_store_is_refused_by_every_store(store: Store) -> N
     assert store.order_ids() == ["o-1"]
     assert store.get_order("o-1") == new_order()
     assert store.kept_deliveries() == []
+
+
+def test_threads_sharing_one_store(store: Store) -> None:
+    """Threads sharing one store object: one claim of each checkout wins, no update is lost."""
+    store.create_order(new_order())
+    start = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def shop(worker: int) -> None:
+        start.wait()
+        for n in range(5):
+            try:
+                store.begin_submission(f"chk-{n}", at=T0)
+            except SubmissionInProgress:
+                outcomes.append("refused")
+            else:
+                outcomes.append("won")
+            store.update_order_retrying(
+                "o-1", dispute_and_resolve, event_id=f"evt-{worker}-{n}", attempts=100
+            )
+
+    threads = [threading.Thread(target=shop, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused"] * 35 + ["won"] * 5
+    assert len(store.get_order("o-1").history) == 1 + 2 * 40
+    assert len(store.applied_event_ids("o-1")) == 40

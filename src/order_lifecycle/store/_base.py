@@ -116,11 +116,12 @@ class Store(CheckoutLedger):
         One transaction: the state, fraud state, items, charges, the steps ``change``
         appended to the history and ``event_id`` commit together, and the order's version
         goes up by one. A change that leaves the order as it was, with no ``event_id``,
-        writes nothing. Rule functions (``fire``, ``apply_event``...) are such changes.
+        writes nothing. Rule functions (``fire``, ``fulfil``, ``capture``...) are such changes.
 
         Raises:
             UnknownOrder: no order has this id.
-            DuplicateEvent: ``event_id`` was applied before; ``change`` did not run.
+            DuplicateEvent: ``event_id`` was applied before; nothing written (``change``
+                does not even run unless a racing writer applied it meanwhile).
             StaleOrder: another update committed after this one read the order; nothing
                 written (reload and retry: :meth:`update_order_retrying`).
             InvalidInput: ``change`` rewrote stored history, changed the id, or appended a
@@ -145,8 +146,11 @@ class Store(CheckoutLedger):
 
         Raises:
             StaleOrder: every one of ``attempts`` tries lost its race.
+            InvalidInput: ``attempts`` is not 1 or more.
 
         """
+        if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
+            raise InvalidInput(f"attempts must be an int of 1 or more, got {attempts!r}.")
         for attempt in range(1, attempts + 1):
             try:
                 return self.update_order(order_id, change, event_id=event_id)

@@ -135,7 +135,8 @@ class MemoryStore(Store):
             if self._orders[order_id].version != entry.version:
                 raise StaleOrder(order_id, entry.version)
             versions = entry.spec_versions + (SPEC_VERSIONS["order"],) * len(appended)
-            self._orders[order_id] = _Entry(entry.version + 1, work, versions)
+            # A copy: ``change`` may have kept a reference to the order it was given.
+            self._orders[order_id] = _Entry(entry.version + 1, copy.deepcopy(work), versions)
             if event_id is not None:
                 self._events[event_id] = order_id
         return result
@@ -242,7 +243,7 @@ class MemoryStore(Store):
             if (0 if current is None else current.version) != entry.version:
                 return False
             versions = entry.spec_versions + (SPEC_VERSIONS["checkout"],) * len(appended)
-            self._checkouts[work.id] = _Entry(entry.version + 1, work, versions)
+            self._checkouts[work.id] = _Entry(entry.version + 1, copy.deepcopy(work), versions)
             if order is not None and order.id not in self._orders:
                 self._insert_order(copy.deepcopy(order))
             return True
