@@ -22,11 +22,13 @@ from order_lifecycle.store import (
     Store,
     StoreCorrupt,
     StoreUnavailable,
+    _schema,
+    _sql,
     open_store,
 )
 from order_lifecycle.store.postgres import PostgresStore
 
-from .conftest import new_postgres_schema
+from .conftest import REAL_BACKENDS, UrlMaker, new_postgres_schema
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -267,3 +269,21 @@ def test_the_check_command_on_postgres(
     assert "1 order and 1 checkout checked" in capsys.readouterr().out
     assert main(["check", "--db", new_postgres_schema(postgres_dsn)]) == 1
     assert "There is no order-lifecycle store in PostgreSQL" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+def test_an_older_schema_is_upgraded(new_url: UrlMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store at an older schema version gets the newer migrations, its data kept."""
+    url = new_url()
+    with open_store(url) as store:
+        store.create_order(Order.create("o-1"))
+    index = "CREATE INDEX ol_orders_by_checkout ON ol_orders (checkout_id)"
+    monkeypatch.setitem(_schema.MIGRATIONS, SCHEMA_VERSION + 1, lambda _dialect: [index])
+    monkeypatch.setattr(_sql, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    with open_store(url) as store:
+        assert store.order_ids() == ["o-1"]
+        with store._transaction(write=False):  # type: ignore[attr-defined]
+            assert store._schema_version() == SCHEMA_VERSION + 1  # type: ignore[attr-defined]
+    monkeypatch.undo()
+    with pytest.raises(SchemaTooNew):
+        open_store(url)

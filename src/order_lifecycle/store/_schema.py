@@ -21,14 +21,13 @@ Times are ISO 8601 text with their offset, amounts decimal text: both read back 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 
 from ._codec import STEP_FIELDS
 
-__all__ = ["SCHEMA_VERSION", "TABLES", "Dialect", "migrations"]
-
-SCHEMA_VERSION = 1
-"""The newest schema this code writes and reads."""
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "Dialect", "migrations"]
 
 TABLES = (
     "ol_schema",
@@ -113,7 +112,16 @@ def _version_1(d: Dialect) -> list[str]:
     ]
 
 
+MIGRATIONS: dict[int, Callable[[Dialect], list[str]]] = {1: _version_1}
+"""Each schema version's statements, from the one before (0: no tables).
+
+Append only: a released migration never changes; a change to the tables is a new version.
+"""
+
+SCHEMA_VERSION = max(MIGRATIONS)
+"""The newest schema this code writes and reads."""
+
+
 def migrations(dialect: Dialect, version: int) -> list[str]:
     """The statements that bring a schema at ``version - 1`` (0: no tables) to ``version``."""
-    steps = {1: _version_1}
-    return steps[version](dialect)
+    return MIGRATIONS[version](dialect)
