@@ -7,8 +7,8 @@
 class, so the models' own validation checks what comes back. A field added to a model
 needs no change here: a stored record without it takes the field's default.
 
-:func:`split` and :func:`join` cut a record into what the stores keep apart: a few indexed
-columns, the history as rows, and every other field as one JSON body.
+:func:`split` and :func:`join` cut a record into what the stores keep apart: a few columns
+of their own (id, state...), the history as rows, and every other field as one JSON body.
 """
 
 from __future__ import annotations
@@ -37,13 +37,10 @@ __all__ = [
     "Kind",
     "decode",
     "encode",
-    "encode_steps",
     "join",
     "split",
     "step_data",
 ]
-
-R = TypeVar("R", Order, Checkout)
 
 STEP_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Step))
 """A history row's columns, in order: the fields of :class:`Step`."""
@@ -276,11 +273,6 @@ def split(kind: Kind, record: Order | Checkout) -> tuple[dict[str, Any], str, li
     columns = {"id": data.pop("id")} | {name: data.pop(name) for name in kind.columns}
     body = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return columns, body, [[step[name] for name in STEP_FIELDS] for step in steps]
-
-
-def encode_steps(steps: Sequence[Step[Any, Any]]) -> list[list[Any]]:
-    """History steps as rows of :data:`STEP_FIELDS`."""
-    return [[encode(getattr(step, name)) for name in STEP_FIELDS] for step in steps]
 
 
 def join(

@@ -2,9 +2,10 @@
 
 Standard library only. The file is in WAL mode (readers never wait for the writer) with
 ``synchronous = FULL`` (a commit survives a power cut), and every write transaction starts
-with ``BEGIN IMMEDIATE``: it takes the file's one write lock before reading anything, so
-two writers never both read a version and then both try to write it. A writer waits up to
-``timeout`` seconds for the lock.
+with ``BEGIN IMMEDIATE``: it takes the file's one write lock at once, instead of reading
+first and then upgrading (which SQLite answers with "database is locked" rather than
+waiting). Inside it, the version check decides a race. A writer waits up to ``timeout``
+seconds for the lock.
 """
 
 from __future__ import annotations
