@@ -30,13 +30,18 @@ ensure_venv() {
 }
 
 # apt_install PACKAGE...: install Debian packages, as root or through passwordless sudo.
+# The package lists are updated once per run, before the first install.
+APT_UPDATED=${APT_UPDATED:-}
 apt_install() {
     local sudo=""
     if [ "$(id -u)" != 0 ]; then
         if sudo -n true 2>/dev/null; then sudo="sudo -n"; else return 1; fi
     fi
     command -v apt-get >/dev/null || return 1
-    $sudo apt-get update -qq >/dev/null
+    if [ -z "$APT_UPDATED" ]; then
+        $sudo apt-get update -qq >/dev/null || return 1
+        APT_UPDATED=1
+    fi
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
@@ -45,4 +50,19 @@ ensure_graphviz() {
     command -v dot >/dev/null && return 0
     echo "Installing Graphviz (for the SVG diagrams)..." >&2
     apt_install graphviz || echo "Graphviz's dot is missing and could not be installed: SVG tests will skip." >&2
+}
+
+# have_initdb: PostgreSQL's initdb on PATH, from pg_config, or in Debian's versioned folder.
+have_initdb() {
+    command -v initdb >/dev/null && return 0
+    command -v pg_config >/dev/null && [ -x "$(pg_config --bindir 2>/dev/null)/initdb" ] && return 0
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
+}
+
+# ensure_postgresql: the store tests start a throwaway PostgreSQL cluster, which needs the
+# server's programs (initdb, pg_ctl); Debian's postgresql package has them.
+ensure_postgresql() {
+    have_initdb && return 0
+    echo "Installing PostgreSQL (for the store tests' throwaway cluster)..." >&2
+    apt_install postgresql || echo "PostgreSQL is missing and could not be installed: its tests will skip (and fail under CI)." >&2
 }

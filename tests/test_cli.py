@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from order_lifecycle import CHECKOUT_SPEC, ORDER_SPEC
+from order_lifecycle import CHECKOUT_SPEC, ORDER_SPEC, Order, OrderState, fire
 from order_lifecycle.cli import main
 from order_lifecycle.diagrams import render_spec
+from order_lifecycle.store import open_store
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def test_demo_walks_an_order(capsys: pytest.CaptureFixture[str]) -> None:
@@ -20,6 +25,69 @@ def test_demo_walks_an_order(capsys: pytest.CaptureFixture[str]) -> None:
     assert "shipped and captured -> complete" in out
     assert "fulfil: accepted -> fulfilled" in out
     assert render_spec(ORDER_SPEC, "md") in out
+
+
+def test_demo_runs_on_the_embedded_store(capsys: pytest.CaptureFixture[str]) -> None:
+    """By default the demo keeps its order in a SQLite file in a temporary folder."""
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "(SQLite, the embedded default" in out
+    assert "stored in the transaction that consumed chk-1" in out
+    assert "a second submission meanwhile? refused: Can't submit when in submitting" in out
+    assert "the same webhook delivered again: Event 'evt-1001-accepted' was already applied" in out
+    assert "every stored history is legal" in out
+
+
+def test_demo_keeps_its_orders_in_the_store_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --db the demo's orders stay, and it can run again on the same store."""
+    db = str(tmp_path / "shop.db")
+    assert main(["demo", "--db", db]) == 0
+    assert main(["demo", "--db", db]) == 0
+    capsys.readouterr()
+    with open_store(db) as store:
+        orders = [store.get_order(order_id) for order_id in store.order_ids()]
+    assert [o.state for o in orders] == [OrderState.COMPLETE] * 2
+    assert main(["check", "--db", db]) == 0
+    assert capsys.readouterr().out.startswith("2 orders and 2 checkouts checked")
+
+
+def test_check_lists_the_histories_a_table_no_longer_allows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A step written under another table that this one does not allow: listed, exit 1."""
+    db = tmp_path / "shop.db"
+    with open_store(db) as store:
+        store.create_order(Order.create("o-1", at=T0))
+        store.create_order(Order.create("o-2", at=T0))
+        store.update_order("o-2", lambda order: fire(order, "accept", at=T0))
+    with sqlite3.connect(db) as connection:  # as if an older table had allowed it
+        connection.execute(
+            "UPDATE ol_order_steps SET event = 'open_review', spec_version = '0123456789ab' "
+            "WHERE order_id = 'o-2' AND seq = 1"
+        )
+    connection.close()
+    assert main(["check", "--db", str(db)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        (
+            "order o-2: The order history is not legal at step 1: pending_payment -open_review-> "
+            f"accepted is not in the table. (written under spec {ORDER_SPEC.version}, "
+            "0123456789ab)"
+        ),
+        (
+            f"2 orders and 0 checkouts checked against the order table (spec {ORDER_SPEC.version}) "
+            f"and the checkout table (spec {CHECKOUT_SPEC.version}): 1 history is not legal."
+        ),
+    ]
+
+
+def test_check_needs_an_existing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A check never creates a store: a missing one is an error (exit 1), and nothing is made."""
+    assert main(["check", "--db", str(tmp_path / "nope.db")]) == 1
+    assert capsys.readouterr().err.startswith("order-lifecycle: Cannot open the SQLite file")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("fmt", ["mermaid", "dot", "md"])

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+import attrs
 import pytest
 
 from order_lifecycle import (
@@ -217,3 +218,23 @@ def test_shortest_path_can_avoid_events() -> None:
     avoid = {OrderEvent.RESOLVE_DISPUTE}
     assert ORDER_SPEC.shortest_path(dispute, lambda s: s is accepted, avoid=avoid) is None
     assert ORDER_SPEC.shortest_path(accepted, lambda s: s is dispute, avoid=avoid) is not None
+
+
+def test_version_follows_what_is_legal() -> None:
+    """The version changes with any row, state mark or guard, and not with wording or order."""
+    spec = build()
+    assert len(spec.version) == 12
+    assert int(spec.version, 16) >= 0
+    assert build(transitions=tuple(reversed(ROWS))).version == spec.version
+    reworded = tuple(
+        StateSpec(s.value, "reworded", "reworded too", initial=s.initial, final=s.final)
+        for s in spec.states
+    )
+    assert build(states=reworded).version == spec.version
+    assert (
+        build(transitions=(*ROWS, TransitionSpec(Flip.SMASH, Light.OFF, Light.BROKEN))).version
+        != spec.version
+    )
+    entry_on = tuple(attrs.evolve(s, entry=s.value is Light.ON) for s in spec.states)
+    assert build(states=entry_on).version != spec.version
+    assert ORDER_SPEC.version != CHECKOUT_SPEC.version

@@ -8,6 +8,8 @@ naming the offending ids and the fix.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from enum import StrEnum
@@ -124,6 +126,28 @@ class MachineSpec(Generic[S, E]):
     def final_states(self) -> frozenset[S]:
         """States that absorb every event."""
         return frozenset(s.value for s in self.states if s.final)
+
+    @property
+    def version(self) -> str:
+        """A short fingerprint of what the spec allows: 12 hex digits of a SHA-256.
+
+        Derived from the table, never maintained by hand: the states (with their initial,
+        entry and final marks), the events, the guards' names and every row (event, source,
+        destination, guard), each sorted. Descriptions, refusal sentences and rule tags do
+        not count, so rewording a row keeps the version; any change to what is legal
+        changes it. Stores stamp each history step with it.
+        """
+        canonical = {
+            "name": self.name,
+            "states": sorted([str(s.value), s.initial, s.entry, s.final] for s in self.states),
+            "events": sorted(str(e.value) for e in self.events),
+            "guards": sorted(g.name for g in self.guards),
+            "rows": sorted(
+                [str(t.event), str(t.source), str(t.dest), t.guard or ""] for t in self.transitions
+            ),
+        }
+        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def state(self, value: S) -> StateSpec[S]:
         """The spec of one state."""

@@ -15,6 +15,7 @@ callers can catch the library's refusals in one place without catching their own
     │   ├── InvalidResponse          a POST /orders response not in the provider's shape
     │   ├── InvalidEvent             a webhook delivery not in the provider's event shape
     │   ├── UnknownCheckout          a checkout id the ledger has never seen
+    │   ├── UnknownOrder             an order id the store has never seen
     │   ├── WrongType (TypeError)    a value of the wrong type
     │   ├── UnknownItem              an item id the order does not have
     │   ├── UnknownCharge            a charge id the order does not have
@@ -23,6 +24,13 @@ callers can catch the library's refusals in one place without catching their own
     │   ├── CurrencyMismatch         an amount in a currency other than the order's
     │   ├── QuantityTooLarge         more units than remain of an item (quantity_too_large)
     │   └── AmountTooLarge           more money than remains open on a charge
+    ├── StoreError                   a store could not do what was asked; it wrote nothing
+    │   ├── StoreUnavailable         the database cannot be opened or reached
+    │   ├── StoreCorrupt             a damaged database, or data the code cannot read back
+    │   ├── SchemaTooNew             the database was set up by a newer order-lifecycle
+    │   ├── OrderExists              create_order for an order id the store already has
+    │   ├── StaleOrder               another writer updated the order first: reload and retry
+    │   └── DuplicateEvent           the event id was applied before: the update did nothing
     └── TransitionNotAllowed         the event is known but refused in the current state
         ├── FulfillmentNotAllowed    fulfil, cancel or capture outside accepted, saying why
         ├── ReturnNotAllowed         a return before acceptance, or during a dispute
@@ -33,7 +41,8 @@ callers can catch the library's refusals in one place without catching their own
             ├── SubmissionInDoubt        a lost submission: look it up and settle it first
             └── SubmissionInProgress     another submission of it awaits its response
 
-A refused operation never changes the model it was asked to change.
+A refused operation never changes the model it was asked to change, and a failed store
+operation never commits part of its change.
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ __all__ = [
     "CheckoutAlreadyConsumed",
     "CheckoutRejected",
     "CurrencyMismatch",
+    "DuplicateEvent",
     "EventConflict",
     "FulfillmentNotAllowed",
     "GraphvizMissing",
@@ -57,10 +67,16 @@ __all__ = [
     "InvalidQuantity",
     "InvalidResponse",
     "InvalidSignature",
+    "OrderExists",
     "OrderLifecycleError",
     "QuantityTooLarge",
     "RefundNotAllowed",
     "ReturnNotAllowed",
+    "SchemaTooNew",
+    "StaleOrder",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreUnavailable",
     "SubmissionInDoubt",
     "SubmissionInProgress",
     "SubmissionRefused",
@@ -69,6 +85,7 @@ __all__ = [
     "UnknownCheckout",
     "UnknownEvent",
     "UnknownItem",
+    "UnknownOrder",
     "UnknownState",
     "WrongType",
 ]
@@ -211,6 +228,16 @@ class UnknownCheckout(InvalidInput):
         super().__init__(
             f"Unknown checkout {checkout_id!r}: the ledger has never seen it; "
             "begin_submission registers a new one."
+        )
+
+
+class UnknownOrder(InvalidInput):
+    """An order id the store has never seen."""
+
+    def __init__(self, order_id: object) -> None:
+        self.order_id = order_id
+        super().__init__(
+            f"Unknown order {order_id!r}: the store has never seen it; create_order stores one."
         )
 
 
@@ -420,3 +447,78 @@ class SubmissionInDoubt(SubmissionRefused):
 
 class SubmissionInProgress(SubmissionRefused):
     """Another submission of the checkout is under way; record its response first."""
+
+
+class StoreError(OrderLifecycleError):
+    """A store could not do what was asked; the operation committed nothing."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be opened or reached; the message says why.
+
+    A path that cannot be opened, a DSN that does not connect, a database locked for too
+    long, the PostgreSQL driver not installed, or no store where one must already exist.
+    """
+
+
+class StoreCorrupt(StoreError):
+    """The database is damaged, or holds data this code cannot read back.
+
+    Not a SQLite file, a malformed page, or a stored value the models refuse; the message
+    names what and where.
+    """
+
+
+class SchemaTooNew(StoreError):
+    """The database's schema is newer than this code knows; upgrade order-lifecycle.
+
+    Nothing was written: an older version must not touch tables a newer one laid out.
+    """
+
+    def __init__(self, found: int, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"The store's schema is version {found}, but this order-lifecycle knows versions up "
+            f"to {supported}: a newer order-lifecycle set it up. Upgrade order-lifecycle; "
+            "nothing was written."
+        )
+
+
+class OrderExists(StoreError):
+    """``create_order`` for an order id the store already has."""
+
+    def __init__(self, order_id: str) -> None:
+        self.order_id = order_id
+        super().__init__(
+            f"Order {order_id!r} is already stored: update_order changes it, "
+            "create_order only stores new ones."
+        )
+
+
+class StaleOrder(StoreError):
+    """Another writer committed an update of the order first; this one committed nothing.
+
+    Reload and re-apply the change (``Store.update_order_retrying`` does).
+    """
+
+    def __init__(self, order_id: str, version: int) -> None:
+        self.order_id = order_id
+        self.version = version
+        super().__init__(
+            f"Order {order_id!r} changed after this update read it (version {version}): "
+            "nothing was written; reload and apply the change again."
+        )
+
+
+class DuplicateEvent(StoreError):
+    """The event id was applied before (to ``order_id``); the update did nothing.
+
+    Webhooks arrive at least once: a duplicate is expected, not a failure of the delivery.
+    """
+
+    def __init__(self, event_id: str, order_id: str | None) -> None:
+        self.event_id = event_id
+        self.order_id = order_id
+        where = "" if order_id is None else f" to order {order_id!r}"
+        super().__init__(f"Event {event_id!r} was already applied{where}: nothing changed.")

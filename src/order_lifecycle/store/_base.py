@@ -1,0 +1,389 @@
+"""The :class:`Store` contract: orders, checkouts, event ids and kept deliveries, atomically.
+
+The contract every store keeps (the memory reference and the databases alike):
+
+- **One transaction per operation.** :meth:`Store.update_order` commits the order's state,
+  fraud state, items, charges, its new history steps and the event id together, or
+  nothing. A checkout call commits the checkout, its new steps and attempts, and the order
+  it became, together, or nothing (the ledger's one exception: an ``InvalidResponse``
+  commits the move to in doubt, then raises).
+- **Optimistic concurrency.** Each order has a version. An update reads the order and its
+  version, runs the change on a copy without holding any lock, and writes only where the
+  version is still the one it read; otherwise it raises :class:`StaleOrder` and writes
+  nothing. :meth:`Store.update_order_retrying` reloads and re-applies.
+- **Checkout consumption is decided by the database**: the claim of a checkout is one
+  conditional write (where its state and version are still the ones read); a lost claim
+  is re-read and refused, never written.
+- **Event ids are unique.** An update with an event id already applied does nothing and
+  raises :class:`DuplicateEvent`, also when two writers race with the same id.
+- **Histories only grow, legally.** An update may append steps the current table allows
+  from the stored state; it may not rewrite stored steps or change the order's id. Each
+  step is stored with the version of the table it was written under, so :meth:`Store.check`
+  can tell which stored histories a new table would make illegal.
+- Reads give independent copies: changing what :meth:`Store.get_order` returned changes
+  nothing stored.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import attrs
+
+from order_lifecycle._checkout import settle
+from order_lifecycle._ledger import CheckoutLedger
+from order_lifecycle._machine import Step
+from order_lifecycle._models import Checkout, Order
+from order_lifecycle._outcomes import OrderCreated
+from order_lifecycle._replay import replay
+from order_lifecycle._spec import MachineSpec
+from order_lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
+from order_lifecycle._vocabulary import CheckoutEvent, CheckoutState
+from order_lifecycle.exceptions import InvalidInput, StaleOrder, WrongType
+
+from ._check import IllegalHistory, StoredHistory, find_illegal
+
+__all__ = ["SPEC_VERSIONS", "KeptDelivery", "Store"]
+
+T = TypeVar("T")
+
+SPEC_VERSIONS = {"order": ORDER_SPEC.version, "checkout": CHECKOUT_SPEC.version}
+"""The version of each table this code writes steps under."""
+
+
+@attrs.frozen(repr=False)
+class KeptDelivery:
+    """A webhook delivery kept for an operator: its raw bytes, why, and when.
+
+    ``event_id`` and ``order_id`` are what could be read from it, when anything could.
+    """
+
+    id: int
+    raw: bytes
+    reason: str
+    at: datetime
+    event_id: str | None = None
+    order_id: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<KeptDelivery(id={self.id}, reason={self.reason!r}, num_bytes={len(self.raw)})>"
+
+
+class Store(CheckoutLedger):
+    """Orders, checkouts, applied webhook event ids and kept deliveries, in one database.
+
+    A store is also the :class:`~order_lifecycle.CheckoutLedger` of its checkouts: a 201
+    recorded through it stores the order created in the same transaction that consumes
+    the checkout. See the module documentation for the contract every store keeps.
+    Close a store (or use it as a context manager) to release its connection.
+    """
+
+    # --- orders ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_order(self, order: Order, *, event_id: str | None = None) -> None:
+        """Store a new order, with ``event_id`` marked applied when given (one transaction).
+
+        Raises:
+            OrderExists: an order with this id is stored already; nothing written.
+            DuplicateEvent: ``event_id`` was applied before; nothing written.
+            WrongType: ``order`` is not an :class:`~order_lifecycle.Order`.
+
+        """
+
+    @abstractmethod
+    def get_order(self, order_id: str) -> Order:
+        """The order as last committed, as an independent copy.
+
+        Raises:
+            UnknownOrder: no order has this id.
+            StoreCorrupt: the stored order cannot be read back as a valid ``Order``.
+
+        """
+
+    @abstractmethod
+    def update_order(
+        self, order_id: str, change: Callable[[Order], T], *, event_id: str | None = None
+    ) -> T:
+        """Run ``change`` on a copy of the order and commit what it leaves; its result.
+
+        One transaction: the state, fraud state, items, charges, the steps ``change``
+        appended to the history and ``event_id`` commit together, and the order's version
+        goes up by one. A change that leaves the order as it was, with no ``event_id``,
+        writes nothing. Rule functions (``fire``, ``fulfil``, ``capture``...) are such changes.
+
+        Raises:
+            UnknownOrder: no order has this id.
+            DuplicateEvent: ``event_id`` was applied before; nothing written (``change``
+                does not even run unless a racing writer applied it meanwhile).
+            StaleOrder: another update committed after this one read the order; nothing
+                written (reload and retry: :meth:`update_order_retrying`).
+            InvalidInput: ``change`` rewrote stored history, changed the id, or appended a
+                step the table does not allow from the stored state; nothing written.
+            Exception: whatever ``change`` raised; nothing written.
+
+        """
+
+    def update_order_retrying(
+        self,
+        order_id: str,
+        change: Callable[[Order], T],
+        *,
+        event_id: str | None = None,
+        attempts: int = 10,
+    ) -> T:
+        """:meth:`update_order`, reloading and re-applying ``change`` after a lost race.
+
+        ``change`` may run several times, each time on a fresh copy: it must depend only on
+        the order it is given. Between attempts it waits a little, at random (up to 50 ms),
+        so racing writers spread out.
+
+        Raises:
+            StaleOrder: every one of ``attempts`` tries lost its race.
+            InvalidInput: ``attempts`` is not 1 or more.
+
+        """
+        if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
+            raise InvalidInput(f"attempts must be an int of 1 or more, got {attempts!r}.")
+        for attempt in range(1, attempts + 1):
+            try:
+                return self.update_order(order_id, change, event_id=event_id)
+            except StaleOrder:
+                if attempt >= attempts:
+                    raise
+                # Not cryptographic: jitter so that racing writers do not collide again.
+                time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))  # noqa: S311
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @abstractmethod
+    def order_ids(self) -> list[str]:
+        """Every stored order's id, sorted."""
+
+    @abstractmethod
+    def applied_event_ids(self, order_id: str) -> frozenset[str]:
+        """The webhook event ids applied to the order.
+
+        Raises:
+            UnknownOrder: no order has this id.
+
+        """
+
+    # --- webhook deliveries kept for an operator -------------------------------------------
+
+    @abstractmethod
+    def keep_delivery(
+        self,
+        raw: bytes | bytearray,
+        reason: str,
+        *,
+        event_id: str | None = None,
+        order_id: str | None = None,
+        at: datetime | None = None,
+    ) -> KeptDelivery:
+        """Keep a delivery (conflicting, invalid) with its raw bytes and the reason; it.
+
+        Deliveries get increasing ids; ``at`` defaults to now.
+        """
+
+    @abstractmethod
+    def kept_deliveries(self) -> list[KeptDelivery]:
+        """Every kept delivery, oldest first."""
+
+    # --- checking stored histories against a spec -------------------------------------------
+
+    def check(
+        self,
+        order_spec: MachineSpec[Any, Any] = ORDER_SPEC,
+        checkout_spec: MachineSpec[Any, Any] = CHECKOUT_SPEC,
+    ) -> list[IllegalHistory]:
+        """Replay every stored history; the orders and checkouts the specs do not allow.
+
+        Run it with a changed table before it ships: what it lists is stored data the new
+        table would call illegal. Reads only.
+        """
+        specs = {"order": order_spec, "checkout": checkout_spec}
+        return find_illegal(self._stored_histories(), specs)
+
+    @abstractmethod
+    def _stored_histories(self) -> Iterator[StoredHistory]:
+        """Every stored order's and checkout's history, as stored, orders first."""
+
+    # --- checkouts: the ledger, plus the order a checkout became -----------------------------
+
+    @abstractmethod
+    def checkout_ids(self) -> list[str]:
+        """Every stored checkout's id, sorted."""
+
+    @abstractmethod
+    def _apply(
+        self,
+        checkout_id: str,
+        change: Callable[[Checkout], T],
+        *,
+        register_at: datetime | None = None,
+        adopt: Order | None = None,
+    ) -> T:
+        """The ledger's atomic step; also stores the order the checkout became.
+
+        That order is ``adopt``, or the order of an :class:`OrderCreated` result; it is
+        stored in the same transaction unless an order with its id is stored already.
+        """
+
+    def settle(
+        self, checkout_id: str, order: Order | None, *, at: datetime | None = None
+    ) -> Step[CheckoutState, CheckoutEvent]:
+        """Settle a checkout in doubt; the order found is stored with it, if new."""
+        return self._apply(
+            checkout_id, lambda checkout: settle(checkout, order, at=at), adopt=order
+        )
+
+    # --- lifetime -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the store's connection; the store is unusable afterwards."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+# --- helpers the stores share ------------------------------------------------------------------
+
+
+def now() -> datetime:
+    """The current moment, aware."""
+    return datetime.now(UTC)
+
+
+def require_id(value: object, what: str) -> str:
+    """``value`` if it is a non-empty str a database can store; else a typed error."""
+    return storable_text(require_text(value, what), what)
+
+
+def storable_text(value: str, what: str) -> str:
+    """``value`` unless it holds a NUL character, which PostgreSQL cannot store in text.
+
+    Every store refuses it alike, so that data valid in one store is valid in all.
+    """
+    if "\x00" in value:
+        raise InvalidInput(
+            f"{what} must not contain NUL characters (databases cannot store them), got {value!r}."
+        )
+    return value
+
+
+def require_storable(spec: MachineSpec[Any, Any], record: Order | Checkout) -> None:
+    """Raise unless every step of ``record``'s history is legal and its columns storable.
+
+    Raises:
+        InvalidHistory: a step the table does not allow.
+        InvalidInput: an id or event id with a NUL character.
+
+    """
+    replay(spec, record.history)
+    _storable_columns(record)
+
+
+def _storable_columns(record: Order | Checkout) -> None:
+    kind = type(record).__name__
+    storable_text(record.id, f"{kind}.id")
+    for name in ("checkout_id", "order_id"):
+        value = getattr(record, name, None)
+        if value is not None:
+            storable_text(value, f"{kind}.{name}")
+    for step in record.history:
+        if step.event_id is not None:
+            storable_text(step.event_id, f"{kind}.history[].event_id")
+
+
+def require_text(value: object, what: str) -> str:
+    """``value`` if it is a non-empty str."""
+    if not isinstance(value, str) or not value:
+        raise WrongType(what, "a non-empty str", value)
+    return value
+
+
+def require_optional_id(value: object, what: str) -> str | None:
+    """``value`` if it is ``None`` or a non-empty str."""
+    return None if value is None else require_id(value, what)
+
+
+def require_order(order: object) -> Order:
+    """``order`` if it is an :class:`Order`."""
+    if not isinstance(order, Order):
+        raise WrongType("order", "an Order", order)
+    return order
+
+
+def delivery_fields(
+    raw: object, reason: object, event_id: object, order_id: object, at: object
+) -> tuple[bytes, str, str | None, str | None, datetime]:
+    """The checked fields of a delivery to keep."""
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise WrongType("raw", "the delivery's bytes", raw)
+    if at is not None and (not isinstance(at, datetime) or at.tzinfo is None):
+        raise WrongType("at", "a timezone-aware datetime", at)
+    return (
+        bytes(raw),
+        storable_text(require_text(reason, "reason"), "reason"),
+        require_optional_id(event_id, "event_id"),
+        require_optional_id(order_id, "order_id"),
+        now() if at is None else at,
+    )
+
+
+def new_steps(
+    spec: MachineSpec[Any, Any], stored: Order | Checkout, work: Order | Checkout
+) -> list[Step[Any, Any]]:
+    """The steps ``work`` appended to ``stored``'s history, checked.
+
+    Raises:
+        InvalidInput: the id changed, a stored step was changed or removed, or an
+            appended step is not a row of ``spec`` from where the history stood.
+
+    """
+    what = f"{spec.name} {stored.id!r}"
+    if work.id != stored.id:
+        raise InvalidInput(f"an update of {what} changed its id to {work.id!r}.")
+    known = len(stored.history)
+    if work.history[:known] != stored.history:
+        raise InvalidInput(f"an update of {what} rewrote its stored history; append only.")
+    appended: list[Step[Any, Any]] = list(work.history[known:])
+    state: Any = stored.state
+    for index, step in enumerate(appended, start=known):
+        legal = (
+            step.event is not None
+            and step.source == state
+            and any(row.dest == step.dest for row in spec.transitions_from(state, step.event))
+        )
+        if not legal:
+            raise InvalidInput(
+                f"an update of {what} appended step {index}, {step.source} -{step.event}-> "
+                f"{step.dest}, which the table does not allow from {state}."
+            )
+        state = step.dest
+    if state != work.state:
+        raise InvalidInput(f"an update left {what} in {work.state}, but its history in {state}.")
+    _storable_columns(work)
+    return appended
+
+
+def adopted_order(result: object, adopt: Order | None) -> Order | None:
+    """The order a checkout step made, checked: the one given, or a 201's."""
+    order = result.order if adopt is None and isinstance(result, OrderCreated) else adopt
+    if order is not None:
+        require_storable(ORDER_SPEC, order)
+    return order

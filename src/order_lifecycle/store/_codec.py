@@ -1,0 +1,306 @@
+"""Models to plain data and back, generically over their attrs fields.
+
+:func:`encode` walks ``attrs.fields`` and gives JSON-ready data: ``Decimal`` as its string
+(exact), enums by value, aware datetimes as ISO 8601 (offset kept), ``bytes`` as
+``{"$bytes": base64}``, tuples and lists as lists, attrs values as dicts of their fields.
+:func:`decode` reverses it from the field's annotation, and builds each value through its
+class, so the models' own validation checks what comes back. A field added to a model
+needs no change here: a stored record without it takes the field's default.
+
+:func:`split` and :func:`join` cut a record into what the stores keep apart: a few columns
+of their own (id, state...), the history as rows, and every other field as one JSON body.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any, TypeVar
+
+import attrs
+
+from order_lifecycle._machine import Step
+from order_lifecycle._models import Checkout, Order
+from order_lifecycle.exceptions import OrderLifecycleError, StoreCorrupt
+
+__all__ = [
+    "CHECKOUT",
+    "ORDER",
+    "STEP_FIELDS",
+    "Kind",
+    "decode",
+    "encode",
+    "join",
+    "split",
+    "step_data",
+]
+
+STEP_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Step))
+"""A history row's columns, in order: the fields of :class:`Step`."""
+
+_BYTES = "$bytes"
+
+
+def encode(value: object) -> Any:  # noqa: ANN401, PLR0911 (JSON-ready data of any shape, by kind)
+    """``value`` as JSON-ready data (dicts, lists, str, int, bool, None).
+
+    Raises:
+        TypeError: a value of a type the codec does not know (a bug in a model, not data).
+
+    """
+    if isinstance(value, Enum):
+        return value.value
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError(f"the codec stores aware datetimes only, got {value!r}")
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return {_BYTES: base64.b64encode(value).decode("ascii")}
+    if isinstance(value, (tuple, list)):
+        return [encode(item) for item in value]
+    if attrs.has(type(value)):
+        return {f.name: encode(getattr(value, f.name)) for f in _init_fields(type(value))}
+    raise TypeError(f"the codec cannot store {type(value).__name__} {value!r}")
+
+
+def decode(kind: Any, data: object) -> Any:  # noqa: ANN401 (the annotation says what)
+    """The value of type ``kind`` that :func:`encode` turned into ``data``.
+
+    ``kind`` is an annotation: a class, ``X | None``, ``tuple[X, ...]``, or a generic
+    attrs class with its arguments (``Step[OrderState, OrderEvent]``).
+
+    Raises:
+        StoreCorrupt: ``data`` does not fit ``kind``, or the model refuses the value.
+
+    """
+    try:
+        return _decoder(kind)(data)
+    except (_Mismatch, OrderLifecycleError, ValueError, TypeError) as error:
+        raise StoreCorrupt(f"a stored {_name(kind)} cannot be read back: {error}") from error
+
+
+class _Mismatch(Exception):
+    """``data`` is not the shape its annotation asks for."""
+
+
+Decoder = Callable[[Any], Any]
+TypeVars = tuple[tuple[Any, Any], ...]
+
+# Decoders are compiled once per annotation (and bindings of its type variables): reading
+# an order back walks plain closures, not annotations.
+_DECODERS: dict[tuple[Any, TypeVars], Decoder] = {}
+
+
+def _decoder(kind: Any, typevars: TypeVars = ()) -> Decoder:  # noqa: ANN401 (an annotation)
+    key = (kind, typevars)
+    decoder = _DECODERS.get(key)
+    if decoder is None:
+        decoder = _DECODERS[key] = _compile(kind, dict(typevars))
+    return decoder
+
+
+def _compile(kind: Any, typevars: dict[Any, Any]) -> Decoder:  # noqa: ANN401, PLR0911
+    if isinstance(kind, TypeVar):
+        return _decoder(typevars[kind])
+    origin = typing.get_origin(kind)
+    bound = tuple(typevars.items())
+    if origin in {typing.Union, types.UnionType}:
+        members = [_decoder(m, bound) for m in typing.get_args(kind) if m is not type(None)]
+        return functools.partial(
+            _decode_union, members, optional=type(None) in typing.get_args(kind)
+        )
+    if origin in {tuple, list}:
+        return functools.partial(
+            _decode_sequence, _decoder(typing.get_args(kind)[0], bound), origin
+        )
+    if origin is not None and attrs.has(origin):
+        params = getattr(origin, "__parameters__", ())
+        return _compile_attrs(
+            origin, typevars | dict(zip(params, typing.get_args(kind), strict=True))
+        )
+    if isinstance(kind, type) and attrs.has(kind):
+        return _compile_attrs(kind, typevars)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind
+    scalar = _SCALARS.get(kind)
+    if scalar is None:
+        raise TypeError(f"the codec cannot read a {kind!r}")
+    return scalar
+
+
+def _decode_union(members: Sequence[Decoder], data: object, *, optional: bool) -> Any:  # noqa: ANN401
+    if data is None and optional:
+        return None
+    problems = []
+    for member in members:
+        try:
+            return member(data)
+        except (_Mismatch, ValueError) as problem:
+            problems.append(str(problem))
+    raise _Mismatch("; ".join(problems) or f"expected null, got {data!r}")
+
+
+def _decode_sequence(element: Decoder, container: type[Any], data: object) -> Any:  # noqa: ANN401
+    if not isinstance(data, list):
+        raise _Mismatch(f"expected a list, got {data!r}")
+    return container(element(item) for item in data)
+
+
+def _compile_attrs(cls: type[Any], typevars: dict[Any, Any]) -> Decoder:
+    bound = tuple(typevars.items())
+    hints = _hints(cls)
+    fields = [
+        (f.name, f.alias or f.name, _decoder(hints[f.name], bound)) for f in _init_fields(cls)
+    ]
+    names = frozenset(name for name, _, _ in fields)
+
+    def decode_attrs(data: object) -> Any:  # noqa: ANN401
+        if not isinstance(data, dict):
+            raise _Mismatch(f"expected the fields of {cls.__name__}, got {data!r}")
+        if not names.issuperset(data):
+            unknown = ", ".join(sorted(set(data) - names))
+            raise _Mismatch(f"{cls.__name__} has no field {unknown}")
+        return cls(**{alias: decode(data[name]) for name, alias, decode in fields if name in data})
+
+    return decode_attrs
+
+
+def _exactly(kind: type[Any]) -> Decoder:
+    def decode(data: object) -> Any:  # noqa: ANN401
+        if type(data) is not kind:
+            raise _Mismatch(f"expected {kind.__name__}, got {data!r}")
+        return data
+
+    return decode
+
+
+def _none(data: object) -> None:
+    if data is not None:
+        raise _Mismatch(f"expected null, got {data!r}")
+
+
+def _decimal(data: object) -> Decimal:
+    if not isinstance(data, str):
+        raise _Mismatch(f"expected a decimal string, got {data!r}")
+    try:
+        return Decimal(data)
+    except InvalidOperation:
+        raise _Mismatch(f"not a decimal: {data!r}") from None
+
+
+def _datetime(data: object) -> datetime:
+    if not isinstance(data, str):
+        raise _Mismatch(f"expected an ISO 8601 time, got {data!r}")
+    return datetime.fromisoformat(data)
+
+
+def _bytes(data: object) -> bytes:
+    if not isinstance(data, dict) or set(data) != {_BYTES}:
+        raise _Mismatch(f"expected {{{_BYTES!r}: base64}}, got {data!r}")
+    return base64.b64decode(data[_BYTES], validate=True)
+
+
+_SCALARS: dict[Any, Decoder] = {
+    bool: _exactly(bool),
+    int: _exactly(int),
+    str: _exactly(str),
+    type(None): _none,
+    Decimal: _decimal,
+    datetime: _datetime,
+    bytes: _bytes,
+}
+
+
+def _init_fields(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = tuple(f for f in attrs.fields(cls) if f.init)
+    return fields
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
+
+
+# Per-class caches: fields and resolved annotations never change at run time.
+_FIELDS: dict[type[Any], tuple[attrs.Attribute[Any], ...]] = {}
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _name(kind: Any) -> str:  # noqa: ANN401
+    origin = typing.get_origin(kind) or kind
+    return getattr(origin, "__name__", str(kind))
+
+
+@attrs.frozen
+class Kind:
+    """How one kind of record is laid out: its columns apart from the JSON body."""
+
+    model: type[Order | Checkout]
+    columns: tuple[str, ...]
+
+    @property
+    def step_type(self) -> Any:  # noqa: ANN401 (an annotation)
+        """The annotation of one history step, ``Step[OrderState, OrderEvent]`` for orders."""
+        return typing.get_args(_hints(self.model)["history"])[0]
+
+
+ORDER = Kind(Order, ("state", "fraud_state", "checkout_id"))
+CHECKOUT = Kind(Checkout, ("state", "order_id"))
+
+
+def split(kind: Kind, record: Order | Checkout) -> tuple[dict[str, Any], str, list[list[Any]]]:
+    """``record`` as (its columns by name, its other fields as JSON text, its history rows).
+
+    History rows hold the :data:`STEP_FIELDS` in order; the record's id is a column.
+    """
+    data = encode(record)
+    steps = data.pop("history")
+    columns = {"id": data.pop("id")} | {name: data.pop(name) for name in kind.columns}
+    body = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return columns, body, [[step[name] for name in STEP_FIELDS] for step in steps]
+
+
+def join(
+    kind: Kind, columns: Mapping[str, Any], body: str, steps: Sequence[Sequence[Any]]
+) -> Order | Checkout:
+    """The record :func:`split` cut up, rebuilt and validated by its model.
+
+    Raises:
+        StoreCorrupt: the pieces do not make a valid record (the message names it).
+
+    """
+    try:
+        data = json.loads(body)
+    except ValueError as error:
+        raise StoreCorrupt(f"stored {kind.model.__name__} {columns.get('id')!r}: {error}") from None
+    if not isinstance(data, dict):
+        raise StoreCorrupt(f"stored {kind.model.__name__} {columns.get('id')!r}: body {data!r}")
+    data.update(columns)
+    data["history"] = [step_data(row) for row in steps]
+    try:
+        record: Order | Checkout = decode(kind.model, data)
+    except StoreCorrupt as error:
+        raise StoreCorrupt(f"stored {kind.model.__name__} {columns.get('id')!r}: {error}") from None
+    return record
+
+
+def step_data(row: Sequence[Any]) -> dict[str, Any]:
+    """A history row as the data of one step; a stored boolean may be an integer."""
+    data = dict(zip(STEP_FIELDS, row, strict=True))
+    data["implied"] = bool(data["implied"])
+    return data

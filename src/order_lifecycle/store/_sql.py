@@ -1,0 +1,453 @@
+"""The database stores' shared half: the contract in SQL that SQLite and PostgreSQL both run.
+
+A subclass supplies a connection: transactions (:meth:`SQLStore._transaction`, which also
+turns driver errors into the ``StoreError`` family), statements with ``?`` placeholders,
+and a few dialect details. Everything else is here, once.
+
+The protocol of an update: a read transaction loads the record and its version; the
+change runs on a copy with no transaction open; a write transaction then records the
+event id (unique key), updates the record ``WHERE id = ? AND version = ?`` (and, for a
+checkout, ``AND state = ?``: the claim), and appends the new history rows. Zero rows
+updated means another writer won: nothing is written.
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, TypeVar
+
+import attrs
+
+from order_lifecycle._machine import Step
+from order_lifecycle._models import Checkout, Order
+from order_lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
+from order_lifecycle._vocabulary import CheckoutEvent, CheckoutState
+from order_lifecycle.exceptions import (
+    DuplicateEvent,
+    InvalidResponse,
+    OrderExists,
+    SchemaTooNew,
+    StaleOrder,
+    StoreCorrupt,
+    StoreError,
+    StoreUnavailable,
+    UnknownCheckout,
+    UnknownOrder,
+)
+
+from ._base import (
+    SPEC_VERSIONS,
+    KeptDelivery,
+    Store,
+    adopted_order,
+    delivery_fields,
+    new_steps,
+    now,
+    require_id,
+    require_optional_id,
+    require_order,
+    require_storable,
+)
+from ._check import StoredHistory
+from ._codec import CHECKOUT, ORDER, STEP_FIELDS, Kind, join, split, step_data
+from ._schema import SCHEMA_VERSION, Dialect, migrations
+
+__all__ = ["SQLStore"]
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+
+# Lost claims of one checkout in a row before giving up (see memory.CLAIM_ATTEMPTS).
+CLAIM_ATTEMPTS = 100
+
+
+@attrs.frozen
+class _Layout:
+    """Where one kind of record lives: its table, its steps' table and their key."""
+
+    kind: Kind
+    name: str
+    table: str
+    steps: str
+    key: str
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("id", *self.kind.columns, "body")
+
+    def select(self) -> str:
+        return f"SELECT version, {', '.join(self.columns)} FROM {self.table} WHERE id = ?"  # noqa: S608 (constant names)
+
+    def select_steps(self) -> str:
+        names = ", ".join(f'"{f}"' for f in STEP_FIELDS)
+        return f"SELECT {names} FROM {self.steps} WHERE {self.key} = ? ORDER BY seq"  # noqa: S608
+
+    def insert(self) -> str:
+        marks = ", ".join("?" for _ in self.columns)
+        return (
+            f"INSERT INTO {self.table} (version, {', '.join(self.columns)}) "  # noqa: S608
+            f"VALUES (1, {marks}) ON CONFLICT (id) DO NOTHING"
+        )
+
+    def update(self) -> str:
+        sets = ", ".join(f"{c} = ?" for c in self.columns[1:])
+        return (
+            f"UPDATE {self.table} SET version = version + 1, {sets} "  # noqa: S608
+            "WHERE id = ? AND version = ? AND state = ?"
+        )
+
+    def insert_steps(self) -> str:
+        names = ", ".join(f'"{f}"' for f in STEP_FIELDS)
+        marks = ", ".join("?" for _ in STEP_FIELDS)
+        return (
+            f"INSERT INTO {self.steps} ({self.key}, seq, spec_version, {names}) "  # noqa: S608
+            f"VALUES (?, ?, ?, {marks})"
+        )
+
+
+ORDERS = _Layout(ORDER, "order", "ol_orders", "ol_order_steps", "order_id")
+CHECKOUTS = _Layout(CHECKOUT, "checkout", "ol_checkouts", "ol_checkout_steps", "checkout_id")
+
+
+class _LostRace(Exception):
+    """A conditional write matched no row: another writer committed first."""
+
+
+class SQLStore(Store):
+    """A store over one database connection; subclasses bring the connection."""
+
+    dialect: Dialect
+
+    # --- what a subclass supplies --------------------------------------------------------------
+
+    @abstractmethod
+    def _transaction(self, *, write: bool) -> AbstractContextManager[None]:
+        """A transaction on the connection: committed on exit, rolled back on an error.
+
+        ``write`` transactions take the database's write lock at once where it has one
+        (SQLite's ``BEGIN IMMEDIATE``); read transactions see one snapshot. Driver errors
+        leave it as ``StoreError``s.
+        """
+
+    @abstractmethod
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        """Run a statement with ``?`` placeholders inside a transaction; its rows."""
+
+    @abstractmethod
+    def _write(self, sql: str, params: Sequence[object] = ()) -> int:
+        """Run a statement with ``?`` placeholders inside a transaction; rows changed."""
+
+    @abstractmethod
+    def _table_exists(self, name: str) -> bool:
+        """Whether the table is in the store's database (or schema)."""
+
+    def _lock_schema(self) -> None:
+        """Serialize schema creation between processes, inside a write transaction."""
+
+    def _prepare_writes(self) -> None:
+        """Settings applied once the schema is known not to be newer (never before)."""
+
+    # --- schema ----------------------------------------------------------------------------------
+
+    def _open_schema(self, *, create: bool, where: str) -> None:
+        """Check the schema version; create or upgrade the tables when needed.
+
+        Raises:
+            SchemaTooNew: a newer order-lifecycle set the database up; nothing written.
+            StoreUnavailable: no store there and ``create`` is false.
+
+        """
+        with self._transaction(write=False):
+            found = self._schema_version()
+        if found is not None and found > SCHEMA_VERSION:
+            raise SchemaTooNew(found, SCHEMA_VERSION)
+        if found is None and not create:
+            raise StoreUnavailable(f"There is no order-lifecycle store in {where}.")
+        self._prepare_writes()
+        if found == SCHEMA_VERSION:
+            return
+        with self._transaction(write=True):
+            self._lock_schema()
+            found = self._schema_version()
+            if found is not None and found > SCHEMA_VERSION:
+                raise SchemaTooNew(found, SCHEMA_VERSION)
+            for version in range((found or 0) + 1, SCHEMA_VERSION + 1):
+                for statement in migrations(self.dialect, version):
+                    self._write(statement)
+            if found is None:
+                self._write("INSERT INTO ol_schema (version) VALUES (?)", [SCHEMA_VERSION])
+            else:
+                self._write("UPDATE ol_schema SET version = ?", [SCHEMA_VERSION])
+
+    def _schema_version(self) -> int | None:
+        if not self._table_exists("ol_schema"):
+            return None
+        rows = self._query("SELECT version FROM ol_schema")
+        if len(rows) != 1 or not isinstance(rows[0][0], int):
+            raise StoreCorrupt(f"ol_schema must hold one version number, it holds {rows!r}.")
+        version: int = rows[0][0]
+        return version
+
+    # --- records ---------------------------------------------------------------------------------
+
+    def _load(self, layout: _Layout, record_id: str) -> tuple[int, Order | Checkout] | None:
+        rows = self._query(layout.select(), [record_id])
+        if not rows:
+            return None
+        version, *values = rows[0]
+        steps = self._query(layout.select_steps(), [record_id])
+        columns = dict(zip(layout.columns[:-1], values[:-1], strict=True))
+        return version, join(layout.kind, columns, values[-1], steps)
+
+    def _insert(self, layout: _Layout, record: Order | Checkout) -> bool:
+        """Insert a new record with its whole history; whether it was new."""
+        columns, body, steps = split(layout.kind, record)
+        inserted = self._write(layout.insert(), [*columns.values(), body])
+        if inserted:
+            self._insert_steps(layout, record.id, 0, steps)
+        return inserted > 0
+
+    def _insert_steps(
+        self, layout: _Layout, record_id: str, first: int, steps: Sequence[Sequence[Any]]
+    ) -> None:
+        version = SPEC_VERSIONS[layout.name]
+        for seq, step in enumerate(steps, start=first):
+            self._write(layout.insert_steps(), [record_id, seq, version, *step])
+
+    def _update(
+        self, layout: _Layout, stored: Order | Checkout, version: int, work: Order | Checkout
+    ) -> None:
+        """Write ``work`` over ``stored`` where it is still at ``version``; new steps appended.
+
+        Raises:
+            _LostRace: another writer committed first (nothing written).
+
+        """
+        columns, body, steps = split(layout.kind, work)
+        values = list(columns.values())[1:]
+        changed = self._write(layout.update(), [*values, body, work.id, version, str(stored.state)])
+        if not changed:
+            raise _LostRace
+        self._insert_steps(layout, work.id, len(stored.history), steps[len(stored.history) :])
+
+    # --- orders ----------------------------------------------------------------------------------
+
+    def create_order(self, order: Order, *, event_id: str | None = None) -> None:
+        """Store a new order; see :meth:`Store.create_order`."""
+        order = require_order(order)
+        event_id = require_optional_id(event_id, "event_id")
+        require_storable(ORDER_SPEC, order)
+        with self._transaction(write=True):
+            self._refuse_duplicate(event_id)
+            if not self._insert(ORDERS, order):
+                raise OrderExists(order.id)
+            self._record_event(event_id, order.id)
+
+    def _refuse_duplicate(self, event_id: str | None) -> None:
+        if event_id is not None:
+            rows = self._query(
+                "SELECT order_id FROM ol_applied_events WHERE event_id = ?", [event_id]
+            )
+            if rows:
+                raise DuplicateEvent(event_id, rows[0][0])
+
+    def _record_event(self, event_id: str | None, order_id: str) -> None:
+        if event_id is None:
+            return
+        inserted = self._write(
+            "INSERT INTO ol_applied_events (event_id, order_id, applied_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (event_id) DO NOTHING",
+            [event_id, order_id, now().isoformat()],
+        )
+        if not inserted:  # a racing writer recorded it after this one looked
+            self._refuse_duplicate(event_id)
+            raise DuplicateEvent(event_id, None)  # pragma: no cover (it was just seen)
+
+    def get_order(self, order_id: str) -> Order:
+        """The order as last committed, as an independent copy."""
+        return self._load_order(require_id(order_id, "order_id"))[1]
+
+    def _load_order(self, order_id: str, event_id: str | None = None) -> tuple[int, Order]:
+        with self._transaction(write=False):
+            self._refuse_duplicate(event_id)
+            loaded = self._load(ORDERS, order_id)
+        if loaded is None:
+            raise UnknownOrder(order_id)
+        version, order = loaded
+        assert isinstance(order, Order)  # noqa: S101 (ORDERS decodes orders)
+        return version, order
+
+    def update_order(
+        self, order_id: str, change: Callable[[Order], T], *, event_id: str | None = None
+    ) -> T:
+        """Run ``change`` on a copy and commit it; see :meth:`Store.update_order`."""
+        order_id = require_id(order_id, "order_id")
+        event_id = require_optional_id(event_id, "event_id")
+        version, stored = self._load_order(order_id, event_id)
+        work = copy.deepcopy(stored)
+        result = change(work)
+        new_steps(ORDER_SPEC, stored, work)
+        if event_id is None and work == stored:
+            return result
+        with self._transaction(write=True):
+            self._record_event(event_id, order_id)
+            try:
+                self._update(ORDERS, stored, version, work)
+            except _LostRace:
+                raise StaleOrder(order_id, version) from None
+        return result
+
+    def order_ids(self) -> list[str]:
+        """Every stored order's id, sorted."""
+        with self._transaction(write=False):
+            return sorted(row[0] for row in self._query("SELECT id FROM ol_orders"))
+
+    def applied_event_ids(self, order_id: str) -> frozenset[str]:
+        """The webhook event ids applied to the order."""
+        order_id = require_id(order_id, "order_id")
+        with self._transaction(write=False):
+            if not self._query("SELECT 1 FROM ol_orders WHERE id = ?", [order_id]):
+                raise UnknownOrder(order_id)
+            rows = self._query(
+                "SELECT event_id FROM ol_applied_events WHERE order_id = ?", [order_id]
+            )
+        return frozenset(row[0] for row in rows)
+
+    # --- deliveries ------------------------------------------------------------------------------
+
+    def keep_delivery(
+        self,
+        raw: bytes | bytearray,
+        reason: str,
+        *,
+        event_id: str | None = None,
+        order_id: str | None = None,
+        at: datetime | None = None,
+    ) -> KeptDelivery:
+        """Keep a delivery for an operator; see :meth:`Store.keep_delivery`."""
+        raw_bytes, reason_text, event, order, when = delivery_fields(
+            raw, reason, event_id, order_id, at
+        )
+        with self._transaction(write=True):
+            rows = self._query(
+                "INSERT INTO ol_kept_deliveries (kept_at, reason, event_id, order_id, raw) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                [when.isoformat(), reason_text, event, order, raw_bytes],
+            )
+        return KeptDelivery(rows[0][0], raw_bytes, reason_text, when, event, order)
+
+    def kept_deliveries(self) -> list[KeptDelivery]:
+        """Every kept delivery, oldest first."""
+        with self._transaction(write=False):
+            rows = self._query(
+                "SELECT id, raw, reason, kept_at, event_id, order_id FROM ol_kept_deliveries "
+                "ORDER BY id"
+            )
+        return [
+            KeptDelivery(key, bytes(raw), reason, datetime.fromisoformat(at), event, order)
+            for key, raw, reason, at, event, order in rows
+        ]
+
+    # --- checkouts -------------------------------------------------------------------------------
+
+    def checkout_ids(self) -> list[str]:
+        """Every stored checkout's id, sorted."""
+        with self._transaction(write=False):
+            return sorted(row[0] for row in self._query("SELECT id FROM ol_checkouts"))
+
+    def get(self, checkout_id: str) -> Checkout:
+        """A copy of the checkout as last committed."""
+        checkout_id = require_id(checkout_id, "checkout_id")
+        with self._transaction(write=False):
+            loaded = self._load(CHECKOUTS, checkout_id)
+        if loaded is None:
+            raise UnknownCheckout(checkout_id)
+        checkout = loaded[1]
+        assert isinstance(checkout, Checkout)  # noqa: S101 (CHECKOUTS decodes checkouts)
+        return checkout
+
+    def _apply(
+        self,
+        checkout_id: str,
+        change: Callable[[Checkout], T],
+        *,
+        register_at: datetime | None = None,
+        adopt: Order | None = None,
+    ) -> T:
+        checkout_id = require_id(checkout_id, "checkout_id")
+        for _ in range(CLAIM_ATTEMPTS):
+            with self._transaction(write=False):
+                loaded = self._load(CHECKOUTS, checkout_id)
+            if loaded is None:
+                if register_at is None:
+                    raise UnknownCheckout(checkout_id)
+                opened: Step[CheckoutState, CheckoutEvent] = Step(
+                    None, None, CheckoutState.OPEN, register_at
+                )
+                loaded = (0, Checkout(checkout_id, history=[opened]))
+            version, stored = loaded
+            assert isinstance(stored, Checkout)  # noqa: S101 (CHECKOUTS decodes checkouts)
+            work = copy.deepcopy(stored)
+            failure: InvalidResponse | None = None
+            try:
+                result: T | None = change(work)
+            except InvalidResponse as error:
+                failure, result = error, None
+            new_steps(CHECKOUT_SPEC, stored, work)
+            if not self._commit_checkout(version, stored, work, adopted_order(result, adopt)):
+                continue
+            if failure is not None:
+                raise failure
+            return result  # type: ignore[return-value]
+        raise StoreError(f"checkout {checkout_id!r} kept changing; gave up after {CLAIM_ATTEMPTS}.")
+
+    def _commit_checkout(
+        self, version: int, stored: Checkout, work: Checkout, order: Order | None
+    ) -> bool:
+        """Commit where the checkout is still at ``version`` (0: not stored); whether it was."""
+        try:
+            with self._transaction(write=True):
+                if version == 0:
+                    if not self._insert(CHECKOUTS, work):
+                        raise _LostRace  # noqa: TRY301 (rolls the transaction back)
+                else:
+                    self._update(CHECKOUTS, stored, version, work)
+                if order is not None:
+                    self._insert(ORDERS, order)
+        except _LostRace:
+            return False
+        return True
+
+    # --- checking --------------------------------------------------------------------------------
+
+    def _stored_histories(self) -> Iterator[StoredHistory]:
+        with self._transaction(write=False):
+            loaded = [self._histories(layout) for layout in (ORDERS, CHECKOUTS)]
+        for histories in loaded:
+            yield from (histories[key] for key in sorted(histories))
+
+    def _histories(self, layout: _Layout) -> dict[str, StoredHistory]:
+        states = self._query(f"SELECT id, state FROM {layout.table}")  # noqa: S608
+        names = ", ".join(f'"{f}"' for f in STEP_FIELDS)
+        rows = self._query(
+            f"SELECT {layout.key}, spec_version, {names} FROM {layout.steps} "  # noqa: S608
+            f"ORDER BY {layout.key}, seq"
+        )
+        steps: dict[str, list[Row]] = {}
+        for key, *row in rows:
+            steps.setdefault(key, []).append(tuple(row))
+        histories = {}
+        for key, state in states:
+            mine = steps.get(key, [])
+            histories[key] = StoredHistory(
+                layout.name,
+                key,
+                state,
+                tuple(step_data(row[1:]) for row in mine),
+                tuple(dict.fromkeys(row[0] for row in mine)),
+            )
+        return histories

@@ -1,0 +1,262 @@
+"""The reference store, in memory: the contract, plainly, for one process and its threads.
+
+Everything a database store does, without a database: records are kept as deep copies
+with a version each, one lock guards every read and every commit, and changes run outside
+it on a copy, committed only if the version is still the one read (exactly the databases'
+optimistic protocol). The differential tests hold every other store to this one.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from order_lifecycle._machine import Step
+from order_lifecycle._models import Checkout, Order
+from order_lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
+from order_lifecycle._vocabulary import CheckoutEvent, CheckoutState
+from order_lifecycle.exceptions import (
+    DuplicateEvent,
+    InvalidResponse,
+    OrderExists,
+    StaleOrder,
+    StoreError,
+    UnknownCheckout,
+    UnknownOrder,
+)
+
+from ._base import (
+    SPEC_VERSIONS,
+    KeptDelivery,
+    Store,
+    adopted_order,
+    delivery_fields,
+    new_steps,
+    require_id,
+    require_optional_id,
+    require_order,
+    require_storable,
+)
+from ._check import StoredHistory
+from ._codec import encode
+
+__all__ = ["MemoryStore"]
+
+T = TypeVar("T")
+R = TypeVar("R", Order, Checkout)
+
+# Lost claims of one checkout in a row before giving up; each loss means another call
+# committed, so only a pathological stream of writers to one checkout gets this far.
+CLAIM_ATTEMPTS = 100
+
+
+@attrs.frozen
+class _Entry(Generic[R]):
+    """A stored record: never mutated, replaced whole on commit."""
+
+    version: int
+    record: R
+    spec_versions: tuple[str, ...]
+
+
+class MemoryStore(Store):
+    """The reference store: in memory, safe across threads, gone with the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._orders: dict[str, _Entry[Order]] = {}
+        self._checkouts: dict[str, _Entry[Checkout]] = {}
+        self._events: dict[str, str] = {}
+        self._deliveries: list[KeptDelivery] = []
+
+    def __repr__(self) -> str:
+        """``<MemoryStore(num_orders=2, num_checkouts=1)>``."""
+        return (
+            f"<MemoryStore(num_orders={len(self._orders)}, num_checkouts={len(self._checkouts)})>"
+        )
+
+    # --- orders -----------------------------------------------------------------------------
+
+    def create_order(self, order: Order, *, event_id: str | None = None) -> None:
+        """Store a new order; see :meth:`Store.create_order`."""
+        order = require_order(order)
+        event_id = require_optional_id(event_id, "event_id")
+        require_storable(ORDER_SPEC, order)
+        stored = copy.deepcopy(order)
+        with self._lock:
+            self._refuse_duplicate(event_id)
+            if order.id in self._orders:
+                raise OrderExists(order.id)
+            self._insert_order(stored)
+            if event_id is not None:
+                self._events[event_id] = order.id
+
+    def _insert_order(self, order: Order) -> None:
+        versions = (SPEC_VERSIONS["order"],) * len(order.history)
+        self._orders[order.id] = _Entry(1, order, versions)
+
+    def _refuse_duplicate(self, event_id: str | None) -> None:
+        if event_id is not None and event_id in self._events:
+            raise DuplicateEvent(event_id, self._events[event_id])
+
+    def get_order(self, order_id: str) -> Order:
+        """The order as last committed, as an independent copy."""
+        order_id = require_id(order_id, "order_id")
+        with self._lock:
+            return copy.deepcopy(self._order_entry(order_id).record)
+
+    def _order_entry(self, order_id: str) -> _Entry[Order]:
+        entry = self._orders.get(order_id)
+        if entry is None:
+            raise UnknownOrder(order_id)
+        return entry
+
+    def update_order(
+        self, order_id: str, change: Callable[[Order], T], *, event_id: str | None = None
+    ) -> T:
+        """Run ``change`` on a copy and commit it; see :meth:`Store.update_order`."""
+        order_id = require_id(order_id, "order_id")
+        event_id = require_optional_id(event_id, "event_id")
+        with self._lock:
+            self._refuse_duplicate(event_id)
+            entry = self._order_entry(order_id)
+        work = copy.deepcopy(entry.record)
+        result = change(work)
+        appended = new_steps(ORDER_SPEC, entry.record, work)
+        if event_id is None and work == entry.record:
+            return result
+        with self._lock:
+            self._refuse_duplicate(event_id)
+            if self._orders[order_id].version != entry.version:
+                raise StaleOrder(order_id, entry.version)
+            versions = entry.spec_versions + (SPEC_VERSIONS["order"],) * len(appended)
+            # A copy: ``change`` may have kept a reference to the order it was given.
+            self._orders[order_id] = _Entry(entry.version + 1, copy.deepcopy(work), versions)
+            if event_id is not None:
+                self._events[event_id] = order_id
+        return result
+
+    def order_ids(self) -> list[str]:
+        """Every stored order's id, sorted."""
+        with self._lock:
+            return sorted(self._orders)
+
+    def applied_event_ids(self, order_id: str) -> frozenset[str]:
+        """The webhook event ids applied to the order."""
+        order_id = require_id(order_id, "order_id")
+        with self._lock:
+            self._order_entry(order_id)
+            return frozenset(e for e, o in self._events.items() if o == order_id)
+
+    # --- deliveries -------------------------------------------------------------------------
+
+    def keep_delivery(
+        self,
+        raw: bytes | bytearray,
+        reason: str,
+        *,
+        event_id: str | None = None,
+        order_id: str | None = None,
+        at: datetime | None = None,
+    ) -> KeptDelivery:
+        """Keep a delivery for an operator; see :meth:`Store.keep_delivery`."""
+        fields = delivery_fields(raw, reason, event_id, order_id, at)
+        raw_bytes, reason_text, event, order, when = fields
+        with self._lock:
+            kept = KeptDelivery(
+                len(self._deliveries) + 1, raw_bytes, reason_text, when, event, order
+            )
+            self._deliveries.append(kept)
+        return kept
+
+    def kept_deliveries(self) -> list[KeptDelivery]:
+        """Every kept delivery, oldest first."""
+        with self._lock:
+            return list(self._deliveries)
+
+    # --- checkouts --------------------------------------------------------------------------
+
+    def checkout_ids(self) -> list[str]:
+        """Every stored checkout's id, sorted."""
+        with self._lock:
+            return sorted(self._checkouts)
+
+    def get(self, checkout_id: str) -> Checkout:
+        """A copy of the checkout as last committed."""
+        checkout_id = require_id(checkout_id, "checkout_id")
+        with self._lock:
+            entry = self._checkouts.get(checkout_id)
+            if entry is None:
+                raise UnknownCheckout(checkout_id)
+            return copy.deepcopy(entry.record)
+
+    def _apply(
+        self,
+        checkout_id: str,
+        change: Callable[[Checkout], T],
+        *,
+        register_at: datetime | None = None,
+        adopt: Order | None = None,
+    ) -> T:
+        checkout_id = require_id(checkout_id, "checkout_id")
+        for _ in range(CLAIM_ATTEMPTS):
+            with self._lock:
+                entry = self._checkouts.get(checkout_id)
+            if entry is None:
+                if register_at is None:
+                    raise UnknownCheckout(checkout_id)
+                opened: Step[CheckoutState, CheckoutEvent] = Step(
+                    None, None, CheckoutState.OPEN, register_at
+                )
+                entry = _Entry(0, Checkout(checkout_id, history=[opened]), ())
+            stored = entry.record
+            work = copy.deepcopy(stored)
+            failure: InvalidResponse | None = None
+            try:
+                result = change(work)
+            except InvalidResponse as error:
+                failure, result = error, None
+            appended = new_steps(CHECKOUT_SPEC, stored, work)
+            if entry.version == 0:  # new: its creation step is stored too
+                appended = work.history
+            if self._commit_checkout(entry, work, appended, adopted_order(result, adopt)):
+                if failure is not None:
+                    raise failure
+                return result  # type: ignore[return-value]
+        raise StoreError(f"checkout {checkout_id!r} kept changing; gave up after {CLAIM_ATTEMPTS}.")
+
+    def _commit_checkout(
+        self,
+        entry: _Entry[Checkout],
+        work: Checkout,
+        appended: Sequence[Step[Any, Any]],
+        order: Order | None,
+    ) -> bool:
+        """Commit where the checkout is still at the version read; whether it was."""
+        with self._lock:
+            current = self._checkouts.get(work.id)
+            if (0 if current is None else current.version) != entry.version:
+                return False
+            versions = entry.spec_versions + (SPEC_VERSIONS["checkout"],) * len(appended)
+            self._checkouts[work.id] = _Entry(entry.version + 1, copy.deepcopy(work), versions)
+            if order is not None and order.id not in self._orders:
+                self._insert_order(copy.deepcopy(order))
+            return True
+
+    # --- checking -----------------------------------------------------------------------------
+
+    def _stored_histories(self) -> Iterator[StoredHistory]:
+        with self._lock:
+            orders = [("order", self._orders[key]) for key in sorted(self._orders)]
+            checkouts = [("checkout", self._checkouts[key]) for key in sorted(self._checkouts)]
+        for kind, entry in orders + checkouts:
+            record = entry.record
+            steps = tuple(encode(step) for step in record.history)
+            yield StoredHistory(
+                kind, record.id, str(record.state), steps, tuple(dict.fromkeys(entry.spec_versions))
+            )

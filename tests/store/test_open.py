@@ -1,0 +1,289 @@
+"""Opening stores: choosing one from a URL, and every way a database can be bad."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from order_lifecycle import InvalidInput, Item, Order, WrongType
+from order_lifecycle.cli import main
+from order_lifecycle.store import (
+    SCHEMA_VERSION,
+    MemoryStore,
+    SchemaTooNew,
+    SQLiteStore,
+    Store,
+    StoreCorrupt,
+    StoreUnavailable,
+    _schema,
+    _sql,
+    open_store,
+)
+from order_lifecycle.store.postgres import PostgresStore
+
+from .conftest import REAL_BACKENDS, UrlMaker, new_postgres_schema
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file in ``folder`` with its bytes: to show that nothing was written."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_open_store_picks_sqlite_for_paths(tmp_path: Path) -> None:
+    """Paths (str or Path), sqlite:/// URLs and :memory: open SQLite stores."""
+    with open_store(tmp_path / "a.db") as by_path:
+        assert isinstance(by_path, SQLiteStore)
+    with open_store(str(tmp_path / "b.db")) as by_str:
+        assert repr(by_str) == f"<SQLiteStore(path={str(tmp_path / 'b.db')!r})>"
+    with open_store(f"sqlite://{tmp_path / 'c.db'}") as by_url:
+        assert by_url.path == str(tmp_path / "c.db")  # type: ignore[attr-defined]
+    with open_store(":memory:") as in_memory:
+        in_memory.create_order(Order.create("o-1"))
+        assert in_memory.order_ids() == ["o-1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.db", "b.db", "c.db"]
+    assert repr(MemoryStore()) == "<MemoryStore(num_orders=0, num_checkouts=0)>"
+
+
+def test_open_store_refuses_other_urls(tmp_path: Path) -> None:
+    """A URL of another database, or not a URL at all, is refused."""
+    with pytest.raises(InvalidInput, match="No store for mysql:// URLs"):
+        open_store("mysql://shop@localhost/orders")
+    with pytest.raises(WrongType):
+        open_store(5)  # type: ignore[arg-type]
+    with pytest.raises(WrongType):
+        open_store("")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    """A file that is not SQLite is StoreCorrupt, and stays byte for byte as it was."""
+    path = tmp_path / "orders.db"
+    path.write_bytes(b"order 1001 shipped\n" * 100)
+    before = snapshot(tmp_path)
+    with pytest.raises(StoreCorrupt, match=r"orders\.db is not an intact order-lifecycle store"):
+        open_store(path)
+    assert snapshot(tmp_path) == before
+
+
+def read_everything(path: Path) -> None:
+    with open_store(path) as store:
+        for order_id in store.order_ids():
+            store.get_order(order_id)
+
+
+def test_a_damaged_database(tmp_path: Path) -> None:
+    """A store whose pages were overwritten is StoreCorrupt when read, not garbage."""
+    path = tmp_path / "orders.db"
+    with open_store(path) as store:
+        for n in range(300):
+            store.create_order(Order.create(f"o-{n}", items=[Item("i" * 50, 1, physical=True)]))
+    data = bytearray(path.read_bytes())
+    data[8192 : 8192 + 3 * 4096] = b"\xab" * (3 * 4096)
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreCorrupt, match="malformed"):
+        read_everything(path)
+
+
+def test_dropped_tables_are_store_corrupt(tmp_path: Path) -> None:
+    """A store whose tables were dropped says so instead of raising a driver error."""
+    path = tmp_path / "orders.db"
+    open_store(path).close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP TABLE ol_kept_deliveries")
+    connection.close()
+    with open_store(path) as store, pytest.raises(StoreCorrupt, match="no such table"):
+        store.kept_deliveries()
+
+
+def test_a_file_that_cannot_be_opened(tmp_path: Path) -> None:
+    """A path in a missing folder is StoreUnavailable, and creates nothing."""
+    with pytest.raises(StoreUnavailable, match="Cannot open the SQLite file"):
+        open_store(tmp_path / "missing" / "orders.db")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_create_false_needs_an_existing_store(tmp_path: Path) -> None:
+    """Without create, a missing file or a database without a store is refused, untouched."""
+    with pytest.raises(StoreUnavailable, match="unable to open"):
+        open_store(tmp_path / "orders.db", create=False)
+    assert list(tmp_path.iterdir()) == []
+    sqlite3.connect(tmp_path / "other.db").close()
+    before = snapshot(tmp_path)
+    with pytest.raises(StoreUnavailable, match="There is no order-lifecycle store in"):
+        open_store(tmp_path / "other.db", create=False)
+    assert snapshot(tmp_path) == before
+    open_store(tmp_path / "orders.db").close()
+    open_store(tmp_path / "orders.db", create=False).close()
+
+
+def set_schema_version(path: Path, version: int) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE ol_schema SET version = ?", [version])
+    connection.close()
+
+
+def test_a_schema_newer_than_the_code(tmp_path: Path) -> None:
+    """A store set up by a newer order-lifecycle is refused with SchemaTooNew; nothing written."""
+    path = tmp_path / "orders.db"
+    open_store(path).close()
+    set_schema_version(path, SCHEMA_VERSION + 1)
+    before = snapshot(tmp_path)
+    with pytest.raises(SchemaTooNew, match="knows versions up to 1") as refused:
+        open_store(path)
+    assert (refused.value.found, refused.value.supported) == (SCHEMA_VERSION + 1, SCHEMA_VERSION)
+    assert snapshot(tmp_path) == before
+
+
+def test_a_locked_database_is_unavailable(tmp_path: Path) -> None:
+    """A writer that waits longer than its timeout for the lock gets StoreUnavailable."""
+    path = tmp_path / "orders.db"
+    store = SQLiteStore(path, timeout=0.05)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable, match=r"stayed locked by another writer for 0\.05 s"):
+            store.create_order(Order.create("o-1"))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    store.create_order(Order.create("o-1"))
+    assert store.order_ids() == ["o-1"]
+    store.close()
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_a_dsn_that_does_not_connect() -> None:
+    """Nothing listening, or not a DSN at all: StoreUnavailable, without the password."""
+    dsn = f"postgresql://shop:s3cret@127.0.0.1:{unused_port()}/orders"
+    with pytest.raises(StoreUnavailable, match="Cannot connect to PostgreSQL at shop@127") as no:
+        open_store(dsn)
+    assert "s3cret" not in str(no.value)
+    with pytest.raises(StoreUnavailable, match="Not a PostgreSQL DSN: invalid percent-encoded"):
+        open_store("postgresql://%zz@127.0.0.1/orders")
+
+
+def test_postgres_urls_open_postgres_stores(postgres_dsn: str) -> None:
+    """postgresql:// and postgres:// open a PostgresStore; its repr never shows a password."""
+    url = new_postgres_schema(postgres_dsn)
+    with open_store(url) as store:
+        assert isinstance(store, PostgresStore)
+        assert repr(store).startswith("<PostgresStore('test@127.0.0.1:")
+    with_password = url.replace("test@", "test:s3cret@")
+    with open_store(with_password.replace("postgresql://", "postgres://")) as store:
+        assert "s3cret" not in repr(store)
+
+
+def test_postgres_schema_newer_than_the_code(postgres_dsn: str) -> None:
+    """A PostgreSQL store set up by a newer version is refused; no table is created."""
+    url = new_postgres_schema(postgres_dsn)
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("CREATE TABLE ol_schema (version BIGINT NOT NULL)")
+        connection.execute("INSERT INTO ol_schema VALUES (%s)", [SCHEMA_VERSION + 1])
+    with pytest.raises(SchemaTooNew):
+        open_store(url)
+    with pytest.raises(StoreUnavailable, match="There is no order-lifecycle store in PostgreSQL"):
+        open_store(new_postgres_schema(postgres_dsn), create=False)
+    with psycopg.connect(url, autocommit=True) as connection:
+        tables = connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        ).fetchall()
+    assert tables == [("ol_schema",)]
+
+
+def test_postgres_dropped_tables_are_store_corrupt(postgres_dsn: str) -> None:
+    """Tables dropped from under a PostgreSQL store: StoreCorrupt, not a driver error."""
+    url = new_postgres_schema(postgres_dsn)
+    with open_store(url) as store:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("DROP TABLE ol_kept_deliveries")
+        with pytest.raises(StoreCorrupt, match="not an intact store"):
+            store.kept_deliveries()
+        store.create_order(Order.create("o-1"))  # the connection is still usable
+
+
+def test_the_package_imports_without_psycopg(tmp_path: Path) -> None:
+    """Without psycopg, order_lifecycle and its stores import; PostgreSQL says what to install."""
+    program = f"""
+import sys
+sys.modules["psycopg"] = None  # as if it were not installed
+import order_lifecycle, order_lifecycle.store
+from order_lifecycle.store import open_store, StoreUnavailable
+with open_store({str(tmp_path / "orders.db")!r}) as store:
+    store.create_order(order_lifecycle.Order.create("o-1"))
+try:
+    open_store("postgresql://shop@localhost/orders")
+except StoreUnavailable as error:
+    print(error)
+"""
+    done = subprocess.run(  # noqa: S603 (this interpreter, this test's program)
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "pip install 'order-lifecycle[postgres]'" in done.stdout
+
+
+def test_only_the_postgres_module_imports_psycopg() -> None:
+    """Importing the package and its stores does not import psycopg."""
+    program = (
+        "import sys, order_lifecycle.store, order_lifecycle.cli; print('psycopg' in sys.modules)"
+    )
+    done = subprocess.run(  # noqa: S603 (this interpreter, this test's program)
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "False"
+
+
+def test_store_names_are_exported() -> None:
+    """order_lifecycle.store's __all__ is exactly its public names."""
+    import order_lifecycle.store as module  # noqa: PLC0415
+
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and not isinstance(value, type(os)) and name != "annotations"
+    }
+    assert set(module.__all__) == public
+    assert issubclass(module.MemoryStore, Store)
+
+
+def test_the_check_command_on_postgres(
+    postgres_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """order-lifecycle check --db takes a DSN too; the demo runs on PostgreSQL as well."""
+    url = new_postgres_schema(postgres_dsn)
+    assert main(["demo", "--db", url]) == 0
+    capsys.readouterr()
+    assert main(["check", "--db", url]) == 0
+    assert "1 order and 1 checkout checked" in capsys.readouterr().out
+    assert main(["check", "--db", new_postgres_schema(postgres_dsn)]) == 1
+    assert "There is no order-lifecycle store in PostgreSQL" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+def test_an_older_schema_is_upgraded(new_url: UrlMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store at an older schema version gets the newer migrations, its data kept."""
+    url = new_url()
+    with open_store(url) as store:
+        store.create_order(Order.create("o-1"))
+    index = "CREATE INDEX ol_orders_by_checkout ON ol_orders (checkout_id)"
+    monkeypatch.setitem(_schema.MIGRATIONS, SCHEMA_VERSION + 1, lambda _dialect: [index])
+    monkeypatch.setattr(_sql, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    with open_store(url) as store:
+        assert store.order_ids() == ["o-1"]
+        with store._transaction(write=False):  # type: ignore[attr-defined]
+            assert store._schema_version() == SCHEMA_VERSION + 1  # type: ignore[attr-defined]
+    monkeypatch.undo()
+    with pytest.raises(SchemaTooNew):
+        open_store(url)
