@@ -502,11 +502,12 @@ class StaleOrder(StoreError):
     Reload and re-apply the change (``Store.update_order_retrying`` does).
     """
 
-    def __init__(self, order_id: str, version: int) -> None:
+    def __init__(self, order_id: str, version: int | None = None) -> None:
         self.order_id = order_id
         self.version = version
+        read = "" if version is None else f" (version {version})"
         super().__init__(
-            f"Order {order_id!r} changed after this update read it (version {version}): "
+            f"Order {order_id!r} changed after this update read it{read}: "
             "nothing was written; reload and apply the change again."
         )
 

@@ -22,6 +22,7 @@ from typing import Any
 from order_lifecycle import (
     Charge,
     ChargeState,
+    Inbox,
     Item,
     Order,
     OrderEvent,
@@ -30,7 +31,14 @@ from order_lifecycle import (
     fire,
     fulfil,
 )
-from order_lifecycle.store import DuplicateEvent, Store, open_store
+from order_lifecycle.store import (
+    DuplicateEvent,
+    OrderExists,
+    StaleOrder,
+    Store,
+    StoreWebhooks,
+    open_store,
+)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 BARRIER_TIMEOUT = 60.0
@@ -176,3 +184,32 @@ def work_in_batches(queue: Queue[Any], url: str, first: int, stall_at: int | Non
 
 if __name__ == "__main__":  # pragma: no cover (a manual check of the workers)
     sys.exit("run the tests instead")
+
+
+@reporting
+def deliver_one_webhook(queue: Queue[Any], url: str, body: bytes, barrier: Barrier) -> None:
+    """Race the others to deliver the same webhook through an inbox over the store."""
+    with open_store(url) as store:
+        inbox = Inbox(StoreWebhooks(store), secrets=None)
+        barrier.wait(BARRIER_TIMEOUT)
+        try:
+            [result] = inbox.receive([body])
+        except (StaleOrder, OrderExists, DuplicateEvent) as lost:
+            queue.put(("lost race", type(lost).__name__))
+        else:
+            queue.put(("result", str(result.outcome)))
+
+
+@reporting
+def deliver_webhooks(queue: Queue[Any], url: str, bodies: list[bytes], barrier: Barrier) -> None:
+    """Race the others, each delivering its own events of one order through its own inbox."""
+    with open_store(url) as store:
+        inbox = Inbox(StoreWebhooks(store), secrets=None)
+        barrier.wait(BARRIER_TIMEOUT)
+        for body in bodies:
+            try:
+                [result] = inbox.receive([body])
+            except (StaleOrder, OrderExists, DuplicateEvent) as lost:
+                queue.put(("lost race", type(lost).__name__))
+            else:
+                queue.put(("result", str(result.outcome)))

@@ -24,6 +24,7 @@ from ._base import KeptDelivery, Store
 from ._check import IllegalHistory
 from ._open import open_store
 from ._schema import SCHEMA_VERSION
+from ._webhooks import StoreWebhooks
 from .memory import MemoryStore
 from .sqlite import SQLiteStore
 
@@ -41,6 +42,7 @@ __all__ = [
     "StoreCorrupt",
     "StoreError",
     "StoreUnavailable",
+    "StoreWebhooks",
     "UnknownOrder",
     "open_store",
 ]

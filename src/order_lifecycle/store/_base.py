@@ -174,6 +174,10 @@ class Store(CheckoutLedger):
 
         """
 
+    @abstractmethod
+    def order_of_event(self, event_id: str) -> str | None:
+        """The id of the order a webhook event was applied to; ``None`` if it never was."""
+
     # --- webhook deliveries kept for an operator -------------------------------------------
 
     @abstractmethod

@@ -317,6 +317,15 @@ class SQLStore(Store):
             )
         return frozenset(row[0] for row in rows)
 
+    def order_of_event(self, event_id: str) -> str | None:
+        """The id of the order a webhook event was applied to; ``None`` if it never was."""
+        event_id = require_id(event_id, "event_id")
+        with self._transaction(write=False):
+            rows = self._query(
+                "SELECT order_id FROM ol_applied_events WHERE event_id = ?", [event_id]
+            )
+        return str(rows[0][0]) if rows else None
+
     # --- deliveries ------------------------------------------------------------------------------
 
     def keep_delivery(

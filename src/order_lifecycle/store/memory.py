@@ -153,6 +153,12 @@ class MemoryStore(Store):
             self._order_entry(order_id)
             return frozenset(e for e, o in self._events.items() if o == order_id)
 
+    def order_of_event(self, event_id: str) -> str | None:
+        """The id of the order a webhook event was applied to; ``None`` if it never was."""
+        event_id = require_id(event_id, "event_id")
+        with self._lock:
+            return self._events.get(event_id)
+
     # --- deliveries -------------------------------------------------------------------------
 
     def keep_delivery(
