@@ -45,8 +45,3 @@ def close_units(order: Order, index: int, count: int, *, fulfil: bool) -> None:
     else:
         items[index] = attrs.evolve(item, cancelled=item.cancelled + closed)
     order.items = tuple(items)
-
-
-def clone(order: Order) -> Order:
-    """An independent copy, cheaply: items, charges and steps are frozen; only the list is not."""
-    return attrs.evolve(order, history=list(order.history))

@@ -23,7 +23,7 @@ from order_lifecycle import (
 )
 from order_lifecycle.testing import assert_order_invariants
 
-from .provider_data import authorize_charges, clone, close_units, settle_charge
+from .provider_data import authorize_charges, close_units, settle_charge
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -63,7 +63,7 @@ def apply(
 ) -> None:
     """Apply one letter and check it: fired rows are in the table, refusals change nothing."""
     if isinstance(action, OrderEvent):
-        before = clone(order)
+        before = order.copy()
         allowed = can_fire(order, action)
         try:
             step = fire(order, action, at=T0)
@@ -85,7 +85,7 @@ def assert_explained_path_leads_there(order: Order, event: OrderEvent) -> None:
     path = explain(order, event).path
     if path is None:
         return
-    walker = clone(order)
+    walker = order.copy()
     for step_event in path:
         if can_fire(walker, step_event):
             fire(walker, step_event, at=T0)
@@ -110,7 +110,7 @@ def test_every_sequence_up_to_length(length: int) -> None:
             if depth == length:
                 continue
             for action in ALPHABET:
-                child = clone(order)
+                child = order.copy()
                 apply(child, action, covered)
                 stack.append((child, depth + 1))
     assert covered, "no event ever fired"
@@ -139,7 +139,7 @@ def test_every_row_of_the_table_is_reachable_and_safe() -> None:
             continue
         seen.add(key)
         for action in ALPHABET:
-            child = clone(order)
+            child = order.copy()
             apply(child, action, covered, check_explanations=True)
             queue.append(child)
     rows = {(t.source, t.event, t.dest) for t in ORDER_SPEC.transitions}

@@ -168,7 +168,7 @@ def commit(  # noqa: PLR0913 (the operation's name and error, its new data, its 
     """
     new_items = order.items if items is None else tuple(items)
     new_charges = order.charges if charges is None else tuple(charges)
-    trial = attrs.evolve(order, items=new_items, charges=new_charges, history=list(order.history))
+    trial = attrs.evolve(order.copy(), items=new_items, charges=new_charges)
     target = implied_state(new_items, new_charges)
     events: list[OrderEvent] = []
     while trial.state is not target:

@@ -98,7 +98,7 @@ class MemoryWebhookStore:
 
     def __init__(self, orders: Iterable[Order] = ()) -> None:
         self._lock = threading.Lock()
-        self._orders = {order.id: _copy(order) for order in orders}
+        self._orders = {order.id: order.copy() for order in orders}
         self._events: dict[str, str] = {}
         self._kept: list[Kept] = []
 
@@ -112,7 +112,7 @@ class MemoryWebhookStore:
         """The stored order with this id, as a copy; ``None`` if there is none."""
         with self._lock:
             order = self._orders.get(order_id)
-            return None if order is None else _copy(order)
+            return None if order is None else order.copy()
 
     def order_of_event(self, event_id: str) -> str | None:
         """The id of the order the event was recorded for; ``None`` if never recorded."""
@@ -135,7 +135,7 @@ class MemoryWebhookStore:
                 raise InvalidInput(
                     f"event {event_id!r} was recorded for order {recorded!r}, not {order.id!r}."
                 )
-            self._orders[order.id] = _copy(order)
+            self._orders[order.id] = order.copy()
             self._events[event_id] = order.id
 
     def keep(
@@ -154,7 +154,7 @@ class MemoryWebhookStore:
     def orders(self) -> dict[str, Order]:
         """Every stored order by id, as copies."""
         with self._lock:
-            return {order_id: _copy(order) for order_id, order in self._orders.items()}
+            return {order_id: order.copy() for order_id, order in self._orders.items()}
 
     @property
     def event_ids(self) -> dict[str, str]:
@@ -167,11 +167,6 @@ class MemoryWebhookStore:
         """Every kept delivery, oldest first."""
         with self._lock:
             return list(self._kept)
-
-
-def _copy(order: Order) -> Order:
-    # Items, charges and steps are frozen: only the history list needs a copy of its own.
-    return attrs.evolve(order, history=list(order.history))
 
 
 def _body(value: object) -> bytes:

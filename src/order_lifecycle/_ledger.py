@@ -13,8 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-import attrs
-
 from ._checkout import begin_submission, record_no_response, record_response, settle
 from ._machine import Step
 from ._models import Checkout, Order
@@ -147,7 +145,7 @@ class MemoryCheckoutLedger(CheckoutLedger):
             stored = self._checkouts.get(checkout_id)
             if stored is None:
                 raise UnknownCheckout(checkout_id)
-            return _snapshot(stored)
+            return stored.copy()
 
     def _apply(
         self,
@@ -160,7 +158,7 @@ class MemoryCheckoutLedger(CheckoutLedger):
         with self._lock:
             stored = self._checkouts.get(checkout_id)
             if stored is not None:
-                work = _snapshot(stored)
+                work = stored.copy()
             elif register_at is not None:
                 work = Checkout(
                     checkout_id, history=[Step(None, None, CheckoutState.OPEN, register_at)]
@@ -174,11 +172,6 @@ class MemoryCheckoutLedger(CheckoutLedger):
                 raise
             self._checkouts[checkout_id] = work
             return result
-
-
-def _snapshot(checkout: Checkout) -> Checkout:
-    """An independent copy: its lists are new, and everything in them is frozen."""
-    return attrs.evolve(checkout, attempts=list(checkout.attempts), history=list(checkout.history))
 
 
 def _require_id(checkout_id: object) -> None:

@@ -401,6 +401,10 @@ class Order:
             f"charges={len(self.charges)}, steps={len(self.history)})>"
         )
 
+    def copy(self) -> Order:
+        """An independent copy: a new history list; everything else is frozen or replaced."""
+        return attrs.evolve(self, history=list(self.history))
+
     @property
     def state_transitions(self) -> Mapping[OrderState, datetime]:
         """The first time each state was entered, as the provider's ``stateTransitions``."""
@@ -449,6 +453,10 @@ class Checkout:
             f"<Checkout(id={self.id!r}, state={str(self.state)!r}{order}, "
             f"attempts={len(self.attempts)})>"
         )
+
+    def copy(self) -> Checkout:
+        """An independent copy: new attempt and history lists; their entries are frozen."""
+        return attrs.evolve(self, attempts=list(self.attempts), history=list(self.history))
 
     @property
     def state_transitions(self) -> Mapping[CheckoutState, datetime]:

@@ -77,14 +77,14 @@ def _search(start: Order, target: OrderState, *, waive_resolution: bool) -> list
     while queue:
         node, moves = queue.popleft()
         for row in ORDER_SPEC.transitions_from(node.state):
-            child = _copy(node)
+            child = node.copy()
             if (
                 ORDER_MACHINE.can_fire(node, row.event)
                 and ORDER_MACHINE.fire(child, row.event, at=at).dest is row.dest
             ):
                 move = Move(row)
             elif waive_resolution and row.event is OrderEvent.RESOLVE_DISPUTE:
-                child = _copy(node)
+                child = node.copy()
                 ORDER_MACHINE.record(child, row, at=at)
                 move = Move(row, forced=True)
             else:
@@ -97,10 +97,6 @@ def _search(start: Order, target: OrderState, *, waive_resolution: bool) -> list
                 return [*moves, move]
             queue.append((child, [*moves, move]))
     return None
-
-
-def _copy(order: Order) -> Order:
-    return attrs.evolve(order, history=list(order.history))
 
 
 def walk(order: Order, moves: Sequence[Move], event: Event, data: OrderSnapshot) -> list[_Step]:

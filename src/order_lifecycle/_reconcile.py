@@ -207,7 +207,7 @@ def _evolve(
 ) -> Order:
     """A copy of ``order`` with ``changes``, validated as a new order is; else a conflict."""
     try:
-        return attrs.evolve(order, history=list(order.history), **changes)
+        return attrs.evolve(order.copy(), **changes)
     except InvalidInput as error:
         raise _conflict(event, order, data, str(error).rstrip(".")) from None
 

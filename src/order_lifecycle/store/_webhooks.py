@@ -53,7 +53,7 @@ class StoreWebhooks:
             order: Order | None = self.store.get_order(order_id)
         except UnknownOrder:
             order = None
-        self._reads()[order_id] = None if order is None else _copy(order)
+        self._reads()[order_id] = None if order is None else order.copy()
         return order
 
     def order_of_event(self, event_id: str) -> str | None:
@@ -95,7 +95,3 @@ class StoreWebhooks:
     ) -> None:
         """Keep a delivery for an operator, in the store."""
         self.store.keep_delivery(raw, reason, event_id=event_id, order_id=order_id)
-
-
-def _copy(order: Order) -> Order:
-    return attrs.evolve(order, history=list(order.history))
