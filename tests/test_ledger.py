@@ -46,6 +46,7 @@ from order_lifecycle.testing import (
     assert_submission_invariants,
     created_bodies,
     error_bodies,
+    recode,
 )
 
 T = TypeVar("T")
@@ -315,26 +316,6 @@ AFTER: dict[type[SubmissionOutcome], CheckoutState] = {
 }
 
 
-def recoded(body: str) -> str:
-    """``body`` with every ``code`` and ``failureCode`` changed."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return body
-
-    def change(value: object) -> object:
-        if isinstance(value, dict):
-            return {
-                key: f"changed-{item}" if key in {"code", "failureCode"} else change(item)
-                for key, item in value.items()
-            }
-        if isinstance(value, list):
-            return [change(item) for item in value]
-        return value
-
-    return json.dumps(change(data))
-
-
 class CheckoutConsumption(RuleBasedStateMachine):
     """A shop submitting many checkouts through one ledger, against a fake provider."""
 
@@ -398,7 +379,7 @@ class CheckoutConsumption(RuleBasedStateMachine):
         assert reply is not Reply.GARBLED
         assert AFTER[type(outcome)] is self.ledger.get(checkout_id).state
         # Changing every code changes no customer message.
-        twin = record_on_copy(before, status, recoded(body))
+        twin = record_on_copy(before, status, recode(body, lambda code: f"changed-{code}"))
         assert type(twin) is type(outcome)
         assert twin.customer_message == outcome.customer_message
 

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from order_lifecycle import Item, OrderEvent, OrderState, fire, fulfil
-from order_lifecycle.testing import assert_order_invariants, assert_state_implied
+from order_lifecycle.testing import assert_order_invariants, assert_state_implied, recode
 
 from .orders import T0, new_order, walked_to
 
@@ -39,3 +41,23 @@ def test_state_implied_in_dispute_and_before_acceptance() -> None:
     with pytest.raises(AssertionError, match=r"o1 is accepted, but .* say fulfilled"):
         assert_state_implied(order)
     assert_state_implied(new_order(OrderState.PENDING_PAYMENT))
+
+
+def test_recode_replaces_every_code_and_nothing_else() -> None:
+    """Recode changes code and failureCode at any depth, keeps messages, passes non-JSON."""
+    body = json.dumps(
+        {
+            "type": "conflict",
+            "errors": [{"code": "failed-request", "message": "Failed to charge source."}],
+            "payment": {"charges": [{"failureCode": "do_not_honor", "failureMessage": "No."}]},
+        }
+    )
+    changed = json.loads(recode(body, lambda code: f"<{code}>"))
+    assert changed["errors"] == [
+        {"code": "<failed-request>", "message": "Failed to charge source."}
+    ]
+    assert changed["payment"]["charges"] == [
+        {"failureCode": "<do_not_honor>", "failureMessage": "No."}
+    ]
+    assert changed["type"] == "conflict"
+    assert recode("not json", lambda _code: "x") == "not json"

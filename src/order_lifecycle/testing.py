@@ -15,6 +15,7 @@ drive your own integration with random orders and event sequences, and call
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
@@ -50,6 +51,7 @@ __all__ = [
     "new_orders",
     "order_events",
     "provider_errors",
+    "recode",
     "submission_responses",
 ]
 
@@ -324,3 +326,30 @@ def _require(condition: bool, message: str) -> None:  # noqa: FBT001
     # Not `assert`: these checks must hold under `python -O` too.
     if not condition:
         raise AssertionError(message)
+
+
+_CODE_FIELDS = frozenset({"code", "failureCode"})
+
+
+def recode(body: str, replace: Callable[[object], str]) -> str:
+    """``body`` with every ``code`` and ``failureCode`` (at any depth) replaced.
+
+    For the property that codes never reach customers: a customer message must not change
+    when only codes do. A body that is not JSON is returned as it is.
+    """
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+
+    def walk(value: object) -> object:
+        if isinstance(value, dict):
+            return {
+                key: replace(item) if key in _CODE_FIELDS else walk(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        return value
+
+    return json.dumps(walk(data))
