@@ -13,6 +13,7 @@ for a checkout left in that state.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import ClassVar
@@ -106,7 +107,7 @@ def _listing(errors: Iterable[ProviderError]) -> str:
 
 
 @attrs.frozen
-class SubmissionOutcome:
+class SubmissionOutcome(ABC):
     """What one ``POST /orders`` of checkout ``checkout_id`` came to.
 
     ``event`` is the checkout machine's event the outcome fires.
@@ -117,14 +118,14 @@ class SubmissionOutcome:
     checkout_id: str
 
     @property
+    @abstractmethod
     def customer_message(self) -> str:
         """A sentence safe to show the customer: provider messages only, never a code."""
-        raise NotImplementedError
 
     @property
+    @abstractmethod
     def operator_detail(self) -> str:
         """What happened, with the provider's codes, for logs and operators."""
-        raise NotImplementedError
 
 
 _CREATED_SENTENCES = {
