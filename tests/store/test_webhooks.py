@@ -87,7 +87,7 @@ def test_processes_delivering_one_webhook_apply_it_once(new_url: UrlMaker) -> No
         pass  # the tables exist before the race; the race is about the order
     [accepted] = [raw(e) for e in ALL_LIVES["card_order_accepted"]()][:1]
     barrier = SPAWN.Barrier(PROCESSES)
-    reported = run_processes(workers.deliver_one_webhook, [(url, accepted, barrier)] * PROCESSES)
+    reported = run_processes(workers.deliver_webhooks, [(url, [accepted], barrier)] * PROCESSES)
     outcomes = Counter(outcome for kind, outcome in reported if kind == "result")
     assert outcomes[str(EventOutcome.APPLIED)] == 1
     assert sum(outcomes.values()) + sum(1 for kind, _ in reported if kind == "lost race") == (

@@ -187,20 +187,6 @@ if __name__ == "__main__":  # pragma: no cover (a manual check of the workers)
 
 
 @reporting
-def deliver_one_webhook(queue: Queue[Any], url: str, body: bytes, barrier: Barrier) -> None:
-    """Race the others to deliver the same webhook through an inbox over the store."""
-    with open_store(url) as store:
-        inbox = Inbox(StoreWebhooks(store), secrets=None)
-        barrier.wait(BARRIER_TIMEOUT)
-        try:
-            [result] = inbox.receive([body])
-        except (StaleOrder, OrderExists, DuplicateEvent) as lost:
-            queue.put(("lost race", type(lost).__name__))
-        else:
-            queue.put(("result", str(result.outcome)))
-
-
-@reporting
 def deliver_webhooks(queue: Queue[Any], url: str, bodies: list[bytes], barrier: Barrier) -> None:
     """Race the others, each delivering its own events of one order through its own inbox."""
     with open_store(url) as store:

@@ -249,11 +249,14 @@ class SQLStore(Store):
 
     def _refuse_duplicate(self, event_id: str | None) -> None:
         if event_id is not None:
-            rows = self._query(
-                "SELECT order_id FROM ol_applied_events WHERE event_id = ?", [event_id]
-            )
-            if rows:
-                raise DuplicateEvent(event_id, rows[0][0])
+            order_id = self._order_of_event(event_id)
+            if order_id is not None:
+                raise DuplicateEvent(event_id, order_id)
+
+    def _order_of_event(self, event_id: str) -> str | None:
+        """Inside a transaction: the order an event was applied to, if any."""
+        rows = self._query("SELECT order_id FROM ol_applied_events WHERE event_id = ?", [event_id])
+        return str(rows[0][0]) if rows else None
 
     def _record_event(self, event_id: str | None, order_id: str) -> None:
         if event_id is None:
@@ -321,10 +324,7 @@ class SQLStore(Store):
         """The id of the order a webhook event was applied to; ``None`` if it never was."""
         event_id = require_id(event_id, "event_id")
         with self._transaction(write=False):
-            rows = self._query(
-                "SELECT order_id FROM ol_applied_events WHERE event_id = ?", [event_id]
-            )
-        return str(rows[0][0]) if rows else None
+            return self._order_of_event(event_id)
 
     # --- deliveries ------------------------------------------------------------------------------
 
