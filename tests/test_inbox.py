@@ -212,9 +212,9 @@ def test_a_missing_id_is_invalid() -> None:
 def test_signatures_of_any_current_secret_pass() -> None:
     """While a secret rotates, deliveries signed with either are accepted."""
     store = MemoryWebhookStore()
-    box = Inbox(store, secrets=["old", SECRET], clock=lambda: NOW)
+    box = Inbox(store, secrets=["old-secret", SECRET], clock=lambda: NOW)
     results = box.receive(
-        [signed(ev.card_order_accepted()[0], "old"), signed(ev.expired_wire_transfer()[0])]
+        [signed(ev.card_order_accepted()[0], "old-secret"), signed(ev.expired_wire_transfer()[0])]
     )
     assert outcomes(results) == ["applied", "applied"]
 
