@@ -1,4 +1,4 @@
-"""The webhook inbox: a batch of raw deliveries in, one outcome per delivery out.
+r"""The webhook inbox: a batch of raw deliveries in, one outcome per delivery out.
 
 Each delivery is checked (signature, then shape), parsed, and reconciled with the order it
 is about (:func:`~order_lifecycle.apply_event`); it comes out ``applied``, ``duplicate``,
@@ -6,24 +6,39 @@ is about (:func:`~order_lifecycle.apply_event`); it comes out ``applied``, ``dup
 silence: conflicting, unknown and invalid deliveries are kept, raw bytes and reason, for an
 operator. Where orders, applied event ids and kept deliveries live is a
 :class:`WebhookStore`; :class:`MemoryWebhookStore` keeps them in memory.
+
+What unsigned traffic can cost is bounded: a body over ``Inbox.max_body`` is refused
+before anything reads it, and such a body, or one failing its signature check, is kept
+only as a summary (its first 256 bytes, its size and SHA-256) and counted
+(:attr:`Inbox.refused`); every store caps the bytes it keeps in all. Kept text that no
+database can store (NUL, lone surrogates) is kept escaped (``\x00``, ``\udc80``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
 from ._events import Event, OtherObject, parse_event
+from ._kept import DEFAULT_MAX_KEPT_BYTES, check_cap, kept_cost, printable, summarise
 from ._machine import Step
 from ._models import Order
 from ._reconcile import EventOutcome, apply_event
-from ._signature import verify_signature
+from ._signature import signing_keys, verify_signature
 from ._vocabulary import OrderEvent, OrderState
-from .exceptions import EventConflict, InvalidEvent, InvalidInput, InvalidSignature, WrongType
+from .exceptions import (
+    EventConflict,
+    InvalidEvent,
+    InvalidInput,
+    InvalidSignature,
+    StoreError,
+    WrongType,
+)
 
 __all__ = [
     "Delivery",
@@ -35,6 +50,9 @@ __all__ = [
 ]
 
 _KEPT = frozenset({EventOutcome.CONFLICT, EventOutcome.UNKNOWN, EventOutcome.INVALID})
+
+DEFAULT_MAX_BODY = 2**20
+"""The largest body the inbox reads, unless told otherwise (1 MiB)."""
 
 
 def _utc_now() -> datetime:
@@ -76,31 +94,59 @@ class WebhookStore(Protocol):
         *,
         event_id: str | None = None,
         order_id: str | None = None,
+        summary: bool = False,
     ) -> None:
-        """Keep a delivery for an operator: its raw bytes, why, and what could be read."""
+        """Keep a delivery for an operator: its raw bytes, why, and what could be read.
+
+        With ``summary`` (a delivery failing its signature check, or too large), keep only
+        its first bytes, its size and its SHA-256. A store should cap what it keeps in all,
+        and past its cap count deliveries instead of keeping them.
+        """
         ...
 
 
-class Kept(NamedTuple):
-    """A delivery kept by :class:`MemoryWebhookStore`: raw bytes, reason, ids if read."""
+@attrs.frozen
+class Kept:
+    """A delivery kept by :class:`MemoryWebhookStore`: its bytes, reason, ids if read.
+
+    ``raw`` is all of the delivery, or only its first 256 bytes when :attr:`summary`;
+    ``size`` and ``sha256`` (hex) are always the whole delivery's.
+    """
 
     raw: bytes
     reason: str
     event_id: str | None = None
     order_id: str | None = None
+    size: int = attrs.field(default=attrs.Factory(lambda self: len(self.raw), takes_self=True))
+    sha256: str = attrs.field(
+        default=attrs.Factory(lambda self: hashlib.sha256(self.raw).hexdigest(), takes_self=True)
+    )
+
+    @property
+    def summary(self) -> bool:
+        """Whether ``raw`` is only the start of the delivery."""
+        return len(self.raw) < self.size
 
 
 class MemoryWebhookStore:
     """The reference :class:`WebhookStore`, in memory and thread-safe; orders copied in and out.
 
     ``orders`` seeds it with orders known already (created from ``POST /orders`` 201s).
+    Kept deliveries are charged their kept bytes, reason and ids (and 64 bytes a row);
+    past ``max_kept_bytes`` in all (64 MiB) a delivery is counted in :attr:`not_kept`
+    instead of kept.
     """
 
-    def __init__(self, orders: Iterable[Order] = ()) -> None:
+    def __init__(
+        self, orders: Iterable[Order] = (), *, max_kept_bytes: int = DEFAULT_MAX_KEPT_BYTES
+    ) -> None:
         self._lock = threading.Lock()
         self._orders = {order.id: order.copy() for order in orders}
         self._events: dict[str, str] = {}
         self._kept: list[Kept] = []
+        self.max_kept_bytes = check_cap(max_kept_bytes)
+        self._kept_bytes = 0
+        self._not_kept = 0
 
     def __repr__(self) -> str:
         return (
@@ -145,10 +191,17 @@ class MemoryWebhookStore:
         *,
         event_id: str | None = None,
         order_id: str | None = None,
+        summary: bool = False,
     ) -> None:
-        """Keep a delivery for an operator."""
+        """Keep a delivery (or its summary) for an operator, or count it past the cap."""
+        kept = summarise(bytes(raw), summary=summary)
+        cost = kept_cost(kept.raw, reason, event_id, order_id)
         with self._lock:
-            self._kept.append(Kept(bytes(raw), reason, event_id, order_id))
+            if self._kept_bytes + cost > self.max_kept_bytes:
+                self._not_kept += 1
+                return
+            self._kept_bytes += cost
+            self._kept.append(Kept(kept.raw, reason, event_id, order_id, kept.size, kept.sha256))
 
     @property
     def orders(self) -> dict[str, Order]:
@@ -168,6 +221,18 @@ class MemoryWebhookStore:
         with self._lock:
             return list(self._kept)
 
+    @property
+    def kept_bytes(self) -> int:
+        """What the kept deliveries are charged, in all."""
+        with self._lock:
+            return self._kept_bytes
+
+    @property
+    def not_kept(self) -> int:
+        """How many deliveries were counted but not kept, ``max_kept_bytes`` being reached."""
+        with self._lock:
+            return self._not_kept
+
 
 def _body(value: object) -> bytes:
     if not isinstance(value, (bytes, bytearray, memoryview)):
@@ -180,6 +245,11 @@ def _optional_aware(_instance: object, attribute: attrs.Attribute[Any], value: o
         raise WrongType(f"Delivery.{attribute.name}", "an aware datetime or None", value)
 
 
+def _optional_text(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise WrongType(f"Delivery.{attribute.name}", "a str or None", value)
+
+
 @attrs.frozen
 class Delivery:
     """One webhook delivery as received: the raw body, and the signature header if any.
@@ -190,7 +260,7 @@ class Delivery:
     """
 
     body: bytes = attrs.field(converter=_body)
-    signature: str | None = None
+    signature: str | None = attrs.field(default=None, validator=_optional_text)
     received_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
 
 
@@ -211,50 +281,108 @@ class DeliveryResult:
 
     @property
     def kept(self) -> bool:
-        """Whether the delivery was kept, raw, for an operator (conflict, unknown, invalid)."""
+        """Whether the delivery was handed to the store to keep (conflict, unknown, invalid).
+
+        The store keeps only a summary of a delivery failing its signature check or over
+        the size limit, and past its cap on kept bytes only counts it.
+        """
         return self.outcome in _KEPT
 
 
-def _secrets(value: Iterable[str | bytes] | None) -> tuple[str | bytes, ...] | None:
+def _secrets(value: Iterable[str | bytes] | None) -> tuple[bytes, ...] | None:
     if value is None:
         return None
-    if isinstance(value, (str, bytes)):
-        raise WrongType("Inbox.secrets", "a list of secrets (or None)", value)
-    secrets = tuple(value)
-    if not secrets:
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes)) and not value:
         raise InvalidInput(
             "Inbox.secrets is empty: give the webhook's signing secrets, or None when "
             "signatures are checked before the inbox."
         )
-    return secrets
+    return signing_keys(value, "Inbox.secrets")
+
+
+def _secrets_repr(value: tuple[bytes, ...] | None) -> str:
+    return "None" if value is None else f"<{len(value)} secret{'s' * (len(value) != 1)}>"
+
+
+def _max_age(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, timedelta):
+        raise WrongType("Inbox.max_age", "a timedelta", value)
+    if value < timedelta(0):
+        raise InvalidInput(f"Inbox.max_age must not be negative, got {value!r}.")
+
+
+def _max_body(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidInput(f"Inbox.max_body must be an int of 1 or more, got {value!r}.")
+
+
+def _clock(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if not callable(value):
+        raise WrongType("Inbox.clock", "a function returning an aware datetime", value)
+
+
+def _storable_id(value: str | None) -> str | None:
+    """An id as a kept delivery holds it: escaped if no database could store it."""
+    return printable(value) if value else None
+
+
+def _unstorable(event: Event) -> str | None:
+    """Why the event's ids cannot be stored, if they cannot (empty, NUL, lone surrogate)."""
+    for what, value in (("event id", event.id), ("order id", event.order_id)):
+        if value is not None and (not value or printable(value) != value):
+            return f"the {what} {value!r} cannot be stored (empty, a NUL or a lone surrogate)"
+    return None
 
 
 @attrs.define
 class Inbox:
     """Reconciles batches of raw webhook deliveries into the orders of ``store``.
 
-    ``secrets`` are the webhook's signing secrets (several while one is rotated); every
-    delivery must then carry a valid signature no older than ``max_age``. ``None`` turns
-    the check off, for deliveries verified before they reach the inbox.
+    ``secrets`` are the webhook's signing secrets (several while one is rotated), each a
+    str or bytes of 8 bytes or more; every delivery must then carry a valid signature no
+    older than ``max_age``. ``None`` turns the check off, for deliveries verified before
+    they reach the inbox. A body over ``max_body`` bytes (1 MiB) is invalid and not read.
+    Deliveries refused unread (a bad signature, too large) are kept only as summaries and
+    counted in :attr:`refused`. ``repr`` shows how many secrets there are, never them.
     """
 
     store: WebhookStore
-    secrets: tuple[str | bytes, ...] | None = attrs.field(converter=_secrets)
-    max_age: timedelta = timedelta(minutes=5)
-    clock: Callable[[], datetime] = _utc_now
+    secrets: tuple[bytes, ...] | None = attrs.field(converter=_secrets, repr=_secrets_repr)
+    max_age: timedelta = attrs.field(default=timedelta(minutes=5), validator=_max_age)
+    clock: Callable[[], datetime] = attrs.field(default=_utc_now, validator=_clock)
+    max_body: int = attrs.field(default=DEFAULT_MAX_BODY, validator=_max_body)
+    _refused: dict[str, int] = attrs.field(
+        init=False, repr=False, factory=lambda: dict.fromkeys(("signature", "too_large"), 0)
+    )
+    _lock: threading.Lock = attrs.field(init=False, repr=False, factory=threading.Lock)
+
+    @property
+    def refused(self) -> dict[str, int]:
+        """How many deliveries this inbox refused unread: ``signature`` and ``too_large``."""
+        with self._lock:
+            return dict(self._refused)
 
     def receive(self, deliveries: Iterable[Delivery | bytes]) -> list[DeliveryResult]:
         """One result per delivery, in order; each delivery applied or kept, never dropped.
 
         Deliveries are handled in turn. A conflict is tried again after the rest of the
         batch (a charge event may come before the event that makes its order known), as
-        long as a round applies something; only then is it kept.
+        long as a round applies something; only then is it kept. A delivery whose ids no
+        store can hold, or that the store refuses with :class:`InvalidInput`, is
+        ``invalid`` (kept, ids escaped), and the batch goes on.
 
         Raises:
-            WrongType: a delivery that is neither a :class:`Delivery` nor bytes.
-            Exception: whatever the store raises; deliveries before it are done.
+            WrongType: ``deliveries`` is not a list of deliveries, or one is neither a
+                :class:`Delivery` nor bytes (nothing done); or the clock gave a naive
+                datetime (a configuration error: deliveries before it are done).
+            Exception: whatever else the store raises (its refusals other than
+                ``InvalidInput``, a database failure); deliveries before it are done.
 
         """
+        if isinstance(deliveries, (str, bytes, bytearray, memoryview)):
+            raise WrongType("deliveries", "a list of deliveries, not one", deliveries)
+        if not isinstance(deliveries, Iterable):
+            raise WrongType("deliveries", "a list of deliveries", deliveries)
         batch = [d if isinstance(d, Delivery) else Delivery(d) for d in deliveries]
         results: list[DeliveryResult] = []
         waiting: list[tuple[int, Delivery, Event]] = []
@@ -276,44 +404,98 @@ class Inbox:
                 break
             waiting = still
         for index, delivery, event in waiting:
-            self.store.keep(
-                delivery.body, results[index].reason, event_id=event.id, order_id=event.order_id
-            )
+            self._store_keep(delivery, results[index].reason, event.id, event.order_id)
         return results
+
+    def _now(self, delivery: Delivery) -> datetime:
+        if delivery.received_at is not None:
+            return delivery.received_at
+        now = self.clock()
+        if not isinstance(now, datetime) or now.tzinfo is None:
+            raise WrongType("Inbox.clock()", "an aware datetime", now)
+        return now
+
+    def _count(self, refusal: str) -> None:
+        with self._lock:
+            self._refused[refusal] += 1
 
     def _read(self, delivery: Delivery) -> DeliveryResult | Event:
         """The delivery's event; or its result, when it ends before reconciliation."""
+        size = len(delivery.body)
+        if size > self.max_body:
+            self._count("too_large")
+            reason = f"the body is {size} bytes long, over the limit of {self.max_body}; not read"
+            return self._keep(delivery, EventOutcome.INVALID, reason, summary=True)
         if self.secrets is not None:
-            now = delivery.received_at or self.clock()
+            now = self._now(delivery)
             try:
                 verify_signature(
                     delivery.signature or "", delivery.body, self.secrets, now, self.max_age
                 )
             except InvalidSignature as error:
-                return self._keep(delivery, EventOutcome.INVALID, str(error))
+                self._count("signature")
+                return self._keep(delivery, EventOutcome.INVALID, str(error), summary=True)
         try:
             event = parse_event(delivery.body)
         except InvalidEvent as error:
             return self._keep(delivery, EventOutcome.INVALID, str(error), error.event_id)
+        unstorable = _unstorable(event)
+        if unstorable is not None:
+            kept = self._keep(delivery, EventOutcome.INVALID, unstorable, event.id, event.order_id)
+            return attrs.evolve(kept, event_type=event.type)
         if not event.known or isinstance(event.data, OtherObject):
             reason = apply_event(None, event).reason
             kept = self._keep(delivery, EventOutcome.UNKNOWN, reason, event.id, event.order_id)
             return attrs.evolve(kept, event_type=event.type)
         return event
 
-    def _keep(
+    def _store_keep(
+        self,
+        delivery: Delivery,
+        reason: str,
+        event_id: str | None = None,
+        order_id: str | None = None,
+        *,
+        summary: bool = False,
+    ) -> None:
+        """Hand the delivery to the store to keep, its text made storable."""
+        self.store.keep(
+            delivery.body,
+            printable(reason),
+            event_id=_storable_id(event_id),
+            order_id=_storable_id(order_id),
+            summary=summary,
+        )
+
+    def _keep(  # noqa: PLR0913 (the result's fields, and how to keep it)
         self,
         delivery: Delivery,
         outcome: EventOutcome,
         reason: str,
         event_id: str | None = None,
         order_id: str | None = None,
+        *,
+        summary: bool = False,
     ) -> DeliveryResult:
-        self.store.keep(delivery.body, reason, event_id=event_id, order_id=order_id)
+        self._store_keep(delivery, reason, event_id, order_id, summary=summary)
         return DeliveryResult(outcome, reason, event_id, order_id=order_id)
 
     def _reconcile(self, delivery: Delivery, event: Event) -> DeliveryResult:
-        """Apply one parsed event to its order, recording its id with the result."""
+        """Apply one parsed event to its order; invalid if the store refuses it."""
+        try:
+            return self._apply(delivery, event)
+        except StoreError:
+            raise
+        except InvalidInput as error:
+            # The store (or a rule) refused this delivery's data: it is invalid, not the
+            # batch. Database failures are StoreErrors or untyped, and propagate.
+            reason = f"the store refused it: {error}"
+            self._store_keep(delivery, reason, event.id, event.order_id)
+            return DeliveryResult(
+                EventOutcome.INVALID, reason, event.id, event.type, event.order_id
+            )
+
+    def _apply(self, delivery: Delivery, event: Event) -> DeliveryResult:
         order_id = event.order_id or ""  # orders and charges always name their order
 
         def result(
@@ -327,7 +509,7 @@ class Inbox:
                 f"event {event.id!r} was recorded for order {recorded!r}, but this delivery "
                 f"names order {order_id!r}"
             )
-            self.store.keep(delivery.body, reason, event_id=event.id, order_id=order_id)
+            self._store_keep(delivery, reason, event.id, order_id)
             return result(EventOutcome.INVALID, reason)
         if recorded is not None:
             reason = f"event {event.id!r} was applied to order {order_id!r} already"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -14,6 +12,8 @@ from order_lifecycle.store import (
     SUMMARY_BYTES,
     KeptDelivery,
     Store,
+    _schema,
+    _sql,
     open_store,
 )
 
@@ -98,15 +98,23 @@ def test_lone_surrogates_are_refused_by_every_store(store: Store) -> None:
     assert store.order_ids() == []
 
 
-def test_rows_kept_before_the_summaries_read_back_whole(tmp_path: Path) -> None:
-    """A delivery kept by schema version 1 reads back with its own size and digest."""
-    path = tmp_path / "v1.db"
-    with open_store(path) as store:
-        store.keep_delivery(b"raw", "conflict", at=T0)
-    connection = sqlite3.connect(path)
-    with connection:
-        connection.execute("UPDATE ol_kept_deliveries SET size = NULL, sha256 = NULL")
-    connection.close()
-    with open_store(path) as store:
+@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+def test_deliveries_kept_at_schema_1_read_back_whole_and_count(
+    new_url: UrlMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upgraded from schema 1, a kept delivery has its size and digest and counts to the cap."""
+    url = new_url()
+    with monkeypatch.context() as patch:
+        patch.delitem(_schema.MIGRATIONS, 2)
+        patch.setattr(_sql, "SCHEMA_VERSION", 1)
+        with open_store(url) as store, store._transaction(write=True):  # type: ignore[attr-defined]
+            store._write(  # type: ignore[attr-defined]
+                "INSERT INTO ol_kept_deliveries (kept_at, reason, raw) VALUES (?, ?, ?)",
+                [T0.isoformat(), "conflict", b"raw"],
+            )
+    with open_store(url) as store:
+        assert store.kept_deliveries() == [KeptDelivery(1, b"raw", "conflict", T0)]
         [kept] = store.kept_deliveries()
-    assert (kept.size, kept.sha256) == (3, hashlib.sha256(b"raw").hexdigest())
+        assert (kept.size, kept.sha256) == (3, hashlib.sha256(b"raw").hexdigest())
+        assert store.kept_bytes() == len(b"raw") + len("conflict") + 64
+        assert store.deliveries_not_kept() == 0
