@@ -491,6 +491,26 @@ def test_a_delivery_the_store_refuses_is_invalid_and_the_batch_goes_on() -> None
     first = ev.raw(ev.card_order_accepted()[0])
     results = box.receive([first, ev.raw(ev.expired_wire_transfer()[0])])
     assert outcomes(results) == ["invalid", "applied"]
-    assert results[0].reason == "the store refused it: order id 1001 cannot be stored here"
+    assert results[0].reason == "refused while reconciling: order id 1001 cannot be stored here"
     assert store.kept[0].raw == first
     assert set(store.orders) == {"1003"}
+
+
+def test_amounts_overflowing_decimal_are_invalid() -> None:
+    """Amounts whose sum overflows decimal (9e999999 twice) make the event invalid, kept."""
+    [cancel] = [p for p in ev.charge_capture_and_cancel() if p["id"] == "evt-1007-cancel"]
+    text = ev.raw(cancel).decode()
+    for operation in ("captures", "cancels"):
+        amount = cancel["data"]["object"][operation][0]["amount"]
+        text = text.replace(f'"amount": {amount}', '"amount": 9e999999', 1)
+    box, store = inbox()
+    (result,) = box.receive([signed_bytes(text.encode())])
+    assert result.outcome is EventOutcome.INVALID
+    assert "a number out of range" in result.reason
+    assert store.orders == {}
+    assert store.event_ids == {}
+
+
+def signed_bytes(body: bytes) -> Delivery:
+    """A delivery of ``body`` signed now."""
+    return Delivery(body, sign(body, SECRET, NOW), received_at=NOW)
