@@ -256,6 +256,11 @@ class Inbox:
             event = parse_event(delivery.body)
         except InvalidEvent as error:
             return self._keep(delivery, EventOutcome.INVALID, str(error), error.event_id)
+        except ArithmeticError as error:
+            # decimal's Overflow (and kin) from amounts such as 9e999999: the delivery's
+            # numbers, not a bug of ours; the parser should say InvalidEvent itself.
+            reason = f"the event holds a number out of range ({type(error).__name__})"
+            return self._keep(delivery, EventOutcome.INVALID, reason)
         unstorable = _unstorable(event)
         if unstorable is not None:
             kept = self._keep(delivery, EventOutcome.INVALID, unstorable, event.id, event.order_id)
@@ -306,7 +311,7 @@ class Inbox:
         except InvalidInput as error:
             # The store (or a rule) refused this delivery's data: it is invalid, not the
             # batch. Database failures are StoreErrors or untyped, and propagate.
-            reason = f"the store refused it: {error}"
+            reason = f"refused while reconciling: {error}"
             self._store_keep(delivery, reason, event.id, event.order_id)
             return DeliveryResult(
                 EventOutcome.INVALID, reason, event.id, event.type, event.order_id
