@@ -236,8 +236,8 @@ class Inbox:
         with self._lock:
             self._refused[refusal] += 1
 
-    def _read(self, delivery: Delivery) -> DeliveryResult | Event:
-        """The delivery's event; or its result, when it ends before reconciliation."""
+    def _refused_unread(self, delivery: Delivery) -> DeliveryResult | None:
+        """The result of a delivery too large or not signed, kept as a summary; else None."""
         size = len(delivery.body)
         if size > self.max_body:
             self._count("too_large")
@@ -252,6 +252,13 @@ class Inbox:
             except InvalidSignature as error:
                 self._count("signature")
                 return self._keep(delivery, EventOutcome.INVALID, str(error), summary=True)
+        return None
+
+    def _read(self, delivery: Delivery) -> DeliveryResult | Event:
+        """The delivery's event; or its result, when it ends before reconciliation."""
+        refused = self._refused_unread(delivery)
+        if refused is not None:
+            return refused
         try:
             event = parse_event(delivery.body)
         except InvalidEvent as error:
