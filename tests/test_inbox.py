@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -161,12 +163,14 @@ def test_conflicting_snapshots_leave_the_order_alone() -> None:
     ],
 )
 def test_invalid_deliveries_are_kept_raw(delivery: Delivery, reason: str) -> None:
-    """A bad signature or a malformed body is invalid, kept with its bytes; nothing changes."""
+    """A bad signature or a malformed body is invalid, kept (a summary if unsigned); no change."""
     box, store = inbox()
     (result,) = box.receive([delivery])
     assert result.outcome is EventOutcome.INVALID
     assert reason in result.reason
-    assert store.kept[0].raw == delivery.body
+    unsigned = "signature" in reason
+    assert store.kept[0].raw == (delivery.body[:256] if unsigned else delivery.body)
+    assert store.kept[0].size == len(delivery.body)
     assert store.orders == {}
     assert store.event_ids == {}
 
@@ -212,9 +216,9 @@ def test_a_missing_id_is_invalid() -> None:
 def test_signatures_of_any_current_secret_pass() -> None:
     """While a secret rotates, deliveries signed with either are accepted."""
     store = MemoryWebhookStore()
-    box = Inbox(store, secrets=["old", SECRET], clock=lambda: NOW)
+    box = Inbox(store, secrets=["old-secret", SECRET], clock=lambda: NOW)
     results = box.receive(
-        [signed(ev.card_order_accepted()[0], "old"), signed(ev.expired_wire_transfer()[0])]
+        [signed(ev.card_order_accepted()[0], "old-secret"), signed(ev.expired_wire_transfer()[0])]
     )
     assert outcomes(results) == ["applied", "applied"]
 
@@ -322,3 +326,191 @@ def test_results_say_what_was_read() -> None:
         ("evt-1001-accepted", "order.accepted", "1001"),
     ]
     assert box.store.get_order("1001") is not None
+
+
+# --- hardening: configuration, bounded keeping, poison ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("secrets", "error", "message"),
+    [
+        ([""], InvalidInput, "secret 0 is empty"),
+        ([SECRET, "short"], InvalidInput, "secret 1 is 5 bytes long"),
+        ([None], WrongType, "secret 0 must be a str or bytes"),
+        (b"whsec-bytes", WrongType, "not one str or bytes"),
+        (42, WrongType, "Inbox.secrets must be a list of secrets"),
+    ],
+)
+def test_unusable_secrets_are_refused_when_the_inbox_is_built(
+    secrets: object, error: type, message: str
+) -> None:
+    """An empty, short or non-text secret, or one bytes value, is refused: never fail open."""
+    with pytest.raises(error, match=re.escape(message)):
+        Inbox(MemoryWebhookStore(), secrets=secrets)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"max_age": 300}, "Inbox.max_age must be a timedelta"),
+        ({"max_age": timedelta(seconds=-1)}, "Inbox.max_age must not be negative"),
+        ({"max_body": 0}, "Inbox.max_body must be an int of 1 or more"),
+        ({"max_body": 2.5}, "Inbox.max_body must be an int of 1 or more"),
+        ({"clock": "now"}, "Inbox.clock must be a function"),
+    ],
+)
+def test_wrong_settings_are_typed_errors(settings: dict[str, Any], message: str) -> None:
+    """A max_age in seconds, a body limit of 0 or a clock that is not callable are refused."""
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        Inbox(MemoryWebhookStore(), secrets=[SECRET], **settings)
+
+
+@pytest.mark.parametrize(
+    ("deliveries", "message"),
+    [
+        (None, "deliveries must be a list of deliveries"),
+        (b"{}", "deliveries must be a list of deliveries, not one"),
+        ([b"{}", None], r"Delivery.body must be the delivery's raw bytes"),
+    ],
+)
+def test_receive_refuses_what_is_not_a_batch(deliveries: object, message: str) -> None:
+    """receive(None), one bytes value or a None in the batch is a WrongType; nothing done."""
+    box, store = inbox()
+    with pytest.raises(WrongType, match=re.escape(message)):
+        box.receive(deliveries)  # type: ignore[arg-type]
+    assert store.kept == []
+
+
+def test_a_delivery_signature_must_be_text() -> None:
+    """A signature header that is not a str is refused when the Delivery is made."""
+    with pytest.raises(WrongType, match=r"Delivery\.signature must be a str or None"):
+        Delivery(b"{}", signature=b"t=1, x")  # type: ignore[arg-type]
+
+
+def test_a_naive_clock_is_a_configuration_error_not_an_invalid_delivery() -> None:
+    """A clock giving naive times raises WrongType; the delivery is not blamed or kept."""
+    box = Inbox(MemoryWebhookStore(), secrets=[SECRET], clock=datetime.now)
+    body = ev.raw(ev.card_order_accepted()[0])
+    with pytest.raises(WrongType, match=r"Inbox\.clock\(\) must be an aware datetime"):
+        box.receive([Delivery(body, sign(body, SECRET, NOW))])
+    assert box.store.kept == []  # type: ignore[attr-defined]
+
+
+def test_the_inbox_repr_hides_the_secrets() -> None:
+    """repr(inbox) says how many secrets it has, never what they are."""
+    box, _ = inbox()
+    assert SECRET not in repr(box)
+    assert "secrets=<1 secret>" in repr(box)
+
+
+def test_forgeries_are_kept_as_summaries_and_counted() -> None:
+    """A delivery failing its signature is kept as its first 256 bytes, size and digest."""
+    box, store = inbox()
+    body = b"x" * 10_000
+    results = box.receive([Delivery(body, "t=1, forged"), Delivery(body)])
+    assert outcomes(results) == ["invalid", "invalid"]
+    assert [(k.raw, k.size, k.summary) for k in store.kept] == [(body[:256], 10_000, True)] * 2
+    assert store.kept[0].sha256 == hashlib.sha256(body).hexdigest()
+    assert box.refused == {"signature": 2, "too_large": 0}
+
+
+def test_a_body_over_max_body_is_refused_before_it_is_read() -> None:
+    """A body over the limit is invalid and kept as a summary, signed or not; nothing stored."""
+    body = ev.raw(ev.card_order_accepted()[0])
+    store = MemoryWebhookStore()
+    box = Inbox(store, secrets=[SECRET], clock=lambda: NOW, max_body=len(body) - 1)
+    (result,) = box.receive([Delivery(body, sign(body, SECRET, NOW))])
+    assert (result.outcome, result.event_id) == (EventOutcome.INVALID, None)
+    assert result.reason == (
+        f"the body is {len(body)} bytes long, over the limit of {len(body) - 1}; not read"
+    )
+    assert store.orders == {}
+    assert (store.kept[0].size, store.kept[0].raw) == (len(body), body[:256])
+    assert box.refused == {"signature": 0, "too_large": 1}
+    assert Inbox(MemoryWebhookStore(), secrets=None).max_body == 2**20
+
+
+def test_the_memory_store_caps_what_it_keeps() -> None:
+    """Past max_kept_bytes the memory store counts deliveries instead of keeping them."""
+    store = MemoryWebhookStore(max_kept_bytes=1000)
+    box = Inbox(store, secrets=[SECRET], clock=lambda: NOW)
+    results = box.receive([Delivery(b"x" * 500, "t=1, forged")] * 10)
+    assert outcomes(results) == ["invalid"] * 10
+    assert len(store.kept) == 2
+    assert store.kept_bytes <= 1000
+    assert store.not_kept == 8
+    with pytest.raises(InvalidInput, match="max_kept_bytes must be an int of 1 or more"):
+        MemoryWebhookStore(max_kept_bytes=0)
+
+
+def poisoned(event_id: str, order_id: str) -> Delivery:
+    """A validly signed acceptance with the event id and order id given."""
+    payload = ev.card_order_accepted()[0]
+    payload["id"] = event_id
+    payload["data"]["object"]["id"] = order_id
+    return signed(payload)
+
+
+POISON = [
+    ("evt-\x00", "1001", r"evt-\x00", "1001"),
+    ("evt-\udc80", "1001", r"evt-\udc80", "1001"),
+    ("evt-p", "10\x0001", "evt-p", r"10\x0001"),
+    ("evt-p", "10\ud80001", "evt-p", r"10\ud80001"),
+]
+
+
+@pytest.mark.parametrize(("event_id", "order_id", "kept_event", "kept_order"), POISON)
+def test_poison_ids_are_invalid_kept_escaped_and_the_batch_goes_on(
+    event_id: str, order_id: str, kept_event: str, kept_order: str
+) -> None:
+    """An id no database can store is invalid, kept with the id escaped; the next applies."""
+    box, store = inbox()
+    good = signed(ev.expired_wire_transfer()[0])
+    results = box.receive([poisoned(event_id, order_id), good])
+    assert outcomes(results) == ["invalid", "applied"]
+    assert "cannot be stored" in results[0].reason
+    assert (store.kept[0].event_id, store.kept[0].order_id) == (kept_event, kept_order)
+    assert set(store.orders) == {"1003"}
+    assert set(store.event_ids) == {"evt-1003-pending"}
+
+
+class RefusingStore(MemoryWebhookStore):
+    """A store that refuses to save one order id, as a database refuses what it cannot store."""
+
+    def save(self, order: Order, event_id: str) -> None:
+        """Refuse order 1001; save the rest."""
+        if order.id == "1001":
+            raise InvalidInput("order id 1001 cannot be stored here")
+        super().save(order, event_id)
+
+
+def test_a_delivery_the_store_refuses_is_invalid_and_the_batch_goes_on() -> None:
+    """An InvalidInput from the store for one delivery makes it invalid, kept; others apply."""
+    store = RefusingStore()
+    box = Inbox(store, secrets=None)
+    first = ev.raw(ev.card_order_accepted()[0])
+    results = box.receive([first, ev.raw(ev.expired_wire_transfer()[0])])
+    assert outcomes(results) == ["invalid", "applied"]
+    assert results[0].reason == "refused while reconciling: order id 1001 cannot be stored here"
+    assert store.kept[0].raw == first
+    assert set(store.orders) == {"1003"}
+
+
+def test_amounts_overflowing_decimal_are_invalid() -> None:
+    """Amounts whose sum overflows decimal (9e999999 twice) make the event invalid, kept."""
+    [cancel] = [p for p in ev.charge_capture_and_cancel() if p["id"] == "evt-1007-cancel"]
+    text = ev.raw(cancel).decode()
+    for operation in ("captures", "cancels"):
+        amount = cancel["data"]["object"][operation][0]["amount"]
+        text = text.replace(f'"amount": {amount}', '"amount": 9e999999', 1)
+    box, store = inbox()
+    (result,) = box.receive([signed_bytes(text.encode())])
+    assert result.outcome is EventOutcome.INVALID
+    assert "a number out of range" in result.reason
+    assert store.orders == {}
+    assert store.event_ids == {}
+
+
+def signed_bytes(body: bytes) -> Delivery:
+    """A delivery of ``body`` signed now."""
+    return Delivery(body, sign(body, SECRET, NOW), received_at=NOW)

@@ -26,7 +26,7 @@ from ._fulfilment import (
     fulfil,
     fulfilment_plan,
 )
-from ._inbox import Delivery, DeliveryResult, Inbox, MemoryWebhookStore, WebhookStore
+from ._inbox import Delivery, DeliveryResult, Inbox
 from ._ledger import CheckoutLedger, MemoryCheckoutLedger
 from ._lifecycle import (
     CHECKOUT_MACHINE,
@@ -64,6 +64,7 @@ from ._vocabulary import (
     OrderEvent,
     OrderState,
 )
+from ._webhook_store import MemoryWebhookStore, WebhookStore
 from .exceptions import (
     AmountTooLarge,
     CheckoutAlreadyConsumed,

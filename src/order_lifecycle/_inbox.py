@@ -1,4 +1,4 @@
-"""The webhook inbox: a batch of raw deliveries in, one outcome per delivery out.
+r"""The webhook inbox: a batch of raw deliveries in, one outcome per delivery out.
 
 Each delivery is checked (signature, then shape), parsed, and reconciled with the order it
 is about (:func:`~order_lifecycle.apply_event`); it comes out ``applied``, ``duplicate``,
@@ -6,6 +6,12 @@ is about (:func:`~order_lifecycle.apply_event`); it comes out ``applied``, ``dup
 silence: conflicting, unknown and invalid deliveries are kept, raw bytes and reason, for an
 operator. Where orders, applied event ids and kept deliveries live is a
 :class:`WebhookStore`; :class:`MemoryWebhookStore` keeps them in memory.
+
+What unsigned traffic can cost is bounded: a body over ``Inbox.max_body`` is refused
+before anything reads it, and such a body, or one failing its signature check, is kept
+only as a summary (its first 256 bytes, its size and SHA-256) and counted
+(:attr:`Inbox.refused`); every store caps the bytes it keeps in all. Kept text that no
+database can store (NUL, lone surrogates) is kept escaped (``\x00``, ``\udc80``).
 """
 
 from __future__ import annotations
@@ -13,160 +19,36 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any
 
 import attrs
 
 from ._events import Event, OtherObject, parse_event
+from ._kept import printable
 from ._machine import Step
-from ._models import Order
 from ._reconcile import EventOutcome, apply_event
-from ._signature import verify_signature
+from ._signature import signing_keys, verify_signature
 from ._vocabulary import OrderEvent, OrderState
-from .exceptions import EventConflict, InvalidEvent, InvalidInput, InvalidSignature, WrongType
+from ._webhook_store import WebhookStore
+from .exceptions import (
+    EventConflict,
+    InvalidEvent,
+    InvalidInput,
+    InvalidSignature,
+    StoreError,
+    WrongType,
+)
 
-__all__ = [
-    "Delivery",
-    "DeliveryResult",
-    "Inbox",
-    "Kept",
-    "MemoryWebhookStore",
-    "WebhookStore",
-]
+__all__ = ["DEFAULT_MAX_BODY", "Delivery", "DeliveryResult", "Inbox"]
 
 _KEPT = frozenset({EventOutcome.CONFLICT, EventOutcome.UNKNOWN, EventOutcome.INVALID})
+
+DEFAULT_MAX_BODY = 2**20
+"""The largest body the inbox reads, unless told otherwise (1 MiB)."""
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@runtime_checkable
-class WebhookStore(Protocol):
-    """Where the inbox finds orders and records what it did with each delivery.
-
-    The contract:
-
-    - :meth:`save` stores the order (new or changed) **and** records the event id as
-      applied to it, in one transaction: both or neither. A redelivery of that event is
-      then a duplicate, and an order never holds an event's effect without its id.
-    - Reads give copies: changing what :meth:`get_order` returned changes nothing stored.
-    - A store shared by several processes must make :meth:`save` conditional: refuse (by
-      raising) when the order changed since it was read or the event id was recorded
-      meanwhile. The inbox lets that error through; nothing of that delivery was stored,
-      and the provider's redelivery (or a second call) reconciles it afresh.
-    """
-
-    def get_order(self, order_id: str) -> Order | None:
-        """The stored order with this id, as a copy; ``None`` if there is none."""
-        ...
-
-    def order_of_event(self, event_id: str) -> str | None:
-        """The id of the order the event was recorded for; ``None`` if never recorded."""
-        ...
-
-    def save(self, order: Order, event_id: str) -> None:
-        """Store ``order`` and record ``event_id`` as applied to it, atomically."""
-        ...
-
-    def keep(
-        self,
-        raw: bytes,
-        reason: str,
-        *,
-        event_id: str | None = None,
-        order_id: str | None = None,
-    ) -> None:
-        """Keep a delivery for an operator: its raw bytes, why, and what could be read."""
-        ...
-
-
-class Kept(NamedTuple):
-    """A delivery kept by :class:`MemoryWebhookStore`: raw bytes, reason, ids if read."""
-
-    raw: bytes
-    reason: str
-    event_id: str | None = None
-    order_id: str | None = None
-
-
-class MemoryWebhookStore:
-    """The reference :class:`WebhookStore`, in memory and thread-safe; orders copied in and out.
-
-    ``orders`` seeds it with orders known already (created from ``POST /orders`` 201s).
-    """
-
-    def __init__(self, orders: Iterable[Order] = ()) -> None:
-        self._lock = threading.Lock()
-        self._orders = {order.id: order.copy() for order in orders}
-        self._events: dict[str, str] = {}
-        self._kept: list[Kept] = []
-
-    def __repr__(self) -> str:
-        return (
-            f"<MemoryWebhookStore(num_orders={len(self._orders)}, "
-            f"num_events={len(self._events)}, num_kept={len(self._kept)})>"
-        )
-
-    def get_order(self, order_id: str) -> Order | None:
-        """The stored order with this id, as a copy; ``None`` if there is none."""
-        with self._lock:
-            order = self._orders.get(order_id)
-            return None if order is None else order.copy()
-
-    def order_of_event(self, event_id: str) -> str | None:
-        """The id of the order the event was recorded for; ``None`` if never recorded."""
-        with self._lock:
-            return self._events.get(event_id)
-
-    def save(self, order: Order, event_id: str) -> None:
-        """Store ``order`` and record ``event_id`` as applied to it, together.
-
-        Raises:
-            InvalidInput: ``event_id`` was recorded for another order; nothing stored.
-            WrongType: ``order`` is not an Order.
-
-        """
-        if not isinstance(order, Order):
-            raise WrongType("order", "an Order", order)
-        with self._lock:
-            recorded = self._events.get(event_id, order.id)
-            if recorded != order.id:
-                raise InvalidInput(
-                    f"event {event_id!r} was recorded for order {recorded!r}, not {order.id!r}."
-                )
-            self._orders[order.id] = order.copy()
-            self._events[event_id] = order.id
-
-    def keep(
-        self,
-        raw: bytes,
-        reason: str,
-        *,
-        event_id: str | None = None,
-        order_id: str | None = None,
-    ) -> None:
-        """Keep a delivery for an operator."""
-        with self._lock:
-            self._kept.append(Kept(bytes(raw), reason, event_id, order_id))
-
-    @property
-    def orders(self) -> dict[str, Order]:
-        """Every stored order by id, as copies."""
-        with self._lock:
-            return {order_id: order.copy() for order_id, order in self._orders.items()}
-
-    @property
-    def event_ids(self) -> dict[str, str]:
-        """Every recorded event id, with the order it was recorded for."""
-        with self._lock:
-            return dict(self._events)
-
-    @property
-    def kept(self) -> list[Kept]:
-        """Every kept delivery, oldest first."""
-        with self._lock:
-            return list(self._kept)
 
 
 def _body(value: object) -> bytes:
@@ -180,6 +62,11 @@ def _optional_aware(_instance: object, attribute: attrs.Attribute[Any], value: o
         raise WrongType(f"Delivery.{attribute.name}", "an aware datetime or None", value)
 
 
+def _optional_text(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise WrongType(f"Delivery.{attribute.name}", "a str or None", value)
+
+
 @attrs.frozen
 class Delivery:
     """One webhook delivery as received: the raw body, and the signature header if any.
@@ -190,7 +77,7 @@ class Delivery:
     """
 
     body: bytes = attrs.field(converter=_body)
-    signature: str | None = None
+    signature: str | None = attrs.field(default=None, validator=_optional_text)
     received_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
 
 
@@ -211,50 +98,108 @@ class DeliveryResult:
 
     @property
     def kept(self) -> bool:
-        """Whether the delivery was kept, raw, for an operator (conflict, unknown, invalid)."""
+        """Whether the delivery was handed to the store to keep (conflict, unknown, invalid).
+
+        The store keeps only a summary of a delivery failing its signature check or over
+        the size limit, and past its cap on kept bytes only counts it.
+        """
         return self.outcome in _KEPT
 
 
-def _secrets(value: Iterable[str | bytes] | None) -> tuple[str | bytes, ...] | None:
+def _secrets(value: Iterable[str | bytes] | None) -> tuple[bytes, ...] | None:
     if value is None:
         return None
-    if isinstance(value, (str, bytes)):
-        raise WrongType("Inbox.secrets", "a list of secrets (or None)", value)
-    secrets = tuple(value)
-    if not secrets:
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes)) and not value:
         raise InvalidInput(
             "Inbox.secrets is empty: give the webhook's signing secrets, or None when "
             "signatures are checked before the inbox."
         )
-    return secrets
+    return signing_keys(value, "Inbox.secrets")
+
+
+def _secrets_repr(value: tuple[bytes, ...] | None) -> str:
+    return "None" if value is None else f"<{len(value)} secret{'s' * (len(value) != 1)}>"
+
+
+def _max_age(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, timedelta):
+        raise WrongType("Inbox.max_age", "a timedelta", value)
+    if value < timedelta(0):
+        raise InvalidInput(f"Inbox.max_age must not be negative, got {value!r}.")
+
+
+def _max_body(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidInput(f"Inbox.max_body must be an int of 1 or more, got {value!r}.")
+
+
+def _clock(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if not callable(value):
+        raise WrongType("Inbox.clock", "a function returning an aware datetime", value)
+
+
+def _storable_id(value: str | None) -> str | None:
+    """An id as a kept delivery holds it: escaped if no database could store it."""
+    return printable(value) if value else None
+
+
+def _unstorable(event: Event) -> str | None:
+    """Why the event's ids cannot be stored, if they cannot (empty, NUL, lone surrogate)."""
+    for what, value in (("event id", event.id), ("order id", event.order_id)):
+        if value is not None and (not value or printable(value) != value):
+            return f"the {what} {value!r} cannot be stored (empty, a NUL or a lone surrogate)"
+    return None
 
 
 @attrs.define
 class Inbox:
     """Reconciles batches of raw webhook deliveries into the orders of ``store``.
 
-    ``secrets`` are the webhook's signing secrets (several while one is rotated); every
-    delivery must then carry a valid signature no older than ``max_age``. ``None`` turns
-    the check off, for deliveries verified before they reach the inbox.
+    ``secrets`` are the webhook's signing secrets (several while one is rotated), each a
+    str or bytes of 8 bytes or more; every delivery must then carry a valid signature no
+    older than ``max_age``. ``None`` turns the check off, for deliveries verified before
+    they reach the inbox. A body over ``max_body`` bytes (1 MiB) is invalid and not read.
+    Deliveries refused unread (a bad signature, too large) are kept only as summaries and
+    counted in :attr:`refused`. ``repr`` shows how many secrets there are, never them.
     """
 
     store: WebhookStore
-    secrets: tuple[str | bytes, ...] | None = attrs.field(converter=_secrets)
-    max_age: timedelta = timedelta(minutes=5)
-    clock: Callable[[], datetime] = _utc_now
+    secrets: tuple[bytes, ...] | None = attrs.field(converter=_secrets, repr=_secrets_repr)
+    max_age: timedelta = attrs.field(default=timedelta(minutes=5), validator=_max_age)
+    clock: Callable[[], datetime] = attrs.field(default=_utc_now, validator=_clock)
+    max_body: int = attrs.field(default=DEFAULT_MAX_BODY, validator=_max_body)
+    _refused: dict[str, int] = attrs.field(
+        init=False, repr=False, factory=lambda: dict.fromkeys(("signature", "too_large"), 0)
+    )
+    _lock: threading.Lock = attrs.field(init=False, repr=False, factory=threading.Lock)
+
+    @property
+    def refused(self) -> dict[str, int]:
+        """How many deliveries this inbox refused unread: ``signature`` and ``too_large``."""
+        with self._lock:
+            return dict(self._refused)
 
     def receive(self, deliveries: Iterable[Delivery | bytes]) -> list[DeliveryResult]:
         """One result per delivery, in order; each delivery applied or kept, never dropped.
 
         Deliveries are handled in turn. A conflict is tried again after the rest of the
         batch (a charge event may come before the event that makes its order known), as
-        long as a round applies something; only then is it kept.
+        long as a round applies something; only then is it kept. A delivery whose ids no
+        store can hold, or that the store refuses with :class:`InvalidInput`, is
+        ``invalid`` (kept, ids escaped), and the batch goes on.
 
         Raises:
-            WrongType: a delivery that is neither a :class:`Delivery` nor bytes.
-            Exception: whatever the store raises; deliveries before it are done.
+            WrongType: ``deliveries`` is not a list of deliveries, or one is neither a
+                :class:`Delivery` nor bytes (nothing done); or the clock gave a naive
+                datetime (a configuration error: deliveries before it are done).
+            Exception: whatever else the store raises (its refusals other than
+                ``InvalidInput``, a database failure); deliveries before it are done.
 
         """
+        if isinstance(deliveries, (str, bytes, bytearray, memoryview)):
+            raise WrongType("deliveries", "a list of deliveries, not one", deliveries)
+        if not isinstance(deliveries, Iterable):
+            raise WrongType("deliveries", "a list of deliveries", deliveries)
         batch = [d if isinstance(d, Delivery) else Delivery(d) for d in deliveries]
         results: list[DeliveryResult] = []
         waiting: list[tuple[int, Delivery, Event]] = []
@@ -276,44 +221,110 @@ class Inbox:
                 break
             waiting = still
         for index, delivery, event in waiting:
-            self.store.keep(
-                delivery.body, results[index].reason, event_id=event.id, order_id=event.order_id
-            )
+            self._store_keep(delivery, results[index].reason, event.id, event.order_id)
         return results
 
-    def _read(self, delivery: Delivery) -> DeliveryResult | Event:
-        """The delivery's event; or its result, when it ends before reconciliation."""
+    def _now(self, delivery: Delivery) -> datetime:
+        if delivery.received_at is not None:
+            return delivery.received_at
+        now = self.clock()
+        if not isinstance(now, datetime) or now.tzinfo is None:
+            raise WrongType("Inbox.clock()", "an aware datetime", now)
+        return now
+
+    def _count(self, refusal: str) -> None:
+        with self._lock:
+            self._refused[refusal] += 1
+
+    def _refused_unread(self, delivery: Delivery) -> DeliveryResult | None:
+        """The result of a delivery too large or not signed, kept as a summary; else None."""
+        size = len(delivery.body)
+        if size > self.max_body:
+            self._count("too_large")
+            reason = f"the body is {size} bytes long, over the limit of {self.max_body}; not read"
+            return self._keep(delivery, EventOutcome.INVALID, reason, summary=True)
         if self.secrets is not None:
-            now = delivery.received_at or self.clock()
+            now = self._now(delivery)
             try:
                 verify_signature(
                     delivery.signature or "", delivery.body, self.secrets, now, self.max_age
                 )
             except InvalidSignature as error:
-                return self._keep(delivery, EventOutcome.INVALID, str(error))
+                self._count("signature")
+                return self._keep(delivery, EventOutcome.INVALID, str(error), summary=True)
+        return None
+
+    def _read(self, delivery: Delivery) -> DeliveryResult | Event:
+        """The delivery's event; or its result, when it ends before reconciliation."""
+        refused = self._refused_unread(delivery)
+        if refused is not None:
+            return refused
         try:
             event = parse_event(delivery.body)
         except InvalidEvent as error:
             return self._keep(delivery, EventOutcome.INVALID, str(error), error.event_id)
+        except ArithmeticError as error:
+            # decimal's Overflow (and kin) from amounts such as 9e999999: the delivery's
+            # numbers, not a bug of ours; the parser should say InvalidEvent itself.
+            reason = f"the event holds a number out of range ({type(error).__name__})"
+            return self._keep(delivery, EventOutcome.INVALID, reason)
+        unstorable = _unstorable(event)
+        if unstorable is not None:
+            kept = self._keep(delivery, EventOutcome.INVALID, unstorable, event.id, event.order_id)
+            return attrs.evolve(kept, event_type=event.type)
         if not event.known or isinstance(event.data, OtherObject):
             reason = apply_event(None, event).reason
             kept = self._keep(delivery, EventOutcome.UNKNOWN, reason, event.id, event.order_id)
             return attrs.evolve(kept, event_type=event.type)
         return event
 
-    def _keep(
+    def _store_keep(
+        self,
+        delivery: Delivery,
+        reason: str,
+        event_id: str | None = None,
+        order_id: str | None = None,
+        *,
+        summary: bool = False,
+    ) -> None:
+        """Hand the delivery to the store to keep, its text made storable."""
+        self.store.keep(
+            delivery.body,
+            printable(reason),
+            event_id=_storable_id(event_id),
+            order_id=_storable_id(order_id),
+            summary=summary,
+        )
+
+    def _keep(  # noqa: PLR0913 (the result's fields, and how to keep it)
         self,
         delivery: Delivery,
         outcome: EventOutcome,
         reason: str,
         event_id: str | None = None,
         order_id: str | None = None,
+        *,
+        summary: bool = False,
     ) -> DeliveryResult:
-        self.store.keep(delivery.body, reason, event_id=event_id, order_id=order_id)
+        self._store_keep(delivery, reason, event_id, order_id, summary=summary)
         return DeliveryResult(outcome, reason, event_id, order_id=order_id)
 
     def _reconcile(self, delivery: Delivery, event: Event) -> DeliveryResult:
-        """Apply one parsed event to its order, recording its id with the result."""
+        """Apply one parsed event to its order; invalid if the store refuses it."""
+        try:
+            return self._apply(delivery, event)
+        except StoreError:
+            raise
+        except InvalidInput as error:
+            # The store (or a rule) refused this delivery's data: it is invalid, not the
+            # batch. Database failures are StoreErrors or untyped, and propagate.
+            reason = f"refused while reconciling: {error}"
+            self._store_keep(delivery, reason, event.id, event.order_id)
+            return DeliveryResult(
+                EventOutcome.INVALID, reason, event.id, event.type, event.order_id
+            )
+
+    def _apply(self, delivery: Delivery, event: Event) -> DeliveryResult:
         order_id = event.order_id or ""  # orders and charges always name their order
 
         def result(
@@ -327,7 +338,7 @@ class Inbox:
                 f"event {event.id!r} was recorded for order {recorded!r}, but this delivery "
                 f"names order {order_id!r}"
             )
-            self.store.keep(delivery.body, reason, event_id=event.id, order_id=order_id)
+            self._store_keep(delivery, reason, event.id, order_id)
             return result(EventOutcome.INVALID, reason)
         if recorded is not None:
             reason = f"event {event.id!r} was applied to order {order_id!r} already"

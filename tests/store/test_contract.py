@@ -339,6 +339,7 @@ def test_kept_deliveries(store: Store) -> None:
         bytearray(b'{"id": "evt-1"}'), "conflict", event_id="evt-1", order_id="o-1"
     )
     assert first == KeptDelivery(1, b"\x00\xff{not json", "invalid: not JSON", T0)
+    assert second is not None
     assert (second.id, second.raw, second.event_id, second.order_id) == (
         2,
         b'{"id": "evt-1"}',

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
+from typing import Any
 
 import pytest
 
 from order_lifecycle import (
+    Delivery,
     EventOutcome,
     Inbox,
     InvalidInput,
@@ -131,3 +134,61 @@ def test_processes_delivering_different_events_lose_nothing(new_url: UrlMaker) -
         expected.charges,
     )
     assert_order_invariants(order)
+
+
+def _with(event: dict[str, Any], **fields: str) -> bytes:
+    """The event with its id, order id or checkout id replaced."""
+    event = copy.deepcopy(event)
+    if "event_id" in fields:
+        event["id"] = fields["event_id"]
+    if "order_id" in fields:
+        event["data"]["object"]["id"] = fields["order_id"]
+    if "checkout_id" in fields:
+        event["data"]["object"]["checkoutId"] = fields["checkout_id"]
+    return raw(event)
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        {"event_id": "evt-\x00"},
+        {"event_id": "evt-\udc80"},
+        {"event_id": ""},
+        {"order_id": "10\x0001"},
+        {"order_id": "10\ud80001"},
+        {"order_id": ""},
+        {"checkout_id": "chk-\x00"},
+        {"checkout_id": "chk-\udc80"},
+    ],
+    ids=repr,
+)
+def test_poison_deliveries_do_not_stop_a_batch(store: Store, poison: dict[str, str]) -> None:
+    """A signed delivery with ids no store can hold is invalid and kept; the next applies."""
+    [accepted] = ALL_LIVES["card_order_accepted"]()[:1]
+    [pending] = ALL_LIVES["expired_wire_transfer"]()[:1]
+    batch = [_with(accepted, **poison), raw(pending)]
+    for _ in range(2):  # a redelivery of the poison fails alike, and stops nothing either
+        results = Inbox(StoreWebhooks(store), secrets=None).receive(batch)
+        assert results[0].outcome is EventOutcome.INVALID
+    assert [r.outcome for r in results] == [EventOutcome.INVALID, EventOutcome.DUPLICATE]
+    assert store.order_ids() == ["1003"]
+    assert store.applied_event_ids("1003") == {pending["id"]}
+    kept = store.kept_deliveries()
+    assert [k.raw for k in kept] == [batch[0], batch[0]]
+    for k in kept:
+        for text in (k.reason, k.event_id, k.order_id):
+            assert text is None or ("\x00" not in text and text.isprintable())
+
+
+def test_forgeries_fill_no_store(store: Store) -> None:
+    """Unsigned deliveries are kept as summaries up to the store's cap, then only counted."""
+    store.max_kept_bytes = 4096
+    inbox = Inbox(StoreWebhooks(store), secrets=["whsec-store"])
+    forged = Delivery(b"x" * 100_000, "t=1, forged")
+    results = inbox.receive([forged] * 50)
+    assert {r.outcome for r in results} == {EventOutcome.INVALID}
+    kept = store.kept_deliveries()
+    assert all(k.summary and k.size == 100_000 for k in kept)
+    assert len(kept) + store.deliveries_not_kept() == 50
+    assert store.kept_bytes() <= 4096
+    assert inbox.refused["signature"] == 50

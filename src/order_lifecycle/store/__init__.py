@@ -9,6 +9,7 @@ implementation. Every store keeps the contract described in :class:`Store`.
 
 from __future__ import annotations
 
+from order_lifecycle._kept import DEFAULT_MAX_KEPT_BYTES, SUMMARY_BYTES
 from order_lifecycle.exceptions import (
     DuplicateEvent,
     OrderExists,
@@ -29,7 +30,9 @@ from .memory import MemoryStore
 from .sqlite import SQLiteStore
 
 __all__ = [
+    "DEFAULT_MAX_KEPT_BYTES",
     "SCHEMA_VERSION",
+    "SUMMARY_BYTES",
     "DuplicateEvent",
     "IllegalHistory",
     "KeptDelivery",

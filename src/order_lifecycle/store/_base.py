@@ -26,6 +26,7 @@ The contract every store keeps (the memory reference and the databases alike):
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from abc import abstractmethod
@@ -37,6 +38,7 @@ from typing import Any, Self, TypeVar
 import attrs
 
 from order_lifecycle._checkout import settle
+from order_lifecycle._kept import DEFAULT_MAX_KEPT_BYTES
 from order_lifecycle._ledger import CheckoutLedger
 from order_lifecycle._machine import Step
 from order_lifecycle._models import Checkout, Order
@@ -49,7 +51,7 @@ from order_lifecycle.exceptions import InvalidInput, StaleOrder, WrongType
 
 from ._check import IllegalHistory, StoredHistory, find_illegal
 
-__all__ = ["SPEC_VERSIONS", "KeptDelivery", "Store"]
+__all__ = ["SPEC_VERSIONS", "KeptDelivery", "Store", "kept_delivery"]
 
 T = TypeVar("T")
 
@@ -59,9 +61,13 @@ SPEC_VERSIONS = {"order": ORDER_SPEC.version, "checkout": CHECKOUT_SPEC.version}
 
 @attrs.frozen(repr=False)
 class KeptDelivery:
-    """A webhook delivery kept for an operator: its raw bytes, why, and when.
+    """A webhook delivery kept for an operator: its raw bytes (or their start), why, and when.
 
-    ``event_id`` and ``order_id`` are what could be read from it, when anything could.
+    ``event_id`` and ``order_id`` are what could be read from it, when anything could
+    (NUL and lone surrogates escaped, see :class:`~order_lifecycle.Inbox`). ``size`` and
+    ``sha256`` (hex) are the whole delivery's; ``raw`` is all of it, or only its first
+    :data:`~order_lifecycle.store.SUMMARY_BYTES` bytes when it was kept as a summary
+    (:attr:`summary`), as deliveries failing their signature check are.
     """
 
     id: int
@@ -70,9 +76,40 @@ class KeptDelivery:
     at: datetime
     event_id: str | None = None
     order_id: str | None = None
+    size: int = attrs.field(default=attrs.Factory(lambda self: len(self.raw), takes_self=True))
+    sha256: str = attrs.field(
+        default=attrs.Factory(lambda self: hashlib.sha256(self.raw).hexdigest(), takes_self=True)
+    )
+
+    @property
+    def summary(self) -> bool:
+        """Whether ``raw`` is only the start of the delivery (``size`` bytes long)."""
+        return len(self.raw) < self.size
 
     def __repr__(self) -> str:
-        return f"<KeptDelivery(id={self.id}, reason={self.reason!r}, num_bytes={len(self.raw)})>"
+        size = f", size={self.size}" if self.summary else ""
+        return (
+            f"<KeptDelivery(id={self.id}, reason={self.reason!r}, num_bytes={len(self.raw)}{size})>"
+        )
+
+
+def kept_delivery(  # noqa: PLR0913, PLR0917 (a row's columns, in order)
+    key: int,
+    raw: bytes,
+    reason: str,
+    at: datetime,
+    event_id: str | None,
+    order_id: str | None,
+    size: int | None,
+    sha256: str | None,
+) -> KeptDelivery:
+    """A kept delivery read back; rows of schema version 1 (no size, no digest) were whole."""
+    extra: dict[str, Any] = {}
+    if size is not None:
+        extra["size"] = size
+    if sha256 is not None:
+        extra["sha256"] = sha256
+    return KeptDelivery(key, raw, reason, at, event_id, order_id, **extra)
 
 
 class Store(CheckoutLedger):
@@ -82,6 +119,14 @@ class Store(CheckoutLedger):
     recorded through it stores the order created in the same transaction that consumes
     the checkout. See the module documentation for the contract every store keeps.
     Close a store (or use it as a context manager) to release its connection.
+    """
+
+    max_kept_bytes: int = DEFAULT_MAX_KEPT_BYTES
+    """The most bytes of kept deliveries the store holds (set it on a store to change it).
+
+    Each kept delivery is charged its kept bytes, its reason and ids in UTF-8, and
+    :data:`~order_lifecycle._kept.ROW_BYTES` for its row. A delivery that would take the
+    total past the cap is not kept, only counted (:meth:`deliveries_not_kept`).
     """
 
     # --- orders ---------------------------------------------------------------------------
@@ -181,7 +226,7 @@ class Store(CheckoutLedger):
     # --- webhook deliveries kept for an operator -------------------------------------------
 
     @abstractmethod
-    def keep_delivery(
+    def keep_delivery(  # noqa: PLR0913 (what an operator needs to judge a delivery)
         self,
         raw: bytes | bytearray,
         reason: str,
@@ -189,15 +234,34 @@ class Store(CheckoutLedger):
         event_id: str | None = None,
         order_id: str | None = None,
         at: datetime | None = None,
-    ) -> KeptDelivery:
+        summary: bool = False,
+    ) -> KeptDelivery | None:
         """Keep a delivery (conflicting, invalid) with its raw bytes and the reason; it.
 
-        Deliveries get increasing ids; ``at`` defaults to now.
+        Deliveries get increasing ids; ``at`` defaults to now. With ``summary``, only the
+        first :data:`~order_lifecycle.store.SUMMARY_BYTES` bytes are kept, with the
+        size and SHA-256 of all of them. When keeping it would take the kept bytes past
+        :attr:`max_kept_bytes`, nothing is kept: the delivery is counted in
+        :meth:`deliveries_not_kept` and ``None`` returned.
+
+        Raises:
+            InvalidInput: a reason or id no database can store (NUL, a lone surrogate),
+                an empty reason or id (:class:`WrongType`), or a ``max_kept_bytes``
+                that is not an int of 1 or more; nothing kept or counted.
+
         """
 
     @abstractmethod
     def kept_deliveries(self) -> list[KeptDelivery]:
         """Every kept delivery, oldest first."""
+
+    @abstractmethod
+    def kept_bytes(self) -> int:
+        """What the kept deliveries are charged, in all (see :attr:`max_kept_bytes`)."""
+
+    @abstractmethod
+    def deliveries_not_kept(self) -> int:
+        """How many deliveries were counted but not kept, the cap being reached."""
 
     # --- checking stored histories against a spec -------------------------------------------
 
@@ -278,14 +342,21 @@ def require_id(value: object, what: str) -> str:
 
 
 def storable_text(value: str, what: str) -> str:
-    """``value`` unless it holds a NUL character, which PostgreSQL cannot store in text.
+    """``value`` unless it holds a NUL or a lone surrogate, which no database can store.
 
-    Every store refuses it alike, so that data valid in one store is valid in all.
+    PostgreSQL cannot store NUL in text; both databases need UTF-8, which a lone surrogate
+    is not. Every store refuses them alike, so that data valid in one store is valid in all.
     """
     if "\x00" in value:
         raise InvalidInput(
             f"{what} must not contain NUL characters (databases cannot store them), got {value!r}."
         )
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            f"{what} must not contain a lone surrogate (it is not UTF-8), got {value!r}."
+        ) from None
     return value
 
 

@@ -16,6 +16,11 @@ Layout (version 1):
 - ``ol_applied_events``: each webhook event id applied, unique, with its order.
 - ``ol_kept_deliveries``: raw webhook deliveries kept for an operator, with the reason.
 
+Version 2 adds to ``ol_kept_deliveries`` the ``size`` and ``sha256`` of the whole delivery
+(``raw`` may be only its first bytes, a summary; ``NULL`` in rows kept before: whole), and
+``ol_counters``: ``kept_bytes`` (what kept deliveries are charged, capped) and
+``not_kept`` (deliveries counted but not kept, the cap being reached).
+
 Times are ISO 8601 text with their offset, amounts decimal text: both read back exactly.
 """
 
@@ -37,6 +42,7 @@ TABLES = (
     "ol_checkout_steps",
     "ol_applied_events",
     "ol_kept_deliveries",
+    "ol_counters",
 )
 """Every table of the schema, parents before children."""
 
@@ -112,7 +118,23 @@ def _version_1(d: Dialect) -> list[str]:
     ]
 
 
-MIGRATIONS: dict[int, Callable[[Dialect], list[str]]] = {1: _version_1}
+def _version_2(d: Dialect) -> list[str]:
+    """Kept deliveries get their whole size and digest; the kept bytes are counted."""
+    return [
+        f"ALTER TABLE ol_kept_deliveries ADD COLUMN size {d.integer}",
+        "ALTER TABLE ol_kept_deliveries ADD COLUMN sha256 TEXT",
+        f"CREATE TABLE ol_counters (name TEXT PRIMARY KEY, value {d.integer} NOT NULL)",
+        # Rows kept before are charged their raw bytes, reason and row (ids left out).
+        (
+            "INSERT INTO ol_counters (name, value) "
+            "SELECT 'kept_bytes', COALESCE(SUM(LENGTH(raw) + LENGTH(reason) + 64), 0) "
+            "FROM ol_kept_deliveries"
+        ),
+        "INSERT INTO ol_counters (name, value) VALUES ('not_kept', 0)",
+    ]
+
+
+MIGRATIONS: dict[int, Callable[[Dialect], list[str]]] = {1: _version_1, 2: _version_2}
 """Each schema version's statements, from the one before (0: no tables).
 
 Append only: a released migration never changes; a change to the tables is a new version.

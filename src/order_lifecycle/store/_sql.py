@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from order_lifecycle._kept import check_cap, kept_cost, summarise
 from order_lifecycle._machine import Step
 from order_lifecycle._models import Checkout, Order
 from order_lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
@@ -45,6 +46,7 @@ from ._base import (
     Store,
     adopted_order,
     delivery_fields,
+    kept_delivery,
     new_steps,
     now,
     require_id,
@@ -328,7 +330,7 @@ class SQLStore(Store):
 
     # --- deliveries ------------------------------------------------------------------------------
 
-    def keep_delivery(
+    def keep_delivery(  # noqa: PLR0913 (see Store.keep_delivery)
         self,
         raw: bytes | bytearray,
         reason: str,
@@ -336,30 +338,61 @@ class SQLStore(Store):
         event_id: str | None = None,
         order_id: str | None = None,
         at: datetime | None = None,
-    ) -> KeptDelivery:
+        summary: bool = False,
+    ) -> KeptDelivery | None:
         """Keep a delivery for an operator; see :meth:`Store.keep_delivery`."""
+        cap = check_cap(self.max_kept_bytes)
         raw_bytes, reason_text, event, order, when = delivery_fields(
             raw, reason, event_id, order_id, at
         )
+        kept = summarise(raw_bytes, summary=summary)
+        cost = kept_cost(kept.raw, reason_text, event, order)
         with self._transaction(write=True):
-            rows = self._query(
-                "INSERT INTO ol_kept_deliveries (kept_at, reason, event_id, order_id, raw) "
-                "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                [when.isoformat(), reason_text, event, order, raw_bytes],
+            # One conditional write: racing writers cannot both slip under the cap.
+            charged = self._write(
+                "UPDATE ol_counters SET value = value + ? "
+                "WHERE name = 'kept_bytes' AND value + ? <= ?",
+                [cost, cost, cap],
             )
-        return KeptDelivery(rows[0][0], raw_bytes, reason_text, when, event, order)
+            if not charged:
+                self._write("UPDATE ol_counters SET value = value + 1 WHERE name = 'not_kept'")
+                return None
+            rows = self._query(
+                "INSERT INTO ol_kept_deliveries "
+                "(kept_at, reason, event_id, order_id, raw, size, sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                [when.isoformat(), reason_text, event, order, kept.raw, kept.size, kept.sha256],
+            )
+        return KeptDelivery(
+            rows[0][0], kept.raw, reason_text, when, event, order, kept.size, kept.sha256
+        )
 
     def kept_deliveries(self) -> list[KeptDelivery]:
         """Every kept delivery, oldest first."""
         with self._transaction(write=False):
             rows = self._query(
-                "SELECT id, raw, reason, kept_at, event_id, order_id FROM ol_kept_deliveries "
-                "ORDER BY id"
+                "SELECT id, raw, reason, kept_at, event_id, order_id, size, sha256 "
+                "FROM ol_kept_deliveries ORDER BY id"
             )
         return [
-            KeptDelivery(key, bytes(raw), reason, datetime.fromisoformat(at), event, order)
-            for key, raw, reason, at, event, order in rows
+            kept_delivery(
+                key, bytes(raw), reason, datetime.fromisoformat(at), event, order, size, sha256
+            )
+            for key, raw, reason, at, event, order, size, sha256 in rows
         ]
+
+    def kept_bytes(self) -> int:
+        """What the kept deliveries are charged, in all."""
+        return self._counter("kept_bytes")
+
+    def deliveries_not_kept(self) -> int:
+        """How many deliveries were counted but not kept, the cap being reached."""
+        return self._counter("not_kept")
+
+    def _counter(self, name: str) -> int:
+        with self._transaction(write=False):
+            rows = self._query("SELECT value FROM ol_counters WHERE name = ?", [name])
+        return int(rows[0][0]) if rows else 0
 
     # --- checkouts -------------------------------------------------------------------------------
 

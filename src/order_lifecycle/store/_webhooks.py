@@ -92,6 +92,10 @@ class StoreWebhooks:
         *,
         event_id: str | None = None,
         order_id: str | None = None,
+        summary: bool = False,
     ) -> None:
-        """Keep a delivery for an operator, in the store."""
-        self.store.keep_delivery(raw, reason, event_id=event_id, order_id=order_id)
+        """Keep a delivery (or its summary) in the store, or count it past the store's cap.
+
+        The cap is the store's :attr:`~order_lifecycle.store.Store.max_kept_bytes`.
+        """
+        self.store.keep_delivery(raw, reason, event_id=event_id, order_id=order_id, summary=summary)

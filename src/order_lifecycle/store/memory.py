@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from order_lifecycle._kept import check_cap, kept_cost, summarise
 from order_lifecycle._machine import Step
 from order_lifecycle._models import Checkout, Order
 from order_lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
@@ -73,6 +74,8 @@ class MemoryStore(Store):
         self._checkouts: dict[str, _Entry[Checkout]] = {}
         self._events: dict[str, str] = {}
         self._deliveries: list[KeptDelivery] = []
+        self._kept_bytes = 0
+        self._not_kept = 0
 
     def __repr__(self) -> str:
         """``<MemoryStore(num_orders=2, num_checkouts=1)>``."""
@@ -161,7 +164,7 @@ class MemoryStore(Store):
 
     # --- deliveries -------------------------------------------------------------------------
 
-    def keep_delivery(
+    def keep_delivery(  # noqa: PLR0913 (see Store.keep_delivery)
         self,
         raw: bytes | bytearray,
         reason: str,
@@ -169,21 +172,46 @@ class MemoryStore(Store):
         event_id: str | None = None,
         order_id: str | None = None,
         at: datetime | None = None,
-    ) -> KeptDelivery:
+        summary: bool = False,
+    ) -> KeptDelivery | None:
         """Keep a delivery for an operator; see :meth:`Store.keep_delivery`."""
+        cap = check_cap(self.max_kept_bytes)
         fields = delivery_fields(raw, reason, event_id, order_id, at)
         raw_bytes, reason_text, event, order, when = fields
+        kept = summarise(raw_bytes, summary=summary)
+        cost = kept_cost(kept.raw, reason_text, event, order)
         with self._lock:
-            kept = KeptDelivery(
-                len(self._deliveries) + 1, raw_bytes, reason_text, when, event, order
+            if self._kept_bytes + cost > cap:
+                self._not_kept += 1
+                return None
+            self._kept_bytes += cost
+            delivery = KeptDelivery(
+                len(self._deliveries) + 1,
+                kept.raw,
+                reason_text,
+                when,
+                event,
+                order,
+                kept.size,
+                kept.sha256,
             )
-            self._deliveries.append(kept)
-        return kept
+            self._deliveries.append(delivery)
+        return delivery
 
     def kept_deliveries(self) -> list[KeptDelivery]:
         """Every kept delivery, oldest first."""
         with self._lock:
             return list(self._deliveries)
+
+    def kept_bytes(self) -> int:
+        """What the kept deliveries are charged, in all."""
+        with self._lock:
+            return self._kept_bytes
+
+    def deliveries_not_kept(self) -> int:
+        """How many deliveries were counted but not kept, the cap being reached."""
+        with self._lock:
+            return self._not_kept
 
     # --- checkouts --------------------------------------------------------------------------
 
