@@ -27,6 +27,7 @@ The contract every store keeps (the memory reference and the databases alike):
 from __future__ import annotations
 
 import random
+import re
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
@@ -278,15 +279,23 @@ def require_id(value: object, what: str) -> str:
 
 
 def storable_text(value: str, what: str) -> str:
-    """``value`` unless it holds a NUL character, which PostgreSQL cannot store in text.
+    """``value`` unless it holds a NUL (PostgreSQL cannot store it) or a lone surrogate.
 
-    Every store refuses it alike, so that data valid in one store is valid in all.
+    A lone surrogate has no UTF-8, so neither database can store it. Every store refuses
+    both alike, before touching its database, so that data valid in one store is valid in all.
     """
     if "\x00" in value:
         raise InvalidInput(
             f"{what} must not contain NUL characters (databases cannot store them), got {value!r}."
         )
+    if _SURROGATE.search(value):
+        raise InvalidInput(
+            f"{what} must not contain lone surrogates (they have no UTF-8), got {value!r}."
+        )
     return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def require_storable(spec: MachineSpec[Any, Any], record: Order | Checkout) -> None:
