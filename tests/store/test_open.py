@@ -21,6 +21,7 @@ from order_lifecycle.store import (
     SQLiteStore,
     Store,
     StoreCorrupt,
+    StoreReadOnly,
     StoreUnavailable,
     _schema,
     _sql,
@@ -287,3 +288,239 @@ def test_an_older_schema_is_upgraded(new_url: UrlMaker, monkeypatch: pytest.Monk
     monkeypatch.undo()
     with pytest.raises(SchemaTooNew):
         open_store(url)
+
+
+# --- what open_store creates, and what it refuses -----------------------------------------------
+
+
+def test_a_zero_byte_file_is_refused_unless_create(tmp_path: Path) -> None:
+    """An empty file is not silently taken for a new store: StoreCorrupt, left empty."""
+    path = tmp_path / "orders.db"
+    path.touch()
+    with pytest.raises(StoreCorrupt, match=r"orders\.db is empty \(0 bytes\)"):
+        open_store(path)
+    with pytest.raises(StoreCorrupt, match="is empty"):
+        SQLiteStore(path, create=False)
+    assert snapshot(tmp_path) == {"orders.db": b""}
+    with open_store(path, create=True) as store:
+        store.create_order(Order.create("o-1"))
+    with open_store(path) as store:
+        assert store.order_ids() == ["o-1"]
+
+
+def test_an_existing_database_gets_tables_only_with_create(tmp_path: Path) -> None:
+    """A SQLite file that holds no store is refused, untouched, unless create=True."""
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE app (x)")
+    connection.close()
+    before = snapshot(tmp_path)
+    with pytest.raises(StoreUnavailable, match=r"no order-lifecycle store in .*create=True"):
+        open_store(path)
+    assert snapshot(tmp_path) == before
+    with open_store(path, create=True) as store:
+        store.create_order(Order.create("o-1"))
+    with open_store(path) as store:
+        assert store.order_ids() == ["o-1"]
+
+
+def test_a_new_store_appears_whole(tmp_path: Path) -> None:
+    """A new path gets a whole store at once: never an empty file, no files left beside it."""
+    path = tmp_path / "orders.db"
+    with open_store(path) as store:
+        assert path.stat().st_size > 0
+        store.create_order(Order.create("o-1"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.db"]
+
+
+@pytest.mark.parametrize("name", ["orders\x00.db", "orders.db\x00.bak", "\ud800.db"])
+def test_a_path_no_file_can_have_is_refused(tmp_path: Path, name: str) -> None:
+    """A NUL (or a lone surrogate) in a path is InvalidInput, not a truncated file."""
+    path = str(tmp_path / name)
+    with pytest.raises(InvalidInput, match="not a file path"):
+        open_store(path)
+    with pytest.raises(InvalidInput, match="not a file path"):
+        open_store(f"sqlite://{path}")
+    with pytest.raises(InvalidInput, match="not a file path"):
+        SQLiteStore(path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_only_store_reads_and_refuses_writes(tmp_path: Path) -> None:
+    """read_only=True opens with mode=ro: reads work, writes are StoreReadOnly, nothing written."""
+    path = tmp_path / "orders.db"
+    with open_store(path) as store:
+        store.create_order(Order.create("o-1"))
+    before = snapshot(tmp_path)
+    with open_store(path, read_only=True) as store:
+        assert store.order_ids() == ["o-1"]
+        assert store.check() == []
+        with pytest.raises(StoreReadOnly, match="opened read-only"):
+            store.create_order(Order.create("o-2"))
+        with pytest.raises(StoreReadOnly):
+            store.keep_delivery(b"raw", "invalid")
+        with pytest.raises(StoreReadOnly):
+            store.begin_submission("chk-1")
+        assert store.order_ids() == ["o-1"]
+    assert snapshot(tmp_path) == before
+    with pytest.raises(StoreUnavailable, match=r"No store at .*nope\.db"):
+        open_store(tmp_path / "nope.db", read_only=True)
+    assert snapshot(tmp_path) == before
+
+
+def damage(path: Path) -> None:
+    """Overwrite three pages in the middle of a store of 300 orders."""
+    with open_store(path) as store:
+        for n in range(300):
+            store.create_order(Order.create(f"o-{n}", items=[Item("i" * 50, 1, physical=True)]))
+    data = bytearray(path.read_bytes())
+    data[8192 : 8192 + 3 * 4096] = b"\xab" * (3 * 4096)
+    path.write_bytes(bytes(data))
+
+
+def test_quick_check_on_open_and_in_check(tmp_path: Path) -> None:
+    """quick_check=True runs SQLite's quick_check on open; check() always does: StoreCorrupt."""
+    path = tmp_path / "orders.db"
+    damage(path)
+    with pytest.raises(StoreCorrupt, match="quick_check"):
+        open_store(path, quick_check=True)
+    try:
+        store = open_store(path)
+    except StoreCorrupt:  # pragma: no cover (depends on which pages the damage hit)
+        return
+    with store, pytest.raises(StoreCorrupt, match="quick_check"):
+        store.check()
+
+
+def test_quick_check_passes_an_intact_store(tmp_path: Path) -> None:
+    """An intact store passes quick_check, on open and in check."""
+    path = tmp_path / "orders.db"
+    open_store(path).close()
+    with open_store(path, quick_check=True) as store:
+        assert store.check() == []
+
+
+# --- damaged rows: StoreCorrupt naming table, row and column --------------------------------------
+
+
+def execute(url: str, statement: str) -> None:
+    """Run one statement on the database behind ``url`` (SQLite path or DSN), committed."""
+    if url.startswith("postgresql://"):
+        with psycopg.connect(url, autocommit=True) as pg:
+            pg.execute(statement.replace("?", "%s"))  # type: ignore[arg-type]
+        return
+    with sqlite3.connect(url) as connection:
+        connection.execute(statement)
+    connection.close()
+
+
+def stocked(url: str) -> None:
+    """Two orders, a checkout and a kept delivery."""
+    with open_store(url) as store:
+        store.create_order(Order.create("o-1"))
+        store.create_order(Order.create("o-2"))
+        store.begin_submission("chk-1")
+        store.keep_delivery(b"raw", "invalid")
+
+
+HUGE = "9" * 5000
+
+# (statement, the read that meets it, what the message must name), on either database.
+DAMAGE_ANYWHERE = [
+    (
+        "UPDATE ol_kept_deliveries SET kept_at = 'yesterday'",
+        "kept_deliveries",
+        r"ol_kept_deliveries row 1, column kept_at",
+    ),
+    (
+        f"UPDATE ol_orders SET body = '{{\"items\": [], \"n\": {HUGE}}}' WHERE id = 'o-1'",
+        "get_order",
+        r"stored Order 'o-1'",
+    ),
+    (
+        "UPDATE ol_order_steps SET \"at\" = 'soon' WHERE order_id = 'o-2'",
+        "check",
+        r"",
+    ),
+]
+# Only SQLite lets a column hold a value of another type.
+DAMAGE_SQLITE = [
+    (
+        "UPDATE ol_kept_deliveries SET raw = 5",
+        "kept_deliveries",
+        r"ol_kept_deliveries row 1, column raw",
+    ),
+    ("UPDATE ol_kept_deliveries SET reason = x'00ff'", "kept_deliveries", r"column reason"),
+    ("UPDATE ol_kept_deliveries SET event_id = x'07'", "kept_deliveries", r"column event_id"),
+    (
+        "UPDATE ol_orders SET id = x'ff' WHERE id = 'o-2'",
+        "order_ids",
+        r"ol_orders row .*, column id",
+    ),
+    ("UPDATE ol_checkouts SET id = x'0c'", "checkout_ids", r"ol_checkouts row .*, column id"),
+    ("UPDATE ol_orders SET id = NULL WHERE id = 'o-2'", "check", r"ol_orders row .*, column id"),
+    ("UPDATE ol_orders SET state = x'01'", "check", r"ol_orders row 'o-1', column state"),
+    (
+        "UPDATE ol_order_steps SET spec_version = x'04'",
+        "check",
+        r"ol_order_steps row 'o-1' 0, column spec_version",
+    ),
+]
+
+
+def read(store: Store, what: str) -> object:
+    if what == "get_order":
+        return store.get_order("o-1")
+    return getattr(store, what)()
+
+
+@pytest.mark.parametrize(("statement", "what", "names"), DAMAGE_ANYWHERE + DAMAGE_SQLITE)
+def test_damaged_sqlite_rows_are_store_corrupt(
+    tmp_path: Path, statement: str, what: str, names: str
+) -> None:
+    """A damaged SQLite row is StoreCorrupt naming where it is (or, in check, listed)."""
+    url = str(tmp_path / "orders.db")
+    stocked(url)
+    execute(url, statement)
+    with open_store(url) as store:
+        if what == "check" and not names:
+            (problem,) = store.check()
+            assert problem.id == "o-2"
+            assert "cannot be read back" in problem.problem
+            return
+        with pytest.raises(StoreCorrupt, match=names):
+            read(store, what)
+
+
+@pytest.mark.parametrize(("statement", "what", "names"), DAMAGE_ANYWHERE)
+def test_damaged_postgres_rows_are_store_corrupt(
+    postgres_dsn: str, statement: str, what: str, names: str
+) -> None:
+    """A damaged PostgreSQL row is StoreCorrupt naming where it is (or, in check, listed)."""
+    url = new_postgres_schema(postgres_dsn)
+    stocked(url)
+    execute(url, statement)
+    with open_store(url) as store:
+        if what == "check" and not names:
+            assert [problem.id for problem in store.check()] == ["o-2"]
+            return
+        with pytest.raises(StoreCorrupt, match=names):
+            read(store, what)
+
+
+@pytest.mark.parametrize(
+    "statement", [d[0] for d in DAMAGE_SQLITE if d[1] in {"check", "order_ids", "checkout_ids"}]
+)
+def test_the_check_command_on_damaged_rows(
+    tmp_path: Path, statement: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """order-lifecycle check on damaged rows prints one line on stderr and exits 1."""
+    url = str(tmp_path / "orders.db")
+    stocked(url)
+    execute(url, statement)
+    assert main(["check", "--db", url]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("order-lifecycle: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err

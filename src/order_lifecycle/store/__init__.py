@@ -16,6 +16,7 @@ from order_lifecycle.exceptions import (
     StaleOrder,
     StoreCorrupt,
     StoreError,
+    StoreReadOnly,
     StoreUnavailable,
     UnknownOrder,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "Store",
     "StoreCorrupt",
     "StoreError",
+    "StoreReadOnly",
     "StoreUnavailable",
     "StoreWebhooks",
     "UnknownOrder",

@@ -53,7 +53,18 @@ from ._base import (
     require_storable,
 )
 from ._check import StoredHistory
-from ._codec import CHECKOUT, ORDER, STEP_FIELDS, Kind, join, split, step_data
+from ._codec import (
+    CHECKOUT,
+    ORDER,
+    STEP_FIELDS,
+    Kind,
+    join,
+    split,
+    step_data,
+    stored_bytes,
+    stored_text,
+    stored_time,
+)
 from ._schema import SCHEMA_VERSION, Dialect, migrations
 
 __all__ = ["SQLStore"]
@@ -306,8 +317,12 @@ class SQLStore(Store):
 
     def order_ids(self) -> list[str]:
         """Every stored order's id, sorted."""
+        return self._ids(ORDERS)
+
+    def _ids(self, layout: _Layout) -> list[str]:
         with self._transaction(write=False):
-            return sorted(row[0] for row in self._query("SELECT id FROM ol_orders"))
+            rows = self._query(f"SELECT id FROM {layout.table}")  # noqa: S608 (constant names)
+        return sorted(stored_text(key, f"{layout.table} row {key!r}, column id") for (key,) in rows)
 
     def applied_event_ids(self, order_id: str) -> frozenset[str]:
         """The webhook event ids applied to the order."""
@@ -356,17 +371,13 @@ class SQLStore(Store):
                 "SELECT id, raw, reason, kept_at, event_id, order_id FROM ol_kept_deliveries "
                 "ORDER BY id"
             )
-        return [
-            KeptDelivery(key, bytes(raw), reason, datetime.fromisoformat(at), event, order)
-            for key, raw, reason, at, event, order in rows
-        ]
+        return [_kept(*row) for row in rows]
 
     # --- checkouts -------------------------------------------------------------------------------
 
     def checkout_ids(self) -> list[str]:
         """Every stored checkout's id, sorted."""
-        with self._transaction(write=False):
-            return sorted(row[0] for row in self._query("SELECT id FROM ol_checkouts"))
+        return self._ids(CHECKOUTS)
 
     def get(self, checkout_id: str) -> Checkout:
         """A copy of the checkout as last committed."""
@@ -443,14 +454,19 @@ class SQLStore(Store):
         states = self._query(f"SELECT id, state FROM {layout.table}")  # noqa: S608
         names = ", ".join(f'"{f}"' for f in STEP_FIELDS)
         rows = self._query(
-            f"SELECT {layout.key}, spec_version, {names} FROM {layout.steps} "  # noqa: S608
+            f"SELECT {layout.key}, seq, spec_version, {names} FROM {layout.steps} "  # noqa: S608
             f"ORDER BY {layout.key}, seq"
         )
         steps: dict[str, list[Row]] = {}
-        for key, *row in rows:
+        for key, seq, *row in rows:
+            where = f"{layout.steps} row {key!r} {seq!r}, column"
+            stored_text(key, f"{where} {layout.key}")
+            stored_text(row[0], f"{where} spec_version")
             steps.setdefault(key, []).append(tuple(row))
         histories = {}
         for key, state in states:
+            stored_text(key, f"{layout.table} row {key!r}, column id")
+            stored_text(state, f"{layout.table} row {key!r}, column state")
             mine = steps.get(key, [])
             histories[key] = StoredHistory(
                 layout.name,
@@ -460,3 +476,20 @@ class SQLStore(Store):
                 tuple(dict.fromkeys(row[0] for row in mine)),
             )
         return histories
+
+
+def _kept(key: int, raw: object, reason: object, at: object, *ids: object) -> KeptDelivery:
+    """A kept delivery's row, read back; :class:`StoreCorrupt` names a damaged column."""
+    where = f"ol_kept_deliveries row {key!r}, column"
+    event_id, order_id = (
+        stored_text(value, f"{where} {name}", optional=True)
+        for name, value in zip(("event_id", "order_id"), ids, strict=True)
+    )
+    return KeptDelivery(
+        key,
+        stored_bytes(raw, f"{where} raw"),
+        stored_text(reason, f"{where} reason"),
+        stored_time(at, f"{where} kept_at"),
+        event_id,
+        order_id,
+    )
