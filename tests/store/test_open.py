@@ -433,7 +433,7 @@ DAMAGE_ANYWHERE = [
         r"ol_kept_deliveries row 1, column kept_at",
     ),
     (
-        f"UPDATE ol_orders SET body = '{{\"items\": [], \"n\": {HUGE}}}' WHERE id = 'o-1'",
+        f"UPDATE ol_orders SET body = '{{\"items\": [], \"n\": {HUGE}}}' WHERE id = 'o-1'",  # noqa: S608 (a constant)
         "get_order",
         r"stored Order 'o-1'",
     ),
