@@ -413,7 +413,7 @@ def execute(url: str, statement: str) -> None:
     """Run one statement on the database behind ``url`` (SQLite path or DSN), committed."""
     if url.startswith("postgresql://"):
         with psycopg.connect(url, autocommit=True) as pg:
-            pg.execute(statement.replace("?", "%s"))  # type: ignore[arg-type]
+            pg.execute(statement.encode())
         return
     with sqlite3.connect(url) as connection:
         connection.execute(statement)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -48,7 +48,7 @@ def test_a_lost_connection_is_replaced_on_the_next_call(
     """After its backend is killed, every kind of call works again, first time, once each."""
     with PostgresStore(url) as store:
         store.create_order(Order.create("o-1"))
-        calls = [
+        calls: list[Callable[[], object]] = [
             lambda: store.get_order("o-1"),
             store.order_ids,
             lambda: store.update_order("o-1", accept, event_id="evt-1"),
