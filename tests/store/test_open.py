@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from order_lifecycle import InvalidInput, Item, Order, WrongType
+from order_lifecycle import (
+    Checkout,
+    CheckoutState,
+    InvalidInput,
+    Item,
+    Order,
+    Step,
+    WrongType,
+)
 from order_lifecycle.cli import main
 from order_lifecycle.store import (
     SCHEMA_VERSION,
@@ -23,6 +33,7 @@ from order_lifecycle.store import (
     StoreCorrupt,
     StoreReadOnly,
     StoreUnavailable,
+    _codec,
     _schema,
     _sql,
     open_store,
@@ -30,6 +41,8 @@ from order_lifecycle.store import (
 from order_lifecycle.store.postgres import PostgresStore
 
 from .conftest import REAL_BACKENDS, UrlMaker, new_postgres_schema
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -285,7 +298,8 @@ def test_an_older_schema_is_upgraded(new_url: UrlMaker, monkeypatch: pytest.Monk
     with open_store(url) as store:
         store.create_order(Order.create("o-1"))
     index = "CREATE INDEX ol_orders_by_checkout ON ol_orders (checkout_id)"
-    monkeypatch.setitem(_schema.MIGRATIONS, SCHEMA_VERSION + 1, lambda _dialect: [index])
+    upgrade = {"sqlite": (index,), "postgres": (index,)}
+    monkeypatch.setitem(_schema.MIGRATIONS, SCHEMA_VERSION + 1, upgrade)
     monkeypatch.setattr(_sql, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with open_store(url) as store:
         assert store.order_ids() == ["o-1"]
@@ -406,7 +420,7 @@ def test_quick_check_passes_an_intact_store(tmp_path: Path) -> None:
         assert store.check() == []
 
 
-# --- damaged rows: StoreCorrupt naming table, row and column --------------------------------------
+# --- damaged rows: StoreCorrupt naming table, row and column -----------------------------------
 
 
 def execute(url: str, statement: str) -> None:
@@ -530,3 +544,68 @@ def test_the_check_command_on_damaged_rows(
     assert err.startswith("order-lifecycle: ")
     assert err.count("\n") == 1
     assert "Traceback" not in err
+
+
+# --- the migrations: literal SQL, frozen once released ------------------------------------------
+
+RELEASED = {
+    (1, "sqlite"): "64bc263f3bfce6cfab29b707a7f0b6f14410a5075710d9ad8d0392b01254abce",
+    (1, "postgres"): "037234337f6b32fd7863a1a8aa920cb54cdb08082f273e56b86d11477e413231",
+}
+
+
+def test_released_migrations_never_change() -> None:
+    """Each released migration's SQL is exactly what was released (a new version adds one)."""
+    found = {
+        (version, dialect): hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()
+        for version, by_dialect in _schema.MIGRATIONS.items()
+        for dialect, statements in by_dialect.items()
+    }
+    assert {key: found[key] for key in RELEASED} == RELEASED
+    assert set(found) <= set(RELEASED) | {(SCHEMA_VERSION, "sqlite"), (SCHEMA_VERSION, "postgres")}
+
+
+def table_columns(url: str) -> dict[str, list[str]]:
+    """Each ol_ table's columns, in order, in the database behind ``url``."""
+    if url.startswith("postgresql://"):
+        with psycopg.connect(url) as pg:
+            rows = pg.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+            ).fetchall()
+    else:
+        with sqlite3.connect(url) as connection:
+            rows = [
+                (table, column[1])
+                for (table,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+                for column in connection.execute(f"PRAGMA table_info({table})")
+            ]
+        connection.close()
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, []).append(column)
+    return columns
+
+
+@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+def test_the_newest_schema_fits_the_models(new_url: UrlMaker) -> None:
+    """The newest migration makes the tables and columns the codec writes, and no others."""
+    url = new_url()
+    open_store(url).close()
+    order_columns, _, order_steps = _codec.split(_codec.ORDER, Order.create("o-1"))
+    checkout = Checkout("chk-1", history=[Step(None, None, CheckoutState.OPEN, T0)])
+    checkout_columns, _, checkout_steps = _codec.split(_codec.CHECKOUT, checkout)
+    steps = ["seq", "spec_version", *_codec.STEP_FIELDS]
+    assert len(order_steps[0]) == len(checkout_steps[0]) == len(_codec.STEP_FIELDS)
+    assert table_columns(url) == {
+        "ol_schema": ["version"],
+        "ol_orders": ["id", "version", *list(order_columns)[1:], "body"],
+        "ol_order_steps": ["order_id", *steps],
+        "ol_checkouts": ["id", "version", *list(checkout_columns)[1:], "body"],
+        "ol_checkout_steps": ["checkout_id", *steps],
+        "ol_applied_events": ["event_id", "order_id", "applied_at"],
+        "ol_kept_deliveries": ["id", "kept_at", "reason", "event_id", "order_id", "raw"],
+    }
+    assert set(table_columns(url)) == set(_schema.TABLES)
