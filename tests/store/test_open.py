@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from order_lifecycle import (
     Checkout,
@@ -20,8 +25,11 @@ from order_lifecycle import (
     InvalidInput,
     Item,
     Order,
+    OrderEvent,
+    OrderLifecycleError,
     Step,
     WrongType,
+    fire,
 )
 from order_lifecycle.cli import main
 from order_lifecycle.store import (
@@ -386,6 +394,8 @@ def test_a_read_only_store_reads_and_refuses_writes(tmp_path: Path) -> None:
     with pytest.raises(StoreUnavailable, match=r"No store at .*nope\.db"):
         open_store(tmp_path / "nope.db", read_only=True)
     assert not (tmp_path / "nope.db").exists()
+    with pytest.raises(InvalidInput, match="read-only :memory: store"):
+        open_store(":memory:", read_only=True)
 
 
 def damage(path: Path) -> None:
@@ -609,3 +619,64 @@ def test_the_newest_schema_fits_the_models(new_url: UrlMaker) -> None:
         "ol_kept_deliveries": ["id", "kept_at", "reason", "event_id", "order_id", "raw"],
     }
     assert set(table_columns(url)) == set(_schema.TABLES)
+
+
+SQL_VALUES = (
+    st.none()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.just(HUGE)
+    | st.just(f'{{"items": [], "n": {HUGE}}}')
+    | st.floats()
+    | st.binary(max_size=8)
+    | st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
+    | st.sampled_from(["{}", "[]", '{"items": 5}', "null", "2026-03-01", "accepted", "9e999999"])
+)
+
+
+@pytest.fixture(scope="module")
+def stocked_file(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The bytes of a store with an order, a checkout, an applied event and a kept delivery."""
+    path = tmp_path_factory.mktemp("stocked") / "orders.db"
+    stocked(str(path))
+    with open_store(path) as store:
+        store.update_order("o-1", accept, event_id="evt-1")
+    return path.read_bytes()
+
+
+def accept(order: Order) -> None:
+    fire(order, OrderEvent.ACCEPT, at=T0)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_damaged_value_is_a_typed_error(
+    tmp_path: Path, stocked_file: bytes, data: st.DataObject
+) -> None:
+    """Any value in any column of any table: every read works or raises a library error."""
+    path = Path(tempfile.mkdtemp(dir=tmp_path)) / "orders.db"  # a new folder: no old -wal
+    path.write_bytes(stocked_file)
+    with sqlite3.connect(path) as connection:
+        table = data.draw(st.sampled_from(_schema.TABLES[1:]), label="table")
+        columns = [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+        column = data.draw(st.sampled_from(columns), label="column")
+        value = data.draw(SQL_VALUES, label="value")
+        with contextlib.suppress(sqlite3.IntegrityError):  # NOT NULL, a primary key taken...
+            connection.execute(f'UPDATE {table} SET "{column}" = ?', [value])  # noqa: S608
+    connection.close()
+    with open_store(path) as store:
+        reads: list[Callable[[], object]] = [
+            store.order_ids,
+            store.checkout_ids,
+            store.kept_deliveries,
+            store.check,
+            lambda: store.get_order("o-1"),
+            lambda: store.get("chk-1"),
+            lambda: store.applied_event_ids("o-1"),
+            lambda: store.order_of_event("evt-1"),
+            lambda: store.update_order("o-1", lambda order: fire(order, "dispute", at=T0)),
+        ]
+        for read_it in reads:
+            with contextlib.suppress(OrderLifecycleError):
+                read_it()

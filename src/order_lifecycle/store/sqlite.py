@@ -81,6 +81,8 @@ class SQLiteStore(SQLStore):
         self._lock = threading.Lock()
         made = create is True
         if self.path == _MEMORY:
+            if read_only:
+                raise InvalidInput("A read-only :memory: store would always be empty.")
             made = create is not False  # always a new, empty database
             target, uri = _MEMORY, False
         else:
