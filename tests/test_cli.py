@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from order_lifecycle import CHECKOUT_SPEC, ORDER_SPEC, Order, OrderState, fire
+from order_lifecycle import CHECKOUT_SPEC, ORDER_SPEC, Item, Order, OrderState, fire
 from order_lifecycle.cli import main
 from order_lifecycle.diagrams import render_spec
 from order_lifecycle.store import open_store
@@ -85,8 +89,11 @@ def test_check_lists_the_histories_a_table_no_longer_allows(
 
 def test_check_needs_an_existing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A check never creates a store: a missing one is an error (exit 1), and nothing is made."""
-    assert main(["check", "--db", str(tmp_path / "nope.db")]) == 1
-    assert capsys.readouterr().err.startswith("order-lifecycle: Cannot open the SQLite file")
+    path = tmp_path / "nope.db"
+    assert main(["check", "--db", str(path)]) == 1
+    assert capsys.readouterr().err == (
+        f"order-lifecycle: No store at {path}: the file does not exist.\n"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -130,3 +137,58 @@ def test_python_dash_m() -> None:
         check=True,
     )
     assert done.stdout == render_spec(ORDER_SPEC, "md")
+
+
+def run_unprivileged(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """``order-lifecycle ARGUMENTS`` in a new process, as a user without root's rights."""
+    command = [sys.executable, "-m", "order_lifecycle", *arguments]
+    if os.geteuid() == 0:  # root writes anything: run as a user that file modes bind
+        user = "postgres" if _has_user("postgres") else "nobody"
+        command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
+    return subprocess.run(  # noqa: S603 (this interpreter, our arguments)
+        command, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def _has_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def test_check_reads_a_store_in_a_read_only_folder() -> None:
+    """The check opens read-only: a store in a folder and file nobody may write is checked."""
+    folder = Path(tempfile.mkdtemp(prefix="order-lifecycle-ro-"))
+    path = folder / "shop.db"
+    try:
+        with open_store(path) as store:
+            store.create_order(Order.create("o-1", at=T0))
+        before = path.read_bytes()
+        path.chmod(0o444)
+        folder.chmod(0o555)
+        done = run_unprivileged("check", "--db", str(path))
+        assert (done.returncode, done.stderr) == (0, "")
+        assert done.stdout.startswith("1 order and 0 checkouts checked")
+        assert path.read_bytes() == before
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+
+
+def test_check_runs_quick_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The check runs SQLite's quick_check: a damaged file is one line on stderr, exit 1."""
+    path = tmp_path / "shop.db"
+    with open_store(path) as store:
+        for n in range(300):
+            store.create_order(Order.create(f"o-{n}", items=[Item("i" * 50, 1, physical=True)]))
+    data = bytearray(path.read_bytes())
+    data[8192 : 8192 + 3 * 4096] = b"\xab" * (3 * 4096)
+    path.write_bytes(bytes(data))
+    assert main(["check", "--db", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("order-lifecycle: ")
+    assert "quick_check" in err or "malformed" in err
+    assert err.count("\n") == 1

@@ -61,7 +61,9 @@ def _demo(out: list[str], db: str | None) -> None:
 
 def _check(out: list[str], db: str) -> bool:
     """Replay every history stored at ``db``; whether all are legal."""
-    with open_store(db, create=False) as store:
+    # Read-only: a check never writes, so it also works on a file or folder it may not
+    # write; the check runs SQLite's quick_check first.
+    with open_store(db, create=False, read_only=True) as store:
         illegal = store.check()
         orders, checkouts = len(store.order_ids()), len(store.checkout_ids())
     out.extend(str(problem) for problem in illegal)
@@ -100,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             out.append(text.rstrip("\n"))
     except OrderLifecycleError as error:
-        print(f"order-lifecycle: {error}", file=sys.stderr)
+        # One line: driver messages (PostgreSQL's) may span several.
+        print(f"order-lifecycle: {' '.join(str(error).split())}", file=sys.stderr)
         return 1
     print("\n".join(out))
     return 0

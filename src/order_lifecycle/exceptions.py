@@ -27,6 +27,7 @@ callers can catch the library's refusals in one place without catching their own
     ├── StoreError                   a store could not do what was asked; it wrote nothing
     │   ├── StoreUnavailable         the database cannot be opened or reached
     │   ├── StoreCorrupt             a damaged database, or data the code cannot read back
+    │   ├── StoreReadOnly            a write to a store opened read-only
     │   ├── SchemaTooNew             the database was set up by a newer order-lifecycle
     │   ├── OrderExists              create_order for an order id the store already has
     │   ├── StaleOrder               another writer updated the order first: reload and retry
@@ -76,6 +77,7 @@ __all__ = [
     "StaleOrder",
     "StoreCorrupt",
     "StoreError",
+    "StoreReadOnly",
     "StoreUnavailable",
     "SubmissionInDoubt",
     "SubmissionInProgress",
@@ -467,6 +469,10 @@ class StoreCorrupt(StoreError):
     Not a SQLite file, a malformed page, or a stored value the models refuse; the message
     names what and where.
     """
+
+
+class StoreReadOnly(StoreError):
+    """A write to a store opened read-only (``read_only=True``); nothing was written."""
 
 
 class SchemaTooNew(StoreError):

@@ -416,6 +416,27 @@ def test_text_no_database_can_store_is_refused_by_every_store(store: Store) -> N
     assert store.kept_deliveries() == []
 
 
+def test_lone_surrogates_are_refused_by_every_store(store: Store) -> None:
+    """A lone surrogate (no UTF-8 for it) in an id is InvalidInput everywhere, nothing kept."""
+    with pytest.raises(InvalidInput, match="must not contain lone surrogates"):
+        store.create_order(new_order("o-\ud800"))
+    with pytest.raises(InvalidInput, match="must not contain lone surrogates"):
+        store.get_order("o-\udfff")
+    with pytest.raises(InvalidInput, match="must not contain lone surrogates"):
+        store.keep_delivery(b"raw", "conflict", event_id="evt-\udc80")
+    with pytest.raises(InvalidInput, match="must not contain lone surrogates"):
+        store.begin_submission("chk-\udbff", at=T0)
+    store.create_order(new_order())
+    with pytest.raises(InvalidInput, match=r"Order\.checkout_id must not contain lone surrogates"):
+        store.update_order("o-1", lambda order: setattr(order, "checkout_id", "\udc00"))
+    with pytest.raises(InvalidInput, match="event_id must not contain lone surrogates"):
+        store.update_order("o-1", dispute_and_resolve, event_id="evt-\ud800")
+    assert store.order_ids() == ["o-1"]
+    assert store.get_order("o-1") == new_order()
+    assert store.checkout_ids() == []
+    assert store.kept_deliveries() == []
+
+
 def test_threads_sharing_one_store(store: Store) -> None:
     """Threads sharing one store object: one claim of each checkout wins, no update is lost."""
     store.create_order(new_order())

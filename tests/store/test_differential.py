@@ -44,6 +44,13 @@ T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ORDER_IDS = st.sampled_from(["o-1", "o-2", "o-3"])
 CHECKOUT_IDS = st.sampled_from(["chk-1", "chk-2"])
 EVENT_IDS = st.none() | st.sampled_from(["evt-1", "evt-2", "evt-3"])
+# Text a database cannot store: a NUL, or a lone surrogate (it has no UTF-8).
+HOSTILE_IDS = st.builds(
+    "{}{}{}".format,
+    st.text(max_size=3),
+    st.sampled_from(["\x00", "\ud800", "\udbff", "\udc00", "\udfff"]),
+    st.text(max_size=3),
+)
 
 
 def outcome(call: Callable[[], object]) -> tuple[str, object]:
@@ -169,6 +176,14 @@ class StoresAgree(RuleBasedStateMachine):
             body = data.draw(created_bodies(checkout_id))
             order = Order.create(f"found-{len(body) % 3}", at=T, checkout_id=checkout_id)
         self.both(lambda store: store.settle(checkout_id, order, at=T))
+
+    @rule(order_id=HOSTILE_IDS, event_id=st.none() | HOSTILE_IDS)
+    def hostile_ids(self, order_id: str, event_id: str | None) -> None:
+        """Ids with NUL or lone surrogates: refused alike by every store, nothing written."""
+        self.both(lambda store: store.create_order(Order.create(order_id), event_id=event_id))
+        self.both(lambda store: store.get_order(order_id))
+        self.both(lambda store: store.keep_delivery(b"raw", "invalid", event_id=event_id, at=T))
+        self.both(lambda store: store.begin_submission(order_id, at=T))
 
     @rule(raw=st.binary(max_size=20), reason=st.text(min_size=1, max_size=8), event_id=EVENT_IDS)
     def keep(self, raw: bytes, reason: str, event_id: str | None) -> None:

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from order_lifecycle import InvalidInput, Item, Order, WrongType
+from order_lifecycle import (
+    Checkout,
+    CheckoutState,
+    InvalidInput,
+    Item,
+    Order,
+    OrderEvent,
+    OrderLifecycleError,
+    Step,
+    WrongType,
+    fire,
+)
 from order_lifecycle.cli import main
 from order_lifecycle.store import (
     SCHEMA_VERSION,
@@ -21,7 +39,9 @@ from order_lifecycle.store import (
     SQLiteStore,
     Store,
     StoreCorrupt,
+    StoreReadOnly,
     StoreUnavailable,
+    _codec,
     _schema,
     _sql,
     open_store,
@@ -29,6 +49,8 @@ from order_lifecycle.store import (
 from order_lifecycle.store.postgres import PostgresStore
 
 from .conftest import REAL_BACKENDS, UrlMaker, new_postgres_schema
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -111,14 +133,20 @@ def test_a_file_that_cannot_be_opened(tmp_path: Path) -> None:
 
 def test_create_false_needs_an_existing_store(tmp_path: Path) -> None:
     """Without create, a missing file or a database without a store is refused, untouched."""
-    with pytest.raises(StoreUnavailable, match="unable to open"):
+    with pytest.raises(StoreUnavailable, match=r"No store at .*orders\.db: the file does not"):
         open_store(tmp_path / "orders.db", create=False)
     assert list(tmp_path.iterdir()) == []
-    sqlite3.connect(tmp_path / "other.db").close()
+    with sqlite3.connect(tmp_path / "other.db") as connection:
+        connection.execute("CREATE TABLE app (x)")
+    connection.close()
+    (tmp_path / "empty.db").touch()
     before = snapshot(tmp_path)
-    with pytest.raises(StoreUnavailable, match="There is no order-lifecycle store in"):
+    with pytest.raises(StoreUnavailable, match=r"There is no order-lifecycle store in .*\.db\.$"):
         open_store(tmp_path / "other.db", create=False)
+    with pytest.raises(StoreCorrupt, match="is empty"):
+        open_store(tmp_path / "empty.db", create=False)
     assert snapshot(tmp_path) == before
+    (tmp_path / "empty.db").unlink()
     open_store(tmp_path / "orders.db").close()
     open_store(tmp_path / "orders.db", create=False).close()
 
@@ -278,7 +306,8 @@ def test_an_older_schema_is_upgraded(new_url: UrlMaker, monkeypatch: pytest.Monk
     with open_store(url) as store:
         store.create_order(Order.create("o-1"))
     index = "CREATE INDEX ol_orders_by_checkout ON ol_orders (checkout_id)"
-    monkeypatch.setitem(_schema.MIGRATIONS, SCHEMA_VERSION + 1, lambda _dialect: [index])
+    upgrade = {"sqlite": (index,), "postgres": (index,)}
+    monkeypatch.setitem(_schema.MIGRATIONS, SCHEMA_VERSION + 1, upgrade)
     monkeypatch.setattr(_sql, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with open_store(url) as store:
         assert store.order_ids() == ["o-1"]
@@ -287,3 +316,370 @@ def test_an_older_schema_is_upgraded(new_url: UrlMaker, monkeypatch: pytest.Monk
     monkeypatch.undo()
     with pytest.raises(SchemaTooNew):
         open_store(url)
+
+
+# --- what open_store creates, and what it refuses -----------------------------------------------
+
+
+def test_a_zero_byte_file_is_refused_unless_create(tmp_path: Path) -> None:
+    """An empty file is not silently taken for a new store: StoreCorrupt, left empty."""
+    path = tmp_path / "orders.db"
+    path.touch()
+    with pytest.raises(StoreCorrupt, match=r"orders\.db is empty \(0 bytes\)"):
+        open_store(path)
+    with pytest.raises(StoreCorrupt, match="is empty"):
+        SQLiteStore(path, create=False)
+    assert snapshot(tmp_path) == {"orders.db": b""}
+    with open_store(path, create=True) as store:
+        store.create_order(Order.create("o-1"))
+    with open_store(path) as store:
+        assert store.order_ids() == ["o-1"]
+
+
+def test_an_existing_database_gets_tables_only_with_create(tmp_path: Path) -> None:
+    """A SQLite file that holds no store is refused, untouched, unless create=True."""
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE app (x)")
+    connection.close()
+    before = snapshot(tmp_path)
+    with pytest.raises(StoreUnavailable, match=r"no order-lifecycle store in .*create=True"):
+        open_store(path)
+    assert snapshot(tmp_path) == before
+    with open_store(path, create=True) as store:
+        store.create_order(Order.create("o-1"))
+    with open_store(path) as store:
+        assert store.order_ids() == ["o-1"]
+
+
+def test_a_new_store_appears_whole(tmp_path: Path) -> None:
+    """A new path gets a whole store at once: never an empty file, no files left beside it."""
+    path = tmp_path / "orders.db"
+    with open_store(path) as store:
+        assert path.stat().st_size > 0
+        store.create_order(Order.create("o-1"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.db"]
+
+
+@pytest.mark.parametrize("name", ["orders\x00.db", "orders.db\x00.bak", "\ud800.db"])
+def test_a_path_no_file_can_have_is_refused(tmp_path: Path, name: str) -> None:
+    """A NUL (or a lone surrogate) in a path is InvalidInput, not a truncated file."""
+    path = str(tmp_path / name)
+    with pytest.raises(InvalidInput, match="not a file path"):
+        open_store(path)
+    with pytest.raises(InvalidInput, match="not a file path"):
+        open_store(f"sqlite://{path}")
+    with pytest.raises(InvalidInput, match="not a file path"):
+        SQLiteStore(path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_only_store_reads_and_refuses_writes(tmp_path: Path) -> None:
+    """read_only=True opens with mode=ro: reads work, writes are StoreReadOnly, nothing written."""
+    path = tmp_path / "orders.db"
+    with open_store(path) as store:
+        store.create_order(Order.create("o-1"))
+    before = path.read_bytes()
+    with open_store(path, read_only=True) as store:
+        assert store.order_ids() == ["o-1"]
+        assert store.check() == []
+        with pytest.raises(StoreReadOnly, match="opened read-only"):
+            store.create_order(Order.create("o-2"))
+        with pytest.raises(StoreReadOnly):
+            store.keep_delivery(b"raw", "invalid")
+        with pytest.raises(StoreReadOnly):
+            store.begin_submission("chk-1")
+        assert store.order_ids() == ["o-1"]
+    assert path.read_bytes() == before
+    with pytest.raises(StoreUnavailable, match=r"No store at .*nope\.db"):
+        open_store(tmp_path / "nope.db", read_only=True)
+    assert not (tmp_path / "nope.db").exists()
+    with pytest.raises(InvalidInput, match="read-only :memory: store"):
+        open_store(":memory:", read_only=True)
+
+
+def damage(path: Path) -> None:
+    """Overwrite three pages in the middle of a store of 300 orders."""
+    with open_store(path) as store:
+        for n in range(300):
+            store.create_order(Order.create(f"o-{n}", items=[Item("i" * 50, 1, physical=True)]))
+    data = bytearray(path.read_bytes())
+    data[8192 : 8192 + 3 * 4096] = b"\xab" * (3 * 4096)
+    path.write_bytes(bytes(data))
+
+
+def test_quick_check_on_open_and_in_check(tmp_path: Path) -> None:
+    """quick_check=True runs SQLite's quick_check on open; check() always does: StoreCorrupt."""
+    path = tmp_path / "orders.db"
+    damage(path)
+    with pytest.raises(StoreCorrupt, match="quick_check"):
+        open_store(path, quick_check=True)
+    try:
+        store = open_store(path)
+    except StoreCorrupt:  # pragma: no cover (depends on which pages the damage hit)
+        return
+    with store, pytest.raises(StoreCorrupt, match="quick_check"):
+        store.check()
+
+
+def test_quick_check_passes_an_intact_store(tmp_path: Path) -> None:
+    """An intact store passes quick_check, on open and in check."""
+    path = tmp_path / "orders.db"
+    open_store(path).close()
+    with open_store(path, quick_check=True) as store:
+        assert store.check() == []
+
+
+# --- damaged rows: StoreCorrupt naming table, row and column -----------------------------------
+
+
+def execute(url: str, statement: str) -> None:
+    """Run one statement on the database behind ``url`` (SQLite path or DSN), committed."""
+    if url.startswith("postgresql://"):
+        with psycopg.connect(url, autocommit=True) as pg:
+            pg.execute(statement.encode())
+        return
+    with sqlite3.connect(url) as connection:
+        connection.execute(statement)
+    connection.close()
+
+
+def stocked(url: str) -> None:
+    """Two orders, a checkout and a kept delivery."""
+    with open_store(url) as store:
+        store.create_order(Order.create("o-1"))
+        store.create_order(Order.create("o-2"))
+        store.begin_submission("chk-1")
+        store.keep_delivery(b"raw", "invalid")
+
+
+HUGE = "9" * 5000
+
+# (statement, the read that meets it, what the message must name), on either database.
+DAMAGE_ANYWHERE = [
+    (
+        "UPDATE ol_kept_deliveries SET kept_at = 'yesterday'",
+        "kept_deliveries",
+        r"ol_kept_deliveries row 1, column kept_at",
+    ),
+    (
+        f"UPDATE ol_orders SET body = '{{\"items\": [], \"n\": {HUGE}}}' WHERE id = 'o-1'",  # noqa: S608 (a constant)
+        "get_order",
+        r"stored Order 'o-1'",
+    ),
+    (
+        "UPDATE ol_order_steps SET \"at\" = 'soon' WHERE order_id = 'o-2'",
+        "check",
+        r"",
+    ),
+]
+# Only SQLite lets a column hold a value of another type.
+DAMAGE_SQLITE = [
+    (
+        "UPDATE ol_kept_deliveries SET raw = 5",
+        "kept_deliveries",
+        r"ol_kept_deliveries row 1, column raw",
+    ),
+    ("UPDATE ol_kept_deliveries SET reason = x'00ff'", "kept_deliveries", r"column reason"),
+    ("UPDATE ol_kept_deliveries SET event_id = x'07'", "kept_deliveries", r"column event_id"),
+    (
+        "UPDATE ol_orders SET id = x'ff' WHERE id = 'o-2'",
+        "order_ids",
+        r"ol_orders row .*, column id",
+    ),
+    ("UPDATE ol_checkouts SET id = x'0c'", "checkout_ids", r"ol_checkouts row .*, column id"),
+    ("UPDATE ol_orders SET id = NULL WHERE id = 'o-2'", "check", r"ol_orders row .*, column id"),
+    ("UPDATE ol_orders SET state = x'01'", "check", r"ol_orders row 'o-1', column state"),
+    (
+        "UPDATE ol_order_steps SET spec_version = x'04'",
+        "check",
+        r"ol_order_steps row 'o-1' 0, column spec_version",
+    ),
+]
+
+
+def read(store: Store, what: str) -> object:
+    if what == "get_order":
+        return store.get_order("o-1")
+    return getattr(store, what)()
+
+
+@pytest.mark.parametrize(("statement", "what", "names"), DAMAGE_ANYWHERE + DAMAGE_SQLITE)
+def test_damaged_sqlite_rows_are_store_corrupt(
+    tmp_path: Path, statement: str, what: str, names: str
+) -> None:
+    """A damaged SQLite row is StoreCorrupt naming where it is (or, in check, listed)."""
+    url = str(tmp_path / "orders.db")
+    stocked(url)
+    execute(url, statement)
+    with open_store(url) as store:
+        if what == "check" and not names:
+            (problem,) = store.check()
+            assert problem.id == "o-2"
+            assert "cannot be read back" in problem.problem
+            return
+        with pytest.raises(StoreCorrupt, match=names):
+            read(store, what)
+
+
+@pytest.mark.parametrize(("statement", "what", "names"), DAMAGE_ANYWHERE)
+def test_damaged_postgres_rows_are_store_corrupt(
+    postgres_dsn: str, statement: str, what: str, names: str
+) -> None:
+    """A damaged PostgreSQL row is StoreCorrupt naming where it is (or, in check, listed)."""
+    url = new_postgres_schema(postgres_dsn)
+    stocked(url)
+    execute(url, statement)
+    with open_store(url) as store:
+        if what == "check" and not names:
+            assert [problem.id for problem in store.check()] == ["o-2"]
+            return
+        with pytest.raises(StoreCorrupt, match=names):
+            read(store, what)
+
+
+@pytest.mark.parametrize(
+    "statement", [d[0] for d in DAMAGE_SQLITE if d[1] in {"check", "order_ids", "checkout_ids"}]
+)
+def test_the_check_command_on_damaged_rows(
+    tmp_path: Path, statement: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """order-lifecycle check on damaged rows prints one line on stderr and exits 1."""
+    url = str(tmp_path / "orders.db")
+    stocked(url)
+    execute(url, statement)
+    assert main(["check", "--db", url]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("order-lifecycle: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+# --- the migrations: literal SQL, frozen once released ------------------------------------------
+
+RELEASED = {
+    (1, "sqlite"): "64bc263f3bfce6cfab29b707a7f0b6f14410a5075710d9ad8d0392b01254abce",
+    (1, "postgres"): "037234337f6b32fd7863a1a8aa920cb54cdb08082f273e56b86d11477e413231",
+}
+
+
+def test_released_migrations_never_change() -> None:
+    """Each released migration's SQL is exactly what was released (a new version adds one)."""
+    found = {
+        (version, dialect): hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()
+        for version, by_dialect in _schema.MIGRATIONS.items()
+        for dialect, statements in by_dialect.items()
+    }
+    assert {key: found[key] for key in RELEASED} == RELEASED
+    assert set(found) <= set(RELEASED) | {(SCHEMA_VERSION, "sqlite"), (SCHEMA_VERSION, "postgres")}
+
+
+def table_columns(url: str) -> dict[str, list[str]]:
+    """Each ol_ table's columns, in order, in the database behind ``url``."""
+    if url.startswith("postgresql://"):
+        with psycopg.connect(url) as pg:
+            rows = pg.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+            ).fetchall()
+    else:
+        with sqlite3.connect(url) as connection:
+            rows = [
+                (table, column[1])
+                for (table,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+                for column in connection.execute(f"PRAGMA table_info({table})")
+            ]
+        connection.close()
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, []).append(column)
+    return columns
+
+
+@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+def test_the_newest_schema_fits_the_models(new_url: UrlMaker) -> None:
+    """The newest migration makes the tables and columns the codec writes, and no others."""
+    url = new_url()
+    open_store(url).close()
+    order_columns, _, order_steps = _codec.split(_codec.ORDER, Order.create("o-1"))
+    checkout = Checkout("chk-1", history=[Step(None, None, CheckoutState.OPEN, T0)])
+    checkout_columns, _, checkout_steps = _codec.split(_codec.CHECKOUT, checkout)
+    steps = ["seq", "spec_version", *_codec.STEP_FIELDS]
+    assert len(order_steps[0]) == len(checkout_steps[0]) == len(_codec.STEP_FIELDS)
+    assert table_columns(url) == {
+        "ol_schema": ["version"],
+        "ol_orders": ["id", "version", *list(order_columns)[1:], "body"],
+        "ol_order_steps": ["order_id", *steps],
+        "ol_checkouts": ["id", "version", *list(checkout_columns)[1:], "body"],
+        "ol_checkout_steps": ["checkout_id", *steps],
+        "ol_applied_events": ["event_id", "order_id", "applied_at"],
+        "ol_kept_deliveries": [
+            *["id", "kept_at", "reason", "event_id", "order_id", "raw", "size", "sha256"]
+        ],
+        "ol_counters": ["name", "value"],
+    }
+    assert set(table_columns(url)) == set(_schema.TABLES)
+
+
+SQL_VALUES = (
+    st.none()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.just(HUGE)
+    | st.just(f'{{"items": [], "n": {HUGE}}}')
+    | st.floats()
+    | st.binary(max_size=8)
+    | st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
+    | st.sampled_from(["{}", "[]", '{"items": 5}', "null", "2026-03-01", "accepted", "9e999999"])
+)
+
+
+@pytest.fixture(scope="module")
+def stocked_file(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The bytes of a store with an order, a checkout, an applied event and a kept delivery."""
+    path = tmp_path_factory.mktemp("stocked") / "orders.db"
+    stocked(str(path))
+    with open_store(path) as store:
+        store.update_order("o-1", accept, event_id="evt-1")
+    return path.read_bytes()
+
+
+def accept(order: Order) -> None:
+    fire(order, OrderEvent.ACCEPT, at=T0)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_damaged_value_is_a_typed_error(
+    tmp_path: Path, stocked_file: bytes, data: st.DataObject
+) -> None:
+    """Any value in any column of any table: every read works or raises a library error."""
+    path = Path(tempfile.mkdtemp(dir=tmp_path)) / "orders.db"  # a new folder: no old -wal
+    path.write_bytes(stocked_file)
+    with sqlite3.connect(path) as connection:
+        table = data.draw(st.sampled_from(_schema.TABLES[1:]), label="table")
+        columns = [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+        column = data.draw(st.sampled_from(columns), label="column")
+        value = data.draw(SQL_VALUES, label="value")
+        with contextlib.suppress(sqlite3.IntegrityError):  # NOT NULL, a primary key taken...
+            connection.execute(f'UPDATE {table} SET "{column}" = ?', [value])  # noqa: S608
+    connection.close()
+    with open_store(path) as store:
+        reads: list[Callable[[], object]] = [
+            store.order_ids,
+            store.checkout_ids,
+            store.kept_deliveries,
+            store.check,
+            lambda: store.get_order("o-1"),
+            lambda: store.get("chk-1"),
+            lambda: store.applied_event_ids("o-1"),
+            lambda: store.order_of_event("evt-1"),
+            lambda: store.update_order("o-1", lambda order: fire(order, "dispute", at=T0)),
+        ]
+        for read_it in reads:
+            with contextlib.suppress(OrderLifecycleError):
+                read_it()

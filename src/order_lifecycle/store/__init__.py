@@ -17,6 +17,7 @@ from order_lifecycle.exceptions import (
     StaleOrder,
     StoreCorrupt,
     StoreError,
+    StoreReadOnly,
     StoreUnavailable,
     UnknownOrder,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "Store",
     "StoreCorrupt",
     "StoreError",
+    "StoreReadOnly",
     "StoreUnavailable",
     "StoreWebhooks",
     "UnknownOrder",

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
@@ -342,22 +343,23 @@ def require_id(value: object, what: str) -> str:
 
 
 def storable_text(value: str, what: str) -> str:
-    """``value`` unless it holds a NUL or a lone surrogate, which no database can store.
+    """``value`` unless it holds a NUL (PostgreSQL cannot store it) or a lone surrogate.
 
-    PostgreSQL cannot store NUL in text; both databases need UTF-8, which a lone surrogate
-    is not. Every store refuses them alike, so that data valid in one store is valid in all.
+    A lone surrogate has no UTF-8, so neither database can store it. Every store refuses
+    both alike, before touching its database, so that data valid in one store is valid in all.
     """
     if "\x00" in value:
         raise InvalidInput(
             f"{what} must not contain NUL characters (databases cannot store them), got {value!r}."
         )
-    try:
-        value.encode()
-    except UnicodeEncodeError:
+    if _SURROGATE.search(value):
         raise InvalidInput(
-            f"{what} must not contain a lone surrogate (it is not UTF-8), got {value!r}."
-        ) from None
+            f"{what} must not contain lone surrogates (they have no UTF-8), got {value!r}."
+        )
     return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def require_storable(spec: MachineSpec[Any, Any], record: Order | Checkout) -> None:

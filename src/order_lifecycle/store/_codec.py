@@ -40,6 +40,9 @@ __all__ = [
     "join",
     "split",
     "step_data",
+    "stored_bytes",
+    "stored_text",
+    "stored_time",
 ]
 
 STEP_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Step))
@@ -285,8 +288,10 @@ def join(
 
     """
     try:
-        data = json.loads(body)
-    except ValueError as error:
+        data = json.loads(
+            stored_text(body, f"the body of {kind.model.__name__} {columns.get('id')!r}")
+        )
+    except (ValueError, RecursionError) as error:
         raise StoreCorrupt(f"stored {kind.model.__name__} {columns.get('id')!r}: {error}") from None
     if not isinstance(data, dict):
         raise StoreCorrupt(f"stored {kind.model.__name__} {columns.get('id')!r}: body {data!r}")
@@ -297,6 +302,39 @@ def join(
     except StoreCorrupt as error:
         raise StoreCorrupt(f"stored {kind.model.__name__} {columns.get('id')!r}: {error}") from None
     return record
+
+
+def stored_text(value: object, where: str, *, optional: bool = False) -> Any:  # noqa: ANN401
+    """A text column's value as read back (``None`` too when ``optional``).
+
+    ``where`` names the table, row and column, for the message.
+
+    Raises:
+        StoreCorrupt: the column holds something else (SQLite lets a column hold any type).
+
+    """
+    if isinstance(value, str) or (optional and value is None):
+        return value
+    raise StoreCorrupt(f"{where} holds {value!r}, not text: the store is damaged.")
+
+
+def stored_bytes(value: object, where: str) -> bytes:
+    """A binary column's value as read back; :class:`StoreCorrupt` if it is not bytes."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise StoreCorrupt(f"{where} holds {value!r}, not bytes: the store is damaged.")
+
+
+def stored_time(value: object, where: str) -> datetime:
+    """A time column's value (ISO 8601 text with an offset) as read back, aware."""
+    text = stored_text(value, where)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise StoreCorrupt(f"{where} holds {text!r}, not a time with its offset: damaged.")
+    return moment
 
 
 def step_data(row: Sequence[Any]) -> dict[str, Any]:

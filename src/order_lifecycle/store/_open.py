@@ -16,7 +16,13 @@ _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _SQLITE_SCHEME = "sqlite://"
 
 
-def open_store(url: str | os.PathLike[str], *, create: bool = True) -> Store:
+def open_store(
+    url: str | os.PathLike[str],
+    *,
+    create: bool | None = None,
+    read_only: bool = False,
+    quick_check: bool = False,
+) -> Store:
     """The store at ``url``: a SQLite file or a PostgreSQL database.
 
     - a filesystem path, or ``sqlite://`` followed by one (``sqlite:///var/lib/shop.db`` is
@@ -24,19 +30,28 @@ def open_store(url: str | os.PathLike[str], *, create: bool = True) -> Store:
     - ``postgresql://user:password@host:port/dbname`` (or ``postgres://``): a
       ``PostgresStore``.
 
-    The tables are created when missing, unless ``create`` is false (then a store must
-    already be there: :class:`StoreUnavailable` otherwise, and nothing is written).
+    ``create`` decides where a store may be made. SQLite: by default (``None``) a path with
+    no file gets a new store, and an existing file must already hold one (an empty file is
+    refused as :class:`StoreCorrupt`); ``True`` also adds the tables to an empty file or
+    another database; ``False`` needs a store there. PostgreSQL: the tables are created in
+    the database when missing, unless ``create`` is false. Nothing is written when a store
+    is refused.
+
+    ``read_only`` opens the store for reading only (SQLite's ``mode=ro``: also a file or
+    folder this process may not write); its writes raise :class:`StoreReadOnly`.
+    ``quick_check`` runs SQLite's ``PRAGMA quick_check`` on open (ignored for PostgreSQL).
 
     Raises:
-        StoreUnavailable: the database cannot be opened or reached, or the PostgreSQL
-            driver is not installed.
-        StoreCorrupt: the SQLite file is not an intact database.
+        StoreUnavailable: the database cannot be opened or reached, holds no store where
+            one must be, or the PostgreSQL driver is not installed.
+        StoreCorrupt: the SQLite file is empty or not an intact database.
         SchemaTooNew: a newer order-lifecycle set the database up.
-        InvalidInput: ``url`` names a database this library does not support.
+        InvalidInput: ``url`` names a database this library does not support, or a path
+            no file can have (a NUL character in it).
 
     """
     if isinstance(url, os.PathLike):
-        return SQLiteStore(url, create=create)
+        return SQLiteStore(url, create=create, read_only=read_only, quick_check=quick_check)
     if not isinstance(url, str) or not url:
         raise WrongType("url", "a path or a database URL", url)
     if url.startswith(_POSTGRES_SCHEMES):
@@ -47,13 +62,14 @@ def open_store(url: str | os.PathLike[str], *, create: bool = True) -> Store:
                 f"PostgreSQL needs the psycopg driver ({error}): "
                 "pip install 'order-lifecycle[postgres]'."
             ) from None
-        return PostgresStore(url, create=create)
+        return PostgresStore(url, create=create is not False, read_only=read_only)
     if url.startswith(_SQLITE_SCHEME):
-        return SQLiteStore(url.removeprefix(_SQLITE_SCHEME), create=create)
-    scheme, separator, _ = url.partition("://")
-    if separator and not Path(url).exists():
-        raise InvalidInput(
-            f"No store for {scheme}:// URLs: give a SQLite path (or sqlite:///path) or a "
-            "postgresql:// DSN."
-        )
-    return SQLiteStore(url, create=create)
+        url = url.removeprefix(_SQLITE_SCHEME)
+    else:
+        scheme, separator, _ = url.partition("://")
+        if separator and "\x00" not in url and not Path(url).exists():
+            raise InvalidInput(
+                f"No store for {scheme}:// URLs: give a SQLite path (or sqlite:///path) or a "
+                "postgresql:// DSN."
+            )
+    return SQLiteStore(url, create=create, read_only=read_only, quick_check=quick_check)

@@ -26,11 +26,9 @@ Times are ISO 8601 text with their offset, amounts decimal text: both read back 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 
 import attrs
-
-from ._codec import STEP_FIELDS
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "Dialect", "migrations"]
 
@@ -49,95 +47,136 @@ TABLES = (
 
 @attrs.frozen
 class Dialect:
-    """What differs between the databases' DDL: a few type names."""
+    """Which database's SQL a store runs: the key of its statements in :data:`MIGRATIONS`."""
 
     name: str
-    integer: str
-    boolean: str
-    blob: str
-    serial_key: str
 
 
-SQLITE = Dialect("sqlite", "INTEGER", "INTEGER", "BLOB", "INTEGER PRIMARY KEY")
-POSTGRES = Dialect(
-    "postgres", "BIGINT", "BOOLEAN", "BYTEA", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
-)
+SQLITE = Dialect("sqlite")
+POSTGRES = Dialect("postgres")
 
-
-def _step_columns(d: Dialect) -> str:
-    types = {"dest": "TEXT NOT NULL", "at": "TEXT NOT NULL", "implied": f"{d.boolean} NOT NULL"}
-    return ", ".join(f'"{name}" {types.get(name, "TEXT")}' for name in STEP_FIELDS)
-
-
-def _version_1(d: Dialect) -> list[str]:
-    return [
-        f"CREATE TABLE ol_schema (version {d.integer} NOT NULL)",
-        f"""CREATE TABLE ol_orders (
+# Version 1, as released: literal SQL, never edited (SQLite keeps each CREATE's text in
+# sqlite_master, so even its whitespace is part of the released schema).
+_VERSION_1_SQLITE = (
+    "CREATE TABLE ol_schema (version INTEGER NOT NULL)",
+    """CREATE TABLE ol_orders (
             id TEXT PRIMARY KEY,
-            version {d.integer} NOT NULL,
+            version INTEGER NOT NULL,
             state TEXT NOT NULL,
             fraud_state TEXT,
             checkout_id TEXT,
             body TEXT NOT NULL
         )""",
-        f"""CREATE TABLE ol_order_steps (
+    """CREATE TABLE ol_order_steps (
             order_id TEXT NOT NULL REFERENCES ol_orders (id),
-            seq {d.integer} NOT NULL,
+            seq INTEGER NOT NULL,
             spec_version TEXT NOT NULL,
-            {_step_columns(d)},
+            "event" TEXT, "source" TEXT, "dest" TEXT NOT NULL, "at" TEXT NOT NULL, "event_id" TEXT, "implied" INTEGER NOT NULL,
             PRIMARY KEY (order_id, seq)
-        )""",
-        f"""CREATE TABLE ol_checkouts (
+        )""",  # noqa: E501 (as released)
+    """CREATE TABLE ol_checkouts (
             id TEXT PRIMARY KEY,
-            version {d.integer} NOT NULL,
+            version INTEGER NOT NULL,
             state TEXT NOT NULL,
             order_id TEXT,
             body TEXT NOT NULL
         )""",
-        f"""CREATE TABLE ol_checkout_steps (
+    """CREATE TABLE ol_checkout_steps (
             checkout_id TEXT NOT NULL REFERENCES ol_checkouts (id),
-            seq {d.integer} NOT NULL,
+            seq INTEGER NOT NULL,
             spec_version TEXT NOT NULL,
-            {_step_columns(d)},
+            "event" TEXT, "source" TEXT, "dest" TEXT NOT NULL, "at" TEXT NOT NULL, "event_id" TEXT, "implied" INTEGER NOT NULL,
             PRIMARY KEY (checkout_id, seq)
-        )""",
-        """CREATE TABLE ol_applied_events (
+        )""",  # noqa: E501 (as released)
+    """CREATE TABLE ol_applied_events (
             event_id TEXT PRIMARY KEY,
             order_id TEXT NOT NULL REFERENCES ol_orders (id),
             applied_at TEXT NOT NULL
         )""",
-        "CREATE INDEX ol_applied_events_by_order ON ol_applied_events (order_id)",
-        f"""CREATE TABLE ol_kept_deliveries (
-            id {d.serial_key},
+    "CREATE INDEX ol_applied_events_by_order ON ol_applied_events (order_id)",
+    """CREATE TABLE ol_kept_deliveries (
+            id INTEGER PRIMARY KEY,
             kept_at TEXT NOT NULL,
             reason TEXT NOT NULL,
             event_id TEXT,
             order_id TEXT,
-            raw {d.blob} NOT NULL
+            raw BLOB NOT NULL
         )""",
-    ]
+)
 
+_VERSION_1_POSTGRES = (
+    "CREATE TABLE ol_schema (version BIGINT NOT NULL)",
+    """CREATE TABLE ol_orders (
+            id TEXT PRIMARY KEY,
+            version BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            fraud_state TEXT,
+            checkout_id TEXT,
+            body TEXT NOT NULL
+        )""",
+    """CREATE TABLE ol_order_steps (
+            order_id TEXT NOT NULL REFERENCES ol_orders (id),
+            seq BIGINT NOT NULL,
+            spec_version TEXT NOT NULL,
+            "event" TEXT, "source" TEXT, "dest" TEXT NOT NULL, "at" TEXT NOT NULL, "event_id" TEXT, "implied" BOOLEAN NOT NULL,
+            PRIMARY KEY (order_id, seq)
+        )""",  # noqa: E501 (as released)
+    """CREATE TABLE ol_checkouts (
+            id TEXT PRIMARY KEY,
+            version BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            order_id TEXT,
+            body TEXT NOT NULL
+        )""",
+    """CREATE TABLE ol_checkout_steps (
+            checkout_id TEXT NOT NULL REFERENCES ol_checkouts (id),
+            seq BIGINT NOT NULL,
+            spec_version TEXT NOT NULL,
+            "event" TEXT, "source" TEXT, "dest" TEXT NOT NULL, "at" TEXT NOT NULL, "event_id" TEXT, "implied" BOOLEAN NOT NULL,
+            PRIMARY KEY (checkout_id, seq)
+        )""",  # noqa: E501 (as released)
+    """CREATE TABLE ol_applied_events (
+            event_id TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL REFERENCES ol_orders (id),
+            applied_at TEXT NOT NULL
+        )""",
+    "CREATE INDEX ol_applied_events_by_order ON ol_applied_events (order_id)",
+    """CREATE TABLE ol_kept_deliveries (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            kept_at TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            event_id TEXT,
+            order_id TEXT,
+            raw BYTEA NOT NULL
+        )""",
+)
 
-def _version_2(d: Dialect) -> list[str]:
-    """Kept deliveries get their whole size and digest; the kept bytes are counted."""
-    return [
-        f"ALTER TABLE ol_kept_deliveries ADD COLUMN size {d.integer}",
-        "ALTER TABLE ol_kept_deliveries ADD COLUMN sha256 TEXT",
-        f"CREATE TABLE ol_counters (name TEXT PRIMARY KEY, value {d.integer} NOT NULL)",
-        # Rows kept before are charged their raw bytes, reason and row (ids left out).
-        (
-            "INSERT INTO ol_counters (name, value) "
-            "SELECT 'kept_bytes', COALESCE(SUM(LENGTH(raw) + LENGTH(reason) + 64), 0) "
-            "FROM ol_kept_deliveries"
-        ),
-        "INSERT INTO ol_counters (name, value) VALUES ('not_kept', 0)",
-    ]
+_VERSION_2 = (
+    # Kept deliveries get their whole size and digest; the kept bytes are counted.
+    "ALTER TABLE ol_kept_deliveries ADD COLUMN size {integer}",
+    "ALTER TABLE ol_kept_deliveries ADD COLUMN sha256 TEXT",
+    "CREATE TABLE ol_counters (name TEXT PRIMARY KEY, value {integer} NOT NULL)",
+    # Rows kept before are charged their raw bytes, reason and row (ids left out).
+    (
+        "INSERT INTO ol_counters (name, value) "
+        "SELECT 'kept_bytes', COALESCE(SUM(LENGTH(raw) + LENGTH(reason) + 64), 0) "
+        "FROM ol_kept_deliveries"
+    ),
+    "INSERT INTO ol_counters (name, value) VALUES ('not_kept', 0)",
+)
 
+MIGRATIONS: dict[int, Mapping[str, tuple[str, ...]]] = {
+    1: {"sqlite": _VERSION_1_SQLITE, "postgres": _VERSION_1_POSTGRES},
+    2: {
+        "sqlite": tuple(s.format(integer="INTEGER") for s in _VERSION_2),
+        "postgres": tuple(s.format(integer="BIGINT") for s in _VERSION_2),
+    },
+}
+"""Each schema version's statements by dialect, from the one before (0: no tables).
 
-MIGRATIONS: dict[int, Callable[[Dialect], list[str]]] = {1: _version_1, 2: _version_2}
-"""Each schema version's statements, from the one before (0: no tables).
-
-Append only: a released migration never changes; a change to the tables is a new version.
+Literal SQL, append only: a released migration never changes (a test pins each one's
+text), and a change to the tables is a new version whose statements bring the one before
+up to it. A test checks that the newest version has the columns the codec writes.
 """
 
 SCHEMA_VERSION = max(MIGRATIONS)
@@ -146,4 +185,4 @@ SCHEMA_VERSION = max(MIGRATIONS)
 
 def migrations(dialect: Dialect, version: int) -> list[str]:
     """The statements that bring a schema at ``version - 1`` (0: no tables) to ``version``."""
-    return MIGRATIONS[version](dialect)
+    return list(MIGRATIONS[version][dialect.name])

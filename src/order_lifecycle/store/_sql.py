@@ -55,7 +55,18 @@ from ._base import (
     require_storable,
 )
 from ._check import StoredHistory
-from ._codec import CHECKOUT, ORDER, STEP_FIELDS, Kind, join, split, step_data
+from ._codec import (
+    CHECKOUT,
+    ORDER,
+    STEP_FIELDS,
+    Kind,
+    join,
+    split,
+    step_data,
+    stored_bytes,
+    stored_text,
+    stored_time,
+)
 from ._schema import SCHEMA_VERSION, Dialect, migrations
 
 __all__ = ["SQLStore"]
@@ -308,8 +319,12 @@ class SQLStore(Store):
 
     def order_ids(self) -> list[str]:
         """Every stored order's id, sorted."""
+        return self._ids(ORDERS)
+
+    def _ids(self, layout: _Layout) -> list[str]:
         with self._transaction(write=False):
-            return sorted(row[0] for row in self._query("SELECT id FROM ol_orders"))
+            rows = self._query(f"SELECT id FROM {layout.table}")  # noqa: S608 (constant names)
+        return sorted(stored_text(key, f"{layout.table} row {key!r}, column id") for (key,) in rows)
 
     def applied_event_ids(self, order_id: str) -> frozenset[str]:
         """The webhook event ids applied to the order."""
@@ -374,12 +389,7 @@ class SQLStore(Store):
                 "SELECT id, raw, reason, kept_at, event_id, order_id, size, sha256 "
                 "FROM ol_kept_deliveries ORDER BY id"
             )
-        return [
-            kept_delivery(
-                key, bytes(raw), reason, datetime.fromisoformat(at), event, order, size, sha256
-            )
-            for key, raw, reason, at, event, order, size, sha256 in rows
-        ]
+        return [_kept(*row) for row in rows]
 
     def kept_bytes(self) -> int:
         """What the kept deliveries are charged, in all."""
@@ -398,8 +408,7 @@ class SQLStore(Store):
 
     def checkout_ids(self) -> list[str]:
         """Every stored checkout's id, sorted."""
-        with self._transaction(write=False):
-            return sorted(row[0] for row in self._query("SELECT id FROM ol_checkouts"))
+        return self._ids(CHECKOUTS)
 
     def get(self, checkout_id: str) -> Checkout:
         """A copy of the checkout as last committed."""
@@ -476,14 +485,19 @@ class SQLStore(Store):
         states = self._query(f"SELECT id, state FROM {layout.table}")  # noqa: S608
         names = ", ".join(f'"{f}"' for f in STEP_FIELDS)
         rows = self._query(
-            f"SELECT {layout.key}, spec_version, {names} FROM {layout.steps} "  # noqa: S608
+            f"SELECT {layout.key}, seq, spec_version, {names} FROM {layout.steps} "  # noqa: S608
             f"ORDER BY {layout.key}, seq"
         )
         steps: dict[str, list[Row]] = {}
-        for key, *row in rows:
+        for key, seq, *row in rows:
+            where = f"{layout.steps} row {key!r} {seq!r}, column"
+            stored_text(key, f"{where} {layout.key}")
+            stored_text(row[0], f"{where} spec_version")
             steps.setdefault(key, []).append(tuple(row))
         histories = {}
         for key, state in states:
+            stored_text(key, f"{layout.table} row {key!r}, column id")
+            stored_text(state, f"{layout.table} row {key!r}, column state")
             mine = steps.get(key, [])
             histories[key] = StoredHistory(
                 layout.name,
@@ -493,3 +507,29 @@ class SQLStore(Store):
                 tuple(dict.fromkeys(row[0] for row in mine)),
             )
         return histories
+
+
+def _kept(  # noqa: PLR0913, PLR0917 (a row's columns, in order)
+    key: int,
+    raw: object,
+    reason: object,
+    at: object,
+    event_id: object,
+    order_id: object,
+    size: object,
+    sha256: object,
+) -> KeptDelivery:
+    """A kept delivery's row, read back; :class:`StoreCorrupt` names a damaged column."""
+    where = f"ol_kept_deliveries row {key!r}, column"
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise StoreCorrupt(f"{where} size holds {size!r}, not a byte count.")
+    return kept_delivery(
+        key,
+        stored_bytes(raw, f"{where} raw"),
+        stored_text(reason, f"{where} reason"),
+        stored_time(at, f"{where} kept_at"),
+        stored_text(event_id, f"{where} event_id", optional=True),
+        stored_text(order_id, f"{where} order_id", optional=True),
+        size,
+        stored_text(sha256, f"{where} sha256", optional=True),
+    )

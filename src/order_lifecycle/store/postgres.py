@@ -6,6 +6,13 @@ module that imports psycopg. Write transactions run at READ COMMITTED: a conditi
 matches no row, and the loser writes nothing. Reads run at REPEATABLE READ, so an order and
 its history rows come from one snapshot. Tables live in the first schema of the
 connection's ``search_path`` (``?options=-csearch_path%3Dshop`` in the DSN picks one).
+
+Faults: a connection that was lost (a server restart, a killed backend) is replaced on the
+next call, and a call whose transaction certainly did not commit (a read, or a write that
+failed before its ``COMMIT`` was sent) is run once more on the new connection; a
+connection lost during ``COMMIT`` is reported, never retried, as its outcome is unknown.
+Every session sets ``lock_timeout`` and ``statement_timeout``, so no call waits for ever
+behind another transaction's locks.
 """
 
 from __future__ import annotations
@@ -13,15 +20,27 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import conninfo, errors, pq
 
-from order_lifecycle.exceptions import StoreCorrupt, StoreError, StoreUnavailable
+from order_lifecycle._models import Checkout, Order
+from order_lifecycle._spec import MachineSpec
+from order_lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
+from order_lifecycle.exceptions import (
+    InvalidInput,
+    StoreCorrupt,
+    StoreError,
+    StoreReadOnly,
+    StoreUnavailable,
+)
 
+from ._base import KeptDelivery
+from ._check import IllegalHistory
 from ._schema import POSTGRES
 from ._sql import Row, SQLStore
 
@@ -29,6 +48,13 @@ __all__ = ["PostgresStore"]
 
 # Any constant will do: it names the lock that serializes schema creation and upgrades.
 _SCHEMA_LOCK = 0x6F6C5F736368656D
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+class _Disconnected(StoreUnavailable):
+    """The connection was lost before anything was committed: safe to run the call again."""
 
 
 class PostgresStore(SQLStore):
@@ -38,31 +64,47 @@ class PostgresStore(SQLStore):
     Without a ``connect_timeout`` in it, connecting gives up after ``connect_timeout``
     seconds. With ``create=False`` the database must already hold a store.
 
+    ``lock_timeout`` (default 5 s) bounds how long a statement waits for a lock another
+    transaction holds (a row another app server is updating); ``statement_timeout``
+    (default 30 s) how long any statement may run. Either raises :class:`StoreUnavailable`
+    and writes nothing. ``read_only`` opens read-only sessions: every write raises
+    :class:`StoreReadOnly`.
+
     Raises:
         StoreUnavailable: the DSN is not valid, or does not connect (or, with
-            ``create=False``, holds no store); nothing written.
+            ``create=False`` or ``read_only``, holds no store); nothing written.
         SchemaTooNew: a newer order-lifecycle set the database up; nothing written.
+        InvalidInput: a timeout that is not a number of seconds above 0.
 
     """
 
     dialect = POSTGRES
 
-    def __init__(self, dsn: str, *, create: bool = True, connect_timeout: int = 10) -> None:
+    def __init__(  # noqa: PLR0913 (each option is one documented setting)
+        self,
+        dsn: str,
+        *,
+        create: bool = True,
+        read_only: bool = False,
+        connect_timeout: int = 10,
+        lock_timeout: float = 5.0,
+        statement_timeout: float = 30.0,
+    ) -> None:
         self._lock = threading.Lock()
+        self.read_only = read_only
+        self.lock_timeout = _seconds(lock_timeout, "lock_timeout")
+        self.statement_timeout = _seconds(statement_timeout, "statement_timeout")
         try:
             params: dict[str, Any] = conninfo.conninfo_to_dict(dsn)
         except psycopg.Error as error:
             raise StoreUnavailable(f"Not a PostgreSQL DSN: {error}") from None
         params.setdefault("connect_timeout", connect_timeout)
+        self._params = params
         self.where = _describe(params)
+        self._closed = False
+        self._connection = self._connect()
         try:
-            self._connection = psycopg.connect(autocommit=True, **params)
-        except psycopg.Error as error:
-            raise StoreUnavailable(
-                f"Cannot connect to PostgreSQL at {self.where}: {error}"
-            ) from None
-        try:
-            self._open_schema(create=create, where=f"PostgreSQL at {self.where}")
+            self._open_schema(create=create and not read_only, where=f"PostgreSQL at {self.where}")
         except BaseException:
             self._connection.close()
             raise
@@ -73,12 +115,50 @@ class PostgresStore(SQLStore):
 
     def close(self) -> None:
         """Close the connection; the store is unusable afterwards."""
+        self._closed = True
         self._connection.close()
+
+    def _connect(self) -> psycopg.Connection[Row]:
+        """A new session, with the store's timeouts set."""
+        try:
+            connection = psycopg.connect(autocommit=True, **self._params)
+        except psycopg.Error as error:
+            raise StoreUnavailable(
+                f"Cannot connect to PostgreSQL at {self.where}: {error}"
+            ) from None
+        settings = {
+            "lock_timeout": f"{round(self.lock_timeout * 1000)}ms",
+            "statement_timeout": f"{round(self.statement_timeout * 1000)}ms",
+        }
+        if self.read_only:
+            settings["default_transaction_read_only"] = "on"
+        try:
+            for name, value in settings.items():
+                connection.execute("SELECT set_config(%s, %s, false)", [name, value])
+        except psycopg.Error as error:
+            connection.close()
+            raise StoreUnavailable(f"PostgreSQL at {self.where} failed: {error}") from None
+        return connection
+
+    def _live_connection(self) -> psycopg.Connection[Row]:
+        """The connection, replaced first if it was lost (the store was not closed)."""
+        if self._closed:
+            raise StoreUnavailable(f"The store for PostgreSQL at {self.where} is closed.")
+        if self._connection.closed or self._connection.broken:
+            self._connection.close()
+            self._connection = self._connect()
+        return self._connection
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[None]:
-        connection = self._connection
+        if write and self.read_only:
+            raise StoreReadOnly(
+                f"The store for PostgreSQL at {self.where} was opened read-only: "
+                "nothing was written."
+            )
         with self._lock:
+            connection = self._live_connection()
+            committing = False
             try:
                 connection.execute("BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ")
                 try:
@@ -86,9 +166,10 @@ class PostgresStore(SQLStore):
                 except BaseException:
                     self._rollback()
                     raise
+                committing = write
                 connection.execute("COMMIT")
             except psycopg.Error as error:
-                raise self._translate(error) from error
+                raise self._translate(error, committing=committing) from error
 
     def _rollback(self) -> None:
         if self._connection.info.transaction_status == pq.TransactionStatus.IDLE:
@@ -117,14 +198,148 @@ class PostgresStore(SQLStore):
     def _lock_schema(self) -> None:
         self._query("SELECT pg_advisory_xact_lock(?)", [_SCHEMA_LOCK])
 
-    def _translate(self, error: psycopg.Error) -> StoreError:
+    def _translate(  # noqa: PLR0911 (one answer per kind of failure)
+        self, error: psycopg.Error, *, committing: bool = False
+    ) -> StoreError:
         """The ``StoreError`` that says what went wrong, and where."""
         where = f"PostgreSQL at {self.where}"
+        if isinstance(error, errors.LockNotAvailable):
+            return StoreUnavailable(
+                f"{where} waited more than lock_timeout ({self.lock_timeout:g} s) for a lock "
+                f"another transaction holds; nothing was written: {error}"
+            )
+        if isinstance(error, errors.QueryCanceled):
+            return StoreUnavailable(
+                f"{where} cancelled a statement after statement_timeout "
+                f"({self.statement_timeout:g} s), or on request; nothing was written: {error}"
+            )
+        if self._connection.closed or self._connection.broken:
+            if committing:
+                return StoreUnavailable(
+                    f"{where}: the connection was lost during COMMIT, so whether the change "
+                    f"was committed is unknown (read it back): {error}"
+                )
+            return _Disconnected(
+                f"{where}: the connection was lost; nothing was committed, and the next call "
+                f"reconnects: {error}"
+            )
         if isinstance(error, (errors.UndefinedTable, errors.UndefinedColumn)):
             return StoreCorrupt(f"the tables in {where} are not an intact store: {error}")
         if isinstance(error, (psycopg.OperationalError, errors.InsufficientPrivilege)):
             return StoreUnavailable(f"{where} failed: {error}")
         return StoreError(f"{where} failed: {error}")
+
+    # --- every call that runs transactions: once more after a lost connection ------------------
+
+    def create_order(self, order: Order, *, event_id: str | None = None) -> None:
+        """Store a new order; see :meth:`Store.create_order`."""
+        _again(functools.partial(super().create_order, order, event_id=event_id))
+
+    def get_order(self, order_id: str) -> Order:
+        """The order as last committed, as an independent copy."""
+        return _again(functools.partial(super().get_order, order_id))
+
+    def update_order(
+        self, order_id: str, change: Callable[[Order], T], *, event_id: str | None = None
+    ) -> T:
+        """Run ``change`` on a copy and commit it; see :meth:`Store.update_order`."""
+        return _again(functools.partial(super().update_order, order_id, change, event_id=event_id))
+
+    def order_ids(self) -> list[str]:
+        """Every stored order's id, sorted."""
+        return _again(super().order_ids)
+
+    def applied_event_ids(self, order_id: str) -> frozenset[str]:
+        """The webhook event ids applied to the order."""
+        return _again(functools.partial(super().applied_event_ids, order_id))
+
+    def order_of_event(self, event_id: str) -> str | None:
+        """The id of the order a webhook event was applied to; ``None`` if it never was."""
+        return _again(functools.partial(super().order_of_event, event_id))
+
+    def keep_delivery(  # noqa: PLR0913 (the contract's keywords)
+        self,
+        raw: bytes | bytearray,
+        reason: str,
+        *,
+        event_id: str | None = None,
+        order_id: str | None = None,
+        at: datetime | None = None,
+        summary: bool = False,
+    ) -> KeptDelivery | None:
+        """Keep a delivery for an operator; see :meth:`Store.keep_delivery`."""
+        keep = functools.partial(
+            super().keep_delivery,
+            raw,
+            reason,
+            event_id=event_id,
+            order_id=order_id,
+            at=at,
+            summary=summary,
+        )
+        return _again(keep)
+
+    def kept_bytes(self) -> int:
+        """What the kept deliveries are charged, in all."""
+        return _again(super().kept_bytes)
+
+    def deliveries_not_kept(self) -> int:
+        """How many deliveries were counted but not kept, the cap being reached."""
+        return _again(super().deliveries_not_kept)
+
+    def kept_deliveries(self) -> list[KeptDelivery]:
+        """Every kept delivery, oldest first."""
+        return _again(super().kept_deliveries)
+
+    def checkout_ids(self) -> list[str]:
+        """Every stored checkout's id, sorted."""
+        return _again(super().checkout_ids)
+
+    def get(self, checkout_id: str) -> Checkout:
+        """A copy of the checkout as last committed."""
+        return _again(functools.partial(super().get, checkout_id))
+
+    def _apply(
+        self,
+        checkout_id: str,
+        change: Callable[[Checkout], T],
+        *,
+        register_at: datetime | None = None,
+        adopt: Order | None = None,
+    ) -> T:
+        apply = super()._apply
+        return _again(
+            functools.partial(apply, checkout_id, change, register_at=register_at, adopt=adopt)
+        )
+
+    def check(
+        self,
+        order_spec: MachineSpec[Any, Any] = ORDER_SPEC,
+        checkout_spec: MachineSpec[Any, Any] = CHECKOUT_SPEC,
+    ) -> list[IllegalHistory]:
+        """Replay every stored history; see :meth:`Store.check`."""
+        return _again(functools.partial(super().check, order_spec, checkout_spec))
+
+
+def _again(call: Callable[[], R]) -> R:
+    """``call()``, run once more if its connection was lost before anything committed.
+
+    Safe: the first run committed nothing, and a change given to ``update_order`` may run
+    more than once anyway (``update_order_retrying`` re-applies it).
+    """
+    try:
+        return call()
+    except _Disconnected:
+        return call()
+
+
+def _seconds(value: object, what: str) -> float:
+    """``value`` if it is a number of seconds above 0 (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise InvalidInput(f"{what} must be a number of seconds above 0, got {value!r}.")
+    if value == float("inf"):
+        raise InvalidInput(f"{what} must be finite, got {value!r}.")
+    return float(value)
 
 
 @functools.cache

@@ -10,7 +10,9 @@ seconds for the lock.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -18,8 +20,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from order_lifecycle.exceptions import StoreCorrupt, StoreError, StoreUnavailable
+from order_lifecycle.exceptions import (
+    InvalidInput,
+    StoreCorrupt,
+    StoreError,
+    StoreReadOnly,
+    StoreUnavailable,
+    WrongType,
+)
 
+from ._check import StoredHistory
 from ._schema import SQLITE
 from ._sql import Row, SQLStore
 
@@ -29,15 +39,27 @@ _MEMORY = ":memory:"
 
 
 class SQLiteStore(SQLStore):
-    """A store in one SQLite file at ``path``, created with its tables when missing.
+    """A store in one SQLite file at ``path``; ``":memory:"`` keeps a private one in memory.
 
-    ``":memory:"`` keeps a private database in memory instead, gone when the store
-    closes. With ``create=False`` the file must already hold a store.
+    Which file becomes a store (``create``):
+
+    - ``None`` (the default): a path with no file gets a new store, built beside it and
+      linked into place whole, so no process ever sees it half made; an existing file
+      must hold a store already (an empty file is :class:`StoreCorrupt`, a database with
+      other tables only :class:`StoreUnavailable`), and is never written to first.
+    - ``True``: also an empty file or a database without the tables gets them.
+    - ``False``: the file must already hold a store.
+
+    ``read_only`` opens the file with ``mode=ro`` (also a file or folder this process may
+    not write); every write then raises :class:`StoreReadOnly`. ``quick_check`` runs
+    SQLite's ``PRAGMA quick_check`` on open (:meth:`check` always does). A writer waits up to
+    ``timeout`` seconds for the file's write lock.
 
     Raises:
-        StoreUnavailable: the file cannot be opened or created (or, with ``create=False``,
-            holds no store).
-        StoreCorrupt: the file is not a SQLite database, or is damaged; nothing written.
+        InvalidInput: ``path`` holds a NUL character, or no file can have its name.
+        StoreUnavailable: the file cannot be opened or created, or (``create`` not true)
+            holds no store; ``No store at PATH`` when nothing is there and none may be made.
+        StoreCorrupt: the file is empty, not a SQLite database, or damaged; nothing written.
         SchemaTooNew: a newer order-lifecycle set the file up; nothing written.
 
     """
@@ -45,30 +67,113 @@ class SQLiteStore(SQLStore):
     dialect = SQLITE
 
     def __init__(
-        self, path: str | os.PathLike[str], *, create: bool = True, timeout: float = 30.0
+        self,
+        path: str | os.PathLike[str],
+        *,
+        create: bool | None = None,
+        read_only: bool = False,
+        quick_check: bool = False,
+        timeout: float = 30.0,
     ) -> None:
-        self.path = os.fspath(path)
+        self.path = _file_path(path)
+        self.read_only = read_only
         self._timeout = timeout
         self._lock = threading.Lock()
+        made = create is True
         if self.path == _MEMORY:
+            if read_only:
+                raise InvalidInput("A read-only :memory: store would always be empty.")
+            made = create is not False  # always a new, empty database
             target, uri = _MEMORY, False
         else:
-            mode = "rwc" if create else "rw"
+            if not Path(self.path).exists():
+                if create is False or read_only:
+                    raise StoreUnavailable(f"No store at {self.path}: the file does not exist.")
+                made = True
+                if create is None:
+                    made = self._create_whole()
+            mode = "ro" if read_only else ("rwc" if made else "rw")
             target, uri = f"{Path(self.path).absolute().as_uri()}?mode={mode}", True
+        self._connection = self._connect(target, uri=uri)
         try:
-            # isolation_level=None: this module issues BEGIN and COMMIT itself.
-            self._connection = sqlite3.connect(
-                target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=uri
-            )
-        except sqlite3.Error as error:
-            raise self._translate(error) from error
-        try:
-            with self._lock:
-                self._pragma("PRAGMA foreign_keys = ON")
-            self._open_schema(create=create, where=f"the SQLite file {self.path}")
+            self._open(create=create, made=made, quick_check=quick_check)
         except BaseException:
             self._connection.close()
             raise
+
+    def _open(self, *, create: bool | None, made: bool, quick_check: bool) -> None:
+        """Check what the file holds; make the tables where ``made`` allows it."""
+        where = f"the SQLite file {self.path}"
+        with self._lock:
+            self._pragma("PRAGMA foreign_keys = ON")
+            empty = not self._pragma("PRAGMA page_count")[0][0]
+        if empty and not made:
+            raise StoreCorrupt(
+                f"{where} is empty (0 bytes), not a store: a store is never an empty file. "
+                "Remove it, or open it with create=True to make a store there."
+            )
+        hint = " (open it with create=True to add one)" if create is None else ""
+        self._open_schema(create=made, where=f"{where}{hint}")
+        if quick_check:
+            self._quick_check()
+
+    def _connect(self, target: str, *, uri: bool) -> sqlite3.Connection:
+        try:
+            # isolation_level=None: this module issues BEGIN and COMMIT itself.
+            connection = sqlite3.connect(
+                target,
+                timeout=self._timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=uri,
+            )
+            if self.read_only:
+                try:
+                    connection.execute("PRAGMA schema_version").fetchall()
+                except sqlite3.OperationalError:
+                    # A WAL file in a folder this process may not write: mode=ro needs to
+                    # make the -shm file beside it. Nobody can be writing it without
+                    # that file, so it may be read as it is on disk (immutable).
+                    connection.close()
+                    connection = sqlite3.connect(
+                        f"{target}&immutable=1",
+                        isolation_level=None,
+                        check_same_thread=False,
+                        uri=True,
+                    )
+        except sqlite3.Error as error:
+            raise self._translate(error) from error
+        return connection
+
+    def _create_whole(self) -> bool:
+        """Make a new store at ``path``: built under a temporary name, then linked there.
+
+        Linking fails if a file appeared meanwhile (another process made the store first):
+        then that one is opened. Returns whether the file is there now (false where the
+        file system has no hard links: then it is created in place, as with create=True).
+        """
+        final = Path(self.path).absolute()
+        if not final.parent.is_dir():
+            raise StoreUnavailable(
+                f"Cannot open the SQLite file {self.path}: its folder does not exist."
+            )
+        temporary = final.with_name(f".{final.name}.{secrets.token_hex(6)}.new")
+        try:
+            SQLiteStore(temporary, create=True, timeout=self._timeout).close()
+            try:
+                os.link(temporary, final)
+            except FileExistsError:
+                return True
+            except OSError:
+                return False
+            _sync_folder(final.parent)
+        except StoreError as error:
+            raise StoreUnavailable(
+                f"Cannot open the SQLite file {self.path}: making the store failed: {error}"
+            ) from None
+        finally:
+            temporary.unlink(missing_ok=True)
+        return True
 
     def __repr__(self) -> str:
         """``<SQLiteStore(path='shop.db')>``."""
@@ -85,6 +190,8 @@ class SQLiteStore(SQLStore):
             raise self._translate(error) from error
 
     def _prepare_writes(self) -> None:
+        if self.read_only:
+            return
         with self._lock:
             self._pragma("PRAGMA synchronous = FULL")
             if self.path == _MEMORY:
@@ -103,8 +210,28 @@ class SQLiteStore(SQLStore):
                 else:
                     return
 
+    def _quick_check(self) -> None:
+        """Run SQLite's ``PRAGMA quick_check``; :class:`StoreCorrupt` unless it says ok."""
+        where = f"the SQLite file {self.path}"
+        with self._lock:
+            try:
+                found = [row[0] for row in self._connection.execute("PRAGMA quick_check")]
+            except sqlite3.DatabaseError as error:
+                found = [str(error)]
+        if found != ["ok"]:
+            problems = "; ".join(str(problem) for problem in found[:3])
+            raise StoreCorrupt(f"{where} failed SQLite's quick_check: {problems}.")
+
+    def _stored_histories(self) -> Iterator[StoredHistory]:
+        self._quick_check()
+        yield from super()._stored_histories()
+
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[None]:
+        if write and self.read_only:
+            raise StoreReadOnly(
+                f"the SQLite file {self.path} was opened read-only: nothing was written."
+            )
         connection = self._connection
         with self._lock:
             try:
@@ -149,3 +276,33 @@ class SQLiteStore(SQLStore):
         ):
             return StoreCorrupt(f"{where} is not an intact order-lifecycle store: {message}.")
         return StoreError(f"SQLite failed on {where}: {message}.")
+
+
+def _file_path(path: object) -> str:
+    """``path`` as text, if a file can have it as its name."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise WrongType("path", "a str or os.PathLike path", path)
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        raise WrongType("path", "a str path", path)
+    if not text:
+        raise InvalidInput("'' is not a file path: name a file, or ':memory:'.")
+    if "\x00" in text:
+        raise InvalidInput(f"{text!r} is not a file path: it holds a NUL character.")
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            f"{text!r} is not a file path: it holds a lone surrogate, which no file name has."
+        ) from None
+    return text
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a new name in ``folder`` durable (where the system can sync a folder)."""
+    with contextlib.suppress(OSError):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)

@@ -1,0 +1,199 @@
+"""PostgreSQL faults: lost connections come back, lock waits and long statements are bounded."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+
+from order_lifecycle import InvalidInput, Order, OrderEvent, fire
+from order_lifecycle.store import StoreReadOnly, StoreUnavailable, open_store
+from order_lifecycle.store.postgres import PostgresStore
+
+from .conftest import new_postgres_schema
+
+
+@pytest.fixture
+def url(postgres_dsn: str) -> str:
+    """A DSN of a new, empty schema of the session's cluster."""
+    return new_postgres_schema(postgres_dsn)
+
+
+@pytest.fixture
+def other(url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """A second connection to the same database, as another app server (or an operator)."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        yield connection
+
+
+def kill_backends(other: psycopg.Connection[tuple[object, ...]]) -> int:
+    """Terminate every other session of the database, as a server restart would; how many."""
+    rows = other.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+        "AND backend_type = 'client backend'"
+    ).fetchall()
+    return len(rows)
+
+
+def accept(order: Order) -> None:
+    fire(order, OrderEvent.ACCEPT)
+
+
+def test_a_lost_connection_is_replaced_on_the_next_call(
+    url: str, other: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """After its backend is killed, every kind of call works again, first time, once each."""
+    with PostgresStore(url) as store:
+        store.create_order(Order.create("o-1"))
+        calls: list[Callable[[], object]] = [
+            lambda: store.get_order("o-1"),
+            store.order_ids,
+            lambda: store.update_order("o-1", accept, event_id="evt-1"),
+            lambda: store.create_order(Order.create("o-2")),
+            lambda: store.begin_submission("chk-1"),
+            lambda: store.keep_delivery(b"raw", "invalid"),
+            store.kept_deliveries,
+            store.check,
+            lambda: store.applied_event_ids("o-1"),
+        ]
+        for call in calls:
+            assert kill_backends(other) == 1
+            call()
+        assert store.order_ids() == ["o-1", "o-2"]
+        assert str(store.get_order("o-1").state) == "accepted"
+        assert store.applied_event_ids("o-1") == {"evt-1"}
+        assert len(store.kept_deliveries()) == 1
+
+
+def test_a_server_that_stays_down_is_unavailable_then_comes_back(
+    url: str, other: psycopg.Connection[tuple[object, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While no connection can be made, calls are StoreUnavailable; then the store recovers."""
+    with PostgresStore(url) as store:
+        store.create_order(Order.create("o-1"))
+        kill_backends(other)
+        real = psycopg.connect
+
+        def refuse(*_args: object, **_kwargs: object) -> None:
+            raise psycopg.OperationalError("connection refused (the server is restarting)")
+
+        monkeypatch.setattr(psycopg, "connect", refuse)
+        with pytest.raises(StoreUnavailable, match="Cannot connect to PostgreSQL"):
+            store.get_order("o-1")
+        monkeypatch.setattr(psycopg, "connect", real)
+        assert store.order_ids() == ["o-1"]
+
+
+def test_a_closed_store_stays_closed(url: str) -> None:
+    """close() is final: the store does not reconnect behind its owner's back."""
+    store = PostgresStore(url)
+    store.close()
+    with pytest.raises(StoreUnavailable, match="is closed"):
+        store.order_ids()
+
+
+def hold_row_lock(other: psycopg.Connection[tuple[object, ...]], order_id: str) -> None:
+    other.execute("BEGIN")
+    other.execute("SELECT 1 FROM ol_orders WHERE id = %s FOR UPDATE", [order_id])
+
+
+def test_a_lock_wait_is_bounded_by_lock_timeout(
+    url: str, other: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """A row another transaction locked: StoreUnavailable within lock_timeout, nothing written."""
+    with PostgresStore(url, lock_timeout=0.2) as store:
+        store.create_order(Order.create("o-1"))
+        before = store.get_order("o-1")
+        hold_row_lock(other, "o-1")
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match=r"waited more than lock_timeout \(0\.2 s\)"):
+            store.update_order("o-1", accept, event_id="evt-1")
+        assert time.monotonic() - started < 2.0
+        other.execute("ROLLBACK")
+        assert store.get_order("o-1") == before
+        assert store.applied_event_ids("o-1") == frozenset()
+        store.update_order("o-1", accept, event_id="evt-1")  # the session is still good
+
+
+def test_a_long_statement_is_bounded_by_statement_timeout(
+    url: str, other: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """A statement running past statement_timeout: StoreUnavailable, nothing written."""
+    with PostgresStore(url, lock_timeout=30, statement_timeout=0.2) as store:
+        store.create_order(Order.create("o-1"))
+        before = store.get_order("o-1")
+        hold_row_lock(other, "o-1")
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match=r"after statement_timeout \(0\.2 s\)"):
+            store.update_order("o-1", accept, event_id="evt-1")
+        assert time.monotonic() - started < 2.0
+        other.execute("ROLLBACK")
+        assert store.get_order("o-1") == before
+        assert store.order_of_event("evt-1") is None
+
+
+def test_default_timeouts_are_set_on_every_session(
+    url: str, other: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """By default a session waits 5 s for a lock, 30 s for a statement; after reconnects too."""
+    with PostgresStore(url) as store:
+        for _ in range(2):
+            store.order_ids()  # reconnects, the second time
+            with store._transaction(write=False):
+                settings = store._query(
+                    "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"
+                )
+            assert settings == [("5s", "30s")]
+            kill_backends(other)
+
+
+@pytest.mark.parametrize("value", [0, -1, True, "5", float("nan"), float("inf")])
+def test_timeouts_must_be_seconds_above_0(url: str, value: object) -> None:
+    """A timeout that is not a positive number of seconds is InvalidInput, nothing connected."""
+    with pytest.raises(InvalidInput, match="lock_timeout must be"):
+        PostgresStore(url, lock_timeout=value)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="statement_timeout must be"):
+        PostgresStore(url, statement_timeout=value)  # type: ignore[arg-type]
+
+
+def test_a_read_only_postgres_store(url: str) -> None:
+    """read_only reads, refuses writes with StoreReadOnly, and never creates tables."""
+    with pytest.raises(StoreUnavailable, match="There is no order-lifecycle store"):
+        open_store(url, read_only=True)
+    with open_store(url) as store:
+        store.create_order(Order.create("o-1"))
+    with open_store(url, read_only=True) as store:
+        assert store.order_ids() == ["o-1"]
+        assert store.check() == []
+        with pytest.raises(StoreReadOnly, match="opened read-only"):
+            store.create_order(Order.create("o-2"))
+        with pytest.raises(StoreReadOnly):
+            store.begin_submission("chk-1")
+        assert store.order_ids() == ["o-1"]
+
+
+def test_a_write_lost_before_commit_is_run_once_more(
+    url: str, other: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """The connection dies while a change runs: the update is read and run again, applied once."""
+    with PostgresStore(url) as store:
+        store.create_order(Order.create("o-1"))
+        runs = []
+
+        def accept_while_the_server_restarts(order: Order) -> int:
+            runs.append(order.state)
+            if len(runs) == 1:
+                kill_backends(other)
+            accept(order)
+            return len(runs)
+
+        assert store.update_order("o-1", accept_while_the_server_restarts, event_id="evt-1") == 2
+        assert [str(state) for state in runs] == ["pending_payment", "pending_payment"]
+        assert [str(step.dest) for step in store.get_order("o-1").history] == [
+            "pending_payment",
+            "accepted",
+        ]
+        assert store.applied_event_ids("o-1") == {"evt-1"}
