@@ -284,7 +284,7 @@ def test_a_404_leaves_the_checkout_in_doubt(body: str) -> None:
     assert checkout.attempts == [SubmissionAttempt(at=T0, status_code=404, body=body)]
     with pytest.raises(SubmissionInDoubt):
         begin_submission(checkout)
-    assert "another POST /orders already consumed" in outcome.operator_detail
+    assert "another POST /orders may have consumed the checkout" in outcome.operator_detail
     assert "look up orders by checkout id" in outcome.operator_detail
     assert outcome.customer_message == InDoubt("chk-1").customer_message
     assert "do not order again" in outcome.customer_message

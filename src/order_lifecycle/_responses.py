@@ -91,8 +91,8 @@ def _read(checkout_id: str, status_code: int, body: str | bytes, at: datetime) -
 
 
 _CONSUMED_ELSEWHERE = (
-    "404 not_found, the provider's answer to a checkout that another POST /orders "
-    "already consumed (an automatic retry, another process)"
+    "not found: another POST /orders may have consumed the checkout "
+    "(an automatic retry, another process)"
 )
 
 
