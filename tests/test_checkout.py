@@ -3,8 +3,8 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from decimal import Decimal, Overflow
+from typing import Any, NoReturn
 
 import pytest
 from hypothesis import given
@@ -35,12 +35,14 @@ from order_lifecycle import (
     SubmissionRejected,
     TransitionNotAllowed,
     WrongType,
+    _responses,
     begin_submission,
     record_no_response,
     record_response,
     settle,
 )
 from order_lifecycle.testing import assert_submission_invariants, recode, submission_responses
+from tests.responses import codes_in, hostile_responses, mentioned, messages_in
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 T1 = T0 + timedelta(seconds=2)
@@ -250,9 +252,9 @@ def test_409_rejects_the_checkout_for_good(
         begin_submission(checkout)
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 422, 429])
+@pytest.mark.parametrize("status", [400, 401, 403, 422, 429])
 def test_other_4xx_keeps_the_checkout_open(status: int) -> None:
-    """Any 4xx but 409 leaves the checkout open: fix it and resubmit the same id."""
+    """Any 4xx but 404 and 409 leaves the checkout open: fix it and resubmit the same id."""
     checkout = submitting()
     body = errors("bad_request", ("invalid_parameter", "The address is incomplete."))
     outcome = record_response(checkout, status, body)
@@ -264,20 +266,42 @@ def test_other_4xx_keeps_the_checkout_open(status: int) -> None:
     assert_submission_invariants(checkout)
 
 
-def test_a_404_on_order_id_hints_at_consumption_for_operators() -> None:
-    """The provider's reuse 404 keeps the checkout open, and tells operators what it may mean."""
-    body = json.dumps(
-        {
-            "type": "not_found",
-            "errors": [
-                {"code": "not_found", "parameter": "orderId", "message": "Order 7 not found"}
-            ],
-        }
-    )
-    outcome = record_response(submitting(), 404, body)
-    assert isinstance(outcome, CheckoutNeedsChanges)
+NOT_FOUND = json.dumps(
+    {
+        "type": "not_found",
+        "errors": [{"code": "not_found", "parameter": "orderId", "message": "Order 7 not found"}],
+    }
+)
+
+
+@pytest.mark.parametrize("body", [NOT_FOUND, errors("not_found"), errors("x", ("y", "Gone."))])
+def test_a_404_leaves_the_checkout_in_doubt(body: str) -> None:
+    """A 404, the provider's answer to a checkout already consumed, never reopens it."""
+    checkout = submitting()
+    outcome = record_response(checkout, 404, body, at=T1)
+    assert isinstance(outcome, InDoubt)
+    assert checkout.state is CheckoutState.IN_DOUBT
+    assert checkout.attempts == [SubmissionAttempt(at=T0, status_code=404, body=body)]
+    with pytest.raises(SubmissionInDoubt):
+        begin_submission(checkout)
+    assert "another POST /orders may have consumed the checkout" in outcome.operator_detail
     assert "look up orders by checkout id" in outcome.operator_detail
-    assert "look up" not in outcome.customer_message
+    assert outcome.customer_message == InDoubt("chk-1").customer_message
+    assert "do not order again" in outcome.customer_message
+    assert "try again" not in outcome.customer_message.lower()
+    assert_submission_invariants(checkout)
+
+
+def test_a_404_is_settled_by_the_lookup() -> None:
+    """After a 404 the lookup by checkout id settles the checkout: consumed, or open again."""
+    found = submitting()
+    record_response(found, 404, NOT_FOUND)
+    settle(found, Order.create("o-7", at=T1, checkout_id="chk-1"), at=T1)
+    assert (found.state, found.order_id) == (CheckoutState.CONSUMED, "o-7")
+    none = submitting()
+    record_response(none, 404, NOT_FOUND)
+    settle(none, None, at=T1)
+    assert none.state is CheckoutState.OPEN
 
 
 @pytest.mark.parametrize(
@@ -423,6 +447,111 @@ def test_bad_responses_leave_the_checkout_in_doubt(status: int, body: str, probl
     assert_submission_invariants(checkout)
 
 
+@pytest.mark.parametrize(
+    ("status", "body", "problem"),
+    [
+        (201, created(order_id="o\x00"), "id: the string holds a NUL character"),
+        (201, created(order_id="o\ud800"), "id: the string holds a lone surrogate"),
+        (
+            201,
+            created(items=[{"id": "i\x00", "quantity": 1}]),
+            r"items\[0\].id: the string holds a NUL",
+        ),
+        (
+            201,
+            created(payment={"charges": [{"id": "\udfff", "state": "pending", "amount": 1}]}),
+            r"payment.charges\[0\].id: the string holds a lone surrogate",
+        ),
+        (201, created(note={"\x00": 1}), "note: a key holds a NUL"),
+        (201, '{"id": "o1", "state": "accepted", "x": "\ud800"}', "x: the string holds a lone"),
+        (409, errors("conflict", ("failed-request", "Declined\x00")), r"errors\[0\].message"),
+        (404, errors("not_found", ("not_found", "\ud800")), r"errors\[0\].message: the string"),
+        (422, json.dumps({"type": "\x00", "errors": []}), "type: the string holds a NUL"),
+    ],
+)
+def test_nul_and_lone_surrogates_are_invalid_responses(
+    status: int, body: str, problem: str
+) -> None:
+    """A string with a NUL or a lone surrogate anywhere is not the provider's: in doubt, kept."""
+    checkout = submitting()
+    with pytest.raises(InvalidResponse, match=problem):
+        record_response(checkout, status, body, at=T1)
+    assert checkout.state is CheckoutState.IN_DOUBT
+    assert checkout.attempts == [SubmissionAttempt(at=T0, status_code=status, body=body)]
+    assert checkout.order_id is None
+
+
+def test_a_5xx_with_unclean_errors_keeps_none_of_them() -> None:
+    """A 5xx is in doubt whatever its body; errors holding a NUL are not kept."""
+    outcome = record_response(submitting(), 503, errors("x", ("busy", "Busy\x00")))
+    assert isinstance(outcome, InDoubt)
+    assert outcome.errors == ()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        Overflow("above Emax"),
+        ValueError("Exceeds the limit (4300 digits) for integer string conversion"),
+        UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"),
+        RecursionError("maximum recursion depth exceeded"),
+        KeyError("id"),
+    ],
+)
+def test_untyped_failures_while_reading_are_invalid_responses(
+    monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    """Whatever reading a body raises becomes InvalidResponse: in doubt, raw kept, cause chained."""
+
+    def failing_read(*_args: object) -> NoReturn:
+        raise error
+
+    monkeypatch.setattr(_responses, "read_order", failing_read)
+    checkout = submitting()
+    body = created()
+    with pytest.raises(InvalidResponse, match=type(error).__name__) as raised:
+        record_response(checkout, 201, body, at=T1)
+    assert raised.value.__cause__ is error
+    assert checkout.state is CheckoutState.IN_DOUBT
+    assert checkout.attempts == [SubmissionAttempt(at=T0, status_code=201, body=body)]
+
+
+@pytest.mark.parametrize(
+    "status", [-1, 0, 99, 600, 10**30, 10**5000], ids=["-1", "0", "99", "600", "1e30", "1e5000"]
+)
+def test_status_codes_that_are_no_http_status_are_refused(status: int) -> None:
+    """A status outside 100 to 599 is the caller's mistake: refused, nothing changes."""
+    checkout = submitting()
+    before = copy.deepcopy(checkout)
+    with pytest.raises(InvalidInput, match="status_code must be an HTTP status code"):
+        record_response(checkout, status, created())
+    assert checkout == before
+
+
+@given(response=hostile_responses("chk-1"))
+def test_hostile_responses_give_only_typed_errors(response: tuple[int, str | bytes]) -> None:
+    """Any status and body: an outcome or a typed error; never left submitting unless refused."""
+    status, body = response
+    checkout = submitting()
+    before = copy.deepcopy(checkout)
+    try:
+        outcome = record_response(checkout, status, body, at=T1)
+    except InvalidResponse:
+        assert checkout.state is CheckoutState.IN_DOUBT
+        assert checkout.attempts == [SubmissionAttempt(at=T0, status_code=status, body=body)]
+        assert checkout.order_id is None
+    except InvalidInput:
+        assert status not in range(100, 600)
+        assert checkout == before
+    else:
+        assert CHECKOUT_AFTER[type(outcome)] is checkout.state
+        assert checkout.attempts == [SubmissionAttempt(at=T0, status_code=status, body=body)]
+        for text in (str(outcome), outcome.customer_message, outcome.operator_detail):
+            text.encode()  # no lone surrogate: printable, storable, showable
+            assert "\x00" not in text
+    assert_submission_invariants(checkout)
+
+
 def test_bytes_bodies_are_read_and_kept_as_received() -> None:
     """A body in bytes is read as JSON and kept byte for byte, undecodable ones too."""
     checkout = submitting()
@@ -504,7 +633,9 @@ def test_customer_message_of_a_created_order() -> None:
 
 def test_messages_are_shown_once_each() -> None:
     """Repeated or blank provider messages are dropped from the customer message."""
-    body = errors("conflict", ("a", "Declined."), ("b", "Declined."), ("c", "  "), ("d", "Sorry."))
+    body = errors(
+        "conflict", ("x1", "Declined."), ("x2", "Declined."), ("x3", "  "), ("x4", "Sorry.")
+    )
     assert record_response(submitting(), 409, body).customer_message == "Declined. Sorry."
 
 
@@ -528,18 +659,112 @@ def test_attempt_values_are_checked() -> None:
         SubmissionAttempt(at=T0, status_code=201, body={"id": "o1"})  # type: ignore[arg-type]
 
 
+ENTRY_STATES = [OrderState.PENDING_PAYMENT, OrderState.IN_REVIEW, OrderState.ACCEPTED]
+# The library's own sentences: a code that happens to be a word of them is no leak.
+PLAIN_SENTENCES = [
+    SubmissionRejected("c").customer_message,
+    CheckoutNeedsChanges("c").customer_message,
+    InDoubt("c").customer_message,
+    *(OrderCreated("c", Order.create("o", s, at=T0)).customer_message for s in ENTRY_STATES),
+]
+
+
+def codes_for(messages: list[str]) -> st.SearchStrategy[str]:
+    """Codes to put in a body: any text, or one of its messages, shouted or cut short."""
+    if not messages:
+        return st.text(max_size=12)
+    echoed = st.sampled_from(messages).flatmap(
+        lambda m: (
+            st.sampled_from([m, m.upper(), f" {m.lower()} "])
+            | st.integers(0, len(m)).flatmap(lambda i: st.just(m[i : i + 6]))
+        )
+    )
+    return st.text(max_size=12) | echoed
+
+
 @given(response=submission_responses("chk-1"), codes=st.data())
 def test_codes_never_reach_the_customer_message(
     response: tuple[int, str], codes: st.DataObject
 ) -> None:
-    """Changing any error code or failureCode changes the outcome's operator detail at most."""
+    """No code reaches str() or the customer message, even in a message; repr keeps them."""
     status, body = response
     outcome = record_response(submitting(), status, body, at=T1)
-    recoded = record_response(
-        submitting(), status, recode(body, lambda _code: codes.draw(st.text(max_size=12))), at=T1
-    )
-    assert type(recoded) is type(outcome)
-    assert recoded.customer_message == outcome.customer_message
+    messages = messages_in(body)
+    recoded = recode(body, lambda _code: codes.draw(codes_for(messages)))
+    twin = record_response(submitting(), status, recoded, at=T1)
+    assert type(twin) is type(outcome)
+    assert str(twin) == twin.customer_message
+    ours = " ".join(PLAIN_SENTENCES)
+    for code in codes_in(recoded):
+        if mentioned([code], ours):
+            continue  # "order" is a code only a test would pick
+        assert not mentioned([code], twin.customer_message), code
+        assert repr(code) in repr(twin)
+        if code.strip():
+            assert code in twin.operator_detail
+    # Changing codes that no text mentions changes nothing a customer sees.
+    texts = " ".join([*messages, ours])
+    if not mentioned(codes_in(body), texts) and not mentioned(codes_in(recoded), texts):
+        assert twin.customer_message == outcome.customer_message
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (errors("bad_request", ("invalid_parameter", "invalid_parameter")), None),
+        (errors("bad_request", ("invalid_parameter", "INVALID_PARAMETER")), None),
+        (errors("bad_request", ("not_found", "Error not_found: no such order.")), None),
+        (errors("bad_request", ("x9", "Fix it."), ("bad", "x9")), "Fix it."),
+        (errors("bad_request", ("x9", "Fix it."), ("  ", "Check the address.")), "Fix it."),
+    ],
+)
+def test_a_message_that_mentions_a_code_is_not_shown(body: str, shown: str | None) -> None:
+    """A provider message that is, or contains, a code gives way to the plain sentence."""
+    outcome = record_response(submitting(), 400, body)
+    expected = CheckoutNeedsChanges("c").customer_message if shown is None else shown
+    if shown == "Fix it." and "Check the address." in body:
+        expected = "Fix it. Check the address."
+    assert outcome.customer_message == expected
+    assert str(outcome) == expected
+
+
+def test_a_failure_message_that_mentions_its_failure_code_is_not_shown() -> None:
+    """A charge's failureMessage containing its failureCode is left out of the 201's message."""
+    charge = {
+        "id": "c",
+        "state": "failed",
+        "amount": 5,
+        "failureCode": "do_not_honor",
+        "failureMessage": "Declined (DO_NOT_HONOR).",
+    }
+    outcome = record_response(submitting(), 201, created(payment={"charges": [charge]}))
+    assert outcome.customer_message == "Thank you, your order is confirmed."
+    assert "do_not_honor" in outcome.operator_detail
+    assert "do_not_honor" in repr(outcome)
+
+
+def test_refusals_hold_no_code() -> None:
+    """What begin_submission raises for a checkout answered with codes names none of them."""
+    body = errors("conflict", ("zz-fraud-7", "zz-fraud-7"))
+    rejected = submitting()
+    record_response(rejected, 409, body)
+    consumed = submitting()
+    record_response(consumed, 201, created(payment={"charges": [FAILED_CHARGE]}))
+    doubtful = submitting()
+    record_response(doubtful, 404, errors("not_found", ("zz-fraud-7", "zz-fraud-7")))
+    for checkout in (rejected, consumed, doubtful):
+        with pytest.raises(SubmissionRefused) as refused:
+            begin_submission(checkout)
+        assert not mentioned(["zz-fraud-7", "zz-declined-7"], str(refused.value))
+
+
+FAILED_CHARGE = {
+    "id": "c",
+    "state": "failed",
+    "amount": 5,
+    "failureCode": "zz-declined-7",
+    "failureMessage": "zz-declined-7",
+}
 
 
 @given(

@@ -2,16 +2,18 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import Enum
+from pathlib import Path
 from typing import TypeVar
 
 import attrs
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -29,10 +31,12 @@ from order_lifecycle import (
     CheckoutRejected,
     CheckoutState,
     InDoubt,
+    InvalidInput,
     InvalidResponse,
     MemoryCheckoutLedger,
     Order,
     OrderCreated,
+    StoreError,
     SubmissionInDoubt,
     SubmissionInProgress,
     SubmissionOutcome,
@@ -42,12 +46,14 @@ from order_lifecycle import (
     UnknownCheckout,
     WrongType,
 )
+from order_lifecycle.store import MemoryStore, Store, open_store
 from order_lifecycle.testing import (
     assert_submission_invariants,
     created_bodies,
     error_bodies,
     recode,
 )
+from tests.responses import codes_in, hostile_responses, mentioned, messages_in
 
 T = TypeVar("T")
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -141,6 +147,179 @@ def test_other_failures_commit_nothing() -> None:
     with pytest.raises(TransitionNotAllowed):
         ledger.settle("chk-1", None)
     assert ledger.get("chk-1") == before
+
+
+LedgerMaker = Callable[[], CheckoutLedger]
+LEDGERS: dict[str, LedgerMaker] = {
+    "memory ledger": MemoryCheckoutLedger,
+    "memory store": MemoryStore,
+    "sqlite store": lambda: open_store(":memory:"),
+}
+
+
+def failing_steps(
+    monkeypatch: pytest.MonkeyPatch, ledger: CheckoutLedger, error: Exception, count: int = 1
+) -> list[str]:
+    """Make the ledger's next ``count`` steps fail as a failed write does; the steps made.
+
+    Each failing step runs its change, then raises ``error``: the ledger commits nothing and
+    re-raises, exactly as when the database refuses the write.
+    """
+    real = ledger._apply
+    steps: list[str] = []
+
+    def apply(checkout_id: str, change: Callable[[Checkout], T], **kwargs: object) -> T:
+        steps.append(checkout_id)
+        if len(steps) > count:
+            return real(checkout_id, change, **kwargs)  # type: ignore[arg-type]
+
+        def change_then_fail(checkout: Checkout) -> T:
+            change(checkout)
+            raise error
+
+        return real(checkout_id, change_then_fail, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger, "_apply", apply)
+    return steps
+
+
+def stored_orders(ledger: CheckoutLedger) -> list[str]:
+    """The ids of the orders a store holds (a bare ledger holds none)."""
+    return ledger.order_ids() if isinstance(ledger, Store) else []
+
+
+@pytest.mark.parametrize("make", LEDGERS.values(), ids=LEDGERS.keys())
+def test_a_failed_write_of_the_response_leaves_the_checkout_in_doubt(
+    monkeypatch: pytest.MonkeyPatch, make: LedgerMaker
+) -> None:
+    """A 201 whose write fails: the StoreError is raised, and a second step puts it in doubt."""
+    ledger = make()
+    ledger.begin_submission("chk-1", at=T0)
+    steps = failing_steps(monkeypatch, ledger, StoreError("database or disk is full"))
+    with pytest.raises(StoreError, match="disk is full") as raised:
+        ledger.record_response("chk-1", 201, CREATED, at=T0)
+    assert "Checkout 'chk-1' is now in doubt: look up orders" in raised.value.__notes__[0]
+    checkout = ledger.get("chk-1")
+    assert checkout.state is CheckoutState.IN_DOUBT
+    assert (checkout.attempts[-1].status_code, checkout.attempts[-1].body) == (201, CREATED)
+    assert (checkout.order_id, stored_orders(ledger)) == (None, [])
+    assert steps == ["chk-1", "chk-1"]
+    ledger.settle("chk-1", Order.create("o-1", at=T0, checkout_id="chk-1"), at=T0)
+    assert ledger.get("chk-1").state is CheckoutState.CONSUMED
+    assert_submission_invariants(ledger.get("chk-1"))
+
+
+@pytest.mark.parametrize("make", LEDGERS.values(), ids=LEDGERS.keys())
+def test_an_untyped_failure_while_recording_becomes_a_store_error(
+    monkeypatch: pytest.MonkeyPatch, make: LedgerMaker
+) -> None:
+    """An untyped error from the write is raised as a StoreError (its cause); in doubt."""
+    ledger = make()
+    ledger.begin_submission("chk-1", at=T0)
+    cause = UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+    failing_steps(monkeypatch, ledger, cause)
+    with pytest.raises(StoreError, match="failed: UnicodeEncodeError") as raised:
+        ledger.record_response("chk-1", 409, json.dumps({"type": "conflict", "errors": []}))
+    assert raised.value.__cause__ is cause
+    assert ledger.get("chk-1").state is CheckoutState.IN_DOUBT
+
+
+@pytest.mark.parametrize("make", LEDGERS.values(), ids=LEDGERS.keys())
+def test_a_body_the_store_refuses_is_left_out_of_the_doubt(
+    monkeypatch: pytest.MonkeyPatch, make: LedgerMaker
+) -> None:
+    """When the move to in doubt with the body fails too, it is made without the body."""
+    ledger = make()
+    ledger.begin_submission("chk-1", at=T0)
+    failing_steps(monkeypatch, ledger, StoreError("value too long"), count=2)
+    with pytest.raises(StoreError, match="value too long") as raised:
+        ledger.record_response("chk-1", 201, CREATED, at=T0)
+    assert "now in doubt, without the raw body" in raised.value.__notes__[0]
+    checkout = ledger.get("chk-1")
+    assert checkout.state is CheckoutState.IN_DOUBT
+    assert (checkout.attempts[-1].status_code, checkout.attempts[-1].body) == (201, None)
+
+
+@pytest.mark.parametrize("make", LEDGERS.values(), ids=LEDGERS.keys())
+def test_a_dead_store_says_the_checkout_is_still_submitting(
+    monkeypatch: pytest.MonkeyPatch, make: LedgerMaker
+) -> None:
+    """When no write succeeds, the first error says so; record_no_response recovers later."""
+    ledger = make()
+    ledger.begin_submission("chk-1", at=T0)
+    failing_steps(monkeypatch, ledger, StoreError("server closed the connection"), count=3)
+    with pytest.raises(StoreError, match="server closed") as raised:
+        ledger.record_response("chk-1", 201, CREATED, at=T0)
+    assert "it is still submitting; record_no_response moves it" in raised.value.__notes__[0]
+    assert ledger.get("chk-1").state is CheckoutState.SUBMITTING
+    ledger.record_no_response("chk-1")
+    assert ledger.get("chk-1").state is CheckoutState.IN_DOUBT
+
+
+@pytest.mark.parametrize("make", LEDGERS.values(), ids=LEDGERS.keys())
+def test_refusals_make_no_second_step(monkeypatch: pytest.MonkeyPatch, make: LedgerMaker) -> None:
+    """A response for a checkout not submitting, or a bad argument, writes nothing at all."""
+    ledger = make()
+    ledger.begin_submission("chk-1", at=T0)
+    ledger.record_no_response("chk-1", at=T0)
+    before = ledger.get("chk-1")
+    steps = failing_steps(monkeypatch, ledger, StoreError("unused"), count=0)
+    with pytest.raises(TransitionNotAllowed):
+        ledger.record_response("chk-1", 201, CREATED)
+    with pytest.raises(WrongType):
+        ledger.record_response("chk-1", 201, {"id": "o-1"})  # type: ignore[arg-type]
+    with pytest.raises(UnknownCheckout):
+        ledger.record_response("nope", 201, CREATED)
+    assert steps == ["chk-1", "nope"]
+    assert ledger.get("chk-1") == before
+
+
+def test_a_write_sqlite_refuses_leaves_the_checkout_in_doubt(tmp_path: Path) -> None:
+    """A real refused write (a trigger aborts the move to consumed): in doubt, the 201 kept."""
+    store = open_store(tmp_path / "store.db")
+    store.begin_submission("chk-1", at=T0)
+    with sqlite3.connect(tmp_path / "store.db") as connection:
+        connection.execute(
+            "CREATE TRIGGER full BEFORE UPDATE ON ol_checkouts WHEN NEW.state = 'consumed' "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    with pytest.raises(StoreError, match="disk is full") as raised:
+        store.record_response("chk-1", 201, CREATED, at=T0)
+    assert "now in doubt" in raised.value.__notes__[0]
+    checkout = store.get("chk-1")
+    assert checkout.state is CheckoutState.IN_DOUBT
+    assert checkout.attempts[-1].body == CREATED
+    assert store.order_ids() == []
+    store.close()
+
+
+@given(response=hostile_responses("chk-1"))
+def test_hostile_responses_never_leave_a_checkout_submitting(
+    response: tuple[int, str | bytes],
+) -> None:
+    """Through every ledger: typed errors only, never submitting after a response recorded."""
+    status, body = response
+    for make in LEDGERS.values():
+        ledger = make()
+        ledger.begin_submission("chk-1", at=T0)
+        before = ledger.get("chk-1")
+        try:
+            outcome = ledger.record_response("chk-1", status, body, at=T0)
+        except InvalidResponse:
+            checkout = ledger.get("chk-1")
+            assert checkout.state is CheckoutState.IN_DOUBT
+            assert checkout.attempts[-1].body == body
+            assert stored_orders(ledger) == []
+        except InvalidInput:
+            assert status not in range(100, 600)
+            assert ledger.get("chk-1") == before
+        else:
+            checkout = ledger.get("chk-1")
+            assert AFTER[type(outcome)] is checkout.state
+            stored = isinstance(ledger, Store)
+            made = [outcome.order.id] if isinstance(outcome, OrderCreated) and stored else []
+            assert stored_orders(ledger) == made
+        assert_submission_invariants(ledger.get("chk-1"))
 
 
 class RacyLedger(MemoryCheckoutLedger):
@@ -289,6 +468,7 @@ class Reply(Enum):
     CREATED = "201"
     REJECTED = "409"
     NEEDS_CHANGES = "4xx"
+    NOT_FOUND = "404: consumed by another POST /orders (an automatic retry), or not"
     SERVER_ERROR = "5xx"
     LOST = "no response"
     GARBLED = "a body not in the provider's shape"
@@ -368,7 +548,9 @@ class CheckoutConsumption(RuleBasedStateMachine):
             self.provider.orders[checkout_id] = json.loads(body)["id"]
         elif reply is Reply.REJECTED:
             self.provider.rejected.add(checkout_id)
-        elif reply in {Reply.SERVER_ERROR, Reply.GARBLED} and (order_made_anyway or status == 201):
+        elif reply in {Reply.SERVER_ERROR, Reply.NOT_FOUND, Reply.GARBLED} and (
+            order_made_anyway or status == 201
+        ):
             self.provider.orders[checkout_id] = f"unseen-{checkout_id}"
         try:
             outcome = self.ledger.record_response(checkout_id, status, body, at=T0)
@@ -378,10 +560,13 @@ class CheckoutConsumption(RuleBasedStateMachine):
             return
         assert reply is not Reply.GARBLED
         assert AFTER[type(outcome)] is self.ledger.get(checkout_id).state
-        # Changing every code changes no customer message.
-        twin = record_on_copy(before, status, recode(body, lambda code: f"changed-{code}"))
+        # Changing every code changes no customer message (unless a message mentions one).
+        recoded = recode(body, lambda code: f"changed-{code}")
+        twin = record_on_copy(before, status, recoded)
         assert type(twin) is type(outcome)
-        assert twin.customer_message == outcome.customer_message
+        texts = " ".join(messages_in(body))
+        if not mentioned(codes_in(body), texts) and not mentioned(codes_in(recoded), texts):
+            assert twin.customer_message == outcome.customer_message
 
     @staticmethod
     def response(checkout_id: str, reply: Reply) -> st.SearchStrategy[tuple[int, str]]:
@@ -391,7 +576,9 @@ class CheckoutConsumption(RuleBasedStateMachine):
         if reply is Reply.REJECTED:
             return st.tuples(st.just(409), error_bodies("conflict"))
         if reply is Reply.NEEDS_CHANGES:
-            return st.tuples(st.sampled_from([400, 404, 422]), error_bodies("bad_request"))
+            return st.tuples(st.sampled_from([400, 422]), error_bodies("bad_request"))
+        if reply is Reply.NOT_FOUND:
+            return st.tuples(st.just(404), error_bodies("not_found"))
         if reply is Reply.SERVER_ERROR:
             return st.tuples(st.sampled_from([500, 503]), error_bodies() | st.just("oops"))
         return st.sampled_from(GARBLED)

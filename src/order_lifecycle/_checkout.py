@@ -13,8 +13,9 @@ the checkout machine::
 
 Every call is all or nothing: a refusal or bad argument changes nothing. The one
 deliberate exception is :class:`InvalidResponse`: a response that is not the provider's
-shape still moves the checkout to ``in_doubt`` (an order may exist) and keeps the raw
-response on its attempt, and then raises.
+shape, or that cannot be read at all, still moves the checkout to ``in_doubt`` (an order
+may exist) and keeps the raw response on its attempt, and then raises. Once the request
+was sent, a checkout is never left submitting by a failure to record its answer.
 """
 
 from __future__ import annotations
@@ -40,7 +41,16 @@ from .exceptions import (
     WrongType,
 )
 
-__all__ = ["begin_submission", "record_no_response", "record_response", "settle"]
+__all__ = [
+    "begin_submission",
+    "keep_in_doubt",
+    "record_no_response",
+    "record_response",
+    "response_arguments",
+    "settle",
+]
+
+_HTTP_STATUSES = range(100, 600)
 
 _REFUSALS: dict[CheckoutState, type[SubmissionRefused]] = {
     CheckoutState.SUBMITTING: SubmissionInProgress,
@@ -99,25 +109,24 @@ def record_response(
 
     - 201: :class:`OrderCreated` with the :class:`Order`; consumed, ``order_id`` set;
     - 409: :class:`SubmissionRejected`; rejected for good (a new checkout is needed);
+    - 404: :class:`InDoubt`; the provider's answer to a checkout another ``POST /orders``
+      already consumed (an automatic retry, another process): in doubt until :func:`settle`;
     - another 4xx: :class:`CheckoutNeedsChanges`; open again, to fix and resubmit;
     - 5xx: :class:`InDoubt`; in doubt until :func:`settle`.
 
     Raises:
         InvalidResponse: not the provider's shape (not JSON, no ``state``, an unknown
-            state, a 201 without an order id, another status...). The checkout is now in
-            doubt and its attempt keeps the raw response.
+            state, a 201 without an order id, an id with a NUL, another status...), or a
+            body that could not be read at all. The checkout is now in doubt and its
+            attempt keeps the raw response.
         TransitionNotAllowed: no submission is in progress (call :func:`begin_submission`
             before sending); nothing changed.
+        InvalidInput: ``status_code`` is not an HTTP status (100 to 599); nothing changed.
         WrongType: an argument of the wrong type; nothing changed.
 
     """
     _require_checkout(checkout)
-    if not isinstance(status_code, int) or isinstance(status_code, bool):
-        raise WrongType("status_code", "an int", status_code)
-    raw = bytes(body) if isinstance(body, bytearray) else body
-    if not isinstance(raw, (str, bytes)):
-        raise WrongType("body", "the response body as str or bytes", body)
-    when = _moment(at)
+    status_code, raw, when = response_arguments(status_code, body, at)
     try:
         outcome = read_response(checkout.id, status_code, raw, when)
     except InvalidResponse:
@@ -127,6 +136,47 @@ def record_response(
     if isinstance(outcome, OrderCreated):
         checkout.order_id = outcome.order.id
     return outcome
+
+
+def response_arguments(
+    status_code: object, body: object, at: object
+) -> tuple[int, str | bytes, datetime]:
+    """The checked arguments of :func:`record_response`: status, raw body, moment.
+
+    Raises:
+        InvalidInput: ``status_code`` is not an HTTP status (100 to 599).
+        WrongType: an argument of the wrong type.
+
+    """
+    if not isinstance(status_code, int) or isinstance(status_code, bool):
+        raise WrongType("status_code", "an int", status_code)
+    if status_code not in _HTTP_STATUSES:
+        # Not a response an HTTP client can give (and too big an int is not even printable).
+        shown = status_code if abs(status_code) < 10**9 else "a larger int"
+        raise InvalidInput(
+            f"status_code must be an HTTP status code, 100 to 599, got {shown}: "
+            "record_no_response records a request that got no response."
+        )
+    raw = bytes(body) if isinstance(body, bytearray) else body
+    if not isinstance(raw, (str, bytes)):
+        raise WrongType("body", "the response body as str or bytes", body)
+    return status_code, raw, _moment(at)
+
+
+def keep_in_doubt(
+    checkout: Checkout, status_code: int, body: str | bytes | None, at: datetime
+) -> bool:
+    """Move a submitting checkout to in doubt, keeping the response; whether it was submitting.
+
+    What a ledger commits when recording a response failed after the request was sent: an
+    order may exist, so the checkout must not stay submitting. ``body`` is ``None`` when
+    the raw body itself could not be kept. A checkout no longer submitting (another call
+    recorded its answer) is left as it is.
+    """
+    if checkout.state is not CheckoutState.SUBMITTING:
+        return False
+    _answer(checkout, CheckoutEvent.NO_RESPONSE, at, status_code, body)
+    return True
 
 
 def record_no_response(
@@ -184,7 +234,7 @@ def _answer(
     event: CheckoutEvent,
     when: datetime,
     status_code: int,
-    body: str | bytes,
+    body: str | bytes | None,
 ) -> None:
     """Fire ``event`` (refused unless submitting), then keep the response on the attempt."""
     CHECKOUT_MACHINE.fire(checkout, event, at=when)

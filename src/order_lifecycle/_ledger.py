@@ -13,12 +13,26 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from ._checkout import begin_submission, record_no_response, record_response, settle
+from ._checkout import (
+    begin_submission,
+    keep_in_doubt,
+    record_no_response,
+    record_response,
+    response_arguments,
+    settle,
+)
 from ._machine import Step
 from ._models import Checkout, Order
 from ._outcomes import InDoubt, SubmissionOutcome
 from ._vocabulary import CheckoutEvent, CheckoutState
-from .exceptions import InvalidResponse, UnknownCheckout, WrongType
+from .exceptions import (
+    InvalidResponse,
+    OrderLifecycleError,
+    StoreError,
+    TransitionNotAllowed,
+    UnknownCheckout,
+    WrongType,
+)
 
 __all__ = ["CheckoutLedger", "MemoryCheckoutLedger"]
 
@@ -41,6 +55,11 @@ class CheckoutLedger(ABC):
       of the order it became.
     - An :class:`~order_lifecycle.InvalidResponse` from :meth:`record_response` commits the
       move to in doubt and the raw response, then raises; every other error commits nothing.
+    - Once the request was sent, a failure to record its answer never leaves the checkout
+      submitting: when :meth:`record_response` fails for another reason than a refusal (the
+      write failed, the order cannot be stored), a second, minimal call moves the checkout
+      to in doubt with the raw response, and the first error is raised (an untyped one as
+      a :class:`~order_lifecycle.StoreError`), with a note saying where the checkout is.
 
     Subclasses implement :meth:`get` and :meth:`_apply`; the public calls are built on them.
     """
@@ -102,10 +121,61 @@ class CheckoutLedger(ABC):
         *,
         at: datetime | None = None,
     ) -> SubmissionOutcome:
-        """Record the provider's answer; see :func:`~order_lifecycle.record_response`."""
-        return self._apply(
-            checkout_id,
-            lambda checkout: record_response(checkout, status_code, body, at=at),
+        """Record the provider's answer; see :func:`~order_lifecycle.record_response`.
+
+        When recording fails after all (the store refused the write), the checkout is moved
+        to in doubt by a second step, then the error is raised: a ``StoreError`` stays one,
+        and an untyped error becomes one.
+        """
+        status, raw, when = response_arguments(status_code, body, at)
+        try:
+            return self._apply(
+                checkout_id, lambda checkout: record_response(checkout, status, raw, at=when)
+            )
+        except (InvalidResponse, TransitionNotAllowed, UnknownCheckout, WrongType):
+            raise  # committed in doubt, or refused with nothing to record: the contract's cases
+        except Exception as error:
+            failure = (
+                error
+                if isinstance(error, OrderLifecycleError)
+                else StoreError(
+                    f"Recording the response to checkout {checkout_id!r} failed: "
+                    f"{type(error).__name__}: {error}"
+                )
+            )
+            failure.add_note(self._keep_in_doubt(checkout_id, status, raw, when))
+            if failure is error:
+                raise
+            raise failure from error
+
+    def _keep_in_doubt(
+        self, checkout_id: str, status_code: int, body: str | bytes, at: datetime
+    ) -> str:
+        """After a failed :meth:`record_response`, move the checkout to in doubt; how it went.
+
+        The raw body is kept if the store takes it, else the move is made without it (the
+        body may be what the store refused).
+        """
+        problem: Exception | None = None
+        for kept in (body, None):
+            try:
+                self._apply(checkout_id, _doubt(status_code, kept, at))
+            except _NotSubmitting:
+                return f"Checkout {checkout_id!r} was no longer submitting: nothing was recorded."
+            except Exception as error:  # noqa: BLE001 (the first error is the one raised)
+                problem = error
+            else:
+                without = (
+                    "" if kept is not None else ", without the raw body (the store refused it)"
+                )
+                return (
+                    f"Checkout {checkout_id!r} is now in doubt{without}: look up orders by "
+                    "checkout id and settle it."
+                )
+        return (
+            f"Checkout {checkout_id!r} could not be moved to in doubt either "
+            f"({type(problem).__name__}: {problem}): it is still submitting; "
+            "record_no_response moves it once the store works again."
         )
 
     def record_no_response(
@@ -172,6 +242,20 @@ class MemoryCheckoutLedger(CheckoutLedger):
                 raise
             self._checkouts[checkout_id] = work
             return result
+
+
+class _NotSubmitting(Exception):  # private control flow: never reaches callers
+    """The checkout is no longer submitting: the recovery step has nothing to record."""
+
+
+def _doubt(status_code: int, body: str | bytes | None, at: datetime) -> Callable[[Checkout], None]:
+    """The recovery step: in doubt with this response, or :class:`_NotSubmitting` (no commit)."""
+
+    def change(checkout: Checkout) -> None:
+        if not keep_in_doubt(checkout, status_code, body, at):
+            raise _NotSubmitting
+
+    return change
 
 
 def _require_id(checkout_id: object) -> None:

@@ -1,10 +1,12 @@
 """What a submission of a checkout came to: one typed outcome per kind of response.
 
 Every outcome has ``customer_message``, safe to show to the shopper, and ``operator_detail``,
-with the provider's codes. The provider allows its error ``message`` and a charge's
+with the provider's codes; ``str()`` of an outcome is its customer message, and ``repr()``
+shows every field. The provider allows its error ``message`` and a charge's
 ``failureMessage`` to be shown, never the error ``code`` or a charge's ``failureCode``
-(DESIGN 1.4). So customer messages are made by :func:`_customer_text`, which takes message
-texts only: no code can reach it, whatever the response holds.
+(DESIGN 1.4). So customer messages are made by :func:`_customer_text`, which shows message
+texts only, and none that mentions a code (a provider message that just repeats its code,
+``"invalid_parameter"``, is a code): then a plain sentence is shown instead.
 
 Naming: :class:`InDoubt` is the *outcome* of a submission that got no usable answer; the
 *exception* :class:`~order_lifecycle.SubmissionInDoubt` is what ``begin_submission`` raises
@@ -61,6 +63,8 @@ class RejectionCause(StrEnum):
     UNKNOWN = "unknown"
 
 
+_NOT_FOUND = 404
+
 # Codes documented for POST /orders 409 (dr-lifecycle-notes section 3); issuer declines
 # come with further codes, so an unlisted code is UNKNOWN rather than guessed.
 _FRAUD_CODES = frozenset({"fraud_block", "order-fraud-failure"})
@@ -87,13 +91,29 @@ def _cause(errors: Iterable[ProviderError]) -> RejectionCause:
     return RejectionCause.UNKNOWN
 
 
-def _customer_text(messages: Iterable[str | None], fallback: str) -> str:
+def _customer_text(
+    messages: Iterable[str | None], codes: Iterable[str | None], fallback: str
+) -> str:
     """The messages the provider allows customers to see, once each; else ``fallback``.
 
-    Takes message texts only, never a code: this is what makes customer messages safe.
+    Shows message texts only, and none that mentions one of ``codes`` (case-insensitively):
+    this is what makes customer messages safe. The joined text is checked too, since a
+    code could span two messages.
     """
-    shown = dict.fromkeys(m.strip() for m in messages if m is not None and m.strip())
-    return " ".join(shown) if shown else fallback
+    mentioned = {c.strip().casefold() for c in codes if c is not None and c.strip()}
+    shown = " ".join(
+        dict.fromkeys(
+            m.strip()
+            for m in messages
+            if m is not None and m.strip() and not _mentions(m, mentioned)
+        )
+    )
+    return shown if shown and not _mentions(shown, mentioned) else fallback
+
+
+def _mentions(text: str, codes: set[str]) -> bool:
+    folded = text.casefold()
+    return any(code in folded for code in codes)
 
 
 def _listing(errors: Iterable[ProviderError]) -> str:
@@ -127,6 +147,10 @@ class SubmissionOutcome(ABC):
     def operator_detail(self) -> str:
         """What happened, with the provider's codes, for logs and operators."""
 
+    def __str__(self) -> str:
+        """The customer message: a shop may show ``str(outcome)``, so it holds no code."""
+        return self.customer_message
+
 
 _CREATED_SENTENCES = {
     OrderState.ACCEPTED: "Thank you, your order is confirmed.",
@@ -151,8 +175,10 @@ class OrderCreated(SubmissionOutcome):
     def customer_message(self) -> str:
         """A sentence for the order's state, then any charge ``failureMessage``."""
         sentence = _CREATED_SENTENCES.get(self.order.state, "Thank you, your order was placed.")
-        failures = _customer_text((f.message for f in self.charge_failures), "")
-        return f"{sentence} {failures}".strip()
+        codes = [f.code for f in self.charge_failures]
+        failures = _customer_text((f.message for f in self.charge_failures), codes, "")
+        # The sentence is ours; the check also covers a code spanning it and the failures.
+        return _customer_text([f"{sentence} {failures}"], codes, sentence)
 
     @property
     def operator_detail(self) -> str:
@@ -180,8 +206,10 @@ class _ErrorOutcome(SubmissionOutcome):
 
     @property
     def customer_message(self) -> str:
-        """The provider's error messages, or a plain sentence when there is none."""
-        return _customer_text((e.message for e in self.errors), self.fallback)
+        """The provider's error messages, or a plain sentence when none may be shown."""
+        return _customer_text(
+            (e.message for e in self.errors), (e.code for e in self.errors), self.fallback
+        )
 
     @property
     def operator_detail(self) -> str:
@@ -226,31 +254,21 @@ class SubmissionRejected(_ErrorOutcome):
 
 @attrs.frozen
 class CheckoutNeedsChanges(_ErrorOutcome):
-    """A 4xx other than 409: no order; fix the checkout and resubmit the same id."""
+    """A 4xx other than 404 and 409: no order; fix the checkout and resubmit the same id."""
 
     event: ClassVar[CheckoutEvent] = CheckoutEvent.NEEDS_CHANGES
     fallback: ClassVar[str] = (
         "Your order could not be placed yet. Please review your details and try again."
     )
 
-    @property
-    def operator_detail(self) -> str:
-        """The error listing; a 404 on ``orderId`` hints the checkout was consumed elsewhere."""
-        text = super().operator_detail
-        if self.status_code == 404 and any(e.parameter == "orderId" for e in self.errors):
-            text += (
-                "; the provider answers a reused checkout like this: if another process "
-                "may have submitted it, look up orders by checkout id"
-            )
-        return text
-
 
 @attrs.frozen
 class InDoubt(_ErrorOutcome):
-    """5xx, a timeout or a lost connection: an order may exist; the checkout is in doubt.
+    """5xx, 404, a timeout or a lost connection: an order may exist; the checkout is in doubt.
 
-    ``status_code`` is ``None`` when no response came; ``reason`` says what happened. Do not
-    resubmit: look up orders by checkout id and ``settle`` the checkout.
+    ``status_code`` is ``None`` when no response came; ``reason`` says what happened. A 404
+    is the provider's answer to a checkout another ``POST /orders`` already consumed (an
+    automatic retry). Do not resubmit: look up orders by checkout id and ``settle`` it.
     """
 
     event: ClassVar[CheckoutEvent] = CheckoutEvent.NO_RESPONSE
@@ -260,6 +278,14 @@ class InDoubt(_ErrorOutcome):
     )
 
     reason: str = "no response"
+
+    @property
+    def customer_message(self) -> str:
+        """The plain sentence after a 404; else the provider's messages, or the sentence."""
+        if self.status_code == _NOT_FOUND:
+            # "Order ... not found" reads as a failure to retry, yet an order may exist.
+            return self.fallback
+        return super().customer_message
 
     @property
     def operator_detail(self) -> str:

@@ -239,8 +239,8 @@ CHECKOUT_SPEC: MachineSpec[CheckoutState, CheckoutEvent] = MachineSpec(
         EventSpec(CE.NEEDS_CHANGES, "The checkout must be fixed first.", "POST /orders 4xx"),
         EventSpec(
             CE.NO_RESPONSE,
-            "5xx, a timeout, a lost connection, or a body not in the provider's shape.",
-            "POST /orders 5xx",
+            "5xx, 404 (consumed by another POST), a timeout, a lost connection, or a bad body.",
+            "POST /orders 404, 5xx",
         ),
         EventSpec(CE.ORDER_FOUND, "A lookup found the order.", "GET /orders?checkoutId= 1"),
         EventSpec(CE.NO_ORDER_FOUND, "A lookup found no order.", "GET /orders?checkoutId= 0"),

@@ -129,11 +129,13 @@ def checkouts() -> st.SearchStrategy[Checkout]:
     return st.builds(Checkout, id=_IDS)
 
 
+# Any character but NUL, which the provider never sends (a response holding one is invalid).
+_TEXT = st.characters(exclude_characters="\x00")
 # Codes the provider documents for POST /orders, and arbitrary ones.
 _ERROR_CODES = st.sampled_from(
     ["failed-request", "fraud_block", "order-fraud-failure", "invalid_parameter", "not_found"]
-) | st.text(max_size=12)
-_MESSAGES = st.text(max_size=30)
+) | st.text(_TEXT, max_size=12)
+_MESSAGES = st.text(_TEXT, max_size=30)
 _ERROR_TYPES = st.sampled_from(["bad_request", "not_found", "conflict", "internal_server_error"])
 
 

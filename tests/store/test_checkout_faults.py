@@ -1,0 +1,85 @@
+"""Recording a ``POST /orders`` response on every store: a failed write or a hostile body.
+
+Once the request was sent, an order may exist: whatever goes wrong while recording its
+answer, the checkout must end in doubt, never stuck submitting.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from order_lifecycle import (
+    CheckoutState,
+    InvalidInput,
+    InvalidResponse,
+    Order,
+    OrderCreated,
+    StoreError,
+)
+from order_lifecycle.store import Store
+from order_lifecycle.testing import assert_submission_invariants
+from tests.responses import hostile_responses
+
+CREATED = json.dumps({"id": "o-1", "state": "accepted", "checkoutId": "chk-1"})
+
+
+def test_a_failed_commit_leaves_the_checkout_in_doubt(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's commit of a 201 fails: StoreError raised, the checkout in doubt, no order."""
+    store.begin_submission("chk-1")
+    real = store._commit_checkout  # type: ignore[attr-defined]
+    commits: list[object] = []
+
+    def commit_failing_first(*args: Any) -> bool:
+        commits.append(args)
+        if len(commits) == 1:
+            raise StoreError("could not extend file: No space left on device")
+        return bool(real(*args))
+
+    monkeypatch.setattr(store, "_commit_checkout", commit_failing_first)
+    with pytest.raises(StoreError, match="No space left") as raised:
+        store.record_response("chk-1", 201, CREATED)
+    assert "now in doubt" in raised.value.__notes__[0]
+    checkout = store.get("chk-1")
+    assert (checkout.state, checkout.attempts[-1].body) == (CheckoutState.IN_DOUBT, CREATED)
+    assert store.order_ids() == []
+    assert len(commits) == 2
+    store.settle("chk-1", Order.create("o-1", at=checkout.history[-1].at, checkout_id="chk-1"))
+    assert store.order_ids() == ["o-1"]
+    assert_submission_invariants(store.get("chk-1"))
+
+
+_ids = itertools.count()
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=100)
+@given(data=st.data())
+def test_hostile_responses_leave_no_checkout_submitting(store: Store, data: st.DataObject) -> None:
+    """Typed errors only: in doubt with the raw body kept or as the outcome says."""
+    checkout_id = f"chk-{next(_ids)}"  # one store for all examples: a new checkout each
+    status, body = data.draw(hostile_responses(checkout_id))
+    orders = store.order_ids()
+    store.begin_submission(checkout_id)
+    before = store.get(checkout_id)
+    try:
+        outcome = store.record_response(checkout_id, status, body)
+    except InvalidResponse:
+        checkout = store.get(checkout_id)
+        assert (checkout.state, checkout.attempts[-1].body) == (CheckoutState.IN_DOUBT, body)
+        assert store.order_ids() == orders
+    except InvalidInput:
+        assert status not in range(100, 600)
+        assert store.get(checkout_id) == before
+    else:
+        checkout = store.get(checkout_id)
+        assert checkout.state is not CheckoutState.SUBMITTING
+        if isinstance(outcome, OrderCreated):
+            assert outcome.order.id in store.order_ids()
+    assert_submission_invariants(store.get(checkout_id))
