@@ -109,3 +109,28 @@ def test_unknown_map_keys_are_skipped() -> None:
     )
     assert snapshot.state_transitions == {OrderState.ACCEPTED: T0}
     assert (snapshot.items, snapshot.charges) == (None, None)
+
+
+class CountedId(str):
+    """An id that counts how often it is compared for equality, across all instances."""
+
+    __slots__ = ()
+    comparisons = 0
+
+    def __eq__(self, other: object) -> bool:
+        CountedId.comparisons += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+@pytest.mark.parametrize("count", [100, 1000])
+def test_duplicate_ids_are_found_in_linear_work(count: int) -> None:
+    """Finding a repeated item id compares ids O(n) times, not O(n^2) (1000 items: < 2000)."""
+    items = [{"id": CountedId(f"item-{n}"), "quantity": 1} for n in range(count)]
+    items[-1]["id"] = CountedId("item-0")
+    CountedId.comparisons = 0
+    with pytest.raises(Problem, match="duplicate item ids 'item-0'") as raised:
+        read_order({"id": "o", "state": "accepted", "items": items}, "")
+    assert raised.value.field == "items"
+    assert CountedId.comparisons <= 2 * count
