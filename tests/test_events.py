@@ -504,10 +504,18 @@ def test_absurd_amounts_are_invalid_not_an_overflow(
     assert raised.value.field == field
 
 
-def test_a_huge_integer_is_invalid() -> None:
-    """An integer of over 4,300 digits (json's limit) is InvalidEvent, not a ValueError."""
-    with pytest.raises(InvalidEvent, match="too many digits") as raised:
-        parse_event(_charge_body("9" * 5000))
+@pytest.mark.parametrize(
+    ("number", "problem"),
+    [
+        ("9" * 5000, "too many digits"),
+        ("1e9999999999999999999999", "too large an exponent"),
+        ("-1.5e-9999999999999999999999", "too large an exponent"),
+    ],
+)
+def test_a_number_too_large_to_read_is_invalid(number: str, problem: str) -> None:
+    """Over 4,300 digits (int's limit) or an exponent past Decimal's: InvalidEvent, no error."""
+    with pytest.raises(InvalidEvent, match=problem) as raised:
+        parse_event(_charge_body(number))
     assert raised.value.field == ""
 
 
@@ -518,7 +526,7 @@ def test_nesting_is_capped() -> None:
         deep = {"a": deep}
     payload = accepted_event()
     payload["data"]["previousAttributes"] = deep
-    with pytest.raises(InvalidEvent, match="nested more than 32 deep") as raised:
+    with pytest.raises(InvalidEvent, match="nested too deeply \\(more than 32 levels\\)") as raised:
         parse_event(ev.raw(payload))
     assert raised.value.field == ""
     payload["data"]["previousAttributes"] = {"a": {"b": [1, {"c": 2}]}}

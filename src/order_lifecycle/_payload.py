@@ -4,13 +4,18 @@ One reader for every place an order object arrives: the body of a ``POST /orders
 (``_responses``) and the ``data.object`` of a webhook event (``_events``). A problem raises
 :class:`Problem`, naming the field by its JSON path (``items[1].quantity``); each caller
 turns it into its own error. Amounts are ``Decimal`` straight from the JSON text, never
-through ``float``. Values the models check (ids, quantities, states, amounts) are checked
-by building the models, so the rules live in one place.
+through ``float``. Values the models check (quantities, states, currencies) are checked by
+building the models, so the rules live in one place; what only a hostile body sends is
+refused here, before it costs anything: ids that are not plain text (:func:`required_id`),
+amounts of :data:`AMOUNT_LIMIT` or more, lists longer than their caps, JSON nested deeper
+than :data:`MAX_DEPTH`. Every check is linear in the size of the body.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +30,12 @@ from ._vocabulary import FraudState, ItemState, OrderState
 from .exceptions import InvalidInput, UnknownState
 
 __all__ = [
+    "AMOUNT_LIMIT",
+    "MAX_CHARGES",
+    "MAX_DEPTH",
+    "MAX_ID_LENGTH",
+    "MAX_ITEMS",
+    "MAX_OPERATIONS",
     "ChargeSnapshot",
     "ItemSnapshot",
     "OrderSnapshot",
@@ -40,6 +51,7 @@ __all__ = [
     "read_charge",
     "read_charge_object",
     "read_order",
+    "required_id",
 ]
 
 V = TypeVar("V", bound=StrEnum)
@@ -47,6 +59,24 @@ V = TypeVar("V", bound=StrEnum)
 # Captures, cancels and refunds of a charge count towards its amounts unless they failed:
 # the provider's own availableToRefundAmount subtracts pending refunds too.
 _FAILED = "failed"
+
+AMOUNT_LIMIT = Decimal(10) ** 18
+"""Every amount is below this: no real one is near it, and sums of amounts below it stay
+far from ``Decimal``'s overflow (``9e999999 + 9e999999`` raises ``decimal.Overflow``)."""
+MAX_ID_LENGTH = 255
+"""The longest id (event, order, checkout, item, charge) the library takes, in characters."""
+MAX_ITEMS = 1000
+"""The most ``items[]`` an order object may have."""
+MAX_CHARGES = 100
+"""The most charges an order object may have."""
+MAX_OPERATIONS = 1000
+"""The most entries each of a charge's ``captures[]``, ``cancels[]``, ``refunds[]`` may have."""
+MAX_DEPTH = 32
+"""How deeply a body's JSON may nest (the provider's own nest about 6 deep)."""
+
+# Java's ZonedDateTime writes the zone id after the offset: ...Z[UTC], ...+01:00[Europe/Paris].
+_ZONE_ID = re.compile(r"(Z|[+-]\d\d(?::?\d\d)?)\[[A-Za-z0-9_+\-/:.]+\]\Z")
+_LONGEST_TIME = 80
 
 
 class Problem(Exception):
@@ -80,18 +110,55 @@ def _reject_constant(name: str) -> NoReturn:
     fail("", f"the body is not JSON: {name} is not a JSON number")
 
 
+def _integer(text: str) -> int:
+    """A JSON integer; one too long for ``int`` (over 4,300 digits) is refused by name."""
+    try:
+        return int(text)
+    except ValueError:
+        fail("", f"a number in the body has too many digits ({len(text)})")
+
+
+def _decimal(text: str) -> Decimal:
+    """A JSON number with a fraction or exponent; one past ``Decimal``'s exponents is refused."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:  # decimal.InvalidOperation, not a ValueError
+        fail("", f"a number in the body has too large an exponent ({text[:40]})")
+
+
 def loads(raw: str | bytes | bytearray) -> object:
     """The JSON value of ``raw``; numbers with a fraction or exponent as ``Decimal``.
 
     Raises:
-        Problem: not JSON (not UTF-8, not well-formed, ``NaN``, nested too deeply).
+        Problem: not JSON (not UTF-8, not well-formed, ``NaN``), an integer of more digits
+            than ``int`` reads, or nested more than :data:`MAX_DEPTH` deep.
 
     """
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+        value = json.loads(
+            raw, parse_float=_decimal, parse_int=_integer, parse_constant=_reject_constant
+        )
     except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
-        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        reason = "nested too deeply" if isinstance(error, RecursionError) else error
         fail("", f"the body is not JSON ({reason})")
+    _check_depth(value)
+    return value
+
+
+def _check_depth(value: object) -> None:
+    """Refuse JSON nested more than :data:`MAX_DEPTH` deep; one pass, no recursion."""
+    level: list[object] = [value]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, (dict, list))
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return
+    if any(isinstance(node, (dict, list)) for node in level):
+        fail("", f"the body is nested too deeply (more than {MAX_DEPTH} levels)")
 
 
 def kind(value: object) -> str:
@@ -132,6 +199,42 @@ def required_str(data: Mapping[str, Any], key: str, prefix: str, what: str) -> s
     return value
 
 
+def required_id(data: Mapping[str, Any], key: str, prefix: str, what: str) -> str:
+    """``data[key]`` if it is an id: a non-empty string, plain text, :data:`MAX_ID_LENGTH` at most.
+
+    Plain text: no NUL and no lone surrogate, which no database column or UTF-8 encoder
+    takes; the stores and the operator's screens can hold every id the parser lets through.
+    """
+    return _plain_id(required_str(data, key, prefix, what), field_path(prefix, key), what)
+
+
+def optional_id(data: Mapping[str, Any], key: str, prefix: str, what: str) -> str | None:
+    """``data[key]`` as :func:`required_id` checks it, or ``None`` if absent or null."""
+    value = optional_str(data, key, prefix)
+    return None if value is None else _plain_id(value, field_path(prefix, key), what)
+
+
+def _plain_id(value: str, field: str, what: str) -> str:
+    if not value:
+        fail(field, f"{what} is missing")
+    if len(value) > MAX_ID_LENGTH:
+        fail(field, f"{what} is longer than {MAX_ID_LENGTH} characters ({len(value)})")
+    if "\x00" in value:
+        fail(field, f"{what} contains NUL")
+    if not _encodes(value):
+        fail(field, f"{what} contains a lone surrogate")
+    return value
+
+
+def _encodes(text: str) -> bool:
+    """Whether ``text`` is UTF-8 encodable: it has no lone surrogate."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def optional_time(data: Mapping[str, Any], key: str, prefix: str) -> datetime | None:
     """``data[key]`` as an aware datetime (ISO 8601 with an offset, ``Z`` for UTC)."""
     text = optional_str(data, key, prefix)
@@ -139,8 +242,19 @@ def optional_time(data: Mapping[str, Any], key: str, prefix: str) -> datetime | 
 
 
 def _time(text: str, field: str) -> datetime:
+    """An ISO 8601 time with an offset; a Java zone id after the offset is dropped.
+
+    ``...Z[UTC]`` and ``...+01:00[Europe/Paris]`` are the offset's time: the offset fixes
+    the instant, the zone id only names the rules that chose it. A zone id with no offset
+    before it is refused (the instant would depend on a zone database).
+    """
+    if len(text) > _LONGEST_TIME or not text.isascii() or not text.isprintable():
+        fail(field, f"{text!r} is not an ISO 8601 time")
+    bare = _ZONE_ID.sub(r"\1", text)
+    if "[" in bare:
+        fail(field, f"{text!r} is not an ISO 8601 time (a zone id needs an offset before it)")
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(bare)
     except ValueError:
         fail(field, f"{text!r} is not an ISO 8601 time")
     if moment.tzinfo is None:
@@ -152,18 +266,22 @@ def _time_map(data: Mapping[str, Any], key: str, prefix: str, enum: type[V]) -> 
     """A ``stateTransitions``-like map of state to time.
 
     Keys the enum does not know are skipped (the maps are informational); values must be
-    times.
+    times, or null: the provider's schema makes every entry nullable, and a null one is a
+    state not entered.
     """
     field = field_path(prefix, key)
     value = data.get(key)
     if value is None:
         return {}
+    known = {str(m) for m in enum}
     times: dict[V, datetime] = {}
     for name, text in as_object(value, field).items():
+        if text is None:
+            continue
         if not isinstance(text, str):
             _must(f"{field}.{name}", f"must be a string, not {kind(text)}")
         moment = _time(text, f"{field}.{name}")
-        if name in {str(m) for m in enum}:
+        if name in known:
             times[enum(name)] = moment
     return times
 
@@ -258,7 +376,7 @@ def read_order(data: object, prefix: str) -> OrderSnapshot:
 
     """
     body = as_object(data, prefix, "the body" if not prefix else None)
-    order_id = required_str(body, "id", prefix, "the order id")
+    order_id = required_id(body, "id", prefix, "the order id")
     state = optional_str(body, "state", prefix)
     if state is None:
         fail(field_path(prefix, "state"), "the order has no state")
@@ -273,11 +391,11 @@ def read_order(data: object, prefix: str) -> OrderSnapshot:
         id=order_id,
         state=OrderState(state),
         fraud_state=_fraud_state(body, prefix),
-        checkout_id=optional_str(body, "checkoutId", prefix),
+        checkout_id=optional_id(body, "checkoutId", prefix, "the checkout id"),
         currency=code,
         created_time=optional_time(body, "createdTime", prefix),
         items=_items(body.get("items"), field_path(prefix, "items")),
-        charges=_payment_charges(body.get("payment"), field_path(prefix, "payment")),
+        charges=_order_charges(body, prefix),
         state_transitions=_time_map(body, "stateTransitions", prefix, OrderState),
         fraud_state_transitions=_time_map(body, "fraudStateTransitions", prefix, FraudState),
     )
@@ -286,7 +404,7 @@ def read_order(data: object, prefix: str) -> OrderSnapshot:
 def read_charge_object(data: object, prefix: str) -> ChargeSnapshot:
     """The charge object at ``prefix``, with the ``orderId`` it belongs to."""
     body = as_object(data, prefix)
-    order_id = required_str(body, "orderId", prefix, "the order id")
+    order_id = required_id(body, "orderId", prefix, "the order id")
     return ChargeSnapshot(order_id, read_charge(body, prefix))
 
 
@@ -300,25 +418,34 @@ def _fraud_state(body: Mapping[str, Any], prefix: str) -> FraudState | None:
         fail(field_path(prefix, "fraudState"), str(error).rstrip("."))
 
 
+def _capped(data: object, field: str, limit: int, what: str) -> list[Any]:
+    """``data`` as a JSON array of at most ``limit`` entries."""
+    entries = as_list(data, field)
+    if len(entries) > limit:
+        fail(field, f"more than {limit} {what} ({len(entries)})")
+    return entries
+
+
 def _items(data: object, field: str) -> tuple[ItemSnapshot, ...] | None:
     if data is None:
         return None
-    items = tuple(
-        _item(entry, f"{field}[{index}]") for index, entry in enumerate(as_list(data, field))
-    )
+    entries = _capped(data, field, MAX_ITEMS, "items")
+    items = tuple(_item(entry, f"{field}[{index}]") for index, entry in enumerate(entries))
     _unique([i.id for i in items], field, "item")
     return items
+
+
+_ITEM_STATES = frozenset(str(s) for s in ItemState)
 
 
 def _item(data: object, path: str) -> ItemSnapshot:
     item = as_object(data, path)
     state = optional_str(item, "state", path)
-    if state is not None and state not in {str(s) for s in ItemState}:
+    if state is not None and state not in _ITEM_STATES:
         fail(f"{path}.state", f"unknown item state {state!r}")
+    item_id = required_id(item, "id", path, "the item id")
     try:
-        built = Item(
-            id=_raw(item, "id"), quantity=_raw(item, "quantity"), physical=_physical(item, path)
-        )
+        built = Item(id=item_id, quantity=_raw(item, "quantity"), physical=_physical(item, path))
     except InvalidInput as error:
         fail(path, str(error).rstrip("."))
     return ItemSnapshot(built, None if state is None else ItemState(state))
@@ -340,17 +467,25 @@ def _physical(item: Mapping[str, Any], path: str) -> bool | None:
     return None
 
 
-def _payment_charges(data: object, field: str) -> tuple[Charge, ...] | None:
+def _order_charges(body: Mapping[str, Any], prefix: str) -> tuple[Charge, ...] | None:
+    """``payment.charges[]``, or the top-level ``charges[]`` of API version 2020-01-07.
+
+    An object with both is taken only when they say the same.
+    """
+    field = field_path(prefix, "payment")
+    payment = None if body.get("payment") is None else as_object(body["payment"], field)
+    nested = None if payment is None else _charges(payment.get("charges"), f"{field}.charges")
+    top = _charges(body.get("charges"), field_path(prefix, "charges"))
+    if nested is not None and top is not None and nested != top:
+        fail(field_path(prefix, "charges"), "differs from payment.charges; which one holds?")
+    return nested if nested is not None else top
+
+
+def _charges(data: object, path: str) -> tuple[Charge, ...] | None:
     if data is None:
         return None
-    payment = as_object(data, field)
-    if payment.get("charges") is None:
-        return None
-    path = f"{field}.charges"
-    charges = tuple(
-        read_charge(entry, f"{path}[{index}]")
-        for index, entry in enumerate(as_list(payment["charges"], path))
-    )
+    entries = _capped(data, path, MAX_CHARGES, "charges")
+    charges = tuple(read_charge(entry, f"{path}[{index}]") for index, entry in enumerate(entries))
     _unique([c.id for c in charges], path, "charge")
     return charges
 
@@ -361,12 +496,14 @@ def read_charge(data: object, path: str) -> Charge:
     Each of ``captures[]``, ``cancels[]`` and ``refunds[]`` counts unless it failed.
     """
     charge = as_object(data, path)
+    charge_id = required_id(charge, "id", path, "the charge id")
     amount = charge.get("amount")
     if isinstance(amount, bool) or not isinstance(amount, (int, Decimal)):
         fail(f"{path}.amount", f"must be a number, not {kind(amount)}")
+    _bounded(amount, f"{path}.amount")
     try:
         return Charge(
-            id=_raw(charge, "id"),
+            id=charge_id,
             state=charge.get("state"),
             amount=amount,
             currency=charge.get("currency"),
@@ -384,14 +521,22 @@ def _total(charge: Mapping[str, Any], key: str, path: str) -> Decimal:
     if entries is None:
         return Decimal(0)
     total = Decimal(0)
-    for index, entry in enumerate(as_list(entries, field)):
+    for index, entry in enumerate(_capped(entries, field, MAX_OPERATIONS, key)):
         operation = as_object(entry, f"{field}[{index}]")
         amount = operation.get("amount")
         if isinstance(amount, bool) or not isinstance(amount, (int, Decimal)) or amount < 0:
             fail(f"{field}[{index}].amount", f"must be a number, 0 or more, not {amount!r}")
+        _bounded(amount, f"{field}[{index}].amount")
         if optional_str(operation, "state", f"{field}[{index}]") != _FAILED:
             total += amount
     return total
+
+
+def _bounded(amount: int | Decimal, field: str) -> None:
+    """Refuse an amount of :data:`AMOUNT_LIMIT` or more (either sign), before any arithmetic."""
+    # Comparisons only: abs() or negation would round, and overflow, past Decimal's Emax.
+    if not -AMOUNT_LIMIT < amount < AMOUNT_LIMIT:
+        fail(field, f"must be less than 10^18 in size, not {amount}")
 
 
 def _raw(data: Mapping[str, Any], key: str) -> Any:  # noqa: ANN401 (checked by the model)
@@ -400,6 +545,7 @@ def _raw(data: Mapping[str, Any], key: str) -> Any:  # noqa: ANN401 (checked by 
 
 
 def _unique(ids: list[str], field: str, what: str) -> None:
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    """Refuse repeated ids, in one counting pass (a ``list.count`` per id was quadratic)."""
+    repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
     if repeated:
         fail(field, f"duplicate {what} ids {', '.join(map(repr, repeated))}")
