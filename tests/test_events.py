@@ -27,6 +27,7 @@ from order_lifecycle import (
 )
 
 from . import webhook_events as ev
+from .hostile import hostile_bodies
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
@@ -556,3 +557,14 @@ def test_lists_are_capped(key: str, limit: int, field: str) -> None:
     with pytest.raises(InvalidEvent, match=f"more than {limit}") as raised:
         parse_event(ev.raw(payload))
     assert raised.value.field == field
+
+
+@given(hostile_bodies())
+def test_hostile_values_raise_only_invalid_event(body: bytes) -> None:
+    """Fixtures with NUL, surrogates, absurd numbers in their values: parsed or InvalidEvent."""
+    try:
+        event = parse_event(body)
+    except InvalidEvent as error:
+        assert error.field is not None
+        return
+    assert isinstance(event, Event)
