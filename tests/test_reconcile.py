@@ -427,7 +427,7 @@ def test_without_state_transitions_creation_takes_the_shortest_path() -> None:
 
 
 def test_an_order_first_seen_in_dispute_keeps_the_state_before_it() -> None:
-    """First seen in dispute after complete: the history says complete, and so does the resolution."""
+    """First seen in dispute after complete: history and resolution both say complete."""
     events = ev.dispute_and_resolution()
     dispute = events[1]
     order = final([dispute])
