@@ -15,20 +15,9 @@ from typing import Any
 
 import attrs
 
+from ._json import Problem, as_object, fail, loads, optional_id, optional_time, required_id
 from ._models import SnapshotMark
-from ._payload import (
-    ChargeSnapshot,
-    OrderSnapshot,
-    Problem,
-    as_object,
-    fail,
-    loads,
-    optional_id,
-    optional_time,
-    read_charge_object,
-    read_order,
-    required_id,
-)
+from ._payload import ChargeSnapshot, OrderSnapshot, read_charge_object, read_order
 from ._tables import ORDER_SPEC
 from .exceptions import InvalidEvent
 
