@@ -19,7 +19,9 @@ to re-read each payload's ``state``, ``fraudState`` and ``charges[].state``. So
   order's state, not counting dispute resolutions, which end where the dispute began) is
   ``stale``; anything else raises :class:`EventConflict` and changes nothing;
 - an order snapshot for an order not known yet creates it, in an entry state and then along
-  implied steps to the payload's state;
+  implied steps to the payload's state: through the states its ``stateTransitions`` lists,
+  in time order, when they form a legal path (so the history keeps ``fulfilled``, and a
+  dispute the state it began in); else the shortest path;
 - a charge snapshot updates that charge only (when newer than the charge's own mark) and
   never moves the order: sub-resource events do not move their parent.
 
