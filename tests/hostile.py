@@ -1,10 +1,10 @@
 """Hypothesis strategies for hostile webhook bodies: the fixtures, with their values poisoned.
 
 :func:`hostile_bodies` takes an event of a hand-written life (:mod:`tests.webhook_events`)
-and replaces some of its strings by text that may hold NUL, lone surrogates and any other
-code point, and some of its numbers by raw JSON number text: huge or tiny exponents,
-integers of thousands of digits, negatives. The result is well-formed JSON in the
-provider's shape, hostile in its values, as bytes.
+and replaces some of its strings (and keys) by text that may hold NUL, lone surrogates and
+any other code point, and some of its numbers by raw JSON number text: huge or tiny
+exponents, integers of thousands of digits, negatives. The result is well-formed JSON in
+the provider's shape, hostile in its values, as bytes.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 @st.composite
 def hostile_bodies(draw: st.DrawFn) -> bytes:
-    """A fixture event whose strings and numbers are partly replaced by hostile ones."""
+    """A fixture event whose strings, numbers and keys are partly replaced by hostile ones."""
     life = draw(st.sampled_from(sorted(ev.ALL_LIVES)))
     payload = draw(st.sampled_from(ev.ALL_LIVES[life]()))
     leaves = _leaves(payload)
@@ -61,7 +61,9 @@ def hostile_bodies(draw: st.DrawFn) -> bytes:
         for key in path[:-1]:
             target = target[key]
         value = target[path[-1]]
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(target, dict) and draw(st.integers(0, 4)) == 0:
+            target[draw(HOSTILE_TEXT)] = target.pop(path[-1])  # a hostile key, same value
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
             marker = f"@@number{len(numbers)}@@"
             numbers[marker] = draw(HOSTILE_NUMBERS)
             target[path[-1]] = marker

@@ -84,9 +84,10 @@ MAX_OPERATIONS = 1000
 def _time_map(data: Mapping[str, Any], key: str, prefix: str, enum: type[V]) -> dict[V, datetime]:
     """A ``stateTransitions``-like map of state to time.
 
-    Keys the enum does not know are skipped (the maps are informational); values must be
-    times, or null: the provider's schema makes every entry nullable, and a null one is a
-    state not entered.
+    Keys the enum does not know are skipped with their values (the maps are informational,
+    and a message never names a key the provider did not define); values must be times, or
+    null: the provider's schema makes every entry nullable, and a null one is a state not
+    entered.
     """
     field = field_path(prefix, key)
     value = data.get(key)
@@ -95,13 +96,11 @@ def _time_map(data: Mapping[str, Any], key: str, prefix: str, enum: type[V]) -> 
     known = {str(m) for m in enum}
     times: dict[V, datetime] = {}
     for name, text in as_object(value, field).items():
-        if text is None:
+        if name not in known or text is None:
             continue
         if not isinstance(text, str):
             must(f"{field}.{name}", f"must be a string, not {kind(text)}")
-        moment = read_time(text, f"{field}.{name}")
-        if name in known:
-            times[enum(name)] = moment
+        times[enum(name)] = read_time(text, f"{field}.{name}")
     return times
 
 
