@@ -25,6 +25,8 @@ from order_lifecycle import (
     SnapshotMark,
     parse_event,
 )
+from order_lifecycle._json import MAX_DEPTH, MAX_ID_LENGTH
+from order_lifecycle._payload import AMOUNT_LIMIT, MAX_CHARGES, MAX_ITEMS, MAX_OPERATIONS
 
 from . import webhook_events as ev
 from .hostile import hostile_bodies
@@ -587,3 +589,14 @@ def test_unknown_keys_of_state_transitions_are_skipped_whatever_they_hold() -> N
     snapshot = parse_event(json.dumps(payload)).data
     assert isinstance(snapshot, OrderSnapshot)
     assert snapshot.state_transitions == {OrderState.ACCEPTED: ev.at(3)}
+
+
+def test_the_docstring_states_the_limits_in_force() -> None:
+    """Each cap parse_event's docstring states is the one the parser applies."""
+    doc = " ".join((parse_event.__doc__ or "").split())
+    assert f"at most {MAX_ID_LENGTH} characters" in doc
+    assert f"at most {MAX_ITEMS} items and {MAX_CHARGES} charges per order" in doc
+    assert f"and {MAX_OPERATIONS} captures, cancels or refunds per charge" in doc
+    assert f"JSON nested at most {MAX_DEPTH} deep" in doc
+    assert Decimal(10) ** 18 == AMOUNT_LIMIT
+    assert "amounts below 10^18" in doc

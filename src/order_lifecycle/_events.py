@@ -120,11 +120,11 @@ def parse_event(raw_body: bytes | bytearray | str) -> Event:
     parse stays linear in the size of the body (the inbox caps that size):
 
     - ids (the event's, its ``type``, and order, checkout, item and charge ids): non-empty,
-      at most {255} characters, no NUL, no lone surrogate;
-    - at most {1,000} items and {100} charges per order, and {1,000}
-      captures, cancels or refunds per charge;
+      at most 255 characters, no NUL, no lone surrogate;
+    - at most 1000 items and 100 charges per order, and 1000 captures, cancels or refunds
+      per charge;
     - amounts below 10^18 in size; integers of at most 4,300 digits;
-    - JSON nested at most {32} deep.
+    - JSON nested at most 32 deep.
 
     Raises:
         InvalidEvent: not JSON, or not the provider's shape; names the field.
