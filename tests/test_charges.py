@@ -4,6 +4,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 from order_lifecycle import (
@@ -339,3 +340,18 @@ def test_an_order_without_a_currency_takes_any() -> None:
     capture(order, "c", "5", currency="JPY")
     assert refund(order, "5", currency="jpy").currency == "JPY"
     assert RefundRequest("o1", Decimal(1), None).as_json() == {"orderId": "o1", "amount": 1.0}
+
+
+@pytest.mark.parametrize("amount", ["9e999999", "9e9999999", "1e18", Decimal("1e30")])
+def test_an_absurd_refund_is_an_invalid_amount(amount: object) -> None:
+    """A refund of 10^18 or more is InvalidAmount before any sum could overflow Decimal."""
+    order = new_order(
+        charges=(
+            Charge("ch1", ChargeState.CAPTURABLE, "9e999999", "USD"),
+            Charge("ch2", ChargeState.CAPTURABLE, "9e999999", "USD"),
+        ),
+    )
+    fulfil(order, {"shirt": 2, "ebook": 1})
+    order.charges = tuple(attrs.evolve(c, captured=c.amount) for c in order.charges)
+    with unchanged(order), pytest.raises(InvalidAmount, match="Refund of order 'o1'"):
+        refund(order, amount)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,8 +25,11 @@ from order_lifecycle import (
     SnapshotMark,
     parse_event,
 )
+from order_lifecycle._json import MAX_DEPTH, MAX_ID_LENGTH
+from order_lifecycle._payload import AMOUNT_LIMIT, MAX_CHARGES, MAX_ITEMS, MAX_OPERATIONS
 
 from . import webhook_events as ev
+from .hostile import hostile_bodies
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
@@ -320,3 +324,279 @@ def test_corrupted_fixtures_raise_only_invalid_event(data: st.DataObject) -> Non
     except InvalidEvent:
         return
     assert isinstance(event, Event)
+
+
+# Hardening (issue 9): caps, hostile values, and the provider's other shapes.
+
+
+def test_a_2020_01_07_order_is_read_with_its_top_level_charges() -> None:
+    """An order with top-level charges[] and no payment or checkoutId is an order snapshot."""
+    accepted, fulfilled = (parse_event(ev.raw(p)) for p in ev.legacy_order_fulfilled())
+    assert isinstance(accepted.data, OrderSnapshot)
+    assert accepted.data.checkout_id is None
+    assert accepted.data.charges is not None
+    assert [(c.id, c.state, c.amount) for c in accepted.data.charges] == [
+        ("ch-1008", ChargeState.CAPTURABLE, Decimal("15.0"))
+    ]
+    assert isinstance(fulfilled.data, OrderSnapshot)
+    assert fulfilled.data.charges is not None
+    assert fulfilled.data.charges[0].captured == Decimal("15.0")
+
+
+def test_an_order_is_told_by_its_shape() -> None:
+    """Id, state and items make an order; a refund or a subscription with them does not."""
+    bare = {"id": "o1", "state": "accepted", "items": [{"id": "i1", "quantity": 1}]}
+    assert isinstance(
+        parse_event(ev.raw(ev.event("e1", "order.accepted", bare, ev.T0))).data, OrderSnapshot
+    )
+    refund = {**bare, "orderId": "o1", "charges": [], "refundedAmount": 0.0}
+    assert parse_event(ev.raw(ev.event("e2", "refund.complete", refund, ev.T0))).data == (
+        OtherObject("refund", "o1", "o1")
+    )
+    subscription = {**bare, "state": "cancelled", "planId": "p1", "sourceId": "s1"}
+    assert parse_event(
+        ev.raw(ev.event("e3", "subscription.failed", subscription, ev.T0))
+    ).data == OtherObject("subscription", "o1")
+
+
+def test_charges_in_both_places_must_agree() -> None:
+    """Top-level charges[] beside a different payment.charges[] are refused, naming both."""
+    payload = ev.card_order_accepted()[0]
+    payload["data"]["object"]["charges"] = [ev.charge("ch-other", "capturable", 1.0)]
+    with pytest.raises(InvalidEvent, match=r"payment\.charges") as raised:
+        parse_event(ev.raw(payload))
+    assert raised.value.field == "data.object.charges"
+    same = ev.card_order_accepted()[0]
+    same["data"]["object"]["charges"] = same["data"]["object"]["payment"]["charges"]
+    assert isinstance(parse_event(ev.raw(same)).data, OrderSnapshot)
+
+
+@pytest.mark.parametrize(
+    ("text", "moment"),
+    [
+        ("2021-03-04T12:00:00.123Z[UTC]", datetime(2021, 3, 4, 12, 0, 0, 123000, tzinfo=UTC)),
+        (
+            "2021-03-04T12:00:00+01:00[Europe/Paris]",
+            datetime(2021, 3, 4, 11, 0, 0, tzinfo=UTC),
+        ),
+        ("2021-03-04T12:00:00-05:00[America/New_York]", datetime(2021, 3, 4, 17, tzinfo=UTC)),
+    ],
+)
+def test_a_java_zoned_time_is_read_by_its_offset(text: str, moment: datetime) -> None:
+    """CreatedTime in Java's zoned form: the bracketed zone id after the offset is dropped."""
+    event = parse_event(ev.raw(accepted_event(createdTime=text)))
+    assert event.created_time == moment
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2021-03-04T12:00:00[UTC]",
+        "2021-03-04T12:00:00.123[Europe/Paris]",
+        "2021-03-04T12:00:00Z[]",
+        "2021-03-04T12:00:00Z[UTC][UTC]",
+        "2021-03-04T12:00:00\x00Z",
+        "2021-03-04T12:00:00Z\ud800",
+    ],
+)
+def test_a_zone_id_needs_an_offset_and_times_are_plain_text(text: str) -> None:
+    """A bracketed zone with no offset, an empty one, NUL or a surrogate: not a time."""
+    with pytest.raises(InvalidEvent) as raised:
+        parse_event(json.dumps(accepted_event(createdTime=text)))
+    assert raised.value.field == "createdTime"
+
+
+def test_a_null_state_transition_means_not_entered() -> None:
+    """A null entry of stateTransitions (or fraudStateTransitions) is a state not entered."""
+    payload = ev.card_order_accepted()[0]
+    payload["data"]["object"]["stateTransitions"].update(fulfilled=None, cancelled=None)
+    payload["data"]["object"]["fraudStateTransitions"]["blocked"] = None
+    snapshot = parse_event(ev.raw(payload)).data
+    assert isinstance(snapshot, OrderSnapshot)
+    assert snapshot.state_transitions == {OrderState.ACCEPTED: ev.at(3)}
+    assert set(snapshot.fraud_state_transitions) == {FraudState.PASSED}
+
+
+def _with_id(where: str, value: str) -> dict[str, Any]:
+    payload = ev.card_order_accepted()[0]
+    obj = payload["data"]["object"]
+    targets = {
+        "id": (payload, "id"),
+        "type": (payload, "type"),
+        "data.object.id": (obj, "id"),
+        "data.object.checkoutId": (obj, "checkoutId"),
+        "data.object.items[0].id": (obj["items"][0], "id"),
+        "data.object.payment.charges[0].id": (obj["payment"]["charges"][0], "id"),
+    }
+    target, key = targets[where]
+    target[key] = value
+    return payload
+
+
+ID_FIELDS = [
+    "id",
+    "type",
+    "data.object.id",
+    "data.object.checkoutId",
+    "data.object.items[0].id",
+    "data.object.payment.charges[0].id",
+]
+
+
+@pytest.mark.parametrize("field", ID_FIELDS)
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("", "is missing"),
+        ("a\x00b", "contains NUL"),
+        ("a\ud800b", "a lone surrogate"),
+        ("x" * 256, "longer than 255 characters"),
+    ],
+)
+def test_poison_ids_are_refused_naming_the_field(field: str, value: str, problem: str) -> None:
+    """Empty, NUL, lone-surrogate and absurdly long ids are InvalidEvent naming the field."""
+    with pytest.raises(InvalidEvent, match=problem) as raised:
+        parse_event(json.dumps(_with_id(field, value)))
+    assert raised.value.field == field
+    if field != "id":
+        assert raised.value.event_id == "evt-1001-accepted"
+    else:
+        assert raised.value.event_id is None  # a poison id is not handed on as one
+
+
+def test_ids_of_charge_objects_and_other_objects_are_checked() -> None:
+    """A charge object's orderId and another object's orderId follow the same rule."""
+    charge = ev.charge("ch-1", "capturable", 5.0, order_id="1\x00")
+    with pytest.raises(InvalidEvent, match="contains NUL") as raised:
+        parse_event(ev.raw(ev.event("e1", "order.charge.capture.complete", charge, ev.T0)))
+    assert raised.value.field == "data.object.orderId"
+    invoice = {"id": "f1", "fileId": "f1", "orderId": "o\ud800"}
+    with pytest.raises(InvalidEvent, match="lone surrogate") as raised:
+        parse_event(json.dumps(ev.event("e2", "order.invoice.created", invoice, ev.T0)))
+    assert raised.value.field == "data.object.orderId"
+
+
+def _charge_body(amount: str, captures: list[str] = ()) -> bytes:  # type: ignore[assignment]
+    """The card order with its charge's amount and captures spelled as raw JSON numbers."""
+    payload = ev.card_order_accepted()[0]
+    charge = payload["data"]["object"]["payment"]["charges"][0]
+    charge["amount"] = "AMOUNT"
+    charge["captures"] = [
+        {"amount": f"CAPTURE{n}", "state": "complete"} for n in range(len(captures))
+    ]
+    body = ev.raw(payload).replace(b'"AMOUNT"', amount.encode())
+    for n, capture in enumerate(captures):
+        body = body.replace(f'"CAPTURE{n}"'.encode(), capture.encode())
+    return body
+
+
+@pytest.mark.parametrize(
+    ("amount", "captures", "field"),
+    [
+        ("9e999999", [], "data.object.payment.charges[0].amount"),
+        ("9e9999999", [], "data.object.payment.charges[0].amount"),
+        ("1e18", [], "data.object.payment.charges[0].amount"),
+        ("-1e18", [], "data.object.payment.charges[0].amount"),
+        ("1" + "0" * 40, [], "data.object.payment.charges[0].amount"),
+        ("10", ["9e999999", "9e999999"], "data.object.payment.charges[0].captures[0].amount"),
+        ("10", ["5", "9e999999"], "data.object.payment.charges[0].captures[1].amount"),
+    ],
+)
+def test_absurd_amounts_are_invalid_not_an_overflow(
+    amount: str, captures: list[str], field: str
+) -> None:
+    """An amount of 10^18 or more is refused naming its field; sums never overflow Decimal."""
+    with pytest.raises(InvalidEvent, match="less than 10\\^18") as raised:
+        parse_event(_charge_body(amount, captures))
+    assert raised.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("number", "problem"),
+    [
+        ("9" * 5000, "too many digits"),
+        ("1e9999999999999999999999", "too large an exponent"),
+        ("-1.5e-9999999999999999999999", "too large an exponent"),
+    ],
+)
+def test_a_number_too_large_to_read_is_invalid(number: str, problem: str) -> None:
+    """Over 4,300 digits (int's limit) or an exponent past Decimal's: InvalidEvent, no error."""
+    with pytest.raises(InvalidEvent, match=problem) as raised:
+        parse_event(_charge_body(number))
+    assert raised.value.field == ""
+
+
+def test_nesting_is_capped() -> None:
+    """JSON nested deeper than the cap is refused before the object is read."""
+    deep: Any = "leaf"
+    for _ in range(40):
+        deep = {"a": deep}
+    payload = accepted_event()
+    payload["data"]["previousAttributes"] = deep
+    with pytest.raises(InvalidEvent, match="nested too deeply \\(more than 32 levels\\)") as raised:
+        parse_event(ev.raw(payload))
+    assert raised.value.field == ""
+    payload["data"]["previousAttributes"] = {"a": {"b": [1, {"c": 2}]}}
+    assert parse_event(ev.raw(payload)).previous_attributes == {"a": {"b": [1, {"c": 2}]}}
+
+
+@pytest.mark.parametrize(
+    ("key", "limit", "field"),
+    [
+        ("items", 1000, "data.object.items"),
+        ("charges", 100, "data.object.payment.charges"),
+        ("captures", 1000, "data.object.payment.charges[0].captures"),
+    ],
+)
+def test_lists_are_capped(key: str, limit: int, field: str) -> None:
+    """More items, charges or operations than the caps allow are refused naming the list."""
+    payload = ev.card_order_accepted()[0]
+    obj = payload["data"]["object"]
+    if key == "items":
+        obj["items"] = [ev.item(f"i{n}") for n in range(limit + 1)]
+    elif key == "charges":
+        obj["payment"]["charges"] = [
+            ev.charge(f"c{n}", "capturable", 1.0) for n in range(limit + 1)
+        ]
+    else:
+        obj["payment"]["charges"][0]["captures"] = [
+            ev.operation(f"cp{n}", 0.0, "complete", ev.T0) for n in range(limit + 1)
+        ]
+    with pytest.raises(InvalidEvent, match=f"more than {limit}") as raised:
+        parse_event(ev.raw(payload))
+    assert raised.value.field == field
+
+
+@given(hostile_bodies())
+def test_hostile_values_raise_only_invalid_event(body: bytes) -> None:
+    """Fixtures with NUL, surrogates, absurd numbers in their values: parsed or InvalidEvent."""
+    try:
+        event = parse_event(body)
+    except InvalidEvent as error:
+        refusal = error
+    else:
+        assert isinstance(event, Event)
+        return
+    # What an operator sees and a store keeps is plain text: no lone surrogate from the body.
+    assert str(refusal).encode().decode() == str(refusal)
+    assert refusal.field.encode().decode() == refusal.field
+
+
+def test_unknown_keys_of_state_transitions_are_skipped_whatever_they_hold() -> None:
+    """An unknown stateTransitions key is skipped with its value, so no message names it."""
+    payload = ev.card_order_accepted()[0]
+    payload["data"]["object"]["stateTransitions"]["\ud800"] = 5
+    snapshot = parse_event(json.dumps(payload)).data
+    assert isinstance(snapshot, OrderSnapshot)
+    assert snapshot.state_transitions == {OrderState.ACCEPTED: ev.at(3)}
+
+
+def test_the_docstring_states_the_limits_in_force() -> None:
+    """Each cap parse_event's docstring states is the one the parser applies."""
+    doc = " ".join((parse_event.__doc__ or "").split())
+    assert f"at most {MAX_ID_LENGTH} characters" in doc
+    assert f"at most {MAX_ITEMS} items and {MAX_CHARGES} charges per order" in doc
+    assert f"and {MAX_OPERATIONS} captures, cancels or refunds per charge" in doc
+    assert f"JSON nested at most {MAX_DEPTH} deep" in doc
+    assert Decimal(10) ** 18 == AMOUNT_LIMIT
+    assert "amounts below 10^18" in doc

@@ -1,12 +1,23 @@
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from order_lifecycle import FraudState, InvalidInput, Item, ItemState, OrderState
+from order_lifecycle import (
+    FraudState,
+    InvalidInput,
+    InvalidResponse,
+    Item,
+    ItemState,
+    OrderState,
+)
 from order_lifecycle._payload import ItemSnapshot, OrderSnapshot, Problem, read_charge, read_order
+from order_lifecycle._responses import read_response
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 
@@ -109,3 +120,59 @@ def test_unknown_map_keys_are_skipped() -> None:
     )
     assert snapshot.state_transitions == {OrderState.ACCEPTED: T0}
     assert (snapshot.items, snapshot.charges) == (None, None)
+
+
+class CountedId(str):
+    """An id that counts how often it is compared for equality, across all instances."""
+
+    __slots__ = ()
+    comparisons = 0
+
+    def __eq__(self, other: object) -> bool:
+        """Equal as the strings are; counted."""
+        CountedId.comparisons += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+@pytest.mark.parametrize("count", [100, 1000])
+def test_duplicate_ids_are_found_in_linear_work(count: int) -> None:
+    """Finding a repeated item id compares ids O(n) times, not O(n^2) (1000 items: < 2000)."""
+    items = [{"id": CountedId(f"item-{n}"), "quantity": 1} for n in range(count)]
+    items[-1]["id"] = CountedId("item-0")
+    CountedId.comparisons = 0
+    with pytest.raises(Problem, match="duplicate item ids 'item-0'") as raised:
+        read_order({"id": "o", "state": "accepted", "items": items}, "")
+    assert raised.value.field == "items"
+    assert CountedId.comparisons <= 2 * count
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda body: body.update(id="o\x00"), "id: the order id contains NUL"),
+        (lambda body: body["items"][0].update(id="\ud800"), "items[0].id: the item id contains a"),
+        (lambda body: body["items"][0].update(id="i" * 256), "items[0].id: the item id is longer"),
+        (lambda body: body["payment"]["charges"][0].update(id=""), "charges[0].id: the charge id"),
+        (
+            lambda body: body["payment"]["charges"][0].update(amount="HUGE"),
+            "charges[0].amount: must be less than 10^18",
+        ),
+    ],
+)
+def test_a_201_with_poison_ids_is_an_invalid_response(
+    change: Callable[[dict[str, Any]], None], field: str
+) -> None:
+    """The 201 of POST /orders shares the reader: its poison ids are InvalidResponse."""
+    body: dict[str, Any] = {
+        "id": "o1",
+        "state": "accepted",
+        "items": [{"id": "i1", "quantity": 1}],
+        "payment": {"charges": [{"id": "c1", "state": "capturable", "amount": 5}]},
+    }
+    change(body)
+    raw = json.dumps(body).replace('"HUGE"', "9e999999")
+    with pytest.raises(InvalidResponse) as raised:
+        read_response("chk-1", 201, raw, T0)
+    assert field in str(raised.value)

@@ -163,6 +163,7 @@ def test_dispute_and_resolution() -> None:
     assert order is not None
     assert [s.dest for s in order.history] == [
         OrderState.ACCEPTED,
+        OrderState.FULFILLED,  # listed by the first snapshot's stateTransitions
         OrderState.COMPLETE,
         OrderState.DISPUTE,
         OrderState.COMPLETE,
@@ -396,16 +397,104 @@ def test_a_charge_event_may_bring_a_new_charge() -> None:
 
 
 def test_creation_walks_implied_steps_with_the_providers_times() -> None:
-    """An order first seen complete is created accepted; the steps between are implied."""
+    """An order first seen complete is created along its stateTransitions, steps implied."""
     events = ev.accepted_fulfilled_complete()
     (result,) = applied([events[-1]])
     order = result.order
     assert order is not None
     assert [(s.dest, s.implied, s.event_id, s.at) for s in order.history] == [
         (OrderState.ACCEPTED, True, None, ev.at(3)),
+        (OrderState.FULFILLED, True, None, ev.at(60)),
         (OrderState.COMPLETE, False, "evt-1005-complete", ev.at(91)),
     ]
-    assert result.reason == "order created in complete (implied: accepted)"
+    assert order.state_transitions == {
+        OrderState.ACCEPTED: ev.at(3),
+        OrderState.FULFILLED: ev.at(60),
+        OrderState.COMPLETE: ev.at(91),
+    }
+    assert result.reason == "order created in complete (implied: accepted, fulfilled)"
+
+
+def test_without_state_transitions_creation_takes_the_shortest_path() -> None:
+    """With no stateTransitions, an order first seen complete is created accepted -> complete."""
+    payload = ev.accepted_fulfilled_complete()[-1]
+    del payload["data"]["object"]["stateTransitions"]
+    order = final([payload])
+    assert [(s.dest, s.implied) for s in order.history] == [
+        (OrderState.ACCEPTED, True),
+        (OrderState.COMPLETE, False),
+    ]
+
+
+def test_an_order_first_seen_in_dispute_keeps_the_state_before_it() -> None:
+    """First seen in dispute after complete: history and resolution both say complete."""
+    events = ev.dispute_and_resolution()
+    dispute = events[1]
+    order = final([dispute])
+    assert [s.dest for s in order.history] == [
+        OrderState.ACCEPTED,
+        OrderState.FULFILLED,
+        OrderState.COMPLETE,
+        OrderState.DISPUTE,
+    ]
+    assert order.state_before_dispute is OrderState.COMPLETE
+    resolved = apply_event(order, parsed(events[2]))
+    last = order.history[-1]
+    assert (resolved.outcome, last.source, last.dest) == (
+        EventOutcome.APPLIED,
+        OrderState.DISPUTE,
+        OrderState.COMPLETE,
+    )
+
+
+def test_state_transitions_are_walked_in_time_order() -> None:
+    """The listed states are taken by their times, not by the map's key order."""
+    payload = ev.accepted_fulfilled_complete()[-1]
+    obj = payload["data"]["object"]
+    obj["stateTransitions"] = dict(reversed(list(obj["stateTransitions"].items())))
+    order = final([payload])
+    assert [s.dest for s in order.history] == [
+        OrderState.ACCEPTED,
+        OrderState.FULFILLED,
+        OrderState.COMPLETE,
+    ]
+
+
+def test_state_transitions_that_are_no_legal_path_fall_back_to_the_shortest() -> None:
+    """Listed states that cannot follow each other in their time order: the shortest path."""
+    payload = ev.accepted_fulfilled_complete()[-1]
+    payload["data"]["object"]["stateTransitions"] = {
+        "accepted": ev.stamp(ev.at(3)),
+        "complete": ev.stamp(ev.at(60)),
+        "fulfilled": ev.stamp(ev.at(91)),  # fulfilled after complete: no legal path
+    }
+    order = final([payload])
+    assert [(s.dest, s.implied) for s in order.history] == [
+        (OrderState.ACCEPTED, True),
+        (OrderState.COMPLETE, False),
+    ]
+
+
+def test_a_null_state_transition_is_not_a_step() -> None:
+    """A null stateTransitions entry is a state not entered: no step for it."""
+    payload = ev.accepted_fulfilled_complete()[-1]
+    payload["data"]["object"]["stateTransitions"]["fulfilled"] = None
+    order = final([payload])
+    assert [s.dest for s in order.history] == [OrderState.ACCEPTED, OrderState.COMPLETE]
+
+
+def test_a_2020_01_07_order_is_created_and_moved() -> None:
+    """The top-level-charges shape creates its order and moves it, charges and all."""
+    results = applied(ev.legacy_order_fulfilled())
+    assert [(r.outcome, r.created) for r in results] == [
+        (EventOutcome.APPLIED, True),
+        (EventOutcome.APPLIED, False),
+    ]
+    order = final(ev.legacy_order_fulfilled())
+    assert (order.state, order.checkout_id) == (OrderState.FULFILLED, None)
+    assert [(c.id, c.state, c.captured) for c in order.charges] == [
+        ("ch-1008", ChargeState.PROCESSING, Decimal("15.0"))
+    ]
 
 
 def test_creation_prefers_the_entry_state_the_provider_lists() -> None:

@@ -39,6 +39,7 @@ from order_lifecycle import (
 from order_lifecycle.testing import assert_order_invariants
 
 from . import webhook_events as ev
+from .hostile import hostile_bodies
 from .webhook_lives import Life, order_lives
 
 SECRET = "whsec-props"  # noqa: S105 (a made-up test secret)
@@ -129,6 +130,25 @@ def test_random_signed_bodies_are_invalid_or_unknown(body: bytes) -> None:
     assert store.orders == {}
 
 
+@given(st.lists(hostile_bodies(), min_size=1, max_size=4), st.booleans())
+def test_hostile_deliveries_get_one_outcome_each(bodies: list[bytes], known: bool) -> None:
+    """Signed hostile bodies: one outcome each, nothing raised, nothing stored when invalid."""
+    store = MemoryWebhookStore()
+    inbox = Inbox(store, secrets=[SECRET], clock=lambda: NOW)
+    if known:  # the fixtures' orders known from their first events, so events may apply
+        inbox.receive([Delivery(ev.raw(p), sign(ev.raw(p), SECRET, NOW)) for p in _FIRSTS])
+    for body in bodies:
+        before = store.orders
+        (result,) = inbox.receive([Delivery(body, sign(body, SECRET, NOW))])
+        assert result.reason
+        if result.outcome is EventOutcome.INVALID:
+            assert store.orders == before
+            assert store.kept[-1].raw == body
+        for order in store.orders.values():
+            assert_order_invariants(order)
+
+
+_FIRSTS = [life()[0] for life in ev.ALL_LIVES.values()]
 _KEPT = {EventOutcome.CONFLICT, EventOutcome.UNKNOWN, EventOutcome.INVALID}
 _UNCHANGING = {
     EventOutcome.DUPLICATE,

@@ -134,6 +134,37 @@ def order(
     return body
 
 
+def legacy_order(
+    order_id: str,
+    state: str,
+    *,
+    transitions: Mapping[str, datetime],
+    items: Sequence[Json] = (),
+    charges: Sequence[Json] = (),
+    fraud: str | None = "passed",
+) -> Json:
+    """An order object of API version 2020-01-07: top-level ``charges[]`` and ``sources[]``.
+
+    It has no ``payment`` and no ``checkoutId`` (the cart was submitted, not a checkout).
+    """
+    body: Json = {
+        "id": order_id,
+        "createdTime": stamp(min(transitions.values(), default=T0)),
+        "currency": "USD",
+        "email": "shopper@example.com",
+        "totalAmount": sum(i["amount"] for i in items),
+        "items": list(items),
+        "sources": [{"id": f"src-{order_id}", "type": "creditCard", "amount": 0.0}],
+        "charges": list(charges),
+        "state": state,
+        "stateTransitions": {name: stamp(when) for name, when in transitions.items()},
+        "liveMode": False,
+    }
+    if fraud is not None:
+        body["fraudState"] = fraud
+    return body
+
+
 def event(
     event_id: str,
     event_type: str,
@@ -391,6 +422,33 @@ def charge_capture_and_cancel() -> list[Json]:
     ]
 
 
+_V2020 = {"digitalriverVersion": "2020-01-07"}
+
+
+def legacy_order_fulfilled() -> list[Json]:
+    """A 2020-01-07 order: accepted, then fulfilled; its charges at the top level."""
+    items = [item("1008-1", 1, physical=True, amount=15.0)]
+    accepted = legacy_order(
+        "1008",
+        "accepted",
+        transitions={"accepted": at(3)},
+        items=items,
+        charges=[charge("ch-1008", "capturable", 15.0)],
+    )
+    captured = [operation("cap-1008", 15.0, "pending", at(61))]
+    fulfilled = legacy_order(
+        "1008",
+        "fulfilled",
+        transitions={"accepted": at(3), "fulfilled": at(60)},
+        items=[item("1008-1", 1, physical=True, amount=15.0, state="fulfilled")],
+        charges=[charge("ch-1008", "processing", 15.0, captures=captured)],
+    )
+    return [
+        {**event("evt-1008-accepted", "order.accepted", accepted, at(4)), **_V2020},
+        {**event("evt-1008-fulfilled", "order.fulfilled", fulfilled, at(62)), **_V2020},
+    ]
+
+
 ALL_LIVES = {
     "card_order_accepted": card_order_accepted,
     "accepted_physical_and_digital": accepted_physical_and_digital,
@@ -399,5 +457,6 @@ ALL_LIVES = {
     "accepted_fulfilled_complete": accepted_fulfilled_complete,
     "dispute_and_resolution": dispute_and_resolution,
     "charge_capture_and_cancel": charge_capture_and_cancel,
+    "legacy_order_fulfilled": legacy_order_fulfilled,
 }
 """Every life above, by name."""

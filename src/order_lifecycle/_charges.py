@@ -18,8 +18,9 @@ import attrs
 
 from ._apply import amount_of, charge_of, check_currency, commit, money, reason, refuse
 from ._models import Charge, Order
+from ._payload import AMOUNT_LIMIT
 from ._vocabulary import ChargeState, OrderState
-from .exceptions import AmountTooLarge, FulfillmentNotAllowed, RefundNotAllowed
+from .exceptions import AmountTooLarge, FulfillmentNotAllowed, InvalidAmount, RefundNotAllowed
 
 __all__ = ["RefundRequest", "cancel_charge", "capture", "refund"]
 
@@ -110,11 +111,14 @@ def refund(
     Raises:
         RefundNotAllowed: in dispute (or another state without captures), nothing captured,
             or more than captured minus refunded; ``available`` says how much may be.
-        InvalidAmount, CurrencyMismatch: bad input, naming the order and the value.
+        InvalidAmount, CurrencyMismatch: bad input, naming the order and the value
+            (also an amount of 10^18 or more: no real one, and sums of it overflow).
 
     """
     what = f"Refund of order {order.id!r}"
     wanted = amount_of(amount, what)
+    if wanted >= AMOUNT_LIMIT:
+        raise InvalidAmount(what, amount)
     check_currency(order, None, currency, what)
     if order.state not in _REFUNDABLE:
         raise RefundNotAllowed("refund", order.state, reason(order), Decimal(0))

@@ -15,19 +15,9 @@ from typing import Any
 
 import attrs
 
+from ._json import Problem, as_object, fail, loads, optional_id, optional_time, required_id
 from ._models import SnapshotMark
-from ._payload import (
-    ChargeSnapshot,
-    OrderSnapshot,
-    Problem,
-    as_object,
-    fail,
-    loads,
-    optional_str,
-    optional_time,
-    read_charge_object,
-    read_order,
-)
+from ._payload import ChargeSnapshot, OrderSnapshot, read_charge_object, read_order
 from ._tables import ORDER_SPEC
 from .exceptions import InvalidEvent
 
@@ -116,12 +106,25 @@ class Event:
 def parse_event(raw_body: bytes | bytearray | str) -> Event:
     """The webhook event in ``raw_body``, the bytes the provider posted.
 
-    The envelope needs ``id``, ``type``, ``createdTime`` (ISO 8601 with an offset) and
-    ``data.object``; ``data.previousAttributes`` is optional. The object is read as an order
-    when it has a ``state`` and ``payment`` or ``checkoutId`` and no ``orderId``; as a
-    charge when it has an ``orderId`` and ``captured`` or ``sourceId``; otherwise it is an
+    The envelope needs ``id``, ``type``, ``createdTime`` (ISO 8601 with an offset; Java's
+    ``...Z[UTC]`` zoned form too) and ``data.object``; ``data.previousAttributes`` is
+    optional. The object is read as an order when it has a ``state`` and ``payment``,
+    ``checkoutId``, ``items`` or ``charges``, and neither ``orderId`` (refunds,
+    fulfilments) nor ``planId`` (subscriptions): API version 2020-01-07 puts ``charges[]``
+    at the top level, with no ``payment`` or ``checkoutId``. It is read as a charge when it
+    has an ``orderId`` and ``captured`` or ``sourceId``; otherwise it is an
     :class:`OtherObject`. An event type the library does not know parses all the same, with
     :attr:`Event.known` false.
+
+    Limits, each refused as :class:`InvalidEvent` naming the field, so that the cost of a
+    parse stays linear in the size of the body (the inbox caps that size):
+
+    - ids (the event's, its ``type``, and order, checkout, item and charge ids): non-empty,
+      at most 255 characters, no NUL, no lone surrogate;
+    - at most 1000 items and 100 charges per order, and 1000 captures, cancels or refunds
+      per charge;
+    - amounts below 10^18 in size; integers of at most 4,300 digits;
+    - JSON nested at most 32 deep.
 
     Raises:
         InvalidEvent: not JSON, or not the provider's shape; names the field.
@@ -132,12 +135,8 @@ def parse_event(raw_body: bytes | bytearray | str) -> Event:
     event_id: str | None = None
     try:
         envelope = as_object(loads(raw_body), "", "the body")
-        event_id = optional_str(envelope, "id", "")
-        if not event_id:
-            fail("id", "the event id is missing")
-        event_type = optional_str(envelope, "type", "")
-        if not event_type:
-            fail("type", "the event type is missing")
+        event_id = required_id(envelope, "id", "", "the event id")
+        event_type = required_id(envelope, "type", "", "the event type")
         created_time = optional_time(envelope, "createdTime", "")
         if created_time is None:
             fail("createdTime", "the time the event was created is missing")
@@ -163,15 +162,26 @@ def parse_event(raw_body: bytes | bytearray | str) -> Event:
 def _read_object(value: object) -> OrderSnapshot | ChargeSnapshot | OtherObject:
     prefix = "data.object"
     body = as_object(value, prefix)
-    if "orderId" not in body and "state" in body and ("payment" in body or "checkoutId" in body):
+    if _is_order(body):
         return read_order(body, prefix)
     if "orderId" in body and ("captured" in body or "sourceId" in body):
         return read_charge_object(body, prefix)
     return OtherObject(
         kind=_kind_of(body),
-        id=optional_str(body, "id", prefix),
-        order_id=optional_str(body, "orderId", prefix),
+        id=optional_id(body, "id", prefix, "the object id"),
+        order_id=optional_id(body, "orderId", prefix, "the order id"),
     )
+
+
+def _is_order(body: Mapping[str, Any]) -> bool:
+    """An order object by its shape: a state, and the order's parts; not a refund or a plan.
+
+    Refunds and fulfilments name their ``orderId``; subscriptions (``planId``) have a state
+    and items too, and states (``cancelled``) an order may also be in.
+    """
+    if "orderId" in body or "planId" in body or "state" not in body:
+        return False
+    return any(key in body for key in ("payment", "checkoutId", "items", "charges"))
 
 
 def _kind_of(body: Mapping[str, Any]) -> str:

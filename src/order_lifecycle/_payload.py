@@ -4,27 +4,49 @@ One reader for every place an order object arrives: the body of a ``POST /orders
 (``_responses``) and the ``data.object`` of a webhook event (``_events``). A problem raises
 :class:`Problem`, naming the field by its JSON path (``items[1].quantity``); each caller
 turns it into its own error. Amounts are ``Decimal`` straight from the JSON text, never
-through ``float``. Values the models check (ids, quantities, states, amounts) are checked
-by building the models, so the rules live in one place.
+through ``float``. Values the models check (quantities, states, currencies) are checked by
+building the models, so the rules live in one place; what only a hostile body sends is
+refused here (and in ``_json``, the layer below), before it costs anything: ids that are
+not plain text, amounts of :data:`AMOUNT_LIMIT` or more, lists longer than their caps.
+Every check is linear in the size of the body.
 """
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
+from ._json import (
+    Problem,
+    as_list,
+    as_object,
+    fail,
+    field_path,
+    kind,
+    loads,
+    must,
+    optional_id,
+    optional_str,
+    optional_time,
+    read_time,
+    required_id,
+)
 from ._machine import coerce
 from ._models import Charge, Item, currency_code
 from ._vocabulary import FraudState, ItemState, OrderState
 from .exceptions import InvalidInput, UnknownState
 
 __all__ = [
+    "AMOUNT_LIMIT",
+    "MAX_CHARGES",
+    "MAX_ITEMS",
+    "MAX_OPERATIONS",
     "ChargeSnapshot",
     "ItemSnapshot",
     "OrderSnapshot",
@@ -48,123 +70,37 @@ V = TypeVar("V", bound=StrEnum)
 # the provider's own availableToRefundAmount subtracts pending refunds too.
 _FAILED = "failed"
 
-
-class Problem(Exception):
-    """What is wrong with a JSON payload, and where.
-
-    ``field`` is a JSON path (``""`` for the whole body); ``message`` a phrase that names it.
-    """
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(message)
-
-
-def fail(field: str, detail: str) -> NoReturn:
-    """Raise the :class:`Problem` of ``field``: ``"<field>: <detail>"``."""
-    raise Problem(field, f"{field}: {detail}" if field else detail)
-
-
-def _must(field: str, rest: str, label: str | None = None) -> NoReturn:
-    """Raise ``"<field> must ..."``; ``label`` names a field without a path (the body)."""
-    raise Problem(field, f"{label or field} {rest}")
-
-
-def field_path(prefix: str, key: str) -> str:
-    """The JSON path of ``key`` inside the object at ``prefix`` (``""`` for the top)."""
-    return f"{prefix}.{key}" if prefix else key
-
-
-def _reject_constant(name: str) -> NoReturn:
-    fail("", f"the body is not JSON: {name} is not a JSON number")
-
-
-def loads(raw: str | bytes | bytearray) -> object:
-    """The JSON value of ``raw``; numbers with a fraction or exponent as ``Decimal``.
-
-    Raises:
-        Problem: not JSON (not UTF-8, not well-formed, ``NaN``, nested too deeply).
-
-    """
-    try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
-        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
-        fail("", f"the body is not JSON ({reason})")
-
-
-def kind(value: object) -> str:
-    """What a JSON value is, for a message: ``an object``, ``a string``, ``null``..."""
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-    if value is None:
-        return "null"
-    return names.get(type(value), "a number")
-
-
-def as_object(value: object, field: str, label: str | None = None) -> Mapping[str, Any]:
-    """``value`` if it is a JSON object; ``label`` names the whole body (``field`` ``""``)."""
-    if not isinstance(value, dict):
-        _must(field, f"must be a JSON object, not {kind(value)}", label)
-    return value
-
-
-def as_list(value: object, field: str) -> list[Any]:
-    """``value`` if it is a JSON array."""
-    if not isinstance(value, list):
-        _must(field, f"must be a JSON array, not {kind(value)}")
-    return value
-
-
-def optional_str(data: Mapping[str, Any], key: str, prefix: str) -> str | None:
-    """``data[key]`` if it is a string, ``None`` if absent or null."""
-    value = data.get(key)
-    if value is not None and not isinstance(value, str):
-        _must(field_path(prefix, key), f"must be a string, not {kind(value)}")
-    return value
-
-
-def required_str(data: Mapping[str, Any], key: str, prefix: str, what: str) -> str:
-    """``data[key]`` if it is a non-empty string; ``what`` names it in the message."""
-    value = optional_str(data, key, prefix)
-    if not value:
-        fail(field_path(prefix, key), f"{what} is missing")
-    return value
-
-
-def optional_time(data: Mapping[str, Any], key: str, prefix: str) -> datetime | None:
-    """``data[key]`` as an aware datetime (ISO 8601 with an offset, ``Z`` for UTC)."""
-    text = optional_str(data, key, prefix)
-    return None if text is None else _time(text, field_path(prefix, key))
-
-
-def _time(text: str, field: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        fail(field, f"{text!r} is not an ISO 8601 time")
-    if moment.tzinfo is None:
-        fail(field, f"{text!r} has no UTC offset (the provider writes times like ...Z)")
-    return moment
+AMOUNT_LIMIT = Decimal(10) ** 18
+"""Every amount is below this: no real one is near it, and sums of amounts below it stay
+far from ``Decimal``'s overflow (``9e999999 + 9e999999`` raises ``decimal.Overflow``)."""
+MAX_ITEMS = 1000
+"""The most ``items[]`` an order object may have."""
+MAX_CHARGES = 100
+"""The most charges an order object may have."""
+MAX_OPERATIONS = 1000
+"""The most entries each of a charge's ``captures[]``, ``cancels[]``, ``refunds[]`` may have."""
 
 
 def _time_map(data: Mapping[str, Any], key: str, prefix: str, enum: type[V]) -> dict[V, datetime]:
     """A ``stateTransitions``-like map of state to time.
 
-    Keys the enum does not know are skipped (the maps are informational); values must be
-    times.
+    Keys the enum does not know are skipped with their values (the maps are informational,
+    and a message never names a key the provider did not define); values must be times, or
+    null: the provider's schema makes every entry nullable, and a null one is a state not
+    entered.
     """
     field = field_path(prefix, key)
     value = data.get(key)
     if value is None:
         return {}
+    known = {str(m) for m in enum}
     times: dict[V, datetime] = {}
     for name, text in as_object(value, field).items():
+        if name not in known or text is None:
+            continue
         if not isinstance(text, str):
-            _must(f"{field}.{name}", f"must be a string, not {kind(text)}")
-        moment = _time(text, f"{field}.{name}")
-        if name in {str(m) for m in enum}:
-            times[enum(name)] = moment
+            must(f"{field}.{name}", f"must be a string, not {kind(text)}")
+        times[enum(name)] = read_time(text, f"{field}.{name}")
     return times
 
 
@@ -258,7 +194,7 @@ def read_order(data: object, prefix: str) -> OrderSnapshot:
 
     """
     body = as_object(data, prefix, "the body" if not prefix else None)
-    order_id = required_str(body, "id", prefix, "the order id")
+    order_id = required_id(body, "id", prefix, "the order id")
     state = optional_str(body, "state", prefix)
     if state is None:
         fail(field_path(prefix, "state"), "the order has no state")
@@ -273,11 +209,11 @@ def read_order(data: object, prefix: str) -> OrderSnapshot:
         id=order_id,
         state=OrderState(state),
         fraud_state=_fraud_state(body, prefix),
-        checkout_id=optional_str(body, "checkoutId", prefix),
+        checkout_id=optional_id(body, "checkoutId", prefix, "the checkout id"),
         currency=code,
         created_time=optional_time(body, "createdTime", prefix),
         items=_items(body.get("items"), field_path(prefix, "items")),
-        charges=_payment_charges(body.get("payment"), field_path(prefix, "payment")),
+        charges=_order_charges(body, prefix),
         state_transitions=_time_map(body, "stateTransitions", prefix, OrderState),
         fraud_state_transitions=_time_map(body, "fraudStateTransitions", prefix, FraudState),
     )
@@ -286,7 +222,7 @@ def read_order(data: object, prefix: str) -> OrderSnapshot:
 def read_charge_object(data: object, prefix: str) -> ChargeSnapshot:
     """The charge object at ``prefix``, with the ``orderId`` it belongs to."""
     body = as_object(data, prefix)
-    order_id = required_str(body, "orderId", prefix, "the order id")
+    order_id = required_id(body, "orderId", prefix, "the order id")
     return ChargeSnapshot(order_id, read_charge(body, prefix))
 
 
@@ -300,25 +236,34 @@ def _fraud_state(body: Mapping[str, Any], prefix: str) -> FraudState | None:
         fail(field_path(prefix, "fraudState"), str(error).rstrip("."))
 
 
+def _capped(data: object, field: str, limit: int, what: str) -> list[Any]:
+    """``data`` as a JSON array of at most ``limit`` entries."""
+    entries = as_list(data, field)
+    if len(entries) > limit:
+        fail(field, f"more than {limit} {what} ({len(entries)})")
+    return entries
+
+
 def _items(data: object, field: str) -> tuple[ItemSnapshot, ...] | None:
     if data is None:
         return None
-    items = tuple(
-        _item(entry, f"{field}[{index}]") for index, entry in enumerate(as_list(data, field))
-    )
+    entries = _capped(data, field, MAX_ITEMS, "items")
+    items = tuple(_item(entry, f"{field}[{index}]") for index, entry in enumerate(entries))
     _unique([i.id for i in items], field, "item")
     return items
+
+
+_ITEM_STATES = frozenset(str(s) for s in ItemState)
 
 
 def _item(data: object, path: str) -> ItemSnapshot:
     item = as_object(data, path)
     state = optional_str(item, "state", path)
-    if state is not None and state not in {str(s) for s in ItemState}:
+    if state is not None and state not in _ITEM_STATES:
         fail(f"{path}.state", f"unknown item state {state!r}")
+    item_id = required_id(item, "id", path, "the item id")
     try:
-        built = Item(
-            id=_raw(item, "id"), quantity=_raw(item, "quantity"), physical=_physical(item, path)
-        )
+        built = Item(id=item_id, quantity=_raw(item, "quantity"), physical=_physical(item, path))
     except InvalidInput as error:
         fail(path, str(error).rstrip("."))
     return ItemSnapshot(built, None if state is None else ItemState(state))
@@ -340,17 +285,25 @@ def _physical(item: Mapping[str, Any], path: str) -> bool | None:
     return None
 
 
-def _payment_charges(data: object, field: str) -> tuple[Charge, ...] | None:
+def _order_charges(body: Mapping[str, Any], prefix: str) -> tuple[Charge, ...] | None:
+    """``payment.charges[]``, or the top-level ``charges[]`` of API version 2020-01-07.
+
+    An object with both is taken only when they say the same.
+    """
+    field = field_path(prefix, "payment")
+    payment = None if body.get("payment") is None else as_object(body["payment"], field)
+    nested = None if payment is None else _charges(payment.get("charges"), f"{field}.charges")
+    top = _charges(body.get("charges"), field_path(prefix, "charges"))
+    if nested is not None and top is not None and nested != top:
+        fail(field_path(prefix, "charges"), "differs from payment.charges; which one holds?")
+    return nested if nested is not None else top
+
+
+def _charges(data: object, path: str) -> tuple[Charge, ...] | None:
     if data is None:
         return None
-    payment = as_object(data, field)
-    if payment.get("charges") is None:
-        return None
-    path = f"{field}.charges"
-    charges = tuple(
-        read_charge(entry, f"{path}[{index}]")
-        for index, entry in enumerate(as_list(payment["charges"], path))
-    )
+    entries = _capped(data, path, MAX_CHARGES, "charges")
+    charges = tuple(read_charge(entry, f"{path}[{index}]") for index, entry in enumerate(entries))
     _unique([c.id for c in charges], path, "charge")
     return charges
 
@@ -361,12 +314,14 @@ def read_charge(data: object, path: str) -> Charge:
     Each of ``captures[]``, ``cancels[]`` and ``refunds[]`` counts unless it failed.
     """
     charge = as_object(data, path)
+    charge_id = required_id(charge, "id", path, "the charge id")
     amount = charge.get("amount")
     if isinstance(amount, bool) or not isinstance(amount, (int, Decimal)):
         fail(f"{path}.amount", f"must be a number, not {kind(amount)}")
+    _bounded(amount, f"{path}.amount")
     try:
         return Charge(
-            id=_raw(charge, "id"),
+            id=charge_id,
             state=charge.get("state"),
             amount=amount,
             currency=charge.get("currency"),
@@ -384,14 +339,22 @@ def _total(charge: Mapping[str, Any], key: str, path: str) -> Decimal:
     if entries is None:
         return Decimal(0)
     total = Decimal(0)
-    for index, entry in enumerate(as_list(entries, field)):
+    for index, entry in enumerate(_capped(entries, field, MAX_OPERATIONS, key)):
         operation = as_object(entry, f"{field}[{index}]")
         amount = operation.get("amount")
         if isinstance(amount, bool) or not isinstance(amount, (int, Decimal)) or amount < 0:
             fail(f"{field}[{index}].amount", f"must be a number, 0 or more, not {amount!r}")
+        _bounded(amount, f"{field}[{index}].amount")
         if optional_str(operation, "state", f"{field}[{index}]") != _FAILED:
             total += amount
     return total
+
+
+def _bounded(amount: int | Decimal, field: str) -> None:
+    """Refuse an amount of :data:`AMOUNT_LIMIT` or more (either sign), before any arithmetic."""
+    # Comparisons only: abs() or negation would round, and overflow, past Decimal's Emax.
+    if not -AMOUNT_LIMIT < amount < AMOUNT_LIMIT:
+        fail(field, f"must be less than 10^18 in size, not {amount}")
 
 
 def _raw(data: Mapping[str, Any], key: str) -> Any:  # noqa: ANN401 (checked by the model)
@@ -400,6 +363,7 @@ def _raw(data: Mapping[str, Any], key: str) -> Any:  # noqa: ANN401 (checked by 
 
 
 def _unique(ids: list[str], field: str, what: str) -> None:
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    """Refuse repeated ids, in one counting pass (a ``list.count`` per id was quadratic)."""
+    repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
     if repeated:
         fail(field, f"duplicate {what} ids {', '.join(map(repr, repeated))}")

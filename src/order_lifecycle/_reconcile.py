@@ -19,7 +19,9 @@ to re-read each payload's ``state``, ``fraudState`` and ``charges[].state``. So
   order's state, not counting dispute resolutions, which end where the dispute began) is
   ``stale``; anything else raises :class:`EventConflict` and changes nothing;
 - an order snapshot for an order not known yet creates it, in an entry state and then along
-  implied steps to the payload's state;
+  implied steps to the payload's state: through the states its ``stateTransitions`` lists,
+  in time order, when they form a legal path (so the history keeps ``fulfilled``, and a
+  dispute the state it began in); else the shortest path;
 - a charge snapshot updates that charge only (when newer than the charge's own mark) and
   never moves the order: sub-resource events do not move their parent.
 
@@ -325,6 +327,65 @@ def _by_way_of(steps: Sequence[_Step]) -> str:
 def _create(event: Event, data: OrderSnapshot) -> Reconciled:
     """The order the snapshot describes, created in an entry state and led to its state.
 
+    With ``stateTransitions``, the order lives the states it lists, in time order (each
+    leg the shortest legal path to the next listed state), then reaches the snapshot's
+    state: a ``fulfilled`` it lists is kept, and so is the state a dispute began in. Only
+    when the map is absent, or its states in that order form no legal path with the
+    snapshot's data (a first entry listed after a later one), the order is created in the
+    entry state with the shortest path (table order among equals).
+    """
+    chosen = _listed_life(event, data) or _shortest_life(event, data)
+    if chosen is None:
+        raise _conflict(
+            event, None, data, f"no order can be created in {data.state} with the snapshot's data"
+        )
+    order, moves = chosen
+    walk(order, moves, event, data)
+    _require_consistent(event, None, data, order)
+    reason = f"order created in {order.state}{_by_way_of(order.history)}"
+    return Reconciled(EventOutcome.APPLIED, order, reason, tuple(order.history), created=True)
+
+
+def _listed_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]] | None:
+    """The order led through the states ``stateTransitions`` lists, in time order.
+
+    The first listed state is the entry state when it is one; else the entry state is the
+    one that reaches the listed states in the fewest steps.
+    """
+    rank = {spec.value: index for index, spec in enumerate(ORDER_SPEC.states)}
+    listed = sorted(data.state_transitions, key=lambda s: (data.state_transitions[s], rank[s]))
+    if not listed:
+        return None
+    if listed[0] in ORDER_SPEC.entry_states:
+        entries, stops = [listed[0]], [*listed[1:], data.state]
+    else:
+        entries, stops = list(ORDER_SPEC.entry_states), [*listed, data.state]
+    chosen: tuple[Order, list[Move]] | None = None
+    for entry in entries:
+        candidate = _new_order(event, data, entry)
+        moves = _through(candidate, stops, event, data)
+        if moves is not None and (chosen is None or len(moves) < len(chosen[1])):
+            chosen = (candidate, moves)
+    return chosen
+
+
+def _through(
+    order: Order, stops: Sequence[OrderState], event: Event, data: OrderSnapshot
+) -> list[Move] | None:
+    """The moves that take ``order`` to each of ``stops`` in turn, tried on a copy."""
+    trial, moves = order.copy(), []
+    for stop in stops:
+        leg = path_to(trial, stop)
+        if leg is None:
+            return None
+        walk(trial, leg, event, data)
+        moves += leg
+    return moves
+
+
+def _shortest_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]] | None:
+    """The order created in an entry state and led to the snapshot's by the shortest path.
+
     The entry state is the earliest one the snapshot's ``stateTransitions`` lists from
     which the guards allow a path; else the one with the shortest path (table order).
     """
@@ -338,22 +399,13 @@ def _create(event: Event, data: OrderSnapshot) -> Reconciled:
         candidate = _new_order(event, data, entry)
         moves = path_to(candidate, data.state)
         if moves is not None:
-            chosen = (candidate, moves)
-            break
-    for entry in others if chosen is None else ():
+            return candidate, moves
+    for entry in others:
         candidate = _new_order(event, data, entry)
         moves = path_to(candidate, data.state)
         if moves is not None and (chosen is None or len(moves) < len(chosen[1])):
             chosen = (candidate, moves)
-    if chosen is None:
-        raise _conflict(
-            event, None, data, f"no order can be created in {data.state} with the snapshot's data"
-        )
-    order, moves = chosen
-    walk(order, moves, event, data)
-    _require_consistent(event, None, data, order)
-    reason = f"order created in {order.state}{_by_way_of(order.history)}"
-    return Reconciled(EventOutcome.APPLIED, order, reason, tuple(order.history), created=True)
+    return chosen
 
 
 def _new_order(event: Event, data: OrderSnapshot, entry: OrderState) -> Order:

@@ -43,7 +43,8 @@ def test_reconciled_orders_round_trip(store: Store) -> None:
     assert stored == expected
     assert stored.as_of is not None
     assert stored.charges[0].as_of is not None
-    assert [s.implied for s in stored.history] == [True, False, False, False]
+    # accepted and fulfilled implied (from the first snapshot's stateTransitions), then recorded
+    assert [s.implied for s in stored.history] == [True, True, False, False, False]
     assert stored.state is OrderState.ACCEPTED  # the [X] resolution, recorded as reported
     assert_order_invariants(stored)
     assert store.applied_event_ids("1006") == {p["id"] for p in life}

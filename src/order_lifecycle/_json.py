@@ -1,0 +1,228 @@
+"""JSON values and their checks: parsing a body, reading fields, naming what is wrong.
+
+The layer under ``_payload`` (the provider's objects) and ``_responses`` / ``_events``
+(their callers). A problem raises :class:`Problem` with the field's JSON path; each caller
+turns it into its own error. The checks here refuse what only a hostile body sends before
+it costs anything, each linear in the size of the body: numbers ``int`` or ``Decimal``
+cannot read, JSON nested more than :data:`MAX_DEPTH` deep, ids that are not plain text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, NoReturn
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_ID_LENGTH",
+    "Problem",
+    "as_list",
+    "as_object",
+    "fail",
+    "field_path",
+    "kind",
+    "loads",
+    "must",
+    "optional_id",
+    "optional_str",
+    "optional_time",
+    "read_time",
+    "required_id",
+    "required_str",
+]
+
+MAX_ID_LENGTH = 255
+"""The longest id (event, order, checkout, item, charge) the library takes, in characters."""
+MAX_DEPTH = 32
+"""How deeply a body's JSON may nest (the provider's own nest about 6 deep)."""
+
+# Java's ZonedDateTime writes the zone id after the offset: ...Z[UTC], ...+01:00[Europe/Paris].
+_ZONE_ID = re.compile(r"(Z|[+-]\d\d(?::?\d\d)?)\[[A-Za-z0-9_+\-/:.]+\]\Z")
+_LONGEST_TIME = 80
+
+
+class Problem(Exception):
+    """What is wrong with a JSON payload, and where.
+
+    ``field`` is a JSON path (``""`` for the whole body); ``message`` a phrase that names it.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(message)
+
+
+def fail(field: str, detail: str) -> NoReturn:
+    """Raise the :class:`Problem` of ``field``: ``"<field>: <detail>"``."""
+    raise Problem(field, f"{field}: {detail}" if field else detail)
+
+
+def must(field: str, rest: str, label: str | None = None) -> NoReturn:
+    """Raise ``"<field> must ..."``; ``label`` names a field without a path (the body)."""
+    raise Problem(field, f"{label or field} {rest}")
+
+
+def field_path(prefix: str, key: str) -> str:
+    """The JSON path of ``key`` inside the object at ``prefix`` (``""`` for the top)."""
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _reject_constant(name: str) -> NoReturn:
+    fail("", f"the body is not JSON: {name} is not a JSON number")
+
+
+def _integer(text: str) -> int:
+    """A JSON integer; one too long for ``int`` (over 4,300 digits) is refused by name."""
+    try:
+        return int(text)
+    except ValueError:
+        fail("", f"a number in the body has too many digits ({len(text)})")
+
+
+def _decimal(text: str) -> Decimal:
+    """A JSON number with a fraction or exponent; one past ``Decimal``'s exponents is refused."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:  # decimal.InvalidOperation, not a ValueError
+        fail("", f"a number in the body has too large an exponent ({text[:40]})")
+
+
+def loads(raw: str | bytes | bytearray) -> object:
+    """The JSON value of ``raw``; numbers with a fraction or exponent as ``Decimal``.
+
+    Raises:
+        Problem: not JSON (not UTF-8, not well-formed, ``NaN``), an integer of more digits
+            than ``int`` reads, or nested more than :data:`MAX_DEPTH` deep.
+
+    """
+    try:
+        value = json.loads(
+            raw, parse_float=_decimal, parse_int=_integer, parse_constant=_reject_constant
+        )
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
+        reason = "nested too deeply" if isinstance(error, RecursionError) else error
+        fail("", f"the body is not JSON ({reason})")
+    _check_depth(value)
+    return value
+
+
+def _check_depth(value: object) -> None:
+    """Refuse JSON nested more than :data:`MAX_DEPTH` deep; one pass, no recursion."""
+    level: list[object] = [value]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, (dict, list))
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return
+    if any(isinstance(node, (dict, list)) for node in level):
+        fail("", f"the body is nested too deeply (more than {MAX_DEPTH} levels)")
+
+
+def kind(value: object) -> str:
+    """What a JSON value is, for a message: ``an object``, ``a string``, ``null``..."""
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number")
+
+
+def as_object(value: object, field: str, label: str | None = None) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object; ``label`` names the whole body (``field`` ``""``)."""
+    if not isinstance(value, dict):
+        must(field, f"must be a JSON object, not {kind(value)}", label)
+    return value
+
+
+def as_list(value: object, field: str) -> list[Any]:
+    """``value`` if it is a JSON array."""
+    if not isinstance(value, list):
+        must(field, f"must be a JSON array, not {kind(value)}")
+    return value
+
+
+def optional_str(data: Mapping[str, Any], key: str, prefix: str) -> str | None:
+    """``data[key]`` if it is a string, ``None`` if absent or null."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        must(field_path(prefix, key), f"must be a string, not {kind(value)}")
+    return value
+
+
+def required_str(data: Mapping[str, Any], key: str, prefix: str, what: str) -> str:
+    """``data[key]`` if it is a non-empty string; ``what`` names it in the message."""
+    value = optional_str(data, key, prefix)
+    if not value:
+        fail(field_path(prefix, key), f"{what} is missing")
+    return value
+
+
+def required_id(data: Mapping[str, Any], key: str, prefix: str, what: str) -> str:
+    """``data[key]`` if it is an id: a non-empty string, plain text, :data:`MAX_ID_LENGTH` at most.
+
+    Plain text: no NUL and no lone surrogate, which no database column or UTF-8 encoder
+    takes; the stores and the operator's screens can hold every id the parser lets through.
+    """
+    return _plain_id(required_str(data, key, prefix, what), field_path(prefix, key), what)
+
+
+def optional_id(data: Mapping[str, Any], key: str, prefix: str, what: str) -> str | None:
+    """``data[key]`` as :func:`required_id` checks it, or ``None`` if absent or null."""
+    value = optional_str(data, key, prefix)
+    return None if value is None else _plain_id(value, field_path(prefix, key), what)
+
+
+def _plain_id(value: str, field: str, what: str) -> str:
+    if not value:
+        fail(field, f"{what} is missing")
+    if len(value) > MAX_ID_LENGTH:
+        fail(field, f"{what} is longer than {MAX_ID_LENGTH} characters ({len(value)})")
+    if "\x00" in value:
+        fail(field, f"{what} contains NUL")
+    if not _encodes(value):
+        fail(field, f"{what} contains a lone surrogate")
+    return value
+
+
+def _encodes(text: str) -> bool:
+    """Whether ``text`` is UTF-8 encodable: it has no lone surrogate."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def optional_time(data: Mapping[str, Any], key: str, prefix: str) -> datetime | None:
+    """``data[key]`` as an aware datetime (ISO 8601 with an offset, ``Z`` for UTC)."""
+    text = optional_str(data, key, prefix)
+    return None if text is None else read_time(text, field_path(prefix, key))
+
+
+def read_time(text: str, field: str) -> datetime:
+    """An ISO 8601 time with an offset; a Java zone id after the offset is dropped.
+
+    ``...Z[UTC]`` and ``...+01:00[Europe/Paris]`` are the offset's time: the offset fixes
+    the instant, the zone id only names the rules that chose it. A zone id with no offset
+    before it is refused (the instant would depend on a zone database).
+    """
+    if len(text) > _LONGEST_TIME or not text.isascii() or not text.isprintable():
+        fail(field, f"{text!r} is not an ISO 8601 time")
+    bare = _ZONE_ID.sub(r"\1", text)
+    if "[" in bare:
+        fail(field, f"{text!r} is not an ISO 8601 time (a zone id needs an offset before it)")
+    try:
+        moment = datetime.fromisoformat(bare)
+    except ValueError:
+        fail(field, f"{text!r} is not an ISO 8601 time")
+    if moment.tzinfo is None:
+        fail(field, f"{text!r} has no UTC offset (the provider writes times like ...Z)")
+    return moment
