@@ -151,8 +151,8 @@ def test_duplicate_ids_are_found_in_linear_work(count: int) -> None:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        (lambda body: body.update(id="o\x00"), "id: the order id contains NUL"),
-        (lambda body: body["items"][0].update(id="\ud800"), "items[0].id: the item id contains a"),
+        (lambda body: body.update(id="o\x00"), "id: the string holds a NUL"),
+        (lambda body: body["items"][0].update(id="\ud800"), "items[0].id: the string holds a lone"),
         (lambda body: body["items"][0].update(id="i" * 256), "items[0].id: the item id is longer"),
         (lambda body: body["payment"]["charges"][0].update(id=""), "charges[0].id: the charge id"),
         (

@@ -187,6 +187,44 @@ def test_the_payload_state_wins_a_dispute_resolution() -> None:
     assert replay(ORDER_SPEC, order.history) is OrderState.ACCEPTED
 
 
+def test_a_resolution_into_an_earlier_state_delivered_before_its_dispute() -> None:
+    """[X] A newer resolution into accepted, seen before its dispute, goes through the dispute."""
+    complete, dispute, resolved = ev.dispute_and_resolution(resolved_to="accepted")
+    results = applied([complete, resolved, dispute])
+    order = results[-1].order
+    assert order is not None
+    assert [r.outcome for r in results] == [
+        EventOutcome.APPLIED,
+        EventOutcome.APPLIED,
+        EventOutcome.STALE,
+    ]
+    assert [(s.source, s.dest, s.implied, s.event_id) for s in order.history[-2:]] == [
+        (OrderState.COMPLETE, OrderState.DISPUTE, True, None),
+        (OrderState.DISPUTE, OrderState.ACCEPTED, False, "evt-1006-resolved"),
+    ]
+    assert order.state is final([complete, dispute, resolved]).state
+    assert replay(ORDER_SPEC, order.history) is OrderState.ACCEPTED
+
+
+def test_a_snapshot_listing_a_missed_dispute_is_not_behind() -> None:
+    """[X] A newer snapshot in accepted whose stateTransitions list a dispute comes after it."""
+    complete, dispute, resolved = ev.dispute_and_resolution(resolved_to="accepted")
+    later = copy.deepcopy(resolved)
+    later["id"], later["type"] = "evt-1006-updated", "order.updated"
+    results = applied([complete, later, dispute, resolved])
+    order = results[-1].order
+    assert order is not None
+    assert [r.outcome for r in results] == [
+        EventOutcome.APPLIED,
+        EventOutcome.APPLIED,
+        EventOutcome.STALE,  # the dispute, older than the snapshot the order holds
+        EventOutcome.STALE,  # the resolution: as old, and first by id
+    ]
+    assert order.state is OrderState.ACCEPTED
+    assert OrderState.DISPUTE in order.state_transitions
+    assert replay(ORDER_SPEC, order.history) is OrderState.ACCEPTED
+
+
 def test_a_guarded_path_is_preferred_over_the_payload_winning() -> None:
     """From dispute, a later state is reached through the resolution the guard allows."""
     events = [

@@ -143,14 +143,6 @@ def _storable_id(value: str | None) -> str | None:
     return printable(value) if value else None
 
 
-def _unstorable(event: Event) -> str | None:
-    """Why the event's ids cannot be stored, if they cannot (empty, NUL, lone surrogate)."""
-    for what, value in (("event id", event.id), ("order id", event.order_id)):
-        if value is not None and (not value or printable(value) != value):
-            return f"the {what} {value!r} cannot be stored (empty, a NUL or a lone surrogate)"
-    return None
-
-
 @attrs.define
 class Inbox:
     """Reconciles batches of raw webhook deliveries into the orders of ``store``.
@@ -185,8 +177,8 @@ class Inbox:
         Deliveries are handled in turn. A conflict is tried again after the rest of the
         batch (a charge event may come before the event that makes its order known), as
         long as a round applies something; only then is it kept. A delivery whose ids no
-        store can hold, or that the store refuses with :class:`InvalidInput`, is
-        ``invalid`` (kept, ids escaped), and the batch goes on.
+        store can hold (refused by the parser), or that the store refuses with
+        :class:`InvalidInput`, is ``invalid`` (kept, ids escaped), and the batch goes on.
 
         Raises:
             WrongType: ``deliveries`` is not a list of deliveries, or one is neither a
@@ -263,15 +255,6 @@ class Inbox:
             event = parse_event(delivery.body)
         except InvalidEvent as error:
             return self._keep(delivery, EventOutcome.INVALID, str(error), error.event_id)
-        except ArithmeticError as error:
-            # decimal's Overflow (and kin) from amounts such as 9e999999: the delivery's
-            # numbers, not a bug of ours; the parser should say InvalidEvent itself.
-            reason = f"the event holds a number out of range ({type(error).__name__})"
-            return self._keep(delivery, EventOutcome.INVALID, reason)
-        unstorable = _unstorable(event)
-        if unstorable is not None:
-            kept = self._keep(delivery, EventOutcome.INVALID, unstorable, event.id, event.order_id)
-            return attrs.evolve(kept, event_type=event.type)
         if not event.known or isinstance(event.data, OtherObject):
             reason = apply_event(None, event).reason
             kept = self._keep(delivery, EventOutcome.UNKNOWN, reason, event.id, event.order_id)

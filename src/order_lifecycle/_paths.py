@@ -55,16 +55,18 @@ def related(a: OrderState, b: OrderState) -> bool:
     return leads(a, b, through_resolutions=True) or leads(b, a, through_resolutions=True)
 
 
-def path_to(order: Order, target: OrderState) -> list[Move] | None:
+def path_to(order: Order, target: OrderState, *, resolving: bool = False) -> list[Move] | None:
     """The shortest path the guards allow to ``target`` on the order's data, or ``None``.
 
-    Only when none exists and the order is in dispute, a resolution into another state
-    than the one before the dispute is allowed: the payload's state wins ([X]).
+    Only when none exists, a resolution into another state than the one before the dispute
+    is allowed: the payload's state wins ([X]). That is when the order is in dispute, or
+    when the snapshot is ``resolving`` one (a newer ``order.dispute.resolved``, delivered
+    before the dispute it resolves: the path then goes through that dispute).
     """
     if order.state is target:
         return []
     path = _search(order, target, waive_resolution=False)
-    if path is None and order.state is OrderState.DISPUTE:
+    if path is None and (resolving or order.state is OrderState.DISPUTE):
         path = _search(order, target, waive_resolution=True)
     return path
 

@@ -254,7 +254,7 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
         )
     try:
         trial = _merged(order, event, data)
-        moves = path_to(trial, data.state)
+        moves = path_to(trial, data.state, resolving=_tells_of_a_missed_dispute(order, event, data))
     except EventConflict as error:
         moves, refusal = None, error
     else:
@@ -284,6 +284,20 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
     else:
         reason = f"{before} -> {order.state}{_by_way_of(steps)}"
     return Reconciled(EventOutcome.APPLIED, order, reason, tuple(steps))
+
+
+def _tells_of_a_missed_dispute(order: Order, event: Event, data: OrderSnapshot) -> bool:
+    """Whether the snapshot says a dispute was resolved that the order has not been in.
+
+    A dispute's resolution announced, or a dispute the snapshot's ``stateTransitions``
+    lists and the order never entered: a newer snapshot in an earlier state then comes
+    after a resolution into that state ([X]), and is not behind.
+    """
+    if order.state is OrderState.DISPUTE:
+        return False
+    announced = ORDER_SPEC.event(OrderEvent.RESOLVE_DISPUTE).announced_by == event.type
+    missed = OrderState.DISPUTE in data.state_transitions
+    return announced or (missed and OrderState.DISPUTE not in order.state_transitions)
 
 
 def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
