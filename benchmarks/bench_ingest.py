@@ -109,6 +109,11 @@ def receiver(store: Store) -> Callable[[Sequence[_traffic.Signed]], Callable[[],
     return prepare
 
 
+def orders_in(store: Store) -> int:
+    """How many orders the store holds."""
+    return len(store.order_ids())
+
+
 def long_order(order_id: str, steps: int) -> Order:
     """An accepted order whose history has ``steps`` steps (an even number, 2 or more)."""
     order = Order.create(
@@ -191,10 +196,11 @@ def ingest(spec: Result) -> Result:
             outcomes = run()
             seconds += time.perf_counter() - start
             counts.update(outcomes)
+        orders = orders_in(store)
     refused = {k: v for k, v in counts.items() if k in REFUSED}
     if refused:
         sys.exit(f"{spec['store']}: deliveries refused {refused}: the traffic measures nothing")
-    return {"seconds": seconds, "counts": dict(counts), "rss": peak_rss_mb()}
+    return {"seconds": seconds, "counts": dict(counts), "orders": orders, "rss": peak_rss_mb()}
 
 
 def _signed(header: str, body: bytes, key: bytes) -> bool:
@@ -422,7 +428,7 @@ class Run:
                 f"{counted(previous)}/s",
                 f"{previous / bottom:.3f} ({bottom / previous:.1f}x slower)",
                 f"{done['rss']:.0f}",
-                outcomes,
+                f"{outcomes}; {counted(done['orders'])} orders",
             )
 
     def history(self, store: str, server: str | None) -> None:
@@ -507,7 +513,7 @@ def header(args: argparse.Namespace, server: str | None, load: tuple[float, ...]
         f"command: {' '.join(['benchmarks/bench_ingest.py', *sys.argv[1:]])}",
         (
             f"traffic: seed {args.seed}, batches of {args.batch}, 10% duplicates, 20% late by "
-            f"up to 256 deliveries, ~5.4 deliveries per order"
+            f"up to 256 deliveries, ~5.5 deliveries per order"
         ),
     ]
 
@@ -560,7 +566,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "history": [10, 100, 1000],
         "repeats": 3 if quick else 15,
         "live_orders": 2000 if quick else 10_000,
-        "budget": 30.0 if quick else 360.0,
+        "budget": 30.0 if quick else 300.0,
     }
     for name, value in defaults.items():
         if getattr(args, name) is None:
