@@ -203,12 +203,38 @@ def test_no_methods_are_attached_to_models() -> None:
     assert not names & {"trigger", "may_trigger", "accept", "may_accept", "to_accepted"}
 
 
-def test_engine_refusal_becomes_ours() -> None:
-    """Transitions' MachineError never escapes: a row-less event is our refusal, chained."""
+def test_refusal_is_ours_and_the_engine_is_declared() -> None:
+    """A row-less event is our refusal; the transitions engine holds every row, no auto ones."""
     order = Order.create("o1", at=T0)
     with pytest.raises(TransitionNotAllowed) as raised:
         ORDER_MACHINE.fire(order, OrderEvent.RESOLVE_DISPUTE)
-    assert type(raised.value.__cause__).__name__ == "MachineError"
+    assert raised.value.__cause__ is None
+    engine = ORDER_MACHINE.engine
+    assert set(engine.events) == {str(e) for e in OrderEvent}
+    engine_rows = [
+        (trigger, source, t.dest)
+        for trigger, event in engine.events.items()
+        for source, rows in event.transitions.items()
+        for t in rows
+    ]
+    assert sorted(engine_rows) == sorted(
+        (str(r.event), str(r.source), str(r.dest)) for r in ORDER_SPEC.transitions
+    )
+
+
+def test_a_table_the_engine_contradicts_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiling checks every row against the engine's: a disagreement is InvalidDefinition."""
+    real = Machine._engine_row
+
+    def drop_resolutions(self: Machine[Any, Any, Any], row: Any) -> dict[str, object]:
+        engine_row = real(self, row)
+        if row.event is OrderEvent.RESOLVE_DISPUTE and row.dest is OrderState.RETURNED:
+            engine_row["dest"] = str(OrderState.ACCEPTED)
+        return engine_row
+
+    monkeypatch.setattr(Machine, "_engine_row", drop_resolutions)
+    with pytest.raises(InvalidDefinition, match="disagree on resolve_dispute from dispute"):
+        Machine(ORDER_SPEC, ORDER_MACHINE._guards)
 
 
 def test_explain_gives_the_shortest_way() -> None:
@@ -219,10 +245,33 @@ def test_explain_gives_the_shortest_way() -> None:
     assert explanation.path == (OrderEvent.ACCEPT,)
     guard = ORDER_SPEC.guard("fulfilled_and_settled").description
     assert explanation.conditions == (guard,)
+    assert explanation.path_conditions == (None,)
     assert str(explanation) == (
         "Can't complete when in pending_payment: the order has not been accepted (payment is "
-        f"not yet authorized). It becomes possible after: accept (when {guard})."
+        f"not yet authorized). It becomes possible after: accept; then only when {guard}."
     )
+
+
+def test_explain_keeps_each_condition_on_its_own_row() -> None:
+    """A path row's own guard is named beside it; the asked event's guard comes after."""
+    order = Order.create("o1", OrderState.ACCEPTED, at=T0, items=[Item("i1", 1, physical=True)])
+    explanation = explain(order, OrderEvent.RETURN)
+    fulfilled = ORDER_SPEC.guard("every_item_fulfilled").description
+    assert explanation.path == (OrderEvent.FULFIL,)
+    assert explanation.path_conditions == (fulfilled,)
+    assert explanation.conditions == ()
+    assert str(explanation).endswith(f"It becomes possible after: fulfil (when {fulfilled}).")
+    pending = explain(Order.create("o2", at=T0), OrderEvent.FULFIL)
+    assert str(pending).endswith(f"It becomes possible after: accept; then only when {fulfilled}.")
+
+
+def test_explain_plans_from_where_the_dispute_began() -> None:
+    """From a dispute, the path resumes the state before it, then goes on from there."""
+    order = Order.create("o1", OrderState.ACCEPTED, at=T0, items=[Item("i1", 1, physical=True)])
+    fire(order, OrderEvent.DISPUTE, at=T0)
+    explanation = explain(order, OrderEvent.RETURN)
+    assert explanation.path == (OrderEvent.RESOLVE_DISPUTE, OrderEvent.FULFIL)
+    assert explanation.path_conditions[0] is None
 
 
 def test_explain_when_nothing_helps() -> None:

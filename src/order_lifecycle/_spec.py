@@ -99,8 +99,23 @@ class MachineSpec(Generic[S, E]):
     events: tuple[EventSpec[E], ...]
     guards: tuple[GuardSpec, ...]
     transitions: tuple[TransitionSpec[S, E], ...]
+    # The rows indexed once, so that every question about the table is a dict lookup.
+    _by_source: dict[S, tuple[TransitionSpec[S, E], ...]] = attrs.field(
+        init=False, eq=False, repr=False, hash=False
+    )
+    _by_key: dict[tuple[S, E], tuple[TransitionSpec[S, E], ...]] = attrs.field(
+        init=False, eq=False, repr=False, hash=False
+    )
 
     def __attrs_post_init__(self) -> None:
+        by_source: dict[S, list[TransitionSpec[S, E]]] = {}
+        by_key: dict[tuple[S, E], list[TransitionSpec[S, E]]] = {}
+        for row in self.transitions:
+            by_source.setdefault(row.source, []).append(row)
+            by_key.setdefault((row.source, row.event), []).append(row)
+        # A frozen class: the indexes are set once, here, and never change.
+        object.__setattr__(self, "_by_source", {k: tuple(v) for k, v in by_source.items()})
+        object.__setattr__(self, "_by_key", {k: tuple(v) for k, v in by_key.items()})
         problems = list(_problems(self))
         if problems:
             listing = "\n".join(f"- {p}" for p in problems)
@@ -165,11 +180,9 @@ class MachineSpec(Generic[S, E]):
         self, source: S, event: E | None = None
     ) -> tuple[TransitionSpec[S, E], ...]:
         """The rows leaving ``source`` (for ``event`` only, when given), in table order."""
-        return tuple(
-            t
-            for t in self.transitions
-            if t.source == source and (event is None or t.event == event)
-        )
+        if event is None:
+            return self._by_source.get(source, ())
+        return self._by_key.get((source, event), ())
 
     def shortest_path(
         self, source: S, goal: Callable[[S], bool], *, avoid: Collection[E] = ()
