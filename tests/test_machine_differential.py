@@ -117,9 +117,9 @@ class Oracle:
     def __init__(self, seed: random.Random) -> None:
         self.random = seed
         self.step = 0
-        self.answers: dict[tuple[int, TransitionSpec[Any, Any]], bool] = {}
+        self.answers: dict[tuple[int, TransitionSpec[Any, Any] | None], bool] = {}
 
-    def guard(self, _model: object, row: TransitionSpec[Any, Any]) -> bool:
+    def guard(self, _model: object, row: TransitionSpec[Any, Any] | None) -> bool:
         """This step's outcome for ``row``: drawn the first time asked, then remembered."""
         key = (self.step, row)
         if key not in self.answers:
@@ -158,7 +158,7 @@ def drive(spec: MachineSpec[Any, Any], data: st.DataObject) -> None:
         allowed = tuple(e for e in events if engine_decision(machine, thing, e) is not None)
         assert machine.allowed_events(thing) == allowed
         assert machine.can_fire(thing, event) is (expected is not None)
-        assert machine._take(thing, event) == expected
+        assert machine.row_for(thing, event) == expected
         before = thing.state
         try:
             fired = machine.fire(thing, event, at=T0)

@@ -77,7 +77,9 @@ def test_valid_spec_builds() -> None:
     assert spec.entry_states == (Light.OFF,)
     assert spec.final_states == {Light.BROKEN}
     assert spec.transitions_from(Light.ON, Flip.SMASH) == (ROWS[2],)
-    assert repr(spec) == "<MachineSpec('light', num_states=3, num_events=2, num_transitions=3)>"
+    assert repr(spec) == (
+        "<MachineSpec('light', num_states=3, num_events=2, num_transitions=3, num_operations=0)>"
+    )
 
 
 def test_no_initial_state() -> None:

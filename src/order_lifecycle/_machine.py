@@ -31,8 +31,10 @@ from ._spec import MachineSpec, TransitionSpec
 from .exceptions import (
     InvalidDefinition,
     InvalidInput,
+    OperationNotAllowed,
     TransitionNotAllowed,
     UnknownEvent,
+    UnknownOperation,
     WrongType,
 )
 
@@ -69,13 +71,16 @@ class Stateful(Protocol[S, E]):
 
 M = TypeVar("M", bound=Stateful[Any, Any])
 
-Guard = Callable[[M, TransitionSpec[S, E]], bool]
-"""A predicate over the model and the row it would take; named in the spec, bound here."""
+Guard = Callable[[M, TransitionSpec[S, E] | None], bool]
+"""A predicate over the model and the row it would take; named in the spec, bound here.
+
+The row is ``None`` when the guard is asked for an operation (``OperationSpec.needs``).
+"""
 
 
 @attrs.frozen
 class Explanation(Generic[S, E]):
-    """Why ``subject`` (an event) is (or is not) allowed in ``state``, and what would allow it.
+    """Why ``subject`` (an event or an operation) is or is not allowed in ``state``, and how.
 
     ``path`` is the shortest sequence of events after which ``subject`` is defined (``()``
     when it already is), or ``None`` when no sequence of events leads there.
@@ -84,7 +89,7 @@ class Explanation(Generic[S, E]):
     once there. A condition is never attached to another row than its own.
     """
 
-    subject: E
+    subject: E | StrEnum
     state: S
     allowed: bool
     reason: str
@@ -188,6 +193,17 @@ class Machine(Generic[S, E, M]):
             s.value: tuple(e.value for e in spec.events if (s.value, e.value) in self._table)
             for s in spec.states
         }
+        self._operations = {o.value: o for o in spec.operations}
+        self._operation_enum = type(spec.operations[0].value) if spec.operations else None
+        self._performable = {
+            (state, o.value): None if o.needs is None else self._guards[o.needs]
+            for o in spec.operations
+            for state in o.allowed_in
+        }
+        self._operations_in = {
+            s.value: tuple(o.value for o in spec.operations if s.value in o.allowed_in)
+            for s in spec.states
+        }
         self._nearest = self._nearest_paths()
 
     def __repr__(self) -> str:
@@ -237,8 +253,8 @@ class Machine(Generic[S, E, M]):
             raise InvalidDefinition(f"The {self.spec.name} engine lost rows of its table.")
         return table
 
-    def _nearest_paths(self) -> dict[tuple[S, E], tuple[TransitionSpec[S, E], ...]]:
-        """For each state and event, the fewest rows to a state where the event is defined.
+    def _nearest_paths(self) -> dict[tuple[S, StrEnum], tuple[TransitionSpec[S, E], ...]]:
+        """For each state and event (or operation), the fewest rows to where it is defined.
 
         One breadth-first search per state, guards aside. Rows of an event that has several
         from one state (the guard chooses among them, as a resolved dispute goes back where
@@ -246,15 +262,19 @@ class Machine(Generic[S, E, M]):
         :meth:`explain` takes them only as a first step, where the guards can say.
         """
         choices = {key for key, rows in self._table.items() if len(rows) > 1}
-        nearest: dict[tuple[S, E], tuple[TransitionSpec[S, E], ...]] = {}
+        nearest: dict[tuple[S, StrEnum], tuple[TransitionSpec[S, E], ...]] = {}
         for start in self.spec.states:
             previous: dict[S, TransitionSpec[S, E] | None] = {start.value: None}
             queue = deque([start.value])
             while queue:
                 state = queue.popleft()
                 path = self._path_back(previous, state)
-                for event in self._events_from[state]:
-                    nearest.setdefault((start.value, event), path)
+                subjects: tuple[StrEnum, ...] = (
+                    *self._events_from[state],
+                    *self._operations_in[state],
+                )
+                for subject in subjects:
+                    nearest.setdefault((start.value, subject), path)
                 for row in self.spec.transitions_from(state):
                     if (state, row.event) not in choices and row.dest not in previous:
                         previous[row.dest] = row
@@ -278,7 +298,7 @@ class Machine(Generic[S, E, M]):
             return value
         return coerce(self._events, value, self.spec.name, UnknownEvent)
 
-    def _take(self, model: M, event: E) -> TransitionSpec[S, E] | None:
+    def row_for(self, model: M, event: E) -> TransitionSpec[S, E] | None:
         """The row ``event`` takes now: the first whose guard passes; ``None`` if none."""
         for row, guard in self._table.get((model.state, event), ()):
             if guard is None or guard(model, row):
@@ -287,11 +307,11 @@ class Machine(Generic[S, E, M]):
 
     def can_fire(self, model: M, event: E | str) -> bool:
         """Whether ``event`` would be accepted now; never changes anything."""
-        return self._take(model, self.event(event)) is not None
+        return self.row_for(model, self.event(event)) is not None
 
     def allowed_events(self, model: M) -> tuple[E, ...]:
         """Every event that would be accepted now, in declaration order."""
-        return tuple(e for e in self._events_from[model.state] if self._take(model, e))
+        return tuple(e for e in self._events_from[model.state] if self.row_for(model, e))
 
     def fire(
         self,
@@ -317,7 +337,7 @@ class Machine(Generic[S, E, M]):
         elif not isinstance(at, datetime) or at.tzinfo is None:
             raise WrongType("at", "a timezone-aware datetime", at)
         source = model.state
-        row = self._take(model, event)
+        row = self.row_for(model, event)
         if row is None:
             raise self._refusal(model, event)
         # The one commit point: the step is built from checked parts only, so it needs no
@@ -361,48 +381,134 @@ class Machine(Generic[S, E, M]):
         model.history.append(step)
         return step
 
-    def explain(self, model: M, event: E | str) -> Explanation[S, E]:
-        """Why ``event`` is refused now, and the shortest sequence of events that would allow it.
+    def operation(self, value: object) -> StrEnum:
+        """``value`` as one of this machine's operations (its name is accepted)."""
+        if self._operation_enum is None:
+            raise UnknownOperation(self.spec.name, value, ())
+        if type(value) is self._operation_enum:
+            return value  # a member, as it is
+        return coerce(self._operation_enum, value, self.spec.name, UnknownOperation)
+
+    def operation_refusal(self, model: M, operation: StrEnum | str) -> str | None:
+        """Why the operation is refused now (``None`` when it is allowed); changes nothing."""
+        operation = self.operation(operation)
+        key = (model.state, operation)
+        if key not in self._performable:
+            return self.spec.operation_refusal(operation, model.state)
+        guard = self._performable[key]
+        if guard is None or guard(model, None):
+            return None
+        needs = self._operations[operation].needs
+        return f"not until {self.spec.guard(needs).description}" if needs else None
+
+    def can_perform(self, model: M, operation: StrEnum | str) -> bool:
+        """Whether the table (and the operation's guard) allows the operation now."""
+        return self.operation_refusal(model, operation) is None
+
+    def allowed_operations(self, model: M) -> tuple[StrEnum, ...]:
+        """Every operation the table allows now, in declaration order."""
+        return tuple(
+            o for o in self._operations_in[model.state] if self.operation_refusal(model, o) is None
+        )
+
+    def require(self, model: M, operation: StrEnum | str) -> None:
+        """Raise the operation's refusal unless the table allows it now; changes nothing.
+
+        Raises:
+            OperationNotAllowed: the operation's own subclass, naming the state and why.
+            UnknownOperation: not an operation of this machine.
+
+        """
+        reason = self.operation_refusal(model, operation)
+        if reason is not None:
+            raise self.operation_refused(model, operation, reason)
+
+    def operation_refused(
+        self, model: M, operation: StrEnum | str, reason: str
+    ) -> OperationNotAllowed:
+        """The operation's refusal (its spec's class) in the model's state, for ``reason``."""
+        operation = self.operation(operation)
+        return self._operations[operation].refused_with(operation, model.state, reason)
+
+    def _subject(self, value: object) -> tuple[StrEnum, bool]:
+        """``value`` as an event or an operation, and whether it is an operation."""
+        if self._operation_enum is not None and (
+            isinstance(value, self._operation_enum)
+            or (
+                isinstance(value, str)
+                and not isinstance(value, StrEnum)
+                and value in self._operations
+            )
+        ):
+            return self.operation(value), True
+        try:
+            return self.event(value), False
+        except UnknownEvent as error:
+            known = [*error.known, *(str(o) for o in self._operations)]
+            raise UnknownEvent(self.spec.name, value, known) from None
+
+    def explain(self, model: M, subject: E | StrEnum | str) -> Explanation[S, E]:
+        """Why an event or operation is refused now, and the shortest way to allowing it.
 
         Read from the paths found when the machine was built; the guards are asked about
         the model's data as it is now. A first step the guards choose among (a resolved
         dispute) is the row they pass, so the path goes on from where the dispute began.
+        Each condition is given with the row (or operation) that needs it.
         """
-        event = self.event(event)
+        asked, is_operation = self._subject(subject)
         state = model.state
-        if self._take(model, event) is not None:
-            return Explanation(event, state, allowed=True, reason="", path=(), conditions=())
-        reason = self._reason(model, event)
-        path = self._path_to(model, event)
+        if is_operation:
+            refusal = self.operation_refusal(model, asked)
+        else:
+            refusal = None if self.row_for(model, asked) else self._reason(model, asked)  # type: ignore[arg-type]
+        if refusal is None:
+            return Explanation(asked, state, allowed=True, reason="", path=(), conditions=())
+        path = self._path_to(model, asked, is_operation=is_operation)
         if path is None:
-            return Explanation(event, state, allowed=False, reason=reason, path=None, conditions=())
+            return Explanation(
+                asked, state, allowed=False, reason=refusal, path=None, conditions=()
+            )
         goal = path[-1].dest if path else state
-        needs = dict.fromkeys(self._unmet(model, row) or "" for row, _ in self._table[goal, event])
         return Explanation(
-            event,
+            asked,
             state,
             allowed=False,
-            reason=reason,
+            reason=refusal,
             path=tuple(row.event for row in path),
-            conditions=tuple(n for n in needs if n) if all(needs) else (),
+            conditions=self._needs_at(model, goal, asked, is_operation=is_operation),
             path_conditions=tuple(self._unmet(model, row) for row in path),
         )
 
-    def _path_to(self, model: M, event: E) -> tuple[TransitionSpec[S, E], ...] | None:
-        """The fewest rows from the model's state to one where ``event`` is defined."""
+    def _needs_at(
+        self, model: M, goal: S, subject: StrEnum, *, is_operation: bool
+    ) -> tuple[str, ...]:
+        """What ``subject`` itself still needs in ``goal``: its guards that do not hold now."""
+        if is_operation:
+            guard = self._performable[goal, subject]
+            needs = self._operations[subject].needs
+            if guard is None or needs is None or guard(model, None):
+                return ()
+            return (self.spec.guard(needs).description,)
+        unmet = [self._unmet(model, row) for row, _ in self._table[goal, subject]]  # type: ignore[index]
+        return tuple(dict.fromkeys(u for u in unmet if u)) if all(unmet) else ()
+
+    def _path_to(
+        self, model: M, subject: StrEnum, *, is_operation: bool
+    ) -> tuple[TransitionSpec[S, E], ...] | None:
+        """The fewest rows from the model's state to one where ``subject`` is defined."""
         state = model.state
-        if (state, event) in self._table:
+        if (state, subject) in (self._performable if is_operation else self._table):
             return ()
         best: tuple[TransitionSpec[S, E], ...] | None = None
         for first in self._events_from[state]:
             rows = self._table[state, first]
             if len(rows) > 1:  # a choice: the row the guards pass, else none of them
-                chosen = self._take(model, first)
+                chosen = self.row_for(model, first)
                 candidates = (chosen,) if chosen is not None else ()
             else:
                 candidates = (rows[0][0],)
             for row in candidates:
-                rest = self._nearest.get((row.dest, event))
+                rest = self._nearest.get((row.dest, subject))
                 if rest is not None and (best is None or len(rest) + 1 < len(best)):
                     best = (row, *rest)
         return best
