@@ -11,14 +11,17 @@ from order_lifecycle import (
     ORDER_MACHINE,
     ORDER_SPEC,
     Charge,
+    ChargeNotAllowed,
     ChargeState,
     Checkout,
     CheckoutEvent,
     CheckoutState,
+    FulfillmentNotAllowed,
     InvalidDefinition,
     InvalidInput,
     Item,
     Machine,
+    Operation,
     OperationNotAllowed,
     Order,
     OrderEvent,
@@ -27,12 +30,16 @@ from order_lifecycle import (
     TransitionNotAllowed,
     TransitionSpec,
     UnknownEvent,
+    UnknownOperation,
     WrongType,
     allowed_events,
+    allowed_operations,
     can_fire,
     explain,
     fire,
 )
+
+from .orders import walked_to
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -365,3 +372,93 @@ def test_record_refuses_rows_not_leaving_the_state() -> None:
     with pytest.raises(WrongType, match="at must be a timezone-aware datetime"):
         ORDER_MACHINE.record(order, row, at=datetime(2026, 1, 1))  # noqa: DTZ001
     assert order == before
+
+
+def test_after_acceptance_the_merchant_sees_what_it_may_do() -> None:
+    """Accepted, the provider's next event is a dispute; the merchant may fulfil and cancel."""
+    order = Order.create("o1", at=T0, items=[Item("i1", 2, physical=True)])
+    assert allowed_operations(order) == (Operation.CANCEL_ITEMS,)
+    fire(order, OrderEvent.ACCEPT, at=T0)
+    assert allowed_events(order) == (OrderEvent.DISPUTE,)
+    assert allowed_operations(order) == (
+        Operation.FULFIL_ITEMS,
+        Operation.CANCEL_ITEMS,
+        Operation.CANCEL_CHARGE,
+    )
+    order.items = (Item("i1", 2, physical=True, fulfilled=1),)
+    assert Operation.CAPTURE in allowed_operations(order)
+    assert Operation.RETURN_ITEMS in allowed_operations(order)
+
+
+def test_explain_an_operation() -> None:
+    """An operation is explained like an event: the table's reason, the way there, its needs."""
+    order = Order.create("o1", at=T0, items=[Item("i1", 1, physical=True)])
+    explanation = explain(order, "fulfil_items")
+    assert explanation.subject is Operation.FULFIL_ITEMS
+    assert explanation.path == (OrderEvent.ACCEPT,)
+    assert (explanation.conditions, explanation.path_conditions) == ((), (None,))
+    assert str(explanation) == (
+        "Can't fulfil_items when in pending_payment: the order has not been accepted (payment "
+        "is not yet authorized). It becomes possible after: accept."
+    )
+    capture = explain(order, Operation.CAPTURE)
+    assert str(capture).endswith("after: accept; then only when something has been fulfilled.")
+    fire(order, OrderEvent.ACCEPT, at=T0)
+    assert explain(order, Operation.FULFIL_ITEMS).allowed
+    now = explain(order, Operation.CAPTURE)
+    assert (now.allowed, now.path, now.reason) == (
+        False,
+        (),
+        "not until something has been fulfilled",
+    )
+    blocked = Order.create("o2", at=T0)
+    fire(blocked, OrderEvent.BLOCK, at=T0)
+    assert explain(blocked, Operation.REFUND).path is None
+
+
+def test_events_and_operations_keep_their_names_apart() -> None:
+    """The event fulfil is the provider's order.fulfilled; fulfil_items is the merchant's act."""
+    order = Order.create("o1", OrderState.ACCEPTED, at=T0, items=[Item("i1", 1, physical=True)])
+    assert explain(order, "fulfil").subject is OrderEvent.FULFIL
+    assert explain(order, "fulfil_items").subject is Operation.FULFIL_ITEMS
+    with pytest.raises(UnknownEvent, match=r"expected one of open_review, .*, fulfil_items"):
+        explain(order, "ship")
+    with pytest.raises(UnknownOperation, match=r"Unknown order operation 'fulfil'"):
+        ORDER_MACHINE.can_perform(order, "fulfil")
+    with pytest.raises(UnknownOperation, match="Unknown checkout operation"):
+        CHECKOUT_MACHINE.can_perform(Checkout("c"), "fulfil_items")
+    with pytest.raises(WrongType, match="order must be an Order"):
+        allowed_operations(Checkout("c"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("state", list(OrderState))
+@pytest.mark.parametrize("operation", list(Operation))
+def test_every_refusal_is_the_operations_own(state: OrderState, operation: Operation) -> None:
+    """Where the table refuses an operation, it raises that operation's OperationNotAllowed."""
+    order = walked_to(state)
+    spec = ORDER_SPEC.operation(operation)
+    reason = ORDER_SPEC.operation_refusal(operation, state)
+    if reason is None:  # allowed by the state: only the operation's own guard may refuse
+        refusal = ORDER_MACHINE.operation_refusal(order, operation)
+        assert refusal is None or refusal == f"not until {ORDER_SPEC.guard(spec.needs).description}"  # type: ignore[arg-type]
+        return
+    assert not ORDER_MACHINE.can_perform(order, operation)
+    assert operation not in allowed_operations(order)
+    with pytest.raises(spec.refused_with) as raised:
+        ORDER_MACHINE.require(order, operation)
+    assert isinstance(raised.value, OperationNotAllowed)
+    assert (raised.value.operation, raised.value.state, raised.value.reason) == (
+        operation,
+        state,
+        reason,
+    )
+
+
+def test_capture_refusals_are_not_fulfilment_refusals() -> None:
+    """Capture and cancel_charge refusals are ChargeNotAllowed; fulfilling items' stay apart."""
+    order = Order.create("o1", at=T0)
+    with pytest.raises(ChargeNotAllowed) as raised:
+        ORDER_MACHINE.require(order, Operation.CAPTURE)
+    assert not isinstance(raised.value, FulfillmentNotAllowed)
+    with pytest.raises(FulfillmentNotAllowed):
+        ORDER_MACHINE.require(order, Operation.FULFIL_ITEMS)

@@ -51,6 +51,7 @@ operation never commits part of its change.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any, ClassVar
 
 __all__ = [
@@ -405,10 +406,12 @@ class RefundNotAllowed(OperationNotAllowed):
     """A refund refused: nothing captured, more than captured minus refunded, or in dispute.
 
     ``available`` is the amount that could be refunded now (captured minus refunded; 0 in
-    a state that refuses refunds).
+    a state that refuses refunds, the default).
     """
 
-    def __init__(self, event: str, state: str, reason: str, available: object) -> None:
+    def __init__(
+        self, event: str, state: str, reason: str, available: object = Decimal(0)
+    ) -> None:
         self.available = available
         super().__init__(event, state, reason)
 
