@@ -16,7 +16,6 @@ from order_lifecycle import (
     OrderEvent,
     OrderState,
     implied_state,
-    testing,
 )
 from order_lifecycle._derived import (
     IMPLIED_STATES,
