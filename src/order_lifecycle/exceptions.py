@@ -409,9 +409,7 @@ class RefundNotAllowed(OperationNotAllowed):
     a state that refuses refunds, the default).
     """
 
-    def __init__(
-        self, event: str, state: str, reason: str, available: object = Decimal(0)
-    ) -> None:
+    def __init__(self, event: str, state: str, reason: str, available: object = Decimal(0)) -> None:
         self.available = available
         super().__init__(event, state, reason)
 
