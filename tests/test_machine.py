@@ -462,3 +462,12 @@ def test_capture_refusals_are_not_fulfilment_refusals() -> None:
     assert not isinstance(raised.value, FulfillmentNotAllowed)
     with pytest.raises(FulfillmentNotAllowed):
         ORDER_MACHINE.require(order, Operation.FULFIL_ITEMS)
+
+
+@pytest.mark.parametrize("source", list(OrderState))
+@pytest.mark.parametrize("dest", list(OrderState))
+def test_leads_answers_like_a_path_search(source: OrderState, dest: OrderState) -> None:
+    """The kept reachability agrees with the spec's own path search, with and without avoids."""
+    for avoid in ((), (OrderEvent.RESOLVE_DISPUTE,), (OrderEvent.DISPUTE, OrderEvent.FULFIL)):
+        found = ORDER_SPEC.shortest_path(source, lambda s: s is dest, avoid=avoid) is not None
+        assert ORDER_MACHINE.leads(source, dest, avoid=avoid) is found

@@ -18,7 +18,7 @@ is committed to the model in one place, together with its history step. Refusals
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -205,6 +205,7 @@ class Machine(Generic[S, E, M]):
             for s in spec.states
         }
         self._nearest = self._nearest_paths()
+        self._reach: dict[frozenset[E], dict[S, frozenset[S]]] = {}
 
     def __repr__(self) -> str:
         return f"<Machine({self.spec.name!r}, num_transitions={len(self.spec.transitions)})>"
@@ -291,6 +292,29 @@ class Machine(Generic[S, E, M]):
             path.append(step)
             step = previous[step.source]
         return tuple(reversed(path))
+
+    def leads(self, source: S, dest: S, *, avoid: Collection[E] = ()) -> bool:
+        """Whether the table leads from ``source`` to ``dest`` (guards aside), without ``avoid``.
+
+        Reachability is computed once per set of avoided events (a search from every state)
+        and kept, so reconciliation's questions about states are set lookups.
+        """
+        key = frozenset(avoid)
+        reach = self._reach.get(key)
+        if reach is None:
+            reach = self._reach[key] = {
+                s.value: self._reachable(s.value, key) for s in self.spec.states
+            }
+        return dest in reach[source]
+
+    def _reachable(self, start: S, avoid: frozenset[E]) -> frozenset[S]:
+        seen, frontier = {start}, [start]
+        while frontier:
+            for row in self.spec.transitions_from(frontier.pop()):
+                if row.event not in avoid and row.dest not in seen:
+                    seen.add(row.dest)
+                    frontier.append(row.dest)
+        return frozenset(seen)
 
     def event(self, value: object) -> E:
         """``value`` as one of this machine's events (its name is accepted)."""
