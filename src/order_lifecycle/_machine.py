@@ -454,8 +454,8 @@ class Machine(Generic[S, E, M]):
         operation = self.operation(operation)
         return self._operations[operation].refused_with(operation, model.state, reason)
 
-    def _subject(self, value: object) -> tuple[StrEnum, bool]:
-        """``value`` as an event or an operation, and whether it is an operation."""
+    def _subject(self, value: object) -> tuple[E | None, StrEnum | None]:
+        """``value`` as ``(event, None)`` or as ``(None, operation)``."""
         if self._operation_enum is not None and (
             isinstance(value, self._operation_enum)
             or (
@@ -464,9 +464,9 @@ class Machine(Generic[S, E, M]):
                 and value in self._operations
             )
         ):
-            return self.operation(value), True
+            return None, self.operation(value)
         try:
-            return self.event(value), False
+            return self.event(value), None
         except UnknownEvent as error:
             known = [*error.known, *(str(o) for o in self._operations)]
             raise UnknownEvent(self.spec.name, value, known) from None
@@ -479,42 +479,50 @@ class Machine(Generic[S, E, M]):
         dispute) is the row they pass, so the path goes on from where the dispute began.
         Each condition is given with the row (or operation) that needs it.
         """
-        asked, is_operation = self._subject(subject)
+        event, operation = self._subject(subject)
         state = model.state
-        if is_operation:
-            refusal = self.operation_refusal(model, asked)
+        asked: StrEnum
+        if event is not None:
+            asked, refusal = (
+                event,
+                None if self.row_for(model, event) else self._reason(model, event),
+            )
         else:
-            refusal = None if self.row_for(model, asked) else self._reason(model, asked)  # type: ignore[arg-type]
+            asked = cast("StrEnum", operation)  # one of the two is set, by _subject
+            refusal = self.operation_refusal(model, asked)
         if refusal is None:
             return Explanation(asked, state, allowed=True, reason="", path=(), conditions=())
-        path = self._path_to(model, asked, is_operation=is_operation)
+        path = self._path_to(model, asked, is_operation=event is None)
         if path is None:
             return Explanation(
                 asked, state, allowed=False, reason=refusal, path=None, conditions=()
             )
         goal = path[-1].dest if path else state
+        needs = self._event_needs(model, goal, event) if event is not None else ()
+        if operation is not None:
+            needs = self._operation_needs(model, goal, operation)
         return Explanation(
             asked,
             state,
             allowed=False,
             reason=refusal,
             path=tuple(row.event for row in path),
-            conditions=self._needs_at(model, goal, asked, is_operation=is_operation),
+            conditions=needs,
             path_conditions=tuple(self._unmet(model, row) for row in path),
         )
 
-    def _needs_at(
-        self, model: M, goal: S, subject: StrEnum, *, is_operation: bool
-    ) -> tuple[str, ...]:
-        """What ``subject`` itself still needs in ``goal``: its guards that do not hold now."""
-        if is_operation:
-            guard = self._performable[goal, subject]
-            needs = self._operations[subject].needs
-            if guard is None or needs is None or guard(model, None):
-                return ()
-            return (self.spec.guard(needs).description,)
-        unmet = [self._unmet(model, row) for row, _ in self._table[goal, subject]]  # type: ignore[index]
+    def _event_needs(self, model: M, goal: S, event: E) -> tuple[str, ...]:
+        """What ``event`` still needs in ``goal``: its rows' unmet guards (none if one passes)."""
+        unmet = [self._unmet(model, row) for row, _ in self._table[goal, event]]
         return tuple(dict.fromkeys(u for u in unmet if u)) if all(unmet) else ()
+
+    def _operation_needs(self, model: M, goal: S, operation: StrEnum) -> tuple[str, ...]:
+        """What ``operation`` still needs in ``goal``: its guard, unless it holds now."""
+        guard = self._performable[goal, operation]
+        needs = self._operations[operation].needs
+        if guard is None or needs is None or guard(model, None):
+            return ()
+        return (self.spec.guard(needs).description,)
 
     def _path_to(
         self, model: M, subject: StrEnum, *, is_operation: bool
