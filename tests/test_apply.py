@@ -50,7 +50,7 @@ def test_an_unreachable_state_refuses_the_operation() -> None:
     with unchanged(order), pytest.raises(ReturnNotAllowed) as raised:
         return_items(order, {"shirt": 1})
     assert str(raised.value) == (
-        "Can't return when in complete: its items and charges would then say fulfilled, "
+        "Can't return_items when in complete: its items and charges would then say fulfilled, "
         "which the order can't reach."
     )
 

@@ -10,9 +10,9 @@ import pytest
 from order_lifecycle import (
     AmountTooLarge,
     Charge,
+    ChargeNotAllowed,
     ChargeState,
     CurrencyMismatch,
-    FulfillmentNotAllowed,
     InvalidAmount,
     InvalidInput,
     Item,
@@ -144,9 +144,11 @@ def test_settled_charges_wait_for_the_last_item() -> None:
 def test_nothing_captured_before_something_is_fulfilled() -> None:
     """Captures follow fulfilments at the provider: none while nothing has been fulfilled."""
     order = new_order()
-    with unchanged(order), pytest.raises(FulfillmentNotAllowed) as raised:
+    with unchanged(order), pytest.raises(ChargeNotAllowed) as raised:
         capture(order, "ch1", "1")
-    assert str(raised.value) == "Can't capture when in accepted: nothing has been fulfilled yet."
+    assert str(raised.value) == (
+        "Can't capture when in accepted: not until something has been fulfilled."
+    )
     cancel_charge(order, "ch1", "1")  # cancelling needs no fulfilment
 
 
@@ -178,8 +180,8 @@ def test_capture_and_cancel_refused_by_state(
 ) -> None:
     """Only an accepted or fulfilled order's charges move; elsewhere the state says why."""
     order = walked_to(state)
-    verb = "capture" if operation is capture else "cancel"
-    with unchanged(order), pytest.raises(FulfillmentNotAllowed) as raised:
+    verb = "capture" if operation is capture else "cancel_charge"
+    with unchanged(order), pytest.raises(ChargeNotAllowed) as raised:
         operation(order, "ch1", "1")
     assert str(raised.value) == f"Can't {verb} when in {state}: {reason}."
 
@@ -253,7 +255,9 @@ def test_no_refund_before_a_capture() -> None:
     fulfil(order, {"ebook": 1})
     with unchanged(order), pytest.raises(RefundNotAllowed) as raised:
         refund(order, "1")
-    assert str(raised.value) == "Can't refund when in accepted: nothing has been captured yet."
+    assert str(raised.value) == (
+        "Can't refund when in accepted: not until something has been captured."
+    )
     assert raised.value.available == 0
 
 

@@ -24,7 +24,7 @@ def test_demo_walks_an_order(capsys: pytest.CaptureFixture[str]) -> None:
     """The demo shows a refused fulfilment, the way to allow it, the history and the table."""
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "ship it? refused: Can't fulfil when in pending_payment" in out
+    assert "ship it? refused: Can't fulfil_items when in pending_payment" in out
     assert "It becomes possible after: accept" in out
     assert "shipped and captured -> complete" in out
     assert "fulfil: accepted -> fulfilled" in out

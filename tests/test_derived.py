@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from order_lifecycle import (
     ORDER_MACHINE,
+    ORDER_SPEC,
     Charge,
     ChargeState,
     Item,
@@ -16,7 +17,13 @@ from order_lifecycle import (
     OrderState,
     implied_state,
 )
-from order_lifecycle._derived import charges_settled, every_item_fulfilled
+from order_lifecycle._derived import (
+    IMPLIED_STATES,
+    SETTLED,
+    charges_settled,
+    every_item_fulfilled,
+)
+from order_lifecycle._guards import ORDER_GUARDS
 
 from .orders import T0
 
@@ -110,3 +117,26 @@ def test_the_guards_are_the_rule(items: list[Item], charges: list[Charge]) -> No
         assert not {OrderEvent.CANCEL, OrderEvent.FULFIL, OrderEvent.COMPLETE} & set(
             ORDER_MACHINE.allowed_events(order)
         )
+
+
+@given(_ITEMS, _CHARGES)
+def test_every_guarded_row_into_an_implied_state_is_its_clause(
+    items: list[Item], charges: list[Charge]
+) -> None:
+    """A guard on a row into a state of IMPLIED_STATES is that state's clause: one rule."""
+    order = Order.create("o", OrderState.ACCEPTED, at=T0, items=items, charges=charges)
+    clauses = {i.state: i.holds for i in IMPLIED_STATES}
+    rows = [r for r in ORDER_SPEC.transitions_from(OrderState.ACCEPTED) if r.guard is not None]
+    assert {r.dest for r in rows} == {
+        OrderState.CANCELLED,
+        OrderState.FULFILLED,
+        OrderState.COMPLETE,
+    }
+    for row in rows:
+        guard = ORDER_GUARDS[row.guard]  # type: ignore[index]
+        assert guard(order, row) is clauses[row.dest](tuple(items), tuple(charges))
+
+
+def test_settled_means_nothing_left_open() -> None:
+    """A settled charge is complete or cancelled: the one definition every rule reads."""
+    assert frozenset({COMPLETE, CANCELLED}) == SETTLED

@@ -101,3 +101,16 @@ def test_svg_without_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda _name: None)
     with pytest.raises(GraphvizMissing, match="install Graphviz"):
         render_spec(ORDER_SPEC, "svg")
+
+
+def test_every_operation_is_drawn() -> None:
+    """Each merchant operation shows beside the states allowing it, and in the table."""
+    mermaid = render_spec(ORDER_SPEC, "mermaid")
+    dot = render_spec(ORDER_SPEC, "dot")
+    table = render_spec(ORDER_SPEC, "md")
+    assert "note right of accepted : fulfil_items, cancel_items, capture," in mermaid
+    assert 'label="pending_payment\\ncancel_items"' in dot
+    for operation in ORDER_SPEC.operations:
+        states = ", ".join(f"`{s}`" for s in operation.allowed_in)
+        assert f"| `{operation.value}` | {operation.requested_as} | {states} |" in table
+    assert "note right of" not in render_spec(CHECKOUT_SPEC, "mermaid")

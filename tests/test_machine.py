@@ -11,6 +11,7 @@ from order_lifecycle import (
     ORDER_MACHINE,
     ORDER_SPEC,
     Charge,
+    ChargeNotAllowed,
     ChargeState,
     Checkout,
     CheckoutEvent,
@@ -20,6 +21,8 @@ from order_lifecycle import (
     InvalidInput,
     Item,
     Machine,
+    Operation,
+    OperationNotAllowed,
     Order,
     OrderEvent,
     OrderState,
@@ -27,12 +30,16 @@ from order_lifecycle import (
     TransitionNotAllowed,
     TransitionSpec,
     UnknownEvent,
+    UnknownOperation,
     WrongType,
     allowed_events,
+    allowed_operations,
     can_fire,
     explain,
     fire,
 )
+
+from .orders import walked_to
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -88,14 +95,14 @@ def test_event_names_are_accepted() -> None:
     ],
 )
 def test_fulfilment_refused_outside_accepted(state: OrderState, reason: str) -> None:
-    """Fulfilment outside accepted raises FulfillmentNotAllowed naming the state and why."""
+    """The provider's fulfil event outside accepted is refused as an event, naming the state."""
     order = order_in(state)
     before = copy.deepcopy(order)
-    with pytest.raises(FulfillmentNotAllowed) as raised:
+    with pytest.raises(TransitionNotAllowed) as raised:
         fire(order, OrderEvent.FULFIL)
     assert str(raised.value) == f"Can't fulfil when in {state}: {reason}."
     assert (raised.value.event, raised.value.state) == (OrderEvent.FULFIL, state)
-    assert isinstance(raised.value, TransitionNotAllowed)
+    assert not isinstance(raised.value, OperationNotAllowed)
     assert order == before
 
 
@@ -203,12 +210,38 @@ def test_no_methods_are_attached_to_models() -> None:
     assert not names & {"trigger", "may_trigger", "accept", "may_accept", "to_accepted"}
 
 
-def test_engine_refusal_becomes_ours() -> None:
-    """Transitions' MachineError never escapes: a row-less event is our refusal, chained."""
+def test_refusal_is_ours_and_the_engine_is_declared() -> None:
+    """A row-less event is our refusal; the transitions engine holds every row, no auto ones."""
     order = Order.create("o1", at=T0)
     with pytest.raises(TransitionNotAllowed) as raised:
         ORDER_MACHINE.fire(order, OrderEvent.RESOLVE_DISPUTE)
-    assert type(raised.value.__cause__).__name__ == "MachineError"
+    assert raised.value.__cause__ is None
+    engine = ORDER_MACHINE.engine
+    assert set(engine.events) == {str(e) for e in OrderEvent}
+    engine_rows = [
+        (trigger, source, t.dest)
+        for trigger, event in engine.events.items()
+        for source, rows in event.transitions.items()
+        for t in rows
+    ]
+    assert sorted(engine_rows) == sorted(
+        (str(r.event), str(r.source), str(r.dest)) for r in ORDER_SPEC.transitions
+    )
+
+
+def test_a_table_the_engine_contradicts_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiling checks every row against the engine's: a disagreement is InvalidDefinition."""
+    real = Machine._engine_row
+
+    def drop_resolutions(self: Machine[Any, Any, Any], row: Any) -> dict[str, object]:
+        engine_row = real(self, row)
+        if row.event is OrderEvent.RESOLVE_DISPUTE and row.dest is OrderState.RETURNED:
+            engine_row["dest"] = str(OrderState.ACCEPTED)
+        return engine_row
+
+    monkeypatch.setattr(Machine, "_engine_row", drop_resolutions)
+    with pytest.raises(InvalidDefinition, match="disagree on resolve_dispute from dispute"):
+        Machine(ORDER_SPEC, ORDER_MACHINE._guards)
 
 
 def test_explain_gives_the_shortest_way() -> None:
@@ -219,10 +252,33 @@ def test_explain_gives_the_shortest_way() -> None:
     assert explanation.path == (OrderEvent.ACCEPT,)
     guard = ORDER_SPEC.guard("fulfilled_and_settled").description
     assert explanation.conditions == (guard,)
+    assert explanation.path_conditions == (None,)
     assert str(explanation) == (
         "Can't complete when in pending_payment: the order has not been accepted (payment is "
-        f"not yet authorized). It becomes possible after: accept (when {guard})."
+        f"not yet authorized). It becomes possible after: accept; then only when {guard}."
     )
+
+
+def test_explain_keeps_each_condition_on_its_own_row() -> None:
+    """A path row's own guard is named beside it; the asked event's guard comes after."""
+    order = Order.create("o1", OrderState.ACCEPTED, at=T0, items=[Item("i1", 1, physical=True)])
+    explanation = explain(order, OrderEvent.RETURN)
+    fulfilled = ORDER_SPEC.guard("every_item_fulfilled").description
+    assert explanation.path == (OrderEvent.FULFIL,)
+    assert explanation.path_conditions == (fulfilled,)
+    assert explanation.conditions == ()
+    assert str(explanation).endswith(f"It becomes possible after: fulfil (when {fulfilled}).")
+    pending = explain(Order.create("o2", at=T0), OrderEvent.FULFIL)
+    assert str(pending).endswith(f"It becomes possible after: accept; then only when {fulfilled}.")
+
+
+def test_explain_plans_from_where_the_dispute_began() -> None:
+    """From a dispute, the path resumes the state before it, then goes on from there."""
+    order = Order.create("o1", OrderState.ACCEPTED, at=T0, items=[Item("i1", 1, physical=True)])
+    fire(order, OrderEvent.DISPUTE, at=T0)
+    explanation = explain(order, OrderEvent.RETURN)
+    assert explanation.path == (OrderEvent.RESOLVE_DISPUTE, OrderEvent.FULFIL)
+    assert explanation.path_conditions[0] is None
 
 
 def test_explain_when_nothing_helps() -> None:
@@ -316,3 +372,102 @@ def test_record_refuses_rows_not_leaving_the_state() -> None:
     with pytest.raises(WrongType, match="at must be a timezone-aware datetime"):
         ORDER_MACHINE.record(order, row, at=datetime(2026, 1, 1))  # noqa: DTZ001
     assert order == before
+
+
+def test_after_acceptance_the_merchant_sees_what_it_may_do() -> None:
+    """Accepted, the provider's next event is a dispute; the merchant may fulfil and cancel."""
+    order = Order.create("o1", at=T0, items=[Item("i1", 2, physical=True)])
+    assert allowed_operations(order) == (Operation.CANCEL_ITEMS,)
+    fire(order, OrderEvent.ACCEPT, at=T0)
+    assert allowed_events(order) == (OrderEvent.DISPUTE,)
+    assert allowed_operations(order) == (
+        Operation.FULFIL_ITEMS,
+        Operation.CANCEL_ITEMS,
+        Operation.CANCEL_CHARGE,
+    )
+    order.items = (Item("i1", 2, physical=True, fulfilled=1),)
+    assert Operation.CAPTURE in allowed_operations(order)
+    assert Operation.RETURN_ITEMS in allowed_operations(order)
+
+
+def test_explain_an_operation() -> None:
+    """An operation is explained like an event: the table's reason, the way there, its needs."""
+    order = Order.create("o1", at=T0, items=[Item("i1", 1, physical=True)])
+    explanation = explain(order, "fulfil_items")
+    assert explanation.subject is Operation.FULFIL_ITEMS
+    assert explanation.path == (OrderEvent.ACCEPT,)
+    assert (explanation.conditions, explanation.path_conditions) == ((), (None,))
+    assert str(explanation) == (
+        "Can't fulfil_items when in pending_payment: the order has not been accepted (payment "
+        "is not yet authorized). It becomes possible after: accept."
+    )
+    capture = explain(order, Operation.CAPTURE)
+    assert str(capture).endswith("after: accept; then only when something has been fulfilled.")
+    fire(order, OrderEvent.ACCEPT, at=T0)
+    assert explain(order, Operation.FULFIL_ITEMS).allowed
+    now = explain(order, Operation.CAPTURE)
+    assert (now.allowed, now.path, now.reason) == (
+        False,
+        (),
+        "not until something has been fulfilled",
+    )
+    blocked = Order.create("o2", at=T0)
+    fire(blocked, OrderEvent.BLOCK, at=T0)
+    assert explain(blocked, Operation.REFUND).path is None
+
+
+def test_events_and_operations_keep_their_names_apart() -> None:
+    """The event fulfil is the provider's order.fulfilled; fulfil_items is the merchant's act."""
+    order = Order.create("o1", OrderState.ACCEPTED, at=T0, items=[Item("i1", 1, physical=True)])
+    assert explain(order, "fulfil").subject is OrderEvent.FULFIL
+    assert explain(order, "fulfil_items").subject is Operation.FULFIL_ITEMS
+    with pytest.raises(UnknownEvent, match=r"expected one of open_review, .*, fulfil_items"):
+        explain(order, "ship")
+    with pytest.raises(UnknownOperation, match=r"Unknown order operation 'fulfil'"):
+        ORDER_MACHINE.can_perform(order, "fulfil")
+    with pytest.raises(UnknownOperation, match="Unknown checkout operation"):
+        CHECKOUT_MACHINE.can_perform(Checkout("c"), "fulfil_items")
+    with pytest.raises(WrongType, match="order must be an Order"):
+        allowed_operations(Checkout("c"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("state", list(OrderState))
+@pytest.mark.parametrize("operation", list(Operation))
+def test_every_refusal_is_the_operations_own(state: OrderState, operation: Operation) -> None:
+    """Where the table refuses an operation, it raises that operation's OperationNotAllowed."""
+    order = walked_to(state)
+    spec = ORDER_SPEC.operation(operation)
+    reason = ORDER_SPEC.operation_refusal(operation, state)
+    if reason is None:  # allowed by the state: only the operation's own guard may refuse
+        refusal = ORDER_MACHINE.operation_refusal(order, operation)
+        assert refusal is None or refusal == f"not until {ORDER_SPEC.guard(spec.needs).description}"  # type: ignore[arg-type]
+        return
+    assert not ORDER_MACHINE.can_perform(order, operation)
+    assert operation not in allowed_operations(order)
+    with pytest.raises(spec.refused_with) as raised:
+        ORDER_MACHINE.require(order, operation)
+    assert isinstance(raised.value, OperationNotAllowed)
+    assert (raised.value.operation, raised.value.state, raised.value.reason) == (
+        operation,
+        state,
+        reason,
+    )
+
+
+def test_capture_refusals_are_not_fulfilment_refusals() -> None:
+    """Capture and cancel_charge refusals are ChargeNotAllowed; fulfilling items' stay apart."""
+    order = Order.create("o1", at=T0)
+    with pytest.raises(ChargeNotAllowed) as raised:
+        ORDER_MACHINE.require(order, Operation.CAPTURE)
+    assert not isinstance(raised.value, FulfillmentNotAllowed)
+    with pytest.raises(FulfillmentNotAllowed):
+        ORDER_MACHINE.require(order, Operation.FULFIL_ITEMS)
+
+
+@pytest.mark.parametrize("source", list(OrderState))
+@pytest.mark.parametrize("dest", list(OrderState))
+def test_leads_answers_like_a_path_search(source: OrderState, dest: OrderState) -> None:
+    """The kept reachability agrees with the spec's own path search, with and without avoids."""
+    for avoid in ((), (OrderEvent.RESOLVE_DISPUTE,), (OrderEvent.DISPUTE, OrderEvent.FULFIL)):
+        found = ORDER_SPEC.shortest_path(source, lambda s: s is dest, avoid=avoid) is not None
+        assert ORDER_MACHINE.leads(source, dest, avoid=avoid) is found

@@ -80,7 +80,7 @@ def test_return_refused_by_state(state: OrderState, reason: str) -> None:
     order = walked_to(state)
     with unchanged(order), pytest.raises(ReturnNotAllowed) as raised:
         return_items(order, {"shirt": 1})
-    assert str(raised.value) == f"Can't return when in {state}: {reason}."
+    assert str(raised.value) == f"Can't return_items when in {state}: {reason}."
 
 
 def test_resolved_dispute_allows_returns_again() -> None:

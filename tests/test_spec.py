@@ -11,13 +11,18 @@ from order_lifecycle import (
     CheckoutEvent,
     CheckoutState,
     EventSpec,
+    FulfillmentNotAllowed,
     GuardSpec,
     InvalidDefinition,
     MachineSpec,
+    Operation,
+    OperationNotAllowed,
+    OperationSpec,
     OrderEvent,
     OrderState,
     StateSpec,
     SubmissionRefused,
+    TransitionNotAllowed,
     TransitionSpec,
 )
 
@@ -77,7 +82,9 @@ def test_valid_spec_builds() -> None:
     assert spec.entry_states == (Light.OFF,)
     assert spec.final_states == {Light.BROKEN}
     assert spec.transitions_from(Light.ON, Flip.SMASH) == (ROWS[2],)
-    assert repr(spec) == "<MachineSpec('light', num_states=3, num_events=2, num_transitions=3)>"
+    assert repr(spec) == (
+        "<MachineSpec('light', num_states=3, num_events=2, num_transitions=3, num_operations=0)>"
+    )
 
 
 def test_no_initial_state() -> None:
@@ -238,3 +245,84 @@ def test_version_follows_what_is_legal() -> None:
     entry_on = tuple(attrs.evolve(s, entry=s.value is Light.ON) for s in spec.states)
     assert build(states=entry_on).version != spec.version
     assert ORDER_SPEC.version != CHECKOUT_SPEC.version
+
+
+class Chore(StrEnum):
+    """The light's operations, for building broken operation tables."""
+
+    CLEAN = "clean"
+    REPLACE = "replace"
+
+
+def chores(**overrides: object) -> tuple[OperationSpec[Light], ...]:
+    clean: dict[str, object] = {
+        "value": Chore.CLEAN,
+        "description": "wipe it",
+        "allowed_in": (Light.OFF,),
+        "requested_as": "by hand",
+    }
+    clean.update(overrides)
+    replace = OperationSpec(Chore.REPLACE, "swap it", (Light.OFF, Light.ON), "by hand")
+    return (OperationSpec(**clean), replace)  # type: ignore[arg-type]
+
+
+def test_operations_build_and_say_why_each_state_refuses() -> None:
+    """An operation's refusal is its own sentence for a state, else the state's refusal."""
+    spec = build(operations=chores(refusals=((Light.ON, "it is hot"),)))
+    assert spec.operation_refusal(Chore.CLEAN, Light.OFF) is None
+    assert spec.operation_refusal(Chore.CLEAN, Light.ON) == "it is hot"
+    assert spec.operation_refusal(Chore.CLEAN, Light.BROKEN) == "it is broken"
+    assert spec.operation(Chore.REPLACE).allowed_in == (Light.OFF, Light.ON)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"allowed_in": (Light.BROKEN,)}, "operation 'clean' is allowed in final state 'broken'"),
+        ({"allowed_in": ()}, "operation 'clean' is allowed in no state"),
+        ({"allowed_in": ("dim",)}, "operation 'clean' names unknown state 'dim'"),
+        (
+            {"refusals": ((Light.OFF, "no"),)},
+            "operation 'clean' gives a refusal for 'off', which is unknown or allows it",
+        ),
+        ({"needs": "dusty"}, "operation 'clean' needs unknown guard 'dusty'"),
+        ({"value": Flip.FLIP}, "operation 'flip' is also an event's name"),
+        ({"refused_with": TransitionNotAllowed}, "refuse operations with an OperationNotAllowed"),
+        ({"value": Chore.REPLACE}, "operation 'replace' is declared more than once"),
+    ],
+)
+def test_broken_operations_are_refused(overrides: dict[str, object], problem: str) -> None:
+    """Each inconsistency of an operation is named when the spec is built."""
+    assert problem in problems_of(operations=chores(**overrides))
+
+
+def test_every_operation_member_is_declared() -> None:
+    """An operation enum member without its OperationSpec is named, like states and events."""
+    only_clean = chores()[:1]
+    assert "Chore.REPLACE ('replace') is not declared as an operation" in problems_of(
+        operations=only_clean
+    )
+
+
+def test_operations_change_the_version() -> None:
+    """Which states allow an operation is part of what the spec allows: the version says so."""
+    assert build().version != build(operations=chores()).version
+    assert (
+        build(operations=chores()).version
+        != build(operations=chores(allowed_in=(Light.OFF, Light.ON))).version
+    )
+    reworded = build(operations=chores(description="polish it"))
+    assert reworded.version == build(operations=chores()).version
+
+
+def test_order_operations_are_declared_in_the_table() -> None:
+    """Every merchant operation is in the order table, none in a final state, none an event."""
+    declared = {o.value for o in ORDER_SPEC.operations}
+    assert declared == set(Operation)
+    assert not {str(o) for o in Operation} & {str(e) for e in OrderEvent}
+    fulfil = ORDER_SPEC.operation(Operation.FULFIL_ITEMS)
+    assert fulfil.allowed_in == (OrderState.ACCEPTED,)
+    assert fulfil.refused_with is FulfillmentNotAllowed
+    for operation in ORDER_SPEC.operations:
+        assert issubclass(operation.refused_with, OperationNotAllowed)
+        assert not set(operation.allowed_in) & ORDER_SPEC.final_states

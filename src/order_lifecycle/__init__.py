@@ -1,10 +1,11 @@
 """order-lifecycle: an order's life as the payment provider reports it, as a guarded machine.
 
-Ask what an order may do next (:func:`allowed_events`, :func:`explain`), move it
-(:func:`fire`), and let the machine refuse what the provider's rules forbid. Work on its
-items and charges (:func:`fulfil`, :func:`cancel_items`, :func:`capture`, :func:`refund`,
-:func:`return_items`, ...): each is guarded by the order's state, and the state follows
-from the items and charges by one rule (:func:`implied_state`). Feed the provider's webhook
+Ask what an order may do next (:func:`allowed_events`, :func:`allowed_operations`,
+:func:`explain`), move it (:func:`fire`), and let the machine refuse what the provider's
+rules forbid. Work on its items and charges (:func:`fulfil_items`, :func:`cancel_items`,
+:func:`capture`, :func:`refund`, :func:`return_items`, ...): the order table says which
+states allow each operation, and the state follows from the items and charges by one rule
+(:func:`implied_state`). Feed the provider's webhook
 deliveries to an :class:`Inbox` (or parse one with :func:`parse_event` and reconcile it with
 :func:`apply_event`): duplicates, stale and out-of-order events are recognised, and whatever
 cannot be reconciled is kept for an operator.
@@ -24,6 +25,7 @@ from ._fulfilment import (
     FulfilmentRequest,
     cancel_items,
     fulfil,
+    fulfil_items,
     fulfilment_plan,
 )
 from ._inbox import Delivery, DeliveryResult, Inbox
@@ -32,6 +34,7 @@ from ._lifecycle import (
     CHECKOUT_MACHINE,
     ORDER_MACHINE,
     allowed_events,
+    allowed_operations,
     can_fire,
     explain,
     fire,
@@ -53,7 +56,7 @@ from ._reconcile import EventOutcome, Reconciled, apply_event
 from ._replay import replay
 from ._returns import ReturnLine, ReturnRequest, return_items
 from ._signature import SIGNATURE_HEADER, sign, verify_signature
-from ._spec import EventSpec, GuardSpec, MachineSpec, StateSpec, TransitionSpec
+from ._spec import EventSpec, GuardSpec, MachineSpec, OperationSpec, StateSpec, TransitionSpec
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC
 from ._vocabulary import (
     ChargeState,
@@ -61,12 +64,14 @@ from ._vocabulary import (
     CheckoutState,
     FraudState,
     ItemState,
+    Operation,
     OrderEvent,
     OrderState,
 )
 from ._webhook_store import MemoryWebhookStore, WebhookStore
 from .exceptions import (
     AmountTooLarge,
+    ChargeNotAllowed,
     CheckoutAlreadyConsumed,
     CheckoutRejected,
     CurrencyMismatch,
@@ -82,6 +87,7 @@ from .exceptions import (
     InvalidQuantity,
     InvalidResponse,
     InvalidSignature,
+    OperationNotAllowed,
     OrderExists,
     OrderLifecycleError,
     QuantityTooLarge,
@@ -101,6 +107,7 @@ from .exceptions import (
     UnknownCheckout,
     UnknownEvent,
     UnknownItem,
+    UnknownOperation,
     UnknownOrder,
     UnknownState,
     WrongType,
@@ -118,6 +125,7 @@ __all__ = [
     "AmountTooLarge",
     "Charge",
     "ChargeFailure",
+    "ChargeNotAllowed",
     "ChargeSnapshot",
     "ChargeState",
     "Checkout",
@@ -160,6 +168,9 @@ __all__ = [
     "MachineSpec",
     "MemoryCheckoutLedger",
     "MemoryWebhookStore",
+    "Operation",
+    "OperationNotAllowed",
+    "OperationSpec",
     "Order",
     "OrderCreated",
     "OrderEvent",
@@ -198,12 +209,14 @@ __all__ = [
     "UnknownCheckout",
     "UnknownEvent",
     "UnknownItem",
+    "UnknownOperation",
     "UnknownOrder",
     "UnknownState",
     "WebhookStore",
     "WrongType",
     "__version__",
     "allowed_events",
+    "allowed_operations",
     "apply_event",
     "begin_submission",
     "can_fire",
@@ -213,6 +226,7 @@ __all__ = [
     "explain",
     "fire",
     "fulfil",
+    "fulfil_items",
     "fulfilment_plan",
     "implied_state",
     "parse_event",

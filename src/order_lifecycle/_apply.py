@@ -1,32 +1,32 @@
 """What every operation on items and charges shares: checking its input, then one commit.
 
-An operation validates everything first (input, the order's state, what remains), computes
-the new items and charges, and only then hands them to :func:`commit`, which tries the
-events the new data implies (:func:`~order_lifecycle._derived.implied_state`) on a copy
-first, so a refused operation changes nothing, and an accepted one moves the order only
-through the machine, each step in its history.
+An operation validates everything first (input, whether the order table allows it now,
+what remains), computes the new items and charges, and only then hands them to
+:func:`commit`, which tries the events the new data implies
+(:data:`~order_lifecycle._derived.IMPLIED_STATES`) on a copy first, so a refused operation
+changes nothing, and an accepted one moves the order only through the machine, each step
+in its history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 import attrs
 
-from ._derived import implied_state
+from ._derived import IMPLIED_STATES, implied_state
 from ._lifecycle import ORDER_MACHINE
 from ._machine import Step
 from ._models import Charge, Item, Order
 from ._tables import ORDER_SPEC
-from ._vocabulary import OrderEvent, OrderState
+from ._vocabulary import Operation, OrderEvent, OrderState
 from .exceptions import (
     CurrencyMismatch,
     InvalidAmount,
     InvalidInput,
     InvalidQuantity,
-    TransitionNotAllowed,
     UnknownCharge,
     UnknownItem,
     WrongType,
@@ -39,33 +39,44 @@ __all__ = [
     "commit",
     "money",
     "quantities",
-    "reason",
-    "refuse",
+    "require",
 ]
 
-Refusal = Callable[[str, str, str], TransitionNotAllowed]
-"""A ``TransitionNotAllowed`` class (or factory) taking the action, the state and the reason."""
-
-# The events that items and charges decide, in the order the provider announces them, each
-# with the one target it may be fired towards: ``cancel`` (unguarded from pending_payment)
-# and ``return`` (unguarded) only towards their own state; the others as their guards allow.
-_DATA_EVENTS = {
-    OrderEvent.CANCEL: frozenset({OrderState.CANCELLED}),
-    OrderEvent.FULFIL: frozenset(OrderState),
-    OrderEvent.COMPLETE: frozenset(OrderState),
-    OrderEvent.RETURN: frozenset({OrderState.RETURNED}),
-}
+_IMPLIED = frozenset(i.state for i in IMPLIED_STATES)
+# The events items and charges decide: every row of theirs leads into a state the data
+# implies (cancel, fulfil, complete, return), in the provider's order of announcing them.
+_DATA_EVENTS = tuple(
+    e.value
+    for e in ORDER_SPEC.events
+    if all(r.dest in _IMPLIED for r in ORDER_SPEC.transitions if r.event is e.value)
+)
 
 
-def refuse(order: Order, action: str, allowed: Collection[OrderState], error: Refusal) -> None:
-    """Raise ``error`` unless the order is in one of ``allowed``, with its state's reason."""
-    if order.state not in allowed:
-        raise error(action, order.state, reason(order))
+def _reach() -> dict[OrderState, frozenset[OrderState]]:
+    """For each state, the states the data events lead to from it (itself included)."""
+    reach: dict[OrderState, frozenset[OrderState]] = {}
+    for state in OrderState:
+        seen, frontier = {state}, [state]
+        while frontier:
+            for row in ORDER_SPEC.transitions_from(frontier.pop()):
+                if row.event in _DATA_EVENTS and row.dest not in seen:
+                    seen.add(row.dest)
+                    frontier.append(row.dest)
+        reach[state] = frozenset(seen)
+    return reach
 
 
-def reason(order: Order) -> str:
-    """Why the order's state refuses what it refuses: the table's sentence for it."""
-    return ORDER_SPEC.state(order.state).refusal
+_REACH = _reach()
+
+
+def require(order: Order, operation: Operation) -> None:
+    """Raise the operation's refusal unless the order table allows it in the order's state.
+
+    Raises:
+        OperationNotAllowed: the operation's own subclass, with the table's reason.
+
+    """
+    ORDER_MACHINE.require(order, operation)
 
 
 def quantities(order: Order, requested: object) -> dict[str, int]:
@@ -148,10 +159,9 @@ def money(amount: Decimal, currency: str | None) -> str:
     return f"{amount} {currency}" if currency else str(amount)
 
 
-def commit(  # noqa: PLR0913 (the operation's name and error, its new data, its time)
+def commit(
     order: Order,
-    action: str,
-    error: Refusal,
+    operation: Operation,
     *,
     items: Iterable[Item] | None = None,
     charges: Iterable[Charge] | None = None,
@@ -160,7 +170,7 @@ def commit(  # noqa: PLR0913 (the operation's name and error, its new data, its 
     """Give ``order`` its new items and charges, and fire the events they imply.
 
     The events are tried on a copy first; if the new data would leave the order in a state
-    the table cannot take it to, ``error`` is raised and nothing changes.
+    the table cannot take it to, the operation's refusal is raised and nothing changes.
 
     Returns:
         The steps fired, in order (often none).
@@ -172,18 +182,11 @@ def commit(  # noqa: PLR0913 (the operation's name and error, its new data, its 
     target = implied_state(new_items, new_charges)
     events: list[OrderEvent] = []
     while trial.state is not target:
-        event = next(
-            (
-                e
-                for e, targets in _DATA_EVENTS.items()
-                if target in targets and ORDER_MACHINE.can_fire(trial, e)
-            ),
-            None,
-        )
+        event = next((e for e in _DATA_EVENTS if _leads(trial, e, target)), None)
         if event is None:
-            raise error(
-                action,
-                order.state,
+            raise ORDER_MACHINE.operation_refused(
+                order,
+                operation,
                 f"its items and charges would then say {target}, which the order can't reach",
             )
         ORDER_MACHINE.fire(trial, event, at=at)
@@ -191,3 +194,9 @@ def commit(  # noqa: PLR0913 (the operation's name and error, its new data, its 
     # The commit point: data first, then the steps; every guard passed on the same data.
     order.items, order.charges = new_items, new_charges
     return tuple(ORDER_MACHINE.fire(order, event, at=at) for event in events)
+
+
+def _leads(order: Order, event: OrderEvent, target: OrderState) -> bool:
+    """Whether ``event`` fires now along a row from which the data events reach ``target``."""
+    row = ORDER_MACHINE.row_for(order, event)
+    return row is not None and target in _REACH[row.dest]

@@ -1,11 +1,11 @@
 """Capturing, cancelling and refunding charge amounts (DESIGN 1.2).
 
 A charge's authorized ``amount`` is captured or cancelled in parts; once nothing is left
-open it is ``complete`` (something was captured) or ``cancelled``. Captures and cancels go
-through fulfilments at the provider, so they follow the fulfilment rule: only while the
-order is accepted, or fulfilled and waiting for its captures; and nothing is captured
-before something was fulfilled. A refund takes only what was captured and not refunded
-yet, never during a dispute.
+open it is ``complete`` (something was captured) or ``cancelled``. Which states allow each
+operation (``capture``, ``cancel_charge``, ``refund``), and what each needs of the order's
+data (something fulfilled before a capture, something captured before a refund), is the
+order table's to say (``_tables``); here are the amounts. A refund takes only what was
+captured and not refunded yet.
 """
 
 from __future__ import annotations
@@ -16,19 +16,17 @@ from typing import Any
 
 import attrs
 
-from ._apply import amount_of, charge_of, check_currency, commit, money, reason, refuse
+from ._apply import amount_of, charge_of, check_currency, commit, money, require
+from ._lifecycle import ORDER_MACHINE
 from ._models import Charge, Order
 from ._payload import AMOUNT_LIMIT
-from ._vocabulary import ChargeState, OrderState
-from .exceptions import AmountTooLarge, FulfillmentNotAllowed, InvalidAmount, RefundNotAllowed
+from ._tables import ORDER_SPEC
+from ._vocabulary import ChargeState, Operation
+from .exceptions import AmountTooLarge, InvalidAmount, RefundNotAllowed
 
 __all__ = ["RefundRequest", "cancel_charge", "capture", "refund"]
 
 _OPEN_CHARGE = frozenset({ChargeState.CAPTURABLE, ChargeState.PROCESSING})
-_CHARGEABLE = frozenset({OrderState.ACCEPTED, OrderState.FULFILLED})
-_REFUNDABLE = frozenset(
-    {OrderState.ACCEPTED, OrderState.FULFILLED, OrderState.COMPLETE, OrderState.RETURNED}
-)
 
 
 @attrs.frozen
@@ -62,17 +60,16 @@ def capture(
     the order completes (the steps land in its history at ``at``).
 
     Raises:
-        FulfillmentNotAllowed: the order is neither accepted nor fulfilled, or nothing has
+        ChargeNotAllowed: the order is neither accepted nor fulfilled, or nothing has
             been fulfilled yet; says why.
         AmountTooLarge: more than is open on the charge (nothing is, unless it is
             ``capturable`` or ``processing``).
         UnknownCharge, InvalidAmount, CurrencyMismatch: bad input, naming charge and value.
 
     """
-    charge, wanted = _checked(order, charge_id, amount, currency, "capture")
-    if not any(item.fulfilled for item in order.items):
-        raise FulfillmentNotAllowed("capture", order.state, "nothing has been fulfilled yet")
-    return _commit(order, attrs.evolve(charge, captured=charge.captured + wanted), "capture", at)
+    charge, wanted = _checked(order, charge_id, amount, currency, Operation.CAPTURE)
+    changed = attrs.evolve(charge, captured=charge.captured + wanted)
+    return _commit(order, changed, Operation.CAPTURE, at)
 
 
 def cancel_charge(
@@ -89,13 +86,14 @@ def cancel_charge(
     captured, else ``cancelled``.
 
     Raises:
-        FulfillmentNotAllowed: the order is neither accepted nor fulfilled; says why.
+        ChargeNotAllowed: the order is neither accepted nor fulfilled; says why.
         AmountTooLarge: more than is open on the charge.
         UnknownCharge, InvalidAmount, CurrencyMismatch: bad input, naming charge and value.
 
     """
-    charge, wanted = _checked(order, charge_id, amount, currency, "cancel")
-    return _commit(order, attrs.evolve(charge, cancelled=charge.cancelled + wanted), "cancel", at)
+    charge, wanted = _checked(order, charge_id, amount, currency, Operation.CANCEL_CHARGE)
+    changed = attrs.evolve(charge, cancelled=charge.cancelled + wanted)
+    return _commit(order, changed, Operation.CANCEL_CHARGE, at)
 
 
 def refund(
@@ -120,14 +118,17 @@ def refund(
     if wanted >= AMOUNT_LIMIT:
         raise InvalidAmount(what, amount)
     check_currency(order, None, currency, what)
-    if order.state not in _REFUNDABLE:
-        raise RefundNotAllowed("refund", order.state, reason(order), Decimal(0))
+    refusal = ORDER_MACHINE.operation_refusal(order, Operation.REFUND)
     available = sum((c.refundable for c in order.charges), Decimal(0))
-    if not any(c.captured for c in order.charges):
-        raise RefundNotAllowed("refund", order.state, "nothing has been captured yet", available)
+    if refusal is not None:
+        # In a state the table refuses, nothing may be refunded; else nothing was captured.
+        allowed_here = order.state in ORDER_SPEC.operation(Operation.REFUND).allowed_in
+        raise RefundNotAllowed(
+            Operation.REFUND, order.state, refusal, available if allowed_here else Decimal(0)
+        )
     if wanted > available:
         raise RefundNotAllowed(
-            "refund",
+            Operation.REFUND,
             order.state,
             f"{money(wanted, order.currency)} is more than the "
             f"{money(available, order.currency)} available (captured minus refunded)",
@@ -143,26 +144,27 @@ def refund(
 
 
 def _checked(
-    order: Order, charge_id: str, amount: object, currency: str | None, action: str
+    order: Order, charge_id: str, amount: object, currency: str | None, action: Operation
 ) -> tuple[Charge, Decimal]:
     """The charge and the amount to capture or cancel, once every check has passed."""
     charge = charge_of(order, charge_id)
     what = f"Charge {charge.id!r}"
     wanted = amount_of(amount, what)
     check_currency(order, charge, currency, what)
-    refuse(order, action, _CHARGEABLE, FulfillmentNotAllowed)
+    require(order, action)
     available = charge.open_amount if charge.state in _OPEN_CHARGE else Decimal(0)
     if wanted > available:
         unit = charge.currency or order.currency
-        raise AmountTooLarge(charge.id, action, money(wanted, unit), money(available, unit))
+        verb = "capture" if action is Operation.CAPTURE else "cancel"
+        raise AmountTooLarge(charge.id, verb, money(wanted, unit), money(available, unit))
     return charge, wanted
 
 
-def _commit(order: Order, changed: Charge, action: str, at: datetime | None) -> Charge:
+def _commit(order: Order, changed: Charge, action: Operation, at: datetime | None) -> Charge:
     """Replace the charge, settled once nothing is left open, and fire what that implies."""
     if not changed.open_amount:
         settled = ChargeState.COMPLETE if changed.captured else ChargeState.CANCELLED
         changed = attrs.evolve(changed, state=settled)
     charges = tuple(changed if c.id == changed.id else c for c in order.charges)
-    commit(order, action, FulfillmentNotAllowed, charges=charges, at=at)
+    commit(order, action, charges=charges, at=at)
     return changed

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from ._charges import capture
-from ._fulfilment import fulfil
+from ._fulfilment import fulfil_items
 from ._lifecycle import allowed_events, explain, fire
 from ._models import Order
 from ._tables import ORDER_SPEC
@@ -70,7 +70,9 @@ def walk(
     )
     out.append(f"  allowed now: {', '.join(allowed_events(order))}")
     try:
-        store.update_order(order_id, lambda o: fulfil(o, {"widget": 2, "manual": 1}, at=START))
+        store.update_order(
+            order_id, lambda o: fulfil_items(o, {"widget": 2, "manual": 1}, at=START)
+        )
     except TransitionNotAllowed as refused:
         out.append(f"  ship it? refused: {refused}")
     out.append(f"  what would allow it: {explain(order, OrderEvent.FULFIL)}")
@@ -85,7 +87,8 @@ def walk(
     except DuplicateEvent as duplicate:
         out.append(f"  the same webhook delivered again: {duplicate}")
     store.update_order(
-        order_id, lambda o: fulfil(o, {"widget": 2, "manual": 1}, at=START + timedelta(hours=2))
+        order_id,
+        lambda o: fulfil_items(o, {"widget": 2, "manual": 1}, at=START + timedelta(hours=2)),
     )
     store.update_order(
         order_id, lambda o: capture(o, "ch-1", "49.90", at=START + timedelta(hours=3))

@@ -1,11 +1,11 @@
 """Fulfilling and cancelling line items, and the shipping split (DESIGN 1.2).
 
-:func:`fulfil` and :func:`cancel_items` record units as fulfilled or cancelled and return
-the body of the provider's ``POST /fulfillments`` request that reports them. Both are
-refused unless the order is accepted (``FulfillmentNotAllowed``, saying why), and above
-what remains of an item (``QuantityTooLarge``). When the last unit is fulfilled (or the
-rest cancelled) the order becomes fulfilled; when every unit is cancelled, so is every
-charge, and the order becomes cancelled.
+:func:`fulfil_items` and :func:`cancel_items` record units as fulfilled or cancelled and
+return the body of the provider's ``POST /fulfillments`` request that reports them. Both
+are refused where the order table does not allow them (``FulfillmentNotAllowed``, with the
+table's reason), and above what remains of an item (``QuantityTooLarge``). When the last
+unit is fulfilled (or the rest cancelled) the order becomes fulfilled; when every unit is
+cancelled, so is every charge, and the order becomes cancelled.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from typing import Any
 
 import attrs
 
-from ._apply import commit, quantities, reason, refuse
-from ._derived import every_item_cancelled
+from ._apply import commit, quantities, require
+from ._derived import SETTLED, every_item_cancelled
+from ._lifecycle import ORDER_MACHINE
 from ._models import Charge, Item, Order
-from ._vocabulary import ChargeState, OrderEvent, OrderState
-from .exceptions import FulfillmentNotAllowed, QuantityTooLarge
+from ._tables import ORDER_SPEC
+from ._vocabulary import ChargeState, Operation, OrderState
+from .exceptions import QuantityTooLarge
 
 __all__ = [
     "FulfilmentLine",
@@ -28,10 +30,10 @@ __all__ = [
     "FulfilmentRequest",
     "cancel_items",
     "fulfil",
+    "fulfil_items",
     "fulfilment_plan",
 ]
 
-_CANCEL = "cancel items"
 _WHOLE_ORDER_ONLY = "; before acceptance only the whole order can be cancelled"
 
 
@@ -80,13 +82,13 @@ class FulfilmentPlan:
     undetermined: tuple[Item, ...] = ()
 
 
-def fulfil(
+def fulfil_items(
     order: Order, items: Mapping[str, int], *, at: datetime | None = None
 ) -> FulfilmentRequest:
     """Record ``items`` (item id -> units) as fulfilled, and return the request reporting it.
 
-    The last unit fulfilled (or fulfilled with the rest cancelled) fires ``fulfil``; the
-    step lands in the order's history at ``at``.
+    The operation ``fulfil_items``; the last unit fulfilled (or fulfilled with the rest
+    cancelled) fires the event ``fulfil``, whose step lands in the order's history at ``at``.
 
     Raises:
         FulfillmentNotAllowed: the order is not accepted; the message says why.
@@ -95,10 +97,14 @@ def fulfil(
 
     """
     wanted = quantities(order, items)
-    refuse(order, str(OrderEvent.FULFIL), {OrderState.ACCEPTED}, FulfillmentNotAllowed)
+    require(order, Operation.FULFIL_ITEMS)
     new_items = tuple(_take(item, wanted.get(item.id, 0), "fulfil") for item in order.items)
-    commit(order, str(OrderEvent.FULFIL), FulfillmentNotAllowed, items=new_items, at=at)
+    commit(order, Operation.FULFIL_ITEMS, items=new_items, at=at)
     return FulfilmentRequest(order.id, tuple(FulfilmentLine(i, q) for i, q in wanted.items()))
+
+
+fulfil = fulfil_items
+"""The former name of :func:`fulfil_items` (``fulfil`` is also the provider's event)."""
 
 
 def cancel_items(
@@ -119,18 +125,14 @@ def cancel_items(
 
     """
     wanted = quantities(order, items)
-    refuse(
-        order,
-        _CANCEL,
-        {OrderState.ACCEPTED, OrderState.PENDING_PAYMENT},
-        FulfillmentNotAllowed,
-    )
+    require(order, Operation.CANCEL_ITEMS)
     new_items = tuple(_take(item, wanted.get(item.id, 0), "cancel") for item in order.items)
     everything = every_item_cancelled(new_items)
     if order.state is OrderState.PENDING_PAYMENT and not everything:
-        raise FulfillmentNotAllowed(_CANCEL, order.state, reason(order) + _WHOLE_ORDER_ONLY)
+        reason = ORDER_SPEC.state(order.state).refusal + _WHOLE_ORDER_ONLY
+        raise ORDER_MACHINE.operation_refused(order, Operation.CANCEL_ITEMS, reason)
     new_charges = tuple(_cancel_rest(c) for c in order.charges) if everything else None
-    commit(order, _CANCEL, FulfillmentNotAllowed, items=new_items, charges=new_charges, at=at)
+    commit(order, Operation.CANCEL_ITEMS, items=new_items, charges=new_charges, at=at)
     return FulfilmentRequest(
         order.id, tuple(FulfilmentLine(i, cancel_quantity=q) for i, q in wanted.items())
     )
@@ -140,11 +142,11 @@ def fulfilment_plan(order: Order) -> FulfilmentPlan:
     """Split an accepted order's open items into those to ship and those to deliver digitally.
 
     Raises:
-        FulfillmentNotAllowed: the order is not accepted: nothing may be sent yet (or any
-            more); the message says why.
+        FulfillmentNotAllowed: the table does not allow ``fulfil_items`` now: nothing may
+            be sent yet (or any more); the message says why.
 
     """
-    refuse(order, "plan fulfilment", {OrderState.ACCEPTED}, FulfillmentNotAllowed)
+    require(order, Operation.FULFIL_ITEMS)
     open_items = [item for item in order.items if item.open_quantity]
     return FulfilmentPlan(
         order.id,
@@ -167,7 +169,7 @@ def _take(item: Item, units: int, action: str) -> Item:
 
 def _cancel_rest(charge: Charge) -> Charge:
     """``charge`` with its open amount cancelled: complete if part was captured."""
-    if charge.state in {ChargeState.COMPLETE, ChargeState.CANCELLED}:
+    if charge.state in SETTLED:
         return charge  # settled already, as the provider reported it
     state = ChargeState.COMPLETE if charge.captured else ChargeState.CANCELLED
     return attrs.evolve(charge, cancelled=charge.cancelled + charge.open_amount, state=state)

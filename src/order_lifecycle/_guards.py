@@ -1,8 +1,8 @@
 """The order machine's guards: the predicates behind the names the table uses.
 
 Each reads only the order's items and charges (and, for dispute resolution, its history), so
-the same rule decides a fired event, ``can_fire`` and ``explain``. The item and charge
-clauses are those of :func:`~order_lifecycle._derived.implied_state`: one rule.
+the same rule decides a fired event, an operation, ``can_fire`` and ``explain``. The item and
+charge clauses are those of :data:`~order_lifecycle._derived.IMPLIED_STATES`: one rule.
 """
 
 from __future__ import annotations
@@ -18,14 +18,12 @@ from ._vocabulary import OrderEvent, OrderState
 
 __all__ = ["ORDER_GUARDS"]
 
-_Row = TransitionSpec[OrderState, OrderEvent]
+_Row = TransitionSpec[OrderState, OrderEvent] | None
 
 
 def everything_cancelled(order: Order, _row: _Row) -> bool:
     """Every item and every charge is cancelled (true with none: an expired payment)."""
-    return _derived.every_item_cancelled(order.items) and _derived.every_charge_cancelled(
-        order.charges
-    )
+    return _derived.everything_cancelled(order.items, order.charges)
 
 
 def every_item_fulfilled(order: Order, _row: _Row) -> bool:
@@ -38,14 +36,24 @@ def charges_settled(order: Order, _row: _Row) -> bool:
     return _derived.charges_settled(order.charges)
 
 
-def fulfilled_and_settled(order: Order, row: _Row) -> bool:
+def fulfilled_and_settled(order: Order, _row: _Row) -> bool:
     """Both of the above: complete straight from accepted, when order.fulfilled never came."""
-    return every_item_fulfilled(order, row) and charges_settled(order, row)
+    return _derived.fulfilled_and_settled(order.items, order.charges)
 
 
 def resumes_state_before_dispute(order: Order, row: _Row) -> bool:
     """The row leads back to the state the order had when the dispute opened."""
-    return order.state_before_dispute is row.dest
+    return row is not None and order.state_before_dispute is row.dest
+
+
+def something_fulfilled(order: Order, _row: _Row) -> bool:
+    """At least one unit was fulfilled: a capture needs it."""
+    return _derived.something_fulfilled(order.items)
+
+
+def something_captured(order: Order, _row: _Row) -> bool:
+    """At least part of a charge was captured: a refund needs it."""
+    return _derived.something_captured(order.charges)
 
 
 ORDER_GUARDS: Mapping[str, Guard[Order, OrderState, OrderEvent]] = {
@@ -54,4 +62,6 @@ ORDER_GUARDS: Mapping[str, Guard[Order, OrderState, OrderEvent]] = {
     OrderGuard.CHARGES_SETTLED: charges_settled,
     OrderGuard.FULFILLED_AND_SETTLED: fulfilled_and_settled,
     OrderGuard.RESUMES_STATE_BEFORE_DISPUTE: resumes_state_before_dispute,
+    OrderGuard.SOMETHING_FULFILLED: something_fulfilled,
+    OrderGuard.SOMETHING_CAPTURED: something_captured,
 }

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, overload
+from typing import Any, cast, overload
 
 from ._guards import ORDER_GUARDS
 from ._machine import Explanation, Machine, Step
 from ._models import Checkout, Order
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC
-from ._vocabulary import CheckoutEvent, CheckoutState, OrderEvent, OrderState
+from ._vocabulary import CheckoutEvent, CheckoutState, Operation, OrderEvent, OrderState
 from .exceptions import WrongType
 
-__all__ = ["CHECKOUT_MACHINE", "ORDER_MACHINE", "allowed_events", "can_fire", "explain", "fire"]
+__all__ = [
+    "CHECKOUT_MACHINE",
+    "ORDER_MACHINE",
+    "allowed_events",
+    "allowed_operations",
+    "can_fire",
+    "explain",
+    "fire",
+]
 
 ORDER_MACHINE: Machine[OrderState, OrderEvent, Order] = Machine(ORDER_SPEC, ORDER_GUARDS)
 """The order lifecycle (DESIGN 1.2) as a running machine."""
@@ -81,14 +89,32 @@ def allowed_events(model: Order | Checkout) -> tuple[Any, ...]:
     return _machine_for(model).allowed_events(model)
 
 
-@overload
-def explain(model: Order, event: OrderEvent | str) -> Explanation[OrderState, OrderEvent]: ...
+def allowed_operations(order: Order) -> tuple[Operation, ...]:
+    """Every merchant operation the order table allows the order now, in the table's order.
+
+    Raises:
+        WrongType: ``order`` is not an ``Order`` (a checkout has no operations).
+
+    """
+    if not isinstance(order, Order):
+        raise WrongType("order", "an Order", order)
+    return cast("tuple[Operation, ...]", ORDER_MACHINE.allowed_operations(order))
+
+
 @overload
 def explain(
-    model: Checkout, event: CheckoutEvent | str
+    model: Order, subject: OrderEvent | Operation | str
+) -> Explanation[OrderState, OrderEvent]: ...
+@overload
+def explain(
+    model: Checkout, subject: CheckoutEvent | str
 ) -> Explanation[CheckoutState, CheckoutEvent]: ...
 def explain(
-    model: Order | Checkout, event: OrderEvent | CheckoutEvent | str
+    model: Order | Checkout, subject: OrderEvent | CheckoutEvent | Operation | str
 ) -> Explanation[Any, Any]:
-    """Why ``event`` is refused now, and the shortest sequence of events that would allow it."""
-    return _machine_for(model).explain(model, event)
+    """Why an event (or, for an order, an operation) is refused now, and the shortest way on.
+
+    A name is an event's when the machine has that event (``"fulfil"``: the provider's
+    ``order.fulfilled``), else an operation's (``"fulfil_items"``).
+    """
+    return _machine_for(model).explain(model, subject)

@@ -1,32 +1,40 @@
-"""A typed facade over ``transitions.Machine``, built from a :class:`MachineSpec`.
+"""A typed facade over a lifecycle table compiled once from a :class:`MachineSpec`.
 
-Why a facade: ``transitions`` attaches trigger methods to models at run time (invisible to a
-type checker) and raises a string-only ``MachineError``. Here the engine never sees our
-models: it runs on a throwaway carrier holding the state as a plain string, and a successful
-transition is committed to the model in one place (:meth:`Machine.fire`), together with its
-history step. Refusals raise our :class:`TransitionNotAllowed` (or the event's own subclass).
+``transitions.Machine`` stays the declared engine: each :class:`Machine` builds one from its
+spec (``auto_transitions=False``, the guards as conditions) and compiles its own table from
+the engine's transitions, checking that they agree row for row. Every question (``fire``,
+``can_fire``, ``allowed_events``, ``explain``) is then a dict lookup keyed by state and
+event, with the guards as plain callables and the shortest paths between states found once.
+A differential property test drives the table and the engine with the same events and guard
+outcomes and asserts the same decisions (``tests/test_machine_differential.py``).
+
+Why a facade at all: ``transitions`` attaches trigger methods to models at run time (invisible
+to a type checker) and raises a string-only ``MachineError``. Here the engine never sees our
+models (it runs on a carrier holding the state as a plain string), and a successful transition
+is committed to the model in one place, together with its history step. Refusals raise our
+:class:`TransitionNotAllowed` (or the event's own subclass).
 """
 
 from __future__ import annotations
 
-import copy
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 import attrs
 from transitions import Machine as _Engine
-from transitions import MachineError
 from transitions.core import EventData
 
 from ._spec import MachineSpec, TransitionSpec
 from .exceptions import (
     InvalidDefinition,
     InvalidInput,
+    OperationNotAllowed,
     TransitionNotAllowed,
     UnknownEvent,
+    UnknownOperation,
     WrongType,
 )
 
@@ -63,35 +71,47 @@ class Stateful(Protocol[S, E]):
 
 M = TypeVar("M", bound=Stateful[Any, Any])
 
-Guard = Callable[[M, TransitionSpec[S, E]], bool]
-"""A predicate over the model and the row it would take; named in the spec, bound here."""
+Guard = Callable[[M, TransitionSpec[S, E] | None], bool]
+"""A predicate over the model and the row it would take; named in the spec, bound here.
+
+The row is ``None`` when the guard is asked for an operation (``OperationSpec.needs``).
+"""
 
 
 @attrs.frozen
 class Explanation(Generic[S, E]):
-    """Why ``event`` is (or is not) allowed in ``state``, and what would allow it.
+    """Why ``subject`` (an event or an operation) is or is not allowed in ``state``, and how.
 
-    ``path`` is the shortest sequence of events after which ``event`` is defined (``()`` when
-    it already is), or ``None`` when no sequence of events leads there. ``conditions`` are
-    the guards that must also hold along the way, as sentences.
+    ``path`` is the shortest sequence of events after which ``subject`` is defined (``()``
+    when it already is), or ``None`` when no sequence of events leads there.
+    ``path_conditions`` has one entry per event of ``path``: the condition its own row still
+    needs (``None`` when it needs none). ``conditions`` are what ``subject`` itself needs
+    once there. A condition is never attached to another row than its own.
     """
 
-    event: E
+    subject: E | StrEnum
     state: S
     allowed: bool
     reason: str
     path: tuple[E, ...] | None
     conditions: tuple[str, ...]
+    path_conditions: tuple[str | None, ...] = ()
 
     def __str__(self) -> str:
         if self.allowed:
-            return f"{self.event} is allowed in {self.state}."
-        text = f"Can't {self.event} when in {self.state}: {self.reason}."
+            return f"{self.subject} is allowed in {self.state}."
+        text = f"Can't {self.subject} when in {self.state}: {self.reason}."
         if self.path is None:
             return f"{text} No sequence of events makes it possible."
         if self.path:
-            text += f" It becomes possible after: {', '.join(self.path)}"
-            text += f" (when {'; '.join(self.conditions)})." if self.conditions else "."
+            conditions = self.path_conditions or (None,) * len(self.path)
+            steps = (
+                f"{event} (when {condition})" if condition else str(event)
+                for event, condition in zip(self.path, conditions, strict=True)
+            )
+            text += f" It becomes possible after: {', '.join(steps)}"
+            needs = " or ".join(self.conditions)
+            text += f"; then only when {needs}." if needs else "."
         return text
 
 
@@ -113,24 +133,29 @@ def coerce(
 
 
 class _Carrier(Generic[M]):
-    """What the engine sees instead of a model: the state as a plain string."""
+    """What the engine sees instead of a model: the state as a plain string, and the row taken."""
 
-    __slots__ = ("model", "state")
+    __slots__ = ("model", "row", "state")
 
     def __init__(self, model: M, state: str) -> None:
         self.model = model
         self.state = state
+        self.row: object = None
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+_Compiled = tuple[tuple[TransitionSpec[S, E], "Guard[M, S, E] | None"], ...]
+
+
 class Machine(Generic[S, E, M]):
     """Fires events at models of one spec, enforcing its table and guards.
 
     Raises:
-        InvalidDefinition: when ``guards`` does not bind exactly the guards the spec names.
+        InvalidDefinition: when ``guards`` does not bind exactly the guards the spec names,
+            or when the compiled table and the ``transitions`` engine disagree.
 
     """
 
@@ -153,7 +178,7 @@ class Machine(Generic[S, E, M]):
         self._clock = clock
         self._states = type(spec.states[0].value)
         self._events = type(spec.events[0].value)
-        self._engine = _Engine(
+        self.engine = _Engine(
             model=None,
             states=[str(s.value) for s in spec.states],
             initial=str(spec.initial),
@@ -162,41 +187,155 @@ class Machine(Generic[S, E, M]):
             send_event=True,
             ignore_invalid_triggers=False,
         )
+        self._table = self._compile()
+        self._rows = frozenset(spec.transitions)
+        self._events_from = {
+            s.value: tuple(e.value for e in spec.events if (s.value, e.value) in self._table)
+            for s in spec.states
+        }
+        self._operations = {o.value: o for o in spec.operations}
+        self._operation_enum = type(spec.operations[0].value) if spec.operations else None
+        self._performable = {
+            (state, o.value): None if o.needs is None else self._guards[o.needs]
+            for o in spec.operations
+            for state in o.allowed_in
+        }
+        self._operations_in = {
+            s.value: tuple(o.value for o in spec.operations if s.value in o.allowed_in)
+            for s in spec.states
+        }
+        self._nearest = self._nearest_paths()
+        self._reach: dict[frozenset[E], dict[S, frozenset[S]]] = {}
 
     def __repr__(self) -> str:
         return f"<Machine({self.spec.name!r}, num_transitions={len(self.spec.transitions)})>"
 
     def _engine_row(self, row: TransitionSpec[S, E]) -> dict[str, object]:
+        def taken(data: EventData) -> None:
+            cast("_Carrier[M]", data.model).row = row
+
         engine_row: dict[str, object] = {
             "trigger": str(row.event),
             "source": str(row.source),
             "dest": str(row.dest),
+            "before": [taken],
         }
         if row.guard is not None:
             guard = self._guards[row.guard]
 
             def condition(data: EventData) -> bool:
-                carrier = cast("_Carrier[M]", data.model)
-                return guard(carrier.model, row)
+                return guard(cast("_Carrier[M]", data.model).model, row)
 
             engine_row["conditions"] = [condition]
         return engine_row
 
+    def _compile(self) -> dict[tuple[S, E], _Compiled[S, E, M]]:
+        """The table as ``(state, event) -> ((row, guard or None), ...)``, from the engine's rows.
+
+        The engine keeps, per trigger and source, its transitions in declaration order: the
+        order in which it tries their conditions. The compiled table takes the same order,
+        so the first row whose guard passes is the one both take.
+        """
+        table: dict[tuple[S, E], _Compiled[S, E, M]] = {}
+        for trigger, engine_event in self.engine.events.items():
+            event = self._events(trigger)
+            for source, engine_rows in engine_event.transitions.items():
+                state = self._states(source)
+                rows = self.spec.transitions_from(state, event)
+                if [r.dest for r in rows] != [self._states(str(t.dest)) for t in engine_rows]:
+                    raise InvalidDefinition(
+                        f"The {self.spec.name} table and its transitions engine disagree on "
+                        f"{event} from {state}."
+                    )
+                table[state, event] = tuple(
+                    (row, None if row.guard is None else self._guards[row.guard]) for row in rows
+                )
+        if len(table) != len({(r.source, r.event) for r in self.spec.transitions}):
+            raise InvalidDefinition(f"The {self.spec.name} engine lost rows of its table.")
+        return table
+
+    def _nearest_paths(self) -> dict[tuple[S, StrEnum], tuple[TransitionSpec[S, E], ...]]:
+        """For each state and event (or operation), the fewest rows to where it is defined.
+
+        One breadth-first search per state, guards aside. Rows of an event that has several
+        from one state (the guard chooses among them, as a resolved dispute goes back where
+        it began) are not planned through: which one is taken depends on data, so
+        :meth:`explain` takes them only as a first step, where the guards can say.
+        """
+        choices = {key for key, rows in self._table.items() if len(rows) > 1}
+        nearest: dict[tuple[S, StrEnum], tuple[TransitionSpec[S, E], ...]] = {}
+        for start in self.spec.states:
+            previous: dict[S, TransitionSpec[S, E] | None] = {start.value: None}
+            queue = deque([start.value])
+            while queue:
+                state = queue.popleft()
+                path = self._path_back(previous, state)
+                subjects: tuple[StrEnum, ...] = (
+                    *self._events_from[state],
+                    *self._operations_in[state],
+                )
+                for subject in subjects:
+                    nearest.setdefault((start.value, subject), path)
+                for row in self.spec.transitions_from(state):
+                    if (state, row.event) not in choices and row.dest not in previous:
+                        previous[row.dest] = row
+                        queue.append(row.dest)
+        return nearest
+
+    @staticmethod
+    def _path_back(
+        previous: Mapping[S, TransitionSpec[S, E] | None], state: S
+    ) -> tuple[TransitionSpec[S, E], ...]:
+        path: list[TransitionSpec[S, E]] = []
+        step = previous[state]
+        while step is not None:
+            path.append(step)
+            step = previous[step.source]
+        return tuple(reversed(path))
+
+    def leads(self, source: S, dest: S, *, avoid: Collection[E] = ()) -> bool:
+        """Whether the table leads from ``source`` to ``dest`` (guards aside), without ``avoid``.
+
+        Reachability is computed once per set of avoided events (a search from every state)
+        and kept, so reconciliation's questions about states are set lookups.
+        """
+        key = frozenset(avoid)
+        reach = self._reach.get(key)
+        if reach is None:
+            reach = self._reach[key] = {
+                s.value: self._reachable(s.value, key) for s in self.spec.states
+            }
+        return dest in reach[source]
+
+    def _reachable(self, start: S, avoid: frozenset[E]) -> frozenset[S]:
+        seen, frontier = {start}, [start]
+        while frontier:
+            for row in self.spec.transitions_from(frontier.pop()):
+                if row.event not in avoid and row.dest not in seen:
+                    seen.add(row.dest)
+                    frontier.append(row.dest)
+        return frozenset(seen)
+
     def event(self, value: object) -> E:
         """``value`` as one of this machine's events (its name is accepted)."""
+        if type(value) is self._events:  # the hot path: a member, as it is
+            return value
         return coerce(self._events, value, self.spec.name, UnknownEvent)
 
-    def _passes(self, model: M, row: TransitionSpec[S, E]) -> bool:
-        return row.guard is None or self._guards[row.guard](model, row)
+    def row_for(self, model: M, event: E) -> TransitionSpec[S, E] | None:
+        """The row ``event`` takes now: the first whose guard passes; ``None`` if none."""
+        for row, guard in self._table.get((model.state, event), ()):
+            if guard is None or guard(model, row):
+                return row
+        return None
 
     def can_fire(self, model: M, event: E | str) -> bool:
         """Whether ``event`` would be accepted now; never changes anything."""
-        rows = self.spec.transitions_from(model.state, self.event(event))
-        return any(self._passes(model, row) for row in rows)
+        return self.row_for(model, self.event(event)) is not None
 
     def allowed_events(self, model: M) -> tuple[E, ...]:
         """Every event that would be accepted now, in declaration order."""
-        return tuple(e.value for e in self.spec.events if self.can_fire(model, e.value))
+        return tuple(e for e in self._events_from[model.state] if self.row_for(model, e))
 
     def fire(
         self,
@@ -217,19 +356,21 @@ class Machine(Generic[S, E, M]):
 
         """
         event = self.event(event)
-        when = self._clock() if at is None else at
-        if not isinstance(when, datetime) or when.tzinfo is None:
+        if at is None:
+            at = self._clock()
+        elif not isinstance(at, datetime) or at.tzinfo is None:
             raise WrongType("at", "a timezone-aware datetime", at)
         source = model.state
-        carrier = _Carrier(model, str(source))
-        try:
-            moved = self._engine.events[str(event)].trigger(carrier)
-        except MachineError as error:  # the event has no row from this state
-            raise self._refusal(model, event) from error
-        if not moved:  # rows exist, but every guard said no
+        row = self.row_for(model, event)
+        if row is None:
             raise self._refusal(model, event)
-        step: Step[S, E] = Step(event, source, self._states(carrier.state), when, event_id, implied)
-        return self._commit(model, step)
+        # The one commit point: the step is built from checked parts only, so it needs no
+        # second validation; state first (the model's own converter accepts a member
+        # as it is), then the history that explains it.
+        step: Step[S, E] = Step(event, source, row.dest, at, event_id, implied)
+        model.state = row.dest
+        model.history.append(step)
+        return step
 
     def record(
         self,
@@ -252,77 +393,172 @@ class Machine(Generic[S, E, M]):
             WrongType: ``at`` is not a timezone-aware datetime.
 
         """
-        if row not in self.spec.transitions or row.source != model.state:
+        if row not in self._rows or row.source != model.state:
             raise InvalidInput(
                 f"{row.source} -{row.event}-> {row.dest} is not a row of the {self.spec.name} "
                 f"table leaving {model.state}."
             )
         if not isinstance(at, datetime) or at.tzinfo is None:
             raise WrongType("at", "a timezone-aware datetime", at)
-        return self._commit(model, Step(row.event, row.source, row.dest, at, event_id, implied))
-
-    @staticmethod
-    def _commit(model: M, step: Step[S, E]) -> Step[S, E]:
-        # The one commit point: state first (it validates), then the history that explains it.
+        step: Step[S, E] = Step(row.event, row.source, row.dest, at, event_id, implied)
         model.state = step.dest
         model.history.append(step)
         return step
 
-    def explain(self, model: M, event: E | str) -> Explanation[S, E]:
-        """Why ``event`` is refused now, and the shortest sequence of events that would allow it.
+    def operation(self, value: object) -> StrEnum:
+        """``value`` as one of this machine's operations (its name is accepted)."""
+        if self._operation_enum is None:
+            raise UnknownOperation(self.spec.name, value, ())
+        if type(value) is self._operation_enum:
+            return value  # a member, as it is
+        return coerce(self._operation_enum, value, self.spec.name, UnknownOperation)
 
-        The search runs on copies of ``model``: where a row of an event passes its guard now,
-        that row is the one the event would take (a resolved dispute goes back to where the
-        order was); where none passes, each stays possible once its guard holds, and the guard
-        becomes one of the explanation's conditions.
+    def operation_refusal(self, model: M, operation: StrEnum | str) -> str | None:
+        """Why the operation is refused now (``None`` when it is allowed); changes nothing."""
+        operation = self.operation(operation)
+        key = (model.state, operation)
+        if key not in self._performable:
+            return self.spec.operation_refusal(operation, model.state)
+        guard = self._performable[key]
+        if guard is None or guard(model, None):
+            return None
+        needs = self._operations[operation].needs
+        return f"not until {self.spec.guard(needs).description}" if needs else None
+
+    def can_perform(self, model: M, operation: StrEnum | str) -> bool:
+        """Whether the table (and the operation's guard) allows the operation now."""
+        return self.operation_refusal(model, operation) is None
+
+    def allowed_operations(self, model: M) -> tuple[StrEnum, ...]:
+        """Every operation the table allows now, in declaration order."""
+        return tuple(
+            o for o in self._operations_in[model.state] if self.operation_refusal(model, o) is None
+        )
+
+    def require(self, model: M, operation: StrEnum | str) -> None:
+        """Raise the operation's refusal unless the table allows it now; changes nothing.
+
+        Raises:
+            OperationNotAllowed: the operation's own subclass, naming the state and why.
+            UnknownOperation: not an operation of this machine.
+
         """
-        event = self.event(event)
+        reason = self.operation_refusal(model, operation)
+        if reason is not None:
+            raise self.operation_refused(model, operation, reason)
+
+    def operation_refused(
+        self, model: M, operation: StrEnum | str, reason: str
+    ) -> OperationNotAllowed:
+        """The operation's refusal (its spec's class) in the model's state, for ``reason``."""
+        operation = self.operation(operation)
+        return self._operations[operation].refused_with(operation, model.state, reason)
+
+    def _subject(self, value: object) -> tuple[E | None, StrEnum | None]:
+        """``value`` as ``(event, None)`` or as ``(None, operation)``."""
+        if self._operation_enum is not None and (
+            isinstance(value, self._operation_enum)
+            or (
+                isinstance(value, str)
+                and not isinstance(value, StrEnum)
+                and value in self._operations
+            )
+        ):
+            return None, self.operation(value)
+        try:
+            return self.event(value), None
+        except UnknownEvent as error:
+            known = [*error.known, *(str(o) for o in self._operations)]
+            raise UnknownEvent(self.spec.name, value, known) from None
+
+    def explain(self, model: M, subject: E | StrEnum | str) -> Explanation[S, E]:
+        """Why an event or operation is refused now, and the shortest way to allowing it.
+
+        Read from the paths found when the machine was built; the guards are asked about
+        the model's data as it is now. A first step the guards choose among (a resolved
+        dispute) is the row they pass, so the path goes on from where the dispute began.
+        Each condition is given with the row (or operation) that needs it.
+        """
+        event, operation = self._subject(subject)
         state = model.state
-        if self.can_fire(model, event):
-            return Explanation(event, state, allowed=True, reason="", path=(), conditions=())
-        reason = self._reason(model, event)
-        queue: deque[tuple[M, tuple[E, ...], tuple[str, ...]]] = deque([(model, (), ())])
-        seen = {state}
-        while queue:
-            node, path, conditions = queue.popleft()
-            goal = self._rows_taken(node, event)
-            if goal:
-                needed = tuple(self._unmet(node, goal))
-                met = tuple(dict.fromkeys(conditions + needed))
-                return Explanation(
-                    event, state, allowed=False, reason=reason, path=path, conditions=met
-                )
-            for spec in self.spec.events:
-                for row in self._rows_taken(node, spec.value):
-                    if row.dest not in seen:
-                        seen.add(row.dest)
-                        child = copy.deepcopy(node)
-                        child.state = row.dest
-                        child.history.append(Step(row.event, row.source, row.dest, _utc_now()))
-                        unmet = conditions + tuple(self._unmet(node, [row]))
-                        queue.append((child, (*path, row.event), unmet))
-        return Explanation(event, state, allowed=False, reason=reason, path=None, conditions=())
+        asked: StrEnum
+        if event is not None:
+            asked, refusal = (
+                event,
+                None if self.row_for(model, event) else self._reason(model, event),
+            )
+        else:
+            asked = cast("StrEnum", operation)  # one of the two is set, by _subject
+            refusal = self.operation_refusal(model, asked)
+        if refusal is None:
+            return Explanation(asked, state, allowed=True, reason="", path=(), conditions=())
+        path = self._path_to(model, asked, is_operation=event is None)
+        if path is None:
+            return Explanation(
+                asked, state, allowed=False, reason=refusal, path=None, conditions=()
+            )
+        goal = path[-1].dest if path else state
+        needs = self._event_needs(model, goal, event) if event is not None else ()
+        if operation is not None:
+            needs = self._operation_needs(model, goal, operation)
+        return Explanation(
+            asked,
+            state,
+            allowed=False,
+            reason=refusal,
+            path=tuple(row.event for row in path),
+            conditions=needs,
+            path_conditions=tuple(self._unmet(model, row) for row in path),
+        )
 
-    def _rows_taken(self, model: M, event: E) -> list[TransitionSpec[S, E]]:
-        """The row ``event`` takes now if a guard passes, else every row it might take later."""
-        rows = self.spec.transitions_from(model.state, event)
-        passing = [row for row in rows if self._passes(model, row)]
-        return passing[:1] or list(rows)
+    def _event_needs(self, model: M, goal: S, event: E) -> tuple[str, ...]:
+        """What ``event`` still needs in ``goal``: its rows' unmet guards (none if one passes)."""
+        unmet = [self._unmet(model, row) for row, _ in self._table[goal, event]]
+        return tuple(dict.fromkeys(u for u in unmet if u)) if all(unmet) else ()
 
-    def _unmet(self, model: M, rows: list[TransitionSpec[S, E]]) -> Iterator[str]:
-        """The descriptions of the guards on ``rows`` that do not hold now."""
-        for row in rows:
-            if not self._passes(model, row):
-                yield self.spec.guard(row.guard).description if row.guard else ""
+    def _operation_needs(self, model: M, goal: S, operation: StrEnum) -> tuple[str, ...]:
+        """What ``operation`` still needs in ``goal``: its guard, unless it holds now."""
+        guard = self._performable[goal, operation]
+        needs = self._operations[operation].needs
+        if guard is None or needs is None or guard(model, None):
+            return ()
+        return (self.spec.guard(needs).description,)
+
+    def _path_to(
+        self, model: M, subject: StrEnum, *, is_operation: bool
+    ) -> tuple[TransitionSpec[S, E], ...] | None:
+        """The fewest rows from the model's state to one where ``subject`` is defined."""
+        state = model.state
+        if (state, subject) in (self._performable if is_operation else self._table):
+            return ()
+        best: tuple[TransitionSpec[S, E], ...] | None = None
+        for first in self._events_from[state]:
+            rows = self._table[state, first]
+            if len(rows) > 1:  # a choice: the row the guards pass, else none of them
+                chosen = self.row_for(model, first)
+                candidates = (chosen,) if chosen is not None else ()
+            else:
+                candidates = (rows[0][0],)
+            for row in candidates:
+                rest = self._nearest.get((row.dest, subject))
+                if rest is not None and (best is None or len(rest) + 1 < len(best)):
+                    best = (row, *rest)
+        return best
+
+    def _unmet(self, model: M, row: TransitionSpec[S, E]) -> str | None:
+        """The description of ``row``'s guard when it does not hold now, else ``None``."""
+        if row.guard is None or self._guards[row.guard](model, row):
+            return None
+        return self.spec.guard(row.guard).description
 
     def _reason(self, model: M, event: E) -> str:
-        rows = self.spec.transitions_from(model.state, event)
+        rows = self._table.get((model.state, event))
         if not rows:
             return self.spec.state(model.state).refusal
         failing = dict.fromkeys(
             self.spec.guard(row.guard).description
-            for row in rows
-            if row.guard is not None and not self._passes(model, row)
+            for row, guard in rows
+            if row.guard is not None and guard is not None and not guard(model, row)
         )
         return f"not until {' or '.join(failing)}"
 

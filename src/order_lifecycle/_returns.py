@@ -1,5 +1,6 @@
-"""Returning fulfilled units (DESIGN 1.2): never before acceptance, never during a dispute.
+"""Returning fulfilled units (DESIGN 1.2), where the order table allows ``return_items``.
 
+Never before acceptance, never during a dispute.
 When every fulfilled unit has come back (and nothing is left open) the order is returned.
 """
 
@@ -11,14 +12,12 @@ from typing import Any
 
 import attrs
 
-from ._apply import commit, quantities, refuse
+from ._apply import commit, quantities, require
 from ._models import Order
-from ._vocabulary import OrderState
-from .exceptions import QuantityTooLarge, ReturnNotAllowed
+from ._vocabulary import Operation
+from .exceptions import QuantityTooLarge
 
 __all__ = ["ReturnLine", "ReturnRequest", "return_items"]
-
-_RETURNABLE = frozenset({OrderState.ACCEPTED, OrderState.FULFILLED, OrderState.COMPLETE})
 
 
 @attrs.frozen
@@ -61,12 +60,12 @@ def return_items(
 
     """
     wanted = quantities(order, items)
-    refuse(order, "return", _RETURNABLE, ReturnNotAllowed)
+    require(order, Operation.RETURN_ITEMS)
     new_items = []
     for item in order.items:
         units = wanted.get(item.id, 0)
         if units > item.returnable_quantity:
             raise QuantityTooLarge(item.id, "return", units, item.returnable_quantity)
         new_items.append(attrs.evolve(item, returned=item.returned + units) if units else item)
-    commit(order, "return", ReturnNotAllowed, items=new_items, at=at)
+    commit(order, Operation.RETURN_ITEMS, items=new_items, at=at)
     return ReturnRequest(order.id, tuple(ReturnLine(i, q) for i, q in wanted.items()))

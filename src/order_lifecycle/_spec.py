@@ -17,9 +17,16 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from .exceptions import InvalidDefinition, TransitionNotAllowed
+from .exceptions import InvalidDefinition, OperationNotAllowed, TransitionNotAllowed
 
-__all__ = ["EventSpec", "GuardSpec", "MachineSpec", "StateSpec", "TransitionSpec"]
+__all__ = [
+    "EventSpec",
+    "GuardSpec",
+    "MachineSpec",
+    "OperationSpec",
+    "StateSpec",
+    "TransitionSpec",
+]
 
 S = TypeVar("S", bound=StrEnum)
 E = TypeVar("E", bound=StrEnum)
@@ -85,6 +92,26 @@ class TransitionSpec(Generic[S, E]):
 
 
 @attrs.frozen
+class OperationSpec(Generic[S]):
+    """A merchant operation: the states that allow it, and why every other state refuses it.
+
+    ``requested_as`` is the provider request that reports it (``"POST /fulfillments"``).
+    In a state not in ``allowed_in`` the reason given is the one ``refusals`` names for it,
+    else the state's own ``refusal``. ``needs`` names a guard (a condition on the model's
+    data, asked with no row) that must also hold; ``refused_with`` is the class of the
+    refusal, an :class:`OperationNotAllowed`.
+    """
+
+    value: StrEnum
+    description: str
+    allowed_in: tuple[S, ...]
+    requested_as: str
+    refusals: tuple[tuple[S, str], ...] = ()
+    needs: str | None = None
+    refused_with: type[OperationNotAllowed] = OperationNotAllowed
+
+
+@attrs.frozen
 class MachineSpec(Generic[S, E]):
     """The complete, validated definition of one machine.
 
@@ -99,8 +126,24 @@ class MachineSpec(Generic[S, E]):
     events: tuple[EventSpec[E], ...]
     guards: tuple[GuardSpec, ...]
     transitions: tuple[TransitionSpec[S, E], ...]
+    operations: tuple[OperationSpec[S], ...] = ()
+    # The rows indexed once, so that every question about the table is a dict lookup.
+    _by_source: dict[S, tuple[TransitionSpec[S, E], ...]] = attrs.field(
+        init=False, eq=False, repr=False, hash=False
+    )
+    _by_key: dict[tuple[S, E], tuple[TransitionSpec[S, E], ...]] = attrs.field(
+        init=False, eq=False, repr=False, hash=False
+    )
 
     def __attrs_post_init__(self) -> None:
+        by_source: dict[S, list[TransitionSpec[S, E]]] = {}
+        by_key: dict[tuple[S, E], list[TransitionSpec[S, E]]] = {}
+        for row in self.transitions:
+            by_source.setdefault(row.source, []).append(row)
+            by_key.setdefault((row.source, row.event), []).append(row)
+        # A frozen class: the indexes are set once, here, and never change.
+        object.__setattr__(self, "_by_source", {k: tuple(v) for k, v in by_source.items()})
+        object.__setattr__(self, "_by_key", {k: tuple(v) for k, v in by_key.items()})
         problems = list(_problems(self))
         if problems:
             listing = "\n".join(f"- {p}" for p in problems)
@@ -109,7 +152,8 @@ class MachineSpec(Generic[S, E]):
     def __repr__(self) -> str:
         return (
             f"<MachineSpec({self.name!r}, num_states={len(self.states)}, "
-            f"num_events={len(self.events)}, num_transitions={len(self.transitions)})>"
+            f"num_events={len(self.events)}, num_transitions={len(self.transitions)}, "
+            f"num_operations={len(self.operations)})>"
         )
 
     @property
@@ -132,8 +176,9 @@ class MachineSpec(Generic[S, E]):
         """A short fingerprint of what the spec allows: 12 hex digits of a SHA-256.
 
         Derived from the table, never maintained by hand: the states (with their initial,
-        entry and final marks), the events, the guards' names and every row (event, source,
-        destination, guard), each sorted. Descriptions, refusal sentences and rule tags do
+        entry and final marks), the events, the guards' names, every row (event, source,
+        destination, guard) and every operation (the states allowing it, its guard), each
+        sorted. Descriptions, refusal sentences and rule tags do
         not count, so rewording a row keeps the version; any change to what is legal
         changes it. Stores stamp each history step with it.
         """
@@ -146,6 +191,11 @@ class MachineSpec(Generic[S, E]):
                 [str(t.event), str(t.source), str(t.dest), t.guard or ""] for t in self.transitions
             ),
         }
+        if self.operations:  # absent when none: a table without operations keeps its version
+            canonical["operations"] = sorted(
+                [str(o.value), sorted(str(s) for s in o.allowed_in), o.needs or ""]
+                for o in self.operations
+            )
         text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -161,15 +211,24 @@ class MachineSpec(Generic[S, E]):
         """The spec of one guard."""
         return next(g for g in self.guards if g.name == name)
 
+    def operation(self, value: StrEnum) -> OperationSpec[S]:
+        """The spec of one operation."""
+        return next(o for o in self.operations if o.value == value)
+
+    def operation_refusal(self, value: StrEnum, state: S) -> str | None:
+        """Why ``state`` refuses the operation (``None`` when it allows it), guards aside."""
+        operation = self.operation(value)
+        if state in operation.allowed_in:
+            return None
+        return dict(operation.refusals).get(state) or self.state(state).refusal
+
     def transitions_from(
         self, source: S, event: E | None = None
     ) -> tuple[TransitionSpec[S, E], ...]:
         """The rows leaving ``source`` (for ``event`` only, when given), in table order."""
-        return tuple(
-            t
-            for t in self.transitions
-            if t.source == source and (event is None or t.event == event)
-        )
+        if event is None:
+            return self._by_source.get(source, ())
+        return self._by_key.get((source, event), ())
 
     def shortest_path(
         self, source: S, goal: Callable[[S], bool], *, avoid: Collection[E] = ()
@@ -268,11 +327,13 @@ def _problems(spec: MachineSpec[S, E]) -> Iterator[str]:  # noqa: C901, PLR0912
                 "without a guard: which one fires is ambiguous; guard every row or keep one."
             )
 
+    yield from _operation_problems(spec, known_states, finals)
+
     used_events = {t.event for t in spec.transitions}
     for value in event_values:
         if value not in used_events:
             yield f"event {_q(value)} is in no transition: remove it or add a transition."
-    used_guards = {t.guard for t in spec.transitions}
+    used_guards = {t.guard for t in spec.transitions} | {o.needs for o in spec.operations}
     for name in guard_names:
         if name not in used_guards:
             yield f"guard {name!r} guards no transition: remove it or use it."
@@ -290,6 +351,58 @@ def _problems(spec: MachineSpec[S, E]) -> Iterator[str]:  # noqa: C901, PLR0912
             f"unreachable states {_names(unreachable)}: add a transition into each from a "
             "reachable state, mark it entry=True, or remove it."
         )
+
+
+def _operation_problems(  # noqa: C901, PLR0912 (one check per sentence, as _problems)
+    spec: MachineSpec[S, E], known_states: set[S], finals: set[S]
+) -> Iterator[str]:
+    """Yield one sentence per inconsistency among the operations."""
+    values = [o.value for o in spec.operations]
+    for name in sorted({str(v) for v in values if values.count(v) > 1}):
+        yield f"operation {_q(name)} is declared more than once: declare each operation once."
+    if values:
+        enum = type(values[0])
+        for member in enum:
+            if member not in values:
+                yield (
+                    f"{enum.__name__}.{member.name} ({member.value!r}) is not declared as an "
+                    f"operation: declare it, or remove it from {enum.__name__}."
+                )
+    event_names = {str(e.value) for e in spec.events}
+    guard_names = {g.name for g in spec.guards}
+    for o in spec.operations:
+        name = _q(o.value)
+        if str(o.value) in event_names:
+            yield (
+                f"operation {name} is also an event's name: name the merchant's operations "
+                "apart from the provider's events."
+            )
+        if not o.allowed_in:
+            yield f"operation {name} is allowed in no state: name the states that allow it."
+        for state in o.allowed_in:
+            if state not in known_states:
+                yield f"operation {name} names unknown state {_q(state)}: declare it first."
+            elif state in finals:
+                yield (
+                    f"operation {name} is allowed in final state {_q(state)}: a final state "
+                    "absorbs every operation too; remove it."
+                )
+        for state, _ in o.refusals:
+            if state in o.allowed_in or state not in known_states:
+                yield (
+                    f"operation {name} gives a refusal for {_q(state)}, which is unknown or "
+                    "allows it: give reasons only for the states that refuse it."
+                )
+        if o.needs is not None and o.needs not in guard_names:
+            yield (
+                f"operation {name} needs unknown guard {o.needs!r}: declare "
+                f"GuardSpec({o.needs!r}, ...) or fix the name."
+            )
+        if not issubclass(o.refused_with, OperationNotAllowed):
+            yield (
+                f"operation {name} is refused with {o.refused_with.__name__}: refuse "
+                "operations with an OperationNotAllowed."
+            )
 
 
 def _row(t: TransitionSpec[S, E]) -> str:

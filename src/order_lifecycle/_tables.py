@@ -10,13 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from ._spec import EventSpec, GuardSpec, MachineSpec, StateSpec, TransitionSpec
-from ._vocabulary import CheckoutEvent, CheckoutState, OrderEvent, OrderState
-from .exceptions import FulfillmentNotAllowed, SubmissionRefused
+from ._spec import EventSpec, GuardSpec, MachineSpec, OperationSpec, StateSpec, TransitionSpec
+from ._vocabulary import CheckoutEvent, CheckoutState, Operation, OrderEvent, OrderState
+from .exceptions import (
+    ChargeNotAllowed,
+    FulfillmentNotAllowed,
+    RefundNotAllowed,
+    ReturnNotAllowed,
+    SubmissionRefused,
+)
 
 __all__ = ["CHECKOUT_SPEC", "ORDER_SPEC", "OrderGuard"]
 
-OS, OE = OrderState, OrderEvent
+OS, OE, OP = OrderState, OrderEvent, Operation
 
 
 class OrderGuard(StrEnum):
@@ -27,6 +33,8 @@ class OrderGuard(StrEnum):
     CHARGES_SETTLED = "charges_settled"
     FULFILLED_AND_SETTLED = "fulfilled_and_settled"
     RESUMES_STATE_BEFORE_DISPUTE = "resumes_state_before_dispute"
+    SOMETHING_FULFILLED = "something_fulfilled"
+    SOMETHING_CAPTURED = "something_captured"
 
 
 def _rows(
@@ -107,7 +115,6 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             OE.FULFIL,
             "Every item is fulfilled (or fulfilled with the rest cancelled).",
             "order.fulfilled",
-            refused_with=FulfillmentNotAllowed,
         ),
         EventSpec(OE.COMPLETE, "Every charge is captured or cancelled.", "order.complete"),
         EventSpec(OE.RETURN, "A return is accepted in full (no webhook announces it)."),
@@ -137,6 +144,8 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             OrderGuard.RESUMES_STATE_BEFORE_DISPUTE,
             "it resumes the state the order had before the dispute",
         ),
+        GuardSpec(OrderGuard.SOMETHING_FULFILLED, "something has been fulfilled"),
+        GuardSpec(OrderGuard.SOMETHING_CAPTURED, "something has been captured"),
     ),
     transitions=(
         *_rows(OE.OPEN_REVIEW, [OS.PENDING_PAYMENT], [OS.IN_REVIEW], "[I] review after payment"),
@@ -189,6 +198,57 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             [OS.ACCEPTED, OS.FULFILLED, OS.COMPLETE, OS.RETURNED],
             "[R] back to the state before; [X] payload wins",
             OrderGuard.RESUMES_STATE_BEFORE_DISPUTE,
+        ),
+    ),
+    # The merchant's operations (DESIGN 1.2): which states allow each. Captures and cancels
+    # go through fulfilments at the provider, so they follow the fulfilment rule, and also
+    # while the order is fulfilled and waits for its captures.
+    operations=(
+        OperationSpec(
+            OP.FULFIL_ITEMS,
+            "Ship or deliver units of items; the last unit fulfils the order.",
+            (OS.ACCEPTED,),
+            "POST /fulfillments",
+            refusals=((OS.FULFILLED, "every item is already fulfilled (409 order_fulfilled)"),),
+            refused_with=FulfillmentNotAllowed,
+        ),
+        OperationSpec(
+            OP.CANCEL_ITEMS,
+            "Cancel units of items; the last unit cancels the order (pending payment: all).",
+            (OS.PENDING_PAYMENT, OS.ACCEPTED),
+            "POST /fulfillments (cancelQuantity)",
+            refused_with=FulfillmentNotAllowed,
+        ),
+        OperationSpec(
+            OP.CAPTURE,
+            "Capture an amount of a charge; every charge settled completes the order.",
+            (OS.ACCEPTED, OS.FULFILLED),
+            "POST /fulfillments",
+            needs=OrderGuard.SOMETHING_FULFILLED,
+            refused_with=ChargeNotAllowed,
+        ),
+        OperationSpec(
+            OP.CANCEL_CHARGE,
+            "Cancel an amount of a charge, releasing the authorization.",
+            (OS.ACCEPTED, OS.FULFILLED),
+            "POST /fulfillments (cancelQuantity)",
+            refused_with=ChargeNotAllowed,
+        ),
+        OperationSpec(
+            OP.REFUND,
+            "Refund an amount of what was captured; the order's state stays.",
+            (OS.ACCEPTED, OS.FULFILLED, OS.COMPLETE, OS.RETURNED),
+            "POST /refunds",
+            needs=OrderGuard.SOMETHING_CAPTURED,
+            refused_with=RefundNotAllowed,
+        ),
+        OperationSpec(
+            OP.RETURN_ITEMS,
+            "Take back fulfilled units; every one back returns the order.",
+            (OS.ACCEPTED, OS.FULFILLED, OS.COMPLETE),
+            "POST /returns",
+            needs=OrderGuard.SOMETHING_FULFILLED,
+            refused_with=ReturnNotAllowed,
         ),
     ),
 )

@@ -1,8 +1,13 @@
-"""The provider's words: states and events of both machines, fraud and charge states.
+"""The provider's words (states, events, fraud and charge states) and the merchant's operations.
 
 Values are the exact strings the provider sends (``"pending_payment"``), so a payload's
 ``state`` converts with ``OrderState(payload["state"])``. Which transitions connect them is
 not said here: that is the tables' job (``_tables``).
+
+Events and operations never share a name: an event is what happened to the whole order,
+in the provider's words, as a bare verb (``fulfil``: the order became fulfilled, announced
+by ``order.fulfilled``); an operation is what the merchant does, spelled exactly as the
+function that does it (``fulfil_items``: some units were shipped).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ __all__ = [
     "CheckoutState",
     "FraudState",
     "ItemState",
+    "Operation",
     "OrderEvent",
     "OrderState",
 ]
@@ -46,6 +52,17 @@ class OrderEvent(StrEnum):
     RETURN = "return"
     DISPUTE = "dispute"
     RESOLVE_DISPUTE = "resolve_dispute"
+
+
+class Operation(StrEnum):
+    """What the merchant does to an order; each value is the name of the function doing it."""
+
+    FULFIL_ITEMS = "fulfil_items"
+    CANCEL_ITEMS = "cancel_items"
+    CAPTURE = "capture"
+    CANCEL_CHARGE = "cancel_charge"
+    REFUND = "refund"
+    RETURN_ITEMS = "return_items"
 
 
 class CheckoutState(StrEnum):

@@ -10,6 +10,7 @@ callers can catch the library's refusals in one place without catching their own
     ├── EventConflict                a webhook event the order cannot be reconciled with
     ├── InvalidInput (ValueError)    a value handed to the library is not one it knows
     │   ├── UnknownEvent             an event name the machine does not define
+    │   ├── UnknownOperation         an operation name the order table does not declare
     │   ├── UnknownState             a state name the machine does not define
     │   ├── InvalidHistory           a recorded history that the table does not allow
     │   ├── InvalidResponse          a POST /orders response not in the provider's shape
@@ -32,10 +33,12 @@ callers can catch the library's refusals in one place without catching their own
     │   ├── OrderExists              create_order for an order id the store already has
     │   ├── StaleOrder               another writer updated the order first: reload and retry
     │   └── DuplicateEvent           the event id was applied before: the update did nothing
-    └── TransitionNotAllowed         the event is known but refused in the current state
-        ├── FulfillmentNotAllowed    fulfil, cancel or capture outside accepted, saying why
-        ├── ReturnNotAllowed         a return before acceptance, or during a dispute
-        ├── RefundNotAllowed         a refund above captured minus refunded, or in dispute
+    └── TransitionNotAllowed         an event or operation known, but refused in the current state
+        ├── OperationNotAllowed      a merchant operation the order's state (or data) refuses
+        │   ├── FulfillmentNotAllowed    fulfil_items or cancel_items outside accepted
+        │   ├── ChargeNotAllowed         capture or cancel_charge outside accepted or fulfilled
+        │   ├── ReturnNotAllowed         return_items before acceptance, or during a dispute
+        │   └── RefundNotAllowed         a refund above captured minus refunded, or in dispute
         └── SubmissionRefused        a checkout that must not be sent now (nothing was sent)
             ├── CheckoutAlreadyConsumed  it became an order; the provider would answer 404
             ├── CheckoutRejected         a 409 rejected it: create a new checkout
@@ -49,10 +52,12 @@ operation never commits part of its change.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any, ClassVar
 
 __all__ = [
     "AmountTooLarge",
+    "ChargeNotAllowed",
     "CheckoutAlreadyConsumed",
     "CheckoutRejected",
     "CurrencyMismatch",
@@ -68,6 +73,7 @@ __all__ = [
     "InvalidQuantity",
     "InvalidResponse",
     "InvalidSignature",
+    "OperationNotAllowed",
     "OrderExists",
     "OrderLifecycleError",
     "QuantityTooLarge",
@@ -87,6 +93,7 @@ __all__ = [
     "UnknownCheckout",
     "UnknownEvent",
     "UnknownItem",
+    "UnknownOperation",
     "UnknownOrder",
     "UnknownState",
     "WrongType",
@@ -171,6 +178,12 @@ class UnknownEvent(_UnknownName):
     """An event name the machine does not define."""
 
     kind = "event"
+
+
+class UnknownOperation(_UnknownName):
+    """An operation name the machine's table does not declare."""
+
+    kind = "operation"
 
 
 class UnknownState(_UnknownName):
@@ -346,10 +359,11 @@ class AmountTooLarge(InvalidInput):
 
 
 class TransitionNotAllowed(OrderLifecycleError):
-    """The event is known but refused in the model's current state.
+    """The event (or operation) is known but refused in the model's current state.
 
     ``event`` and ``state`` are the machine's own values (enum members); ``reason`` is the
-    sentence after the colon, for callers that compose their own message.
+    sentence after the colon, for callers that compose their own message. For an
+    :class:`OperationNotAllowed`, ``event`` holds the operation (also ``operation``).
     """
 
     def __init__(self, event: str, state: str, reason: str) -> None:
@@ -359,26 +373,45 @@ class TransitionNotAllowed(OrderLifecycleError):
         super().__init__(f"Can't {event} when in {state}: {reason}.")
 
 
-class FulfillmentNotAllowed(TransitionNotAllowed):
-    """Fulfilment refused: only an accepted order may be fulfilled.
+class OperationNotAllowed(TransitionNotAllowed):
+    """A merchant operation refused: the order's table does not allow it in this state.
 
-    Also raised for what the provider does through a fulfilment: cancelling items, and
-    capturing or cancelling charge amounts (those also while the order is fulfilled).
+    ``operation`` is the refused ``Operation``; the reason is the table's sentence for the
+    state, or the condition on the order's data that does not hold.
+    """
+
+    @property
+    def operation(self) -> str:
+        """The operation refused (the same value as ``event``)."""
+        return self.event
+
+
+class FulfillmentNotAllowed(OperationNotAllowed):
+    """Fulfilling or cancelling items refused: only an accepted order's items may be.
+
+    (Cancelling every item at once is also allowed pending payment.)
     """
 
 
-class ReturnNotAllowed(TransitionNotAllowed):
+class ChargeNotAllowed(OperationNotAllowed):
+    """Capturing or cancelling a charge amount refused by the order table.
+
+    Outside accepted or fulfilled, or a capture before anything was fulfilled.
+    """
+
+
+class ReturnNotAllowed(OperationNotAllowed):
     """A return refused by the order's state: before acceptance, in dispute, once returned."""
 
 
-class RefundNotAllowed(TransitionNotAllowed):
+class RefundNotAllowed(OperationNotAllowed):
     """A refund refused: nothing captured, more than captured minus refunded, or in dispute.
 
     ``available`` is the amount that could be refunded now (captured minus refunded; 0 in
-    a state that refuses refunds).
+    a state that refuses refunds, the default).
     """
 
-    def __init__(self, event: str, state: str, reason: str, available: object) -> None:
+    def __init__(self, event: str, state: str, reason: str, available: object = Decimal(0)) -> None:
         self.available = available
         super().__init__(event, state, reason)
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ._derived import implied_state
+from ._derived import SETTLED, implied_state
 from ._machine import Step
 from ._models import Charge, Checkout, Item, Order
 from ._replay import replay
@@ -263,14 +263,14 @@ def assert_order_invariants(order: Order) -> None:
     if order.state in {OrderState.FULFILLED, OrderState.COMPLETE, OrderState.RETURNED}:
         _require(all(i.open_quantity == 0 for i in order.items), f"{order.state} with open units")
     if order.state is OrderState.COMPLETE:
-        settled = {ChargeState.COMPLETE, ChargeState.CANCELLED}
-        _require(all(c.state in settled for c in order.charges), "complete with open charges")
+        _require(all(c.state in SETTLED for c in order.charges), "complete with open charges")
 
 
 def assert_state_implied(order: Order) -> None:
     """Raise ``AssertionError`` unless the order's state is what its items and charges imply.
 
-    The rule is :func:`order_lifecycle.implied_state`. It holds for an order moved only by
+    The rule is :func:`order_lifecycle.implied_state` (its data: ``IMPLIED_STATES``, the
+    same clauses the machine's guards use). It holds for an order moved only by
     the library's operations (``fulfil``, ``cancel_items``, ``capture``, ...) and the
     provider's events outside it (acceptance, review, disputes), once the order was
     accepted; in dispute, for the state it will resume. Firing ``fulfil``, ``complete``,

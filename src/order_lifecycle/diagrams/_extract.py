@@ -8,18 +8,34 @@ import attrs
 
 from order_lifecycle._spec import MachineSpec
 
-__all__ = ["Diagram", "Edge", "Node", "extract"]
+__all__ = ["Diagram", "Edge", "Node", "OperationRow", "extract"]
 
 
 @attrs.frozen
 class Node:
-    """A state, with what it means and how a model can start or end there."""
+    """A state, with what it means, how a model can start or end there, and what it allows.
+
+    ``operations`` are the merchant's operations the state allows, in the table's order.
+    """
 
     name: str
     description: str
     initial: bool
     entry: bool
     final: bool
+    operations: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class OperationRow:
+    """A merchant operation: the states allowing it, its condition, how refusals are raised."""
+
+    name: str
+    description: str
+    requested_as: str
+    allowed_in: tuple[str, ...]
+    needs: str | None
+    refused_with: str
 
 
 @attrs.frozen
@@ -42,13 +58,32 @@ class Diagram:
     name: str
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
+    operations: tuple[OperationRow, ...] = ()
 
 
 def extract(spec: MachineSpec[Any, Any]) -> Diagram:
-    """The diagram of ``spec``: its states as nodes, its rows as edges."""
+    """The diagram of ``spec``: its states as nodes, its rows as edges, its operations."""
     nodes = tuple(
-        Node(str(s.value), s.description, s.initial, s.entry and not s.initial, s.final)
+        Node(
+            str(s.value),
+            s.description,
+            s.initial,
+            s.entry and not s.initial,
+            s.final,
+            tuple(str(o.value) for o in spec.operations if s.value in o.allowed_in),
+        )
         for s in spec.states
+    )
+    operations = tuple(
+        OperationRow(
+            name=str(o.value),
+            description=o.description,
+            requested_as=o.requested_as,
+            allowed_in=tuple(str(s) for s in o.allowed_in),
+            needs=spec.guard(o.needs).description if o.needs else None,
+            refused_with=o.refused_with.__name__,
+        )
+        for o in spec.operations
     )
     edges = tuple(
         Edge(
@@ -62,4 +97,4 @@ def extract(spec: MachineSpec[Any, Any]) -> Diagram:
         )
         for row in spec.transitions
     )
-    return Diagram(spec.name, nodes, edges)
+    return Diagram(spec.name, nodes, edges, operations)

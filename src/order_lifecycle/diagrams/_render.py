@@ -32,6 +32,12 @@ def mermaid(diagram: Diagram) -> str:
         f"    {edge.source} --> {edge.dest} : {_edge_label(edge)}" for edge in diagram.edges
     )
     lines.extend(f"    {node.name} --> [*]" for node in diagram.nodes if node.final)
+    # The merchant's operations each state allows, as a note beside it.
+    lines.extend(
+        f"    note right of {node.name} : {', '.join(node.operations)}"
+        for node in diagram.nodes
+        if node.operations
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -50,6 +56,11 @@ def dot(diagram: Diagram) -> str:
     ]
     for node in diagram.nodes:
         extra = ", peripheries=2" if node.final else ""
+        if node.operations:  # the operations it allows, under its name, two to a line
+            pairs = [
+                ", ".join(node.operations[i : i + 2]) for i in range(0, len(node.operations), 2)
+            ]
+            extra += ', label="' + "\\n".join([node.name, *pairs]) + '"'
         lines.append(f"    {node.name} [tooltip={_quote(node.description)}{extra}];")
     for node in diagram.nodes:
         if node.initial:
@@ -83,6 +94,18 @@ def markdown(diagram: Diagram) -> str:
             f"| `{edge.source}` | `{edge.event}` | {announced} | `{edge.dest}` "
             f"| {edge.guard_description or ''} | {edge.rule} |"
         )
+    if diagram.operations:
+        lines += [
+            "",
+            "| operation | requested as | allowed in | only when | refused otherwise with |",
+            "|---|---|---|---|---|",
+        ]
+        for op in diagram.operations:
+            states = ", ".join(f"`{s}`" for s in op.allowed_in)
+            lines.append(
+                f"| `{op.name}` | {op.requested_as} | {states} | {op.needs or ''} "
+                f"| `{op.refused_with}` |"
+            )
     return "\n".join(lines) + "\n"
 
 
