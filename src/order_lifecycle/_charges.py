@@ -107,8 +107,9 @@ def refund(
     Refunds change no item or charge state, so never the order's state.
 
     Raises:
-        RefundNotAllowed: in dispute (or another state without captures), nothing captured,
-            or more than captured minus refunded; ``available`` says how much may be.
+        RefundNotAllowed: in dispute (or another state without captures), or nothing
+            captured yet.
+        AmountTooLarge: more than captured minus refunded; ``available`` says how much may be.
         InvalidAmount, CurrencyMismatch: bad input, naming the order and the value
             (also an amount of 10^18 or more: no real one, and sums of it overflow).
 
@@ -127,12 +128,13 @@ def refund(
             Operation.REFUND, order.state, refusal, available if allowed_here else Decimal(0)
         )
     if wanted > available:
-        raise RefundNotAllowed(
-            Operation.REFUND,
-            order.state,
-            f"{money(wanted, order.currency)} is more than the "
-            f"{money(available, order.currency)} available (captured minus refunded)",
-            available,
+        raise AmountTooLarge(
+            None,
+            "refund",
+            money(wanted, order.currency),
+            money(available, order.currency),
+            order_id=order.id,
+            remains="captured minus refunded",
         )
     left, charges = wanted, []
     for charge in order.charges:

@@ -19,7 +19,7 @@ from ._models import Order
 from ._tables import ORDER_SPEC
 from ._vocabulary import ChargeState, OrderEvent
 from .diagrams import render_spec
-from .exceptions import DuplicateEvent, SubmissionRefused, TransitionNotAllowed
+from .exceptions import DuplicateEvent, OperationNotAllowed, SubmissionRefused, TransitionNotAllowed
 from .store import Store
 
 __all__ = ["walk"]
@@ -73,7 +73,7 @@ def walk(
         store.update_order(
             order_id, lambda o: fulfil_items(o, {"widget": 2, "manual": 1}, at=START)
         )
-    except TransitionNotAllowed as refused:
+    except OperationNotAllowed as refused:
         out.append(f"  ship it? refused: {refused}")
     out.append(f"  what would allow it: {explain(order, OrderEvent.FULFIL)}")
     accepted = f"evt-{order_id}-accepted"  # the provider's event ids are unique

@@ -6,44 +6,53 @@ callers can catch the library's refusals in one place without catching their own
     OrderLifecycleError
     ├── InvalidDefinition            a lifecycle spec is broken (found when it is built)
     ├── GraphvizMissing              SVG output needs Graphviz's `dot` program
-    ├── InvalidSignature             a webhook delivery not signed by a known secret, in time
-    ├── EventConflict                a webhook event the order cannot be reconciled with
-    ├── InvalidInput (ValueError)    a value handed to the library is not one it knows
+    ├── InvalidInput (ValueError)    the caller handed the library a value it does not accept
     │   ├── UnknownEvent             an event name the machine does not define
     │   ├── UnknownOperation         an operation name the order table does not declare
     │   ├── UnknownState             a state name the machine does not define
     │   ├── InvalidHistory           a recorded history that the table does not allow
-    │   ├── InvalidResponse          a POST /orders response not in the provider's shape
-    │   ├── InvalidEvent             a webhook delivery not in the provider's event shape
-    │   ├── UnknownCheckout          a checkout id the ledger has never seen
-    │   ├── UnknownOrder             an order id the store has never seen
     │   ├── WrongType (TypeError)    a value of the wrong type
-    │   ├── UnknownItem              an item id the order does not have
-    │   ├── UnknownCharge            a charge id the order does not have
     │   ├── InvalidQuantity          a quantity that is not a whole number of 1 or more
     │   ├── InvalidAmount            an amount that is not a finite number above 0
-    │   ├── CurrencyMismatch         an amount in a currency other than the order's
-    │   ├── QuantityTooLarge         more units than remain of an item (quantity_too_large)
-    │   └── AmountTooLarge           more money than remains open on a charge
-    ├── StoreError                   a store could not do what was asked; it wrote nothing
-    │   ├── StoreUnavailable         the database cannot be opened or reached
-    │   ├── StoreCorrupt             a damaged database, or data the code cannot read back
-    │   ├── StoreReadOnly            a write to a store opened read-only
-    │   ├── SchemaTooNew             the database was set up by a newer order-lifecycle
-    │   ├── OrderExists              create_order for an order id the store already has
-    │   ├── StaleOrder               another writer updated the order first: reload and retry
-    │   └── DuplicateEvent           the event id was applied before: the update did nothing
-    └── TransitionNotAllowed         an event or operation known, but refused in the current state
-        ├── OperationNotAllowed      a merchant operation the order's state (or data) refuses
-        │   ├── FulfillmentNotAllowed    fulfil_items or cancel_items outside accepted
-        │   ├── ChargeNotAllowed         capture or cancel_charge outside accepted or fulfilled
-        │   ├── ReturnNotAllowed         return_items before acceptance, or during a dispute
-        │   └── RefundNotAllowed         a refund above captured minus refunded, or in dispute
-        └── SubmissionRefused        a checkout that must not be sent now (nothing was sent)
-            ├── CheckoutAlreadyConsumed  it became an order; the provider would answer 404
-            ├── CheckoutRejected         a 409 rejected it: create a new checkout
-            ├── SubmissionInDoubt        a lost submission: look it up and settle it first
-            └── SubmissionInProgress     another submission of it awaits its response
+    │   └── CurrencyMismatch         an amount in a currency other than the order's
+    ├── NotFound (LookupError)       an id the library (or the order) has never seen
+    │   ├── UnknownCheckout          a checkout id the ledger has never seen
+    │   ├── UnknownOrder             an order id the store has never seen
+    │   ├── UnknownItem              an item id the order does not have
+    │   └── UnknownCharge            a charge id the order does not have
+    ├── InvalidProviderData (ValueError)  the provider's data, which the library cannot read
+    │   ├── InvalidResponse          a POST /orders response not in the provider's shape
+    │   └── InvalidEvent             a webhook delivery not in the provider's event shape
+    ├── InvalidSignature             a webhook delivery not signed by a known secret, in time
+    ├── EventConflict                a webhook event the order cannot be reconciled with
+    ├── Refused                      a well-formed request the order's state or data says no to
+    │   ├── TransitionNotAllowed     an event known, but refused in the current state
+    │   │   └── SubmissionRefused    a checkout that must not be sent now (nothing was sent)
+    │   │       ├── CheckoutAlreadyConsumed  it became an order; the provider would answer 404
+    │   │       ├── CheckoutRejected         a 409 rejected it: create a new checkout
+    │   │       ├── SubmissionInDoubt        a lost submission: look it up and settle it first
+    │   │       └── SubmissionInProgress     another submission of it awaits its response
+    │   ├── OperationNotAllowed      a merchant operation the order's state (or data) refuses
+    │   │   ├── FulfillmentNotAllowed    fulfil_items or cancel_items outside accepted
+    │   │   ├── ChargeNotAllowed         capture or cancel_charge outside accepted or fulfilled
+    │   │   ├── ReturnNotAllowed         return_items before acceptance, or during a dispute
+    │   │   └── RefundNotAllowed         a refund before anything was captured, or in dispute
+    │   └── LimitExceeded            more than remains: nothing was done
+    │       ├── QuantityTooLarge     more units than remain of an item (quantity_too_large)
+    │       └── AmountTooLarge       more money than remains: to capture or cancel on a
+    │                                charge, or to refund (captured minus refunded)
+    └── StoreError                   a store could not do what was asked; it wrote nothing
+        ├── StoreUnavailable         the database cannot be opened or reached
+        ├── StoreCorrupt             a damaged database, or data the code cannot read back
+        ├── StoreReadOnly            a write to a store opened read-only
+        ├── SchemaTooNew             the database was set up by a newer order-lifecycle
+        ├── OrderExists              create_order for an order id the store already has
+        ├── StaleOrder               another writer updated the order first: reload and retry
+        └── DuplicateEvent           the event id was applied before: the update did nothing
+
+Each branch means what its name says: ``InvalidInput`` is the caller's mistake, fixed by
+calling differently; ``InvalidProviderData`` is the provider's, kept for an operator;
+``Refused`` is neither, the order's rules at work.
 
 A refused operation never changes the model it was asked to change, and a failed store
 operation never commits part of its change.
@@ -70,14 +79,18 @@ __all__ = [
     "InvalidEvent",
     "InvalidHistory",
     "InvalidInput",
+    "InvalidProviderData",
     "InvalidQuantity",
     "InvalidResponse",
     "InvalidSignature",
+    "LimitExceeded",
+    "NotFound",
     "OperationNotAllowed",
     "OrderExists",
     "OrderLifecycleError",
     "QuantityTooLarge",
     "RefundNotAllowed",
+    "Refused",
     "ReturnNotAllowed",
     "SchemaTooNew",
     "StaleOrder",
@@ -201,7 +214,11 @@ class InvalidHistory(InvalidInput):
         super().__init__(f"The {machine} history is not legal at step {index}: {problem}.")
 
 
-class InvalidResponse(InvalidInput):
+class InvalidProviderData(OrderLifecycleError, ValueError):
+    """Data from the provider that the library cannot read; keep it for an operator."""
+
+
+class InvalidResponse(InvalidProviderData):
     """A ``POST /orders`` response that is not the provider's shape, saying what is wrong.
 
     The checkout it answered is left in doubt, not open (an order may exist), and the raw
@@ -219,7 +236,7 @@ class InvalidResponse(InvalidInput):
         )
 
 
-class InvalidEvent(InvalidInput):
+class InvalidEvent(InvalidProviderData):
     """A webhook delivery that is not a provider event, naming the field that is wrong.
 
     ``field`` is the JSON path (``data.object.items[0].quantity``; empty when the body as a
@@ -235,7 +252,11 @@ class InvalidEvent(InvalidInput):
         super().__init__(f"The webhook event{which} is not the provider's shape: {problem}.")
 
 
-class UnknownCheckout(InvalidInput):
+class NotFound(OrderLifecycleError, LookupError):
+    """An id the library, or the order asked about, has never seen."""
+
+
+class UnknownCheckout(NotFound):
     """A checkout id the ledger has never seen."""
 
     def __init__(self, checkout_id: object) -> None:
@@ -246,7 +267,7 @@ class UnknownCheckout(InvalidInput):
         )
 
 
-class UnknownOrder(InvalidInput):
+class UnknownOrder(NotFound):
     """An order id the store has never seen."""
 
     def __init__(self, order_id: object) -> None:
@@ -266,7 +287,7 @@ class WrongType(InvalidInput, TypeError):
         super().__init__(f"{what} must be {expected}, got {type(value).__name__} {value!r}.")
 
 
-class UnknownItem(InvalidInput):
+class UnknownItem(NotFound):
     """An item id the order does not have."""
 
     def __init__(self, order_id: str, item_id: object, known: Iterable[str]) -> None:
@@ -279,7 +300,7 @@ class UnknownItem(InvalidInput):
         )
 
 
-class UnknownCharge(InvalidInput):
+class UnknownCharge(NotFound):
     """A charge id the order does not have."""
 
     def __init__(self, order_id: str, charge_id: object, known: Iterable[str]) -> None:
@@ -326,7 +347,15 @@ class CurrencyMismatch(InvalidInput):
         super().__init__(f"{what}: the amount is in {value!r}, but the order is in {expected}.")
 
 
-class QuantityTooLarge(InvalidInput):
+class Refused(OrderLifecycleError):
+    """A well-formed request that the order's state or data says no to; nothing changed."""
+
+
+class LimitExceeded(Refused):
+    """More units or money than remain; ``available`` is what remains."""
+
+
+class QuantityTooLarge(LimitExceeded):
     """More units than remain of an item; the provider's 409 ``quantity_too_large``.
 
     ``available`` is how many units the operation could still take.
@@ -345,26 +374,37 @@ class QuantityTooLarge(InvalidInput):
         )
 
 
-class AmountTooLarge(InvalidInput):
-    """More money than remains open on a charge; ``available`` is what remains."""
+class AmountTooLarge(LimitExceeded):
+    """More money than remains: to capture or cancel on a charge, or to refund on an order.
 
-    def __init__(self, charge_id: str, action: str, value: object, available: object) -> None:
+    ``charge_id`` names the charge (``None`` for a refund, which is the order's);
+    ``available`` is what remains, as the message says it.
+    """
+
+    def __init__(  # noqa: PLR0913 (what the caller needs to ask for less)
+        self,
+        charge_id: str | None,
+        action: str,
+        value: object,
+        available: object,
+        *,
+        order_id: str | None = None,
+        remains: str = "",
+    ) -> None:
         self.charge_id = charge_id
+        self.order_id = order_id
         self.action = action
         self.value = value
         self.available = available
+        what = f"Charge {charge_id!r}" if charge_id is not None else f"Order {order_id!r}"
+        left = f" ({remains})" if remains else ""
         super().__init__(
-            f"Charge {charge_id!r}: can't {action} {value}, only {available} is left to {action}."
+            f"{what}: can't {action} {value}, only {available} is left to {action}{left}."
         )
 
 
-class TransitionNotAllowed(OrderLifecycleError):
-    """The event (or operation) is known but refused in the model's current state.
-
-    ``event`` and ``state`` are the machine's own values (enum members); ``reason`` is the
-    sentence after the colon, for callers that compose their own message. For an
-    :class:`OperationNotAllowed`, ``event`` holds the operation (also ``operation``).
-    """
+class _StateRefusal(Refused):
+    """A refusal in the model's current state: "Can't X when in Y: why."."""
 
     def __init__(self, event: str, state: str, reason: str) -> None:
         self.event = event
@@ -373,7 +413,15 @@ class TransitionNotAllowed(OrderLifecycleError):
         super().__init__(f"Can't {event} when in {state}: {reason}.")
 
 
-class OperationNotAllowed(TransitionNotAllowed):
+class TransitionNotAllowed(_StateRefusal):
+    """The event is known but refused in the model's current state.
+
+    ``event`` and ``state`` are the machine's own values (enum members); ``reason`` is the
+    sentence after the colon, for callers that compose their own message.
+    """
+
+
+class OperationNotAllowed(_StateRefusal):
     """A merchant operation refused: the order's table does not allow it in this state.
 
     ``operation`` is the refused ``Operation``; the reason is the table's sentence for the
@@ -405,7 +453,9 @@ class ReturnNotAllowed(OperationNotAllowed):
 
 
 class RefundNotAllowed(OperationNotAllowed):
-    """A refund refused: nothing captured, more than captured minus refunded, or in dispute.
+    """A refund refused by the order's state (in dispute...), or before anything was captured.
+
+    A refund of more than captured minus refunded is an :class:`AmountTooLarge`.
 
     ``available`` is the amount that could be refunded now (captured minus refunded; 0 in
     a state that refuses refunds, the default).
