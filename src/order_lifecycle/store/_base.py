@@ -31,7 +31,7 @@ import random
 import re
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -371,17 +371,18 @@ def require_storable(spec: MachineSpec[Any, Any], record: Order | Checkout) -> N
 
     """
     replay(spec, record.history)
-    _storable_columns(record)
+    _storable_columns(record, record.history)
 
 
-def _storable_columns(record: Order | Checkout) -> None:
+def _storable_columns(record: Order | Checkout, steps: Sequence[Step[Any, Any]]) -> None:
+    """Raise unless ``record``'s id columns and the event ids of ``steps`` are storable."""
     kind = type(record).__name__
     storable_text(record.id, f"{kind}.id")
     for name in ("checkout_id", "order_id"):
         value = getattr(record, name, None)
         if value is not None:
             storable_text(value, f"{kind}.{name}")
-    for step in record.history:
+    for step in steps:
         if step.event_id is not None:
             storable_text(step.event_id, f"{kind}.history[].event_id")
 
@@ -454,7 +455,7 @@ def new_steps(
         state = step.dest
     if state != work.state:
         raise InvalidInput(f"an update left {what} in {work.state}, but its history in {state}.")
-    _storable_columns(work)
+    _storable_columns(work, appended)
     return appended
 
 

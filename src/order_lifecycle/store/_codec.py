@@ -39,7 +39,9 @@ __all__ = [
     "encode",
     "join",
     "split",
+    "split_head",
     "step_data",
+    "step_rows",
     "stored_bytes",
     "stored_text",
     "stored_time",
@@ -276,6 +278,29 @@ def split(kind: Kind, record: Order | Checkout) -> tuple[dict[str, Any], str, li
     columns = {"id": data.pop("id")} | {name: data.pop(name) for name in kind.columns}
     body = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return columns, body, [[step[name] for name in STEP_FIELDS] for step in steps]
+
+
+def split_head(kind: Kind, record: Order | Checkout) -> tuple[dict[str, Any], str]:
+    """``record``'s columns and JSON body, as :func:`split` gives them, history left out.
+
+    What an update writes: the history's stored rows never change, so they are not encoded.
+    """
+    data = {
+        f.name: encode(getattr(record, f.name))
+        for f in _init_fields(kind.model)
+        if f.name != "history"
+    }
+    columns = {"id": data.pop("id")} | {name: data.pop(name) for name in kind.columns}
+    return columns, json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def step_rows(steps: Sequence[Step[Any, Any]]) -> list[list[Any]]:
+    """History rows (the :data:`STEP_FIELDS` in order) of ``steps`` only."""
+    rows = []
+    for step in steps:
+        data = encode(step)
+        rows.append([data[name] for name in STEP_FIELDS])
+    return rows
 
 
 def join(

@@ -13,7 +13,7 @@ updated means another writer won: nothing is written.
 
 from __future__ import annotations
 
-import copy
+import functools
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -54,6 +54,7 @@ from ._base import (
     require_order,
     require_storable,
 )
+from ._cache import OrderCache
 from ._check import StoredHistory
 from ._codec import (
     CHECKOUT,
@@ -62,7 +63,9 @@ from ._codec import (
     Kind,
     join,
     split,
+    split_head,
     step_data,
+    step_rows,
     stored_bytes,
     stored_text,
     stored_time,
@@ -216,13 +219,14 @@ class SQLStore(Store):
         columns = dict(zip(layout.columns[:-1], values[:-1], strict=True))
         return version, join(layout.kind, columns, values[-1], steps)
 
-    def _insert(self, layout: _Layout, record: Order | Checkout) -> bool:
-        """Insert a new record with its whole history; whether it was new."""
+    def _insert(self, layout: _Layout, record: Order | Checkout) -> Row | None:
+        """Insert a new record with its whole history; its row, or ``None`` if not new."""
         columns, body, steps = split(layout.kind, record)
         inserted = self._write(layout.insert(), [*columns.values(), body])
-        if inserted:
-            self._insert_steps(layout, record.id, 0, steps)
-        return inserted > 0
+        if not inserted:
+            return None
+        self._insert_steps(layout, record.id, 0, steps)
+        return (1, *columns.values(), body)
 
     def _insert_steps(
         self, layout: _Layout, record_id: str, first: int, steps: Sequence[Sequence[Any]]
@@ -233,19 +237,29 @@ class SQLStore(Store):
 
     def _update(
         self, layout: _Layout, stored: Order | Checkout, version: int, work: Order | Checkout
-    ) -> None:
-        """Write ``work`` over ``stored`` where it is still at ``version``; new steps appended.
+    ) -> Row:
+        """Write ``work`` over ``stored`` where it is still at ``version``; its new row.
+
+        Only the record's own row and the appended steps are encoded and written: stored
+        history rows never change.
 
         Raises:
             _LostRace: another writer committed first (nothing written).
 
         """
-        columns, body, steps = split(layout.kind, work)
+        columns, body = split_head(layout.kind, work)
         values = list(columns.values())[1:]
         changed = self._write(layout.update(), [*values, body, work.id, version, str(stored.state)])
         if not changed:
             raise _LostRace
-        self._insert_steps(layout, work.id, len(stored.history), steps[len(stored.history) :])
+        known = len(stored.history)
+        self._insert_steps(layout, work.id, known, step_rows(work.history[known:]))
+        return (version + 1, *columns.values(), body)
+
+    @functools.cached_property
+    def _orders_cache(self) -> OrderCache:
+        """The store's identity map of decoded orders (see :mod:`._cache`)."""
+        return OrderCache()
 
     # --- orders ----------------------------------------------------------------------------------
 
@@ -256,9 +270,11 @@ class SQLStore(Store):
         require_storable(ORDER_SPEC, order)
         with self._transaction(write=True):
             self._refuse_duplicate(event_id)
-            if not self._insert(ORDERS, order):
+            row = self._insert(ORDERS, order)
+            if row is None:
                 raise OrderExists(order.id)
             self._record_event(event_id, order.id)
+        self._orders_cache.put(order.id, row, order.copy())
 
     def _refuse_duplicate(self, event_id: str | None) -> None:
         if event_id is not None:
@@ -285,16 +301,38 @@ class SQLStore(Store):
 
     def get_order(self, order_id: str) -> Order:
         """The order as last committed, as an independent copy."""
-        return self._load_order(require_id(order_id, "order_id"))[1]
+        return self._load_order(require_id(order_id, "order_id"))[1].copy()
 
     def _load_order(self, order_id: str, event_id: str | None = None) -> tuple[int, Order]:
         with self._transaction(write=False):
             self._refuse_duplicate(event_id)
-            loaded = self._load(ORDERS, order_id)
+            loaded = self._read_order(order_id)
         if loaded is None:
             raise UnknownOrder(order_id)
-        version, order = loaded
-        assert isinstance(order, Order)  # noqa: S101 (ORDERS decodes orders)
+        return loaded
+
+    def _read_order(self, order_id: str) -> tuple[int, Order] | None:
+        """Inside a transaction: the order's version and the order (the cache's: copy it)."""
+        rows = self._query(ORDERS.select(), [order_id])
+        if not rows:
+            self._orders_cache.drop(order_id)
+            return None
+        return self._decoded(rows[0], lambda: self._query(ORDERS.select_steps(), [order_id]))
+
+    def _decoded(self, row: Row, steps: Callable[[], list[Row]]) -> tuple[int, Order]:
+        """The order ``row`` holds: the cached one if cached from it, else decoded and cached."""
+        version, order_id, *values = row
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise StoreCorrupt(
+                f"ol_orders row {order_id!r}, column version holds {version!r}, not a number."
+            )
+        order = self._orders_cache.get(order_id, row)
+        if order is None:
+            columns = dict(zip(ORDERS.columns[:-1], [order_id, *values[:-1]], strict=True))
+            decoded = join(ORDER, columns, values[-1], steps())
+            assert isinstance(decoded, Order)  # noqa: S101 (ORDER decodes orders)
+            self._orders_cache.put(order_id, row, decoded)
+            order = decoded
         return version, order
 
     def update_order(
@@ -304,7 +342,7 @@ class SQLStore(Store):
         order_id = require_id(order_id, "order_id")
         event_id = require_optional_id(event_id, "event_id")
         version, stored = self._load_order(order_id, event_id)
-        work = copy.deepcopy(stored)
+        work = stored.copy()
         result = change(work)
         new_steps(ORDER_SPEC, stored, work)
         if event_id is None and work == stored:
@@ -312,9 +350,11 @@ class SQLStore(Store):
         with self._transaction(write=True):
             self._record_event(event_id, order_id)
             try:
-                self._update(ORDERS, stored, version, work)
+                row = self._update(ORDERS, stored, version, work)
             except _LostRace:
                 raise StaleOrder(order_id, version) from None
+        # A copy: ``change`` may have kept a reference to the order it was given.
+        self._orders_cache.put(order_id, row, work.copy())
         return result
 
     def order_ids(self) -> list[str]:
@@ -442,7 +482,7 @@ class SQLStore(Store):
                 loaded = (0, Checkout(checkout_id, history=[opened]))
             version, stored = loaded
             assert isinstance(stored, Checkout)  # noqa: S101 (CHECKOUTS decodes checkouts)
-            work = copy.deepcopy(stored)
+            work = stored.copy()
             failure: InvalidResponse | None = None
             try:
                 result: T | None = change(work)
@@ -463,7 +503,7 @@ class SQLStore(Store):
         try:
             with self._transaction(write=True):
                 if version == 0:
-                    if not self._insert(CHECKOUTS, work):
+                    if self._insert(CHECKOUTS, work) is None:
                         raise _LostRace  # noqa: TRY301 (rolls the transaction back)
                 else:
                     self._update(CHECKOUTS, stored, version, work)

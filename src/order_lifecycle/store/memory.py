@@ -8,7 +8,6 @@ optimistic protocol). The differential tests hold every other store to this one.
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -90,7 +89,7 @@ class MemoryStore(Store):
         order = require_order(order)
         event_id = require_optional_id(event_id, "event_id")
         require_storable(ORDER_SPEC, order)
-        stored = copy.deepcopy(order)
+        stored = order.copy()
         with self._lock:
             self._refuse_duplicate(event_id)
             if order.id in self._orders:
@@ -111,7 +110,7 @@ class MemoryStore(Store):
         """The order as last committed, as an independent copy."""
         order_id = require_id(order_id, "order_id")
         with self._lock:
-            return copy.deepcopy(self._order_entry(order_id).record)
+            return self._order_entry(order_id).record.copy()
 
     def _order_entry(self, order_id: str) -> _Entry[Order]:
         entry = self._orders.get(order_id)
@@ -128,7 +127,7 @@ class MemoryStore(Store):
         with self._lock:
             self._refuse_duplicate(event_id)
             entry = self._order_entry(order_id)
-        work = copy.deepcopy(entry.record)
+        work = entry.record.copy()
         result = change(work)
         appended = new_steps(ORDER_SPEC, entry.record, work)
         if event_id is None and work == entry.record:
@@ -139,7 +138,7 @@ class MemoryStore(Store):
                 raise StaleOrder(order_id, entry.version)
             versions = entry.spec_versions + (SPEC_VERSIONS["order"],) * len(appended)
             # A copy: ``change`` may have kept a reference to the order it was given.
-            self._orders[order_id] = _Entry(entry.version + 1, copy.deepcopy(work), versions)
+            self._orders[order_id] = _Entry(entry.version + 1, work.copy(), versions)
             if event_id is not None:
                 self._events[event_id] = order_id
         return result
@@ -227,7 +226,7 @@ class MemoryStore(Store):
             entry = self._checkouts.get(checkout_id)
             if entry is None:
                 raise UnknownCheckout(checkout_id)
-            return copy.deepcopy(entry.record)
+            return entry.record.copy()
 
     def _apply(
         self,
@@ -249,7 +248,7 @@ class MemoryStore(Store):
                 )
                 entry = _Entry(0, Checkout(checkout_id, history=[opened]), ())
             stored = entry.record
-            work = copy.deepcopy(stored)
+            work = stored.copy()
             failure: InvalidResponse | None = None
             try:
                 result = change(work)
@@ -277,9 +276,9 @@ class MemoryStore(Store):
             if (0 if current is None else current.version) != entry.version:
                 return False
             versions = entry.spec_versions + (SPEC_VERSIONS["checkout"],) * len(appended)
-            self._checkouts[work.id] = _Entry(entry.version + 1, copy.deepcopy(work), versions)
+            self._checkouts[work.id] = _Entry(entry.version + 1, work.copy(), versions)
             if order is not None and order.id not in self._orders:
-                self._insert_order(copy.deepcopy(order))
+                self._insert_order(order.copy())
             return True
 
     # --- checking -----------------------------------------------------------------------------
