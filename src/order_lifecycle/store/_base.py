@@ -31,10 +31,10 @@ import random
 import re
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import attrs
 
@@ -51,6 +51,9 @@ from order_lifecycle._vocabulary import CheckoutEvent, CheckoutState
 from order_lifecycle.exceptions import InvalidInput, StaleOrder, WrongType
 
 from ._check import IllegalHistory, StoredHistory, find_illegal
+
+if TYPE_CHECKING:
+    from ._batch import ChangeResult, DeliveryToKeep, OrderChange
 
 __all__ = ["SPEC_VERSIONS", "KeptDelivery", "Store", "kept_delivery"]
 
@@ -206,6 +209,49 @@ class Store(CheckoutLedger):
                 # Not cryptographic: jitter so that racing writers do not collide again.
                 time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))  # noqa: S311
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- batches: one read of each kind, one transaction -------------------------------------
+
+    @abstractmethod
+    def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]:
+        r"""The stored orders among ``order_ids``, by id, each with its version; one read.
+
+        Ids no order has are left out. The orders are independent copies, to be changed
+        and handed back in :class:`~order_lifecycle.store.OrderChange`\ s as their ``base``.
+
+        Raises:
+            InvalidInput: an id that is not a non-empty str a database can store.
+
+        """
+
+    @abstractmethod
+    def events_applied(self, event_ids: Iterable[str]) -> dict[str, str]:
+        """Which of ``event_ids`` were applied, each with the id of its order; one read.
+
+        Raises:
+            InvalidInput: an id that is not a non-empty str a database can store.
+
+        """
+
+    @abstractmethod
+    def commit_changes(
+        self, changes: Sequence[OrderChange], keep: Sequence[DeliveryToKeep] = ()
+    ) -> list[ChangeResult]:
+        """Commit ``changes`` in one transaction, a savepoint each; what became of each.
+
+        Changes are written in turn. One that loses a race (``LOST``: the order's version
+        is not the one given, a new order's id is taken, its event id was applied), or
+        that may not be written (``REFUSED``: a history rewritten or illegal, an id no
+        database can store), writes nothing and leaves the others as they are; the later
+        changes of the same order are then not tried (``LOST``). The deliveries in ``keep``
+        are kept, as :meth:`keep_delivery` would, only if every change committed.
+
+        Raises:
+            WrongType: an element is not an ``OrderChange`` or a ``DeliveryToKeep``;
+                nothing written.
+            StoreError: the database failed; nothing written.
+
+        """
 
     @abstractmethod
     def order_ids(self) -> list[str]:
@@ -392,6 +438,13 @@ def require_text(value: object, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise WrongType(what, "a non-empty str", value)
     return value
+
+
+def require_ids(values: object, what: str) -> list[str]:
+    """``values`` as a list of ids without repeats, each a non-empty str a database stores."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise WrongType(what, "a list of ids", values)
+    return list(dict.fromkeys(require_id(value, f"{what}[]") for value in values))
 
 
 def require_optional_id(value: object, what: str) -> str | None:
