@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from order_lifecycle import Charge, Item, Order, OrderState, Step, WrongType, fire
+from order_lifecycle import Charge, Item, Order, OrderEvent, OrderState, Step, WrongType, fire
 from order_lifecycle.store import (
     ChangeOutcome,
     DeliveryToKeep,
@@ -150,7 +150,7 @@ def test_a_refused_change_costs_only_itself(store: Store) -> None:
     found = store.read_orders(["o-1", "o-2"])
     (v1, o1), (v2, o2) = found["o-1"], found["o-2"]
     illegal = o1.copy()
-    illegal.history.append(Step("fulfil", OrderState.IN_REVIEW, OrderState.FULFILLED, T0))
+    illegal.history.append(Step(OrderEvent.FULFIL, OrderState.IN_REVIEW, OrderState.FULFILLED, T0))
     illegal.state = OrderState.FULFILLED
     results = store.commit_changes(
         [
