@@ -13,14 +13,18 @@ batch keeps (a conflict, a refusal) depends on the orders it read.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
 
 import attrs
 
 from order_lifecycle._kept import kept_cost, summarise
-from order_lifecycle._models import Order
 from order_lifecycle._tables import ORDER_SPEC
+from order_lifecycle._webhook_store import (
+    COMMITTED,
+    ChangeOutcome,
+    ChangeResult,
+    DeliveryToKeep,
+    OrderChange,
+)
 from order_lifecycle.exceptions import InvalidInput, WrongType
 
 from ._base import (
@@ -44,70 +48,6 @@ __all__ = [
     "checked_keeps",
     "earlier_failed",
 ]
-
-
-def _version(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidInput(f"OrderChange.version must be an int of 0 or more, got {value!r}.")
-
-
-@attrs.frozen
-class OrderChange:
-    """One order to write: new (``base`` ``None``, ``version`` 0), or ``base`` changed.
-
-    ``base`` is the order as read (from :meth:`~order_lifecycle.store.Store.read_orders`, or
-    the ``order`` of an earlier change in the same batch) at ``version``; ``order`` is it
-    changed, its history ``base``'s with steps appended. ``event_id``, when given, is
-    recorded as applied to the order together with it.
-    """
-
-    order: Order
-    base: Order | None = None
-    version: int = attrs.field(default=0, validator=_version)
-    event_id: str | None = None
-
-    @property
-    def order_id(self) -> str:
-        """The id of the order changed."""
-        return self.order.id
-
-
-class ChangeOutcome(StrEnum):
-    """What became of one change of a batch."""
-
-    COMMITTED = "committed"
-    LOST = "lost"
-    """Another writer got there first (version, order, or event id); nothing written."""
-    REFUSED = "refused"
-    """The change is not one the store may write (the reason says why); nothing written."""
-
-
-@attrs.frozen
-class ChangeResult:
-    """The outcome of one change, with a reason unless it committed."""
-
-    outcome: ChangeOutcome
-    reason: str = ""
-
-    @property
-    def committed(self) -> bool:
-        """Whether the change committed."""
-        return self.outcome is ChangeOutcome.COMMITTED
-
-
-COMMITTED = ChangeResult(ChangeOutcome.COMMITTED)
-
-
-@attrs.frozen
-class DeliveryToKeep:
-    """A delivery to keep for an operator, as :meth:`Store.keep_delivery` takes it."""
-
-    raw: bytes
-    reason: str
-    event_id: str | None = None
-    order_id: str | None = None
-    at: datetime | None = None
-    summary: bool = False
 
 
 def checked_change(change: object) -> tuple[OrderChange, ChangeResult | None]:
