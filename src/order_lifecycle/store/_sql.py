@@ -446,15 +446,19 @@ class SQLStore(Store):
         cap = check_cap(self.max_kept_bytes)
         if not checked and not keeps:
             return []
-        results: list[ChangeResult] = []
+        results: list[ChangeResult] = [COMMITTED] * len(checked)
         written: list[tuple[Row, Order]] = []
         failed: set[str] = set()
+        # Rows are locked in order of their ids (each order's changes still in turn), so
+        # two batches sharing orders wait for each other instead of deadlocking.
+        turn = sorted(range(len(checked)), key=lambda index: checked[index][0].order_id)
         with self._transaction(write=True):
-            for change, refusal in checked:
+            for index in turn:
+                change, refusal = checked[index]
                 result = refusal or self._commit_change(change, failed, written)
                 if not result.committed:
                     failed.add(change.order_id)
-                results.append(result)
+                results[index] = result
             if not failed:
                 for delivery in keeps:
                     self._keep(delivery, cap)

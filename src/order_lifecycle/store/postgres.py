@@ -55,7 +55,7 @@ T = TypeVar("T")
 
 
 class _Disconnected(StoreUnavailable):
-    """The connection was lost before anything was committed: safe to run the call again."""
+    """Nothing was committed (the connection was lost, or a deadlock broken): run it again."""
 
 
 class PostgresStore(SQLStore):
@@ -214,6 +214,11 @@ class PostgresStore(SQLStore):
             return StoreUnavailable(
                 f"{where} cancelled a statement after statement_timeout "
                 f"({self.statement_timeout:g} s), or on request; nothing was written: {error}"
+            )
+        if isinstance(error, (errors.DeadlockDetected, errors.SerializationFailure)):
+            return _Disconnected(
+                f"{where} rolled the transaction back to break a deadlock; nothing was "
+                f"committed, and the call runs once more: {error}"
             )
         if self._connection.closed or self._connection.broken:
             if committing:
