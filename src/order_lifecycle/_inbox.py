@@ -4,8 +4,11 @@ Each delivery is checked (signature, then shape), parsed, and reconciled with th
 is about (:func:`~order_lifecycle.apply_event`); it comes out ``applied``, ``duplicate``,
 ``stale``, ``conflict``, ``unknown`` or ``invalid``, with a reason. Nothing is dropped in
 silence: conflicting, unknown and invalid deliveries are kept, raw bytes and reason, for an
-operator. Where orders, applied event ids and kept deliveries live is a
-:class:`WebhookStore`; :class:`MemoryWebhookStore` keeps them in memory.
+operator. Orders, applied event ids and kept deliveries live in a
+:class:`~order_lifecycle.store.Store` (or any :class:`BatchStore`): each batch is read in one
+query of each kind, reconciled in memory and committed in one transaction (see
+:mod:`._ingest`). A :class:`WebhookStore` (:class:`MemoryWebhookStore`) also serves, one
+delivery at a time.
 
 What unsigned traffic can cost is bounded: a body over ``Inbox.max_body`` is refused
 before anything reads it, and such a body, or one failing its signature check, is kept
@@ -178,7 +181,9 @@ class Inbox:
     def receive(self, deliveries: Iterable[Delivery | bytes]) -> list[DeliveryResult]:
         """One result per delivery, in order; each delivery applied or kept, never dropped.
 
-        Deliveries are handled in turn. A conflict is tried again after the rest of the
+        The results are those of handling the deliveries in turn, each committed before
+        the next is read, but the batch is read once and committed once; a delivery that
+        lost a race with another app server is read again and re-applied, never raised. A conflict is tried again after the rest of the
         batch (a charge event may come before the event that makes its order known), as
         long as a round applies something; only then is it kept. A delivery whose ids no
         store can hold (refused by the parser), or that the store refuses with
@@ -186,10 +191,11 @@ class Inbox:
 
         Raises:
             WrongType: ``deliveries`` is not a list of deliveries, or one is neither a
-                :class:`Delivery` nor bytes (nothing done); or the clock gave a naive
-                datetime (a configuration error: deliveries before it are done).
-            Exception: whatever else the store raises (its refusals other than
-                ``InvalidInput``, a database failure); deliveries before it are done.
+                :class:`Delivery` nor bytes, or the clock gave a naive datetime (a
+                configuration error); nothing done.
+            StoreError: the store failed (nothing of the batch committed), or the batch
+                lost its races too many times in a row (:class:`StoreUnavailable`).
+            Exception: whatever else a :class:`WebhookStore` raises.
 
         """
         if isinstance(deliveries, (str, bytes, bytearray, memoryview)):

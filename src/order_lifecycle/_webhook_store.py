@@ -1,8 +1,11 @@
-"""Where the webhook inbox keeps orders, event ids and deliveries: the protocol, in memory.
+r"""What the webhook inbox needs of a store: the batch contract, and the older one in memory.
 
-:class:`WebhookStore` is what :class:`~order_lifecycle.Inbox` needs of a store;
-:class:`MemoryWebhookStore` is its reference implementation, in memory (the database
-stores serve it through :class:`~order_lifecycle.store.StoreWebhooks`).
+:class:`BatchStore` is what :class:`~order_lifecycle.Inbox` uses: one read of the orders a
+batch names, one of its applied event ids, and one commit of its :class:`OrderChange`\ s
+and kept deliveries (every :class:`~order_lifecycle.store.Store` is one). The values it
+trades in live here, below the stores. :class:`WebhookStore` is the older protocol (one
+order, one event id, one save at a time), which the inbox still takes;
+:class:`MemoryWebhookStore` is its reference, in memory.
 """
 
 from __future__ import annotations

@@ -50,13 +50,23 @@ def test_a_second_server_sees_the_duplicate(store: Store) -> None:
     assert [r.outcome for r in first + again] == [EventOutcome.APPLIED, EventOutcome.DUPLICATE]
 
 
+def test_the_deprecated_adapter_still_serves_an_inbox(store: Store) -> None:
+    """An inbox given a StoreWebhooks uses its store's batch path, with the same results."""
+    deliveries = [raw(event) for event in ALL_LIVES["accepted_fulfilled_complete"]()]
+    expected = Inbox(MemoryWebhookStore(), secrets=None).receive(deliveries)
+    with pytest.warns(DeprecationWarning, match="give the Store to the Inbox"):
+        webhooks = StoreWebhooks(store)
+    assert Inbox(webhooks, secrets=None).receive(deliveries) == expected
+
+
 def test_save_is_a_compare_and_set(store: Store) -> None:
     """A save after another writer changed the order raises StaleOrder and writes nothing."""
     [accepted] = [raw(e) for e in ALL_LIVES["card_order_accepted"]()][:1]
     [result] = Inbox(store, secrets=None).receive([accepted])
     order_id = result.order_id
     assert order_id is not None
-    webhooks = StoreWebhooks(store)
+    with pytest.warns(DeprecationWarning, match="give the Store to the Inbox"):
+        webhooks = StoreWebhooks(store)
     read = webhooks.get_order(order_id)
     assert read is not None
     store.update_order(order_id, lambda o: fire(o, OrderEvent.DISPUTE))  # another writer
@@ -70,8 +80,10 @@ def test_save_is_a_compare_and_set(store: Store) -> None:
 
 def test_save_needs_a_read_first(store: Store) -> None:
     """Saving an order the adapter never handed out is refused: nothing to compare against."""
+    with pytest.warns(DeprecationWarning, match="give the Store to the Inbox"):
+        webhooks = StoreWebhooks(store)
     with pytest.raises(InvalidInput, match="must be read with get_order before save"):
-        StoreWebhooks(store).save(Order.create("o-1"), "evt-1")
+        webhooks.save(Order.create("o-1"), "evt-1")
     assert store.order_ids() == []
 
 

@@ -20,6 +20,15 @@ The contract every store keeps (the memory reference and the databases alike):
   from the stored state; it may not rewrite stored steps or change the order's id. Each
   step is stored with the version of the table it was written under, so :meth:`Store.check`
   can tell which stored histories a new table would make illegal.
+- **Batches.** :meth:`Store.read_orders` and :meth:`Store.events_applied` read what a
+  batch needs in one query each; :meth:`Store.commit_changes` commits a list of changes in
+  one transaction, a savepoint each, with the same checks as one update (the version, the
+  event id, only legal steps appended), so a change that lost its race or was refused
+  costs only itself.
+- **Flat in history length.** An update encodes and writes only the order's row and its
+  new steps. The database stores keep the orders they last read or wrote, each with the
+  row it matches (an identity map, see ``_cache``): a read whose row is unchanged does not
+  read the history again.
 - Reads give independent copies: changing what :meth:`Store.get_order` returned changes
   nothing stored.
 """

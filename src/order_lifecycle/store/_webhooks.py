@@ -7,6 +7,7 @@ batch methods, exactly as if given the store.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -36,6 +37,11 @@ class StoreWebhooks:
     """
 
     def __init__(self, store: Store) -> None:
+        warnings.warn(
+            "StoreWebhooks is deprecated: give the Store to the Inbox, Inbox(store, ...).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         self.store = store
         self._local = threading.local()
 
