@@ -183,9 +183,10 @@ class Inbox:
 
         The results are those of handling the deliveries in turn, each committed before
         the next is read, but the batch is read once and committed once; a delivery that
-        lost a race with another app server is read again and re-applied, never raised. A conflict is tried again after the rest of the
-        batch (a charge event may come before the event that makes its order known), as
-        long as a round applies something; only then is it kept. A delivery whose ids no
+        lost a race with another app server is read again and re-applied, never raised.
+        A conflict is tried again after the rest of the batch (a charge event may come
+        before the event that makes its order known), as long as a round applies
+        something; only then is it kept. A delivery whose ids no
         store can hold (refused by the parser), or that the store refuses with
         :class:`InvalidInput`, is ``invalid`` (kept, ids escaped), and the batch goes on.
 

@@ -142,6 +142,8 @@ def ingest(
 
 
 def _read(store: BatchStore, pending: Sequence[Pending]) -> _View:
+    if not pending:
+        return _View({}, {})
     orders = store.read_orders(dict.fromkeys(p.event.order_id or "" for p in pending))
     events = store.events_applied(dict.fromkeys(p.event.id for p in pending))
     return _View(dict(orders), dict(events))
