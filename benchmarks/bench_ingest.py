@@ -69,7 +69,7 @@ from order_lifecycle import (
     fire,
     fulfil,
 )
-from order_lifecycle.store import MemoryStore, Store, StoreWebhooks, open_store
+from order_lifecycle.store import MemoryStore, Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -100,7 +100,7 @@ def opened(kind: str, where: str) -> Iterator[Store]:
 
 def receiver(store: Store) -> Callable[[Sequence[_traffic.Signed]], Callable[[], list[str]]]:
     """A batch's deliveries made ready (untimed); the call that ingests them (timed)."""
-    inbox = Inbox(StoreWebhooks(store), secrets=[_traffic.SECRET])
+    inbox = Inbox(store, secrets=[_traffic.SECRET])
 
     def prepare(batch: Sequence[_traffic.Signed]) -> Callable[[], list[str]]:
         ready = [Delivery(s.body, s.signature, s.received_at) for s in batch]

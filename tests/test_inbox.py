@@ -318,14 +318,14 @@ def test_a_store_error_propagates_after_what_was_done() -> None:
 
 def test_results_say_what_was_read() -> None:
     """Every result names the event, its type and its order where they could be read."""
-    box, _ = inbox()
+    box, store = inbox()
     unknown = ev.event("evt-x", "subscription.created", {"id": "sub-1", "planId": "p"}, ev.T0)
     results = box.receive([signed(unknown), signed(ev.card_order_accepted()[0])])
     assert [(r.event_id, r.event_type, r.order_id) for r in results] == [
         ("evt-x", "subscription.created", None),
         ("evt-1001-accepted", "order.accepted", "1001"),
     ]
-    assert box.store.get_order("1001") is not None
+    assert store.get_order("1001") is not None
 
 
 # --- hardening: configuration, bounded keeping, poison ------------------------------------------
@@ -389,11 +389,12 @@ def test_a_delivery_signature_must_be_text() -> None:
 
 def test_a_naive_clock_is_a_configuration_error_not_an_invalid_delivery() -> None:
     """A clock giving naive times raises WrongType; the delivery is not blamed or kept."""
-    box = Inbox(MemoryWebhookStore(), secrets=[SECRET], clock=datetime.now)
+    store = MemoryWebhookStore()
+    box = Inbox(store, secrets=[SECRET], clock=datetime.now)
     body = ev.raw(ev.card_order_accepted()[0])
     with pytest.raises(WrongType, match=r"Inbox\.clock\(\) must be an aware datetime"):
         box.receive([Delivery(body, sign(body, SECRET, NOW))])
-    assert box.store.kept == []  # type: ignore[attr-defined]
+    assert store.kept == []
 
 
 def test_the_inbox_repr_hides_the_secrets() -> None:

@@ -4,8 +4,11 @@ Each delivery is checked (signature, then shape), parsed, and reconciled with th
 is about (:func:`~order_lifecycle.apply_event`); it comes out ``applied``, ``duplicate``,
 ``stale``, ``conflict``, ``unknown`` or ``invalid``, with a reason. Nothing is dropped in
 silence: conflicting, unknown and invalid deliveries are kept, raw bytes and reason, for an
-operator. Where orders, applied event ids and kept deliveries live is a
-:class:`WebhookStore`; :class:`MemoryWebhookStore` keeps them in memory.
+operator. Orders, applied event ids and kept deliveries live in a
+:class:`~order_lifecycle.store.Store` (or any :class:`BatchStore`): each batch is read in one
+query of each kind, reconciled in memory and committed in one transaction (see
+:mod:`._ingest`). A :class:`WebhookStore` (:class:`MemoryWebhookStore`) also serves, one
+delivery at a time.
 
 What unsigned traffic can cost is bounded: a body over ``Inbox.max_body`` is refused
 before anything reads it, and such a body, or one failing its signature check, is kept
@@ -24,18 +27,17 @@ from typing import Any
 import attrs
 
 from ._events import Event, OtherObject, parse_event
+from ._ingest import Keep, LegacyStore, Pending, ingest
 from ._kept import printable
 from ._machine import Step
 from ._reconcile import EventOutcome, apply_event
 from ._signature import signing_keys, verify_signature
 from ._vocabulary import OrderEvent, OrderState
-from ._webhook_store import WebhookStore
+from ._webhook_store import BatchStore, DeliveryToKeep, WebhookStore
 from .exceptions import (
-    EventConflict,
     InvalidEvent,
     InvalidInput,
     InvalidSignature,
-    StoreError,
     WrongType,
 )
 
@@ -138,6 +140,11 @@ def _clock(_instance: object, _attribute: attrs.Attribute[Any], value: object) -
         raise WrongType("Inbox.clock", "a function returning an aware datetime", value)
 
 
+def _a_store(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, (BatchStore, WebhookStore)):
+        raise WrongType("Inbox.store", "a Store (or a WebhookStore)", value)
+
+
 def _storable_id(value: str | None) -> str | None:
     """An id as a kept delivery holds it: escaped if no database could store it."""
     return printable(value) if value else None
@@ -155,7 +162,7 @@ class Inbox:
     counted in :attr:`refused`. ``repr`` shows how many secrets there are, never them.
     """
 
-    store: WebhookStore
+    store: BatchStore | WebhookStore = attrs.field(validator=_a_store)
     secrets: tuple[bytes, ...] | None = attrs.field(converter=_secrets, repr=_secrets_repr)
     max_age: timedelta = attrs.field(default=timedelta(minutes=5), validator=_max_age)
     clock: Callable[[], datetime] = attrs.field(default=_utc_now, validator=_clock)
@@ -174,18 +181,22 @@ class Inbox:
     def receive(self, deliveries: Iterable[Delivery | bytes]) -> list[DeliveryResult]:
         """One result per delivery, in order; each delivery applied or kept, never dropped.
 
-        Deliveries are handled in turn. A conflict is tried again after the rest of the
-        batch (a charge event may come before the event that makes its order known), as
-        long as a round applies something; only then is it kept. A delivery whose ids no
+        The results are those of handling the deliveries in turn, each committed before
+        the next is read, but the batch is read once and committed once; a delivery that
+        lost a race with another app server is read again and re-applied, never raised.
+        A conflict is tried again after the rest of the batch (a charge event may come
+        before the event that makes its order known), as long as a round applies
+        something; only then is it kept. A delivery whose ids no
         store can hold (refused by the parser), or that the store refuses with
         :class:`InvalidInput`, is ``invalid`` (kept, ids escaped), and the batch goes on.
 
         Raises:
             WrongType: ``deliveries`` is not a list of deliveries, or one is neither a
-                :class:`Delivery` nor bytes (nothing done); or the clock gave a naive
-                datetime (a configuration error: deliveries before it are done).
-            Exception: whatever else the store raises (its refusals other than
-                ``InvalidInput``, a database failure); deliveries before it are done.
+                :class:`Delivery` nor bytes, or the clock gave a naive datetime (a
+                configuration error); nothing done.
+            StoreError: the store failed (nothing of the batch committed), or the batch
+                lost its races too many times in a row (:class:`StoreUnavailable`).
+            Exception: whatever else a :class:`WebhookStore` raises.
 
         """
         if isinstance(deliveries, (str, bytes, bytearray, memoryview)):
@@ -193,28 +204,25 @@ class Inbox:
         if not isinstance(deliveries, Iterable):
             raise WrongType("deliveries", "a list of deliveries", deliveries)
         batch = [d if isinstance(d, Delivery) else Delivery(d) for d in deliveries]
-        results: list[DeliveryResult] = []
-        waiting: list[tuple[int, Delivery, Event]] = []
+        results: list[DeliveryResult | None] = []
+        keeps: list[Keep] = []
+        pending: list[Pending] = []
         for index, delivery in enumerate(batch):
             read = self._read(delivery)
-            if isinstance(read, DeliveryResult):
-                results.append(read)
+            if isinstance(read, Event):
+                pending.append(Pending(index, delivery.body, read))
+                results.append(None)
                 continue
-            result = self._reconcile(delivery, read)
-            if result.outcome is EventOutcome.CONFLICT:
-                waiting.append((index, delivery, read))
+            result, keep = read
+            keeps.append(Keep(1, index, keep))
             results.append(result)
-        while waiting:
-            retried = [(i, d, e, self._reconcile(d, e)) for i, d, e in waiting]
-            for index, _, _, result in retried:
-                results[index] = result
-            still = [(i, d, e) for i, d, e, r in retried if r.outcome is EventOutcome.CONFLICT]
-            if len(still) == len(waiting):
-                break
-            waiting = still
-        for index, delivery, event in waiting:
-            self._store_keep(delivery, results[index].reason, event.id, event.order_id)
-        return results
+        reconciled = ingest(_batch_store(self.store), pending, keeps, printable)
+        for item in pending:
+            event, done = item.event, reconciled[item.index]
+            results[item.index] = DeliveryResult(
+                done.outcome, done.reason, event.id, event.type, event.order_id or "", done.steps
+            )
+        return [result for result in results if result is not None]
 
     def _now(self, delivery: Delivery) -> datetime:
         if delivery.received_at is not None:
@@ -228,13 +236,13 @@ class Inbox:
         with self._lock:
             self._refused[refusal] += 1
 
-    def _refused_unread(self, delivery: Delivery) -> DeliveryResult | None:
+    def _refused_unread(self, delivery: Delivery) -> tuple[DeliveryResult, DeliveryToKeep] | None:
         """The result of a delivery too large or not signed, kept as a summary; else None."""
         size = len(delivery.body)
         if size > self.max_body:
             self._count("too_large")
             reason = f"the body is {size} bytes long, over the limit of {self.max_body}; not read"
-            return self._keep(delivery, EventOutcome.INVALID, reason, summary=True)
+            return _kept(delivery, EventOutcome.INVALID, reason, summary=True)
         if self.secrets is not None:
             now = self._now(delivery)
             try:
@@ -243,93 +251,47 @@ class Inbox:
                 )
             except InvalidSignature as error:
                 self._count("signature")
-                return self._keep(delivery, EventOutcome.INVALID, str(error), summary=True)
+                return _kept(delivery, EventOutcome.INVALID, str(error), summary=True)
         return None
 
-    def _read(self, delivery: Delivery) -> DeliveryResult | Event:
-        """The delivery's event; or its result, when it ends before reconciliation."""
+    def _read(self, delivery: Delivery) -> tuple[DeliveryResult, DeliveryToKeep] | Event:
+        """The delivery's event; or its result and what to keep, when it ends unread."""
         refused = self._refused_unread(delivery)
         if refused is not None:
             return refused
         try:
             event = parse_event(delivery.body)
         except InvalidEvent as error:
-            return self._keep(delivery, EventOutcome.INVALID, str(error), error.event_id)
+            return _kept(delivery, EventOutcome.INVALID, str(error), error.event_id)
         if not event.known or isinstance(event.data, OtherObject):
             reason = apply_event(None, event).reason
-            kept = self._keep(delivery, EventOutcome.UNKNOWN, reason, event.id, event.order_id)
-            return attrs.evolve(kept, event_type=event.type)
+            result, keep = _kept(delivery, EventOutcome.UNKNOWN, reason, event.id, event.order_id)
+            return attrs.evolve(result, event_type=event.type), keep
         return event
 
-    def _store_keep(
-        self,
-        delivery: Delivery,
-        reason: str,
-        event_id: str | None = None,
-        order_id: str | None = None,
-        *,
-        summary: bool = False,
-    ) -> None:
-        """Hand the delivery to the store to keep, its text made storable."""
-        self.store.keep(
-            delivery.body,
-            printable(reason),
-            event_id=_storable_id(event_id),
-            order_id=_storable_id(order_id),
-            summary=summary,
-        )
 
-    def _keep(  # noqa: PLR0913 (the result's fields, and how to keep it)
-        self,
-        delivery: Delivery,
-        outcome: EventOutcome,
-        reason: str,
-        event_id: str | None = None,
-        order_id: str | None = None,
-        *,
-        summary: bool = False,
-    ) -> DeliveryResult:
-        self._store_keep(delivery, reason, event_id, order_id, summary=summary)
-        return DeliveryResult(outcome, reason, event_id, order_id=order_id)
+def _kept(  # noqa: PLR0913 (the result's fields, and how to keep it)
+    delivery: Delivery,
+    outcome: EventOutcome,
+    reason: str,
+    event_id: str | None = None,
+    order_id: str | None = None,
+    *,
+    summary: bool = False,
+) -> tuple[DeliveryResult, DeliveryToKeep]:
+    """A delivery's result, and the delivery to keep, its text made storable."""
+    keep = DeliveryToKeep(
+        delivery.body,
+        printable(reason),
+        event_id=_storable_id(event_id),
+        order_id=_storable_id(order_id),
+        summary=summary,
+    )
+    return DeliveryResult(outcome, reason, event_id, order_id=order_id), keep
 
-    def _reconcile(self, delivery: Delivery, event: Event) -> DeliveryResult:
-        """Apply one parsed event to its order; invalid if the store refuses it."""
-        try:
-            return self._apply(delivery, event)
-        except StoreError:
-            raise
-        except InvalidInput as error:
-            # The store (or a rule) refused this delivery's data: it is invalid, not the
-            # batch. Database failures are StoreErrors or untyped, and propagate.
-            reason = f"refused while reconciling: {error}"
-            self._store_keep(delivery, reason, event.id, event.order_id)
-            return DeliveryResult(
-                EventOutcome.INVALID, reason, event.id, event.type, event.order_id
-            )
 
-    def _apply(self, delivery: Delivery, event: Event) -> DeliveryResult:
-        order_id = event.order_id or ""  # orders and charges always name their order
-
-        def result(
-            outcome: EventOutcome, reason: str, steps: tuple[Step[Any, Any], ...] = ()
-        ) -> DeliveryResult:
-            return DeliveryResult(outcome, reason, event.id, event.type, order_id, steps)
-
-        recorded = self.store.order_of_event(event.id)
-        if recorded is not None and recorded != order_id:
-            reason = (
-                f"event {event.id!r} was recorded for order {recorded!r}, but this delivery "
-                f"names order {order_id!r}"
-            )
-            self._store_keep(delivery, reason, event.id, order_id)
-            return result(EventOutcome.INVALID, reason)
-        if recorded is not None:
-            reason = f"event {event.id!r} was applied to order {order_id!r} already"
-            return result(EventOutcome.DUPLICATE, reason)
-        try:
-            reconciled = apply_event(self.store.get_order(order_id), event)
-        except EventConflict as conflict:
-            return result(EventOutcome.CONFLICT, conflict.reason)
-        if reconciled.order is not None:
-            self.store.save(reconciled.order, event.id)
-        return result(reconciled.outcome, reconciled.reason, reconciled.steps)
+def _batch_store(store: BatchStore | WebhookStore) -> BatchStore:
+    """The store as the inbox uses it: a batch store; a :class:`WebhookStore` adapted."""
+    if isinstance(store, BatchStore):
+        return store
+    return LegacyStore(store)

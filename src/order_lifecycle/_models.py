@@ -403,7 +403,15 @@ class Order:
 
     def copy(self) -> Order:
         """An independent copy: a new history list; everything else is frozen or replaced."""
-        return attrs.evolve(self, history=list(self.history))
+        # Field by field, past the converters and validators: the order is valid already,
+        # and copies are on the hot path of every store read and write.
+        if type(self) is not Order:  # a subclass may have fields of its own
+            return attrs.evolve(self, history=list(self.history))
+        clone = object.__new__(Order)
+        for name in _ORDER_FIELDS:
+            object.__setattr__(clone, name, getattr(self, name))
+        object.__setattr__(clone, "history", list(self.history))
+        return clone
 
     @property
     def state_transitions(self) -> Mapping[OrderState, datetime]:
@@ -416,6 +424,9 @@ class Order:
         if self.state is not OrderState.DISPUTE:
             return None
         return next(s.source for s in reversed(self.history) if s.dest is OrderState.DISPUTE)
+
+
+_ORDER_FIELDS = tuple(field.name for field in attrs.fields(Order))
 
 
 @attrs.define(repr=False)

@@ -1,16 +1,21 @@
-"""Where the webhook inbox keeps orders, event ids and deliveries: the protocol, in memory.
+r"""What the webhook inbox needs of a store: the batch contract, and the older one in memory.
 
-:class:`WebhookStore` is what :class:`~order_lifecycle.Inbox` needs of a store;
-:class:`MemoryWebhookStore` is its reference implementation, in memory (the database
-stores serve it through :class:`~order_lifecycle.store.StoreWebhooks`).
+:class:`BatchStore` is what :class:`~order_lifecycle.Inbox` uses: one read of the orders a
+batch names, one of its applied event ids, and one commit of its :class:`OrderChange`\ s
+and kept deliveries (every :class:`~order_lifecycle.store.Store` is one). The values it
+trades in live here, below the stores. :class:`WebhookStore` is the older protocol (one
+order, one event id, one save at a time), which the inbox still takes;
+:class:`MemoryWebhookStore` is its reference, in memory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable
-from typing import Protocol, runtime_checkable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -18,7 +23,17 @@ from ._kept import DEFAULT_MAX_KEPT_BYTES, check_cap, kept_cost, summarise
 from ._models import Order
 from .exceptions import InvalidInput, WrongType
 
-__all__ = ["Kept", "MemoryWebhookStore", "WebhookStore"]
+__all__ = [
+    "COMMITTED",
+    "BatchStore",
+    "ChangeOutcome",
+    "ChangeResult",
+    "DeliveryToKeep",
+    "Kept",
+    "MemoryWebhookStore",
+    "OrderChange",
+    "WebhookStore",
+]
 
 
 @runtime_checkable
@@ -64,6 +79,94 @@ class WebhookStore(Protocol):
         its first bytes, its size and its SHA-256. A store should cap what it keeps in all,
         and past its cap count deliveries instead of keeping them.
         """
+        ...
+
+
+def _version(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidInput(f"OrderChange.version must be an int of 0 or more, got {value!r}.")
+
+
+@attrs.frozen
+class OrderChange:
+    """One order to write: new (``base`` ``None``, ``version`` 0), or ``base`` changed.
+
+    ``base`` is the order as read (from :meth:`~order_lifecycle.store.Store.read_orders`, or
+    the ``order`` of an earlier change in the same batch) at ``version``; ``order`` is it
+    changed, its history ``base``'s with steps appended. ``event_id``, when given, is
+    recorded as applied to the order together with it.
+    """
+
+    order: Order
+    base: Order | None = None
+    version: int = attrs.field(default=0, validator=_version)
+    event_id: str | None = None
+
+    @property
+    def order_id(self) -> str:
+        """The id of the order changed."""
+        return self.order.id
+
+
+class ChangeOutcome(StrEnum):
+    """What became of one change of a batch."""
+
+    COMMITTED = "committed"
+    LOST = "lost"
+    """Another writer got there first (version, order, or event id); nothing written."""
+    REFUSED = "refused"
+    """The change is not one the store may write (the reason says why); nothing written."""
+
+
+@attrs.frozen
+class ChangeResult:
+    """The outcome of one change, with a reason unless it committed."""
+
+    outcome: ChangeOutcome
+    reason: str = ""
+
+    @property
+    def committed(self) -> bool:
+        """Whether the change committed."""
+        return self.outcome is ChangeOutcome.COMMITTED
+
+
+COMMITTED = ChangeResult(ChangeOutcome.COMMITTED)
+"""The result of a change that committed."""
+
+
+@attrs.frozen
+class DeliveryToKeep:
+    """A delivery to keep for an operator, as :meth:`Store.keep_delivery` takes it."""
+
+    raw: bytes
+    reason: str
+    event_id: str | None = None
+    order_id: str | None = None
+    at: datetime | None = None
+    summary: bool = False
+
+
+@runtime_checkable
+class BatchStore(Protocol):
+    """What :class:`~order_lifecycle.Inbox` needs of a store: one read of each kind, one commit.
+
+    Every :class:`~order_lifecycle.store.Store` is one (see
+    :meth:`~order_lifecycle.store.Store.commit_changes` for the contract).
+    """
+
+    def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]:
+        """The stored orders among ``order_ids``, each with its version, as copies."""
+        ...
+
+    def events_applied(self, event_ids: Iterable[str]) -> dict[str, str]:
+        """Which of ``event_ids`` were applied, each with the id of its order."""
+        ...
+
+    def commit_changes(
+        self, changes: Sequence[OrderChange], keep: Sequence[DeliveryToKeep] = ()
+    ) -> list[ChangeResult]:
+        """Commit the changes, each alone; keep the deliveries if every change committed."""
         ...
 
 

@@ -52,9 +52,13 @@ def assert_consistent(store: Store) -> dict[str, frozenset[str]]:
     return applied
 
 
-def start(url: str, first: int, stall_at: int | None = None) -> tuple[Any, Any]:
+def start(
+    url: str, first: int, stall_at: int | None = None, *, batched: bool = False
+) -> tuple[Any, Any]:
     results: Any = SPAWN.Queue()
-    process = SPAWN.Process(target=workers.work_in_batches, args=(results, url, first, stall_at))
+    process = SPAWN.Process(
+        target=workers.work_in_batches, args=(results, url, first, stall_at, batched)
+    )
     process.start()
     return process, results
 
@@ -102,12 +106,30 @@ def test_killed_inside_a_transaction(new_url: UrlMaker) -> None:
 
 
 @pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
-def test_killed_at_moments_in_a_busy_batch(new_url: UrlMaker) -> None:
+def test_killed_inside_a_batch_transaction(new_url: UrlMaker) -> None:
+    """Killed in a batch's third change, two written in its transaction: none of it is there."""
+    url = new_url()
+    process, results = start(url, first=0, stall_at=12, batched=True)
+    reported = read_until(results, lambda report: report == "inside")
+    kill(process)
+    assert reported[:-1] == list(range(10))  # the batch of operations 10 to 14 never committed
+    with open_store(url) as store:
+        applied = assert_consistent(store)
+        assert set().union(*applied.values()) == {f"evt-{n}" for n in range(5, 10)} | {
+            f"evt-create-{n}" for n in range(5)
+        }
+        workers.commit_five(store, list(range(10, 15)))  # the rows it held are free
+        assert_consistent(store)
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "batched"])
+@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+def test_killed_at_moments_in_a_busy_batch(new_url: UrlMaker, batched: bool) -> None:
     """Killed three times while it commits update after update: each commit whole or absent."""
     url = new_url()
     seen: set[str] = set()
     for run, pause in enumerate([0.0, 0.004, 0.011]):
-        process, results = start(url, first=1000 * run)
+        process, results = start(url, first=1000 * run, batched=batched)
         reported = read_until(results, lambda report, run=run: report >= 1000 * run + 20)
         time.sleep(pause)
         kill(process)

@@ -20,7 +20,7 @@ from hypothesis import event as note
 from hypothesis import strategies as st
 
 from order_lifecycle import Delivery, EventOutcome, Inbox, Order, sign
-from order_lifecycle.store import Store, StoreWebhooks
+from order_lifecycle.store import Store
 from tests.webhook_events import ALL_LIVES
 
 SECRET = "whsec-hostile"  # noqa: S105 (a made-up test secret)
@@ -131,7 +131,7 @@ def test_hostile_deliveries_get_one_outcome_each_and_store_nothing_refused(
     store: Store, batch: list[Delivery]
 ) -> None:
     """Each hostile delivery gets one result, nothing raises, and refusals store nothing."""
-    inbox = Inbox(StoreWebhooks(store), secrets=[SECRET], clock=lambda: NOW)
+    inbox = Inbox(store, secrets=[SECRET], clock=lambda: NOW)
     orders, events = _snapshot(store)
     kept = len(store.kept_deliveries())
     results = inbox.receive(batch)

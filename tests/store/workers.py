@@ -7,9 +7,9 @@ barrier with the others so that they really race, and reports each outcome on a 
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import os
+import random
 import signal
 import sys
 import traceback
@@ -31,14 +31,7 @@ from order_lifecycle import (
     fire,
     fulfil,
 )
-from order_lifecycle.store import (
-    DuplicateEvent,
-    OrderExists,
-    StaleOrder,
-    Store,
-    StoreWebhooks,
-    open_store,
-)
+from order_lifecycle.store import DuplicateEvent, OrderChange, Store, open_store
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 BARRIER_TIMEOUT = 60.0
@@ -162,24 +155,52 @@ def stall_inside(store: Store, after: int, queue: Queue[Any]) -> None:
     store._insert_steps = insert_steps  # type: ignore[attr-defined]
 
 
-def work_in_batches(queue: Queue[Any], url: str, first: int, stall_at: int | None) -> None:
+def work_in_batches(
+    queue: Queue[Any],
+    url: str,
+    first: int,
+    stall_at: int | None,
+    batched: bool,
+) -> None:
     """Create five orders, then apply events to them until killed, reporting each commit.
 
     Operations are numbered from ``first`` (operations 0 to 4 create the orders). With
     ``stall_at``, the history write of that operation stalls inside its transaction, after
-    the order row and the event id were written: the kill lands in the middle.
+    the order row and the event id were written: the kill lands in the middle. With
+    ``batched``, updates are committed five at a time (one per order) by ``commit_changes``,
+    in one transaction, reported once it committed.
     """
     with open_store(url) as store:
         if stall_at is not None:
             stall_inside(store, stall_at - first + 1, queue)
-        for n in itertools.count(first):
-            order_id = f"o-{n % 5}"
+        n = first
+        while True:
             if n < 5:
-                store.create_order(fulfilled_order(order_id), event_id=f"evt-create-{n}")
+                store.create_order(fulfilled_order(f"o-{n}"), event_id=f"evt-create-{n}")
+                done = [n]
+            elif batched:
+                done = list(range(n, n + 5))
+                commit_five(store, done)
             else:
-                event_id = f"evt-{n}"
-                store.update_order(order_id, capture_a_cent(event_id), event_id=event_id)
-            queue.put(n)
+                store.update_order(f"o-{n % 5}", capture_a_cent(f"evt-{n}"), event_id=f"evt-{n}")
+                done = [n]
+            for number in done:
+                queue.put(number)
+            n += len(done)
+
+
+def commit_five(store: Store, numbers: list[int]) -> None:
+    """Operations ``numbers`` (one per order) as one batch: read at once, committed at once."""
+    found = store.read_orders([f"o-{n % 5}" for n in numbers])
+    changes = []
+    for n in numbers:
+        version, base = found[f"o-{n % 5}"]
+        work = base.copy()
+        capture_a_cent(f"evt-{n}")(work)
+        changes.append(OrderChange(work, base, version, f"evt-{n}"))
+    results = store.commit_changes(changes)
+    if not all(result.committed for result in results):
+        raise AssertionError(f"a batch with no rival did not commit: {results}")
 
 
 if __name__ == "__main__":  # pragma: no cover (a manual check of the workers)
@@ -188,14 +209,28 @@ if __name__ == "__main__":  # pragma: no cover (a manual check of the workers)
 
 @reporting
 def deliver_webhooks(queue: Queue[Any], url: str, bodies: list[bytes], barrier: Barrier) -> None:
-    """Race the others, each delivering its own events of one order through its own inbox."""
+    """Race the others, each delivering its own events of one order through its own inbox.
+
+    Each body is one batch; a lost race is the inbox's to retry, so any error is reported.
+    """
     with open_store(url) as store:
-        inbox = Inbox(StoreWebhooks(store), secrets=None)
+        inbox = Inbox(store, secrets=None)
         barrier.wait(BARRIER_TIMEOUT)
         for body in bodies:
-            try:
-                [result] = inbox.receive([body])
-            except (StaleOrder, OrderExists, DuplicateEvent) as lost:
-                queue.put(("lost race", type(lost).__name__))
-            else:
-                queue.put(("result", str(result.outcome)))
+            [result] = inbox.receive([body])
+            queue.put(("result", str(result.outcome)))
+
+
+@reporting
+def deliver_batches(  # noqa: PLR0917 (the race's settings)
+    queue: Queue[Any], url: str, bodies: list[bytes], seed: int, size: int, barrier: Barrier
+) -> None:
+    """Deliver every body, shuffled by ``seed``, in batches of ``size``; report each outcome."""
+    shuffled = list(bodies)
+    random.Random(seed).shuffle(shuffled)  # noqa: S311 (a test's shuffle)
+    with open_store(url) as store:
+        inbox = Inbox(store, secrets=None)
+        barrier.wait(BARRIER_TIMEOUT)
+        for start in range(0, len(shuffled), size):
+            for result in inbox.receive(shuffled[start : start + size]):
+                queue.put(("result", str(result.outcome), result.event_id))

@@ -23,6 +23,7 @@ from order_lifecycle.exceptions import (
 )
 
 from ._base import KeptDelivery, Store
+from ._batch import ChangeOutcome, ChangeResult, DeliveryToKeep, OrderChange
 from ._check import IllegalHistory
 from ._open import open_store
 from ._schema import SCHEMA_VERSION
@@ -34,10 +35,14 @@ __all__ = [
     "DEFAULT_MAX_KEPT_BYTES",
     "SCHEMA_VERSION",
     "SUMMARY_BYTES",
+    "ChangeOutcome",
+    "ChangeResult",
+    "DeliveryToKeep",
     "DuplicateEvent",
     "IllegalHistory",
     "KeptDelivery",
     "MemoryStore",
+    "OrderChange",
     "OrderExists",
     "SQLiteStore",
     "SchemaTooNew",

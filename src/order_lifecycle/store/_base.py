@@ -20,6 +20,15 @@ The contract every store keeps (the memory reference and the databases alike):
   from the stored state; it may not rewrite stored steps or change the order's id. Each
   step is stored with the version of the table it was written under, so :meth:`Store.check`
   can tell which stored histories a new table would make illegal.
+- **Batches.** :meth:`Store.read_orders` and :meth:`Store.events_applied` read what a
+  batch needs in one query each; :meth:`Store.commit_changes` commits a list of changes in
+  one transaction, a savepoint each, with the same checks as one update (the version, the
+  event id, only legal steps appended), so a change that lost its race or was refused
+  costs only itself.
+- **Flat in history length.** An update encodes and writes only the order's row and its
+  new steps. The database stores keep the orders they last read or wrote, each with the
+  row it matches (an identity map, see ``_cache``): a read whose row is unchanged does not
+  read the history again.
 - Reads give independent copies: changing what :meth:`Store.get_order` returned changes
   nothing stored.
 """
@@ -31,10 +40,10 @@ import random
 import re
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import attrs
 
@@ -51,6 +60,9 @@ from order_lifecycle._vocabulary import CheckoutEvent, CheckoutState
 from order_lifecycle.exceptions import InvalidInput, StaleOrder, WrongType
 
 from ._check import IllegalHistory, StoredHistory, find_illegal
+
+if TYPE_CHECKING:
+    from ._batch import ChangeResult, DeliveryToKeep, OrderChange
 
 __all__ = ["SPEC_VERSIONS", "KeptDelivery", "Store", "kept_delivery"]
 
@@ -206,6 +218,49 @@ class Store(CheckoutLedger):
                 # Not cryptographic: jitter so that racing writers do not collide again.
                 time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))  # noqa: S311
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- batches: one read of each kind, one transaction -------------------------------------
+
+    @abstractmethod
+    def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]:
+        r"""The stored orders among ``order_ids``, by id, each with its version; one read.
+
+        Ids no order has are left out. The orders are independent copies, to be changed
+        and handed back in :class:`~order_lifecycle.store.OrderChange`\ s as their ``base``.
+
+        Raises:
+            InvalidInput: an id that is not a non-empty str a database can store.
+
+        """
+
+    @abstractmethod
+    def events_applied(self, event_ids: Iterable[str]) -> dict[str, str]:
+        """Which of ``event_ids`` were applied, each with the id of its order; one read.
+
+        Raises:
+            InvalidInput: an id that is not a non-empty str a database can store.
+
+        """
+
+    @abstractmethod
+    def commit_changes(
+        self, changes: Sequence[OrderChange], keep: Sequence[DeliveryToKeep] = ()
+    ) -> list[ChangeResult]:
+        """Commit ``changes`` in one transaction, a savepoint each; what became of each.
+
+        Changes are written in turn. One that loses a race (``LOST``: the order's version
+        is not the one given, a new order's id is taken, its event id was applied), or
+        that may not be written (``REFUSED``: a history rewritten or illegal, an id no
+        database can store), writes nothing and leaves the others as they are; the later
+        changes of the same order are then not tried (``LOST``). The deliveries in ``keep``
+        are kept, as :meth:`keep_delivery` would, only if every change committed.
+
+        Raises:
+            WrongType: an element is not an ``OrderChange`` or a ``DeliveryToKeep``;
+                nothing written.
+            StoreError: the database failed; nothing written.
+
+        """
 
     @abstractmethod
     def order_ids(self) -> list[str]:
@@ -371,17 +426,18 @@ def require_storable(spec: MachineSpec[Any, Any], record: Order | Checkout) -> N
 
     """
     replay(spec, record.history)
-    _storable_columns(record)
+    _storable_columns(record, record.history)
 
 
-def _storable_columns(record: Order | Checkout) -> None:
+def _storable_columns(record: Order | Checkout, steps: Sequence[Step[Any, Any]]) -> None:
+    """Raise unless ``record``'s id columns and the event ids of ``steps`` are storable."""
     kind = type(record).__name__
     storable_text(record.id, f"{kind}.id")
     for name in ("checkout_id", "order_id"):
         value = getattr(record, name, None)
         if value is not None:
             storable_text(value, f"{kind}.{name}")
-    for step in record.history:
+    for step in steps:
         if step.event_id is not None:
             storable_text(step.event_id, f"{kind}.history[].event_id")
 
@@ -391,6 +447,13 @@ def require_text(value: object, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise WrongType(what, "a non-empty str", value)
     return value
+
+
+def require_ids(values: object, what: str) -> list[str]:
+    """``values`` as a list of ids without repeats, each a non-empty str a database stores."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise WrongType(what, "a list of ids", values)
+    return list(dict.fromkeys(require_id(value, f"{what}[]") for value in values))
 
 
 def require_optional_id(value: object, what: str) -> str | None:
@@ -454,7 +517,7 @@ def new_steps(
         state = step.dest
     if state != work.state:
         raise InvalidInput(f"an update left {what} in {work.state}, but its history in {state}.")
-    _storable_columns(work)
+    _storable_columns(work, appended)
     return appended
 
 

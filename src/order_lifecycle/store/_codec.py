@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import attrs
 
 from order_lifecycle._machine import Step
-from order_lifecycle._models import Checkout, Order
+from order_lifecycle._models import Charge, Checkout, Item, Order, SnapshotMark, SubmissionAttempt
 from order_lifecycle.exceptions import OrderLifecycleError, StoreCorrupt
 
 __all__ = [
@@ -39,7 +39,9 @@ __all__ = [
     "encode",
     "join",
     "split",
+    "split_head",
     "step_data",
+    "step_rows",
     "stored_bytes",
     "stored_text",
     "stored_time",
@@ -49,6 +51,13 @@ STEP_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Step))
 """A history row's columns, in order: the fields of :class:`Step`."""
 
 _BYTES = "$bytes"
+
+_FROZEN = frozenset({Item, Charge, SnapshotMark, Step, SubmissionAttempt})
+"""Frozen model classes, whose encoded data :func:`encode` remembers (callers never change it)."""
+
+# id -> (the value, its data); the value is held, so its id is not reused while cached.
+_ENCODED: dict[int, tuple[object, Any]] = {}
+_ENCODED_SIZE = 20_000
 
 
 def encode(value: object) -> Any:  # noqa: ANN401, PLR0911 (JSON-ready data of any shape, by kind)
@@ -72,9 +81,28 @@ def encode(value: object) -> Any:  # noqa: ANN401, PLR0911 (JSON-ready data of a
         return {_BYTES: base64.b64encode(value).decode("ascii")}
     if isinstance(value, (tuple, list)):
         return [encode(item) for item in value]
-    if attrs.has(type(value)):
-        return {f.name: encode(getattr(value, f.name)) for f in _init_fields(type(value))}
+    kind = type(value)
+    if kind in _FROZEN:
+        return _encode_frozen(value)
+    if attrs.has(kind):
+        return {f.name: encode(getattr(value, f.name)) for f in _init_fields(kind)}
     raise TypeError(f"the codec cannot store {type(value).__name__} {value!r}")
+
+
+def _encode_frozen(value: object) -> Any:  # noqa: ANN401 (JSON-ready data)
+    """A frozen value's data; remembered by identity, as it encodes the same every time.
+
+    Items, charges and steps are carried from one version of an order to the next, so an
+    update encodes mostly values encoded before.
+    """
+    known = _ENCODED.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    data = {f.name: encode(getattr(value, f.name)) for f in _init_fields(type(value))}
+    if len(_ENCODED) >= _ENCODED_SIZE:
+        _ENCODED.clear()
+    _ENCODED[id(value)] = (value, data)
+    return data
 
 
 def decode(kind: Any, data: object) -> Any:  # noqa: ANN401 (the annotation says what)
@@ -276,6 +304,29 @@ def split(kind: Kind, record: Order | Checkout) -> tuple[dict[str, Any], str, li
     columns = {"id": data.pop("id")} | {name: data.pop(name) for name in kind.columns}
     body = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return columns, body, [[step[name] for name in STEP_FIELDS] for step in steps]
+
+
+def split_head(kind: Kind, record: Order | Checkout) -> tuple[dict[str, Any], str]:
+    """``record``'s columns and JSON body, as :func:`split` gives them, history left out.
+
+    What an update writes: the history's stored rows never change, so they are not encoded.
+    """
+    data = {
+        f.name: encode(getattr(record, f.name))
+        for f in _init_fields(kind.model)
+        if f.name != "history"
+    }
+    columns = {"id": data.pop("id")} | {name: data.pop(name) for name in kind.columns}
+    return columns, json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def step_rows(steps: Sequence[Step[Any, Any]]) -> list[list[Any]]:
+    """History rows (the :data:`STEP_FIELDS` in order) of ``steps`` only."""
+    rows = []
+    for step in steps:
+        data = encode(step)
+        rows.append([data[name] for name in STEP_FIELDS])
+    return rows
 
 
 def join(

@@ -13,16 +13,16 @@ updated means another writer won: nothing is written.
 
 from __future__ import annotations
 
-import copy
+import functools
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, TypeVar
 
 import attrs
 
-from order_lifecycle._kept import check_cap, kept_cost, summarise
+from order_lifecycle._kept import check_cap
 from order_lifecycle._machine import Step
 from order_lifecycle._models import Checkout, Order
 from order_lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
@@ -45,15 +45,28 @@ from ._base import (
     KeptDelivery,
     Store,
     adopted_order,
-    delivery_fields,
     kept_delivery,
     new_steps,
     now,
     require_id,
+    require_ids,
     require_optional_id,
     require_order,
     require_storable,
 )
+from ._batch import (
+    COMMITTED,
+    ChangeOutcome,
+    ChangeResult,
+    CheckedKeep,
+    DeliveryToKeep,
+    OrderChange,
+    check_keep,
+    checked_changes,
+    checked_keeps,
+    earlier_failed,
+)
+from ._cache import OrderCache
 from ._check import StoredHistory
 from ._codec import (
     CHECKOUT,
@@ -62,7 +75,9 @@ from ._codec import (
     Kind,
     join,
     split,
+    split_head,
     step_data,
+    step_rows,
     stored_bytes,
     stored_text,
     stored_time,
@@ -94,6 +109,21 @@ class _Layout:
 
     def select(self) -> str:
         return f"SELECT version, {', '.join(self.columns)} FROM {self.table} WHERE id = ?"  # noqa: S608 (constant names)
+
+    def select_many(self, count: int) -> str:
+        marks = ", ".join("?" * count)
+        return (
+            f"SELECT version, {', '.join(self.columns)} FROM {self.table} "  # noqa: S608
+            f"WHERE id IN ({marks})"
+        )
+
+    def select_steps_many(self, count: int) -> str:
+        names = ", ".join(f'"{f}"' for f in STEP_FIELDS)
+        marks = ", ".join("?" * count)
+        return (
+            f"SELECT {self.key}, {names} FROM {self.steps} "  # noqa: S608
+            f"WHERE {self.key} IN ({marks}) ORDER BY {self.key}, seq"
+        )
 
     def select_steps(self) -> str:
         names = ", ".join(f'"{f}"' for f in STEP_FIELDS)
@@ -130,10 +160,22 @@ class _LostRace(Exception):
     """A conditional write matched no row: another writer committed first."""
 
 
+# Ids per ``IN (...)`` list: far below every database's limit on parameters.
+_CHUNK = 500
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
 class SQLStore(Store):
     """A store over one database connection; subclasses bring the connection."""
 
     dialect: Dialect
+
+    _data_errors: tuple[type[Exception], ...] = ()
+    """The driver's errors that refuse one statement's data, not the connection."""
 
     # --- what a subclass supplies --------------------------------------------------------------
 
@@ -216,13 +258,14 @@ class SQLStore(Store):
         columns = dict(zip(layout.columns[:-1], values[:-1], strict=True))
         return version, join(layout.kind, columns, values[-1], steps)
 
-    def _insert(self, layout: _Layout, record: Order | Checkout) -> bool:
-        """Insert a new record with its whole history; whether it was new."""
+    def _insert(self, layout: _Layout, record: Order | Checkout) -> Row | None:
+        """Insert a new record with its whole history; its row, or ``None`` if not new."""
         columns, body, steps = split(layout.kind, record)
         inserted = self._write(layout.insert(), [*columns.values(), body])
-        if inserted:
-            self._insert_steps(layout, record.id, 0, steps)
-        return inserted > 0
+        if not inserted:
+            return None
+        self._insert_steps(layout, record.id, 0, steps)
+        return (1, *columns.values(), body)
 
     def _insert_steps(
         self, layout: _Layout, record_id: str, first: int, steps: Sequence[Sequence[Any]]
@@ -233,19 +276,29 @@ class SQLStore(Store):
 
     def _update(
         self, layout: _Layout, stored: Order | Checkout, version: int, work: Order | Checkout
-    ) -> None:
-        """Write ``work`` over ``stored`` where it is still at ``version``; new steps appended.
+    ) -> Row:
+        """Write ``work`` over ``stored`` where it is still at ``version``; its new row.
+
+        Only the record's own row and the appended steps are encoded and written: stored
+        history rows never change.
 
         Raises:
             _LostRace: another writer committed first (nothing written).
 
         """
-        columns, body, steps = split(layout.kind, work)
+        columns, body = split_head(layout.kind, work)
         values = list(columns.values())[1:]
         changed = self._write(layout.update(), [*values, body, work.id, version, str(stored.state)])
         if not changed:
-            raise _LostRace
-        self._insert_steps(layout, work.id, len(stored.history), steps[len(stored.history) :])
+            raise _LostRace(f"{layout.name} {work.id!r} changed after version {version} was read")
+        known = len(stored.history)
+        self._insert_steps(layout, work.id, known, step_rows(work.history[known:]))
+        return (version + 1, *columns.values(), body)
+
+    @functools.cached_property
+    def _orders_cache(self) -> OrderCache:
+        """The store's identity map of decoded orders (see :mod:`._cache`)."""
+        return OrderCache()
 
     # --- orders ----------------------------------------------------------------------------------
 
@@ -256,9 +309,11 @@ class SQLStore(Store):
         require_storable(ORDER_SPEC, order)
         with self._transaction(write=True):
             self._refuse_duplicate(event_id)
-            if not self._insert(ORDERS, order):
+            row = self._insert(ORDERS, order)
+            if row is None:
                 raise OrderExists(order.id)
             self._record_event(event_id, order.id)
+        self._orders_cache.put(order.id, row, order.copy())
 
     def _refuse_duplicate(self, event_id: str | None) -> None:
         if event_id is not None:
@@ -285,16 +340,38 @@ class SQLStore(Store):
 
     def get_order(self, order_id: str) -> Order:
         """The order as last committed, as an independent copy."""
-        return self._load_order(require_id(order_id, "order_id"))[1]
+        return self._load_order(require_id(order_id, "order_id"))[1].copy()
 
     def _load_order(self, order_id: str, event_id: str | None = None) -> tuple[int, Order]:
         with self._transaction(write=False):
             self._refuse_duplicate(event_id)
-            loaded = self._load(ORDERS, order_id)
+            loaded = self._read_order(order_id)
         if loaded is None:
             raise UnknownOrder(order_id)
-        version, order = loaded
-        assert isinstance(order, Order)  # noqa: S101 (ORDERS decodes orders)
+        return loaded
+
+    def _read_order(self, order_id: str) -> tuple[int, Order] | None:
+        """Inside a transaction: the order's version and the order (the cache's: copy it)."""
+        rows = self._query(ORDERS.select(), [order_id])
+        if not rows:
+            self._orders_cache.drop(order_id)
+            return None
+        return self._decoded(rows[0], lambda: self._query(ORDERS.select_steps(), [order_id]))
+
+    def _decoded(self, row: Row, steps: Callable[[], list[Row]]) -> tuple[int, Order]:
+        """The order ``row`` holds: the cached one if cached from it, else decoded and cached."""
+        version, order_id, *values = row
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise StoreCorrupt(
+                f"ol_orders row {order_id!r}, column version holds {version!r}, not a number."
+            )
+        order = self._orders_cache.get(order_id, row)
+        if order is None:
+            columns = dict(zip(ORDERS.columns[:-1], [order_id, *values[:-1]], strict=True))
+            decoded = join(ORDER, columns, values[-1], steps())
+            assert isinstance(decoded, Order)  # noqa: S101 (ORDER decodes orders)
+            self._orders_cache.put(order_id, row, decoded)
+            order = decoded
         return version, order
 
     def update_order(
@@ -304,7 +381,7 @@ class SQLStore(Store):
         order_id = require_id(order_id, "order_id")
         event_id = require_optional_id(event_id, "event_id")
         version, stored = self._load_order(order_id, event_id)
-        work = copy.deepcopy(stored)
+        work = stored.copy()
         result = change(work)
         new_steps(ORDER_SPEC, stored, work)
         if event_id is None and work == stored:
@@ -312,10 +389,117 @@ class SQLStore(Store):
         with self._transaction(write=True):
             self._record_event(event_id, order_id)
             try:
-                self._update(ORDERS, stored, version, work)
+                row = self._update(ORDERS, stored, version, work)
             except _LostRace:
                 raise StaleOrder(order_id, version) from None
+        # A copy: ``change`` may have kept a reference to the order it was given.
+        self._orders_cache.put(order_id, row, work.copy())
         return result
+
+    # --- batches ---------------------------------------------------------------------------------
+
+    def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]:
+        """The stored orders among ``order_ids``; see :meth:`Store.read_orders`."""
+        wanted = require_ids(order_ids, "order_ids")
+        found: dict[str, tuple[int, Order]] = {}
+        with self._transaction(write=False):
+            for chunk in _chunks(wanted):
+                rows = self._query(ORDERS.select_many(len(chunk)), chunk)
+                missing = [row[1] for row in rows if self._orders_cache.get(row[1], row) is None]
+                steps: dict[str, list[Row]] = {key: [] for key in missing}
+                if missing:
+                    for key, *step in self._query(ORDERS.select_steps_many(len(missing)), missing):
+                        steps[key].append(tuple(step))
+                for row in rows:
+                    load = functools.partial(self._steps_of, steps, row[1])
+                    version, order = self._decoded(row, load)
+                    found[row[1]] = (version, order.copy())
+        return found
+
+    def _steps_of(self, steps: dict[str, list[Row]], order_id: str) -> list[Row]:
+        """An order's step rows: read with the batch's, or (evicted meanwhile) now."""
+        if order_id in steps:
+            return steps[order_id]
+        return self._query(ORDERS.select_steps(), [order_id])  # pragma: no cover (a race)
+
+    def events_applied(self, event_ids: Iterable[str]) -> dict[str, str]:
+        """Which of ``event_ids`` were applied; see :meth:`Store.events_applied`."""
+        wanted = require_ids(event_ids, "event_ids")
+        found: dict[str, str] = {}
+        with self._transaction(write=False):
+            for chunk in _chunks(wanted):
+                marks = ", ".join("?" * len(chunk))
+                rows = self._query(
+                    "SELECT event_id, order_id FROM ol_applied_events "  # noqa: S608 (marks only)
+                    f"WHERE event_id IN ({marks})",
+                    chunk,
+                )
+                found.update((str(event), str(order)) for event, order in rows)
+        return found
+
+    def commit_changes(
+        self, changes: Sequence[OrderChange], keep: Sequence[DeliveryToKeep] = ()
+    ) -> list[ChangeResult]:
+        """Commit a batch of changes; see :meth:`Store.commit_changes`."""
+        checked = checked_changes(changes)
+        keeps = checked_keeps(keep)
+        cap = check_cap(self.max_kept_bytes)
+        if not checked and not keeps:
+            return []
+        results: list[ChangeResult] = [COMMITTED] * len(checked)
+        written: list[tuple[Row, Order]] = []
+        failed: set[str] = set()
+        # Rows are locked in order of their ids (each order's changes still in turn), so
+        # two batches sharing orders wait for each other instead of deadlocking.
+        turn = sorted(range(len(checked)), key=lambda index: checked[index][0].order_id)
+        with self._transaction(write=True):
+            for index in turn:
+                change, refusal = checked[index]
+                result = refusal or self._commit_change(change, failed, written)
+                if not result.committed:
+                    failed.add(change.order_id)
+                results[index] = result
+            if not failed:
+                for delivery in keeps:
+                    self._keep(delivery, cap)
+        for row, order in written:
+            self._orders_cache.put(order.id, row, order.copy())
+        return results
+
+    def _commit_change(
+        self, change: OrderChange, failed: set[str], written: list[tuple[Row, Order]]
+    ) -> ChangeResult:
+        """Inside the batch's transaction: one change under its own savepoint."""
+        order = change.order
+        if order.id in failed:
+            return earlier_failed(order.id)
+        self._write("SAVEPOINT ol_change")
+        try:
+            if change.base is None:
+                row = self._insert(ORDERS, order)
+                if row is None:
+                    raise _LostRace(f"order {order.id!r} was stored meanwhile")  # noqa: TRY301
+            else:
+                row = self._update(ORDERS, change.base, change.version, order)
+            if change.event_id is not None and not self._write(
+                "INSERT INTO ol_applied_events (event_id, order_id, applied_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (event_id) DO NOTHING",
+                [change.event_id, order.id, now().isoformat()],
+            ):
+                raise _LostRace(f"event {change.event_id!r} was applied meanwhile")  # noqa: TRY301
+        except _LostRace as lost:
+            self._undo_change()
+            return ChangeResult(ChangeOutcome.LOST, str(lost))
+        except self._data_errors as error:
+            self._undo_change()
+            return ChangeResult(ChangeOutcome.REFUSED, f"the database refused it: {error}")
+        self._write("RELEASE SAVEPOINT ol_change")
+        written.append((row, order))
+        return COMMITTED
+
+    def _undo_change(self) -> None:
+        self._write("ROLLBACK TO SAVEPOINT ol_change")
+        self._write("RELEASE SAVEPOINT ol_change")
 
     def order_ids(self) -> list[str]:
         """Every stored order's id, sorted."""
@@ -357,29 +541,43 @@ class SQLStore(Store):
     ) -> KeptDelivery | None:
         """Keep a delivery for an operator; see :meth:`Store.keep_delivery`."""
         cap = check_cap(self.max_kept_bytes)
-        raw_bytes, reason_text, event, order, when = delivery_fields(
-            raw, reason, event_id, order_id, at
-        )
-        kept = summarise(raw_bytes, summary=summary)
-        cost = kept_cost(kept.raw, reason_text, event, order)
+        checked = check_keep(raw, reason, event_id, order_id, at, summary=summary)
         with self._transaction(write=True):
-            # One conditional write: racing writers cannot both slip under the cap.
-            charged = self._write(
-                "UPDATE ol_counters SET value = value + ? "
-                "WHERE name = 'kept_bytes' AND value + ? <= ?",
-                [cost, cost, cap],
-            )
-            if not charged:
-                self._write("UPDATE ol_counters SET value = value + 1 WHERE name = 'not_kept'")
-                return None
-            rows = self._query(
-                "INSERT INTO ol_kept_deliveries "
-                "(kept_at, reason, event_id, order_id, raw, size, sha256) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                [when.isoformat(), reason_text, event, order, kept.raw, kept.size, kept.sha256],
-            )
+            return self._keep(checked, cap)
+
+    def _keep(self, delivery: CheckedKeep, cap: int) -> KeptDelivery | None:
+        """Inside a write transaction: keep a checked delivery, or count it past the cap."""
+        # One conditional write: racing writers cannot both slip under the cap.
+        charged = self._write(
+            "UPDATE ol_counters SET value = value + ? WHERE name = 'kept_bytes' AND value + ? <= ?",
+            [delivery.cost, delivery.cost, cap],
+        )
+        if not charged:
+            self._write("UPDATE ol_counters SET value = value + 1 WHERE name = 'not_kept'")
+            return None
+        rows = self._query(
+            "INSERT INTO ol_kept_deliveries "
+            "(kept_at, reason, event_id, order_id, raw, size, sha256) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            [
+                delivery.at.isoformat(),
+                delivery.reason,
+                delivery.event_id,
+                delivery.order_id,
+                delivery.raw,
+                delivery.size,
+                delivery.sha256,
+            ],
+        )
         return KeptDelivery(
-            rows[0][0], kept.raw, reason_text, when, event, order, kept.size, kept.sha256
+            rows[0][0],
+            delivery.raw,
+            delivery.reason,
+            delivery.at,
+            delivery.event_id,
+            delivery.order_id,
+            delivery.size,
+            delivery.sha256,
         )
 
     def kept_deliveries(self) -> list[KeptDelivery]:
@@ -442,7 +640,7 @@ class SQLStore(Store):
                 loaded = (0, Checkout(checkout_id, history=[opened]))
             version, stored = loaded
             assert isinstance(stored, Checkout)  # noqa: S101 (CHECKOUTS decodes checkouts)
-            work = copy.deepcopy(stored)
+            work = stored.copy()
             failure: InvalidResponse | None = None
             try:
                 result: T | None = change(work)
@@ -463,7 +661,7 @@ class SQLStore(Store):
         try:
             with self._transaction(write=True):
                 if version == 0:
-                    if not self._insert(CHECKOUTS, work):
+                    if self._insert(CHECKOUTS, work) is None:
                         raise _LostRace  # noqa: TRY301 (rolls the transaction back)
                 else:
                     self._update(CHECKOUTS, stored, version, work)

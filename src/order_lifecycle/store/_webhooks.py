@@ -1,13 +1,14 @@
-"""The webhook inbox over a store: each delivery reconciled in one store transaction.
+"""Deprecated: :class:`~order_lifecycle.Inbox` takes a :class:`Store` directly.
 
-:class:`~order_lifecycle.Inbox` reads an order, reconciles the event on a copy and saves it
-with the event id. :class:`StoreWebhooks` gives it a :class:`Store` to do that with, safely
-when several processes share the database: ``save`` is a compare-and-set.
+:class:`StoreWebhooks` is kept for code written before: an inbox given one uses its store's
+batch methods, exactly as if given the store.
 """
 
 from __future__ import annotations
 
 import threading
+import warnings
+from collections.abc import Iterable, Sequence
 
 import attrs
 
@@ -15,6 +16,7 @@ from order_lifecycle._models import Order
 from order_lifecycle.exceptions import InvalidInput, StaleOrder, UnknownOrder
 
 from ._base import Store
+from ._batch import ChangeResult, DeliveryToKeep, OrderChange
 
 __all__ = ["StoreWebhooks"]
 
@@ -22,7 +24,7 @@ _NOT_READ = object()
 
 
 class StoreWebhooks:
-    """A :class:`~order_lifecycle.WebhookStore` backed by a :class:`Store`.
+    """Deprecated (give the :class:`Store` to the inbox): a ``WebhookStore`` over a store.
 
     ``save`` writes in one ``update_order`` transaction, and only if the stored order still
     equals the copy ``get_order`` handed out; otherwise it raises :class:`StaleOrder` and
@@ -35,6 +37,11 @@ class StoreWebhooks:
     """
 
     def __init__(self, store: Store) -> None:
+        warnings.warn(
+            "StoreWebhooks is deprecated: give the Store to the Inbox, Inbox(store, ...).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         self.store = store
         self._local = threading.local()
 
@@ -84,6 +91,20 @@ class StoreWebhooks:
                 setattr(stored, field.name, getattr(order, field.name))
 
         self.store.update_order(order.id, adopt, event_id=event_id)
+
+    def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]:
+        """The store's :meth:`~Store.read_orders`: the inbox uses the store's batch path."""
+        return self.store.read_orders(order_ids)
+
+    def events_applied(self, event_ids: Iterable[str]) -> dict[str, str]:
+        """The store's :meth:`~Store.events_applied`."""
+        return self.store.events_applied(event_ids)
+
+    def commit_changes(
+        self, changes: Sequence[OrderChange], keep: Sequence[DeliveryToKeep] = ()
+    ) -> list[ChangeResult]:
+        """The store's :meth:`~Store.commit_changes`."""
+        return self.store.commit_changes(changes, keep)
 
     def keep(
         self,

@@ -8,15 +8,14 @@ optimistic protocol). The differential tests hold every other store to this one.
 
 from __future__ import annotations
 
-import copy
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import attrs
 
-from order_lifecycle._kept import check_cap, kept_cost, summarise
+from order_lifecycle._kept import check_cap
 from order_lifecycle._machine import Step
 from order_lifecycle._models import Checkout, Order
 from order_lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
@@ -36,12 +35,24 @@ from ._base import (
     KeptDelivery,
     Store,
     adopted_order,
-    delivery_fields,
     new_steps,
     require_id,
+    require_ids,
     require_optional_id,
     require_order,
     require_storable,
+)
+from ._batch import (
+    COMMITTED,
+    ChangeOutcome,
+    ChangeResult,
+    CheckedKeep,
+    DeliveryToKeep,
+    OrderChange,
+    check_keep,
+    checked_changes,
+    checked_keeps,
+    earlier_failed,
 )
 from ._check import StoredHistory
 from ._codec import encode
@@ -90,7 +101,7 @@ class MemoryStore(Store):
         order = require_order(order)
         event_id = require_optional_id(event_id, "event_id")
         require_storable(ORDER_SPEC, order)
-        stored = copy.deepcopy(order)
+        stored = order.copy()
         with self._lock:
             self._refuse_duplicate(event_id)
             if order.id in self._orders:
@@ -111,7 +122,7 @@ class MemoryStore(Store):
         """The order as last committed, as an independent copy."""
         order_id = require_id(order_id, "order_id")
         with self._lock:
-            return copy.deepcopy(self._order_entry(order_id).record)
+            return self._order_entry(order_id).record.copy()
 
     def _order_entry(self, order_id: str) -> _Entry[Order]:
         entry = self._orders.get(order_id)
@@ -128,7 +139,7 @@ class MemoryStore(Store):
         with self._lock:
             self._refuse_duplicate(event_id)
             entry = self._order_entry(order_id)
-        work = copy.deepcopy(entry.record)
+        work = entry.record.copy()
         result = change(work)
         appended = new_steps(ORDER_SPEC, entry.record, work)
         if event_id is None and work == entry.record:
@@ -139,10 +150,69 @@ class MemoryStore(Store):
                 raise StaleOrder(order_id, entry.version)
             versions = entry.spec_versions + (SPEC_VERSIONS["order"],) * len(appended)
             # A copy: ``change`` may have kept a reference to the order it was given.
-            self._orders[order_id] = _Entry(entry.version + 1, copy.deepcopy(work), versions)
+            self._orders[order_id] = _Entry(entry.version + 1, work.copy(), versions)
             if event_id is not None:
                 self._events[event_id] = order_id
         return result
+
+    # --- batches ----------------------------------------------------------------------------
+
+    def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]:
+        """The stored orders among ``order_ids``; see :meth:`Store.read_orders`."""
+        wanted = require_ids(order_ids, "order_ids")
+        with self._lock:
+            found = {key: self._orders[key] for key in wanted if key in self._orders}
+        return {key: (entry.version, entry.record.copy()) for key, entry in found.items()}
+
+    def events_applied(self, event_ids: Iterable[str]) -> dict[str, str]:
+        """Which of ``event_ids`` were applied; see :meth:`Store.events_applied`."""
+        wanted = require_ids(event_ids, "event_ids")
+        with self._lock:
+            return {key: self._events[key] for key in wanted if key in self._events}
+
+    def commit_changes(
+        self, changes: Sequence[OrderChange], keep: Sequence[DeliveryToKeep] = ()
+    ) -> list[ChangeResult]:
+        """Commit a batch of changes; see :meth:`Store.commit_changes`."""
+        checked = checked_changes(changes)
+        keeps = checked_keeps(keep)
+        cap = check_cap(self.max_kept_bytes)
+        results: list[ChangeResult] = []
+        failed: set[str] = set()
+        with self._lock:
+            for change, refusal in checked:
+                result = refusal or self._commit_change(change, failed)
+                if not result.committed:
+                    failed.add(change.order_id)
+                results.append(result)
+            if not failed:
+                for delivery in keeps:
+                    self._keep(delivery, cap)
+        return results
+
+    def _commit_change(self, change: OrderChange, failed: set[str]) -> ChangeResult:
+        """Under the lock: write one change, or say why not."""
+        order = change.order
+        if order.id in failed:
+            return earlier_failed(order.id)
+        if change.event_id is not None and change.event_id in self._events:
+            reason = f"event {change.event_id!r} was applied meanwhile"
+            return ChangeResult(ChangeOutcome.LOST, reason)
+        entry = self._orders.get(order.id)
+        if change.base is None:
+            if entry is not None:
+                return ChangeResult(ChangeOutcome.LOST, f"order {order.id!r} was stored meanwhile")
+            self._insert_order(order.copy())
+        else:
+            if entry is None or entry.version != change.version:
+                reason = f"order {order.id!r} changed after version {change.version} was read"
+                return ChangeResult(ChangeOutcome.LOST, reason)
+            appended = len(order.history) - len(change.base.history)
+            versions = entry.spec_versions + (SPEC_VERSIONS["order"],) * appended
+            self._orders[order.id] = _Entry(entry.version + 1, order.copy(), versions)
+        if change.event_id is not None:
+            self._events[change.event_id] = order.id
+        return COMMITTED
 
     def order_ids(self) -> list[str]:
         """Every stored order's id, sorted."""
@@ -176,27 +246,28 @@ class MemoryStore(Store):
     ) -> KeptDelivery | None:
         """Keep a delivery for an operator; see :meth:`Store.keep_delivery`."""
         cap = check_cap(self.max_kept_bytes)
-        fields = delivery_fields(raw, reason, event_id, order_id, at)
-        raw_bytes, reason_text, event, order, when = fields
-        kept = summarise(raw_bytes, summary=summary)
-        cost = kept_cost(kept.raw, reason_text, event, order)
+        checked = check_keep(raw, reason, event_id, order_id, at, summary=summary)
         with self._lock:
-            if self._kept_bytes + cost > cap:
-                self._not_kept += 1
-                return None
-            self._kept_bytes += cost
-            delivery = KeptDelivery(
-                len(self._deliveries) + 1,
-                kept.raw,
-                reason_text,
-                when,
-                event,
-                order,
-                kept.size,
-                kept.sha256,
-            )
-            self._deliveries.append(delivery)
-        return delivery
+            return self._keep(checked, cap)
+
+    def _keep(self, delivery: CheckedKeep, cap: int) -> KeptDelivery | None:
+        """Under the lock: keep a checked delivery, or count it past the cap."""
+        if self._kept_bytes + delivery.cost > cap:
+            self._not_kept += 1
+            return None
+        self._kept_bytes += delivery.cost
+        kept = KeptDelivery(
+            len(self._deliveries) + 1,
+            delivery.raw,
+            delivery.reason,
+            delivery.at,
+            delivery.event_id,
+            delivery.order_id,
+            delivery.size,
+            delivery.sha256,
+        )
+        self._deliveries.append(kept)
+        return kept
 
     def kept_deliveries(self) -> list[KeptDelivery]:
         """Every kept delivery, oldest first."""
@@ -227,7 +298,7 @@ class MemoryStore(Store):
             entry = self._checkouts.get(checkout_id)
             if entry is None:
                 raise UnknownCheckout(checkout_id)
-            return copy.deepcopy(entry.record)
+            return entry.record.copy()
 
     def _apply(
         self,
@@ -249,7 +320,7 @@ class MemoryStore(Store):
                 )
                 entry = _Entry(0, Checkout(checkout_id, history=[opened]), ())
             stored = entry.record
-            work = copy.deepcopy(stored)
+            work = stored.copy()
             failure: InvalidResponse | None = None
             try:
                 result = change(work)
@@ -277,9 +348,9 @@ class MemoryStore(Store):
             if (0 if current is None else current.version) != entry.version:
                 return False
             versions = entry.spec_versions + (SPEC_VERSIONS["checkout"],) * len(appended)
-            self._checkouts[work.id] = _Entry(entry.version + 1, copy.deepcopy(work), versions)
+            self._checkouts[work.id] = _Entry(entry.version + 1, work.copy(), versions)
             if order is not None and order.id not in self._orders:
-                self._insert_order(copy.deepcopy(order))
+                self._insert_order(order.copy())
             return True
 
     # --- checking -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -39,7 +39,8 @@ from order_lifecycle.exceptions import (
     StoreUnavailable,
 )
 
-from ._base import KeptDelivery
+from ._base import KeptDelivery, require_ids
+from ._batch import ChangeResult, DeliveryToKeep, OrderChange
 from ._check import IllegalHistory
 from ._schema import POSTGRES
 from ._sql import Row, SQLStore
@@ -54,7 +55,7 @@ T = TypeVar("T")
 
 
 class _Disconnected(StoreUnavailable):
-    """The connection was lost before anything was committed: safe to run the call again."""
+    """Nothing was committed (the connection was lost, or a deadlock broken): run it again."""
 
 
 class PostgresStore(SQLStore):
@@ -79,6 +80,7 @@ class PostgresStore(SQLStore):
     """
 
     dialect = POSTGRES
+    _data_errors = (errors.DataError, errors.IntegrityError, errors.ProgramLimitExceeded)
 
     def __init__(  # noqa: PLR0913 (each option is one documented setting)
         self,
@@ -213,6 +215,11 @@ class PostgresStore(SQLStore):
                 f"{where} cancelled a statement after statement_timeout "
                 f"({self.statement_timeout:g} s), or on request; nothing was written: {error}"
             )
+        if isinstance(error, (errors.DeadlockDetected, errors.SerializationFailure)):
+            return _Disconnected(
+                f"{where} rolled the transaction back to break a deadlock; nothing was "
+                f"committed, and the call runs once more: {error}"
+            )
         if self._connection.closed or self._connection.broken:
             if committing:
                 return StoreUnavailable(
@@ -244,6 +251,21 @@ class PostgresStore(SQLStore):
     ) -> T:
         """Run ``change`` on a copy and commit it; see :meth:`Store.update_order`."""
         return _again(functools.partial(super().update_order, order_id, change, event_id=event_id))
+
+    def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]:
+        """The stored orders among ``order_ids``; see :meth:`Store.read_orders`."""
+        return _again(functools.partial(super().read_orders, require_ids(order_ids, "order_ids")))
+
+    def events_applied(self, event_ids: Iterable[str]) -> dict[str, str]:
+        """Which of ``event_ids`` were applied; see :meth:`Store.events_applied`."""
+        wanted = require_ids(event_ids, "event_ids")
+        return _again(functools.partial(super().events_applied, wanted))
+
+    def commit_changes(
+        self, changes: Sequence[OrderChange], keep: Sequence[DeliveryToKeep] = ()
+    ) -> list[ChangeResult]:
+        """Commit a batch of changes; see :meth:`Store.commit_changes`."""
+        return _again(functools.partial(super().commit_changes, changes, keep))
 
     def order_ids(self) -> list[str]:
         """Every stored order's id, sorted."""

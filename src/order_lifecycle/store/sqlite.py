@@ -65,6 +65,7 @@ class SQLiteStore(SQLStore):
     """
 
     dialect = SQLITE
+    _data_errors = (sqlite3.DataError, sqlite3.IntegrityError)
 
     def __init__(
         self,

@@ -1,0 +1,216 @@
+"""The batch primitives, on every store: one read of each kind, one transaction of changes."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from order_lifecycle import Charge, Item, Order, OrderEvent, OrderState, Step, WrongType, fire
+from order_lifecycle.store import (
+    ChangeOutcome,
+    DeliveryToKeep,
+    OrderChange,
+    SQLiteStore,
+    Store,
+)
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def new_order(order_id: str) -> Order:
+    return Order.create(
+        order_id,
+        OrderState.IN_REVIEW,
+        at=T0,
+        items=[Item("widget", 1, physical=True)],
+        charges=[Charge("ch-1", "capturable", "10.00", "USD")],
+    )
+
+
+def accepted(order: Order, event_id: str | None = None) -> Order:
+    """A copy of ``order`` moved by ``accept``."""
+    work = order.copy()
+    fire(work, "accept", at=T0 + timedelta(minutes=1), event_id=event_id)
+    return work
+
+
+def disputed(order: Order, event_id: str | None = None) -> Order:
+    """A copy of ``order`` moved by ``dispute``."""
+    work = order.copy()
+    fire(work, "dispute", at=T0 + timedelta(minutes=2), event_id=event_id)
+    return work
+
+
+def test_reads_give_the_stored_orders_and_applied_events_only(store: Store) -> None:
+    """read_orders and events_applied answer for the ids stored, leaving the rest out."""
+    store.create_order(new_order("o-1"), event_id="evt-1")
+    store.update_order("o-1", lambda o: fire(o, "accept", at=T0), event_id="evt-2")
+    store.create_order(new_order("o-2"))
+    found = store.read_orders(["o-1", "o-2", "o-3", "o-1"])
+    assert sorted(found) == ["o-1", "o-2"]
+    assert found["o-1"][0] == 2
+    assert found["o-1"][1] == store.get_order("o-1")
+    assert found["o-2"][0] == 1
+    assert store.events_applied(["evt-1", "evt-2", "evt-9"]) == {"evt-1": "o-1", "evt-2": "o-1"}
+    assert store.read_orders([]) == {}
+    assert store.events_applied([]) == {}
+
+
+def test_orders_read_are_independent_copies(store: Store) -> None:
+    """Changing an order read_orders gave changes nothing stored."""
+    store.create_order(new_order("o-1"))
+    _, order = store.read_orders(["o-1"])["o-1"]
+    fire(order, "accept", at=T0)
+    assert store.get_order("o-1").state is OrderState.IN_REVIEW
+    assert store.read_orders(["o-1"])["o-1"][1].state is OrderState.IN_REVIEW
+
+
+def test_a_batch_commits_new_orders_and_chained_updates(store: Store) -> None:
+    """New orders, and two updates of one order in turn, commit with their event ids."""
+    store.create_order(new_order("o-1"))
+    version, base = store.read_orders(["o-1"])["o-1"]
+    first = accepted(base, "evt-1")
+    second = disputed(first, "evt-2")
+    results = store.commit_changes(
+        [
+            OrderChange(first, base, version, "evt-1"),
+            OrderChange(new_order("o-2"), event_id="evt-3"),
+            OrderChange(second, first, version + 1, "evt-2"),
+        ]
+    )
+    assert [r.outcome for r in results] == [ChangeOutcome.COMMITTED] * 3
+    assert store.get_order("o-1") == second
+    assert store.get_order("o-2") == new_order("o-2")
+    assert store.read_orders(["o-1"])["o-1"][0] == version + 2
+    assert store.events_applied(["evt-1", "evt-2", "evt-3"]) == {
+        "evt-1": "o-1",
+        "evt-2": "o-1",
+        "evt-3": "o-2",
+    }
+    assert store.check() == []
+
+
+def test_a_lost_change_rolls_back_only_itself_and_its_orders_later_changes(store: Store) -> None:
+    """A stale version loses; the order's next change is not tried; other orders commit."""
+    store.create_order(new_order("o-1"))
+    store.create_order(new_order("o-2"))
+    found = store.read_orders(["o-1", "o-2"])
+    (v1, o1), (v2, o2) = found["o-1"], found["o-2"]
+    store.update_order("o-1", lambda o: fire(o, "accept", at=T0))  # a racing writer
+    first = accepted(o1, "evt-1")
+    results = store.commit_changes(
+        [
+            OrderChange(first, o1, v1, "evt-1"),
+            OrderChange(accepted(o2, "evt-2"), o2, v2, "evt-2"),
+            OrderChange(disputed(first, "evt-3"), first, v1 + 1, "evt-3"),
+        ],
+        [DeliveryToKeep(b"{}", "a conflict", "evt-4", "o-9")],
+    )
+    assert [r.outcome for r in results] == [
+        ChangeOutcome.LOST,
+        ChangeOutcome.COMMITTED,
+        ChangeOutcome.LOST,
+    ]
+    assert "not tried" in results[2].reason
+    assert store.get_order("o-1").state is OrderState.ACCEPTED
+    assert len(store.get_order("o-1").history) == 2
+    assert store.get_order("o-2").state is OrderState.ACCEPTED
+    assert store.events_applied(["evt-1", "evt-2", "evt-3"]) == {"evt-2": "o-2"}
+    assert store.kept_deliveries() == []  # kept only when every change committed
+
+
+def test_an_event_applied_meanwhile_rolls_its_order_write_back(store: Store) -> None:
+    """A change whose event id another writer applied writes nothing of the order."""
+    store.create_order(new_order("o-1"))
+    store.create_order(new_order("o-2"), event_id="evt-1")
+    version, base = store.read_orders(["o-1"])["o-1"]
+    results = store.commit_changes([OrderChange(accepted(base, "evt-1"), base, version, "evt-1")])
+    assert [r.outcome for r in results] == [ChangeOutcome.LOST]
+    assert store.get_order("o-1") == base
+    assert store.read_orders(["o-1"])["o-1"][0] == version
+    assert store.events_applied(["evt-1"]) == {"evt-1": "o-2"}
+
+
+def test_a_new_order_stored_meanwhile_is_lost(store: Store) -> None:
+    """A new order whose id another writer stored first loses, and writes no event id."""
+    store.create_order(new_order("o-1"))
+    results = store.commit_changes([OrderChange(accepted(new_order("o-1")), event_id="evt-1")])
+    assert [r.outcome for r in results] == [ChangeOutcome.LOST]
+    assert store.get_order("o-1").state is OrderState.IN_REVIEW
+    assert store.events_applied(["evt-1"]) == {}
+
+
+def test_a_refused_change_costs_only_itself(store: Store) -> None:
+    """A rewritten or illegal history is refused with the reason; the others commit."""
+    store.create_order(new_order("o-1"))
+    store.create_order(new_order("o-2"))
+    found = store.read_orders(["o-1", "o-2"])
+    (v1, o1), (v2, o2) = found["o-1"], found["o-2"]
+    illegal = o1.copy()
+    illegal.history.append(Step(OrderEvent.FULFIL, OrderState.IN_REVIEW, OrderState.FULFILLED, T0))
+    illegal.state = OrderState.FULFILLED
+    results = store.commit_changes(
+        [
+            OrderChange(illegal, o1, v1, "evt-1"),
+            OrderChange(accepted(o2, "evt-2"), o2, v2, "evt-2"),
+        ],
+        [DeliveryToKeep(b"{}", "a conflict")],
+    )
+    assert [r.outcome for r in results] == [ChangeOutcome.REFUSED, ChangeOutcome.COMMITTED]
+    assert "does not allow" in results[0].reason
+    assert store.get_order("o-1") == o1
+    assert store.get_order("o-2").state is OrderState.ACCEPTED
+    assert store.kept_deliveries() == []
+
+
+def test_deliveries_are_kept_when_every_change_committed(store: Store) -> None:
+    """The batch's kept deliveries are written with its changes, in order, under the cap."""
+    results = store.commit_changes(
+        [OrderChange(new_order("o-1"), event_id="evt-1")],
+        [
+            DeliveryToKeep(b"one", "first", "evt-2", "o-1"),
+            DeliveryToKeep(b"x" * 1000, "second", summary=True),
+        ],
+    )
+    assert [r.outcome for r in results] == [ChangeOutcome.COMMITTED]
+    kept = store.kept_deliveries()
+    assert [(k.raw, k.reason, k.event_id, k.order_id) for k in kept] == [
+        (b"one", "first", "evt-2", "o-1"),
+        (b"x" * 256, "second", None, None),
+    ]
+    assert kept[1].summary
+    assert kept[1].size == 1000
+    store.max_kept_bytes = store.kept_bytes() + 1
+    store.commit_changes([], [DeliveryToKeep(b"too much", "third")])
+    assert store.deliveries_not_kept() == 1
+
+
+def test_batches_refuse_what_is_not_a_change(store: Store) -> None:
+    """Wrong types are WrongType before anything is written."""
+    with pytest.raises(WrongType):
+        store.commit_changes([new_order("o-1")])  # type: ignore[list-item]
+    with pytest.raises(WrongType):
+        store.commit_changes([], [b"raw"])  # type: ignore[list-item]
+    with pytest.raises(WrongType):
+        store.read_orders("o-1")
+    with pytest.raises(WrongType):
+        store.events_applied([1])  # type: ignore[list-item]
+    assert store.order_ids() == []
+
+
+def test_a_sqlite_batch_is_one_transaction(tmp_path: Path) -> None:
+    """Many changes commit with one BEGIN and one COMMIT (one fsync), a savepoint each."""
+    with SQLiteStore(tmp_path / "s.db") as store:
+        statements: list[str] = []
+        connection: sqlite3.Connection = store._connection
+        connection.set_trace_callback(statements.append)
+        store.commit_changes(
+            [OrderChange(new_order(f"o-{n}"), event_id=f"evt-{n}") for n in range(20)]
+        )
+        assert statements.count("BEGIN IMMEDIATE") == 1
+        assert statements.count("COMMIT") == 1
+        assert statements.count("SAVEPOINT ol_change") == 20
+        assert len(store.order_ids()) == 20
