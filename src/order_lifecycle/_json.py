@@ -107,8 +107,39 @@ def loads(raw: str | bytes | bytearray) -> object:
     except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
         reason = "nested too deeply" if isinstance(error, RecursionError) else error
         fail("", f"the body is not JSON ({reason})")
-    _check_depth(value)
+    if isinstance(raw, (bytes, bytearray)) and json.detect_encoding(raw).startswith("utf-8"):
+        _check_text_depth(bytes(raw))
+    else:
+        _check_depth(value)
     return value
+
+
+# Every byte but a quote and the brackets, deleted: in UTF-8 no other character's bytes are
+# these (every byte of a multi-byte character is 0x80 or more).
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_STRING = re.compile(rb'"[^"]*"')
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+
+
+def _check_text_depth(raw: bytes) -> None:
+    """:func:`_check_depth` read off well-formed UTF-8 JSON text; faster, the same answer.
+
+    Escaped backslashes, then escaped quotes, are dropped (in valid JSON a backslash only
+    starts an escape, inside a string); then strings, whose brackets are text; what is left
+    is the brackets' nesting, peeled one innermost layer per pass.
+    """
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Quotes now alternate, opening and closing: a pair of them is an empty string, or the
+    # end of one string and the start of the next (merging two strings into one).
+    kept = raw.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in kept:
+        kept = _STRING.sub(b"", kept)
+    for _ in range(MAX_DEPTH):
+        kept = _INNERMOST.sub(b"", kept)
+        if not kept:
+            return
+    fail("", f"the body is nested too deeply (more than {MAX_DEPTH} levels)")
 
 
 def _check_depth(value: object) -> None:
@@ -216,7 +247,7 @@ def read_time(text: str, field: str) -> datetime:
     """
     if len(text) > _LONGEST_TIME or not text.isascii() or not text.isprintable():
         fail(field, f"{text!r} is not an ISO 8601 time")
-    bare = _ZONE_ID.sub(r"\1", text)
+    bare = _ZONE_ID.sub(r"\1", text) if "[" in text else text  # the provider's own: no zone id
     if "[" in bare:
         fail(field, f"{text!r} is not an ISO 8601 time (a zone id needs an offset before it)")
     try:

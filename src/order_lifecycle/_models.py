@@ -112,6 +112,8 @@ def _owner(instance: object) -> str:
 
 def _amount(value: object) -> Decimal:
     """An attrs converter: a finite, non-negative money amount as ``Decimal``."""
+    if type(value) is Decimal and value.is_finite() and value >= 0:
+        return value  # as Decimal(str(value)) would give it back: a checked value, kept
     if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
         raise WrongType("amount", "a Decimal, int, float or numeric str", value)
     try:

@@ -25,7 +25,9 @@ to re-read each payload's ``state``, ``fraudState`` and ``charges[].state``. So
 - a charge snapshot updates that charge only (when newer than the charge's own mark) and
   never moves the order: sub-resource events do not move their parent.
 
-Everything is tried on a copy first: a conflict leaves the order exactly as it was.
+The snapshot is applied to a copy, built once, which also takes the steps; the order takes
+its data and those steps only when every check passed: a conflict leaves the order exactly
+as it was.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import attrs
 from ._events import Event, OtherObject
 from ._machine import Step
 from ._models import Charge, Item, Order, SnapshotMark
-from ._paths import Move, leads, path_to, related, walk
+from ._paths import Move, leads, path_to, reach, related, walk
 from ._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
 from ._spec import TransitionSpec
 from ._tables import ORDER_SPEC
@@ -207,9 +209,15 @@ def _evolve(
     data: OrderSnapshot | ChargeSnapshot,
     **changes: Any,  # noqa: ANN401 (fields of Order, checked by Order)
 ) -> Order:
-    """A copy of ``order`` with ``changes``, validated as a new order is; else a conflict."""
+    """A copy of ``order`` with ``changes``, validated as a new order is; else a conflict.
+
+    Built once, as ``attrs.evolve(order.copy(), **changes)`` would build it twice: the copy
+    would take the currency its charges state when the order names none.
+    """
+    if "currency" not in changes and order.currency is None:
+        changes["currency"] = next((c.currency for c in order.charges if c.currency), None)
     try:
-        return attrs.evolve(order.copy(), **changes)
+        return attrs.evolve(order, history=list(order.history), **changes)
     except InvalidInput as error:
         raise _conflict(event, order, data, str(error).rstrip(".")) from None
 
@@ -252,19 +260,21 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
             f"an older snapshot in {data.state}, which can neither lead to nor follow "
             f"{order.state}",
         )
+    resolving = _tells_of_a_missed_dispute(order, event, data)
     try:
         trial = _merged(order, event, data)
-        moves = path_to(trial, data.state, resolving=_tells_of_a_missed_dispute(order, event, data))
     except EventConflict as error:
-        moves, refusal = None, error
+        steps, refusal = None, error
     else:
+        # The one walk: the trial (the order's own history list copied) takes the steps.
+        steps = reach(trial, data.state, event, data, resolving=resolving)
         refusal = _conflict(
             event,
             order,
             data,
             f"no legal path leads from {order.state} to {data.state} with the snapshot's data",
         )
-    if moves is None:
+    if steps is None:
         if data.state is not order.state and leads(data.state, order.state):
             return Reconciled(
                 EventOutcome.STALE,
@@ -272,13 +282,14 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
                 f"its state {data.state} is behind the order's {order.state}",
             )
         raise refusal
-    walk(trial, moves, event, data)
     _require_consistent(event, order, data, trial)
-    # The commit point: the data every guard passed on, then the same steps.
+    # The commit point: the data every guard passed on, then the steps the trial took
+    # (checked values and steps: assigning them cannot fail).
     before = order.state
     order.fraud_state, order.items, order.charges = trial.fraud_state, trial.items, trial.charges
     order.checkout_id, order.currency, order.as_of = trial.checkout_id, trial.currency, trial.as_of
-    steps = walk(order, moves, event, data)
+    order.history.extend(steps)
+    order.state = trial.state
     if not steps:
         reason = f"snapshot applied; the order stays {order.state}"
     else:
