@@ -93,22 +93,24 @@ def reach(
     data: OrderSnapshot,
     *,
     resolving: bool = False,
-) -> list[_Step] | None:
-    """Walk ``order`` along :func:`path_to`'s path to ``target``; its steps, or ``None``.
+) -> list[Move] | None:
+    """Walk ``order`` along :func:`path_to`'s path to ``target``; the path, or ``None``.
 
-    ``None`` leaves the order unchanged. The table's own shortest path is walked straight
-    away, each row checked as it is taken; a refused row undoes the walk and the search
-    decides.
+    The steps taken are the last ones of the order's history; ``None`` leaves the order
+    unchanged. The table's own shortest path is walked straight away, each row checked as
+    it is taken; a refused row undoes the walk and the search decides.
     """
     if order.state is target:
         return []
     path = _table_path(order, target)
-    if path is not None:
-        steps = walk(order, path, event, data, checked=True)
-        if steps is not None:
-            return steps
+    if path is None:
+        return None  # the search (waiving or not) takes rows of the table only
+    if walk(order, path, event, data, checked=True) is not None:
+        return path
     moves = path_to(order, target, resolving=resolving)
-    return None if moves is None else walk(order, moves, event, data)
+    if moves is not None:
+        walk(order, moves, event, data)
+    return moves
 
 
 def _table_path(order: Order, target: OrderState) -> list[Move] | None:

@@ -38,6 +38,7 @@ from typing import Any
 
 import attrs
 
+from ._derived import IMPLIED_STATES, SETTLED
 from ._events import Event, OtherObject
 from ._machine import Step
 from ._models import Charge, Item, Order, SnapshotMark
@@ -45,15 +46,16 @@ from ._paths import Move, leads, path_to, reach, related, walk
 from ._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
 from ._spec import TransitionSpec
 from ._tables import ORDER_SPEC
-from ._vocabulary import ChargeState, OrderEvent, OrderState
+from ._vocabulary import OrderEvent, OrderState
 from .exceptions import EventConflict, InvalidInput, WrongType
 
 __all__ = ["EventOutcome", "Reconciled", "apply_event"]
 
 _Row = TransitionSpec[OrderState, OrderEvent]
 _Step = Step[OrderState, OrderEvent]
-_CLOSED = frozenset({OrderState.FULFILLED, OrderState.COMPLETE, OrderState.RETURNED})
-_SETTLED = frozenset({ChargeState.COMPLETE, ChargeState.CANCELLED})
+# The states the derived-state rule gives for items closed by fulfilment (every one of them
+# but ``cancelled``, whose clause is about cancelling): no unit of their items is open.
+_CLOSED = frozenset(i.state for i in IMPLIED_STATES) - {OrderState.CANCELLED}
 
 
 class EventOutcome(StrEnum):
@@ -182,13 +184,27 @@ def _merge_charges(
     """Each reported charge replaces the local one unless that holds a newer snapshot."""
     if reported is None:
         return tuple(local)
-    fresh = {c.id: attrs.evolve(c, as_of=mark) for c in reported}
+    fresh = {c.id: _marked(c, mark) for c in reported}
     kept = tuple(
         c if c.id not in fresh or (c.as_of is not None and c.as_of > mark) else fresh[c.id]
         for c in local
     )
     known = {c.id for c in local}
     return kept + tuple(c for c in fresh.values() if c.id not in known)
+
+
+def _marked(charge: Charge, mark: SnapshotMark) -> Charge:
+    """``charge`` as read from the snapshot ``mark`` (``attrs.evolve`` without its lookups)."""
+    return Charge(
+        charge.id,
+        charge.state,
+        charge.amount,
+        charge.currency,
+        charge.captured,
+        charge.cancelled,
+        charge.refunded,
+        as_of=mark,
+    )
 
 
 def _merge_items(
@@ -227,7 +243,8 @@ def _require_consistent(
 ) -> None:
     """Refuse data that contradicts the state: open units when closed, open charges when complete.
 
-    These are invariants ``order_lifecycle.testing`` checks.
+    These are invariants ``order_lifecycle.testing`` checks, read off the one rule
+    (``_derived``): its closed states and its settled charges.
     """
     problem = None
     if trial.state in _CLOSED:
@@ -235,7 +252,7 @@ def _require_consistent(
         if open_items:
             problem = f"the order would be {trial.state} with items {open_items} still open"
     if trial.state is OrderState.COMPLETE:
-        open_charges = [f"{c.id} ({c.state})" for c in trial.charges if c.state not in _SETTLED]
+        open_charges = [f"{c.id} ({c.state})" for c in trial.charges if c.state not in SETTLED]
         if open_charges:
             problem = f"the order would be complete with charges {open_charges} not settled"
     if problem is not None:
@@ -267,7 +284,8 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
         steps, refusal = None, error
     else:
         # The one walk: the trial (the order's own history list copied) takes the steps.
-        steps = reach(trial, data.state, event, data, resolving=resolving)
+        moves = reach(trial, data.state, event, data, resolving=resolving)
+        steps = None if moves is None else trial.history[len(order.history) :]
         refusal = _conflict(
             event,
             order,
@@ -400,10 +418,9 @@ def _through(
     """The moves that take ``order`` to each of ``stops`` in turn, tried on a copy."""
     trial, moves = order.copy(), []
     for stop in stops:
-        leg = path_to(trial, stop)
+        leg = reach(trial, stop, event, data)
         if leg is None:
             return None
-        walk(trial, leg, event, data)
         moves += leg
     return moves
 
