@@ -100,25 +100,44 @@ def loads(raw: str | bytes | bytearray) -> object:
             than ``int`` reads, or nested more than :data:`MAX_DEPTH` deep.
 
     """
+    utf8: bytes | None = None  # the body's bytes, when UTF-8
     try:
-        value = json.loads(
-            raw, parse_float=_decimal, parse_int=_integer, parse_constant=_reject_constant
-        )
+        # What json.loads does, with decoders made once (it makes one per call when given
+        # hooks), and the encoding kept for the depth check.
+        if isinstance(raw, str):
+            if raw.startswith("\ufeff"):
+                raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
+            text = raw
+        else:
+            encoding = json.detect_encoding(raw)
+            text = raw.decode(encoding, "surrogatepass")
+            utf8 = bytes(raw) if encoding.startswith("utf-8") else None
+        try:
+            value = _FAST.decode(text)
+        except ArithmeticError:  # a number Decimal cannot read: the checked parse names it
+            value = _CHECKED.decode(text)
     except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
         reason = "nested too deeply" if isinstance(error, RecursionError) else error
         fail("", f"the body is not JSON ({reason})")
-    if isinstance(raw, (bytes, bytearray)) and json.detect_encoding(raw).startswith("utf-8"):
-        _check_text_depth(bytes(raw))
+    if utf8 is not None:
+        _check_text_depth(utf8)
     else:
         _check_depth(value)
     return value
 
 
-# Every byte but a quote and the brackets, deleted: in UTF-8 no other character's bytes are
-# these (every byte of a multi-byte character is 0x80 or more).
+_CHECKED = json.JSONDecoder(
+    parse_float=_decimal, parse_int=_integer, parse_constant=_reject_constant
+)
+# Decimal itself as the hook (no Python call per number): it refuses what _decimal refuses,
+# with an ArithmeticError, and then the checked decoder parses again to say which number.
+_FAST = json.JSONDecoder(parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant)
+
+# Every byte but a quote and the brackets, deleted, and the brackets made one kind: in UTF-8
+# no other character's bytes are these (every byte of a multi-byte character is 0x80 or more).
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_ONE_KIND = bytes.maketrans(b"[]", b"{}")
 _STRING = re.compile(rb'"[^"]*"')
-_INNERMOST = re.compile(rb"\[\]|\{\}")
 
 
 def _check_text_depth(raw: bytes) -> None:
@@ -126,17 +145,18 @@ def _check_text_depth(raw: bytes) -> None:
 
     Escaped backslashes, then escaped quotes, are dropped (in valid JSON a backslash only
     starts an escape, inside a string); then strings, whose brackets are text; what is left
-    is the brackets' nesting, peeled one innermost layer per pass.
+    is the brackets' nesting (arrays and objects alike), peeled one innermost layer per pass.
     """
     if b"\\" in raw:
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
     # Quotes now alternate, opening and closing: a pair of them is an empty string, or the
     # end of one string and the start of the next (merging two strings into one).
-    kept = raw.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    kept = raw.translate(_ONE_KIND, _NOT_STRUCTURE).replace(b'""', b"")
     if b'"' in kept:
         kept = _STRING.sub(b"", kept)
     for _ in range(MAX_DEPTH):
-        kept = _INNERMOST.sub(b"", kept)
+        # One pass over the text as it is: it removes exactly the innermost pairs.
+        kept = kept.replace(b"{}", b"")
         if not kept:
             return
     fail("", f"the body is nested too deeply (more than {MAX_DEPTH} levels)")

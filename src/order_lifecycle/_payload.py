@@ -380,6 +380,8 @@ def _raw(data: Mapping[str, Any], key: str) -> Any:  # noqa: ANN401 (checked by 
 
 def _unique(ids: list[str], field: str, what: str) -> None:
     """Refuse repeated ids, in one counting pass (a ``list.count`` per id was quadratic)."""
+    if len(set(ids)) == len(ids):
+        return  # the common case, without counting
     repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
     if repeated:
         fail(field, f"duplicate {what} ids {', '.join(map(repr, repeated))}")
