@@ -238,7 +238,7 @@ def _plain_id(value: str, field: str, what: str) -> str:
         fail(field, f"{what} is longer than {MAX_ID_LENGTH} characters ({len(value)})")
     if "\x00" in value:
         fail(field, f"{what} contains NUL")
-    if not _encodes(value):
+    if not value.isascii() and not _encodes(value):  # ASCII has no surrogate to check for
         fail(field, f"{what} contains a lone surrogate")
     return value
 

@@ -115,11 +115,16 @@ def reach(
 
 def _table_path(order: Order, target: OrderState) -> list[Move] | None:
     """The first shortest path of the table from the order's state to ``target``, guards aside."""
-    rows = _shortest_rows((order.state, order.state_before_dispute), target)
-    return None if rows is None else [Move(row) for row in rows]
+    moves = _shortest_moves((order.state, order.state_before_dispute), target)
+    return None if moves is None else list(moves)
 
 
 @cache
+def _shortest_moves(start: _Node, target: OrderState) -> tuple[Move, ...] | None:
+    rows = _shortest_rows(start, target)
+    return None if rows is None else tuple(Move(row) for row in rows)
+
+
 def _shortest_rows(start: _Node, target: OrderState) -> tuple[_Row, ...] | None:
     """Breadth first over the table as :func:`_search` goes, every row allowed.
 
@@ -217,7 +222,7 @@ def walk(
     """
     announced = [i for i, m in enumerate(moves) if _ANNOUNCED_BY[m.row.event] == event.type]
     announcing = announced[-1] if announced else None
-    entered = set(order.state_transitions)
+    entered = {step.dest for step in order.history}  # the keys of its stateTransitions
     previous = order.history[-1].at
     state, length = order.state, len(order.history)
     steps = []

@@ -53,6 +53,10 @@ __all__ = ["EventOutcome", "Reconciled", "apply_event"]
 
 _Row = TransitionSpec[OrderState, OrderEvent]
 _Step = Step[OrderState, OrderEvent]
+# What a snapshot sets of an order, besides its state and history.
+_SNAPSHOT_FIELDS = ("fraud_state", "items", "charges", "checkout_id", "currency", "as_of")
+_ENTRY_STATES = ORDER_SPEC.entry_states
+_RESOLUTION_ANNOUNCED_BY = ORDER_SPEC.event(OrderEvent.RESOLVE_DISPUTE).announced_by
 # The states the derived-state rule gives for items closed by fulfilment (every one of them
 # but ``cancelled``, whose clause is about cancelling): no unit of their items is open.
 _CLOSED = frozenset(i.state for i in IMPLIED_STATES) - {OrderState.CANCELLED}
@@ -216,7 +220,10 @@ def _merge_items(
     by_id = {s.id: s for s in reported}
     known = {i.id for i in local}
     merged = tuple(by_id[i.id].onto(i) if i.id in by_id else i for i in local)
-    return merged + tuple(s.onto(None) for s in reported if s.id not in known)
+    added = tuple(s.onto(None) for s in reported if s.id not in known)
+    if not added and all(m is i for m, i in zip(merged, local, strict=True)):
+        return tuple(local)  # nothing changed: the same tuple, so nothing to assign again
+    return merged + added
 
 
 def _evolve(
@@ -304,15 +311,27 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
     # The commit point: the data every guard passed on, then the steps the trial took
     # (checked values and steps: assigning them cannot fail).
     before = order.state
-    order.fraud_state, order.items, order.charges = trial.fraud_state, trial.items, trial.charges
-    order.checkout_id, order.currency, order.as_of = trial.checkout_id, trial.currency, trial.as_of
-    order.history.extend(steps)
-    order.state = trial.state
+    _commit(order, trial, steps)
     if not steps:
         reason = f"snapshot applied; the order stays {order.state}"
     else:
         reason = f"{before} -> {order.state}{_by_way_of(steps)}"
     return Reconciled(EventOutcome.APPLIED, order, reason, tuple(steps))
+
+
+def _commit(order: Order, trial: Order, steps: Sequence[_Step]) -> None:
+    """Give ``order`` the trial's snapshot data, then the steps the trial took.
+
+    The trial's values went through the fields' converters and the order's checks when it
+    was built: they are set as they are (running a converter again returns an equal value).
+    """
+    for name in _SNAPSHOT_FIELDS:
+        value = getattr(trial, name)
+        if value is not getattr(order, name):
+            object.__setattr__(order, name, value)
+    if steps:
+        order.history.extend(steps)
+        order.state = trial.state
 
 
 def _tells_of_a_missed_dispute(order: Order, event: Event, data: OrderSnapshot) -> bool:
@@ -324,7 +343,7 @@ def _tells_of_a_missed_dispute(order: Order, event: Event, data: OrderSnapshot) 
     """
     if order.state is OrderState.DISPUTE:
         return False
-    announced = ORDER_SPEC.event(OrderEvent.RESOLVE_DISPUTE).announced_by == event.type
+    announced = event.type == _RESOLUTION_ANNOUNCED_BY
     missed = OrderState.DISPUTE in data.state_transitions
     return announced or (missed and OrderState.DISPUTE not in order.state_transitions)
 
@@ -399,10 +418,10 @@ def _listed_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]] 
     listed = sorted(data.state_transitions, key=lambda s: (data.state_transitions[s], rank[s]))
     if not listed:
         return None
-    if listed[0] in ORDER_SPEC.entry_states:
+    if listed[0] in _ENTRY_STATES:
         entries, stops = [listed[0]], [*listed[1:], data.state]
     else:
-        entries, stops = list(ORDER_SPEC.entry_states), [*listed, data.state]
+        entries, stops = list(_ENTRY_STATES), [*listed, data.state]
     chosen: tuple[Order, list[Move]] | None = None
     for entry in entries:
         candidate = _new_order(event, data, entry)
@@ -432,10 +451,10 @@ def _shortest_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]
     which the guards allow a path; else the one with the shortest path (table order).
     """
     listed = sorted(
-        (s for s in ORDER_SPEC.entry_states if s in data.state_transitions),
+        (s for s in _ENTRY_STATES if s in data.state_transitions),
         key=lambda s: data.state_transitions[s],
     )
-    others = [s for s in ORDER_SPEC.entry_states if s not in listed]
+    others = [s for s in _ENTRY_STATES if s not in listed]
     chosen: tuple[Order, list[Move]] | None = None
     for entry in listed:
         candidate = _new_order(event, data, entry)
