@@ -30,7 +30,7 @@ from ._spec import TransitionSpec
 from ._tables import ORDER_SPEC
 from ._vocabulary import OrderEvent, OrderState
 
-__all__ = ["Move", "leads", "path_to", "reach", "related", "walk"]
+__all__ = ["Move", "announce", "leads", "path_to", "reach", "related", "walk"]
 
 _Row = TransitionSpec[OrderState, OrderEvent]
 _Step = Step[OrderState, OrderEvent]
@@ -220,8 +220,7 @@ def walk(
     ``checked``, a move the machine would take along another row (or refuse) undoes the
     walk and gives ``None``: the order is as it was.
     """
-    announced = [i for i, m in enumerate(moves) if _ANNOUNCED_BY[m.row.event] == event.type]
-    announcing = announced[-1] if announced else None
+    announcing = _announcing([m.row.event for m in moves], event)
     entered = {step.dest for step in order.history}  # the keys of its stateTransitions
     previous = order.history[-1].at
     state, length = order.state, len(order.history)
@@ -246,6 +245,27 @@ def walk(
         previous = step.at
         steps.append(step)
     return steps
+
+
+def _announcing(events: Sequence[OrderEvent | None], event: Event) -> int | None:
+    """The index of the step ``event`` announces: the last whose event its type announces."""
+    announced = [i for i, e in enumerate(events) if e and _ANNOUNCED_BY[e] == event.type]
+    return announced[-1] if announced else None
+
+
+def announce(order: Order, count: int, event: Event) -> None:
+    """Mark the last ``count`` steps as one :func:`walk` of them marks them.
+
+    For a path walked in legs (each leg marked alone): the step the whole path announces
+    carries the event's id; every other step is implied.
+    """
+    start = len(order.history) - count
+    steps = order.history[start:]
+    announcing = _announcing([s.event for s in steps], event)
+    for index, step in enumerate(steps):
+        event_id, implied = (event.id, False) if index == announcing else (None, True)
+        if (step.event_id, step.implied) != (event_id, implied):
+            order.history[start + index] = attrs.evolve(step, event_id=event_id, implied=implied)
 
 
 def _step_time(

@@ -42,7 +42,7 @@ from ._derived import IMPLIED_STATES, SETTLED
 from ._events import Event, OtherObject
 from ._machine import Step
 from ._models import Charge, Item, Order, SnapshotMark
-from ._paths import Move, leads, path_to, reach, related, walk
+from ._paths import Move, announce, leads, path_to, reach, related, walk
 from ._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
 from ._spec import TransitionSpec
 from ._tables import ORDER_SPEC
@@ -173,7 +173,7 @@ def _apply_charge(order: Order | None, event: Event, data: ChargeSnapshot) -> Re
     charges = _merge_charges(order.charges, (data.charge,), event.mark)
     trial = _evolve(event, order, data, charges=charges)
     _require_consistent(event, order, data, trial)
-    order.charges, order.currency = trial.charges, trial.currency
+    _commit(order, trial, ())  # its charges and currency: nothing else differs
     return Reconciled(
         EventOutcome.APPLIED,
         order,
@@ -396,20 +396,29 @@ def _create(event: Event, data: OrderSnapshot) -> Reconciled:
     snapshot's data (a first entry listed after a later one), the order is created in the
     entry state with the shortest path (table order among equals).
     """
-    chosen = _listed_life(event, data) or _shortest_life(event, data)
-    if chosen is None:
-        raise _conflict(
-            event, None, data, f"no order can be created in {data.state} with the snapshot's data"
-        )
-    order, moves = chosen
-    walk(order, moves, event, data)
+    listed = _listed_life(event, data)
+    if listed is not None:
+        # Walked leg by leg already: only the step the whole path announces keeps the id.
+        order, moves = listed
+        announce(order, len(moves), event)
+    else:
+        chosen = _shortest_life(event, data)
+        if chosen is None:
+            raise _conflict(
+                event,
+                None,
+                data,
+                f"no order can be created in {data.state} with the snapshot's data",
+            )
+        order, moves = chosen
+        walk(order, moves, event, data)
     _require_consistent(event, None, data, order)
     reason = f"order created in {order.state}{_by_way_of(order.history)}"
     return Reconciled(EventOutcome.APPLIED, order, reason, tuple(order.history), created=True)
 
 
 def _listed_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]] | None:
-    """The order led through the states ``stateTransitions`` lists, in time order.
+    """The order led through the states ``stateTransitions`` lists, in time order; walked.
 
     The first listed state is the entry state when it is one; else the entry state is the
     one that reaches the listed states in the fewest steps.
@@ -434,10 +443,13 @@ def _listed_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]] 
 def _through(
     order: Order, stops: Sequence[OrderState], event: Event, data: OrderSnapshot
 ) -> list[Move] | None:
-    """The moves that take ``order`` to each of ``stops`` in turn, tried on a copy."""
-    trial, moves = order.copy(), []
+    """The moves that take ``order`` to each of ``stops`` in turn, walked on it, leg by leg.
+
+    ``None`` when a stop cannot be reached; the order is then part way, and not used.
+    """
+    moves: list[Move] = []
     for stop in stops:
-        leg = reach(trial, stop, event, data)
+        leg = reach(order, stop, event, data)
         if leg is None:
             return None
         moves += leg
