@@ -18,7 +18,7 @@ from order_lifecycle import (
     apply_event,
     parse_event,
 )
-from order_lifecycle._paths import Move, _search, path_to, reach, walk
+from order_lifecycle._paths import Move, _search, announce, path_to, reach, walk
 from order_lifecycle._payload import OrderSnapshot
 from order_lifecycle.testing import charges, items, new_orders
 
@@ -107,3 +107,30 @@ def test_a_snapshot_is_walked_once(monkeypatch: pytest.MonkeyPatch) -> None:
     result = apply_event(order, complete)
     assert [s.dest for s in result.steps] == [OrderState.COMPLETE]  # complete straight away
     assert (len(fired), len(copied)) == (1, 0)
+
+
+_ANNOUNCING_TYPES = sorted({e.announced_by for e in ORDER_SPEC.events if e.announced_by})
+
+
+@given(_orders_anywhere(), st.data())
+def test_a_path_walked_in_legs_is_marked_as_one_walk(order: Order, data: st.DataObject) -> None:
+    """Legs walked one by one, then announce: the same steps as one walk of the whole path."""
+    probe, moves = order.copy(), []
+    for _ in range(data.draw(st.integers(0, 5))):
+        rows = ORDER_SPEC.transitions_from(probe.state)
+        if not rows:
+            break
+        move = Move(data.draw(st.sampled_from(rows)), forced=True)
+        ORDER_MACHINE.record(probe, move.row, at=probe.history[-1].at)
+        moves.append(move)
+    cut = data.draw(st.integers(0, len(moves)))
+    event_type = data.draw(st.sampled_from(_ANNOUNCING_TYPES))
+    obj = ev.order(order.id, probe.state, transitions={probe.state: ev.at(1)})
+    event = parse_event(ev.raw(ev.event("evt-1", event_type, obj, ev.at(2))))
+    assert isinstance(event.data, OrderSnapshot)
+    whole, legs = order.copy(), order.copy()
+    walk(whole, moves, event, event.data)
+    walk(legs, moves[:cut], event, event.data)
+    walk(legs, moves[cut:], event, event.data)
+    announce(legs, len(moves), event)
+    assert legs.history == whole.history
