@@ -1,12 +1,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle._json import MAX_DEPTH, Problem, _check_depth, _check_text_depth, loads
+from order_lifecycle._json import (
+    MAX_DEPTH,
+    Problem,
+    _check_depth,
+    _check_text_depth,
+    _plain_id,
+    loads,
+    optional_id,
+    optional_str,
+    required_id,
+    required_str,
+)
 
 # Text that stresses the bracket count: quotes, backslashes and brackets inside strings.
 _TRICKY = st.text(alphabet=st.sampled_from('"\\[]{}:,aé\u2028\ud7ff/'), max_size=8)
@@ -55,3 +67,32 @@ def test_loads_refuses_deep_bodies_in_every_encoding(encoding: str, depth: int) 
             loads(raw)
     else:
         assert loads(raw) == json.loads(raw)
+
+
+def _outcome(read: Callable[[], object]) -> object:
+    try:
+        return read()
+    except Problem as problem:
+        return (problem.field, problem.message)
+
+
+_ID_VALUES = (
+    st.text(max_size=300)
+    | st.text(alphabet=st.characters(codec="ascii"), min_size=250, max_size=260)
+    | st.none()
+    | st.integers()
+)
+
+
+@given(_ID_VALUES)
+def test_ids_read_alike_on_the_fast_path(value: object) -> None:
+    """required_id and optional_id answer as their checks, one by one, answer."""
+    data = {"id": value}
+    assert _outcome(lambda: required_id(data, "id", "x", "the id")) == _outcome(
+        lambda: _plain_id(required_str(data, "id", "x", "the id"), "x.id", "the id")
+    )
+    checked = _outcome(lambda: optional_str(data, "id", "x"))
+    expected = (
+        _outcome(lambda: _plain_id(value, "x.id", "the id")) if isinstance(value, str) else checked
+    )
+    assert _outcome(lambda: optional_id(data, "id", "x", "the id")) == expected

@@ -222,11 +222,22 @@ def required_id(data: Mapping[str, Any], key: str, prefix: str, what: str) -> st
     Plain text: no NUL and no lone surrogate, which no database column or UTF-8 encoder
     takes; the stores and the operator's screens can hold every id the parser lets through.
     """
+    value = data.get(key)
+    if type(value) is str and _plain_ascii(value):
+        return value  # the common case, as the checks below would pass it
     return _plain_id(required_str(data, key, prefix, what), field_path(prefix, key), what)
+
+
+def _plain_ascii(value: str) -> bool:
+    """Whether ``value`` passes :func:`_plain_id` as ASCII, without building its field path."""
+    return 0 < len(value) <= MAX_ID_LENGTH and value.isascii() and "\x00" not in value
 
 
 def optional_id(data: Mapping[str, Any], key: str, prefix: str, what: str) -> str | None:
     """``data[key]`` as :func:`required_id` checks it, or ``None`` if absent or null."""
+    value = data.get(key)
+    if value is None or (type(value) is str and _plain_ascii(value)):
+        return value
     value = optional_str(data, key, prefix)
     return None if value is None else _plain_id(value, field_path(prefix, key), what)
 
