@@ -4,6 +4,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from order_lifecycle import (
     Charge,
@@ -178,6 +180,27 @@ def test_snapshot_marks_order_by_time_then_id() -> None:
     tie = SnapshotMark(datetime(2026, 1, 1, tzinfo=UTC), "evt-c")
     assert early < tie < late
     assert str(early) == "event 'evt-b' of 2026-01-01T00:00:00+00:00"
+
+
+@given(
+    st.tuples(st.datetimes(timezones=st.just(UTC)), st.sampled_from(["evt-a", "evt-b"])),
+    st.tuples(st.datetimes(timezones=st.just(UTC)), st.sampled_from(["evt-a", "evt-b"])),
+)
+def test_snapshot_marks_compare_as_their_time_and_id(
+    a: tuple[datetime, str], b: tuple[datetime, str]
+) -> None:
+    """Every comparison of two marks is that of their (time, event id) pairs."""
+    x, y = SnapshotMark(*a), SnapshotMark(*b)
+    assert [x < y, x <= y, x > y, x >= y, x == y] == [a < b, a <= b, a > b, a >= b, a == b]
+
+
+def test_snapshot_marks_compare_with_marks_only() -> None:
+    """A mark is neither less nor greater than anything but a mark."""
+    mark = SnapshotMark(datetime(2026, 1, 1, tzinfo=UTC), "evt-a")
+    with pytest.raises(TypeError):
+        _ = mark < (mark.at, mark.event_id)  # type: ignore[operator]
+    with pytest.raises(TypeError):
+        _ = mark >= "evt-a"  # type: ignore[operator]
 
 
 def test_snapshot_marks_are_checked() -> None:

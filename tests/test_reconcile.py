@@ -5,7 +5,10 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from order_lifecycle import (
     ORDER_SPEC,
@@ -26,7 +29,8 @@ from order_lifecycle import (
     parse_event,
     replay,
 )
-from order_lifecycle.testing import assert_order_invariants
+from order_lifecycle._reconcile import _marked
+from order_lifecycle.testing import assert_order_invariants, charges
 
 from . import webhook_events as ev
 
@@ -659,3 +663,10 @@ def test_a_new_order_with_contradicting_data_conflicts() -> None:
     with pytest.raises(EventConflict, match="one currency per order") as raised:
         apply_event(None, parsed(payload))
     assert raised.value.state is None
+
+
+@given(charges(st.sampled_from(list(ChargeState))))
+def test_a_marked_charge_is_the_charge_evolved(charge: Charge) -> None:
+    """_marked gives what attrs.evolve(charge, as_of=mark) gives, every field kept."""
+    mark = SnapshotMark(ev.T0, "evt-1")
+    assert _marked(charge, mark) == attrs.evolve(charge, as_of=mark)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import attrs
@@ -97,9 +98,9 @@ class Event:
             return self.data.id
         return self.data.order_id
 
-    @property
+    @cached_property
     def mark(self) -> SnapshotMark:
-        """The event as a mark of its snapshot: later events compare greater."""
+        """The event as a mark of its snapshot: later events compare greater (built once)."""
         return SnapshotMark(self.created_time, self.id)
 
 

@@ -1,9 +1,14 @@
 """The legal path from an order's state to a snapshot's, and walking it (DESIGN 1.3).
 
-The path is the shortest the guards allow on the snapshot's data, found by trying the
-machine on copies; only where none exists from a dispute may a resolution end elsewhere
-than where the dispute began (the provider's word wins, [X]). Walking it records each step,
-implied unless the event announces it.
+The path is the shortest the guards allow on the snapshot's data (table order among
+equals); only where none exists from a dispute may a resolution end elsewhere than where
+the dispute began (the provider's word wins, [X]). Walking it records each step, implied
+unless the event announces it.
+
+Finding it is cheap in the common case: the shortest path of the table itself (guards
+aside, found once per pair of states) is the one the guards allow whenever they pass along
+it, since a breadth-first search that skips refused rows finds the same first path then.
+Only when a guard refuses a row of it does the search fire the machine on copies.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from typing import Literal, overload
 
 import attrs
 
@@ -23,10 +30,13 @@ from ._spec import TransitionSpec
 from ._tables import ORDER_SPEC
 from ._vocabulary import OrderEvent, OrderState
 
-__all__ = ["Move", "leads", "path_to", "related", "walk"]
+__all__ = ["Move", "announce", "leads", "path_to", "reach", "related", "walk"]
 
 _Row = TransitionSpec[OrderState, OrderEvent]
 _Step = Step[OrderState, OrderEvent]
+_Node = tuple[OrderState, OrderState | None]  # a state, and the state before its dispute
+_ANNOUNCED_BY = {spec.value: spec.announced_by for spec in ORDER_SPEC.events}
+_NO_RESOLUTIONS = (OrderEvent.RESOLVE_DISPUTE,)
 
 
 @attrs.frozen
@@ -46,8 +56,7 @@ def leads(a: OrderState, b: OrderState, *, through_resolutions: bool = False) ->
     acceptance lead to every other. Where the state before a dispute is not known (a
     snapshot in dispute), ``through_resolutions`` lets the dispute end anywhere it may.
     """
-    avoid = () if through_resolutions else (OrderEvent.RESOLVE_DISPUTE,)
-    return ORDER_SPEC.shortest_path(a, lambda s: s is b, avoid=avoid) is not None
+    return ORDER_MACHINE.leads(a, b, avoid=() if through_resolutions else _NO_RESOLUTIONS)
 
 
 def related(a: OrderState, b: OrderState) -> bool:
@@ -65,10 +74,93 @@ def path_to(order: Order, target: OrderState, *, resolving: bool = False) -> lis
     """
     if order.state is target:
         return []
+    trial = order.copy()
+    path = _table_path(trial, target)
+    if path is None:
+        return None  # the search (waiving or not) takes rows of the table only
+    if _allowed(trial, path):
+        return path
     path = _search(order, target, waive_resolution=False)
     if path is None and (resolving or order.state is OrderState.DISPUTE):
         path = _search(order, target, waive_resolution=True)
     return path
+
+
+def reach(
+    order: Order,
+    target: OrderState,
+    event: Event,
+    data: OrderSnapshot,
+    *,
+    resolving: bool = False,
+) -> list[Move] | None:
+    """Walk ``order`` along :func:`path_to`'s path to ``target``; the path, or ``None``.
+
+    The steps taken are the last ones of the order's history; ``None`` leaves the order
+    unchanged. The table's own shortest path is walked straight away, each row checked as
+    it is taken; a refused row undoes the walk and the search decides.
+    """
+    if order.state is target:
+        return []
+    path = _table_path(order, target)
+    if path is None:
+        return None  # the search (waiving or not) takes rows of the table only
+    if walk(order, path, event, data, checked=True) is not None:
+        return path
+    moves = path_to(order, target, resolving=resolving)
+    if moves is not None:
+        walk(order, moves, event, data)
+    return moves
+
+
+def _table_path(order: Order, target: OrderState) -> list[Move] | None:
+    """The first shortest path of the table from the order's state to ``target``, guards aside."""
+    moves = _shortest_moves((order.state, order.state_before_dispute), target)
+    return None if moves is None else list(moves)
+
+
+@cache
+def _shortest_moves(start: _Node, target: OrderState) -> tuple[Move, ...] | None:
+    rows = _shortest_rows(start, target)
+    return None if rows is None else tuple(Move(row) for row in rows)
+
+
+def _shortest_rows(start: _Node, target: OrderState) -> tuple[_Row, ...] | None:
+    """Breadth first over the table as :func:`_search` goes, every row allowed.
+
+    The nodes are those of the search (a state, and the state before its dispute), the rows
+    tried in table order, so where the guards allow every row of this path, the search
+    finds it too: it is the first shortest one of all paths, so of the allowed ones.
+    """
+    previous: dict[_Node, tuple[_Node, _Row] | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for row in ORDER_SPEC.transitions_from(node[0]):
+            child = (row.dest, row.source if row.dest is OrderState.DISPUTE else None)
+            if child in previous:
+                continue
+            previous[child] = (node, row)
+            if row.dest is target:
+                path: list[_Row] = []
+                back = previous[child]
+                while back is not None:
+                    path.append(back[1])
+                    back = previous[back[0]]
+                return tuple(reversed(path))
+            queue.append(child)
+    return None
+
+
+def _allowed(trial: Order, moves: Sequence[Move]) -> bool:
+    """Whether the machine takes each of ``moves`` in turn; fires them on ``trial``."""
+    at = trial.history[-1].at
+    for move in moves:
+        chosen = ORDER_MACHINE.row_for(trial, move.row.event)
+        if chosen is None or chosen.dest is not move.row.dest:
+            return False
+        ORDER_MACHINE.fire(trial, move.row.event, at=at)
+    return True
 
 
 def _search(start: Order, target: OrderState, *, waive_resolution: bool) -> list[Move] | None:
@@ -101,20 +193,45 @@ def _search(start: Order, target: OrderState, *, waive_resolution: bool) -> list
     return None
 
 
-def walk(order: Order, moves: Sequence[Move], event: Event, data: OrderSnapshot) -> list[_Step]:
+@overload
+def walk(
+    order: Order,
+    moves: Sequence[Move],
+    event: Event,
+    data: OrderSnapshot,
+    *,
+    checked: Literal[False] = False,
+) -> list[_Step]: ...
+
+
+@overload
+def walk(
+    order: Order, moves: Sequence[Move], event: Event, data: OrderSnapshot, *, checked: bool
+) -> list[_Step] | None: ...
+
+
+def walk(
+    order: Order, moves: Sequence[Move], event: Event, data: OrderSnapshot, *, checked: bool = False
+) -> list[_Step] | None:
     """Take ``moves`` on ``order``; the step the event's type announces carries its id.
 
     A step's time is the snapshot's ``stateTransitions`` entry for a first entry into a
-    state, else the event's ``createdTime``; never before the step before it.
+    state, else the event's ``createdTime``; never before the step before it. When
+    ``checked``, a move the machine would take along another row (or refuse) undoes the
+    walk and gives ``None``: the order is as it was.
     """
-    announced = [
-        i for i, m in enumerate(moves) if ORDER_SPEC.event(m.row.event).announced_by == event.type
-    ]
-    announcing = announced[-1] if announced else None
-    entered = set(order.state_transitions)
+    announcing = _announcing([m.row.event for m in moves], event)
+    entered = {step.dest for step in order.history}  # the keys of its stateTransitions
     previous = order.history[-1].at
+    state, length = order.state, len(order.history)
     steps = []
     for index, move in enumerate(moves):
+        if checked and not move.forced:
+            chosen = ORDER_MACHINE.row_for(order, move.row.event)
+            if chosen is None or chosen.dest is not move.row.dest:
+                del order.history[length:]
+                order.state = state
+                return None
         at = _step_time(move.row.dest, entered, data, event, previous)
         event_id = event.id if index == announcing else None
         implied = index != announcing
@@ -128,6 +245,27 @@ def walk(order: Order, moves: Sequence[Move], event: Event, data: OrderSnapshot)
         previous = step.at
         steps.append(step)
     return steps
+
+
+def _announcing(events: Sequence[OrderEvent | None], event: Event) -> int | None:
+    """The index of the step ``event`` announces: the last whose event its type announces."""
+    announced = [i for i, e in enumerate(events) if e and _ANNOUNCED_BY[e] == event.type]
+    return announced[-1] if announced else None
+
+
+def announce(order: Order, count: int, event: Event) -> None:
+    """Mark the last ``count`` steps as one :func:`walk` of them marks them.
+
+    For a path walked in legs (each leg marked alone): the step the whole path announces
+    carries the event's id; every other step is implied.
+    """
+    start = len(order.history) - count
+    steps = order.history[start:]
+    announcing = _announcing([s.event for s in steps], event)
+    for index, step in enumerate(steps):
+        event_id, implied = (event.id, False) if index == announcing else (None, True)
+        if (step.event_id, step.implied) != (event_id, implied):
+            order.history[start + index] = attrs.evolve(step, event_id=event_id, implied=implied)
 
 
 def _step_time(

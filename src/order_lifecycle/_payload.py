@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cache
 from typing import Any, TypeVar
 
 import attrs
@@ -89,19 +90,26 @@ def _time_map(data: Mapping[str, Any], key: str, prefix: str, enum: type[V]) -> 
     null: the provider's schema makes every entry nullable, and a null one is a state not
     entered.
     """
-    field = field_path(prefix, key)
     value = data.get(key)
     if value is None:
         return {}
-    known = {str(m) for m in enum}
+    field = field_path(prefix, key)
+    known = _members(enum)
     times: dict[V, datetime] = {}
     for name, text in as_object(value, field).items():
-        if name not in known or text is None:
+        member = known.get(name)
+        if member is None or text is None:
             continue
         if not isinstance(text, str):
             must(f"{field}.{name}", f"must be a string, not {kind(text)}")
-        times[enum(name)] = read_time(text, f"{field}.{name}")
+        times[member] = read_time(text, f"{field}.{name}")
     return times
+
+
+@cache
+def _members(enum: type[V]) -> Mapping[str, V]:
+    """The members of ``enum`` by their string values, found once per enum."""
+    return {str(m): m for m in enum}
 
 
 @attrs.frozen
@@ -134,15 +142,24 @@ class ItemSnapshot:
             )
         base = self.item if local is None else local
         physical = base.physical if self.item.physical is None else self.item.physical
-        base = attrs.evolve(base, physical=physical)
+        fulfilled, cancelled, returned = base.fulfilled, base.cancelled, base.returned
         if self.state is ItemState.FULFILLED:
-            return attrs.evolve(base, fulfilled=base.fulfilled + base.open_quantity)
-        if self.state is ItemState.CANCELLED:
-            return attrs.evolve(base, cancelled=base.cancelled + base.open_quantity)
-        if self.state is ItemState.RETURNED:
-            fulfilled = base.fulfilled + base.open_quantity
-            return attrs.evolve(base, fulfilled=fulfilled, returned=fulfilled)
-        return base
+            fulfilled += base.open_quantity
+        elif self.state is ItemState.CANCELLED:
+            cancelled += base.open_quantity
+        elif self.state is ItemState.RETURNED:
+            fulfilled += base.open_quantity
+            returned = fulfilled
+        if (physical, fulfilled, cancelled, returned) == (
+            base.physical,
+            base.fulfilled,
+            base.cancelled,
+            base.returned,
+        ):
+            return base  # nothing changes: the item as it is (values are frozen)
+        return attrs.evolve(
+            base, physical=physical, fulfilled=fulfilled, cancelled=cancelled, returned=returned
+        )
 
 
 @attrs.frozen
@@ -198,7 +215,8 @@ def read_order(data: object, prefix: str) -> OrderSnapshot:
     state = optional_str(body, "state", prefix)
     if state is None:
         fail(field_path(prefix, "state"), "the order has no state")
-    if state not in {str(s) for s in OrderState}:
+    order_state = _members(OrderState).get(state)
+    if order_state is None:
         fail(field_path(prefix, "state"), f"unknown order state {state!r}")
     currency = optional_str(body, "currency", prefix)
     try:
@@ -207,7 +225,7 @@ def read_order(data: object, prefix: str) -> OrderSnapshot:
         fail(field_path(prefix, "currency"), str(error).rstrip("."))
     return OrderSnapshot(
         id=order_id,
-        state=OrderState(state),
+        state=order_state,
         fraud_state=_fraud_state(body, prefix),
         checkout_id=optional_id(body, "checkoutId", prefix, "the checkout id"),
         currency=code,
@@ -253,20 +271,18 @@ def _items(data: object, field: str) -> tuple[ItemSnapshot, ...] | None:
     return items
 
 
-_ITEM_STATES = frozenset(str(s) for s in ItemState)
-
-
 def _item(data: object, path: str) -> ItemSnapshot:
     item = as_object(data, path)
     state = optional_str(item, "state", path)
-    if state is not None and state not in _ITEM_STATES:
+    item_state = None if state is None else _members(ItemState).get(state)
+    if state is not None and item_state is None:
         fail(f"{path}.state", f"unknown item state {state!r}")
     item_id = required_id(item, "id", path, "the item id")
     try:
         built = Item(id=item_id, quantity=_raw(item, "quantity"), physical=_physical(item, path))
     except InvalidInput as error:
         fail(path, str(error).rstrip("."))
-    return ItemSnapshot(built, None if state is None else ItemState(state))
+    return ItemSnapshot(built, item_state)
 
 
 def _physical(item: Mapping[str, Any], path: str) -> bool | None:
@@ -364,6 +380,8 @@ def _raw(data: Mapping[str, Any], key: str) -> Any:  # noqa: ANN401 (checked by 
 
 def _unique(ids: list[str], field: str, what: str) -> None:
     """Refuse repeated ids, in one counting pass (a ``list.count`` per id was quadratic)."""
+    if len(set(ids)) == len(ids):
+        return  # the common case, without counting
     repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
     if repeated:
         fail(field, f"duplicate {what} ids {', '.join(map(repr, repeated))}")

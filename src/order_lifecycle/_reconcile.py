@@ -25,7 +25,9 @@ to re-read each payload's ``state``, ``fraudState`` and ``charges[].state``. So
 - a charge snapshot updates that charge only (when newer than the charge's own mark) and
   never moves the order: sub-resource events do not move their parent.
 
-Everything is tried on a copy first: a conflict leaves the order exactly as it was.
+The snapshot is applied to a copy, built once, which also takes the steps; the order takes
+its data and those steps only when every check passed: a conflict leaves the order exactly
+as it was.
 """
 
 from __future__ import annotations
@@ -36,22 +38,28 @@ from typing import Any
 
 import attrs
 
+from ._derived import IMPLIED_STATES, SETTLED
 from ._events import Event, OtherObject
 from ._machine import Step
 from ._models import Charge, Item, Order, SnapshotMark
-from ._paths import Move, leads, path_to, related, walk
+from ._paths import Move, announce, leads, path_to, reach, related, walk
 from ._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
 from ._spec import TransitionSpec
 from ._tables import ORDER_SPEC
-from ._vocabulary import ChargeState, OrderEvent, OrderState
+from ._vocabulary import OrderEvent, OrderState
 from .exceptions import EventConflict, InvalidInput, WrongType
 
 __all__ = ["EventOutcome", "Reconciled", "apply_event"]
 
 _Row = TransitionSpec[OrderState, OrderEvent]
 _Step = Step[OrderState, OrderEvent]
-_CLOSED = frozenset({OrderState.FULFILLED, OrderState.COMPLETE, OrderState.RETURNED})
-_SETTLED = frozenset({ChargeState.COMPLETE, ChargeState.CANCELLED})
+# What a snapshot sets of an order, besides its state and history.
+_SNAPSHOT_FIELDS = ("fraud_state", "items", "charges", "checkout_id", "currency", "as_of")
+_ENTRY_STATES = ORDER_SPEC.entry_states
+_RESOLUTION_ANNOUNCED_BY = ORDER_SPEC.event(OrderEvent.RESOLVE_DISPUTE).announced_by
+# The states the derived-state rule gives for items closed by fulfilment (every one of them
+# but ``cancelled``, whose clause is about cancelling): no unit of their items is open.
+_CLOSED = frozenset(i.state for i in IMPLIED_STATES) - {OrderState.CANCELLED}
 
 
 class EventOutcome(StrEnum):
@@ -165,7 +173,7 @@ def _apply_charge(order: Order | None, event: Event, data: ChargeSnapshot) -> Re
     charges = _merge_charges(order.charges, (data.charge,), event.mark)
     trial = _evolve(event, order, data, charges=charges)
     _require_consistent(event, order, data, trial)
-    order.charges, order.currency = trial.charges, trial.currency
+    _commit(order, trial, ())  # its charges and currency: nothing else differs
     return Reconciled(
         EventOutcome.APPLIED,
         order,
@@ -180,13 +188,27 @@ def _merge_charges(
     """Each reported charge replaces the local one unless that holds a newer snapshot."""
     if reported is None:
         return tuple(local)
-    fresh = {c.id: attrs.evolve(c, as_of=mark) for c in reported}
+    fresh = {c.id: _marked(c, mark) for c in reported}
     kept = tuple(
         c if c.id not in fresh or (c.as_of is not None and c.as_of > mark) else fresh[c.id]
         for c in local
     )
     known = {c.id for c in local}
     return kept + tuple(c for c in fresh.values() if c.id not in known)
+
+
+def _marked(charge: Charge, mark: SnapshotMark) -> Charge:
+    """``charge`` as read from the snapshot ``mark`` (``attrs.evolve`` without its lookups)."""
+    return Charge(
+        charge.id,
+        charge.state,
+        charge.amount,
+        charge.currency,
+        charge.captured,
+        charge.cancelled,
+        charge.refunded,
+        as_of=mark,
+    )
 
 
 def _merge_items(
@@ -198,7 +220,10 @@ def _merge_items(
     by_id = {s.id: s for s in reported}
     known = {i.id for i in local}
     merged = tuple(by_id[i.id].onto(i) if i.id in by_id else i for i in local)
-    return merged + tuple(s.onto(None) for s in reported if s.id not in known)
+    added = tuple(s.onto(None) for s in reported if s.id not in known)
+    if not added and all(m is i for m, i in zip(merged, local, strict=True)):
+        return tuple(local)  # nothing changed: the same tuple, so nothing to assign again
+    return merged + added
 
 
 def _evolve(
@@ -207,9 +232,15 @@ def _evolve(
     data: OrderSnapshot | ChargeSnapshot,
     **changes: Any,  # noqa: ANN401 (fields of Order, checked by Order)
 ) -> Order:
-    """A copy of ``order`` with ``changes``, validated as a new order is; else a conflict."""
+    """A copy of ``order`` with ``changes``, validated as a new order is; else a conflict.
+
+    Built once, as ``attrs.evolve(order.copy(), **changes)`` would build it twice: the copy
+    would take the currency its charges state when the order names none.
+    """
+    if "currency" not in changes and order.currency is None:
+        changes["currency"] = next((c.currency for c in order.charges if c.currency), None)
     try:
-        return attrs.evolve(order.copy(), **changes)
+        return attrs.evolve(order, history=list(order.history), **changes)
     except InvalidInput as error:
         raise _conflict(event, order, data, str(error).rstrip(".")) from None
 
@@ -219,7 +250,8 @@ def _require_consistent(
 ) -> None:
     """Refuse data that contradicts the state: open units when closed, open charges when complete.
 
-    These are invariants ``order_lifecycle.testing`` checks.
+    These are invariants ``order_lifecycle.testing`` checks, read off the one rule
+    (``_derived``): its closed states and its settled charges.
     """
     problem = None
     if trial.state in _CLOSED:
@@ -227,7 +259,7 @@ def _require_consistent(
         if open_items:
             problem = f"the order would be {trial.state} with items {open_items} still open"
     if trial.state is OrderState.COMPLETE:
-        open_charges = [f"{c.id} ({c.state})" for c in trial.charges if c.state not in _SETTLED]
+        open_charges = [f"{c.id} ({c.state})" for c in trial.charges if c.state not in SETTLED]
         if open_charges:
             problem = f"the order would be complete with charges {open_charges} not settled"
     if problem is not None:
@@ -252,19 +284,22 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
             f"an older snapshot in {data.state}, which can neither lead to nor follow "
             f"{order.state}",
         )
+    resolving = _tells_of_a_missed_dispute(order, event, data)
     try:
         trial = _merged(order, event, data)
-        moves = path_to(trial, data.state, resolving=_tells_of_a_missed_dispute(order, event, data))
     except EventConflict as error:
-        moves, refusal = None, error
+        steps, refusal = None, error
     else:
+        # The one walk: the trial (the order's own history list copied) takes the steps.
+        moves = reach(trial, data.state, event, data, resolving=resolving)
+        steps = None if moves is None else trial.history[len(order.history) :]
         refusal = _conflict(
             event,
             order,
             data,
             f"no legal path leads from {order.state} to {data.state} with the snapshot's data",
         )
-    if moves is None:
+    if steps is None:
         if data.state is not order.state and leads(data.state, order.state):
             return Reconciled(
                 EventOutcome.STALE,
@@ -272,18 +307,31 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
                 f"its state {data.state} is behind the order's {order.state}",
             )
         raise refusal
-    walk(trial, moves, event, data)
     _require_consistent(event, order, data, trial)
-    # The commit point: the data every guard passed on, then the same steps.
+    # The commit point: the data every guard passed on, then the steps the trial took
+    # (checked values and steps: assigning them cannot fail).
     before = order.state
-    order.fraud_state, order.items, order.charges = trial.fraud_state, trial.items, trial.charges
-    order.checkout_id, order.currency, order.as_of = trial.checkout_id, trial.currency, trial.as_of
-    steps = walk(order, moves, event, data)
+    _commit(order, trial, steps)
     if not steps:
         reason = f"snapshot applied; the order stays {order.state}"
     else:
         reason = f"{before} -> {order.state}{_by_way_of(steps)}"
     return Reconciled(EventOutcome.APPLIED, order, reason, tuple(steps))
+
+
+def _commit(order: Order, trial: Order, steps: Sequence[_Step]) -> None:
+    """Give ``order`` the trial's snapshot data, then the steps the trial took.
+
+    The trial's values went through the fields' converters and the order's checks when it
+    was built: they are set as they are (running a converter again returns an equal value).
+    """
+    for name in _SNAPSHOT_FIELDS:
+        value = getattr(trial, name)
+        if value is not getattr(order, name):
+            object.__setattr__(order, name, value)
+    if steps:
+        order.history.extend(steps)
+        order.state = trial.state
 
 
 def _tells_of_a_missed_dispute(order: Order, event: Event, data: OrderSnapshot) -> bool:
@@ -295,7 +343,7 @@ def _tells_of_a_missed_dispute(order: Order, event: Event, data: OrderSnapshot) 
     """
     if order.state is OrderState.DISPUTE:
         return False
-    announced = ORDER_SPEC.event(OrderEvent.RESOLVE_DISPUTE).announced_by == event.type
+    announced = event.type == _RESOLUTION_ANNOUNCED_BY
     missed = OrderState.DISPUTE in data.state_transitions
     return announced or (missed and OrderState.DISPUTE not in order.state_transitions)
 
@@ -348,20 +396,29 @@ def _create(event: Event, data: OrderSnapshot) -> Reconciled:
     snapshot's data (a first entry listed after a later one), the order is created in the
     entry state with the shortest path (table order among equals).
     """
-    chosen = _listed_life(event, data) or _shortest_life(event, data)
-    if chosen is None:
-        raise _conflict(
-            event, None, data, f"no order can be created in {data.state} with the snapshot's data"
-        )
-    order, moves = chosen
-    walk(order, moves, event, data)
+    listed = _listed_life(event, data)
+    if listed is not None:
+        # Walked leg by leg already: only the step the whole path announces keeps the id.
+        order, moves = listed
+        announce(order, len(moves), event)
+    else:
+        chosen = _shortest_life(event, data)
+        if chosen is None:
+            raise _conflict(
+                event,
+                None,
+                data,
+                f"no order can be created in {data.state} with the snapshot's data",
+            )
+        order, moves = chosen
+        walk(order, moves, event, data)
     _require_consistent(event, None, data, order)
     reason = f"order created in {order.state}{_by_way_of(order.history)}"
     return Reconciled(EventOutcome.APPLIED, order, reason, tuple(order.history), created=True)
 
 
 def _listed_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]] | None:
-    """The order led through the states ``stateTransitions`` lists, in time order.
+    """The order led through the states ``stateTransitions`` lists, in time order; walked.
 
     The first listed state is the entry state when it is one; else the entry state is the
     one that reaches the listed states in the fewest steps.
@@ -370,10 +427,10 @@ def _listed_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]] 
     listed = sorted(data.state_transitions, key=lambda s: (data.state_transitions[s], rank[s]))
     if not listed:
         return None
-    if listed[0] in ORDER_SPEC.entry_states:
+    if listed[0] in _ENTRY_STATES:
         entries, stops = [listed[0]], [*listed[1:], data.state]
     else:
-        entries, stops = list(ORDER_SPEC.entry_states), [*listed, data.state]
+        entries, stops = list(_ENTRY_STATES), [*listed, data.state]
     chosen: tuple[Order, list[Move]] | None = None
     for entry in entries:
         candidate = _new_order(event, data, entry)
@@ -386,13 +443,15 @@ def _listed_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]] 
 def _through(
     order: Order, stops: Sequence[OrderState], event: Event, data: OrderSnapshot
 ) -> list[Move] | None:
-    """The moves that take ``order`` to each of ``stops`` in turn, tried on a copy."""
-    trial, moves = order.copy(), []
+    """The moves that take ``order`` to each of ``stops`` in turn, walked on it, leg by leg.
+
+    ``None`` when a stop cannot be reached; the order is then part way, and not used.
+    """
+    moves: list[Move] = []
     for stop in stops:
-        leg = path_to(trial, stop)
+        leg = reach(order, stop, event, data)
         if leg is None:
             return None
-        walk(trial, leg, event, data)
         moves += leg
     return moves
 
@@ -404,10 +463,10 @@ def _shortest_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]
     which the guards allow a path; else the one with the shortest path (table order).
     """
     listed = sorted(
-        (s for s in ORDER_SPEC.entry_states if s in data.state_transitions),
+        (s for s in _ENTRY_STATES if s in data.state_transitions),
         key=lambda s: data.state_transitions[s],
     )
-    others = [s for s in ORDER_SPEC.entry_states if s not in listed]
+    others = [s for s in _ENTRY_STATES if s not in listed]
     chosen: tuple[Order, list[Move]] | None = None
     for entry in listed:
         candidate = _new_order(event, data, entry)

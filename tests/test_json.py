@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from order_lifecycle._json import (
+    MAX_DEPTH,
+    Problem,
+    _check_depth,
+    _check_text_depth,
+    _plain_id,
+    loads,
+    optional_id,
+    optional_str,
+    required_id,
+    required_str,
+)
+
+# Text that stresses the bracket count: quotes, backslashes and brackets inside strings.
+_TRICKY = st.text(alphabet=st.sampled_from('"\\[]{}:,aé\u2028\ud7ff/'), max_size=8)
+_SCALARS = st.none() | st.booleans() | st.integers() | _TRICKY
+
+
+def _nested(depth: int, leaf: object, *, as_object: bool) -> object:
+    value = leaf
+    for level in range(depth):
+        value = {f'k{level}\\"[': value} if as_object and level % 2 else [value, '"]']
+    return value
+
+
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(_TRICKY, children, max_size=3)
+    ),
+    max_leaves=12,
+)
+_DEEP = st.builds(_nested, st.integers(0, MAX_DEPTH + 3), _VALUES, as_object=st.booleans())
+
+
+def _verdict(check: object, value: object) -> str | None:
+    try:
+        check(value)  # type: ignore[operator]
+    except Problem as problem:
+        return problem.message
+    return None
+
+
+@given(_DEEP, st.booleans())
+def test_the_text_depth_check_agrees_with_the_tree_walk(value: object, ascii_only: bool) -> None:
+    """_check_text_depth refuses exactly the UTF-8 bodies _check_depth refuses, alike."""
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    assert _verdict(_check_text_depth, raw) == _verdict(_check_depth, json.loads(raw))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-32"])
+@pytest.mark.parametrize("depth", [MAX_DEPTH, MAX_DEPTH + 1])
+def test_loads_refuses_deep_bodies_in_every_encoding(encoding: str, depth: int) -> None:
+    """Bodies nested past MAX_DEPTH are refused in every encoding; MAX_DEPTH levels parse."""
+    raw = json.dumps(_nested(depth, '\\"[{', as_object=True)).encode(encoding)
+    if depth > MAX_DEPTH:
+        with pytest.raises(Problem, match="nested too deeply"):
+            loads(raw)
+    else:
+        assert loads(raw) == json.loads(raw)
+
+
+def _outcome(read: Callable[[], object]) -> object:
+    try:
+        return read()
+    except Problem as problem:
+        return (problem.field, problem.message)
+
+
+_ID_VALUES = (
+    st.text(max_size=300)
+    | st.text(alphabet=st.characters(codec="ascii"), min_size=250, max_size=260)
+    | st.none()
+    | st.integers()
+)
+
+
+@given(_ID_VALUES)
+def test_ids_read_alike_on_the_fast_path(value: object) -> None:
+    """required_id and optional_id answer as their checks, one by one, answer."""
+    data = {"id": value}
+    assert _outcome(lambda: required_id(data, "id", "x", "the id")) == _outcome(
+        lambda: _plain_id(required_str(data, "id", "x", "the id"), "x.id", "the id")
+    )
+    checked = _outcome(lambda: optional_str(data, "id", "x"))
+    expected = (
+        _outcome(lambda: _plain_id(value, "x.id", "the id")) if isinstance(value, str) else checked
+    )
+    assert _outcome(lambda: optional_id(data, "id", "x", "the id")) == expected

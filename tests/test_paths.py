@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from order_lifecycle import (
+    ORDER_MACHINE,
+    ORDER_SPEC,
+    ChargeState,
+    Event,
+    Item,
+    Order,
+    OrderState,
+    apply_event,
+    parse_event,
+)
+from order_lifecycle._paths import Move, _search, announce, path_to, reach, walk
+from order_lifecycle._payload import OrderSnapshot
+from order_lifecycle.testing import charges, items, new_orders
+
+from . import webhook_events as ev
+
+
+def _reference(order: Order, target: OrderState, *, resolving: bool) -> list[Move] | None:
+    """path_to as it was: the breadth-first search on copies, then the waiving one."""
+    if order.state is target:
+        return []
+    path = _search(order, target, waive_resolution=False)
+    if path is None and (resolving or order.state is OrderState.DISPUTE):
+        path = _search(order, target, waive_resolution=True)
+    return path
+
+
+@st.composite
+def _orders_anywhere(draw: st.DrawFn) -> Order:
+    """A new order moved along random rows of the table (guards aside), with random data."""
+    order = draw(new_orders())
+    for _ in range(draw(st.integers(0, 6))):
+        rows = ORDER_SPEC.transitions_from(order.state)
+        if not rows:
+            break
+        ORDER_MACHINE.record(order, draw(st.sampled_from(rows)), at=order.history[-1].at)
+    order.items = tuple(draw(st.lists(_items(), max_size=3, unique_by=lambda i: i.id)))
+    states = st.sampled_from(list(ChargeState))
+    order.charges = tuple(draw(st.lists(charges(states), max_size=2, unique_by=lambda c: c.id)))
+    return order
+
+
+@st.composite
+def _items(draw: st.DrawFn) -> Item:
+    """An item with some of its units fulfilled, cancelled, returned (or none)."""
+    item = draw(items())
+    fulfilled = draw(st.integers(0, item.quantity))
+    cancelled = draw(st.integers(0, item.quantity - fulfilled))
+    returned = draw(st.integers(0, fulfilled))
+    return attrs.evolve(item, fulfilled=fulfilled, cancelled=cancelled, returned=returned)
+
+
+def _event(order: Order, target: OrderState) -> tuple[Event, OrderSnapshot]:
+    obj = ev.order(order.id, target, transitions={target: ev.at(1)})
+    event = parse_event(ev.raw(ev.event("evt-1", "order.updated", obj, ev.at(2))))
+    assert isinstance(event.data, OrderSnapshot)
+    return event, event.data
+
+
+@given(_orders_anywhere(), st.sampled_from(list(OrderState)), st.booleans())
+def test_the_table_path_is_the_one_the_search_finds(
+    order: Order,
+    target: OrderState,
+    resolving: bool,
+) -> None:
+    """path_to and reach find the path the search finds; reach walks it, or not at all."""
+    expected = _reference(order, target, resolving=resolving)
+    assert path_to(order, target, resolving=resolving) == expected
+    event, data = _event(order, target)
+    walked, before = order.copy(), order.copy()
+    assert reach(walked, target, event, data, resolving=resolving) == expected
+    if expected is not None:
+        walk(before, expected, event, data)
+    assert (walked.state, walked.history) == (before.state, before.history)
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[None]:
+    calls: list[None] = []
+    original = getattr(owner, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(None)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+def test_a_snapshot_is_walked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A newer snapshot fires the machine once per step and copies the order never."""
+    life = ev.accepted_fulfilled_complete()
+    order = apply_event(None, parse_event(ev.raw(life[0]))).order
+    assert order is not None
+    complete = parse_event(ev.raw(life[-1]))
+    fired = _counting(monkeypatch, ORDER_MACHINE, "fire")
+    copied = _counting(monkeypatch, Order, "copy")
+    result = apply_event(order, complete)
+    assert [s.dest for s in result.steps] == [OrderState.COMPLETE]  # complete straight away
+    assert (len(fired), len(copied)) == (1, 0)
+
+
+_ANNOUNCING_TYPES = sorted({e.announced_by for e in ORDER_SPEC.events if e.announced_by})
+
+
+@given(_orders_anywhere(), st.data())
+def test_a_path_walked_in_legs_is_marked_as_one_walk(order: Order, data: st.DataObject) -> None:
+    """Legs walked one by one, then announce: the same steps as one walk of the whole path."""
+    probe, moves = order.copy(), []
+    for _ in range(data.draw(st.integers(0, 5))):
+        rows = ORDER_SPEC.transitions_from(probe.state)
+        if not rows:
+            break
+        move = Move(data.draw(st.sampled_from(rows)), forced=True)
+        ORDER_MACHINE.record(probe, move.row, at=probe.history[-1].at)
+        moves.append(move)
+    cut = data.draw(st.integers(0, len(moves)))
+    event_type = data.draw(st.sampled_from(_ANNOUNCING_TYPES))
+    obj = ev.order(order.id, probe.state, transitions={probe.state: ev.at(1)})
+    event = parse_event(ev.raw(ev.event("evt-1", event_type, obj, ev.at(2))))
+    assert isinstance(event.data, OrderSnapshot)
+    whole, legs = order.copy(), order.copy()
+    walk(whole, moves, event, event.data)
+    walk(legs, moves[:cut], event, event.data)
+    walk(legs, moves[cut:], event, event.data)
+    announce(legs, len(moves), event)
+    assert legs.history == whole.history
