@@ -16,7 +16,8 @@ from order_lifecycle import (
     ItemState,
     OrderState,
 )
-from order_lifecycle._payload import ItemSnapshot, OrderSnapshot, Problem, read_charge, read_order
+from order_lifecycle._json import Problem
+from order_lifecycle._payload import ItemSnapshot, OrderSnapshot, read_charge, read_order
 from order_lifecycle._responses import read_response
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)

@@ -27,7 +27,7 @@ import attrs
 from transitions import Machine as _Engine
 from transitions.core import EventData
 
-from ._spec import MachineSpec, TransitionSpec
+from ._spec import MachineSpec, TransitionSpec, path_back
 from .exceptions import (
     InvalidDefinition,
     InvalidInput,
@@ -269,7 +269,7 @@ class Machine(Generic[S, E, M]):
             queue = deque([start.value])
             while queue:
                 state = queue.popleft()
-                path = self._path_back(previous, state)
+                path = path_back(previous, state)
                 subjects: tuple[StrEnum, ...] = (
                     *self._events_from[state],
                     *self._operations_in[state],
@@ -281,17 +281,6 @@ class Machine(Generic[S, E, M]):
                         previous[row.dest] = row
                         queue.append(row.dest)
         return nearest
-
-    @staticmethod
-    def _path_back(
-        previous: Mapping[S, TransitionSpec[S, E] | None], state: S
-    ) -> tuple[TransitionSpec[S, E], ...]:
-        path: list[TransitionSpec[S, E]] = []
-        step = previous[state]
-        while step is not None:
-            path.append(step)
-            step = previous[step.source]
-        return tuple(reversed(path))
 
     def leads(self, source: S, dest: S, *, avoid: Collection[E] = ()) -> bool:
         """Whether the table leads from ``source`` to ``dest`` (guards aside), without ``avoid``.

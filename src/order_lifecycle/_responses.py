@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ._json import Problem, as_list, as_object, fail, field_path, loads, optional_str
 from ._models import Order
 from ._outcomes import (
     ChargeFailure,
@@ -24,16 +25,7 @@ from ._outcomes import (
     SubmissionOutcome,
     SubmissionRejected,
 )
-from ._payload import (
-    Problem,
-    as_list,
-    as_object,
-    fail,
-    field_path,
-    loads,
-    optional_str,
-    read_order,
-)
+from ._payload import read_order
 from ._tables import ORDER_SPEC
 from .exceptions import InvalidInput, InvalidResponse
 

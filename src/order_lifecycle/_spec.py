@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from enum import StrEnum
 from typing import Generic, TypeVar
 
@@ -26,6 +26,7 @@ __all__ = [
     "OperationSpec",
     "StateSpec",
     "TransitionSpec",
+    "path_back",
 ]
 
 S = TypeVar("S", bound=StrEnum)
@@ -245,17 +246,24 @@ class MachineSpec(Generic[S, E]):
         while queue:
             state = queue.popleft()
             if goal(state):
-                path: list[TransitionSpec[S, E]] = []
-                step = previous[state]
-                while step is not None:
-                    path.append(step)
-                    step = previous[step.source]
-                return tuple(reversed(path))
+                return path_back(previous, state)
             for row in self.transitions_from(state):
                 if row.event not in avoid and row.dest not in previous:
                     previous[row.dest] = row
                     queue.append(row.dest)
         return None
+
+
+def path_back(
+    previous: Mapping[S, TransitionSpec[S, E] | None], state: S
+) -> tuple[TransitionSpec[S, E], ...]:
+    """The rows a breadth-first search took to ``state``, from where it started."""
+    path: list[TransitionSpec[S, E]] = []
+    step = previous[state]
+    while step is not None:
+        path.append(step)
+        step = previous[step.source]
+    return tuple(reversed(path))
 
 
 def _problems(spec: MachineSpec[S, E]) -> Iterator[str]:  # noqa: C901, PLR0912
