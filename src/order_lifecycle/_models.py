@@ -7,6 +7,7 @@ family, naming the field and the value.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -110,10 +111,18 @@ def _owner(instance: object) -> str:
     return f"item {item_id!r}" if isinstance(instance, Item) else type(instance).__name__
 
 
+# The zeros a charge's amounts are most often, one object each for every charge: a live order
+# holds thousands of amounts, most of them zero. Decimal is immutable, so sharing is safe; a
+# zero is shared only with the one spelled alike (``0.00`` stays ``0.00``).
+_ZERO = Decimal(0)
+_ZEROS = {zero.as_tuple(): zero for zero in (_ZERO, Decimal("0.0"), Decimal("0.00"))}
+
+
 def _amount(value: object) -> Decimal:
     """An attrs converter: a finite, non-negative money amount as ``Decimal``."""
     if type(value) is Decimal and value.is_finite() and value >= 0:
-        return value  # as Decimal(str(value)) would give it back: a checked value, kept
+        # As Decimal(str(value)) would give it back: a checked value, kept (a zero shared).
+        return value if value or value is _ZERO else _ZEROS.get(value.as_tuple(), value)
     if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
         raise WrongType("amount", "a Decimal, int, float or numeric str", value)
     try:
@@ -123,7 +132,12 @@ def _amount(value: object) -> Decimal:
         raise InvalidInput(f"amount must be a number, got {value!r}.") from None
     if not amount.is_finite() or amount < 0:
         raise InvalidInput(f"amount must be a finite number, 0 or more, got {value!r}.")
-    return amount
+    return amount or _ZEROS.get(amount.as_tuple(), amount)
+
+
+def _same(value: Decimal, amount: Decimal) -> bool:
+    """Whether ``value`` is ``amount`` spelled alike (equal, and the same exponent)."""
+    return value is not amount and value == amount and not value.compare_total(amount)
 
 
 def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -138,7 +152,7 @@ def _optional_mark(instance: object, attribute: attrs.Attribute[Any], value: obj
         )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)  # a value: nothing refers to it weakly
 class SnapshotMark:
     """The provider event a snapshot of data came from: its ``createdTime``, then its id.
 
@@ -175,7 +189,7 @@ class SnapshotMark:
         return (self.at, self.event_id) >= (other.at, other.event_id)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Item:
     """A line item: ``quantity`` ordered, and how many units were fulfilled, cancelled, returned.
 
@@ -230,10 +244,11 @@ def currency_code(value: object) -> str | None:
         raise WrongType("currency", "a str such as 'USD'", value)
     if len(value) != 3 or not value.isascii() or not value.isalpha():
         raise InvalidInput(f"currency must be a three-letter ISO 4217 code, got {value!r}.")
-    return value.upper()
+    # Interned: every charge and order of a currency holds one string (at most 26**3 exist).
+    return sys.intern(value if value.isupper() else value.upper())
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Charge:
     """A payment charge: its provider ``state``, and what became of its authorized ``amount``.
 
@@ -248,9 +263,9 @@ class Charge:
     state: ChargeState = attrs.field(converter=_charge_state)
     amount: Decimal = attrs.field(converter=_amount)
     currency: str | None = attrs.field(default=None, converter=currency_code)
-    captured: Decimal = attrs.field(default=Decimal(0), converter=_amount)
-    cancelled: Decimal = attrs.field(default=Decimal(0), converter=_amount)
-    refunded: Decimal = attrs.field(default=Decimal(0), converter=_amount)
+    captured: Decimal = attrs.field(default=_ZERO, converter=_amount)
+    cancelled: Decimal = attrs.field(default=_ZERO, converter=_amount)
+    refunded: Decimal = attrs.field(default=_ZERO, converter=_amount)
     as_of: SnapshotMark | None = attrs.field(default=None, validator=_optional_mark, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
@@ -264,6 +279,14 @@ class Charge:
                 f"charge {self.id!r}: refunded ({self.refunded}) exceeds captured "
                 f"({self.captured})."
             )
+        # One object for equal amounts (a full capture, a full refund): Decimals are immutable
+        # and big (104 bytes), and a live order is mostly its values.
+        if self.captured and _same(self.captured, self.amount):
+            object.__setattr__(self, "captured", self.amount)
+        if self.cancelled and _same(self.cancelled, self.amount):
+            object.__setattr__(self, "cancelled", self.amount)
+        if self.refunded and _same(self.refunded, self.captured):
+            object.__setattr__(self, "refunded", self.captured)
 
     @property
     def authorized(self) -> Decimal:
@@ -291,7 +314,7 @@ def _raw_body(instance: object, attribute: attrs.Attribute[Any], value: object) 
         raise WrongType(f"{type(instance).__name__}.{attribute.name}", "str, bytes or None", value)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class SubmissionAttempt:
     """One ``POST /orders`` of a checkout: when it was sent, and the raw response.
 
