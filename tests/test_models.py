@@ -215,3 +215,46 @@ def test_snapshot_marks_are_checked() -> None:
     with pytest.raises(WrongType, match=r"Order\.as_of must be a SnapshotMark or None"):
         order.as_of = "evt-1"  # type: ignore[assignment]
     assert order.as_of is None
+
+
+def test_equal_amounts_of_a_charge_share_one_object() -> None:
+    """A charge keeps one Decimal per distinct amount: zeros and a full capture are shared."""
+    full = Charge("c", ChargeState.COMPLETE, "17.07", captured=Decimal("17.07"))
+    assert full.captured is full.amount
+    assert full.cancelled is full.refunded
+    other = Charge("d", ChargeState.PENDING, "5", cancelled=Decimal(0), refunded=Decimal(0))
+    assert other.cancelled is other.refunded is full.cancelled
+
+
+def test_shared_amounts_keep_their_spelling() -> None:
+    """Only amounts equal and spelled alike are shared: ``17.070`` and ``0.00`` keep theirs."""
+    charge = Charge("c", ChargeState.COMPLETE, "17.07", captured="17.070", refunded="0.00")
+    assert str(charge.captured) == "17.070"
+    assert charge.captured is not charge.amount
+    assert str(charge.refunded) == "0.00"
+    assert str(charge.cancelled) == "0"
+    assert str(Charge("z", ChargeState.PENDING, "-0").amount) == "-0"
+
+
+def test_currency_codes_are_shared() -> None:
+    """Every charge and order naming a currency holds the one interned code string."""
+    # Decoded: each a new str object, as a parser would make them.
+    first = Charge("c", ChargeState.PENDING, "1", b"usd".decode())
+    second = Charge("d", ChargeState.PENDING, "1", b"USD".decode())
+    order = Order.create("o1", at=T0, currency=b"uSD".decode())
+    assert first.currency is second.currency is order.currency == "USD"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Step(None, None, OrderState.ACCEPTED, T0),
+        Item("i", 1, physical=True),
+        Charge("c", ChargeState.PENDING, "1"),
+        SnapshotMark(T0, "evt-1"),
+    ],
+    ids=type,
+)
+def test_values_have_no_weakref_slot(value: object) -> None:
+    """Frozen values carry no ``__weakref__`` slot: a live order holds many of them."""
+    assert not hasattr(value, "__weakref__")

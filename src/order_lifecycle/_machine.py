@@ -45,7 +45,7 @@ E = TypeVar("E", bound=StrEnum)
 V = TypeVar("V", bound=StrEnum)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)  # a value: a live order holds many, none weakly
 class Step(Generic[S, E]):
     """One entry of a model's history: ``event`` moved it from ``source`` to ``dest`` at ``at``.
 

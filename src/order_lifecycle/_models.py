@@ -7,6 +7,7 @@ family, naming the field and the value.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -110,10 +111,19 @@ def _owner(instance: object) -> str:
     return f"item {item_id!r}" if isinstance(instance, Item) else type(instance).__name__
 
 
+# The zeros a charge's amounts are most often, one object each for every charge: a live order
+# holds thousands of amounts, most of them zero. Decimal is immutable, so sharing is safe; a
+# zero is shared only with the one spelled alike (``0.00`` stays ``0.00``).
+_ZERO = Decimal(0)
+# Keyed by the spelling: ``str`` of a zero is quick (``as_tuple`` builds a named tuple, ~6x).
+_ZEROS = {str(zero): zero for zero in (_ZERO, Decimal("0.0"), Decimal("0.00"))}
+
+
 def _amount(value: object) -> Decimal:
     """An attrs converter: a finite, non-negative money amount as ``Decimal``."""
     if type(value) is Decimal and value.is_finite() and value >= 0:
-        return value  # as Decimal(str(value)) would give it back: a checked value, kept
+        # As Decimal(str(value)) would give it back: a checked value, kept (a zero shared).
+        return value if value or value is _ZERO else _ZEROS.get(str(value), value)
     if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
         raise WrongType("amount", "a Decimal, int, float or numeric str", value)
     try:
@@ -123,7 +133,12 @@ def _amount(value: object) -> Decimal:
         raise InvalidInput(f"amount must be a number, got {value!r}.") from None
     if not amount.is_finite() or amount < 0:
         raise InvalidInput(f"amount must be a finite number, 0 or more, got {value!r}.")
-    return amount
+    return amount or _ZEROS.get(str(amount), amount)
+
+
+def _same(value: Decimal, amount: Decimal) -> bool:
+    """Whether ``value`` is ``amount`` spelled alike (equal, and the same exponent)."""
+    return value == amount and not value.compare_total(amount)
 
 
 def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -138,7 +153,7 @@ def _optional_mark(instance: object, attribute: attrs.Attribute[Any], value: obj
         )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)  # a value: nothing refers to it weakly
 class SnapshotMark:
     """The provider event a snapshot of data came from: its ``createdTime``, then its id.
 
@@ -175,7 +190,7 @@ class SnapshotMark:
         return (self.at, self.event_id) >= (other.at, other.event_id)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Item:
     """A line item: ``quantity`` ordered, and how many units were fulfilled, cancelled, returned.
 
@@ -230,10 +245,11 @@ def currency_code(value: object) -> str | None:
         raise WrongType("currency", "a str such as 'USD'", value)
     if len(value) != 3 or not value.isascii() or not value.isalpha():
         raise InvalidInput(f"currency must be a three-letter ISO 4217 code, got {value!r}.")
-    return value.upper()
+    # Interned: every charge and order of a currency holds one string (at most 26**3 exist).
+    return sys.intern(value if value.isupper() else value.upper())
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Charge:
     """A payment charge: its provider ``state``, and what became of its authorized ``amount``.
 
@@ -248,22 +264,32 @@ class Charge:
     state: ChargeState = attrs.field(converter=_charge_state)
     amount: Decimal = attrs.field(converter=_amount)
     currency: str | None = attrs.field(default=None, converter=currency_code)
-    captured: Decimal = attrs.field(default=Decimal(0), converter=_amount)
-    cancelled: Decimal = attrs.field(default=Decimal(0), converter=_amount)
-    refunded: Decimal = attrs.field(default=Decimal(0), converter=_amount)
+    captured: Decimal = attrs.field(default=_ZERO, converter=_amount)
+    cancelled: Decimal = attrs.field(default=_ZERO, converter=_amount)
+    refunded: Decimal = attrs.field(default=_ZERO, converter=_amount)
     as_of: SnapshotMark | None = attrs.field(default=None, validator=_optional_mark, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
-        if self.captured + self.cancelled > self.amount:
+        amount, captured, cancelled = self.amount, self.captured, self.cancelled
+        if captured + cancelled > amount:
             raise InvalidInput(
-                f"charge {self.id!r}: captured ({self.captured}) + cancelled ({self.cancelled}) "
-                f"exceed the amount authorized ({self.amount})."
+                f"charge {self.id!r}: captured ({captured}) + cancelled ({cancelled}) "
+                f"exceed the amount authorized ({amount})."
             )
-        if self.refunded > self.captured:
+        refunded = self.refunded
+        if refunded > captured:
             raise InvalidInput(
-                f"charge {self.id!r}: refunded ({self.refunded}) exceeds captured "
-                f"({self.captured})."
+                f"charge {self.id!r}: refunded ({refunded}) exceeds captured ({captured})."
             )
+        # One object for equal amounts spelled alike (a full capture, a full refund):
+        # Decimals are immutable and big (104 bytes), and a live order is mostly its values.
+        if captured is not amount and _same(captured, amount):
+            object.__setattr__(self, "captured", amount)
+            captured = amount
+        if cancelled is not amount and _same(cancelled, amount):
+            object.__setattr__(self, "cancelled", amount)
+        if refunded is not captured and _same(refunded, captured):
+            object.__setattr__(self, "refunded", captured)
 
     @property
     def authorized(self) -> Decimal:
@@ -291,7 +317,7 @@ def _raw_body(instance: object, attribute: attrs.Attribute[Any], value: object) 
         raise WrongType(f"{type(instance).__name__}.{attribute.name}", "str, bytes or None", value)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class SubmissionAttempt:
     """One ``POST /orders`` of a checkout: when it was sent, and the raw response.
 
