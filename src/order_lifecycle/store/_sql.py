@@ -9,6 +9,12 @@ change runs on a copy with no transaction open; a write transaction then records
 event id (unique key), updates the record ``WHERE id = ? AND version = ?`` (and, for a
 checkout, ``AND state = ?``: the claim), and appends the new history rows. Zero rows
 updated means another writer won: nothing is written.
+
+A batch (:meth:`SQLStore.commit_changes`) sends each kind of write once for all its
+changes (``executemany``, which psycopg pipelines): new orders, conditional updates, event
+ids, history rows. Every statement must change one row per change; when one changes
+fewer, the database having seen a rival's commit, the transaction rolls back and the batch
+is written again change by change, each under a savepoint, to find which ones lost.
 """
 
 from __future__ import annotations
@@ -160,6 +166,16 @@ class _LostRace(Exception):
     """A conditional write matched no row: another writer committed first."""
 
 
+class _Fallback(Exception):
+    """A batch written at once met a lost race or a refusal: it is done change by change."""
+
+
+_RECORD_EVENT = (
+    "INSERT INTO ol_applied_events (event_id, order_id, applied_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (event_id) DO NOTHING"
+)
+
+
 # Ids per ``IN (...)`` list: far below every database's limit on parameters.
 _CHUNK = 500
 
@@ -195,6 +211,10 @@ class SQLStore(Store):
     @abstractmethod
     def _write(self, sql: str, params: Sequence[object] = ()) -> int:
         """Run a statement with ``?`` placeholders inside a transaction; rows changed."""
+
+    def _write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
+        """Run a statement once per row of parameters, inside a transaction; rows changed."""
+        return sum(self._write(sql, params) for params in rows)
 
     @abstractmethod
     def _table_exists(self, name: str) -> bool:
@@ -268,11 +288,20 @@ class SQLStore(Store):
         return (1, *columns.values(), body)
 
     def _insert_steps(
-        self, layout: _Layout, record_id: str, first: int, steps: Sequence[Sequence[Any]]
+        self,
+        layout: _Layout,
+        record_id: str,
+        first: int,
+        steps: Sequence[Sequence[Any]],
+        into: list[list[Any]] | None = None,
     ) -> None:
+        """Write a record's steps numbered from ``first``; or add their rows to ``into``."""
         version = SPEC_VERSIONS[layout.name]
-        for seq, step in enumerate(steps, start=first):
-            self._write(layout.insert_steps(), [record_id, seq, version, *step])
+        rows = [[record_id, seq, version, *step] for seq, step in enumerate(steps, start=first)]
+        if into is not None:
+            into.extend(rows)
+        elif rows:
+            self._write_many(layout.insert_steps(), rows)
 
     def _update(
         self, layout: _Layout, stored: Order | Checkout, version: int, work: Order | Checkout
@@ -446,12 +475,20 @@ class SQLStore(Store):
         cap = check_cap(self.max_kept_bytes)
         if not checked and not keeps:
             return []
-        results: list[ChangeResult] = [COMMITTED] * len(checked)
-        written: list[tuple[Row, Order]] = []
-        failed: set[str] = set()
         # Rows are locked in order of their ids (each order's changes still in turn), so
         # two batches sharing orders wait for each other instead of deadlocking.
         turn = sorted(range(len(checked)), key=lambda index: checked[index][0].order_id)
+        if not any(refusal for _, refusal in checked):
+            try:
+                written = self._commit_at_once([checked[i][0] for i in turn], keeps, cap)
+            except _Fallback:
+                pass  # a lost race or a refusal: each change under its own savepoint
+            else:
+                self._remember(written)
+                return [COMMITTED] * len(checked)
+        results: list[ChangeResult] = [COMMITTED] * len(checked)
+        written = []
+        failed: set[str] = set()
         with self._transaction(write=True):
             for index in turn:
                 change, refusal = checked[index]
@@ -462,9 +499,69 @@ class SQLStore(Store):
             if not failed:
                 for delivery in keeps:
                     self._keep(delivery, cap)
+        self._remember(written)
+        return results
+
+    def _remember(self, written: Sequence[tuple[Row, Order]]) -> None:
         for row, order in written:
             self._orders_cache.put(order.id, row, order.copy())
-        return results
+
+    def _commit_at_once(
+        self, changes: Sequence[OrderChange], keeps: Sequence[CheckedKeep], cap: int
+    ) -> list[tuple[Row, Order]]:
+        """Every change in one statement per kind of write, no savepoint; what was written.
+
+        The database still judges each change: a new order is inserted ``ON CONFLICT DO
+        NOTHING``, an update is conditional on the version and state read, and an event id
+        is inserted under its unique key. Each statement must change one row per change;
+        if one changes fewer (a lost race) or the database refuses a row, the whole
+        transaction rolls back and :class:`_Fallback` says to go change by change.
+        """
+        applied_at = now().isoformat()
+        inserts: list[list[Any]] = []
+        updates: list[list[Any]] = []
+        histories: list[tuple[str, int, list[list[Any]]]] = []
+        events: list[list[Any]] = []
+        written: list[tuple[Row, Order]] = []
+        for change in changes:
+            order = change.order
+            if change.base is None:
+                columns, body, rows = split(ORDERS.kind, order)
+                values = list(columns.values())
+                inserts.append([*values, body])
+                written.append(((1, *values, body), order))
+                first = 0
+            else:
+                columns, body = split_head(ORDERS.kind, order)
+                values = list(columns.values())
+                updates.append(
+                    [*values[1:], body, order.id, change.version, str(change.base.state)]
+                )
+                written.append(((change.version + 1, *values, body), order))
+                first = len(change.base.history)
+                rows = step_rows(order.history[first:])
+            histories.append((order.id, first, rows))
+            if change.event_id is not None:
+                events.append([change.event_id, order.id, applied_at])
+        with self._transaction(write=True):
+            try:
+                for sql, params in (
+                    (ORDERS.insert(), inserts),
+                    (ORDERS.update(), updates),
+                    (_RECORD_EVENT, events),
+                ):
+                    if params and self._write_many(sql, params) != len(params):
+                        raise _Fallback
+                steps: list[list[Any]] = []
+                for order_id, first, rows in histories:
+                    self._insert_steps(ORDERS, order_id, first, rows, into=steps)
+                if steps:
+                    self._write_many(ORDERS.insert_steps(), steps)
+            except self._data_errors as error:
+                raise _Fallback from error
+            for delivery in keeps:
+                self._keep(delivery, cap)
+        return written
 
     def _commit_change(
         self, change: OrderChange, failed: set[str], written: list[tuple[Row, Order]]
@@ -482,9 +579,7 @@ class SQLStore(Store):
             else:
                 row = self._update(ORDERS, change.base, change.version, order)
             if change.event_id is not None and not self._write(
-                "INSERT INTO ol_applied_events (event_id, order_id, applied_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (event_id) DO NOTHING",
-                [change.event_id, order.id, now().isoformat()],
+                _RECORD_EVENT, [change.event_id, order.id, now().isoformat()]
             ):
                 raise _LostRace(f"event {change.event_id!r} was applied meanwhile")  # noqa: TRY301
         except _LostRace as lost:
