@@ -276,3 +276,36 @@ def spy(method: Callable[..., Any], sent: list[str]) -> Callable[..., Any]:
         return method(sql, *args)
 
     return record
+
+
+@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+def test_an_orders_chain_of_changes_is_written_as_one_row(
+    new_url: UrlMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new order and two changes made on it write one order row, as the three would."""
+    with open_store(new_url()) as store:
+        created = new_order("o-1")
+        first = accepted(created, "evt-2")
+        second = disputed(first, "evt-3")
+        changes = [
+            OrderChange(created, event_id="evt-1"),
+            OrderChange(first, created, 1, "evt-2"),
+            OrderChange(second, first, 2, "evt-3"),
+        ]
+        rows: list[int] = []
+        write_many = store._write_many  # type: ignore[attr-defined]
+
+        def counted(sql: str, params: list[Any]) -> int:
+            rows.append(len(params))
+            return int(write_many(sql, params))
+
+        monkeypatch.setattr(store, "_write_many", counted)
+        assert all(result.committed for result in store.commit_changes(changes))
+        assert rows == [1, 3, 3]  # the order, its three event ids, its three steps
+        version, stored = store.read_orders(["o-1"])["o-1"]
+        assert version == 3
+        assert stored == second
+        assert [step.event_id for step in stored.history] == [None, "evt-2", "evt-3"]
+        assert store.events_applied(["evt-1", "evt-2", "evt-3"]) == dict.fromkeys(
+            ["evt-1", "evt-2", "evt-3"], "o-1"
+        )

@@ -8,8 +8,9 @@ order exists, the event id was applied meanwhile) or that the database refuses r
 alone, and the later changes of its order are not tried. The database stores first write
 the whole batch with one statement per kind of write and no savepoint; only when the
 database says a change lost or refused (a row count short, an error) is the batch rolled
-back and done again with a savepoint per change. The kept deliveries are written only when every change committed, because what a
-batch keeps (a conflict, a refusal) depends on the orders it read.
+back and done again with a savepoint per change. The kept deliveries are written only
+when every change committed, because what a batch keeps (a conflict, a refusal) depends
+on the orders it read.
 """
 
 from __future__ import annotations

@@ -149,6 +149,14 @@ class _Layout:
             "WHERE id = ? AND version = ? AND state = ?"
         )
 
+    def insert_at(self) -> str:
+        """:meth:`insert` with the version a parameter (first of all)."""
+        return self.insert().replace("VALUES (1, ", "VALUES (?, ", 1)
+
+    def update_to(self) -> str:
+        """:meth:`update` with the new version a parameter (first of all)."""
+        return self.update().replace("version = version + 1", "version = ?", 1)
+
     def insert_steps(self) -> str:
         names = ", ".join(f'"{f}"' for f in STEP_FIELDS)
         marks = ", ".join("?" for _ in STEP_FIELDS)
@@ -178,6 +186,18 @@ _RECORD_EVENT = (
 
 # Ids per ``IN (...)`` list: far below every database's limit on parameters.
 _CHUNK = 500
+
+
+def _chains(changes: Sequence[OrderChange]) -> list[list[OrderChange]]:
+    """``changes`` in turn, cut where one is not made on the order the one before gave."""
+    chains: list[list[OrderChange]] = []
+    for change in changes:
+        last = chains[-1][-1] if chains else None
+        if last is not None and change.base is last.order and change.version == last.version + 1:
+            chains[-1].append(change)
+        else:
+            chains.append([change])
+    return chains
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -511,11 +531,13 @@ class SQLStore(Store):
     ) -> list[tuple[Row, Order]]:
         """Every change in one statement per kind of write, no savepoint; what was written.
 
-        The database still judges each change: a new order is inserted ``ON CONFLICT DO
-        NOTHING``, an update is conditional on the version and state read, and an event id
-        is inserted under its unique key. Each statement must change one row per change;
-        if one changes fewer (a lost race) or the database refuses a row, the whole
-        transaction rolls back and :class:`_Fallback` says to go change by change.
+        An order's chain of changes (each made on the order the one before gave) is written
+        as one: its last order, under the version and state the chain began from. The
+        database still judges each: a new order is inserted ``ON CONFLICT DO NOTHING``, an
+        update is conditional on the version and state read, and each event id is
+        inserted under its unique key. Each statement must change one row per order or
+        event id; if one changes fewer (a lost race) or the database refuses a row, the
+        whole transaction rolls back and :class:`_Fallback` says to go change by change.
         """
         applied_at = now().isoformat()
         inserts: list[list[Any]] = []
@@ -523,31 +545,33 @@ class SQLStore(Store):
         histories: list[tuple[str, int, list[list[Any]]]] = []
         events: list[list[Any]] = []
         written: list[tuple[Row, Order]] = []
-        for change in changes:
-            order = change.order
-            if change.base is None:
+        for run in _chains(changes):
+            start, order = run[0], run[-1].order
+            version = start.version + len(run)
+            if start.base is None:
                 columns, body, rows = split(ORDERS.kind, order)
                 values = list(columns.values())
-                inserts.append([*values, body])
-                written.append(((1, *values, body), order))
+                inserts.append([version, *values, body])
                 first = 0
             else:
                 columns, body = split_head(ORDERS.kind, order)
                 values = list(columns.values())
-                updates.append(
-                    [*values[1:], body, order.id, change.version, str(change.base.state)]
-                )
-                written.append(((change.version + 1, *values, body), order))
-                first = len(change.base.history)
+                state = str(start.base.state)
+                updates.append([version, *values[1:], body, order.id, start.version, state])
+                first = len(start.base.history)
                 rows = step_rows(order.history[first:])
+            written.append(((version, *values, body), order))
             histories.append((order.id, first, rows))
-            if change.event_id is not None:
-                events.append([change.event_id, order.id, applied_at])
+            events.extend(
+                [change.event_id, order.id, applied_at]
+                for change in run
+                if change.event_id is not None
+            )
         with self._transaction(write=True):
             try:
                 for sql, params in (
-                    (ORDERS.insert(), inserts),
-                    (ORDERS.update(), updates),
+                    (ORDERS.insert_at(), inserts),
+                    (ORDERS.update_to(), updates),
                     (_RECORD_EVENT, events),
                 ):
                     if params and self._write_many(sql, params) != len(params):
