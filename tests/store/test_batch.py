@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +17,10 @@ from order_lifecycle.store import (
     OrderChange,
     SQLiteStore,
     Store,
+    open_store,
 )
+
+from .conftest import REAL_BACKENDS, UrlMaker
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -202,7 +207,7 @@ def test_batches_refuse_what_is_not_a_change(store: Store) -> None:
 
 
 def test_a_sqlite_batch_is_one_transaction(tmp_path: Path) -> None:
-    """Many changes commit with one BEGIN and one COMMIT (one fsync), a savepoint each."""
+    """Many changes commit with one BEGIN and one COMMIT (one fsync), no savepoint at all."""
     with SQLiteStore(tmp_path / "s.db") as store:
         statements: list[str] = []
         connection: sqlite3.Connection = store._connection
@@ -212,5 +217,95 @@ def test_a_sqlite_batch_is_one_transaction(tmp_path: Path) -> None:
         )
         assert statements.count("BEGIN IMMEDIATE") == 1
         assert statements.count("COMMIT") == 1
-        assert statements.count("SAVEPOINT ol_change") == 20
+        assert not [s for s in statements if "SAVEPOINT" in s]
         assert len(store.order_ids()) == 20
+
+
+def test_a_sqlite_batch_that_loses_a_race_is_done_again_under_savepoints(tmp_path: Path) -> None:
+    """A lost race rolls the batch back once; it is done again with a savepoint per change."""
+    with SQLiteStore(tmp_path / "s.db") as store:
+        store.create_order(new_order("o-0"))  # a racing writer stored o-0 first
+        statements: list[str] = []
+        connection: sqlite3.Connection = store._connection
+        connection.set_trace_callback(statements.append)
+        results = store.commit_changes(
+            [OrderChange(new_order(f"o-{n}"), event_id=f"evt-{n}") for n in range(5)]
+        )
+        assert [r.outcome for r in results] == [ChangeOutcome.LOST] + [ChangeOutcome.COMMITTED] * 4
+        assert statements.count("BEGIN IMMEDIATE") == 2
+        assert statements.count("ROLLBACK") == 1
+        assert statements.count("COMMIT") == 1
+        assert statements.count("SAVEPOINT ol_change") == 5
+        assert store.events_applied([f"evt-{n}" for n in range(5)]) == {
+            f"evt-{n}": f"o-{n}" for n in range(1, 5)
+        }
+
+
+@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+def test_a_batch_sends_a_few_statements_whatever_its_size(
+    new_url: UrlMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that wins every race sends one statement per kind of write, no savepoint."""
+    with open_store(new_url()) as store:
+        for n in range(20):
+            store.create_order(new_order(f"o-{n}"))
+        found = store.read_orders([f"o-{n}" for n in range(40)])
+        changes = [OrderChange(new_order(f"o-{n}"), event_id=f"evt-{n}") for n in range(20, 40)]
+        changes += [
+            OrderChange(accepted(order, f"evt-{n}"), order, version, f"evt-{n}")
+            for n, (version, order) in enumerate(found.values())
+        ]
+        sent: list[str] = []
+        for name in ("_write", "_write_many", "_query"):
+            monkeypatch.setattr(store, name, spy(getattr(store, name), sent))
+        results = store.commit_changes(changes)
+        assert all(result.committed for result in results)
+        # New orders, updates, event ids, steps (4); the transaction's BEGIN and COMMIT
+        # go to the connection directly.
+        assert len(sent) == 4
+        assert not [sql for sql in sent if "SAVEPOINT" in sql]
+        assert len(store.order_ids()) == 40
+        assert len(store.events_applied([f"evt-{n}" for n in range(40)])) == 40
+
+
+def spy(method: Callable[..., Any], sent: list[str]) -> Callable[..., Any]:
+    """``method``, recording the statement of each call in ``sent``."""
+
+    def record(sql: str, *args: Any) -> Any:
+        sent.append(sql)
+        return method(sql, *args)
+
+    return record
+
+
+@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+def test_an_orders_chain_of_changes_is_written_as_one_row(
+    new_url: UrlMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new order and two changes made on it write one order row, as the three would."""
+    with open_store(new_url()) as store:
+        created = new_order("o-1")
+        first = accepted(created, "evt-2")
+        second = disputed(first, "evt-3")
+        changes = [
+            OrderChange(created, event_id="evt-1"),
+            OrderChange(first, created, 1, "evt-2"),
+            OrderChange(second, first, 2, "evt-3"),
+        ]
+        rows: list[int] = []
+        write_many = store._write_many  # type: ignore[attr-defined]
+
+        def counted(sql: str, params: list[Any]) -> int:
+            rows.append(len(params))
+            return int(write_many(sql, params))
+
+        monkeypatch.setattr(store, "_write_many", counted)
+        assert all(result.committed for result in store.commit_changes(changes))
+        assert rows == [1, 3, 3]  # the order, its three event ids, its three steps
+        version, stored = store.read_orders(["o-1"])["o-1"]
+        assert version == 3
+        assert stored == second
+        assert [step.event_id for step in stored.history] == [None, "evt-2", "evt-3"]
+        assert store.events_applied(["evt-1", "evt-2", "evt-3"]) == dict.fromkeys(
+            ["evt-1", "evt-2", "evt-3"], "o-1"
+        )

@@ -3,11 +3,14 @@
 :meth:`Store.commit_changes <order_lifecycle.store.Store.commit_changes>` takes a list of
 :class:`OrderChange` (a new order, or an order updated from the copy read at a version,
 with its new steps and the event id it applies) and of :class:`DeliveryToKeep`, and
-commits them in one transaction, each change under its own savepoint: a change that
-loses its race (the version moved, the order exists, the event id was applied meanwhile)
-or that the database refuses rolls back alone, and the later changes of its order are not
-tried. The kept deliveries are written only when every change committed, because what a
-batch keeps (a conflict, a refusal) depends on the orders it read.
+commits them in one transaction: a change that loses its race (the version moved, the
+order exists, the event id was applied meanwhile) or that the database refuses rolls back
+alone, and the later changes of its order are not tried. The database stores first write
+the whole batch with one statement per kind of write and no savepoint; only when the
+database says a change lost or refused (a row count short, an error) is the batch rolled
+back and done again with a savepoint per change. The kept deliveries are written only
+when every change committed, because what a batch keeps (a conflict, a refusal) depends
+on the orders it read.
 """
 
 from __future__ import annotations

@@ -60,49 +60,101 @@ _ENCODED: dict[int, tuple[object, Any]] = {}
 _ENCODED_SIZE = 20_000
 
 
-def encode(value: object) -> Any:  # noqa: ANN401, PLR0911 (JSON-ready data of any shape, by kind)
+def encode(value: object) -> Any:  # noqa: ANN401 (JSON-ready data of any shape, by kind)
     """``value`` as JSON-ready data (dicts, lists, str, int, bool, None).
 
     Raises:
         TypeError: a value of a type the codec does not know (a bug in a model, not data).
 
     """
-    if isinstance(value, Enum):
-        return value.value
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise TypeError(f"the codec stores aware datetimes only, got {value!r}")
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return {_BYTES: base64.b64encode(value).decode("ascii")}
-    if isinstance(value, (tuple, list)):
-        return [encode(item) for item in value]
-    kind = type(value)
-    if kind in _FROZEN:
-        return _encode_frozen(value)
-    if attrs.has(kind):
-        return {f.name: encode(getattr(value, f.name)) for f in _init_fields(kind)}
-    raise TypeError(f"the codec cannot store {type(value).__name__} {value!r}")
+    encoder = _ENCODERS.get(type(value))
+    if encoder is None:
+        encoder = _encoder(type(value), value)
+    return encoder(value)
 
 
-def _encode_frozen(value: object) -> Any:  # noqa: ANN401 (JSON-ready data)
+Encoder = Callable[[Any], Any]
+
+# Encoders are chosen once per class: encoding an order walks plain closures, not a chain
+# of isinstance tests per value.
+_ENCODERS: dict[type[Any], Encoder] = {}
+
+
+def _encode_same(value: object) -> object:
+    return value
+
+
+def _encode_enum(value: Enum) -> object:
+    return value.value
+
+
+def _encode_datetime(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise TypeError(f"the codec stores aware datetimes only, got {value!r}")
+    return value.isoformat()
+
+
+def _encode_bytes(value: bytes) -> dict[str, str]:
+    return {_BYTES: base64.b64encode(value).decode("ascii")}
+
+
+def _encode_sequence(value: Sequence[object]) -> list[Any]:
+    return [encode(item) for item in value]
+
+
+def _encoder(kind: type[Any], value: object) -> Encoder:
+    """The encoder of ``kind``'s values, remembered; :class:`TypeError` if there is none."""
+    found: Encoder
+    if issubclass(kind, Enum):
+        found = _encode_enum
+    elif value is None or issubclass(kind, (bool, int, str)):
+        found = _encode_same
+    elif issubclass(kind, Decimal):
+        found = str
+    elif issubclass(kind, datetime):
+        found = _encode_datetime
+    elif issubclass(kind, bytes):
+        found = _encode_bytes
+    elif issubclass(kind, (tuple, list)):
+        found = _encode_sequence
+    elif kind in _FROZEN:
+        found = _frozen_encoder(kind)
+    elif attrs.has(kind):
+        found = _attrs_encoder(kind)
+    else:
+        raise TypeError(f"the codec cannot store {kind.__name__} {value!r}")
+    _ENCODERS[kind] = found
+    return found
+
+
+def _attrs_encoder(kind: type[Any]) -> Encoder:
+    names = tuple(f.name for f in _init_fields(kind))
+
+    def encode_fields(value: object) -> dict[str, Any]:
+        return {name: encode(getattr(value, name)) for name in names}
+
+    return encode_fields
+
+
+def _frozen_encoder(kind: type[Any]) -> Encoder:
     """A frozen value's data; remembered by identity, as it encodes the same every time.
 
     Items, charges and steps are carried from one version of an order to the next, so an
     update encodes mostly values encoded before.
     """
-    known = _ENCODED.get(id(value))
-    if known is not None and known[0] is value:
-        return known[1]
-    data = {f.name: encode(getattr(value, f.name)) for f in _init_fields(type(value))}
-    if len(_ENCODED) >= _ENCODED_SIZE:
-        _ENCODED.clear()
-    _ENCODED[id(value)] = (value, data)
-    return data
+    encode_fields = _attrs_encoder(kind)
+
+    def encode_frozen(value: object) -> Any:  # noqa: ANN401 (JSON-ready data)
+        known = _ENCODED.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        data = encode_fields(value)
+        if len(_ENCODED) >= _ENCODED_SIZE:
+            _ENCODED.clear()
+        _ENCODED[id(value)] = (value, data)
+        return data
+
+    return encode_frozen
 
 
 def decode(kind: Any, data: object) -> Any:  # noqa: ANN401 (the annotation says what)

@@ -9,6 +9,12 @@ change runs on a copy with no transaction open; a write transaction then records
 event id (unique key), updates the record ``WHERE id = ? AND version = ?`` (and, for a
 checkout, ``AND state = ?``: the claim), and appends the new history rows. Zero rows
 updated means another writer won: nothing is written.
+
+A batch (:meth:`SQLStore.commit_changes`) sends each kind of write once for all its
+changes (``executemany``, which psycopg pipelines): new orders, conditional updates, event
+ids, history rows. Every statement must change one row per change; when one changes
+fewer, the database having seen a rival's commit, the transaction rolls back and the batch
+is written again change by change, each under a savepoint, to find which ones lost.
 """
 
 from __future__ import annotations
@@ -143,6 +149,14 @@ class _Layout:
             "WHERE id = ? AND version = ? AND state = ?"
         )
 
+    def insert_at(self) -> str:
+        """:meth:`insert` with the version a parameter (first of all)."""
+        return self.insert().replace("VALUES (1, ", "VALUES (?, ", 1)
+
+    def update_to(self) -> str:
+        """:meth:`update` with the new version a parameter (first of all)."""
+        return self.update().replace("version = version + 1", "version = ?", 1)
+
     def insert_steps(self) -> str:
         names = ", ".join(f'"{f}"' for f in STEP_FIELDS)
         marks = ", ".join("?" for _ in STEP_FIELDS)
@@ -160,8 +174,30 @@ class _LostRace(Exception):
     """A conditional write matched no row: another writer committed first."""
 
 
+class _Fallback(Exception):
+    """A batch written at once met a lost race or a refusal: it is done change by change."""
+
+
+_RECORD_EVENT = (
+    "INSERT INTO ol_applied_events (event_id, order_id, applied_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (event_id) DO NOTHING"
+)
+
+
 # Ids per ``IN (...)`` list: far below every database's limit on parameters.
 _CHUNK = 500
+
+
+def _chains(changes: Sequence[OrderChange]) -> list[list[OrderChange]]:
+    """``changes`` in turn, cut where one is not made on the order the one before gave."""
+    chains: list[list[OrderChange]] = []
+    for change in changes:
+        last = chains[-1][-1] if chains else None
+        if last is not None and change.base is last.order and change.version == last.version + 1:
+            chains[-1].append(change)
+        else:
+            chains.append([change])
+    return chains
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -195,6 +231,10 @@ class SQLStore(Store):
     @abstractmethod
     def _write(self, sql: str, params: Sequence[object] = ()) -> int:
         """Run a statement with ``?`` placeholders inside a transaction; rows changed."""
+
+    def _write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
+        """Run a statement once per row of parameters, inside a transaction; rows changed."""
+        return sum(self._write(sql, params) for params in rows)
 
     @abstractmethod
     def _table_exists(self, name: str) -> bool:
@@ -268,11 +308,20 @@ class SQLStore(Store):
         return (1, *columns.values(), body)
 
     def _insert_steps(
-        self, layout: _Layout, record_id: str, first: int, steps: Sequence[Sequence[Any]]
+        self,
+        layout: _Layout,
+        record_id: str,
+        first: int,
+        steps: Sequence[Sequence[Any]],
+        into: list[list[Any]] | None = None,
     ) -> None:
+        """Write a record's steps numbered from ``first``; or add their rows to ``into``."""
         version = SPEC_VERSIONS[layout.name]
-        for seq, step in enumerate(steps, start=first):
-            self._write(layout.insert_steps(), [record_id, seq, version, *step])
+        rows = [[record_id, seq, version, *step] for seq, step in enumerate(steps, start=first)]
+        if into is not None:
+            into.extend(rows)
+        elif rows:
+            self._write_many(layout.insert_steps(), rows)
 
     def _update(
         self, layout: _Layout, stored: Order | Checkout, version: int, work: Order | Checkout
@@ -446,12 +495,20 @@ class SQLStore(Store):
         cap = check_cap(self.max_kept_bytes)
         if not checked and not keeps:
             return []
-        results: list[ChangeResult] = [COMMITTED] * len(checked)
-        written: list[tuple[Row, Order]] = []
-        failed: set[str] = set()
         # Rows are locked in order of their ids (each order's changes still in turn), so
         # two batches sharing orders wait for each other instead of deadlocking.
         turn = sorted(range(len(checked)), key=lambda index: checked[index][0].order_id)
+        if not any(refusal for _, refusal in checked):
+            try:
+                written = self._commit_at_once([checked[i][0] for i in turn], keeps, cap)
+            except _Fallback:
+                pass  # a lost race or a refusal: each change under its own savepoint
+            else:
+                self._remember(written)
+                return [COMMITTED] * len(checked)
+        results: list[ChangeResult] = [COMMITTED] * len(checked)
+        written = []
+        failed: set[str] = set()
         with self._transaction(write=True):
             for index in turn:
                 change, refusal = checked[index]
@@ -462,9 +519,73 @@ class SQLStore(Store):
             if not failed:
                 for delivery in keeps:
                     self._keep(delivery, cap)
+        self._remember(written)
+        return results
+
+    def _remember(self, written: Sequence[tuple[Row, Order]]) -> None:
         for row, order in written:
             self._orders_cache.put(order.id, row, order.copy())
-        return results
+
+    def _commit_at_once(
+        self, changes: Sequence[OrderChange], keeps: Sequence[CheckedKeep], cap: int
+    ) -> list[tuple[Row, Order]]:
+        """Every change in one statement per kind of write, no savepoint; what was written.
+
+        An order's chain of changes (each made on the order the one before gave) is written
+        as one: its last order, under the version and state the chain began from. The
+        database still judges each: a new order is inserted ``ON CONFLICT DO NOTHING``, an
+        update is conditional on the version and state read, and each event id is
+        inserted under its unique key. Each statement must change one row per order or
+        event id; if one changes fewer (a lost race) or the database refuses a row, the
+        whole transaction rolls back and :class:`_Fallback` says to go change by change.
+        """
+        applied_at = now().isoformat()
+        inserts: list[list[Any]] = []
+        updates: list[list[Any]] = []
+        histories: list[tuple[str, int, list[list[Any]]]] = []
+        events: list[list[Any]] = []
+        written: list[tuple[Row, Order]] = []
+        for run in _chains(changes):
+            start, order = run[0], run[-1].order
+            version = start.version + len(run)
+            if start.base is None:
+                columns, body, rows = split(ORDERS.kind, order)
+                values = list(columns.values())
+                inserts.append([version, *values, body])
+                first = 0
+            else:
+                columns, body = split_head(ORDERS.kind, order)
+                values = list(columns.values())
+                state = str(start.base.state)
+                updates.append([version, *values[1:], body, order.id, start.version, state])
+                first = len(start.base.history)
+                rows = step_rows(order.history[first:])
+            written.append(((version, *values, body), order))
+            histories.append((order.id, first, rows))
+            events.extend(
+                [change.event_id, order.id, applied_at]
+                for change in run
+                if change.event_id is not None
+            )
+        with self._transaction(write=True):
+            try:
+                for sql, params in (
+                    (ORDERS.insert_at(), inserts),
+                    (ORDERS.update_to(), updates),
+                    (_RECORD_EVENT, events),
+                ):
+                    if params and self._write_many(sql, params) != len(params):
+                        raise _Fallback
+                steps: list[list[Any]] = []
+                for order_id, first, rows in histories:
+                    self._insert_steps(ORDERS, order_id, first, rows, into=steps)
+                if steps:
+                    self._write_many(ORDERS.insert_steps(), steps)
+            except self._data_errors as error:
+                raise _Fallback from error
+            for delivery in keeps:
+                self._keep(delivery, cap)
+        return written
 
     def _commit_change(
         self, change: OrderChange, failed: set[str], written: list[tuple[Row, Order]]
@@ -482,9 +603,7 @@ class SQLStore(Store):
             else:
                 row = self._update(ORDERS, change.base, change.version, order)
             if change.event_id is not None and not self._write(
-                "INSERT INTO ol_applied_events (event_id, order_id, applied_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (event_id) DO NOTHING",
-                [change.event_id, order.id, now().isoformat()],
+                _RECORD_EVENT, [change.event_id, order.id, now().isoformat()]
             ):
                 raise _LostRace(f"event {change.event_id!r} was applied meanwhile")  # noqa: TRY301
         except _LostRace as lost:

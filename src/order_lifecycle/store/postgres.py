@@ -186,6 +186,13 @@ class PostgresStore(SQLStore):
     def _write(self, sql: str, params: Sequence[object] = ()) -> int:
         return self._connection.execute(_placeholders(sql), params).rowcount
 
+    def _write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
+        # psycopg's executemany pipelines the runs (one round trip, not one per row) and
+        # sums the rows they changed.
+        with self._connection.cursor() as cursor:
+            cursor.executemany(_placeholders(sql), rows)
+            return cursor.rowcount
+
     def _table_exists(self, name: str) -> bool:
         # A query of pg_class, not to_regclass(): the catalog cache may not yet show a
         # table another process created while this one waited for the schema lock.

@@ -253,6 +253,10 @@ class SQLiteStore(SQLStore):
     def _write(self, sql: str, params: Sequence[object] = ()) -> int:
         return self._connection.execute(sql, params).rowcount
 
+    def _write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
+        # executemany sums the rows each run changed.
+        return self._connection.executemany(sql, rows).rowcount
+
     def _table_exists(self, name: str) -> bool:
         found = self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name])
         return bool(found)
