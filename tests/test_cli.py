@@ -21,11 +21,13 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def test_demo_walks_an_order(capsys: pytest.CaptureFixture[str]) -> None:
-    """The demo shows a refused fulfilment, the way to allow it, the history and the table."""
+    """The demo shows a refused fulfilment, what allows it, what the shop may do once accepted."""
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "ship it? refused: Can't fulfil_items when in pending_payment" in out
-    assert "It becomes possible after: accept" in out
+    assert "what would allow it: Can't fulfil_items when in pending_payment" in out
+    assert "It becomes possible after: accept." in out
+    assert "order.accepted arrives -> accepted; the shop may now: fulfil_items," in out
     assert "shipped and captured -> complete" in out
     assert "fulfil: accepted -> fulfilled" in out
     assert render_spec(ORDER_SPEC, "md") in out

@@ -14,10 +14,10 @@ import attrs
 
 from ._charges import capture
 from ._fulfilment import fulfil_items
-from ._lifecycle import allowed_events, explain, fire
+from ._lifecycle import allowed_events, allowed_operations, explain, fire
 from ._models import Order
 from ._tables import ORDER_SPEC
-from ._vocabulary import ChargeState, OrderEvent
+from ._vocabulary import ChargeState, Operation, OrderEvent
 from .diagrams import render_spec
 from .exceptions import DuplicateEvent, OperationNotAllowed, SubmissionRefused, TransitionNotAllowed
 from .store import Store
@@ -68,19 +68,20 @@ def walk(
         f"{order!r} created by POST /orders 201, stored in the transaction that consumed "
         f"{checkout_id}"
     )
-    out.append(f"  allowed now: {', '.join(allowed_events(order))}")
+    out.append(f"  events allowed now: {', '.join(allowed_events(order))}")
     try:
         store.update_order(
             order_id, lambda o: fulfil_items(o, {"widget": 2, "manual": 1}, at=START)
         )
     except OperationNotAllowed as refused:
         out.append(f"  ship it? refused: {refused}")
-    out.append(f"  what would allow it: {explain(order, OrderEvent.FULFIL)}")
+    out.append(f"  what would allow it: {explain(order, Operation.FULFIL_ITEMS)}")
     accepted = f"evt-{order_id}-accepted"  # the provider's event ids are unique
     store.update_order(order_id, _accepted, event_id=accepted)
     order = store.get_order(order_id)
     out.append(
-        f"order.accepted arrives -> {order.state}; allowed: {', '.join(allowed_events(order))}"
+        f"order.accepted arrives -> {order.state}; the shop may now: "
+        f"{', '.join(allowed_operations(order))}"
     )
     try:
         store.update_order(order_id, _accepted, event_id=accepted)
