@@ -9,8 +9,8 @@ import psycopg
 import pytest
 
 from order_lifecycle import InvalidInput, Order, OrderEvent, fire
-from order_lifecycle.store import StoreReadOnly, StoreUnavailable, open_store
-from order_lifecycle.store.postgres import PostgresStore
+from order_lifecycle.store import Store, StoreReadOnly, StoreUnavailable, open_store
+from order_lifecycle.store.postgres import RETRIED, PostgresStore
 
 from .conftest import new_postgres_schema
 
@@ -197,3 +197,11 @@ def test_a_write_lost_before_commit_is_run_once_more(
             "accepted",
         ]
         assert store.applied_event_ids("o-1") == {"evt-1"}
+
+
+def test_every_call_of_the_contract_is_run_once_more() -> None:
+    """Each store call that runs transactions is wrapped by PostgresStore, none forgotten."""
+    assert Store.__abstractmethods__ - {"_stored_histories"} <= RETRIED
+    for name in RETRIED:
+        method = getattr(PostgresStore, name)
+        assert hasattr(method, "__wrapped__") or name in vars(PostgresStore), name

@@ -22,15 +22,12 @@ import functools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import conninfo, errors, pq
 
-from order_lifecycle._models import Checkout, Order
-from order_lifecycle._spec import MachineSpec
-from order_lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
+from order_lifecycle._models import Order
 from order_lifecycle.exceptions import (
     InvalidInput,
     StoreCorrupt,
@@ -39,9 +36,7 @@ from order_lifecycle.exceptions import (
     StoreUnavailable,
 )
 
-from ._base import KeptDelivery, require_ids
-from ._batch import ChangeResult, DeliveryToKeep, OrderChange
-from ._check import IllegalHistory
+from ._base import Store, require_ids
 from ._schema import POSTGRES
 from ._sql import Row, SQLStore
 
@@ -243,21 +238,7 @@ class PostgresStore(SQLStore):
             return StoreUnavailable(f"{where} failed: {error}")
         return StoreError(f"{where} failed: {error}")
 
-    # --- every call that runs transactions: once more after a lost connection ------------------
-
-    def create_order(self, order: Order, *, event_id: str | None = None) -> None:
-        """Store a new order; see :meth:`Store.create_order`."""
-        _again(functools.partial(super().create_order, order, event_id=event_id))
-
-    def get_order(self, order_id: str) -> Order:
-        """The order as last committed, as an independent copy."""
-        return _again(functools.partial(super().get_order, order_id))
-
-    def update_order(
-        self, order_id: str, change: Callable[[Order], T], *, event_id: str | None = None
-    ) -> T:
-        """Run ``change`` on a copy and commit it; see :meth:`Store.update_order`."""
-        return _again(functools.partial(super().update_order, order_id, change, event_id=event_id))
+    # --- calls whose arguments must be read once, so that running them again sees the same --
 
     def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]:
         """The stored orders among ``order_ids``; see :meth:`Store.read_orders`."""
@@ -268,86 +249,28 @@ class PostgresStore(SQLStore):
         wanted = require_ids(event_ids, "event_ids")
         return _again(functools.partial(super().events_applied, wanted))
 
-    def commit_changes(
-        self, changes: Sequence[OrderChange], keep: Sequence[DeliveryToKeep] = ()
-    ) -> list[ChangeResult]:
-        """Commit a batch of changes; see :meth:`Store.commit_changes`."""
-        return _again(functools.partial(super().commit_changes, changes, keep))
 
-    def order_ids(self) -> list[str]:
-        """Every stored order's id, sorted."""
-        return _again(super().order_ids)
+RETRIED = frozenset(Store.__abstractmethods__ - {"_stored_histories"} | {"check"})
+"""Every call of the store contract that runs transactions (``check`` reads them all).
 
-    def applied_event_ids(self, order_id: str) -> frozenset[str]:
-        """The webhook event ids applied to the order."""
-        return _again(functools.partial(super().applied_event_ids, order_id))
+Derived from the contract, so that a call added to it is run once more after a lost
+connection without anyone remembering to: each is wrapped in :func:`_again` below, unless
+:class:`PostgresStore` wraps it itself (its arguments must then be read only once).
+"""
 
-    def order_of_event(self, event_id: str) -> str | None:
-        """The id of the order a webhook event was applied to; ``None`` if it never was."""
-        return _again(functools.partial(super().order_of_event, event_id))
 
-    def keep_delivery(  # noqa: PLR0913 (the contract's keywords)
-        self,
-        raw: bytes | bytearray,
-        reason: str,
-        *,
-        event_id: str | None = None,
-        order_id: str | None = None,
-        at: datetime | None = None,
-        summary: bool = False,
-    ) -> KeptDelivery | None:
-        """Keep a delivery for an operator; see :meth:`Store.keep_delivery`."""
-        keep = functools.partial(
-            super().keep_delivery,
-            raw,
-            reason,
-            event_id=event_id,
-            order_id=order_id,
-            at=at,
-            summary=summary,
-        )
-        return _again(keep)
+def _retried(method: Callable[..., R]) -> Callable[..., R]:
+    """``method``, run once more if its connection was lost before anything committed."""
 
-    def kept_bytes(self) -> int:
-        """What the kept deliveries are charged, in all."""
-        return _again(super().kept_bytes)
+    @functools.wraps(method)
+    def run(self: PostgresStore, *args: object, **kwargs: object) -> R:
+        return _again(functools.partial(method, self, *args, **kwargs))
 
-    def deliveries_not_kept(self) -> int:
-        """How many deliveries were counted but not kept, the cap being reached."""
-        return _again(super().deliveries_not_kept)
+    return run
 
-    def kept_deliveries(self) -> list[KeptDelivery]:
-        """Every kept delivery, oldest first."""
-        return _again(super().kept_deliveries)
 
-    def checkout_ids(self) -> list[str]:
-        """Every stored checkout's id, sorted."""
-        return _again(super().checkout_ids)
-
-    def get(self, checkout_id: str) -> Checkout:
-        """A copy of the checkout as last committed."""
-        return _again(functools.partial(super().get, checkout_id))
-
-    def _apply(
-        self,
-        checkout_id: str,
-        change: Callable[[Checkout], T],
-        *,
-        register_at: datetime | None = None,
-        adopt: Order | None = None,
-    ) -> T:
-        apply = super()._apply
-        return _again(
-            functools.partial(apply, checkout_id, change, register_at=register_at, adopt=adopt)
-        )
-
-    def check(
-        self,
-        order_spec: MachineSpec[Any, Any] = ORDER_SPEC,
-        checkout_spec: MachineSpec[Any, Any] = CHECKOUT_SPEC,
-    ) -> list[IllegalHistory]:
-        """Replay every stored history; see :meth:`Store.check`."""
-        return _again(functools.partial(super().check, order_spec, checkout_spec))
+for _name in sorted(RETRIED - set(vars(PostgresStore))):
+    setattr(PostgresStore, _name, _retried(getattr(SQLStore, _name)))
 
 
 def _again(call: Callable[[], R]) -> R:
