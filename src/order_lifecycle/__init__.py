@@ -4,228 +4,133 @@ Ask what an order may do next (:func:`allowed_events`, :func:`allowed_operations
 :func:`explain`), move it (:func:`fire`), and let the machine refuse what the provider's
 rules forbid. Work on its items and charges (:func:`fulfil_items`, :func:`cancel_items`,
 :func:`capture`, :func:`refund`, :func:`return_items`, ...): the order table says which
-states allow each operation, and the state follows from the items and charges by one rule
-(:func:`implied_state`). Feed the provider's webhook
-deliveries to an :class:`Inbox` (or parse one with :func:`parse_event` and reconcile it with
-:func:`apply_event`): duplicates, stale and out-of-order events are recognised, and whatever
-cannot be reconciled is kept for an operator.
+states allow each operation, and the state follows from the items and charges by one rule.
+Submit a checkout (:func:`begin_submission`, :func:`record_response`) and get one typed
+outcome. Feed the provider's webhook deliveries to an :class:`Inbox`: duplicates, stale and
+out-of-order events are recognised, and whatever cannot be reconciled is kept for an operator.
+
+This top level holds what a shop uses every day. The rest lives in the subpackage of its
+concept, each with one face (``__all__``), in layers that import only downwards:
+
+``order_lifecycle.lifecycle``
+    the lifecycle as data (``MachineSpec``, ``ORDER_SPEC``) and the machine compiled from it
+``order_lifecycle.models``
+    ``Order``, ``Checkout`` and their values; the machines bound to them
+``order_lifecycle.provider``
+    the provider's order and charge objects read into snapshots
+``order_lifecycle.orders``
+    the merchant's operations on items and charges
+``order_lifecycle.checkout``
+    checkout consumption: submissions and their outcomes
+``order_lifecycle.webhooks``
+    signatures, events, reconciliation and the inbox
+``order_lifecycle.store``
+    where orders, checkouts and deliveries are kept: memory, SQLite, PostgreSQL
+``order_lifecycle.diagrams``
+    the tables drawn as Mermaid, Graphviz and Markdown
+``order_lifecycle.exceptions``
+    the one exception tree
+``order_lifecycle.testing``
+    hypothesis strategies and invariants for a shop's own property tests
 """
 
 from __future__ import annotations
 
+import importlib
+import warnings
 from importlib.metadata import version as _distribution_version
 
-from ._charges import RefundRequest, cancel_charge, capture, refund
-from ._checkout import begin_submission, record_no_response, record_response, settle
-from ._derived import implied_state
-from ._events import KNOWN_EVENT_TYPES, Event, OtherObject, parse_event
-from ._fulfilment import (
-    FulfilmentLine,
-    FulfilmentPlan,
-    FulfilmentRequest,
-    cancel_items,
-    fulfil,
-    fulfil_items,
-    fulfilment_plan,
-)
-from ._inbox import Delivery, DeliveryResult, Inbox
-from ._ledger import CheckoutLedger, MemoryCheckoutLedger
-from ._lifecycle import (
-    CHECKOUT_MACHINE,
-    ORDER_MACHINE,
-    allowed_events,
-    allowed_operations,
-    can_fire,
-    explain,
-    fire,
-)
-from ._machine import Explanation, Machine, Step
-from ._models import Charge, Checkout, Item, Order, SnapshotMark, SubmissionAttempt
-from ._outcomes import (
-    ChargeFailure,
+from .checkout import (
     CheckoutNeedsChanges,
     InDoubt,
     OrderCreated,
     ProviderError,
-    RejectionCause,
     SubmissionOutcome,
     SubmissionRejected,
+    begin_submission,
+    record_no_response,
+    record_response,
+    settle,
 )
-from ._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
-from ._reconcile import EventOutcome, Reconciled, apply_event
-from ._replay import replay
-from ._returns import ReturnLine, ReturnRequest, return_items
-from ._signature import SIGNATURE_HEADER, sign, verify_signature
-from ._spec import EventSpec, GuardSpec, MachineSpec, OperationSpec, StateSpec, TransitionSpec
-from ._tables import CHECKOUT_SPEC, ORDER_SPEC
-from ._vocabulary import (
+from .exceptions import (
+    EventConflict,
+    InvalidInput,
+    InvalidProviderData,
+    InvalidSignature,
+    LimitExceeded,
+    NotFound,
+    OperationNotAllowed,
+    OrderLifecycleError,
+    Refused,
+    StoreError,
+    TransitionNotAllowed,
+)
+from .lifecycle import (
     ChargeState,
     CheckoutEvent,
     CheckoutState,
+    Explanation,
     FraudState,
     ItemState,
     Operation,
     OrderEvent,
     OrderState,
 )
-from ._webhook_store import MemoryWebhookStore, WebhookStore
-from .exceptions import (
-    AmountTooLarge,
-    ChargeNotAllowed,
-    CheckoutAlreadyConsumed,
-    CheckoutRejected,
-    CurrencyMismatch,
-    DuplicateEvent,
-    EventConflict,
-    FulfillmentNotAllowed,
-    GraphvizMissing,
-    InvalidAmount,
-    InvalidDefinition,
-    InvalidEvent,
-    InvalidHistory,
-    InvalidInput,
-    InvalidProviderData,
-    InvalidQuantity,
-    InvalidResponse,
-    InvalidSignature,
-    LimitExceeded,
-    NotFound,
-    OperationNotAllowed,
-    OrderExists,
-    OrderLifecycleError,
-    QuantityTooLarge,
-    RefundNotAllowed,
-    Refused,
-    ReturnNotAllowed,
-    SchemaTooNew,
-    StaleOrder,
-    StoreCorrupt,
-    StoreError,
-    StoreReadOnly,
-    StoreUnavailable,
-    SubmissionInDoubt,
-    SubmissionInProgress,
-    SubmissionRefused,
-    TransitionNotAllowed,
-    UnknownCharge,
-    UnknownCheckout,
-    UnknownEvent,
-    UnknownItem,
-    UnknownOperation,
-    UnknownOrder,
-    UnknownState,
-    WrongType,
+from .models import (
+    Charge,
+    Checkout,
+    Item,
+    Order,
+    allowed_events,
+    allowed_operations,
+    can_fire,
+    explain,
+    fire,
 )
+from .orders import cancel_charge, cancel_items, capture, fulfil_items, refund, return_items
+from .webhooks import SIGNATURE_HEADER, Delivery, DeliveryResult, EventOutcome, Inbox
 
 __version__ = _distribution_version("order-lifecycle")
 
 __all__ = [
-    "CHECKOUT_MACHINE",
-    "CHECKOUT_SPEC",
-    "KNOWN_EVENT_TYPES",
-    "ORDER_MACHINE",
-    "ORDER_SPEC",
     "SIGNATURE_HEADER",
-    "AmountTooLarge",
     "Charge",
-    "ChargeFailure",
-    "ChargeNotAllowed",
-    "ChargeSnapshot",
     "ChargeState",
     "Checkout",
-    "CheckoutAlreadyConsumed",
     "CheckoutEvent",
-    "CheckoutLedger",
     "CheckoutNeedsChanges",
-    "CheckoutRejected",
     "CheckoutState",
-    "CurrencyMismatch",
     "Delivery",
     "DeliveryResult",
-    "DuplicateEvent",
-    "Event",
     "EventConflict",
     "EventOutcome",
-    "EventSpec",
     "Explanation",
     "FraudState",
-    "FulfillmentNotAllowed",
-    "FulfilmentLine",
-    "FulfilmentPlan",
-    "FulfilmentRequest",
-    "GraphvizMissing",
-    "GuardSpec",
     "InDoubt",
     "Inbox",
-    "InvalidAmount",
-    "InvalidDefinition",
-    "InvalidEvent",
-    "InvalidHistory",
     "InvalidInput",
     "InvalidProviderData",
-    "InvalidQuantity",
-    "InvalidResponse",
     "InvalidSignature",
     "Item",
-    "ItemSnapshot",
     "ItemState",
     "LimitExceeded",
-    "Machine",
-    "MachineSpec",
-    "MemoryCheckoutLedger",
-    "MemoryWebhookStore",
     "NotFound",
     "Operation",
     "OperationNotAllowed",
-    "OperationSpec",
     "Order",
     "OrderCreated",
     "OrderEvent",
-    "OrderExists",
     "OrderLifecycleError",
-    "OrderSnapshot",
     "OrderState",
-    "OtherObject",
     "ProviderError",
-    "QuantityTooLarge",
-    "Reconciled",
-    "RefundNotAllowed",
-    "RefundRequest",
     "Refused",
-    "RejectionCause",
-    "ReturnLine",
-    "ReturnNotAllowed",
-    "ReturnRequest",
-    "SchemaTooNew",
-    "SnapshotMark",
-    "StaleOrder",
-    "StateSpec",
-    "Step",
-    "StoreCorrupt",
     "StoreError",
-    "StoreReadOnly",
-    "StoreUnavailable",
-    "SubmissionAttempt",
-    "SubmissionInDoubt",
-    "SubmissionInProgress",
     "SubmissionOutcome",
-    "SubmissionRefused",
     "SubmissionRejected",
     "TransitionNotAllowed",
-    "TransitionSpec",
-    "UnknownCharge",
-    "UnknownCheckout",
-    "UnknownEvent",
-    "UnknownItem",
-    "UnknownOperation",
-    "UnknownOrder",
-    "UnknownState",
-    "WebhookStore",
-    "WrongType",
     "__version__",
     "allowed_events",
     "allowed_operations",
-    "apply_event",
     "begin_submission",
     "can_fire",
     "cancel_charge",
@@ -233,17 +138,45 @@ __all__ = [
     "capture",
     "explain",
     "fire",
-    "fulfil",
     "fulfil_items",
-    "fulfilment_plan",
-    "implied_state",
-    "parse_event",
     "record_no_response",
     "record_response",
     "refund",
-    "replay",
     "return_items",
     "settle",
-    "sign",
-    "verify_signature",
 ]
+
+# Names the top level exported before 0.2, and the subpackage each lives in now. They still
+# resolve, with a DeprecationWarning naming the new home, so that upgrading breaks nothing.
+_HOMES = {
+    "lifecycle": """CHECKOUT_SPEC ORDER_SPEC EventSpec GuardSpec Machine MachineSpec OperationSpec
+        StateSpec Step TransitionSpec replay""",
+    "models": "CHECKOUT_MACHINE ORDER_MACHINE SnapshotMark SubmissionAttempt implied_state",
+    "provider": "ChargeSnapshot ItemSnapshot OrderSnapshot",
+    "orders": """FulfilmentLine FulfilmentPlan FulfilmentRequest RefundRequest ReturnLine
+        ReturnRequest fulfil fulfilment_plan""",
+    "checkout": "ChargeFailure CheckoutLedger MemoryCheckoutLedger RejectionCause",
+    "webhooks": """KNOWN_EVENT_TYPES Event MemoryWebhookStore OtherObject Reconciled WebhookStore
+        apply_event parse_event sign verify_signature""",
+    "exceptions": """AmountTooLarge ChargeNotAllowed CheckoutAlreadyConsumed CheckoutRejected
+        CurrencyMismatch DuplicateEvent FulfillmentNotAllowed GraphvizMissing InvalidAmount
+        InvalidDefinition InvalidEvent InvalidHistory InvalidQuantity InvalidResponse OrderExists
+        QuantityTooLarge RefundNotAllowed ReturnNotAllowed SchemaTooNew StaleOrder StoreCorrupt
+        StoreReadOnly StoreUnavailable SubmissionInDoubt SubmissionInProgress SubmissionRefused
+        UnknownCharge UnknownCheckout UnknownEvent UnknownItem UnknownOperation UnknownOrder
+        UnknownState WrongType""",
+}
+_MOVED: dict[str, str] = {name: home for home, names in _HOMES.items() for name in names.split()}
+
+
+def __getattr__(name: str) -> object:
+    """A name that moved to a subpackage, with a warning saying where; else AttributeError."""
+    home = _MOVED.get(name)
+    if home is None:
+        raise AttributeError(f"module 'order_lifecycle' has no attribute {name!r}")
+    warnings.warn(
+        f"order_lifecycle.{name} moved to order_lifecycle.{home}.{name}; import it from there",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(f"order_lifecycle.{home}"), name)

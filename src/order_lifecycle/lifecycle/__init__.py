@@ -1,0 +1,48 @@
+"""The lifecycle as data and the machine compiled from it.
+
+The provider's words (:class:`OrderState`, :class:`OrderEvent`, ...) and the merchant's
+:class:`Operation`; a lifecycle declared as a :class:`MachineSpec`; the two declared tables
+(:data:`ORDER_SPEC`, :data:`CHECKOUT_SPEC`); the :class:`Machine` compiled from a spec, the
+:class:`Step` of a history it records, and :func:`replay` of a history against a spec.
+"""
+
+from __future__ import annotations
+
+from ._machine import Machine
+from ._replay import replay
+from ._spec import EventSpec, GuardSpec, MachineSpec, OperationSpec, StateSpec, TransitionSpec
+from ._step import Explanation, Step
+from ._tables import CHECKOUT_SPEC, ORDER_SPEC
+from ._vocabulary import (
+    ChargeState,
+    CheckoutEvent,
+    CheckoutState,
+    FraudState,
+    ItemState,
+    Operation,
+    OrderEvent,
+    OrderState,
+)
+
+__all__ = [
+    "CHECKOUT_SPEC",
+    "ORDER_SPEC",
+    "ChargeState",
+    "CheckoutEvent",
+    "CheckoutState",
+    "EventSpec",
+    "Explanation",
+    "FraudState",
+    "GuardSpec",
+    "ItemState",
+    "Machine",
+    "MachineSpec",
+    "Operation",
+    "OperationSpec",
+    "OrderEvent",
+    "OrderState",
+    "StateSpec",
+    "Step",
+    "TransitionSpec",
+    "replay",
+]

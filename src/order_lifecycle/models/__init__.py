@@ -1,0 +1,40 @@
+"""The models an application holds, and the machines bound to them.
+
+:class:`Order` and :class:`Checkout` (moved only by a machine), their :class:`Item`,
+:class:`Charge` and :class:`SubmissionAttempt` values; the two machines bound to their guards
+(:data:`ORDER_MACHINE`, :data:`CHECKOUT_MACHINE`) and the questions asked of a model
+(:func:`fire`, :func:`can_fire`, :func:`allowed_events`, :func:`allowed_operations`,
+:func:`explain`); the one rule linking an order's state to its items and charges
+(:func:`implied_state`).
+"""
+
+from __future__ import annotations
+
+from ._derived import implied_state
+from ._machines import (
+    CHECKOUT_MACHINE,
+    ORDER_MACHINE,
+    allowed_events,
+    allowed_operations,
+    can_fire,
+    explain,
+    fire,
+)
+from ._models import Charge, Checkout, Item, Order, SnapshotMark, SubmissionAttempt
+
+__all__ = [
+    "CHECKOUT_MACHINE",
+    "ORDER_MACHINE",
+    "Charge",
+    "Checkout",
+    "Item",
+    "Order",
+    "SnapshotMark",
+    "SubmissionAttempt",
+    "allowed_events",
+    "allowed_operations",
+    "can_fire",
+    "explain",
+    "fire",
+    "implied_state",
+]
