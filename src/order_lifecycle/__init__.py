@@ -13,8 +13,6 @@ cannot be reconciled is kept for an operator.
 
 from __future__ import annotations
 
-from importlib.metadata import version as _distribution_version
-
 from ._charges import RefundRequest, cancel_charge, capture, refund
 from ._checkout import begin_submission, record_no_response, record_response, settle
 from ._derived import implied_state
@@ -58,6 +56,7 @@ from ._returns import ReturnLine, ReturnRequest, return_items
 from ._signature import SIGNATURE_HEADER, sign, verify_signature
 from ._spec import EventSpec, GuardSpec, MachineSpec, OperationSpec, StateSpec, TransitionSpec
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC
+from ._version import __version__
 from ._vocabulary import (
     ChargeState,
     CheckoutEvent,
@@ -116,8 +115,6 @@ from .exceptions import (
     UnknownState,
     WrongType,
 )
-
-__version__ = _distribution_version("order-lifecycle")
 
 __all__ = [
     "CHECKOUT_MACHINE",
