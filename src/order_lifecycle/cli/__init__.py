@@ -1,4 +1,4 @@
-"""The ``order-lifecycle`` command: ``demo``, ``replay``, ``show``, ``diagram``, ``kept``, ``check``.
+"""The ``order-lifecycle`` command: demo, replay, show, diagram, kept and check.
 
 Every command is a module here with ``add_parser`` and ``run``. Errors are one line on
 stderr and a non-zero exit status, never a traceback: 1 for what the library or the

@@ -26,9 +26,9 @@ def _orders(value: str) -> int:
         number = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not MIN_ORDERS <= number <= 10_000:  # noqa: PLR2004 (a day, not a benchmark)
+    if not MIN_ORDERS <= number <= 10_000:
         raise argparse.ArgumentTypeError(
-            f"{number}: give {MIN_ORDERS} to 10000 (each of the {MIN_ORDERS} stories once, at least)"
+            f"{number}: give {MIN_ORDERS} to 10000 (each of the {MIN_ORDERS} stories once at least)"
         )
     return number
 
@@ -49,7 +49,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--db", help="a SQLite path or postgresql:// DSN to keep it in (default: a temporary file)"
     )
     demo.add_argument(
-        "--orders", type=_orders, default=24, help=f"checkouts in the day (default 24, at least {MIN_ORDERS})"
+        "--orders",
+        type=_orders,
+        default=24,
+        help=f"checkouts in the day (default 24, at least {MIN_ORDERS})",
     )
     demo.add_argument("--seed", type=int, default=1, help="the day drawn (default 1)")
     demo.add_argument(

@@ -39,8 +39,12 @@ def run(args: argparse.Namespace, out: Output) -> int:
             ("id", "at", "event id", "order", "bytes", "reason"),
             [
                 (
-                    k.id, f"{k.at:%Y-%m-%d %H:%M:%S}", k.event_id or "", k.order_id or "",
-                    f"{k.size}" + (" (summary)" if k.summary else ""), k.reason,
+                    k.id,
+                    f"{k.at:%Y-%m-%d %H:%M:%S}",
+                    k.event_id or "",
+                    k.order_id or "",
+                    f"{k.size}" + (" (summary)" if k.summary else ""),
+                    k.reason,
                 )
                 for k in kept
             ],
@@ -54,5 +58,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
         # inbox without one): its bytes are fed as they are.
         results = Inbox(store, secrets=None).receive([Delivery(k.raw) for k in whole])
     outcomes = Counter(str(r.outcome) for r in results)
-    out.table(f"{len(whole)} kept deliveries fed again", ("outcome", "deliveries"), sorted(outcomes.items()))
+    out.table(
+        f"{len(whole)} kept deliveries fed again",
+        ("outcome", "deliveries"),
+        sorted(outcomes.items()),
+    )
     return 0

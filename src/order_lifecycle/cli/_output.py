@@ -64,11 +64,10 @@ class Output:
         self.line()
         self.line(text, style="bold")
 
-    def table(
-        self, title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
-    ) -> None:
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         """A table with ``columns``, one row per entry of ``rows``."""
-        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, expand=False)
+        self.heading(title)  # not the table's title: that would wrap to the table's width
+        table = Table(box=box.SIMPLE_HEAD, expand=False)
         for column in columns:
             table.add_column(column, overflow="fold")
         for row in rows:

@@ -18,7 +18,7 @@ from order_lifecycle import Delivery, sign
 
 __all__ = ["SECRET", "Line", "error_body", "event", "order_object"]
 
-SECRET = "whsec-order-lifecycle-demo"
+SECRET = "whsec-order-lifecycle-demo"  # noqa: S105 (the demo's own, public by design)
 """The webhook signing secret the demo's provider and inbox share."""
 
 _FORGER = "whsec-someone-else"
@@ -69,7 +69,12 @@ def order_object(  # noqa: PLR0913 (an order object has this many parts)
     }
     if captured:
         charge["captures"] = [
-            {"id": f"cap-{order_id}", "createdTime": _stamp(at), "amount": captured, "state": "complete"}
+            {
+                "id": f"cap-{order_id}",
+                "createdTime": _stamp(at),
+                "amount": captured,
+                "state": "complete",
+            }
         ]
     body: dict[str, Any] = {
         "id": order_id,

@@ -28,13 +28,19 @@ def run(args: argparse.Namespace, out: Output) -> int:
     with open_store(args.db, create=False, read_only=True) as store:
         order = store.get_order(args.order_id)
     fraud = order.fraud_state or "none reported"
-    out.line(f"order {order.id}: {order.state} (fraud state: {fraud}; checkout {order.checkout_id})")
+    out.line(
+        f"order {order.id}: {order.state} (fraud state: {fraud}; checkout {order.checkout_id})"
+    )
     out.table(
         "items",
         ("item", "ordered", "fulfilled", "cancelled", "returned", "delivered by"),
         [
             (
-                i.id, i.quantity, i.fulfilled, i.cancelled, i.returned,
+                i.id,
+                i.quantity,
+                i.fulfilled,
+                i.cancelled,
+                i.returned,
                 {True: "shipping", False: "e-mail", None: "not known"}[i.physical],
             )
             for i in order.items
@@ -44,7 +50,14 @@ def run(args: argparse.Namespace, out: Output) -> int:
         "charges",
         ("charge", "state", "amount", "captured", "cancelled", "refunded"),
         [
-            (c.id, c.state, f"{c.amount} {c.currency or ''}".strip(), c.captured, c.cancelled, c.refunded)
+            (
+                c.id,
+                c.state,
+                f"{c.amount} {c.currency or ''}".strip(),
+                c.captured,
+                c.cancelled,
+                c.refunded,
+            )
             for c in order.charges
         ],
     )

@@ -121,8 +121,7 @@ def highlight(diagram: Diagram, steps: Iterable[Any], current: str) -> Diagram:
         if step.source is not None and step.event is not None:
             taken.add((str(step.source), str(step.event), str(step.dest)))
     nodes = tuple(
-        attrs.evolve(n, visited=n.name in entered, current=n.name == current)
-        for n in diagram.nodes
+        attrs.evolve(n, visited=n.name in entered, current=n.name == current) for n in diagram.nodes
     )
     edges = tuple(
         attrs.evolve(e, taken=(e.source, e.event, e.dest) in taken) for e in diagram.edges

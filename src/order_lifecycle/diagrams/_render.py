@@ -51,7 +51,9 @@ def _mermaid_path(diagram: Diagram) -> list[str]:
         lines.append("    classDef visited fill:#dbeafe,stroke:#1d4ed8")
         lines.append(f"    class {','.join(visited)} visited")
     if current:
-        lines.append("    classDef current fill:#1d4ed8,color:#ffffff,stroke:#1e3a8a,stroke-width:3px")
+        lines.append(
+            "    classDef current fill:#1d4ed8,color:#ffffff,stroke:#1e3a8a,stroke-width:3px"
+        )
         lines.append(f"    class {','.join(current)} current")
     return lines
 
