@@ -53,7 +53,7 @@ def test_diagram_of_an_order_marks_its_path(
         assert "    class complete current" in out
         assert "    class accepted,fulfilled,dispute visited" in out
     else:
-        assert 'complete [tooltip=' in out
+        assert "complete [tooltip=" in out
         assert 'style="rounded,filled,bold"' in out
         assert out.count("penwidth=2.5") == 4  # fulfil, complete, dispute, its resolution
 
@@ -68,7 +68,9 @@ def test_diagram_into_a_missing_folder_is_one_line(
     assert err == f"order-lifecycle: No such file or directory: {target}\n"
 
 
-def test_kept_list_and_refeed(demo_day: tuple[Path, str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_kept_list_and_refeed(
+    demo_day: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     """`kept list` lists the day's kept deliveries; `refeed` feeds the whole ones again."""
     db, _ = demo_day
     assert main(["kept", "list", "--db", str(db)]) == 0

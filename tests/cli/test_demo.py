@@ -48,7 +48,9 @@ def test_demo_is_deterministic(tmp_path: Path, capsys: pytest.CaptureFixture[str
     """The same seed gives the same day, summary for summary."""
     runs = []
     for n in range(2):
-        assert main(["demo", "--orders", "13", "--seed", "7", "--svg", str(tmp_path / "p.svg")]) == 0
+        assert (
+            main(["demo", "--orders", "13", "--seed", "7", "--svg", str(tmp_path / "p.svg")]) == 0
+        )
         runs.append(capsys.readouterr().out.split("\n", 1)[1])  # the store's path differs
         del n
     assert runs[0] == runs[1]
@@ -64,7 +66,9 @@ def test_demo_refuses_too_small_a_day(capsys: pytest.CaptureFixture[str]) -> Non
     assert "give 11 to 10000" in err
 
 
-def test_demo_plain_output_has_no_colour(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_plain_output_has_no_colour(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Not a terminal: no escape codes, no progress bar."""
     assert main(["demo", "--orders", "11", "--svg", str(tmp_path / "p.svg")]) == 0
     assert "\x1b[" not in capsys.readouterr().out

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 from order_lifecycle import sign
 from order_lifecycle.cli import main
 
-SECRET = "replay-secret-1"
+SECRET = "replay-secret-1"  # noqa: S105 (a test's own)
 T0 = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
 
 
@@ -21,9 +23,7 @@ def accepted(order_id: str, event_id: str) -> bytes:
         "state": "accepted",
         "fraudState": "passed",
         "items": [{"id": "i-1", "quantity": 1, "productDetails": {"physical": True}}],
-        "payment": {
-            "charges": [{"id": f"ch-{order_id}", "state": "capturable", "amount": 5.0}]
-        },
+        "payment": {"charges": [{"id": f"ch-{order_id}", "state": "capturable", "amount": 5.0}]},
     }
     body = {
         "id": event_id,
@@ -49,23 +49,34 @@ def test_replay_json_is_one_object_of_the_documented_shape(
     """--json prints exactly one object: orders with charges, and one row per delivery line."""
     log = tmp_path / "events.jsonl"
     log.write_bytes(
-        b"\n".join(
-            [wrapped(accepted("o-1", "e-1")), b"", wrapped(accepted("o-1", "e-1"))]
-        )
-        + b"\n"
+        b"\n".join([wrapped(accepted("o-1", "e-1")), b"", wrapped(accepted("o-1", "e-1"))]) + b"\n"
     )
     db = str(tmp_path / "shop.db")
     assert main(["replay", str(log), "--db", db, "--secret", SECRET, "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document == {
         "orders": {
-            "o-1": {"state": "accepted", "fraud_state": "passed", "charges": {"ch-o-1": "capturable"}}
+            "o-1": {
+                "state": "accepted",
+                "fraud_state": "passed",
+                "charges": {"ch-o-1": "capturable"},
+            }
         },
         "deliveries": [
-            {"line": 1, "id": "e-1", "type": "order.accepted", "outcome": "applied",
-             "reason": document["deliveries"][0]["reason"]},
-            {"line": 3, "id": "e-1", "type": "order.accepted", "outcome": "duplicate",
-             "reason": document["deliveries"][1]["reason"]},
+            {
+                "line": 1,
+                "id": "e-1",
+                "type": "order.accepted",
+                "outcome": "applied",
+                "reason": document["deliveries"][0]["reason"],
+            },
+            {
+                "line": 3,
+                "id": "e-1",
+                "type": "order.accepted",
+                "outcome": "duplicate",
+                "reason": document["deliveries"][1]["reason"],
+            },
         ],
     }
 
@@ -75,7 +86,12 @@ def test_replay_exits_1_on_an_invalid_delivery(
 ) -> None:
     """A forged line is invalid: the summary says so, the line is named, exit 1."""
     log = tmp_path / "events.jsonl"
-    log.write_bytes(wrapped(accepted("o-1", "e-1")) + b"\n" + wrapped(accepted("o-2", "e-2"), "forger-secret") + b"\n")
+    log.write_bytes(
+        wrapped(accepted("o-1", "e-1"))
+        + b"\n"
+        + wrapped(accepted("o-2", "e-2"), "forger-secret")
+        + b"\n"
+    )
     assert main(["replay", str(log), "--db", str(tmp_path / "s.db"), "--secret", SECRET]) == 1
     out = capsys.readouterr().out
     assert "  applied " in out
@@ -103,9 +119,11 @@ HOSTILE_LINES = st.one_of(
             b'{"body": "\\ud800", "signature": "t=1, x"}',
             b'{"body": 5}',
             b"[" * 5000,
-            b'{"id": "e", "type": "order.accepted", "data": {"object": {"id": "o", '
-            b'"state": "accepted", "payment": {"charges": [{"id": "c", "state": "capturable", '
-            b'"amount": 9e999999}]}}}}',
+            (
+                b'{"id": "e", "type": "order.accepted", "data": {"object": {"id": "o", '
+                b'"state": "accepted", "payment": {"charges": [{"id": "c", "state": '
+                b'"capturable", "amount": 9e999999}]}}}}'
+            ),
             b"1" * 5000,
             b"x" * (2**20 + 10),
         ]
@@ -122,9 +140,6 @@ def test_replay_of_hostile_lines_gives_typed_outcomes(
     folder = tmp_path_factory.mktemp("hostile")
     log = folder / "events.jsonl"
     log.write_bytes(b"\n".join(line.replace(b"\n", b" ") for line in lines))
-    import contextlib  # noqa: PLC0415
-    import io  # noqa: PLC0415
-
     out, err = io.StringIO(), io.StringIO()
     arguments = ["replay", str(log), "--db", str(folder / "s.db"), "--json"]
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
