@@ -55,7 +55,8 @@ def test_diagram_of_an_order_marks_its_path(
     else:
         assert "complete [tooltip=" in out
         assert 'style="rounded,filled,bold"' in out
-        assert out.count("penwidth=2.5") == 4  # fulfil, complete, dispute, its resolution
+        assert out.count("penwidth=2.5") == 5  # created, fulfil, complete, dispute, resolved
+        assert '__start__ -> accepted [label="created", style=dashed, color=' in out
 
 
 def test_diagram_into_a_missing_folder_is_one_line(

@@ -9,6 +9,7 @@ collects them with their reasons. Only the command line imports this module.
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -172,8 +173,6 @@ class _Shopper:
 
 
 def _json(body: dict[str, Any]) -> str:
-    import json  # noqa: PLC0415 (only here)
-
     return json.dumps(body)
 
 

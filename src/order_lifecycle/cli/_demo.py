@@ -110,7 +110,9 @@ def _summary(day: Day, orders: list[Order], out: Output) -> None:
         [(outcome, n) for outcome, n in sorted(day.submissions.items()) if n],
     )
     outcomes = Counter(str(r.outcome) for r in day.results)
-    reasons = {str(r.outcome): r.reason for r in reversed(day.results)}
+    reasons: dict[str, str] = {}
+    for result in day.results:  # the first of each outcome, as an example
+        reasons.setdefault(str(result.outcome), result.reason)
     out.table(
         f"webhook deliveries by outcome ({len(day.results)} in all)",
         ("outcome", "deliveries", "for example"),
@@ -121,9 +123,15 @@ def _summary(day: Day, orders: list[Order], out: Output) -> None:
         ("action", "count"),
         sorted(_actions(orders).items()),
     )
-    out.heading("refused, as the provider's rules say:")
+    out.heading("refused, as the provider's rules say (nothing changed):")
+    alike: dict[tuple[str, str, str], list[str]] = {}
     for refusal in day.refusals:
-        out.line(f"  {refusal.attempt} ({refusal.subject}): {refusal.error}: {refusal.reason}")
+        alike.setdefault((refusal.attempt, refusal.error, refusal.reason), []).append(
+            refusal.subject
+        )
+    for (attempt, error, reason), subjects in alike.items():
+        times = f"{len(subjects)} times, first " if len(subjects) > 1 else ""
+        out.line(f"  {attempt} ({times}{subjects[0]}): {error}: {reason}")
 
 
 def _actions(orders: Iterable[Order]) -> Counter[str]:

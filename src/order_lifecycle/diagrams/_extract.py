@@ -61,12 +61,16 @@ class Edge:
 
 @attrs.frozen
 class Diagram:
-    """Everything a renderer needs, in the table's order."""
+    """Everything a renderer needs, in the table's order.
+
+    ``started_in`` is the state one model's path began in (:func:`highlight`).
+    """
 
     name: str
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
     operations: tuple[OperationRow, ...] = ()
+    started_in: str | None = None
 
 
 def extract(spec: MachineSpec[Any, Any]) -> Diagram:
@@ -116,8 +120,11 @@ def highlight(diagram: Diagram, steps: Iterable[Any], current: str) -> Diagram:
     """
     entered: set[str] = set()
     taken: set[tuple[str, str, str]] = set()
+    started_in = None
     for step in steps:
         entered.add(str(step.dest))
+        if step.source is None and started_in is None:
+            started_in = str(step.dest)
         if step.source is not None and step.event is not None:
             taken.add((str(step.source), str(step.event), str(step.dest)))
     nodes = tuple(
@@ -126,4 +133,4 @@ def highlight(diagram: Diagram, steps: Iterable[Any], current: str) -> Diagram:
     edges = tuple(
         attrs.evolve(e, taken=(e.source, e.event, e.dest) in taken) for e in diagram.edges
     )
-    return attrs.evolve(diagram, nodes=nodes, edges=edges)
+    return attrs.evolve(diagram, nodes=nodes, edges=edges, started_in=started_in)

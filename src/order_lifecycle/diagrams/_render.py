@@ -84,12 +84,13 @@ def dot(diagram: Diagram) -> str:
             ]
             extra += ', label="' + "\\n".join([node.name, *pairs]) + '"'
         lines.append(f"    {node.name} [tooltip={_quote(node.description)}{extra}];")
-    for node in diagram.nodes:
-        if node.initial:
-            lines.append(f"    __start__ -> {node.name};")
-        elif node.entry:
-            lines.append(f'    __start__ -> {node.name} [label="created", style=dashed];')
     taken = ', color="#1d4ed8", penwidth=2.5, fontcolor="#1d4ed8"'
+    for node in diagram.nodes:
+        began = taken if node.name == diagram.started_in else ""
+        if node.initial:
+            lines.append(f"    __start__ -> {node.name}{f' [{began[2:]}]' if began else ''};")
+        elif node.entry:
+            lines.append(f'    __start__ -> {node.name} [label="created", style=dashed{began}];')
     lines.extend(
         f"    {edge.source} -> {edge.dest} [label={_quote(_edge_label(edge))}"
         f"{taken if edge.taken else ''}];"
