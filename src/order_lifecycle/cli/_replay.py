@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+import attrs
+
 from order_lifecycle import Delivery, DeliveryResult, Inbox
 from order_lifecycle._inbox import DEFAULT_MAX_BODY
 from order_lifecycle.store import open_store
@@ -102,11 +104,32 @@ def _row(number: int, result: DeliveryResult) -> dict[str, Any]:
     }
 
 
+@attrs.define
+class _Tally:
+    """What the replay found so far: outcomes counted, rows kept, the orders touched."""
+
+    every: bool  # keep every row (for --json), or only the failed ones
+    rows: list[dict[str, Any]] = attrs.Factory(list)
+    outcomes: Counter[str] = attrs.Factory(Counter)
+    order_ids: dict[str, None] = attrs.Factory(dict)
+
+    def feed(self, inbox: Inbox, batch: list[tuple[int, bytes]]) -> None:
+        """Feed one batch of numbered lines to the inbox, and count what came of each."""
+        if not batch:
+            return
+        results = inbox.receive([_delivery(line) for _, line in batch])
+        for (number, _), result in zip(batch, results, strict=True):
+            outcome = str(result.outcome)
+            if self.every or outcome in _FAILED:
+                self.rows.append(_row(number, result))
+            self.outcomes[outcome] += 1
+            if result.order_id and outcome in _READ:
+                self.order_ids[result.order_id] = None
+
+
 def run(args: argparse.Namespace, out: Output) -> int:
     """Replay the log; a summary (or one JSON object); exit status 1 on invalid or conflict."""
-    rows: list[dict[str, Any]] = []
-    outcomes: Counter[str] = Counter()
-    order_ids: dict[str, None] = {}
+    tally = _Tally(every=args.json)
     with args.events.open("rb") as stream, open_store(args.db) as store:
         inbox = Inbox(store, secrets=args.secret)
         total = args.events.stat().st_size
@@ -115,12 +138,12 @@ def run(args: argparse.Namespace, out: Output) -> int:
             for entry in _lines(stream):
                 batch.append(entry)
                 if len(batch) >= _BATCH:
-                    _feed(inbox, batch, rows, outcomes, order_ids)
+                    tally.feed(inbox, batch)
                     advance(bar, sum(len(line) + 1 for _, line in batch))
                     batch = []
-            _feed(inbox, batch, rows, outcomes, order_ids)
-        orders = store.read_orders([i for i in order_ids if i]) if args.json else {}
-    failed = any(outcomes[o] for o in _FAILED)
+            tally.feed(inbox, batch)
+        orders = store.read_orders(list(tally.order_ids)) if args.json else {}
+    failed = any(tally.outcomes[o] for o in _FAILED)
     if args.json:
         document = {
             "orders": {
@@ -131,33 +154,15 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 }
                 for order_id, (_, order) in sorted(orders.items())
             },
-            "deliveries": rows,
+            "deliveries": tally.rows,
         }
         out.console.file.write(json.dumps(document) + "\n")
         return 1 if failed else 0
     out.table(
-        f"{args.events}: {sum(outcomes.values())} deliveries",
+        f"{args.events}: {sum(tally.outcomes.values())} deliveries",
         ("outcome", "deliveries"),
-        sorted(outcomes.items()),
+        sorted(tally.outcomes.items()),
     )
-    for row in rows:
-        if row["outcome"] in _FAILED:
-            out.line(f"line {row['line']}: {row['outcome']}: {clean(row['reason'])}")
+    for row in tally.rows:
+        out.line(f"line {row['line']}: {row['outcome']}: {clean(row['reason'])}")
     return 1 if failed else 0
-
-
-def _feed(
-    inbox: Inbox,
-    batch: list[tuple[int, bytes]],
-    rows: list[dict[str, Any]],
-    outcomes: Counter[str],
-    order_ids: dict[str, None],
-) -> None:
-    if not batch:
-        return
-    results = inbox.receive([_delivery(line) for _, line in batch])
-    for (number, _), result in zip(batch, results, strict=True):
-        rows.append(_row(number, result))
-        outcomes[str(result.outcome)] += 1
-        if result.order_id and str(result.outcome) in _READ:
-            order_ids[result.order_id] = None
