@@ -121,21 +121,23 @@ class _Shopper:
             self.order_id, checkout_id, state, self.lines, at=self.at(minutes), **fields
         )
 
-    def submit(self, status: int, body: str, checkout: int = 1, *, minutes: float = 0) -> None:
+    def submit(
+        self, status: int, body: str, outcome: str, checkout: int = 1, minutes: float = 0
+    ) -> None:
         """``POST /orders`` for the checkout, answered with ``status`` and ``body``."""
         store, checkout_id = self.day.store, self.checkout_id(checkout)
         store.begin_submission(checkout_id, at=self.at(minutes))
         store.record_response(checkout_id, status, body, at=self.at(minutes + 0.1))
-        self.day.submissions[f"{status}"] += 1
+        self.day.submissions[outcome] += 1
 
-    def created(self, state: str, checkout: int = 1, *, fraud: str | None = None) -> None:
+    def created(
+        self, state: str, checkout: int = 1, *, fraud: str | None = None, minutes: float = 0
+    ) -> None:
         """A 201 in ``state``: the order is stored with the checkout it consumed."""
         charge = "capturable" if state == "accepted" else "pending"
         self.checkout = checkout
-        body = self.obj(state, 0, fraud=fraud, charge_state=charge)
-        self.submit(201, _json(body), checkout)
-        self.day.submissions[f"201 {state}"] += 1
-        self.day.submissions["201"] -= 1
+        body = self.obj(state, minutes, fraud=fraud, charge_state=charge)
+        self.submit(201, _json(body), f"201 {state}", checkout, minutes)
         self.day.orders.append(self.order_id)
 
     def accepted(self, minutes: float, event_id: str | None = None) -> Delivery:
@@ -214,32 +216,29 @@ def blocked_in_review(s: _Shopper) -> None:
 
 def payment_declined(s: _Shopper) -> None:
     """409 payment declined: resubmitting is refused; a new checkout with another card: 201."""
-    s.submit(409, error_body("conflict", "failed-request", "Your card was declined."))
-    s.day.submissions["409 payment"] += 1
-    s.day.submissions["409"] -= 1
+    s.submit(
+        409, error_body("conflict", "failed-request", "Your card was declined."), "409 payment"
+    )
     s.day.attempt(
         s.checkout_id(),
         "resubmit a rejected checkout",
         lambda: s.day.store.begin_submission(s.checkout_id(), at=s.at(1)),
     )
-    s.created("accepted", 2, fraud="passed")
+    s.created("accepted", 2, fraud="passed", minutes=2)
     s.day.deliver(s.accepted(3))
     s.ship_and_capture(35)
 
 
 def fraud_rejected(s: _Shopper) -> None:
     """409 fraud suspected: the checkout is rejected for good, no order."""
-    s.submit(409, error_body("conflict", "fraud_block", "We could not process your order."))
-    s.day.submissions["409 fraud"] += 1
-    s.day.submissions["409"] -= 1
+    s.submit(409, error_body("conflict", "fraud_block", "We could not process it."), "409 fraud")
 
 
 def fixed_and_resubmitted(s: _Shopper) -> None:
     """400: the same checkout fixed and resubmitted; 201 pending payment, then accepted."""
-    s.submit(400, error_body("bad_request", "invalid_parameter", "Please check the address."))
-    s.day.submissions["400 fixed, resubmitted"] += 1
-    s.day.submissions["400"] -= 1
-    s.created("pending_payment")
+    body = error_body("bad_request", "invalid_parameter", "Please check the address.")
+    s.submit(400, body, "400 fixed, resubmitted")
+    s.created("pending_payment", minutes=5)
     s.day.deliver(s.accepted(6))
     s.ship_and_capture(50)
 
@@ -271,9 +270,8 @@ def timed_out(s: _Shopper) -> None:
 
 def retried_404(s: _Shopper) -> None:
     """The HTTP client retried: the retry got 404 (the first consumed it); a lookup settles it."""
-    s.submit(404, error_body("not_found", "not_found", "Checkout not found."))
-    s.day.submissions["404 after a client retry, settled by lookup"] += 1
-    s.day.submissions["404"] -= 1
+    body = error_body("not_found", "not_found", "Checkout not found.")
+    s.submit(404, body, "404 after a client retry, settled by lookup")
     _found_by_lookup(s, 2)
     s.ship_and_capture(25)
 
