@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from order_lifecycle import ORDER_SPEC, __version__
+from order_lifecycle import ORDER_SPEC, __version__, cli
 from order_lifecycle.cli import main
 from order_lifecycle.diagrams import render_spec
 
@@ -118,3 +118,18 @@ def test_installed_console_script(tmp_path: Path) -> None:
     assert (done.returncode, done.stderr) == (0, "")
     assert "refund during the dispute" in done.stdout
     assert (tmp_path / "p.svg").stat().st_size > 1000
+
+
+def test_a_bug_is_one_line_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unexpected exception inside a command: one line naming it as a bug, exit 1."""
+
+    def broken(_args: object, _out: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(cli._COMMANDS, "check", broken)
+    assert main(["check", "--db", "x"]) == 1
+    assert capsys.readouterr().err == (
+        "order-lifecycle: unexpected RuntimeError (a bug: please report it): boom\n"
+    )

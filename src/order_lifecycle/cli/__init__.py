@@ -2,7 +2,7 @@
 
 Every command is a module here with ``add_parser`` and ``run``. Errors are one line on
 stderr and a non-zero exit status, never a traceback: 1 for what the library or the
-system refused, 2 for arguments the parser refused.
+system refused (and for a bug, named as one), 2 for arguments the parser refused.
 """
 
 from __future__ import annotations
@@ -67,5 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = f"{error.strerror or type(error).__name__}{where}"
     except KeyboardInterrupt:
         message = "interrupted"
+    except Exception as error:  # noqa: BLE001 (a command line answers in one line, never a traceback)
+        message = f"unexpected {type(error).__name__} (a bug: please report it): {error}"
     print(f"{_PROG}: {_one_line(message)}", file=sys.stderr)
     return 1
