@@ -13,34 +13,35 @@ from hypothesis import strategies as st
 from order_lifecycle import (
     ChargeState,
     Checkout,
-    CheckoutAlreadyConsumed,
     CheckoutEvent,
     CheckoutNeedsChanges,
-    CheckoutRejected,
     CheckoutState,
     FraudState,
     InDoubt,
     InvalidInput,
-    InvalidResponse,
     Order,
     OrderCreated,
     OrderState,
     ProviderError,
-    RejectionCause,
-    SubmissionAttempt,
-    SubmissionInDoubt,
-    SubmissionInProgress,
     SubmissionOutcome,
-    SubmissionRefused,
     SubmissionRejected,
     TransitionNotAllowed,
-    WrongType,
-    _responses,
     begin_submission,
     record_no_response,
     record_response,
     settle,
 )
+from order_lifecycle.checkout import RejectionCause, _responses
+from order_lifecycle.exceptions import (
+    CheckoutAlreadyConsumed,
+    CheckoutRejected,
+    InvalidResponse,
+    SubmissionInDoubt,
+    SubmissionInProgress,
+    SubmissionRefused,
+    WrongType,
+)
+from order_lifecycle.models import SubmissionAttempt
 from order_lifecycle.testing import assert_submission_invariants, recode, submission_responses
 from tests.responses import codes_in, hostile_responses, mentioned, messages_in
 

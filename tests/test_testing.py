@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from order_lifecycle import Item, OrderEvent, OrderState, fire, fulfil
+from order_lifecycle import Item, OrderEvent, OrderState, fire
+from order_lifecycle.orders import fulfil
 from order_lifecycle.testing import assert_order_invariants, assert_state_implied, recode
 
 from .orders import T0, new_order, walked_to

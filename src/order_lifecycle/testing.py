@@ -23,12 +23,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ._derived import SETTLED, implied_state
-from ._machine import Step
-from ._models import Charge, Checkout, Item, Order
-from ._replay import replay
-from ._tables import CHECKOUT_SPEC, ORDER_SPEC
-from ._vocabulary import (
+from .lifecycle._replay import replay
+from .lifecycle._step import Step
+from .lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
+from .lifecycle._vocabulary import (
     ChargeState,
     CheckoutEvent,
     CheckoutState,
@@ -36,6 +34,8 @@ from ._vocabulary import (
     OrderEvent,
     OrderState,
 )
+from .models._derived import SETTLED, implied_state
+from .models._models import Charge, Checkout, Item, Order
 
 __all__ = [
     "assert_checkout_invariants",

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from order_lifecycle import ORDER_SPEC, __version__, cli
+from order_lifecycle import __version__, cli
 from order_lifecycle.cli import main
 from order_lifecycle.diagrams import render_spec
+from order_lifecycle.lifecycle import ORDER_SPEC
 
 
 def test_show_tells_state_history_and_what_is_allowed(

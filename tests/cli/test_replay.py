@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from order_lifecycle import sign
 from order_lifecycle.cli import main
+from order_lifecycle.webhooks import sign
 
 SECRET = "replay-secret-1"  # noqa: S105 (a test's own)
 T0 = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)

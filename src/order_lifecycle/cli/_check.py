@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from order_lifecycle import CHECKOUT_SPEC, ORDER_SPEC
+from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC
 from order_lifecycle.store import open_store
 
 from ._output import Output

@@ -31,7 +31,7 @@ from order_lifecycle import (
     fulfil_items,
     refund,
 )
-from order_lifecycle._responses import read_response
+from order_lifecycle.checkout._responses import read_response
 from order_lifecycle.store import Store
 
 from ._provider import SECRET, Line, error_body, event, order_object

@@ -14,7 +14,8 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle import Delivery, sign
+from order_lifecycle import Delivery
+from order_lifecycle.webhooks import sign
 
 __all__ = ["SECRET", "Line", "error_body", "event", "order_object"]
 
