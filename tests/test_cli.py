@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from order_lifecycle import Item, Order, OrderState, fire
+from order_lifecycle import Item, Order, fire
 from order_lifecycle.cli import main
 from order_lifecycle.diagrams import render_spec
 from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC
@@ -21,43 +21,21 @@ from order_lifecycle.store import open_store
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def test_demo_walks_an_order(capsys: pytest.CaptureFixture[str]) -> None:
-    """The demo shows a refused fulfilment, what allows it, what the shop may do once accepted."""
-    assert main(["demo"]) == 0
-    out = capsys.readouterr().out
-    assert "ship it? refused: Can't fulfil_items when in pending_payment" in out
-    assert "what would allow it: Can't fulfil_items when in pending_payment" in out
-    assert "It becomes possible after: accept." in out
-    assert "order.accepted arrives -> accepted; the shop may now: fulfil_items," in out
-    assert "shipped and captured -> complete" in out
-    assert "fulfil: accepted -> fulfilled" in out
-    assert render_spec(ORDER_SPEC, "md") in out
-
-
-def test_demo_runs_on_the_embedded_store(capsys: pytest.CaptureFixture[str]) -> None:
-    """By default the demo keeps its order in a SQLite file in a temporary folder."""
-    assert main(["demo"]) == 0
-    out = capsys.readouterr().out
-    assert "(SQLite, the embedded default" in out
-    assert "stored in the transaction that consumed chk-1" in out
-    assert "a second submission meanwhile? refused: Can't submit when in submitting" in out
-    assert "the same webhook delivered again: Event 'evt-1001-accepted' was already applied" in out
-    assert "every stored history is legal" in out
-
-
 def test_demo_keeps_its_orders_in_the_store_given(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """With --db the demo's orders stay, and it can run again on the same store."""
     db = str(tmp_path / "shop.db")
-    assert main(["demo", "--db", db]) == 0
-    assert main(["demo", "--db", db]) == 0
+    svg = str(tmp_path / "path.svg")
+    assert main(["demo", "--db", db, "--orders", "11", "--svg", svg]) == 0
+    assert main(["demo", "--db", db, "--orders", "11", "--svg", svg]) == 0
     capsys.readouterr()
     with open_store(db) as store:
-        orders = [store.get_order(order_id) for order_id in store.order_ids()]
-    assert [o.state for o in orders] == [OrderState.COMPLETE] * 2
+        ids = store.order_ids()
+    assert len(ids) == 20  # 11 checkouts a day, one rejected for fraud: 10 orders
+    assert sum(i.startswith("run") for i in ids) == 10
     assert main(["check", "--db", db]) == 0
-    assert capsys.readouterr().out.startswith("2 orders and 2 checkouts checked")
+    assert capsys.readouterr().out.startswith("20 orders and 24 checkouts checked")
 
 
 def test_check_lists_the_histories_a_table_no_longer_allows(

@@ -14,6 +14,7 @@ SOURCE = Path(order_lifecycle.__file__).parent
 # The layers of DESIGN.md section 2, lowest first; a module may import from its own layer or
 # any layer before it. The top-level face (``order_lifecycle/__init__.py``) sits above all.
 LAYERS = [
+    "_version",
     "exceptions",
     "lifecycle",
     "diagrams",
@@ -24,7 +25,6 @@ LAYERS = [
     "webhooks",
     "store",
     "testing",
-    "_demo",  # the demo walk; moves into cli/ with issue 12
     "cli",
     "__main__",
     "__init__",

@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from importlib.metadata import version as _distribution_version
 
+from ._version import __version__
 from .checkout import (
     CheckoutNeedsChanges,
     InDoubt,
@@ -89,8 +89,6 @@ from .models import (
 )
 from .orders import cancel_charge, cancel_items, capture, fulfil_items, refund, return_items
 from .webhooks import SIGNATURE_HEADER, Delivery, DeliveryResult, EventOutcome, Inbox
-
-__version__ = _distribution_version("order-lifecycle")
 
 __all__ = [
     "SIGNATURE_HEADER",

@@ -7,7 +7,7 @@ the committed files in ``diagrams/`` can be checked against what the spec render
 
 from __future__ import annotations
 
-from ._extract import Diagram, Edge, Node, extract
+from ._extract import Diagram, Edge, Node, extract, highlight
 from ._render import FORMATS, SUFFIXES, render, render_spec, source_digest
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Edge",
     "Node",
     "extract",
+    "highlight",
     "render",
     "render_spec",
     "source_digest",

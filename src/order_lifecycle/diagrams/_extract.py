@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
 
 from order_lifecycle.lifecycle._spec import MachineSpec
 
-__all__ = ["Diagram", "Edge", "Node", "OperationRow", "extract"]
+__all__ = ["Diagram", "Edge", "Node", "OperationRow", "extract", "highlight"]
 
 
 @attrs.frozen
@@ -16,6 +17,7 @@ class Node:
     """A state, with what it means, how a model can start or end there, and what it allows.
 
     ``operations`` are the merchant's operations the state allows, in the table's order.
+    ``visited`` and ``current`` mark one model's path (:func:`highlight`).
     """
 
     name: str
@@ -24,6 +26,8 @@ class Node:
     entry: bool
     final: bool
     operations: tuple[str, ...] = ()
+    visited: bool = False
+    current: bool = False
 
 
 @attrs.frozen
@@ -40,7 +44,10 @@ class OperationRow:
 
 @attrs.frozen
 class Edge:
-    """A row of the table: ``label`` is what announces it (a webhook type, or the event)."""
+    """A row of the table: ``label`` is what announces it (a webhook type, or the event).
+
+    ``taken`` marks a row one model's path went along (:func:`highlight`).
+    """
 
     source: str
     dest: str
@@ -49,16 +56,21 @@ class Edge:
     guard: str | None
     guard_description: str | None
     rule: str
+    taken: bool = False
 
 
 @attrs.frozen
 class Diagram:
-    """Everything a renderer needs, in the table's order."""
+    """Everything a renderer needs, in the table's order.
+
+    ``started_in`` is the state one model's path began in (:func:`highlight`).
+    """
 
     name: str
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
     operations: tuple[OperationRow, ...] = ()
+    started_in: str | None = None
 
 
 def extract(spec: MachineSpec[Any, Any]) -> Diagram:
@@ -98,3 +110,27 @@ def extract(spec: MachineSpec[Any, Any]) -> Diagram:
         for row in spec.transitions
     )
     return Diagram(spec.name, nodes, edges, operations)
+
+
+def highlight(diagram: Diagram, steps: Iterable[Any], current: str) -> Diagram:
+    """``diagram`` with one model's path marked: the states it entered, the rows it took.
+
+    ``steps`` are the model's history (each with ``source``, ``event`` and ``dest``);
+    ``current`` is the state it is in now.
+    """
+    entered: set[str] = set()
+    taken: set[tuple[str, str, str]] = set()
+    started_in = None
+    for step in steps:
+        entered.add(str(step.dest))
+        if step.source is None and started_in is None:
+            started_in = str(step.dest)
+        if step.source is not None and step.event is not None:
+            taken.add((str(step.source), str(step.event), str(step.dest)))
+    nodes = tuple(
+        attrs.evolve(n, visited=n.name in entered, current=n.name == current) for n in diagram.nodes
+    )
+    edges = tuple(
+        attrs.evolve(e, taken=(e.source, e.event, e.dest) in taken) for e in diagram.edges
+    )
+    return attrs.evolve(diagram, nodes=nodes, edges=edges, started_in=started_in)

@@ -32,6 +32,7 @@ def mermaid(diagram: Diagram) -> str:
         f"    {edge.source} --> {edge.dest} : {_edge_label(edge)}" for edge in diagram.edges
     )
     lines.extend(f"    {node.name} --> [*]" for node in diagram.nodes if node.final)
+    lines.extend(_mermaid_path(diagram))
     # The merchant's operations each state allows, as a note beside it.
     lines.extend(
         f"    note right of {node.name} : {', '.join(node.operations)}"
@@ -39,6 +40,22 @@ def mermaid(diagram: Diagram) -> str:
         if node.operations
     )
     return "\n".join(lines) + "\n"
+
+
+def _mermaid_path(diagram: Diagram) -> list[str]:
+    """Classes marking one model's path (:func:`~._extract.highlight`); none for a whole spec."""
+    visited = [n.name for n in diagram.nodes if n.visited and not n.current]
+    current = [n.name for n in diagram.nodes if n.current]
+    lines = []
+    if visited:
+        lines.append("    classDef visited fill:#dbeafe,stroke:#1d4ed8")
+        lines.append(f"    class {','.join(visited)} visited")
+    if current:
+        lines.append(
+            "    classDef current fill:#1d4ed8,color:#ffffff,stroke:#1e3a8a,stroke-width:3px"
+        )
+        lines.append(f"    class {','.join(current)} current")
+    return lines
 
 
 def _quote(text: str) -> str:
@@ -56,19 +73,27 @@ def dot(diagram: Diagram) -> str:
     ]
     for node in diagram.nodes:
         extra = ", peripheries=2" if node.final else ""
+        if node.current:  # one model's path: where it is now, and where it has been
+            extra += ', style="rounded,filled,bold", fillcolor="#1d4ed8", fontcolor=white'
+        elif node.visited:
+            extra += ', style="rounded,filled", fillcolor="#dbeafe", color="#1d4ed8"'
+
         if node.operations:  # the operations it allows, under its name, two to a line
             pairs = [
                 ", ".join(node.operations[i : i + 2]) for i in range(0, len(node.operations), 2)
             ]
             extra += ', label="' + "\\n".join([node.name, *pairs]) + '"'
         lines.append(f"    {node.name} [tooltip={_quote(node.description)}{extra}];")
+    taken = ', color="#1d4ed8", penwidth=2.5, fontcolor="#1d4ed8"'
     for node in diagram.nodes:
+        began = taken if node.name == diagram.started_in else ""
         if node.initial:
-            lines.append(f"    __start__ -> {node.name};")
+            lines.append(f"    __start__ -> {node.name}{f' [{began[2:]}]' if began else ''};")
         elif node.entry:
-            lines.append(f'    __start__ -> {node.name} [label="created", style=dashed];')
+            lines.append(f'    __start__ -> {node.name} [label="created", style=dashed{began}];')
     lines.extend(
-        f"    {edge.source} -> {edge.dest} [label={_quote(_edge_label(edge))}];"
+        f"    {edge.source} -> {edge.dest} [label={_quote(_edge_label(edge))}"
+        f"{taken if edge.taken else ''}];"
         for edge in diagram.edges
     )
     lines.append("}")

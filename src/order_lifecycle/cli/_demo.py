@@ -1,0 +1,152 @@
+"""``order-lifecycle demo``: a realistic day through the real inbox, then what it came to."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from order_lifecycle import Order, OrderState
+from order_lifecycle.store import Store, open_store
+
+from ._day import STORIES, Day, run_day
+from ._diagram import order_path
+from ._output import Output, advance
+
+__all__ = ["MIN_ORDERS", "add_parser", "run"]
+
+MIN_ORDERS = len(STORIES)
+"""The fewest orders a day has: each story once, so that every outcome shows."""
+
+
+def _orders(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not MIN_ORDERS <= number <= 10_000:
+        raise argparse.ArgumentTypeError(
+            f"{number}: give {MIN_ORDERS} to 10000 (each of the {MIN_ORDERS} stories once at least)"
+        )
+    return number
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``demo`` command's arguments."""
+    demo = commands.add_parser(
+        "demo",
+        help="a realistic day of checkouts and signed webhooks through the inbox",
+        description=(
+            "A deterministic day: checkouts with every POST /orders outcome, signed webhook "
+            "deliveries (duplicates, late ones, a forgery) through the inbox, refused "
+            "operations, shipping, a partial cancellation, a refund, a dispute. Ends with a "
+            "summary and one order's path as SVG."
+        ),
+    )
+    demo.add_argument(
+        "--db", help="a SQLite path or postgresql:// DSN to keep it in (default: a temporary file)"
+    )
+    demo.add_argument(
+        "--orders",
+        type=_orders,
+        default=24,
+        help=f"checkouts in the day (default 24, at least {MIN_ORDERS})",
+    )
+    demo.add_argument("--seed", type=int, default=1, help="the day drawn (default 1)")
+    demo.add_argument(
+        "--svg",
+        type=Path,
+        default=Path("order-lifecycle-demo.svg"),
+        help="where to draw one order's path (default: ./order-lifecycle-demo.svg)",
+    )
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    """Run the day in the store ``args.db`` (or a temporary SQLite file); exit status 0."""
+    if args.db is not None:
+        with open_store(args.db) as store:
+            _day(store, args, out, f"{args.db}")
+        return 0
+    with tempfile.TemporaryDirectory(prefix="order-lifecycle-demo-") as folder:
+        path = Path(folder) / "orders.db"
+        with open_store(path) as store:
+            _day(store, args, out, f"{path} (SQLite, the embedded default; --db PATH keeps it)")
+    return 0
+
+
+def _day(store: Store, args: argparse.Namespace, out: Output, where: str) -> None:
+    runs = len(store.checkout_ids())
+    day = Day(store, args.seed, prefix=f"run{runs}-" if runs else "")
+    out.line(f"store: {where}")
+    out.line(f"a day of {args.orders} checkouts (seed {args.seed}), webhooks signed and checked")
+    with out.progress("checkouts", args.orders) as bar:
+        run_day(day, args.orders, lambda: advance(bar))
+    orders = [o for _, o in store.read_orders(day.orders).values()]
+    _summary(day, orders, out)
+    pictured = store.get_order(day.stories["pictured"])
+    args.svg.write_text(order_path(pictured, "svg"), encoding="utf-8")
+    out.line()
+    out.line(
+        f"order {pictured.id}'s path ({' -> '.join(str(s.dest) for s in pictured.history)}) "
+        f"drawn in {args.svg}"
+    )
+    illegal = store.check()
+    verdict = "every stored history is legal" if not illegal else f"{len(illegal)} illegal"
+    out.line(f"check against the order table: {verdict}")
+
+
+def _summary(day: Day, orders: list[Order], out: Output) -> None:
+    by_state = Counter(str(o.state) for o in orders)
+    out.table(
+        "orders by state",
+        ("state", "orders"),
+        [(state, by_state[str(state)]) for state in OrderState if by_state[str(state)]],
+    )
+    out.table(
+        "POST /orders outcomes",
+        ("outcome", "checkouts"),
+        [(outcome, n) for outcome, n in sorted(day.submissions.items()) if n],
+    )
+    outcomes = Counter(str(r.outcome) for r in day.results)
+    reasons: dict[str, str] = {}
+    for result in day.results:  # the first of each outcome, as an example
+        reasons.setdefault(str(result.outcome), result.reason)
+    out.table(
+        f"webhook deliveries by outcome ({len(day.results)} in all)",
+        ("outcome", "deliveries", "for example"),
+        [(o, n, reasons[o]) for o, n in sorted(outcomes.items())],
+    )
+    out.table(
+        "actions called for (not run: issue 11's outbox and worker will)",
+        ("action", "count"),
+        sorted(_actions(orders).items()),
+    )
+    out.heading("refused, as the provider's rules say (nothing changed):")
+    alike: dict[tuple[str, str, str], list[str]] = {}
+    for refusal in day.refusals:
+        alike.setdefault((refusal.attempt, refusal.error, refusal.reason), []).append(
+            refusal.subject
+        )
+    for (attempt, error, reason), subjects in alike.items():
+        times = f"{len(subjects)} times, first " if len(subjects) > 1 else ""
+        out.line(f"  {attempt} ({times}{subjects[0]}): {error}: {reason}")
+
+
+def _actions(orders: Iterable[Order]) -> Counter[str]:
+    """What the day's state changes call for (DESIGN 1.5), counted; nothing is run.
+
+    The seam for issue 11: its outbox writes these in the same transaction as the change,
+    and its worker ships and e-mails them. Until then they are only computed here.
+    """
+    actions: Counter[str] = Counter()
+    for order in orders:
+        entered = {step.dest for step in order.history}
+        if OrderState.ACCEPTED in entered:
+            for item in order.items:
+                kind = {True: "ship", False: "deliver_digitally", None: "review_fulfilment"}
+                actions[kind[item.physical]] += 1
+        if entered & {OrderState.BLOCKED, OrderState.CANCELLED}:
+            actions["notify_customer"] += 1
+    return actions

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from order_lifecycle import __version__, cli
+from order_lifecycle.cli import main
+from order_lifecycle.diagrams import render_spec
+from order_lifecycle.lifecycle import ORDER_SPEC
+
+
+def test_show_tells_state_history_and_what_is_allowed(
+    demo_day: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`show` prints the order, its history, and explains each operation it refuses."""
+    db, _ = demo_day
+    assert main(["show", "ord-1003", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("order ord-1003: blocked (fraud state: blocked; checkout chk-1003)")
+    assert "evt-ord-1003-blocked" in out  # the history names the webhook event
+    assert "events allowed next: none" in out
+    assert "operations allowed now: none" in out
+    assert "  fulfil_items: Can't fulfil_items when in blocked" in out
+    assert "pending actions: not tracked yet" in out
+
+
+def test_show_an_unknown_order_is_one_line(
+    demo_day: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An order the store does not hold: one line on stderr, exit 1."""
+    db, _ = demo_day
+    assert main(["show", "nope", "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("order-lifecycle: ")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "dot"])
+def test_diagram_of_an_order_marks_its_path(
+    demo_day: tuple[Path, str], fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`diagram --order` draws the order machine with the path taken and the state marked."""
+    db, _ = demo_day
+    assert main(["diagram", "--order", "ord-1011", "--db", str(db), "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    whole = render_spec(ORDER_SPEC, fmt)
+    assert out != whole
+    if fmt == "mermaid":
+        assert "    class complete current" in out
+        assert "    class accepted,fulfilled,dispute visited" in out
+    else:
+        assert "complete [tooltip=" in out
+        assert 'style="rounded,filled,bold"' in out
+        assert out.count("penwidth=2.5") == 5  # created, fulfil, complete, dispute, resolved
+        assert '__start__ -> accepted [label="created", style=dashed, color=' in out
+
+
+def test_diagram_into_a_missing_folder_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`diagram -o` into a folder that does not exist: one line on stderr, exit 1."""
+    target = tmp_path / "missing" / "order.mmd"
+    assert main(["diagram", "-o", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"order-lifecycle: No such file or directory: {target}\n"
+
+
+def test_kept_list_and_refeed(
+    demo_day: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kept list` lists the day's kept deliveries; `refeed` feeds the whole ones again."""
+    db, _ = demo_day
+    assert main(["kept", "list", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "3 kept deliveries" in out
+    assert "evt-late-blocked" in out
+    assert "(summary)" in out  # the forgery: only its start was kept
+    assert main(["kept", "refeed", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "2 kept deliveries fed again" in out
+    assert "  conflict " in out
+    assert "  unknown " in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version prints the program and its version."""
+    with pytest.raises(SystemExit) as raised:
+        main(["--version"])
+    assert raised.value.code == 0
+    assert capsys.readouterr().out == f"order-lifecycle {__version__}\n"
+
+
+@pytest.mark.parametrize("command", ["demo", "replay", "show", "diagram", "kept", "check"])
+def test_help_on_every_command(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every command has --help."""
+    with pytest.raises(SystemExit) as raised:
+        main([command, "--help"])
+    assert raised.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: order-lifecycle {command}")
+
+
+def test_installed_console_script(tmp_path: Path) -> None:
+    """The installed `order-lifecycle` script runs the demo in a new process."""
+    script = Path(sys.executable).parent / "order-lifecycle"
+    assert script.exists() or shutil.which("order-lifecycle")
+    done = subprocess.run(  # noqa: S603 (our own script)
+        [str(script), "demo", "--orders", "11", "--svg", str(tmp_path / "p.svg")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "refund during the dispute" in done.stdout
+    assert (tmp_path / "p.svg").stat().st_size > 1000
+
+
+def test_a_bug_is_one_line_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unexpected exception inside a command: one line naming it as a bug, exit 1."""
+
+    def broken(_args: object, _out: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(cli._COMMANDS, "check", broken)
+    assert main(["check", "--db", "x"]) == 1
+    assert capsys.readouterr().err == (
+        "order-lifecycle: unexpected RuntimeError (a bug: please report it): boom\n"
+    )

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from order_lifecycle.cli import main
+
+
+def test_demo_shows_every_outcome_it_promises(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The day's summary shows each POST /orders outcome, each delivery outcome, the refusals."""
+    svg = tmp_path / "path.svg"
+    assert main(["demo", "--orders", "11", "--svg", str(svg)]) == 0
+    out = capsys.readouterr().out
+    assert "(SQLite, the embedded default" in out
+    for outcome in (
+        "201 accepted",
+        "201 in_review",
+        "201 pending_payment",
+        "409 payment",
+        "409 fraud",
+        "400 fixed, resubmitted",
+        "timeout, settled by lookup",
+        "404 after a client retry, settled by lookup",
+    ):
+        assert outcome in out
+    for outcome in ("applied", "duplicate", "stale", "conflict", "unknown", "invalid"):
+        assert f"  {outcome} " in out
+    assert "The webhook signature is not valid." in out
+    assert (
+        "ship before acceptance (ord-1002): FulfillmentNotAllowed: Can't fulfil_items when in "
+        "pending_payment" in out
+    )
+    assert "resubmit a rejected checkout (chk-1004): CheckoutRejected" in out
+    assert "refund during the dispute (ord-1011): RefundNotAllowed" in out
+    for action in ("ship", "deliver_digitally", "notify_customer"):
+        assert f"  {action} " in out
+    assert "every stored history is legal" in out
+    assert "accepted -> fulfilled -> complete -> dispute -> complete) drawn in" in out
+    drawn = svg.read_text(encoding="utf-8")
+    assert drawn.startswith("<?xml") or "<svg" in drawn
+    assert "#1d4ed8" in drawn  # the path is highlighted
+
+
+def test_demo_is_deterministic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same seed gives the same day, summary for summary."""
+    runs = []
+    for n in range(2):
+        assert (
+            main(["demo", "--orders", "13", "--seed", "7", "--svg", str(tmp_path / "p.svg")]) == 0
+        )
+        runs.append(capsys.readouterr().out.split("\n", 1)[1])  # the store's path differs
+        del n
+    assert runs[0] == runs[1]
+
+
+def test_demo_refuses_too_small_a_day(capsys: pytest.CaptureFixture[str]) -> None:
+    """Fewer orders than stories: one line on stderr, exit 2."""
+    with pytest.raises(SystemExit) as raised:
+        main(["demo", "--orders", "3"])
+    assert raised.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "give 11 to 10000" in err
+
+
+def test_demo_plain_output_has_no_colour(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a terminal: no escape codes, no progress bar."""
+    assert main(["demo", "--orders", "11", "--svg", str(tmp_path / "p.svg")]) == 0
+    assert "\x1b[" not in capsys.readouterr().out
