@@ -1,231 +1,39 @@
-"""Property-testing kit: hypothesis strategies for orders and checkouts, and their invariants.
-
-Needs the ``testing`` extra (``pip install order-lifecycle[testing]``). Use the strategies to
-drive your own integration with random orders and event sequences, and call
-:func:`assert_order_invariants` / :func:`assert_checkout_invariants` after every step (and
-:func:`assert_state_implied` when only the library's operations moved the order)::
-
-    @given(new_orders(), st.lists(order_events()))
-    def test_my_handler(order, events):
-        for event in events:
-            my_handler(order, event)          # your code, which calls fire()
-            assert_order_invariants(order)
-"""
+"""Invariants every order and checkout keeps, as assertions for users' own tests."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
-from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from hypothesis import strategies as st
-
-from ._derived import SETTLED, implied_state
-from ._machine import Step
-from ._models import Charge, Checkout, Item, Order
-from ._replay import replay
-from ._tables import CHECKOUT_SPEC, ORDER_SPEC
-from ._vocabulary import (
-    ChargeState,
+from order_lifecycle import (
+    CHECKOUT_SPEC,
+    ORDER_SPEC,
+    Checkout,
     CheckoutEvent,
     CheckoutState,
-    FraudState,
-    OrderEvent,
+    Order,
     OrderState,
+    Step,
+    implied_state,
+    replay,
 )
+from order_lifecycle._derived import SETTLED
 
 __all__ = [
     "assert_checkout_invariants",
     "assert_order_invariants",
     "assert_state_implied",
     "assert_submission_invariants",
-    "charges",
-    "checkout_events",
-    "checkouts",
-    "created_bodies",
-    "error_bodies",
-    "items",
-    "new_orders",
-    "order_events",
-    "provider_errors",
     "recode",
-    "submission_responses",
 ]
-
-_IDS = st.text("0123456789abcdef", min_size=1, max_size=12)
-# hypothesis takes naive bounds and attaches the timezone itself.
-_TIMES = st.datetimes(
-    min_value=datetime(2020, 1, 1),  # noqa: DTZ001
-    max_value=datetime(2030, 1, 1),  # noqa: DTZ001
-    timezones=st.just(UTC),
-)
-_NEW_CHARGE_STATES = st.sampled_from([ChargeState.PENDING, ChargeState.CAPTURABLE])
-_USD: st.SearchStrategy[str | None] = st.just("USD")
 
 # States an order can only reach through acceptance (DESIGN 1.2: nothing is fulfilled,
 # captured or returned, and nothing is disputed, before the order is accepted).
 _AFTER_ACCEPTANCE = frozenset(
     {OrderState.FULFILLED, OrderState.COMPLETE, OrderState.RETURNED, OrderState.DISPUTE}
 )
-
-
-def order_events() -> st.SearchStrategy[OrderEvent]:
-    """Any order event, legal or not in a given state."""
-    return st.sampled_from(OrderEvent)
-
-
-def checkout_events() -> st.SearchStrategy[CheckoutEvent]:
-    """Any checkout event, legal or not in a given state."""
-    return st.sampled_from(CheckoutEvent)
-
-
-def items(item_id: st.SearchStrategy[str] = _IDS) -> st.SearchStrategy[Item]:
-    """A fresh line item, nothing fulfilled, cancelled or returned; physical, digital or unknown."""
-    return st.builds(
-        Item, id=item_id, quantity=st.integers(1, 5), physical=st.sampled_from([True, False, None])
-    )
-
-
-def charges(
-    states: st.SearchStrategy[ChargeState] = _NEW_CHARGE_STATES,
-    currencies: st.SearchStrategy[str | None] = _USD,
-) -> st.SearchStrategy[Charge]:
-    """A charge as a new order has it: pending or capturable, in USD, by default."""
-    return st.builds(
-        Charge,
-        id=_IDS,
-        state=states,
-        amount=st.decimals(Decimal(0), Decimal(10_000), places=2),
-        currency=currencies,
-    )
-
-
-@st.composite
-def new_orders(draw: st.DrawFn) -> Order:
-    """An order as the provider creates it: in an entry state, with items and charges."""
-    state = draw(st.sampled_from(ORDER_SPEC.entry_states))
-    drawn_items = draw(st.lists(items(), min_size=1, max_size=3, unique_by=lambda i: i.id))
-    drawn_charges = draw(st.lists(charges(), max_size=2, unique_by=lambda c: c.id))
-    fraud = {
-        OrderState.IN_REVIEW: FraudState.REVIEW_OPENED,
-        OrderState.ACCEPTED: FraudState.PASSED,
-    }.get(state)
-    return Order.create(
-        draw(_IDS),
-        state,
-        at=draw(_TIMES),
-        checkout_id=draw(_IDS),
-        fraud_state=fraud,
-        items=drawn_items,
-        charges=drawn_charges,
-    )
-
-
-def checkouts() -> st.SearchStrategy[Checkout]:
-    """A new, open checkout."""
-    return st.builds(Checkout, id=_IDS)
-
-
-# Any character but NUL, which the provider never sends (a response holding one is invalid).
-_TEXT = st.characters(exclude_characters="\x00")
-# Codes the provider documents for POST /orders, and arbitrary ones.
-_ERROR_CODES = st.sampled_from(
-    ["failed-request", "fraud_block", "order-fraud-failure", "invalid_parameter", "not_found"]
-) | st.text(_TEXT, max_size=12)
-_MESSAGES = st.text(_TEXT, max_size=30)
-_ERROR_TYPES = st.sampled_from(["bad_request", "not_found", "conflict", "internal_server_error"])
-
-
-def provider_errors() -> st.SearchStrategy[dict[str, str]]:
-    """One entry of the provider's ``errors[]``; ``code``, ``message``, ``parameter`` optional."""
-    return st.fixed_dictionaries(
-        {},
-        optional={
-            "code": _ERROR_CODES,
-            "message": _MESSAGES,
-            "parameter": st.sampled_from(["checkoutId", "orderId", "sourceId"]),
-        },
-    )
-
-
-def error_bodies(error_type: str | None = None) -> st.SearchStrategy[str]:
-    """The JSON text of a provider error body: ``{"type": ..., "errors": [...]}``."""
-    return st.fixed_dictionaries(
-        {
-            "type": _ERROR_TYPES if error_type is None else st.just(error_type),
-            "errors": st.lists(provider_errors(), max_size=3),
-        }
-    ).map(json.dumps)
-
-
-@st.composite
-def _created_body(draw: st.DrawFn, checkout_id: str | None) -> str:
-    state = draw(st.sampled_from(ORDER_SPEC.entry_states))
-    body: dict[str, Any] = {"id": draw(_IDS), "state": str(state)}
-    if checkout_id is not None:
-        body["checkoutId"] = checkout_id
-    fraud = draw(st.none() | st.sampled_from(FraudState))
-    if fraud is not None:
-        body["fraudState"] = str(fraud)
-    drawn_items = draw(st.lists(items(), max_size=3, unique_by=lambda i: i.id))
-    show_empty: bool = draw(st.booleans())  # an empty list, or the key absent
-    if drawn_items or show_empty:
-        body["items"] = [
-            {
-                "id": i.id,
-                "quantity": i.quantity,
-                # The flag comes only with expanded products; unknown means absent.
-                "productDetails": {} if i.physical is None else {"physical": i.physical},
-            }
-            for i in drawn_items
-        ]
-    drawn_charges = draw(st.lists(charges(), max_size=2, unique_by=lambda c: c.id))
-    if drawn_charges or show_empty:
-        charge_bodies = []
-        for charge in drawn_charges:
-            # float(): JSON numbers as the provider writes them; 2-place amounts survive it.
-            entry: dict[str, Any] = {
-                "id": charge.id,
-                "state": str(charge.state),
-                "amount": float(charge.amount),
-            }
-            entry.update(
-                draw(
-                    st.fixed_dictionaries(
-                        {}, optional={"failureCode": _ERROR_CODES, "failureMessage": _MESSAGES}
-                    )
-                )
-            )
-            charge_bodies.append(entry)
-        body["payment"] = {"charges": charge_bodies}
-    return json.dumps(body)
-
-
-def created_bodies(checkout_id: str | None = None) -> st.SearchStrategy[str]:
-    """The JSON text of a ``POST /orders`` 201 body: an order in an entry state.
-
-    With items (``productDetails.physical``), charges (some with ``failureCode`` and
-    ``failureMessage``) and ``fraudState``, any of them possibly absent; ``checkoutId`` is
-    ``checkout_id`` when given.
-    """
-    return _created_body(checkout_id)
-
-
-def submission_responses(checkout_id: str | None = None) -> st.SearchStrategy[tuple[int, str]]:
-    """A well-formed ``POST /orders`` response as ``(status code, JSON text)``.
-
-    201 with an order, 409, another 4xx, or a 5xx (whose body may be anything).
-    """
-    return st.one_of(
-        st.tuples(st.just(201), created_bodies(checkout_id)),
-        st.tuples(st.just(409), error_bodies("conflict")),
-        st.tuples(st.sampled_from([400, 401, 403, 404, 422, 429]), error_bodies()),
-        st.tuples(st.sampled_from([500, 502, 503, 504]), error_bodies("internal_server_error")),
-        st.tuples(st.sampled_from([500, 502]), st.text(max_size=20)),
-    )
 
 
 def assert_order_invariants(order: Order) -> None:
