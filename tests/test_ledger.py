@@ -51,9 +51,10 @@ from order_lifecycle.testing import (
     assert_submission_invariants,
     created_bodies,
     error_bodies,
+    hostile_responses,
     recode,
 )
-from tests.responses import codes_in, hostile_responses, mentioned, messages_in
+from tests.responses import codes_in, mentioned, messages_in
 
 T = TypeVar("T")
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -23,8 +23,7 @@ from order_lifecycle import (
     StoreError,
 )
 from order_lifecycle.store import Store
-from order_lifecycle.testing import assert_submission_invariants
-from tests.responses import hostile_responses
+from order_lifecycle.testing import assert_submission_invariants, hostile_responses
 
 CREATED = json.dumps({"id": "o-1", "state": "accepted", "checkoutId": "chk-1"})
 

@@ -38,7 +38,7 @@ _IDS = IDS
 
 # Any character but NUL and lone surrogates, which the provider never sends (a response
 # holding one is invalid).
-_TEXT = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
+_TEXT = st.characters(exclude_characters="\x00", exclude_categories=["Cs"])
 # Codes the provider documents for POST /orders, and arbitrary ones.
 _ERROR_CODES = st.sampled_from(
     ["failed-request", "fraud_block", "order-fraud-failure", "invalid_parameter", "not_found"]
