@@ -435,9 +435,12 @@ def shuffled_deliveries(
 ) -> st.SearchStrategy[list[SignedDelivery]]:
     """``life``'s deliveries in any order, up to ``max_duplicates`` of them delivered again.
 
-    The provider documents no ordering and delivers at least once. Received in this order,
-    the deliveries must leave the order as the life in order does (state, fraud state,
-    items, charges); only the history may differ (steps implied rather than announced).
+    The provider documents no ordering and delivers at least once (a redelivery is the same
+    body, signed anew when sent again). Received in this order, in one batch, or one at a
+    time with each ``conflict`` delivered again (as the provider retries: a charge event may
+    come before anything made its order known), the deliveries leave the order as the life
+    in order does (state, fraud state, items, charges); only the history may differ (steps
+    implied rather than announced).
 
     Example::
 
