@@ -140,3 +140,20 @@ def test_order_lives_refuses_bad_arguments(arguments: dict[str, object]) -> None
     """A bad argument is an InvalidInput when the strategy is built."""
     with pytest.raises(InvalidInput, match="order_lives needs"):
         order_lives(**arguments)  # type: ignore[arg-type]
+
+
+@given(order_lives(), st.data())
+def test_shuffled_one_at_a_time_end_alike_once_conflicts_come_again(
+    life: OrderLife, data: st.DataObject
+) -> None:
+    """One delivery per batch, each conflict delivered again at the end: the same order."""
+    in_order = received(life.deliveries).get_order(life.order_id)
+    store = MemoryStore()
+    inbox = Inbox(store, secrets=[TEST_SECRET])
+    conflicts = []
+    for delivery in data.draw(shuffled_deliveries(life)):
+        (result,) = inbox.receive([delivery])
+        if result.outcome is EventOutcome.CONFLICT:
+            conflicts.append(delivery)
+    inbox.receive(conflicts)
+    the_same(in_order, store.get_order(life.order_id))
