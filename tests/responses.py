@@ -8,6 +8,23 @@ from __future__ import annotations
 
 import json
 
+from order_lifecycle import (
+    ORDER_SPEC,
+    CheckoutNeedsChanges,
+    InDoubt,
+    Order,
+    OrderCreated,
+    SubmissionRejected,
+)
+
+PLAIN_SENTENCES = [
+    SubmissionRejected("c").customer_message,
+    CheckoutNeedsChanges("c").customer_message,
+    InDoubt("c").customer_message,
+    *(OrderCreated("c", Order.create("o", s)).customer_message for s in ORDER_SPEC.entry_states),
+]
+"""The library's own customer sentences: a code they mention suppresses a provider message."""
+
 _CODE_KEYS, _MESSAGE_KEYS = {"code", "failureCode"}, {"message", "failureMessage"}
 
 
