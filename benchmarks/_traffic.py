@@ -35,7 +35,7 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle import sign
+from order_lifecycle.webhooks import sign
 
 __all__ = ["SECRET", "Signed", "deliveries"]
 

@@ -59,16 +59,8 @@ from urllib.parse import urlsplit
 
 import _traffic
 
-from order_lifecycle import (
-    Charge,
-    Delivery,
-    Inbox,
-    Item,
-    Order,
-    capture,
-    fire,
-    fulfil,
-)
+from order_lifecycle import Charge, Delivery, Inbox, Item, Order, capture, fire
+from order_lifecycle.orders import fulfil
 from order_lifecycle.store import MemoryStore, Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,19 +24,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from order_lifecycle import (
-    ORDER_MACHINE,
-    ORDER_SPEC,
-    Charge,
-    ChargeState,
-    Item,
-    Order,
-    OrderEvent,
-    OrderState,
-    Step,
-)
-from order_lifecycle._guards import ORDER_GUARDS
-from order_lifecycle._machine import _Carrier
+from order_lifecycle import Charge, ChargeState, Item, Order, OrderEvent, OrderState
+from order_lifecycle.lifecycle import ORDER_SPEC, Step
+from order_lifecycle.lifecycle._machine import _Carrier
+from order_lifecycle.models import ORDER_MACHINE
+from order_lifecycle.models._guards import ORDER_GUARDS
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 # A round trip that keeps the order alive: accepted -> dispute -> accepted, forever. The

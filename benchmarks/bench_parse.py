@@ -15,8 +15,9 @@ import json
 import timeit
 from functools import partial
 
-from order_lifecycle import InvalidEvent, parse_event
-from order_lifecycle._payload import MAX_ITEMS
+from order_lifecycle.exceptions import InvalidEvent
+from order_lifecycle.provider._payload import MAX_ITEMS
+from order_lifecycle.webhooks import parse_event
 
 
 def body(count: int) -> bytes:

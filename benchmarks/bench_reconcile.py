@@ -27,7 +27,8 @@ from collections.abc import Callable, Sequence
 
 import _traffic
 
-from order_lifecycle import Event, EventConflict, Order, apply_event, parse_event
+from order_lifecycle import EventConflict, Order
+from order_lifecycle.webhooks import Event, apply_event, parse_event
 
 
 def loads_all(bodies: Sequence[bytes]) -> None:

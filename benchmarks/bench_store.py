@@ -25,7 +25,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from order_lifecycle import Charge, ChargeState, Item, Order, capture, fulfil
+from order_lifecycle import Charge, ChargeState, Item, Order, capture
+from order_lifecycle.orders import fulfil
 from order_lifecycle.store import MemoryStore, Store, open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from order_lifecycle import CHECKOUT_SPEC, ORDER_SPEC, MachineSpec
 from order_lifecycle.diagrams import FORMATS, SUFFIXES, render_spec
+from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, MachineSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS: dict[str, MachineSpec[Any, Any]] = {"order": ORDER_SPEC, "checkout": CHECKOUT_SPEC}

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import attrs
 
-from order_lifecycle import ORDER_SPEC, Charge, ChargeState, Item, Order, OrderState, fire
+from order_lifecycle import Charge, ChargeState, Item, Order, OrderState, fire
+from order_lifecycle.lifecycle import ORDER_SPEC
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

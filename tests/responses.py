@@ -8,14 +8,8 @@ from __future__ import annotations
 
 import json
 
-from order_lifecycle import (
-    ORDER_SPEC,
-    CheckoutNeedsChanges,
-    InDoubt,
-    Order,
-    OrderCreated,
-    SubmissionRejected,
-)
+from order_lifecycle import CheckoutNeedsChanges, InDoubt, Order, OrderCreated, SubmissionRejected
+from order_lifecycle.lifecycle import ORDER_SPEC
 
 PLAIN_SENTENCES = [
     SubmissionRejected("c").customer_message,

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from order_lifecycle import (
-    ORDER_SPEC,
     Charge,
     ChargeState,
     Item,
@@ -19,16 +18,17 @@ from order_lifecycle import (
     OrderEvent,
     OrderLifecycleError,
     OrderState,
-    ReturnNotAllowed,
     allowed_events,
     cancel_charge,
     cancel_items,
     capture,
     fire,
-    fulfil,
     refund,
     return_items,
 )
+from order_lifecycle.exceptions import ReturnNotAllowed
+from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.orders import fulfil
 from order_lifecycle.testing import assert_order_invariants, assert_state_implied
 
 from .orders import T0, new_order, unchanged

@@ -3,7 +3,8 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from order_lifecycle import Delivery, Inbox, MemoryWebhookStore, parse_event, verify_signature
+from order_lifecycle import Delivery, Inbox
+from order_lifecycle.webhooks import MemoryWebhookStore, parse_event, verify_signature
 
 # The benchmarks are scripts, not a package: import them as they import one another.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))

@@ -3,7 +3,8 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from order_lifecycle import Order, Step
+from order_lifecycle import Order
+from order_lifecycle.lifecycle import Step
 
 # The benchmarks are scripts, not a package: import them as they import one another.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))

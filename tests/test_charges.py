@@ -8,27 +8,28 @@ import attrs
 import pytest
 
 from order_lifecycle import (
-    AmountTooLarge,
     Charge,
-    ChargeNotAllowed,
     ChargeState,
-    CurrencyMismatch,
-    InvalidAmount,
     InvalidInput,
     Item,
     Order,
     OrderEvent,
     OrderState,
-    RefundNotAllowed,
-    RefundRequest,
-    UnknownCharge,
-    WrongType,
     cancel_charge,
     capture,
     fire,
-    fulfil,
     refund,
 )
+from order_lifecycle.exceptions import (
+    AmountTooLarge,
+    ChargeNotAllowed,
+    CurrencyMismatch,
+    InvalidAmount,
+    RefundNotAllowed,
+    UnknownCharge,
+    WrongType,
+)
+from order_lifecycle.orders import RefundRequest, fulfil
 
 from .orders import T0, new_order, state_of, unchanged, walked_to
 

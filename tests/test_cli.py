@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from order_lifecycle import CHECKOUT_SPEC, ORDER_SPEC, Item, Order, OrderState, fire
+from order_lifecycle import Item, Order, OrderState, fire
 from order_lifecycle.cli import main
 from order_lifecycle.diagrams import render_spec
+from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC
 from order_lifecycle.store import open_store
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

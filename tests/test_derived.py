@@ -6,24 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle import (
-    ORDER_MACHINE,
-    ORDER_SPEC,
-    Charge,
-    ChargeState,
-    Item,
-    Order,
-    OrderEvent,
-    OrderState,
-    implied_state,
-)
-from order_lifecycle._derived import (
+from order_lifecycle import Charge, ChargeState, Item, Order, OrderEvent, OrderState
+from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.models import ORDER_MACHINE, implied_state
+from order_lifecycle.models._derived import (
     IMPLIED_STATES,
     SETTLED,
     charges_settled,
     every_item_fulfilled,
 )
-from order_lifecycle._guards import ORDER_GUARDS
+from order_lifecycle.models._guards import ORDER_GUARDS
 
 from .orders import T0
 

@@ -9,8 +9,10 @@ from types import ModuleType
 
 import pytest
 
-from order_lifecycle import CHECKOUT_SPEC, ORDER_SPEC, GraphvizMissing, InvalidInput
+from order_lifecycle import InvalidInput
 from order_lifecycle.diagrams import extract, render, render_spec, source_digest
+from order_lifecycle.exceptions import GraphvizMissing
+from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing")

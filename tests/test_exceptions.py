@@ -3,31 +3,33 @@ import re
 import pytest
 
 from order_lifecycle import (
-    AmountTooLarge,
     Charge,
-    InvalidEvent,
     InvalidInput,
     InvalidProviderData,
-    InvalidResponse,
     Item,
     LimitExceeded,
     NotFound,
     OperationNotAllowed,
     Order,
     OrderLifecycleError,
-    QuantityTooLarge,
     Refused,
     TransitionNotAllowed,
-    UnknownCharge,
-    UnknownCheckout,
-    UnknownItem,
-    UnknownOrder,
     capture,
     exceptions,
     fulfil_items,
     refund,
 )
-from order_lifecycle.exceptions import _StateRefusal
+from order_lifecycle.exceptions import (
+    AmountTooLarge,
+    InvalidEvent,
+    InvalidResponse,
+    QuantityTooLarge,
+    UnknownCharge,
+    UnknownCheckout,
+    UnknownItem,
+    UnknownOrder,
+    _StateRefusal,
+)
 
 _LINE = re.compile(r"^(?P<indent>[│ ]*)(?:[├└]── )?(?P<name>[A-Z]\w+)")
 

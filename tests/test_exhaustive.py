@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import pytest
 
 from order_lifecycle import (
-    ORDER_SPEC,
     Charge,
     ChargeState,
     Item,
@@ -21,6 +20,7 @@ from order_lifecycle import (
     explain,
     fire,
 )
+from order_lifecycle.lifecycle import ORDER_SPEC
 from order_lifecycle.testing import assert_order_invariants
 
 from .provider_data import authorize_charges, close_units, settle_charge

@@ -8,27 +8,27 @@ import pytest
 from order_lifecycle import (
     Charge,
     ChargeState,
-    FulfillmentNotAllowed,
-    FulfilmentLine,
-    FulfilmentRequest,
     InvalidInput,
-    InvalidQuantity,
     Item,
     LimitExceeded,
     Operation,
     OperationNotAllowed,
     OrderEvent,
     OrderState,
-    QuantityTooLarge,
-    UnknownItem,
-    WrongType,
     cancel_charge,
     cancel_items,
     capture,
     fulfil_items,
-    fulfilment_plan,
     return_items,
 )
+from order_lifecycle.exceptions import (
+    FulfillmentNotAllowed,
+    InvalidQuantity,
+    QuantityTooLarge,
+    UnknownItem,
+    WrongType,
+)
+from order_lifecycle.orders import FulfilmentLine, FulfilmentRequest, fulfilment_plan
 
 from .orders import T0, new_order, state_of, unchanged, walked_to
 

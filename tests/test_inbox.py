@@ -13,14 +13,12 @@ from order_lifecycle import (
     EventOutcome,
     Inbox,
     InvalidInput,
-    MemoryWebhookStore,
     Order,
     OrderState,
-    WebhookStore,
-    WrongType,
-    sign,
 )
+from order_lifecycle.exceptions import WrongType
 from order_lifecycle.testing import assert_order_invariants
+from order_lifecycle.webhooks import MemoryWebhookStore, WebhookStore, sign
 
 from . import webhook_events as ev
 

@@ -25,24 +25,25 @@ from hypothesis.stateful import (
 
 from order_lifecycle import (
     Checkout,
-    CheckoutAlreadyConsumed,
-    CheckoutLedger,
     CheckoutNeedsChanges,
-    CheckoutRejected,
     CheckoutState,
     InDoubt,
     InvalidInput,
-    InvalidResponse,
-    MemoryCheckoutLedger,
     Order,
     OrderCreated,
     StoreError,
-    SubmissionInDoubt,
-    SubmissionInProgress,
     SubmissionOutcome,
-    SubmissionRefused,
     SubmissionRejected,
     TransitionNotAllowed,
+)
+from order_lifecycle.checkout import CheckoutLedger, MemoryCheckoutLedger
+from order_lifecycle.exceptions import (
+    CheckoutAlreadyConsumed,
+    CheckoutRejected,
+    InvalidResponse,
+    SubmissionInDoubt,
+    SubmissionInProgress,
+    SubmissionRefused,
     UnknownCheckout,
     WrongType,
 )

@@ -7,37 +7,36 @@ from typing import Any
 import pytest
 
 from order_lifecycle import (
-    CHECKOUT_MACHINE,
-    ORDER_MACHINE,
-    ORDER_SPEC,
     Charge,
-    ChargeNotAllowed,
     ChargeState,
     Checkout,
     CheckoutEvent,
     CheckoutState,
-    FulfillmentNotAllowed,
-    InvalidDefinition,
     InvalidInput,
     Item,
-    Machine,
     Operation,
     OperationNotAllowed,
     Order,
     OrderEvent,
     OrderState,
-    SubmissionRefused,
     TransitionNotAllowed,
-    TransitionSpec,
-    UnknownEvent,
-    UnknownOperation,
-    WrongType,
     allowed_events,
     allowed_operations,
     can_fire,
     explain,
     fire,
 )
+from order_lifecycle.exceptions import (
+    ChargeNotAllowed,
+    FulfillmentNotAllowed,
+    InvalidDefinition,
+    SubmissionRefused,
+    UnknownEvent,
+    UnknownOperation,
+    WrongType,
+)
+from order_lifecycle.lifecycle import ORDER_SPEC, Machine, TransitionSpec
+from order_lifecycle.models import CHECKOUT_MACHINE, ORDER_MACHINE
 
 from .orders import walked_to
 

@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from transitions import MachineError
 
-from order_lifecycle import (
+from order_lifecycle import TransitionNotAllowed
+from order_lifecycle.lifecycle import (
     CHECKOUT_SPEC,
     ORDER_SPEC,
     EventSpec,
@@ -21,10 +22,9 @@ from order_lifecycle import (
     MachineSpec,
     StateSpec,
     Step,
-    TransitionNotAllowed,
     TransitionSpec,
 )
-from order_lifecycle._machine import _Carrier
+from order_lifecycle.lifecycle._machine import _Carrier
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -18,12 +18,11 @@ from order_lifecycle import (
     Order,
     OrderEvent,
     OrderState,
-    SnapshotMark,
-    Step,
-    UnknownState,
-    WrongType,
     fire,
 )
+from order_lifecycle.exceptions import UnknownState, WrongType
+from order_lifecycle.lifecycle import Step
+from order_lifecycle.models import SnapshotMark
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -7,20 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle import (
-    ORDER_MACHINE,
-    ORDER_SPEC,
-    ChargeState,
-    Event,
-    Item,
-    Order,
-    OrderState,
-    apply_event,
-    parse_event,
-)
-from order_lifecycle._paths import Move, _search, announce, path_to, reach, walk
-from order_lifecycle._payload import OrderSnapshot
+from order_lifecycle import ChargeState, Item, Order, OrderState
+from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.models import ORDER_MACHINE
+from order_lifecycle.provider._payload import OrderSnapshot
 from order_lifecycle.testing import charges, items, new_orders
+from order_lifecycle.webhooks import Event, apply_event, parse_event
+from order_lifecycle.webhooks._paths import Move, _search, announce, path_to, reach, walk
 
 from . import webhook_events as ev
 

@@ -12,21 +12,19 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
 from order_lifecycle import (
-    CHECKOUT_SPEC,
-    ORDER_SPEC,
     ChargeState,
     Checkout,
     CheckoutEvent,
-    MachineSpec,
     Order,
     OrderEvent,
     TransitionNotAllowed,
-    UnknownEvent,
     allowed_events,
     can_fire,
     explain,
     fire,
 )
+from order_lifecycle.exceptions import UnknownEvent
+from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, MachineSpec
 from order_lifecycle.testing import (
     assert_checkout_invariants,
     assert_order_invariants,

@@ -11,10 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from order_lifecycle import (
-    ORDER_SPEC,
     Charge,
     ChargeState,
-    Event,
     EventConflict,
     EventOutcome,
     FraudState,
@@ -22,15 +20,13 @@ from order_lifecycle import (
     Order,
     OrderEvent,
     OrderState,
-    Reconciled,
-    SnapshotMark,
-    WrongType,
-    apply_event,
-    parse_event,
-    replay,
 )
-from order_lifecycle._reconcile import _marked
+from order_lifecycle.exceptions import WrongType
+from order_lifecycle.lifecycle import ORDER_SPEC, replay
+from order_lifecycle.models import SnapshotMark
 from order_lifecycle.testing import assert_order_invariants, charges
+from order_lifecycle.webhooks import Event, Reconciled, apply_event, parse_event
+from order_lifecycle.webhooks._reconcile import _marked
 
 from . import webhook_events as ev
 

@@ -4,17 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from order_lifecycle import (
-    CHECKOUT_SPEC,
-    ORDER_SPEC,
-    InvalidHistory,
-    Order,
-    OrderEvent,
-    OrderState,
-    Step,
-    fire,
-    replay,
-)
+from order_lifecycle import Order, OrderEvent, OrderState, fire
+from order_lifecycle.exceptions import InvalidHistory
+from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, Step, replay
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 S = OrderState

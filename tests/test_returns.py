@@ -2,19 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from order_lifecycle import (
-    OrderEvent,
-    OrderState,
-    QuantityTooLarge,
-    ReturnLine,
-    ReturnNotAllowed,
-    ReturnRequest,
-    cancel_items,
-    capture,
-    fire,
-    fulfil,
-    return_items,
-)
+from order_lifecycle import OrderEvent, OrderState, cancel_items, capture, fire, return_items
+from order_lifecycle.exceptions import QuantityTooLarge, ReturnNotAllowed
+from order_lifecycle.orders import ReturnLine, ReturnRequest, fulfil
 
 from .orders import T0, new_order, unchanged, walked_to
 

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle import InvalidInput, InvalidSignature, WrongType, sign, verify_signature
+from order_lifecycle import InvalidInput, InvalidSignature
+from order_lifecycle.exceptions import WrongType
+from order_lifecycle.webhooks import sign, verify_signature
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 BODY = b'{"id":"evt-1","type":"order.accepted"}'

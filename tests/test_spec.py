@@ -6,23 +6,23 @@ import attrs
 import pytest
 
 from order_lifecycle import (
-    CHECKOUT_SPEC,
-    ORDER_SPEC,
     CheckoutEvent,
     CheckoutState,
-    EventSpec,
-    FulfillmentNotAllowed,
-    GuardSpec,
-    InvalidDefinition,
-    MachineSpec,
     Operation,
     OperationNotAllowed,
-    OperationSpec,
     OrderEvent,
     OrderState,
-    StateSpec,
-    SubmissionRefused,
     TransitionNotAllowed,
+)
+from order_lifecycle.exceptions import FulfillmentNotAllowed, InvalidDefinition, SubmissionRefused
+from order_lifecycle.lifecycle import (
+    CHECKOUT_SPEC,
+    ORDER_SPEC,
+    EventSpec,
+    GuardSpec,
+    MachineSpec,
+    OperationSpec,
+    StateSpec,
     TransitionSpec,
 )
 

@@ -5,7 +5,8 @@ import types
 
 import pytest
 
-from order_lifecycle import Item, OrderEvent, OrderState, fire, fulfil, testing
+from order_lifecycle import Item, OrderEvent, OrderState, fire, testing
+from order_lifecycle.orders import fulfil
 from order_lifecycle.testing import assert_order_invariants, assert_state_implied, recode
 
 from .orders import T0, new_order, walked_to

@@ -30,13 +30,11 @@ from order_lifecycle import (
     EventOutcome,
     Inbox,
     InvalidSignature,
-    MemoryWebhookStore,
     Order,
     OrderState,
-    sign,
-    verify_signature,
 )
 from order_lifecycle.testing import OrderLife, assert_order_invariants, order_lives
+from order_lifecycle.webhooks import MemoryWebhookStore, sign, verify_signature
 
 from . import webhook_events as ev
 from .hostile import hostile_bodies

@@ -15,33 +15,9 @@ from __future__ import annotations
 
 from importlib.metadata import version as _distribution_version
 
-from ._charges import RefundRequest, cancel_charge, capture, refund
-from ._checkout import begin_submission, record_no_response, record_response, settle
-from ._derived import implied_state
-from ._events import KNOWN_EVENT_TYPES, Event, OtherObject, parse_event
-from ._fulfilment import (
-    FulfilmentLine,
-    FulfilmentPlan,
-    FulfilmentRequest,
-    cancel_items,
-    fulfil,
-    fulfil_items,
-    fulfilment_plan,
-)
-from ._inbox import Delivery, DeliveryResult, Inbox
-from ._ledger import CheckoutLedger, MemoryCheckoutLedger
-from ._lifecycle import (
-    CHECKOUT_MACHINE,
-    ORDER_MACHINE,
-    allowed_events,
-    allowed_operations,
-    can_fire,
-    explain,
-    fire,
-)
-from ._machine import Explanation, Machine, Step
-from ._models import Charge, Checkout, Item, Order, SnapshotMark, SubmissionAttempt
-from ._outcomes import (
+from .checkout._checkout import begin_submission, record_no_response, record_response, settle
+from .checkout._ledger import CheckoutLedger, MemoryCheckoutLedger
+from .checkout._outcomes import (
     ChargeFailure,
     CheckoutNeedsChanges,
     InDoubt,
@@ -51,24 +27,6 @@ from ._outcomes import (
     SubmissionOutcome,
     SubmissionRejected,
 )
-from ._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
-from ._reconcile import EventOutcome, Reconciled, apply_event
-from ._replay import replay
-from ._returns import ReturnLine, ReturnRequest, return_items
-from ._signature import SIGNATURE_HEADER, sign, verify_signature
-from ._spec import EventSpec, GuardSpec, MachineSpec, OperationSpec, StateSpec, TransitionSpec
-from ._tables import CHECKOUT_SPEC, ORDER_SPEC
-from ._vocabulary import (
-    ChargeState,
-    CheckoutEvent,
-    CheckoutState,
-    FraudState,
-    ItemState,
-    Operation,
-    OrderEvent,
-    OrderState,
-)
-from ._webhook_store import MemoryWebhookStore, WebhookStore
 from .exceptions import (
     AmountTooLarge,
     ChargeNotAllowed,
@@ -116,6 +74,56 @@ from .exceptions import (
     UnknownState,
     WrongType,
 )
+from .lifecycle._machine import Machine
+from .lifecycle._replay import replay
+from .lifecycle._spec import (
+    EventSpec,
+    GuardSpec,
+    MachineSpec,
+    OperationSpec,
+    StateSpec,
+    TransitionSpec,
+)
+from .lifecycle._step import Explanation, Step
+from .lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
+from .lifecycle._vocabulary import (
+    ChargeState,
+    CheckoutEvent,
+    CheckoutState,
+    FraudState,
+    ItemState,
+    Operation,
+    OrderEvent,
+    OrderState,
+)
+from .models._derived import implied_state
+from .models._machines import (
+    CHECKOUT_MACHINE,
+    ORDER_MACHINE,
+    allowed_events,
+    allowed_operations,
+    can_fire,
+    explain,
+    fire,
+)
+from .models._models import Charge, Checkout, Item, Order, SnapshotMark, SubmissionAttempt
+from .orders._charges import RefundRequest, cancel_charge, capture, refund
+from .orders._fulfilment import (
+    FulfilmentLine,
+    FulfilmentPlan,
+    FulfilmentRequest,
+    cancel_items,
+    fulfil,
+    fulfil_items,
+    fulfilment_plan,
+)
+from .orders._returns import ReturnLine, ReturnRequest, return_items
+from .provider._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
+from .webhooks._events import KNOWN_EVENT_TYPES, Event, OtherObject, parse_event
+from .webhooks._inbox import Delivery, DeliveryResult, Inbox
+from .webhooks._reconcile import EventOutcome, Reconciled, apply_event
+from .webhooks._signature import SIGNATURE_HEADER, sign, verify_signature
+from .webhooks._webhook_store import MemoryWebhookStore, WebhookStore
 
 __version__ = _distribution_version("order-lifecycle")
 

@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from ._charges import capture
-from ._fulfilment import fulfil_items
-from ._lifecycle import allowed_events, allowed_operations, explain, fire
-from ._models import Order
-from ._tables import ORDER_SPEC
-from ._vocabulary import ChargeState, Operation, OrderEvent
 from .diagrams import render_spec
 from .exceptions import DuplicateEvent, OperationNotAllowed, SubmissionRefused, TransitionNotAllowed
+from .lifecycle._tables import ORDER_SPEC
+from .lifecycle._vocabulary import ChargeState, Operation, OrderEvent
+from .models._machines import allowed_events, allowed_operations, explain, fire
+from .models._models import Order
+from .orders._charges import capture
+from .orders._fulfilment import fulfil_items
 from .store import Store
 
 __all__ = ["walk"]

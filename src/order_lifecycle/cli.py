@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ._demo import walk
-from ._spec import MachineSpec
-from ._tables import CHECKOUT_SPEC, ORDER_SPEC
 from .diagrams import FORMATS, render_spec
 from .exceptions import OrderLifecycleError
+from .lifecycle._spec import MachineSpec
+from .lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
 from .store import open_store
 
 __all__ = ["main"]

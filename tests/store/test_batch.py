@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from order_lifecycle import Charge, Item, Order, OrderEvent, OrderState, Step, WrongType, fire
+from order_lifecycle import Charge, Item, Order, OrderEvent, OrderState, fire
+from order_lifecycle.exceptions import WrongType
+from order_lifecycle.lifecycle import Step
 from order_lifecycle.store import (
     ChangeOutcome,
     DeliveryToKeep,

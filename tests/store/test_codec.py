@@ -11,19 +11,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from order_lifecycle import (
-    ORDER_MACHINE,
     Charge,
     ChargeState,
     Checkout,
     CheckoutState,
     Item,
     Order,
-    Step,
     begin_submission,
     record_no_response,
     record_response,
     settle,
 )
+from order_lifecycle.lifecycle import Step
+from order_lifecycle.models import ORDER_MACHINE
 from order_lifecycle.store import StoreCorrupt
 from order_lifecycle.store._codec import CHECKOUT, ORDER, decode, encode, join, split
 from order_lifecycle.testing import new_orders, order_events

@@ -10,27 +10,28 @@ import attrs
 import pytest
 
 from order_lifecycle import (
-    ORDER_SPEC,
     Charge,
     ChargeState,
-    CheckoutAlreadyConsumed,
     CheckoutState,
     InDoubt,
-    InvalidHistory,
     InvalidInput,
-    InvalidResponse,
     Item,
     Order,
     OrderCreated,
     OrderEvent,
     OrderState,
-    Step,
-    SubmissionInProgress,
     TransitionNotAllowed,
-    UnknownCheckout,
-    WrongType,
     fire,
 )
+from order_lifecycle.exceptions import (
+    CheckoutAlreadyConsumed,
+    InvalidHistory,
+    InvalidResponse,
+    SubmissionInProgress,
+    UnknownCheckout,
+    WrongType,
+)
+from order_lifecycle.lifecycle import ORDER_SPEC, Step
 from order_lifecycle.store import (
     DuplicateEvent,
     KeptDelivery,

@@ -31,10 +31,10 @@ from order_lifecycle import (
     cancel_items,
     capture,
     fire,
-    fulfil,
     refund,
     return_items,
 )
+from order_lifecycle.orders import fulfil
 from order_lifecycle.store import MemoryStore, Store, open_store
 from order_lifecycle.testing import created_bodies, http_responses, new_orders
 

@@ -27,11 +27,11 @@ from order_lifecycle import (
     Order,
     OrderEvent,
     OrderLifecycleError,
-    Step,
-    WrongType,
     fire,
 )
 from order_lifecycle.cli import main
+from order_lifecycle.exceptions import WrongType
+from order_lifecycle.lifecycle import Step
 from order_lifecycle.store import (
     SCHEMA_VERSION,
     MemoryStore,

@@ -8,18 +8,10 @@ from typing import Any
 
 import pytest
 
-from order_lifecycle import (
-    Delivery,
-    EventOutcome,
-    Inbox,
-    InvalidInput,
-    MemoryWebhookStore,
-    Order,
-    OrderEvent,
-    fire,
-)
+from order_lifecycle import Delivery, EventOutcome, Inbox, InvalidInput, Order, OrderEvent, fire
 from order_lifecycle.store import StaleOrder, Store, StoreWebhooks, open_store
 from order_lifecycle.testing import assert_order_invariants
+from order_lifecycle.webhooks import MemoryWebhookStore
 from tests.webhook_events import ALL_LIVES, raw
 
 from . import workers

@@ -19,18 +19,9 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
-from order_lifecycle import (
-    Charge,
-    ChargeState,
-    Inbox,
-    Item,
-    Order,
-    OrderEvent,
-    SubmissionRefused,
-    capture,
-    fire,
-    fulfil,
-)
+from order_lifecycle import Charge, ChargeState, Inbox, Item, Order, OrderEvent, capture, fire
+from order_lifecycle.exceptions import SubmissionRefused
+from order_lifecycle.orders import fulfil
 from order_lifecycle.store import DuplicateEvent, OrderChange, Store, open_store
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -8,14 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle import (
-    SIGNATURE_HEADER,
-    EventOutcome,
-    Inbox,
-    Order,
-    OrderState,
-    verify_signature,
-)
+from order_lifecycle import SIGNATURE_HEADER, EventOutcome, Inbox, Order, OrderState
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.store import MemoryStore
 from order_lifecycle.testing import (
@@ -28,6 +21,7 @@ from order_lifecycle.testing import (
     signed_delivery,
 )
 from order_lifecycle.testing._shapes import LEGACY_VERSION, T0, VERSION
+from order_lifecycle.webhooks import verify_signature
 
 
 def received(deliveries: list[SignedDelivery] | tuple[SignedDelivery, ...]) -> MemoryStore:

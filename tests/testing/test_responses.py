@@ -14,10 +14,10 @@ from order_lifecycle import (
     InDoubt,
     OrderCreated,
     OrderState,
-    RejectionCause,
     SubmissionRejected,
     begin_submission,
 )
+from order_lifecycle.checkout import RejectionCause
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.testing import (
     FRAUD_CODES,

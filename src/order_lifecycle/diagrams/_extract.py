@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle._spec import MachineSpec
+from order_lifecycle.lifecycle._spec import MachineSpec
 
 __all__ = ["Diagram", "Edge", "Node", "OperationRow", "extract"]
 

@@ -8,8 +8,8 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from order_lifecycle._spec import MachineSpec
 from order_lifecycle.exceptions import GraphvizMissing, InvalidInput
+from order_lifecycle.lifecycle._spec import MachineSpec
 
 from ._extract import Diagram, Edge, extract
 

@@ -9,7 +9,6 @@ implementation. Every store keeps the contract described in :class:`Store`.
 
 from __future__ import annotations
 
-from order_lifecycle._kept import DEFAULT_MAX_KEPT_BYTES, SUMMARY_BYTES
 from order_lifecycle.exceptions import (
     DuplicateEvent,
     OrderExists,
@@ -21,6 +20,7 @@ from order_lifecycle.exceptions import (
     StoreUnavailable,
     UnknownOrder,
 )
+from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES, SUMMARY_BYTES
 
 from ._base import KeptDelivery, Store
 from ._batch import ChangeOutcome, ChangeResult, DeliveryToKeep, OrderChange

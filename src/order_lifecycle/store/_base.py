@@ -47,17 +47,17 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import attrs
 
-from order_lifecycle._checkout import settle
-from order_lifecycle._kept import DEFAULT_MAX_KEPT_BYTES
-from order_lifecycle._ledger import CheckoutLedger
-from order_lifecycle._machine import Step
-from order_lifecycle._models import Checkout, Order
-from order_lifecycle._outcomes import OrderCreated
-from order_lifecycle._replay import replay
-from order_lifecycle._spec import MachineSpec
-from order_lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
-from order_lifecycle._vocabulary import CheckoutEvent, CheckoutState
+from order_lifecycle.checkout._checkout import settle
+from order_lifecycle.checkout._ledger import CheckoutLedger
+from order_lifecycle.checkout._outcomes import OrderCreated
 from order_lifecycle.exceptions import InvalidInput, StaleOrder, WrongType
+from order_lifecycle.lifecycle._replay import replay
+from order_lifecycle.lifecycle._spec import MachineSpec
+from order_lifecycle.lifecycle._step import Step
+from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
+from order_lifecycle.lifecycle._vocabulary import CheckoutEvent, CheckoutState
+from order_lifecycle.models._models import Checkout, Order
+from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES
 
 from ._check import IllegalHistory, StoredHistory, find_illegal
 
@@ -138,7 +138,7 @@ class Store(CheckoutLedger):
     """The most bytes of kept deliveries the store holds (set it on a store to change it).
 
     Each kept delivery is charged its kept bytes, its reason and ids in UTF-8, and
-    :data:`~order_lifecycle._kept.ROW_BYTES` for its row. A delivery that would take the
+    :data:`~order_lifecycle.webhooks._kept.ROW_BYTES` for its row. A delivery that would take the
     total past the cap is not kept, only counted (:meth:`deliveries_not_kept`).
     """
 

@@ -19,16 +19,16 @@ from datetime import datetime
 
 import attrs
 
-from order_lifecycle._kept import kept_cost, summarise
-from order_lifecycle._tables import ORDER_SPEC
-from order_lifecycle._webhook_store import (
+from order_lifecycle.exceptions import InvalidInput, WrongType
+from order_lifecycle.lifecycle._tables import ORDER_SPEC
+from order_lifecycle.webhooks._kept import kept_cost, summarise
+from order_lifecycle.webhooks._webhook_store import (
     COMMITTED,
     ChangeOutcome,
     ChangeResult,
     DeliveryToKeep,
     OrderChange,
 )
-from order_lifecycle.exceptions import InvalidInput, WrongType
 
 from ._base import (
     delivery_fields,

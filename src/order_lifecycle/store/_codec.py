@@ -26,9 +26,16 @@ from typing import Any, TypeVar
 
 import attrs
 
-from order_lifecycle._machine import Step
-from order_lifecycle._models import Charge, Checkout, Item, Order, SnapshotMark, SubmissionAttempt
 from order_lifecycle.exceptions import OrderLifecycleError, StoreCorrupt
+from order_lifecycle.lifecycle._step import Step
+from order_lifecycle.models._models import (
+    Charge,
+    Checkout,
+    Item,
+    Order,
+    SnapshotMark,
+    SubmissionAttempt,
+)
 
 __all__ = [
     "CHECKOUT",

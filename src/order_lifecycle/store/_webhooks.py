@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from order_lifecycle._models import Order
 from order_lifecycle.exceptions import InvalidInput, StaleOrder, UnknownOrder
+from order_lifecycle.models._models import Order
 
 from ._base import Store
 from ._batch import ChangeResult, DeliveryToKeep, OrderChange

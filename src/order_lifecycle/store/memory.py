@@ -15,11 +15,6 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from order_lifecycle._kept import check_cap
-from order_lifecycle._machine import Step
-from order_lifecycle._models import Checkout, Order
-from order_lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
-from order_lifecycle._vocabulary import CheckoutEvent, CheckoutState
 from order_lifecycle.exceptions import (
     DuplicateEvent,
     InvalidResponse,
@@ -29,6 +24,11 @@ from order_lifecycle.exceptions import (
     UnknownCheckout,
     UnknownOrder,
 )
+from order_lifecycle.lifecycle._step import Step
+from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
+from order_lifecycle.lifecycle._vocabulary import CheckoutEvent, CheckoutState
+from order_lifecycle.models._models import Checkout, Order
+from order_lifecycle.webhooks._kept import check_cap
 
 from ._base import (
     SPEC_VERSIONS,

@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import conninfo, errors, pq
 
-from order_lifecycle._models import Order
 from order_lifecycle.exceptions import (
     InvalidInput,
     StoreCorrupt,
@@ -35,6 +34,7 @@ from order_lifecycle.exceptions import (
     StoreReadOnly,
     StoreUnavailable,
 )
+from order_lifecycle.models._models import Order
 
 from ._base import Store, require_ids
 from ._schema import POSTGRES

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle import SIGNATURE_HEADER, Delivery, sign
+from order_lifecycle.webhooks import SIGNATURE_HEADER, Delivery, sign
 
 __all__ = ["TEST_SECRET", "SignedDelivery", "signed_delivery"]
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from order_lifecycle import sign
-from order_lifecycle._inbox import DEFAULT_MAX_BODY
 from order_lifecycle.exceptions import InvalidInput
+from order_lifecycle.webhooks import sign
+from order_lifecycle.webhooks._inbox import DEFAULT_MAX_BODY
 
 from . import _shapes as ev
 from ._deliveries import TEST_SECRET, SignedDelivery, signed_delivery

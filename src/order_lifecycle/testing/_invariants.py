@@ -7,19 +7,17 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
-from order_lifecycle import (
+from order_lifecycle.lifecycle import (
     CHECKOUT_SPEC,
     ORDER_SPEC,
-    Checkout,
     CheckoutEvent,
     CheckoutState,
-    Order,
     OrderState,
     Step,
-    implied_state,
     replay,
 )
-from order_lifecycle._derived import SETTLED
+from order_lifecycle.models import Checkout, Order, implied_state
+from order_lifecycle.models._derived import SETTLED
 
 __all__ = [
     "assert_checkout_invariants",

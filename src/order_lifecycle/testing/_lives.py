@@ -18,8 +18,9 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
-from order_lifecycle import Charge, Item, Order, OrderState
 from order_lifecycle.exceptions import InvalidInput
+from order_lifecycle.lifecycle import OrderState
+from order_lifecycle.models import Charge, Item, Order
 
 from . import _shapes as ev
 from ._deliveries import TEST_SECRET, SignedDelivery, signed_delivery

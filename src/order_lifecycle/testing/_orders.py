@@ -7,18 +7,15 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from order_lifecycle import (
+from order_lifecycle.lifecycle import (
     ORDER_SPEC,
-    Charge,
     ChargeState,
-    Checkout,
     CheckoutEvent,
     FraudState,
-    Item,
-    Order,
     OrderEvent,
     OrderState,
 )
+from order_lifecycle.models import Charge, Checkout, Item, Order
 
 __all__ = [
     "IDS",

@@ -10,16 +10,10 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
-from order_lifecycle import (
-    ORDER_SPEC,
-    Checkout,
-    FraudState,
-    OrderState,
-    SubmissionOutcome,
-    record_no_response,
-    record_response,
-)
+from order_lifecycle.checkout import SubmissionOutcome, record_no_response, record_response
 from order_lifecycle.exceptions import InvalidInput
+from order_lifecycle.lifecycle import ORDER_SPEC, FraudState, OrderState
+from order_lifecycle.models import Checkout
 
 from ._orders import IDS, charges, items
 

@@ -14,8 +14,20 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ._json import Problem, as_list, as_object, fail, field_path, loads, optional_str
-from ._models import Order
+from order_lifecycle.exceptions import InvalidInput, InvalidResponse
+from order_lifecycle.lifecycle._tables import ORDER_SPEC
+from order_lifecycle.models._models import Order
+from order_lifecycle.provider._json import (
+    Problem,
+    as_list,
+    as_object,
+    fail,
+    field_path,
+    loads,
+    optional_str,
+)
+from order_lifecycle.provider._payload import read_order
+
 from ._outcomes import (
     ChargeFailure,
     CheckoutNeedsChanges,
@@ -25,9 +37,6 @@ from ._outcomes import (
     SubmissionOutcome,
     SubmissionRejected,
 )
-from ._payload import read_order
-from ._tables import ORDER_SPEC
-from .exceptions import InvalidInput, InvalidResponse
 
 __all__ = ["read_response"]
 

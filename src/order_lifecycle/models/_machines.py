@@ -5,12 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast, overload
 
+from order_lifecycle.exceptions import WrongType
+from order_lifecycle.lifecycle._machine import Machine
+from order_lifecycle.lifecycle._step import Explanation, Step
+from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
+from order_lifecycle.lifecycle._vocabulary import (
+    CheckoutEvent,
+    CheckoutState,
+    Operation,
+    OrderEvent,
+    OrderState,
+)
+
 from ._guards import ORDER_GUARDS
-from ._machine import Explanation, Machine, Step
 from ._models import Checkout, Order
-from ._tables import CHECKOUT_SPEC, ORDER_SPEC
-from ._vocabulary import CheckoutEvent, CheckoutState, Operation, OrderEvent, OrderState
-from .exceptions import WrongType
 
 __all__ = [
     "CHECKOUT_MACHINE",

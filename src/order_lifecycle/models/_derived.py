@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
+from order_lifecycle.lifecycle._vocabulary import ChargeState, OrderState
+
 from ._models import Charge, Item
-from ._vocabulary import ChargeState, OrderState
 
 __all__ = [
     "IMPLIED_STATES",

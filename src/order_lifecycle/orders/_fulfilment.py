@@ -16,13 +16,14 @@ from typing import Any
 
 import attrs
 
+from order_lifecycle.exceptions import QuantityTooLarge
+from order_lifecycle.lifecycle._tables import ORDER_SPEC
+from order_lifecycle.lifecycle._vocabulary import ChargeState, Operation, OrderState
+from order_lifecycle.models._derived import SETTLED, every_item_cancelled
+from order_lifecycle.models._machines import ORDER_MACHINE
+from order_lifecycle.models._models import Charge, Item, Order
+
 from ._apply import commit, quantities, require
-from ._derived import SETTLED, every_item_cancelled
-from ._lifecycle import ORDER_MACHINE
-from ._models import Charge, Item, Order
-from ._tables import ORDER_SPEC
-from ._vocabulary import ChargeState, Operation, OrderState
-from .exceptions import QuantityTooLarge
 
 __all__ = [
     "FulfilmentLine",

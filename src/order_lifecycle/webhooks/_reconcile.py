@@ -38,16 +38,17 @@ from typing import Any
 
 import attrs
 
-from ._derived import IMPLIED_STATES, SETTLED
+from order_lifecycle.exceptions import EventConflict, InvalidInput, WrongType
+from order_lifecycle.lifecycle._spec import TransitionSpec
+from order_lifecycle.lifecycle._step import Step
+from order_lifecycle.lifecycle._tables import ORDER_SPEC
+from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
+from order_lifecycle.models._derived import IMPLIED_STATES, SETTLED
+from order_lifecycle.models._models import Charge, Item, Order, SnapshotMark
+from order_lifecycle.provider._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
+
 from ._events import Event, OtherObject
-from ._machine import Step
-from ._models import Charge, Item, Order, SnapshotMark
 from ._paths import Move, announce, leads, path_to, reach, related, walk
-from ._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
-from ._spec import TransitionSpec
-from ._tables import ORDER_SPEC
-from ._vocabulary import OrderEvent, OrderState
-from .exceptions import EventConflict, InvalidInput, WrongType
 
 __all__ = ["EventOutcome", "Reconciled", "apply_event"]
 

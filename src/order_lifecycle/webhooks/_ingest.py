@@ -23,9 +23,11 @@ from typing import Any
 
 import attrs
 
+from order_lifecycle.exceptions import EventConflict, InvalidInput, StoreUnavailable
+from order_lifecycle.lifecycle._step import Step
+from order_lifecycle.models._models import Order
+
 from ._events import Event
-from ._machine import Step
-from ._models import Order
 from ._reconcile import EventOutcome, apply_event
 from ._webhook_store import (
     BatchStore,
@@ -35,7 +37,6 @@ from ._webhook_store import (
     OrderChange,
     WebhookStore,
 )
-from .exceptions import EventConflict, InvalidInput, StoreUnavailable
 
 __all__ = ["ATTEMPTS", "Keep", "LegacyStore", "Pending", "Result", "ingest"]
 

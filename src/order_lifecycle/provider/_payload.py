@@ -23,6 +23,11 @@ from typing import Any, TypeVar
 
 import attrs
 
+from order_lifecycle.exceptions import InvalidInput, UnknownState
+from order_lifecycle.lifecycle._step import coerce
+from order_lifecycle.lifecycle._vocabulary import FraudState, ItemState, OrderState
+from order_lifecycle.models._models import Charge, Item, currency_code
+
 from ._json import (
     as_list,
     as_object,
@@ -36,10 +41,6 @@ from ._json import (
     read_time,
     required_id,
 )
-from ._machine import coerce
-from ._models import Charge, Item, currency_code
-from ._vocabulary import FraudState, ItemState, OrderState
-from .exceptions import InvalidInput, UnknownState
 
 __all__ = [
     "AMOUNT_LIMIT",

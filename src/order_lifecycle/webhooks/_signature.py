@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from .exceptions import InvalidInput, InvalidSignature, WrongType
+from order_lifecycle.exceptions import InvalidInput, InvalidSignature, WrongType
 
 __all__ = [
     "MAX_HEADER_LENGTH",

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import TypeVar
 
-from ._machine import Step
+from order_lifecycle.exceptions import InvalidHistory
+
 from ._spec import MachineSpec
-from .exceptions import InvalidHistory
+from ._step import Step
 
 __all__ = ["replay"]
 

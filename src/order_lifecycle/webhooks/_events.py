@@ -16,11 +16,24 @@ from typing import Any
 
 import attrs
 
-from ._json import Problem, as_object, fail, loads, optional_id, optional_time, required_id
-from ._models import SnapshotMark
-from ._payload import ChargeSnapshot, OrderSnapshot, read_charge_object, read_order
-from ._tables import ORDER_SPEC
-from .exceptions import InvalidEvent
+from order_lifecycle.exceptions import InvalidEvent
+from order_lifecycle.lifecycle._tables import ORDER_SPEC
+from order_lifecycle.models._models import SnapshotMark
+from order_lifecycle.provider._json import (
+    Problem,
+    as_object,
+    fail,
+    loads,
+    optional_id,
+    optional_time,
+    required_id,
+)
+from order_lifecycle.provider._payload import (
+    ChargeSnapshot,
+    OrderSnapshot,
+    read_charge_object,
+    read_order,
+)
 
 __all__ = ["KNOWN_EVENT_TYPES", "Event", "OtherObject", "parse_event"]
 

@@ -19,9 +19,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from order_lifecycle.exceptions import InvalidInput, WrongType
+from order_lifecycle.models._models import Order
+
 from ._kept import DEFAULT_MAX_KEPT_BYTES, check_cap, kept_cost, summarise
-from ._models import Order
-from .exceptions import InvalidInput, WrongType
 
 __all__ = [
     "COMMITTED",

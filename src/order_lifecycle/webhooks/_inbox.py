@@ -26,20 +26,21 @@ from typing import Any
 
 import attrs
 
-from ._events import Event, OtherObject, parse_event
-from ._ingest import Keep, LegacyStore, Pending, ingest
-from ._kept import printable
-from ._machine import Step
-from ._reconcile import EventOutcome, apply_event
-from ._signature import signing_keys, verify_signature
-from ._vocabulary import OrderEvent, OrderState
-from ._webhook_store import BatchStore, DeliveryToKeep, WebhookStore
-from .exceptions import (
+from order_lifecycle.exceptions import (
     InvalidEvent,
     InvalidInput,
     InvalidSignature,
     WrongType,
 )
+from order_lifecycle.lifecycle._step import Step
+from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
+
+from ._events import Event, OtherObject, parse_event
+from ._ingest import Keep, LegacyStore, Pending, ingest
+from ._kept import printable
+from ._reconcile import EventOutcome, apply_event
+from ._signature import signing_keys, verify_signature
+from ._webhook_store import BatchStore, DeliveryToKeep, WebhookStore
 
 __all__ = ["DEFAULT_MAX_BODY", "Delivery", "DeliveryResult", "Inbox"]
 

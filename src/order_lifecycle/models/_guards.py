@@ -2,19 +2,20 @@
 
 Each reads only the order's items and charges (and, for dispute resolution, its history), so
 the same rule decides a fired event, an operation, ``can_fire`` and ``explain``. The item and
-charge clauses are those of :data:`~order_lifecycle._derived.IMPLIED_STATES`: one rule.
+charge clauses are those of :data:`~order_lifecycle.models._derived.IMPLIED_STATES`: one rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from order_lifecycle.lifecycle._spec import TransitionSpec
+from order_lifecycle.lifecycle._step import Guard
+from order_lifecycle.lifecycle._tables import OrderGuard
+from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
+
 from . import _derived
-from ._machine import Guard
 from ._models import Order
-from ._spec import TransitionSpec
-from ._tables import OrderGuard
-from ._vocabulary import OrderEvent, OrderState
 
 __all__ = ["ORDER_GUARDS"]
 

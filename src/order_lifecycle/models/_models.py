@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ._machine import Step, coerce
-from ._spec import MachineSpec
-from ._tables import CHECKOUT_SPEC, ORDER_SPEC
-from ._vocabulary import (
+from order_lifecycle.exceptions import InvalidInput, UnknownState, WrongType
+from order_lifecycle.lifecycle._spec import MachineSpec
+from order_lifecycle.lifecycle._step import Step, coerce
+from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
+from order_lifecycle.lifecycle._vocabulary import (
     ChargeState,
     CheckoutEvent,
     CheckoutState,
@@ -27,7 +28,6 @@ from ._vocabulary import (
     OrderEvent,
     OrderState,
 )
-from .exceptions import InvalidInput, UnknownState, WrongType
 
 __all__ = [
     "Charge",

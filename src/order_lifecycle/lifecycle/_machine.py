@@ -27,8 +27,7 @@ import attrs
 from transitions import Machine as _Engine
 from transitions.core import EventData
 
-from ._spec import MachineSpec, TransitionSpec, path_back
-from .exceptions import (
+from order_lifecycle.exceptions import (
     InvalidDefinition,
     InvalidInput,
     OperationNotAllowed,
@@ -37,6 +36,8 @@ from .exceptions import (
     UnknownOperation,
     WrongType,
 )
+
+from ._spec import MachineSpec, TransitionSpec, path_back
 
 __all__ = ["Explanation", "Guard", "Machine", "Stateful", "Step", "coerce"]
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from ._spec import EventSpec, GuardSpec, MachineSpec, OperationSpec, StateSpec, TransitionSpec
-from ._vocabulary import CheckoutEvent, CheckoutState, Operation, OrderEvent, OrderState
-from .exceptions import (
+from order_lifecycle.exceptions import (
     ChargeNotAllowed,
     FulfillmentNotAllowed,
     RefundNotAllowed,
     ReturnNotAllowed,
     SubmissionRefused,
 )
+
+from ._spec import EventSpec, GuardSpec, MachineSpec, OperationSpec, StateSpec, TransitionSpec
+from ._vocabulary import CheckoutEvent, CheckoutState, Operation, OrderEvent, OrderState
 
 __all__ = ["CHECKOUT_SPEC", "ORDER_SPEC", "OrderGuard"]
 

@@ -21,14 +21,15 @@ from typing import Literal, overload
 
 import attrs
 
+from order_lifecycle.lifecycle._spec import TransitionSpec
+from order_lifecycle.lifecycle._step import Step
+from order_lifecycle.lifecycle._tables import ORDER_SPEC
+from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
+from order_lifecycle.models._machines import ORDER_MACHINE
+from order_lifecycle.models._models import Order
+from order_lifecycle.provider._payload import OrderSnapshot
+
 from ._events import Event
-from ._lifecycle import ORDER_MACHINE
-from ._machine import Step
-from ._models import Order
-from ._payload import OrderSnapshot
-from ._spec import TransitionSpec
-from ._tables import ORDER_SPEC
-from ._vocabulary import OrderEvent, OrderState
 
 __all__ = ["Move", "announce", "leads", "path_to", "reach", "related", "walk"]
 

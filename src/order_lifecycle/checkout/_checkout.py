@@ -24,13 +24,7 @@ from datetime import UTC, datetime
 
 import attrs
 
-from ._lifecycle import CHECKOUT_MACHINE
-from ._machine import Step
-from ._models import Checkout, Order, SubmissionAttempt
-from ._outcomes import InDoubt, OrderCreated, SubmissionOutcome
-from ._responses import read_response
-from ._vocabulary import CheckoutEvent, CheckoutState
-from .exceptions import (
+from order_lifecycle.exceptions import (
     CheckoutAlreadyConsumed,
     CheckoutRejected,
     InvalidInput,
@@ -40,6 +34,13 @@ from .exceptions import (
     SubmissionRefused,
     WrongType,
 )
+from order_lifecycle.lifecycle._step import Step
+from order_lifecycle.lifecycle._vocabulary import CheckoutEvent, CheckoutState
+from order_lifecycle.models._machines import CHECKOUT_MACHINE
+from order_lifecycle.models._models import Checkout, Order, SubmissionAttempt
+
+from ._outcomes import InDoubt, OrderCreated, SubmissionOutcome
+from ._responses import read_response
 
 __all__ = [
     "begin_submission",

@@ -12,10 +12,11 @@ from typing import Any
 
 import attrs
 
+from order_lifecycle.exceptions import QuantityTooLarge
+from order_lifecycle.lifecycle._vocabulary import Operation
+from order_lifecycle.models._models import Order
+
 from ._apply import commit, quantities, require
-from ._models import Order
-from ._vocabulary import Operation
-from .exceptions import QuantityTooLarge
 
 __all__ = ["ReturnLine", "ReturnRequest", "return_items"]
 

@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from .exceptions import InvalidDefinition, OperationNotAllowed, TransitionNotAllowed
+from order_lifecycle.exceptions import InvalidDefinition, OperationNotAllowed, TransitionNotAllowed
 
 __all__ = [
     "EventSpec",

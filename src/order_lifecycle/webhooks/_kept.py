@@ -13,7 +13,7 @@ import hashlib
 
 import attrs
 
-from .exceptions import InvalidInput
+from order_lifecycle.exceptions import InvalidInput
 
 __all__ = [
     "DEFAULT_MAX_KEPT_BYTES",

@@ -13,6 +13,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from order_lifecycle.exceptions import (
+    InvalidResponse,
+    OrderLifecycleError,
+    StoreError,
+    TransitionNotAllowed,
+    UnknownCheckout,
+    WrongType,
+)
+from order_lifecycle.lifecycle._step import Step
+from order_lifecycle.lifecycle._vocabulary import CheckoutEvent, CheckoutState
+from order_lifecycle.models._models import Checkout, Order
+
 from ._checkout import (
     begin_submission,
     keep_in_doubt,
@@ -21,18 +33,7 @@ from ._checkout import (
     response_arguments,
     settle,
 )
-from ._machine import Step
-from ._models import Checkout, Order
 from ._outcomes import InDoubt, SubmissionOutcome
-from ._vocabulary import CheckoutEvent, CheckoutState
-from .exceptions import (
-    InvalidResponse,
-    OrderLifecycleError,
-    StoreError,
-    TransitionNotAllowed,
-    UnknownCheckout,
-    WrongType,
-)
 
 __all__ = ["CheckoutLedger", "MemoryCheckoutLedger"]
 

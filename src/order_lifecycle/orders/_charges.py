@@ -16,13 +16,14 @@ from typing import Any
 
 import attrs
 
+from order_lifecycle.exceptions import AmountTooLarge, InvalidAmount, RefundNotAllowed
+from order_lifecycle.lifecycle._tables import ORDER_SPEC
+from order_lifecycle.lifecycle._vocabulary import ChargeState, Operation
+from order_lifecycle.models._machines import ORDER_MACHINE
+from order_lifecycle.models._models import Charge, Order
+from order_lifecycle.provider._payload import AMOUNT_LIMIT
+
 from ._apply import amount_of, charge_of, check_currency, commit, money, require
-from ._lifecycle import ORDER_MACHINE
-from ._models import Charge, Order
-from ._payload import AMOUNT_LIMIT
-from ._tables import ORDER_SPEC
-from ._vocabulary import ChargeState, Operation
-from .exceptions import AmountTooLarge, InvalidAmount, RefundNotAllowed
 
 __all__ = ["RefundRequest", "cancel_charge", "capture", "refund"]
 

@@ -3,7 +3,7 @@
 An operation validates everything first (input, whether the order table allows it now,
 what remains), computes the new items and charges, and only then hands them to
 :func:`commit`, which tries the events the new data implies
-(:data:`~order_lifecycle._derived.IMPLIED_STATES`) on a copy first, so a refused operation
+(:data:`~order_lifecycle.models._derived.IMPLIED_STATES`) on a copy first, so a refused operation
 changes nothing, and an accepted one moves the order only through the machine, each step
 in its history.
 """
@@ -16,13 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 import attrs
 
-from ._derived import IMPLIED_STATES, implied_state
-from ._lifecycle import ORDER_MACHINE
-from ._machine import Step
-from ._models import Charge, Item, Order
-from ._tables import ORDER_SPEC
-from ._vocabulary import Operation, OrderEvent, OrderState
-from .exceptions import (
+from order_lifecycle.exceptions import (
     CurrencyMismatch,
     InvalidAmount,
     InvalidInput,
@@ -31,6 +25,12 @@ from .exceptions import (
     UnknownItem,
     WrongType,
 )
+from order_lifecycle.lifecycle._step import Step
+from order_lifecycle.lifecycle._tables import ORDER_SPEC
+from order_lifecycle.lifecycle._vocabulary import Operation, OrderEvent, OrderState
+from order_lifecycle.models._derived import IMPLIED_STATES, implied_state
+from order_lifecycle.models._machines import ORDER_MACHINE
+from order_lifecycle.models._models import Charge, Item, Order
 
 __all__ = [
     "amount_of",

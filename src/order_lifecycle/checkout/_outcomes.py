@@ -22,8 +22,8 @@ from typing import ClassVar
 
 import attrs
 
-from ._models import Order
-from ._vocabulary import CheckoutEvent, OrderState
+from order_lifecycle.lifecycle._vocabulary import CheckoutEvent, OrderState
+from order_lifecycle.models._models import Order
 
 __all__ = [
     "ChargeFailure",
