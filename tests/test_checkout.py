@@ -42,8 +42,13 @@ from order_lifecycle.exceptions import (
     WrongType,
 )
 from order_lifecycle.models import SubmissionAttempt
-from order_lifecycle.testing import assert_submission_invariants, recode, submission_responses
-from tests.responses import codes_in, hostile_responses, mentioned, messages_in
+from order_lifecycle.testing import (
+    assert_submission_invariants,
+    hostile_responses,
+    http_responses,
+    recode,
+)
+from tests.responses import codes_in, mentioned, messages_in
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 T1 = T0 + timedelta(seconds=2)
@@ -683,7 +688,7 @@ def codes_for(messages: list[str]) -> st.SearchStrategy[str]:
     return st.text(max_size=12) | echoed
 
 
-@given(response=submission_responses("chk-1"), codes=st.data())
+@given(response=http_responses("chk-1"), codes=st.data())
 def test_codes_never_reach_the_customer_message(
     response: tuple[int, str], codes: st.DataObject
 ) -> None:

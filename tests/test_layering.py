@@ -45,6 +45,14 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def _submodule(package: str, name: str) -> str:
+    """``package.name`` when that is a module or subpackage; else ``package`` (its face)."""
+    folder = SOURCE.parent.joinpath(*package.split("."))
+    if (folder / name).is_dir() or (folder / f"{name}.py").exists():
+        return f"{package}.{name}"
+    return package
+
+
 def _imports(path: Path) -> list[str]:
     """Every module of the package that ``path`` imports, as a dotted name."""
     name = _module_name(path)
@@ -59,8 +67,8 @@ def _imports(path: Path) -> list[str]:
             else:
                 target = node.module or ""
             if node.module is None or target == "order_lifecycle":
-                # ``from . import x``: x may be a module of that package
-                found += [f"{target}.{alias.name}" for alias in node.names]
+                # ``from . import x``: x may be a module of that package, or a name of its face
+                found += [_submodule(target, alias.name) for alias in node.names]
             else:
                 found.append(target)
         elif isinstance(node, ast.Import):

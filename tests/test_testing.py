@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import json
+import types
 
 import pytest
 
-from order_lifecycle import Item, OrderEvent, OrderState, fire
+from order_lifecycle import Item, OrderEvent, OrderState, fire, testing
 from order_lifecycle.orders import fulfil
 from order_lifecycle.testing import assert_order_invariants, assert_state_implied, recode
 
@@ -62,3 +63,38 @@ def test_recode_replaces_every_code_and_nothing_else() -> None:
     ]
     assert changed["type"] == "conflict"
     assert recode("not json", lambda _code: "x") == "not json"
+
+
+# What order_lifecycle.testing exported before it became a package: kept, for users' tests.
+_EXPORTED_IN_0_1 = {
+    "assert_checkout_invariants",
+    "assert_order_invariants",
+    "assert_state_implied",
+    "assert_submission_invariants",
+    "charges",
+    "checkout_events",
+    "checkouts",
+    "created_bodies",
+    "error_bodies",
+    "items",
+    "new_orders",
+    "order_events",
+    "provider_errors",
+    "recode",
+    "submission_responses",
+}
+
+
+def test_all_is_exactly_the_public_names_and_keeps_the_old_ones() -> None:
+    """The kit's ``__all__`` lists its public names, every 0.1 name among them, documented."""
+    public = {
+        name
+        for name, value in vars(testing).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    } - {"annotations"}
+    assert set(testing.__all__) == public
+    assert public >= _EXPORTED_IN_0_1
+    for name in testing.__all__:
+        value = getattr(testing, name)
+        if isinstance(value, (types.FunctionType, type)):
+            assert (value.__doc__ or "").strip(), f"{name} has no docstring"

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from order_lifecycle import EventOutcome, Inbox
 from order_lifecycle.store import MemoryStore, SQLiteStore, Store, open_store
+from order_lifecycle.testing import order_lives
 from tests import webhook_events as ev
 from tests.inbox_reference import receive_one_at_a_time
-from tests.webhook_lives import order_lives
 
 from .conftest import new_postgres_schema
 

@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 from order_lifecycle import CheckoutState, InvalidInput, Order, OrderCreated, StoreError
 from order_lifecycle.exceptions import InvalidResponse
 from order_lifecycle.store import Store
-from order_lifecycle.testing import assert_submission_invariants
-from tests.responses import hostile_responses
+from order_lifecycle.testing import assert_submission_invariants, hostile_responses
 
 CREATED = json.dumps({"id": "o-1", "state": "accepted", "checkoutId": "chk-1"})
 

@@ -36,7 +36,7 @@ from order_lifecycle import (
 )
 from order_lifecycle.orders import fulfil
 from order_lifecycle.store import MemoryStore, Store, open_store
-from order_lifecycle.testing import created_bodies, new_orders, submission_responses
+from order_lifecycle.testing import created_bodies, http_responses, new_orders
 
 from .conftest import new_postgres_schema
 
@@ -159,7 +159,7 @@ class StoresAgree(RuleBasedStateMachine):
     def respond(self, data: st.DataObject, checkout_id: str) -> None:
         """The provider answers (201 stores the order), or the body is garbled."""
         status, body = data.draw(
-            submission_responses(checkout_id) | st.tuples(st.just(201), st.just("Created"))
+            http_responses(checkout_id) | st.tuples(st.just(201), st.just("Created"))
         )
         self.both(lambda store: store.record_response(checkout_id, status, body, at=T))
 

@@ -18,21 +18,13 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle import (
-    Delivery,
-    DeliveryResult,
-    Inbox,
-    Order,
-    OrderCreated,
-    OrderLifecycleError,
-    cancel_charge,
-    cancel_items,
-    capture,
-    fulfil_items,
-    refund,
-)
+from order_lifecycle.checkout import OrderCreated
 from order_lifecycle.checkout._responses import read_response
+from order_lifecycle.exceptions import OrderLifecycleError
+from order_lifecycle.models import Order
+from order_lifecycle.orders import cancel_charge, cancel_items, capture, fulfil_items, refund
 from order_lifecycle.store import Store
+from order_lifecycle.webhooks import Delivery, DeliveryResult, Inbox
 
 from ._provider import SECRET, Line, error_body, event, order_object
 

@@ -8,7 +8,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from order_lifecycle import Order, OrderState
+from order_lifecycle.lifecycle import OrderState
+from order_lifecycle.models import Order
 from order_lifecycle.store import Store, open_store
 
 from ._day import STORIES, Day, run_day

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from order_lifecycle import Order
 from order_lifecycle.diagrams import FORMATS, extract, highlight, render
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, MachineSpec
+from order_lifecycle.models import Order
 from order_lifecycle.store import open_store
 
 from ._output import Output

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from order_lifecycle import Delivery, Inbox
 from order_lifecycle.store import open_store
+from order_lifecycle.webhooks import Delivery, Inbox
 
 from ._output import Output
 

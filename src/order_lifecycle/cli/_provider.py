@@ -14,8 +14,7 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle import Delivery
-from order_lifecycle.webhooks import sign
+from order_lifecycle.webhooks import Delivery, sign
 
 __all__ = ["SECRET", "Line", "error_body", "event", "order_object"]
 

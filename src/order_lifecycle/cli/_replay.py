@@ -19,8 +19,8 @@ from typing import IO, Any
 
 import attrs
 
-from order_lifecycle import Delivery, DeliveryResult, Inbox
 from order_lifecycle.store import open_store
+from order_lifecycle.webhooks import Delivery, DeliveryResult, Inbox
 from order_lifecycle.webhooks._inbox import DEFAULT_MAX_BODY
 
 from ._output import Output, advance, clean

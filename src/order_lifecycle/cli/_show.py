@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from order_lifecycle import Operation, allowed_events, allowed_operations, explain
+from order_lifecycle.lifecycle import Operation
+from order_lifecycle.models import allowed_events, allowed_operations, explain
 from order_lifecycle.store import open_store
 
 from ._output import Output

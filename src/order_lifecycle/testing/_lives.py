@@ -1,4 +1,4 @@
-"""Random but valid provider lives of one order, as the stream of webhook events it sends.
+"""Valid lives of an order at the provider, as the signed deliveries it posts.
 
 :func:`order_lives` simulates the provider: an order created in an entry state, then moves
 the provider's rules allow (review, acceptance, blocks, expiry, fulfilments and
@@ -12,14 +12,20 @@ reconciler that follows the table must accept the stream in order.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import attrs
 from hypothesis import strategies as st
 
-from order_lifecycle import Charge, Item, Order
+from order_lifecycle.exceptions import InvalidInput
+from order_lifecycle.lifecycle import OrderState
+from order_lifecycle.models import Charge, Item, Order
 
-from . import webhook_events as ev
+from . import _shapes as ev
+from ._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
+
+__all__ = ["OrderLife", "order_lives", "shuffled_deliveries"]
 
 Json = dict[str, Any]
 
@@ -86,8 +92,8 @@ class _Item:
 
 
 @attrs.define
-class Life:
-    """One order's life at the provider, and the events it sent."""
+class _Life:
+    """One order's life at the provider, and the events it sent, as it is simulated."""
 
     order_id: str
     state: str
@@ -99,6 +105,7 @@ class Life:
     fraud: str | None = None
     fraud_firsts: dict[str, datetime] = attrs.Factory(dict)
     before_dispute: str | None = None
+    version: str = ev.VERSION
 
     def tick(self, draw: st.DrawFn) -> datetime:
         """Time passes: a second to an hour."""
@@ -119,7 +126,16 @@ class Life:
             self.fraud_firsts.setdefault(fraud, moment)
 
     def snapshot(self, draw: st.DrawFn) -> Json:
-        """The order object as the provider shows it now."""
+        """The order object as the provider shows it now, in the life's API version."""
+        if self.version == ev.LEGACY_VERSION:
+            return ev.legacy_order(
+                self.order_id,
+                self.state,
+                transitions=self.firsts,
+                fraud=self.fraud,
+                items=[i.body() for i in self.items],
+                charges=[c.body() for c in self.charges] if self.charges else None,
+            )
         body = ev.order(
             self.order_id,
             self.state,
@@ -137,13 +153,16 @@ class Life:
         """The provider sends an order event with the whole order."""
         moment = self.tick(draw)
         event_id = f"evt-{self.order_id}-{len(self.events)}"
-        self.events.append(ev.event(event_id, event_type, self.snapshot(draw), moment))
+        self.events.append(
+            ev.event(event_id, event_type, self.snapshot(draw), moment, version=self.version)
+        )
 
     def emit_charge(self, charge: _Charge, event_type: str, draw: st.DrawFn) -> None:
         """The provider sends a charge event with the charge."""
         moment = self.tick(draw)
         event_id = f"evt-{self.order_id}-{len(self.events)}"
-        self.events.append(ev.event(event_id, event_type, charge.body(self.order_id), moment))
+        obj = charge.body(self.order_id)
+        self.events.append(ev.event(event_id, event_type, obj, moment, version=self.version))
 
     def open_items(self) -> list[_Item]:
         """Items neither fulfilled nor cancelled."""
@@ -242,7 +261,8 @@ class Life:
             self.emit_order("order.dispute", draw)
         elif name in {"resolve", "resolve_to_accepted"}:
             back = "accepted" if name == "resolve_to_accepted" else self.before_dispute
-            assert back is not None
+            if back is None:  # a dispute always remembers what it interrupted
+                raise AssertionError("a dispute without the state before it")
             self.enter(back, draw, fraud="passed")
             self.before_dispute = None
             self.emit_order("order.dispute.resolved", draw)
@@ -274,28 +294,56 @@ class Life:
             self.enter("complete", draw)
             self.emit_order("order.complete", draw)
 
+
+@attrs.frozen
+class OrderLife:
+    """One valid life of an order at the provider: the deliveries it posted, in order.
+
+    ``final_state`` is the state the last order snapshot reports; ``version`` the API
+    version of the shapes (``2021-12-13``, or ``2020-01-07`` with top-level ``charges[]``).
+    Every delivery is signed with ``secret`` when its event was sent, and received a second
+    later.
+    """
+
+    order_id: str
+    final_state: OrderState
+    version: str
+    deliveries: tuple[SignedDelivery, ...]
+    secret: str | bytes = attrs.field(default=TEST_SECRET, repr=False)
+
+    @property
+    def events(self) -> list[Json]:
+        """Each delivery's event, parsed afresh (for a test that makes variants of them)."""
+        return [delivery.payload() for delivery in self.deliveries]
+
     def as_created(self) -> Order:
-        """The order as its ``POST /orders`` 201 would have created it (no snapshot mark)."""
-        first = self.events[0]["data"]["object"]
+        """The order as its ``POST /orders`` 201 would have created it, before any delivery."""
+        first = self.deliveries[0].payload()["data"]["object"]
+        charges = first.get("charges") or first.get("payment", {}).get("charges") or []
         return Order.create(
             self.order_id,
             first["state"],
             at=ev.T0,
-            checkout_id=first["checkoutId"],
+            checkout_id=first.get("checkoutId"),
             items=[
                 Item(i["id"], i["quantity"], physical=i["productDetails"].get("physical"))
                 for i in first["items"]
             ],
             charges=[
-                Charge(c["id"], c["state"], str(c["amount"]), c["currency"])
-                for c in first["payment"].get("charges", [])
+                Charge(c["id"], c["state"], Decimal(str(c["amount"])), c["currency"])
+                for c in charges
             ],
         )
 
 
+_VERSIONS = (ev.VERSION, ev.LEGACY_VERSION)
+
+
 @st.composite
-def order_lives(draw: st.DrawFn, order_id: str = "o1", max_moves: int = 14) -> Life:
-    """A valid life of order ``order_id`` at the provider, with the events it sent."""
+def _lives(
+    draw: st.DrawFn, order_id: str, max_moves: int, secret: str | bytes, versions: tuple[str, ...]
+) -> OrderLife:
+    version = draw(st.sampled_from(versions))
     entry = draw(st.sampled_from(["pending_payment", "in_review", "accepted"]))
     items = [
         _Item(
@@ -312,11 +360,96 @@ def order_lives(draw: st.DrawFn, order_id: str = "o1", max_moves: int = 14) -> L
         )
         for n in range(0 if wire else draw(st.integers(1, 2)))
     ]
-    life = Life(order_id, entry, items, charges, clock=ev.T0)
+    life = _Life(order_id, entry, items, charges, clock=ev.T0, version=version)
     life.enter(entry, draw)
-    life.emit_order(draw(st.sampled_from(_ENTRY_TYPES[entry])), draw)
+    entry_types = _ENTRY_TYPES[entry]
+    if version == ev.LEGACY_VERSION:  # checkout sessions came with the newer API
+        entry_types = [t for t in entry_types if not t.startswith("checkout_session.")]
+    life.emit_order(draw(st.sampled_from(entry_types)), draw)
     for _ in range(draw(st.integers(0, max_moves))):
         # Moves that end or pause a life are drawn less often, so lives reach far.
         weighted = [m for m in life.moves() for _ in range(1 if m in _RARE else 4)]
         life.move(draw(st.sampled_from(weighted)), draw)
-    return life
+    deliveries = tuple(
+        signed_delivery(ev.raw(event), at=_sent(event), secret=secret) for event in life.events
+    )
+    return OrderLife(order_id, OrderState(life.state), version, deliveries, secret)
+
+
+def _sent(event: Json) -> datetime:
+    """When the provider signed an event's delivery: as it created the event."""
+    return datetime.fromisoformat(event["createdTime"])
+
+
+def order_lives(
+    order_id: str = "o1",
+    *,
+    max_moves: int = 14,
+    secret: str | bytes = TEST_SECRET,
+    versions: tuple[str, ...] = _VERSIONS,
+) -> st.SearchStrategy[OrderLife]:
+    """A valid life of order ``order_id``, as the signed deliveries the provider posted.
+
+    In the provider's shapes, in one of ``versions`` (both API generations the parser reads,
+    by default): an entry event, then up to ``max_moves`` moves. Fed in order to an
+    :class:`~order_lifecycle.Inbox` (``secrets=[secret]``), every delivery applies and the
+    order ends in :attr:`OrderLife.final_state`.
+
+    Example::
+
+        @given(order_lives())
+        def test_my_endpoint_accepts_every_life(life):
+            for delivery in life.deliveries:
+                assert client.post("/hook", content=delivery.body,
+                                   headers=delivery.headers).status_code == 200
+    """
+    if not order_id or max_moves < 0 or not set(versions) <= set(_VERSIONS) or not versions:
+        raise InvalidInput(
+            f"order_lives needs an order id, max_moves of 0 or more and versions among "
+            f"{', '.join(_VERSIONS)}; got {order_id!r}, {max_moves!r}, {versions!r}."
+        )
+    return _lives(order_id, max_moves, secret, tuple(versions))
+
+
+_HOUR = timedelta(hours=1)
+
+
+@st.composite
+def _shuffled(draw: st.DrawFn, life: OrderLife, max_duplicates: int) -> list[SignedDelivery]:
+    originals = list(life.deliveries)
+    again = draw(st.lists(st.sampled_from(originals), max_size=max_duplicates))
+    # The provider retries for days: a redelivery is signed anew, when it is sent again.
+    redelivered = [
+        signed_delivery(
+            d.body,
+            at=(d.received_at or ev.T0) + _HOUR * draw(st.integers(1, 72)),
+            secret=life.secret,
+            kind="redelivery",
+        )
+        for d in again
+    ]
+    return draw(st.permutations(originals + redelivered))
+
+
+def shuffled_deliveries(
+    life: OrderLife, *, max_duplicates: int = 4
+) -> st.SearchStrategy[list[SignedDelivery]]:
+    """``life``'s deliveries in any order, up to ``max_duplicates`` of them delivered again.
+
+    The provider documents no ordering and delivers at least once (a redelivery is the same
+    body, signed anew when sent again). Received in this order, in one batch, or one at a
+    time with each ``conflict`` delivered again (as the provider retries: a charge event may
+    come before anything made its order known), the deliveries leave the order as the life
+    in order does (state, fraud state, items, charges); only the history may differ (steps
+    implied rather than announced).
+
+    Example::
+
+        @given(order_lives().flatmap(shuffled_deliveries))
+        def test_my_endpoint_takes_any_order(deliveries):
+            for delivery in deliveries:
+                client.post("/hook", content=delivery.body, headers=delivery.headers)
+    """
+    if not life.deliveries:
+        return st.just([])
+    return _shuffled(life, max_duplicates)

@@ -1,0 +1,1 @@
+"""Tests of the property-testing kit: its strategies draw what they promise."""
