@@ -79,5 +79,5 @@ def test_every_exception_is_exported_and_in_the_tree() -> None:
 
 
 def test_version() -> None:
-    """__version__ is the installed distribution's version."""
+    """__version__ is the version the build declares (read from _version.py, not the metadata)."""
     assert order_lifecycle.__version__ == "0.1.0"
