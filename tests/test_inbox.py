@@ -270,6 +270,8 @@ def test_inbox_configuration_is_checked() -> None:
         Delivery(b"{}", received_at=datetime(2026, 1, 1))  # noqa: DTZ001
     with pytest.raises(WrongType, match=r"Delivery\.body"):
         Inbox(MemoryStore(), secrets=None).receive(["{}"])  # type: ignore[list-item]
+    with pytest.raises(WrongType, match=r"Inbox\.store must be a Store"):
+        Inbox({}, secrets=None)  # type: ignore[arg-type]
 
 
 def test_the_memory_store_keeps_copies() -> None:
@@ -417,10 +419,10 @@ def test_forgeries_are_kept_as_summaries_and_counted() -> None:
     body = b"x" * 10_000
     results = box.receive([Delivery(body, "t=1, forged"), Delivery(body)])
     assert outcomes(results) == ["invalid", "invalid"]
-    assert [(k.raw, k.size, k.summary) for k in store.kept_deliveries()] == [
-        (body[:256], 10_000, True)
-    ] * 2
-    assert store.kept_deliveries()[0].sha256 == hashlib.sha256(body).hexdigest()
+    [kept] = store.kept_deliveries()  # the second, the same bytes, counted as a redelivery
+    assert (kept.raw, kept.size, kept.summary) == (body[:256], 10_000, True)
+    assert kept.sha256 == hashlib.sha256(body).hexdigest()
+    assert store.redeliveries_not_kept() == 1
     assert box.refused == {"signature": 2, "too_large": 0}
 
 

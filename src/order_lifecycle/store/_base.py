@@ -93,7 +93,7 @@ from order_lifecycle.webhooks._webhook_store import BatchStore
 
 from ._check import IllegalHistory, StoredHistory, find_illegal
 
-__all__ = ["SPEC_VERSIONS", "KeptDelivery", "Store", "kept_delivery"]
+__all__ = ["SPEC_VERSIONS", "KeptDelivery", "Store", "kept_before", "kept_delivery"]
 
 T = TypeVar("T")
 
@@ -133,6 +133,19 @@ class KeptDelivery:
         return (
             f"<KeptDelivery(id={self.id}, reason={self.reason!r}, num_bytes={len(self.raw)}{size})>"
         )
+
+
+def kept_before(kept: Sequence[KeptDelivery], *, summary: bool) -> KeptDelivery | None:
+    """Of the deliveries ``kept`` with one digest, the one a new delivery repeats; or None.
+
+    A delivery kept whole stands for any redelivery (the first such is the one); a summary
+    only for another summary (a whole delivery is worth keeping once after its summary:
+    the summary lacks its bytes).
+    """
+    whole = [delivery for delivery in kept if not delivery.summary]
+    if whole:
+        return whole[0]
+    return kept[0] if summary and kept else None
 
 
 def kept_delivery(  # noqa: PLR0913, PLR0917 (a row's columns, in order)
@@ -294,6 +307,11 @@ class Store(BatchStore):
         :attr:`max_kept_bytes`, nothing is kept: the delivery is counted in
         :meth:`deliveries_not_kept` and ``None`` returned.
 
+        A redelivery (a delivery whose SHA-256, the whole delivery's, is kept already) is
+        not kept again: it is counted in :meth:`redeliveries_not_kept`, charged nothing,
+        and the delivery kept before is returned. A summary does not stand for the whole
+        delivery: the same bytes kept whole after a summary of them are kept (once).
+
         Raises:
             InvalidInput: a reason or id no database can store (NUL, a lone surrogate),
                 an empty reason or id (:class:`WrongType`), or a ``max_kept_bytes``
@@ -312,6 +330,10 @@ class Store(BatchStore):
     @abstractmethod
     def deliveries_not_kept(self) -> int:
         """How many deliveries were counted but not kept, the cap being reached."""
+
+    @abstractmethod
+    def redeliveries_not_kept(self) -> int:
+        """How many deliveries were not kept because they were kept already (redelivered)."""
 
     # --- checking stored histories against a spec -------------------------------------------
 

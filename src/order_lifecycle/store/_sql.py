@@ -51,6 +51,7 @@ from ._base import (
     KeptDelivery,
     Store,
     adopted_order,
+    kept_before,
     kept_delivery,
     new_steps,
     now,
@@ -181,6 +182,16 @@ class _Fallback(Exception):
 _RECORD_EVENT = (
     "INSERT INTO ol_applied_events (event_id, order_id, applied_at) VALUES (?, ?, ?) "
     "ON CONFLICT (event_id) DO NOTHING"
+)
+
+
+_SELECT_KEPT = (
+    "SELECT id, raw, reason, kept_at, event_id, order_id, size, sha256 FROM ol_kept_deliveries"
+)
+# Its row is made by the first redelivery (a row of data, not of the schema).
+_COUNT_REDELIVERY = (
+    "INSERT INTO ol_counters (name, value) VALUES ('redelivered', 1) "
+    "ON CONFLICT (name) DO UPDATE SET value = ol_counters.value + 1"
 )
 
 
@@ -665,7 +676,11 @@ class SQLStore(Store):
             return self._keep(checked, cap)
 
     def _keep(self, delivery: CheckedKeep, cap: int) -> KeptDelivery | None:
-        """Inside a write transaction: keep a checked delivery, or count it past the cap."""
+        """In a write transaction: keep a checked delivery, or count it (redelivered, capped)."""
+        before = self._kept_before(delivery)
+        if before is not None:
+            self._write(_COUNT_REDELIVERY)
+            return before
         # One conditional write: racing writers cannot both slip under the cap.
         charged = self._write(
             "UPDATE ol_counters SET value = value + ? WHERE name = 'kept_bytes' AND value + ? <= ?",
@@ -699,13 +714,16 @@ class SQLStore(Store):
             delivery.sha256,
         )
 
+    def _kept_before(self, delivery: CheckedKeep) -> KeptDelivery | None:
+        """Inside a transaction: the kept delivery ``delivery`` repeats, if any."""
+        rows = self._query(f"{_SELECT_KEPT} WHERE sha256 = ? ORDER BY id", [delivery.sha256])
+        kept = [_kept(*row) for row in rows]
+        return kept_before(kept, summary=len(delivery.raw) < delivery.size)
+
     def kept_deliveries(self) -> list[KeptDelivery]:
         """Every kept delivery, oldest first."""
         with self._transaction(write=False):
-            rows = self._query(
-                "SELECT id, raw, reason, kept_at, event_id, order_id, size, sha256 "
-                "FROM ol_kept_deliveries ORDER BY id"
-            )
+            rows = self._query(f"{_SELECT_KEPT} ORDER BY id")
         return [_kept(*row) for row in rows]
 
     def kept_bytes(self) -> int:
@@ -715,6 +733,10 @@ class SQLStore(Store):
     def deliveries_not_kept(self) -> int:
         """How many deliveries were counted but not kept, the cap being reached."""
         return self._counter("not_kept")
+
+    def redeliveries_not_kept(self) -> int:
+        """How many deliveries were not kept because they were kept already (redelivered)."""
+        return self._counter("redelivered")
 
     def _counter(self, name: str) -> int:
         with self._transaction(write=False):

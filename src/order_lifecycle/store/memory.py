@@ -35,6 +35,7 @@ from ._base import (
     KeptDelivery,
     Store,
     adopted_order,
+    kept_before,
     new_steps,
     require_id,
     require_ids,
@@ -85,8 +86,10 @@ class MemoryStore(Store):
         self._checkouts: dict[str, _Entry[Checkout]] = {}
         self._events: dict[str, str] = {}
         self._deliveries: list[KeptDelivery] = []
+        self._by_digest: dict[str, list[KeptDelivery]] = {}
         self._kept_bytes = 0
         self._not_kept = 0
+        self._redelivered = 0
 
     def __repr__(self) -> str:
         """``<MemoryStore(num_orders=2, num_checkouts=1)>``."""
@@ -251,7 +254,12 @@ class MemoryStore(Store):
             return self._keep(checked, cap)
 
     def _keep(self, delivery: CheckedKeep, cap: int) -> KeptDelivery | None:
-        """Under the lock: keep a checked delivery, or count it past the cap."""
+        """Under the lock: keep a checked delivery, or count it (redelivered, past the cap)."""
+        same = self._by_digest.setdefault(delivery.sha256, [])
+        before = kept_before(same, summary=len(delivery.raw) < delivery.size)
+        if before is not None:
+            self._redelivered += 1
+            return before
         if self._kept_bytes + delivery.cost > cap:
             self._not_kept += 1
             return None
@@ -267,6 +275,7 @@ class MemoryStore(Store):
             delivery.sha256,
         )
         self._deliveries.append(kept)
+        same.append(kept)
         return kept
 
     def kept_deliveries(self) -> list[KeptDelivery]:
@@ -283,6 +292,11 @@ class MemoryStore(Store):
         """How many deliveries were counted but not kept, the cap being reached."""
         with self._lock:
             return self._not_kept
+
+    def redeliveries_not_kept(self) -> int:
+        """How many deliveries were not kept because they were kept already (redelivered)."""
+        with self._lock:
+            return self._redelivered
 
     # --- checkouts --------------------------------------------------------------------------
 
