@@ -93,12 +93,23 @@ from order_lifecycle.webhooks._webhook_store import BatchStore
 
 from ._check import IllegalHistory, StoredHistory, find_illegal
 
-__all__ = ["SPEC_VERSIONS", "KeptDelivery", "Store", "kept_before", "kept_delivery"]
+__all__ = [
+    "CLAIM_ATTEMPTS",
+    "SPEC_VERSIONS",
+    "KeptDelivery",
+    "Store",
+    "kept_before",
+    "kept_delivery",
+]
 
 T = TypeVar("T")
 
 SPEC_VERSIONS = {"order": ORDER_SPEC.version, "checkout": CHECKOUT_SPEC.version}
 """The version of each table this code writes steps under."""
+
+# Lost claims of one checkout in a row before giving up; each loss means another call
+# committed, so only a pathological stream of writers to one checkout gets this far.
+CLAIM_ATTEMPTS = 100
 
 
 @attrs.frozen(repr=False)
@@ -361,6 +372,24 @@ class Store(BatchStore):
         """Every stored checkout's id, sorted."""
 
     @abstractmethod
+    def _read_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
+        """The checkout as last committed and its version (``None`` if never stored).
+
+        One read; the checkout returned must not be changed (it may be the stored one).
+        """
+
+    @abstractmethod
+    def _commit_checkout(
+        self, version: int, stored: Checkout, work: Checkout, order: Order | None
+    ) -> bool:
+        """Write ``work`` over ``stored`` where it is still at ``version``; whether it was.
+
+        One transaction: the checkout's row, its appended steps (all of them when
+        ``version`` is 0: a new checkout) and ``order``, if given and no order with its
+        id is stored yet. A checkout no longer at ``version`` (another call committed
+        first) is left as it is and ``False`` returned.
+        """
+
     def get(self, checkout_id: str) -> Checkout:
         """A copy of the checkout as last committed; changing it changes nothing here.
 
@@ -368,8 +397,11 @@ class Store(BatchStore):
             UnknownCheckout: the store has never seen ``checkout_id``.
 
         """
+        loaded = self._read_checkout(require_id(checkout_id, "checkout_id"))
+        if loaded is None:
+            raise UnknownCheckout(checkout_id)
+        return loaded[1].copy()
 
-    @abstractmethod
     def _apply(
         self,
         checkout_id: str,
@@ -385,11 +417,38 @@ class Store(BatchStore):
         ``InvalidResponse``; on any other error commit nothing and re-raise. The order
         the checkout became, ``adopt`` or the order of an :class:`OrderCreated` result,
         is stored in the same transaction unless an order with its id is stored already.
+        A step that lost its race (another call committed first) is run again on what
+        that call left, so a lost claim is re-read and refused, never written.
 
         Raises:
             UnknownCheckout: ``checkout_id`` is unknown and ``register_at`` is ``None``.
+            StoreError: the checkout changed under ``CLAIM_ATTEMPTS`` tries in a row.
 
         """
+        checkout_id = require_id(checkout_id, "checkout_id")
+        for _ in range(CLAIM_ATTEMPTS):
+            loaded = self._read_checkout(checkout_id)
+            if loaded is None:
+                if register_at is None:
+                    raise UnknownCheckout(checkout_id)
+                opened: Step[CheckoutState, CheckoutEvent] = Step(
+                    None, None, CheckoutState.OPEN, register_at
+                )
+                loaded = (0, Checkout(checkout_id, history=[opened]))
+            version, stored = loaded
+            work = stored.copy()
+            failure: InvalidResponse | None = None
+            try:
+                result: T | None = change(work)
+            except InvalidResponse as error:
+                failure, result = error, None
+            new_steps(CHECKOUT_SPEC, stored, work)
+            if not self._commit_checkout(version, stored, work, adopted_order(result, adopt)):
+                continue
+            if failure is not None:
+                raise failure
+            return result  # type: ignore[return-value]
+        raise StoreError(f"checkout {checkout_id!r} kept changing; gave up after {CLAIM_ATTEMPTS}.")
 
     def __contains__(self, checkout_id: object) -> bool:
         """Whether the store has seen the checkout ``checkout_id``."""

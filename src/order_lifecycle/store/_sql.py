@@ -30,19 +30,14 @@ import attrs
 
 from order_lifecycle.exceptions import (
     DuplicateEvent,
-    InvalidResponse,
     OrderExists,
     SchemaTooNew,
     StaleOrder,
     StoreCorrupt,
-    StoreError,
     StoreUnavailable,
-    UnknownCheckout,
     UnknownOrder,
 )
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import CheckoutEvent, CheckoutState
+from order_lifecycle.lifecycle._tables import ORDER_SPEC
 from order_lifecycle.models._models import Checkout, Order
 from order_lifecycle.webhooks._kept import check_cap
 
@@ -50,7 +45,6 @@ from ._base import (
     SPEC_VERSIONS,
     KeptDelivery,
     Store,
-    adopted_order,
     kept_before,
     kept_delivery,
     new_steps,
@@ -95,9 +89,6 @@ __all__ = ["SQLStore"]
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
-
-# Lost claims of one checkout in a row before giving up (see memory.CLAIM_ATTEMPTS).
-CLAIM_ATTEMPTS = 100
 
 
 @attrs.frozen
@@ -749,51 +740,14 @@ class SQLStore(Store):
         """Every stored checkout's id, sorted."""
         return self._ids(CHECKOUTS)
 
-    def get(self, checkout_id: str) -> Checkout:
-        """A copy of the checkout as last committed."""
-        checkout_id = require_id(checkout_id, "checkout_id")
+    def _read_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
         with self._transaction(write=False):
             loaded = self._load(CHECKOUTS, checkout_id)
         if loaded is None:
-            raise UnknownCheckout(checkout_id)
-        checkout = loaded[1]
+            return None
+        version, checkout = loaded
         assert isinstance(checkout, Checkout)  # noqa: S101 (CHECKOUTS decodes checkouts)
-        return checkout
-
-    def _apply(
-        self,
-        checkout_id: str,
-        change: Callable[[Checkout], T],
-        *,
-        register_at: datetime | None = None,
-        adopt: Order | None = None,
-    ) -> T:
-        checkout_id = require_id(checkout_id, "checkout_id")
-        for _ in range(CLAIM_ATTEMPTS):
-            with self._transaction(write=False):
-                loaded = self._load(CHECKOUTS, checkout_id)
-            if loaded is None:
-                if register_at is None:
-                    raise UnknownCheckout(checkout_id)
-                opened: Step[CheckoutState, CheckoutEvent] = Step(
-                    None, None, CheckoutState.OPEN, register_at
-                )
-                loaded = (0, Checkout(checkout_id, history=[opened]))
-            version, stored = loaded
-            assert isinstance(stored, Checkout)  # noqa: S101 (CHECKOUTS decodes checkouts)
-            work = stored.copy()
-            failure: InvalidResponse | None = None
-            try:
-                result: T | None = change(work)
-            except InvalidResponse as error:
-                failure, result = error, None
-            new_steps(CHECKOUT_SPEC, stored, work)
-            if not self._commit_checkout(version, stored, work, adopted_order(result, adopt)):
-                continue
-            if failure is not None:
-                raise failure
-            return result  # type: ignore[return-value]
-        raise StoreError(f"checkout {checkout_id!r} kept changing; gave up after {CLAIM_ATTEMPTS}.")
+        return version, checkout
 
     def _commit_checkout(
         self, version: int, stored: Checkout, work: Checkout, order: Order | None
