@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,11 +17,20 @@ from order_lifecycle import (
     Order,
     OrderState,
 )
-from order_lifecycle.exceptions import WrongType
+from order_lifecycle.exceptions import DuplicateEvent, WrongType
+from order_lifecycle.store import (
+    ChangeOutcome,
+    ChangeResult,
+    DeliveryToKeep,
+    MemoryStore,
+    OrderChange,
+    StoreError,
+)
 from order_lifecycle.testing import assert_order_invariants
-from order_lifecycle.webhooks import MemoryWebhookStore, WebhookStore, sign
+from order_lifecycle.webhooks import sign
 
 from . import webhook_events as ev
+from .stored import event_ids, orders, seeded
 
 SECRET = "whsec-test"  # noqa: S105 (a made-up test secret)
 NOW = datetime(2026, 4, 10, 12, 0, tzinfo=UTC)
@@ -32,8 +42,8 @@ def signed(payload: dict[str, Any], secret: str = SECRET, at: datetime = NOW) ->
     return Delivery(body, sign(body, secret, at), received_at=NOW)
 
 
-def inbox(store: MemoryWebhookStore | None = None) -> tuple[Inbox, MemoryWebhookStore]:
-    store = MemoryWebhookStore() if store is None else store
+def inbox(store: MemoryStore | None = None) -> tuple[Inbox, MemoryStore]:
+    store = MemoryStore() if store is None else store
     return Inbox(store, secrets=[SECRET], clock=lambda: NOW), store
 
 
@@ -46,13 +56,13 @@ def test_a_life_goes_in_one_delivery_at_a_time() -> None:
     box, store = inbox()
     results = box.receive([signed(p) for p in ev.accepted_fulfilled_complete()])
     assert outcomes(results) == ["applied", "unknown", "applied", "applied", "applied", "applied"]
-    order = store.orders["1005"]
+    order = orders(store)["1005"]
     assert order.state is OrderState.COMPLETE
     assert_order_invariants(order)
-    assert set(store.event_ids) == {p["id"] for p in ev.accepted_fulfilled_complete()} - {
+    assert set(event_ids(store)) == {p["id"] for p in ev.accepted_fulfilled_complete()} - {
         "evt-1005-fulfilment"
     }
-    (kept,) = store.kept
+    (kept,) = store.kept_deliveries()
     assert kept.raw == ev.raw(ev.accepted_fulfilled_complete()[1])
     assert (kept.event_id, kept.order_id) == ("evt-1005-fulfilment", "1005")
     assert "fulfillment.created" in kept.reason
@@ -65,12 +75,12 @@ def test_a_life_goes_in_one_delivery_at_a_time() -> None:
 def test_every_hand_written_life_in_order_and_backwards() -> None:
     """Each life ends in the same state, fraud state and charges delivered in either order."""
     for name, life in ev.ALL_LIVES.items():
-        forwards, backwards = MemoryWebhookStore(), MemoryWebhookStore()
+        forwards, backwards = MemoryStore(), MemoryStore()
         inbox(forwards)[0].receive([signed(p) for p in life()])
         results = inbox(backwards)[0].receive([signed(p) for p in reversed(life())])
         assert all(r.outcome is not EventOutcome.CONFLICT for r in results), name
-        for order_id, order in forwards.orders.items():
-            other = backwards.orders[order_id]
+        for order_id, order in orders(forwards).items():
+            other = orders(backwards)[order_id]
             assert (order.state, order.fraud_state) == (other.state, other.fraud_state), name
             assert order.charges == other.charges, name
             assert order.items == other.items, name
@@ -82,11 +92,11 @@ def test_redeliveries_are_duplicates() -> None:
     life = ev.review_then_blocked()
     first = box.receive([signed(life[0]), signed(life[0])])
     assert outcomes(first) == ["applied", "duplicate"]
-    before = store.orders
+    before = orders(store)
     again = box.receive([signed(life[0])])
     assert outcomes(again) == ["duplicate"]
     assert "was applied to order '1004' already" in again[0].reason
-    assert store.orders == before
+    assert orders(store) == before
 
 
 def test_stale_events_are_recorded_not_applied() -> None:
@@ -95,8 +105,8 @@ def test_stale_events_are_recorded_not_applied() -> None:
     life = ev.expired_wire_transfer()
     results = box.receive([signed(life[1]), signed(life[0]), signed(life[0])])
     assert outcomes(results) == ["applied", "stale", "duplicate"]
-    assert store.event_ids["evt-1003-pending"] == "1003"
-    assert store.orders["1003"].state is OrderState.CANCELLED
+    assert event_ids(store)["evt-1003-pending"] == "1003"
+    assert orders(store)["1003"].state is OrderState.CANCELLED
 
 
 def test_a_charge_event_before_its_order_waits_for_the_batch() -> None:
@@ -105,8 +115,8 @@ def test_a_charge_event_before_its_order_waits_for_the_batch() -> None:
     life = ev.charge_capture_and_cancel()
     results = box.receive([signed(life[1]), signed(life[0])])
     assert outcomes(results) == ["applied", "applied"]
-    assert store.kept == []
-    assert store.orders["1007"].charges[0].captured == 30
+    assert store.kept_deliveries() == []
+    assert orders(store)["1007"].charges[0].captured == 30
 
 
 def test_a_conflict_is_kept_and_a_redelivery_can_apply_it() -> None:
@@ -116,9 +126,9 @@ def test_a_conflict_is_kept_and_a_redelivery_can_apply_it() -> None:
     (conflict,) = box.receive([signed(life[1])])
     assert conflict.outcome is EventOutcome.CONFLICT
     assert "a charge event cannot create its order" in conflict.reason
-    assert store.kept[0].raw == ev.raw(life[1])
-    assert store.kept[0].reason == conflict.reason
-    assert store.event_ids == {}
+    assert store.kept_deliveries()[0].raw == ev.raw(life[1])
+    assert store.kept_deliveries()[0].reason == conflict.reason
+    assert event_ids(store) == {}
     assert outcomes(box.receive([signed(life[0]), signed(life[1])])) == ["applied", "applied"]
 
 
@@ -127,7 +137,7 @@ def test_conflicting_snapshots_leave_the_order_alone() -> None:
     box, store = inbox()
     blocked = ev.review_then_blocked()
     box.receive([signed(p) for p in blocked])
-    before = store.orders
+    before = orders(store)
     revived = ev.event(
         "evt-revived",
         "order.accepted",
@@ -137,9 +147,9 @@ def test_conflicting_snapshots_leave_the_order_alone() -> None:
     (result,) = box.receive([signed(revived)])
     assert result.outcome is EventOutcome.CONFLICT
     assert result.reason == "no legal path leads from blocked to accepted with the snapshot's data"
-    assert store.orders == before
-    assert store.kept[-1].raw == ev.raw(revived)
-    assert "evt-revived" not in store.event_ids
+    assert orders(store) == before
+    assert store.kept_deliveries()[-1].raw == ev.raw(revived)
+    assert "evt-revived" not in event_ids(store)
 
 
 @pytest.mark.parametrize(
@@ -167,10 +177,10 @@ def test_invalid_deliveries_are_kept_raw(delivery: Delivery, reason: str) -> Non
     assert result.outcome is EventOutcome.INVALID
     assert reason in result.reason
     unsigned = "signature" in reason
-    assert store.kept[0].raw == (delivery.body[:256] if unsigned else delivery.body)
-    assert store.kept[0].size == len(delivery.body)
-    assert store.orders == {}
-    assert store.event_ids == {}
+    assert store.kept_deliveries()[0].raw == (delivery.body[:256] if unsigned else delivery.body)
+    assert store.kept_deliveries()[0].size == len(delivery.body)
+    assert orders(store) == {}
+    assert event_ids(store) == {}
 
 
 def test_an_invalid_event_names_its_field_and_id() -> None:
@@ -182,7 +192,7 @@ def test_an_invalid_event_names_its_field_and_id() -> None:
     assert result.outcome is EventOutcome.INVALID
     assert "data.object.items[0]" in result.reason
     assert result.event_id == "evt-1001-accepted"
-    assert store.kept[0].event_id == "evt-1001-accepted"
+    assert store.kept_deliveries()[0].event_id == "evt-1001-accepted"
 
 
 def test_an_event_id_reused_for_another_order_is_invalid() -> None:
@@ -197,8 +207,8 @@ def test_an_event_id_reused_for_another_order_is_invalid() -> None:
         "event 'evt-1001-accepted' was recorded for order '1001', but this delivery names "
         "order '1002'"
     )
-    assert "1002" not in store.orders
-    assert store.kept[-1].order_id == "1002"
+    assert "1002" not in orders(store)
+    assert store.kept_deliveries()[-1].order_id == "1002"
 
 
 def test_a_missing_id_is_invalid() -> None:
@@ -213,7 +223,7 @@ def test_a_missing_id_is_invalid() -> None:
 
 def test_signatures_of_any_current_secret_pass() -> None:
     """While a secret rotates, deliveries signed with either are accepted."""
-    store = MemoryWebhookStore()
+    store = MemoryStore()
     box = Inbox(store, secrets=["old-secret", SECRET], clock=lambda: NOW)
     results = box.receive(
         [signed(ev.card_order_accepted()[0], "old-secret"), signed(ev.expired_wire_transfer()[0])]
@@ -226,14 +236,14 @@ def test_the_age_is_judged_at_reception() -> None:
     body = ev.raw(ev.card_order_accepted()[0])
     header = sign(body, SECRET, NOW)
     later = NOW + timedelta(days=1)
-    box = Inbox(MemoryWebhookStore(), secrets=[SECRET], clock=lambda: later)
+    box = Inbox(MemoryStore(), secrets=[SECRET], clock=lambda: later)
     assert outcomes(box.receive([Delivery(body, header, received_at=NOW)])) == ["applied"]
     assert outcomes(box.receive([Delivery(body, header)])) == ["invalid"]
 
 
 def test_without_secrets_raw_bytes_are_deliveries() -> None:
     """secrets=None leaves signatures to the caller; plain bytes are deliveries then."""
-    store = MemoryWebhookStore()
+    store = MemoryStore()
     results = Inbox(store, secrets=None).receive([ev.raw(p) for p in ev.card_order_accepted()])
     assert outcomes(results) == ["applied"]
 
@@ -241,77 +251,78 @@ def test_without_secrets_raw_bytes_are_deliveries() -> None:
 def test_orders_known_already_take_their_events() -> None:
     """A store seeded with an order from POST /orders applies its events to it."""
     order = Order.create("1001", "accepted", at=ev.T0)
-    store = MemoryWebhookStore([order])
+    store = seeded([order])
     (result,) = inbox(store)[0].receive([signed(ev.card_order_accepted()[0])])
     assert result.outcome is EventOutcome.APPLIED
     assert result.reason == "snapshot applied; the order stays accepted"
-    assert store.orders["1001"].charges[0].id == "ch-1001"
+    assert orders(store)["1001"].charges[0].id == "ch-1001"
 
 
 def test_inbox_configuration_is_checked() -> None:
     """No secrets at all, a lone string, or a delivery not in bytes are refused early."""
     with pytest.raises(InvalidInput, match=r"Inbox\.secrets is empty"):
-        Inbox(MemoryWebhookStore(), secrets=[])
+        Inbox(MemoryStore(), secrets=[])
     with pytest.raises(WrongType, match=r"Inbox\.secrets must be a list of secrets"):
-        Inbox(MemoryWebhookStore(), secrets="whsec")
+        Inbox(MemoryStore(), secrets="whsec")
     with pytest.raises(WrongType, match=r"Delivery\.body must be the delivery's raw bytes"):
         Delivery("{}")
     with pytest.raises(WrongType, match=r"Delivery\.received_at must be an aware datetime"):
         Delivery(b"{}", received_at=datetime(2026, 1, 1))  # noqa: DTZ001
     with pytest.raises(WrongType, match=r"Delivery\.body"):
-        Inbox(MemoryWebhookStore(), secrets=None).receive(["{}"])  # type: ignore[list-item]
+        Inbox(MemoryStore(), secrets=None).receive(["{}"])  # type: ignore[list-item]
+    with pytest.raises(WrongType, match=r"Inbox\.store must be a Store"):
+        Inbox({}, secrets=None)  # type: ignore[arg-type]
 
 
 def test_the_memory_store_keeps_copies() -> None:
     """Changing an order read from the memory store changes nothing stored."""
-    store = MemoryWebhookStore()
+    store = MemoryStore()
     inbox(store)[0].receive([signed(ev.card_order_accepted()[0])])
     order = store.get_order("1001")
-    assert order is not None
     order.history.clear()
-    stored = store.get_order("1001")
-    assert stored is not None
-    assert len(stored.history) == 1
-    assert store.get_order("nope") is None
+    assert len(store.get_order("1001").history) == 1
     assert store.order_of_event("evt-1001-accepted") == "1001"
-    assert isinstance(store, WebhookStore)
-    assert repr(store) == "<MemoryWebhookStore(num_orders=1, num_events=1, num_kept=0)>"
+    assert repr(store) == "<MemoryStore(num_orders=1, num_checkouts=0)>"
 
 
 def test_the_memory_store_refuses_an_event_id_for_two_orders() -> None:
-    """save() with an event id recorded for another order raises and stores nothing."""
-    store = MemoryWebhookStore()
-    store.save(Order.create("a", at=ev.T0), "evt-1")
-    with pytest.raises(InvalidInput, match="recorded for order 'a', not 'b'"):
-        store.save(Order.create("b", at=ev.T0), "evt-1")
-    assert set(store.orders) == {"a"}
+    """An event id applied to one order is refused for another; nothing stored."""
+    store = MemoryStore()
+    store.create_order(Order.create("a", at=ev.T0), event_id="evt-1")
+    with pytest.raises(DuplicateEvent, match="already applied to order 'a'"):
+        store.create_order(Order.create("b", at=ev.T0), event_id="evt-1")
+    assert set(orders(store)) == {"a"}
     with pytest.raises(WrongType, match="order must be an Order"):
-        store.save("a", "evt-2")  # type: ignore[arg-type]
+        store.create_order("a", event_id="evt-2")  # type: ignore[arg-type]
 
 
-class FailingStore(MemoryWebhookStore):
-    """A store whose writes fail after the first, as a lost race would."""
+class FailingStore(MemoryStore):
+    """A store whose commits fail after the first, as a database that went away."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.saves = 0
+        self.commits = 0
 
-    def save(self, order: Order, event_id: str) -> None:
-        """Save the first order; fail from the second on."""
-        self.saves += 1
-        if self.saves > 1:
-            raise RuntimeError("the database went away")
-        super().save(order, event_id)
+    def commit_changes(
+        self, changes: Sequence[OrderChange], keep: Sequence[DeliveryToKeep] = ()
+    ) -> list[ChangeResult]:
+        """Commit the first batch; fail from the second on."""
+        self.commits += 1
+        if self.commits > 1:
+            raise StoreError("the database went away")
+        return super().commit_changes(changes, keep)
 
 
 def test_a_store_error_propagates_after_what_was_done() -> None:
-    """A store that fails stops the batch with its error; earlier deliveries stay done."""
+    """A store that fails stops the batch with its error; earlier batches stay done."""
     store = FailingStore()
     box = Inbox(store, secrets=None)
-    with pytest.raises(RuntimeError, match="went away"):
-        box.receive([ev.raw(p) for p in ev.expired_wire_transfer()])
-    assert store.orders["1003"].state is OrderState.PENDING_PAYMENT
-    assert list(store.event_ids) == ["evt-1003-pending"]
+    pending, cancelled = (ev.raw(p) for p in ev.expired_wire_transfer())
+    box.receive([pending])
+    with pytest.raises(StoreError, match="went away"):
+        box.receive([cancelled])
+    assert store.get_order("1003").state is OrderState.PENDING_PAYMENT
+    assert event_ids(store) == {"evt-1003-pending": "1003"}
 
 
 def test_results_say_what_was_read() -> None:
@@ -323,7 +334,7 @@ def test_results_say_what_was_read() -> None:
         ("evt-x", "subscription.created", None),
         ("evt-1001-accepted", "order.accepted", "1001"),
     ]
-    assert store.get_order("1001") is not None
+    assert store.get_order("1001").id == "1001"
 
 
 # --- hardening: configuration, bounded keeping, poison ------------------------------------------
@@ -344,7 +355,7 @@ def test_unusable_secrets_are_refused_when_the_inbox_is_built(
 ) -> None:
     """An empty, short or non-text secret, or one bytes value, is refused: never fail open."""
     with pytest.raises(error, match=re.escape(message)):
-        Inbox(MemoryWebhookStore(), secrets=secrets)  # type: ignore[arg-type]
+        Inbox(MemoryStore(), secrets=secrets)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -360,7 +371,7 @@ def test_unusable_secrets_are_refused_when_the_inbox_is_built(
 def test_wrong_settings_are_typed_errors(settings: dict[str, Any], message: str) -> None:
     """A max_age in seconds, a body limit of 0 or a clock that is not callable are refused."""
     with pytest.raises(InvalidInput, match=re.escape(message)):
-        Inbox(MemoryWebhookStore(), secrets=[SECRET], **settings)
+        Inbox(MemoryStore(), secrets=[SECRET], **settings)
 
 
 @pytest.mark.parametrize(
@@ -376,7 +387,7 @@ def test_receive_refuses_what_is_not_a_batch(deliveries: object, message: str) -
     box, store = inbox()
     with pytest.raises(WrongType, match=re.escape(message)):
         box.receive(deliveries)  # type: ignore[arg-type]
-    assert store.kept == []
+    assert store.kept_deliveries() == []
 
 
 def test_a_delivery_signature_must_be_text() -> None:
@@ -387,12 +398,12 @@ def test_a_delivery_signature_must_be_text() -> None:
 
 def test_a_naive_clock_is_a_configuration_error_not_an_invalid_delivery() -> None:
     """A clock giving naive times raises WrongType; the delivery is not blamed or kept."""
-    store = MemoryWebhookStore()
+    store = MemoryStore()
     box = Inbox(store, secrets=[SECRET], clock=datetime.now)
     body = ev.raw(ev.card_order_accepted()[0])
     with pytest.raises(WrongType, match=r"Inbox\.clock\(\) must be an aware datetime"):
         box.receive([Delivery(body, sign(body, SECRET, NOW))])
-    assert store.kept == []
+    assert store.kept_deliveries() == []
 
 
 def test_the_inbox_repr_hides_the_secrets() -> None:
@@ -408,38 +419,46 @@ def test_forgeries_are_kept_as_summaries_and_counted() -> None:
     body = b"x" * 10_000
     results = box.receive([Delivery(body, "t=1, forged"), Delivery(body)])
     assert outcomes(results) == ["invalid", "invalid"]
-    assert [(k.raw, k.size, k.summary) for k in store.kept] == [(body[:256], 10_000, True)] * 2
-    assert store.kept[0].sha256 == hashlib.sha256(body).hexdigest()
+    [kept] = store.kept_deliveries()  # the second, the same bytes, counted as a redelivery
+    assert (kept.raw, kept.size, kept.summary) == (body[:256], 10_000, True)
+    assert kept.sha256 == hashlib.sha256(body).hexdigest()
+    assert store.redeliveries_not_kept() == 1
     assert box.refused == {"signature": 2, "too_large": 0}
 
 
 def test_a_body_over_max_body_is_refused_before_it_is_read() -> None:
     """A body over the limit is invalid and kept as a summary, signed or not; nothing stored."""
     body = ev.raw(ev.card_order_accepted()[0])
-    store = MemoryWebhookStore()
+    store = MemoryStore()
     box = Inbox(store, secrets=[SECRET], clock=lambda: NOW, max_body=len(body) - 1)
     (result,) = box.receive([Delivery(body, sign(body, SECRET, NOW))])
     assert (result.outcome, result.event_id) == (EventOutcome.INVALID, None)
     assert result.reason == (
         f"the body is {len(body)} bytes long, over the limit of {len(body) - 1}; not read"
     )
-    assert store.orders == {}
-    assert (store.kept[0].size, store.kept[0].raw) == (len(body), body[:256])
+    assert orders(store) == {}
+    assert (store.kept_deliveries()[0].size, store.kept_deliveries()[0].raw) == (
+        len(body),
+        body[:256],
+    )
     assert box.refused == {"signature": 0, "too_large": 1}
-    assert Inbox(MemoryWebhookStore(), secrets=None).max_body == 2**20
+    assert Inbox(MemoryStore(), secrets=None).max_body == 2**20
 
 
 def test_the_memory_store_caps_what_it_keeps() -> None:
     """Past max_kept_bytes the memory store counts deliveries instead of keeping them."""
-    store = MemoryWebhookStore(max_kept_bytes=1000)
+    store = MemoryStore()
+    store.max_kept_bytes = 1000
     box = Inbox(store, secrets=[SECRET], clock=lambda: NOW)
-    results = box.receive([Delivery(b"x" * 500, "t=1, forged")] * 10)
+    forgeries = [Delivery(b"%d" % n + b"x" * 499, "t=1, forged") for n in range(10)]
+    results = box.receive(forgeries)
     assert outcomes(results) == ["invalid"] * 10
-    assert len(store.kept) == 2
-    assert store.kept_bytes <= 1000
-    assert store.not_kept == 8
+    assert len(store.kept_deliveries()) == 2
+    assert store.kept_bytes() <= 1000
+    assert store.deliveries_not_kept() == 8
+    store.max_kept_bytes = 0
     with pytest.raises(InvalidInput, match="max_kept_bytes must be an int of 1 or more"):
-        MemoryWebhookStore(max_kept_bytes=0)
+        box.receive(forgeries[:1])
 
 
 def poisoned(event_id: str, order_id: str) -> Delivery:
@@ -468,20 +487,24 @@ def test_poison_ids_are_invalid_kept_and_the_batch_goes_on(
     results = box.receive([poisoned(event_id, order_id), good])
     assert outcomes(results) == ["invalid", "applied"]
     assert why in results[0].reason
-    assert store.kept[0].event_id in {None, "evt-p"}
-    assert store.kept[0].order_id is None
-    assert set(store.orders) == {"1003"}
-    assert set(store.event_ids) == {"evt-1003-pending"}
+    assert store.kept_deliveries()[0].event_id in {None, "evt-p"}
+    assert store.kept_deliveries()[0].order_id is None
+    assert set(orders(store)) == {"1003"}
+    assert set(event_ids(store)) == {"evt-1003-pending"}
 
 
-class RefusingStore(MemoryWebhookStore):
-    """A store that refuses to save one order id, as a database refuses what it cannot store."""
+class RefusingStore(MemoryStore):
+    """A store that refuses to write one order id, as a database refuses what it cannot store."""
 
-    def save(self, order: Order, event_id: str) -> None:
-        """Refuse order 1001; save the rest."""
-        if order.id == "1001":
-            raise InvalidInput("order id 1001 cannot be stored here")
-        super().save(order, event_id)
+    def commit_changes(
+        self, changes: Sequence[OrderChange], keep: Sequence[DeliveryToKeep] = ()
+    ) -> list[ChangeResult]:
+        """Refuse every change of order 1001 (keeping nothing then); commit the rest."""
+        if all(change.order_id != "1001" for change in changes):
+            return super().commit_changes(changes, keep)
+        refused = ChangeResult(ChangeOutcome.REFUSED, "order id 1001 cannot be stored here")
+        commit = super().commit_changes
+        return [refused if c.order_id == "1001" else commit([c])[0] for c in changes]
 
 
 def test_a_delivery_the_store_refuses_is_invalid_and_the_batch_goes_on() -> None:
@@ -492,8 +515,8 @@ def test_a_delivery_the_store_refuses_is_invalid_and_the_batch_goes_on() -> None
     results = box.receive([first, ev.raw(ev.expired_wire_transfer()[0])])
     assert outcomes(results) == ["invalid", "applied"]
     assert results[0].reason == "refused while reconciling: order id 1001 cannot be stored here"
-    assert store.kept[0].raw == first
-    assert set(store.orders) == {"1003"}
+    assert store.kept_deliveries()[0].raw == first
+    assert set(orders(store)) == {"1003"}
 
 
 def test_amounts_overflowing_decimal_are_invalid() -> None:
@@ -507,8 +530,8 @@ def test_amounts_overflowing_decimal_are_invalid() -> None:
     (result,) = box.receive([signed_bytes(text.encode())])
     assert result.outcome is EventOutcome.INVALID
     assert "must be less than 10^18 in size" in result.reason
-    assert store.orders == {}
-    assert store.event_ids == {}
+    assert orders(store) == {}
+    assert event_ids(store) == {}
 
 
 def signed_bytes(body: bytes) -> Delivery:

@@ -35,8 +35,8 @@ from order_lifecycle import (
     SubmissionOutcome,
     SubmissionRejected,
     TransitionNotAllowed,
+    record_response,
 )
-from order_lifecycle.checkout import CheckoutLedger, MemoryCheckoutLedger
 from order_lifecycle.exceptions import (
     CheckoutAlreadyConsumed,
     CheckoutRejected,
@@ -64,19 +64,19 @@ CREATED = json.dumps({"id": "o-1", "state": "accepted"})
 
 def test_begin_submission_registers_a_new_checkout() -> None:
     """A checkout id seen for the first time is registered and claimed in one call."""
-    ledger = MemoryCheckoutLedger()
+    ledger = MemoryStore()
     assert "chk-1" not in ledger
     assert ledger.begin_submission("chk-1", at=T0) == {"checkoutId": "chk-1"}
     assert "chk-1" in ledger
     checkout = ledger.get("chk-1")
     assert checkout.state is CheckoutState.SUBMITTING
     assert [step.at for step in checkout.history] == [T0, T0]
-    assert repr(ledger) == "<MemoryCheckoutLedger(num_checkouts=1)>"
+    assert repr(ledger) == "<MemoryStore(num_orders=0, num_checkouts=1)>"
 
 
 def test_a_full_submission_through_the_ledger() -> None:
     """The ledger's calls mirror the module functions and commit each step."""
-    ledger = MemoryCheckoutLedger()
+    ledger = MemoryStore()
     ledger.begin_submission("chk-1")
     assert isinstance(ledger.record_no_response("chk-1"), InDoubt)
     with pytest.raises(SubmissionInDoubt):
@@ -97,7 +97,7 @@ def test_a_full_submission_through_the_ledger() -> None:
 
 def test_get_gives_a_copy() -> None:
     """Changing what ``get`` returned changes nothing in the ledger."""
-    ledger = MemoryCheckoutLedger()
+    ledger = MemoryStore()
     ledger.begin_submission("chk-1")
     copy_ = ledger.get("chk-1")
     copy_.attempts.clear()
@@ -108,7 +108,7 @@ def test_get_gives_a_copy() -> None:
 
 def test_unknown_checkouts() -> None:
     """Reading or answering a checkout never seen is refused, and registers nothing."""
-    ledger = MemoryCheckoutLedger()
+    ledger = MemoryStore()
     with pytest.raises(UnknownCheckout, match="Unknown checkout 'nope'"):
         ledger.get("nope")
     with pytest.raises(UnknownCheckout):
@@ -125,7 +125,7 @@ def test_unknown_checkouts() -> None:
 
 def test_invalid_response_commits_the_doubt() -> None:
     """An InvalidResponse commits the move to in doubt and the raw body, then raises."""
-    ledger = MemoryCheckoutLedger()
+    ledger = MemoryStore()
     ledger.begin_submission("chk-1")
     with pytest.raises(InvalidResponse):
         ledger.record_response("chk-1", 201, "Created")
@@ -136,7 +136,7 @@ def test_invalid_response_commits_the_doubt() -> None:
 
 def test_other_failures_commit_nothing() -> None:
     """A refused or badly called step leaves the stored checkout as it was."""
-    ledger = MemoryCheckoutLedger()
+    ledger = MemoryStore()
     with pytest.raises(WrongType):
         ledger.begin_submission("chk-1", at=datetime(2026, 1, 1))  # noqa: DTZ001
     assert "chk-1" not in ledger
@@ -151,16 +151,15 @@ def test_other_failures_commit_nothing() -> None:
     assert ledger.get("chk-1") == before
 
 
-LedgerMaker = Callable[[], CheckoutLedger]
+LedgerMaker = Callable[[], Store]
 LEDGERS: dict[str, LedgerMaker] = {
-    "memory ledger": MemoryCheckoutLedger,
     "memory store": MemoryStore,
     "sqlite store": lambda: open_store(":memory:"),
 }
 
 
 def failing_steps(
-    monkeypatch: pytest.MonkeyPatch, ledger: CheckoutLedger, error: Exception, count: int = 1
+    monkeypatch: pytest.MonkeyPatch, ledger: Store, error: Exception, count: int = 1
 ) -> list[str]:
     """Make the ledger's next ``count`` steps fail as a failed write does; the steps made.
 
@@ -185,9 +184,9 @@ def failing_steps(
     return steps
 
 
-def stored_orders(ledger: CheckoutLedger) -> list[str]:
-    """The ids of the orders a store holds (a bare ledger holds none)."""
-    return ledger.order_ids() if isinstance(ledger, Store) else []
+def stored_orders(ledger: Store) -> list[str]:
+    """The ids of the orders a store holds."""
+    return ledger.order_ids()
 
 
 @pytest.mark.parametrize("make", LEDGERS.values(), ids=LEDGERS.keys())
@@ -318,18 +317,22 @@ def test_hostile_responses_never_leave_a_checkout_submitting(
         else:
             checkout = ledger.get("chk-1")
             assert AFTER[type(outcome)] is checkout.state
-            stored = isinstance(ledger, Store)
-            made = [outcome.order.id] if isinstance(outcome, OrderCreated) and stored else []
+            made = [outcome.order.id] if isinstance(outcome, OrderCreated) else []
             assert stored_orders(ledger) == made
         assert_submission_invariants(ledger.get("chk-1"))
 
 
-class RacyLedger(MemoryCheckoutLedger):
-    """A broken ledger that reads, lets every racer read, then writes: no atomicity."""
+class RacyStore(MemoryStore):
+    """A broken store that reads, lets every racer read, then writes: no atomicity."""
 
     def __init__(self, racers: int) -> None:
         super().__init__()
         self._all_read = threading.Barrier(racers)
+        self._racy: dict[str, Checkout] = {}
+
+    def get(self, checkout_id: str) -> Checkout:
+        """The checkout as last written by any racer."""
+        return copy.deepcopy(self._racy[checkout_id])
 
     def _apply(
         self,
@@ -337,19 +340,18 @@ class RacyLedger(MemoryCheckoutLedger):
         change: Callable[[Checkout], T],
         *,
         register_at: datetime | None = None,
+        adopt: Order | None = None,
     ) -> T:
-        del register_at  # every racer may register the checkout: that is the bug shown
-        with self._lock:
-            stored = self._checkouts.get(checkout_id)
+        del register_at, adopt  # every racer may register the checkout: that is the bug shown
+        stored = self._racy.get(checkout_id)
         work = Checkout(checkout_id) if stored is None else copy.deepcopy(stored)
         self._all_read.wait()  # the window a read-then-write leaves open
         result = change(work)
-        with self._lock:
-            self._checkouts[checkout_id] = work
+        self._racy[checkout_id] = work
         return result
 
 
-def race(ledger: CheckoutLedger, checkout_id: str, racers: int) -> list[str]:
+def race(ledger: Store, checkout_id: str, racers: int) -> list[str]:
     """Start ``racers`` threads at once, each claiming ``checkout_id``; who won, who was refused."""
     start = threading.Barrier(racers)
     results: list[str] = []
@@ -383,7 +385,7 @@ def fast_switching() -> Iterator[None]:
 @pytest.mark.usefixtures("fast_switching")
 def test_threads_racing_to_submit_one_checkout() -> None:
     """Of 8 threads claiming one checkout at once exactly one wins; the rest wait their turn."""
-    ledger = MemoryCheckoutLedger()
+    ledger = MemoryStore()
     for round_ in range(50):
         results = race(ledger, f"chk-{round_}", racers=8)
         assert sorted(results) == ["SubmissionInProgress"] * 7 + ["won"]
@@ -392,10 +394,10 @@ def test_threads_racing_to_submit_one_checkout() -> None:
 
 def test_the_race_check_catches_a_read_then_write_ledger() -> None:
     """The same race against a ledger that reads before it writes lets every thread win."""
-    assert race(RacyLedger(racers=8), "chk-1", racers=8) == ["won"] * 8
+    assert race(RacyStore(racers=8), "chk-1", racers=8) == ["won"] * 8
 
 
-def submit_until_refused(ledger: CheckoutLedger, checkout_id: str, created: list[str]) -> None:
+def submit_until_refused(ledger: Store, checkout_id: str, created: list[str]) -> None:
     """A shop's loop: submit, and resubmit after a 4xx, until the ledger refuses.
 
     The provider needs changes to the first two submissions and creates the order on the
@@ -420,7 +422,7 @@ def submit_until_refused(ledger: CheckoutLedger, checkout_id: str, created: list
 @pytest.mark.usefixtures("fast_switching")
 def test_threads_racing_through_a_whole_submission() -> None:
     """Threads that each submit until refused create exactly one order per checkout."""
-    ledger = MemoryCheckoutLedger()
+    ledger = MemoryStore()
     created: list[str] = []
     errors: list[BaseException] = []
 
@@ -503,7 +505,7 @@ class CheckoutConsumption(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.ledger = MemoryCheckoutLedger()
+        self.ledger = MemoryStore()
         self.provider = FakeProvider()
         self.awaiting: set[str] = set()  # sent, no answer recorded yet
         self.order_of: dict[str, str] = {}  # the order each consumed checkout named first
@@ -628,9 +630,7 @@ class CheckoutConsumption(RuleBasedStateMachine):
 
 def record_on_copy(checkout: Checkout, status: int, body: str) -> SubmissionOutcome:
     """The outcome ``checkout`` (in submitting) would get from this response, on a copy."""
-    ledger = MemoryCheckoutLedger()
-    ledger._checkouts[checkout.id] = copy.deepcopy(checkout)
-    return ledger.record_response(checkout.id, status, body, at=T0)
+    return record_response(copy.deepcopy(checkout), status, body, at=T0)
 
 
 CheckoutConsumption.TestCase.settings = settings(stateful_step_count=40)

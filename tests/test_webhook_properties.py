@@ -33,11 +33,13 @@ from order_lifecycle import (
     Order,
     OrderState,
 )
+from order_lifecycle.store import MemoryStore
 from order_lifecycle.testing import OrderLife, assert_order_invariants, order_lives
-from order_lifecycle.webhooks import MemoryWebhookStore, sign, verify_signature
+from order_lifecycle.webhooks import sign, verify_signature
 
 from . import webhook_events as ev
 from .hostile import hostile_bodies
+from .stored import event_ids, orders, seeded
 
 SECRET = "whsec-props"  # noqa: S105 (a made-up test secret)
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -57,7 +59,7 @@ def run(
 
     The results are each delivery's last: a conflict redelivered counts as its redelivery.
     """
-    store = MemoryWebhookStore([life.as_created()] if known else [])
+    store = seeded([life.as_created()] if known else [])
     inbox = Inbox(store, secrets=None)
     bodies = [ev.raw(e) for e in events]
     if batched:
@@ -119,29 +121,29 @@ def test_random_bytes_and_headers_only_fail_the_signature(body: bytes, header: s
 @given(st.one_of(st.binary(max_size=300), JSON.map(lambda v: ev.raw({"v": v})[6:-1])))
 def test_random_signed_bodies_are_invalid_or_unknown(body: bytes) -> None:
     """Random bytes or JSON, even correctly signed, come out invalid or unknown: never raise."""
-    store = MemoryWebhookStore()
+    store = MemoryStore()
     inbox = Inbox(store, secrets=[SECRET], clock=lambda: NOW)
     (result,) = inbox.receive([Delivery(body, sign(body, SECRET, NOW))])
     assert result.outcome in {EventOutcome.INVALID, EventOutcome.UNKNOWN}
-    assert store.kept[0].raw == body
-    assert store.orders == {}
+    assert store.kept_deliveries()[0].raw == body
+    assert orders(store) == {}
 
 
 @given(st.lists(hostile_bodies(), min_size=1, max_size=4), st.booleans())
 def test_hostile_deliveries_get_one_outcome_each(bodies: list[bytes], known: bool) -> None:
     """Signed hostile bodies: one outcome each, nothing raised, nothing stored when invalid."""
-    store = MemoryWebhookStore()
+    store = MemoryStore()
     inbox = Inbox(store, secrets=[SECRET], clock=lambda: NOW)
     if known:  # the fixtures' orders known from their first events, so events may apply
         inbox.receive([Delivery(ev.raw(p), sign(ev.raw(p), SECRET, NOW)) for p in _FIRSTS])
     for body in bodies:
-        before = store.orders
+        before = orders(store)
         (result,) = inbox.receive([Delivery(body, sign(body, SECRET, NOW))])
         assert result.reason
         if result.outcome is EventOutcome.INVALID:
-            assert store.orders == before
-            assert store.kept[-1].raw == body
-        for order in store.orders.values():
+            assert orders(store) == before
+            assert body in {k.raw for k in store.kept_deliveries()}  # now, or before
+        for order in orders(store).values():
             assert_order_invariants(order)
 
 
@@ -161,7 +163,7 @@ class InboxDeliveries(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.store = MemoryWebhookStore()
+        self.store = MemoryStore()
         self.inbox = Inbox(self.store, secrets=[SECRET], clock=lambda: NOW)
         self.events: list[dict[str, Any]] = []
         self.delivered = 0
@@ -240,10 +242,10 @@ class InboxDeliveries(RuleBasedStateMachine):
             delivery = self.signed(data.draw(st.sampled_from(self.events)))
         else:
             delivery = self.junk(data)
-        before = self.store.orders
+        before = orders(self.store)
         (result,) = self.deliver([delivery])
         if result.outcome in _UNCHANGING:
-            assert self.store.orders == before, f"{result.outcome} changed an order"
+            assert orders(self.store) == before, f"{result.outcome} changed an order"
 
     @rule(data=st.data())
     def deliver_a_batch(self, data: st.DataObject) -> None:
@@ -259,15 +261,17 @@ class InboxDeliveries(RuleBasedStateMachine):
     @invariant()
     def orders_keep_their_promises(self) -> None:
         """History replays, finals absorb, nothing after acceptance before it, and so on."""
-        for order in self.store.orders.values():
+        for order in orders(self.store).values():
             assert_order_invariants(order)
 
     @invariant()
     def nothing_is_dropped(self) -> None:
         """One result per delivery; every conflict, unknown and invalid one kept once."""
         assert self.outcomes == self.delivered
-        assert len(self.store.kept) == self.kept
-        assert set(self.store.event_ids.values()) <= set(self.store.orders)
+        kept = self.store.kept_deliveries()
+        assert len(kept) + self.store.redeliveries_not_kept() == self.kept
+        assert len({(k.sha256, k.summary) for k in kept}) == len(kept)  # none kept twice
+        assert set(event_ids(self.store).values()) <= set(orders(self.store))
 
 
 TestInboxDeliveries = InboxDeliveries.TestCase

@@ -153,9 +153,9 @@ _HOMES = {
     "provider": "ChargeSnapshot ItemSnapshot OrderSnapshot",
     "orders": """FulfilmentLine FulfilmentPlan FulfilmentRequest RefundRequest ReturnLine
         ReturnRequest fulfil fulfilment_plan""",
-    "checkout": "ChargeFailure CheckoutLedger MemoryCheckoutLedger RejectionCause",
-    "webhooks": """KNOWN_EVENT_TYPES Event MemoryWebhookStore OtherObject Reconciled WebhookStore
-        apply_event parse_event sign verify_signature""",
+    "checkout": "ChargeFailure RejectionCause",
+    "webhooks": """KNOWN_EVENT_TYPES Event OtherObject Reconciled apply_event parse_event sign
+        verify_signature""",
     "exceptions": """AmountTooLarge ChargeNotAllowed CheckoutAlreadyConsumed CheckoutRejected
         CurrencyMismatch DuplicateEvent FulfillmentNotAllowed GraphvizMissing InvalidAmount
         InvalidDefinition InvalidEvent InvalidHistory InvalidQuantity InvalidResponse OrderExists

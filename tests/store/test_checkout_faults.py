@@ -27,7 +27,7 @@ def test_a_failed_commit_leaves_the_checkout_in_doubt(
 ) -> None:
     """The store's commit of a 201 fails: StoreError raised, the checkout in doubt, no order."""
     store.begin_submission("chk-1")
-    real = store._commit_checkout  # type: ignore[attr-defined]
+    real = store._commit_checkout
     commits: list[object] = []
 
     def commit_failing_first(*args: Any) -> bool:

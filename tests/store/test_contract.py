@@ -13,6 +13,7 @@ from order_lifecycle import (
     Charge,
     ChargeState,
     CheckoutState,
+    Inbox,
     InDoubt,
     InvalidInput,
     Item,
@@ -33,6 +34,7 @@ from order_lifecycle.exceptions import (
 )
 from order_lifecycle.lifecycle import ORDER_SPEC, Step
 from order_lifecycle.store import (
+    DeliveryToKeep,
     DuplicateEvent,
     KeptDelivery,
     OrderExists,
@@ -42,6 +44,7 @@ from order_lifecycle.store import (
     open_store,
 )
 from order_lifecycle.testing import assert_order_invariants, assert_submission_invariants
+from order_lifecycle.webhooks._webhook_store import BatchStore
 
 from .conftest import REAL_BACKENDS, UrlMaker
 
@@ -330,6 +333,19 @@ def test_refused_checkout_calls_commit_nothing(store: Store) -> None:
     assert store.order_ids() == []
 
 
+# --- one contract ------------------------------------------------------------------------------
+
+
+def test_the_inbox_needs_of_a_store_are_declared_once(store: Store) -> None:
+    """Store implements the inbox's BatchStore, declared only there; the inbox takes it as is."""
+    assert issubclass(Store, BatchStore)
+    assert isinstance(store, BatchStore)
+    for name in ("read_orders", "events_applied", "commit_changes"):
+        assert name not in vars(Store), f"Store redeclares {name}"
+        assert getattr(BatchStore, name).__isabstractmethod__
+    assert Inbox(store, secrets=None).store is store
+
+
 # --- deliveries, checking, persistence ---------------------------------------------------------
 
 
@@ -353,6 +369,36 @@ def test_kept_deliveries(store: Store) -> None:
         store.keep_delivery("text", "invalid")  # type: ignore[arg-type]
     with pytest.raises(WrongType):
         store.keep_delivery(b"", "")
+
+
+def test_a_redelivered_delivery_is_not_kept_again(store: Store) -> None:
+    """The same bytes kept again (alone, as a summary, in a batch) are counted, not kept."""
+    first = store.keep_delivery(b"conflicting", "conflict", event_id="evt-1", at=T0)
+    later = T0 + timedelta(minutes=5)
+    assert store.keep_delivery(b"conflicting", "conflict again", at=later) == first
+    assert store.keep_delivery(b"conflicting", "forged", summary=True) == first
+    charged = store.kept_bytes()
+    store.commit_changes([], [DeliveryToKeep(b"conflicting", "in a batch")])
+    other = store.keep_delivery(b"conflicting!", "conflict", at=T0)
+    assert store.kept_deliveries() == [first, other]
+    assert store.redeliveries_not_kept() == 3
+    assert store.deliveries_not_kept() == 0
+    assert store.kept_bytes() > charged  # only the other delivery was charged
+
+
+def test_a_summary_stands_for_summaries_only(store: Store) -> None:
+    """A summary (a forgery) stands for its redelivered summaries; the whole is kept once."""
+    body = b"x" * 1000
+    summary = store.keep_delivery(body, "forged", summary=True, at=T0)
+    assert summary is not None
+    assert summary.summary
+    assert store.keep_delivery(body, "forged again", summary=True) == summary
+    store.commit_changes([], [DeliveryToKeep(body, "invalid"), DeliveryToKeep(body, "again")])
+    [first, whole] = store.kept_deliveries()
+    assert first == summary
+    assert (whole.raw, whole.reason, whole.summary) == (body, "invalid", False)
+    assert store.keep_delivery(body, "forged", summary=True) == whole
+    assert store.redeliveries_not_kept() == 3
 
 
 def test_check_finds_histories_a_new_table_forbids(store: Store) -> None:

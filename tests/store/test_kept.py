@@ -53,7 +53,7 @@ def test_a_short_delivery_summarised_is_kept_whole(store: Store) -> None:
 def test_kept_bytes_are_capped_and_the_rest_counted(store: Store) -> None:
     """Past max_kept_bytes a delivery is counted, not kept; nothing more is written."""
     store.max_kept_bytes = 3000
-    kept = [store.keep_delivery(BIG[:1000], "conflict", at=T0) for _ in range(5)]
+    kept = [store.keep_delivery(b"%d" % n + BIG[:999], "conflict", at=T0) for n in range(5)]
     assert [k is not None for k in kept] == [True, True, False, False, False]
     assert store.deliveries_not_kept() == 3
     # A small one still fits in what is left; a summary is charged for what it keeps.
@@ -77,11 +77,11 @@ def test_the_cap_holds_across_reopening(new_url: UrlMaker) -> None:
     url = new_url()
     with open_store(url) as first:
         first.max_kept_bytes = 1500
-        first.keep_delivery(BIG[:1000], "conflict", at=T0)
-        first.keep_delivery(BIG[:1000], "conflict", at=T0)
+        first.keep_delivery(b"1" + BIG[:999], "conflict", at=T0)
+        first.keep_delivery(b"2" + BIG[:999], "conflict", at=T0)
     with open_store(url) as second:
         second.max_kept_bytes = 1500
-        assert second.keep_delivery(BIG[:1000], "conflict", at=T0) is None
+        assert second.keep_delivery(b"3" + BIG[:999], "conflict", at=T0) is None
         assert second.deliveries_not_kept() == 2
         assert 1000 < second.kept_bytes() <= 1500
 

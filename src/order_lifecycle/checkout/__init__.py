@@ -2,13 +2,15 @@
 
 Start a submission (:func:`begin_submission`), record the provider's ``POST /orders``
 response (:func:`record_response`, :func:`record_no_response`) as one typed
-:data:`SubmissionOutcome`, and settle a submission in doubt (:func:`settle`).
+:data:`SubmissionOutcome`, and settle a submission in doubt (:func:`settle`). These work on
+a :class:`~order_lifecycle.Checkout` in hand; a store
+(:class:`~order_lifecycle.store.Store`) offers the same calls by checkout id, each one
+atomic step, so that a checkout is consumed at most once across processes.
 """
 
 from __future__ import annotations
 
 from ._checkout import begin_submission, record_no_response, record_response, settle
-from ._ledger import CheckoutLedger, MemoryCheckoutLedger
 from ._outcomes import (
     ChargeFailure,
     CheckoutNeedsChanges,
@@ -22,10 +24,8 @@ from ._outcomes import (
 
 __all__ = [
     "ChargeFailure",
-    "CheckoutLedger",
     "CheckoutNeedsChanges",
     "InDoubt",
-    "MemoryCheckoutLedger",
     "OrderCreated",
     "ProviderError",
     "RejectionCause",

@@ -27,7 +27,6 @@ from ._batch import ChangeOutcome, ChangeResult, DeliveryToKeep, OrderChange
 from ._check import IllegalHistory
 from ._open import open_store
 from ._schema import SCHEMA_VERSION
-from ._webhooks import StoreWebhooks
 from .memory import MemoryStore
 from .sqlite import SQLiteStore
 
@@ -52,7 +51,6 @@ __all__ = [
     "StoreError",
     "StoreReadOnly",
     "StoreUnavailable",
-    "StoreWebhooks",
     "UnknownOrder",
     "open_store",
 ]

@@ -5,15 +5,24 @@ The contract every store keeps (the memory reference and the databases alike):
 - **One transaction per operation.** :meth:`Store.update_order` commits the order's state,
   fraud state, items, charges, its new history steps and the event id together, or
   nothing. A checkout call commits the checkout, its new steps and attempts, and the order
-  it became, together, or nothing (the ledger's one exception: an ``InvalidResponse``
-  commits the move to in doubt, then raises).
+  it became, together, or nothing (the one exception: an ``InvalidResponse`` from
+  :meth:`Store.record_response` commits the move to in doubt and the raw response, then
+  raises).
 - **Optimistic concurrency.** Each order has a version. An update reads the order and its
   version, runs the change on a copy without holding any lock, and writes only where the
   version is still the one it read; otherwise it raises :class:`StaleOrder` and writes
   nothing. :meth:`Store.update_order_retrying` reloads and re-applies.
 - **Checkout consumption is decided by the database**: the claim of a checkout is one
   conditional write (where its state and version are still the ones read); a lost claim
-  is re-read and refused, never written.
+  is re-read and refused, never written. Of any number of concurrent
+  :meth:`Store.begin_submission` calls for one open checkout exactly one succeeds; the
+  others are refused (``SubmissionInProgress``, or what the winner's outcome made the
+  checkout). Hence at most one order per checkout, whose id the checkout keeps.
+- **Once the request was sent, a checkout is never left submitting** by a failure to
+  record its answer: when :meth:`Store.record_response` fails for another reason than a
+  refusal (the write failed, the order cannot be stored), a second, minimal step moves
+  the checkout to in doubt with the raw response, and the first error is raised (an
+  untyped one as a :class:`StoreError`), with a note saying where the checkout is.
 - **Event ids are unique.** An update with an event id already applied does nothing and
   raises :class:`DuplicateEvent`, also when two writers race with the same id.
 - **Histories only grow, legally.** An update may append steps the current table allows
@@ -29,8 +38,15 @@ The contract every store keeps (the memory reference and the databases alike):
   new steps. The database stores keep the orders they last read or wrote, each with the
   row it matches (an identity map, see ``_cache``): a read whose row is unchanged does not
   read the history again.
+- **A delivery is kept once.** :meth:`Store.keep_delivery` (and the deliveries a batch
+  keeps) keep a delivery whose bytes (their SHA-256, the whole delivery's) are kept
+  already only once: a redelivery is counted (:meth:`Store.redeliveries_not_kept`) and the
+  delivery kept before is returned.
 - Reads give independent copies: changing what :meth:`Store.get_order` returned changes
   nothing stored.
+
+The checkout calls and :meth:`Store.update_order_retrying` are written once, here, over
+each store's primitives (:meth:`Store.get`, :meth:`Store._apply`, :meth:`Store.update_order`).
 """
 
 from __future__ import annotations
@@ -43,14 +59,29 @@ from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import attrs
 
-from order_lifecycle.checkout._checkout import settle
-from order_lifecycle.checkout._ledger import CheckoutLedger
-from order_lifecycle.checkout._outcomes import OrderCreated
-from order_lifecycle.exceptions import InvalidInput, StaleOrder, WrongType
+from order_lifecycle.checkout._checkout import (
+    begin_submission,
+    keep_in_doubt,
+    record_no_response,
+    record_response,
+    response_arguments,
+    settle,
+)
+from order_lifecycle.checkout._outcomes import InDoubt, OrderCreated, SubmissionOutcome
+from order_lifecycle.exceptions import (
+    InvalidInput,
+    InvalidResponse,
+    OrderLifecycleError,
+    StaleOrder,
+    StoreError,
+    TransitionNotAllowed,
+    UnknownCheckout,
+    WrongType,
+)
 from order_lifecycle.lifecycle._replay import replay
 from order_lifecycle.lifecycle._spec import MachineSpec
 from order_lifecycle.lifecycle._step import Step
@@ -58,18 +89,27 @@ from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
 from order_lifecycle.lifecycle._vocabulary import CheckoutEvent, CheckoutState
 from order_lifecycle.models._models import Checkout, Order
 from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES
+from order_lifecycle.webhooks._webhook_store import BatchStore
 
 from ._check import IllegalHistory, StoredHistory, find_illegal
 
-if TYPE_CHECKING:
-    from ._batch import ChangeResult, DeliveryToKeep, OrderChange
-
-__all__ = ["SPEC_VERSIONS", "KeptDelivery", "Store", "kept_delivery"]
+__all__ = [
+    "CLAIM_ATTEMPTS",
+    "SPEC_VERSIONS",
+    "KeptDelivery",
+    "Store",
+    "kept_before",
+    "kept_delivery",
+]
 
 T = TypeVar("T")
 
 SPEC_VERSIONS = {"order": ORDER_SPEC.version, "checkout": CHECKOUT_SPEC.version}
 """The version of each table this code writes steps under."""
+
+# Lost claims of one checkout in a row before giving up; each loss means another call
+# committed, so only a pathological stream of writers to one checkout gets this far.
+CLAIM_ATTEMPTS = 100
 
 
 @attrs.frozen(repr=False)
@@ -106,6 +146,19 @@ class KeptDelivery:
         )
 
 
+def kept_before(kept: Sequence[KeptDelivery], *, summary: bool) -> KeptDelivery | None:
+    """Of the deliveries ``kept`` with one digest, the one a new delivery repeats; or None.
+
+    A delivery kept whole stands for any redelivery (the first such is the one); a summary
+    only for another summary (a whole delivery is worth keeping once after its summary:
+    the summary lacks its bytes).
+    """
+    whole = [delivery for delivery in kept if not delivery.summary]
+    if whole:
+        return whole[0]
+    return kept[0] if summary and kept else None
+
+
 def kept_delivery(  # noqa: PLR0913, PLR0917 (a row's columns, in order)
     key: int,
     raw: bytes,
@@ -125,13 +178,16 @@ def kept_delivery(  # noqa: PLR0913, PLR0917 (a row's columns, in order)
     return KeptDelivery(key, raw, reason, at, event_id, order_id, **extra)
 
 
-class Store(CheckoutLedger):
+class Store(BatchStore):
     """Orders, checkouts, applied webhook event ids and kept deliveries, in one database.
 
-    A store is also the :class:`~order_lifecycle.CheckoutLedger` of its checkouts: a 201
+    The one storage contract: the inbox commits through it (the batch methods, declared
+    in :class:`~order_lifecycle.webhooks._webhook_store.BatchStore`), checkouts are
+    consumed through it (:meth:`begin_submission`, :meth:`record_response`...: a 201
     recorded through it stores the order created in the same transaction that consumes
-    the checkout. See the module documentation for the contract every store keeps.
-    Close a store (or use it as a context manager) to release its connection.
+    the checkout), and orders are changed through it (:meth:`update_order`). See the
+    module documentation for what every store keeps. Close a store (or use it as a
+    context manager) to release its connection.
     """
 
     max_kept_bytes: int = DEFAULT_MAX_KEPT_BYTES
@@ -221,46 +277,8 @@ class Store(CheckoutLedger):
 
     # --- batches: one read of each kind, one transaction -------------------------------------
 
-    @abstractmethod
-    def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]:
-        r"""The stored orders among ``order_ids``, by id, each with its version; one read.
-
-        Ids no order has are left out. The orders are independent copies, to be changed
-        and handed back in :class:`~order_lifecycle.store.OrderChange`\ s as their ``base``.
-
-        Raises:
-            InvalidInput: an id that is not a non-empty str a database can store.
-
-        """
-
-    @abstractmethod
-    def events_applied(self, event_ids: Iterable[str]) -> dict[str, str]:
-        """Which of ``event_ids`` were applied, each with the id of its order; one read.
-
-        Raises:
-            InvalidInput: an id that is not a non-empty str a database can store.
-
-        """
-
-    @abstractmethod
-    def commit_changes(
-        self, changes: Sequence[OrderChange], keep: Sequence[DeliveryToKeep] = ()
-    ) -> list[ChangeResult]:
-        """Commit ``changes`` in one transaction, a savepoint each; what became of each.
-
-        Changes are written in turn. One that loses a race (``LOST``: the order's version
-        is not the one given, a new order's id is taken, its event id was applied), or
-        that may not be written (``REFUSED``: a history rewritten or illegal, an id no
-        database can store), writes nothing and leaves the others as they are; the later
-        changes of the same order are then not tried (``LOST``). The deliveries in ``keep``
-        are kept, as :meth:`keep_delivery` would, only if every change committed.
-
-        Raises:
-            WrongType: an element is not an ``OrderChange`` or a ``DeliveryToKeep``;
-                nothing written.
-            StoreError: the database failed; nothing written.
-
-        """
+    # read_orders, events_applied, commit_changes: declared once, in ``BatchStore``, which
+    # the inbox (a layer below) names; every store implements them.
 
     @abstractmethod
     def order_ids(self) -> list[str]:
@@ -300,6 +318,11 @@ class Store(CheckoutLedger):
         :attr:`max_kept_bytes`, nothing is kept: the delivery is counted in
         :meth:`deliveries_not_kept` and ``None`` returned.
 
+        A redelivery (a delivery whose SHA-256, the whole delivery's, is kept already) is
+        not kept again: it is counted in :meth:`redeliveries_not_kept`, charged nothing,
+        and the delivery kept before is returned. A summary does not stand for the whole
+        delivery: the same bytes kept whole after a summary of them are kept (once).
+
         Raises:
             InvalidInput: a reason or id no database can store (NUL, a lone surrogate),
                 an empty reason or id (:class:`WrongType`), or a ``max_kept_bytes``
@@ -318,6 +341,10 @@ class Store(CheckoutLedger):
     @abstractmethod
     def deliveries_not_kept(self) -> int:
         """How many deliveries were counted but not kept, the cap being reached."""
+
+    @abstractmethod
+    def redeliveries_not_kept(self) -> int:
+        """How many deliveries were not kept because they were kept already (redelivered)."""
 
     # --- checking stored histories against a spec -------------------------------------------
 
@@ -338,13 +365,43 @@ class Store(CheckoutLedger):
     def _stored_histories(self) -> Iterator[StoredHistory]:
         """Every stored order's and checkout's history, as stored, orders first."""
 
-    # --- checkouts: the ledger, plus the order a checkout became -----------------------------
+    # --- checkouts: consumed at most once, each call one atomic step -------------------------
 
     @abstractmethod
     def checkout_ids(self) -> list[str]:
         """Every stored checkout's id, sorted."""
 
     @abstractmethod
+    def _read_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
+        """The checkout as last committed and its version (``None`` if never stored).
+
+        One read; the checkout returned must not be changed (it may be the stored one).
+        """
+
+    @abstractmethod
+    def _commit_checkout(
+        self, version: int, stored: Checkout, work: Checkout, order: Order | None
+    ) -> bool:
+        """Write ``work`` over ``stored`` where it is still at ``version``; whether it was.
+
+        One transaction: the checkout's row, its appended steps (all of them when
+        ``version`` is 0: a new checkout) and ``order``, if given and no order with its
+        id is stored yet. A checkout no longer at ``version`` (another call committed
+        first) is left as it is and ``False`` returned.
+        """
+
+    def get(self, checkout_id: str) -> Checkout:
+        """A copy of the checkout as last committed; changing it changes nothing here.
+
+        Raises:
+            UnknownCheckout: the store has never seen ``checkout_id``.
+
+        """
+        loaded = self._read_checkout(require_id(checkout_id, "checkout_id"))
+        if loaded is None:
+            raise UnknownCheckout(checkout_id)
+        return loaded[1].copy()
+
     def _apply(
         self,
         checkout_id: str,
@@ -353,11 +410,140 @@ class Store(CheckoutLedger):
         register_at: datetime | None = None,
         adopt: Order | None = None,
     ) -> T:
-        """The ledger's atomic step; also stores the order the checkout became.
+        """Run ``change`` on the checkout as one atomic step; commit what it leaves.
 
-        That order is ``adopt``, or the order of an :class:`OrderCreated` result; it is
-        stored in the same transaction unless an order with its id is stored already.
+        With ``register_at``, a checkout not seen before is created open at that moment
+        first (committed only with the change). Commit when ``change`` returns or raises
+        ``InvalidResponse``; on any other error commit nothing and re-raise. The order
+        the checkout became, ``adopt`` or the order of an :class:`OrderCreated` result,
+        is stored in the same transaction unless an order with its id is stored already.
+        A step that lost its race (another call committed first) is run again on what
+        that call left, so a lost claim is re-read and refused, never written.
+
+        Raises:
+            UnknownCheckout: ``checkout_id`` is unknown and ``register_at`` is ``None``.
+            StoreError: the checkout changed under ``CLAIM_ATTEMPTS`` tries in a row.
+
         """
+        checkout_id = require_id(checkout_id, "checkout_id")
+        for _ in range(CLAIM_ATTEMPTS):
+            loaded = self._read_checkout(checkout_id)
+            if loaded is None:
+                if register_at is None:
+                    raise UnknownCheckout(checkout_id)
+                opened: Step[CheckoutState, CheckoutEvent] = Step(
+                    None, None, CheckoutState.OPEN, register_at
+                )
+                loaded = (0, Checkout(checkout_id, history=[opened]))
+            version, stored = loaded
+            work = stored.copy()
+            failure: InvalidResponse | None = None
+            try:
+                result: T | None = change(work)
+            except InvalidResponse as error:
+                failure, result = error, None
+            new_steps(CHECKOUT_SPEC, stored, work)
+            if not self._commit_checkout(version, stored, work, adopted_order(result, adopt)):
+                continue
+            if failure is not None:
+                raise failure
+            return result  # type: ignore[return-value]
+        raise StoreError(f"checkout {checkout_id!r} kept changing; gave up after {CLAIM_ATTEMPTS}.")
+
+    def __contains__(self, checkout_id: object) -> bool:
+        """Whether the store has seen the checkout ``checkout_id``."""
+        if not isinstance(checkout_id, str):
+            return False
+        try:
+            self.get(checkout_id)
+        except UnknownCheckout:
+            return False
+        return True
+
+    def begin_submission(self, checkout_id: str, *, at: datetime | None = None) -> dict[str, str]:
+        """Claim the checkout for one ``POST /orders``; the body to send.
+
+        A checkout id seen for the first time is registered, open, and claimed at once.
+        Refusals are those of :func:`~order_lifecycle.begin_submission`.
+        """
+        when = now() if at is None else at
+        return self._apply(
+            checkout_id, lambda checkout: begin_submission(checkout, at=when), register_at=when
+        )
+
+    def record_response(
+        self,
+        checkout_id: str,
+        status_code: int,
+        body: str | bytes | bytearray,
+        *,
+        at: datetime | None = None,
+    ) -> SubmissionOutcome:
+        """Record the provider's answer; see :func:`~order_lifecycle.record_response`.
+
+        When recording fails after all (the store refused the write), the checkout is moved
+        to in doubt by a second step, then the error is raised: a ``StoreError`` stays one,
+        and an untyped error becomes one.
+        """
+        status, raw, when = response_arguments(status_code, body, at)
+        try:
+            return self._apply(
+                checkout_id, lambda checkout: record_response(checkout, status, raw, at=when)
+            )
+        except (InvalidResponse, TransitionNotAllowed, UnknownCheckout, WrongType):
+            raise  # committed in doubt, or refused with nothing to record: the contract's cases
+        except Exception as error:
+            failure = (
+                error
+                if isinstance(error, OrderLifecycleError)
+                else StoreError(
+                    f"Recording the response to checkout {checkout_id!r} failed: "
+                    f"{type(error).__name__}: {error}"
+                )
+            )
+            failure.add_note(self._keep_in_doubt(checkout_id, status, raw, when))
+            if failure is error:
+                raise
+            raise failure from error
+
+    def _keep_in_doubt(
+        self, checkout_id: str, status_code: int, body: str | bytes, at: datetime
+    ) -> str:
+        """After a failed :meth:`record_response`, move the checkout to in doubt; how it went.
+
+        The raw body is kept if the store takes it, else the move is made without it (the
+        body may be what the store refused).
+        """
+        problem: Exception | None = None
+        for kept in (body, None):
+            try:
+                self._apply(checkout_id, _doubt(status_code, kept, at))
+            except _NotSubmitting:
+                return f"Checkout {checkout_id!r} was no longer submitting: nothing was recorded."
+            except Exception as error:  # noqa: BLE001 (the first error is the one raised)
+                problem = error
+            else:
+                without = (
+                    "" if kept is not None else ", without the raw body (the store refused it)"
+                )
+                return (
+                    f"Checkout {checkout_id!r} is now in doubt{without}: look up orders by "
+                    "checkout id and settle it."
+                )
+        return (
+            f"Checkout {checkout_id!r} could not be moved to in doubt either "
+            f"({type(problem).__name__}: {problem}): it is still submitting; "
+            "record_no_response moves it once the store works again."
+        )
+
+    def record_no_response(
+        self, checkout_id: str, *, at: datetime | None = None, reason: str = "no response"
+    ) -> InDoubt:
+        """Record a lost answer; see :func:`~order_lifecycle.record_no_response`."""
+        return self._apply(
+            checkout_id,
+            lambda checkout: record_no_response(checkout, at=at, reason=reason),
+        )
 
     def settle(
         self, checkout_id: str, order: Order | None, *, at: datetime | None = None
@@ -382,6 +568,20 @@ class Store(CheckoutLedger):
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _NotSubmitting(Exception):  # private control flow: never reaches callers
+    """The checkout is no longer submitting: the recovery step has nothing to record."""
+
+
+def _doubt(status_code: int, body: str | bytes | None, at: datetime) -> Callable[[Checkout], None]:
+    """The recovery step: in doubt with this response, or :class:`_NotSubmitting` (no commit)."""
+
+    def change(checkout: Checkout) -> None:
+        if not keep_in_doubt(checkout, status_code, body, at):
+            raise _NotSubmitting
+
+    return change
 
 
 # --- helpers the stores share ------------------------------------------------------------------

@@ -30,19 +30,14 @@ import attrs
 
 from order_lifecycle.exceptions import (
     DuplicateEvent,
-    InvalidResponse,
     OrderExists,
     SchemaTooNew,
     StaleOrder,
     StoreCorrupt,
-    StoreError,
     StoreUnavailable,
-    UnknownCheckout,
     UnknownOrder,
 )
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import CheckoutEvent, CheckoutState
+from order_lifecycle.lifecycle._tables import ORDER_SPEC
 from order_lifecycle.models._models import Checkout, Order
 from order_lifecycle.webhooks._kept import check_cap
 
@@ -50,7 +45,7 @@ from ._base import (
     SPEC_VERSIONS,
     KeptDelivery,
     Store,
-    adopted_order,
+    kept_before,
     kept_delivery,
     new_steps,
     now,
@@ -94,9 +89,6 @@ __all__ = ["SQLStore"]
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
-
-# Lost claims of one checkout in a row before giving up (see memory.CLAIM_ATTEMPTS).
-CLAIM_ATTEMPTS = 100
 
 
 @attrs.frozen
@@ -181,6 +173,16 @@ class _Fallback(Exception):
 _RECORD_EVENT = (
     "INSERT INTO ol_applied_events (event_id, order_id, applied_at) VALUES (?, ?, ?) "
     "ON CONFLICT (event_id) DO NOTHING"
+)
+
+
+_SELECT_KEPT = (
+    "SELECT id, raw, reason, kept_at, event_id, order_id, size, sha256 FROM ol_kept_deliveries"
+)
+# Its row is made by the first redelivery (a row of data, not of the schema).
+_COUNT_REDELIVERY = (
+    "INSERT INTO ol_counters (name, value) VALUES ('redelivered', 1) "
+    "ON CONFLICT (name) DO UPDATE SET value = ol_counters.value + 1"
 )
 
 
@@ -665,7 +667,11 @@ class SQLStore(Store):
             return self._keep(checked, cap)
 
     def _keep(self, delivery: CheckedKeep, cap: int) -> KeptDelivery | None:
-        """Inside a write transaction: keep a checked delivery, or count it past the cap."""
+        """In a write transaction: keep a checked delivery, or count it (redelivered, capped)."""
+        before = self._kept_before(delivery)
+        if before is not None:
+            self._write(_COUNT_REDELIVERY)
+            return before
         # One conditional write: racing writers cannot both slip under the cap.
         charged = self._write(
             "UPDATE ol_counters SET value = value + ? WHERE name = 'kept_bytes' AND value + ? <= ?",
@@ -699,13 +705,16 @@ class SQLStore(Store):
             delivery.sha256,
         )
 
+    def _kept_before(self, delivery: CheckedKeep) -> KeptDelivery | None:
+        """Inside a transaction: the kept delivery ``delivery`` repeats, if any."""
+        rows = self._query(f"{_SELECT_KEPT} WHERE sha256 = ? ORDER BY id", [delivery.sha256])
+        kept = [_kept(*row) for row in rows]
+        return kept_before(kept, summary=len(delivery.raw) < delivery.size)
+
     def kept_deliveries(self) -> list[KeptDelivery]:
         """Every kept delivery, oldest first."""
         with self._transaction(write=False):
-            rows = self._query(
-                "SELECT id, raw, reason, kept_at, event_id, order_id, size, sha256 "
-                "FROM ol_kept_deliveries ORDER BY id"
-            )
+            rows = self._query(f"{_SELECT_KEPT} ORDER BY id")
         return [_kept(*row) for row in rows]
 
     def kept_bytes(self) -> int:
@@ -715,6 +724,10 @@ class SQLStore(Store):
     def deliveries_not_kept(self) -> int:
         """How many deliveries were counted but not kept, the cap being reached."""
         return self._counter("not_kept")
+
+    def redeliveries_not_kept(self) -> int:
+        """How many deliveries were not kept because they were kept already (redelivered)."""
+        return self._counter("redelivered")
 
     def _counter(self, name: str) -> int:
         with self._transaction(write=False):
@@ -727,51 +740,14 @@ class SQLStore(Store):
         """Every stored checkout's id, sorted."""
         return self._ids(CHECKOUTS)
 
-    def get(self, checkout_id: str) -> Checkout:
-        """A copy of the checkout as last committed."""
-        checkout_id = require_id(checkout_id, "checkout_id")
+    def _read_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
         with self._transaction(write=False):
             loaded = self._load(CHECKOUTS, checkout_id)
         if loaded is None:
-            raise UnknownCheckout(checkout_id)
-        checkout = loaded[1]
+            return None
+        version, checkout = loaded
         assert isinstance(checkout, Checkout)  # noqa: S101 (CHECKOUTS decodes checkouts)
-        return checkout
-
-    def _apply(
-        self,
-        checkout_id: str,
-        change: Callable[[Checkout], T],
-        *,
-        register_at: datetime | None = None,
-        adopt: Order | None = None,
-    ) -> T:
-        checkout_id = require_id(checkout_id, "checkout_id")
-        for _ in range(CLAIM_ATTEMPTS):
-            with self._transaction(write=False):
-                loaded = self._load(CHECKOUTS, checkout_id)
-            if loaded is None:
-                if register_at is None:
-                    raise UnknownCheckout(checkout_id)
-                opened: Step[CheckoutState, CheckoutEvent] = Step(
-                    None, None, CheckoutState.OPEN, register_at
-                )
-                loaded = (0, Checkout(checkout_id, history=[opened]))
-            version, stored = loaded
-            assert isinstance(stored, Checkout)  # noqa: S101 (CHECKOUTS decodes checkouts)
-            work = stored.copy()
-            failure: InvalidResponse | None = None
-            try:
-                result: T | None = change(work)
-            except InvalidResponse as error:
-                failure, result = error, None
-            new_steps(CHECKOUT_SPEC, stored, work)
-            if not self._commit_checkout(version, stored, work, adopted_order(result, adopt)):
-                continue
-            if failure is not None:
-                raise failure
-            return result  # type: ignore[return-value]
-        raise StoreError(f"checkout {checkout_id!r} kept changing; gave up after {CLAIM_ATTEMPTS}.")
+        return version, checkout
 
     def _commit_checkout(
         self, version: int, stored: Checkout, work: Checkout, order: Order | None

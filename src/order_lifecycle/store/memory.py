@@ -11,22 +11,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import attrs
 
 from order_lifecycle.exceptions import (
     DuplicateEvent,
-    InvalidResponse,
     OrderExists,
     StaleOrder,
-    StoreError,
-    UnknownCheckout,
     UnknownOrder,
 )
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import CheckoutEvent, CheckoutState
+from order_lifecycle.lifecycle._tables import ORDER_SPEC
 from order_lifecycle.models._models import Checkout, Order
 from order_lifecycle.webhooks._kept import check_cap
 
@@ -34,7 +29,7 @@ from ._base import (
     SPEC_VERSIONS,
     KeptDelivery,
     Store,
-    adopted_order,
+    kept_before,
     new_steps,
     require_id,
     require_ids,
@@ -62,10 +57,6 @@ __all__ = ["MemoryStore"]
 T = TypeVar("T")
 R = TypeVar("R", Order, Checkout)
 
-# Lost claims of one checkout in a row before giving up; each loss means another call
-# committed, so only a pathological stream of writers to one checkout gets this far.
-CLAIM_ATTEMPTS = 100
-
 
 @attrs.frozen
 class _Entry(Generic[R]):
@@ -85,8 +76,10 @@ class MemoryStore(Store):
         self._checkouts: dict[str, _Entry[Checkout]] = {}
         self._events: dict[str, str] = {}
         self._deliveries: list[KeptDelivery] = []
+        self._by_digest: dict[str, list[KeptDelivery]] = {}
         self._kept_bytes = 0
         self._not_kept = 0
+        self._redelivered = 0
 
     def __repr__(self) -> str:
         """``<MemoryStore(num_orders=2, num_checkouts=1)>``."""
@@ -251,7 +244,12 @@ class MemoryStore(Store):
             return self._keep(checked, cap)
 
     def _keep(self, delivery: CheckedKeep, cap: int) -> KeptDelivery | None:
-        """Under the lock: keep a checked delivery, or count it past the cap."""
+        """Under the lock: keep a checked delivery, or count it (redelivered, past the cap)."""
+        same = self._by_digest.setdefault(delivery.sha256, [])
+        before = kept_before(same, summary=len(delivery.raw) < delivery.size)
+        if before is not None:
+            self._redelivered += 1
+            return before
         if self._kept_bytes + delivery.cost > cap:
             self._not_kept += 1
             return None
@@ -267,6 +265,7 @@ class MemoryStore(Store):
             delivery.sha256,
         )
         self._deliveries.append(kept)
+        same.append(kept)
         return kept
 
     def kept_deliveries(self) -> list[KeptDelivery]:
@@ -284,6 +283,11 @@ class MemoryStore(Store):
         with self._lock:
             return self._not_kept
 
+    def redeliveries_not_kept(self) -> int:
+        """How many deliveries were not kept because they were kept already (redelivered)."""
+        with self._lock:
+            return self._redelivered
+
     # --- checkouts --------------------------------------------------------------------------
 
     def checkout_ids(self) -> list[str]:
@@ -291,64 +295,24 @@ class MemoryStore(Store):
         with self._lock:
             return sorted(self._checkouts)
 
-    def get(self, checkout_id: str) -> Checkout:
-        """A copy of the checkout as last committed."""
-        checkout_id = require_id(checkout_id, "checkout_id")
+    def _read_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
         with self._lock:
             entry = self._checkouts.get(checkout_id)
-            if entry is None:
-                raise UnknownCheckout(checkout_id)
-            return entry.record.copy()
-
-    def _apply(
-        self,
-        checkout_id: str,
-        change: Callable[[Checkout], T],
-        *,
-        register_at: datetime | None = None,
-        adopt: Order | None = None,
-    ) -> T:
-        checkout_id = require_id(checkout_id, "checkout_id")
-        for _ in range(CLAIM_ATTEMPTS):
-            with self._lock:
-                entry = self._checkouts.get(checkout_id)
-            if entry is None:
-                if register_at is None:
-                    raise UnknownCheckout(checkout_id)
-                opened: Step[CheckoutState, CheckoutEvent] = Step(
-                    None, None, CheckoutState.OPEN, register_at
-                )
-                entry = _Entry(0, Checkout(checkout_id, history=[opened]), ())
-            stored = entry.record
-            work = stored.copy()
-            failure: InvalidResponse | None = None
-            try:
-                result = change(work)
-            except InvalidResponse as error:
-                failure, result = error, None
-            appended = new_steps(CHECKOUT_SPEC, stored, work)
-            if entry.version == 0:  # new: its creation step is stored too
-                appended = work.history
-            if self._commit_checkout(entry, work, appended, adopted_order(result, adopt)):
-                if failure is not None:
-                    raise failure
-                return result  # type: ignore[return-value]
-        raise StoreError(f"checkout {checkout_id!r} kept changing; gave up after {CLAIM_ATTEMPTS}.")
+        return None if entry is None else (entry.version, entry.record)
 
     def _commit_checkout(
-        self,
-        entry: _Entry[Checkout],
-        work: Checkout,
-        appended: Sequence[Step[Any, Any]],
-        order: Order | None,
+        self, version: int, stored: Checkout, work: Checkout, order: Order | None
     ) -> bool:
-        """Commit where the checkout is still at the version read; whether it was."""
+        """Commit where the checkout is still at ``version`` (0: not stored); whether it was."""
+        del stored  # the entry at ``version`` says what is stored (the same)
         with self._lock:
             current = self._checkouts.get(work.id)
-            if (0 if current is None else current.version) != entry.version:
+            if (0 if current is None else current.version) != version:
                 return False
-            versions = entry.spec_versions + (SPEC_VERSIONS["checkout"],) * len(appended)
-            self._checkouts[work.id] = _Entry(entry.version + 1, work.copy(), versions)
+            known = () if current is None else current.spec_versions
+            appended = len(work.history) - len(known)
+            versions = known + (SPEC_VERSIONS["checkout"],) * appended
+            self._checkouts[work.id] = _Entry(version + 1, work.copy(), versions)
             if order is not None and order.id not in self._orders:
                 self._insert_order(order.copy())
             return True

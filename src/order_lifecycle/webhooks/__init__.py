@@ -11,7 +11,6 @@ from ._events import KNOWN_EVENT_TYPES, Event, OtherObject, parse_event
 from ._inbox import Delivery, DeliveryResult, Inbox
 from ._reconcile import EventOutcome, Reconciled, apply_event
 from ._signature import SIGNATURE_HEADER, sign, verify_signature
-from ._webhook_store import MemoryWebhookStore, WebhookStore
 
 __all__ = [
     "KNOWN_EVENT_TYPES",
@@ -21,10 +20,8 @@ __all__ = [
     "Event",
     "EventOutcome",
     "Inbox",
-    "MemoryWebhookStore",
     "OtherObject",
     "Reconciled",
-    "WebhookStore",
     "apply_event",
     "parse_event",
     "sign",

@@ -5,10 +5,9 @@ is about (:func:`~order_lifecycle.apply_event`); it comes out ``applied``, ``dup
 ``stale``, ``conflict``, ``unknown`` or ``invalid``, with a reason. Nothing is dropped in
 silence: conflicting, unknown and invalid deliveries are kept, raw bytes and reason, for an
 operator. Orders, applied event ids and kept deliveries live in a
-:class:`~order_lifecycle.store.Store` (or any :class:`BatchStore`): each batch is read in one
-query of each kind, reconciled in memory and committed in one transaction (see
-:mod:`._ingest`). A :class:`WebhookStore` (:class:`MemoryWebhookStore`) also serves, one
-delivery at a time.
+:class:`~order_lifecycle.store.Store`: each batch is read in one query of each kind,
+reconciled in memory and committed in one transaction (see :mod:`._ingest`). A kept
+delivery that is delivered again is not kept again (the store counts it).
 
 What unsigned traffic can cost is bounded: a body over ``Inbox.max_body`` is refused
 before anything reads it, and such a body, or one failing its signature check, is kept
@@ -36,11 +35,11 @@ from order_lifecycle.lifecycle._step import Step
 from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
 
 from ._events import Event, OtherObject, parse_event
-from ._ingest import Keep, LegacyStore, Pending, ingest
+from ._ingest import Keep, Pending, ingest
 from ._kept import printable
 from ._reconcile import EventOutcome, apply_event
 from ._signature import signing_keys, verify_signature
-from ._webhook_store import BatchStore, DeliveryToKeep, WebhookStore
+from ._webhook_store import BatchStore, DeliveryToKeep
 
 __all__ = ["DEFAULT_MAX_BODY", "Delivery", "DeliveryResult", "Inbox"]
 
@@ -142,8 +141,8 @@ def _clock(_instance: object, _attribute: attrs.Attribute[Any], value: object) -
 
 
 def _a_store(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, (BatchStore, WebhookStore)):
-        raise WrongType("Inbox.store", "a Store (or a WebhookStore)", value)
+    if not isinstance(value, BatchStore):
+        raise WrongType("Inbox.store", "a Store", value)
 
 
 def _storable_id(value: str | None) -> str | None:
@@ -163,7 +162,7 @@ class Inbox:
     counted in :attr:`refused`. ``repr`` shows how many secrets there are, never them.
     """
 
-    store: BatchStore | WebhookStore = attrs.field(validator=_a_store)
+    store: BatchStore = attrs.field(validator=_a_store)
     secrets: tuple[bytes, ...] | None = attrs.field(converter=_secrets, repr=_secrets_repr)
     max_age: timedelta = attrs.field(default=timedelta(minutes=5), validator=_max_age)
     clock: Callable[[], datetime] = attrs.field(default=_utc_now, validator=_clock)
@@ -197,7 +196,6 @@ class Inbox:
                 configuration error); nothing done.
             StoreError: the store failed (nothing of the batch committed), or the batch
                 lost its races too many times in a row (:class:`StoreUnavailable`).
-            Exception: whatever else a :class:`WebhookStore` raises.
 
         """
         if isinstance(deliveries, (str, bytes, bytearray, memoryview)):
@@ -217,7 +215,7 @@ class Inbox:
             result, keep = read
             keeps.append(Keep(1, index, keep))
             results.append(result)
-        reconciled = ingest(_batch_store(self.store), pending, keeps, printable)
+        reconciled = ingest(self.store, pending, keeps, printable)
         for item in pending:
             event, done = item.event, reconciled[item.index]
             results[item.index] = DeliveryResult(
@@ -289,10 +287,3 @@ def _kept(  # noqa: PLR0913 (the result's fields, and how to keep it)
         summary=summary,
     )
     return DeliveryResult(outcome, reason, event_id, order_id=order_id), keep
-
-
-def _batch_store(store: BatchStore | WebhookStore) -> BatchStore:
-    """The store as the inbox uses it: a batch store; a :class:`WebhookStore` adapted."""
-    if isinstance(store, BatchStore):
-        return store
-    return LegacyStore(store)

@@ -35,10 +35,9 @@ from ._webhook_store import (
     ChangeResult,
     DeliveryToKeep,
     OrderChange,
-    WebhookStore,
 )
 
-__all__ = ["ATTEMPTS", "Keep", "LegacyStore", "Pending", "Result", "ingest"]
+__all__ = ["ATTEMPTS", "Keep", "Pending", "Result", "ingest"]
 
 ATTEMPTS = 50
 """Rounds of lost races a batch goes through before giving up (each loss: another commit)."""
@@ -266,64 +265,3 @@ def _reconcile(  # noqa: PLR0913 (one event, what it is judged against, where it
         view.orders[order_id] = (version + 1, reconciled.order)
         view.events[event.id] = order_id
     return Result(reconciled.outcome, reconciled.reason, reconciled.steps)
-
-
-class LegacyStore:
-    """A :class:`WebhookStore` (one order, one event id, one save at a time) as a batch store.
-
-    Reads one order and one event id at a time, and saves each change in turn; a save
-    refused with :class:`InvalidInput` is a refused change. Versions are not known: every
-    stored order is at 1.
-    """
-
-    def __init__(self, store: WebhookStore) -> None:
-        self.store = store
-
-    def __repr__(self) -> str:
-        return f"<LegacyStore({self.store!r})>"
-
-    def read_orders(self, order_ids: Any) -> dict[str, tuple[int, Order]]:  # noqa: ANN401
-        """Each order the store has, at version 1."""
-        found = {}
-        for order_id in order_ids:
-            order = self.store.get_order(order_id)
-            if order is not None:
-                found[order_id] = (1, order)
-        return found
-
-    def events_applied(self, event_ids: Any) -> dict[str, str]:  # noqa: ANN401
-        """Each event id the store recorded, with its order."""
-        found = {}
-        for event_id in event_ids:
-            order_id = self.store.order_of_event(event_id)
-            if order_id is not None:
-                found[event_id] = order_id
-        return found
-
-    def commit_changes(
-        self, changes: Sequence[OrderChange], keep: Sequence[DeliveryToKeep] = ()
-    ) -> list[ChangeResult]:
-        """Each change saved in turn; the deliveries kept if every save went through."""
-        results = []
-        failed: set[str] = set()
-        for change in changes:
-            if change.order_id in failed:
-                results.append(ChangeResult(ChangeOutcome.LOST, "an earlier change failed"))
-                continue
-            try:
-                self.store.save(change.order, change.event_id or "")
-            except InvalidInput as error:
-                failed.add(change.order_id)
-                results.append(ChangeResult(ChangeOutcome.REFUSED, str(error)))
-                continue
-            results.append(ChangeResult(ChangeOutcome.COMMITTED))
-        if not failed:
-            for delivery in keep:
-                self.store.keep(
-                    delivery.raw,
-                    delivery.reason,
-                    event_id=delivery.event_id,
-                    order_id=delivery.order_id,
-                    summary=delivery.summary,
-                )
-        return results
