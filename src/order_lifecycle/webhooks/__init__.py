@@ -2,7 +2,8 @@
 
 An :class:`Inbox` takes a batch of raw :class:`Delivery` values and answers one
 :class:`DeliveryResult` each; underneath, :func:`verify_signature`, :func:`parse_event` and
-:func:`apply_event` are usable on their own.
+:func:`apply_event` are usable on their own. :func:`http_status` says what an endpoint
+answers the provider for each result.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from ._events import KNOWN_EVENT_TYPES, Event, OtherObject, parse_event
 from ._inbox import Delivery, DeliveryResult, Inbox
 from ._reconcile import EventOutcome, Reconciled, apply_event
 from ._signature import SIGNATURE_HEADER, sign, verify_signature
+from ._status import HTTP_STATUSES, SIGNATURE_STATUS, error_status, http_status
 from ._webhook_store import MemoryWebhookStore, WebhookStore
 
 __all__ = [
+    "HTTP_STATUSES",
     "KNOWN_EVENT_TYPES",
     "SIGNATURE_HEADER",
+    "SIGNATURE_STATUS",
     "Delivery",
     "DeliveryResult",
     "Event",
@@ -26,6 +30,8 @@ __all__ = [
     "Reconciled",
     "WebhookStore",
     "apply_event",
+    "error_status",
+    "http_status",
     "parse_event",
     "sign",
     "verify_signature",
