@@ -23,6 +23,7 @@ LAYERS = [
     "checkout",
     "webhooks",
     "store",
+    "integrations",
     "testing",
     "_demo",  # the demo walk; moves into cli/ with issue 12
     "cli",
