@@ -24,6 +24,7 @@ LAYERS = [
     "checkout",
     "webhooks",
     "store",
+    "integrations",
     "testing",
     "cli",
     "__main__",

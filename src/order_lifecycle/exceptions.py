@@ -22,7 +22,8 @@ callers can catch the library's refusals in one place without catching their own
     │   └── UnknownCharge            a charge id the order does not have
     ├── InvalidProviderData (ValueError)  the provider's data, which the library cannot read
     │   ├── InvalidResponse          a POST /orders response not in the provider's shape
-    │   └── InvalidEvent             a webhook delivery not in the provider's event shape
+    │   ├── InvalidEvent             a webhook delivery not in the provider's event shape
+    │   └── InvalidOrderBody         a GET /orders body not in the provider's order shape
     ├── InvalidSignature             a webhook delivery not signed by a known secret, in time
     ├── EventConflict                a webhook event the order cannot be reconciled with
     ├── Refused                      a well-formed request the order's state or data says no to
@@ -79,6 +80,7 @@ __all__ = [
     "InvalidEvent",
     "InvalidHistory",
     "InvalidInput",
+    "InvalidOrderBody",
     "InvalidProviderData",
     "InvalidQuantity",
     "InvalidResponse",
@@ -250,6 +252,19 @@ class InvalidEvent(InvalidProviderData):
         self.event_id = event_id
         which = "" if event_id is None else f" {event_id!r}"
         super().__init__(f"The webhook event{which} is not the provider's shape: {problem}.")
+
+
+class InvalidOrderBody(InvalidProviderData):
+    """An order the shop fetched (``GET /orders``) that is not the provider's shape.
+
+    ``field`` is the JSON path (``items[0].quantity``; empty when the body as a whole is
+    wrong) and ``problem`` what is wrong, a phrase naming the field.
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"The order body is not the provider's shape: {problem}.")
 
 
 class NotFound(OrderLifecycleError, LookupError):

@@ -108,7 +108,7 @@ def test_shuffled_deliveries_end_in_the_same_state(life: OrderLife, data: st.Dat
     assert_order_invariants(other)
 
 
-@given(shuffled_deliveries(OrderLife("o1", OrderState.ACCEPTED, VERSION, ())))
+@given(shuffled_deliveries(OrderLife("o1", OrderState.ACCEPTED, VERSION, (), {})))
 def test_shuffled_deliveries_of_an_empty_life_are_empty(deliveries: list[SignedDelivery]) -> None:
     """A life without deliveries shuffles to none."""
     assert deliveries == []

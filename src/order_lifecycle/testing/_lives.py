@@ -302,13 +302,15 @@ class OrderLife:
     ``final_state`` is the state the last order snapshot reports; ``version`` the API
     version of the shapes (``2021-12-13``, or ``2020-01-07`` with top-level ``charges[]``).
     Every delivery is signed with ``secret`` when its event was sent, and received a second
-    later.
+    later. ``snapshot`` is the order object as the provider shows it once the life is over:
+    what a ``GET /orders/{id}`` would return (for testing polling against webhooks).
     """
 
     order_id: str
     final_state: OrderState
     version: str
     deliveries: tuple[SignedDelivery, ...]
+    snapshot: Json = attrs.field(repr=False)
     secret: str | bytes = attrs.field(default=TEST_SECRET, repr=False)
 
     @property
@@ -373,7 +375,9 @@ def _lives(
     deliveries = tuple(
         signed_delivery(ev.raw(event), at=_sent(event), secret=secret) for event in life.events
     )
-    return OrderLife(order_id, OrderState(life.state), version, deliveries, secret)
+    return OrderLife(
+        order_id, OrderState(life.state), version, deliveries, life.snapshot(draw), secret
+    )
 
 
 def _sent(event: Json) -> datetime:

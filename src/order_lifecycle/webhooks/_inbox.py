@@ -89,6 +89,8 @@ class DeliveryResult:
 
     ``steps`` are the steps the delivery added to its order's history (for a new order,
     its whole history). ``kept`` says whether the delivery was kept for an operator.
+    ``refusal`` says why a delivery was refused unread: ``"signature"`` or ``"too_large"``
+    (the keys of :attr:`Inbox.refused`), else ``None``.
     """
 
     outcome: EventOutcome
@@ -97,6 +99,7 @@ class DeliveryResult:
     event_type: str | None = None
     order_id: str | None = None
     steps: tuple[Step[OrderState, OrderEvent], ...] = ()
+    refusal: str | None = None
 
     @property
     def kept(self) -> bool:
@@ -241,7 +244,8 @@ class Inbox:
         if size > self.max_body:
             self._count("too_large")
             reason = f"the body is {size} bytes long, over the limit of {self.max_body}; not read"
-            return _kept(delivery, EventOutcome.INVALID, reason, summary=True)
+            result, keep = _kept(delivery, EventOutcome.INVALID, reason, summary=True)
+            return attrs.evolve(result, refusal="too_large"), keep
         if self.secrets is not None:
             now = self._now(delivery)
             try:
@@ -250,7 +254,8 @@ class Inbox:
                 )
             except InvalidSignature as error:
                 self._count("signature")
-                return _kept(delivery, EventOutcome.INVALID, str(error), summary=True)
+                result, keep = _kept(delivery, EventOutcome.INVALID, str(error), summary=True)
+                return attrs.evolve(result, refusal="signature"), keep
         return None
 
     def _read(self, delivery: Delivery) -> tuple[DeliveryResult, DeliveryToKeep] | Event:

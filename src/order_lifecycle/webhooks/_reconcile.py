@@ -33,6 +33,7 @@ as it was.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -50,7 +51,7 @@ from order_lifecycle.provider._payload import ChargeSnapshot, ItemSnapshot, Orde
 from ._events import Event, OtherObject
 from ._paths import Move, announce, leads, path_to, reach, related, walk
 
-__all__ = ["EventOutcome", "Reconciled", "apply_event"]
+__all__ = ["POLL_EVENT_TYPE", "EventOutcome", "Reconciled", "apply_event", "reconcile"]
 
 _Row = TransitionSpec[OrderState, OrderEvent]
 _Step = Step[OrderState, OrderEvent]
@@ -500,3 +501,44 @@ def _new_order(event: Event, data: OrderSnapshot, entry: OrderState) -> Order:
         )
     except InvalidInput as error:
         raise _conflict(event, None, data, str(error).rstrip(".")) from None
+
+
+# --- snapshots the shop fetched ---------------------------------------------------------------
+
+POLL_EVENT_TYPE = "order.updated"
+"""The event type a fetched snapshot is reconciled as: an order event announcing no step."""
+
+
+def reconcile(
+    order: Order | None, snapshot: OrderSnapshot, *, at: datetime | None = None
+) -> Reconciled:
+    """Reconcile ``order`` (``None`` when not known yet) with a snapshot the shop fetched.
+
+    ``snapshot`` is what ``GET /orders/{id}`` (or a lookup by checkout id) answered at
+    ``at`` (now by default), read by :func:`~order_lifecycle.provider.parse_order`. It is
+    reconciled exactly as a webhook's order snapshot (:func:`apply_event`), as an
+    ``order.updated`` event created at ``at``: the steps it implies are marked implied
+    and carry no event id, and a webhook event created before ``at`` is older than it
+    (``stale`` when it comes later). So a checkout in doubt is settled, and an order
+    polled, by the path webhooks take. Changes ``order`` in place when it applies.
+
+    Raises:
+        EventConflict: the snapshot cannot be reconciled with the order; nothing changed.
+        WrongType: an argument of the wrong type.
+
+    """
+    if not isinstance(snapshot, OrderSnapshot):
+        raise WrongType("snapshot", "an OrderSnapshot (see parse_order)", snapshot)
+    when = datetime.now(UTC) if at is None else at
+    if not isinstance(when, datetime) or when.tzinfo is None:
+        raise WrongType("at", "an aware datetime", at)
+    poll = Event(f"poll:{snapshot.id}@{when.isoformat()}", POLL_EVENT_TYPE, when, snapshot)
+    done = apply_event(order, poll)
+    if done.order is None or not done.steps or done.steps[0].event_id != poll.id:
+        return done
+    # Only the step creating the order in the snapshot's own state names the event (walks
+    # name none: the type announces no step); a fetch is no event, so none names it.
+    history = done.order.history
+    index = len(history) - len(done.steps)
+    history[index] = attrs.evolve(history[index], event_id=None)
+    return attrs.evolve(done, steps=tuple(history[index:]))

@@ -1,0 +1,15 @@
+"""Web framework glue for the webhook endpoint, each module an optional extra.
+
+- :mod:`order_lifecycle.integrations.starlette`: a Starlette route (so FastAPI too), with
+  the ``starlette`` extra: ``pip install 'order-lifecycle[starlette]'``;
+- :mod:`order_lifecycle.integrations.django`: a Django view, with the ``django`` extra.
+
+Each verifies and receives one delivery through an :class:`~order_lifecycle.webhooks.Inbox`
+and answers :func:`~order_lifecycle.webhooks.http_status`. Importing this package imports
+no framework; importing a module without its framework raises an ``ImportError`` naming
+the extra.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

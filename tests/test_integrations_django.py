@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import importlib
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import django  # type: ignore[import-untyped]
+import pytest
+from django.conf import settings  # type: ignore[import-untyped]
+from django.test import Client, override_settings  # type: ignore[import-untyped]
+from django.urls import path  # type: ignore[import-untyped]
+
+from order_lifecycle.exceptions import WrongType
+from order_lifecycle.webhooks import Inbox
+
+from . import integrations as glue
+from . import webhook_events as ev
+
+if not settings.configured:
+    # The least a project has, with CSRF checks on: the view must be exempt from them.
+    settings.configure(
+        SECRET_KEY="test-only",  # noqa: S106 (a made-up test key)
+        ALLOWED_HOSTS=["testserver"],
+        MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"],
+        INSTALLED_APPS=[],
+        ROOT_URLCONF=types.ModuleType("no_urls"),
+    )
+    django.setup()
+
+from order_lifecycle.integrations.django import webhook_view
+
+
+@pytest.fixture
+def routed() -> Iterator[Any]:
+    """A function routing ``glue.PATH`` to a view of the inbox given; a CSRF-checking client."""
+    contexts: list[Any] = []
+
+    def route(inbox: Inbox) -> Any:
+        urls = types.ModuleType("webhook_urls")  # a URLconf: a hashable object with urlpatterns
+        urls.urlpatterns = [path(glue.PATH.lstrip("/"), webhook_view(inbox))]  # type: ignore[attr-defined]
+        context = override_settings(ROOT_URLCONF=urls)
+        context.enable()
+        contexts.append(context)
+        return Client(enforce_csrf_checks=True)
+
+    yield route
+    for context in contexts:
+        context.disable()
+
+
+def post(client: Any, raw: bytes, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    response = client.post(
+        glue.PATH,
+        data=raw,
+        content_type="application/json",
+        headers=glue.headers(raw) if headers is None else headers,
+    )
+    return response.status_code, response.json()["outcome"]
+
+
+def test_a_delivery_is_applied_and_its_redelivery_is_a_duplicate(routed: Any) -> None:
+    """A signed delivery answers 200 applied (no CSRF token needed); its redelivery duplicate."""
+    inbox = glue.inbox()
+    client = routed(inbox)
+    assert post(client, glue.body()) == (200, "applied")
+    assert post(client, glue.body()) == (200, "duplicate")
+    assert inbox.store.read_orders(["1001"])["1001"][1].state == "accepted"
+
+
+def test_a_forged_delivery_answers_401_and_changes_nothing(routed: Any) -> None:
+    """A delivery signed with another secret, or unsigned, answers 401; no order is made."""
+    inbox = glue.inbox()
+    client = routed(inbox)
+    raw = glue.body()
+    assert post(client, raw, glue.headers(raw, "not-the-secret")) == (401, "invalid")
+    assert post(client, raw, {}) == (401, "invalid")
+    assert inbox.store.read_orders(["1001"]) == {}
+    assert inbox.refused == {"signature": 2, "too_large": 0}
+
+
+def test_an_oversized_body_answers_202_and_is_not_read_past_the_limit(routed: Any) -> None:
+    """A body over max_body is refused unread (202): its first max_body + 1 bytes are kept."""
+    raw = glue.body()
+    store = glue.WatchedStore()
+    client = routed(glue.inbox(store, max_body=100))
+    assert post(client, raw) == (202, "invalid")
+    (kept,) = store.kept_deliveries()
+    assert (kept.size, kept.raw) == (101, raw[:101])
+
+
+def test_a_conflict_answers_409_then_its_redelivery_applies(routed: Any) -> None:
+    """A charge event before its order answers 409; redelivered after the order, 200."""
+    client = routed(glue.inbox())
+    assert post(client, glue.conflicting()) == (409, "conflict")
+    assert post(client, ev.raw(ev.charge_capture_and_cancel()[0])) == (200, "applied")
+    assert post(client, glue.conflicting()) == (200, "applied")
+
+
+def test_a_store_failure_answers_503(routed: Any) -> None:
+    """When the store fails nothing is committed and the view answers 503."""
+    client = routed(glue.inbox(glue.DownStore()))
+    assert post(client, glue.body()) == (503, "error")
+
+
+def test_poisoned_ids_are_invalid_and_answered_in_json(routed: Any) -> None:
+    """A signed delivery with a NUL and a lone surrogate in its ids answers 202 invalid."""
+    client = routed(glue.inbox())
+    assert post(client, glue.poisoned()) == (202, "invalid")
+
+
+def test_only_post_is_allowed(routed: Any) -> None:
+    """A GET of the webhook answers 405."""
+    client = routed(glue.inbox())
+    assert client.get(glue.PATH).status_code == 405
+
+
+def test_the_view_wants_an_inbox() -> None:
+    """Anything but an Inbox is refused when the view is built."""
+    with pytest.raises(WrongType, match="an Inbox"):
+        webhook_view(object())  # type: ignore[arg-type]
+
+
+def test_without_django_the_import_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Importing the glue without Django raises an ImportError naming the extra."""
+    glue.without(monkeypatch, "django", "order_lifecycle.integrations.django")
+    with pytest.raises(ImportError, match=r"pip install 'order-lifecycle\[django\]'"):
+        importlib.import_module("order_lifecycle.integrations.django")
