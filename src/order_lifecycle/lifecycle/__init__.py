@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from ._machine import Machine
 from ._replay import replay
-from ._spec import ActionScope, ActionSpec, EventSpec, GuardSpec, MachineSpec, OperationSpec, StateSpec, TransitionSpec
+from ._spec import (
+    ActionScope,
+    ActionSpec,
+    EventSpec,
+    GuardSpec,
+    MachineSpec,
+    OperationSpec,
+    StateSpec,
+    TransitionSpec,
+)
 from ._step import Explanation, Step
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC, ActionKind
 from ._vocabulary import (

@@ -214,9 +214,10 @@ class MachineSpec(Generic[S, E]):
         Derived from the table, never maintained by hand: the states (with their initial,
         entry and final marks), the events, the guards' names, every row (event, source,
         destination, guard), every operation (the states allowing it, its guard) and every
-        action (its kind, trigger, scope and the states keeping it), each sorted. Descriptions, refusal sentences and rule tags do
-        not count, so rewording a row keeps the version; any change to what is legal
-        changes it. Stores stamp each history step with it.
+        action (its kind, trigger, scope and the states keeping it), each sorted.
+        Descriptions, refusal sentences and rule tags do not count, so rewording a row
+        keeps the version; any change to what is legal changes it. Stores stamp each
+        history step with it.
         """
         canonical = {
             "name": self.name,
@@ -463,7 +464,9 @@ def _operation_problems(  # noqa: C901, PLR0912 (one check per sentence, as _pro
             )
 
 
-def _action_problems(spec: MachineSpec[S, E], known_states: set[S]) -> Iterator[str]:
+def _action_problems(  # noqa: C901 (one check per sentence, as _problems)
+    spec: MachineSpec[S, E], known_states: set[S]
+) -> Iterator[str]:
     """Yield one sentence per inconsistency among the actions."""
     operations = {o.value for o in spec.operations}
     scopes = set(ActionScope)
@@ -483,8 +486,7 @@ def _action_problems(spec: MachineSpec[S, E], known_states: set[S]) -> Iterator[
             )
         if a.for_each not in scopes:
             yield (
-                f"action {name} is for each {a.for_each!r}, an unknown scope: use an "
-                "ActionScope."
+                f"action {name} is for each {a.for_each!r}, an unknown scope: use an ActionScope."
             )
         for state in a.while_in or ():
             if state not in known_states:
