@@ -21,7 +21,7 @@ class Chore(StrEnum):
     REPORT = "report"
 
 
-SWEEP = ActionSpec(Chore.SWEEP, "sweep up", Light.BROKEN, ActionScope.ORDER)
+SWEEP: ActionSpec[Light] = ActionSpec(Chore.SWEEP, "sweep up", Light.BROKEN, ActionScope.ORDER)
 REPORT = ActionSpec(
     Chore.REPORT, "report it", Light.ON, ActionScope.ORDER, while_in=(Light.ON, Light.OFF)
 )
@@ -43,15 +43,15 @@ def test_an_unknown_trigger_is_refused() -> None:
 
 def test_an_unknown_kind_or_scope_is_refused() -> None:
     """A kind that is no enum member, or a scope that is no ActionScope, is refused."""
-    text = problems_of(actions=(attrs.evolve(SWEEP, kind="sweep"), REPORT))
+    text = problems_of(actions=(attrs.evolve(SWEEP, kind="sweep")  # type: ignore[arg-type], REPORT))
     assert "action kind 'sweep' is unknown" in text
-    text = problems_of(actions=(attrs.evolve(SWEEP, for_each="each_bin"), REPORT))
+    text = problems_of(actions=(attrs.evolve(SWEEP, for_each="each_bin")  # type: ignore[arg-type], REPORT))
     assert "'each_bin', an unknown scope" in text
 
 
 def test_kept_states_must_exist_and_kinds_be_complete() -> None:
     """A keeping state must be declared, and each kind of the enum declared as an action."""
-    keep_stray = attrs.evolve(REPORT, while_in=(OrderState.DISPUTE,))
+    keep_stray = attrs.evolve(REPORT, while_in=(OrderState.DISPUTE,))  # type: ignore[arg-type]
     assert "kept while in 'dispute', which is no such state" in problems_of(
         actions=(SWEEP, keep_stray)
     )

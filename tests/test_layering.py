@@ -22,6 +22,7 @@ LAYERS = [
     "orders",
     "checkout",
     "webhooks",
+    "actions",
     "store",
     "testing",
     "_demo",  # the demo walk; moves into cli/ with issue 12
