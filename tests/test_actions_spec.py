@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import attrs
 import pytest
@@ -43,15 +44,18 @@ def test_an_unknown_trigger_is_refused() -> None:
 
 def test_an_unknown_kind_or_scope_is_refused() -> None:
     """A kind that is no enum member, or a scope that is no ActionScope, is refused."""
-    text = problems_of(actions=(attrs.evolve(SWEEP, kind="sweep")  # type: ignore[arg-type], REPORT))
+    bad: Any = "sweep"
+    text = problems_of(actions=(attrs.evolve(SWEEP, kind=bad), REPORT))
     assert "action kind 'sweep' is unknown" in text
-    text = problems_of(actions=(attrs.evolve(SWEEP, for_each="each_bin")  # type: ignore[arg-type], REPORT))
+    bad = "each_bin"
+    text = problems_of(actions=(attrs.evolve(SWEEP, for_each=bad), REPORT))
     assert "'each_bin', an unknown scope" in text
 
 
 def test_kept_states_must_exist_and_kinds_be_complete() -> None:
     """A keeping state must be declared, and each kind of the enum declared as an action."""
-    keep_stray = attrs.evolve(REPORT, while_in=(OrderState.DISPUTE,))  # type: ignore[arg-type]
+    stray: Any = (OrderState.DISPUTE,)
+    keep_stray = attrs.evolve(REPORT, while_in=stray)
     assert "kept while in 'dispute', which is no such state" in problems_of(
         actions=(SWEEP, keep_stray)
     )
