@@ -262,9 +262,9 @@ def test_a_batch_sends_a_few_statements_whatever_its_size(
             monkeypatch.setattr(store, name, spy(getattr(store, name), sent))
         results = store.commit_changes(changes)
         assert all(result.committed for result in results)
-        # New orders, updates, event ids, steps (4); the transaction's BEGIN and COMMIT
-        # go to the connection directly.
-        assert len(sent) == 4
+        # New orders, updates, event ids, steps, the outbox's new actions (5); the
+        # transaction's BEGIN and COMMIT go to the connection directly.
+        assert len(sent) == 5
         assert not [sql for sql in sent if "SAVEPOINT" in sql]
         assert len(store.order_ids()) == 40
         assert len(store.events_applied([f"evt-{n}" for n in range(40)])) == 40
