@@ -49,7 +49,12 @@ def test_run_once_runs_the_handled_kinds_and_completes_them() -> None:
     """Each due action of a handled kind goes to its handler once, then is done."""
     store = stocked()
     seen: list[str] = []
-    worker = ActionWorker(store, {"ship": lambda a: seen.append(a.key) or "ok"})
+
+    def ship(action: StoredAction) -> str:
+        seen.append(action.key)
+        return "ok"
+
+    worker = ActionWorker(store, {"ship": ship})
     assert worker.run_once() == 1
     assert seen == [SHIP]
     done = state_of(store, SHIP)
