@@ -303,7 +303,8 @@ def test_an_orders_chain_of_changes_is_written_as_one_row(
 
         monkeypatch.setattr(store, "_write_many", counted)
         assert all(result.committed for result in store.commit_changes(changes))
-        assert rows == [1, 3, 3]  # the order, its three event ids, its three steps
+        # The order, its three event ids, its three steps, the two actions it created.
+        assert rows == [1, 3, 3, 2]
         version, stored = store.read_orders(["o-1"])["o-1"]
         assert version == 3
         assert stored == second
