@@ -171,3 +171,29 @@ def test_handlers_load_from_a_module_attribute() -> None:
     for bad in ("tests.test_actions_worker", "no_such_module:X", "tests.test_actions_worker:NOPE"):
         with pytest.raises(InvalidInput):
             load_handlers(bad)
+
+
+@given(
+    st.dictionaries(
+        st.text(st.sampled_from(["\x00", "\ud800", "s", "h", "i", "p"]), max_size=5)
+        | st.integers()
+        | st.none(),
+        st.sampled_from([print, None, "print", 3]),
+        max_size=3,
+    )
+)
+def test_hostile_handlers_raise_typed_errors(handlers: dict[Any, Any]) -> None:
+    """Handler maps with odd kinds or non-callables: InvalidInput, unless truly valid."""
+    valid = bool(handlers) and all(k == "ship" and callable(v) for k, v in handlers.items())
+    if valid:
+        assert set(ActionWorker(MemoryStore(), handlers).handlers) == {"ship"}
+    else:
+        with pytest.raises(InvalidInput):
+            ActionWorker(MemoryStore(), handlers)
+
+
+@given(st.text(st.sampled_from(["\x00", "\ud800", ":", ".", "q", "z"]), max_size=8))
+def test_hostile_handler_references_raise_typed_errors(reference: str) -> None:
+    """A module:attribute reference that names nothing importable: InvalidInput."""
+    with pytest.raises(InvalidInput):
+        load_handlers(reference)

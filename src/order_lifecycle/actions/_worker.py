@@ -24,7 +24,7 @@ import attrs
 from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError, WrongType
 from order_lifecycle.lifecycle._tables import ActionKind
 
-from ._stored import StoredAction
+from ._stored import ActionState, StoredAction
 
 __all__ = ["ActionSource", "ActionWorker", "Handler", "WorkerCounts", "load_handlers"]
 
@@ -148,7 +148,7 @@ class ActionWorker:
 
     def _fail(self, action: StoredAction, error: object) -> None:
         failed = self.store.fail_action(action.key, error)
-        if str(failed.state) == "dead":
+        if failed.state is ActionState.DEAD:
             self.counts.dead += 1
         else:
             self.counts.failed += 1
@@ -199,6 +199,6 @@ def load_handlers(reference: str) -> dict[ActionKind, Handler]:
     module_name, _, attribute = reference.partition(":")
     try:
         found = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError) as error:
+    except (ImportError, AttributeError, ValueError, TypeError) as error:
         raise InvalidInput(f"cannot load handlers from {reference!r}: {error}") from None
     return _handlers(found)

@@ -31,6 +31,10 @@ The contract every store keeps (the memory reference and the databases alike):
   read the history again.
 - Reads give independent copies: changing what :meth:`Store.get_order` returned changes
   nothing stored.
+- **The outbox.** Every write of an order (created, updated, in a batch, by a 201) also
+  writes, in its transaction, the actions :func:`~order_lifecycle.actions.derive_actions`
+  finds in it, and cancels those it cancels (see ``_outbox``); :meth:`Store.claim_actions`
+  hands them out on lease.
 """
 
 from __future__ import annotations
