@@ -438,13 +438,14 @@ class SQLStore(SQLOutbox, Store):
         new_steps(ORDER_SPEC, stored, work)
         if event_id is None and work == stored:
             return result
+        derived = derive_actions(stored, work)
         with self._transaction(write=True):
             self._record_event(event_id, order_id)
             try:
                 row = self._update(ORDERS, stored, version, work)
             except _LostRace:
                 raise StaleOrder(order_id, version) from None
-            self._write_actions([derive_actions(stored, work)])
+            self._write_actions([derived])
         # A copy: ``change`` may have kept a reference to the order it was given.
         self._orders_cache.put(order_id, row, work.copy())
         return result
@@ -571,6 +572,8 @@ class SQLStore(SQLOutbox, Store):
                 for change in run
                 if change.event_id is not None
             )
+        # Derived outside the transaction, so as not to hold the write lock for it.
+        derived = [derive_actions(change.base, change.order) for change in changes]
         with self._transaction(write=True):
             try:
                 for sql, params in (
@@ -585,7 +588,7 @@ class SQLStore(SQLOutbox, Store):
                     self._insert_steps(ORDERS, order_id, first, rows, into=steps)
                 if steps:
                     self._write_many(ORDERS.insert_steps(), steps)
-                self._write_actions([derive_actions(c.base, c.order) for c in changes])
+                self._write_actions(derived)
             except self._data_errors as error:
                 raise _Fallback from error
             for delivery in keeps:
