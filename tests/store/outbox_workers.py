@@ -18,7 +18,7 @@ from order_lifecycle.actions import ActionWorker, StoredAction
 from order_lifecycle.models import fire
 from order_lifecycle.store import Store, open_store
 
-LEASE = timedelta(seconds=2)
+LEASE = timedelta(seconds=3)
 
 
 def stock(store: Store, orders: int) -> None:
