@@ -23,6 +23,7 @@ LAYERS = [
     "orders",
     "checkout",
     "webhooks",
+    "actions",
     "store",
     "integrations",
     "testing",

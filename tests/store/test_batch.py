@@ -262,9 +262,9 @@ def test_a_batch_sends_a_few_statements_whatever_its_size(
             monkeypatch.setattr(store, name, spy(getattr(store, name), sent))
         results = store.commit_changes(changes)
         assert all(result.committed for result in results)
-        # New orders, updates, event ids, steps (4); the transaction's BEGIN and COMMIT
-        # go to the connection directly.
-        assert len(sent) == 4
+        # New orders, updates, event ids, steps, the outbox's new actions (5); the
+        # transaction's BEGIN and COMMIT go to the connection directly.
+        assert len(sent) == 5
         assert not [sql for sql in sent if "SAVEPOINT" in sql]
         assert len(store.order_ids()) == 40
         assert len(store.events_applied([f"evt-{n}" for n in range(40)])) == 40
@@ -303,7 +303,8 @@ def test_an_orders_chain_of_changes_is_written_as_one_row(
 
         monkeypatch.setattr(store, "_write_many", counted)
         assert all(result.committed for result in store.commit_changes(changes))
-        assert rows == [1, 3, 3]  # the order, its three event ids, its three steps
+        # The order, its three event ids, its three steps, the two actions it created.
+        assert rows == [1, 3, 3, 2]
         version, stored = store.read_orders(["o-1"])["o-1"]
         assert version == 3
         assert stored == second

@@ -42,6 +42,7 @@ from order_lifecycle.store import (
     StoreReadOnly,
     StoreUnavailable,
     _codec,
+    _outbox_sql,
     _schema,
     _sql,
     open_store,
@@ -561,6 +562,10 @@ def test_the_check_command_on_damaged_rows(
 RELEASED = {
     (1, "sqlite"): "64bc263f3bfce6cfab29b707a7f0b6f14410a5075710d9ad8d0392b01254abce",
     (1, "postgres"): "037234337f6b32fd7863a1a8aa920cb54cdb08082f273e56b86d11477e413231",
+    (2, "sqlite"): "2c5eb14edce890617fe6e3f92f21c521bb41d38d34cb874acea8a8a9f8a47ff1",
+    (2, "postgres"): "425c37a3920c40cec380aaeaaf658293e1882a0665d5fde847fd7bc691fabf00",
+    (3, "sqlite"): "a9e455a1a0312047fe423b176220a6c9741d9ede6522208e93de7d7f5e2e828e",
+    (3, "postgres"): "510ce546b5362801c544854f4c7ed3a8c9870e96dbd6b426c8987574a23904fa",
 }
 
 
@@ -620,6 +625,7 @@ def test_the_newest_schema_fits_the_models(new_url: UrlMaker) -> None:
             *["id", "kept_at", "reason", "event_id", "order_id", "raw", "size", "sha256"]
         ],
         "ol_counters": ["name", "value"],
+        "ol_actions": _outbox_sql.COLUMNS,
     }
     assert set(table_columns(url)) == set(_schema.TABLES)
 

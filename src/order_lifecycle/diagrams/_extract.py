@@ -9,15 +9,16 @@ import attrs
 
 from order_lifecycle.lifecycle._spec import MachineSpec
 
-__all__ = ["Diagram", "Edge", "Node", "OperationRow", "extract", "highlight"]
+__all__ = ["ActionRow", "Diagram", "Edge", "Node", "OperationRow", "extract", "highlight"]
 
 
 @attrs.frozen
 class Node:
     """A state, with what it means, how a model can start or end there, and what it allows.
 
-    ``operations`` are the merchant's operations the state allows, in the table's order.
-    ``visited`` and ``current`` mark one model's path (:func:`highlight`).
+    ``operations`` are the merchant's operations the state allows, in the table's order;
+    ``actions`` the kinds of action entering it creates. ``visited`` and ``current`` mark one
+    model's path (:func:`highlight`).
     """
 
     name: str
@@ -26,8 +27,20 @@ class Node:
     entry: bool
     final: bool
     operations: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
     visited: bool = False
     current: bool = False
+
+
+@attrs.frozen
+class ActionRow:
+    """An action: what creates it, for what, what it asks, and the states keeping it."""
+
+    kind: str
+    on: str
+    for_each: str
+    description: str
+    while_in: tuple[str, ...] | None
 
 
 @attrs.frozen
@@ -70,6 +83,7 @@ class Diagram:
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
     operations: tuple[OperationRow, ...] = ()
+    actions: tuple[ActionRow, ...] = ()
     started_in: str | None = None
 
 
@@ -83,6 +97,7 @@ def extract(spec: MachineSpec[Any, Any]) -> Diagram:
             s.entry and not s.initial,
             s.final,
             tuple(str(o.value) for o in spec.operations if s.value in o.allowed_in),
+            tuple(dict.fromkeys(str(a.kind) for a in spec.actions_on(s.value))),
         )
         for s in spec.states
     )
@@ -109,7 +124,17 @@ def extract(spec: MachineSpec[Any, Any]) -> Diagram:
         )
         for row in spec.transitions
     )
-    return Diagram(spec.name, nodes, edges, operations)
+    actions = tuple(
+        ActionRow(
+            str(a.kind),
+            str(a.on),
+            str(a.for_each),
+            a.description,
+            None if a.while_in is None else tuple(str(s) for s in a.while_in),
+        )
+        for a in spec.actions
+    )
+    return Diagram(spec.name, nodes, edges, operations, actions)
 
 
 def highlight(diagram: Diagram, steps: Iterable[Any], current: str) -> Diagram:

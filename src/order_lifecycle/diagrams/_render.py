@@ -39,6 +39,12 @@ def mermaid(diagram: Diagram) -> str:
         for node in diagram.nodes
         if node.operations
     )
+    # The actions entering a state creates, as a note on its other side.
+    lines.extend(
+        f"    note left of {node.name} : creates {', '.join(node.actions)}"
+        for node in diagram.nodes
+        if node.actions
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -77,12 +83,12 @@ def dot(diagram: Diagram) -> str:
             extra += ', style="rounded,filled,bold", fillcolor="#1d4ed8", fontcolor=white'
         elif node.visited:
             extra += ', style="rounded,filled", fillcolor="#dbeafe", color="#1d4ed8"'
-
-        if node.operations:  # the operations it allows, under its name, two to a line
+        if node.operations or node.actions:  # its operations, two to a line; what it creates
             pairs = [
                 ", ".join(node.operations[i : i + 2]) for i in range(0, len(node.operations), 2)
             ]
-            extra += ', label="' + "\\n".join([node.name, *pairs]) + '"'
+            creates = [f"creates {', '.join(node.actions)}"] if node.actions else []
+            extra += ', label="' + "\\n".join([node.name, *pairs, *creates]) + '"'
         lines.append(f"    {node.name} [tooltip={_quote(node.description)}{extra}];")
     taken = ', color="#1d4ed8", penwidth=2.5, fontcolor="#1d4ed8"'
     for node in diagram.nodes:
@@ -130,6 +136,15 @@ def markdown(diagram: Diagram) -> str:
             lines.append(
                 f"| `{op.name}` | {op.requested_as} | {states} | {op.needs or ''} "
                 f"| `{op.refused_with}` |"
+            )
+    if diagram.actions:
+        lines += ["", "| action | created on | for each | kept while in | what to do |"]
+        lines.append("|---|---|---|---|---|")
+        for action in diagram.actions:
+            kept = "—" if action.while_in is None else ", ".join(f"`{s}`" for s in action.while_in)
+            lines.append(
+                f"| `{action.kind}` | `{action.on}` | {action.for_each} | {kept} "
+                f"| {action.description} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -10,9 +10,18 @@ from __future__ import annotations
 
 from ._machine import Machine
 from ._replay import replay
-from ._spec import EventSpec, GuardSpec, MachineSpec, OperationSpec, StateSpec, TransitionSpec
+from ._spec import (
+    ActionScope,
+    ActionSpec,
+    EventSpec,
+    GuardSpec,
+    MachineSpec,
+    OperationSpec,
+    StateSpec,
+    TransitionSpec,
+)
 from ._step import Explanation, Step
-from ._tables import CHECKOUT_SPEC, ORDER_SPEC
+from ._tables import CHECKOUT_SPEC, ORDER_SPEC, ActionKind
 from ._vocabulary import (
     ChargeState,
     CheckoutEvent,
@@ -27,6 +36,9 @@ from ._vocabulary import (
 __all__ = [
     "CHECKOUT_SPEC",
     "ORDER_SPEC",
+    "ActionKind",
+    "ActionScope",
+    "ActionSpec",
     "ChargeState",
     "CheckoutEvent",
     "CheckoutState",

@@ -1,4 +1,4 @@
-"""A lifecycle as data: states, events, guards by name, transitions; validated when built.
+"""A lifecycle as data: states, events, guards by name, transitions, actions; validated when built.
 
 A :class:`MachineSpec` is the single source of truth of one machine. The runtime
 (``_machine``), the diagrams and the tests all read it; nothing restates it. Building a spec
@@ -20,6 +20,8 @@ import attrs
 from order_lifecycle.exceptions import InvalidDefinition, OperationNotAllowed, TransitionNotAllowed
 
 __all__ = [
+    "ActionScope",
+    "ActionSpec",
     "EventSpec",
     "GuardSpec",
     "MachineSpec",
@@ -112,6 +114,37 @@ class OperationSpec(Generic[S]):
     refused_with: type[OperationNotAllowed] = OperationNotAllowed
 
 
+class ActionScope(StrEnum):
+    """What one action is for: the order, or each item or charge of a kind (``actions``)."""
+
+    ORDER = "order"
+    PHYSICAL_ITEM = "physical_item"
+    DIGITAL_ITEM = "digital_item"
+    UNKNOWN_ITEM = "unknown_item"
+    UNCAPTURED_CHARGE = "uncaptured_charge"
+    REFUNDED_CHARGE = "refunded_charge"
+
+
+@attrs.frozen
+class ActionSpec(Generic[S]):
+    """Something the shop must do once the order enters a state, or an operation is applied.
+
+    ``on`` is the state whose entry (or the operation whose application) creates it, one
+    action per subject of ``for_each`` (the order, each physical item with open units, each
+    charge with an uncaptured amount, ...). ``while_in`` names the states in which a
+    pending action keeps its reason: the order moving to any other state cancels it
+    (``None``: never cancelled by a state). ``message`` is what the customer may be told
+    (the customer-safe text of a notification).
+    """
+
+    kind: StrEnum
+    description: str
+    on: StrEnum
+    for_each: ActionScope
+    while_in: tuple[S, ...] | None = None
+    message: str | None = None
+
+
 @attrs.frozen
 class MachineSpec(Generic[S, E]):
     """The complete, validated definition of one machine.
@@ -128,6 +161,7 @@ class MachineSpec(Generic[S, E]):
     guards: tuple[GuardSpec, ...]
     transitions: tuple[TransitionSpec[S, E], ...]
     operations: tuple[OperationSpec[S], ...] = ()
+    actions: tuple[ActionSpec[S], ...] = ()
     # The rows indexed once, so that every question about the table is a dict lookup.
     _by_source: dict[S, tuple[TransitionSpec[S, E], ...]] = attrs.field(
         init=False, eq=False, repr=False, hash=False
@@ -151,10 +185,11 @@ class MachineSpec(Generic[S, E]):
             raise InvalidDefinition(f"The {self.name} lifecycle is invalid:\n{listing}")
 
     def __repr__(self) -> str:
+        actions = f", num_actions={len(self.actions)}" if self.actions else ""
         return (
             f"<MachineSpec({self.name!r}, num_states={len(self.states)}, "
             f"num_events={len(self.events)}, num_transitions={len(self.transitions)}, "
-            f"num_operations={len(self.operations)})>"
+            f"num_operations={len(self.operations)}{actions})>"
         )
 
     @property
@@ -178,10 +213,11 @@ class MachineSpec(Generic[S, E]):
 
         Derived from the table, never maintained by hand: the states (with their initial,
         entry and final marks), the events, the guards' names, every row (event, source,
-        destination, guard) and every operation (the states allowing it, its guard), each
-        sorted. Descriptions, refusal sentences and rule tags do
-        not count, so rewording a row keeps the version; any change to what is legal
-        changes it. Stores stamp each history step with it.
+        destination, guard), every operation (the states allowing it, its guard) and every
+        action (its kind, trigger, scope and the states keeping it), each sorted.
+        Descriptions, refusal sentences and rule tags do not count, so rewording a row
+        keeps the version; any change to what is legal changes it. Stores stamp each
+        history step with it.
         """
         canonical = {
             "name": self.name,
@@ -196,6 +232,16 @@ class MachineSpec(Generic[S, E]):
             canonical["operations"] = sorted(
                 [str(o.value), sorted(str(s) for s in o.allowed_in), o.needs or ""]
                 for o in self.operations
+            )
+        if self.actions:  # absent when none, as operations
+            canonical["actions"] = sorted(
+                [
+                    str(a.kind),
+                    str(a.on),
+                    str(a.for_each),
+                    None if a.while_in is None else sorted(str(s) for s in a.while_in),
+                ]
+                for a in self.actions
             )
         text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -215,6 +261,10 @@ class MachineSpec(Generic[S, E]):
     def operation(self, value: StrEnum) -> OperationSpec[S]:
         """The spec of one operation."""
         return next(o for o in self.operations if o.value == value)
+
+    def actions_on(self, trigger: StrEnum) -> tuple[ActionSpec[S], ...]:
+        """The actions entering state ``trigger`` (or applying operation ``trigger``) creates."""
+        return tuple(a for a in self.actions if a.on == trigger)
 
     def operation_refusal(self, value: StrEnum, state: S) -> str | None:
         """Why ``state`` refuses the operation (``None`` when it allows it), guards aside."""
@@ -336,6 +386,7 @@ def _problems(spec: MachineSpec[S, E]) -> Iterator[str]:  # noqa: C901, PLR0912
             )
 
     yield from _operation_problems(spec, known_states, finals)
+    yield from _action_problems(spec, known_states)
 
     used_events = {t.event for t in spec.transitions}
     for value in event_values:
@@ -411,6 +462,46 @@ def _operation_problems(  # noqa: C901, PLR0912 (one check per sentence, as _pro
                 f"operation {name} is refused with {o.refused_with.__name__}: refuse "
                 "operations with an OperationNotAllowed."
             )
+
+
+def _action_problems(  # noqa: C901 (one check per sentence, as _problems)
+    spec: MachineSpec[S, E], known_states: set[S]
+) -> Iterator[str]:
+    """Yield one sentence per inconsistency among the actions."""
+    operations = {o.value for o in spec.operations}
+    scopes = set(ActionScope)
+    seen: set[tuple[str, str, str]] = set()
+    kinds = [a.kind for a in spec.actions if isinstance(a.kind, StrEnum)]
+    for a in spec.actions:
+        if not isinstance(a.kind, StrEnum) or not str(a.kind):
+            yield f"action kind {a.kind!r} is unknown: name each kind as a member of one StrEnum."
+            continue
+        name = _q(a.kind)
+        if kinds and type(a.kind) is not type(kinds[0]):
+            yield f"action {name} is not a {type(kinds[0]).__name__}: use one enum of kinds."
+        if a.on not in known_states and a.on not in operations:
+            yield (
+                f"action {name} is created on {_q(a.on)}, which is no such state or operation: "
+                "name a declared state or operation."
+            )
+        if a.for_each not in scopes:
+            yield (
+                f"action {name} is for each {a.for_each!r}, an unknown scope: use an ActionScope."
+            )
+        for state in a.while_in or ():
+            if state not in known_states:
+                yield f"action {name} is kept while in {_q(state)}, which is no such state."
+        key = (str(a.kind), str(a.on), str(a.for_each))
+        if key in seen:
+            yield f"action {name} on {_q(a.on)} is declared more than once: declare it once."
+        seen.add(key)
+    if kinds:
+        for member in type(kinds[0]):
+            if member not in kinds:
+                yield (
+                    f"{type(member).__name__}.{member.name} ({member.value!r}) is declared as "
+                    "no action: declare it, or remove it from its enum."
+                )
 
 
 def _row(t: TransitionSpec[S, E]) -> str:

@@ -18,12 +18,36 @@ from order_lifecycle.exceptions import (
     SubmissionRefused,
 )
 
-from ._spec import EventSpec, GuardSpec, MachineSpec, OperationSpec, StateSpec, TransitionSpec
+from ._spec import (
+    ActionScope,
+    ActionSpec,
+    EventSpec,
+    GuardSpec,
+    MachineSpec,
+    OperationSpec,
+    StateSpec,
+    TransitionSpec,
+)
 from ._vocabulary import CheckoutEvent, CheckoutState, Operation, OrderEvent, OrderState
 
-__all__ = ["CHECKOUT_SPEC", "ORDER_SPEC", "OrderGuard"]
+__all__ = ["CHECKOUT_SPEC", "ORDER_SPEC", "ActionKind", "OrderGuard"]
 
 OS, OE, OP = OrderState, OrderEvent, Operation
+
+
+class ActionKind(StrEnum):
+    """What the shop must do after a state change: the kinds of the order table's actions."""
+
+    SHIP = "ship"
+    DELIVER_DIGITALLY = "deliver_digitally"
+    REVIEW_FULFILMENT = "review_fulfilment"
+    NOTIFY_CUSTOMER = "notify_customer"
+    CAPTURE = "capture"
+    CONFIRM_REFUND = "confirm_refund"
+    RESPOND_TO_DISPUTE = "respond_to_dispute"
+
+
+AK, AS = ActionKind, ActionScope
 
 
 class OrderGuard(StrEnum):
@@ -250,6 +274,68 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             "POST /returns",
             needs=OrderGuard.SOMETHING_FULFILLED,
             refused_with=ReturnNotAllowed,
+        ),
+    ),
+    # What the shop must do (issue 11): written to the store's outbox in the transaction
+    # of the change that creates them. Items and charges are kept while the order is
+    # accepted or in dispute (a dispute pauses, it does not cancel); each also loses its
+    # reason once nothing of its item is open (or its charge uncaptured).
+    actions=(
+        ActionSpec(
+            AK.SHIP,
+            "Ship the open units of a physical item.",
+            OS.ACCEPTED,
+            AS.PHYSICAL_ITEM,
+            while_in=(OS.ACCEPTED, OS.DISPUTE),
+        ),
+        ActionSpec(
+            AK.DELIVER_DIGITALLY,
+            "Deliver the open units of a digital item (a download, a licence key).",
+            OS.ACCEPTED,
+            AS.DIGITAL_ITEM,
+            while_in=(OS.ACCEPTED, OS.DISPUTE),
+        ),
+        ActionSpec(
+            AK.REVIEW_FULFILMENT,
+            "Decide how to fulfil an item the provider did not say is physical or digital.",
+            OS.ACCEPTED,
+            AS.UNKNOWN_ITEM,
+            while_in=(OS.ACCEPTED, OS.DISPUTE),
+        ),
+        ActionSpec(
+            AK.NOTIFY_CUSTOMER,
+            "Tell the customer the order was blocked.",
+            OS.BLOCKED,
+            AS.ORDER,
+            message="We could not accept your order, and no payment will be taken for it.",
+        ),
+        ActionSpec(
+            AK.NOTIFY_CUSTOMER,
+            "Tell the customer the order was cancelled.",
+            OS.CANCELLED,
+            AS.ORDER,
+            message="Your order was cancelled, and no payment will be taken for it.",
+        ),
+        ActionSpec(
+            AK.CAPTURE,
+            "Capture what is still uncaptured of a charge, the order being fulfilled.",
+            OS.FULFILLED,
+            AS.UNCAPTURED_CHARGE,
+            while_in=(OS.FULFILLED, OS.DISPUTE),
+        ),
+        ActionSpec(
+            AK.CONFIRM_REFUND,
+            "Follow a refund until the provider reports it complete (refund.complete), and "
+            "tell the customer; a failed refund needs another.",
+            OP.REFUND,
+            AS.REFUNDED_CHARGE,
+        ),
+        ActionSpec(
+            AK.RESPOND_TO_DISPUTE,
+            "Answer the bank's dispute or chargeback with the order's evidence.",
+            OS.DISPUTE,
+            AS.ORDER,
+            while_in=(OS.DISPUTE,),
         ),
     ),
 )

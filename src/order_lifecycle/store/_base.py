@@ -44,6 +44,10 @@ The contract every store keeps (the memory reference and the databases alike):
   delivery kept before is returned.
 - Reads give independent copies: changing what :meth:`Store.get_order` returned changes
   nothing stored.
+- **The outbox.** Every write of an order (created, updated, in a batch, by a 201) also
+  writes, in its transaction, the actions :func:`~order_lifecycle.actions.derive_actions`
+  finds in it, and cancels those it cancels (see ``_outbox``); :meth:`Store.claim_actions`
+  hands them out on lease.
 
 The checkout calls and :meth:`Store.update_order_retrying` are written once, here, over
 each store's primitives (:meth:`Store.get`, :meth:`Store._apply`, :meth:`Store.update_order`).
@@ -57,7 +61,7 @@ import re
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -92,6 +96,19 @@ from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES
 from order_lifecycle.webhooks._webhook_store import BatchStore
 
 from ._check import IllegalHistory, StoredHistory, find_illegal
+from ._outbox import (
+    MAX_TRIES,
+    ActionState,
+    StoredAction,
+    check_error,
+    check_key,
+    check_kinds,
+    check_lease,
+    check_limit,
+    check_result,
+    check_retry_at,
+    check_states,
+)
 
 __all__ = [
     "CLAIM_ATTEMPTS",
@@ -345,6 +362,117 @@ class Store(BatchStore):
     @abstractmethod
     def redeliveries_not_kept(self) -> int:
         """How many deliveries were not kept because they were kept already (redelivered)."""
+
+    # --- the outbox: actions written with the change that created them ---------------------
+
+    max_tries: int = MAX_TRIES
+    """Claims of one action before a failure makes it ``dead`` (set it on a store to change it)."""
+
+    def claim_actions(
+        self,
+        kinds: Iterable[str] | None = None,
+        *,
+        limit: int = 10,
+        lease: timedelta = timedelta(minutes=1),
+    ) -> list[StoredAction]:
+        """Lease up to ``limit`` due actions (of ``kinds``, or any), oldest first.
+
+        Due: pending, failed and past its ``retry_at``, or claimed under a lease that
+        ended. Each is ``claimed`` until ``now + lease`` and its ``tries`` counts one more;
+        no other claim takes it until then (PostgreSQL skips rows another claim holds).
+
+        Raises:
+            InvalidInput: an unknown kind, a limit not from 1 to 10,000, a lease not above 0.
+
+        """
+        return self._claim_actions(check_kinds(kinds), check_limit(limit), check_lease(lease))
+
+    def complete_action(self, key: str, result: object = None) -> StoredAction:
+        """Mark a claimed action ``done``, keeping ``result`` (JSON); the action as it now is.
+
+        An action no longer claimed (its lease ended and it was taken again, or it was
+        cancelled) is left as it is and returned: at least once, the key makes it safe.
+
+        Raises:
+            UnknownAction: no action has this key.
+            InvalidInput: a key no database stores, or a result that is not plain JSON.
+
+        """
+        return self._complete_action(check_key(key), check_result(result))
+
+    def fail_action(
+        self, key: str, error: object, retry_at: datetime | None = None
+    ) -> StoredAction:
+        """Record a claimed action's failure: ``failed`` until ``retry_at``, or ``dead``.
+
+        ``retry_at`` defaults to a backoff of 2 s doubling with each try, up to an hour;
+        the action is ``dead`` once it was tried :attr:`max_tries` times. ``error`` (text,
+        or an exception) is kept for an operator.
+
+        Raises:
+            UnknownAction: no action has this key.
+            InvalidInput: a key no database stores, or an error or retry_at of a wrong type.
+
+        """
+        max_tries = check_limit(self.max_tries, "max_tries")
+        return self._fail_action(
+            check_key(key), check_error(error), check_retry_at(retry_at), max_tries
+        )
+
+    def retry_action(self, key: str) -> StoredAction:
+        """An operator's retry: a ``dead`` or ``failed`` action pending again, tries reset.
+
+        Raises:
+            UnknownAction: no action has this key.
+
+        """
+        return self._retry_action(check_key(key))
+
+    def list_actions(
+        self,
+        *,
+        states: Iterable[str] | None = None,
+        kinds: Iterable[str] | None = None,
+        order_id: str | None = None,
+        limit: int = 1000,
+    ) -> list[StoredAction]:
+        """The actions in ``states``, of ``kinds``, of one order (each when given), oldest first.
+
+        Raises:
+            InvalidInput: an unknown state or kind, a bad order id or limit.
+
+        """
+        return self._list_actions(
+            check_states(states),
+            check_kinds(kinds),
+            None if order_id is None else check_key(order_id, "order_id"),
+            check_limit(limit),
+        )
+
+    @abstractmethod
+    def _claim_actions(
+        self, kinds: tuple[Any, ...] | None, limit: int, lease: timedelta
+    ) -> list[StoredAction]: ...
+
+    @abstractmethod
+    def _complete_action(self, key: str, result: str | None) -> StoredAction: ...
+
+    @abstractmethod
+    def _fail_action(
+        self, key: str, error: str, retry_at: datetime | None, max_tries: int
+    ) -> StoredAction: ...
+
+    @abstractmethod
+    def _retry_action(self, key: str) -> StoredAction: ...
+
+    @abstractmethod
+    def _list_actions(
+        self,
+        states: tuple[ActionState, ...] | None,
+        kinds: tuple[Any, ...] | None,
+        order_id: str | None,
+        limit: int,
+    ) -> list[StoredAction]: ...
 
     # --- checking stored histories against a spec -------------------------------------------
 

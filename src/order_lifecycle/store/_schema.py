@@ -21,6 +21,11 @@ Version 2 adds to ``ol_kept_deliveries`` the ``size`` and ``sha256`` of the whol
 ``ol_counters``: ``kept_bytes`` (what kept deliveries are charged, capped) and
 ``not_kept`` (deliveries counted but not kept, the cap being reached).
 
+Version 3 adds ``ol_actions``, the outbox (see ``_outbox``): one row per action a change
+created, keyed by its idempotency key, with its order, kind, subject (an item's or
+charge's id), JSON payload, state, tries, lease, retry time, last error and result; and
+an index of kept deliveries by ``sha256``.
+
 Times are ISO 8601 text with their offset, amounts decimal text: both read back exactly.
 """
 
@@ -41,6 +46,7 @@ TABLES = (
     "ol_applied_events",
     "ol_kept_deliveries",
     "ol_counters",
+    "ol_actions",
 )
 """Every table of the schema, parents before children."""
 
@@ -165,11 +171,36 @@ _VERSION_2 = (
     "INSERT INTO ol_counters (name, value) VALUES ('not_kept', 0)",
 )
 
+_VERSION_3 = (
+    # The outbox: actions written in the transaction of the change that created them.
+    """CREATE TABLE ol_actions (
+            key TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL REFERENCES ol_orders (id),
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL,
+            tries {integer} NOT NULL,
+            lease_until TEXT,
+            retry_at TEXT,
+            last_error TEXT,
+            result TEXT,
+            created_at TEXT NOT NULL
+        )""",
+    "CREATE INDEX ol_actions_due ON ol_actions (state, created_at)",
+    "CREATE INDEX ol_actions_by_order ON ol_actions (order_id)",
+    "CREATE INDEX ol_kept_deliveries_by_sha256 ON ol_kept_deliveries (sha256)",
+)
+
 MIGRATIONS: dict[int, Mapping[str, tuple[str, ...]]] = {
     1: {"sqlite": _VERSION_1_SQLITE, "postgres": _VERSION_1_POSTGRES},
     2: {
         "sqlite": tuple(s.format(integer="INTEGER") for s in _VERSION_2),
         "postgres": tuple(s.format(integer="BIGINT") for s in _VERSION_2),
+    },
+    3: {
+        "sqlite": tuple(s.format(integer="INTEGER") for s in _VERSION_3),
+        "postgres": tuple(s.format(integer="BIGINT") for s in _VERSION_3),
     },
 }
 """Each schema version's statements by dialect, from the one before (0: no tables).

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from order_lifecycle.actions import derive_actions
 from order_lifecycle.exceptions import (
     DuplicateEvent,
     OrderExists,
@@ -83,6 +84,7 @@ from ._codec import (
     stored_text,
     stored_time,
 )
+from ._outbox_sql import SQLOutbox
 from ._schema import SCHEMA_VERSION, Dialect, migrations
 
 __all__ = ["SQLStore"]
@@ -207,7 +209,7 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
-class SQLStore(Store):
+class SQLStore(SQLOutbox, Store):
     """A store over one database connection; subclasses bring the connection."""
 
     dialect: Dialect
@@ -364,6 +366,7 @@ class SQLStore(Store):
             if row is None:
                 raise OrderExists(order.id)
             self._record_event(event_id, order.id)
+            self._write_actions([derive_actions(None, order)])
         self._orders_cache.put(order.id, row, order.copy())
 
     def _refuse_duplicate(self, event_id: str | None) -> None:
@@ -437,12 +440,14 @@ class SQLStore(Store):
         new_steps(ORDER_SPEC, stored, work)
         if event_id is None and work == stored:
             return result
+        derived = derive_actions(stored, work)
         with self._transaction(write=True):
             self._record_event(event_id, order_id)
             try:
                 row = self._update(ORDERS, stored, version, work)
             except _LostRace:
                 raise StaleOrder(order_id, version) from None
+            self._write_actions([derived])
         # A copy: ``change`` may have kept a reference to the order it was given.
         self._orders_cache.put(order_id, row, work.copy())
         return result
@@ -569,6 +574,8 @@ class SQLStore(Store):
                 for change in run
                 if change.event_id is not None
             )
+        # Derived outside the transaction, so as not to hold the write lock for it.
+        derived = [derive_actions(change.base, change.order) for change in changes]
         with self._transaction(write=True):
             try:
                 for sql, params in (
@@ -583,6 +590,7 @@ class SQLStore(Store):
                     self._insert_steps(ORDERS, order_id, first, rows, into=steps)
                 if steps:
                     self._write_many(ORDERS.insert_steps(), steps)
+                self._write_actions(derived)
             except self._data_errors as error:
                 raise _Fallback from error
             for delivery in keeps:
@@ -608,6 +616,7 @@ class SQLStore(Store):
                 _RECORD_EVENT, [change.event_id, order.id, now().isoformat()]
             ):
                 raise _LostRace(f"event {change.event_id!r} was applied meanwhile")  # noqa: TRY301
+            self._write_actions([derive_actions(change.base, order)])
         except _LostRace as lost:
             self._undo_change()
             return ChangeResult(ChangeOutcome.LOST, str(lost))
@@ -760,8 +769,8 @@ class SQLStore(Store):
                         raise _LostRace  # noqa: TRY301 (rolls the transaction back)
                 else:
                     self._update(CHECKOUTS, stored, version, work)
-                if order is not None:
-                    self._insert(ORDERS, order)
+                if order is not None and self._insert(ORDERS, order) is not None:
+                    self._write_actions([derive_actions(None, order)])
         except _LostRace:
             return False
         return True

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
-from typing import Generic, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
 
 import attrs
 
+from order_lifecycle.actions import derive_actions
 from order_lifecycle.exceptions import (
     DuplicateEvent,
     OrderExists,
@@ -31,6 +32,7 @@ from ._base import (
     Store,
     kept_before,
     new_steps,
+    now,
     require_id,
     require_ids,
     require_optional_id,
@@ -51,6 +53,7 @@ from ._batch import (
 )
 from ._check import StoredHistory
 from ._codec import encode
+from ._outbox import ActionState, MemoryOutbox, StoredAction
 
 __all__ = ["MemoryStore"]
 
@@ -80,6 +83,7 @@ class MemoryStore(Store):
         self._kept_bytes = 0
         self._not_kept = 0
         self._redelivered = 0
+        self._outbox = MemoryOutbox()
 
     def __repr__(self) -> str:
         """``<MemoryStore(num_orders=2, num_checkouts=1)>``."""
@@ -106,6 +110,7 @@ class MemoryStore(Store):
     def _insert_order(self, order: Order) -> None:
         versions = (SPEC_VERSIONS["order"],) * len(order.history)
         self._orders[order.id] = _Entry(1, order, versions)
+        self._outbox.write(derive_actions(None, order), now())
 
     def _refuse_duplicate(self, event_id: str | None) -> None:
         if event_id is not None and event_id in self._events:
@@ -144,6 +149,7 @@ class MemoryStore(Store):
             versions = entry.spec_versions + (SPEC_VERSIONS["order"],) * len(appended)
             # A copy: ``change`` may have kept a reference to the order it was given.
             self._orders[order_id] = _Entry(entry.version + 1, work.copy(), versions)
+            self._outbox.write(derive_actions(entry.record, work), now())
             if event_id is not None:
                 self._events[event_id] = order_id
         return result
@@ -203,6 +209,7 @@ class MemoryStore(Store):
             appended = len(order.history) - len(change.base.history)
             versions = entry.spec_versions + (SPEC_VERSIONS["order"],) * appended
             self._orders[order.id] = _Entry(entry.version + 1, order.copy(), versions)
+            self._outbox.write(derive_actions(change.base, order), now())
         if change.event_id is not None:
             self._events[change.event_id] = order.id
         return COMMITTED
@@ -316,6 +323,38 @@ class MemoryStore(Store):
             if order is not None and order.id not in self._orders:
                 self._insert_order(order.copy())
             return True
+
+    # --- the outbox ---------------------------------------------------------------------------
+
+    def _claim_actions(
+        self, kinds: tuple[Any, ...] | None, limit: int, lease: timedelta
+    ) -> list[StoredAction]:
+        with self._lock:
+            return self._outbox.claim(kinds, limit, lease, now())
+
+    def _complete_action(self, key: str, result: str | None) -> StoredAction:
+        with self._lock:
+            return self._outbox.complete(key, result)
+
+    def _fail_action(
+        self, key: str, error: str, retry_at: datetime | None, max_tries: int
+    ) -> StoredAction:
+        with self._lock:
+            return self._outbox.fail(key, error, retry_at, max_tries, now())
+
+    def _retry_action(self, key: str) -> StoredAction:
+        with self._lock:
+            return self._outbox.retry(key)
+
+    def _list_actions(
+        self,
+        states: tuple[ActionState, ...] | None,
+        kinds: tuple[Any, ...] | None,
+        order_id: str | None,
+        limit: int,
+    ) -> list[StoredAction]:
+        with self._lock:
+            return self._outbox.listed(states, kinds, order_id, limit)
 
     # --- checking -----------------------------------------------------------------------------
 

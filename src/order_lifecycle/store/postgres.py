@@ -74,6 +74,9 @@ class PostgresStore(SQLStore):
 
     """
 
+    # Concurrent claims take different rows and never wait for each other.
+    _claim_lock = " FOR UPDATE SKIP LOCKED"
+
     dialect = POSTGRES
     _data_errors = (errors.DataError, errors.IntegrityError, errors.ProgramLimitExceeded)
 

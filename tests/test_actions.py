@@ -1,0 +1,223 @@
+"""The actions a change creates and cancels, derived from the order table, over random lives."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from order_lifecycle import Charge, Inbox, Item, Order, OrderState
+from order_lifecycle.actions import Action, Derived, action_key, derive_actions
+from order_lifecycle.exceptions import OrderLifecycleError, WrongType
+from order_lifecycle.lifecycle import ActionKind, Operation, OrderEvent
+from order_lifecycle.models import fire
+from order_lifecycle.orders import cancel_items, capture, fulfil_items, refund
+from order_lifecycle.store import MemoryStore
+from order_lifecycle.testing import OrderLife, order_lives
+
+from . import webhook_events as ev
+
+# Values no caller should pass: NUL, lone surrogates, huge numbers, the wrong types.
+HOSTILE = (
+    st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.binary(max_size=8)
+    | st.text(st.sampled_from(["\x00", "\ud800", "a", "\U0010ffff"]), max_size=6)
+    | st.lists(st.integers(), max_size=3)
+    | st.just(OrderState.ACCEPTED)
+    | st.just(Decimal("1e999999"))
+)
+ITEM_KINDS = {ActionKind.SHIP, ActionKind.DELIVER_DIGITALLY, ActionKind.REVIEW_FULFILMENT}
+KIND_OF = {
+    True: ActionKind.SHIP,
+    False: ActionKind.DELIVER_DIGITALLY,
+    None: ActionKind.REVIEW_FULFILMENT,
+}
+
+
+def accepted_order() -> Order:
+    """An order accepted with one physical, one digital and one unknown item, one charge."""
+    order = Order.create(
+        "o1",
+        items=[Item("box", 2, physical=True), Item("key", 1, physical=False), Item("x", 1, None)],
+        charges=[Charge("c1", "capturable", "30.00", "EUR")],
+    )
+    fire(order, OrderEvent.ACCEPT)
+    return order
+
+
+def the_life(life: OrderLife) -> list[tuple[Order, Order, Derived]]:
+    """Each delivery of ``life`` in turn: the order before and after it, and what it derives."""
+    store = MemoryStore()
+    inbox = Inbox(store, secrets=None)
+    changes: list[tuple[Order, Order, Derived]] = []
+    before: Order | None = None
+    for event in life.events:
+        inbox.receive([ev.raw(event)])
+        if life.order_id not in store.order_ids():
+            continue
+        after = store.get_order(life.order_id)
+        if before is None or after != before:
+            changes.append((before, after, derive_actions(before, after)))  # type: ignore[arg-type]
+        before = after
+    return changes
+
+
+def outbox(changes: list[tuple[Order, Order, Derived]]) -> dict[str, tuple[Action, str]]:
+    """The outbox a store keeps from these changes: each key first created, then cancelled."""
+    kept: dict[str, tuple[Action, str]] = {}
+    for _, _, derived in changes:
+        for action in derived.created:
+            kept.setdefault(action.key, (action, "pending"))
+        for key in derived.cancelled:
+            if key in kept and kept[key][1] == "pending":
+                kept[key] = (kept[key][0], "cancelled")
+    return kept
+
+
+def test_acceptance_creates_one_action_per_item() -> None:
+    """Accepting ships the physical item, delivers the digital one, reviews the unknown one."""
+    order = Order.create(
+        "o1",
+        items=[Item("box", 2, physical=True), Item("key", 1, physical=False), Item("x", 1, None)],
+        charges=[Charge("c1", "capturable", "30.00", "EUR")],
+    )
+    derived = derive_actions(order, accepted_order())
+    assert {(a.kind, a.subject) for a in derived.created} == {
+        (ActionKind.SHIP, "box"),
+        (ActionKind.DELIVER_DIGITALLY, "key"),
+        (ActionKind.REVIEW_FULFILMENT, "x"),
+    }
+    ship = next(a for a in derived.created if a.kind is ActionKind.SHIP)
+    assert ship.key == action_key("o1", "ship", "box") == '["o1","ship","box"]'
+    assert ship.payload == {"item_id": "box", "quantity": 2}
+    assert derived.cancelled == ()
+    assert derive_actions(order, accepted_order()) == derived  # stable keys
+
+
+def test_a_new_order_created_accepted_gets_its_actions() -> None:
+    """An order stored already accepted (a 201) derives its actions from no order before."""
+    derived = derive_actions(None, accepted_order())
+    assert {a.kind for a in derived.created} == ITEM_KINDS
+
+
+def test_cancelling_cancels_pending_shipping_and_notifies() -> None:
+    """Every item cancelled: the order's cancel cancels ship and the rest, and notifies."""
+    accepted = accepted_order()
+    cancelled = accepted.copy()
+    cancel_items(cancelled, {"box": 2, "key": 1, "x": 1})  # the charges go with them
+    assert cancelled.state is OrderState.CANCELLED
+    derived = derive_actions(accepted, cancelled)
+    assert [(a.kind, a.payload["state"]) for a in derived.created] == [
+        (ActionKind.NOTIFY_CUSTOMER, "cancelled")
+    ]
+    assert "payment" in derived.created[0].payload["message"]
+    assert set(derived.cancelled) >= {
+        action_key("o1", "ship", "box"),
+        action_key("o1", "deliver_digitally", "key"),
+    }
+
+
+def test_fulfilling_asks_to_capture_and_refunds_to_confirm() -> None:
+    """The order fulfilled asks to capture each uncaptured charge; a refund to confirm it."""
+    accepted = accepted_order()
+    fulfilled = accepted.copy()
+    fulfil_items(fulfilled, {"box": 2, "key": 1, "x": 1})
+    assert fulfilled.state is OrderState.FULFILLED
+    derived = derive_actions(accepted, fulfilled)
+    assert [(a.kind, a.payload["amount"]) for a in derived.created] == [
+        (ActionKind.CAPTURE, "30.00")
+    ]
+    assert action_key("o1", "ship", "box") in derived.cancelled  # nothing left to ship
+    captured = fulfilled.copy()
+    capture(captured, "c1", "30.00")
+    assert derive_actions(fulfilled, captured).cancelled == (action_key("o1", "capture", "c1"),)
+    refunded = captured.copy()
+    refund(refunded, "10.00")
+    (confirm,) = derive_actions(captured, refunded).created
+    assert confirm.kind is ActionKind.CONFIRM_REFUND
+    assert confirm.subject == "c1@10.00"
+    assert confirm.payload["amount"] == "10.00"
+    assert derive_actions(captured, refunded, Operation.REFUND) == derive_actions(
+        captured, refunded
+    )
+
+
+@given(order_lives())
+def test_every_physical_item_ships_once_after_acceptance(life: OrderLife) -> None:
+    """Over any life: each item open at acceptance gets one action of its kind, none earlier."""
+    changes = the_life(life)
+    accepted_at = next(
+        (
+            i
+            for i, (_, after, _) in enumerate(changes)
+            if any(s.dest is OrderState.ACCEPTED for s in after.history)
+        ),
+        None,
+    )
+    for index, (_, _, derived) in enumerate(changes):
+        if accepted_at is None or index < accepted_at:
+            assert {a.kind for a in derived.created} <= {ActionKind.NOTIFY_CUSTOMER}
+    kept = outbox(changes)
+    keys = [a.key for _, _, d in changes for a in d.created]
+    if accepted_at is None:
+        assert not [k for k in keys if '"ship"' in k]
+        return
+    _, first, _ = changes[accepted_at]
+    for item in first.items:
+        mine = {a.key for a, _ in kept.values() if a.subject == item.id and a.kind in ITEM_KINDS}
+        if item.open_quantity > 0 and first.state is OrderState.ACCEPTED:
+            assert mine == {action_key(life.order_id, KIND_OF[item.physical], item.id)}
+        else:
+            assert mine <= {action_key(life.order_id, KIND_OF[item.physical], item.id)}
+
+
+@given(order_lives())
+def test_nothing_pending_outlives_its_reason(life: OrderLife) -> None:
+    """At any life's end, a pending item action has open units, in a state that keeps it."""
+    changes = the_life(life)
+    if not changes:
+        return
+    order = changes[-1][1]
+    open_items = {i.id for i in order.items if i.open_quantity > 0}
+    for action, state in outbox(changes).values():
+        if state != "pending":
+            continue
+        if action.kind in ITEM_KINDS:
+            assert action.subject in open_items
+            assert order.state in {OrderState.ACCEPTED, OrderState.DISPUTE}
+        if order.state in {OrderState.CANCELLED, OrderState.BLOCKED}:
+            assert action.kind is ActionKind.NOTIFY_CUSTOMER
+
+
+@given(order_lives())
+def test_an_order_blocked_or_cancelled_first_ships_nothing(life: OrderLife) -> None:
+    """A life that ends blocked or cancelled before acceptance created no item action."""
+    changes = the_life(life)
+    if not changes or changes[-1][1].state not in {OrderState.BLOCKED, OrderState.CANCELLED}:
+        return
+    if any(s.dest is OrderState.ACCEPTED for s in changes[-1][1].history):
+        return
+    kinds = {a.kind for _, _, d in changes for a in d.created}
+    assert kinds <= {ActionKind.NOTIFY_CUSTOMER}
+
+
+@given(HOSTILE)
+def test_hostile_arguments_raise_typed_errors(value: Any) -> None:
+    """Wrong types for before, after or the operation raise WrongType; the orders stay."""
+    order = accepted_order()
+    snapshot = order.copy()
+    for args in ((value, order), (None, value), (None, order, value)):
+        with pytest.raises(WrongType):
+            derive_actions(*args)
+    assert order == snapshot
+
+
+def test_wrong_types_name_the_argument() -> None:
+    """The error names which argument was wrong, and is the library's."""
+    with pytest.raises(WrongType, match="after") as raised:
+        derive_actions(None, "o1")  # type: ignore[arg-type]
+    assert isinstance(raised.value, OrderLifecycleError)

@@ -1,0 +1,103 @@
+"""The order table declares the actions its states and operations create, validated when built."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import attrs
+import pytest
+
+from order_lifecycle import Operation, OrderState
+from order_lifecycle.diagrams import render_spec
+from order_lifecycle.lifecycle import ORDER_SPEC, ActionKind, ActionScope, ActionSpec
+
+from .test_spec import Light, build, problems_of
+
+
+class Chore(StrEnum):
+    """A tiny lifecycle's kinds of action."""
+
+    SWEEP = "sweep"
+    REPORT = "report"
+
+
+SWEEP: ActionSpec[Light] = ActionSpec(Chore.SWEEP, "sweep up", Light.BROKEN, ActionScope.ORDER)
+REPORT = ActionSpec(
+    Chore.REPORT, "report it", Light.ON, ActionScope.ORDER, while_in=(Light.ON, Light.OFF)
+)
+
+
+def test_actions_build_and_answer() -> None:
+    """A spec with actions builds and lists the actions each trigger creates."""
+    spec = build(actions=(SWEEP, REPORT))
+    assert spec.actions_on(Light.BROKEN) == (SWEEP,)
+    assert spec.actions_on(Light.OFF) == ()
+    assert "num_actions=2" in repr(spec)
+
+
+def test_an_unknown_trigger_is_refused() -> None:
+    """An action created on no such state or operation is an InvalidDefinition naming it."""
+    stray = attrs.evolve(SWEEP, on=OrderState.ACCEPTED)
+    assert "'accepted', which is no such state or operation" in problems_of(actions=(stray, REPORT))
+
+
+def test_an_unknown_kind_or_scope_is_refused() -> None:
+    """A kind that is no enum member, or a scope that is no ActionScope, is refused."""
+    bad: Any = "sweep"
+    text = problems_of(actions=(attrs.evolve(SWEEP, kind=bad), REPORT))
+    assert "action kind 'sweep' is unknown" in text
+    bad = "each_bin"
+    text = problems_of(actions=(attrs.evolve(SWEEP, for_each=bad), REPORT))
+    assert "'each_bin', an unknown scope" in text
+
+
+def test_kept_states_must_exist_and_kinds_be_complete() -> None:
+    """A keeping state must be declared, and each kind of the enum declared as an action."""
+    stray: Any = (OrderState.DISPUTE,)
+    keep_stray = attrs.evolve(REPORT, while_in=stray)
+    assert "kept while in 'dispute', which is no such state" in problems_of(
+        actions=(SWEEP, keep_stray)
+    )
+    assert "Chore.REPORT ('report') is declared as no action" in problems_of(actions=(SWEEP,))
+    assert "declared more than once" in problems_of(actions=(SWEEP, SWEEP, REPORT))
+
+
+def test_actions_count_in_the_version() -> None:
+    """Adding or changing an action changes the spec's version; rewording keeps it."""
+    plain = build().version
+    with_actions = build(actions=(SWEEP, REPORT)).version
+    assert with_actions != plain
+    reworded = build(actions=(attrs.evolve(SWEEP, description="tidy"), REPORT)).version
+    assert reworded == with_actions
+    kept = build(actions=(SWEEP, attrs.evolve(REPORT, while_in=None))).version
+    assert kept != with_actions
+
+
+def test_the_order_table_declares_the_issue_actions() -> None:
+    """Acceptance ships, delivers or reviews; blocks and cancels notify; and so on."""
+    on = {
+        a.on: {(str(b.kind), str(b.for_each)) for b in ORDER_SPEC.actions_on(a.on)}
+        for a in ORDER_SPEC.actions
+    }
+    assert on[OrderState.ACCEPTED] == {
+        ("ship", "physical_item"),
+        ("deliver_digitally", "digital_item"),
+        ("review_fulfilment", "unknown_item"),
+    }
+    assert on[OrderState.BLOCKED] == on[OrderState.CANCELLED] == {("notify_customer", "order")}
+    assert on[OrderState.FULFILLED] == {("capture", "uncaptured_charge")}
+    assert on[Operation.REFUND] == {("confirm_refund", "refunded_charge")}
+    assert on[OrderState.DISPUTE] == {("respond_to_dispute", "order")}
+    assert {a.kind for a in ORDER_SPEC.actions} == set(ActionKind)
+    assert all(a.message for a in ORDER_SPEC.actions if a.kind is ActionKind.NOTIFY_CUSTOMER)
+
+
+@pytest.mark.parametrize("fmt", ["md", "mermaid", "dot"])
+def test_the_diagrams_show_the_actions(fmt: str) -> None:
+    """Every rendering names the actions entering a state creates."""
+    text = render_spec(ORDER_SPEC, fmt)
+    assert "ship" in text
+    assert "respond_to_dispute" in text
+    if fmt == "md":
+        assert "| `confirm_refund` | `refund` | refunded_charge |" in text
