@@ -158,8 +158,7 @@ _HOMES = {
         verify_signature""",
     "exceptions": """AmountTooLarge ChargeNotAllowed CheckoutAlreadyConsumed CheckoutRejected
         CurrencyMismatch DuplicateEvent FulfillmentNotAllowed GraphvizMissing InvalidAmount
-        InvalidDefinition InvalidEvent InvalidHistory InvalidOrderBody InvalidQuantity
-        InvalidResponse OrderExists
+        InvalidDefinition InvalidEvent InvalidHistory InvalidQuantity InvalidResponse OrderExists
         QuantityTooLarge RefundNotAllowed ReturnNotAllowed SchemaTooNew StaleOrder StoreCorrupt
         StoreReadOnly StoreUnavailable SubmissionInDoubt SubmissionInProgress SubmissionRefused
         UnknownCharge UnknownCheckout UnknownEvent UnknownItem UnknownOperation UnknownOrder

@@ -19,7 +19,8 @@ callers can catch the library's refusals in one place without catching their own
     │   ├── UnknownCheckout          a checkout id the ledger has never seen
     │   ├── UnknownOrder             an order id the store has never seen
     │   ├── UnknownItem              an item id the order does not have
-    │   └── UnknownCharge            a charge id the order does not have
+    │   ├── UnknownCharge            a charge id the order does not have
+    │   └── UnknownAction            an action key the store's outbox does not hold
     ├── InvalidProviderData (ValueError)  the provider's data, which the library cannot read
     │   ├── InvalidResponse          a POST /orders response not in the provider's shape
     │   ├── InvalidEvent             a webhook delivery not in the provider's event shape
@@ -104,6 +105,7 @@ __all__ = [
     "SubmissionInProgress",
     "SubmissionRefused",
     "TransitionNotAllowed",
+    "UnknownAction",
     "UnknownCharge",
     "UnknownCheckout",
     "UnknownEvent",
@@ -313,6 +315,14 @@ class UnknownItem(NotFound):
             f"Order {order_id!r} has no item {item_id!r}: its items are "
             f"{', '.join(self.known) or 'none'}."
         )
+
+
+class UnknownAction(NotFound):
+    """An action key the store's outbox does not hold."""
+
+    def __init__(self, key: object) -> None:
+        self.key = key
+        super().__init__(f"Unknown action {key!r}: the store's outbox does not hold it.")
 
 
 class UnknownCharge(NotFound):

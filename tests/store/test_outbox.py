@@ -13,8 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from order_lifecycle import Charge, Inbox, Item, Order, OrderEvent, OrderState
-from order_lifecycle.actions import ActionState, UnknownAction, action_key
-from order_lifecycle.exceptions import InvalidInput, NotFound, OrderLifecycleError, StaleOrder
+from order_lifecycle.actions import ActionState, action_key
+from order_lifecycle.exceptions import (
+    InvalidInput,
+    NotFound,
+    OrderLifecycleError,
+    StaleOrder,
+    UnknownAction,
+)
 from order_lifecycle.lifecycle import ActionKind
 from order_lifecycle.models import fire
 from order_lifecycle.orders import cancel_items, fulfil_items

@@ -14,7 +14,7 @@ them (``run_once`` or ``run_forever``).
 from __future__ import annotations
 
 from ._derive import Action, Derived, action_key, derive_actions
-from ._stored import ActionState, StoredAction, UnknownAction
+from ._stored import ActionState, StoredAction
 from ._worker import ActionSource, ActionWorker, Handler, WorkerCounts, load_handlers
 
 __all__ = [
@@ -25,7 +25,6 @@ __all__ = [
     "Derived",
     "Handler",
     "StoredAction",
-    "UnknownAction",
     "WorkerCounts",
     "action_key",
     "derive_actions",

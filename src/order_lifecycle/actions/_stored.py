@@ -12,12 +12,11 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle.exceptions import NotFound
 from order_lifecycle.lifecycle._tables import ActionKind
 
 from ._derive import Action
 
-__all__ = ["ActionState", "StoredAction", "UnknownAction"]
+__all__ = ["ActionState", "StoredAction"]
 
 
 class ActionState(StrEnum):
@@ -29,14 +28,6 @@ class ActionState(StrEnum):
     FAILED = "failed"
     DEAD = "dead"
     CANCELLED = "cancelled"
-
-
-class UnknownAction(NotFound):
-    """An action key the store's outbox does not hold (a ``NotFound``)."""
-
-    def __init__(self, key: object) -> None:
-        self.key = key
-        super().__init__(f"Unknown action {key!r}: the store's outbox does not hold it.")
 
 
 @attrs.frozen

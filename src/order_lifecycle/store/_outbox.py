@@ -27,8 +27,8 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from order_lifecycle.actions import ActionState, Derived, StoredAction, UnknownAction
-from order_lifecycle.exceptions import InvalidInput, WrongType
+from order_lifecycle.actions import ActionState, Derived, StoredAction
+from order_lifecycle.exceptions import InvalidInput, UnknownAction, WrongType
 from order_lifecycle.lifecycle._tables import ActionKind
 
 # Ids a database cannot store (the same rule as ``_base.storable_text``, which imports this).
@@ -39,7 +39,6 @@ __all__ = [
     "ActionState",
     "MemoryOutbox",
     "StoredAction",
-    "UnknownAction",
     "backoff",
     "check_error",
     "check_key",

@@ -17,14 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from order_lifecycle.actions import Derived
-from order_lifecycle.exceptions import StoreCorrupt
+from order_lifecycle.exceptions import StoreCorrupt, UnknownAction
 from order_lifecycle.lifecycle._tables import ActionKind
 
 from ._base import now
 from ._outbox import (
     ActionState,
     StoredAction,
-    UnknownAction,
     backoff,
     encode_json,
     stamp,
