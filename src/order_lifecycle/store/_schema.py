@@ -19,7 +19,9 @@ Layout (version 1):
 Version 2 adds to ``ol_kept_deliveries`` the ``size`` and ``sha256`` of the whole delivery
 (``raw`` may be only its first bytes, a summary; ``NULL`` in rows kept before: whole), and
 ``ol_counters``: ``kept_bytes`` (what kept deliveries are charged, capped) and
-``not_kept`` (deliveries counted but not kept, the cap being reached).
+``not_kept`` (deliveries counted but not kept, the cap being reached); a third counter,
+``redelivered`` (deliveries not kept again because their bytes were kept already), is a
+row added when first needed, not a change of schema.
 
 Version 3 adds ``ol_actions``, the outbox (see ``_outbox``): one row per action a change
 created, keyed by its idempotency key, with its order, kind, subject (an item's or
