@@ -49,53 +49,36 @@ The contract every store keeps (the memory reference and the databases alike):
   finds in it, and cancels those it cancels (see ``_outbox``); :meth:`Store.claim_actions`
   hands them out on lease.
 
-The checkout calls and :meth:`Store.update_order_retrying` are written once, here, over
-each store's primitives (:meth:`Store.get`, :meth:`Store._apply`, :meth:`Store.update_order`).
+:meth:`Store.update_order_retrying` is written once, here, over :meth:`Store.update_order`;
+the checkout calls once, in ``_checkouts``, over ``_read_checkout`` and ``_commit_checkout``;
+the checks every store makes before writing, in ``_require``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-import re
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import attrs
 
-from order_lifecycle.checkout._checkout import (
-    begin_submission,
-    keep_in_doubt,
-    record_no_response,
-    record_response,
-    response_arguments,
-    settle,
-)
-from order_lifecycle.checkout._outcomes import InDoubt, OrderCreated, SubmissionOutcome
 from order_lifecycle.exceptions import (
     InvalidInput,
-    InvalidResponse,
-    OrderLifecycleError,
     StaleOrder,
-    StoreError,
-    TransitionNotAllowed,
-    UnknownCheckout,
-    WrongType,
 )
-from order_lifecycle.lifecycle._replay import replay
 from order_lifecycle.lifecycle._spec import MachineSpec
-from order_lifecycle.lifecycle._step import Step
 from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import CheckoutEvent, CheckoutState
-from order_lifecycle.models._models import Checkout, Order
+from order_lifecycle.models._models import Order
 from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES
 from order_lifecycle.webhooks._webhook_store import BatchStore
 
 from ._check import IllegalHistory, StoredHistory, find_illegal
+from ._checkouts import CheckoutCalls
 from ._outbox import (
     MAX_TRIES,
     ActionState,
@@ -111,7 +94,6 @@ from ._outbox import (
 )
 
 __all__ = [
-    "CLAIM_ATTEMPTS",
     "SPEC_VERSIONS",
     "KeptDelivery",
     "Store",
@@ -123,10 +105,6 @@ T = TypeVar("T")
 
 SPEC_VERSIONS = {"order": ORDER_SPEC.version, "checkout": CHECKOUT_SPEC.version}
 """The version of each table this code writes steps under."""
-
-# Lost claims of one checkout in a row before giving up; each loss means another call
-# committed, so only a pathological stream of writers to one checkout gets this far.
-CLAIM_ATTEMPTS = 100
 
 
 @attrs.frozen(repr=False)
@@ -195,7 +173,7 @@ def kept_delivery(  # noqa: PLR0913, PLR0917 (a row's columns, in order)
     return KeptDelivery(key, raw, reason, at, event_id, order_id, **extra)
 
 
-class Store(BatchStore):
+class Store(BatchStore, CheckoutCalls):
     """Orders, checkouts, applied webhook event ids and kept deliveries, in one database.
 
     The one storage contract: the inbox commits through it (the batch methods, declared
@@ -493,194 +471,6 @@ class Store(BatchStore):
     def _stored_histories(self) -> Iterator[StoredHistory]:
         """Every stored order's and checkout's history, as stored, orders first."""
 
-    # --- checkouts: consumed at most once, each call one atomic step -------------------------
-
-    @abstractmethod
-    def checkout_ids(self) -> list[str]:
-        """Every stored checkout's id, sorted."""
-
-    @abstractmethod
-    def _read_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
-        """The checkout as last committed and its version (``None`` if never stored).
-
-        One read; the checkout returned must not be changed (it may be the stored one).
-        """
-
-    @abstractmethod
-    def _commit_checkout(
-        self, version: int, stored: Checkout, work: Checkout, order: Order | None
-    ) -> bool:
-        """Write ``work`` over ``stored`` where it is still at ``version``; whether it was.
-
-        One transaction: the checkout's row, its appended steps (all of them when
-        ``version`` is 0: a new checkout) and ``order``, if given and no order with its
-        id is stored yet. A checkout no longer at ``version`` (another call committed
-        first) is left as it is and ``False`` returned.
-        """
-
-    def get(self, checkout_id: str) -> Checkout:
-        """A copy of the checkout as last committed; changing it changes nothing here.
-
-        Raises:
-            UnknownCheckout: the store has never seen ``checkout_id``.
-
-        """
-        loaded = self._read_checkout(require_id(checkout_id, "checkout_id"))
-        if loaded is None:
-            raise UnknownCheckout(checkout_id)
-        return loaded[1].copy()
-
-    def _apply(
-        self,
-        checkout_id: str,
-        change: Callable[[Checkout], T],
-        *,
-        register_at: datetime | None = None,
-        adopt: Order | None = None,
-    ) -> T:
-        """Run ``change`` on the checkout as one atomic step; commit what it leaves.
-
-        With ``register_at``, a checkout not seen before is created open at that moment
-        first (committed only with the change). Commit when ``change`` returns or raises
-        ``InvalidResponse``; on any other error commit nothing and re-raise. The order
-        the checkout became, ``adopt`` or the order of an :class:`OrderCreated` result,
-        is stored in the same transaction unless an order with its id is stored already.
-        A step that lost its race (another call committed first) is run again on what
-        that call left, so a lost claim is re-read and refused, never written.
-
-        Raises:
-            UnknownCheckout: ``checkout_id`` is unknown and ``register_at`` is ``None``.
-            StoreError: the checkout changed under ``CLAIM_ATTEMPTS`` tries in a row.
-
-        """
-        checkout_id = require_id(checkout_id, "checkout_id")
-        for _ in range(CLAIM_ATTEMPTS):
-            loaded = self._read_checkout(checkout_id)
-            if loaded is None:
-                if register_at is None:
-                    raise UnknownCheckout(checkout_id)
-                opened: Step[CheckoutState, CheckoutEvent] = Step(
-                    None, None, CheckoutState.OPEN, register_at
-                )
-                loaded = (0, Checkout(checkout_id, history=[opened]))
-            version, stored = loaded
-            work = stored.copy()
-            failure: InvalidResponse | None = None
-            try:
-                result: T | None = change(work)
-            except InvalidResponse as error:
-                failure, result = error, None
-            new_steps(CHECKOUT_SPEC, stored, work)
-            if not self._commit_checkout(version, stored, work, adopted_order(result, adopt)):
-                continue
-            if failure is not None:
-                raise failure
-            return result  # type: ignore[return-value]
-        raise StoreError(f"checkout {checkout_id!r} kept changing; gave up after {CLAIM_ATTEMPTS}.")
-
-    def __contains__(self, checkout_id: object) -> bool:
-        """Whether the store has seen the checkout ``checkout_id``."""
-        if not isinstance(checkout_id, str):
-            return False
-        try:
-            self.get(checkout_id)
-        except UnknownCheckout:
-            return False
-        return True
-
-    def begin_submission(self, checkout_id: str, *, at: datetime | None = None) -> dict[str, str]:
-        """Claim the checkout for one ``POST /orders``; the body to send.
-
-        A checkout id seen for the first time is registered, open, and claimed at once.
-        Refusals are those of :func:`~order_lifecycle.begin_submission`.
-        """
-        when = now() if at is None else at
-        return self._apply(
-            checkout_id, lambda checkout: begin_submission(checkout, at=when), register_at=when
-        )
-
-    def record_response(
-        self,
-        checkout_id: str,
-        status_code: int,
-        body: str | bytes | bytearray,
-        *,
-        at: datetime | None = None,
-    ) -> SubmissionOutcome:
-        """Record the provider's answer; see :func:`~order_lifecycle.record_response`.
-
-        When recording fails after all (the store refused the write), the checkout is moved
-        to in doubt by a second step, then the error is raised: a ``StoreError`` stays one,
-        and an untyped error becomes one.
-        """
-        status, raw, when = response_arguments(status_code, body, at)
-        try:
-            return self._apply(
-                checkout_id, lambda checkout: record_response(checkout, status, raw, at=when)
-            )
-        except (InvalidResponse, TransitionNotAllowed, UnknownCheckout, WrongType):
-            raise  # committed in doubt, or refused with nothing to record: the contract's cases
-        except Exception as error:
-            failure = (
-                error
-                if isinstance(error, OrderLifecycleError)
-                else StoreError(
-                    f"Recording the response to checkout {checkout_id!r} failed: "
-                    f"{type(error).__name__}: {error}"
-                )
-            )
-            failure.add_note(self._keep_in_doubt(checkout_id, status, raw, when))
-            if failure is error:
-                raise
-            raise failure from error
-
-    def _keep_in_doubt(
-        self, checkout_id: str, status_code: int, body: str | bytes, at: datetime
-    ) -> str:
-        """After a failed :meth:`record_response`, move the checkout to in doubt; how it went.
-
-        The raw body is kept if the store takes it, else the move is made without it (the
-        body may be what the store refused).
-        """
-        problem: Exception | None = None
-        for kept in (body, None):
-            try:
-                self._apply(checkout_id, _doubt(status_code, kept, at))
-            except _NotSubmitting:
-                return f"Checkout {checkout_id!r} was no longer submitting: nothing was recorded."
-            except Exception as error:  # noqa: BLE001 (the first error is the one raised)
-                problem = error
-            else:
-                without = (
-                    "" if kept is not None else ", without the raw body (the store refused it)"
-                )
-                return (
-                    f"Checkout {checkout_id!r} is now in doubt{without}: look up orders by "
-                    "checkout id and settle it."
-                )
-        return (
-            f"Checkout {checkout_id!r} could not be moved to in doubt either "
-            f"({type(problem).__name__}: {problem}): it is still submitting; "
-            "record_no_response moves it once the store works again."
-        )
-
-    def record_no_response(
-        self, checkout_id: str, *, at: datetime | None = None, reason: str = "no response"
-    ) -> InDoubt:
-        """Record a lost answer; see :func:`~order_lifecycle.record_no_response`."""
-        return self._apply(
-            checkout_id,
-            lambda checkout: record_no_response(checkout, at=at, reason=reason),
-        )
-
-    def settle(
-        self, checkout_id: str, order: Order | None, *, at: datetime | None = None
-    ) -> Step[CheckoutState, CheckoutEvent]:
-        """Settle a checkout in doubt; the order found is stored with it, if new."""
-        return self._apply(
-            checkout_id, lambda checkout: settle(checkout, order, at=at), adopt=order
-        )
-
     # --- lifetime -----------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -696,162 +486,3 @@ class Store(BatchStore):
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-
-class _NotSubmitting(Exception):  # private control flow: never reaches callers
-    """The checkout is no longer submitting: the recovery step has nothing to record."""
-
-
-def _doubt(status_code: int, body: str | bytes | None, at: datetime) -> Callable[[Checkout], None]:
-    """The recovery step: in doubt with this response, or :class:`_NotSubmitting` (no commit)."""
-
-    def change(checkout: Checkout) -> None:
-        if not keep_in_doubt(checkout, status_code, body, at):
-            raise _NotSubmitting
-
-    return change
-
-
-# --- helpers the stores share ------------------------------------------------------------------
-
-
-def now() -> datetime:
-    """The current moment, aware."""
-    return datetime.now(UTC)
-
-
-def require_id(value: object, what: str) -> str:
-    """``value`` if it is a non-empty str a database can store; else a typed error."""
-    return storable_text(require_text(value, what), what)
-
-
-def storable_text(value: str, what: str) -> str:
-    """``value`` unless it holds a NUL (PostgreSQL cannot store it) or a lone surrogate.
-
-    A lone surrogate has no UTF-8, so neither database can store it. Every store refuses
-    both alike, before touching its database, so that data valid in one store is valid in all.
-    """
-    if "\x00" in value:
-        raise InvalidInput(
-            f"{what} must not contain NUL characters (databases cannot store them), got {value!r}."
-        )
-    if _SURROGATE.search(value):
-        raise InvalidInput(
-            f"{what} must not contain lone surrogates (they have no UTF-8), got {value!r}."
-        )
-    return value
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def require_storable(spec: MachineSpec[Any, Any], record: Order | Checkout) -> None:
-    """Raise unless every step of ``record``'s history is legal and its columns storable.
-
-    Raises:
-        InvalidHistory: a step the table does not allow.
-        InvalidInput: an id or event id with a NUL character.
-
-    """
-    replay(spec, record.history)
-    _storable_columns(record, record.history)
-
-
-def _storable_columns(record: Order | Checkout, steps: Sequence[Step[Any, Any]]) -> None:
-    """Raise unless ``record``'s id columns and the event ids of ``steps`` are storable."""
-    kind = type(record).__name__
-    storable_text(record.id, f"{kind}.id")
-    for name in ("checkout_id", "order_id"):
-        value = getattr(record, name, None)
-        if value is not None:
-            storable_text(value, f"{kind}.{name}")
-    for step in steps:
-        if step.event_id is not None:
-            storable_text(step.event_id, f"{kind}.history[].event_id")
-
-
-def require_text(value: object, what: str) -> str:
-    """``value`` if it is a non-empty str."""
-    if not isinstance(value, str) or not value:
-        raise WrongType(what, "a non-empty str", value)
-    return value
-
-
-def require_ids(values: object, what: str) -> list[str]:
-    """``values`` as a list of ids without repeats, each a non-empty str a database stores."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise WrongType(what, "a list of ids", values)
-    return list(dict.fromkeys(require_id(value, f"{what}[]") for value in values))
-
-
-def require_optional_id(value: object, what: str) -> str | None:
-    """``value`` if it is ``None`` or a non-empty str."""
-    return None if value is None else require_id(value, what)
-
-
-def require_order(order: object) -> Order:
-    """``order`` if it is an :class:`Order`."""
-    if not isinstance(order, Order):
-        raise WrongType("order", "an Order", order)
-    return order
-
-
-def delivery_fields(
-    raw: object, reason: object, event_id: object, order_id: object, at: object
-) -> tuple[bytes, str, str | None, str | None, datetime]:
-    """The checked fields of a delivery to keep."""
-    if not isinstance(raw, (bytes, bytearray, memoryview)):
-        raise WrongType("raw", "the delivery's bytes", raw)
-    if at is not None and (not isinstance(at, datetime) or at.tzinfo is None):
-        raise WrongType("at", "a timezone-aware datetime", at)
-    return (
-        bytes(raw),
-        storable_text(require_text(reason, "reason"), "reason"),
-        require_optional_id(event_id, "event_id"),
-        require_optional_id(order_id, "order_id"),
-        now() if at is None else at,
-    )
-
-
-def new_steps(
-    spec: MachineSpec[Any, Any], stored: Order | Checkout, work: Order | Checkout
-) -> list[Step[Any, Any]]:
-    """The steps ``work`` appended to ``stored``'s history, checked.
-
-    Raises:
-        InvalidInput: the id changed, a stored step was changed or removed, or an
-            appended step is not a row of ``spec`` from where the history stood.
-
-    """
-    what = f"{spec.name} {stored.id!r}"
-    if work.id != stored.id:
-        raise InvalidInput(f"an update of {what} changed its id to {work.id!r}.")
-    known = len(stored.history)
-    if work.history[:known] != stored.history:
-        raise InvalidInput(f"an update of {what} rewrote its stored history; append only.")
-    appended: list[Step[Any, Any]] = list(work.history[known:])
-    state: Any = stored.state
-    for index, step in enumerate(appended, start=known):
-        legal = (
-            step.event is not None
-            and step.source == state
-            and any(row.dest == step.dest for row in spec.transitions_from(state, step.event))
-        )
-        if not legal:
-            raise InvalidInput(
-                f"an update of {what} appended step {index}, {step.source} -{step.event}-> "
-                f"{step.dest}, which the table does not allow from {state}."
-            )
-        state = step.dest
-    if state != work.state:
-        raise InvalidInput(f"an update left {what} in {work.state}, but its history in {state}.")
-    _storable_columns(work, appended)
-    return appended
-
-
-def adopted_order(result: object, adopt: Order | None) -> Order | None:
-    """The order a checkout step made, checked: the one given, or a 201's."""
-    order = result.order if adopt is None and isinstance(result, OrderCreated) else adopt
-    if order is not None:
-        require_storable(ORDER_SPEC, order)
-    return order

@@ -30,7 +30,7 @@ from order_lifecycle.webhooks._webhook_store import (
     OrderChange,
 )
 
-from ._base import (
+from ._require import (
     delivery_fields,
     new_steps,
     require_optional_id,

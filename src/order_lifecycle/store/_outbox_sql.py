@@ -20,7 +20,6 @@ from order_lifecycle.actions import Derived
 from order_lifecycle.exceptions import StoreCorrupt, UnknownAction
 from order_lifecycle.lifecycle._tables import ActionKind
 
-from ._base import now
 from ._outbox import (
     ActionState,
     StoredAction,
@@ -29,6 +28,7 @@ from ._outbox import (
     stamp,
     unstamp,
 )
+from ._require import now
 
 __all__ = ["COLUMNS", "SQLOutbox"]
 

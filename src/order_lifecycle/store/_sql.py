@@ -42,20 +42,7 @@ from order_lifecycle.lifecycle._tables import ORDER_SPEC
 from order_lifecycle.models._models import Checkout, Order
 from order_lifecycle.webhooks._kept import check_cap
 
-from ._base import (
-    SPEC_VERSIONS,
-    KeptDelivery,
-    Store,
-    kept_before,
-    kept_delivery,
-    new_steps,
-    now,
-    require_id,
-    require_ids,
-    require_optional_id,
-    require_order,
-    require_storable,
-)
+from ._base import SPEC_VERSIONS, KeptDelivery, Store, kept_before, kept_delivery
 from ._batch import (
     COMMITTED,
     ChangeOutcome,
@@ -85,6 +72,15 @@ from ._codec import (
     stored_time,
 )
 from ._outbox_sql import SQLOutbox
+from ._require import (
+    new_steps,
+    now,
+    require_id,
+    require_ids,
+    require_optional_id,
+    require_order,
+    require_storable,
+)
 from ._schema import SCHEMA_VERSION, Dialect, migrations
 
 __all__ = ["SQLStore"]

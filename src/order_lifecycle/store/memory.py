@@ -26,19 +26,7 @@ from order_lifecycle.lifecycle._tables import ORDER_SPEC
 from order_lifecycle.models._models import Checkout, Order
 from order_lifecycle.webhooks._kept import check_cap
 
-from ._base import (
-    SPEC_VERSIONS,
-    KeptDelivery,
-    Store,
-    kept_before,
-    new_steps,
-    now,
-    require_id,
-    require_ids,
-    require_optional_id,
-    require_order,
-    require_storable,
-)
+from ._base import SPEC_VERSIONS, KeptDelivery, Store, kept_before
 from ._batch import (
     COMMITTED,
     ChangeOutcome,
@@ -54,6 +42,15 @@ from ._batch import (
 from ._check import StoredHistory
 from ._codec import encode
 from ._outbox import ActionState, MemoryOutbox, StoredAction
+from ._require import (
+    new_steps,
+    now,
+    require_id,
+    require_ids,
+    require_optional_id,
+    require_order,
+    require_storable,
+)
 
 __all__ = ["MemoryStore"]
 

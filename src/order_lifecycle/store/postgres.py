@@ -36,7 +36,8 @@ from order_lifecycle.exceptions import (
 )
 from order_lifecycle.models._models import Order
 
-from ._base import Store, require_ids
+from ._base import Store
+from ._require import require_ids
 from ._schema import POSTGRES
 from ._sql import Row, SQLStore
 
