@@ -42,8 +42,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "A deterministic day: checkouts with every POST /orders outcome, signed webhook "
             "deliveries (duplicates, late ones, a forgery) through the inbox, refused "
-            "operations, shipping, a partial cancellation, a refund, a dispute. Ends with a "
-            "summary and one order's path as SVG."
+            "operations, shipping, e-mailing and capturing through the action worker (one "
+            "warehouse timeout, retried), a partial cancellation, a refund, a dispute. Ends "
+            "with a summary and one order's path as SVG."
         ),
     )
     demo.add_argument(
