@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,19 @@ def test_show_tells_state_history_and_what_is_allowed(
     assert "events allowed next: none" in out
     assert "operations allowed now: none" in out
     assert "  fulfil_items: Can't fulfil_items when in blocked" in out
-    assert "pending actions: not tracked yet" in out
+    assert "actions (1: what its changes asked the shop to do)" in out
+    assert re.search(r"\n  notify_customer +blocked#1 +done +1 ", out)
+
+
+def test_show_lists_done_and_pending_actions(
+    demo_day: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`show` lists the order's actions: those the worker did and those still pending."""
+    db, _ = demo_day
+    assert main(["show", "ord-1010", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"\n  capture +ch-ord-1010 +done +1 ", out)
+    assert re.search(r"\n  confirm_refund +ch-ord-1010@\d+ +pending +0 ", out)
 
 
 def test_show_an_unknown_order_is_one_line(
@@ -95,7 +108,9 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out == f"order-lifecycle {__version__}\n"
 
 
-@pytest.mark.parametrize("command", ["demo", "replay", "show", "diagram", "kept", "check"])
+@pytest.mark.parametrize(
+    "command", ["demo", "replay", "show", "diagram", "kept", "actions", "check"]
+)
 def test_help_on_every_command(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Every command has --help."""
     with pytest.raises(SystemExit) as raised:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from order_lifecycle.cli import main
+from order_lifecycle.store import open_store
 
 
 def test_demo_shows_every_outcome_it_promises(
@@ -35,13 +37,46 @@ def test_demo_shows_every_outcome_it_promises(
     )
     assert "resubmit a rejected checkout (chk-1004): CheckoutRejected" in out
     assert "refund during the dispute (ord-1011): RefundNotAllowed" in out
-    for action in ("ship", "deliver_digitally", "notify_customer"):
-        assert f"  {action} " in out
+    assert "actions, run by the shop's worker" in out
+    for action in ("ship", "deliver_digitally", "notify_customer", "capture"):
+        assert re.search(rf"\n  {action} +0 +[1-9]", out), action  # none pending, some done
+    assert (
+        "ship ord-1001/mug: done on try 2 (the last failure: TimeoutError: the warehouse did "
+        "not answer in 30 s)" in out
+    )
+    assert "told 1 customer(s): We could not accept your order" in out
     assert "every stored history is legal" in out
     assert "accepted -> fulfilled -> complete -> dispute -> complete) drawn in" in out
     drawn = svg.read_text(encoding="utf-8")
     assert drawn.startswith("<?xml") or "<svg" in drawn
     assert "#1d4ed8" in drawn  # the path is highlighted
+
+
+PROVIDER_CODES = ("failed-request", "fraud_block", "invalid_parameter", "not_found", "conflict")
+
+
+def test_demo_ships_and_emails_through_the_worker(demo_day: tuple[Path, str]) -> None:
+    """Every handled action of the day is done (or cancelled); each shipped item is fulfilled."""
+    db, printed = demo_day
+    with open_store(db, read_only=True) as store:
+        actions = store.list_actions(limit=10_000)
+        handled = [a for a in actions if a.kind in {"ship", "deliver_digitally", "capture"}]
+        assert {str(a.state) for a in handled} <= {"done", "cancelled"}
+        shipped = [a for a in actions if a.kind == "ship" and a.state == "done"]
+        assert shipped
+        for action in shipped:
+            order = store.get_order(action.order_id)
+            item = next(i for i in order.items if i.id == action.subject)
+            assert item.open_quantity == 0
+            assert item.fulfilled == item.quantity - item.cancelled
+        captured = [a for a in actions if a.kind == "capture" and a.state == "done"]
+        assert all(store.get_order(a.order_id).state != "fulfilled" for a in captured)
+        (told,) = [a for a in actions if a.kind == "notify_customer"]
+        assert (told.order_id, str(told.state)) == ("ord-1003", "done")
+    messages = [line for line in printed.splitlines() if line.startswith("  told ")]
+    assert messages
+    for line in messages:
+        assert not any(code in line for code in PROVIDER_CODES), line
 
 
 def test_demo_is_deterministic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

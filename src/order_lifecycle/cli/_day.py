@@ -2,9 +2,10 @@
 
 Each story is one shopper's checkout: what ``POST /orders`` answered, the webhooks the
 provider posted (through the real :class:`~order_lifecycle.Inbox`, signed, some twice, some
-late), and what the shop did (ship, cancel, capture, refund), each through the store as an
-app server would. Refusals are expected: they are what the library is for, and the day
-collects them with their reasons. Only the command line imports this module.
+late), and what the shop did: its action worker ships, e-mails, notifies and captures what
+the changes asked for (``_shop``), and the shop cancels and refunds by hand, each through
+the store as an app server would. Refusals are expected: they are what the library is
+for, and the day collects them with their reasons. Only the command line imports this module.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from order_lifecycle.checkout import OrderCreated
 from order_lifecycle.checkout._responses import read_response
 from order_lifecycle.exceptions import OrderLifecycleError
 from order_lifecycle.models import Order
-from order_lifecycle.orders import cancel_charge, cancel_items, capture, fulfil_items, refund
+from order_lifecycle.orders import cancel_charge, cancel_items, fulfil_items, refund
 from order_lifecycle.store import Store
 from order_lifecycle.webhooks import Delivery, DeliveryResult, Inbox
 
 from ._provider import SECRET, Line, error_body, event, order_object
+from ._shop import DemoShop
 
 __all__ = ["START", "STORIES", "Day", "Refusal"]
 
@@ -46,13 +48,14 @@ class Refusal:
 
 @attrs.define
 class Day:
-    """The day's store, inbox and tallies: deliveries by outcome, refusals, orders made."""
+    """The day's store, inbox, shop and tallies: deliveries by outcome, refusals, orders made."""
 
     store: Store
     seed: int
     prefix: str = ""
     rng: random.Random = attrs.field(init=False)
     inbox: Inbox = attrs.field(init=False)
+    shop: DemoShop = attrs.field(init=False)
     results: list[DeliveryResult] = attrs.Factory(list)
     sent: list[Delivery] = attrs.Factory(list)
     refusals: list[Refusal] = attrs.Factory(list)
@@ -63,6 +66,7 @@ class Day:
     def __attrs_post_init__(self) -> None:
         self.rng = random.Random(self.seed)  # noqa: S311 (a deterministic demo, not crypto)
         self.inbox = Inbox(self.store, secrets=[SECRET])
+        self.shop = DemoShop(self.store, START)
 
     def deliver(self, *deliveries: Delivery) -> list[DeliveryResult]:
         """Post ``deliveries`` to the inbox, in this order, as one batch."""
@@ -138,14 +142,11 @@ class _Shopper:
             event_id or f"evt-{self.order_id}-accepted", "order.accepted", obj, self.at(minutes)
         )
 
-    def ship_and_capture(self, minutes: float) -> None:
-        """The shop ships (and e-mails) every unit, then captures what it shipped."""
-        order_id, store = self.order_id, self.day.store
-        units = {line.id: line.quantity for line in self.lines}
-        at = self.at(minutes)
-        store.update_order(order_id, lambda o: fulfil_items(o, units, at=at))
-        total = str(sum(line.quantity * line.unit_price for line in self.lines))
-        store.update_order(order_id, lambda o: capture(o, f"ch-{order_id}", total, at=at))
+    def shop_works(self, minutes: float) -> None:
+        """The shop's worker ships and e-mails every unit, then captures; the provider says so."""
+        order_id = self.order_id
+        self.day.shop.work(self.at(minutes))
+        total = sum(line.quantity * line.unit_price for line in self.lines)
         captured = float(total)
         done: dict[str, Any] = {"item_state": "fulfilled", "fraud": "passed"}
         self.day.deliver(
@@ -177,7 +178,7 @@ def accepted_at_once(s: _Shopper) -> None:
     """201 accepted; ``order.accepted`` delivered twice; shipped, e-mailed and captured."""
     s.created("accepted", fraud="passed")
     s.day.deliver(s.accepted(1), s.accepted(1))
-    s.ship_and_capture(30)
+    s.shop_works(30)
 
 
 def review_reordered(s: _Shopper) -> None:
@@ -196,7 +197,7 @@ def review_reordered(s: _Shopper) -> None:
         s.at(2),
     )
     s.day.deliver(s.accepted(9), review)
-    s.ship_and_capture(40)
+    s.shop_works(40)
 
 
 def blocked_in_review(s: _Shopper) -> None:
@@ -204,6 +205,7 @@ def blocked_in_review(s: _Shopper) -> None:
     s.created("in_review", fraud="review_opened")
     blocked = s.obj("blocked", 20, fraud="blocked", charge_state="cancelled", item_state="blocked")
     s.day.deliver(event(f"evt-{s.order_id}-blocked", "order.blocked", blocked, s.at(20)))
+    s.day.shop.work(s.at(21))  # the customer is told
 
 
 def payment_declined(s: _Shopper) -> None:
@@ -218,7 +220,7 @@ def payment_declined(s: _Shopper) -> None:
     )
     s.created("accepted", 2, fraud="passed", minutes=2)
     s.day.deliver(s.accepted(3))
-    s.ship_and_capture(35)
+    s.shop_works(35)
 
 
 def fraud_rejected(s: _Shopper) -> None:
@@ -232,7 +234,7 @@ def fixed_and_resubmitted(s: _Shopper) -> None:
     s.submit(400, body, "400 fixed, resubmitted")
     s.created("pending_payment", minutes=5)
     s.day.deliver(s.accepted(6))
-    s.ship_and_capture(50)
+    s.shop_works(50)
 
 
 def _found_by_lookup(s: _Shopper, minutes: float) -> None:
@@ -257,7 +259,7 @@ def timed_out(s: _Shopper) -> None:
     )
     _found_by_lookup(s, 3)
     s.day.deliver(s.accepted(4))
-    s.ship_and_capture(45)
+    s.shop_works(45)
 
 
 def retried_404(s: _Shopper) -> None:
@@ -265,7 +267,7 @@ def retried_404(s: _Shopper) -> None:
     body = error_body("not_found", "not_found", "Checkout not found.")
     s.submit(404, body, "404 after a client retry, settled by lookup")
     _found_by_lookup(s, 2)
-    s.ship_and_capture(25)
+    s.shop_works(25)
 
 
 def partly_cancelled(s: _Shopper) -> None:
@@ -275,15 +277,11 @@ def partly_cancelled(s: _Shopper) -> None:
     first = s.lines[0]
     store, order_id = s.day.store, s.order_id
     store.update_order(order_id, lambda o: cancel_items(o, {first.id: 1}, at=s.at(10)))
-    rest = {line.id: line.quantity - (line is first) for line in s.lines}
-    rest = {item: units for item, units in rest.items() if units}
-    store.update_order(order_id, lambda o: fulfil_items(o, rest, at=s.at(20)))
-    shipped = sum(line.quantity * line.unit_price for line in s.lines) - first.unit_price
     charge = f"ch-{order_id}"
-    store.update_order(order_id, lambda o: capture(o, charge, str(shipped), at=s.at(21)))
     store.update_order(
-        order_id, lambda o: cancel_charge(o, charge, str(first.unit_price), at=s.at(21))
+        order_id, lambda o: cancel_charge(o, charge, str(first.unit_price), at=s.at(10))
     )
+    s.day.shop.work(s.at(20))  # ships the rest (fulfilled: the rest was cancelled), captures
 
 
 def refunded(s: _Shopper) -> None:
@@ -363,3 +361,4 @@ def run_day(day: Day, orders: int, step: Callable[[], None]) -> None:
         step()
     day.redeliver()
     trouble(day, day.store.get_order(day.stories["pictured"]))
+    day.shop.work(START + timedelta(hours=10))  # what the late deliveries asked for, if any

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
 from pathlib import Path
 
-from order_lifecycle.lifecycle import OrderState
+from order_lifecycle.actions import ActionState
+from order_lifecycle.lifecycle import ActionKind, OrderState
 from order_lifecycle.models import Order
 from order_lifecycle.store import Store, open_store
 
@@ -42,8 +42,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "A deterministic day: checkouts with every POST /orders outcome, signed webhook "
             "deliveries (duplicates, late ones, a forgery) through the inbox, refused "
-            "operations, shipping, a partial cancellation, a refund, a dispute. Ends with a "
-            "summary and one order's path as SVG."
+            "operations, shipping, e-mailing and capturing through the action worker (one "
+            "warehouse timeout, retried), a partial cancellation, a refund, a dispute. Ends "
+            "with a summary and one order's path as SVG."
         ),
     )
     demo.add_argument(
@@ -119,11 +120,7 @@ def _summary(day: Day, orders: list[Order], out: Output) -> None:
         ("outcome", "deliveries", "for example"),
         [(o, n, reasons[o]) for o, n in sorted(outcomes.items())],
     )
-    out.table(
-        "actions called for (not run: issue 11's outbox and worker will)",
-        ("action", "count"),
-        sorted(_actions(orders).items()),
-    )
+    _actions(day, out)
     out.heading("refused, as the provider's rules say (nothing changed):")
     alike: dict[tuple[str, str, str], list[str]] = {}
     for refusal in day.refusals:
@@ -135,19 +132,31 @@ def _summary(day: Day, orders: list[Order], out: Output) -> None:
         out.line(f"  {attempt} ({times}{subjects[0]}): {error}: {reason}")
 
 
-def _actions(orders: Iterable[Order]) -> Counter[str]:
-    """What the day's state changes call for (DESIGN 1.5), counted; nothing is run.
-
-    The seam for issue 11: its outbox writes these in the same transaction as the change,
-    and its worker ships and e-mails them. Until then they are only computed here.
-    """
-    actions: Counter[str] = Counter()
-    for order in orders:
-        entered = {step.dest for step in order.history}
-        if OrderState.ACCEPTED in entered:
-            for item in order.items:
-                kind = {True: "ship", False: "deliver_digitally", None: "review_fulfilment"}
-                actions[kind[item.physical]] += 1
-        if entered & {OrderState.BLOCKED, OrderState.CANCELLED}:
-            actions["notify_customer"] += 1
-    return actions
+def _actions(day: Day, out: Output) -> None:
+    """What the day's changes asked the shop to do (the outbox), by kind and where it stands."""
+    actions = [a for order_id in day.orders for a in day.store.list_actions(order_id=order_id)]
+    counts = Counter((str(a.kind), str(a.state)) for a in actions)
+    states = [s for s in ActionState if any(counts[k, str(s)] for k in ActionKind)]
+    out.table(
+        f"actions, run by the shop's worker ({len(actions)} in the outbox)",
+        ("action", *(str(s) for s in states)),
+        [
+            (kind, *(counts[str(kind), str(s)] for s in states))
+            for kind in ActionKind
+            if any(counts[str(kind), str(s)] for s in states)
+        ],
+    )
+    unhandled = sorted({str(a.kind) for a in actions} - set(day.shop.handlers()))
+    if unhandled:
+        out.line(f"  (no handler in the demo for {', '.join(unhandled)}: left for an operator)")
+    for action in actions:
+        if action.tries > 1 or action.state in {ActionState.FAILED, ActionState.DEAD}:
+            out.line(
+                f"  {action.kind} {action.order_id}/{action.subject}: {action.state} "
+                f"on try {action.tries} (the last failure: {action.last_error})"
+            )
+    sent = Counter((m.kind, m.text) for m in day.shop.sent if m.kind == "customer message")
+    emails = sum(1 for m in day.shop.sent if m.kind == "e-mail")
+    out.line(f"  e-mails with a download link: {emails}; units shipped: {day.shop.shipped}")
+    for (_, text), times in sorted(sent.items()):
+        out.line(f"  told {times} customer(s): {text}")

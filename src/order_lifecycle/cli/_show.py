@@ -1,4 +1,4 @@
-"""``order-lifecycle show``: one order, what happened to it, and what it allows next."""
+"""``order-lifecycle show``: one order, what happened to it, its actions, what it allows next."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """The ``show`` command's arguments."""
     show = commands.add_parser(
         "show",
-        help="one order: state, items, charges, history, and what it allows next",
+        help="one order: state, items, charges, history, actions, and what it allows next",
         description="Show one stored order, and what it allows next (read-only).",
     )
     show.add_argument("order_id", metavar="ORDER_ID")
@@ -28,6 +28,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     """Show the order; exit status 0 (an unknown order is an error)."""
     with open_store(args.db, create=False, read_only=True) as store:
         order = store.get_order(args.order_id)
+        actions = store.list_actions(order_id=order.id)
     fraud = order.fraud_state or "none reported"
     out.line(
         f"order {order.id}: {order.state} (fraud state: {fraud}; checkout {order.checkout_id})"
@@ -83,5 +84,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
     for operation in Operation:
         if operation not in operations:
             out.line(f"  {operation}: {explain(order, operation)}")
-    out.line("pending actions: not tracked yet (the outbox of issue 11)")
+    out.table(
+        f"actions ({len(actions)}: what its changes asked the shop to do)",
+        ("action", "subject", "state", "tries", "last error"),
+        [(a.kind, a.subject, a.state, a.tries, a.last_error or "") for a in actions],
+    )
     return 0

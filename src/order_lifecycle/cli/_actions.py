@@ -1,0 +1,249 @@
+"""``order-lifecycle actions``: the outbox of what the shop must do, listed, retried or run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from order_lifecycle.actions import ActionState, ActionWorker, StoredAction, load_handlers
+from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError
+from order_lifecycle.lifecycle import ActionKind
+from order_lifecycle.store import Store, open_store
+
+from ._output import Output
+
+__all__ = ["add_parser", "run"]
+
+_KINDS = [str(k) for k in ActionKind]
+_STATES = [str(s) for s in ActionState]
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0 < number <= 86_400:  # a day: the longest lease a store takes
+        raise argparse.ArgumentTypeError(f"{value}: give a number of seconds above 0, up to 86400")
+    return number
+
+
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 1 <= number <= 10_000:  # the stores' largest batch
+        raise argparse.ArgumentTypeError(f"{number}: give 1 to 10000")
+    return number
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``actions`` command's arguments: ``list``, ``retry`` and ``run``."""
+    actions = commands.add_parser(
+        "actions",
+        help="the outbox of what the shop must do: list, retry or run its actions",
+        description=(
+            "The actions the orders' changes asked the shop to do (ship, deliver_digitally, "
+            "notify_customer, capture ...), written by the store with each change."
+        ),
+    )
+    verbs = actions.add_subparsers(dest="verb", required=True)
+    listed = verbs.add_parser(
+        "list",
+        help="list actions, oldest first",
+        description="List the outbox's actions, oldest first (read-only).",
+    )
+    _db(listed)
+    listed.add_argument(
+        "--state",
+        action="append",
+        choices=_STATES,
+        metavar="STATE",
+        help=f"only in this state (repeatable): {', '.join(_STATES)}",
+    )
+    listed.add_argument(
+        "--kind",
+        action="append",
+        choices=_KINDS,
+        metavar="KIND",
+        help=f"only of this kind (repeatable): {', '.join(_KINDS)}",
+    )
+    listed.add_argument("--order", metavar="ORDER_ID", help="only this order's")
+    listed.add_argument(
+        "--limit", type=_count, default=1000, help="at most this many (default 1000)"
+    )
+    listed.add_argument("--json", action="store_true", help="print one JSON array")
+    retry = verbs.add_parser(
+        "retry",
+        help="make a dead or failed action pending again",
+        description="Make a dead or failed action pending again, its tries counted from 0.",
+    )
+    retry.add_argument("key", metavar="KEY", help="the action's key, as `actions list` shows it")
+    _db(retry)
+    running = verbs.add_parser(
+        "run",
+        help="run due actions through the shop's handlers",
+        description=(
+            "Claim due actions and run each through the shop's handler for its kind; a "
+            "handler that raises fails its action, which is retried with backoff (dead after "
+            "the store's max tries). Without --once, runs until SIGTERM or Ctrl-C (the action "
+            "running is finished first). The current folder is importable, as with python -m."
+        ),
+    )
+    _db(running)
+    running.add_argument(
+        "--handlers",
+        required=True,
+        metavar="MODULE:ATTR",
+        help="a mapping of action kinds to callables, e.g. shop.actions:HANDLERS",
+    )
+    running.add_argument(
+        "--kinds",
+        nargs="+",
+        choices=_KINDS,
+        metavar="KIND",
+        help="only these kinds (default: every kind the handlers name)",
+    )
+    running.add_argument("--once", action="store_true", help="run one batch, then stop")
+    running.add_argument(
+        "--batch", type=_count, default=10, help="actions claimed at a time (default 10)"
+    )
+    running.add_argument(
+        "--lease",
+        type=_seconds,
+        default=300.0,
+        help="seconds a claim holds an action; longer than a handler runs (default 300)",
+    )
+    running.add_argument(
+        "--idle",
+        type=_seconds,
+        default=1.0,
+        help="seconds to wait when nothing is due (default 1)",
+    )
+
+
+def _db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", required=True, help="the store: a SQLite path or postgresql:// DSN")
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    """List, retry or run actions; exit status 0."""
+    if args.verb == "list":
+        return _list(args, out)
+    if args.verb == "retry":
+        return _retry(args, out)
+    return _run(args, out)
+
+
+def _list(args: argparse.Namespace, out: Output) -> int:
+    with open_store(args.db, create=False, read_only=True) as store:
+        found = store.list_actions(
+            states=args.state, kinds=args.kind, order_id=args.order, limit=args.limit
+        )
+    if args.json:
+        out.console.file.write(json.dumps([_as_json(a) for a in found]) + "\n")
+        return 0
+    out.table(
+        f"{len(found)} actions",
+        ("key", "state", "tries", "due again at", "last error"),
+        [(a.key, a.state, a.tries, _due(a), a.last_error or "") for a in found],
+    )
+    return 0
+
+
+def _due(action: StoredAction) -> str:
+    """When a failed action is due again, or a claimed one's lease ends."""
+    moment = {
+        ActionState.FAILED: action.retry_at,
+        ActionState.CLAIMED: action.lease_until,
+    }.get(action.state)
+    return "" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S}"
+
+
+def _as_json(action: StoredAction) -> dict[str, Any]:
+    """An action as plain JSON: its result parsed, its moments in ISO 8601."""
+
+    def iso(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.isoformat()
+
+    return {
+        "key": action.key,
+        "order_id": action.order_id,
+        "kind": str(action.kind),
+        "subject": action.subject,
+        "payload": action.payload,
+        "state": str(action.state),
+        "tries": action.tries,
+        "created_at": iso(action.created_at),
+        "lease_until": iso(action.lease_until),
+        "retry_at": iso(action.retry_at),
+        "last_error": action.last_error,
+        "result": None if action.result is None else json.loads(action.result),
+    }
+
+
+def _retry(args: argparse.Namespace, out: Output) -> int:
+    with open_store(args.db, create=False) as store:
+        found = _find(store, args.key)
+        if found is not None and found.state not in {ActionState.DEAD, ActionState.FAILED}:
+            message = f"action {found.key} is {found.state}: only a dead or failed one is retried."
+            raise InvalidInput(message)
+        action = store.retry_action(args.key)  # an unknown key: UnknownAction
+    out.line(f"action {action.key} is pending again (tries from 0): the next run takes it")
+    return 0
+
+
+def _find(store: Store, key: str) -> StoredAction | None:
+    """The action ``key`` names, read through its order (its key's first part), if found."""
+    try:
+        order_id = json.loads(key)[0]
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None  # not a key the library makes: the retry says it is unknown
+    if not isinstance(order_id, str) or not order_id:
+        return None
+    return next((a for a in store.list_actions(order_id=order_id) if a.key == key), None)
+
+
+def _run(args: argparse.Namespace, out: Output) -> int:
+    # As `python -m` does, so that `--handlers shop:HANDLERS` finds ./shop.py.
+    here = str(Path.cwd())
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    try:
+        handlers = load_handlers(args.handlers)
+    except OrderLifecycleError:
+        raise
+    except Exception as error:  # noqa: BLE001 (the shop's module failed on import)
+        message = f"cannot load handlers from {args.handlers!r}: {type(error).__name__}: {error}"
+        raise InvalidInput(message) from None
+    if args.kinds is not None:
+        missing = sorted(set(args.kinds) - set(handlers))
+        if missing:
+            message = f"{args.handlers} has no handler for {', '.join(missing)}."
+            raise InvalidInput(message)
+        handlers = {kind: handlers[kind] for kind in handlers if kind in args.kinds}
+    with open_store(args.db, create=False) as store:
+        worker = ActionWorker(
+            store,
+            handlers,
+            batch=args.batch,
+            lease=timedelta(seconds=args.lease),
+            idle=args.idle,
+        )
+        if args.once:
+            worker.run_once()
+        else:
+            out.line(f"running {', '.join(sorted(handlers))} (SIGTERM or Ctrl-C stops)")
+            out.console.file.flush()
+            worker.run_forever()
+    counts = worker.counts
+    out.line(
+        f"actions claimed: {counts.claimed}, done: {counts.done}, failed (to retry): "
+        f"{counts.failed}, dead: {counts.dead}"
+    )
+    return 0
