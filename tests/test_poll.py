@@ -20,10 +20,9 @@ from order_lifecycle.models import Checkout
 from order_lifecycle.provider import OrderSnapshot, parse_order, parse_order_lookup
 from order_lifecycle.provider._order_body import MAX_BODY
 from order_lifecycle.testing import (
-    HOSTILE_NUMBERS,
-    HOSTILE_TEXT,
     OrderLife,
     assert_order_invariants,
+    hostile_bodies,
     order_lives,
 )
 from order_lifecycle.webhooks import EventOutcome, apply_event, parse_event, reconcile
@@ -162,42 +161,16 @@ def test_reconcile_refuses_wrong_arguments() -> None:
 # --- hostile bodies --------------------------------------------------------------------------
 
 
-def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _leaves(v, (*path, k))]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _leaves(v, (*path, i))]
-    return [path]
+# Every order object of the hand-written fixture lives: what a fetch of an order returns.
+ORDER_OBJECTS = [
+    event["data"]["object"]
+    for life in ev.ALL_LIVES.values()
+    for event in life()
+    if "state" in event["data"]["object"]
+]
 
 
-@st.composite
-def hostile_orders(draw: st.DrawFn) -> bytes:
-    """A fixture order object with some strings, keys and numbers made hostile."""
-    life = draw(st.sampled_from(sorted(ev.ALL_LIVES)))
-    events = [e for e in ev.ALL_LIVES[life]() if "state" in e["data"]["object"]]
-    payload = draw(st.sampled_from(events))["data"]["object"]
-    chosen = draw(st.lists(st.sampled_from(_leaves(payload)), min_size=1, max_size=6))
-    numbers: dict[str, str] = {}
-    for path in chosen:
-        target = payload
-        for key in path[:-1]:
-            target = target[key]
-        value = target.get(path[-1]) if isinstance(target, dict) else target[path[-1]]
-        if isinstance(target, dict) and path[-1] in target and draw(st.integers(0, 4)) == 0:
-            target[draw(HOSTILE_TEXT)] = target.pop(path[-1])
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            marker = f"@@number{len(numbers)}@@"
-            numbers[marker] = draw(HOSTILE_NUMBERS)
-            target[path[-1]] = marker
-        elif isinstance(target, list) or path[-1] in target:
-            target[path[-1]] = draw(HOSTILE_TEXT)
-    body = json.dumps(payload)
-    for marker, number in numbers.items():
-        body = body.replace(f'"{marker}"', number)
-    return body.encode()
-
-
-@given(hostile_orders())
+@given(hostile_bodies(st.sampled_from(ORDER_OBJECTS)))
 def test_hostile_order_bodies_give_typed_errors_only(body: bytes) -> None:
     """NUL, lone surrogates, huge numbers: a snapshot, or InvalidOrderBody; nothing else."""
     try:
