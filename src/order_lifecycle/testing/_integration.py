@@ -30,7 +30,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-import attrs
 from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -281,12 +280,20 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
                 raise AssertionError(f"the notice {message!r} of {action.order_id} {problem}")
 
 
-@attrs.frozen(repr=False)
 class Traffic:
-    """The provider's traffic of one example: the orders' lives, and what it posts, in order."""
+    """The provider's traffic of one example: the orders' lives, and what it posts, in order.
 
-    lives: tuple[OrderLife, ...]
-    deliveries: tuple[SignedDelivery, ...]
+    Its ``repr`` names each delivery by its event's type and id, so that a counterexample
+    reads as what the provider posted.
+    """
+
+    __slots__ = ("deliveries", "lives")
+
+    def __init__(
+        self, lives: tuple[OrderLife, ...], deliveries: tuple[SignedDelivery, ...]
+    ) -> None:
+        self.lives = lives
+        self.deliveries = deliveries
 
     def __repr__(self) -> str:
         posted = ", ".join(_describe(d) for d in self.deliveries)
