@@ -33,7 +33,7 @@ def handlers(services: Services) -> dict[str, Handler]:
 
     def confirm_refund(action: StoredAction) -> str:
         charge, amount = action.payload["charge_id"], action.payload["amount"]
-        return services.refund(action.order_id, charge, amount, key=action.key)
+        return services.confirm_refund(action.order_id, charge, amount, key=action.key)
 
     return {
         "ship": ship,

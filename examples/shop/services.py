@@ -26,7 +26,7 @@ class Services(Protocol):
     ) -> str:
         """Ask the payment provider to capture a charge; its receipt."""
 
-    def refund(
+    def confirm_refund(
         self, order_id: str, charge_id: str, amount: object, *, key: str | None = None
     ) -> str:
         """Follow up a refund and tell the customer; its receipt."""

@@ -62,7 +62,7 @@ def library_handlers(recorder: Recorder) -> dict[str, Handler]:
 
     def refund(action: StoredAction) -> str:
         payload = action.payload
-        return recorder.refund(
+        return recorder.confirm_refund(
             action.order_id, payload["charge_id"], payload["amount"], key=action.key
         )
 

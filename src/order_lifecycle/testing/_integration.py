@@ -113,10 +113,10 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
 
     The shop's handlers and endpoint call the :class:`Recorder` instead of the warehouse,
     mailer and payment provider (its ``ship``, ``deliver_digitally``, ``notify_customer``,
-    ``capture``, ``refund``, each with the action's ``key`` for idempotency). The endpoint
-    checks signatures against :attr:`secret`, with :meth:`clock` as its clock (the arrival
-    time of the delivery being posted). Class attributes: :attr:`orders` (how many orders'
-    lives, 1 to 10), :attr:`max_moves` (of each life), :attr:`secret`.
+    ``capture``, ``confirm_refund``, ..., each with the action's ``key`` for idempotency).
+    The endpoint checks signatures against :attr:`secret`, with :meth:`clock` as its clock
+    (the arrival time of the delivery being posted). Class attributes: :attr:`orders` (how
+    many orders' lives, 1 to 10), :attr:`max_moves` (of each life), :attr:`secret`.
 
     Raises (at construction):
         InvalidInput: a handler for a kind the order table does not declare, a handler or

@@ -1,11 +1,14 @@
 """The shop's outside world in an integration test: services that record what they are asked.
 
 A :class:`Recorder` stands in for the warehouse, the mailer and the payment provider a
-shop's code calls. It knows what the provider told the shop so far (the machine shows it
-every genuine delivery before the shop's endpoint sees it), so it can judge each call as
-it is made: nothing shipped or delivered before a delivery reported the order accepted,
-nothing for an order blocked or cancelled (or an item cancelled) first, nothing shipped
-twice, and no provider code in a customer's text.
+shop's code calls, one method per action kind (``ship``, ``deliver_digitally``,
+``notify_customer``, ``capture``, ``confirm_refund``, ``review_fulfilment``,
+``respond_to_dispute``), each taking the idempotency key the shop passes on. It knows
+what the provider told the shop so far (the machine shows it every genuine delivery
+before the shop's endpoint sees it), so it can judge each call as it is made: nothing
+shipped or delivered before a delivery reported the order accepted, nothing for an order
+blocked or cancelled (or an item cancelled) first, nothing shipped twice, and no
+provider code in a customer's text.
 """
 
 from __future__ import annotations
@@ -95,11 +98,19 @@ class Recorder:
         """Ask the provider to capture ``amount`` of a charge; the capture's receipt."""
         return self._do(ActionKind.CAPTURE, order_id, charge_id, str(amount), key)
 
-    def refund(
+    def confirm_refund(
         self, order_id: str, charge_id: str, amount: object, *, key: str | None = None
     ) -> str:
-        """Confirm (or follow up) a refund of ``amount`` of a charge; the receipt."""
+        """Follow up a refund of ``amount`` of a charge (and tell the customer); the receipt."""
         return self._do(ActionKind.CONFIRM_REFUND, order_id, charge_id, str(amount), key)
+
+    def review_fulfilment(self, order_id: str, item_id: str, *, key: str | None = None) -> str:
+        """Ask a person how to fulfil an item neither physical nor digital; the ticket."""
+        return self._do(ActionKind.REVIEW_FULFILMENT, order_id, item_id, "", key)
+
+    def respond_to_dispute(self, order_id: str, *, key: str | None = None) -> str:
+        """Send the bank the order's evidence against a dispute; the receipt."""
+        return self._do(ActionKind.RESPOND_TO_DISPUTE, order_id, order_id, "", key)
 
     # --- what the machine tells it -------------------------------------------------------
 
