@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from itertools import count
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -11,7 +13,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from order_lifecycle.actions import Handler, StoredAction
 from order_lifecycle.exceptions import InvalidInput, WrongType
-from order_lifecycle.store import MemoryStore, Store
+from order_lifecycle.store import MemoryStore, SQLiteStore, Store
 from order_lifecycle.testing import (
     TEST_SECRET,
     Endpoint,
@@ -96,6 +98,23 @@ def test_a_shop_on_the_library_keeps_every_invariant() -> None:
 
     run_state_machine_as_test(Counted, settings=SETTINGS)
     assert {"ship", "deliver_digitally", "notify_customer"} <= set(done)
+
+
+def test_a_subclass_may_run_on_another_store(tmp_path: Path) -> None:
+    """make_store picks the store: the same machine passes on a fresh SQLite file each time."""
+    files = count()
+    stores: list[SQLiteStore] = []
+
+    class OnSQLite(LibraryShop):
+        def make_store(self) -> Store:
+            stores.append(SQLiteStore(tmp_path / f"shop-{next(files)}.db", create=True))
+            return stores[-1]
+
+        def teardown(self) -> None:
+            stores[-1].close()
+
+    run_state_machine_as_test(OnSQLite, settings=settings(SETTINGS, max_examples=5))
+    assert len(stores) >= 5
 
 
 def machine_with(
