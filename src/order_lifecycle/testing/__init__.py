@@ -16,7 +16,12 @@ data, for the library's own tests and for a shop's:
   oversized, poisoned ids), and :func:`hostile_bodies`;
 - invariants to assert after every step: :func:`assert_order_invariants`,
   :func:`assert_checkout_invariants`, :func:`assert_submission_invariants`, and
-  :func:`assert_state_implied` when only the library's operations moved the order::
+  :func:`assert_state_implied` when only the library's operations moved the order;
+- a stateful test of a shop's whole integration: subclass :class:`OrderIntegrationMachine`
+  with the shop's endpoint and handlers (they call a :class:`Recorder`; a shop on the
+  library's inbox uses :func:`inbox_endpoint`); see its docstring.
+
+A property test of a shop's inbox, for example::
 
     @given(order_lives().flatmap(shuffled_deliveries))
     def test_my_inbox(deliveries):
@@ -31,6 +36,7 @@ from __future__ import annotations
 from ._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
 from ._hostile import HOSTILE_NUMBERS, HOSTILE_TEXT, POISON, hostile_bodies, hostile_responses
 from ._hostile_deliveries import HOSTILE_KINDS, hostile_deliveries
+from ._integration import Endpoint, OrderIntegrationMachine, inbox_endpoint
 from ._invariants import (
     assert_checkout_invariants,
     assert_order_invariants,
@@ -49,6 +55,7 @@ from ._orders import (
     new_orders,
     order_events,
 )
+from ._recorder import Effect, Recorder
 from ._responses import (
     FRAUD_CODES,
     PAYMENT_CODES,
@@ -70,7 +77,11 @@ __all__ = [
     "POISON",
     "TEST_SECRET",
     "TIMES",
+    "Effect",
+    "Endpoint",
+    "OrderIntegrationMachine",
     "OrderLife",
+    "Recorder",
     "SignedDelivery",
     "SubmissionResponse",
     "assert_checkout_invariants",
@@ -86,6 +97,7 @@ __all__ = [
     "hostile_deliveries",
     "hostile_responses",
     "http_responses",
+    "inbox_endpoint",
     "items",
     "new_orders",
     "order_events",
