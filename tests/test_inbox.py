@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,8 +19,10 @@ from order_lifecycle import (
     OrderState,
 )
 from order_lifecycle.exceptions import WrongType
+from order_lifecycle.store import MemoryStore
 from order_lifecycle.testing import assert_order_invariants
 from order_lifecycle.webhooks import MemoryWebhookStore, WebhookStore, sign
+from order_lifecycle.webhooks._ingest import paused_gc
 
 from . import webhook_events as ev
 
@@ -514,3 +518,46 @@ def test_amounts_overflowing_decimal_are_invalid() -> None:
 def signed_bytes(body: bytes) -> Delivery:
     """A delivery of ``body`` signed now."""
     return Delivery(body, sign(body, SECRET, NOW), received_at=NOW)
+
+
+class _Watching(MemoryStore):
+    """A memory store that notes whether the garbage collector was on at each read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.collecting: list[bool] = []
+
+    def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]:
+        """The stored orders; notes the collector's state."""
+        self.collecting.append(gc.isenabled())
+        return super().read_orders(order_ids)
+
+
+def test_a_batch_runs_with_the_cyclic_collector_paused() -> None:
+    """Inbox.receive turns the cyclic GC off for the batch and on again after it, even on errors."""
+    store = _Watching()
+    box = Inbox(store, secrets=[SECRET], clock=lambda: NOW)
+    assert gc.isenabled()
+    box.receive([signed(p) for p in ev.accepted_fulfilled_complete()])
+    assert store.collecting == [False]
+    assert gc.isenabled()
+    with pytest.raises(WrongType):
+        box.receive([object()])  # type: ignore[list-item]
+    assert gc.isenabled()
+
+
+def test_a_collector_turned_off_by_the_caller_stays_off() -> None:
+    """A caller's gc.disable() outlives a batch; nested pauses turn it on only once."""
+    store = _Watching()
+    box = Inbox(store, secrets=[SECRET], clock=lambda: NOW)
+    gc.disable()
+    try:
+        box.receive([signed(ev.accepted_fulfilled_complete()[0])])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with paused_gc():
+        box.receive([signed(ev.accepted_fulfilled_complete()[0])])
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    assert store.collecting == [False, False]
