@@ -561,3 +561,15 @@ def test_a_collector_turned_off_by_the_caller_stays_off() -> None:
         assert not gc.isenabled()
     assert gc.isenabled()
     assert store.collecting == [False, False]
+
+
+def test_a_pause_lasts_no_longer_than_the_batch_that_began_it() -> None:
+    """Overlapping batches (threads): the first one's end turns the collector on again."""
+    first, second = paused_gc(), paused_gc()
+    first.__enter__()
+    second.__enter__()
+    assert not gc.isenabled()
+    first.__exit__(None, None, None)
+    assert gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()

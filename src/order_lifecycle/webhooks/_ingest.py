@@ -80,39 +80,31 @@ class Keep:
 Storable = Callable[[str | None], str | None]
 
 
-class _Pauses:
-    """How many batches are under way, and whether the first of them turned the GC off."""
-
-    lock = threading.Lock()
-    running = 0
-    disabled_it = False
+_PAUSING = threading.Lock()
 
 
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector off while a batch runs, on again after the last one.
+    """The cyclic garbage collector off while a batch runs, if it was on; on again after.
 
     Why: a batch's parsed events and plans live until its commit, so every young
     collection moves them to the oldest generation, which then counts as grown by that
     much and is collected whole again and again: each full collection walks every object
     the process holds (stored orders, cached ones), so ingestion slowed as the store grew.
     Reference counting frees a batch's objects when it ends; collections resume then and
-    see only what truly survived. Only a collector this turned off is turned on again;
-    nested and concurrent batches (threads) share one pause.
+    see only what truly survived. Only the batch that turned the collector off turns it
+    on, at its end, even while another thread's batch still runs: a pause never lasts
+    longer than one batch, however many threads ingest at once.
     """
-    with _Pauses.lock:
-        if _Pauses.running == 0:
-            _Pauses.disabled_it = gc.isenabled()
+    with _PAUSING:
+        owner = gc.isenabled()
+        if owner:
             gc.disable()
-        _Pauses.running += 1
     try:
         yield
     finally:
-        with _Pauses.lock:
-            _Pauses.running -= 1
-            if _Pauses.running == 0 and _Pauses.disabled_it:
-                _Pauses.disabled_it = False
-                gc.enable()
+        if owner:
+            gc.enable()
 
 
 @attrs.define
