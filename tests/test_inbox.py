@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from order_lifecycle.store import (
 )
 from order_lifecycle.testing import assert_order_invariants
 from order_lifecycle.webhooks import sign
+from order_lifecycle.webhooks._ingest import paused_gc
 
 from . import webhook_events as ev
 from .stored import event_ids, orders, seeded
@@ -537,3 +539,58 @@ def test_amounts_overflowing_decimal_are_invalid() -> None:
 def signed_bytes(body: bytes) -> Delivery:
     """A delivery of ``body`` signed now."""
     return Delivery(body, sign(body, SECRET, NOW), received_at=NOW)
+
+
+class _Watching(MemoryStore):
+    """A memory store that notes whether the garbage collector was on at each read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.collecting: list[bool] = []
+
+    def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]:
+        """The stored orders; notes the collector's state."""
+        self.collecting.append(gc.isenabled())
+        return super().read_orders(order_ids)
+
+
+def test_a_batch_runs_with_the_cyclic_collector_paused() -> None:
+    """Inbox.receive turns the cyclic GC off for the batch and on again after it, even on errors."""
+    store = _Watching()
+    box = Inbox(store, secrets=[SECRET], clock=lambda: NOW)
+    assert gc.isenabled()
+    box.receive([signed(p) for p in ev.accepted_fulfilled_complete()])
+    assert store.collecting == [False]
+    assert gc.isenabled()
+    with pytest.raises(WrongType):
+        box.receive([object()])  # type: ignore[list-item]
+    assert gc.isenabled()
+
+
+def test_a_collector_turned_off_by_the_caller_stays_off() -> None:
+    """A caller's gc.disable() outlives a batch; nested pauses turn it on only once."""
+    store = _Watching()
+    box = Inbox(store, secrets=[SECRET], clock=lambda: NOW)
+    gc.disable()
+    try:
+        box.receive([signed(ev.accepted_fulfilled_complete()[0])])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with paused_gc():
+        box.receive([signed(ev.accepted_fulfilled_complete()[0])])
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    assert store.collecting == [False, False]
+
+
+def test_a_pause_lasts_no_longer_than_the_batch_that_began_it() -> None:
+    """Overlapping batches (threads): the first one's end turns the collector on again."""
+    first, second = paused_gc(), paused_gc()
+    first.__enter__()
+    second.__enter__()
+    assert not gc.isenabled()
+    first.__exit__(None, None, None)
+    assert gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()

@@ -114,7 +114,9 @@ def loads(raw: str | bytes | bytearray) -> object:
             utf8 = bytes(raw) if encoding.startswith("utf-8") else None
         try:
             value = _FAST.decode(text)
-        except ArithmeticError:  # a number Decimal cannot read: the checked parse names it
+        except (ArithmeticError, ValueError):
+            # A number Decimal or int cannot read, or not JSON: the checked parse names
+            # the number (or fails as the fast one did).
             value = _CHECKED.decode(text)
     except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
         reason = "nested too deeply" if isinstance(error, RecursionError) else error
@@ -129,9 +131,10 @@ def loads(raw: str | bytes | bytearray) -> object:
 _CHECKED = json.JSONDecoder(
     parse_float=_decimal, parse_int=_integer, parse_constant=_reject_constant
 )
-# Decimal itself as the hook (no Python call per number): it refuses what _decimal refuses,
-# with an ArithmeticError, and then the checked decoder parses again to say which number.
-_FAST = json.JSONDecoder(parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant)
+# Decimal and int themselves as the hooks (no Python call per number; int is read by the
+# scanner's own C path): they refuse what _decimal and _integer refuse, with an
+# ArithmeticError or a ValueError, and then the checked decoder parses again to say which.
+_FAST = json.JSONDecoder(parse_float=Decimal, parse_int=int, parse_constant=_reject_constant)
 
 # Every byte but a quote and the brackets, deleted, and the brackets made one kind: in UTF-8
 # no other character's bytes are these (every byte of a multi-byte character is 0x80 or more).

@@ -35,7 +35,7 @@ from order_lifecycle.lifecycle._step import Step
 from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
 
 from ._events import Event, OtherObject, parse_event
-from ._ingest import Keep, Pending, ingest
+from ._ingest import Keep, Pending, ingest, paused_gc
 from ._kept import printable
 from ._reconcile import EventOutcome, apply_event
 from ._signature import signing_keys, verify_signature
@@ -206,6 +206,10 @@ class Inbox:
         if not isinstance(deliveries, Iterable):
             raise WrongType("deliveries", "a list of deliveries", deliveries)
         batch = [d if isinstance(d, Delivery) else Delivery(d) for d in deliveries]
+        with paused_gc():
+            return self._receive(batch)
+
+    def _receive(self, batch: list[Delivery]) -> list[DeliveryResult]:
         results: list[DeliveryResult | None] = []
         keeps: list[Keep] = []
         pending: list[Pending] = []
