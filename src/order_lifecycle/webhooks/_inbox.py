@@ -193,6 +193,11 @@ class Inbox:
         store can hold (refused by the parser), or that the store refuses with
         :class:`InvalidInput`, is ``invalid`` (kept, ids escaped), and the batch goes on.
 
+        The process's cyclic garbage collector is paused while the batch runs (and only
+        then): otherwise the batch's parsed events trigger full collections over everything
+        the process holds, and ingestion slows as the store grows. Keep batches to what
+        one request or one chunk of a log brings (hundreds, not millions).
+
         Raises:
             WrongType: ``deliveries`` is not a list of deliveries, or one is neither a
                 :class:`Delivery` nor bytes, or the clock gave a naive datetime (a
