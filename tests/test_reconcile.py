@@ -225,6 +225,31 @@ def test_a_snapshot_listing_a_missed_dispute_is_not_behind() -> None:
     assert replay(ORDER_SPEC, order.history) is OrderState.ACCEPTED
 
 
+def test_a_snapshot_past_a_second_dispute_is_not_behind() -> None:
+    """[X] A newer snapshot in accepted listing the order's fulfilled came back by a dispute.
+
+    The order was in dispute before (so ``stateTransitions`` names no new dispute) and
+    missed the second one: the snapshot lists ``fulfilled``, so it is not behind it.
+    """
+    events = ev.disputed_twice_back_to_accepted()
+    later = copy.deepcopy(events[-1])
+    later["id"], later["type"] = "evt-1009-updated", "order.updated"
+    results = applied([*events[:4], later, *events[4:]])
+    order = results[-1].order
+    assert order is not None
+    assert [r.outcome for r in results[3:]] == [
+        EventOutcome.APPLIED,
+        EventOutcome.APPLIED,  # the snapshot: fulfilled -> accepted through the dispute
+        EventOutcome.STALE,
+        EventOutcome.STALE,
+        EventOutcome.STALE,
+    ]
+    assert order.state is final(events).state is OrderState.ACCEPTED
+    assert order.history[-2].dest is OrderState.DISPUTE
+    assert replay(ORDER_SPEC, order.history) is OrderState.ACCEPTED
+    assert_order_invariants(order)
+
+
 def test_a_guarded_path_is_preferred_over_the_payload_winning() -> None:
     """From dispute, a later state is reached through the resolution the guard allows."""
     events = [

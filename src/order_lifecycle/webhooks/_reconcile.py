@@ -17,7 +17,8 @@ to re-read each payload's ``state``, ``fraudState`` and ``charges[].state``. So
   ([X]: the payload's state wins);
 - a newer snapshot whose state is behind the order's (the table leads from it to the
   order's state, not counting dispute resolutions, which end where the dispute began) is
-  ``stale``; anything else raises :class:`EventConflict` and changes nothing;
+  ``stale``, unless it lists a dispute and the order's state among its first entries (it
+  has been there, so it came back by that dispute's resolution); anything else raises :class:`EventConflict` and changes nothing;
 - an order snapshot for an order not known yet creates it, in an entry state and then along
   implied steps to the payload's state: through the states its ``stateTransitions`` lists,
   in time order, when they form a legal path (so the history keeps ``fulfilled``, and a
@@ -340,14 +341,23 @@ def _tells_of_a_missed_dispute(order: Order, event: Event, data: OrderSnapshot) 
     """Whether the snapshot says a dispute was resolved that the order has not been in.
 
     A dispute's resolution announced, or a dispute the snapshot's ``stateTransitions``
-    lists and the order never entered: a newer snapshot in an earlier state then comes
-    after a resolution into that state ([X]), and is not behind.
+    lists and the order never entered, or (the map keeping first entries only, so a
+    second dispute shows no new one) a dispute listed with the order's own state while
+    the snapshot is in an earlier state: the provider's order has been where this one is
+    and left it, and the only way back is a dispute resolved there. A newer snapshot in
+    an earlier state then comes after a resolution into that state ([X]), not behind.
     """
     if order.state is OrderState.DISPUTE:
         return False
-    announced = event.type == _RESOLUTION_ANNOUNCED_BY
-    missed = OrderState.DISPUTE in data.state_transitions
-    return announced or (missed and OrderState.DISPUTE not in order.state_transitions)
+    if event.type == _RESOLUTION_ANNOUNCED_BY:
+        return True
+    listed = data.state_transitions
+    if OrderState.DISPUTE not in listed:
+        return False
+    left = order.state in listed and data.state is not order.state
+    if left and leads(data.state, order.state):
+        return True
+    return OrderState.DISPUTE not in order.state_transitions
 
 
 def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
