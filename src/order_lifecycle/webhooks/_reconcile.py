@@ -11,7 +11,9 @@ to re-read each payload's ``state``, ``fraudState`` and ``charges[].state``. So
   then its id) is ``stale`` when its state can lead to the order's or follow it, and a
   conflict otherwise;
 - a newer one is applied: its data first (fraud state, items, charges), then its state
-  along the shortest legal path, the guards judging the provider's data. Steps no event
+  through the states its ``stateTransitions`` lists after the order's last step (in time
+  order, so a listed ``fulfilled`` is kept) when they form a legal path, else along the
+  shortest legal path, the guards judging the provider's data. Steps no event
   announced are marked implied; the step the event announces carries its id. A dispute
   resolved into another state than the one before it is recorded as the provider says
   ([X]: the payload's state wins);
