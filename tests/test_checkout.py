@@ -311,21 +311,25 @@ def test_a_404_is_settled_by_the_lookup() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "shown"),
+    ("status", "body", "kept"),
     [
         (500, errors("internal_server_error", ("server_error", "Try again later.")), True),
         (502, "<html>Bad gateway</html>", False),
         (503, "", False),
     ],
 )
-def test_5xx_puts_the_checkout_in_doubt(status: int, body: str, shown: bool) -> None:
+def test_5xx_puts_the_checkout_in_doubt(status: int, body: str, kept: bool) -> None:
     """A 5xx, whatever its body, leaves the checkout in doubt; its error message is kept."""
     checkout = submitting()
     outcome = record_response(checkout, status, body)
     assert isinstance(outcome, InDoubt)
     assert outcome.status_code == status
     assert checkout.state is CheckoutState.IN_DOUBT
-    assert (outcome.customer_message == "Try again later.") is shown
+    # For operators only: the customer sees the library's sentence, never "try again".
+    assert ("'Try again later.'" in outcome.operator_detail) is kept
+    assert outcome.customer_message == InDoubt("chk-1").customer_message
+    assert str(outcome) == outcome.customer_message
+    assert "try again" not in outcome.customer_message.lower()
     assert "look up orders by checkout id" in outcome.operator_detail
     with pytest.raises(SubmissionInDoubt):
         begin_submission(checkout)
@@ -693,6 +697,18 @@ def codes_for(messages: list[str]) -> st.SearchStrategy[str]:
         )
     )
     return READABLE | echoed
+
+
+@given(http_responses("chk-1"))
+def test_an_outcome_in_doubt_shows_only_its_own_sentence(response: tuple[int, str]) -> None:
+    """A 5xx or a 404, whatever its messages, shows the customer the in-doubt sentence."""
+    status, body = response
+    outcome = record_response(submitting(), status, body, at=T1)
+    if isinstance(outcome, InDoubt):
+        assert outcome.customer_message == InDoubt("c").customer_message
+        for error in outcome.errors:  # the provider's words stay, for operators
+            if error.message:
+                assert repr(error.message) in outcome.operator_detail
 
 
 @given(response=http_responses("chk-1"), codes=st.data())

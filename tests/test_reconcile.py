@@ -225,6 +225,80 @@ def test_a_snapshot_listing_a_missed_dispute_is_not_behind() -> None:
     assert replay(ORDER_SPEC, order.history) is OrderState.ACCEPTED
 
 
+def test_a_snapshot_past_a_second_dispute_is_not_behind() -> None:
+    """[X] A newer snapshot in accepted listing the order's fulfilled came back by a dispute.
+
+    The order was in dispute before (so ``stateTransitions`` names no new dispute) and
+    missed the second one: the snapshot lists ``fulfilled``, so it is not behind it.
+    """
+    events = ev.disputed_twice_back_to_accepted()
+    later = copy.deepcopy(events[-1])
+    later["id"], later["type"] = "evt-1009-updated", "order.updated"
+    results = applied([*events[:4], later, *events[4:]])
+    order = results[-1].order
+    assert order is not None
+    assert [r.outcome for r in results[3:]] == [
+        EventOutcome.APPLIED,
+        EventOutcome.APPLIED,  # the snapshot: fulfilled -> accepted through the dispute
+        EventOutcome.STALE,
+        EventOutcome.STALE,
+        EventOutcome.STALE,
+    ]
+    assert order.state is final(events).state is OrderState.ACCEPTED
+    assert order.history[-2].dest is OrderState.DISPUTE
+    assert replay(ORDER_SPEC, order.history) is OrderState.ACCEPTED
+    assert_order_invariants(order)
+
+
+def test_a_known_order_follows_the_listed_states() -> None:
+    """Accepted, then a snapshot in complete listing fulfilled: the history keeps fulfilled."""
+    events = ev.accepted_fulfilled_complete()
+    results = applied([events[0], events[-1]])
+    order = results[-1].order
+    assert order is not None
+    assert [(s.source, s.dest, s.implied, s.event_id, s.at) for s in results[-1].steps] == [
+        (OrderState.ACCEPTED, OrderState.FULFILLED, True, None, ev.at(60)),
+        (OrderState.FULFILLED, OrderState.COMPLETE, False, "evt-1005-complete", ev.at(91)),
+    ]
+    assert results[-1].reason == "accepted -> complete (implied: fulfilled)"
+    assert order.state_transitions == {
+        OrderState.ACCEPTED: ev.at(3),
+        OrderState.FULFILLED: ev.at(60),
+        OrderState.COMPLETE: ev.at(91),
+    }
+    assert_order_invariants(order)
+
+
+def test_a_known_order_follows_the_listed_states_through_a_dispute() -> None:
+    """[X] Fulfilled, then past a missed second dispute: complete and the dispute in between."""
+    events = ev.disputed_twice_back_to_accepted()
+    order = final([*events[:4], events[-1]])
+    assert [(s.source, s.dest, s.implied) for s in order.history[4:]] == [
+        (OrderState.FULFILLED, OrderState.COMPLETE, True),
+        (OrderState.COMPLETE, OrderState.DISPUTE, True),
+        (OrderState.DISPUTE, OrderState.ACCEPTED, False),
+    ]
+
+
+def test_listed_states_that_are_no_legal_path_fall_back_to_the_shortest() -> None:
+    """A listed state the guards refuse on the snapshot's data is skipped: the shortest path."""
+    events = ev.accepted_fulfilled_complete()
+    # The order was fulfilled and complete at the provider, and is disputed now; the
+    # snapshot lists complete before fulfilled, which no legal path takes.
+    late = copy.deepcopy(events[-1])
+    obj = late["data"]["object"]
+    obj["state"] = "dispute"
+    obj["stateTransitions"] = {
+        "accepted": ev.stamp(ev.at(3)),
+        "complete": ev.stamp(ev.at(50)),
+        "fulfilled": ev.stamp(ev.at(60)),
+        "dispute": ev.stamp(ev.at(95)),
+    }
+    late["id"], late["type"] = "evt-1005-dispute", "order.dispute"
+    order = final([events[0], late])
+    assert [s.dest for s in order.history] == [OrderState.ACCEPTED, OrderState.DISPUTE]
+
+
 def test_a_guarded_path_is_preferred_over_the_payload_winning() -> None:
     """From dispute, a later state is reached through the resolution the guard allows."""
     events = [

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import event as note
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -34,7 +34,13 @@ from order_lifecycle import (
     OrderState,
 )
 from order_lifecycle.store import MemoryStore
-from order_lifecycle.testing import OrderLife, assert_order_invariants, order_lives
+from order_lifecycle.testing import (
+    OrderLife,
+    assert_order_invariants,
+    order_lives,
+    signed_delivery,
+)
+from order_lifecycle.testing._shapes import VERSION as SHAPES_VERSION
 from order_lifecycle.webhooks import sign, verify_signature
 
 from . import webhook_events as ev
@@ -95,6 +101,33 @@ def test_any_order_and_duplicates_end_alike(life: OrderLife, data: st.DataObject
     other, results = run(life, shuffled, batched=batched, known=known)
     the_same(in_order, other)
     assert EventOutcome.CONFLICT not in {r.outcome for r in results}
+
+
+def hand_written(events: list[dict[str, Any]]) -> OrderLife:
+    """A hand-written life (``webhook_events``) as ``order_lives`` gives one."""
+    obj = events[-1]["data"]["object"]
+    deliveries = tuple(
+        signed_delivery(ev.raw(e), at=datetime.fromisoformat(e["createdTime"])) for e in events
+    )
+    return OrderLife(obj["id"], OrderState(obj["state"]), SHAPES_VERSION, deliveries, obj)
+
+
+@given(order_lives(), st.booleans(), st.integers(1, 30))
+@example(  # a second dispute, missed: the snapshot lists no new one (first entries only)
+    life=hand_written(ev.disputed_twice_back_to_accepted()), known=False, prefix=4
+).via("the snapshot past a missed second dispute once judged stale")
+def test_a_newer_snapshot_after_any_first_events_ends_as_all_do(
+    life: OrderLife, known: bool, prefix: int
+) -> None:
+    """Any first events of a life, then its last snapshot, end as all the events and it do."""
+    last = datetime.fromisoformat(life.events[-1]["createdTime"])
+    newest = ev.event("evt-newest", "order.updated", life.snapshot, last + timedelta(seconds=1))
+    in_order, _ = run(life, [*life.events, newest], batched=True, known=known)
+    first = life.events[: min(prefix, len(life.events))]
+    other, results = run(life, [*first, newest], batched=True, known=known)
+    assert results[-1].outcome is EventOutcome.APPLIED
+    assert (other.state, other.fraud_state) == (in_order.state, in_order.fraud_state)
+    assert {i.id: i for i in other.items} == {i.id: i for i in in_order.items}
 
 
 @given(order_lives())

@@ -8,7 +8,7 @@ that build events by hand.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from order_lifecycle.testing._shapes import (
     T0,
@@ -267,6 +267,48 @@ def charge_capture_and_cancel() -> list[Json]:
     ]
 
 
+def disputed_twice_back_to_accepted() -> list[Json]:
+    """Disputed while accepted and resolved, then fulfilled, complete, disputed again.
+
+    The second dispute is resolved into ``accepted`` although the order was ``complete``
+    before it ([X]); ``stateTransitions`` keeps first entries only, so the last snapshot
+    lists the first dispute's time, and ``fulfilled`` and ``complete`` before it.
+    """
+    open_item = [item("1009-1", 1, physical=True, amount=20.0)]
+    done_item = [item("1009-1", 1, physical=True, amount=20.0, state="fulfilled")]
+    capturable = [charge("ch-1009", "capturable", 20.0)]
+    captured = [
+        charge(
+            "ch-1009", "complete", 20.0, captures=[operation("cap-1009", 20.0, "complete", at(500))]
+        )
+    ]
+    firsts: dict[str, datetime] = {}
+    lives = []
+    steps = [
+        ("accepted", "order.accepted", "passed", open_item, capturable),
+        ("dispute", "order.dispute", "review_opened", open_item, capturable),
+        ("accepted", "order.dispute.resolved", "passed", open_item, capturable),
+        ("fulfilled", "order.fulfilled", "passed", done_item, capturable),
+        ("complete", "order.complete", "passed", done_item, captured),
+        ("dispute", "order.dispute", "review_opened", done_item, captured),
+        ("accepted", "order.dispute.resolved", "passed", done_item, captured),
+    ]
+    for index, (state, event_type, fraud, items, charges) in enumerate(steps):
+        moment = at(100 * (index + 1))
+        firsts.setdefault(state, moment)
+        body = order(
+            "1009",
+            state,
+            transitions=dict(firsts),
+            fraud=fraud,
+            fraud_transitions={"passed": at(100), "review_opened": at(200)},
+            items=items,
+            charges=charges,
+        )
+        lives.append(event(f"evt-1009-{index}", event_type, body, moment + timedelta(seconds=1)))
+    return lives
+
+
 _V2020 = {"digitalriverVersion": "2020-01-07"}
 
 
@@ -303,5 +345,6 @@ ALL_LIVES = {
     "dispute_and_resolution": dispute_and_resolution,
     "charge_capture_and_cancel": charge_capture_and_cancel,
     "legacy_order_fulfilled": legacy_order_fulfilled,
+    "disputed_twice_back_to_accepted": disputed_twice_back_to_accepted,
 }
 """Every life above, by name."""

@@ -6,7 +6,9 @@ shows every field. The provider allows its error ``message`` and a charge's
 ``failureMessage`` to be shown, never the error ``code`` or a charge's ``failureCode``
 (DESIGN 1.4). So customer messages are made by :func:`_customer_text`, which shows message
 texts only, and none that mentions a code (a provider message that just repeats its code,
-``"invalid_parameter"``, is a code): then a plain sentence is shown instead.
+``"invalid_parameter"``, is a code): then a plain sentence is shown instead. An outcome in
+doubt (a 5xx, a 404, no answer) always shows its own plain sentence: the provider's text
+there ("Try again later.") is about its servers, and would invite a second order.
 
 Naming: :class:`InDoubt` is the *outcome* of a submission that got no usable answer; the
 *exception* :class:`~order_lifecycle.SubmissionInDoubt` is what ``begin_submission`` raises
@@ -62,8 +64,6 @@ class RejectionCause(StrEnum):
     FRAUD = "fraud"
     UNKNOWN = "unknown"
 
-
-_NOT_FOUND = 404
 
 # Codes documented for POST /orders 409 (dr-lifecycle-notes section 3); issuer declines
 # come with further codes, so an unlisted code is UNKNOWN rather than guessed.
@@ -281,11 +281,10 @@ class InDoubt(_ErrorOutcome):
 
     @property
     def customer_message(self) -> str:
-        """The plain sentence after a 404; else the provider's messages, or the sentence."""
-        if self.status_code == _NOT_FOUND:
-            # "Order ... not found" reads as a failure to retry, yet an order may exist.
-            return self.fallback
-        return super().customer_message
+        """The plain sentence, whatever the provider's messages say (operators see them)."""
+        # A 5xx's "Try again later." and a 404's "Order ... not found" both read as a
+        # failure to retry, yet an order may exist: the customer must not order again.
+        return self.fallback
 
     @property
     def operator_detail(self) -> str:

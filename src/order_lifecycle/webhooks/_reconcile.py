@@ -11,13 +11,17 @@ to re-read each payload's ``state``, ``fraudState`` and ``charges[].state``. So
   then its id) is ``stale`` when its state can lead to the order's or follow it, and a
   conflict otherwise;
 - a newer one is applied: its data first (fraud state, items, charges), then its state
-  along the shortest legal path, the guards judging the provider's data. Steps no event
+  through the states its ``stateTransitions`` lists after the order's last step (in time
+  order, so a listed ``fulfilled`` is kept) when they form a legal path, else along the
+  shortest legal path, the guards judging the provider's data. Steps no event
   announced are marked implied; the step the event announces carries its id. A dispute
   resolved into another state than the one before it is recorded as the provider says
   ([X]: the payload's state wins);
 - a newer snapshot whose state is behind the order's (the table leads from it to the
   order's state, not counting dispute resolutions, which end where the dispute began) is
-  ``stale``; anything else raises :class:`EventConflict` and changes nothing;
+  ``stale``, unless it lists a dispute and the order's state among its first entries (it
+  has been there, so it came back by that dispute's resolution); anything else raises
+  :class:`EventConflict` and changes nothing;
 - an order snapshot for an order not known yet creates it, in an entry state and then along
   implied steps to the payload's state: through the states its ``stateTransitions`` lists,
   in time order, when they form a legal path (so the history keeps ``fulfilled``, and a
@@ -59,6 +63,8 @@ _Step = Step[OrderState, OrderEvent]
 _SNAPSHOT_FIELDS = ("fraud_state", "items", "charges", "checkout_id", "currency", "as_of")
 _ENTRY_STATES = ORDER_SPEC.entry_states
 _RESOLUTION_ANNOUNCED_BY = ORDER_SPEC.event(OrderEvent.RESOLVE_DISPUTE).announced_by
+# The table's order of states: it breaks ties between first entries listed at one time.
+_RANK = {spec.value: index for index, spec in enumerate(ORDER_SPEC.states)}
 # The states the derived-state rule gives for items closed by fulfilment (every one of them
 # but ``cancelled``, whose clause is about cancelling): no unit of their items is open.
 _CLOSED = frozenset(i.state for i in IMPLIED_STATES) - {OrderState.CANCELLED}
@@ -292,8 +298,11 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
     except EventConflict as error:
         steps, refusal = None, error
     else:
-        # The one walk: the trial (the order's own history list copied) takes the steps.
-        moves = reach(trial, data.state, event, data, resolving=resolving)
+        # The one walk: the trial (the order's own history list copied) takes the steps,
+        # through the states the snapshot lists when they form a legal path.
+        moves = _listed_path(trial, event, data, resolving=resolving)
+        if moves is None:
+            moves = reach(trial, data.state, event, data, resolving=resolving)
         steps = None if moves is None else trial.history[len(order.history) :]
         refusal = _conflict(
             event,
@@ -321,6 +330,43 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
     return Reconciled(EventOutcome.APPLIED, order, reason, tuple(steps))
 
 
+def _listed_path(
+    trial: Order, event: Event, data: OrderSnapshot, *, resolving: bool
+) -> list[Move] | None:
+    """The moves through the states the snapshot lists after the order's last step; walked.
+
+    ``None`` when it lists none the order has not entered, or they form no legal path in
+    time order (the trial is then as it was, for the shortest path). A resolution may end
+    elsewhere than where its dispute began on the last leg only, as on the shortest path.
+    """
+    last = trial.history[-1].at
+    later = [
+        s
+        for s, at in data.state_transitions.items()
+        if at > last and s is not data.state and s is not trial.state
+    ]
+    if not later:  # the common case: the snapshot lists no state the order has not seen
+        return None
+    entered = trial.state_transitions
+    stops = sorted(
+        (s for s in later if s not in entered),
+        key=lambda s: (data.state_transitions[s], _RANK[s]),
+    )
+    if not stops:
+        return None
+    length, state = len(trial.history), trial.state
+    moves = _through(trial, stops, event, data)
+    leg = None if moves is None else reach(trial, data.state, event, data, resolving=resolving)
+    if moves is None or leg is None:
+        del trial.history[length:]
+        trial.state = state
+        return None
+    moves += leg
+    # Walked leg by leg: only the step the whole path announces keeps the event's id.
+    announce(trial, len(moves), event)
+    return moves
+
+
 def _commit(order: Order, trial: Order, steps: Sequence[_Step]) -> None:
     """Give ``order`` the trial's snapshot data, then the steps the trial took.
 
@@ -340,14 +386,23 @@ def _tells_of_a_missed_dispute(order: Order, event: Event, data: OrderSnapshot) 
     """Whether the snapshot says a dispute was resolved that the order has not been in.
 
     A dispute's resolution announced, or a dispute the snapshot's ``stateTransitions``
-    lists and the order never entered: a newer snapshot in an earlier state then comes
-    after a resolution into that state ([X]), and is not behind.
+    lists and the order never entered, or (the map keeping first entries only, so a
+    second dispute shows no new one) a dispute listed with the order's own state while
+    the snapshot is in an earlier state: the provider's order has been where this one is
+    and left it, and the only way back is a dispute resolved there. A newer snapshot in
+    an earlier state then comes after a resolution into that state ([X]), not behind.
     """
     if order.state is OrderState.DISPUTE:
         return False
-    announced = event.type == _RESOLUTION_ANNOUNCED_BY
-    missed = OrderState.DISPUTE in data.state_transitions
-    return announced or (missed and OrderState.DISPUTE not in order.state_transitions)
+    if event.type == _RESOLUTION_ANNOUNCED_BY:
+        return True
+    listed = data.state_transitions
+    if OrderState.DISPUTE not in listed:
+        return False
+    left = order.state in listed and data.state is not order.state
+    if left and leads(data.state, order.state):
+        return True
+    return OrderState.DISPUTE not in order.state_transitions
 
 
 def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
