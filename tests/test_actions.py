@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from order_lifecycle import Charge, Inbox, Item, Order, OrderState
 from order_lifecycle.actions import Action, Derived, action_key, derive_actions
+from order_lifecycle.actions._derive import _derived
 from order_lifecycle.exceptions import OrderLifecycleError, WrongType
-from order_lifecycle.lifecycle import ActionKind, Operation, OrderEvent
+from order_lifecycle.lifecycle import ORDER_SPEC, ActionKind, Operation, OrderEvent
 from order_lifecycle.models import fire
 from order_lifecycle.orders import cancel_items, capture, fulfil_items, refund
 from order_lifecycle.store import MemoryStore
@@ -221,3 +222,27 @@ def test_wrong_types_name_the_argument() -> None:
     with pytest.raises(WrongType, match="after") as raised:
         derive_actions(None, "o1")  # type: ignore[arg-type]
     assert isinstance(raised.value, OrderLifecycleError)
+
+
+@given(order_lives())
+def test_the_fast_path_derives_what_the_full_derivation_does(life: OrderLife) -> None:
+    """A change the fast path calls quiet derives nothing in the full derivation either."""
+    changes = the_life(life)
+    for before, after, derived in changes:
+        assert derived == _derived(before, after, None, ORDER_SPEC)
+        fulfilled = after.copy()
+        if fulfilled.state is OrderState.ACCEPTED and fulfilled.items:
+            item = fulfilled.items[0]
+            if item.open_quantity:
+                fulfil_items(fulfilled, {item.id: item.open_quantity})
+                expected = _derived(after, fulfilled, Operation.FULFIL_ITEMS, ORDER_SPEC)
+                assert derive_actions(after, fulfilled, Operation.FULFIL_ITEMS) == expected
+
+
+def test_a_quiet_change_derives_nothing_and_a_loud_one_something() -> None:
+    """An order created in review derives nothing; its acceptance creates its ship."""
+    order = Order.create("o1", OrderState.IN_REVIEW, items=[Item("box", 1, physical=True)])
+    assert derive_actions(None, order) == Derived()
+    accepted = order.copy()
+    fire(accepted, OrderEvent.ACCEPT)
+    assert [a.kind for a in derive_actions(order, accepted).created] == [ActionKind.SHIP]

@@ -75,6 +75,8 @@ class SQLOutbox:
 
     def _write_actions(self, derived: Sequence[Derived]) -> None:
         """Inside the change's transaction: add the actions created, cancel those cancelled."""
+        if not any(derived):
+            return  # most changes derive nothing: no statement, not even the clock read
         at = now()
         created = [
             [
