@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -246,3 +247,10 @@ def test_a_quiet_change_derives_nothing_and_a_loud_one_something() -> None:
     accepted = order.copy()
     fire(accepted, OrderEvent.ACCEPT)
     assert [a.kind for a in derive_actions(order, accepted).created] == [ActionKind.SHIP]
+
+
+@given(st.text(), st.text())
+def test_an_action_key_is_the_json_of_its_parts(order_id: str, subject: str) -> None:
+    """The key is the compact JSON list of order id, kind and subject, for any text."""
+    expected = json.dumps([order_id, "ship", subject], ensure_ascii=False, separators=(",", ":"))
+    assert action_key(order_id, ActionKind.SHIP, subject) == expected

@@ -14,6 +14,7 @@ charge nothing left to capture.
 from __future__ import annotations
 
 import json
+import json.encoder
 from collections.abc import Iterator
 from decimal import Decimal
 from enum import StrEnum
@@ -30,6 +31,8 @@ from order_lifecycle.models._models import Order
 __all__ = ["Action", "Derived", "action_key", "derive_actions"]
 
 Spec = MachineSpec[OrderState, OrderEvent]
+
+_quoted = json.encoder.encode_basestring  # one JSON string, quoted, non-ASCII kept
 
 _ITEM_SCOPES = {
     ActionScope.PHYSICAL_ITEM: True,
@@ -66,7 +69,8 @@ class Derived:
 
 def action_key(order_id: str, kind: StrEnum | str, subject: str) -> str:
     """The stable idempotency key of an action: its order, kind and subject, as JSON text."""
-    return json.dumps([order_id, str(kind), subject], ensure_ascii=False, separators=(",", ":"))
+    # What json.dumps([...], ensure_ascii=False, separators=(",", ":")) writes, a fifth the cost.
+    return f"[{_quoted(order_id)},{_quoted(str(kind))},{_quoted(subject)}]"
 
 
 def derive_actions(
