@@ -37,6 +37,7 @@ __all__ = [
     "SnapshotMark",
     "SubmissionAttempt",
     "currency_code",
+    "marked_charge",
 ]
 
 T = TypeVar("T")
@@ -305,6 +306,32 @@ class Charge:
     def refundable(self) -> Decimal:
         """Captured minus refunded: what a refund may still take from this charge."""
         return self.captured - self.refunded
+
+
+_CHARGE_FIELDS = tuple(field.name for field in attrs.fields(Charge) if field.name != "as_of")
+
+
+def marked_charge(charge: Charge, mark: SnapshotMark | None) -> Charge:
+    """``charge`` with ``as_of`` set to ``mark``; its other values were checked, so not again.
+
+    ``attrs.evolve`` would run every converter and the cross-checks anew: a delivery marks
+    each charge it reports, and these checks were most of its charges' cost.
+
+    Raises:
+        WrongType: ``charge`` is not a ``Charge``, or ``mark`` not a ``SnapshotMark`` or ``None``.
+
+    """
+    if type(charge) is not Charge:
+        raise WrongType("charge", "a Charge", charge)
+    _optional_mark(charge, _AS_OF, mark)
+    made = object.__new__(Charge)
+    for name in _CHARGE_FIELDS:
+        object.__setattr__(made, name, getattr(charge, name))
+    object.__setattr__(made, "as_of", mark)
+    return made
+
+
+_AS_OF = attrs.fields(Charge).as_of
 
 
 def _status_code(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

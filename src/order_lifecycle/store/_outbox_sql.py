@@ -77,20 +77,13 @@ class SQLOutbox:
         """Inside the change's transaction: add the actions created, cancel those cancelled."""
         if not any(derived):
             return  # most changes derive nothing: no statement, not even the clock read
-        at = now()
+        at = stamp(now())  # once: every row of the batch is written at the same moment
         created = [
-            [
-                a.key,
-                a.order_id,
-                str(a.kind),
-                a.subject,
-                encode_json(a.payload, "payload"),
-                stamp(at),
-            ]
+            [a.key, a.order_id, str(a.kind), a.subject, encode_json(a.payload, "payload"), at]
             for d in derived
             for a in d.created
         ]
-        cancelled = [[key, stamp(at)] for d in derived for key in d.cancelled]
+        cancelled = [[key, at] for d in derived for key in d.cancelled]
         if created:
             self._write_many(_INSERT, created)
         if cancelled:
