@@ -70,6 +70,8 @@ def _charges(values: Iterable[Charge]) -> tuple[Charge, ...]:
 
 
 def _values_of(kind: type[T], values: object) -> tuple[T, ...]:
+    if type(values) is tuple and all(type(value) is kind for value in values):
+        return values  # the common case (a tuple of the exact class): nothing to copy
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise WrongType(
             f"Order.{kind.__name__.lower()}s", f"an iterable of {kind.__name__}", values
