@@ -144,6 +144,7 @@ class _Plan:
 
 
 _PLANS: dict[int, _Plan] = {}
+_PLANS_KEPT = 16
 
 
 def _plan(spec: Spec) -> _Plan:
@@ -163,6 +164,8 @@ def _plan(spec: Spec) -> _Plan:
             items=any(scope in _ITEM_SCOPES for scope in scopes),
             charges=ActionScope.UNCAPTURED_CHARGE in scopes,
         )
+        if len(_PLANS) >= _PLANS_KEPT:
+            _PLANS.clear()  # specs are few; many means made on the fly: keep none alive
         _PLANS[id(spec)] = found
     return found
 
