@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -11,8 +12,9 @@ from hypothesis import strategies as st
 
 from order_lifecycle import Charge, Inbox, Item, Order, OrderState
 from order_lifecycle.actions import Action, Derived, action_key, derive_actions
+from order_lifecycle.actions._derive import _derived
 from order_lifecycle.exceptions import OrderLifecycleError, WrongType
-from order_lifecycle.lifecycle import ActionKind, Operation, OrderEvent
+from order_lifecycle.lifecycle import ORDER_SPEC, ActionKind, Operation, OrderEvent
 from order_lifecycle.models import fire
 from order_lifecycle.orders import cancel_items, capture, fulfil_items, refund
 from order_lifecycle.store import MemoryStore
@@ -221,3 +223,34 @@ def test_wrong_types_name_the_argument() -> None:
     with pytest.raises(WrongType, match="after") as raised:
         derive_actions(None, "o1")  # type: ignore[arg-type]
     assert isinstance(raised.value, OrderLifecycleError)
+
+
+@given(order_lives())
+def test_the_fast_path_derives_what_the_full_derivation_does(life: OrderLife) -> None:
+    """A change the fast path calls quiet derives nothing in the full derivation either."""
+    changes = the_life(life)
+    for before, after, derived in changes:
+        assert derived == _derived(before, after, None, ORDER_SPEC)
+        fulfilled = after.copy()
+        if fulfilled.state is OrderState.ACCEPTED and fulfilled.items:
+            item = fulfilled.items[0]
+            if item.open_quantity:
+                fulfil_items(fulfilled, {item.id: item.open_quantity})
+                expected = _derived(after, fulfilled, Operation.FULFIL_ITEMS, ORDER_SPEC)
+                assert derive_actions(after, fulfilled, Operation.FULFIL_ITEMS) == expected
+
+
+def test_a_quiet_change_derives_nothing_and_a_loud_one_something() -> None:
+    """An order created in review derives nothing; its acceptance creates its ship."""
+    order = Order.create("o1", OrderState.IN_REVIEW, items=[Item("box", 1, physical=True)])
+    assert derive_actions(None, order) == Derived()
+    accepted = order.copy()
+    fire(accepted, OrderEvent.ACCEPT)
+    assert [a.kind for a in derive_actions(order, accepted).created] == [ActionKind.SHIP]
+
+
+@given(st.text(), st.text())
+def test_an_action_key_is_the_json_of_its_parts(order_id: str, subject: str) -> None:
+    """The key is the compact JSON list of order id, kind and subject, for any text."""
+    expected = json.dumps([order_id, "ship", subject], ensure_ascii=False, separators=(",", ":"))
+    assert action_key(order_id, ActionKind.SHIP, subject) == expected

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -16,6 +17,7 @@ from order_lifecycle.provider._json import (
     loads,
     optional_id,
     optional_str,
+    read_time,
     required_id,
     required_str,
 )
@@ -96,3 +98,19 @@ def test_ids_read_alike_on_the_fast_path(value: object) -> None:
         _outcome(lambda: _plain_id(value, "x.id", "the id")) if isinstance(value, str) else checked
     )
     assert _outcome(lambda: optional_id(data, "id", "x", "the id")) == expected
+
+
+@given(st.datetimes(timezones=st.timezones()), st.sampled_from(["Z", "+01:00", "Z[UTC]"]))
+def test_a_time_read_again_is_the_same_instant(moment: datetime, offset: str) -> None:
+    """A time read twice (the second time from the cache of times read) reads the same."""
+    text = moment.replace(tzinfo=None).isoformat() + offset
+    first = read_time(text, "t")
+    assert read_time(text, "t") == first
+    assert first.utcoffset() == (timedelta(hours=1) if offset == "+01:00" else timedelta(0))
+
+
+def test_a_bad_time_is_refused_every_time() -> None:
+    """A text that is not a time is refused on each read: only good reads are remembered."""
+    for _ in range(2):
+        with pytest.raises(Problem):
+            read_time("2026-04-01T09:00:00", "t")

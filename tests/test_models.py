@@ -23,6 +23,7 @@ from order_lifecycle import (
 from order_lifecycle.exceptions import UnknownState, WrongType
 from order_lifecycle.lifecycle import Step
 from order_lifecycle.models import SnapshotMark
+from order_lifecycle.models._models import marked_charge
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -257,3 +258,11 @@ def test_currency_codes_are_shared() -> None:
 def test_values_have_no_weakref_slot(value: object) -> None:
     """Frozen values carry no ``__weakref__`` slot: a live order holds many of them."""
     assert not hasattr(value, "__weakref__")
+
+
+@pytest.mark.parametrize(("charge", "mark"), [("c1", None), (None, None), (1, "mark")])
+def test_marked_charge_refuses_a_wrong_charge_or_mark(charge: object, mark: object) -> None:
+    """A charge that is not a Charge, or a mark not a SnapshotMark, raises WrongType."""
+    real = Charge("c1", "capturable", "1.00")
+    with pytest.raises(WrongType):
+        marked_charge(charge if mark is None else real, mark)  # type: ignore[arg-type]

@@ -24,9 +24,9 @@ from order_lifecycle import (
 from order_lifecycle.exceptions import WrongType
 from order_lifecycle.lifecycle import ORDER_SPEC, replay
 from order_lifecycle.models import SnapshotMark
+from order_lifecycle.models._models import marked_charge
 from order_lifecycle.testing import assert_order_invariants, charges
 from order_lifecycle.webhooks import Event, Reconciled, apply_event, parse_event
-from order_lifecycle.webhooks._reconcile import _marked
 
 from . import webhook_events as ev
 
@@ -737,6 +737,6 @@ def test_a_new_order_with_contradicting_data_conflicts() -> None:
 
 @given(charges(st.sampled_from(list(ChargeState))))
 def test_a_marked_charge_is_the_charge_evolved(charge: Charge) -> None:
-    """_marked gives what attrs.evolve(charge, as_of=mark) gives, every field kept."""
+    """marked_charge gives what attrs.evolve(charge, as_of=mark) gives, every field kept."""
     mark = SnapshotMark(ev.T0, "evt-1")
-    assert _marked(charge, mark) == attrs.evolve(charge, as_of=mark)
+    assert marked_charge(charge, mark) == attrs.evolve(charge, as_of=mark)

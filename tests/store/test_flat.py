@@ -6,8 +6,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from order_lifecycle import Charge, Item, Order, OrderState, fire
+from order_lifecycle import Charge, Inbox, Item, Order, OrderState, fire
 from order_lifecycle.store import SQLiteStore, Store
+from tests import webhook_events as ev
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -105,3 +106,16 @@ def test_the_page_cache_holds_a_busy_stores_indexes(tmp_path: Path) -> None:
         with SQLiteStore(tmp_path / "s.db") as store:
             connection: sqlite3.Connection = store._connection
             assert connection.execute("PRAGMA cache_size").fetchone() == (-65536,)
+
+
+def test_a_batch_deriving_no_action_runs_no_outbox_statement(tmp_path: Path) -> None:
+    """Deliveries that create and cancel no action write nothing to (or about) the outbox."""
+    reviewing, blocked = ev.review_then_blocked()
+    with SQLiteStore(tmp_path / "s.db") as store:
+        inbox = Inbox(store, secrets=None)
+        statements = traced(store)
+        assert [str(r.outcome) for r in inbox.receive([ev.raw(reviewing)])] == ["applied"]
+        assert [s for s in statements if "ol_actions" in s] == []
+        inbox.receive([ev.raw(blocked)])  # blocking notifies: the outbox is written
+        assert [s for s in statements if "INSERT INTO ol_actions" in s] != []
+        assert [a.kind for a in store.list_actions()] == ["notify_customer"]

@@ -37,6 +37,7 @@ __all__ = [
     "SnapshotMark",
     "SubmissionAttempt",
     "currency_code",
+    "marked_charge",
 ]
 
 T = TypeVar("T")
@@ -69,6 +70,8 @@ def _charges(values: Iterable[Charge]) -> tuple[Charge, ...]:
 
 
 def _values_of(kind: type[T], values: object) -> tuple[T, ...]:
+    if type(values) is tuple and all(type(value) is kind for value in values):
+        return values  # the common case (a tuple of the exact class): nothing to copy
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise WrongType(
             f"Order.{kind.__name__.lower()}s", f"an iterable of {kind.__name__}", values
@@ -305,6 +308,32 @@ class Charge:
     def refundable(self) -> Decimal:
         """Captured minus refunded: what a refund may still take from this charge."""
         return self.captured - self.refunded
+
+
+_CHARGE_FIELDS = tuple(field.name for field in attrs.fields(Charge) if field.name != "as_of")
+
+
+def marked_charge(charge: Charge, mark: SnapshotMark | None) -> Charge:
+    """``charge`` with ``as_of`` set to ``mark``; its other values were checked, so not again.
+
+    ``attrs.evolve`` would run every converter and the cross-checks anew: a delivery marks
+    each charge it reports, and these checks were most of its charges' cost.
+
+    Raises:
+        WrongType: ``charge`` is not a ``Charge``, or ``mark`` not a ``SnapshotMark`` or ``None``.
+
+    """
+    if type(charge) is not Charge:
+        raise WrongType("charge", "a Charge", charge)
+    _optional_mark(charge, _AS_OF, mark)
+    made = object.__new__(Charge)
+    for name in _CHARGE_FIELDS:
+        object.__setattr__(made, name, getattr(charge, name))
+    object.__setattr__(made, "as_of", mark)
+    return made
+
+
+_AS_OF = attrs.fields(Charge).as_of
 
 
 def _status_code(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -279,6 +279,9 @@ def read_time(text: str, field: str) -> datetime:
     the instant, the zone id only names the rules that chose it. A zone id with no offset
     before it is refused (the instant would depend on a zone database).
     """
+    known = _TIMES.get(text)
+    if known is not None:
+        return known  # read before: an order's deliveries repeat its transitions' times
     if len(text) > _LONGEST_TIME or not text.isascii() or not text.isprintable():
         fail(field, f"{text!r} is not an ISO 8601 time")
     bare = _ZONE_ID.sub(r"\1", text) if "[" in text else text  # the provider's own: no zone id
@@ -290,4 +293,12 @@ def read_time(text: str, field: str) -> datetime:
         fail(field, f"{text!r} is not an ISO 8601 time")
     if moment.tzinfo is None:
         fail(field, f"{text!r} has no UTC offset (the provider writes times like ...Z)")
+    if len(_TIMES) >= _TIMES_KEPT:
+        _TIMES.clear()
+    _TIMES[text] = moment  # datetimes are immutable: one object for every reader is safe
     return moment
+
+
+# The times read lately, by their text (only texts read without a problem).
+_TIMES: dict[str, datetime] = {}
+_TIMES_KEPT = 4096

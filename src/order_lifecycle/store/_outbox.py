@@ -186,6 +186,8 @@ class MemoryOutbox:
 
     def write(self, derived: Derived, at: datetime) -> None:
         """Add the actions a change created (unless known) and cancel those it cancelled."""
+        if not derived:
+            return
         for action in derived.created:
             self.actions.setdefault(action.key, StoredAction.new(action, at))
         for key in derived.cancelled:

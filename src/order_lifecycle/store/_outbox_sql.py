@@ -75,20 +75,15 @@ class SQLOutbox:
 
     def _write_actions(self, derived: Sequence[Derived]) -> None:
         """Inside the change's transaction: add the actions created, cancel those cancelled."""
-        at = now()
+        if not any(derived):
+            return  # most changes derive nothing: no statement, not even the clock read
+        at = stamp(now())  # once: every row of the batch is written at the same moment
         created = [
-            [
-                a.key,
-                a.order_id,
-                str(a.kind),
-                a.subject,
-                encode_json(a.payload, "payload"),
-                stamp(at),
-            ]
+            [a.key, a.order_id, str(a.kind), a.subject, encode_json(a.payload, "payload"), at]
             for d in derived
             for a in d.created
         ]
-        cancelled = [[key, stamp(at)] for d in derived for key in d.cancelled]
+        cancelled = [[key, at] for d in derived for key in d.cancelled]
         if created:
             self._write_many(_INSERT, created)
         if cancelled:

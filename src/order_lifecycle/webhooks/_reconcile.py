@@ -49,7 +49,7 @@ from order_lifecycle.lifecycle._step import Step
 from order_lifecycle.lifecycle._tables import ORDER_SPEC
 from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
 from order_lifecycle.models._derived import IMPLIED_STATES, SETTLED
-from order_lifecycle.models._models import Charge, Item, Order, SnapshotMark
+from order_lifecycle.models._models import Charge, Item, Order, SnapshotMark, marked_charge
 from order_lifecycle.provider._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
 
 from ._events import Event, OtherObject
@@ -196,27 +196,13 @@ def _merge_charges(
     """Each reported charge replaces the local one unless that holds a newer snapshot."""
     if reported is None:
         return tuple(local)
-    fresh = {c.id: _marked(c, mark) for c in reported}
+    fresh = {c.id: marked_charge(c, mark) for c in reported}
     kept = tuple(
         c if c.id not in fresh or (c.as_of is not None and c.as_of > mark) else fresh[c.id]
         for c in local
     )
     known = {c.id for c in local}
     return kept + tuple(c for c in fresh.values() if c.id not in known)
-
-
-def _marked(charge: Charge, mark: SnapshotMark) -> Charge:
-    """``charge`` as read from the snapshot ``mark`` (``attrs.evolve`` without its lookups)."""
-    return Charge(
-        charge.id,
-        charge.state,
-        charge.amount,
-        charge.currency,
-        charge.captured,
-        charge.cancelled,
-        charge.refunded,
-        as_of=mark,
-    )
 
 
 def _merge_items(
