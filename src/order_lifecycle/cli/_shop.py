@@ -56,16 +56,27 @@ class DemoOutbox:
         """The store's claim, as it is."""
         return self.store.claim_actions(kinds, limit=limit, lease=lease)
 
-    def complete_action(self, key: str, result: object = None) -> StoredAction:
+    def extend_lease(self, key: str, lease: timedelta, *, claim: int) -> StoredAction:
+        """The store's heartbeat, as it is."""
+        return self.store.extend_lease(key, lease, claim=claim)
+
+    def complete_action(
+        self, key: str, result: object = None, *, claim: int | None = None
+    ) -> StoredAction:
         """The store's completion, as it is."""
-        return self.store.complete_action(key, result)
+        return self.store.complete_action(key, result, claim=claim)
 
     def fail_action(
-        self, key: str, error: object, retry_at: datetime | None = None
+        self,
+        key: str,
+        error: object,
+        retry_at: datetime | None = None,
+        *,
+        claim: int | None = None,
     ) -> StoredAction:
         """The store's failure, due again at once: the day's clock (never later than now)."""
         due = min(self.shop.clock, datetime.now(UTC)) if retry_at is None else retry_at
-        return self.store.fail_action(key, error, due)
+        return self.store.fail_action(key, error, due, claim=claim)
 
 
 @attrs.define

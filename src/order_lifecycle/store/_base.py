@@ -70,6 +70,7 @@ import attrs
 from order_lifecycle.exceptions import (
     InvalidInput,
     StaleOrder,
+    WrongType,
 )
 from order_lifecycle.lifecycle._spec import MachineSpec
 from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
@@ -83,6 +84,7 @@ from ._outbox import (
     MAX_TRIES,
     ActionState,
     StoredAction,
+    check_claim,
     check_error,
     check_key,
     check_kinds,
@@ -365,27 +367,54 @@ class Store(BatchStore, CheckoutCalls):
         """
         return self._claim_actions(check_kinds(kinds), check_limit(limit), check_lease(lease))
 
-    def complete_action(self, key: str, result: object = None) -> StoredAction:
+    def extend_lease(self, key: str, lease: timedelta, *, claim: int) -> StoredAction:
+        """A heartbeat: the claim's lease runs until ``now + lease``; the action as it now is.
+
+        ``claim`` is the ``tries`` of the action the claim returned: it names the claim,
+        so a claim whose lease lapsed and was taken again extends nothing (the returned
+        action then has more tries, or is no longer claimed: its handler's claim is lost).
+
+        Raises:
+            UnknownAction: no action has this key.
+            InvalidInput: a key no database stores, a lease not above 0, a claim not an int.
+
+        """
+        checked = check_claim(claim)
+        if checked is None:
+            raise WrongType("claim", "the tries of the claimed action (an int from 0)", claim)
+        return self._extend_lease(check_key(key), check_lease(lease), checked)
+
+    def complete_action(
+        self, key: str, result: object = None, *, claim: int | None = None
+    ) -> StoredAction:
         """Mark a claimed action ``done``, keeping ``result`` (JSON); the action as it now is.
 
-        An action no longer claimed (its lease ended and it was taken again, or it was
-        cancelled) is left as it is and returned: at least once, the key makes it safe.
+        An action no longer claimed (it was cancelled, or completed already), or claimed
+        by another claim than ``claim`` (the ``tries`` of the action the claim returned:
+        its lease lapsed and it was taken again), is left as it is and returned: at least
+        once, the key makes it safe. Without ``claim``, any claim's completion counts.
 
         Raises:
             UnknownAction: no action has this key.
             InvalidInput: a key no database stores, or a result that is not plain JSON.
 
         """
-        return self._complete_action(check_key(key), check_result(result))
+        return self._complete_action(check_key(key), check_result(result), check_claim(claim))
 
     def fail_action(
-        self, key: str, error: object, retry_at: datetime | None = None
+        self,
+        key: str,
+        error: object,
+        retry_at: datetime | None = None,
+        *,
+        claim: int | None = None,
     ) -> StoredAction:
         """Record a claimed action's failure: ``failed`` until ``retry_at``, or ``dead``.
 
         ``retry_at`` defaults to a backoff of 2 s doubling with each try, up to an hour;
         the action is ``dead`` once it was tried :attr:`max_tries` times. ``error`` (text,
-        or an exception) is kept for an operator.
+        or an exception) is kept for an operator. A failure of another claim than
+        ``claim`` (see :meth:`complete_action`) changes nothing.
 
         Raises:
             UnknownAction: no action has this key.
@@ -394,7 +423,11 @@ class Store(BatchStore, CheckoutCalls):
         """
         max_tries = check_limit(self.max_tries, "max_tries")
         return self._fail_action(
-            check_key(key), check_error(error), check_retry_at(retry_at), max_tries
+            check_key(key),
+            check_error(error),
+            check_retry_at(retry_at),
+            max_tries,
+            check_claim(claim),
         )
 
     def retry_action(self, key: str) -> StoredAction:
@@ -433,11 +466,14 @@ class Store(BatchStore, CheckoutCalls):
     ) -> list[StoredAction]: ...
 
     @abstractmethod
-    def _complete_action(self, key: str, result: str | None) -> StoredAction: ...
+    def _extend_lease(self, key: str, lease: timedelta, claim: int) -> StoredAction: ...
+
+    @abstractmethod
+    def _complete_action(self, key: str, result: str | None, claim: int | None) -> StoredAction: ...
 
     @abstractmethod
     def _fail_action(
-        self, key: str, error: str, retry_at: datetime | None, max_tries: int
+        self, key: str, error: str, retry_at: datetime | None, max_tries: int, claim: int | None
     ) -> StoredAction: ...
 
     @abstractmethod

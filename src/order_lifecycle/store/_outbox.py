@@ -40,6 +40,7 @@ __all__ = [
     "MemoryOutbox",
     "StoredAction",
     "backoff",
+    "check_claim",
     "check_error",
     "check_key",
     "check_kinds",
@@ -135,6 +136,23 @@ def check_retry_at(retry_at: object) -> datetime | None:
     return retry_at
 
 
+def check_claim(claim: object) -> int | None:
+    """``claim`` (the ``tries`` of the action a claim returned) if it is ``None`` or an int."""
+    if claim is not None and (isinstance(claim, bool) or not isinstance(claim, int) or claim < 0):
+        raise WrongType("claim", "the tries of the claimed action (an int from 0) or None", claim)
+    return claim
+
+
+def held(found: StoredAction, claim: int | None) -> bool:
+    """Whether ``found`` is still claimed, by the claim that counted ``claim`` tries if given.
+
+    ``tries`` counts claims, so it names each claim: a claim that lapsed and was taken
+    again has a smaller count than the action's, and its heartbeat, completion or
+    failure must not touch the newer claim's state.
+    """
+    return found.state is ActionState.CLAIMED and (claim is None or found.tries == claim)
+
+
 def check_error(error: object) -> str:
     """``error`` as storable text, cut to 4,000 characters (an exception: its repr)."""
     if isinstance(error, BaseException):
@@ -217,20 +235,34 @@ class MemoryOutbox:
             raise UnknownAction(key)
         return found
 
-    def complete(self, key: str, result: str | None) -> StoredAction:
+    def extend(self, key: str, lease: timedelta, claim: int, at: datetime) -> StoredAction:
+        """A heartbeat: the claim's lease runs until ``at + lease``, if it is still held."""
+        found = self.get(key)
+        if held(found, claim):
+            found = attrs.evolve(found, lease_until=at + lease)
+            self.actions[key] = found
+        return found
+
+    def complete(self, key: str, result: str | None, claim: int | None) -> StoredAction:
         """Mark a claimed action done; any other stays as it is (a lapsed lease, retaken)."""
         found = self.get(key)
-        if found.state is ActionState.CLAIMED:
+        if held(found, claim):
             found = attrs.evolve(found, state=ActionState.DONE, lease_until=None, result=result)
             self.actions[key] = found
         return found
 
-    def fail(
-        self, key: str, error: str, retry_at: datetime | None, max_tries: int, at: datetime
+    def fail(  # noqa: PLR0913, PLR0917 (the checked arguments, then the moment)
+        self,
+        key: str,
+        error: str,
+        retry_at: datetime | None,
+        max_tries: int,
+        claim: int | None,
+        at: datetime,
     ) -> StoredAction:
         """Record a failure of a claimed action: due again later, or dead after max_tries."""
         found = self.get(key)
-        if found.state is not ActionState.CLAIMED:
+        if not held(found, claim):
             return found
         dead = found.tries >= max_tries
         found = attrs.evolve(

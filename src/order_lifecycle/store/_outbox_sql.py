@@ -25,6 +25,7 @@ from ._outbox import (
     StoredAction,
     backoff,
     encode_json,
+    held,
     stamp,
     unstamp,
 )
@@ -120,21 +121,31 @@ class SQLOutbox:
             raise UnknownAction(key)
         return _action(rows[0])
 
-    def _complete_action(self, key: str, result: str | None) -> StoredAction:
+    def _extend_lease(self, key: str, lease: timedelta, claim: int) -> StoredAction:
         with self._transaction(write=True):
             self._write(
-                "UPDATE ol_actions SET state = 'done', lease_until = NULL, result = ? "
-                "WHERE key = ? AND state = 'claimed'",
-                [result, key],
+                "UPDATE ol_actions SET lease_until = ? "
+                "WHERE key = ? AND state = 'claimed' AND tries = ?",
+                [stamp(now() + lease), key, claim],
+            )
+            return self._one(key)
+
+    def _complete_action(self, key: str, result: str | None, claim: int | None) -> StoredAction:
+        with self._transaction(write=True):
+            mine, params = ("", []) if claim is None else (" AND tries = ?", [claim])
+            self._write(
+                "UPDATE ol_actions SET state = 'done', lease_until = NULL, result = ? "  # noqa: S608 (marks only)
+                f"WHERE key = ? AND state = 'claimed'{mine}",
+                [result, key, *params],
             )
             return self._one(key)
 
     def _fail_action(
-        self, key: str, error: str, retry_at: datetime | None, max_tries: int
+        self, key: str, error: str, retry_at: datetime | None, max_tries: int, claim: int | None
     ) -> StoredAction:
         with self._transaction(write=True):
             found = self._one(key)
-            if found.state is not ActionState.CLAIMED:
+            if not held(found, claim):
                 return found
             dead = found.tries >= max_tries
             due = None if dead else stamp(retry_at or now() + backoff(found.tries))
