@@ -73,3 +73,21 @@ def test_a_lapsed_claim_nobody_took_again_may_still_finish(store: Store) -> None
     time.sleep(0.1)
     done = store.complete_action(SHIP, "late", claim=first.tries)
     assert (done.state, done.result) == (ActionState.DONE, '"late"')
+
+
+def test_a_claim_lapsing_max_tries_times_makes_the_action_dead(store: Store) -> None:
+    """A worker killed mid-action every time: the claim after the last try marks it dead."""
+    accepted(store)
+    store.max_tries = 2
+    for tries in (1, 2):
+        (claimed,) = store.claim_actions(["ship"], lease=timedelta(milliseconds=50))
+        assert claimed.tries == tries
+        time.sleep(0.1)  # the worker dies: its lease lapses
+    assert store.claim_actions(["ship"]) == []
+    (dead,) = store.list_actions(kinds=["ship"])
+    assert (dead.state, dead.tries, dead.lease_until) == (ActionState.DEAD, 2, None)
+    assert dead.last_error is not None
+    assert "claimed 2 times" in dead.last_error
+    assert store.retry_action(SHIP).state is ActionState.PENDING  # an operator's retry
+    (again,) = store.claim_actions(["ship"])
+    assert again.tries == 1

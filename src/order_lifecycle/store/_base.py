@@ -360,12 +360,17 @@ class Store(BatchStore, CheckoutCalls):
         Due: pending, failed and past its ``retry_at``, or claimed under a lease that
         ended. Each is ``claimed`` until ``now + lease`` and its ``tries`` counts one more;
         no other claim takes it until then (PostgreSQL skips rows another claim holds).
+        An action whose lease lapsed after :attr:`max_tries` claims (its worker was killed
+        each time) is marked ``dead`` instead, its ``last_error`` saying so.
 
         Raises:
             InvalidInput: an unknown kind, a limit not from 1 to 10,000, a lease not above 0.
 
         """
-        return self._claim_actions(check_kinds(kinds), check_limit(limit), check_lease(lease))
+        max_tries = check_limit(self.max_tries, "max_tries")
+        return self._claim_actions(
+            check_kinds(kinds), check_limit(limit), check_lease(lease), max_tries
+        )
 
     def extend_lease(self, key: str, lease: timedelta, *, claim: int) -> StoredAction:
         """A heartbeat: the claim's lease runs until ``now + lease``; the action as it now is.
@@ -462,7 +467,7 @@ class Store(BatchStore, CheckoutCalls):
 
     @abstractmethod
     def _claim_actions(
-        self, kinds: tuple[Any, ...] | None, limit: int, lease: timedelta
+        self, kinds: tuple[Any, ...] | None, limit: int, lease: timedelta, max_tries: int
     ) -> list[StoredAction]: ...
 
     @abstractmethod

@@ -11,6 +11,7 @@ with it. A worker then claims due actions with a lease, and completes or fails e
   ``dead`` once ``tries`` reaches :data:`MAX_TRIES` (an operator's :meth:`retry_action`
   makes it pending again);
 - a lease that expires makes the action claimable again: at least once, never lost;
+  one that expires after ``max_tries`` claims makes it ``dead`` (its worker died each time);
 - ``pending`` / ``failed`` / an expired ``claimed`` → ``cancelled`` when its reason went away.
 
 This module holds the values, the checks every store runs before touching its data, and
@@ -39,6 +40,7 @@ __all__ = [
     "ActionState",
     "MemoryOutbox",
     "StoredAction",
+    "abandoned",
     "backoff",
     "check_claim",
     "check_error",
@@ -136,6 +138,14 @@ def check_retry_at(retry_at: object) -> datetime | None:
     return retry_at
 
 
+def abandoned(tries: int) -> str:
+    """The error kept on an action whose every claim lapsed (its worker died each time)."""
+    return (
+        f"claimed {tries} times without finishing (each claim's lease lapsed: its worker "
+        "was killed or stalled); dead, not claimed again"
+    )
+
+
 def check_claim(claim: object) -> int | None:
     """``claim`` (the ``tries`` of the action a claim returned) if it is ``None`` or an int."""
     if claim is not None and (isinstance(claim, bool) or not isinstance(claim, int) or claim < 0):
@@ -214,10 +224,24 @@ class MemoryOutbox:
                 )
 
     def claim(
-        self, kinds: tuple[ActionKind, ...] | None, limit: int, lease: timedelta, at: datetime
+        self,
+        kinds: tuple[ActionKind, ...] | None,
+        limit: int,
+        lease: timedelta,
+        max_tries: int,
+        at: datetime,
     ) -> list[StoredAction]:
-        """Lease up to ``limit`` due actions, oldest first."""
+        """Lease up to ``limit`` due actions, oldest first; lapsed ones tried out are dead."""
         due = [a for a in self.actions.values() if a.due(at) and (kinds is None or a.kind in kinds)]
+        for action in [a for a in due if a.lease_lapsed(at) and a.tries >= max_tries]:
+            self.actions[action.key] = attrs.evolve(
+                action,
+                state=ActionState.DEAD,
+                lease_until=None,
+                retry_at=None,
+                last_error=abandoned(action.tries),
+            )
+            due.remove(action)
         due.sort(key=lambda a: (a.created_at, a.key))
         claimed = []
         for action in due[:limit]:

@@ -23,6 +23,7 @@ from order_lifecycle.lifecycle._tables import ActionKind
 from ._outbox import (
     ActionState,
     StoredAction,
+    abandoned,
     backoff,
     encode_json,
     held,
@@ -96,23 +97,46 @@ class SQLOutbox:
             self._write_many(_CANCEL, cancelled)
 
     def _claim_actions(
-        self, kinds: tuple[ActionKind, ...] | None, limit: int, lease: timedelta
+        self, kinds: tuple[ActionKind, ...] | None, limit: int, lease: timedelta, max_tries: int
     ) -> list[StoredAction]:
         at = now()
         where, params = _DUE, [stamp(at), stamp(at)]
+        of_kinds: list[str] = []
         if kinds is not None:
             if not kinds:
                 return []
             where += f" AND kind IN ({', '.join('?' * len(kinds))})"
-            params += [str(kind) for kind in kinds]
+            of_kinds = [str(kind) for kind in kinds]
         sql = (
             "UPDATE ol_actions SET state = 'claimed', tries = tries + 1, lease_until = ? "  # noqa: S608 (marks only)
             f"WHERE key IN (SELECT key FROM ol_actions WHERE {where} "
             f"ORDER BY created_at, key LIMIT ?{self._claim_lock}) RETURNING {COLUMNS_TEXT}"
         )
         with self._transaction(write=True):
-            rows = self._query(sql, [stamp(at + lease), *params, limit])
+            self._bury_abandoned(kinds, of_kinds, max_tries, at)
+            rows = self._query(sql, [stamp(at + lease), *params, *of_kinds, limit])
         return sorted((_action(row) for row in rows), key=lambda a: (a.created_at, a.key))
+
+    def _bury_abandoned(
+        self,
+        kinds: tuple[ActionKind, ...] | None,
+        of_kinds: list[str],
+        max_tries: int,
+        at: datetime,
+    ) -> None:
+        """Inside the claim's transaction: lapsed claims tried ``max_tries`` times are dead."""
+        kind_filter = "" if kinds is None else f" AND kind IN ({', '.join('?' * len(kinds))})"
+        rows = self._query(
+            "SELECT key, tries FROM ol_actions WHERE state = 'claimed' "  # noqa: S608 (marks only)
+            f"AND lease_until <= ? AND tries >= ?{kind_filter}",
+            [stamp(at), max_tries, *of_kinds],
+        )
+        if rows:
+            self._write_many(
+                "UPDATE ol_actions SET state = 'dead', lease_until = NULL, retry_at = NULL, "
+                "last_error = ? WHERE key = ? AND state = 'claimed' AND tries = ?",
+                [[abandoned(tries), key, tries] for key, tries in rows],
+            )
 
     def _one(self, key: str) -> StoredAction:
         """Inside a transaction: the action with this key."""

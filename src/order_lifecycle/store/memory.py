@@ -324,10 +324,10 @@ class MemoryStore(Store):
     # --- the outbox ---------------------------------------------------------------------------
 
     def _claim_actions(
-        self, kinds: tuple[Any, ...] | None, limit: int, lease: timedelta
+        self, kinds: tuple[Any, ...] | None, limit: int, lease: timedelta, max_tries: int
     ) -> list[StoredAction]:
         with self._lock:
-            return self._outbox.claim(kinds, limit, lease, now())
+            return self._outbox.claim(kinds, limit, lease, max_tries, now())
 
     def _extend_lease(self, key: str, lease: timedelta, claim: int) -> StoredAction:
         with self._lock:
