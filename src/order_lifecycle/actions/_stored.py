@@ -6,7 +6,7 @@ the shop's handlers. The rules that move an action between states are the stores
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -16,7 +16,12 @@ from order_lifecycle.lifecycle._tables import ActionKind
 
 from ._derive import Action
 
-__all__ = ["ActionState", "StoredAction"]
+__all__ = ["ActionState", "StoredAction", "backoff"]
+
+
+def backoff(tries: int) -> timedelta:
+    """How long a failed action waits before it is due again: 2, 4, 8 s ... up to an hour."""
+    return timedelta(seconds=min(3600, 2 ** max(1, min(tries, 12))))
 
 
 class ActionState(StrEnum):

@@ -20,7 +20,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any, Protocol
 
@@ -29,7 +29,7 @@ import attrs
 from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError, WrongType
 from order_lifecycle.lifecycle._tables import ActionKind
 
-from ._stored import ActionState, StoredAction
+from ._stored import ActionState, StoredAction, backoff
 
 __all__ = ["ActionSource", "ActionWorker", "Handler", "WorkerCounts", "load_handlers"]
 
@@ -111,6 +111,16 @@ def _idle(value: object) -> float:
     return float(value)
 
 
+def _clock(value: object) -> Callable[[], datetime]:
+    if not callable(value):
+        raise WrongType("clock", "a callable returning an aware datetime", value)
+    return value
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 _MAX_BATCH = 10_000
 _MAX_IDLE = 3600
 
@@ -119,9 +129,14 @@ _MAX_IDLE = 3600
 class ActionWorker:
     """Runs the due actions of ``store`` whose kinds ``handlers`` names, ``batch`` at a time.
 
+    ``clock`` (the wall clock by default) says when a failed action is due again: its
+    moment plus the backoff, so a demo or test whose clock is in the past retries at
+    once, every run the same.
+
     Raises (at construction):
         InvalidInput: a handler for a kind the order table does not declare, no handler,
-            a store without an outbox, a batch, lease or idle time that is not above 0.
+            a store without an outbox, a batch, lease or idle time that is not above 0,
+            a clock that cannot be called.
 
     """
 
@@ -130,6 +145,7 @@ class ActionWorker:
     batch: int = attrs.field(default=10, converter=_batch)
     lease: timedelta = attrs.field(default=timedelta(minutes=5), converter=_lease)
     idle: float = attrs.field(default=1.0, converter=_idle)
+    clock: Callable[[], datetime] = attrs.field(default=_wall_clock, converter=_clock)
     counts: WorkerCounts = attrs.field(init=False, factory=WorkerCounts)
     _stopping: threading.Event = attrs.field(init=False, factory=threading.Event)
 
@@ -186,7 +202,8 @@ class ActionWorker:
                 return  # the claim is lost (it lapsed and was taken, or was cancelled)
 
     def _fail(self, action: StoredAction, error: object) -> None:
-        failed = self.store.fail_action(action.key, error, claim=action.tries)
+        due = self.clock() + backoff(action.tries)
+        failed = self.store.fail_action(action.key, error, due, claim=action.tries)
         if failed.state is ActionState.DEAD:
             self.counts.dead += 1
         else:

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from order_lifecycle.actions import ActionState, Derived, StoredAction
+from order_lifecycle.actions._stored import backoff
 from order_lifecycle.exceptions import InvalidInput, UnknownAction, WrongType
 from order_lifecycle.lifecycle._tables import ActionKind
 
@@ -61,11 +62,6 @@ MAX_TRIES = 8
 _MAX_LEASE = timedelta(days=1)
 _MAX_LIMIT = 10_000
 _MAX_ERROR = 4_000
-
-
-def backoff(tries: int) -> timedelta:
-    """How long a failed action waits before it is due again: 2, 4, 8 s ... up to an hour."""
-    return timedelta(seconds=min(3600, 2 ** max(1, min(tries, 12))))
 
 
 def stamp(moment: datetime) -> str:
