@@ -40,8 +40,9 @@ class StoredAction:
     """An action as the outbox holds it: what to do, and where it stands.
 
     ``tries`` counts its claims; ``lease_until`` is when a claim lapses, ``retry_at``
-    when a failed action is due again; ``last_error`` the last failure's message and
-    ``result`` what the handler that completed it returned (JSON text).
+    when a failed action is due again; ``last_error`` the last failure's message,
+    ``result`` what the handler that completed it returned (JSON text), ``finished_at``
+    when it was done or cancelled.
     """
 
     key: str
@@ -56,6 +57,7 @@ class StoredAction:
     retry_at: datetime | None = None
     last_error: str | None = None
     result: str | None = None
+    finished_at: datetime | None = None
 
     @classmethod
     def new(cls, action: Action, at: datetime) -> StoredAction:

@@ -90,6 +90,7 @@ from ._outbox import (
     check_kinds,
     check_lease,
     check_limit,
+    check_moment,
     check_result,
     check_retry_at,
     check_states,
@@ -444,6 +445,19 @@ class Store(BatchStore, CheckoutCalls):
         """
         return self._retry_action(check_key(key))
 
+    def prune_actions(self, done_before: datetime) -> int:
+        """Delete the ``done`` and ``cancelled`` actions finished before ``done_before``; how many.
+
+        Pending, claimed, failed and dead actions are never deleted. A pruned action's key
+        is forgotten: a change that asked for it again would create it again (none does,
+        as actions are created on entering a state, once).
+
+        Raises:
+            InvalidInput: ``done_before`` is not a timezone-aware datetime.
+
+        """
+        return self._prune_actions(check_moment(done_before, "done_before"))
+
     def list_actions(
         self,
         *,
@@ -483,6 +497,9 @@ class Store(BatchStore, CheckoutCalls):
 
     @abstractmethod
     def _retry_action(self, key: str) -> StoredAction: ...
+
+    @abstractmethod
+    def _prune_actions(self, done_before: datetime) -> int: ...
 
     @abstractmethod
     def _list_actions(

@@ -12,7 +12,9 @@ with it. A worker then claims due actions with a lease, and completes or fails e
   makes it pending again);
 - a lease that expires makes the action claimable again: at least once, never lost;
   one that expires after ``max_tries`` claims makes it ``dead`` (its worker died each time);
-- ``pending`` / ``failed`` / an expired ``claimed`` → ``cancelled`` when its reason went away.
+- ``pending`` / ``failed`` / an expired ``claimed`` → ``cancelled`` when its reason went away;
+- ``done`` and ``cancelled`` actions record ``finished_at``; pruning deletes those that
+  finished before a moment (never the others: a dead one waits for an operator).
 
 This module holds the values, the checks every store runs before touching its data, and
 the rules each state change follows, which the memory store runs as they are and the
@@ -49,6 +51,7 @@ __all__ = [
     "check_kinds",
     "check_lease",
     "check_limit",
+    "check_moment",
     "check_result",
     "check_retry_at",
     "check_states",
@@ -59,6 +62,7 @@ __all__ = [
 MAX_TRIES = 8
 """Claims of one action before a failure makes it ``dead`` (a store's ``max_tries``)."""
 
+_FINISHED = frozenset({ActionState.DONE, ActionState.CANCELLED})
 _MAX_LEASE = timedelta(days=1)
 _MAX_LIMIT = 10_000
 _MAX_ERROR = 4_000
@@ -125,6 +129,13 @@ def check_lease(lease: object) -> timedelta:
     if not isinstance(lease, timedelta) or not timedelta(0) < lease <= _MAX_LEASE:
         raise WrongType("lease", "a timedelta above 0, up to a day", lease)
     return lease
+
+
+def check_moment(moment: object, what: str) -> datetime:
+    """``moment`` if it is an aware datetime."""
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise WrongType(what, "a timezone-aware datetime", moment)
+    return moment
 
 
 def check_retry_at(retry_at: object) -> datetime | None:
@@ -216,7 +227,7 @@ class MemoryOutbox:
             found = self.actions.get(key)
             if found is not None and found.cancellable(at):
                 self.actions[key] = attrs.evolve(
-                    found, state=ActionState.CANCELLED, lease_until=None
+                    found, state=ActionState.CANCELLED, lease_until=None, finished_at=at
                 )
 
     def claim(
@@ -263,13 +274,28 @@ class MemoryOutbox:
             self.actions[key] = found
         return found
 
-    def complete(self, key: str, result: str | None, claim: int | None) -> StoredAction:
+    def complete(
+        self, key: str, result: str | None, claim: int | None, at: datetime
+    ) -> StoredAction:
         """Mark a claimed action done; any other stays as it is (a lapsed lease, retaken)."""
         found = self.get(key)
         if held(found, claim):
-            found = attrs.evolve(found, state=ActionState.DONE, lease_until=None, result=result)
+            found = attrs.evolve(
+                found, state=ActionState.DONE, lease_until=None, result=result, finished_at=at
+            )
             self.actions[key] = found
         return found
+
+    def prune(self, done_before: datetime) -> int:
+        """Delete the done and cancelled actions finished before ``done_before``; how many."""
+        gone = [
+            a.key
+            for a in self.actions.values()
+            if a.state in _FINISHED and a.finished_at is not None and a.finished_at < done_before
+        ]
+        for key in gone:
+            del self.actions[key]
+        return len(gone)
 
     def fail(  # noqa: PLR0913, PLR0917 (the checked arguments, then the moment)
         self,

@@ -38,7 +38,7 @@ Row = tuple[Any, ...]
 
 COLUMNS_TEXT = (
     "key, order_id, kind, subject, payload, state, tries, "
-    "lease_until, retry_at, last_error, result, created_at"
+    "lease_until, retry_at, last_error, result, created_at, finished_at"
 )
 COLUMNS = [c.strip() for c in COLUMNS_TEXT.split(",")]
 """The outbox table's columns, in the order its migration creates them."""
@@ -48,7 +48,7 @@ _INSERT = (
     "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?) ON CONFLICT (key) DO NOTHING"
 )
 _CANCEL = (
-    "UPDATE ol_actions SET state = 'cancelled', lease_until = NULL WHERE key = ? "
+    "UPDATE ol_actions SET state = 'cancelled', lease_until = NULL, finished_at = ? WHERE key = ? "
     "AND (state IN ('pending', 'failed') OR (state = 'claimed' AND lease_until <= ?))"
 )
 _DUE = (
@@ -90,7 +90,7 @@ class SQLOutbox:
             for d in derived
             for a in d.created
         ]
-        cancelled = [[key, stamp(at)] for d in derived for key in d.cancelled]
+        cancelled = [[stamp(at), key, stamp(at)] for d in derived for key in d.cancelled]
         if created:
             self._write_many(_INSERT, created)
         if cancelled:
@@ -158,9 +158,9 @@ class SQLOutbox:
         with self._transaction(write=True):
             mine, params = ("", []) if claim is None else (" AND tries = ?", [claim])
             self._write(
-                "UPDATE ol_actions SET state = 'done', lease_until = NULL, result = ? "  # noqa: S608 (marks only)
-                f"WHERE key = ? AND state = 'claimed'{mine}",
-                [result, key, *params],
+                "UPDATE ol_actions SET state = 'done', lease_until = NULL, result = ?, "  # noqa: S608 (marks only)
+                f"finished_at = ? WHERE key = ? AND state = 'claimed'{mine}",
+                [result, stamp(now()), key, *params],
             )
             return self._one(key)
 
@@ -189,6 +189,13 @@ class SQLOutbox:
             )
             return self._one(key)
 
+    def _prune_actions(self, done_before: datetime) -> int:
+        with self._transaction(write=True):
+            return self._write(
+                "DELETE FROM ol_actions WHERE state IN ('done', 'cancelled') AND finished_at < ?",
+                [stamp(done_before)],
+            )
+
     def _list_actions(
         self,
         states: tuple[ActionState, ...] | None,
@@ -215,7 +222,21 @@ class SQLOutbox:
 
 def _action(row: Row) -> StoredAction:
     """An outbox row, read back; :class:`StoreCorrupt` when it cannot be."""
-    key, order_id, kind, subject, payload, state, tries, lease, retry, error, result, created = row
+    (
+        key,
+        order_id,
+        kind,
+        subject,
+        payload,
+        state,
+        tries,
+        lease,
+        retry,
+        error,
+        result,
+        created,
+        done,
+    ) = row
     try:
         decoded = json.loads(payload)
         if not isinstance(decoded, dict) or not isinstance(tries, int):
@@ -233,6 +254,7 @@ def _action(row: Row) -> StoredAction:
             None if retry is None else unstamp(retry),
             error,
             result,
+            None if done is None else unstamp(done),
         )
     except (TypeError, ValueError) as problem:
         raise StoreCorrupt(f"ol_actions row {key!r} cannot be read back: {problem}") from None

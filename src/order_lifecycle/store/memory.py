@@ -335,7 +335,7 @@ class MemoryStore(Store):
 
     def _complete_action(self, key: str, result: str | None, claim: int | None) -> StoredAction:
         with self._lock:
-            return self._outbox.complete(key, result, claim)
+            return self._outbox.complete(key, result, claim, now())
 
     def _fail_action(
         self, key: str, error: str, retry_at: datetime | None, max_tries: int, claim: int | None
@@ -346,6 +346,10 @@ class MemoryStore(Store):
     def _retry_action(self, key: str) -> StoredAction:
         with self._lock:
             return self._outbox.retry(key)
+
+    def _prune_actions(self, done_before: datetime) -> int:
+        with self._lock:
+            return self._outbox.prune(done_before)
 
     def _list_actions(
         self,
