@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from order_lifecycle.actions import (
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.models import fire
 from order_lifecycle.store import MemoryStore
+from order_lifecycle.store._outbox import backoff
 
 SHIP = action_key("o1", "ship", "box")
 HANDLERS: dict[str, Any] = {"ship": lambda action: {"shipped": action.subject}}
@@ -86,6 +87,29 @@ def test_a_raising_handler_is_retried_with_backoff_and_its_error_kept() -> None:
     worker.run_once()
     assert state_of(store, SHIP).state is ActionState.DEAD
     assert worker.counts == WorkerCounts(claimed=2, failed=1, dead=1)
+
+
+def test_the_workers_clock_sets_when_a_failure_is_due_again() -> None:
+    """A failure is due at the worker's clock plus the backoff: a past clock retries at once."""
+    store = stocked()
+    calls: list[str] = []
+
+    def flaky(action: StoredAction) -> str:
+        calls.append(action.key)
+        if len(calls) == 1:
+            raise TimeoutError("the warehouse did not answer")
+        return "shipped"
+
+    day = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    worker = ActionWorker(store, {"ship": flaky}, clock=lambda: day)
+    worker.run_once()
+    failed = state_of(store, SHIP)
+    assert (failed.state, failed.retry_at) == (ActionState.FAILED, day + backoff(1))
+    assert worker.run_once() == 1  # due at once: the day's clock is long past
+    assert state_of(store, SHIP).state is ActionState.DONE
+    assert calls == [SHIP, SHIP]
+    with pytest.raises(InvalidInput, match="clock"):
+        ActionWorker(store, {"ship": flaky}, clock=day)
 
 
 def test_a_result_that_is_not_json_fails_the_action() -> None:

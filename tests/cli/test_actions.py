@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -243,9 +243,27 @@ def test_run_errors_are_one_line(
     one_line_error(capsys)
 
 
+def test_prune_deletes_the_finished_actions_before_a_moment(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`prune --before ISO` deletes done and cancelled actions finished before it, says how many."""
+    with open_store(db) as store:
+        store.claim_actions(["ship"])
+        store.complete_action(SHIP, "shipped")
+    assert main(["actions", "prune", "--before", "2020-01-01T00:00:00+00:00", "--db", db]) == 0
+    assert "0 finished actions pruned" in capsys.readouterr().out
+    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    assert main(["actions", "prune", "--before", later, "--db", db]) == 0
+    assert "1 finished action pruned" in capsys.readouterr().out
+    assert [(a["key"], a["state"]) for a in listed(db, capsys)] == [(DELIVER, "pending")]
+
+
 @pytest.mark.parametrize(
     "argv",
     [
+        ["prune", "--before", "yesterday"],
+        ["prune", "--before", "2026-01-01T00:00:00"],
+        ["prune"],
         ["list", "--state", "lost"],
         ["list", "--kind", "teleport"],
         ["run", "--handlers", "m:H", "--lease", "0"],
@@ -265,9 +283,9 @@ def test_bad_arguments_are_one_line(
     one_line_error(capsys)
 
 
-@pytest.mark.parametrize("verb", ["list", "retry", "run"])
+@pytest.mark.parametrize("verb", ["list", "retry", "run", "prune"])
 def test_help_on_each_verb(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """Each of `actions list|retry|run` has --help."""
+    """Each of `actions list|retry|run|prune` has --help."""
     with pytest.raises(SystemExit) as raised:
         main(["actions", verb, "--help"])
     assert raised.value.code == 0

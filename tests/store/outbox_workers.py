@@ -35,7 +35,9 @@ def hang(url: str, marker: str) -> None:
     """Claim the ship action, say so in ``marker``, and hang inside the handler."""
 
     def ship(action: StoredAction) -> None:
-        Path(marker).write_text(action.key)
+        # Written whole, then renamed: the test may kill this process as soon as it exists.
+        Path(f"{marker}.part").write_text(action.key)
+        Path(f"{marker}.part").replace(marker)
         time.sleep(600)
 
     with open_store(url) as store:

@@ -566,6 +566,8 @@ RELEASED = {
     (2, "postgres"): "425c37a3920c40cec380aaeaaf658293e1882a0665d5fde847fd7bc691fabf00",
     (3, "sqlite"): "a9e455a1a0312047fe423b176220a6c9741d9ede6522208e93de7d7f5e2e828e",
     (3, "postgres"): "510ce546b5362801c544854f4c7ed3a8c9870e96dbd6b426c8987574a23904fa",
+    (4, "sqlite"): "8bf23248b29657f5e163d037adc6c7ace6424510e5e33e5a6eeea9977bde753f",
+    (4, "postgres"): "8bf23248b29657f5e163d037adc6c7ace6424510e5e33e5a6eeea9977bde753f",
 }
 
 

@@ -336,3 +336,39 @@ def test_the_recorder_refuses_codes_in_customer_texts() -> None:
     ]
     assert repr(recorder) == "<Recorder(effects=3, violations=2)>"
     assert json.loads(json.dumps([e.kind for e in recorder.effects])) == ["notify_customer"] * 3
+
+
+def test_a_shipment_lost_by_the_shop_is_found_at_teardown() -> None:
+    """A ship handler that reports success without shipping breaks liveness: found at teardown."""
+
+    def losing(recorder: Recorder) -> dict[str, Handler]:
+        found = library_handlers(recorder)
+        found["ship"] = lambda _action: "shipped (it was not)"
+        return found
+
+    message = failure(machine_with(handlers=losing))
+    assert "never shipped" in message
+    assert "accepted" in message
+
+
+def test_a_dead_ship_action_is_reported_not_failed() -> None:
+    """A ship handler that always raises: its actions die after max_tries; they are listed."""
+    reported: list[str] = []
+
+    def broken(recorder: Recorder) -> dict[str, Handler]:
+        found = library_handlers(recorder)
+
+        def ship(action: StoredAction) -> str:
+            raise ConnectionError(f"the warehouse is down for {action.subject}")
+
+        found["ship"] = ship
+        return found
+
+    class Reporting(machine_with(handlers=broken)):  # type: ignore[misc]
+        def teardown(self) -> None:
+            super().teardown()
+            reported.extend(self.dead_actions)
+
+    run_state_machine_as_test(Reporting, settings=SETTINGS)
+    assert reported
+    assert all("dead" in line and "warehouse is down" in line for line in reported), reported

@@ -6,7 +6,7 @@ the shop's handlers. The rules that move an action between states are the stores
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -16,7 +16,12 @@ from order_lifecycle.lifecycle._tables import ActionKind
 
 from ._derive import Action
 
-__all__ = ["ActionState", "StoredAction"]
+__all__ = ["ActionState", "StoredAction", "backoff"]
+
+
+def backoff(tries: int) -> timedelta:
+    """How long a failed action waits before it is due again: 2, 4, 8 s ... up to an hour."""
+    return timedelta(seconds=min(3600, 2 ** max(1, min(tries, 12))))
 
 
 class ActionState(StrEnum):
@@ -35,8 +40,9 @@ class StoredAction:
     """An action as the outbox holds it: what to do, and where it stands.
 
     ``tries`` counts its claims; ``lease_until`` is when a claim lapses, ``retry_at``
-    when a failed action is due again; ``last_error`` the last failure's message and
-    ``result`` what the handler that completed it returned (JSON text).
+    when a failed action is due again; ``last_error`` the last failure's message,
+    ``result`` what the handler that completed it returned (JSON text), ``finished_at``
+    when it was done or cancelled.
     """
 
     key: str
@@ -51,6 +57,7 @@ class StoredAction:
     retry_at: datetime | None = None
     last_error: str | None = None
     result: str | None = None
+    finished_at: datetime | None = None
 
     @classmethod
     def new(cls, action: Action, at: datetime) -> StoredAction:

@@ -6,7 +6,11 @@ action's key (``action.key``) lets a handler be idempotent (pass it to the wareh
 mailer, the provider as their idempotency key). A handler that raises fails the action:
 its error is kept and it is retried with backoff, ``dead`` after the store's
 ``max_tries``. Within its lease no other claim takes it, so choose a lease longer than a
-handler runs: then an action never runs twice at once.
+handler runs, or let the worker's heartbeat keep it: while a handler runs, a thread
+extends its lease every third of it (``extend_lease``), so a slow handler keeps its
+claim while its worker lives. A completion or failure names its claim (the action's
+``tries``), so a claim that lapsed anyway (the worker stalled) finishes nothing of the
+claim that took the action since.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from __future__ import annotations
 import importlib
 import signal
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any, Protocol
 
@@ -24,7 +29,7 @@ import attrs
 from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError, WrongType
 from order_lifecycle.lifecycle._tables import ActionKind
 
-from ._stored import ActionState, StoredAction
+from ._stored import ActionState, StoredAction, backoff
 
 __all__ = ["ActionSource", "ActionWorker", "Handler", "WorkerCounts", "load_handlers"]
 
@@ -39,10 +44,19 @@ class ActionSource(Protocol):
         self, kinds: Iterable[str] | None = ..., *, limit: int = ..., lease: timedelta = ...
     ) -> list[StoredAction]: ...
 
-    def complete_action(self, key: str, result: object = ...) -> StoredAction: ...
+    def extend_lease(self, key: str, lease: timedelta, *, claim: int) -> StoredAction: ...
+
+    def complete_action(
+        self, key: str, result: object = ..., *, claim: int | None = ...
+    ) -> StoredAction: ...
 
     def fail_action(
-        self, key: str, error: object, retry_at: datetime | None = ...
+        self,
+        key: str,
+        error: object,
+        retry_at: datetime | None = ...,
+        *,
+        claim: int | None = ...,
     ) -> StoredAction: ...
 
 
@@ -73,7 +87,7 @@ def _handlers(value: object) -> dict[ActionKind, Handler]:
 
 
 def _store(value: object) -> ActionSource:
-    for name in ("claim_actions", "complete_action", "fail_action"):
+    for name in ("claim_actions", "extend_lease", "complete_action", "fail_action"):
         if not callable(getattr(value, name, None)):
             raise WrongType("store", "a store with an outbox (claim_actions ...)", value)
     return value  # type: ignore[return-value]
@@ -97,6 +111,16 @@ def _idle(value: object) -> float:
     return float(value)
 
 
+def _clock(value: object) -> Callable[[], datetime]:
+    if not callable(value):
+        raise WrongType("clock", "a callable returning an aware datetime", value)
+    return value
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 _MAX_BATCH = 10_000
 _MAX_IDLE = 3600
 
@@ -105,9 +129,14 @@ _MAX_IDLE = 3600
 class ActionWorker:
     """Runs the due actions of ``store`` whose kinds ``handlers`` names, ``batch`` at a time.
 
+    ``clock`` (the wall clock by default) says when a failed action is due again: its
+    moment plus the backoff, so a demo or test whose clock is in the past retries at
+    once, every run the same.
+
     Raises (at construction):
         InvalidInput: a handler for a kind the order table does not declare, no handler,
-            a store without an outbox, a batch, lease or idle time that is not above 0.
+            a store without an outbox, a batch, lease or idle time that is not above 0,
+            a clock that cannot be called.
 
     """
 
@@ -116,6 +145,7 @@ class ActionWorker:
     batch: int = attrs.field(default=10, converter=_batch)
     lease: timedelta = attrs.field(default=timedelta(minutes=5), converter=_lease)
     idle: float = attrs.field(default=1.0, converter=_idle)
+    clock: Callable[[], datetime] = attrs.field(default=_wall_clock, converter=_clock)
     counts: WorkerCounts = attrs.field(init=False, factory=WorkerCounts)
     _stopping: threading.Event = attrs.field(init=False, factory=threading.Event)
 
@@ -135,19 +165,45 @@ class ActionWorker:
 
     def _run(self, action: StoredAction) -> None:
         try:
-            result = self.handlers[action.kind](action)
+            with self._heartbeat(action):
+                result = self.handlers[action.kind](action)
         except Exception as error:  # noqa: BLE001 (any handler failure is kept, then retried)
             self._fail(action, error)
             return
         try:
-            self.store.complete_action(action.key, result)
+            self.store.complete_action(action.key, result, claim=action.tries)
         except InvalidInput as error:  # the result is not JSON: the handler's bug, kept
             self._fail(action, f"the handler's result cannot be kept: {error}")
             return
         self.counts.done += 1
 
+    @contextmanager
+    def _heartbeat(self, action: StoredAction) -> Iterator[None]:
+        """While the block runs, a thread extends the claim's lease every third of it."""
+        finished = threading.Event()
+        beat = threading.Thread(
+            target=self._beat, args=(action, finished), name=f"lease {action.key}", daemon=True
+        )  # daemon: a worker that exits mid-action leaves the lease to lapse
+        beat.start()
+        try:
+            yield
+        finally:
+            finished.set()
+            beat.join()
+
+    def _beat(self, action: StoredAction, finished: threading.Event) -> None:
+        every = self.lease.total_seconds() / 3
+        while not finished.wait(every):
+            try:
+                now = self.store.extend_lease(action.key, self.lease, claim=action.tries)
+            except OrderLifecycleError:
+                continue  # the store is unavailable for now: the lease still runs, try again
+            if now.state is not ActionState.CLAIMED or now.tries != action.tries:
+                return  # the claim is lost (it lapsed and was taken, or was cancelled)
+
     def _fail(self, action: StoredAction, error: object) -> None:
-        failed = self.store.fail_action(action.key, error)
+        due = self.clock() + backoff(action.tries)
+        failed = self.store.fail_action(action.key, error, due, claim=action.tries)
         if failed.state is ActionState.DEAD:
             self.counts.dead += 1
         else:

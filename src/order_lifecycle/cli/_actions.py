@@ -1,4 +1,4 @@
-"""``order-lifecycle actions``: the outbox of what the shop must do, listed, retried or run."""
+"""``order-lifecycle actions``: the outbox of what the shop must do: list, retry, run, prune."""
 
 from __future__ import annotations
 
@@ -42,11 +42,21 @@ def _count(value: str) -> int:
     return number
 
 
+def _moment(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 moment: {value!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{value}: give the offset too, e.g. {value}+00:00")
+    return moment
+
+
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The ``actions`` command's arguments: ``list``, ``retry`` and ``run``."""
+    """The ``actions`` command's arguments: ``list``, ``retry``, ``run`` and ``prune``."""
     actions = commands.add_parser(
         "actions",
-        help="the outbox of what the shop must do: list, retry or run its actions",
+        help="the outbox of what the shop must do: list, retry, run or prune its actions",
         description=(
             "The actions the orders' changes asked the shop to do (ship, deliver_digitally, "
             "notify_customer, capture ...), written by the store with each change."
@@ -125,6 +135,22 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=1.0,
         help="seconds to wait when nothing is due (default 1)",
     )
+    pruned = verbs.add_parser(
+        "prune",
+        help="delete the done and cancelled actions finished before a moment",
+        description=(
+            "Delete the done and cancelled actions that finished before --before; pending, "
+            "claimed, failed and dead actions are kept."
+        ),
+    )
+    _db(pruned)
+    pruned.add_argument(
+        "--before",
+        required=True,
+        type=_moment,
+        metavar="ISO",
+        help="an ISO 8601 moment with its offset, e.g. 2026-01-01T00:00:00+00:00",
+    )
 
 
 def _db(parser: argparse.ArgumentParser) -> None:
@@ -132,12 +158,22 @@ def _db(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
-    """List, retry or run actions; exit status 0."""
+    """List, retry, run or prune actions; exit status 0."""
     if args.verb == "list":
         return _list(args, out)
     if args.verb == "retry":
         return _retry(args, out)
+    if args.verb == "prune":
+        return _prune(args, out)
     return _run(args, out)
+
+
+def _prune(args: argparse.Namespace, out: Output) -> int:
+    with open_store(args.db, create=False) as store:
+        count = store.prune_actions(args.before)
+    noun = "action" if count == 1 else "actions"
+    out.line(f"{count} finished {noun} pruned (done or cancelled before {args.before.isoformat()})")
+    return 0
 
 
 def _list(args: argparse.Namespace, out: Output) -> int:

@@ -6,15 +6,14 @@ order's state follows: the last unit makes it fulfilled), ``capture`` captures w
 still open of a charge, ``notify_customer`` sends the customer-safe text the order table
 gives. E-mails and customer messages are recorded, not sent. The warehouse times out on
 the day's first shipment, so that the day shows a failed action retried; the retry is due
-at once (at the day's clock, not after the store's wall-clock backoff), so every run of
+at once (the worker's clock is the day's, long past, plus the backoff), so every run of
 the day is the same.
 Only the command line imports this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -25,7 +24,7 @@ from order_lifecycle.models import Order
 from order_lifecycle.orders import capture, fulfil_items
 from order_lifecycle.store import Store
 
-__all__ = ["DemoOutbox", "DemoShop", "Sent"]
+__all__ = ["DemoShop", "Sent"]
 
 _MAX_ROUNDS = 1000  # a worker of the demo stops after this many batches, idle or not
 
@@ -40,35 +39,6 @@ class Sent:
 
 
 @attrs.define
-class DemoOutbox:
-    """The store's outbox for the demo's worker: a failure is due again at the day's clock."""
-
-    store: Store
-    shop: DemoShop
-
-    def claim_actions(
-        self,
-        kinds: Iterable[str] | None = None,
-        *,
-        limit: int = 10,
-        lease: timedelta = timedelta(minutes=1),
-    ) -> list[StoredAction]:
-        """The store's claim, as it is."""
-        return self.store.claim_actions(kinds, limit=limit, lease=lease)
-
-    def complete_action(self, key: str, result: object = None) -> StoredAction:
-        """The store's completion, as it is."""
-        return self.store.complete_action(key, result)
-
-    def fail_action(
-        self, key: str, error: object, retry_at: datetime | None = None
-    ) -> StoredAction:
-        """The store's failure, due again at once: the day's clock (never later than now)."""
-        due = min(self.shop.clock, datetime.now(UTC)) if retry_at is None else retry_at
-        return self.store.fail_action(key, error, due)
-
-
-@attrs.define
 class DemoShop:
     """The demo's handlers, their records, and the day's clock they stamp their changes with."""
 
@@ -80,7 +50,8 @@ class DemoShop:
     worker: ActionWorker = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        self.worker = ActionWorker(DemoOutbox(self.store, self), self.handlers(), batch=50)
+        # The worker's clock is the day's: a failure is due again at once (the day is past).
+        self.worker = ActionWorker(self.store, self.handlers(), batch=50, clock=lambda: self.clock)
 
     def handlers(self) -> dict[str, Handler]:
         """The worker's handlers, by action kind."""

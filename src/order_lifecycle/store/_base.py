@@ -70,6 +70,7 @@ import attrs
 from order_lifecycle.exceptions import (
     InvalidInput,
     StaleOrder,
+    WrongType,
 )
 from order_lifecycle.lifecycle._spec import MachineSpec
 from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
@@ -83,11 +84,13 @@ from ._outbox import (
     MAX_TRIES,
     ActionState,
     StoredAction,
+    check_claim,
     check_error,
     check_key,
     check_kinds,
     check_lease,
     check_limit,
+    check_moment,
     check_result,
     check_retry_at,
     check_states,
@@ -358,34 +361,66 @@ class Store(BatchStore, CheckoutCalls):
         Due: pending, failed and past its ``retry_at``, or claimed under a lease that
         ended. Each is ``claimed`` until ``now + lease`` and its ``tries`` counts one more;
         no other claim takes it until then (PostgreSQL skips rows another claim holds).
+        An action whose lease lapsed after :attr:`max_tries` claims (its worker was killed
+        each time) is marked ``dead`` instead, its ``last_error`` saying so.
 
         Raises:
             InvalidInput: an unknown kind, a limit not from 1 to 10,000, a lease not above 0.
 
         """
-        return self._claim_actions(check_kinds(kinds), check_limit(limit), check_lease(lease))
+        max_tries = check_limit(self.max_tries, "max_tries")
+        return self._claim_actions(
+            check_kinds(kinds), check_limit(limit), check_lease(lease), max_tries
+        )
 
-    def complete_action(self, key: str, result: object = None) -> StoredAction:
+    def extend_lease(self, key: str, lease: timedelta, *, claim: int) -> StoredAction:
+        """A heartbeat: the claim's lease runs until ``now + lease``; the action as it now is.
+
+        ``claim`` is the ``tries`` of the action the claim returned: it names the claim,
+        so a claim whose lease lapsed and was taken again extends nothing (the returned
+        action then has more tries, or is no longer claimed: its handler's claim is lost).
+
+        Raises:
+            UnknownAction: no action has this key.
+            InvalidInput: a key no database stores, a lease not above 0, a claim not an int.
+
+        """
+        checked = check_claim(claim)
+        if checked is None:
+            raise WrongType("claim", "the tries of the claimed action (an int from 0)", claim)
+        return self._extend_lease(check_key(key), check_lease(lease), checked)
+
+    def complete_action(
+        self, key: str, result: object = None, *, claim: int | None = None
+    ) -> StoredAction:
         """Mark a claimed action ``done``, keeping ``result`` (JSON); the action as it now is.
 
-        An action no longer claimed (its lease ended and it was taken again, or it was
-        cancelled) is left as it is and returned: at least once, the key makes it safe.
+        An action no longer claimed (it was cancelled, or completed already), or claimed
+        by another claim than ``claim`` (the ``tries`` of the action the claim returned:
+        its lease lapsed and it was taken again), is left as it is and returned: at least
+        once, the key makes it safe. Without ``claim``, any claim's completion counts.
 
         Raises:
             UnknownAction: no action has this key.
             InvalidInput: a key no database stores, or a result that is not plain JSON.
 
         """
-        return self._complete_action(check_key(key), check_result(result))
+        return self._complete_action(check_key(key), check_result(result), check_claim(claim))
 
     def fail_action(
-        self, key: str, error: object, retry_at: datetime | None = None
+        self,
+        key: str,
+        error: object,
+        retry_at: datetime | None = None,
+        *,
+        claim: int | None = None,
     ) -> StoredAction:
         """Record a claimed action's failure: ``failed`` until ``retry_at``, or ``dead``.
 
         ``retry_at`` defaults to a backoff of 2 s doubling with each try, up to an hour;
         the action is ``dead`` once it was tried :attr:`max_tries` times. ``error`` (text,
-        or an exception) is kept for an operator.
+        or an exception) is kept for an operator. A failure of another claim than
+        ``claim`` (see :meth:`complete_action`) changes nothing.
 
         Raises:
             UnknownAction: no action has this key.
@@ -394,7 +429,11 @@ class Store(BatchStore, CheckoutCalls):
         """
         max_tries = check_limit(self.max_tries, "max_tries")
         return self._fail_action(
-            check_key(key), check_error(error), check_retry_at(retry_at), max_tries
+            check_key(key),
+            check_error(error),
+            check_retry_at(retry_at),
+            max_tries,
+            check_claim(claim),
         )
 
     def retry_action(self, key: str) -> StoredAction:
@@ -405,6 +444,19 @@ class Store(BatchStore, CheckoutCalls):
 
         """
         return self._retry_action(check_key(key))
+
+    def prune_actions(self, done_before: datetime) -> int:
+        """Delete the ``done`` and ``cancelled`` actions finished before ``done_before``; how many.
+
+        Pending, claimed, failed and dead actions are never deleted. A pruned action's key
+        is forgotten: a change that asked for it again would create it again (none does,
+        as actions are created on entering a state, once).
+
+        Raises:
+            InvalidInput: ``done_before`` is not a timezone-aware datetime.
+
+        """
+        return self._prune_actions(check_moment(done_before, "done_before"))
 
     def list_actions(
         self,
@@ -429,19 +481,25 @@ class Store(BatchStore, CheckoutCalls):
 
     @abstractmethod
     def _claim_actions(
-        self, kinds: tuple[Any, ...] | None, limit: int, lease: timedelta
+        self, kinds: tuple[Any, ...] | None, limit: int, lease: timedelta, max_tries: int
     ) -> list[StoredAction]: ...
 
     @abstractmethod
-    def _complete_action(self, key: str, result: str | None) -> StoredAction: ...
+    def _extend_lease(self, key: str, lease: timedelta, claim: int) -> StoredAction: ...
+
+    @abstractmethod
+    def _complete_action(self, key: str, result: str | None, claim: int | None) -> StoredAction: ...
 
     @abstractmethod
     def _fail_action(
-        self, key: str, error: str, retry_at: datetime | None, max_tries: int
+        self, key: str, error: str, retry_at: datetime | None, max_tries: int, claim: int | None
     ) -> StoredAction: ...
 
     @abstractmethod
     def _retry_action(self, key: str) -> StoredAction: ...
+
+    @abstractmethod
+    def _prune_actions(self, done_before: datetime) -> int: ...
 
     @abstractmethod
     def _list_actions(

@@ -11,7 +11,10 @@ with it. A worker then claims due actions with a lease, and completes or fails e
   ``dead`` once ``tries`` reaches :data:`MAX_TRIES` (an operator's :meth:`retry_action`
   makes it pending again);
 - a lease that expires makes the action claimable again: at least once, never lost;
-- ``pending`` / ``failed`` / an expired ``claimed`` → ``cancelled`` when its reason went away.
+  one that expires after ``max_tries`` claims makes it ``dead`` (its worker died each time);
+- ``pending`` / ``failed`` / an expired ``claimed`` → ``cancelled`` when its reason went away;
+- ``done`` and ``cancelled`` actions record ``finished_at``; pruning deletes those that
+  finished before a moment (never the others: a dead one waits for an operator).
 
 This module holds the values, the checks every store runs before touching its data, and
 the rules each state change follows, which the memory store runs as they are and the
@@ -28,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from order_lifecycle.actions import ActionState, Derived, StoredAction
+from order_lifecycle.actions._stored import backoff
 from order_lifecycle.exceptions import InvalidInput, UnknownAction, WrongType
 from order_lifecycle.lifecycle._tables import ActionKind
 
@@ -39,12 +43,15 @@ __all__ = [
     "ActionState",
     "MemoryOutbox",
     "StoredAction",
+    "abandoned",
     "backoff",
+    "check_claim",
     "check_error",
     "check_key",
     "check_kinds",
     "check_lease",
     "check_limit",
+    "check_moment",
     "check_result",
     "check_retry_at",
     "check_states",
@@ -55,14 +62,10 @@ __all__ = [
 MAX_TRIES = 8
 """Claims of one action before a failure makes it ``dead`` (a store's ``max_tries``)."""
 
+_FINISHED = frozenset({ActionState.DONE, ActionState.CANCELLED})
 _MAX_LEASE = timedelta(days=1)
 _MAX_LIMIT = 10_000
 _MAX_ERROR = 4_000
-
-
-def backoff(tries: int) -> timedelta:
-    """How long a failed action waits before it is due again: 2, 4, 8 s ... up to an hour."""
-    return timedelta(seconds=min(3600, 2 ** max(1, min(tries, 12))))
 
 
 def stamp(moment: datetime) -> str:
@@ -128,11 +131,43 @@ def check_lease(lease: object) -> timedelta:
     return lease
 
 
+def check_moment(moment: object, what: str) -> datetime:
+    """``moment`` if it is an aware datetime."""
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise WrongType(what, "a timezone-aware datetime", moment)
+    return moment
+
+
 def check_retry_at(retry_at: object) -> datetime | None:
     """``retry_at`` if it is ``None`` or an aware datetime."""
     if retry_at is not None and (not isinstance(retry_at, datetime) or retry_at.tzinfo is None):
         raise WrongType("retry_at", "a timezone-aware datetime or None", retry_at)
     return retry_at
+
+
+def abandoned(tries: int) -> str:
+    """The error kept on an action whose every claim lapsed (its worker died each time)."""
+    return (
+        f"claimed {tries} times without finishing (each claim's lease lapsed: its worker "
+        "was killed or stalled); dead, not claimed again"
+    )
+
+
+def check_claim(claim: object) -> int | None:
+    """``claim`` (the ``tries`` of the action a claim returned) if it is ``None`` or an int."""
+    if claim is not None and (isinstance(claim, bool) or not isinstance(claim, int) or claim < 0):
+        raise WrongType("claim", "the tries of the claimed action (an int from 0) or None", claim)
+    return claim
+
+
+def held(found: StoredAction, claim: int | None) -> bool:
+    """Whether ``found`` is still claimed, by the claim that counted ``claim`` tries if given.
+
+    ``tries`` counts claims, so it names each claim: a claim that lapsed and was taken
+    again has a smaller count than the action's, and its heartbeat, completion or
+    failure must not touch the newer claim's state.
+    """
+    return found.state is ActionState.CLAIMED and (claim is None or found.tries == claim)
 
 
 def check_error(error: object) -> str:
@@ -194,14 +229,28 @@ class MemoryOutbox:
             found = self.actions.get(key)
             if found is not None and found.cancellable(at):
                 self.actions[key] = attrs.evolve(
-                    found, state=ActionState.CANCELLED, lease_until=None
+                    found, state=ActionState.CANCELLED, lease_until=None, finished_at=at
                 )
 
     def claim(
-        self, kinds: tuple[ActionKind, ...] | None, limit: int, lease: timedelta, at: datetime
+        self,
+        kinds: tuple[ActionKind, ...] | None,
+        limit: int,
+        lease: timedelta,
+        max_tries: int,
+        at: datetime,
     ) -> list[StoredAction]:
-        """Lease up to ``limit`` due actions, oldest first."""
+        """Lease up to ``limit`` due actions, oldest first; lapsed ones tried out are dead."""
         due = [a for a in self.actions.values() if a.due(at) and (kinds is None or a.kind in kinds)]
+        for action in [a for a in due if a.lease_lapsed(at) and a.tries >= max_tries]:
+            self.actions[action.key] = attrs.evolve(
+                action,
+                state=ActionState.DEAD,
+                lease_until=None,
+                retry_at=None,
+                last_error=abandoned(action.tries),
+            )
+            due.remove(action)
         due.sort(key=lambda a: (a.created_at, a.key))
         claimed = []
         for action in due[:limit]:
@@ -219,20 +268,49 @@ class MemoryOutbox:
             raise UnknownAction(key)
         return found
 
-    def complete(self, key: str, result: str | None) -> StoredAction:
-        """Mark a claimed action done; any other stays as it is (a lapsed lease, retaken)."""
+    def extend(self, key: str, lease: timedelta, claim: int, at: datetime) -> StoredAction:
+        """A heartbeat: the claim's lease runs until ``at + lease``, if it is still held."""
         found = self.get(key)
-        if found.state is ActionState.CLAIMED:
-            found = attrs.evolve(found, state=ActionState.DONE, lease_until=None, result=result)
+        if held(found, claim):
+            found = attrs.evolve(found, lease_until=at + lease)
             self.actions[key] = found
         return found
 
-    def fail(
-        self, key: str, error: str, retry_at: datetime | None, max_tries: int, at: datetime
+    def complete(
+        self, key: str, result: str | None, claim: int | None, at: datetime
+    ) -> StoredAction:
+        """Mark a claimed action done; any other stays as it is (a lapsed lease, retaken)."""
+        found = self.get(key)
+        if held(found, claim):
+            found = attrs.evolve(
+                found, state=ActionState.DONE, lease_until=None, result=result, finished_at=at
+            )
+            self.actions[key] = found
+        return found
+
+    def prune(self, done_before: datetime) -> int:
+        """Delete the done and cancelled actions finished before ``done_before``; how many."""
+        gone = [
+            a.key
+            for a in self.actions.values()
+            if a.state in _FINISHED and a.finished_at is not None and a.finished_at < done_before
+        ]
+        for key in gone:
+            del self.actions[key]
+        return len(gone)
+
+    def fail(  # noqa: PLR0913, PLR0917 (the checked arguments, then the moment)
+        self,
+        key: str,
+        error: str,
+        retry_at: datetime | None,
+        max_tries: int,
+        claim: int | None,
+        at: datetime,
     ) -> StoredAction:
         """Record a failure of a claimed action: due again later, or dead after max_tries."""
         found = self.get(key)
-        if found.state is not ActionState.CLAIMED:
+        if not held(found, claim):
             return found
         dead = found.tries >= max_tries
         found = attrs.evolve(

@@ -23,8 +23,10 @@ from order_lifecycle.lifecycle._tables import ActionKind
 from ._outbox import (
     ActionState,
     StoredAction,
+    abandoned,
     backoff,
     encode_json,
+    held,
     stamp,
     unstamp,
 )
@@ -36,7 +38,7 @@ Row = tuple[Any, ...]
 
 COLUMNS_TEXT = (
     "key, order_id, kind, subject, payload, state, tries, "
-    "lease_until, retry_at, last_error, result, created_at"
+    "lease_until, retry_at, last_error, result, created_at, finished_at"
 )
 COLUMNS = [c.strip() for c in COLUMNS_TEXT.split(",")]
 """The outbox table's columns, in the order its migration creates them."""
@@ -46,7 +48,7 @@ _INSERT = (
     "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?) ON CONFLICT (key) DO NOTHING"
 )
 _CANCEL = (
-    "UPDATE ol_actions SET state = 'cancelled', lease_until = NULL WHERE key = ? "
+    "UPDATE ol_actions SET state = 'cancelled', lease_until = NULL, finished_at = ? WHERE key = ? "
     "AND (state IN ('pending', 'failed') OR (state = 'claimed' AND lease_until <= ?))"
 )
 _DUE = (
@@ -83,30 +85,53 @@ class SQLOutbox:
             for d in derived
             for a in d.created
         ]
-        cancelled = [[key, at] for d in derived for key in d.cancelled]
+        cancelled = [[at, key, at] for d in derived for key in d.cancelled]
         if created:
             self._write_many(_INSERT, created)
         if cancelled:
             self._write_many(_CANCEL, cancelled)
 
     def _claim_actions(
-        self, kinds: tuple[ActionKind, ...] | None, limit: int, lease: timedelta
+        self, kinds: tuple[ActionKind, ...] | None, limit: int, lease: timedelta, max_tries: int
     ) -> list[StoredAction]:
         at = now()
         where, params = _DUE, [stamp(at), stamp(at)]
+        of_kinds: list[str] = []
         if kinds is not None:
             if not kinds:
                 return []
             where += f" AND kind IN ({', '.join('?' * len(kinds))})"
-            params += [str(kind) for kind in kinds]
+            of_kinds = [str(kind) for kind in kinds]
         sql = (
             "UPDATE ol_actions SET state = 'claimed', tries = tries + 1, lease_until = ? "  # noqa: S608 (marks only)
             f"WHERE key IN (SELECT key FROM ol_actions WHERE {where} "
             f"ORDER BY created_at, key LIMIT ?{self._claim_lock}) RETURNING {COLUMNS_TEXT}"
         )
         with self._transaction(write=True):
-            rows = self._query(sql, [stamp(at + lease), *params, limit])
+            self._bury_abandoned(kinds, of_kinds, max_tries, at)
+            rows = self._query(sql, [stamp(at + lease), *params, *of_kinds, limit])
         return sorted((_action(row) for row in rows), key=lambda a: (a.created_at, a.key))
+
+    def _bury_abandoned(
+        self,
+        kinds: tuple[ActionKind, ...] | None,
+        of_kinds: list[str],
+        max_tries: int,
+        at: datetime,
+    ) -> None:
+        """Inside the claim's transaction: lapsed claims tried ``max_tries`` times are dead."""
+        kind_filter = "" if kinds is None else f" AND kind IN ({', '.join('?' * len(kinds))})"
+        rows = self._query(
+            "SELECT key, tries FROM ol_actions WHERE state = 'claimed' "  # noqa: S608 (marks only)
+            f"AND lease_until <= ? AND tries >= ?{kind_filter}",
+            [stamp(at), max_tries, *of_kinds],
+        )
+        if rows:
+            self._write_many(
+                "UPDATE ol_actions SET state = 'dead', lease_until = NULL, retry_at = NULL, "
+                "last_error = ? WHERE key = ? AND state = 'claimed' AND tries = ?",
+                [[abandoned(tries), key, tries] for key, tries in rows],
+            )
 
     def _one(self, key: str) -> StoredAction:
         """Inside a transaction: the action with this key."""
@@ -115,21 +140,31 @@ class SQLOutbox:
             raise UnknownAction(key)
         return _action(rows[0])
 
-    def _complete_action(self, key: str, result: str | None) -> StoredAction:
+    def _extend_lease(self, key: str, lease: timedelta, claim: int) -> StoredAction:
         with self._transaction(write=True):
             self._write(
-                "UPDATE ol_actions SET state = 'done', lease_until = NULL, result = ? "
-                "WHERE key = ? AND state = 'claimed'",
-                [result, key],
+                "UPDATE ol_actions SET lease_until = ? "
+                "WHERE key = ? AND state = 'claimed' AND tries = ?",
+                [stamp(now() + lease), key, claim],
+            )
+            return self._one(key)
+
+    def _complete_action(self, key: str, result: str | None, claim: int | None) -> StoredAction:
+        with self._transaction(write=True):
+            mine, params = ("", []) if claim is None else (" AND tries = ?", [claim])
+            self._write(
+                "UPDATE ol_actions SET state = 'done', lease_until = NULL, result = ?, "  # noqa: S608 (marks only)
+                f"finished_at = ? WHERE key = ? AND state = 'claimed'{mine}",
+                [result, stamp(now()), key, *params],
             )
             return self._one(key)
 
     def _fail_action(
-        self, key: str, error: str, retry_at: datetime | None, max_tries: int
+        self, key: str, error: str, retry_at: datetime | None, max_tries: int, claim: int | None
     ) -> StoredAction:
         with self._transaction(write=True):
             found = self._one(key)
-            if found.state is not ActionState.CLAIMED:
+            if not held(found, claim):
                 return found
             dead = found.tries >= max_tries
             due = None if dead else stamp(retry_at or now() + backoff(found.tries))
@@ -148,6 +183,13 @@ class SQLOutbox:
                 [key],
             )
             return self._one(key)
+
+    def _prune_actions(self, done_before: datetime) -> int:
+        with self._transaction(write=True):
+            return self._write(
+                "DELETE FROM ol_actions WHERE state IN ('done', 'cancelled') AND finished_at < ?",
+                [stamp(done_before)],
+            )
 
     def _list_actions(
         self,
@@ -175,7 +217,21 @@ class SQLOutbox:
 
 def _action(row: Row) -> StoredAction:
     """An outbox row, read back; :class:`StoreCorrupt` when it cannot be."""
-    key, order_id, kind, subject, payload, state, tries, lease, retry, error, result, created = row
+    (
+        key,
+        order_id,
+        kind,
+        subject,
+        payload,
+        state,
+        tries,
+        lease,
+        retry,
+        error,
+        result,
+        created,
+        done,
+    ) = row
     try:
         decoded = json.loads(payload)
         if not isinstance(decoded, dict) or not isinstance(tries, int):
@@ -193,6 +249,7 @@ def _action(row: Row) -> StoredAction:
             None if retry is None else unstamp(retry),
             error,
             result,
+            None if done is None else unstamp(done),
         )
     except (TypeError, ValueError) as problem:
         raise StoreCorrupt(f"ol_actions row {key!r} cannot be read back: {problem}") from None

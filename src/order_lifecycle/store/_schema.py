@@ -26,7 +26,8 @@ row added when first needed, not a change of schema.
 Version 3 adds ``ol_actions``, the outbox (see ``_outbox``): one row per action a change
 created, keyed by its idempotency key, with its order, kind, subject (an item's or
 charge's id), JSON payload, state, tries, lease, retry time, last error and result; and
-an index of kept deliveries by ``sha256``.
+an index of kept deliveries by ``sha256``. Version 4 adds ``finished_at`` to ``ol_actions``
+(when an action was done or cancelled), so that finished actions can be pruned.
 
 Times are ISO 8601 text with their offset, amounts decimal text: both read back exactly.
 """
@@ -194,6 +195,11 @@ _VERSION_3 = (
     "CREATE INDEX ol_kept_deliveries_by_sha256 ON ol_kept_deliveries (sha256)",
 )
 
+_VERSION_4 = (
+    # When an action finished (done or cancelled), so that the outbox can be pruned.
+    "ALTER TABLE ol_actions ADD COLUMN finished_at TEXT",
+)
+
 MIGRATIONS: dict[int, Mapping[str, tuple[str, ...]]] = {
     1: {"sqlite": _VERSION_1_SQLITE, "postgres": _VERSION_1_POSTGRES},
     2: {
@@ -204,6 +210,7 @@ MIGRATIONS: dict[int, Mapping[str, tuple[str, ...]]] = {
         "sqlite": tuple(s.format(integer="INTEGER") for s in _VERSION_3),
         "postgres": tuple(s.format(integer="BIGINT") for s in _VERSION_3),
     },
+    4: {"sqlite": _VERSION_4, "postgres": _VERSION_4},
 }
 """Each schema version's statements by dialect, from the one before (0: no tables).
 

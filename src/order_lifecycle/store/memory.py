@@ -324,24 +324,32 @@ class MemoryStore(Store):
     # --- the outbox ---------------------------------------------------------------------------
 
     def _claim_actions(
-        self, kinds: tuple[Any, ...] | None, limit: int, lease: timedelta
+        self, kinds: tuple[Any, ...] | None, limit: int, lease: timedelta, max_tries: int
     ) -> list[StoredAction]:
         with self._lock:
-            return self._outbox.claim(kinds, limit, lease, now())
+            return self._outbox.claim(kinds, limit, lease, max_tries, now())
 
-    def _complete_action(self, key: str, result: str | None) -> StoredAction:
+    def _extend_lease(self, key: str, lease: timedelta, claim: int) -> StoredAction:
         with self._lock:
-            return self._outbox.complete(key, result)
+            return self._outbox.extend(key, lease, claim, now())
+
+    def _complete_action(self, key: str, result: str | None, claim: int | None) -> StoredAction:
+        with self._lock:
+            return self._outbox.complete(key, result, claim, now())
 
     def _fail_action(
-        self, key: str, error: str, retry_at: datetime | None, max_tries: int
+        self, key: str, error: str, retry_at: datetime | None, max_tries: int, claim: int | None
     ) -> StoredAction:
         with self._lock:
-            return self._outbox.fail(key, error, retry_at, max_tries, now())
+            return self._outbox.fail(key, error, retry_at, max_tries, claim, now())
 
     def _retry_action(self, key: str) -> StoredAction:
         with self._lock:
             return self._outbox.retry(key)
+
+    def _prune_actions(self, done_before: datetime) -> int:
+        with self._lock:
+            return self._outbox.prune(done_before)
 
     def _list_actions(
         self,

@@ -20,12 +20,20 @@ every call. The invariants, checked after every step:
   ``notify_customer`` actions' messages) free of provider codes;
 - every delivery answered with the documented status (:func:`~order_lifecycle.webhooks.
   http_status`, as a reference inbox that received the same traffic answers).
+
+And one at teardown (liveness): once the provider redelivered what was not answered 2xx
+and the worker drained every due action (a failure is due again at once: the worker's
+clock is the machine's), every physical item of an order the provider reported accepted
+(not blocked or cancelled, the item not cancelled) that the outbox holds a ``ship``
+action for was shipped exactly once, unless that action is dead (or the store cancelled
+it): the machine lists those in ``dead_actions`` (and notes them).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -34,7 +42,7 @@ from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from order_lifecycle.actions import ActionWorker, Handler
+from order_lifecycle.actions import ActionState, ActionWorker, Handler, StoredAction
 from order_lifecycle.exceptions import InvalidInput, StoreError, WrongType
 from order_lifecycle.lifecycle import ActionKind
 from order_lifecycle.store import MemoryStore, Store
@@ -61,6 +69,9 @@ _MAX_ORDERS = 10
 _CRASH_LEASE = timedelta(milliseconds=1)
 _RETRY_DELAY = timedelta(hours=1)
 _BUG = 500
+_MAX_ROUNDS = 1000  # the teardown's redeliveries and worker batches, at most
+_ACCEPTED_OR_LATER = frozenset({"accepted", "fulfilled", "complete", "returned", "dispute"})
+_ENDED = frozenset({"blocked", "cancelled"})
 
 
 def inbox_endpoint(inbox: Inbox) -> Endpoint:
@@ -141,7 +152,8 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
             raise WrongType("make_store()", "a Store", store)
         self.store = store
         self._now = ev.T0
-        self.worker = ActionWorker(store, self.make_handlers(self.recorder))
+        # The machine's clock, long past: a failed action is due again at once.
+        self.worker = ActionWorker(store, self.make_handlers(self.recorder), clock=self.clock)
         self.handlers: dict[ActionKind, Handler] = self.worker.handlers
         endpoint = self.make_endpoint(store, self.recorder)
         if not callable(endpoint):
@@ -151,6 +163,9 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
         self._reference = Inbox(MemoryStore(), secrets=[self.secret], clock=self.clock)
         self._queue: list[SignedDelivery] = []
         self._unanswered: list[SignedDelivery] = []
+        self._failed = False  # a check failed: the teardown checks nothing more
+        self.dead_actions: list[str] = []
+        """The ``ship`` actions dead at teardown, each with its last error (not a failure)."""
 
     # --- what a shop overrides ---------------------------------------------------------------
 
@@ -228,8 +243,13 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
         if genuine and not 200 <= status < 300:
             self._unanswered.append(delivery)
         if status != expected:
-            message = f"answered {status} to the {what}, documented {expected} ({reference.reason})"
-            raise AssertionError(message)
+            self._fail(
+                f"answered {status} to the {what}, documented {expected} ({reference.reason})"
+            )
+
+    def _fail(self, message: str) -> None:
+        self._failed = True
+        raise AssertionError(message)
 
     # --- the shop's worker -----------------------------------------------------------------
 
@@ -268,7 +288,7 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
     def effects_are_sound(self) -> None:
         """Nothing shipped early, twice, or after a cancellation; no code in a customer's text."""
         if self.recorder.violations:
-            raise AssertionError(self.recorder.violations[0])
+            self._fail(self.recorder.violations[0])
 
     @invariant()
     def notices_are_customer_safe(self) -> None:
@@ -277,7 +297,58 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
             message = str(action.payload.get("message", ""))
             problem = self.recorder.customer_text_problem(message)
             if problem is not None:
-                raise AssertionError(f"the notice {message!r} of {action.order_id} {problem}")
+                self._fail(f"the notice {message!r} of {action.order_id} {problem}")
+
+    # --- liveness, at the end --------------------------------------------------------------
+
+    def teardown(self) -> None:
+        """At the end of an example: :meth:`check_liveness` (unless a check failed before)."""
+        if not self._failed and not self.recorder.violations:
+            self.check_liveness()
+
+    def check_liveness(self) -> None:
+        """Redeliver, drain the worker, then: each accepted order's physical items shipped once.
+
+        An item whose ``ship`` action is dead (it failed ``max_tries`` times) is listed in
+        :attr:`dead_actions` rather than failed: an operator's to look at. One the store
+        cancelled (its reason went away, by the order table) is not owed.
+        """
+        for _ in range(_MAX_ROUNDS):
+            if not self._unanswered:
+                break
+            self.provider_redelivers()
+        for _ in range(_MAX_ROUNDS):
+            if not self.worker.run_once():
+                break
+        self.effects_are_sound()
+        if ActionKind.SHIP not in self.handlers:
+            return  # the shop ships elsewhere: nothing of this worker's to judge
+        shipped = Counter(
+            (e.order_id, e.subject) for e in self.recorder.effects if e.kind is ActionKind.SHIP
+        )
+        told = self.recorder._told  # noqa: SLF001 (the kit's own recorder: what was reported)
+        for order_id, reported in sorted(told.items()):
+            if not reported.states & _ACCEPTED_OR_LATER or reported.states & _ENDED:
+                continue
+            for action in self.store.list_actions(kinds=[ActionKind.SHIP], order_id=order_id):
+                owed = action.subject not in reported.cancelled_items
+                if owed and shipped[(order_id, action.subject)] != 1:
+                    self._owed(action)
+
+    def _owed(self, action: StoredAction) -> None:
+        """An action owed a shipment was not shipped: dead (listed), cancelled, or a failure."""
+        if action.state is ActionState.CANCELLED:
+            return  # its reason went away, by the order table: not owed
+        what = f"ship {action.subject!r} of {action.order_id!r}"
+        if action.state is ActionState.DEAD:
+            line = f"{what} is dead: {action.last_error}"
+            note(line)
+            self.dead_actions.append(line)
+            return
+        self._fail(
+            f"{what} (the order reported accepted) was never shipped after the worker "
+            f"drained the outbox (its action {action.state})"
+        )
 
 
 class Traffic:
