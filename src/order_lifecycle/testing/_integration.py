@@ -58,7 +58,7 @@ from . import _shapes as ev
 from ._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
 from ._hostile_deliveries import hostile_deliveries
 from ._lives import OrderLife, order_lives, shuffled_deliveries
-from ._recorder import Recorder
+from ._recorder import ACCEPTED_OR_LATER, ENDED, Recorder
 
 __all__ = ["Endpoint", "OrderIntegrationMachine", "Traffic", "inbox_endpoint"]
 
@@ -70,8 +70,6 @@ _CRASH_LEASE = timedelta(milliseconds=1)
 _RETRY_DELAY = timedelta(hours=1)
 _BUG = 500
 _MAX_ROUNDS = 1000  # the teardown's redeliveries and worker batches, at most
-_ACCEPTED_OR_LATER = frozenset({"accepted", "fulfilled", "complete", "returned", "dispute"})
-_ENDED = frozenset({"blocked", "cancelled"})
 
 
 def inbox_endpoint(inbox: Inbox) -> Endpoint:
@@ -328,7 +326,7 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
         )
         told = self.recorder._told  # noqa: SLF001 (the kit's own recorder: what was reported)
         for order_id, reported in sorted(told.items()):
-            if not reported.states & _ACCEPTED_OR_LATER or reported.states & _ENDED:
+            if not reported.states & ACCEPTED_OR_LATER or reported.states & ENDED:
                 continue
             for action in self.store.list_actions(kinds=[ActionKind.SHIP], order_id=order_id):
                 owed = action.subject not in reported.cancelled_items

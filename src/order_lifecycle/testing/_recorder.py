@@ -18,15 +18,25 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle.lifecycle import ActionKind
+from order_lifecycle.lifecycle import ActionKind, OrderState
+from order_lifecycle.models import ORDER_MACHINE
 
 from ._responses import FRAUD_CODES, PAYMENT_CODES
 
-__all__ = ["Effect", "Recorder"]
+__all__ = ["ACCEPTED_OR_LATER", "ENDED", "Effect", "Recorder"]
 
-# Order states a delivery reports only after the order was accepted (DESIGN 1.2).
-_ACCEPTED_OR_LATER = frozenset({"accepted", "fulfilled", "complete", "returned", "dispute"})
-_ENDED = frozenset({"blocked", "cancelled"})
+ENDED = frozenset({str(OrderState.BLOCKED), str(OrderState.CANCELLED)})
+"""The ends of an order for which nothing may be shipped once the provider reported them."""
+
+ACCEPTED_OR_LATER = (
+    frozenset(
+        str(state)
+        for state in OrderState
+        if state is OrderState.ACCEPTED or ORDER_MACHINE.leads(OrderState.ACCEPTED, state)
+    )
+    - ENDED
+)
+"""Order states a delivery reports only after the order was accepted: read off the table."""
 _CODE_FIELDS = frozenset({"code", "failureCode"})
 _SHIPMENTS = frozenset({ActionKind.SHIP, ActionKind.DELIVER_DIGITALLY})
 
@@ -160,11 +170,11 @@ class Recorder:
         what = f"{effect.kind} of {effect.subject!r} for order {effect.order_id!r}"
         if effect.kind in _SHIPMENTS:
             reported = ", ".join(sorted(told.states)) or "nothing"
-            if not told.states & _ACCEPTED_OR_LATER:
+            if not told.states & ACCEPTED_OR_LATER:
                 self._violate(
                     f"{what} before any delivery reported it accepted (so far: {reported})"
                 )
-            ended = sorted(told.states & _ENDED)
+            ended = sorted(told.states & ENDED)
             if ended:
                 self._violate(f"{what} after a delivery reported the order {ended[0]}")
             if effect.subject in told.cancelled_items:
