@@ -24,6 +24,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 _SKIPPED: list[str] = []
 
 
+@pytest.fixture
+def no_svg_engine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """As on a bare machine: no Graphviz ``dot`` on PATH and no ``svg`` extra installed."""
+    monkeypatch.setenv("PATH", str(tmp_path_factory.mktemp("bare-path")))
+    monkeypatch.setattr(
+        "order_lifecycle.diagrams._svg._WASM_PACKAGE", "order_lifecycle_no_such_renderer"
+    )
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Remember every real skip (an expected failure is not one)."""
     if report.skipped and not hasattr(report, "wasxfail"):

@@ -26,9 +26,9 @@ def test_demo_keeps_its_orders_in_the_store_given(
 ) -> None:
     """With --db the demo's orders stay, and it can run again on the same store."""
     db = str(tmp_path / "shop.db")
-    svg = str(tmp_path / "path.svg")
-    assert main(["demo", "--db", db, "--orders", "11", "--svg", svg]) == 0
-    assert main(["demo", "--db", db, "--orders", "11", "--svg", svg]) == 0
+    picture = str(tmp_path / "path")
+    assert main(["demo", "--db", db, "--orders", "11", "--picture", picture]) == 0
+    assert main(["demo", "--db", db, "--orders", "11", "--picture", picture]) == 0
     capsys.readouterr()
     with open_store(db) as store:
         ids = store.order_ids()
@@ -92,11 +92,9 @@ def test_diagram_to_file(tmp_path: Path) -> None:
     assert target.read_text(encoding="utf-8") == render_spec(ORDER_SPEC, "mermaid")
 
 
-def test_library_errors_exit_1(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.usefixtures("no_svg_engine")
+def test_library_errors_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     """A library error becomes a one-line message and exit status 1, not a traceback."""
-    monkeypatch.setattr("shutil.which", lambda _name: None)
     assert main(["diagram", "--format", "svg"]) == 1
     assert capsys.readouterr().err.startswith("order-lifecycle: SVG needs Graphviz")
 

@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 
 from order_lifecycle import InvalidInput
-from order_lifecycle.diagrams import extract, render, render_spec, source_digest
+from order_lifecycle.diagrams import extract, render, render_spec, source_digest, svg_engine
 from order_lifecycle.exceptions import GraphvizMissing
 from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC
 
@@ -98,11 +98,30 @@ def test_svg_render() -> None:
     assert f"<!-- drawn from checkout.dot sha256:{digest} -->\n<svg" in svg
 
 
-def test_svg_without_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without Graphviz, SVG output is a typed error that says what to install."""
-    monkeypatch.setattr(shutil, "which", lambda _name: None)
-    with pytest.raises(GraphvizMissing, match="install Graphviz"):
+@pytest.mark.usefixtures("no_svg_engine")
+def test_svg_without_graphviz() -> None:
+    """Without Graphviz or the svg extra, SVG output is a typed error that says what to install."""
+    assert svg_engine() is None
+    with pytest.raises(GraphvizMissing, match=r"install Graphviz, or .*order-lifecycle\[svg\]"):
         render_spec(ORDER_SPEC, "svg")
+
+
+def test_svg_from_the_svg_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without Graphviz's dot, the svg extra (WebAssembly Graphviz) draws the same stamped SVG."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert svg_engine() == "wasm"
+    svg = render_spec(CHECKOUT_SPEC, "svg")
+    digest = source_digest(render_spec(CHECKOUT_SPEC, "dot"))
+    assert f"<!-- drawn from checkout.dot sha256:{digest} -->\n<svg" in svg
+    assert "in_doubt" in svg
+
+
+def test_every_way_into_in_doubt_is_drawn() -> None:
+    """The checkout diagram's edge into in_doubt names every cause: 404, 5xx, timeouts..."""
+    (edge,) = [e for e in extract(CHECKOUT_SPEC).edges if e.dest == "in_doubt"]
+    for cause in ("404", "5xx", "bad body", "timeout", "lost connection"):
+        assert cause in edge.label
+        assert cause in render_spec(CHECKOUT_SPEC, "mermaid")
 
 
 def test_every_operation_is_drawn() -> None:

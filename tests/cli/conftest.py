@@ -18,6 +18,6 @@ def demo_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     db = folder / "shop.db"
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = main(["demo", "--db", str(db), "--orders", "11", "--svg", str(folder / "p.svg")])
+        code = main(["demo", "--db", str(db), "--orders", "11", "--picture", str(folder / "p")])
     assert code == 0
     return db, printed.getvalue()

@@ -13,8 +13,8 @@ def test_demo_shows_every_outcome_it_promises(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The day's summary shows each POST /orders outcome, each delivery outcome, the refusals."""
-    svg = tmp_path / "path.svg"
-    assert main(["demo", "--orders", "11", "--svg", str(svg)]) == 0
+    picture = tmp_path / "path"
+    assert main(["demo", "--orders", "11", "--picture", str(picture)]) == 0
     out = capsys.readouterr().out
     assert "(SQLite, the embedded default" in out
     for outcome in (
@@ -46,10 +46,36 @@ def test_demo_shows_every_outcome_it_promises(
     )
     assert "told 1 customer(s): We could not accept your order" in out
     assert "every stored history is legal" in out
-    assert "accepted -> fulfilled -> complete -> dispute -> complete) drawn in" in out
-    drawn = svg.read_text(encoding="utf-8")
-    assert drawn.startswith("<?xml") or "<svg" in drawn
-    assert "#1d4ed8" in drawn  # the path is highlighted
+    assert "'s path (accepted -> fulfilled -> complete -> dispute -> complete)" in out
+    assert re.search(r"\n +4 +dispute +order\.dispute +\d\d:\d\d", out)  # a step per row
+    drawn = (tmp_path / "path.svg").read_text(encoding="utf-8")
+    assert "<svg" in drawn
+    assert "#1d4ed8" in drawn  # the state the path ends in is filled
+
+
+@pytest.mark.usefixtures("no_svg_engine")
+def test_demo_needs_no_graphviz(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """On a bare machine the demo succeeds: the path in the terminal, as Mermaid and DOT, no SVG."""
+    picture = tmp_path / "path"
+    assert main(["demo", "--orders", "11", "--picture", str(picture)]) == 0
+    out = capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["path.dot", "path.mmd"]
+    assert "no SVG: install Graphviz, or `pip install 'order-lifecycle[svg]'`" in out
+    assert "every stored history is legal" in out
+
+
+def test_demo_without_a_picture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--no-picture writes no file, and still shows the path in the terminal."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--orders", "11", "--no-picture"]) == 0
+    assert "'s path (accepted -> fulfilled" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(SystemExit) as raised:
+        main(["demo", "--picture", "p", "--no-picture"])
+    assert raised.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 PROVIDER_CODES = ("failed-request", "fraud_block", "invalid_parameter", "not_found", "conflict")
@@ -84,7 +110,7 @@ def test_demo_is_deterministic(tmp_path: Path, capsys: pytest.CaptureFixture[str
     runs = []
     for n in range(2):
         assert (
-            main(["demo", "--orders", "13", "--seed", "7", "--svg", str(tmp_path / "p.svg")]) == 0
+            main(["demo", "--orders", "13", "--seed", "7", "--picture", str(tmp_path / "p")]) == 0
         )
         runs.append(capsys.readouterr().out.split("\n", 1)[1])  # the store's path differs
         del n
@@ -101,9 +127,7 @@ def test_demo_refuses_too_small_a_day(capsys: pytest.CaptureFixture[str]) -> Non
     assert "give 11 to 10000" in err
 
 
-def test_demo_plain_output_has_no_colour(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_demo_plain_output_has_no_colour(capsys: pytest.CaptureFixture[str]) -> None:
     """Not a terminal: no escape codes, no progress bar."""
-    assert main(["demo", "--orders", "11", "--svg", str(tmp_path / "p.svg")]) == 0
+    assert main(["demo", "--orders", "11", "--no-picture"]) == 0
     assert "\x1b[" not in capsys.readouterr().out

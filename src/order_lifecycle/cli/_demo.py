@@ -8,12 +8,13 @@ from collections import Counter
 from pathlib import Path
 
 from order_lifecycle.actions import ActionState
+from order_lifecycle.diagrams import SUFFIXES, PathDiagram, render_path, svg_engine
 from order_lifecycle.lifecycle import ActionKind, OrderState
 from order_lifecycle.models import Order
 from order_lifecycle.store import Store, open_store
 
 from ._day import STORIES, Day, run_day
-from ._diagram import order_path
+from ._diagram import path_of
 from ._output import Output, advance
 
 __all__ = ["MIN_ORDERS", "add_parser", "run"]
@@ -44,7 +45,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "deliveries (duplicates, late ones, a forgery) through the inbox, refused "
             "operations, shipping, e-mailing and capturing through the action worker (one "
             "warehouse timeout, retried), a partial cancellation, a refund, a dispute. Ends "
-            "with a summary and one order's path as SVG."
+            "with a summary and one order's path: shown in the terminal, written as Mermaid "
+            "and DOT, and as SVG when Graphviz (or the svg extra) is installed."
         ),
     )
     demo.add_argument(
@@ -57,11 +59,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"checkouts in the day (default 24, at least {MIN_ORDERS})",
     )
     demo.add_argument("--seed", type=int, default=1, help="the day drawn (default 1)")
-    demo.add_argument(
-        "--svg",
+    picture = demo.add_mutually_exclusive_group()
+    picture.add_argument(
+        "--picture",
         type=Path,
-        default=Path("order-lifecycle-demo.svg"),
-        help="where to draw one order's path (default: ./order-lifecycle-demo.svg)",
+        default=Path("order-lifecycle-demo"),
+        metavar="PATH",
+        help=(
+            "where to write one order's path: PATH.mmd, PATH.dot, and PATH.svg when Graphviz "
+            "or the svg extra is installed (default: ./order-lifecycle-demo)"
+        ),
+    )
+    picture.add_argument(
+        "--no-picture", action="store_true", help="write no picture of the order's path"
     )
 
 
@@ -87,16 +97,41 @@ def _day(store: Store, args: argparse.Namespace, out: Output, where: str) -> Non
         run_day(day, args.orders, lambda: advance(bar))
     orders = [o for _, o in store.read_orders(day.orders).values()]
     _summary(day, orders, out)
-    pictured = store.get_order(day.stories["pictured"])
-    args.svg.write_text(order_path(pictured, "svg"), encoding="utf-8")
-    out.line()
-    out.line(
-        f"order {pictured.id}'s path ({' -> '.join(str(s.dest) for s in pictured.history)}) "
-        f"drawn in {args.svg}"
-    )
+    path = path_of(store.get_order(day.stories["pictured"]))
+    _show_path(path, out)
+    if not args.no_picture:
+        _write_picture(path, args.picture, out)
     illegal = store.check()
     verdict = "every stored history is legal" if not illegal else f"{len(illegal)} illegal"
     out.line(f"check against the order table: {verdict}")
+
+
+def _show_path(path: PathDiagram, out: Output) -> None:
+    """The path in the terminal: one row per step, in order."""
+    out.table(
+        f"{path.title}'s path ({' -> '.join(step.state for step in path.steps)})",
+        ("#", "state", "announced by", "at"),
+        [
+            (s.number, s.state, f"{s.via} (implied)" if s.implied else s.via, f"{s.at:%H:%M}")
+            for s in path.steps
+        ],
+    )
+
+
+def _write_picture(path: PathDiagram, stem: Path, out: Output) -> None:
+    """Mermaid and DOT always; SVG when something here can draw it, else say how to get it."""
+    formats = ["mermaid", "dot"] + (["svg"] if svg_engine() else [])
+    written = []
+    for fmt in formats:
+        target = stem.with_name(stem.name + SUFFIXES[fmt])
+        target.write_text(render_path(path, fmt), encoding="utf-8")
+        written.append(str(target))
+    out.line(f"the path drawn in {', '.join(written)}")
+    if "svg" not in formats:
+        out.line(
+            "  (no SVG: install Graphviz, or `pip install 'order-lifecycle[svg]'`; "
+            "the .mmd shows on GitHub and in any Mermaid viewer)"
+        )
 
 
 def _summary(day: Day, orders: list[Order], out: Output) -> None:

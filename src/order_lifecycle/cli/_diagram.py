@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from order_lifecycle.diagrams import FORMATS, extract, highlight, render
+from order_lifecycle.diagrams import (
+    FORMATS,
+    PathDiagram,
+    extract,
+    extract_path,
+    highlight,
+    render,
+)
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, MachineSpec
 from order_lifecycle.models import Order
@@ -14,7 +21,7 @@ from order_lifecycle.store import open_store
 
 from ._output import Output
 
-__all__ = ["add_parser", "order_path", "run"]
+__all__ = ["add_parser", "order_path", "path_of", "run"]
 
 _SPECS: dict[str, MachineSpec[Any, Any]] = {"order": ORDER_SPEC, "checkout": CHECKOUT_SPEC}
 _PATH_FORMATS = ("mermaid", "dot", "svg")
@@ -23,6 +30,11 @@ _PATH_FORMATS = ("mermaid", "dot", "svg")
 def order_path(order: Order, fmt: str) -> str:
     """The order machine in ``fmt``, with ``order``'s path highlighted and its state marked."""
     return render(highlight(extract(ORDER_SPEC), order.history, str(order.state)), fmt)
+
+
+def path_of(order: Order) -> PathDiagram:
+    """``order``'s path alone, step by step (readable on a screen, however long)."""
+    return extract_path(ORDER_SPEC, f"order {order.id}", order.history)
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from order_lifecycle.exceptions import GraphvizMissing, InvalidInput
+from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.lifecycle._spec import MachineSpec
 
 from ._extract import Diagram, Edge, extract
+from ._svg import draw_svg
 
-__all__ = ["FORMATS", "SUFFIXES", "render", "render_spec", "source_digest"]
+__all__ = ["FORMATS", "SUFFIXES", "render", "render_spec"]
 
 
 def _edge_label(edge: Edge) -> str:
@@ -64,7 +62,8 @@ def _mermaid_path(diagram: Diagram) -> list[str]:
     return lines
 
 
-def _quote(text: str) -> str:
+def dot_quote(text: str) -> str:
+    """``text`` as a DOT string literal."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -89,7 +88,7 @@ def dot(diagram: Diagram) -> str:
             ]
             creates = [f"creates {', '.join(node.actions)}"] if node.actions else []
             extra += ', label="' + "\\n".join([node.name, *pairs, *creates]) + '"'
-        lines.append(f"    {node.name} [tooltip={_quote(node.description)}{extra}];")
+        lines.append(f"    {node.name} [tooltip={dot_quote(node.description)}{extra}];")
     taken = ', color="#1d4ed8", penwidth=2.5, fontcolor="#1d4ed8"'
     for node in diagram.nodes:
         began = taken if node.name == diagram.started_in else ""
@@ -98,7 +97,7 @@ def dot(diagram: Diagram) -> str:
         elif node.entry:
             lines.append(f'    __start__ -> {node.name} [label="created", style=dashed{began}];')
     lines.extend(
-        f"    {edge.source} -> {edge.dest} [label={_quote(_edge_label(edge))}"
+        f"    {edge.source} -> {edge.dest} [label={dot_quote(_edge_label(edge))}"
         f"{taken if edge.taken else ''}];"
         for edge in diagram.edges
     )
@@ -150,26 +149,8 @@ def markdown(diagram: Diagram) -> str:
 
 
 def svg(diagram: Diagram) -> str:
-    """SVG drawn by Graphviz from :func:`dot`, stamped with the hash of that source.
-
-    Graphviz versions lay out the same source slightly differently, so the committed SVG is
-    checked by the stamp (was it drawn from today's DOT?), not byte for byte.
-    """
-    program = shutil.which("dot")
-    if program is None:
-        raise GraphvizMissing("SVG needs Graphviz's `dot` program: install Graphviz.")
-    source = dot(diagram)
-    drawn = subprocess.run(  # noqa: S603 (a fixed program, our own input)
-        [program, "-Tsvg"], input=source, capture_output=True, text=True, check=True
-    ).stdout
-    stamp = f"<!-- drawn from {diagram.name}.dot sha256:{source_digest(source)} -->\n"
-    head, _, body = drawn.partition("<svg")
-    return head + stamp + "<svg" + body
-
-
-def source_digest(source: str) -> str:
-    """The digest an SVG is stamped with: SHA-256 of the DOT source it was drawn from."""
-    return hashlib.sha256(source.encode()).hexdigest()
+    """SVG drawn from :func:`dot` (see :func:`~._svg.draw_svg`), stamped with its digest."""
+    return draw_svg(dot(diagram), diagram.name)
 
 
 _RENDERERS: dict[str, Callable[[Diagram], str]] = {

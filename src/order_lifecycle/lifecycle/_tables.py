@@ -387,7 +387,7 @@ CHECKOUT_SPEC: MachineSpec[CheckoutState, CheckoutEvent] = MachineSpec(
         EventSpec(
             CE.NO_RESPONSE,
             "5xx, 404 (consumed by another POST), a timeout, a lost connection, or a bad body.",
-            "POST /orders 404, 5xx",
+            "POST /orders 404, 5xx, bad body; timeout, lost connection",
         ),
         EventSpec(CE.ORDER_FOUND, "A lookup found the order.", "GET /orders?checkoutId= 1"),
         EventSpec(CE.NO_ORDER_FOUND, "A lookup found no order.", "GET /orders?checkoutId= 0"),
