@@ -186,7 +186,8 @@ def test_updates_may_only_append_legal_steps(store: Store) -> None:
     before = store.get_order("o-1")
 
     def rewrite(order: Order) -> None:
-        order.history[0] = attrs.evolve(order.history[0], at=T0 - timedelta(days=1))
+        first = order.history[0]
+        order.history[0] = Step(first.event, first.source, first.dest, T0 - timedelta(days=1))
 
     def rename(order: Order) -> None:
         order.id = "o-2"

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import attrs
 
 from order_lifecycle.exceptions import OrderLifecycleError, StoreCorrupt
-from order_lifecycle.lifecycle._step import Step
+from order_lifecycle.lifecycle._step import STEP_FIELDS, Step
 from order_lifecycle.models._models import (
     Charge,
     Checkout,
@@ -54,8 +54,6 @@ __all__ = [
     "stored_time",
 ]
 
-STEP_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Step))
-"""A history row's columns, in order: the fields of :class:`Step`."""
 
 _BYTES = "$bytes"
 
@@ -135,7 +133,7 @@ def _encoder(kind: type[Any], value: object) -> Encoder:
 
 
 def _attrs_encoder(kind: type[Any]) -> Encoder:
-    names = tuple(f.name for f in _init_fields(kind))
+    names = _field_names(kind)
 
     def encode_fields(value: object) -> dict[str, Any]:
         return {name: encode(getattr(value, name)) for name in names}
@@ -214,12 +212,14 @@ def _compile(kind: Any, typevars: dict[Any, Any]) -> Decoder:  # noqa: ANN401, P
         return functools.partial(
             _decode_sequence, _decoder(typing.get_args(kind)[0], bound), origin
         )
-    if origin is not None and attrs.has(origin):
+    if origin is not None and (attrs.has(origin) or origin is Step):
         params = getattr(origin, "__parameters__", ())
         return _compile_attrs(
             origin, typevars | dict(zip(params, typing.get_args(kind), strict=True))
         )
     if isinstance(kind, type) and attrs.has(kind):
+        return _compile_attrs(kind, typevars)
+    if kind is Step:
         return _compile_attrs(kind, typevars)
     if isinstance(kind, type) and issubclass(kind, Enum):
         return kind
@@ -248,11 +248,10 @@ def _decode_sequence(element: Decoder, container: type[Any], data: object) -> An
 
 
 def _compile_attrs(cls: type[Any], typevars: dict[Any, Any]) -> Decoder:
+    """A decoder of ``cls`` (an attrs class, or :class:`Step`) from the data of its fields."""
     bound = tuple(typevars.items())
     hints = _hints(cls)
-    fields = [
-        (f.name, f.alias or f.name, _decoder(hints[f.name], bound)) for f in _init_fields(cls)
-    ]
+    fields = [(name, alias, _decoder(hints[name], bound)) for name, alias in _aliases(cls)]
     names = frozenset(name for name, _, _ in fields)
 
     def decode_attrs(data: object) -> Any:  # noqa: ANN401
@@ -312,6 +311,18 @@ _SCALARS: dict[Any, Decoder] = {
 }
 
 
+def _field_names(cls: type[Any]) -> tuple[str, ...]:
+    """The names of what ``cls``'s constructor takes: its attrs fields, or a step's."""
+    return STEP_FIELDS if cls is Step else tuple(f.name for f in _init_fields(cls))
+
+
+def _aliases(cls: type[Any]) -> tuple[tuple[str, str], ...]:
+    """Each field's name and the name its constructor takes it by."""
+    if cls is Step:
+        return tuple((name, name) for name in STEP_FIELDS)
+    return tuple((f.name, f.alias or f.name) for f in _init_fields(cls))
+
+
 def _init_fields(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:
     fields = _FIELDS.get(cls)
     if fields is None:
@@ -322,7 +333,8 @@ def _init_fields(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:
 def _hints(cls: type[Any]) -> dict[str, Any]:
     hints = _HINTS.get(cls)
     if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
+        # A step's fields are its constructor's parameters (its attributes are properties).
+        hints = _HINTS[cls] = typing.get_type_hints(cls.__init__ if cls is Step else cls)
     return hints
 
 
