@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -50,7 +51,7 @@ def order_in(state: OrderState, **kwargs: Any) -> Order:
         state if state in ORDER_SPEC.entry_states else OrderState.ACCEPTED,
         at=T0,
         items=[Item("i1", 2, physical=True, fulfilled=2)],
-        charges=[Charge("c1", ChargeState.COMPLETE, "10")],
+        charges=[Charge("c1", ChargeState.COMPLETE, Decimal(10))],
         **kwargs,
     )
     path = ORDER_SPEC.shortest_path(order.state, lambda s: s is state)
@@ -121,7 +122,10 @@ def test_final_states_absorb_every_event() -> None:
 
 def test_accepted_order_cancels_only_when_every_charge_is_cancelled() -> None:
     """Cancelling an accepted order needs every charge (and item) cancelled; partly is refused."""
-    charges = [Charge("c1", ChargeState.CANCELLED, "5"), Charge("c2", ChargeState.CAPTURABLE, "5")]
+    charges = [
+        Charge("c1", ChargeState.CANCELLED, Decimal(5)),
+        Charge("c2", ChargeState.CAPTURABLE, Decimal(5)),
+    ]
     order = Order.create("o1", OrderState.ACCEPTED, at=T0, charges=charges)
     with pytest.raises(TransitionNotAllowed) as raised:
         fire(order, OrderEvent.CANCEL)
@@ -129,7 +133,7 @@ def test_accepted_order_cancels_only_when_every_charge_is_cancelled() -> None:
         str(raised.value)
         == "Can't cancel when in accepted: not until every item and every charge is cancelled."
     )
-    order.charges = (charges[0], Charge("c2", ChargeState.CANCELLED, "5"))
+    order.charges = (charges[0], Charge("c2", ChargeState.CANCELLED, Decimal(5)))
     fire(order, OrderEvent.CANCEL)
     assert order.state is OrderState.CANCELLED
 
@@ -155,10 +159,10 @@ def test_complete_needs_settled_charges() -> None:
         OrderState.ACCEPTED,
         at=T0,
         items=[Item("i1", 1, physical=True, fulfilled=1)],
-        charges=[Charge("c1", ChargeState.CANCELLED, "5")],
+        charges=[Charge("c1", ChargeState.CANCELLED, Decimal(5))],
     )
     assert not can_fire(order, OrderEvent.COMPLETE)
-    order.charges = (Charge("c1", ChargeState.COMPLETE, "5"),)
+    order.charges = (Charge("c1", ChargeState.COMPLETE, Decimal(5)),)
     assert can_fire(order, OrderEvent.COMPLETE)
 
 

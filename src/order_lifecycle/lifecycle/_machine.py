@@ -17,6 +17,7 @@ is committed to the model in one place, together with its history step. Refusals
 
 from __future__ import annotations
 
+import types
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
@@ -93,10 +94,10 @@ def slot_setter(cls: type[Any], name: str = "state") -> Callable[[Any, Any], Non
             property cannot be written this way).
 
     """
-    slot = next((vars(k)[name] for k in cls.__mro__ if name in vars(k)), None)
-    if type(slot) is not _MEMBER:
+    slot: object = next((vars(k)[name] for k in cls.__mro__ if name in vars(k)), None)
+    if not isinstance(slot, _MEMBER):
         raise InvalidDefinition(f"{cls.__name__}.{name} is not a slot, so it has no direct writer.")
-    return slot.__set__  # type: ignore[no-any-return]
+    return slot.__set__
 
 
 def _made(event_id: object, implied: object) -> int:
@@ -111,15 +112,15 @@ def _made(event_id: object, implied: object) -> int:
 _new = object.__new__
 
 
-class _Slotted:
-    __slots__ = ("slot",)
-
-
-_MEMBER = type(vars(_Slotted)["slot"])
+_MEMBER = types.MemberDescriptorType
 
 
 class Machine(Generic[S, E, M]):
     """Fires events at models of one spec, enforcing its table and guards.
+
+    ``set_state`` commits a move to the model (by default an assignment to ``state``); a
+    model whose assignment re-checks every value may pass its slot's own writer,
+    :func:`slot_setter`, since the machine writes only states of its spec.
 
     Raises:
         InvalidDefinition: when ``guards`` does not bind exactly the guards the spec names,
