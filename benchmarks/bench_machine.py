@@ -17,13 +17,16 @@ for context, with the load average before and after; compare the ratios.
 - ``explain``: with a path search (``fulfil`` asked of a pending order: a path through
   ``accept``, conditions named). Target: under 20 us per call.
 
-Each figure is the best of ``--repeat`` runs of ``--events`` round trips (accepted ->
-dispute -> accepted, two events each), per event.
+Each figure is per event, the best of ``--repeat`` runs of ``--events`` round trips
+(accepted -> dispute -> accepted, two events each). The runs take turns (the floor, then
+each measure, ``--repeat`` times over), so that a load that comes and goes weighs on all
+alike; short runs, many of them, let the best of each be an undisturbed one.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import timeit
@@ -136,9 +139,24 @@ def explain_calls(n: int) -> None:
         ORDER_MACHINE.explain(order, OrderEvent.FULFIL)
 
 
-def best_of(run: Callable[[int], None], n: int, repeat: int) -> float:
-    """Seconds per event, best of ``repeat`` runs (the least disturbed one)."""
-    return min(timeit.repeat(lambda: run(n), number=1, repeat=repeat)) / (n * len(ROUND_TRIP))
+MEASURES: dict[str, Callable[[int], None]] = {
+    "plain table": plain_table_round_trips,
+    "fire": fire_round_trips,
+    "transitions": transitions_round_trips,
+    "can_fire": can_fire_round_trips,
+    "allowed_events": allowed_events_calls,
+    "explain": explain_calls,
+}
+
+
+def best_of(measures: dict[str, Callable[[int], None]], n: int, repeat: int) -> dict[str, float]:
+    """Seconds per event of each measure, the best of ``repeat`` runs taken in turns."""
+    best = dict.fromkeys(measures, float("inf"))
+    for _ in range(repeat):
+        for name, run in measures.items():
+            seconds = timeit.timeit(functools.partial(run, n), number=1)
+            best[name] = min(best[name], seconds / (n * len(ROUND_TRIP)))
+    return best
 
 
 def load() -> str:
@@ -148,22 +166,15 @@ def load() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000, help="round trips per run")
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--events", type=int, default=1_000, help="round trips per run")
+    parser.add_argument("--repeat", type=int, default=60, help="runs of each, taken in turns")
     args = parser.parse_args()
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs; load average {load()}")
-    baseline = best_of(plain_table_round_trips, args.events, args.repeat)
-    print(f"{'plain table':15} {baseline * 1e6:8.2f} us/event  1.0x (the floor)")
-    results: dict[str, float] = {}
-    for name, run in (
-        ("fire", fire_round_trips),
-        ("transitions", transitions_round_trips),
-        ("can_fire", can_fire_round_trips),
-        ("allowed_events", allowed_events_calls),
-        ("explain", explain_calls),
-    ):
-        results[name] = seconds = best_of(run, args.events, args.repeat)
-        print(f"{name:15} {seconds * 1e6:8.2f} us/event {seconds / baseline:5.1f}x")
+    results = best_of(MEASURES, args.events, args.repeat)
+    baseline = results["plain table"]
+    for name, seconds in results.items():
+        note = " (the floor)" if name == "plain table" else ""
+        print(f"{name:15} {seconds * 1e6:8.2f} us/event {seconds / baseline:5.2f}x{note}")
     ratio = results["fire"] / baseline
     explain_us = results["explain"] * 1e6
     print(

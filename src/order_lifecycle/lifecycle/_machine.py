@@ -72,8 +72,8 @@ def _utc_now() -> datetime:
 
 
 _Compiled = tuple[tuple[TransitionSpec[S, E], "Guard[M, S, E] | None"], ...]
-# What fire reads per row: the row, its guard, its destination and the shared moves it makes
-# (announced, implied), so that recording a step is two slot writes and an append.
+# What fire reads per row: the row, its guard, its destination and its two shared moves
+# (announced, implied), so that recording a step builds nothing but the step.
 _Firing = tuple[tuple[TransitionSpec[S, E], "Guard[M, S, E] | None", S, tuple[Move, Move]], ...]
 
 
@@ -85,17 +85,18 @@ def slot_setter(cls: type[Any], name: str = "state") -> Callable[[Any, Any], Non
     """A writer of the slot ``name`` of ``cls``'s instances that skips ``cls.__setattr__``.
 
     For a model whose ``__setattr__`` only checks and converts what is assigned (an attrs
-    class's converter and validators), when what the machine writes is already a member of
-    its spec's states: the check would give it back unchanged, at a cost (about 40% of
-    ``fire`` for ``Order``). Assignments from anywhere else still go through the check.
+    class's converter and validators), given to a :class:`Machine` as ``set_state``: what
+    the machine writes is a member of its spec's states, which the check would give back
+    unchanged, at a cost (for ``Order``, more than the rest of ``fire``). Assignments from
+    anywhere else still go through the check.
 
     Raises:
-        InvalidDefinition: ``cls`` has no slot ``name`` of its own (a plain attribute or a
-            property cannot be written this way).
+        InvalidDefinition: ``name`` is no slot of ``cls`` (a plain attribute or a property
+            cannot be written this way).
 
     """
     slot: object = next((vars(k)[name] for k in cls.__mro__ if name in vars(k)), None)
-    if not isinstance(slot, _MEMBER):
+    if not isinstance(slot, types.MemberDescriptorType):
         raise InvalidDefinition(f"{cls.__name__}.{name} is not a slot, so it has no direct writer.")
     return slot.__set__
 
@@ -107,12 +108,6 @@ def _made(event_id: object, implied: object) -> int:
     if implied is not True and implied is not False:
         raise WrongType("implied", "a bool", implied)
     return 1 if implied else 0
-
-
-_new = object.__new__
-
-
-_MEMBER = types.MemberDescriptorType
 
 
 class Machine(Generic[S, E, M]):
@@ -145,9 +140,6 @@ class Machine(Generic[S, E, M]):
                 "bind one predicate per GuardSpec."
             )
         self.spec = spec
-        # How a move is committed to the model: an assignment by default; a model whose
-        # assignment re-checks what is assigned may pass its slot's own writer
-        # (:func:`slot_setter`), since the machine only ever writes a state of its spec.
         self._set_state: Callable[[M, S], None] = set_state or _assign_state
         self._guards = dict(guards)
         self._clock = clock
@@ -163,22 +155,18 @@ class Machine(Generic[S, E, M]):
             ignore_invalid_triggers=False,
         )
         self._table = self._compile()
-        self._firing: dict[tuple[S, E], _Firing[S, E, M]] = {
-            key: tuple(
-                (
-                    row,
-                    guard,
-                    row.dest,
-                    (
-                        move(row.event, row.source, row.dest, implied=False),
-                        move(row.event, row.source, row.dest, implied=True),
-                    ),
-                )
-                for row, guard in rows
+        # Each row's two moves (announced, implied), shared by every step taking it.
+        self._moves: dict[TransitionSpec[S, E], tuple[Move, Move]] = {
+            row: (
+                move(row.event, row.source, row.dest, implied=False),
+                move(row.event, row.source, row.dest, implied=True),
             )
+            for row in spec.transitions
+        }
+        self._firing: dict[tuple[S, E], _Firing[S, E, M]] = {
+            key: tuple((row, guard, row.dest, self._moves[row]) for row, guard in rows)
             for key, rows in self._table.items()
         }
-        self._rows = frozenset(spec.transitions)
         self._events_from = {
             s.value: tuple(e.value for e in spec.events if (s.value, e.value) in self._table)
             for s in spec.states
@@ -329,7 +317,7 @@ class Machine(Generic[S, E, M]):
 
         Raises:
             UnknownEvent: ``event`` is not one of this machine's events.
-            WrongType: ``event`` or ``at`` has the wrong type.
+            WrongType: ``event``, ``at``, ``event_id`` or ``implied`` has the wrong type.
             TransitionNotAllowed: the event is refused now (or the event's own subclass,
                 such as ``FulfillmentNotAllowed``); the model is unchanged.
 
@@ -371,10 +359,11 @@ class Machine(Generic[S, E, M]):
         Raises:
             InvalidInput: ``row`` is not a row of this machine's table leaving the model's
                 state; the model is unchanged.
-            WrongType: ``at`` is not a timezone-aware datetime.
+            WrongType: ``at``, ``event_id`` or ``implied`` has the wrong type.
 
         """
-        if row not in self._rows or row.source != model.state:
+        moves = self._moves.get(row)
+        if moves is None or row.source != model.state:
             raise InvalidInput(
                 f"{row.source} -{row.event}-> {row.dest} is not a row of the {self.spec.name} "
                 f"table leaving {model.state}."
@@ -382,7 +371,6 @@ class Machine(Generic[S, E, M]):
         if not isinstance(at, datetime) or at.tzinfo is None:
             raise WrongType("at", "a timezone-aware datetime", at)
         made = _made(event_id, implied)
-        moves = next(m for r, _, _, m in self._firing[row.source, row.event] if r == row)
         step: Step[S, E] = recorded(moves[made], at, event_id)
         self._set_state(model, row.dest)
         model.history.append(step)
