@@ -39,8 +39,7 @@ from order_lifecycle.exceptions import (
     UnknownOperation,
     WrongType,
 )
-from order_lifecycle.lifecycle import ORDER_SPEC, Machine, TransitionSpec
-from order_lifecycle.lifecycle._machine import slot_setter
+from order_lifecycle.lifecycle import ORDER_SPEC, Machine, TransitionSpec, slot_setter
 from order_lifecycle.models import CHECKOUT_MACHINE, ORDER_MACHINE
 from order_lifecycle.testing import HOSTILE_TEXT
 

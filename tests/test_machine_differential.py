@@ -29,8 +29,9 @@ from order_lifecycle.lifecycle import (
     StateSpec,
     Step,
     TransitionSpec,
+    slot_setter,
 )
-from order_lifecycle.lifecycle._machine import _Carrier, slot_setter
+from order_lifecycle.lifecycle._machine import _Carrier
 from order_lifecycle.models import CHECKOUT_MACHINE, ORDER_MACHINE
 from order_lifecycle.models._guards import ORDER_GUARDS
 from order_lifecycle.testing import IDS, checkout_events, checkouts, new_orders, order_events
