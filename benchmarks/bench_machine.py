@@ -20,7 +20,8 @@ for context, with the load average before and after; compare the ratios.
 Each figure is per event, the best of ``--repeat`` runs of ``--events`` round trips
 (accepted -> dispute -> accepted, two events each). The runs take turns (the floor, then
 each measure, ``--repeat`` times over), so that a load that comes and goes weighs on all
-alike; short runs, many of them, let the best of each be an undisturbed one.
+alike; short runs, many of them, let the best of each be an undisturbed one; and each is
+timed in the process's own CPU time, so that other processes' turns are not counted.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import argparse
 import functools
 import os
 import platform
+import time
 import timeit
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -150,11 +152,11 @@ MEASURES: dict[str, Callable[[int], None]] = {
 
 
 def best_of(measures: dict[str, Callable[[int], None]], n: int, repeat: int) -> dict[str, float]:
-    """Seconds per event of each measure, the best of ``repeat`` runs taken in turns."""
+    """CPU seconds per event of each measure, the best of ``repeat`` runs taken in turns."""
     best = dict.fromkeys(measures, float("inf"))
     for _ in range(repeat):
         for name, run in measures.items():
-            seconds = timeit.timeit(functools.partial(run, n), number=1)
+            seconds = timeit.Timer(functools.partial(run, n), timer=time.process_time).timeit(1)
             best[name] = min(best[name], seconds / (n * len(ROUND_TRIP)))
     return best
 

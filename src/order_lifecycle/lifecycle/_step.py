@@ -128,10 +128,12 @@ class Step(Generic[S, E]):
         event_id: str | None = None,
         implied: bool = False,  # noqa: FBT001, FBT002 (positional as ever)
     ) -> None:
-        for name, value in (("event", event), ("source", source), ("dest", dest)):
-            if not isinstance(value, StrEnum) and (value is not None or name == "dest"):
-                expected = "an enum member" if name == "dest" else "an enum member or None"
-                raise WrongType(f"Step.{name}", expected, value)
+        if event is not None and not isinstance(event, StrEnum):
+            raise WrongType("Step.event", "an enum member or None", event)
+        if source is not None and not isinstance(source, StrEnum):
+            raise WrongType("Step.source", "an enum member or None", source)
+        if not isinstance(dest, StrEnum):
+            raise WrongType("Step.dest", "an enum member", dest)
         if not isinstance(at, datetime) or at.tzinfo is None:
             raise WrongType("Step.at", "a timezone-aware datetime", at)
         if event_id is not None and not isinstance(event_id, str):

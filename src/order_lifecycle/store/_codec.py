@@ -141,13 +141,26 @@ def _attrs_encoder(kind: type[Any]) -> Encoder:
     return encode_fields
 
 
+def _encode_step(step: Step[Any, Any]) -> dict[str, Any]:
+    """A step's data, as the generic encoder gives it: its parts are known, so not dispatched."""
+    event, source = step.event, step.source
+    return {
+        "event": None if event is None else str(event),  # a StrEnum's str is its value
+        "source": None if source is None else str(source),
+        "dest": str(step.dest),
+        "at": step.at.isoformat(),
+        "event_id": step.event_id,
+        "implied": step.implied,
+    }
+
+
 def _frozen_encoder(kind: type[Any]) -> Encoder:
     """A frozen value's data; remembered by identity, as it encodes the same every time.
 
     Items, charges and steps are carried from one version of an order to the next, so an
     update encodes mostly values encoded before.
     """
-    encode_fields = _attrs_encoder(kind)
+    encode_fields = _encode_step if kind is Step else _attrs_encoder(kind)
 
     def encode_frozen(value: object) -> Any:  # noqa: ANN401 (JSON-ready data)
         known = _ENCODED.get(id(value))
