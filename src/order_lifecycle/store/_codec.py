@@ -160,7 +160,7 @@ def _frozen_encoder(kind: type[Any]) -> Encoder:
     Items, charges and steps are carried from one version of an order to the next, so an
     update encodes mostly values encoded before.
     """
-    encode_fields = _encode_step if kind is Step else _attrs_encoder(kind)
+    encode_fields: Encoder = _encode_step if kind is Step else _attrs_encoder(kind)
 
     def encode_frozen(value: object) -> Any:  # noqa: ANN401 (JSON-ready data)
         known = _ENCODED.get(id(value))
