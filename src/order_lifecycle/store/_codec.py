@@ -2,7 +2,8 @@
 
 :func:`encode` walks ``attrs.fields`` and gives JSON-ready data: ``Decimal`` as its string
 (exact), enums by value, aware datetimes as ISO 8601 (offset kept), ``bytes`` as
-``{"$bytes": base64}``, tuples and lists as lists, attrs values as dicts of their fields.
+``{"$bytes": base64}``, tuples and lists as lists, attrs values as dicts of their fields (a
+:class:`Step`, no attrs class, as a dict of its six :data:`STEP_FIELDS`).
 :func:`decode` reverses it from the field's annotation, and builds each value through its
 class, so the models' own validation checks what comes back. A field added to a model
 needs no change here: a stored record without it takes the field's default.
@@ -53,7 +54,6 @@ __all__ = [
     "stored_text",
     "stored_time",
 ]
-
 
 _BYTES = "$bytes"
 
@@ -133,7 +133,7 @@ def _encoder(kind: type[Any], value: object) -> Encoder:
 
 
 def _attrs_encoder(kind: type[Any]) -> Encoder:
-    names = _field_names(kind)
+    names = tuple(f.name for f in _init_fields(kind))
 
     def encode_fields(value: object) -> dict[str, Any]:
         return {name: encode(getattr(value, name)) for name in names}
@@ -230,9 +230,7 @@ def _compile(kind: Any, typevars: dict[Any, Any]) -> Decoder:  # noqa: ANN401, P
         return _compile_attrs(
             origin, typevars | dict(zip(params, typing.get_args(kind), strict=True))
         )
-    if isinstance(kind, type) and attrs.has(kind):
-        return _compile_attrs(kind, typevars)
-    if kind is Step:
+    if kind is Step or (isinstance(kind, type) and attrs.has(kind)):
         return _compile_attrs(kind, typevars)
     if isinstance(kind, type) and issubclass(kind, Enum):
         return kind
@@ -322,11 +320,6 @@ _SCALARS: dict[Any, Decoder] = {
     datetime: _datetime,
     bytes: _bytes,
 }
-
-
-def _field_names(cls: type[Any]) -> tuple[str, ...]:
-    """The names of what ``cls``'s constructor takes: its attrs fields, or a step's."""
-    return STEP_FIELDS if cls is Step else tuple(f.name for f in _init_fields(cls))
 
 
 def _aliases(cls: type[Any]) -> tuple[tuple[str, str], ...]:
