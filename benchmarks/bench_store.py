@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 from order_lifecycle import Charge, ChargeState, Item, Order, capture
@@ -40,7 +41,7 @@ def new_order(order_id: str) -> Order:
         order_id,
         "accepted",
         items=[Item("widget", 1, physical=True)],
-        charges=[Charge("ch-1", ChargeState.CAPTURABLE, "1000000.00", "USD")],
+        charges=[Charge("ch-1", ChargeState.CAPTURABLE, Decimal("1000000.00"), "USD")],
     )
     fulfil(order, {"widget": 1})
     return order

@@ -6,6 +6,7 @@ import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import attrs
 
@@ -19,7 +20,7 @@ def new_order(
     state: OrderState = OrderState.ACCEPTED,
     *,
     items: tuple[Item, ...] = (Item("shirt", 2, physical=True), Item("ebook", 1, physical=False)),
-    charges: tuple[Charge, ...] = (Charge("ch1", ChargeState.CAPTURABLE, "60.00", "USD"),),
+    charges: tuple[Charge, ...] = (Charge("ch1", ChargeState.CAPTURABLE, Decimal("60.00"), "USD"),),
 ) -> Order:
     """A fresh order created in an entry state: nothing fulfilled, captured or cancelled."""
     return Order.create("o1", state, at=T0, items=items, charges=charges)

@@ -45,7 +45,7 @@ def accepted_order() -> Order:
     order = Order.create(
         "o1",
         items=[Item("box", 2, physical=True), Item("key", 1, physical=False), Item("x", 1, None)],
-        charges=[Charge("c1", "capturable", "30.00", "EUR")],
+        charges=[Charge("c1", "capturable", Decimal("30.00"), "EUR")],
     )
     fire(order, OrderEvent.ACCEPT)
     return order
@@ -85,7 +85,7 @@ def test_acceptance_creates_one_action_per_item() -> None:
     order = Order.create(
         "o1",
         items=[Item("box", 2, physical=True), Item("key", 1, physical=False), Item("x", 1, None)],
-        charges=[Charge("c1", "capturable", "30.00", "EUR")],
+        charges=[Charge("c1", "capturable", Decimal("30.00"), "EUR")],
     )
     derived = derive_actions(order, accepted_order())
     assert {(a.kind, a.subject) for a in derived.created} == {

@@ -1,5 +1,6 @@
 import sys
 from collections import Counter
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +20,14 @@ def test_a_live_order_owns_its_own_values_only() -> None:
     assert kinds[Step] == 5
     assert kinds[Decimal] == 1
     assert "USD" not in [obj for obj in owned if isinstance(obj, str)]
+
+
+def test_a_live_orders_steps_hold_no_datetime_and_share_their_moves() -> None:
+    """Its 5 steps keep their UTC times as floats and own no tuple: their moves are shared."""
+    kinds = Counter(type(obj) for obj in bench_memory.owned(3))
+    assert kinds[datetime] == 0
+    assert kinds[float] == 5
+    assert kinds[tuple] == 2  # the items and the charges
 
 
 def test_held_counts_the_bytes_of_the_orders() -> None:

@@ -33,7 +33,7 @@ from order_lifecycle.orders import RefundRequest, fulfil
 
 from .orders import T0, new_order, state_of, unchanged, walked_to
 
-USD60 = Charge("ch1", ChargeState.CAPTURABLE, "60.00", "USD")
+USD60 = Charge("ch1", ChargeState.CAPTURABLE, Decimal("60.00"), "USD")
 
 
 # The Charge value, and the order's currency.
@@ -41,7 +41,7 @@ USD60 = Charge("ch1", ChargeState.CAPTURABLE, "60.00", "USD")
 
 def test_charge_keeps_its_short_form() -> None:
     """``Charge(id, state, amount)`` still works: no currency, nothing captured or cancelled."""
-    charge = Charge(id="c", state="capturable", amount=27.01)
+    charge = Charge(id="c", state="capturable", amount=27.01)  # type: ignore[arg-type]
     assert charge.amount == charge.authorized == Decimal("27.01")
     assert charge.currency is None
     assert (charge.captured, charge.cancelled, charge.refunded) == (Decimal(0),) * 3
@@ -50,7 +50,15 @@ def test_charge_keeps_its_short_form() -> None:
 
 def test_charge_amounts() -> None:
     """Open is authorized minus captured and cancelled; refundable is captured minus refunded."""
-    charge = Charge("c", "capturable", "100", "usd", captured="60", cancelled="15", refunded="10")
+    charge = Charge(
+        "c",
+        "capturable",
+        Decimal(100),
+        "usd",
+        captured=Decimal(60),
+        cancelled=Decimal(15),
+        refunded=Decimal(10),
+    )
     assert charge.currency == "USD"
     assert (charge.open_amount, charge.refundable) == (Decimal(25), Decimal(50))
 
@@ -66,7 +74,7 @@ def test_charge_amounts() -> None:
 def test_charge_amounts_are_checked(amounts: dict[str, Any], message: str) -> None:
     """No charge holds more captured + cancelled than authorized, or refunded than captured."""
     with pytest.raises(InvalidInput, match=message):
-        Charge("c", "capturable", "100", "USD", **amounts)
+        Charge("c", "capturable", Decimal(100), "USD", **amounts)
 
 
 @pytest.mark.parametrize(
@@ -75,14 +83,14 @@ def test_charge_amounts_are_checked(amounts: dict[str, Any], message: str) -> No
 def test_currency_is_an_iso_code(bad: object, error: type[Exception]) -> None:
     """A currency is a three-letter code."""
     with pytest.raises(error, match="currency"):
-        Charge("c", "capturable", "1", bad)
+        Charge("c", "capturable", Decimal(1), bad)  # type: ignore[arg-type]
 
 
 def test_order_takes_its_charges_currency() -> None:
     """An order's currency is the one its charges state; two currencies are refused."""
     assert Order.create("o", "accepted", charges=[USD60]).currency == "USD"
     assert Order.create("o", "accepted", currency="eur").currency == "EUR"
-    euros = Charge("ch2", "capturable", "1", "EUR")
+    euros = Charge("ch2", "capturable", Decimal(1), "EUR")
     with pytest.raises(InvalidInput, match="one currency per order, got EUR, USD"):
         Order.create("o", "accepted", charges=[USD60, euros])
     with pytest.raises(InvalidInput, match="one currency per order"):
@@ -120,7 +128,7 @@ def test_capturing_the_rest_after_fulfilment_completes_the_order() -> None:
 def test_capture_and_cancel_settle_a_charge() -> None:
     """Captured in part and the rest cancelled: complete; only cancelled: cancelled."""
     order = new_order(
-        charges=(USD60, Charge("ch2", ChargeState.CAPTURABLE, "5", "USD")),
+        charges=(USD60, Charge("ch2", ChargeState.CAPTURABLE, Decimal(5), "USD")),
     )
     fulfil(order, {"shirt": 2, "ebook": 1})
     capture(order, "ch1", "50")
@@ -204,7 +212,7 @@ def test_amount_too_large(operation: Any) -> None:
 
 def test_a_charge_not_authorized_has_nothing_to_capture() -> None:
     """Only a capturable (or processing) charge can be captured."""
-    order = new_order(charges=(Charge("ch1", ChargeState.PENDING, "60", "USD"),))
+    order = new_order(charges=(Charge("ch1", ChargeState.PENDING, Decimal(60), "USD"),))
     fulfil(order, {"ebook": 1})
     with unchanged(order), pytest.raises(AmountTooLarge, match="only 0 USD is left to capture"):
         capture(order, "ch1", "1")
@@ -216,7 +224,7 @@ def test_a_charge_not_authorized_has_nothing_to_capture() -> None:
 def captured_order(*amounts: str) -> Order:
     """A fulfilled order with two USD charges, captured by ``amounts``."""
     order = new_order(
-        charges=(USD60, Charge("ch2", ChargeState.CAPTURABLE, "40", "USD")),
+        charges=(USD60, Charge("ch2", ChargeState.CAPTURABLE, Decimal(40), "USD")),
     )
     fulfil(order, {"shirt": 2, "ebook": 1})
     for charge_id, amount in zip(("ch1", "ch2"), amounts, strict=False):
@@ -340,7 +348,7 @@ def test_an_order_without_a_currency_takes_any() -> None:
         "o1",
         "accepted",
         items=[Item("a", 1, physical=False)],
-        charges=[Charge("c", "capturable", "5")],
+        charges=[Charge("c", "capturable", Decimal(5))],
     )
     fulfil(order, {"a": 1})
     capture(order, "c", "5", currency="JPY")
@@ -353,8 +361,8 @@ def test_an_absurd_refund_is_an_invalid_amount(amount: object) -> None:
     """A refund of 10^18 or more is InvalidAmount before any sum could overflow Decimal."""
     order = new_order(
         charges=(
-            Charge("ch1", ChargeState.CAPTURABLE, "9e999999", "USD"),
-            Charge("ch2", ChargeState.CAPTURABLE, "9e999999", "USD"),
+            Charge("ch1", ChargeState.CAPTURABLE, Decimal("9e999999"), "USD"),
+            Charge("ch2", ChargeState.CAPTURABLE, Decimal("9e999999"), "USD"),
         ),
     )
     fulfil(order, {"shirt": 2, "ebook": 1})

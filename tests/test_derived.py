@@ -40,7 +40,7 @@ def item(
 
 
 def charge(state: ChargeState, charge_id: str = "c") -> Charge:
-    return Charge(charge_id, state, "10")
+    return Charge(charge_id, state, Decimal(10))
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -105,7 +106,7 @@ def test_too_much_to_capture_and_to_refund_is_one_error() -> None:
         "o-1",
         "accepted",
         items=[Item("i-1", 1, physical=True)],
-        charges=[Charge("ch-1", "capturable", "10.00", "USD")],
+        charges=[Charge("ch-1", "capturable", Decimal("10.00"), "USD")],
     )
     fulfil_items(order, {"i-1": 1})
     with pytest.raises(AmountTooLarge) as too_much_capture:

@@ -6,6 +6,7 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -47,7 +48,7 @@ def starts() -> list[Order]:
             state,
             at=T0,
             items=[Item("i", 2, physical=True)],
-            charges=[Charge("c", ChargeState.PENDING, "10")] if with_charge else [],
+            charges=[Charge("c", ChargeState.PENDING, Decimal(10))] if with_charge else [],
         )
         for state in ORDER_SPEC.entry_states
         for with_charge in (True, False)

@@ -169,7 +169,8 @@ def test_cancelling_the_rest_after_a_capture_completes() -> None:
 def test_pending_payment_cancels_only_as_a_whole() -> None:
     """Before acceptance the whole order can be cancelled through its items, never a part."""
     order = new_order(
-        OrderState.PENDING_PAYMENT, charges=(Charge("ch1", ChargeState.PENDING, "60", "USD"),)
+        OrderState.PENDING_PAYMENT,
+        charges=(Charge("ch1", ChargeState.PENDING, Decimal(60), "USD"),),
     )
     with unchanged(order), pytest.raises(FulfillmentNotAllowed) as raised:
         cancel_items(order, {"shirt": 2})

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from order_lifecycle import (
     Charge,
@@ -30,13 +33,15 @@ from order_lifecycle.exceptions import (
     ChargeNotAllowed,
     FulfillmentNotAllowed,
     InvalidDefinition,
+    OrderLifecycleError,
     SubmissionRefused,
     UnknownEvent,
     UnknownOperation,
     WrongType,
 )
-from order_lifecycle.lifecycle import ORDER_SPEC, Machine, TransitionSpec
+from order_lifecycle.lifecycle import ORDER_SPEC, Machine, TransitionSpec, slot_setter
 from order_lifecycle.models import CHECKOUT_MACHINE, ORDER_MACHINE
+from order_lifecycle.testing import HOSTILE_TEXT
 
 from .orders import walked_to
 
@@ -50,7 +55,7 @@ def order_in(state: OrderState, **kwargs: Any) -> Order:
         state if state in ORDER_SPEC.entry_states else OrderState.ACCEPTED,
         at=T0,
         items=[Item("i1", 2, physical=True, fulfilled=2)],
-        charges=[Charge("c1", ChargeState.COMPLETE, "10")],
+        charges=[Charge("c1", ChargeState.COMPLETE, Decimal(10))],
         **kwargs,
     )
     path = ORDER_SPEC.shortest_path(order.state, lambda s: s is state)
@@ -121,7 +126,10 @@ def test_final_states_absorb_every_event() -> None:
 
 def test_accepted_order_cancels_only_when_every_charge_is_cancelled() -> None:
     """Cancelling an accepted order needs every charge (and item) cancelled; partly is refused."""
-    charges = [Charge("c1", ChargeState.CANCELLED, "5"), Charge("c2", ChargeState.CAPTURABLE, "5")]
+    charges = [
+        Charge("c1", ChargeState.CANCELLED, Decimal(5)),
+        Charge("c2", ChargeState.CAPTURABLE, Decimal(5)),
+    ]
     order = Order.create("o1", OrderState.ACCEPTED, at=T0, charges=charges)
     with pytest.raises(TransitionNotAllowed) as raised:
         fire(order, OrderEvent.CANCEL)
@@ -129,7 +137,7 @@ def test_accepted_order_cancels_only_when_every_charge_is_cancelled() -> None:
         str(raised.value)
         == "Can't cancel when in accepted: not until every item and every charge is cancelled."
     )
-    order.charges = (charges[0], Charge("c2", ChargeState.CANCELLED, "5"))
+    order.charges = (charges[0], Charge("c2", ChargeState.CANCELLED, Decimal(5)))
     fire(order, OrderEvent.CANCEL)
     assert order.state is OrderState.CANCELLED
 
@@ -155,10 +163,10 @@ def test_complete_needs_settled_charges() -> None:
         OrderState.ACCEPTED,
         at=T0,
         items=[Item("i1", 1, physical=True, fulfilled=1)],
-        charges=[Charge("c1", ChargeState.CANCELLED, "5")],
+        charges=[Charge("c1", ChargeState.CANCELLED, Decimal(5))],
     )
     assert not can_fire(order, OrderEvent.COMPLETE)
-    order.charges = (Charge("c1", ChargeState.COMPLETE, "5"),)
+    order.charges = (Charge("c1", ChargeState.COMPLETE, Decimal(5)),)
     assert can_fire(order, OrderEvent.COMPLETE)
 
 
@@ -193,6 +201,74 @@ def test_naive_or_non_datetime_time(bad: object) -> None:
     with pytest.raises(WrongType, match="at must be a timezone-aware datetime"):
         fire(order, OrderEvent.ACCEPT, at=bad)  # type: ignore[call-overload]
     assert order == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "what"),
+    [
+        ({"event_id": 7}, "event_id must be a str or None"),
+        ({"event_id": b"evt"}, "event_id must be a str or None"),
+        ({"implied": 1}, "implied must be a bool"),
+        ({"implied": "yes"}, "implied must be a bool"),
+    ],
+)
+def test_an_event_id_or_mark_of_the_wrong_type(extra: dict[str, object], what: str) -> None:
+    """``fire`` and ``record`` check the id and mark they store; nothing changes."""
+    order = Order.create("o1", at=T0)
+    before = copy.deepcopy(order)
+    with pytest.raises(WrongType, match=what):
+        ORDER_MACHINE.fire(order, OrderEvent.ACCEPT, at=T0, **extra)  # type: ignore[arg-type]
+    row = ORDER_SPEC.transitions_from(OrderState.PENDING_PAYMENT)[0]
+    with pytest.raises(WrongType, match=what):
+        ORDER_MACHINE.record(order, row, at=T0, **extra)  # type: ignore[arg-type]
+    assert order == before
+
+
+@given(
+    st.one_of(HOSTILE_TEXT, st.integers(), st.floats(), st.none(), st.binary(max_size=4)),
+    st.sampled_from(["event", "at", "event_id", "implied"]),
+)
+def test_hostile_arguments_raise_only_typed_errors(value: object, where: str) -> None:
+    """Any value for any argument of ``fire``: a step or a typed error, the order unchanged."""
+    order = Order.create("o1", at=T0)
+    before = copy.deepcopy(order)
+    arguments: dict[str, Any] = {"event": OrderEvent.ACCEPT, "at": T0, where: value}
+    try:
+        step = fire(order, **arguments)
+    except OrderLifecycleError:
+        assert order == before
+    else:
+        assert order.history[-1] is step
+        assert step.event is OrderEvent.ACCEPT
+        assert step.event_id == arguments.get("event_id")
+        assert step.implied is bool(arguments.get("implied"))
+
+
+def test_the_machine_writes_the_state_slot_and_assignments_stay_checked() -> None:
+    """Fire leaves the enum member in the slot; a state assigned by hand is still checked."""
+    order = Order.create("o1", at=T0)
+    fire(order, "accept")
+    assert type(order.state) is OrderState
+    assert order.state is OrderState.ACCEPTED
+    with pytest.raises(WrongType):
+        order.state = 3.5  # type: ignore[assignment]
+    order.state = "blocked"  # type: ignore[assignment]
+    assert order.state is OrderState.BLOCKED
+
+
+def test_only_a_slot_has_a_direct_writer() -> None:
+    """slot_setter writes past the converter (a name stays a str); it refuses a non-slot."""
+    order = Order.create("o1", at=T0)
+    slot_setter(Order)(order, "blocked")
+    assert type(order.state) is str
+    with pytest.raises(InvalidDefinition, match=r"Order\.copy is not a slot"):
+        slot_setter(Order, "copy")
+
+    class Plain:
+        state = OrderState.ACCEPTED
+
+    with pytest.raises(InvalidDefinition, match=r"Plain\.state is not a slot"):
+        slot_setter(Plain)
 
 
 def test_fire_refuses_what_is_not_a_model() -> None:

@@ -127,7 +127,7 @@ def test_item_open_quantity() -> None:
 )
 def test_charge_amounts_are_decimal(amount: object, expected: Decimal) -> None:
     """Amounts become Decimal; a float means its decimal spelling (27.01, not its neighbour)."""
-    assert Charge("c", ChargeState.PENDING, amount).amount == expected
+    assert Charge("c", ChargeState.PENDING, amount).amount == expected  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,7 @@ def test_charge_amounts_are_decimal(amount: object, expected: Decimal) -> None:
 def test_bad_charge_amounts(amount: object, error: type[Exception]) -> None:
     """Negative, non-finite, non-numeric or non-number amounts are refused."""
     with pytest.raises(error, match="amount must be"):
-        Charge("c", ChargeState.PENDING, amount)
+        Charge("c", ChargeState.PENDING, amount)  # type: ignore[arg-type]
 
 
 def test_unknown_charge_state() -> None:
@@ -210,7 +210,7 @@ def test_snapshot_marks_are_checked() -> None:
     with pytest.raises(WrongType, match=r"SnapshotMark\.event_id must be a non-empty str"):
         SnapshotMark(datetime(2026, 1, 1, tzinfo=UTC), "")
     with pytest.raises(WrongType, match=r"Charge\.as_of must be a SnapshotMark or None"):
-        Charge("c", "capturable", "1", as_of="evt-1")  # type: ignore[arg-type]
+        Charge("c", "capturable", Decimal(1), as_of="evt-1")  # type: ignore[arg-type]
     order = Order.create("o1", at=datetime(2026, 1, 1, tzinfo=UTC))
     with pytest.raises(WrongType, match=r"Order\.as_of must be a SnapshotMark or None"):
         order.as_of = "evt-1"  # type: ignore[assignment]
@@ -219,28 +219,34 @@ def test_snapshot_marks_are_checked() -> None:
 
 def test_equal_amounts_of_a_charge_share_one_object() -> None:
     """A charge keeps one Decimal per distinct amount: zeros and a full capture are shared."""
-    full = Charge("c", ChargeState.COMPLETE, "17.07", captured=Decimal("17.07"))
+    full = Charge("c", ChargeState.COMPLETE, Decimal("17.07"), captured=Decimal("17.07"))
     assert full.captured is full.amount
     assert full.cancelled is full.refunded
-    other = Charge("d", ChargeState.PENDING, "5", cancelled=Decimal(0), refunded=Decimal(0))
+    other = Charge("d", ChargeState.PENDING, Decimal(5), cancelled=Decimal(0), refunded=Decimal(0))
     assert other.cancelled is other.refunded is full.cancelled
 
 
 def test_shared_amounts_keep_their_spelling() -> None:
     """Only amounts equal and spelled alike are shared: ``17.070`` and ``0.00`` keep theirs."""
-    charge = Charge("c", ChargeState.COMPLETE, "17.07", captured="17.070", refunded="0.00")
+    charge = Charge(
+        "c",
+        ChargeState.COMPLETE,
+        Decimal("17.07"),
+        captured=Decimal("17.070"),
+        refunded=Decimal("0.00"),
+    )
     assert str(charge.captured) == "17.070"
     assert charge.captured is not charge.amount
     assert str(charge.refunded) == "0.00"
     assert str(charge.cancelled) == "0"
-    assert str(Charge("z", ChargeState.PENDING, "-0").amount) == "-0"
+    assert str(Charge("z", ChargeState.PENDING, Decimal("-0")).amount) == "-0"
 
 
 def test_currency_codes_are_shared() -> None:
     """Every charge and order naming a currency holds the one interned code string."""
     # Decoded: each a new str object, as a parser would make them.
-    first = Charge("c", ChargeState.PENDING, "1", b"usd".decode())
-    second = Charge("d", ChargeState.PENDING, "1", b"USD".decode())
+    first = Charge("c", ChargeState.PENDING, Decimal(1), b"usd".decode())
+    second = Charge("d", ChargeState.PENDING, Decimal(1), b"USD".decode())
     order = Order.create("o1", at=T0, currency=b"uSD".decode())
     assert first.currency is second.currency is order.currency == "USD"
 
@@ -250,7 +256,7 @@ def test_currency_codes_are_shared() -> None:
     [
         Step(None, None, OrderState.ACCEPTED, T0),
         Item("i", 1, physical=True),
-        Charge("c", ChargeState.PENDING, "1"),
+        Charge("c", ChargeState.PENDING, Decimal(1)),
         SnapshotMark(T0, "evt-1"),
     ],
     ids=type,
@@ -263,6 +269,6 @@ def test_values_have_no_weakref_slot(value: object) -> None:
 @pytest.mark.parametrize(("charge", "mark"), [("c1", None), (None, None), (1, "mark")])
 def test_marked_charge_refuses_a_wrong_charge_or_mark(charge: object, mark: object) -> None:
     """A charge that is not a Charge, or a mark not a SnapshotMark, raises WrongType."""
-    real = Charge("c1", "capturable", "1.00")
+    real = Charge("c1", "capturable", Decimal("1.00"))
     with pytest.raises(WrongType):
         marked_charge(charge if mark is None else real, mark)  # type: ignore[arg-type]

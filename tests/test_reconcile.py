@@ -640,7 +640,7 @@ def test_an_order_from_post_orders_takes_its_events() -> None:
         "accepted",
         at=ev.T0 + timedelta(hours=1),  # our clock ran ahead of the provider's
         items=[Item("1005-1", 1, physical=True)],
-        charges=[Charge("ch-1005", "capturable", "20", "USD")],
+        charges=[Charge("ch-1005", "capturable", Decimal(20), "USD")],
     )
     for result in applied(ev.accepted_fulfilled_complete(), order):
         assert result.outcome in {EventOutcome.APPLIED, EventOutcome.UNKNOWN}

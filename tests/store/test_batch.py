@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def new_order(order_id: str) -> Order:
         OrderState.IN_REVIEW,
         at=T0,
         items=[Item("widget", 1, physical=True)],
-        charges=[Charge("ch-1", "capturable", "10.00", "USD")],
+        charges=[Charge("ch-1", "capturable", Decimal("10.00"), "USD")],
     )
 
 

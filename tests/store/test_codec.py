@@ -203,7 +203,7 @@ def test_amounts_keep_their_exact_decimal_text() -> None:
         "o-1",
         "accepted",
         at=T0,
-        charges=[Charge("c", ChargeState.PENDING, "0.1000000000000000001")],
+        charges=[Charge("c", ChargeState.PENDING, Decimal("0.1000000000000000001"))],
     )
     columns, body, steps = split(ORDER, order)
     assert '"amount":"0.1000000000000000001"' in body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from order_lifecycle import Charge, Inbox, Item, Order, OrderState, fire
@@ -20,7 +21,7 @@ def long_order(order_id: str, cycles: int) -> Order:
         OrderState.IN_REVIEW,
         at=T0,
         items=[Item("widget", 1, physical=True)],
-        charges=[Charge("ch-1", "capturable", "10.00", "USD")],
+        charges=[Charge("ch-1", "capturable", Decimal("10.00"), "USD")],
     )
     fire(order, "accept", at=T0 + timedelta(minutes=1))
     for n in range(cycles):

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -36,7 +37,7 @@ def pending_order(order_id: str = "o1") -> Order:
     return Order.create(
         order_id,
         items=[Item("box", 2, physical=True), Item("key", 1, physical=False)],
-        charges=[Charge("c1", "capturable", "30.00", "EUR")],
+        charges=[Charge("c1", "capturable", Decimal("30.00"), "EUR")],
     )
 
 

@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from typing import Any
@@ -51,7 +52,7 @@ def fulfilled_order(order_id: str = "o-1") -> Order:
         "accepted",
         at=T0,
         items=[Item("widget", 1, physical=True)],
-        charges=[Charge("ch-1", ChargeState.CAPTURABLE, "100.00", "USD")],
+        charges=[Charge("ch-1", ChargeState.CAPTURABLE, Decimal("100.00"), "USD")],
     )
     fulfil(order, {"widget": 1}, at=T0)
     return order

@@ -2,13 +2,14 @@
 
 The provider's words (:class:`OrderState`, :class:`OrderEvent`, ...) and the merchant's
 :class:`Operation`; a lifecycle declared as a :class:`MachineSpec`; the two declared tables
-(:data:`ORDER_SPEC`, :data:`CHECKOUT_SPEC`); the :class:`Machine` compiled from a spec, the
-:class:`Step` of a history it records, and :func:`replay` of a history against a spec.
+(:data:`ORDER_SPEC`, :data:`CHECKOUT_SPEC`); the :class:`Machine` compiled from a spec (and
+:func:`slot_setter`, how it may write a model's state), the :class:`Step` of a history it
+records, and :func:`replay` of a history against a spec.
 """
 
 from __future__ import annotations
 
-from ._machine import Machine
+from ._machine import Machine, slot_setter
 from ._replay import replay
 from ._spec import (
     ActionScope,
@@ -57,4 +58,5 @@ __all__ = [
     "Step",
     "TransitionSpec",
     "replay",
+    "slot_setter",
 ]

@@ -17,11 +17,12 @@ is committed to the model in one place, together with its history step. Refusals
 
 from __future__ import annotations
 
+import types
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Generic, cast
+from typing import Any, Generic, cast
 
 from transitions import Machine as _Engine
 from transitions.core import EventData
@@ -38,9 +39,21 @@ from order_lifecycle.exceptions import (
 
 from ._spec import MachineSpec, TransitionSpec, path_back
 
-__all__ = ["Machine"]
+__all__ = ["Machine", "slot_setter"]
 
-from ._step import E, Explanation, Guard, M, S, Step, coerce
+from ._step import (
+    E,
+    Explanation,
+    Guard,
+    M,
+    Move,
+    S,
+    Stateful,
+    Step,
+    coerce,
+    move,
+    recorded,
+)
 
 
 class _Carrier(Generic[M]):
@@ -59,10 +72,50 @@ def _utc_now() -> datetime:
 
 
 _Compiled = tuple[tuple[TransitionSpec[S, E], "Guard[M, S, E] | None"], ...]
+# What fire reads per row: the row, its guard, its destination and its two shared moves
+# (announced, implied), so that recording a step builds nothing but the step.
+_Firing = tuple[tuple[TransitionSpec[S, E], "Guard[M, S, E] | None", S, tuple[Move, Move]], ...]
+
+
+def _assign_state(model: Stateful[S, E], state: S) -> None:
+    model.state = state
+
+
+def slot_setter(cls: type[Any], name: str = "state") -> Callable[[Any, Any], None]:
+    """A writer of the slot ``name`` of ``cls``'s instances that skips ``cls.__setattr__``.
+
+    For a model whose ``__setattr__`` only checks and converts what is assigned (an attrs
+    class's converter and validators), given to a :class:`Machine` as ``set_state``: what
+    the machine writes is a member of its spec's states, which the check would give back
+    unchanged, at a cost (for ``Order``, more than the rest of ``fire``). Assignments from
+    anywhere else still go through the check.
+
+    Raises:
+        InvalidDefinition: ``name`` is no slot of ``cls`` (a plain attribute or a property
+            cannot be written this way).
+
+    """
+    slot: object = next((vars(k)[name] for k in cls.__mro__ if name in vars(k)), None)
+    if not isinstance(slot, types.MemberDescriptorType):
+        raise InvalidDefinition(f"{cls.__name__}.{name} is not a slot, so it has no direct writer.")
+    return slot.__set__
+
+
+def _made(event_id: object, implied: object) -> int:
+    """Which of a row's two moves a step makes (1: implied), once its id and flag are checked."""
+    if event_id is not None and type(event_id) is not str:
+        raise WrongType("event_id", "a str or None", event_id)
+    if implied is not True and implied is not False:
+        raise WrongType("implied", "a bool", implied)
+    return 1 if implied else 0
 
 
 class Machine(Generic[S, E, M]):
     """Fires events at models of one spec, enforcing its table and guards.
+
+    ``set_state`` commits a move to the model (by default an assignment to ``state``); a
+    model whose assignment re-checks every value may pass its slot's own writer,
+    :func:`slot_setter`, since the machine writes only states of its spec.
 
     Raises:
         InvalidDefinition: when ``guards`` does not bind exactly the guards the spec names,
@@ -75,6 +128,8 @@ class Machine(Generic[S, E, M]):
         spec: MachineSpec[S, E],
         guards: Mapping[str, Guard[M, S, E]],
         clock: Callable[[], datetime] = _utc_now,
+        *,
+        set_state: Callable[[M, S], None] | None = None,
     ) -> None:
         declared = {g.name for g in spec.guards}
         missing, extra = sorted(declared - guards.keys()), sorted(guards.keys() - declared)
@@ -85,6 +140,7 @@ class Machine(Generic[S, E, M]):
                 "bind one predicate per GuardSpec."
             )
         self.spec = spec
+        self._set_state: Callable[[M, S], None] = set_state or _assign_state
         self._guards = dict(guards)
         self._clock = clock
         self._states = type(spec.states[0].value)
@@ -99,7 +155,18 @@ class Machine(Generic[S, E, M]):
             ignore_invalid_triggers=False,
         )
         self._table = self._compile()
-        self._rows = frozenset(spec.transitions)
+        # Each row's two moves (announced, implied), shared by every step taking it.
+        self._moves: dict[TransitionSpec[S, E], tuple[Move, Move]] = {
+            row: (
+                move(row.event, row.source, row.dest, implied=False),
+                move(row.event, row.source, row.dest, implied=True),
+            )
+            for row in spec.transitions
+        }
+        self._firing: dict[tuple[S, E], _Firing[S, E, M]] = {
+            key: tuple((row, guard, row.dest, self._moves[row]) for row, guard in rows)
+            for key, rows in self._table.items()
+        }
         self._events_from = {
             s.value: tuple(e.value for e in spec.events if (s.value, e.value) in self._table)
             for s in spec.states
@@ -250,27 +317,29 @@ class Machine(Generic[S, E, M]):
 
         Raises:
             UnknownEvent: ``event`` is not one of this machine's events.
-            WrongType: ``event`` or ``at`` has the wrong type.
+            WrongType: ``event``, ``at``, ``event_id`` or ``implied`` has the wrong type.
             TransitionNotAllowed: the event is refused now (or the event's own subclass,
                 such as ``FulfillmentNotAllowed``); the model is unchanged.
 
         """
-        event = self.event(event)
+        if type(event) is not self._events:  # a member is taken as it is
+            event = self.event(event)
         if at is None:
             at = self._clock()
         elif not isinstance(at, datetime) or at.tzinfo is None:
             raise WrongType("at", "a timezone-aware datetime", at)
-        source = model.state
-        row = self.row_for(model, event)
-        if row is None:
-            raise self._refusal(model, event)
-        # The one commit point: the step is built from checked parts only, so it needs no
-        # second validation; state first (the model's own converter accepts a member
-        # as it is), then the history that explains it.
-        step: Step[S, E] = Step(event, source, row.dest, at, event_id, implied)
-        model.state = row.dest
-        model.history.append(step)
-        return step
+        made = 0 if event_id is None and implied is False else _made(event_id, implied)
+        for row, guard, dest, moves in self._firing.get((model.state, event), ()):
+            if guard is None or guard(model, row):
+                # The one commit point. The step is built from checked parts only (a row of
+                # the table, an aware time, an id checked above), so past the constructor's
+                # checks; the state is one of the table's, so written past the model's own
+                # converter when the machine was given its slot's writer.
+                step: Step[S, E] = recorded(moves[made], at, event_id)
+                self._set_state(model, dest)
+                model.history.append(step)
+                return step
+        raise self._refusal(model, event)
 
     def record(
         self,
@@ -290,18 +359,20 @@ class Machine(Generic[S, E, M]):
         Raises:
             InvalidInput: ``row`` is not a row of this machine's table leaving the model's
                 state; the model is unchanged.
-            WrongType: ``at`` is not a timezone-aware datetime.
+            WrongType: ``at``, ``event_id`` or ``implied`` has the wrong type.
 
         """
-        if row not in self._rows or row.source != model.state:
+        moves = self._moves.get(row)
+        if moves is None or row.source != model.state:
             raise InvalidInput(
                 f"{row.source} -{row.event}-> {row.dest} is not a row of the {self.spec.name} "
                 f"table leaving {model.state}."
             )
         if not isinstance(at, datetime) or at.tzinfo is None:
             raise WrongType("at", "a timezone-aware datetime", at)
-        step: Step[S, E] = Step(row.event, row.source, row.dest, at, event_id, implied)
-        model.state = step.dest
+        made = _made(event_id, implied)
+        step: Step[S, E] = recorded(moves[made], at, event_id)
+        self._set_state(model, row.dest)
         model.history.append(step)
         return step
 

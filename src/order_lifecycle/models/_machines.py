@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, cast, overload
 
 from order_lifecycle.exceptions import WrongType
-from order_lifecycle.lifecycle._machine import Machine
+from order_lifecycle.lifecycle._machine import Machine, slot_setter
 from order_lifecycle.lifecycle._step import Explanation, Step
 from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
 from order_lifecycle.lifecycle._vocabulary import (
@@ -30,10 +30,16 @@ __all__ = [
     "fire",
 ]
 
-ORDER_MACHINE: Machine[OrderState, OrderEvent, Order] = Machine(ORDER_SPEC, ORDER_GUARDS)
+# Each machine writes its model's state slot directly: what it writes is a state of its own
+# table, which the model's converter (run on every other assignment) would give back as is.
+ORDER_MACHINE: Machine[OrderState, OrderEvent, Order] = Machine(
+    ORDER_SPEC, ORDER_GUARDS, set_state=slot_setter(Order)
+)
 """The order lifecycle (DESIGN 1.2) as a running machine."""
 
-CHECKOUT_MACHINE: Machine[CheckoutState, CheckoutEvent, Checkout] = Machine(CHECKOUT_SPEC, {})
+CHECKOUT_MACHINE: Machine[CheckoutState, CheckoutEvent, Checkout] = Machine(
+    CHECKOUT_SPEC, {}, set_state=slot_setter(Checkout)
+)
 """The checkout lifecycle (DESIGN 1.1) as a running machine."""
 
 

@@ -44,20 +44,23 @@ T = TypeVar("T")
 V = TypeVar("V", bound=StrEnum)
 
 
-# attrs converters: named functions, so that mypy's attrs plugin sees their types.
-def _order_state(value: object) -> OrderState:
+# attrs converters: named functions, so that mypy's attrs plugin sees their types. Each
+# parameter is typed as what a caller should pass (the constructors take these types, so a
+# type checker refuses ``Order("1", state=3.5)``); each still checks at run time, for
+# callers without one.
+def _order_state(value: OrderState | str) -> OrderState:
     return coerce(OrderState, value, "order", UnknownState)
 
 
-def _checkout_state(value: object) -> CheckoutState:
+def _checkout_state(value: CheckoutState | str) -> CheckoutState:
     return coerce(CheckoutState, value, "checkout", UnknownState)
 
 
-def _charge_state(value: object) -> ChargeState:
+def _charge_state(value: ChargeState | str) -> ChargeState:
     return coerce(ChargeState, value, "charge", UnknownState)
 
 
-def _fraud_state(value: object) -> FraudState | None:
+def _fraud_state(value: FraudState | str | None) -> FraudState | None:
     return None if value is None else coerce(FraudState, value, "fraud", UnknownState)
 
 
@@ -122,8 +125,12 @@ _ZERO = Decimal(0)
 _ZEROS = {str(zero): zero for zero in (_ZERO, Decimal("0.0"), Decimal("0.00"))}
 
 
-def _amount(value: object) -> Decimal:
-    """An attrs converter: a finite, non-negative money amount as ``Decimal``."""
+def _amount(value: Decimal | int) -> Decimal:
+    """An attrs converter: a finite, non-negative money amount as ``Decimal``.
+
+    Typed as what money should be passed as; at run time a ``float`` or a numeric ``str``
+    is taken too (by its ``str``: ``27.01`` is the decimal 27.01), for untyped callers.
+    """
     if type(value) is Decimal and value.is_finite() and value >= 0:
         # As Decimal(str(value)) would give it back: a checked value, kept (a zero shared).
         return value if value or value is _ZERO else _ZEROS.get(str(value), value)
@@ -234,7 +241,7 @@ class Item:
         return self.fulfilled - self.returned
 
 
-def currency_code(value: object) -> str | None:
+def currency_code(value: str | None) -> str | None:
     """An ISO 4217 code (``"usd"`` becomes ``"USD"``), or ``None``; an attrs converter.
 
     Raises:

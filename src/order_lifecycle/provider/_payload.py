@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -327,7 +327,7 @@ def read_charge(data: object, path: str) -> Charge:
     try:
         return Charge(
             id=charge_id,
-            state=charge.get("state"),
+            state=cast("str", charge.get("state")),  # the model checks it, as any value
             amount=amount,
             currency=charge.get("currency"),
             captured=_total(charge, "captures", path),

@@ -2,7 +2,8 @@
 
 :func:`encode` walks ``attrs.fields`` and gives JSON-ready data: ``Decimal`` as its string
 (exact), enums by value, aware datetimes as ISO 8601 (offset kept), ``bytes`` as
-``{"$bytes": base64}``, tuples and lists as lists, attrs values as dicts of their fields.
+``{"$bytes": base64}``, tuples and lists as lists, attrs values as dicts of their fields (a
+:class:`Step`, no attrs class, as a dict of its six :data:`STEP_FIELDS`).
 :func:`decode` reverses it from the field's annotation, and builds each value through its
 class, so the models' own validation checks what comes back. A field added to a model
 needs no change here: a stored record without it takes the field's default.
@@ -27,7 +28,7 @@ from typing import Any, TypeVar
 import attrs
 
 from order_lifecycle.exceptions import OrderLifecycleError, StoreCorrupt
-from order_lifecycle.lifecycle._step import Step
+from order_lifecycle.lifecycle._step import STEP_FIELDS, Step
 from order_lifecycle.models._models import (
     Charge,
     Checkout,
@@ -53,9 +54,6 @@ __all__ = [
     "stored_text",
     "stored_time",
 ]
-
-STEP_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Step))
-"""A history row's columns, in order: the fields of :class:`Step`."""
 
 _BYTES = "$bytes"
 
@@ -143,13 +141,26 @@ def _attrs_encoder(kind: type[Any]) -> Encoder:
     return encode_fields
 
 
+def _encode_step(step: Step[Any, Any]) -> dict[str, Any]:
+    """A step's data, as the generic encoder gives it: its parts are known, so not dispatched."""
+    event, source = step.event, step.source
+    return {
+        "event": None if event is None else str(event),  # a StrEnum's str is its value
+        "source": None if source is None else str(source),
+        "dest": str(step.dest),
+        "at": step.at.isoformat(),
+        "event_id": step.event_id,
+        "implied": step.implied,
+    }
+
+
 def _frozen_encoder(kind: type[Any]) -> Encoder:
     """A frozen value's data; remembered by identity, as it encodes the same every time.
 
     Items, charges and steps are carried from one version of an order to the next, so an
     update encodes mostly values encoded before.
     """
-    encode_fields = _attrs_encoder(kind)
+    encode_fields: Encoder = _encode_step if kind is Step else _attrs_encoder(kind)
 
     def encode_frozen(value: object) -> Any:  # noqa: ANN401 (JSON-ready data)
         known = _ENCODED.get(id(value))
@@ -214,12 +225,12 @@ def _compile(kind: Any, typevars: dict[Any, Any]) -> Decoder:  # noqa: ANN401, P
         return functools.partial(
             _decode_sequence, _decoder(typing.get_args(kind)[0], bound), origin
         )
-    if origin is not None and attrs.has(origin):
+    if origin is not None and (attrs.has(origin) or origin is Step):
         params = getattr(origin, "__parameters__", ())
         return _compile_attrs(
             origin, typevars | dict(zip(params, typing.get_args(kind), strict=True))
         )
-    if isinstance(kind, type) and attrs.has(kind):
+    if kind is Step or (isinstance(kind, type) and attrs.has(kind)):
         return _compile_attrs(kind, typevars)
     if isinstance(kind, type) and issubclass(kind, Enum):
         return kind
@@ -248,11 +259,10 @@ def _decode_sequence(element: Decoder, container: type[Any], data: object) -> An
 
 
 def _compile_attrs(cls: type[Any], typevars: dict[Any, Any]) -> Decoder:
+    """A decoder of ``cls`` (an attrs class, or :class:`Step`) from the data of its fields."""
     bound = tuple(typevars.items())
     hints = _hints(cls)
-    fields = [
-        (f.name, f.alias or f.name, _decoder(hints[f.name], bound)) for f in _init_fields(cls)
-    ]
+    fields = [(name, alias, _decoder(hints[name], bound)) for name, alias in _aliases(cls)]
     names = frozenset(name for name, _, _ in fields)
 
     def decode_attrs(data: object) -> Any:  # noqa: ANN401
@@ -312,6 +322,13 @@ _SCALARS: dict[Any, Decoder] = {
 }
 
 
+def _aliases(cls: type[Any]) -> tuple[tuple[str, str], ...]:
+    """Each field's name and the name its constructor takes it by."""
+    if cls is Step:
+        return tuple((name, name) for name in STEP_FIELDS)
+    return tuple((f.name, f.alias or f.name) for f in _init_fields(cls))
+
+
 def _init_fields(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:
     fields = _FIELDS.get(cls)
     if fields is None:
@@ -322,7 +339,8 @@ def _init_fields(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:
 def _hints(cls: type[Any]) -> dict[str, Any]:
     hints = _HINTS.get(cls)
     if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
+        # A step's fields are its constructor's parameters (its attributes are properties).
+        hints = _HINTS[cls] = typing.get_type_hints(cls.__init__ if cls is Step else cls)
     return hints
 
 

@@ -266,7 +266,9 @@ def announce(order: Order, count: int, event: Event) -> None:
     for index, step in enumerate(steps):
         event_id, implied = (event.id, False) if index == announcing else (None, True)
         if (step.event_id, step.implied) != (event_id, implied):
-            order.history[start + index] = attrs.evolve(step, event_id=event_id, implied=implied)
+            order.history[start + index] = Step(
+                step.event, step.source, step.dest, step.at, event_id, implied
+            )
 
 
 def _step_time(

@@ -581,5 +581,6 @@ def reconcile(
     # name none: the type announces no step); a fetch is no event, so none names it.
     history = done.order.history
     index = len(history) - len(done.steps)
-    history[index] = attrs.evolve(history[index], event_id=None)
+    first = history[index]
+    history[index] = Step(first.event, first.source, first.dest, first.at, None, first.implied)
     return attrs.evolve(done, steps=tuple(history[index:]))

@@ -1,0 +1,1 @@
+"""mypy run on samples of calls: what the library's types refuse and accept."""
