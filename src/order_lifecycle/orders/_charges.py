@@ -11,7 +11,7 @@ captured and not refunded yet.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
 from typing import Any
 
 import attrs
@@ -23,7 +23,7 @@ from order_lifecycle.models._machines import ORDER_MACHINE
 from order_lifecycle.models._models import Charge, Order
 from order_lifecycle.provider._payload import AMOUNT_LIMIT
 
-from ._apply import amount_of, charge_of, check_currency, commit, money, require
+from ._apply import amount_of, charge_of, check_currency, commit, require
 
 __all__ = ["RefundRequest", "cancel_charge", "capture", "refund"]
 
@@ -121,7 +121,10 @@ def refund(
         raise InvalidAmount(what, amount)
     check_currency(order, None, currency, what)
     refusal = ORDER_MACHINE.operation_refusal(order, Operation.REFUND)
-    available = sum((c.refundable for c in order.charges), Decimal(0))
+    # Charges may be absurdly large (9e999999 each): their sum must not overflow Decimal's
+    # default exponent limit, and a wanted amount below AMOUNT_LIMIT compares with it.
+    with localcontext(Emax=MAX_EMAX, Emin=MIN_EMIN):
+        available = sum((c.refundable for c in order.charges), Decimal(0))
     if refusal is not None:
         # In a state the table refuses, nothing may be refunded; else nothing was captured.
         allowed_here = order.state in ORDER_SPEC.operation(Operation.REFUND).allowed_in
@@ -132,8 +135,9 @@ def refund(
         raise AmountTooLarge(
             None,
             "refund",
-            money(wanted, order.currency),
-            money(available, order.currency),
+            wanted,
+            available,
+            currency=order.currency,
             order_id=order.id,
             remains="captured minus refunded",
         )
@@ -159,7 +163,7 @@ def _checked(
     if wanted > available:
         unit = charge.currency or order.currency
         verb = "capture" if action is Operation.CAPTURE else "cancel"
-        raise AmountTooLarge(charge.id, verb, money(wanted, unit), money(available, unit))
+        raise AmountTooLarge(charge.id, verb, wanted, available, currency=unit)
     return charge, wanted
 
 
