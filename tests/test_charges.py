@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
 from typing import Any
 
 import attrs
@@ -417,7 +417,8 @@ def test_a_hostile_refund_is_a_typed_error(order: Order, amount: Any, currency: 
         assert order == before
     else:
         assert Decimal(0) < request.amount < Decimal("1e18")
-        assert sum(c.refunded for c in order.charges) == request.amount
+        with localcontext(Emax=MAX_EMAX, Emin=MIN_EMIN):  # a tiny refund is no 0 here
+            assert sum(c.refunded for c in order.charges) == request.amount
 
 
 @pytest.mark.parametrize(
@@ -439,3 +440,15 @@ def test_refunds_of_absurd_orders_and_amounts(amount: Any, refunds: bool) -> Non
     else:
         assert refund(order, amount).amount == Decimal(amount)
         assert order.charges[0].refunded == Decimal(amount)
+
+
+def test_a_tiny_amount_is_recorded_exactly_or_refused() -> None:
+    """1e-10000000 is refunded as asked (not silently 0); a sum no 28 digits hold is refused."""
+    order = captured_order("60", "40")
+    assert refund(order, "1e-10000000").amount == order.charges[0].refunded
+    assert order.charges[0].refunded == Decimal("1e-10000000")
+    with unchanged(order), pytest.raises(InvalidAmount, match="Refund of order 'o1'"):
+        refund(order, "1")  # 1 + 1e-10000000 has no exact 28-digit sum
+    other = captured_order("60")
+    with unchanged(other), pytest.raises(InvalidAmount, match="Charge 'ch2'"):
+        capture(other, "ch2", "1.000000000000000000000000000001")

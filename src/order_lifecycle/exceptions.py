@@ -618,8 +618,8 @@ class MigrationNeeded(StoreUnavailable):
             asked = "open it with migrate=True"
         if reason is None:
             how = (
-                f"opening a store never changes its tables unless asked: run `{command}` (as a "
-                f"role that may create tables), or {asked}"
+                f"opening a store never changes its tables unless asked: run `{command}` "
+                f"(with the right to create tables there), or {asked}"
             )
         else:
             how = (

@@ -11,7 +11,7 @@ captured and not refunded yet.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, Inexact, localcontext
 from typing import Any
 
 import attrs
@@ -69,8 +69,8 @@ def capture(
 
     """
     charge, wanted = _checked(order, charge_id, amount, currency, Operation.CAPTURE)
-    changed = attrs.evolve(charge, captured=charge.captured + wanted)
-    return _commit(order, changed, Operation.CAPTURE, at)
+    captured = _exactly(charge.captured, wanted, f"Charge {charge.id!r}", amount)
+    return _commit(order, attrs.evolve(charge, captured=captured), Operation.CAPTURE, at)
 
 
 def cancel_charge(
@@ -93,8 +93,8 @@ def cancel_charge(
 
     """
     charge, wanted = _checked(order, charge_id, amount, currency, Operation.CANCEL_CHARGE)
-    changed = attrs.evolve(charge, cancelled=charge.cancelled + wanted)
-    return _commit(order, changed, Operation.CANCEL_CHARGE, at)
+    cancelled = _exactly(charge.cancelled, wanted, f"Charge {charge.id!r}", amount)
+    return _commit(order, attrs.evolve(charge, cancelled=cancelled), Operation.CANCEL_CHARGE, at)
 
 
 def refund(
@@ -112,7 +112,8 @@ def refund(
             captured yet.
         AmountTooLarge: more than captured minus refunded; ``available`` says how much may be.
         InvalidAmount, CurrencyMismatch: bad input, naming the order and the value
-            (also an amount of 10^18 or more: no real one, and sums of it overflow).
+            (also an amount of 10^18 or more: no real one, and sums of it overflow; and one
+            no refunded total can hold exactly, such as 1e-10000000).
 
     """
     what = f"Refund of order {order.id!r}"
@@ -144,10 +145,30 @@ def refund(
     left, charges = wanted, []
     for charge in order.charges:
         part = min(left, charge.refundable)
-        left -= part
-        charges.append(attrs.evolve(charge, refunded=charge.refunded + part) if part else charge)
+        if part:
+            left = _exactly(left, -part, what, amount)
+            charge = attrs.evolve(charge, refunded=_exactly(charge.refunded, part, what, amount))  # noqa: PLW2901 (the charge as refunded)
+        charges.append(charge)
     order.charges = tuple(charges)
     return RefundRequest(order.id, wanted, order.currency or (currency and currency.upper()))
+
+
+def _exactly(total: Decimal, part: Decimal, what: str, value: object) -> Decimal:
+    """``total + part`` exactly, whatever their exponents; an amount no sum holds is refused.
+
+    In ``Decimal``'s default context, ``0 + 1e-10000000`` is silently 0: a refund of it would
+    be requested and never recorded.
+
+    Raises:
+        InvalidAmount: the sum cannot be exact (28 digits apart), naming ``what`` and ``value``.
+
+    """
+    with localcontext(Emax=MAX_EMAX, Emin=MIN_EMIN) as context:
+        context.traps[Inexact] = True
+        try:
+            return total + part
+        except Inexact:
+            raise InvalidAmount(what, value) from None
 
 
 def _checked(
