@@ -371,9 +371,8 @@ def test_an_order_without_a_currency_takes_any() -> None:
     assert RefundRequest("o1", Decimal(1), None).as_json() == {"orderId": "o1", "amount": 1.0}
 
 
-@pytest.mark.parametrize("amount", ["9e999999", "9e9999999", "1e18", Decimal("1e30")])
-def test_an_absurd_refund_is_an_invalid_amount(amount: object) -> None:
-    """A refund of 10^18 or more is InvalidAmount before any sum could overflow Decimal."""
+def absurd_order() -> Order:
+    """A fulfilled order whose two charges, of 9e999999 each, were captured in full."""
     order = new_order(
         charges=(
             Charge("ch1", ChargeState.CAPTURABLE, "9e999999", "USD"),
@@ -382,6 +381,13 @@ def test_an_absurd_refund_is_an_invalid_amount(amount: object) -> None:
     )
     fulfil(order, {"shirt": 2, "ebook": 1})
     order.charges = tuple(attrs.evolve(c, captured=c.amount) for c in order.charges)
+    return order
+
+
+@pytest.mark.parametrize("amount", ["9e999999", "9e9999999", "1e18", Decimal("1e30")])
+def test_an_absurd_refund_is_an_invalid_amount(amount: object) -> None:
+    """A refund of 10^18 or more is InvalidAmount before any sum could overflow Decimal."""
+    order = absurd_order()
     with unchanged(order), pytest.raises(InvalidAmount, match="Refund of order 'o1'"):
         refund(order, amount)  # type: ignore[arg-type]
 
@@ -426,14 +432,7 @@ def test_a_hostile_refund_is_a_typed_error(order: Order, amount: Any, currency: 
 )
 def test_refunds_of_absurd_orders_and_amounts(amount: Any, refunds: bool) -> None:
     """Charges summing past Decimal's limit refund; an int of 5,000 digits is InvalidAmount."""
-    order = new_order(
-        charges=(
-            Charge("ch1", ChargeState.CAPTURABLE, "9e999999", "USD"),
-            Charge("ch2", ChargeState.CAPTURABLE, "9e999999", "USD"),
-        ),
-    )
-    fulfil(order, {"shirt": 2, "ebook": 1})
-    order.charges = tuple(attrs.evolve(c, captured=c.amount) for c in order.charges)
+    order = absurd_order()
     if not refunds:
         with unchanged(order), pytest.raises(InvalidAmount, match="Refund of order 'o1'"):
             refund(order, amount)

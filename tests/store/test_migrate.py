@@ -93,21 +93,6 @@ def test_migrate_creates_then_has_nothing_to_do(no_tables_url: UrlMaker) -> None
     assert not again.changed
 
 
-@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
-def test_migrate_brings_older_tables_up_to_date(
-    new_url: UrlMaker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Tables of the version before this code's are migrated, their rows kept."""
-    url = new_url()
-    with open_store(url) as store:
-        store.create_order(Order.create("o-1"))
-    newer = newer_code(monkeypatch)
-    done = migrate(url)
-    assert (done.found, done.version) == (SCHEMA_VERSION, newer)
-    with open_store(url) as store:
-        assert store.order_ids() == ["o-1"]
-
-
 def test_a_sqlite_file_is_never_changed_by_opening(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -338,6 +338,7 @@ def test_an_older_schema_is_upgraded_only_when_asked(
         assert "open it with migrate=True" in str(e.value)
         assert (e.value.found, e.value.supported) == (SCHEMA_VERSION, newer)
     with open_store(url, migrate=True) as store:
+        assert store.found_version == SCHEMA_VERSION  # type: ignore[attr-defined]
         assert store.order_ids() == ["o-1"]
         with store._transaction(write=False):  # type: ignore[attr-defined]
             assert store._schema_version() == newer  # type: ignore[attr-defined]
