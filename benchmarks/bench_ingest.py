@@ -86,7 +86,7 @@ Result = dict[str, Any]
 @contextlib.contextmanager
 def opened(kind: str, where: str) -> Iterator[Store]:
     """The store of ``kind`` (memory, sqlite, postgres) at ``where``, closed afterwards."""
-    store = MemoryStore() if kind == "memory" else open_store(where)
+    store = MemoryStore() if kind == "memory" else open_store(where, create=True)
     with store:
         yield store
 

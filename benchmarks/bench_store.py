@@ -96,7 +96,7 @@ def main() -> None:
         results["sqlite"] = measure(lite, args.count)
     with postgres(args.postgres) as dsn:
         if dsn is not None:
-            with open_store(dsn) as pg:
+            with open_store(dsn, create=True) as pg:
                 results["postgres"] = measure(pg, args.count)
     baseline = results["memory"]
     print(f"{'store':9}" + "".join(f"{kind:>22}" for kind in baseline))

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
 from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from order_lifecycle import (
     Charge,
@@ -25,11 +28,13 @@ from order_lifecycle.exceptions import (
     ChargeNotAllowed,
     CurrencyMismatch,
     InvalidAmount,
+    OrderLifecycleError,
     RefundNotAllowed,
     UnknownCharge,
     WrongType,
 )
 from order_lifecycle.orders import RefundRequest, fulfil
+from order_lifecycle.testing import HOSTILE_AMOUNTS
 
 from .orders import T0, new_order, state_of, unchanged, walked_to
 
@@ -207,7 +212,13 @@ def test_amount_too_large(operation: Any) -> None:
     assert str(raised.value) == (
         f"Charge 'ch1': can't {verb} 10.01 USD, only 10.00 USD is left to {verb}."
     )
-    assert (raised.value.charge_id, raised.value.available) == ("ch1", "10.00 USD")
+    error = raised.value
+    assert (error.charge_id, error.value, error.available, error.currency) == (
+        "ch1",
+        Decimal("10.01"),
+        Decimal("10.00"),
+        "USD",
+    )
 
 
 def test_a_charge_not_authorized_has_nothing_to_capture() -> None:
@@ -250,7 +261,7 @@ def test_refund_up_to_what_is_available() -> None:
     with unchanged(order), pytest.raises(AmountTooLarge) as raised:
         refund(order, "20.01")
     assert (raised.value.order_id, raised.value.charge_id) == ("o1", None)
-    assert raised.value.available == "20 USD"
+    assert (raised.value.available, raised.value.currency) == (Decimal(20), "USD")
     assert str(raised.value) == (
         "Order 'o1': can't refund 20.01 USD, only 20 USD is left to refund "
         "(captured minus refunded)."
@@ -269,6 +280,18 @@ def test_no_refund_before_a_capture() -> None:
         "Can't refund when in accepted: not until something has been captured."
     )
     assert raised.value.available == 0
+
+
+def test_sibling_refusals_carry_amounts_of_one_type() -> None:
+    """AmountTooLarge and RefundNotAllowed both say what is available as a Decimal."""
+    order = captured_order("30")
+    with pytest.raises(AmountTooLarge) as too_large:
+        refund(order, "31")
+    fire(order, OrderEvent.DISPUTE)
+    with pytest.raises(RefundNotAllowed) as not_allowed:
+        refund(order, "1")
+    assert type(too_large.value.available) is type(not_allowed.value.available) is Decimal
+    assert type(too_large.value.value) is Decimal
 
 
 def test_no_refund_in_dispute_until_it_is_resolved() -> None:
@@ -356,9 +379,8 @@ def test_an_order_without_a_currency_takes_any() -> None:
     assert RefundRequest("o1", Decimal(1), None).as_json() == {"orderId": "o1", "amount": 1.0}
 
 
-@pytest.mark.parametrize("amount", ["9e999999", "9e9999999", "1e18", Decimal("1e30")])
-def test_an_absurd_refund_is_an_invalid_amount(amount: object) -> None:
-    """A refund of 10^18 or more is InvalidAmount before any sum could overflow Decimal."""
+def absurd_order() -> Order:
+    """A fulfilled order whose two charges, of 9e999999 each, were captured in full."""
     order = new_order(
         charges=(
             Charge("ch1", ChargeState.CAPTURABLE, Decimal("9e999999"), "USD"),
@@ -367,5 +389,73 @@ def test_an_absurd_refund_is_an_invalid_amount(amount: object) -> None:
     )
     fulfil(order, {"shirt": 2, "ebook": 1})
     order.charges = tuple(attrs.evolve(c, captured=c.amount) for c in order.charges)
+    return order
+
+
+@pytest.mark.parametrize("amount", ["9e999999", "9e9999999", "1e18", Decimal("1e30")])
+def test_an_absurd_refund_is_an_invalid_amount(amount: object) -> None:
+    """A refund of 10^18 or more is InvalidAmount before any sum could overflow Decimal."""
+    order = absurd_order()
     with unchanged(order), pytest.raises(InvalidAmount, match="Refund of order 'o1'"):
         refund(order, amount)  # type: ignore[arg-type]
+
+
+# Hostile amounts: typed errors only, nothing changed.
+
+
+@st.composite
+def _refundable_orders(draw: st.DrawFn) -> Order:
+    """A fulfilled order whose charges were captured, some absurdly large (9e999999)."""
+    amounts = st.sampled_from(["9e999999", "1e17", "60.00", "0.01"])
+    order = new_order(
+        charges=tuple(
+            Charge(f"ch{n}", ChargeState.CAPTURABLE, Decimal(draw(amounts)), "USD")
+            for n in range(draw(st.integers(1, 3)))
+        )
+    )
+    fulfil(order, {"shirt": 2, "ebook": 1})
+    order.charges = tuple(
+        attrs.evolve(c, captured=c.amount if draw(st.booleans()) else Decimal(0))
+        for c in order.charges
+    )
+    return order
+
+
+@given(_refundable_orders(), HOSTILE_AMOUNTS, st.sampled_from([None, "USD", "usd", "EUR", ""]))
+def test_a_hostile_refund_is_a_typed_error(order: Order, amount: Any, currency: Any) -> None:
+    """Any amount, however large or strange, refunds or raises from the tree; nothing else."""
+    before = copy.deepcopy(order)
+    try:
+        request = refund(order, amount, currency=currency)
+    except OrderLifecycleError:
+        assert order == before
+    else:
+        assert Decimal(0) < request.amount < Decimal("1e18")
+        with localcontext(Emax=MAX_EMAX, Emin=MIN_EMIN):  # a tiny refund is no 0 here
+            assert sum(c.refunded for c in order.charges) == request.amount
+
+
+@pytest.mark.parametrize(
+    ("amount", "refunds"), [("1", True), (10**5000, False)], ids=["one", "5000-digit int"]
+)
+def test_refunds_of_absurd_orders_and_amounts(amount: Any, refunds: bool) -> None:
+    """Charges summing past Decimal's limit refund; an int of 5,000 digits is InvalidAmount."""
+    order = absurd_order()
+    if not refunds:
+        with unchanged(order), pytest.raises(InvalidAmount, match="Refund of order 'o1'"):
+            refund(order, amount)
+    else:
+        assert refund(order, amount).amount == Decimal(amount)
+        assert order.charges[0].refunded == Decimal(amount)
+
+
+def test_a_tiny_amount_is_recorded_exactly_or_refused() -> None:
+    """1e-10000000 is refunded as asked (not silently 0); a sum no 28 digits hold is refused."""
+    order = captured_order("60", "40")
+    assert refund(order, "1e-10000000").amount == order.charges[0].refunded
+    assert order.charges[0].refunded == Decimal("1e-10000000")
+    with unchanged(order), pytest.raises(InvalidAmount, match="Refund of order 'o1'"):
+        refund(order, "1")  # 1 + 1e-10000000 has no exact 28-digit sum
+    other = captured_order("60")
+    with unchanged(other), pytest.raises(InvalidAmount, match="Charge 'ch2'"):
+        capture(other, "ch2", "1.000000000000000000000000000001")

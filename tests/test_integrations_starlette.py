@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 import importlib
+import logging
 import subprocess
 import sys
 import threading
+from collections.abc import MutableMapping
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -95,6 +99,50 @@ def test_the_inbox_runs_off_the_event_loop_thread() -> None:
         loop = test.get("/loop").json()
     assert store.threads
     assert loop not in store.threads
+
+
+def test_a_client_that_hangs_up_mid_body_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A client gone before its body arrived: nothing received, one log line, no traceback."""
+    store = glue.WatchedStore()
+    inbox = glue.inbox(store)
+    app = Starlette(routes=[webhook_route(inbox, path=glue.PATH)])
+    arriving: list[MutableMapping[str, Any]] = [
+        {"type": "http.request", "body": glue.body()[:10], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    messages = iter(arriving)
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> MutableMapping[str, Any]:
+        return next(messages)
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": glue.PATH,
+        "raw_path": glue.PATH.encode(),
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "client": ("testclient", 50000),
+        "root_path": "",
+    }
+    with caplog.at_level(logging.INFO, logger="order_lifecycle.integrations.starlette"):
+        asyncio.run(app(scope, receive, send))
+    assert [r.getMessage() for r in caplog.records] == [
+        f"POST {glue.PATH}: the client hung up before its body arrived; nothing was received."
+    ]
+    assert all(r.exc_info is None for r in caplog.records)
+    assert sent[0]["status"] == 400  # an answer nobody reads: nothing was received
+    assert store.threads == set()  # the inbox never ran
+    assert inbox.refused == {"signature": 0, "too_large": 0}
 
 
 def test_only_post_is_routed() -> None:

@@ -7,13 +7,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle import ChargeState, Item, Order, OrderState
-from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle import ChargeState, Item, Order, OrderEvent, OrderState
+from order_lifecycle.lifecycle import ORDER_SPEC, replay
 from order_lifecycle.models import ORDER_MACHINE
 from order_lifecycle.provider._payload import OrderSnapshot
 from order_lifecycle.testing import charges, items, new_orders
 from order_lifecycle.webhooks import Event, apply_event, parse_event
-from order_lifecycle.webhooks._paths import Move, _search, announce, path_to, reach, walk
+from order_lifecycle.webhooks._paths import (
+    Move,
+    _search,
+    announce,
+    follow,
+    leads,
+    path_to,
+    reach,
+    walk,
+)
 
 from . import webhook_events as ev
 
@@ -75,6 +84,28 @@ def test_the_table_path_is_the_one_the_search_finds(
     if expected is not None:
         walk(before, expected, event, data)
     assert (walked.state, walked.history) == (before.state, before.history)
+
+
+@given(_orders_anywhere(), st.sampled_from(list(OrderState)))
+def test_follow_takes_the_table_path_where_the_guards_refuse(
+    order: Order, target: OrderState
+) -> None:
+    """The path follow takes is reach's, else the table's (refused rows forced, no resolution)."""
+    event, data = _event(order, target)
+    expected = reach(order.copy(), target, event, data)
+    followed = order.copy()
+    moves = follow(followed, target, event, data)
+    if expected is not None:
+        assert moves == expected
+    elif moves is None:
+        assert not leads(order.state, target)
+        assert followed == order
+    else:
+        assert followed.state is target
+        assert [m.row.source for m in moves] == [s.source for s in followed.history[-len(moves) :]]
+        assert any(m.forced for m in moves)
+        assert all(m.row.event is not OrderEvent.RESOLVE_DISPUTE for m in moves)
+        assert replay(ORDER_SPEC, followed.history) is target
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[None]:

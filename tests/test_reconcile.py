@@ -559,6 +559,66 @@ def test_an_order_first_seen_in_dispute_keeps_the_state_before_it() -> None:
     )
 
 
+def test_a_first_sight_follows_the_provider_record_past_a_lagging_item() -> None:
+    """The provider's order.dispute with its item still created: accepted, fulfilled, complete."""
+    dispute, resolved = ev.dispute_with_a_lagging_item()
+    result = apply_event(None, parsed(dispute))
+    order = result.order
+    assert order is not None
+    assert order.items[0].fulfilled == 0  # the snapshot's item data, as it came
+    assert [(s.source, s.dest, s.implied, s.event_id) for s in order.history] == [
+        (None, OrderState.ACCEPTED, True, None),
+        (OrderState.ACCEPTED, OrderState.FULFILLED, True, None),
+        (OrderState.FULFILLED, OrderState.COMPLETE, True, None),
+        (OrderState.COMPLETE, OrderState.DISPUTE, False, "evt-1010-dispute"),
+    ]
+    assert [s.at for s in order.history] == [ev.at(7), ev.at(24), ev.at(60_000), ev.at(200_000)]
+    assert order.state_before_dispute is OrderState.COMPLETE
+    assert result.reason == "order created in dispute (implied: accepted, fulfilled, complete)"
+    back = apply_event(order, parsed(resolved))
+    assert (back.outcome, order.state, order.items[0].fulfilled) == (
+        EventOutcome.APPLIED,
+        OrderState.COMPLETE,
+        1,
+    )
+    assert [(s.source, s.dest, s.event_id) for s in back.steps] == [
+        (OrderState.DISPUTE, OrderState.COMPLETE, "evt-1010-resolved")
+    ]
+    assert replay(ORDER_SPEC, order.history) is OrderState.COMPLETE
+
+
+def test_a_known_order_follows_the_provider_record_past_a_lagging_item() -> None:
+    """An accepted order, then the dispute whose item still lags: fulfilled and complete kept."""
+    dispute, _ = ev.dispute_with_a_lagging_item()
+    accepted = copy.deepcopy(dispute)
+    obj = accepted["data"]["object"]
+    obj["state"], obj["fraudState"] = "accepted", "passed"
+    obj["stateTransitions"] = {"accepted": ev.stamp(ev.at(7))}
+    obj["payment"]["charges"] = obj["charges"] = [ev.charge("ch-1010", "capturable", 20.0)]
+    accepted["id"], accepted["type"], accepted["createdTime"] = (
+        "evt-1010-accepted",
+        "order.accepted",
+        ev.stamp(ev.at(8)),
+    )
+    order = final([accepted, dispute])
+    assert [(s.source, s.dest, s.implied) for s in order.history[1:]] == [
+        (OrderState.ACCEPTED, OrderState.FULFILLED, True),
+        (OrderState.FULFILLED, OrderState.COMPLETE, True),
+        (OrderState.COMPLETE, OrderState.DISPUTE, False),
+    ]
+    assert order.state_before_dispute is OrderState.COMPLETE
+
+
+def test_the_provider_record_does_not_pass_a_lagging_final_state() -> None:
+    """The snapshot's own state is still guarded: complete with its item open conflicts."""
+    dispute, _ = ev.dispute_with_a_lagging_item()
+    obj = dispute["data"]["object"]
+    obj["state"] = "complete"
+    del obj["stateTransitions"]["dispute"]
+    with pytest.raises(EventConflict, match=r"complete with items \['1010-1'\] still open"):
+        apply_event(None, parsed(dispute))
+
+
 def test_state_transitions_are_walked_in_time_order() -> None:
     """The listed states are taken by their times, not by the map's key order."""
     payload = ev.accepted_fulfilled_complete()[-1]
@@ -740,3 +800,63 @@ def test_a_marked_charge_is_the_charge_evolved(charge: Charge) -> None:
     """marked_charge gives what attrs.evolve(charge, as_of=mark) gives, every field kept."""
     mark = SnapshotMark(ev.T0, "evt-1")
     assert marked_charge(charge, mark) == attrs.evolve(charge, as_of=mark)
+
+
+# --- the provider's record, whatever the data lags -------------------------------------------
+
+# The data a snapshot in each final state needs (its own state's guards and invariants);
+# anything earlier lags: items still created, the charge still capturable.
+_ITEM_IN = {"fulfilled": "fulfilled", "complete": "fulfilled", "returned": "returned"}
+_ITEM_IN["cancelled"] = "cancelled"
+_CHARGE_IN = {"complete": "complete", "returned": "complete", "cancelled": "cancelled"}
+
+
+@st.composite
+def _recorded_lives(draw: st.DrawFn) -> list[OrderState]:
+    """A path of the table from an entry state, each state once, no dispute resolved."""
+    path = [draw(st.sampled_from(sorted(ORDER_SPEC.entry_states)))]
+    for _ in range(draw(st.integers(0, 5))):
+        rows = [
+            row
+            for row in ORDER_SPEC.transitions_from(path[-1])
+            if row.event is not OrderEvent.RESOLVE_DISPUTE and row.dest not in path
+        ]
+        if not rows:
+            break
+        path.append(draw(st.sampled_from(rows)).dest)
+    return path
+
+
+def _recording(path: list[OrderState], seconds: int) -> dict[str, Any]:
+    """A snapshot in ``path[-1]`` listing each state of ``path``, its data lagging behind."""
+    state = str(path[-1])
+    captured = [ev.operation("cp", 10.0, "complete", ev.at(1))]
+    charge = ev.charge(
+        "ch-2001",
+        _CHARGE_IN.get(state, "capturable"),
+        10.0,
+        captures=captured if _CHARGE_IN.get(state) == "complete" else (),
+    )
+    return snapshot_event(
+        state,
+        seconds,
+        items=[ev.item("2001-1", 1, physical=True, state=_ITEM_IN.get(state, "created"))],
+        charges=[charge],
+        transitions={str(s): ev.at(10 * (index + 1)) for index, s in enumerate(path)},
+    )
+
+
+@given(_recorded_lives(), st.data())
+def test_the_provider_record_is_followed_whatever_the_data_lags(
+    path: list[OrderState], data: st.DataObject
+) -> None:
+    """A first sight, or a known order at a state of the record, lives every listed state."""
+    known = data.draw(st.integers(0, len(path) - 1), label="states known before")
+    order = None
+    if known:
+        order = apply_event(None, parsed(_recording(path[:known], 10 * known + 5))).order
+    result = apply_event(order, parsed(_recording(path, 10 * len(path) + 5)))
+    assert result.order is not None
+    assert [s.dest for s in result.order.history] == path
+    assert [s.at for s in result.order.history] == [ev.at(10 * (i + 1)) for i in range(len(path))]
+    assert replay(ORDER_SPEC, result.order.history) is path[-1]

@@ -309,6 +309,48 @@ def disputed_twice_back_to_accepted() -> list[Json]:
     return lives
 
 
+def dispute_with_a_lagging_item() -> list[Json]:
+    """The provider's ``order.dispute`` example: its one item still ``created``, then resolved.
+
+    Its ``stateTransitions`` list accepted, fulfilled, complete and dispute, while the item
+    it says was fulfilled is still marked ``created`` (the item data lags behind the
+    provider's record); the resolution brings the order back to ``complete``, its item
+    fulfilled by then.
+    """
+    firsts = {"accepted": at(7), "fulfilled": at(24), "complete": at(60_000)}
+    captured = [
+        charge(
+            "ch-1010", "complete", 20.0, captures=[operation("cap-1010", 20.0, "complete", at(30))]
+        )
+    ]
+
+    def snapshot(state: str, fraud: str, item_state: str) -> Json:
+        return order(
+            "1010",
+            state,
+            transitions={**firsts, "dispute": at(200_000)},
+            fraud=fraud,
+            fraud_transitions={"passed": at(7), "review_opened": at(200_000)},
+            items=[item("1010-1", 1, physical=True, amount=20.0, state=item_state)],
+            charges=captured,
+        )
+
+    return [
+        event(
+            "evt-1010-dispute",
+            "order.dispute",
+            snapshot("dispute", "review_opened", "created"),
+            at(200_005),
+        ),
+        event(
+            "evt-1010-resolved",
+            "order.dispute.resolved",
+            snapshot("complete", "passed", "fulfilled"),
+            at(200_400),
+        ),
+    ]
+
+
 _V2020 = {"digitalriverVersion": "2020-01-07"}
 
 
@@ -346,5 +388,6 @@ ALL_LIVES = {
     "charge_capture_and_cancel": charge_capture_and_cancel,
     "legacy_order_fulfilled": legacy_order_fulfilled,
     "disputed_twice_back_to_accepted": disputed_twice_back_to_accepted,
+    "dispute_with_a_lagging_item": dispute_with_a_lagging_item,
 }
 """Every life above, by name."""

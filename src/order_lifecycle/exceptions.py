@@ -45,6 +45,7 @@ callers can catch the library's refusals in one place without catching their own
     │                                charge, or to refund (captured minus refunded)
     └── StoreError                   a store could not do what was asked; it wrote nothing
         ├── StoreUnavailable         the database cannot be opened or reached
+        │   └── MigrationNeeded      no tables, or older ones: run order-lifecycle migrate
         ├── StoreCorrupt             a damaged database, or data the code cannot read back
         ├── StoreReadOnly            a write to a store opened read-only
         ├── SchemaTooNew             the database was set up by a newer order-lifecycle
@@ -87,6 +88,7 @@ __all__ = [
     "InvalidResponse",
     "InvalidSignature",
     "LimitExceeded",
+    "MigrationNeeded",
     "NotFound",
     "OperationNotAllowed",
     "OrderExists",
@@ -115,6 +117,14 @@ __all__ = [
     "UnknownState",
     "WrongType",
 ]
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` for a message: an int past ``str()``'s limit by its size, long ones cut."""
+    if isinstance(value, int) and value.bit_length() > 10_000:
+        return f"<an int of {value.bit_length()} bits>"  # repr() refuses ints of 4,300+ digits
+    shown = repr(value)
+    return shown if len(shown) <= 200 else f"{shown[:200]}... ({len(shown)} characters)"
 
 
 class OrderLifecycleError(Exception):
@@ -301,7 +311,7 @@ class WrongType(InvalidInput, TypeError):
         self.what = what
         self.expected = expected
         self.value = value
-        super().__init__(f"{what} must be {expected}, got {type(value).__name__} {value!r}.")
+        super().__init__(f"{what} must be {expected}, got {type(value).__name__} {_shown(value)}.")
 
 
 class UnknownItem(NotFound):
@@ -346,7 +356,7 @@ class InvalidQuantity(InvalidInput):
         self.value = value
         super().__init__(
             f"Item {item_id!r}: the quantity must be a whole number, 1 or more, "
-            f"got {type(value).__name__} {value!r}."
+            f"got {type(value).__name__} {_shown(value)}."
         )
 
 
@@ -358,7 +368,7 @@ class InvalidAmount(InvalidInput):
         self.value = value
         super().__init__(
             f"{what}: the amount must be a finite number above 0, "
-            f"got {type(value).__name__} {value!r}."
+            f"got {type(value).__name__} {_shown(value)}."
         )
 
 
@@ -403,16 +413,18 @@ class AmountTooLarge(LimitExceeded):
     """More money than remains: to capture or cancel on a charge, or to refund on an order.
 
     ``charge_id`` names the charge (``None`` for a refund, which is the order's);
-    ``available`` is what remains, as the message says it.
+    ``value`` is the amount asked for and ``available`` what remains, both ``Decimal`` (as
+    :attr:`RefundNotAllowed.available` is), in ``currency`` (``None`` when not known).
     """
 
     def __init__(  # noqa: PLR0913 (what the caller needs to ask for less)
         self,
         charge_id: str | None,
         action: str,
-        value: object,
-        available: object,
+        value: Decimal,
+        available: Decimal,
         *,
+        currency: str | None = None,
         order_id: str | None = None,
         remains: str = "",
     ) -> None:
@@ -421,10 +433,13 @@ class AmountTooLarge(LimitExceeded):
         self.action = action
         self.value = value
         self.available = available
+        self.currency = currency
         what = f"Charge {charge_id!r}" if charge_id is not None else f"Order {order_id!r}"
         left = f" ({remains})" if remains else ""
+        unit = f" {currency}" if currency else ""
         super().__init__(
-            f"{what}: can't {action} {value}, only {available} is left to {action}{left}."
+            f"{what}: can't {action} {value}{unit}, only {available}{unit} is left to "
+            f"{action}{left}."
         )
 
 
@@ -486,7 +501,9 @@ class RefundNotAllowed(OperationNotAllowed):
     a state that refuses refunds, the default).
     """
 
-    def __init__(self, event: str, state: str, reason: str, available: object = Decimal(0)) -> None:
+    def __init__(
+        self, event: str, state: str, reason: str, available: Decimal = Decimal(0)
+    ) -> None:
         self.available = available
         super().__init__(event, state, reason)
 
@@ -569,6 +586,48 @@ class StoreUnavailable(StoreError):
     A path that cannot be opened, a DSN that does not connect, a database locked for too
     long, the PostgreSQL driver not installed, or no store where one must already exist.
     """
+
+
+class MigrationNeeded(StoreUnavailable):
+    """The database holds no store, or one at an older schema version, and may not change.
+
+    Opening a store never creates or changes its tables unless asked (``create=True``,
+    ``migrate=True``); ``order-lifecycle migrate --db URL`` does both, as a role that may
+    (``order-lifecycle schema`` prints the SQL for a DBA). ``found`` is the version found
+    (``None``: no tables), ``supported`` the one this code needs, ``reason`` why a
+    migration that was asked for could not run (``None`` when none was asked for).
+    Nothing was written.
+    """
+
+    def __init__(
+        self, where: str, found: int | None, supported: int, *, db: str, reason: str | None = None
+    ) -> None:
+        self.where = where
+        self.found = found
+        self.supported = supported
+        self.reason = reason
+        command = f"order-lifecycle migrate --db {db}"
+        if found is None:
+            what = f"There is no order-lifecycle store in {where}"
+            asked = "open it with create=True"
+        else:
+            what = (
+                f"The order-lifecycle store in {where} is at schema version {found}, this "
+                f"order-lifecycle needs version {supported}"
+            )
+            asked = "open it with migrate=True"
+        if reason is None:
+            how = (
+                f"opening a store never changes its tables unless asked: run `{command}` "
+                f"(with the right to create tables there), or {asked}"
+            )
+        else:
+            how = (
+                f"its tables could not be made ({reason.rstrip('.')}): run `{command}` as a "
+                "role that may create tables there, or have a DBA run the SQL that "
+                "`order-lifecycle schema` prints"
+            )
+        super().__init__(f"{what}; {how}. Nothing was written.")
 
 
 class StoreCorrupt(StoreError):

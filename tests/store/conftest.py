@@ -16,7 +16,7 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from order_lifecycle.store import MemoryStore, Store, open_store
+from order_lifecycle.store import MemoryStore, Store, migrate, open_store
 from tests.pgcluster import ClusterUnavailable, throwaway_cluster
 
 BACKENDS = ("memory", "sqlite", "postgres")
@@ -35,28 +35,45 @@ def postgres_dsn() -> Iterator[str]:
         pytest.skip(f"no PostgreSQL server could be started: {error}")
 
 
-def new_postgres_schema(dsn: str) -> str:
-    """A DSN whose tables go to a new, empty schema of the cluster at ``dsn``."""
+def new_postgres_schema(dsn: str, *, tables: bool = True) -> str:
+    """A DSN whose tables go to a new schema of the cluster at ``dsn``.
+
+    The store's tables are made there, as ``order-lifecycle migrate`` makes them before an
+    application opens its store; ``tables=False`` leaves the schema empty.
+    """
     schema = f"test_{next(_schemas)}"
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {schema}")
-    return f"{dsn}?options={quote(f'-csearch_path={schema}')}"
+    url = f"{dsn}?options={quote(f'-csearch_path={schema}')}"
+    if tables:
+        migrate(url)
+    return url
 
 
 UrlMaker = Callable[[], str]
 
 
-@pytest.fixture
-def new_url(request: pytest.FixtureRequest, tmp_path: Path) -> UrlMaker:
-    """Makes URLs of new, empty stores of the backend the test is parametrized with."""
+def _url_maker(request: pytest.FixtureRequest, tmp_path: Path, *, tables: bool) -> UrlMaker:
     backend: str = request.param
     if backend == "sqlite":
         counter = itertools.count(1)
         return lambda: str(tmp_path / f"store-{next(counter)}.db")
     if backend == "postgres":
         dsn: str = request.getfixturevalue("postgres_dsn")
-        return lambda: new_postgres_schema(dsn)
+        return lambda: new_postgres_schema(dsn, tables=tables)
     raise AssertionError(backend)
+
+
+@pytest.fixture
+def new_url(request: pytest.FixtureRequest, tmp_path: Path) -> UrlMaker:
+    """Makes URLs of new, empty stores of the backend the test is parametrized with."""
+    return _url_maker(request, tmp_path, tables=True)
+
+
+@pytest.fixture
+def no_tables_url(request: pytest.FixtureRequest, tmp_path: Path) -> UrlMaker:
+    """Makes URLs of new databases without a store's tables (SQLite: no file yet)."""
+    return _url_maker(request, tmp_path, tables=False)
 
 
 @pytest.fixture(params=BACKENDS)

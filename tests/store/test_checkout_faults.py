@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from order_lifecycle import CheckoutState, InvalidInput, Order, OrderCreated, StoreError
 from order_lifecycle.exceptions import InvalidResponse
-from order_lifecycle.store import Store
+from order_lifecycle.store import Store, open_store
 from order_lifecycle.testing import assert_submission_invariants, hostile_responses
 
 CREATED = json.dumps({"id": "o-1", "state": "accepted", "checkoutId": "chk-1"})
@@ -39,7 +40,10 @@ def test_a_failed_commit_leaves_the_checkout_in_doubt(
     monkeypatch.setattr(store, "_commit_checkout", commit_failing_first)
     with pytest.raises(StoreError, match="No space left") as raised:
         store.record_response("chk-1", 201, CREATED)
-    assert "now in doubt" in raised.value.__notes__[0]
+    assert str(raised.value) == (
+        "could not extend file: No space left on device. Checkout 'chk-1' is now in doubt: look "
+        "up orders by checkout id and settle it."
+    )
     checkout = store.get("chk-1")
     assert (checkout.state, checkout.attempts[-1].body) == (CheckoutState.IN_DOUBT, CREATED)
     assert store.order_ids() == []
@@ -47,6 +51,23 @@ def test_a_failed_commit_leaves_the_checkout_in_doubt(
     store.settle("chk-1", Order.create("o-1", at=checkout.history[-1].at, checkout_id="chk-1"))
     assert store.order_ids() == ["o-1"]
     assert_submission_invariants(store.get("chk-1"))
+
+
+def test_a_full_sqlite_file_says_where_the_checkout_is(tmp_path: Path) -> None:
+    """A SQLite file that may not grow: the 201's error says the checkout is in doubt."""
+    with open_store(tmp_path / "orders.db") as store:
+        store.begin_submission("chk-1")
+        pages = store._pragma("PRAGMA page_count")[0][0]  # type: ignore[attr-defined]
+        store._pragma(f"PRAGMA max_page_count = {pages}")  # type: ignore[attr-defined]
+        padded = json.dumps({**json.loads(CREATED), "note": "x" * 200_000})
+        with pytest.raises(StoreError, match="database or disk is full") as raised:
+            store.record_response("chk-1", 201, padded)
+        assert str(raised.value).endswith(
+            "Checkout 'chk-1' is now in doubt, without the raw body (the store refused it): "
+            "look up orders by checkout id and settle it."
+        )
+        assert store.get("chk-1").state is CheckoutState.IN_DOUBT
+        assert store.order_ids() == []
 
 
 _ids = itertools.count()

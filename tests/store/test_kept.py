@@ -98,21 +98,23 @@ def test_lone_surrogates_are_refused_by_every_store(store: Store) -> None:
     assert store.order_ids() == []
 
 
-@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+@pytest.mark.parametrize("no_tables_url", REAL_BACKENDS, indirect=True)
 def test_deliveries_kept_at_schema_1_read_back_whole_and_count(
-    new_url: UrlMaker, monkeypatch: pytest.MonkeyPatch
+    no_tables_url: UrlMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Upgraded from schema 1, a kept delivery has its size and digest and counts to the cap."""
-    url = new_url()
+    url = no_tables_url()
     with monkeypatch.context() as patch:
-        patch.delitem(_schema.MIGRATIONS, 2)
-        patch.setattr(_sql, "SCHEMA_VERSION", 1)
-        with open_store(url) as store, store._transaction(write=True):  # type: ignore[attr-defined]
+        for version in range(2, _schema.SCHEMA_VERSION + 1):
+            patch.delitem(_schema.MIGRATIONS, version)
+        for module in (_schema, _sql):
+            patch.setattr(module, "SCHEMA_VERSION", 1)
+        with open_store(url, create=True) as store, store._transaction(write=True):  # type: ignore[attr-defined]
             store._write(  # type: ignore[attr-defined]
                 "INSERT INTO ol_kept_deliveries (kept_at, reason, raw) VALUES (?, ?, ?)",
                 [T0.isoformat(), "conflict", b"raw"],
             )
-    with open_store(url) as store:
+    with open_store(url, migrate=True) as store:
         assert store.kept_deliveries() == [KeptDelivery(1, b"raw", "conflict", T0)]
         [kept] = store.kept_deliveries()
         assert (kept.size, kept.sha256) == (3, hashlib.sha256(b"raw").hexdigest())

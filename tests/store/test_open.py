@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.abc
 import os
+import pwd
 import socket
 import sqlite3
 import subprocess
@@ -13,11 +15,13 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import conninfo
 
 from order_lifecycle import (
     Checkout,
@@ -35,6 +39,7 @@ from order_lifecycle.lifecycle import Step
 from order_lifecycle.store import (
     SCHEMA_VERSION,
     MemoryStore,
+    MigrationNeeded,
     SchemaTooNew,
     SQLiteStore,
     Store,
@@ -42,12 +47,16 @@ from order_lifecycle.store import (
     StoreReadOnly,
     StoreUnavailable,
     _codec,
+    _open,
     _outbox_sql,
     _schema,
     _sql,
+    migrate,
     open_store,
 )
 from order_lifecycle.store.postgres import PostgresStore
+from order_lifecycle.testing import HOSTILE_TEXT
+from tests.pgcluster import _unprivileged_user
 
 from .conftest import REAL_BACKENDS, UrlMaker, new_postgres_schema
 
@@ -142,8 +151,11 @@ def test_create_false_needs_an_existing_store(tmp_path: Path) -> None:
     connection.close()
     (tmp_path / "empty.db").touch()
     before = snapshot(tmp_path)
-    with pytest.raises(StoreUnavailable, match=r"There is no order-lifecycle store in .*\.db\.$"):
+    with pytest.raises(
+        MigrationNeeded, match=r"There is no order-lifecycle store in .*\.db; "
+    ) as e:
         open_store(tmp_path / "other.db", create=False)
+    assert f"run `order-lifecycle migrate --db {tmp_path / 'other.db'}`" in str(e.value)
     with pytest.raises(StoreCorrupt, match="is empty"):
         open_store(tmp_path / "empty.db", create=False)
     assert snapshot(tmp_path) == before
@@ -217,14 +229,14 @@ def test_postgres_urls_open_postgres_stores(postgres_dsn: str) -> None:
 
 def test_postgres_schema_newer_than_the_code(postgres_dsn: str) -> None:
     """A PostgreSQL store set up by a newer version is refused; no table is created."""
-    url = new_postgres_schema(postgres_dsn)
+    url = new_postgres_schema(postgres_dsn, tables=False)
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute("CREATE TABLE ol_schema (version BIGINT NOT NULL)")
         connection.execute("INSERT INTO ol_schema VALUES (%s)", [SCHEMA_VERSION + 1])
     with pytest.raises(SchemaTooNew):
         open_store(url)
-    with pytest.raises(StoreUnavailable, match="There is no order-lifecycle store in PostgreSQL"):
-        open_store(new_postgres_schema(postgres_dsn), create=False)
+    with pytest.raises(MigrationNeeded, match="There is no order-lifecycle store in PostgreSQL"):
+        open_store(new_postgres_schema(postgres_dsn, tables=False), create=False)
     with psycopg.connect(url, autocommit=True) as connection:
         tables = connection.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
@@ -296,24 +308,40 @@ def test_the_check_command_on_postgres(
     capsys.readouterr()
     assert main(["check", "--db", url]) == 0
     assert "10 orders and 12 checkouts checked" in capsys.readouterr().out
-    assert main(["check", "--db", new_postgres_schema(postgres_dsn)]) == 1
+    assert main(["check", "--db", new_postgres_schema(postgres_dsn, tables=False)]) == 1
     assert "There is no order-lifecycle store in PostgreSQL" in capsys.readouterr().err
 
 
+def newer_code(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Make this code one schema version newer (an index more); the new version."""
+    index = "CREATE INDEX ol_orders_by_checkout ON ol_orders (checkout_id)"
+    monkeypatch.setitem(
+        _schema.MIGRATIONS, SCHEMA_VERSION + 1, {"sqlite": (index,), "postgres": (index,)}
+    )
+    for module in (_schema, _sql, _open):
+        monkeypatch.setattr(module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    return SCHEMA_VERSION + 1
+
+
 @pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
-def test_an_older_schema_is_upgraded(new_url: UrlMaker, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A store at an older schema version gets the newer migrations, its data kept."""
+def test_an_older_schema_is_upgraded_only_when_asked(
+    new_url: UrlMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Older tables are refused untouched, then migrate=True upgrades them, data kept."""
     url = new_url()
     with open_store(url) as store:
         store.create_order(Order.create("o-1"))
-    index = "CREATE INDEX ol_orders_by_checkout ON ol_orders (checkout_id)"
-    upgrade = {"sqlite": (index,), "postgres": (index,)}
-    monkeypatch.setitem(_schema.MIGRATIONS, SCHEMA_VERSION + 1, upgrade)
-    monkeypatch.setattr(_sql, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
-    with open_store(url) as store:
+    newer = newer_code(monkeypatch)
+    for read_only in (False, True):
+        with pytest.raises(MigrationNeeded, match=f"at schema version {SCHEMA_VERSION}, ") as e:
+            open_store(url, read_only=read_only)
+        assert "open it with migrate=True" in str(e.value)
+        assert (e.value.found, e.value.supported) == (SCHEMA_VERSION, newer)
+    with open_store(url, migrate=True) as store:
+        assert store.found_version == SCHEMA_VERSION  # type: ignore[attr-defined]
         assert store.order_ids() == ["o-1"]
         with store._transaction(write=False):  # type: ignore[attr-defined]
-            assert store._schema_version() == SCHEMA_VERSION + 1  # type: ignore[attr-defined]
+            assert store._schema_version() == newer  # type: ignore[attr-defined]
     monkeypatch.undo()
     with pytest.raises(SchemaTooNew):
         open_store(url)
@@ -691,3 +719,236 @@ def test_any_damaged_value_is_a_typed_error(
         for read_it in reads:
             with contextlib.suppress(OrderLifecycleError):
                 read_it()
+
+
+# --- hostile places: what a path or DSN may be, and what it may hold -----------------------------
+
+
+def test_a_fifo_or_a_folder_is_not_a_store(tmp_path: Path) -> None:
+    """A FIFO (which SQLite would wait on for ever), a folder, a device: StoreUnavailable."""
+    fifo = tmp_path / "orders.db"
+    os.mkfifo(fifo)
+    program = (
+        "from order_lifecycle.store import open_store\n"
+        "import sys\n"
+        "for create in (None, True, False):\n"
+        "    try:\n"
+        "        open_store(sys.argv[1], create=create)\n"
+        "    except Exception as error:\n"
+        "        print(type(error).__name__, error)\n"
+    )
+    done = subprocess.run(  # noqa: S603 (this interpreter, this test's program)
+        [sys.executable, "-c", program, str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    refused = (
+        f"StoreUnavailable Cannot open the SQLite file {fifo}: it is a FIFO (named pipe), "
+        "not a file a store can be in."
+    )
+    assert done.stdout.splitlines() == [refused] * 3
+    with pytest.raises(StoreUnavailable, match="it is a folder"):
+        open_store(tmp_path)
+    with pytest.raises(StoreUnavailable, match="it is a character device"):
+        open_store("/dev/null", create=True)
+
+
+@pytest.mark.parametrize(
+    "name", ["x" * 5000, "a" * 300 + ".db", "sqlite://" + "/y" * 3000], ids=["5000", "300", "url"]
+)
+def test_a_name_too_long_for_a_file_is_invalid_input(tmp_path: Path, name: str) -> None:
+    """A path the file system cannot hold is InvalidInput, with or without create."""
+    for create in (None, True, False):
+        with pytest.raises(InvalidInput, match="is not a file path: File name too long"):
+            open_store(name if name.startswith("sqlite") else str(tmp_path / name), create=create)
+    assert list(tmp_path.iterdir()) == []
+
+
+def unprivileged(call: Callable[[], str]) -> str:
+    """What ``call()`` returns run without root's rights over files (a forked child, as root).
+
+    Root may enter any folder; a child that gave up root for an unprivileged user may not.
+    Everything ``call`` needs is imported already: the child may not read this interpreter.
+    """
+    user = _unprivileged_user()  # None when this process is not root already
+    if user is None:
+        return call()
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child's coverage is not collected)
+        try:
+            entry = pwd.getpwnam(user)
+            os.setgroups([])
+            os.setgid(entry.pw_gid)
+            os.setuid(entry.pw_uid)
+            os.write(writing, call().encode())
+        finally:
+            os._exit(0)
+    os.close(writing)
+    with os.fdopen(reading, "rb") as pipe:
+        shown = pipe.read().decode()
+    os.waitpid(child, 0)
+    return shown
+
+
+def test_a_folder_this_process_may_not_enter(tmp_path: Path) -> None:
+    """A store in a folder the process may not search is StoreUnavailable, not PermissionError."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    path = locked / "orders.db"
+    migrate(path)
+    locked.chmod(0o700)
+    tmp_path.chmod(0o755)
+    for folder in tmp_path.parents:  # pytest's own folders are root's alone
+        if folder.name.startswith("pytest-"):
+            folder.chmod(0o755)
+
+    def try_to_open() -> str:
+        shown = []
+        for create in (None, True, False):
+            try:
+                open_store(path, create=create).close()
+            except OrderLifecycleError as error:
+                shown.append(f"{type(error).__name__} {error}")
+            except Exception as error:  # noqa: BLE001 (what the test shows)
+                shown.append(f"untyped {type(error).__name__} {error}")
+        return "\n".join(shown)
+
+    refused = f"StoreUnavailable Cannot open the SQLite file {path}: Permission denied."
+    assert unprivileged(try_to_open).splitlines() == [refused] * 3
+
+
+def test_a_damaged_schema_that_is_not_utf8_is_store_corrupt(tmp_path: Path) -> None:
+    """A schema entry whose bytes are not UTF-8 is StoreCorrupt, not a UnicodeDecodeError."""
+    path = tmp_path / "orders.db"
+    migrate(path)
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA writable_schema = ON")
+        connection.execute(
+            "UPDATE sqlite_master SET name = CAST(X'FF' AS TEXT) || name, "
+            "sql = 'CREATE TABLE ' || CAST(X'FF' AS TEXT) || ' (' WHERE name = 'ol_counters'"
+        )
+    connection.close()
+    for read_only in (False, True):
+        with pytest.raises(StoreCorrupt, match="holds text that is not UTF-8"):
+            open_store(path, read_only=read_only)
+    assert main(["check", "--db", str(path)]) == 1
+
+
+def test_a_host_name_no_resolver_takes(postgres_dsn: str) -> None:
+    """A host label of more than 63 characters is StoreUnavailable, not a UnicodeError."""
+    for host in ("a" * 64 + ".example", "x." * 200 + "example"):
+        with pytest.raises(StoreUnavailable, match="Cannot connect to PostgreSQL at"):
+            open_store(f"postgresql://shop@{host}/orders")
+    for dsn in ("postgresql://shop@\udc80.example/orders", "postgresql://%ed%a0%80@db/orders"):
+        with pytest.raises(StoreUnavailable, match="Not a PostgreSQL DSN: it holds text that"):
+            open_store(dsn)
+    with open_store(new_postgres_schema(postgres_dsn)):
+        pass  # the cluster is fine: only those names fail
+
+
+def test_psycopg_installed_but_not_loading_says_what_is_wrong(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A psycopg that is installed but cannot load its libpq is named as such, not 'install'."""
+
+    class NoLibpq(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, *_: object) -> None:
+            if name == "psycopg":
+                raise ImportError(
+                    "no pq wrapper available.\nAttempts made:\n- couldn't import psycopg 'c' "
+                    "implementation: No module named 'psycopg_c'\n- couldn't import psycopg "
+                    "'python' implementation: libpq library not found"
+                )
+
+    for module in [m for m in sys.modules if m.startswith(("psycopg", _POSTGRES_MODULE))]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setattr(sys, "meta_path", [NoLibpq(), *sys.meta_path])
+    with pytest.raises(StoreUnavailable) as raised:
+        open_store("postgresql://shop@localhost/orders")
+    message = str(raised.value)
+    assert message.startswith("PostgreSQL's driver psycopg is installed but does not load: no pq")
+    assert "libpq library not found" in message
+    assert "needs the libpq library" in message
+    assert "pip install 'order-lifecycle[postgres]'" not in message
+
+
+_POSTGRES_MODULE = "order_lifecycle.store.postgres"
+
+
+# Whatever may be given as a store's place: paths and DSNs of every kind, and not even those.
+PLACES = st.one_of(
+    st.sampled_from(
+        [
+            ":memory:",
+            "",
+            ".",
+            "/",
+            "/dev/null",
+            "/proc/self/status",
+            "x" * 5000,
+            "sqlite://",
+            "sqlite:///dev/null",
+            "sqlite://\x00",
+            "mysql://shop@localhost/orders",
+            "postgresql://",
+            "postgresql://%zz@127.0.0.1/orders",
+            "postgresql://shop@" + "a" * 64 + ".example/orders",
+            "postgresql://shop@127.0.0.1:1/orders?connect_timeout=1",
+            "postgresql://shop@127.0.0.1/orders?sslmode=bogus",
+            "postgres://\ud800@127.0.0.1/orders",
+        ]
+    ),
+    HOSTILE_TEXT,
+    st.sampled_from([5, None, b"orders.db", 1.5, ["orders.db"], Path("\x00")]),
+)
+FLAGS = st.sampled_from([None, True, False, 0, 1, "yes"])
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(place=PLACES, create=FLAGS, migrating=FLAGS, read_only=FLAGS)
+def test_any_place_opens_or_is_a_typed_error(  # noqa: PLR0917 (fixtures, then drawn values)
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    place: object,
+    create: object,
+    migrating: object,
+    read_only: object,
+) -> None:
+    """Paths, DSNs and junk with any flags: a store, or an error from the tree, nothing else."""
+    monkeypatch.chdir(tmp_path)  # relative names are made here, if anywhere
+    try:
+        store = open_store(place, create=create, migrate=migrating, read_only=read_only)  # type: ignore[arg-type]
+    except OrderLifecycleError:
+        return
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def store_params(postgres_dsn: str) -> dict[str, str]:
+    """The connection parameters of a store in the session's cluster, made once."""
+    params = conninfo.conninfo_to_dict(new_postgres_schema(postgres_dsn))
+    return {name: str(value) for name, value in params.items()}
+
+
+@given(
+    part=st.sampled_from(["user", "dbname", "options", "port", "application_name"]),
+    value=HOSTILE_TEXT | st.sampled_from(["-c lock_timeout=bogus", "-c search_path=", "99999"]),
+    create=FLAGS,
+)
+def test_any_dsn_of_the_cluster_opens_or_is_a_typed_error(
+    store_params: dict[str, str], part: str, value: str, create: object
+) -> None:
+    """The session's cluster with one hostile part: a store, or an error from the tree."""
+    query = urlencode({**store_params, part: value}, errors="surrogatepass")
+    for url in (
+        f"postgresql://?{query}",
+        f"postgresql://{quote(value, safe='', errors='surrogatepass')}@127.0.0.1/x",
+    ):
+        try:
+            store = open_store(url, create=create)  # type: ignore[arg-type]
+        except OrderLifecycleError:
+            continue
+        store.close()

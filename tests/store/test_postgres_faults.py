@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from urllib.parse import quote, unquote
 
 import psycopg
 import pytest
@@ -150,6 +151,36 @@ def test_default_timeouts_are_set_on_every_session(
             kill_backends(other)
 
 
+def session_timeouts(store: PostgresStore) -> list[tuple[object, ...]]:
+    with store._transaction(write=False):
+        return store._query(
+            "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"
+        )
+
+
+def test_the_dsns_own_timeouts_win_over_the_defaults(
+    url: str, other: psycopg.Connection[tuple[object, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timeouts in the DSN's options (or PGOPTIONS) are kept; those given to the store win."""
+    dsn = url.replace(
+        "options=", f"options={quote('-clock_timeout=250ms -cstatement_timeout=7s ')}"
+    )
+    with PostgresStore(dsn) as store:
+        assert session_timeouts(store) == [("250ms", "7s")]
+        assert (store.lock_timeout, store.statement_timeout) == (0.25, 7.0)
+        store.create_order(Order.create("o-1"))
+        hold_row_lock(other, "o-1")
+        with pytest.raises(StoreUnavailable, match=r"waited more than lock_timeout \(0\.25 s\)"):
+            store.update_order("o-1", accept, event_id="evt-1")
+        other.execute("ROLLBACK")
+    with PostgresStore(dsn, lock_timeout=1) as store:
+        assert session_timeouts(store) == [("1s", "7s")]
+    base, _, options = url.partition("?options=")
+    monkeypatch.setenv("PGOPTIONS", f"{unquote(options)} -c statement_timeout=3s")
+    with PostgresStore(base) as store:
+        assert session_timeouts(store) == [("5s", "3s")]
+
+
 @pytest.mark.parametrize("value", [0, -1, True, "5", float("nan"), float("inf")])
 def test_timeouts_must_be_seconds_above_0(url: str, value: object) -> None:
     """A timeout that is not a positive number of seconds is InvalidInput, nothing connected."""
@@ -162,7 +193,7 @@ def test_timeouts_must_be_seconds_above_0(url: str, value: object) -> None:
 def test_a_read_only_postgres_store(url: str) -> None:
     """read_only reads, refuses writes with StoreReadOnly, and never creates tables."""
     with pytest.raises(StoreUnavailable, match="There is no order-lifecycle store"):
-        open_store(url, read_only=True)
+        open_store(new_postgres_schema(url.partition("?")[0], tables=False), read_only=True)
     with open_store(url) as store:
         store.create_order(Order.create("o-1"))
     with open_store(url, read_only=True) as store:

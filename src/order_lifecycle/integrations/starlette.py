@@ -11,7 +11,9 @@ The route reads the raw body (at most ``inbox.max_body`` + 1 bytes: a larger one
 refused by the inbox, counted and kept as a summary, without reading the rest) and the
 ``DigitalRiver-Signature`` header, runs :meth:`Inbox.receive` in a worker thread
 (:func:`starlette.concurrency.run_in_threadpool`), and answers
-:func:`~order_lifecycle.webhooks.http_status` with ``{"outcome", "reason"}`` as JSON.
+:func:`~order_lifecycle.webhooks.http_status` with ``{"outcome", "reason"}`` as JSON. A
+client that hangs up before its body arrived is logged (``INFO``, on this module's logger)
+and given an empty 400 nobody reads: nothing was received, and no traceback is raised.
 
 A thread, not an async store: every store is synchronous and thread-safe (one connection
 behind a lock), and reconciling is Python work that would hold the event loop under an
@@ -21,6 +23,7 @@ wants an answer within 3 s, which a delivery takes a small fraction of.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from order_lifecycle.exceptions import WrongType
@@ -30,7 +33,7 @@ from ._answer import missing, receive_one
 
 try:
     from starlette.concurrency import run_in_threadpool
-    from starlette.requests import Request
+    from starlette.requests import ClientDisconnect, Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 except ImportError as error:
@@ -39,6 +42,8 @@ except ImportError as error:
 __all__ = ["webhook_endpoint", "webhook_route"]
 
 DEFAULT_PATH = "/webhooks/digital-river"
+
+_log = logging.getLogger(__name__)
 
 
 def webhook_endpoint(inbox: Inbox) -> Callable[[Request], Awaitable[Response]]:
@@ -57,7 +62,7 @@ def webhook_endpoint(inbox: Inbox) -> Callable[[Request], Awaitable[Response]]:
         status, payload = await run_in_threadpool(receive_one, inbox, body, signature)
         return JSONResponse(payload, status_code=status)
 
-    return endpoint
+    return _hang_ups(endpoint)
 
 
 def webhook_route(inbox: Inbox, *, path: str = DEFAULT_PATH) -> Route:
@@ -71,10 +76,39 @@ def webhook_route(inbox: Inbox, *, path: str = DEFAULT_PATH) -> Route:
 
 
 async def _read(request: Request, limit: int) -> bytes:
-    """The body's first ``limit`` bytes; the rest is never read."""
+    """The body's first ``limit`` bytes; the rest is never read.
+
+    Raises:
+        ClientDisconnect: the client hung up before the body arrived (see :func:`_hang_ups`).
+
+    """
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) >= limit:
             break
     return bytes(body[:limit])
+
+
+def _hang_ups(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """``endpoint``, where a client that hangs up while its body is read is logged, not raised.
+
+    Nothing was received (a delivery is never half read), and nobody is left to answer: the
+    provider retries what it got no 2xx for. Raised, it would be a traceback in the server's
+    log for every client that hangs up.
+    """
+
+    async def answering(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except ClientDisconnect:
+            _log.info(
+                "%s %s: the client hung up before its body arrived; nothing was received.",
+                request.method,
+                request.url.path,
+            )
+            return Response(status_code=400)
+
+    return answering

@@ -37,7 +37,6 @@ __all__ = [
     "charge_of",
     "check_currency",
     "commit",
-    "money",
     "quantities",
     "require",
 ]
@@ -113,8 +112,9 @@ def amount_of(value: object, what: str) -> Decimal:
         raise InvalidAmount(what, value)
     try:
         # str() first: a float like 27.01 means the decimal 27.01, not its binary neighbour.
+        # (An int of more than 4,300 digits refuses str(): ValueError.)
         amount = Decimal(str(value))
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):
         raise InvalidAmount(what, value) from None
     if not amount.is_finite() or amount <= 0:
         raise InvalidAmount(what, value)
@@ -152,11 +152,6 @@ def charge_of(order: Order, charge_id: object) -> Charge:
         if charge.id == charge_id:
             return charge
     raise UnknownCharge(order.id, charge_id, [c.id for c in order.charges])
-
-
-def money(amount: Decimal, currency: str | None) -> str:
-    """An amount for a message: ``"34.94 USD"``, or ``"34.94"`` with no currency known."""
-    return f"{amount} {currency}" if currency else str(amount)
 
 
 def commit(

@@ -11,7 +11,7 @@ captured and not refunded yet.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, Inexact, localcontext
 from typing import Any
 
 import attrs
@@ -23,7 +23,7 @@ from order_lifecycle.models._machines import ORDER_MACHINE
 from order_lifecycle.models._models import Charge, Order
 from order_lifecycle.provider._payload import AMOUNT_LIMIT
 
-from ._apply import amount_of, charge_of, check_currency, commit, money, require
+from ._apply import amount_of, charge_of, check_currency, commit, require
 
 __all__ = ["RefundRequest", "cancel_charge", "capture", "refund"]
 
@@ -69,8 +69,8 @@ def capture(
 
     """
     charge, wanted = _checked(order, charge_id, amount, currency, Operation.CAPTURE)
-    changed = attrs.evolve(charge, captured=charge.captured + wanted)
-    return _commit(order, changed, Operation.CAPTURE, at)
+    captured = _exactly(charge.captured, wanted, f"Charge {charge.id!r}", amount)
+    return _commit(order, attrs.evolve(charge, captured=captured), Operation.CAPTURE, at)
 
 
 def cancel_charge(
@@ -93,8 +93,8 @@ def cancel_charge(
 
     """
     charge, wanted = _checked(order, charge_id, amount, currency, Operation.CANCEL_CHARGE)
-    changed = attrs.evolve(charge, cancelled=charge.cancelled + wanted)
-    return _commit(order, changed, Operation.CANCEL_CHARGE, at)
+    cancelled = _exactly(charge.cancelled, wanted, f"Charge {charge.id!r}", amount)
+    return _commit(order, attrs.evolve(charge, cancelled=cancelled), Operation.CANCEL_CHARGE, at)
 
 
 def refund(
@@ -112,7 +112,8 @@ def refund(
             captured yet.
         AmountTooLarge: more than captured minus refunded; ``available`` says how much may be.
         InvalidAmount, CurrencyMismatch: bad input, naming the order and the value
-            (also an amount of 10^18 or more: no real one, and sums of it overflow).
+            (also an amount of 10^18 or more: no real one, and sums of it overflow; and one
+            no refunded total can hold exactly, such as 1e-10000000).
 
     """
     what = f"Refund of order {order.id!r}"
@@ -121,7 +122,10 @@ def refund(
         raise InvalidAmount(what, amount)
     check_currency(order, None, currency, what)
     refusal = ORDER_MACHINE.operation_refusal(order, Operation.REFUND)
-    available = sum((c.refundable for c in order.charges), Decimal(0))
+    # Charges may be absurdly large (9e999999 each): their sum must not overflow Decimal's
+    # default exponent limit, and a wanted amount below AMOUNT_LIMIT compares with it.
+    with localcontext(Emax=MAX_EMAX, Emin=MIN_EMIN):
+        available = sum((c.refundable for c in order.charges), Decimal(0))
     if refusal is not None:
         # In a state the table refuses, nothing may be refunded; else nothing was captured.
         allowed_here = order.state in ORDER_SPEC.operation(Operation.REFUND).allowed_in
@@ -132,18 +136,39 @@ def refund(
         raise AmountTooLarge(
             None,
             "refund",
-            money(wanted, order.currency),
-            money(available, order.currency),
+            wanted,
+            available,
+            currency=order.currency,
             order_id=order.id,
             remains="captured minus refunded",
         )
     left, charges = wanted, []
     for charge in order.charges:
         part = min(left, charge.refundable)
-        left -= part
-        charges.append(attrs.evolve(charge, refunded=charge.refunded + part) if part else charge)
+        if part:
+            left = _exactly(left, -part, what, amount)
+            charge = attrs.evolve(charge, refunded=_exactly(charge.refunded, part, what, amount))  # noqa: PLW2901 (the charge as refunded)
+        charges.append(charge)
     order.charges = tuple(charges)
     return RefundRequest(order.id, wanted, order.currency or (currency and currency.upper()))
+
+
+def _exactly(total: Decimal, part: Decimal, what: str, value: object) -> Decimal:
+    """``total + part`` exactly, whatever their exponents; an amount no sum holds is refused.
+
+    In ``Decimal``'s default context, ``0 + 1e-10000000`` is silently 0: a refund of it would
+    be requested and never recorded.
+
+    Raises:
+        InvalidAmount: the sum cannot be exact (28 digits apart), naming ``what`` and ``value``.
+
+    """
+    with localcontext(Emax=MAX_EMAX, Emin=MIN_EMIN) as context:
+        context.traps[Inexact] = True
+        try:
+            return total + part
+        except Inexact:
+            raise InvalidAmount(what, value) from None
 
 
 def _checked(
@@ -159,7 +184,7 @@ def _checked(
     if wanted > available:
         unit = charge.currency or order.currency
         verb = "capture" if action is Operation.CAPTURE else "cancel"
-        raise AmountTooLarge(charge.id, verb, money(wanted, unit), money(available, unit))
+        raise AmountTooLarge(charge.id, verb, wanted, available, currency=unit)
     return charge, wanted
 
 

@@ -5,12 +5,17 @@
 ``PostgresStore`` (``order_lifecycle.store.postgres``; install the ``postgres`` extra),
 for several app servers sharing one database. :class:`MemoryStore` is the reference
 implementation. Every store keeps the contract described in :class:`Store`.
+
+Opening a store never changes its tables unless asked: :func:`migrate` (``order-lifecycle
+migrate --db URL``) creates or upgrades them, and :func:`schema_script` (``order-lifecycle
+schema``) is the same SQL for a DBA to run.
 """
 
 from __future__ import annotations
 
 from order_lifecycle.exceptions import (
     DuplicateEvent,
+    MigrationNeeded,
     OrderExists,
     SchemaTooNew,
     StaleOrder,
@@ -25,7 +30,8 @@ from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES, SUMMARY_BYTES
 from ._base import KeptDelivery, Store
 from ._batch import ChangeOutcome, ChangeResult, DeliveryToKeep, OrderChange
 from ._check import IllegalHistory
-from ._open import open_store
+from ._migrate import Migration, schema_script
+from ._open import migrate, open_store
 from ._schema import SCHEMA_VERSION
 from .memory import MemoryStore
 from .sqlite import SQLiteStore
@@ -41,6 +47,8 @@ __all__ = [
     "IllegalHistory",
     "KeptDelivery",
     "MemoryStore",
+    "Migration",
+    "MigrationNeeded",
     "OrderChange",
     "OrderExists",
     "SQLiteStore",
@@ -52,5 +60,7 @@ __all__ = [
     "StoreReadOnly",
     "StoreUnavailable",
     "UnknownOrder",
+    "migrate",
     "open_store",
+    "schema_script",
 ]

@@ -163,9 +163,11 @@ class CheckoutCalls(ABC):
     ) -> SubmissionOutcome:
         """Record the provider's answer; see :func:`~order_lifecycle.record_response`.
 
-        When recording fails after all (the store refused the write), the checkout is moved
-        to in doubt by a second step, then the error is raised: a ``StoreError`` stays one,
-        and an untyped error becomes one.
+        When recording fails after all (the store refused the write: a full disk, say), the
+        checkout is moved to in doubt by a second step, then the error is raised, its
+        message saying where the checkout is (in doubt, or still submitting when the second
+        step failed too): an error of the library stays what it was, an untyped one becomes
+        a ``StoreError``.
         """
         status, raw, when = response_arguments(status_code, body, at)
         try:
@@ -175,18 +177,14 @@ class CheckoutCalls(ABC):
         except (InvalidResponse, TransitionNotAllowed, UnknownCheckout, WrongType):
             raise  # committed in doubt, or refused with nothing to record: the contract's cases
         except Exception as error:
-            failure = (
-                error
-                if isinstance(error, OrderLifecycleError)
-                else StoreError(
-                    f"Recording the response to checkout {checkout_id!r} failed: "
-                    f"{type(error).__name__}: {error}"
-                )
-            )
-            failure.add_note(self._keep_in_doubt(checkout_id, status, raw, when))
-            if failure is error:
+            whereabouts = self._keep_in_doubt(checkout_id, status, raw, when)
+            if isinstance(error, OrderLifecycleError):
+                _tell(error, whereabouts)
                 raise
-            raise failure from error
+            raise StoreError(
+                f"Recording the response to checkout {checkout_id!r} failed: "
+                f"{type(error).__name__}: {error}. {whereabouts}"
+            ) from error
 
     def _keep_in_doubt(
         self, checkout_id: str, status_code: int, body: str | bytes, at: datetime
@@ -234,6 +232,18 @@ class CheckoutCalls(ABC):
         return self._apply(
             checkout_id, lambda checkout: settle(checkout, order, at=at), adopt=order
         )
+
+
+def _tell(error: OrderLifecycleError, whereabouts: str) -> None:
+    """Add where the checkout is to ``error``'s own message, which ``str(error)`` shows.
+
+    A note (``add_note``) would show in a traceback only, never in a log line or the
+    command line's one line, which print ``str(error)``.
+    """
+    if len(error.args) == 1 and isinstance(error.args[0], str):
+        error.args = (f"{error.args[0].rstrip('.')}. {whereabouts}",)
+    else:
+        error.add_note(whereabouts)
 
 
 class _NotSubmitting(Exception):  # private control flow: never reaches callers

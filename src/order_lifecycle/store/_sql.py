@@ -31,6 +31,7 @@ import attrs
 from order_lifecycle.actions import derive_actions
 from order_lifecycle.exceptions import (
     DuplicateEvent,
+    MigrationNeeded,
     OrderExists,
     SchemaTooNew,
     StaleOrder,
@@ -71,6 +72,7 @@ from ._codec import (
     stored_text,
     stored_time,
 )
+from ._migrate import upgrade
 from ._outbox_sql import SQLOutbox
 from ._require import (
     new_steps,
@@ -81,9 +83,9 @@ from ._require import (
     require_order,
     require_storable,
 )
-from ._schema import SCHEMA_VERSION, Dialect, migrations
+from ._schema import SCHEMA_VERSION, Dialect
 
-__all__ = ["SQLStore"]
+__all__ = ["NotAllowed", "SQLStore"]
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -205,10 +207,24 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
+class NotAllowed(StoreUnavailable):
+    """The database refused a statement to this connection (no privilege, a read-only file).
+
+    Raised by a subclass's error translation; when a migration meets it, opening says which
+    command to run instead (:class:`MigrationNeeded`).
+    """
+
+
 class SQLStore(SQLOutbox, Store):
     """A store over one database connection; subclasses bring the connection."""
 
     dialect: Dialect
+
+    found_version: int | None = None
+    """The schema version the tables were at when the store was opened (``None``: none)."""
+
+    location: str
+    """Where the store is, for messages: ``the SQLite file shop.db``, ``PostgreSQL at ...``."""
 
     _data_errors: tuple[type[Exception], ...] = ()
     """The driver's errors that refuse one statement's data, not the connection."""
@@ -248,35 +264,43 @@ class SQLStore(SQLOutbox, Store):
 
     # --- schema ----------------------------------------------------------------------------------
 
-    def _open_schema(self, *, create: bool, where: str) -> None:
-        """Check the schema version; create or upgrade the tables when needed.
+    def _open_schema(self, *, create: bool, migrate: bool, db: str) -> int | None:
+        """Check the schema version; create the tables, or migrate them, only when asked.
+
+        Opening never changes the tables otherwise: with none there and ``create`` false,
+        or older ones and ``migrate`` false, it raises :class:`MigrationNeeded`, naming
+        the command to run (``db`` is what to pass it as ``--db``). Returns the version
+        found (``None``: there were no tables).
 
         Raises:
             SchemaTooNew: a newer order-lifecycle set the database up; nothing written.
-            StoreUnavailable: no store there and ``create`` is false.
+            MigrationNeeded: the tables are missing or older and may not be changed, or
+                this connection may not change them; nothing written.
 
         """
         with self._transaction(write=False):
             found = self._schema_version()
         if found is not None and found > SCHEMA_VERSION:
             raise SchemaTooNew(found, SCHEMA_VERSION)
-        if found is None and not create:
-            raise StoreUnavailable(f"There is no order-lifecycle store in {where}.")
+        allowed = create if found is None else migrate
+        if found != SCHEMA_VERSION and not allowed:
+            raise MigrationNeeded(self.location, found, SCHEMA_VERSION, db=db)
         self._prepare_writes()
         if found == SCHEMA_VERSION:
-            return
-        with self._transaction(write=True):
-            self._lock_schema()
-            found = self._schema_version()
-            if found is not None and found > SCHEMA_VERSION:
-                raise SchemaTooNew(found, SCHEMA_VERSION)
-            for version in range((found or 0) + 1, SCHEMA_VERSION + 1):
-                for statement in migrations(self.dialect, version):
+            return found
+        try:
+            with self._transaction(write=True):
+                self._lock_schema()
+                now_found = self._schema_version()  # another process may have done it
+                if now_found is not None and now_found > SCHEMA_VERSION:
+                    raise SchemaTooNew(now_found, SCHEMA_VERSION)
+                for statement in upgrade(self.dialect, now_found):
                     self._write(statement)
-            if found is None:
-                self._write("INSERT INTO ol_schema (version) VALUES (?)", [SCHEMA_VERSION])
-            else:
-                self._write("UPDATE ol_schema SET version = ?", [SCHEMA_VERSION])
+        except NotAllowed as error:
+            raise MigrationNeeded(
+                self.location, found, SCHEMA_VERSION, db=db, reason=str(error)
+            ) from None
+        return found
 
     def _schema_version(self) -> int | None:
         if not self._table_exists("ol_schema"):

@@ -11,8 +11,9 @@ Faults: a connection that was lost (a server restart, a killed backend) is repla
 next call, and a call whose transaction certainly did not commit (a read, or a write that
 failed before its ``COMMIT`` was sent) is run once more on the new connection; a
 connection lost during ``COMMIT`` is reported, never retried, as its outcome is unknown.
-Every session sets ``lock_timeout`` and ``statement_timeout``, so no call waits for ever
-behind another transaction's locks.
+Every session has a ``lock_timeout`` and a ``statement_timeout``, so no call waits for ever
+behind another transaction's locks: the ones given to the store, else the ones the DSN (its
+``options``, or ``PGOPTIONS``), the role or the database sets, else the store's defaults.
 """
 
 from __future__ import annotations
@@ -33,18 +34,26 @@ from order_lifecycle.exceptions import (
     StoreError,
     StoreReadOnly,
     StoreUnavailable,
+    WrongType,
 )
 from order_lifecycle.models._models import Order
 
 from ._base import Store
 from ._require import require_ids
 from ._schema import POSTGRES
-from ._sql import Row, SQLStore
+from ._sql import NotAllowed, Row, SQLStore
 
 __all__ = ["PostgresStore"]
 
 # Any constant will do: it names the lock that serializes schema creation and upgrades.
 _SCHEMA_LOCK = 0x6F6C5F736368656D
+
+# The store's timeouts (seconds) where the session has none of its own.
+_DEFAULT_TIMEOUTS = {"lock_timeout": 5.0, "statement_timeout": 30.0}
+# pg_settings sources that are the server's defaults, not this session's, role's or database's.
+_SERVER_WIDE = frozenset(
+    {"default", "configuration file", "command line", "environment variable", "override"}
+)
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -55,21 +64,30 @@ class _Disconnected(StoreUnavailable):
 
 
 class PostgresStore(SQLStore):
-    """A store in the PostgreSQL database ``dsn`` names; its tables created when missing.
+    """A store in the PostgreSQL database ``dsn`` names.
 
     ``dsn`` is a libpq connection string or URL (``postgresql://user:pw@host:5432/shop``).
     Without a ``connect_timeout`` in it, connecting gives up after ``connect_timeout``
-    seconds. With ``create=False`` the database must already hold a store.
+    seconds. Opening never changes the tables unless asked: ``create=True`` makes them
+    where there are none, ``migrate=True`` brings older ones up to date (both need a role
+    that may create tables; ``order-lifecycle migrate --db DSN`` does both). Otherwise a
+    role with only the rights to read and write the tables opens a current store, and
+    missing or older tables raise :class:`MigrationNeeded`. ``found_version`` is the
+    schema version the tables were at when opened (``None``: there were none).
 
-    ``lock_timeout`` (default 5 s) bounds how long a statement waits for a lock another
-    transaction holds (a row another app server is updating); ``statement_timeout``
-    (default 30 s) how long any statement may run. Either raises :class:`StoreUnavailable`
-    and writes nothing. ``read_only`` opens read-only sessions: every write raises
-    :class:`StoreReadOnly`.
+    ``lock_timeout`` bounds how long a statement waits for a lock another transaction
+    holds (a row another app server is updating); ``statement_timeout`` how long any
+    statement may run. Either raises :class:`StoreUnavailable` and writes nothing. Not
+    given (``None``), each is the session's own when the DSN (``options=-c
+    lock_timeout=2s``, or ``PGOPTIONS``), the role or the database sets it, else 5 s and
+    30 s. The attributes of the same names are the seconds in force. ``read_only`` opens
+    read-only sessions: every write raises :class:`StoreReadOnly`.
 
     Raises:
         StoreUnavailable: the DSN is not valid, or does not connect (or, with
-            ``create=False`` or ``read_only``, holds no store); nothing written.
+            ``read_only``, holds no store); nothing written.
+        MigrationNeeded: no tables (``create`` false) or older ones (``migrate`` false),
+            or the role may not make them; nothing written.
         SchemaTooNew: a newer order-lifecycle set the database up; nothing written.
         InvalidInput: a timeout that is not a number of seconds above 0.
 
@@ -85,27 +103,46 @@ class PostgresStore(SQLStore):
         self,
         dsn: str,
         *,
-        create: bool = True,
+        create: bool = False,
+        migrate: bool = False,
         read_only: bool = False,
         connect_timeout: int = 10,
-        lock_timeout: float = 5.0,
-        statement_timeout: float = 30.0,
+        lock_timeout: float | None = None,
+        statement_timeout: float | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self.read_only = read_only
-        self.lock_timeout = _seconds(lock_timeout, "lock_timeout")
-        self.statement_timeout = _seconds(statement_timeout, "statement_timeout")
+        self._timeouts = {
+            name: None if value is None else _seconds(value, name)
+            for name, value in (
+                ("lock_timeout", lock_timeout),
+                ("statement_timeout", statement_timeout),
+            )
+        }
+        self.lock_timeout, self.statement_timeout = _DEFAULT_TIMEOUTS.values()
+        if not isinstance(dsn, str):
+            raise WrongType("dsn", "a str DSN", dsn)
         try:
             params: dict[str, Any] = conninfo.conninfo_to_dict(dsn)
         except psycopg.Error as error:
             raise StoreUnavailable(f"Not a PostgreSQL DSN: {error}") from None
+        except UnicodeError:
+            raise StoreUnavailable(
+                "Not a PostgreSQL DSN: it holds text that is not UTF-8 (a lone surrogate, or "
+                "percent-encoded bytes that UTF-8 has not), which no DSN can hold."
+            ) from None
         params.setdefault("connect_timeout", connect_timeout)
         self._params = params
         self.where = _describe(params)
+        self.location = f"PostgreSQL at {self.where}"
         self._closed = False
         self._connection = self._connect()
         try:
-            self._open_schema(create=create and not read_only, where=f"PostgreSQL at {self.where}")
+            self.found_version = self._open_schema(
+                create=create and not read_only,
+                migrate=migrate and not read_only,
+                db="<this store's DSN>",
+            )
         except BaseException:
             self._connection.close()
             raise
@@ -120,26 +157,54 @@ class PostgresStore(SQLStore):
         self._connection.close()
 
     def _connect(self) -> psycopg.Connection[Row]:
-        """A new session, with the store's timeouts set."""
+        """A new session, with the store's timeouts set (the session's own where it has them)."""
         try:
             connection = psycopg.connect(autocommit=True, **self._params)
         except psycopg.Error as error:
             raise StoreUnavailable(
                 f"Cannot connect to PostgreSQL at {self.where}: {error}"
             ) from None
-        settings = {
-            "lock_timeout": f"{round(self.lock_timeout * 1000)}ms",
-            "statement_timeout": f"{round(self.statement_timeout * 1000)}ms",
-        }
-        if self.read_only:
-            settings["default_transaction_read_only"] = "on"
+        except (UnicodeError, OSError) as error:
+            # Raised before libpq is asked: a host name that is not one (a label of more
+            # than 63 characters fails IDNA encoding), or the resolver's own failure.
+            raise StoreUnavailable(
+                f"Cannot connect to PostgreSQL at {self.where}: the host cannot be looked "
+                f"up ({error})."
+            ) from None
         try:
+            settings = self._settings(connection)
             for name, value in settings.items():
                 connection.execute("SELECT set_config(%s, %s, false)", [name, value])
         except psycopg.Error as error:
             connection.close()
             raise StoreUnavailable(f"PostgreSQL at {self.where} failed: {error}") from None
         return connection
+
+    def _settings(self, connection: psycopg.Connection[Row]) -> dict[str, str]:
+        """What to set on a new session; reads the timeouts in force into the attributes.
+
+        A timeout given to the store is set; one the session already has from its DSN
+        (``options``, ``PGOPTIONS``), its role or its database is kept (the server says
+        where each value came from); else the store's default is set.
+        """
+        rows = connection.execute(
+            "SELECT name, setting::float / 1000, source FROM pg_catalog.pg_settings "
+            "WHERE name = ANY(%s)",
+            [list(_DEFAULT_TIMEOUTS)],
+        ).fetchall()
+        settings = {}
+        for name, seconds, source in rows:
+            chosen = self._timeouts[name]
+            if chosen is None and source in _SERVER_WIDE:
+                chosen = _DEFAULT_TIMEOUTS[name]
+            if chosen is None:
+                setattr(self, name, seconds)
+            else:
+                setattr(self, name, chosen)
+                settings[name] = f"{round(chosen * 1000)}ms"
+        if self.read_only:
+            settings["default_transaction_read_only"] = "on"
+        return settings
 
     def _live_connection(self) -> psycopg.Connection[Row]:
         """The connection, replaced first if it was lost (the store was not closed)."""
@@ -238,7 +303,9 @@ class PostgresStore(SQLStore):
             )
         if isinstance(error, (errors.UndefinedTable, errors.UndefinedColumn)):
             return StoreCorrupt(f"the tables in {where} are not an intact store: {error}")
-        if isinstance(error, (psycopg.OperationalError, errors.InsufficientPrivilege)):
+        if isinstance(error, errors.InsufficientPrivilege):
+            return NotAllowed(f"{where} failed: {error}")
+        if isinstance(error, psycopg.OperationalError):
             return StoreUnavailable(f"{where} failed: {error}")
         return StoreError(f"{where} failed: {error}")
 

@@ -11,9 +11,12 @@ seconds for the lock.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
+import shlex
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -31,7 +34,7 @@ from order_lifecycle.exceptions import (
 
 from ._check import StoredHistory
 from ._schema import SQLITE
-from ._sql import Row, SQLStore
+from ._sql import NotAllowed, Row, SQLStore
 
 __all__ = ["SQLiteStore"]
 
@@ -48,21 +51,29 @@ class SQLiteStore(SQLStore):
     Which file becomes a store (``create``):
 
     - ``None`` (the default): a path with no file gets a new store, built beside it and
-      linked into place whole, so no process ever sees it half made; an existing file
-      must hold a store already (an empty file is :class:`StoreCorrupt`, a database with
-      other tables only :class:`StoreUnavailable`), and is never written to first.
+      linked into place whole, so no process ever sees it half made (a new file is a new
+      database: the embedded default works out of the box); an existing file must hold a
+      store already (an empty file is :class:`StoreCorrupt`, a database with other tables
+      only :class:`MigrationNeeded`), and is never written to first.
     - ``True``: also an empty file or a database without the tables gets them.
     - ``False``: the file must already hold a store.
 
-    ``read_only`` opens the file with ``mode=ro`` (also a file or folder this process may
-    not write); every write then raises :class:`StoreReadOnly`. ``quick_check`` runs
-    SQLite's ``PRAGMA quick_check`` on open (:meth:`check` always does). A writer waits up to
-    ``timeout`` seconds for the file's write lock.
+    A store at an older schema version is migrated only with ``migrate=True`` (else
+    :class:`MigrationNeeded` names the command to run). ``read_only`` opens the file with
+    ``mode=ro`` (also a file or folder this process may not write); every write then raises
+    :class:`StoreReadOnly`. ``quick_check`` runs SQLite's ``PRAGMA quick_check`` on open
+    (:meth:`check` always does). A writer waits up to ``timeout`` seconds for the file's
+    write lock. ``found_version`` is the schema version the file was at when opened
+    (``None``: it held no tables).
 
     Raises:
-        InvalidInput: ``path`` holds a NUL character, or no file can have its name.
-        StoreUnavailable: the file cannot be opened or created, or (``create`` not true)
-            holds no store; ``No store at PATH`` when nothing is there and none may be made.
+        InvalidInput: ``path`` holds a NUL character, or no file can have its name (too
+            long, a lone surrogate).
+        StoreUnavailable: the file cannot be opened or created (a folder this process may
+            not enter, a FIFO or other file that is no regular file); ``No store at PATH``
+            when nothing is there and none may be made.
+        MigrationNeeded: the file holds no store, or an older one, and ``create`` or
+            ``migrate`` does not allow making or migrating it; nothing written.
         StoreCorrupt: the file is empty, not a SQLite database, or damaged; nothing written.
         SchemaTooNew: a newer order-lifecycle set the file up; nothing written.
 
@@ -71,16 +82,18 @@ class SQLiteStore(SQLStore):
     dialect = SQLITE
     _data_errors = (sqlite3.DataError, sqlite3.IntegrityError)
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (each option is one documented setting)
         self,
         path: str | os.PathLike[str],
         *,
         create: bool | None = None,
+        migrate: bool = False,
         read_only: bool = False,
         quick_check: bool = False,
         timeout: float = 30.0,
     ) -> None:
         self.path = _file_path(path)
+        self.location = f"the SQLite file {self.path}"
         self.read_only = read_only
         self._timeout = timeout
         self._lock = threading.Lock()
@@ -91,7 +104,7 @@ class SQLiteStore(SQLStore):
             made = create is not False  # always a new, empty database
             target, uri = _MEMORY, False
         else:
-            if not Path(self.path).exists():
+            if not _regular_file(self.path):
                 if create is False or read_only:
                     raise StoreUnavailable(f"No store at {self.path}: the file does not exist.")
                 made = True
@@ -101,13 +114,13 @@ class SQLiteStore(SQLStore):
             target, uri = f"{Path(self.path).absolute().as_uri()}?mode={mode}", True
         self._connection = self._connect(target, uri=uri)
         try:
-            self._open(create=create, made=made, quick_check=quick_check)
+            self.found_version = self._open(made=made, migrate=migrate, quick_check=quick_check)
         except BaseException:
             self._connection.close()
             raise
 
-    def _open(self, *, create: bool | None, made: bool, quick_check: bool) -> None:
-        """Check what the file holds; make the tables where ``made`` allows it."""
+    def _open(self, *, made: bool, migrate: bool, quick_check: bool) -> int | None:
+        """Check what the file holds; make or migrate the tables where allowed; the version."""
         where = f"the SQLite file {self.path}"
         with self._lock:
             self._pragma("PRAGMA foreign_keys = ON")
@@ -118,10 +131,12 @@ class SQLiteStore(SQLStore):
                 f"{where} is empty (0 bytes), not a store: a store is never an empty file. "
                 "Remove it, or open it with create=True to make a store there."
             )
-        hint = " (open it with create=True to add one)" if create is None else ""
-        self._open_schema(create=made, where=f"{where}{hint}")
+        found = self._open_schema(
+            create=made, migrate=migrate and not self.read_only, db=shlex.quote(self.path)
+        )
         if quick_check:
             self._quick_check()
+        return found
 
     def _connect(self, target: str, *, uri: bool) -> sqlite3.Connection:
         try:
@@ -147,7 +162,7 @@ class SQLiteStore(SQLStore):
                         check_same_thread=False,
                         uri=True,
                     )
-        except sqlite3.Error as error:
+        except (sqlite3.Error, UnicodeDecodeError) as error:
             raise self._translate(error) from error
         return connection
 
@@ -165,7 +180,7 @@ class SQLiteStore(SQLStore):
             )
         temporary = final.with_name(f".{final.name}.{secrets.token_hex(6)}.new")
         try:
-            SQLiteStore(temporary, create=True, timeout=self._timeout).close()
+            SQLiteStore(temporary, create=True, migrate=True, timeout=self._timeout).close()
             try:
                 os.link(temporary, final)
             except FileExistsError:
@@ -192,7 +207,7 @@ class SQLiteStore(SQLStore):
     def _pragma(self, statement: str) -> list[Row]:
         try:
             return self._connection.execute(statement).fetchall()
-        except sqlite3.Error as error:
+        except (sqlite3.Error, UnicodeDecodeError) as error:
             raise self._translate(error) from error
 
     def _prepare_writes(self) -> None:
@@ -249,7 +264,7 @@ class SQLiteStore(SQLStore):
                         connection.execute("ROLLBACK")
                     raise
                 connection.execute("COMMIT")
-            except sqlite3.Error as error:
+            except (sqlite3.Error, UnicodeDecodeError) as error:
                 raise self._translate(error) from error
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
@@ -266,16 +281,25 @@ class SQLiteStore(SQLStore):
         found = self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name])
         return bool(found)
 
-    def _translate(self, error: sqlite3.Error) -> StoreError:
+    def _translate(self, error: sqlite3.Error | UnicodeDecodeError) -> StoreError:
         """The ``StoreError`` that says what went wrong with the file, and where."""
         message = str(error)
         where = f"the SQLite file {self.path}"
+        if isinstance(error, UnicodeDecodeError):
+            # SQLite's message (or a value) holds bytes that are not UTF-8: a damaged
+            # schema's name, say. Python could not even build the driver's error.
+            return StoreCorrupt(
+                f"{where} is not an intact order-lifecycle store: it holds text that is not "
+                f"UTF-8 ({message})."
+            )
         lowered = message.lower()
         if "locked" in lowered or "busy" in lowered:
             return StoreUnavailable(
                 f"{where} stayed locked by another writer for {self._timeout:g} s: {message}."
             )
-        if "unable to open" in lowered or "readonly" in lowered or "read-only" in lowered:
+        if "readonly" in lowered or "read-only" in lowered:
+            return NotAllowed(f"Cannot write {where}: {message}.")
+        if "unable to open" in lowered:
             return StoreUnavailable(f"Cannot open {where}: {message}.")
         if isinstance(error, sqlite3.DatabaseError) and (
             "not a database" in lowered
@@ -306,6 +330,46 @@ def _file_path(path: object) -> str:
             f"{text!r} is not a file path: it holds a lone surrogate, which no file name has."
         ) from None
     return text
+
+
+def _regular_file(path: str) -> bool:
+    """Whether a regular file is at ``path`` (``False``: nothing is there).
+
+    Raises:
+        InvalidInput: no file can have the name (too long for the file system).
+        StoreUnavailable: something else is there (a FIFO, which SQLite would wait on for
+            ever, a folder, a device), or the path cannot be looked at (a folder on the
+            way this process may not enter).
+
+    """
+    try:
+        found = Path(path).stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as error:
+        if error.errno == errno.ENAMETOOLONG:
+            raise InvalidInput(
+                f"{path[:80]!r}... ({len(path)} characters) is not a file path: "
+                f"{error.strerror} for this file system."
+            ) from None
+        raise StoreUnavailable(
+            f"Cannot open the SQLite file {path}: {error.strerror or error}."
+        ) from None
+    if not stat.S_ISREG(found.st_mode):
+        kind = "a folder" if stat.S_ISDIR(found.st_mode) else _KINDS.get(stat.S_IFMT(found.st_mode))
+        raise StoreUnavailable(
+            f"Cannot open the SQLite file {path}: it is {kind or 'no regular file'}, "
+            "not a file a store can be in."
+        )
+    return True
+
+
+_KINDS = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
 
 
 def _sync_folder(folder: Path) -> None:

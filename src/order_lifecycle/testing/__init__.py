@@ -34,7 +34,14 @@ A property test of a shop's inbox, for example::
 from __future__ import annotations
 
 from ._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
-from ._hostile import HOSTILE_NUMBERS, HOSTILE_TEXT, POISON, hostile_bodies, hostile_responses
+from ._hostile import (
+    HOSTILE_AMOUNTS,
+    HOSTILE_NUMBERS,
+    HOSTILE_TEXT,
+    POISON,
+    hostile_bodies,
+    hostile_responses,
+)
 from ._hostile_deliveries import HOSTILE_KINDS, hostile_deliveries
 from ._integration import Endpoint, OrderIntegrationMachine, inbox_endpoint
 from ._invariants import (
@@ -69,6 +76,7 @@ from ._responses import (
 
 __all__ = [
     "FRAUD_CODES",
+    "HOSTILE_AMOUNTS",
     "HOSTILE_KINDS",
     "HOSTILE_NUMBERS",
     "HOSTILE_TEXT",

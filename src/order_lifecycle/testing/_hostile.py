@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from ._lives import order_lives
 
 __all__ = [
+    "HOSTILE_AMOUNTS",
     "HOSTILE_NUMBERS",
     "HOSTILE_TEXT",
     "POISON",
@@ -52,6 +54,20 @@ HOSTILE_NUMBERS = st.one_of(
     st.decimals(allow_nan=False, allow_infinity=False).map(str),
 )
 """Raw JSON number text, from ordinary to absurd (past ``Decimal``'s and ``int``'s limits)."""
+
+HOSTILE_AMOUNTS = st.one_of(
+    HOSTILE_NUMBERS,
+    st.sampled_from([10**5000, -(10**5000), 2**63, 2**64, 0, -1, 1, True, False]),
+    st.integers(),
+    st.floats(),
+    st.decimals(),
+    st.sampled_from([Decimal("9e999999"), Decimal("1e-999999"), Decimal("sNaN"), Decimal("-0")]),
+    st.none(),
+    HOSTILE_TEXT,
+    st.binary(max_size=8),
+    st.sampled_from([[], {}, object()]),
+)
+"""Whatever a caller may pass as an amount: numbers of every type and size, text, junk."""
 
 
 def _leaves(value: object, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

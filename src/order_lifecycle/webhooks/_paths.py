@@ -5,6 +5,10 @@ equals); only where none exists from a dispute may a resolution end elsewhere th
 the dispute began (the provider's word wins, [X]). Walking it records each step, implied
 unless the event announces it.
 
+Where the provider's ``stateTransitions`` records a state, :func:`follow` takes the table's
+path to it even when the snapshot's data would have a guard refuse a row (DESIGN 1.3, turn
+3): the provider's record of what happened wins over item or charge data that lags behind.
+
 Finding it is cheap in the common case: the shortest path of the table itself (guards
 aside, found once per pair of states) is the one the guards allow whenever they pass along
 it, since a breadth-first search that skips refused rows finds the same first path then.
@@ -31,7 +35,7 @@ from order_lifecycle.provider._payload import OrderSnapshot
 
 from ._events import Event
 
-__all__ = ["Move", "announce", "leads", "path_to", "reach", "related", "walk"]
+__all__ = ["Move", "announce", "follow", "leads", "path_to", "reach", "related", "walk"]
 
 _Row = TransitionSpec[OrderState, OrderEvent]
 _Step = Step[OrderState, OrderEvent]
@@ -114,6 +118,39 @@ def reach(
     return moves
 
 
+def follow(
+    order: Order, target: OrderState, event: Event, data: OrderSnapshot
+) -> list[Move] | None:
+    """Walk ``order`` to a state the provider recorded: :func:`reach`, else the table's path.
+
+    The path the guards allow on the snapshot's data when there is one; else the table's
+    shortest path, each row the guards refuse taken as the provider's word (``forced``):
+    the provider recorded ``target``, so data that lags behind (an item still marked
+    ``created`` in a snapshot listing ``fulfilled``) does not block it. ``None`` (the order
+    unchanged) only when the table itself leads nowhere near ``target``.
+    """
+    moves = reach(order, target, event, data)
+    if moves is not None:
+        return moves
+    # No dispute resolution is forced on the way: through one, every state after
+    # acceptance leads to every other, and a dispute the provider did not record is no
+    # part of its record (reach already takes a resolution where the order is in dispute).
+    path = _shortest_moves((order.state, order.state_before_dispute), target, _NO_RESOLUTIONS)
+    if path is None:
+        return None
+    trial, at, moves = order.copy(), order.history[-1].at, []
+    for move in path:
+        chosen = ORDER_MACHINE.row_for(trial, move.row.event)
+        if chosen is not None and chosen.dest is move.row.dest:
+            ORDER_MACHINE.fire(trial, move.row.event, at=at)
+            moves.append(move)
+        else:
+            ORDER_MACHINE.record(trial, move.row, at=at)
+            moves.append(Move(move.row, forced=True))
+    walk(order, moves, event, data)
+    return moves
+
+
 def _table_path(order: Order, target: OrderState) -> list[Move] | None:
     """The first shortest path of the table from the order's state to ``target``, guards aside."""
     moves = _shortest_moves((order.state, order.state_before_dispute), target)
@@ -121,13 +158,17 @@ def _table_path(order: Order, target: OrderState) -> list[Move] | None:
 
 
 @cache
-def _shortest_moves(start: _Node, target: OrderState) -> tuple[Move, ...] | None:
-    rows = _shortest_rows(start, target)
+def _shortest_moves(
+    start: _Node, target: OrderState, avoid: tuple[OrderEvent, ...] = ()
+) -> tuple[Move, ...] | None:
+    rows = _shortest_rows(start, target, avoid)
     return None if rows is None else tuple(Move(row) for row in rows)
 
 
-def _shortest_rows(start: _Node, target: OrderState) -> tuple[_Row, ...] | None:
-    """Breadth first over the table as :func:`_search` goes, every row allowed.
+def _shortest_rows(
+    start: _Node, target: OrderState, avoid: tuple[OrderEvent, ...]
+) -> tuple[_Row, ...] | None:
+    """Breadth first over the table as :func:`_search` goes, every row allowed (but ``avoid``'s).
 
     The nodes are those of the search (a state, and the state before its dispute), the rows
     tried in table order, so where the guards allow every row of this path, the search
@@ -138,6 +179,8 @@ def _shortest_rows(start: _Node, target: OrderState) -> tuple[_Row, ...] | None:
     while queue:
         node = queue.popleft()
         for row in ORDER_SPEC.transitions_from(node[0]):
+            if row.event in avoid:
+                continue
             child = (row.dest, row.source if row.dest is OrderState.DISPUTE else None)
             if child in previous:
                 continue

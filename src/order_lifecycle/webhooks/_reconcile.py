@@ -17,6 +17,14 @@ to re-read each payload's ``state``, ``fraudState`` and ``charges[].state``. So
   announced are marked implied; the step the event announces carries its id. A dispute
   resolved into another state than the one before it is recorded as the provider says
   ([X]: the payload's state wins);
+- the listed states are the provider's own record of what happened (DESIGN 1.3, turn 3):
+  the data guards do not block the implied steps into them, so an item still marked
+  ``created`` in a snapshot that lists ``fulfilled`` does not drop that step, and the
+  state before a dispute is the one the record names. Still checked: the listed states,
+  in time order, must form a path of the table (a dispute resolution the record does not
+  show is never assumed on the way); the last leg, into the snapshot's own state, passes
+  the guards on the snapshot's data; and the order's data must fit the state it ends in
+  (no open unit in a closed state, no open charge when complete);
 - a newer snapshot whose state is behind the order's (the table leads from it to the
   order's state, not counting dispute resolutions, which end where the dispute began) is
   ``stale``, unless it lists a dispute and the order's state among its first entries (it
@@ -53,7 +61,7 @@ from order_lifecycle.models._models import Charge, Item, Order, SnapshotMark, ma
 from order_lifecycle.provider._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
 
 from ._events import Event, OtherObject
-from ._paths import Move, announce, leads, path_to, reach, related, walk
+from ._paths import Move, announce, follow, leads, path_to, reach, related, walk
 
 __all__ = ["POLL_EVENT_TYPE", "EventOutcome", "Reconciled", "apply_event", "reconcile"]
 
@@ -341,13 +349,11 @@ def _listed_path(
     if not stops:
         return None
     length, state = len(trial.history), trial.state
-    moves = _through(trial, stops, event, data)
-    leg = None if moves is None else reach(trial, data.state, event, data, resolving=resolving)
-    if moves is None or leg is None:
+    moves = _through(trial, stops, event, data, resolving=resolving)
+    if moves is None:
         del trial.history[length:]
         trial.state = state
         return None
-    moves += leg
     # Walked leg by leg: only the step the whole path announces keeps the event's id.
     announce(trial, len(moves), event)
     return moves
@@ -433,10 +439,12 @@ def _create(event: Event, data: OrderSnapshot) -> Reconciled:
     """The order the snapshot describes, created in an entry state and led to its state.
 
     With ``stateTransitions``, the order lives the states it lists, in time order (each
-    leg the shortest legal path to the next listed state), then reaches the snapshot's
-    state: a ``fulfilled`` it lists is kept, and so is the state a dispute began in. Only
-    when the map is absent, or its states in that order form no legal path with the
-    snapshot's data (a first entry listed after a later one), the order is created in the
+    leg the shortest path to the next listed state, the guards waived where the
+    snapshot's data lags behind the record), then reaches the snapshot's state: a
+    ``fulfilled`` it lists is kept, and so is the state a dispute began in. Only
+    when the map is absent, or its states in that order form no path of the table (a
+    first entry listed after a later one), or the snapshot's state cannot follow them on
+    its data, the order is created in the
     entry state with the shortest path (table order among equals).
     """
     listed = _listed_life(event, data)
@@ -471,9 +479,11 @@ def _listed_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]] 
     if not listed:
         return None
     if listed[0] in _ENTRY_STATES:
-        entries, stops = [listed[0]], [*listed[1:], data.state]
+        entries, stops = [listed[0]], listed[1:]
     else:
-        entries, stops = list(_ENTRY_STATES), [*listed, data.state]
+        entries, stops = list(_ENTRY_STATES), listed
+    if stops and stops[-1] is data.state:
+        stops = stops[:-1]  # the last leg, to the snapshot's own state, is guarded
     chosen: tuple[Order, list[Move]] | None = None
     for entry in entries:
         candidate = _new_order(event, data, entry)
@@ -484,19 +494,30 @@ def _listed_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]] 
 
 
 def _through(
-    order: Order, stops: Sequence[OrderState], event: Event, data: OrderSnapshot
+    order: Order,
+    stops: Sequence[OrderState],
+    event: Event,
+    data: OrderSnapshot,
+    *,
+    resolving: bool = False,
 ) -> list[Move] | None:
-    """The moves that take ``order`` to each of ``stops`` in turn, walked on it, leg by leg.
+    """The moves through each of ``stops`` in turn, then to the snapshot's state; walked.
 
-    ``None`` when a stop cannot be reached; the order is then part way, and not used.
+    The stops are states the provider recorded entering (DESIGN 1.3): each leg to one is
+    :func:`follow`'s, so item or charge data lagging behind that record blocks no step of
+    it; the table must still lead there (no dispute resolution forced on the way). The
+    last leg, to the snapshot's own state, is :func:`reach`'s: the guards judge it on the
+    snapshot's data. ``None`` when a leg finds no path; the order is then part way, and
+    not used.
     """
     moves: list[Move] = []
     for stop in stops:
-        leg = reach(order, stop, event, data)
+        leg = follow(order, stop, event, data)
         if leg is None:
             return None
         moves += leg
-    return moves
+    leg = reach(order, data.state, event, data, resolving=resolving)
+    return None if leg is None else moves + leg
 
 
 def _shortest_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]] | None:
