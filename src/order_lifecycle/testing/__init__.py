@@ -33,7 +33,8 @@ A property test of a shop's inbox, for example::
 
 from __future__ import annotations
 
-from ._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
+from order_lifecycle.sandbox._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
+
 from ._hostile import HOSTILE_NUMBERS, HOSTILE_TEXT, POISON, hostile_bodies, hostile_responses
 from ._hostile_deliveries import HOSTILE_KINDS, hostile_deliveries
 from ._integration import Endpoint, OrderIntegrationMachine, inbox_endpoint
