@@ -146,7 +146,8 @@ class Life:
     """One order's life at the provider, and the events it sent, as it is simulated.
 
     ``clock`` is when the life begins; ``event_prefix`` starts every event id (the order's
-    id by default). With ``refund_events``, a refund is followed by ``refund.complete``
+    id by default); ``checkout_id`` is the checkout the order came from (``chk-<order id>``
+    by default). With ``refund_events``, a refund is followed by ``refund.complete``
     (a move random lives never make: their events are all order and charge events).
     """
 
@@ -164,6 +165,7 @@ class Life:
     version: str = ev.VERSION
     event_prefix: str = ""
     refund_events: bool = False
+    checkout_id: str | None = None
     unconfirmed: list[tuple[Charge, Json]] = attrs.Factory(list)
 
     def tick(self) -> datetime:
@@ -203,6 +205,7 @@ class Life:
             fraud_transitions=self.fraud_firsts,
             items=[i.body() for i in self.items],
             charges=[c.body() for c in self.charges] if self.charges else None,
+            checkout_id=self.checkout_id,
         )
         if self.fraud is not None and not self.choices.shows_fraud_state():
             del body["fraudState"]  # the provider leaves it out of some objects
