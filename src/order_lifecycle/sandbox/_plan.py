@@ -11,7 +11,6 @@ item and one charge; times start at ``created`` and advance by ``step`` per step
 
 from __future__ import annotations
 
-import copy
 import heapq
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
@@ -167,7 +166,8 @@ def plan_life(  # noqa: PLR0913 (what a life is made of)
             event["type"],
             datetime.fromisoformat(event["createdTime"]),
             ev.raw(event),
-            event["data"]["object"] if "state" in event["data"]["object"] else None,
+            # Charge and refund objects name their order; an order object is the order.
+            None if "orderId" in event["data"]["object"] else event["data"]["object"],
         )
         for event in life.events
     )
@@ -238,7 +238,7 @@ def _search(life: sim.Life | None, wanted: str, begin: _Begin) -> sim.Life:
             price = cost + (_RARE_COST if move in sim.RARE_MOVES else 1)
             if price > _MAX_COST:
                 continue
-            after = copy.deepcopy(node)
+            after = node.fork()
             after.move(move)
             counter += 1
             heapq.heappush(queue, (price, counter, after))

@@ -166,7 +166,27 @@ class Life:
     event_prefix: str = ""
     refund_events: bool = False
     checkout_id: str | None = None
-    unconfirmed: list[tuple[Charge, Json]] = attrs.Factory(list)
+    unconfirmed: list[tuple[str, Json]] = attrs.Factory(list)
+
+    def fork(self) -> Life:
+        """A copy to move on separately (the JSON already emitted is shared: it never changes)."""
+        return attrs.evolve(
+            self,
+            items=[attrs.evolve(item) for item in self.items],
+            charges=[
+                attrs.evolve(
+                    charge,
+                    captures=list(charge.captures),
+                    cancels=list(charge.cancels),
+                    refunds=list(charge.refunds),
+                )
+                for charge in self.charges
+            ],
+            events=list(self.events),
+            firsts=dict(self.firsts),
+            fraud_firsts=dict(self.fraud_firsts),
+            unconfirmed=list(self.unconfirmed),
+        )
 
     def tick(self) -> datetime:
         """Time passes."""
@@ -294,9 +314,9 @@ class Life:
         elif name == "refund":
             self.refund()
         elif name == "refund_complete":
-            charge, operation = self.unconfirmed.pop(0)
-            refund_id = f"{self.order_id}-{charge.id}-{operation['id']}"
-            obj = ev.refund(refund_id, self.order_id, charge.id, operation)
+            charge_id, operation = self.unconfirmed.pop(0)
+            refund_id = f"{self.order_id}-{charge_id}-{operation['id']}"
+            obj = ev.refund(refund_id, self.order_id, charge_id, operation)
             self.record("refund.complete", obj, self.tick())
         elif name == "return":
             for item in self.items:
@@ -351,7 +371,7 @@ class Life:
             operation = ev.operation(f"re-{len(refunded.refunds)}", 0.01, "complete", self.clock)
             refunded.refunds.append(operation)
             if self.refund_events:
-                self.unconfirmed.append((refunded, operation))
+                self.unconfirmed.append((refunded.id, operation))
         self.emit_order("order.refunded")
 
     def after_items(self) -> None:
