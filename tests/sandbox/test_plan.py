@@ -35,7 +35,8 @@ def plan_or_none(tokens: list[str], **options: object) -> Plan | None:
     try:
         return plan_life("o1", tokens, created=CREATED, **options)  # type: ignore[arg-type]
     except InvalidInput as error:
-        assert "cannot come next" in str(error)
+        if "cannot come next" not in str(error):
+            raise
         return None
 
 
@@ -77,7 +78,7 @@ def test_a_scripted_life_shuffled_ends_the_same(tokens: list[str], chance: objec
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
 def test_each_event_type_is_sent_last_for_a_new_order(event_type: str) -> None:
-    """Each event type, alone, plans the provider's steps to it; it comes last (or its follow-up)."""
+    """Each event type alone plans the provider's steps to it: last, or before its follow-up."""
     plan = plan_life("o1", [event_type], created=CREATED)
     types = [e.type for e in plan.events]
     assert event_type in types
@@ -139,7 +140,7 @@ def test_an_entry_state_forces_the_creation(entry: str, first: str) -> None:
 
 def test_an_event_that_cannot_come_is_refused() -> None:
     """order.accepted after order.fulfilled: a typed error naming the state; nothing planned."""
-    with pytest.raises(InvalidInput, match="order.accepted cannot come next for an order in"):
+    with pytest.raises(InvalidInput, match=r"order\.accepted cannot come next for an order in"):
         plan_life("o1", ["order.fulfilled", "order.accepted"], created=CREATED)
     with pytest.raises(InvalidInput, match="cannot come next for an order in blocked"):
         plan_life("o1", ["life:blocked", "order.refunded"], created=CREATED)
