@@ -1,17 +1,16 @@
 """Posting a signed delivery to an endpoint, as the provider does; what the endpoint answered.
 
-The standard library's ``urllib``, with no proxy (a local endpoint must not be sent through
-one) and no redirect followed (the provider follows none: a 3xx is an answer). An answer
-that never came (refused, reset, timed out) is an :class:`Answer` too, never an exception.
+The standard library's ``http.client``: no proxy (a local endpoint must not be sent through
+one), no redirect followed (the provider follows none: a 3xx is an answer), the headers as
+the provider spells them. An answer that never came (refused, reset, timed out) is an
+:class:`Answer` too, never an exception.
 """
 
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
-from http.client import HTTPException
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from urllib.parse import urlsplit
 
 import attrs
@@ -71,17 +70,6 @@ def check_url(url: str, what: str = "the URL") -> str:
     return url
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects are answers, not instructions (the provider follows none)."""
-
-    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
-        """Follow none."""
-        return
-
-
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
-
-
 def deliver(
     url: str, body: bytes, secret: str | bytes, *, timeout: float, at: datetime | None = None
 ) -> Answer:
@@ -95,23 +83,20 @@ def deliver(
 
     """
     delivery = signed_delivery(body, at=at or datetime.now(UTC), secret=secret)
-    request = urllib.request.Request(url, data=body, headers=delivery.headers, method="POST")  # noqa: S310 (check_url allows http and https only)
+    parts = urlsplit(check_url(url))
+    kind = HTTPSConnection if parts.scheme == "https" else HTTPConnection
+    target = parts.path or "/"
+    if parts.query:
+        target += f"?{parts.query}"
     started = time.monotonic()
+    connection = kind(parts.hostname or "", parts.port, timeout=timeout)
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            status, answer = response.status, response.read(_ANSWER_READ)
-    except urllib.error.HTTPError as error:  # a 3xx, 4xx or 5xx: an answer all the same
-        status, answer = error.code, _read(error)
-    except (OSError, HTTPException, ValueError) as error:
-        reason = getattr(error, "reason", None) or error
-        return Answer(None, b"", time.monotonic() - started, f"{type(error).__name__}: {reason}")
-    return Answer(status, answer, time.monotonic() - started)
-
-
-def _read(error: urllib.error.HTTPError) -> bytes:
-    try:
-        return error.read(_ANSWER_READ)
-    except (OSError, HTTPException):
-        return b""
+        connection.request("POST", target, body, delivery.headers)
+        response = connection.getresponse()
+        status, answer = response.status, response.read(_ANSWER_READ)
+    except (OSError, HTTPException) as error:
+        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        return Answer(None, b"", time.monotonic() - started, reason)
     finally:
-        error.close()
+        connection.close()
+    return Answer(status, answer, time.monotonic() - started)

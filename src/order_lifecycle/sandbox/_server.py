@@ -272,7 +272,7 @@ class Sandbox:
             )
             self._sender.start()
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sandbox-http", daemon=True
+            target=self._server.serve_forever, args=(0.1,), name="sandbox-http", daemon=True
         )
         self._thread.start()
         return self
