@@ -67,7 +67,7 @@ class _Sender:
     """The thread that posts a life's events to the shop, each when its time comes."""
 
     url: str
-    secret: str
+    secret: str = attrs.field(repr=False)
     retries: int
     step: timedelta
     timeout: float
@@ -196,7 +196,7 @@ def _nowhere(path: str) -> Reply:
     return Reply(404, error_body("not_found", "not_found", message))
 
 
-@attrs.define
+@attrs.define(repr=False)
 class Sandbox:
     """The local provider on ``http://host:port``; webhooks to ``webhook``, signed with ``secret``.
 
@@ -285,6 +285,10 @@ class Sandbox:
             self._server.server_close()
         if self._sender is not None:
             self._sender.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self._server is not None else "not started"
+        return f"<Sandbox({where}, webhook={self.webhook!r}, script={len(self.script)} ids)>"
 
     def __enter__(self) -> Self:
         self.start()
