@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from order_lifecycle.cli import main
 from order_lifecycle.testing import HOSTILE_NUMBERS, HOSTILE_TEXT, POISON
-from tests.endpoint import Endpoint
+from tests.loopback import Endpoint
 
 SECRET = "whsec_args_tests"  # noqa: S105 (a test's own)
 HOSTILE = HOSTILE_TEXT | POISON | HOSTILE_NUMBERS | st.sampled_from(["-1", "1e9", "nan", "inf"])

@@ -3,58 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from order_lifecycle.cli import main
-from tests.endpoint import Endpoint
+from tests.loopback import Endpoint, fetch, sandbox_process
 
 SECRET = "whsec_sandbox_cli_tests"  # noqa: S105 (a test's own)
-# The command line needs no testing extra: the process runs with hypothesis unimportable.
-WITHOUT_HYPOTHESIS = (
-    "import sys; sys.modules['hypothesis'] = None; from order_lifecycle.cli import main; "
-    "sys.exit(main(sys.argv[1:]))"
-)
-
-
-@contextmanager
-def sandbox_process(*argv: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``order-lifecycle sandbox ARGV`` in a process, and the URL it printed first."""
-    env = {**os.environ, "ORDER_LIFECYCLE_SECRETS": f"{SECRET},whsec_the_next_one"}
-    with subprocess.Popen(  # noqa: S603 (our own command)
-        [sys.executable, "-c", WITHOUT_HYPOTHESIS, "sandbox", "--port", "0", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    ) as process:
-        assert process.stdout is not None
-        first = process.stdout.readline()  # flushed at once, even into a pipe
-        assert first.startswith("sandbox: the provider on http://127.0.0.1:"), first
-        try:
-            yield process, first.split(" on ", 1)[1].split(" ", 1)[0]
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
 
 
 def test_the_sandbox_serves_sends_and_stops_on_sigterm() -> None:
     """It prints its URL, answers POST /orders, posts the order's webhooks, stops on SIGTERM."""
-    with Endpoint() as shop, sandbox_process("--webhook", shop.url, "--step", "0.05") as running:
+    secrets = f"{SECRET},whsec_the_next_one"
+    with (
+        Endpoint() as shop,
+        sandbox_process(secrets, "--webhook", shop.url, "--step", "0.05") as running,
+    ):
         process, url = running
-        request = urllib.request.Request(  # noqa: S310 (a loopback URL the test made)
-            f"{url}/orders", data=json.dumps({"checkoutId": "blocked-1"}).encode(), method="POST"
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (the same)
-            assert (answer.status, json.loads(answer.read())["state"]) == (201, "in_review")
+        status, body = fetch(f"{url}/orders", json.dumps({"checkoutId": "blocked-1"}).encode())
+        assert (status, json.loads(body)["state"]) == (201, "in_review")
         posts = shop.wait_for(2)
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=60)

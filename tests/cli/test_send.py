@@ -14,7 +14,7 @@ import pytest
 from order_lifecycle.cli import main
 from order_lifecycle.exceptions import InvalidSignature
 from order_lifecycle.webhooks import SIGNATURE_HEADER, verify_signature
-from tests.endpoint import Endpoint, Post
+from tests.loopback import Endpoint, Post
 
 SECRET = "whsec_send_tests_first"  # noqa: S105 (a test's own)
 OTHER = "whsec_send_tests_second"

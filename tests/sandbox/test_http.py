@@ -13,7 +13,7 @@ from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.sandbox import check_url, deliver
 from order_lifecycle.testing import HOSTILE_TEXT
 from order_lifecycle.webhooks import SIGNATURE_HEADER, verify_signature
-from tests.endpoint import Endpoint
+from tests.loopback import Endpoint
 
 SECRET = "whsec_sandbox_tests"  # noqa: S105 (a test's own)
 

@@ -18,7 +18,7 @@ from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.sandbox import Sandbox, check_loopback
 from order_lifecycle.testing import HOSTILE_TEXT
 from order_lifecycle.webhooks import SIGNATURE_HEADER, verify_signature
-from tests.endpoint import Endpoint
+from tests.loopback import Endpoint
 
 SECRET = "whsec_sandbox_server_tests"  # noqa: S105 (a test's own)
 STEP = timedelta(milliseconds=50)
