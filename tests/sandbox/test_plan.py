@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from order_lifecycle import Order
-from order_lifecycle.exceptions import EventConflict, InvalidInput
+from order_lifecycle.exceptions import EventConflict, InvalidInput, WrongType
 from order_lifecycle.sandbox import EVENT_TYPES, LIVES, Plan, plan_life
 from order_lifecycle.sandbox._shapes import stamp
 from order_lifecycle.testing import HOSTILE_TEXT, assert_order_invariants
@@ -152,6 +153,26 @@ def test_nothing_asked_or_a_bad_entry_is_refused() -> None:
         plan_life("o1", [], created=CREATED)
     with pytest.raises(InvalidInput, match="entry must be one of"):
         plan_life("o1", [], created=CREATED, entry="fulfilled")
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"order_id": ""},
+        {"order_id": 5},
+        {"tokens": "order.accepted"},
+        {"tokens": [None]},
+        {"created": datetime(2026, 1, 1)},  # noqa: DTZ001 (naive: the point)
+        {"step": timedelta(seconds=-1)},
+        {"step": 1},
+    ],
+)
+def test_arguments_of_the_wrong_type_are_refused(arguments: dict[str, Any]) -> None:
+    """A wrong order id, tokens, created or step: WrongType (an InvalidInput), nothing planned."""
+    given_arguments: dict[str, Any] = {"order_id": "o1", "tokens": ["order.accepted"]}
+    given_arguments["created"] = CREATED
+    with pytest.raises(WrongType):
+        plan_life(**(given_arguments | arguments))
 
 
 @given(st.lists(HOSTILE_TEXT | TOKENS, min_size=1, max_size=3))

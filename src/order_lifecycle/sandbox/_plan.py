@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle.exceptions import InvalidInput
+from order_lifecycle.exceptions import InvalidInput, WrongType
 
 from . import _shapes as ev
 from . import _simulation as sim
@@ -108,10 +108,15 @@ def expand(tokens: Sequence[str]) -> list[str]:
     Raises:
         InvalidInput: a token is neither an event type of :data:`EVENT_TYPES` nor a life
             of :data:`LIVES`.
+        WrongType: ``tokens`` is not a list of str.
 
     """
+    if isinstance(tokens, str) or not isinstance(tokens, Sequence):
+        raise WrongType("tokens", "a list of event types or life:NAME", tokens)
     types: list[str] = []
     for token in tokens:
+        if not isinstance(token, str):
+            raise WrongType("tokens", "event types or life:NAME, each a str", token)
         if token.startswith(_LIFE) and token[len(_LIFE) :] in LIVES:
             types += LIVES[token[len(_LIFE) :]]
         elif token in EVENT_TYPES:
@@ -147,8 +152,16 @@ def plan_life(  # noqa: PLR0913 (what a life is made of)
     Raises:
         InvalidInput: a token is unknown, or its event cannot come at that point of the
             life (``order.accepted`` after ``order.fulfilled``); or nothing was asked for.
+        WrongType: an argument of the wrong type (an order id that is not a non-empty
+            str, a naive ``created``, a negative ``step``...).
 
     """
+    if not isinstance(order_id, str) or not order_id:
+        raise WrongType("order_id", "a non-empty str", order_id)
+    if not isinstance(created, datetime) or created.tzinfo is None:
+        raise WrongType("created", "an aware datetime", created)
+    if not isinstance(step, timedelta) or step < timedelta(0):
+        raise WrongType("step", "a timedelta of 0 or more", step)
     if entry is not None and entry not in _ENTRY_COSTS:
         raise InvalidInput(f"entry must be one of {', '.join(_ENTRY_COSTS)}, not {entry!r}.")
     types = expand(tokens)

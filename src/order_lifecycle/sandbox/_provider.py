@@ -38,6 +38,9 @@ __all__ = [
     "LocalProvider",
     "Outcome",
     "Reply",
+    "error_body",
+    "new_order_id",
+    "outcome_of",
     "read_script",
 ]
 
