@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import json
@@ -80,6 +81,24 @@ def test_misconfiguration_raises_at_construction(options: dict[str, Any], proble
     """A bad port, webhook URL or secret, or a negative hold: InvalidInput, nothing served."""
     with pytest.raises(InvalidInput, match=problem):
         Sandbox(**options)
+
+
+@given(
+    name=st.sampled_from(["host", "port", "webhook", "secret", "script", "step", "hold"]),
+    value=st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        HOSTILE_TEXT,
+        st.lists(st.integers(), max_size=2),
+        st.just(timedelta(seconds=-1)),
+    ),
+)
+def test_settings_of_any_type_are_taken_or_refused_typed(name: str, value: object) -> None:
+    """Any value for any setting: a sandbox (never started here), or InvalidInput."""
+    with contextlib.suppress(InvalidInput):  # WrongType is one
+        Sandbox(**{name: value})  # type: ignore[arg-type]
 
 
 def test_the_secret_is_never_in_the_repr_or_the_log() -> None:

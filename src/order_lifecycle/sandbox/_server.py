@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import heapq
 import ipaddress
+import math
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -25,7 +26,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import attrs
 
-from order_lifecycle.exceptions import InvalidInput
+from order_lifecycle.exceptions import InvalidInput, WrongType
 from order_lifecycle.webhooks import sign
 
 from ._http import check_url, deliver
@@ -48,6 +49,8 @@ def check_loopback(host: str) -> str:
         InvalidInput: any other host: the sandbox serves only this machine.
 
     """
+    if not isinstance(host, str):
+        raise WrongType("host", "a loopback address as a str", host)
     if host == "localhost":
         return "127.0.0.1"
     try:
@@ -196,6 +199,31 @@ def _nowhere(path: str) -> Reply:
     return Reply(404, error_body("not_found", "not_found", message))
 
 
+_NUMBERS = (int, float)
+
+
+def _check_types(sandbox: Sandbox) -> None:
+    """Refuse a setting of the wrong type (``WrongType``), before any is used."""
+    kinds: dict[str, tuple[type, ...]] = {
+        "port": (int,),
+        "retries": (int,),
+        "hold": _NUMBERS,
+        "timeout": _NUMBERS,
+        "step": (timedelta,),
+    }
+    for name, kind in kinds.items():
+        value = getattr(sandbox, name)
+        finite = not isinstance(value, float) or math.isfinite(value)
+        if not isinstance(value, kind) or isinstance(value, bool) or not finite:
+            raise WrongType(name, f"a finite {' or '.join(k.__name__ for k in kind)}", value)
+    if not isinstance(sandbox.script, Mapping) or not all(
+        isinstance(key, str) and isinstance(value, Outcome) for key, value in sandbox.script.items()
+    ):
+        raise WrongType("script", "a mapping of checkout ids to Outcome (see read_script)", None)
+    if not callable(sandbox.log):
+        raise WrongType("log", "a callable taking one line", sandbox.log)
+
+
 @attrs.define(repr=False)
 class Sandbox:
     """The local provider on ``http://host:port``; webhooks to ``webhook``, signed with ``secret``.
@@ -215,6 +243,7 @@ class Sandbox:
     Raises:
         InvalidInput: a host other than loopback, a port out of range, a webhook URL that
             is not http(s), no usable secret for the webhooks, a negative step or hold.
+        WrongType: a setting of the wrong type.
 
     """
 
@@ -222,7 +251,7 @@ class Sandbox:
     port: int = 0
     webhook: str | None = None
     secret: str | None = attrs.field(default=None, repr=False)
-    script: dict[str, Outcome] = attrs.Factory(dict)
+    script: Mapping[str, Outcome] = attrs.Factory(dict)
     step: timedelta = timedelta(seconds=1)
     hold: float = 35.0
     retries: int = 3
@@ -235,12 +264,13 @@ class Sandbox:
     _thread: threading.Thread | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
+        _check_types(self)
         if not 0 <= self.port <= _MAX_PORT:
             raise InvalidInput(
                 f"the port must be 0 (any free one) to {_MAX_PORT}, not {self.port}."
             )
-        if self.step < timedelta(0) or self.hold < 0 or self.retries < 0:
-            raise InvalidInput("step, hold and retries must not be negative.")
+        if self.step < timedelta(0) or self.hold < 0 or self.retries < 0 or self.timeout <= 0:
+            raise InvalidInput("step, hold and retries must not be negative, nor timeout 0.")
         if self.webhook is not None:
             check_url(self.webhook, "the webhook URL")
             if self.secret is None:
