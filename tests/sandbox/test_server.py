@@ -69,12 +69,16 @@ def test_only_loopback_is_served(host: str) -> None:
 @pytest.mark.parametrize(
     ("options", "problem"),
     [
-        ({"port": 70000}, "port must be"),
+        ({"port": 70000}, "port must be from 0 to 65535"),
         ({"port": -1}, "port must be"),
+        ({"port": 10**5000}, "not a larger number"),
+        ({"port": "80"}, "port must be a whole number"),
+        ({"step": timedelta(days=2)}, "step"),
         ({"webhook": "http://127.0.0.1:9/hook"}, "need a signing secret"),
         ({"webhook": "http://127.0.0.1:9/hook", "secret": "short"}, "8 or more"),
         ({"webhook": "ftp://127.0.0.1/hook", "secret": SECRET}, "http:// or https://"),
-        ({"hold": -1.0}, "must not be negative"),
+        ({"hold": -1.0}, "hold must be from 0"),
+        ({"hold": float("nan")}, "hold must be a finite number"),
     ],
 )
 def test_misconfiguration_raises_at_construction(options: dict[str, Any], problem: str) -> None:

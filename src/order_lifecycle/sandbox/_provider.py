@@ -17,6 +17,7 @@ changes nothing.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -26,12 +27,13 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle.exceptions import InvalidInput
+from order_lifecycle.exceptions import InvalidInput, WrongType
 from order_lifecycle.provider._json import MAX_ID_LENGTH, Problem, as_object, loads, required_id
 
 from ._plan import Plan, expand, plan_life
 
 __all__ = [
+    "MAX_SECONDS",
     "MAX_SUBMISSION",
     "OUTCOMES",
     "PREFIXES",
@@ -42,6 +44,7 @@ __all__ = [
     "new_order_id",
     "outcome_of",
     "read_script",
+    "require_number",
 ]
 
 Json = dict[str, Any]
@@ -205,6 +208,32 @@ def _bad_request(code: str, message: str, parameter: str | None = "checkoutId") 
     return Reply(400, error_body("bad_request", code, message, parameter))
 
 
+MAX_SECONDS = 86_400.0
+"""The longest step, hold or timeout the sandbox takes, in seconds (a day)."""
+
+
+def require_number(
+    name: str, value: object, low: float, high: float, *, whole: bool = False
+) -> None:
+    """Refuse ``value`` unless it is a number (an int if ``whole``) from ``low`` to ``high``.
+
+    Raises:
+        WrongType: not an int (or float), or a bool, NaN or infinity.
+        InvalidInput: out of range.
+
+    """
+    expected = "a whole number" if whole else "a finite number"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise WrongType(name, expected, value)
+    if whole and not isinstance(value, int):
+        raise WrongType(name, expected, value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise WrongType(name, expected, value)
+    if not low <= value <= high:
+        shown = f"{value:g}" if abs(value) < 1e9 else "a larger number"  # huge ints: no text
+        raise InvalidInput(f"{name} must be from {low:g} to {high:g}, not {shown}.")
+
+
 def new_order_id() -> str:
     """A fresh order id, twelve digits as the provider's."""
     return f"{uuid.uuid4().int % 10**12:012d}"
@@ -215,7 +244,13 @@ class LocalProvider:
     """The provider's state: checkouts submitted, orders created and their lives.
 
     Thread-safe: every request of the sandbox's threads goes through one lock. ``clock``
-    gives now (an aware datetime); ``step`` is the time between two steps of a life.
+    gives now (an aware datetime); ``step`` is the time between two steps of a life;
+    ``hold`` how long a ``timeout`` submission is held, in seconds (a day at most each).
+
+    Raises:
+        WrongType: a setting of the wrong type.
+        InvalidInput: a negative step or hold, or one longer than a day.
+
     """
 
     script: Mapping[str, Outcome] = attrs.Factory(dict)
@@ -226,6 +261,19 @@ class LocalProvider:
     _by_checkout: dict[str, str] = attrs.field(factory=dict, init=False)
     _tried: set[str] = attrs.field(factory=set, init=False)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.script, Mapping) or not all(
+            isinstance(key, str) and isinstance(value, Outcome)
+            for key, value in self.script.items()
+        ):
+            raise WrongType("script", "checkout ids mapped to an Outcome (read_script)", None)
+        if not isinstance(self.step, timedelta):
+            raise WrongType("step", "a timedelta", self.step)
+        require_number("step (in seconds)", self.step.total_seconds(), 0, MAX_SECONDS)
+        require_number("hold", self.hold, 0, MAX_SECONDS)
+        if not callable(self.clock):
+            raise WrongType("clock", "a callable giving an aware datetime", self.clock)
 
     def submit(self, raw: bytes) -> Reply:
         """The answer to ``POST /orders`` with body ``raw``; a created order's life with it."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import heapq
 import ipaddress
-import math
 import socket
 import threading
 import time
@@ -31,13 +30,22 @@ from order_lifecycle.webhooks import sign
 
 from ._http import check_url, deliver
 from ._plan import PlannedEvent
-from ._provider import MAX_SUBMISSION, LocalProvider, Outcome, Reply, error_body
+from ._provider import (
+    MAX_SECONDS,
+    MAX_SUBMISSION,
+    LocalProvider,
+    Outcome,
+    Reply,
+    error_body,
+    require_number,
+)
 
 __all__ = ["Sandbox", "check_loopback"]
 
 Log = Callable[[str], None]
 
 _MAX_PORT = 65535
+_MAX_RETRIES = 100
 _SOCKET_TIMEOUT = 60.0  # a client that sends nothing for this long is dropped
 _ORDERS = "/orders"
 
@@ -199,31 +207,6 @@ def _nowhere(path: str) -> Reply:
     return Reply(404, error_body("not_found", "not_found", message))
 
 
-_NUMBERS = (int, float)
-
-
-def _check_types(sandbox: Sandbox) -> None:
-    """Refuse a setting of the wrong type (``WrongType``), before any is used."""
-    kinds: dict[str, tuple[type, ...]] = {
-        "port": (int,),
-        "retries": (int,),
-        "hold": _NUMBERS,
-        "timeout": _NUMBERS,
-        "step": (timedelta,),
-    }
-    for name, kind in kinds.items():
-        value = getattr(sandbox, name)
-        finite = not isinstance(value, float) or math.isfinite(value)
-        if not isinstance(value, kind) or isinstance(value, bool) or not finite:
-            raise WrongType(name, f"a finite {' or '.join(k.__name__ for k in kind)}", value)
-    if not isinstance(sandbox.script, Mapping) or not all(
-        isinstance(key, str) and isinstance(value, Outcome) for key, value in sandbox.script.items()
-    ):
-        raise WrongType("script", "a mapping of checkout ids to Outcome (see read_script)", None)
-    if not callable(sandbox.log):
-        raise WrongType("log", "a callable taking one line", sandbox.log)
-
-
 @attrs.define(repr=False)
 class Sandbox:
     """The local provider on ``http://host:port``; webhooks to ``webhook``, signed with ``secret``.
@@ -243,7 +226,7 @@ class Sandbox:
     Raises:
         InvalidInput: a host other than loopback, a port out of range, a webhook URL that
             is not http(s), no usable secret for the webhooks, a negative step or hold.
-        WrongType: a setting of the wrong type.
+        WrongType: a setting of the wrong type (a port as a str, a NaN hold...).
 
     """
 
@@ -264,19 +247,18 @@ class Sandbox:
     _thread: threading.Thread | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
-        _check_types(self)
-        if not 0 <= self.port <= _MAX_PORT:
-            raise InvalidInput(
-                f"the port must be 0 (any free one) to {_MAX_PORT}, not {self.port}."
-            )
-        if self.step < timedelta(0) or self.hold < 0 or self.retries < 0 or self.timeout <= 0:
-            raise InvalidInput("step, hold and retries must not be negative, nor timeout 0.")
+        # The provider checks the script, step and hold.
+        self.provider = LocalProvider(self.script, self.step, self.hold)
+        require_number("port", self.port, 0, _MAX_PORT, whole=True)
+        require_number("retries", self.retries, 0, _MAX_RETRIES, whole=True)
+        require_number("timeout", self.timeout, 0.001, MAX_SECONDS)
+        if not callable(self.log):
+            raise WrongType("log", "a callable taking one line", self.log)
         if self.webhook is not None:
             check_url(self.webhook, "the webhook URL")
             if self.secret is None:
                 raise InvalidInput("webhooks need a signing secret (ORDER_LIFECYCLE_SECRETS).")
             sign(b"", self.secret, datetime.now(UTC))  # an unusable secret fails here, not later
-        self.provider = LocalProvider(self.script, self.step, self.hold)
 
     @property
     def url(self) -> str:
