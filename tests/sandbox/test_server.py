@@ -231,3 +231,23 @@ def test_hostile_bodies_over_http_get_4xx_json_and_the_sandbox_keeps_serving(bod
         assert status in {201, 400}
         assert ("errors" in answer) == (status == 400)
         assert submit(sandbox, "accepted-2")[0] == 201
+
+
+@given(
+    target=st.one_of(
+        HOSTILE_TEXT.map(lambda t: f"/orders/{t}"),
+        HOSTILE_TEXT.map(lambda t: f"/orders?checkoutId={t}"),
+        HOSTILE_TEXT.map(lambda t: f"/orders?{t}"),
+        HOSTILE_TEXT,
+        st.sampled_from(["/orders?checkoutId=a&checkoutId=b", "/orders/%00", "/orders/%ud800"]),
+    )
+)
+def test_any_get_target_is_answered_with_json(target: str) -> None:
+    """Any path and query: 200, 400 or 404 with a JSON body, never an exception; nothing made."""
+    sandbox = Sandbox()
+    reply = sandbox.get(target)
+    assert reply.status in {200, 400, 404}
+    json.loads(reply.raw())
+    assert reply.plan is None
+    if reply.status == 200:
+        assert reply.body["data"] == []  # no order exists to be found
