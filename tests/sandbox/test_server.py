@@ -251,3 +251,21 @@ def test_any_get_target_is_answered_with_json(target: str) -> None:
     assert reply.plan is None
     if reply.status == 200:
         assert reply.body["data"] == []  # no order exists to be found
+
+
+def test_a_failing_request_is_one_log_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A request whose handling fails: the client is dropped, the log says so in one line."""
+    lines: list[str] = []
+
+    def broken(_sandbox: Sandbox, _target: str) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Sandbox, "get", broken)
+    with Sandbox(log=lines.append) as sandbox:
+        with pytest.raises(http.client.RemoteDisconnected):
+            request(sandbox, "GET", "/orders?checkoutId=x")
+        assert submit(sandbox, "accepted-3")[0] == 201  # still serving
+    assert "a request failed: RuntimeError: a bug" in lines
+    assert "Traceback" not in capfd.readouterr().err

@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import ipaddress
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -146,6 +147,12 @@ class _Server(ThreadingHTTPServer):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.sandbox = sandbox
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """One line in the log, not a traceback on stderr (a client that went silent...)."""
+        del request, client_address
+        error = sys.exception()
+        self.sandbox.log(f"a request failed: {type(error).__name__}: {error}")
 
 
 class _Handler(BaseHTTPRequestHandler):
