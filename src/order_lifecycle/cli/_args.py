@@ -11,9 +11,10 @@ import math
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.provider._json import MAX_ID_LENGTH
 
-__all__ = ["bounded", "number", "plain_id", "shown", "without_password"]
+__all__ = ["bounded", "checked", "number", "plain_id", "shown", "without_password"]
 
 _SHOWN = 40
 
@@ -21,6 +22,22 @@ _SHOWN = 40
 def shown(value: str) -> str:
     """``value`` as a message shows it: its ``repr``, at most about 40 characters of it."""
     return repr(value) if len(value) <= _SHOWN else f"{value[:_SHOWN]!r}..."
+
+
+def checked(check: Callable[[str], object]) -> Callable[[str], str]:
+    """A type that takes what ``check`` takes, and refuses with its message what it refuses.
+
+    ``check`` raises :class:`~order_lifecycle.exceptions.InvalidInput` for what it refuses.
+    """
+
+    def parse(value: str) -> str:
+        try:
+            check(value)
+        except InvalidInput as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return value
+
+    return parse
 
 
 def bounded(low: int, high: int) -> Callable[[str], int]:

@@ -12,32 +12,18 @@ import argparse
 import contextlib
 import signal
 import threading
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.sandbox import PREFIXES, Sandbox, check_loopback, check_url, read_script
 
-from ._args import bounded, number, without_password
+from ._args import bounded, checked, number, without_password
 from ._output import Output
 from ._secrets import ENVIRONMENT, add_secret_argument, signing_secret
 
 __all__ = ["add_parser", "run"]
 
 DEFAULT_PORT = 8421
-
-
-def _checked(check: Callable[[str], str]) -> Callable[[str], str]:
-    """A type that refuses what ``check`` refuses, with its message."""
-
-    def parse(value: str) -> str:
-        try:
-            return check(value)
-        except InvalidInput as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    return parse
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,7 +43,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     sandbox.add_argument(
         "--host",
-        type=_checked(check_loopback),
+        type=checked(check_loopback),
         default="127.0.0.1",
         help="a loopback address to bind (default 127.0.0.1; nothing else is allowed)",
     )
@@ -69,7 +55,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     sandbox.add_argument(
         "--webhook",
-        type=_checked(lambda url: check_url(url, "the webhook URL")),
+        type=checked(lambda url: check_url(url, "the webhook URL")),
         metavar="URL",
         help="the shop's webhook endpoint (no webhooks without it)",
     )

@@ -15,12 +15,11 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.sandbox import EVENT_TYPES, LIVES, PlannedEvent, check_url, deliver, plan_life
 from order_lifecycle.sandbox._plan import expand
 from order_lifecycle.sandbox._provider import new_order_id
 
-from ._args import bounded, number, plain_id, without_password
+from ._args import bounded, checked, number, plain_id, without_password
 from ._output import Output, clean
 from ._secrets import add_secret_argument, signing_secret
 
@@ -28,21 +27,6 @@ __all__ = ["add_parser", "run"]
 
 _STEP = timedelta(seconds=1)
 _SHOWN_BODY = 300  # characters of an answer's body printed
-
-
-def _url(value: str) -> str:
-    try:
-        return check_url(value)
-    except InvalidInput as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _event(value: str) -> str:
-    try:
-        expand([value])
-    except InvalidInput as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return value
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,9 +46,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             + "; ".join(f"life:{name} ({', '.join(types)})" for name, types in LIVES.items())
         ),
     )
-    send.add_argument("url", type=_url, metavar="URL", help="the shop's webhook endpoint")
     send.add_argument(
-        "events", nargs="+", type=_event, metavar="EVENT", help="an event type or life:NAME"
+        "url", type=checked(check_url), metavar="URL", help="the shop's webhook endpoint"
+    )
+    send.add_argument(
+        "events",
+        nargs="+",
+        type=checked(lambda token: expand([token])),
+        metavar="EVENT",
+        help="an event type or life:NAME",
     )
     send.add_argument("--order", type=plain_id, help="the order id (default: a fresh one)")
     send.add_argument(
