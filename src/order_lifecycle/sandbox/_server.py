@@ -228,7 +228,8 @@ class Sandbox:
     Example::
 
         with Sandbox(webhook="http://127.0.0.1:8000/webhooks", secret=secret) as sandbox:
-            requests.post(f"{sandbox.url}/orders", json={"checkoutId": "pending-1"})
+            shop = Shop(provider_url=sandbox.url)   # your checkout code, pointed at it
+            shop.checkout("pending-1")              # 201 pending_payment, then two webhooks
 
     Raises:
         InvalidInput: a host other than loopback, a port out of range, a webhook URL that
