@@ -9,7 +9,17 @@ import pytest
 import order_lifecycle
 from order_lifecycle import exceptions
 
-FACES = ["lifecycle", "models", "provider", "orders", "checkout", "webhooks", "store", "diagrams"]
+FACES = [
+    "lifecycle",
+    "models",
+    "provider",
+    "orders",
+    "checkout",
+    "webhooks",
+    "store",
+    "diagrams",
+    "sandbox",
+]
 
 
 def _public(module: types.ModuleType) -> set[str]:

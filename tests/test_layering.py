@@ -26,6 +26,7 @@ LAYERS = [
     "actions",
     "store",
     "integrations",
+    "sandbox",
     "testing",
     "cli",
     "__main__",

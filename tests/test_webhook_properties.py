@@ -33,6 +33,7 @@ from order_lifecycle import (
     Order,
     OrderState,
 )
+from order_lifecycle.sandbox._shapes import VERSION as SHAPES_VERSION
 from order_lifecycle.store import MemoryStore
 from order_lifecycle.testing import (
     OrderLife,
@@ -40,7 +41,6 @@ from order_lifecycle.testing import (
     order_lives,
     signed_delivery,
 )
-from order_lifecycle.testing._shapes import VERSION as SHAPES_VERSION
 from order_lifecycle.webhooks import sign, verify_signature
 
 from . import webhook_events as ev

@@ -1,8 +1,8 @@
 """Webhook lives written by hand in the provider's shapes, one per situation a test names.
 
 The builders of the shapes (envelopes, order and charge objects, both API generations) are
-the testing kit's (:mod:`order_lifecycle.testing._shapes`), re-exported here for the tests
-that build events by hand.
+the local provider's (:mod:`order_lifecycle.sandbox._shapes`, which the testing kit uses
+too), re-exported here for the tests that build events by hand.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from order_lifecycle.testing._shapes import (
+from order_lifecycle.sandbox._shapes import (
     T0,
     Json,
     at,

@@ -108,7 +108,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["demo", "replay", "show", "diagram", "kept", "actions", "check"]
+    "command", ["demo", "replay", "show", "diagram", "kept", "actions", "check", "send", "sandbox"]
 )
 def test_help_on_every_command(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Every command has --help."""

@@ -13,6 +13,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from order_lifecycle.actions import Handler, StoredAction
 from order_lifecycle.exceptions import InvalidInput, WrongType
+from order_lifecycle.sandbox import _shapes as ev
 from order_lifecycle.store import MemoryStore, SQLiteStore, Store
 from order_lifecycle.testing import (
     TEST_SECRET,
@@ -22,7 +23,6 @@ from order_lifecycle.testing import (
     inbox_endpoint,
     signed_delivery,
 )
-from order_lifecycle.testing import _shapes as ev
 from order_lifecycle.testing._integration import Traffic, signature_of
 from order_lifecycle.webhooks import SIGNATURE_HEADER, Inbox
 from tests.integrations import DownStore

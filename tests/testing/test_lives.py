@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from order_lifecycle import SIGNATURE_HEADER, EventOutcome, Inbox, Order, OrderState
 from order_lifecycle.exceptions import InvalidInput
+from order_lifecycle.sandbox._shapes import LEGACY_VERSION, T0, VERSION
 from order_lifecycle.store import MemoryStore
 from order_lifecycle.testing import (
     TEST_SECRET,
@@ -20,7 +21,6 @@ from order_lifecycle.testing import (
     shuffled_deliveries,
     signed_delivery,
 )
-from order_lifecycle.testing._shapes import LEGACY_VERSION, T0, VERSION
 from order_lifecycle.webhooks import verify_signature
 
 

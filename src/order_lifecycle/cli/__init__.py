@@ -1,8 +1,9 @@
-"""The ``order-lifecycle`` command: demo, replay, show, diagram, kept, actions, check, migrate...
+"""The ``order-lifecycle`` command: demo, replay, show, diagram, kept, actions, check...
 
-Every command is a module here with ``add_parser`` and ``run``. Errors are one line on
-stderr and a non-zero exit status, never a traceback: 1 for what the library or the
-system refused (and for a bug, named as one), 2 for arguments the parser refused.
+... migrate and schema, and the local provider's ``send`` and ``sandbox``. Every command is
+a module here with ``add_parser`` and ``run``. Errors are one line on stderr and a non-zero
+exit status, never a traceback: 1 for what the library or the system refused (and for a
+bug, named as one), 2 for arguments the parser refused.
 """
 
 from __future__ import annotations
@@ -15,7 +16,19 @@ from typing import NoReturn
 from order_lifecycle._version import __version__
 from order_lifecycle.exceptions import OrderLifecycleError
 
-from . import _actions, _check, _demo, _diagram, _kept, _migrate, _replay, _schema, _show
+from . import (
+    _actions,
+    _check,
+    _demo,
+    _diagram,
+    _kept,
+    _migrate,
+    _replay,
+    _sandbox,
+    _schema,
+    _send,
+    _show,
+)
 from ._output import Output
 
 __all__ = ["main"]
@@ -31,6 +44,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
     "check": _check.run,
     "migrate": _migrate.run,
     "schema": _schema.run,
+    "send": _send.run,
+    "sandbox": _sandbox.run,
 }
 
 
@@ -48,7 +63,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in (_demo, _replay, _show, _diagram, _kept, _actions, _check, _migrate, _schema):
+    for module in (
+        _demo,
+        _replay,
+        _show,
+        _diagram,
+        _kept,
+        _actions,
+        _check,
+        _migrate,
+        _schema,
+        _send,
+        _sandbox,
+    ):
         module.add_parser(commands)
     return parser
 

@@ -45,6 +45,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from order_lifecycle.actions import ActionState, ActionWorker, Handler, StoredAction
 from order_lifecycle.exceptions import InvalidInput, StoreError, WrongType
 from order_lifecycle.lifecycle import ActionKind
+from order_lifecycle.sandbox import _shapes as ev
+from order_lifecycle.sandbox._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
 from order_lifecycle.store import MemoryStore, Store
 from order_lifecycle.webhooks import (
     SIGNATURE_HEADER,
@@ -54,8 +56,6 @@ from order_lifecycle.webhooks import (
     http_status,
 )
 
-from . import _shapes as ev
-from ._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
 from ._hostile_deliveries import hostile_deliveries
 from ._lives import OrderLife, order_lives, shuffled_deliveries
 from ._recorder import ACCEPTED_OR_LATER, ENDED, Recorder

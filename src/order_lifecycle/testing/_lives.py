@@ -1,19 +1,19 @@
 """Valid lives of an order at the provider, as the signed deliveries it posts.
 
-:func:`order_lives` simulates the provider: an order created in an entry state, then moves
-the provider's rules allow (review, acceptance, blocks, expiry, fulfilments and
-cancellations of items, captures and cancels of charges, refunds, returns, disputes and
-their resolutions, including the [X] one back to ``accepted``). Each move emits the events
-the provider would: order events with the whole snapshot, charge events with the charge.
-Event times strictly increase. The data always satisfies the order table's guards, so a
-reconciler that follows the table must accept the stream in order.
+:func:`order_lives` draws a life of the simulated provider
+(:class:`order_lifecycle.sandbox._simulation.Life`, which the local provider runs with
+scripted choices): an order created in an entry state, then moves the provider's rules
+allow, each emitting the events the provider would. Event times strictly increase. The
+data always satisfies the order table's guards, so a reconciler that follows the table must
+accept the stream in order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from hypothesis import strategies as st
@@ -21,278 +21,33 @@ from hypothesis import strategies as st
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.lifecycle import OrderState
 from order_lifecycle.models import Charge, Item, Order
-
-from . import _shapes as ev
-from ._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
+from order_lifecycle.sandbox import _shapes as ev
+from order_lifecycle.sandbox import _simulation as sim
+from order_lifecycle.sandbox._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
 
 __all__ = ["OrderLife", "order_lives", "shuffled_deliveries"]
 
 Json = dict[str, Any]
-
-_FRAUD = {
-    "pending_payment": None,
-    "in_review": "review_opened",
-    "accepted": "passed",
-    "blocked": "blocked",
-    "cancelled": "passed",
-    "dispute": "review_opened",
-}
-_ENTRY_TYPES = {
-    "pending_payment": ["order.pending_payment"],
-    "in_review": ["order.review_opened"],
-    "accepted": ["order.accepted", "checkout_session.order.created"],
-}
-_STATE_TYPES = {
-    "in_review": "order.review_opened",
-    "accepted": "order.accepted",
-    "blocked": "order.blocked",
-    "cancelled": "order.cancelled",
-    "fulfilled": "order.fulfilled",
-    "complete": "order.complete",
-    "returned": "order.refunded",
-    "dispute": "order.dispute",
-}
+T = TypeVar("T")
 
 
-_RARE = frozenset({"touch", "block", "expire", "cancel_item", "cancel_charge", "dispute"})
+@attrs.frozen
+class _Drawn:
+    """A life's open choices, drawn by hypothesis."""
 
+    draw: st.DrawFn
 
-@attrs.define
-class _Charge:
-    id: str
-    amount: float
-    state: str
-    captures: list[Json] = attrs.Factory(list)
-    cancels: list[Json] = attrs.Factory(list)
-    refunds: list[Json] = attrs.Factory(list)
+    def pause(self) -> timedelta:
+        """A second to an hour."""
+        return timedelta(seconds=self.draw(st.integers(1, 3600)), microseconds=1)
 
-    def body(self, order_id: str | None = None) -> Json:
-        """The charge as the provider shows it; a charge event's object with ``order_id``."""
-        return ev.charge(
-            self.id,
-            self.state,
-            self.amount,
-            captures=self.captures,
-            cancels=self.cancels,
-            refunds=self.refunds,
-            order_id=order_id,
-        )
+    def pick(self, options: Sequence[T]) -> T:
+        """Any of ``options``."""
+        return self.draw(st.sampled_from(options))
 
-
-@attrs.define
-class _Item:
-    id: str
-    quantity: int
-    physical: bool | None
-    state: str = "created"
-
-    def body(self) -> Json:
-        """The item as an order object lists it."""
-        return ev.item(self.id, self.quantity, state=self.state, physical=self.physical)
-
-
-@attrs.define
-class _Life:
-    """One order's life at the provider, and the events it sent, as it is simulated."""
-
-    order_id: str
-    state: str
-    items: list[_Item]
-    charges: list[_Charge]
-    clock: datetime
-    events: list[Json] = attrs.Factory(list)
-    firsts: dict[str, datetime] = attrs.Factory(dict)
-    fraud: str | None = None
-    fraud_firsts: dict[str, datetime] = attrs.Factory(dict)
-    before_dispute: str | None = None
-    version: str = ev.VERSION
-
-    def tick(self, draw: st.DrawFn) -> datetime:
-        """Time passes: a second to an hour."""
-        self.clock += timedelta(seconds=draw(st.integers(1, 3600)), microseconds=1)
-        return self.clock
-
-    def enter(self, state: str, draw: st.DrawFn, fraud: str | None = None) -> None:
-        """The order enters ``state``; its fraud state follows (or is ``fraud``)."""
-        moment = self.tick(draw)
-        self.state = state
-        self.firsts.setdefault(state, moment)
-        self.set_fraud(fraud if fraud is not None else _FRAUD.get(state, self.fraud), moment)
-
-    def set_fraud(self, fraud: str | None, moment: datetime) -> None:
-        """The fraud state changes, its first entry remembered."""
-        self.fraud = fraud
-        if fraud is not None:
-            self.fraud_firsts.setdefault(fraud, moment)
-
-    def snapshot(self, draw: st.DrawFn) -> Json:
-        """The order object as the provider shows it now, in the life's API version."""
-        if self.version == ev.LEGACY_VERSION:
-            return ev.legacy_order(
-                self.order_id,
-                self.state,
-                transitions=self.firsts,
-                fraud=self.fraud,
-                items=[i.body() for i in self.items],
-                charges=[c.body() for c in self.charges] if self.charges else None,
-            )
-        body = ev.order(
-            self.order_id,
-            self.state,
-            transitions=self.firsts,
-            fraud=self.fraud,
-            fraud_transitions=self.fraud_firsts,
-            items=[i.body() for i in self.items],
-            charges=[c.body() for c in self.charges] if self.charges else None,
-        )
-        if self.fraud is not None and draw(st.integers(0, 9)) == 0:
-            del body["fraudState"]  # the provider leaves it out of some objects
-        return body
-
-    def emit_order(self, event_type: str, draw: st.DrawFn) -> None:
-        """The provider sends an order event with the whole order."""
-        moment = self.tick(draw)
-        event_id = f"evt-{self.order_id}-{len(self.events)}"
-        self.events.append(
-            ev.event(event_id, event_type, self.snapshot(draw), moment, version=self.version)
-        )
-
-    def emit_charge(self, charge: _Charge, event_type: str, draw: st.DrawFn) -> None:
-        """The provider sends a charge event with the charge."""
-        moment = self.tick(draw)
-        event_id = f"evt-{self.order_id}-{len(self.events)}"
-        obj = charge.body(self.order_id)
-        self.events.append(ev.event(event_id, event_type, obj, moment, version=self.version))
-
-    def open_items(self) -> list[_Item]:
-        """Items neither fulfilled nor cancelled."""
-        return [i for i in self.items if i.state == "created"]
-
-    def capturable(self) -> list[_Charge]:
-        """Charges that may still be captured or cancelled."""
-        return [c for c in self.charges if c.state == "capturable"]
-
-    def moves(self) -> list[str]:  # noqa: C901 (one branch per state, as the table)
-        """The moves the provider's rules allow now."""
-        state, moves = self.state, ["touch"]
-        if state == "pending_payment":
-            moves += ["review", "accept", "block"] + ([] if self.charges else ["expire"])
-        elif state == "in_review":
-            moves += ["accept", "block"]
-        elif state == "accepted":
-            if self.open_items():
-                moves += ["fulfil_item", "cancel_item"]
-            if self.capturable() and any(i.state == "fulfilled" for i in self.items):
-                moves += ["capture"]
-            moves += ["dispute"]
-        elif state == "fulfilled":
-            if self.capturable():
-                moves += ["capture", "cancel_charge"]
-            moves += ["dispute"]
-        elif state == "complete":
-            moves += ["refund", "return", "dispute"]
-        elif state == "returned":
-            moves += ["dispute"]
-        elif state == "dispute":
-            moves += ["resolve"]
-            if self.before_dispute == "complete":
-                moves += ["resolve_to_accepted"]
-        return moves
-
-    def move(self, name: str, draw: st.DrawFn) -> None:  # noqa: C901, PLR0912, PLR0915 (one per move)
-        """Make one move, emitting the events the provider would."""
-        if name == "touch":
-            self.emit_order("order.updated", draw)
-        elif name in {"review", "accept"}:
-            for charge in self.charges:
-                charge.state = "capturable"
-            self.enter("in_review" if name == "review" else "accepted", draw)
-            self.emit_order(_STATE_TYPES[self.state], draw)
-        elif name == "block":
-            for charge in self.charges:
-                charge.cancels.append(
-                    ev.operation(f"cx-{charge.id}", charge.amount, "complete", self.clock)
-                )
-                charge.state = "cancelled"
-            for item in self.items:
-                item.state = "blocked"
-            self.enter("blocked", draw)
-            self.emit_order("order.blocked", draw)
-        elif name == "expire":
-            for item in self.items:
-                item.state = "cancelled"
-            self.enter("cancelled", draw)
-            self.emit_order("order.cancelled", draw)
-        elif name in {"fulfil_item", "cancel_item"}:
-            item = draw(st.sampled_from(self.open_items()))
-            item.state = "fulfilled" if name == "fulfil_item" else "cancelled"
-            self.after_items(draw)
-        elif name in {"capture", "cancel_charge"}:
-            charge = draw(st.sampled_from(self.capturable()))
-            if name == "capture":
-                charge.captures.append(
-                    ev.operation(f"cp-{charge.id}", charge.amount, "complete", self.clock)
-                )
-                charge.state = "complete"
-                self.emit_charge(charge, "order.charge.capture.complete", draw)
-            else:
-                charge.cancels.append(
-                    ev.operation(f"cx-{charge.id}", charge.amount, "complete", self.clock)
-                )
-                charge.state = "cancelled"
-                self.emit_charge(charge, "order.charge.cancel.complete", draw)
-            self.after_charges(draw)
-        elif name == "refund":
-            refunded = next((c for c in self.charges if c.state == "complete"), None)
-            if refunded is not None:
-                refunded.refunds.append(
-                    ev.operation(f"re-{len(refunded.refunds)}", 0.01, "complete", self.clock)
-                )
-            self.emit_order("order.refunded", draw)
-        elif name == "return":
-            for item in self.items:
-                if item.state == "fulfilled":
-                    item.state = "returned"
-            self.enter("returned", draw)
-            self.emit_order("order.refunded", draw)
-        elif name == "dispute":
-            self.before_dispute = self.state
-            self.enter("dispute", draw)
-            self.emit_order("order.dispute", draw)
-        elif name in {"resolve", "resolve_to_accepted"}:
-            back = "accepted" if name == "resolve_to_accepted" else self.before_dispute
-            if back is None:  # a dispute always remembers what it interrupted
-                raise AssertionError("a dispute without the state before it")
-            self.enter(back, draw, fraud="passed")
-            self.before_dispute = None
-            self.emit_order("order.dispute.resolved", draw)
-
-    def after_items(self, draw: st.DrawFn) -> None:
-        """The provider's follow-ups once units close: fulfilled, or cancelled everything."""
-        if self.open_items():
-            return
-        if any(i.state == "fulfilled" for i in self.items):
-            self.enter("fulfilled", draw)
-            self.emit_order("order.fulfilled", draw)
-            self.after_charges(draw)
-            return
-        for charge in self.charges:
-            if charge.state != "cancelled":
-                charge.cancels.append(
-                    ev.operation(f"cx-{charge.id}", charge.amount, "complete", self.clock)
-                )
-                charge.state = "cancelled"
-                self.emit_charge(charge, "order.charge.cancel.complete", draw)
-        self.enter("cancelled", draw)
-        self.emit_order("order.cancelled", draw)
-
-    def after_charges(self, draw: st.DrawFn) -> None:
-        """A fulfilled order whose charges are settled, one captured, completes."""
-        settled = all(c.state in {"complete", "cancelled"} for c in self.charges)
-        captured = any(c.state == "complete" for c in self.charges)
-        if self.state == "fulfilled" and settled and captured:
-            self.enter("complete", draw)
-            self.emit_order("order.complete", draw)
+    def shows_fraud_state(self) -> bool:
+        """Nine times in ten."""
+        return self.draw(st.integers(0, 9)) != 0
 
 
 @attrs.frozen
@@ -348,36 +103,35 @@ def _lives(
     version = draw(st.sampled_from(versions))
     entry = draw(st.sampled_from(["pending_payment", "in_review", "accepted"]))
     items = [
-        _Item(
+        sim.Item(
             f"{order_id}-i{n}", draw(st.integers(1, 3)), draw(st.sampled_from([True, False, None]))
         )
         for n in range(draw(st.integers(1, 3)))
     ]
     wire = entry == "pending_payment" and draw(st.booleans())
     charges = [
-        _Charge(
+        sim.Charge(
             f"{order_id}-c{n}",
             float(draw(st.integers(1, 500))),
             "pending" if entry == "pending_payment" else "capturable",
         )
         for n in range(0 if wire else draw(st.integers(1, 2)))
     ]
-    life = _Life(order_id, entry, items, charges, clock=ev.T0, version=version)
-    life.enter(entry, draw)
-    entry_types = _ENTRY_TYPES[entry]
+    choices = _Drawn(draw)
+    life = sim.Life(order_id, entry, items, charges, ev.T0, choices, version=version)
+    life.enter(entry)
+    entry_types = list(sim.ENTRY_TYPES[entry])
     if version == ev.LEGACY_VERSION:  # checkout sessions came with the newer API
         entry_types = [t for t in entry_types if not t.startswith("checkout_session.")]
-    life.emit_order(draw(st.sampled_from(entry_types)), draw)
+    life.emit_order(draw(st.sampled_from(entry_types)))
     for _ in range(draw(st.integers(0, max_moves))):
         # Moves that end or pause a life are drawn less often, so lives reach far.
-        weighted = [m for m in life.moves() for _ in range(1 if m in _RARE else 4)]
-        life.move(draw(st.sampled_from(weighted)), draw)
+        weighted = [m for m in life.moves() for _ in range(1 if m in sim.RARE_MOVES else 4)]
+        life.move(draw(st.sampled_from(weighted)))
     deliveries = tuple(
         signed_delivery(ev.raw(event), at=_sent(event), secret=secret) for event in life.events
     )
-    return OrderLife(
-        order_id, OrderState(life.state), version, deliveries, life.snapshot(draw), secret
-    )
+    return OrderLife(order_id, OrderState(life.state), version, deliveries, life.snapshot(), secret)
 
 
 def _sent(event: Json) -> datetime:

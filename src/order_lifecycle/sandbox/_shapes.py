@@ -4,9 +4,10 @@ Each builder returns the JSON-ready value the provider would post: an envelope (
 ``type``, ``createdTime``, ``data.object``, ``liveMode``, ``webhookIds``,
 ``digitalriverVersion``) around an order object (``id``, ``state``, ``stateTransitions``,
 ``fraudState``, ``items[]``, ``payment.charges[]``...; or, in API version 2020-01-07, a
-top-level ``charges[]`` and no ``payment``) or a charge object (``orderId``,
-``captures[]``, ``cancels[]``...). Ids, amounts and times are made up; only the shapes follow
-the provider's examples.
+top-level ``charges[]`` and no ``payment``), a charge object (``orderId``, ``captures[]``,
+``cancels[]``...) or a refund object. Ids, amounts and times are made up; only the shapes
+follow the provider's examples. The testing kit draws its random lives with these, and the
+local provider (the ``send`` and ``sandbox`` commands) its scripted ones.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "operation",
     "order",
     "raw",
+    "refund",
     "stamp",
 ]
 
@@ -95,11 +97,12 @@ def charge(  # noqa: PLR0913 (the provider's fields)
     refunds: Sequence[Json] = (),
     order_id: str | None = None,
     currency: str = "USD",
+    created: datetime = T0,
 ) -> Json:
     """A charge, as in ``payment.charges[]``; with ``order_id``, the object of a charge event."""
     body: Json = {
         "id": charge_id,
-        "createdTime": stamp(T0),
+        "createdTime": stamp(created),
         "currency": currency,
         "amount": amount,
         "state": state,
@@ -189,6 +192,33 @@ def legacy_order(  # noqa: PLR0913 (the provider's fields)
     if fraud is not None:
         body["fraudState"] = fraud
     return body
+
+
+def refund(refund_id: str, order_id: str, charge_id: str, operation: Json) -> Json:
+    """A refund that succeeded, as ``refund.complete`` carries it: ``operation`` on its charge.
+
+    ``operation`` is the charge's entry in ``refunds[]`` (see :func:`operation`).
+    """
+    return {
+        "id": refund_id,
+        "amount": operation["amount"],
+        "createdTime": operation["createdTime"],
+        "currency": "USD",
+        "items": [],
+        "orderId": order_id,
+        "refundedAmount": operation["amount"],
+        "state": "succeeded",
+        "liveMode": False,
+        "charges": [
+            {
+                "id": charge_id,
+                "captured": True,
+                "refunded": True,
+                "refunds": [operation],
+                "sourceId": f"src-{charge_id}",
+            }
+        ],
+    }
 
 
 def event(  # noqa: PLR0913 (the envelope's fields)

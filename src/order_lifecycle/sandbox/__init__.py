@@ -1,0 +1,42 @@
+"""A local provider to develop a shop against: signed webhooks on demand, and ``POST /orders``.
+
+- :func:`plan_life` makes the provider's events of one order's life, from event types
+  (:data:`EVENT_TYPES`) or named lives (:data:`LIVES`), in the provider's shapes, with
+  consistent times and ``stateTransitions``; :func:`deliver` posts one, signed as the
+  provider signs, and gives the endpoint's :class:`Answer` (the ``send`` command).
+- :class:`Sandbox` serves the provider's ``POST /orders``, ``GET /orders?checkoutId=`` and
+  ``GET /orders/{id}`` on loopback, each checkout coming to an :class:`Outcome`
+  (:data:`OUTCOMES`, chosen by a script or the checkout id's prefix, :data:`PREFIXES`),
+  and posts each created order's webhooks to the shop (the ``sandbox`` command).
+
+Needs only the standard library: the command line runs it without the ``testing`` extra.
+"""
+
+from __future__ import annotations
+
+from ._deliveries import SignedDelivery, signed_delivery
+from ._http import Answer, check_url, deliver
+from ._plan import EVENT_TYPES, LIVES, Plan, PlannedEvent, plan_life
+from ._provider import OUTCOMES, PREFIXES, LocalProvider, Outcome, Reply, read_script
+from ._server import Sandbox, check_loopback
+
+__all__ = [
+    "EVENT_TYPES",
+    "LIVES",
+    "OUTCOMES",
+    "PREFIXES",
+    "Answer",
+    "LocalProvider",
+    "Outcome",
+    "Plan",
+    "PlannedEvent",
+    "Reply",
+    "Sandbox",
+    "SignedDelivery",
+    "check_loopback",
+    "check_url",
+    "deliver",
+    "plan_life",
+    "read_script",
+    "signed_delivery",
+]

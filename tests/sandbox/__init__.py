@@ -1,0 +1,1 @@
+"""Tests of the local provider: scripted lives, the sandbox server, posting."""
