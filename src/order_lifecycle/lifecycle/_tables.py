@@ -281,9 +281,9 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
     # accepted (fulfilled, for captures) or in dispute, and held in dispute: the provider
     # refuses POST /fulfillments there (409, payload 23), through which shipping, digital
     # delivery and captures are reported (a review decides how to fulfil, so it waits too);
-    # they resume when the dispute is resolved (issue 17). Each also loses its reason once nothing of its item is open (or its charge
-    # uncaptured). A refund in progress is only followed (confirm_refund), not requested,
-    # so a dispute does not hold it.
+    # they resume when the dispute is resolved (issue 17). Each also loses its reason once
+    # nothing of its item is open (or its charge uncaptured). A refund in progress is only
+    # followed (confirm_refund), not requested, so a dispute does not hold it.
     actions=(
         ActionSpec(
             AK.SHIP,
