@@ -113,7 +113,7 @@ def test_the_workers_clock_sets_when_a_failure_is_due_again() -> None:
     assert state_of(store, SHIP).state is ActionState.DONE
     assert calls == [SHIP, SHIP]
     with pytest.raises(InvalidInput, match="clock"):
-        ActionWorker(store, {"ship": flaky}, clock=day)
+        ActionWorker(store, {"ship": flaky}, clock=day)  # type: ignore[arg-type]
 
 
 class _BadItems(dict[str, str]):
@@ -283,7 +283,7 @@ def test_one_heartbeat_keeps_the_whole_batch_and_one_commit_records_it() -> None
         return "shipped"
 
     worker = ActionWorker(
-        spy,  # type: ignore[arg-type]
+        spy,
         {"ship": ship, "deliver_digitally": lambda _: "sent"},
         batch=2,
         lease=timedelta(milliseconds=150),
@@ -317,7 +317,7 @@ def test_an_action_cancelled_while_its_batch_runs_is_not_started() -> None:
         return "shipped"
 
     worker = ActionWorker(
-        spy,  # type: ignore[arg-type]
+        spy,
         {"ship": ship, "deliver_digitally": deliver},
         batch=2,
         lease=timedelta(milliseconds=150),

@@ -408,10 +408,11 @@ def test_a_claim_beyond_any_count_is_refused_typed(store: Store) -> None:
     """A claim of 2**63 (past a database's integers): WrongType, not an OverflowError."""
     accepted(store)
     store.claim_actions(["ship"])
-    for call in (
+    calls: list[Callable[[], object]] = [
         lambda: store.complete_action(SHIP, claim=2**63),
         lambda: store.extend_lease(SHIP, timedelta(minutes=1), claim=2**63),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(WrongType, match="2\\*\\*63-1"):
             call()
     assert store.complete_action(SHIP, claim=2**63 - 1).state is ActionState.CLAIMED

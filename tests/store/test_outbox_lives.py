@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from pathlib import Path
@@ -159,8 +160,8 @@ def test_actions_follow_the_order_through_disputes_partial_cancellations_and_dea
             order = store.get_order(life.order_id)
             several = [i.id for i in order.items if i.open_quantity >= 2]
             if move == "cancel a unit" and order.state is OrderState.ACCEPTED and several:
-                item_id = data.draw(st.sampled_from(several))
-                store.update_order(life.order_id, lambda o, i=item_id: cancel_items(o, {i: 1}))
+                units = {data.draw(st.sampled_from(several)): 1}
+                store.update_order(life.order_id, functools.partial(cancel_items, items=units))
             elif move == "a worker fails":
                 for action in store.claim_actions(limit=100):
                     store.fail_action(action.key, "the warehouse is down", claim=action.tries)

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 
@@ -27,10 +27,10 @@ __all__ = ["ActionPolicy", "Classifier", "Fulfilment"]
 
 _LOG = logging.getLogger("order_lifecycle.actions")
 
-Fulfilment = Literal["physical", "digital"] | bool
+Fulfilment = str | bool
 """How an item is fulfilled: ``"physical"`` (shipped, ``True``) or ``"digital"`` (``False``)."""
 
-Classifier = Callable[[Item], "Fulfilment | None"]
+Classifier = Callable[[Item], Fulfilment | None]
 """A shop's classifier: from an item (its ``sku``, ``id``...), physical, digital or ``None``."""
 
 _MAX_WITHIN = timedelta(minutes=1)
