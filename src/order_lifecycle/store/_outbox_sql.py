@@ -230,19 +230,21 @@ class SQLOutbox:
     def _finish_actions(self, outcomes: list[Outcome], max_tries: int) -> dict[str, StoredAction]:
         with self._transaction(write=True):
             found = self._read([outcome.key for outcome in outcomes], lock=True)
-            changed = []
+            statements: dict[str, list[list[object]]] = {}
             for outcome in outcomes:
                 action = found.get(outcome.key)
                 changes = None if action is None else ended(action, outcome, max_tries)
                 if action is not None and changes is not None:
-                    self._change(action, changes)
-                    changed.append(action.key)
-            if changed:
-                found.update(self._read(changed))
+                    sql, params = self._change(action, changes)
+                    statements.setdefault(sql, []).append(params)
+            for sql, rows in statements.items():  # alike changes (completions) in one run
+                self._write_many(sql, rows)
+            if statements:
+                found.update(self._read([key for key, a in found.items() if a is not None]))
         return found
 
-    def _change(self, action: StoredAction, changes: Changes) -> None:
-        """Inside a transaction: set ``changes`` where ``action`` is still as it was read."""
+    def _change(self, action: StoredAction, changes: Changes) -> tuple[str, list[object]]:
+        """The statement setting ``changes`` where ``action`` is still as it was read."""
         columns: list[str] = []
         params: list[object] = []
         for column, value in changes.items():
@@ -254,11 +256,11 @@ class SQLOutbox:
             else:
                 columns.append(f"{column} = ?")
                 params.append(stamp(value) if isinstance(value, datetime) else value)
-        self._write(
+        sql = (
             f"UPDATE ol_actions SET {', '.join(columns)} "  # noqa: S608 (column names are ours)
-            "WHERE key = ? AND state = ? AND tries = ?",
-            [*params, action.key, str(action.state), action.tries],
+            "WHERE key = ? AND state = ? AND tries = ?"
         )
+        return sql, [*params, action.key, str(action.state), action.tries]
 
     def _retry_action(self, key: str) -> StoredAction:
         with self._transaction(write=True):
