@@ -22,12 +22,11 @@ cluster runs with ``fsync = off``, so its numbers flatter a real server's.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from order_lifecycle import Item, Order, OrderEvent
@@ -36,7 +35,7 @@ from order_lifecycle.models import fire
 from order_lifecycle.store import MemoryStore, Store, open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.pgcluster import ClusterUnavailable, throwaway_cluster
+from bench_store import postgres
 
 
 def stock(store: Store, orders: int) -> None:
@@ -105,19 +104,6 @@ def measure(new_store: Callable[[], Store], orders: int) -> dict[str, float]:
             raise AssertionError(f"{name}: {done} of {orders} actions done")
         rates[name] = orders / elapsed
     return rates
-
-
-@contextlib.contextmanager
-def postgres(dsn: str | None) -> Iterator[str | None]:
-    if dsn is not None:
-        yield dsn
-        return
-    try:
-        with throwaway_cluster() as started:
-            yield started
-    except ClusterUnavailable as error:
-        print(f"PostgreSQL skipped: {error}")
-        yield None
 
 
 def main() -> None:

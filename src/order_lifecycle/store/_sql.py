@@ -503,7 +503,10 @@ class SQLStore(SQLOutbox, Store):
         # two batches sharing orders wait for each other instead of deadlocking.
         turn = sorted(range(len(checked)), key=lambda index: checked[index][0].order_id)
         # Derived once, outside the transaction (the shop's classifier may run), for both ways.
-        derived = [self._derive(change.base, change.order) for change, _ in checked]
+        derived = [
+            Derived() if refused else self._derive(change.base, change.order)
+            for change, refused in checked
+        ]
         if not any(refusal for _, refusal in checked):
             try:
                 written = self._commit_at_once(

@@ -183,7 +183,10 @@ class MemoryStore(Store):
         cap = check_cap(self.max_kept_bytes)
         results: list[ChangeResult] = []
         failed: set[str] = set()
-        derived = [self._derive(change.base, change.order) for change, _ in checked]
+        derived = [
+            Derived() if refused else self._derive(change.base, change.order)
+            for change, refused in checked
+        ]
         with self._lock:
             for (change, refusal), actions in zip(checked, derived, strict=True):
                 result = refusal or self._commit_change(change, failed, actions)
