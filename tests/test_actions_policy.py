@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
@@ -262,3 +263,18 @@ def test_whatever_a_classifier_answers_each_open_item_gets_one_action(answers: l
             else ActionKind.REVIEW_FULFILMENT
         )
         assert found[item_id][0] is expected
+
+
+def test_a_policy_still_classifies_in_a_forked_process(tmp_path: Any) -> None:
+    """A policy used before a fork (an app server's preload) classifies in the child too."""
+    policy = ActionPolicy(classify=lambda item: "physical" if item.sku else None)
+    order = pending(Item("i1", 1, None, sku="s"))
+    assert accept(order, policy)["i1"][0] is ActionKind.SHIP  # its thread started here
+    answer = tmp_path / "answer"
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child's exit status is the test's)
+        kind = accept(order, policy)["i1"][0]
+        answer.write_text(str(kind))
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert answer.read_text() == "ship"

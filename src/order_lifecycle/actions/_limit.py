@@ -96,7 +96,7 @@ class TimeLimited:
                 return Hung(
                     f"not called: {MAX_HUNG} earlier calls still hang (the process must restart)"
                 )
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():  # none yet, or forked
                 self._inbox = queue.SimpleQueue()
                 self._thread = threading.Thread(
                     target=_serve, args=(self._inbox,), name=self._name, daemon=True
