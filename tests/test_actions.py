@@ -254,3 +254,67 @@ def test_an_action_key_is_the_json_of_its_parts(order_id: str, subject: str) -> 
     """The key is the compact JSON list of order id, kind and subject, for any text."""
     expected = json.dumps([order_id, "ship", subject], ensure_ascii=False, separators=(",", ":"))
     assert action_key(order_id, ActionKind.SHIP, subject) == expected
+
+
+def test_a_partial_cancellation_rewrites_what_the_pending_action_covers() -> None:
+    """Cancelling 1 of 3 units: the ship action of that item now covers 2, by the derivation."""
+    order = Order.create("o1", items=[Item("box", 3, physical=True)])
+    fire(order, OrderEvent.ACCEPT)
+    cancelled = order.copy()
+    cancel_items(cancelled, {"box": 1})
+    derived = derive_actions(order, cancelled)
+    assert derived.created == ()
+    assert derived.cancelled == ()
+    rewritten = {a.key: a.payload for a in derived.updated}
+    assert rewritten[action_key("o1", "ship", "box")] == {"quantity": 2}
+    # every item kind: the rewrite reaches the item's action however it was classified
+    assert set(rewritten) == {action_key("o1", kind, "box") for kind in KIND_OF.values()}
+
+
+def test_a_partial_capture_rewrites_the_amount_to_capture() -> None:
+    """Capturing part of a charge once fulfilled: its capture action covers what is left."""
+    fulfilled = accepted_order()
+    fulfil_items(fulfilled, {"box": 2, "key": 1, "x": 1})
+    captured = fulfilled.copy()
+    capture(captured, "c1", "10.00")
+    (rewrite,) = derive_actions(fulfilled, captured).updated
+    assert (rewrite.key, rewrite.payload) == (
+        action_key("o1", "capture", "c1"),
+        {"amount": "20.00"},
+    )
+
+
+def test_back_from_a_dispute_nothing_is_created_again() -> None:
+    """A dispute holds the item actions; its resolution creates none anew (they still stand)."""
+    accepted = accepted_order()
+    disputed = accepted.copy()
+    fire(disputed, OrderEvent.DISPUTE)
+    into = derive_actions(accepted, disputed)
+    assert [a.kind for a in into.created] == [ActionKind.RESPOND_TO_DISPUTE]
+    assert into.cancelled == ()  # a dispute keeps them (and holds them), it does not cancel
+    resolved = disputed.copy()
+    fire(resolved, OrderEvent.RESOLVE_DISPUTE)
+    back = derive_actions(disputed, resolved)
+    assert back.created == ()
+    respond = action_key("o1", "respond_to_dispute", "dispute#1")
+    assert respond in back.cancelled
+    assert not [key for key in back.cancelled if '"ship"' in key or '"deliver' in key]
+    assert back.reasons[respond] == "the order left dispute for accepted"
+
+
+def test_every_cancellation_says_why() -> None:
+    """Each cancelled key has its reason: the state the order left, or the item closed."""
+    accepted = accepted_order()
+    cancelled = accepted.copy()
+    cancel_items(cancelled, {"box": 2, "key": 1, "x": 1})
+    derived = derive_actions(accepted, cancelled)
+    assert set(derived.reasons) == set(derived.cancelled)
+    assert derived.reasons[action_key("o1", "ship", "box")] == (
+        "the order left accepted for cancelled"
+    )
+    partly = accepted.copy()
+    cancel_items(partly, {"box": 2})
+    closed = derive_actions(accepted, partly)
+    assert closed.reasons[action_key("o1", "ship", "box")] == (
+        "item 'box' has no open units any more"
+    )

@@ -63,6 +63,36 @@ def test_kept_states_must_exist_and_kinds_be_complete() -> None:
     assert "declared more than once" in problems_of(actions=(SWEEP, SWEEP, REPORT))
 
 
+def test_a_hold_must_be_a_known_state_that_keeps_the_action() -> None:
+    """held_in names declared states of while_in, and leaves one of them to run in."""
+    stray: Any = (OrderState.DISPUTE,)
+    assert "held in 'dispute', which is no such state" in problems_of(
+        actions=(SWEEP, attrs.evolve(REPORT, held_in=stray))
+    )
+    assert "held in 'broken', which does not keep it" in problems_of(
+        actions=(SWEEP, attrs.evolve(REPORT, held_in=(Light.BROKEN,)))
+    )
+    assert "held in every state that keeps it" in problems_of(
+        actions=(SWEEP, attrs.evolve(REPORT, held_in=(Light.ON, Light.OFF)))
+    )
+    held = build(actions=(SWEEP, attrs.evolve(REPORT, held_in=(Light.OFF,))))
+    assert held.holds() == {Chore.REPORT: frozenset({Light.OFF})}
+    assert held.version != build(actions=(SWEEP, REPORT)).version
+
+
+def test_a_dispute_holds_what_goes_through_post_fulfillments() -> None:
+    """In dispute the provider answers POST /fulfillments 409: ship, deliver, capture wait."""
+    assert ORDER_SPEC.holds() == {
+        kind: frozenset({OrderState.DISPUTE})
+        for kind in (
+            ActionKind.SHIP,
+            ActionKind.DELIVER_DIGITALLY,
+            ActionKind.REVIEW_FULFILMENT,
+            ActionKind.CAPTURE,
+        )
+    }
+
+
 def test_actions_count_in_the_version() -> None:
     """Adding or changing an action changes the spec's version; rewording keeps it."""
     plain = build().version
@@ -101,3 +131,6 @@ def test_the_diagrams_show_the_actions(fmt: str) -> None:
     assert "respond_to_dispute" in text
     if fmt == "md":
         assert "| `confirm_refund` | `refund` | refunded_charge |" in text
+        assert "| `ship` | `accepted` | physical_item | `accepted`, `dispute` | `dispute` |" in text
+    else:
+        assert "holds ship, deliver_digitally, review_fulfilment, capture" in text

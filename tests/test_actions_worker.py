@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
+import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -23,6 +26,7 @@ from order_lifecycle.actions import (
 )
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.models import fire
+from order_lifecycle.orders import cancel_items
 from order_lifecycle.store import MemoryStore
 from order_lifecycle.store._outbox import backoff
 
@@ -109,16 +113,244 @@ def test_the_workers_clock_sets_when_a_failure_is_due_again() -> None:
     assert state_of(store, SHIP).state is ActionState.DONE
     assert calls == [SHIP, SHIP]
     with pytest.raises(InvalidInput, match="clock"):
-        ActionWorker(store, {"ship": flaky}, clock=day)
+        ActionWorker(store, {"ship": flaky}, clock=day)  # type: ignore[arg-type]
 
 
-def test_a_result_that_is_not_json_fails_the_action() -> None:
-    """A handler's result that cannot be kept is a failure, with the reason, not a crash."""
+class _BadItems(dict[str, str]):
+    """A mapping whose items() raises, as a broken client library's value might."""
+
+    def items(self) -> Any:
+        raise RuntimeError("items() is broken")
+
+
+class _Unprintable(Exception):
+    """An error whose str() raises."""
+
+    def __str__(self) -> str:
+        raise ValueError("str() is broken")
+
+
+NOT_JSON = [
+    datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+    Decimal("9.99"),
+    {"ship"},
+    float("nan"),
+    _BadItems(a="b"),
+    _Unprintable(),
+    "x" * 20_000,
+    {1: "a", "b": 2},
+]
+
+
+@pytest.mark.parametrize("result", NOT_JSON, ids=lambda r: type(r).__name__)
+def test_a_success_is_done_whatever_the_handler_returns(result: object) -> None:
+    """A result that is no (or too long) JSON is kept as its bounded, typed text: done."""
     store = stocked()
-    ActionWorker(store, {"ship": lambda a: {a.key}}).run_once()
+    worker = ActionWorker(store, {"ship": lambda _: result})
+    assert worker.run_once() == 1
+    done = state_of(store, SHIP)
+    assert done.state is ActionState.DONE
+    kept = json.loads(done.result or "")
+    assert kept["$type"].endswith(type(result).__qualname__)
+    assert 0 < len(kept["$text"]) <= 1_000
+    assert worker.counts == WorkerCounts(claimed=1, done=1)
+
+
+def test_a_json_result_is_kept_as_it_is() -> None:
+    """A plain JSON result is kept, as JSON."""
+    store = stocked()
+    ActionWorker(store, {"ship": lambda a: {"parcel": [a.subject, 1]}}).run_once()
+    assert json.loads(state_of(store, SHIP).result or "") == {"parcel": ["box", 1]}
+
+
+@pytest.mark.parametrize(
+    "error",
+    [_Unprintable(), SystemExit(3), KeyboardInterrupt(), RecursionError("deep")],
+    ids=lambda e: type(e).__name__,
+)
+def test_whatever_a_handler_raises_fails_its_action_and_the_worker_goes_on(
+    error: BaseException,
+) -> None:
+    """An error whose str() raises, even SystemExit: the action failed, its claim ended."""
+    store = stocked()
+    calls: list[str] = []
+
+    def broken(action: StoredAction) -> None:
+        calls.append(action.key)
+        raise error
+
+    worker = ActionWorker(store, {"ship": broken, "deliver_digitally": lambda _: "sent"}, batch=2)
+    assert worker.run_once() == 2
+    failed = state_of(store, SHIP)
+    assert (failed.state, failed.lease_until) == (ActionState.FAILED, None)
+    assert type(error).__name__ in (failed.last_error or "")
+    assert state_of(store, action_key("o1", "deliver_digitally", "key")).state is (ActionState.DONE)
+    assert worker.counts == WorkerCounts(claimed=2, done=1, failed=1)
+
+
+def test_a_hung_handler_is_left_behind_at_its_time_limit() -> None:
+    """A handler past its time limit fails its action; the worker goes on to the next one."""
+    store = stocked()
+    release = threading.Event()
+
+    def hangs(_: StoredAction) -> None:
+        release.wait(30)
+
+    worker = ActionWorker(
+        store,
+        {"ship": hangs, "deliver_digitally": lambda _: "sent"},
+        batch=2,
+        time_limit=timedelta(milliseconds=200),
+    )  # deliver_digitally's key sorts first: the hung ship is the batch's last
+    try:
+        assert worker.run_once() == 2
+        failed = state_of(store, SHIP)
+        assert failed.state is ActionState.FAILED
+        assert "time limit of 0.2 s" in (failed.last_error or "")
+        assert state_of(store, action_key("o1", "deliver_digitally", "key")).state is (
+            ActionState.DONE
+        )
+    finally:
+        release.set()
+
+
+def test_run_forever_survives_every_handler_and_stops_on_sigterm_within_the_limit() -> None:
+    """A hung handler, then SIGTERM: run_forever returns within the time limit, rest released."""
+    store = stocked()
+    release = threading.Event()
+
+    def hangs(_: StoredAction) -> None:
+        release.wait(30)
+
+    def raises(_: StoredAction) -> None:
+        raise _Unprintable
+
+    worker = ActionWorker(  # deliver_digitally's key sorts first: it runs first
+        store,
+        {"ship": raises, "deliver_digitally": hangs},
+        batch=2,
+        idle=30,
+        time_limit=timedelta(seconds=1),
+    )
+    timer = threading.Timer(0.2, os.kill, args=(os.getpid(), signal.SIGTERM))
+    timer.start()
+    started = time.monotonic()
+    try:
+        counts = worker.run_forever()
+    finally:
+        release.set()
+        timer.join()
+    assert time.monotonic() - started < 10
+    hung = state_of(store, action_key("o1", "deliver_digitally", "key"))
+    assert hung.state is ActionState.FAILED  # ended at its time limit
+    given_back = state_of(store, SHIP)
+    assert (given_back.state, given_back.tries) == (ActionState.PENDING, 0)
+    assert counts == WorkerCounts(claimed=2, failed=1, released=1)
+
+
+class _Spy:
+    """A store that counts the worker's calls of each outbox method."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.calls: list[tuple[str, int]] = []
+        self.beaten = threading.Event()
+
+    def claim_actions(self, *args: Any, **kwargs: Any) -> list[StoredAction]:
+        found = self.store.claim_actions(*args, **kwargs)
+        self.calls.append(("claim_actions", len(found)))
+        return found
+
+    def extend_leases(self, claims: Any, lease: timedelta) -> dict[str, StoredAction]:
+        self.calls.append(("extend_leases", len(claims)))
+        found = self.store.extend_leases(claims, lease)
+        self.beaten.set()
+        return found
+
+    def finish_actions(self, outcomes: Any) -> dict[str, StoredAction]:
+        self.calls.append(("finish_actions", len(outcomes)))
+        return self.store.finish_actions(outcomes)
+
+
+def test_one_heartbeat_keeps_the_whole_batch_and_one_commit_records_it() -> None:
+    """Each beat extends every claim of the batch in one call; the batch ends in one commit."""
+    store = stocked()
+    spy = _Spy(store)
+    waited: list[bool] = []
+
+    def ship(_: StoredAction) -> str:
+        waited.append(spy.beaten.wait(10))  # until the heartbeat beat once
+        return "shipped"
+
+    worker = ActionWorker(
+        spy,
+        {"ship": ship, "deliver_digitally": lambda _: "sent"},
+        batch=2,
+        lease=timedelta(milliseconds=150),
+    )
+    assert worker.run_once() == 2
+    assert waited == [True]
+    assert spy.calls[0] == ("claim_actions", 2)
+    assert spy.calls[-1] == ("finish_actions", 2)
+    beats = [n for name, n in spy.calls if name == "extend_leases"]
+    assert beats
+    assert beats[0] == 2  # the waiting action's lease too, not only the running one's
+    assert [name for name, _ in spy.calls].count("finish_actions") == 1
+    assert {a.state for a in store.list_actions()} == {ActionState.DONE}
+
+
+def test_an_action_cancelled_while_its_batch_runs_is_not_started() -> None:
+    """The heartbeat sees the second action cancelled meanwhile: it is never handed over."""
+    store = stocked()
+    spy = _Spy(store)
+    ran: list[str] = []
+
+    def deliver(action: StoredAction) -> str:  # deliver_digitally's key sorts first
+        ran.append(action.key)
+        store.update_order("o1", lambda o: cancel_items(o, {"box": 1}))
+        spy.beaten.clear()
+        assert spy.beaten.wait(10)  # the next beat reads the cancellation
+        return "sent"
+
+    def ship(action: StoredAction) -> str:
+        ran.append(action.key)
+        return "shipped"
+
+    worker = ActionWorker(
+        spy,
+        {"ship": ship, "deliver_digitally": deliver},
+        batch=2,
+        lease=timedelta(milliseconds=150),
+    )
+    assert worker.run_once() == 2
+    assert ran == [action_key("o1", "deliver_digitally", "key")]
+    box = state_of(store, SHIP)
+    assert (box.state, box.lease_until, box.cancel_reason) == (
+        ActionState.CANCELLED, None, "item 'box' has no open units any more",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "clock",
+    [
+        lambda: datetime(2026, 1, 5, 9, 0),  # naive  # noqa: DTZ001
+        lambda: datetime.max.replace(tzinfo=UTC),
+        lambda: 5,
+        lambda: 1 / 0,
+    ],
+)
+def test_a_clock_that_fails_leaves_the_retry_to_the_stores_clock(clock: Any) -> None:
+    """A worker clock that raises or returns junk: the failure is still recorded, by backoff."""
+    store = stocked()
+
+    def broken(_: StoredAction) -> None:
+        raise ConnectionError("down")
+
+    ActionWorker(store, {"ship": broken}, clock=clock).run_once()
     failed = state_of(store, SHIP)
     assert failed.state is ActionState.FAILED
-    assert "cannot be kept" in (failed.last_error or "")
+    assert failed.retry_at is not None
+    assert failed.retry_at > datetime.now(UTC)
 
 
 @pytest.mark.parametrize(
@@ -138,16 +370,19 @@ def test_bad_handlers_are_refused_at_construction(handlers: Any, message: str) -
 
 
 @given(
-    st.sampled_from(["store", "batch", "lease", "idle"]),
+    st.sampled_from(["store", "batch", "lease", "idle", "time_limit", "clock"]),
     st.none()
     | st.booleans()
     | st.integers(-(2**70), 2**70)
     | st.floats()
     | st.text(st.sampled_from(["\x00", "\ud800", "a"]), max_size=3)
-    | st.just(timedelta(0)),
+    | st.just(timedelta(0))
+    | st.just(timedelta(days=2))
+    | st.just(timedelta.max)
+    | st.just(timedelta(microseconds=-1)),
 )
 def test_hostile_settings_raise_typed_errors(name: str, value: Any) -> None:
-    """A store without an outbox, a batch, lease or idle time out of range: InvalidInput."""
+    """A store without an outbox, a batch, lease, limit or idle out of range: InvalidInput."""
     settings: dict[str, Any] = {"store": MemoryStore(), "handlers": HANDLERS, name: value}
     valid = (
         name in {"batch", "idle"}

@@ -47,6 +47,31 @@ def test_a_new_item_and_a_changed_quantity() -> None:
         snapshot.onto(Item("i", 3, physical=None))
 
 
+@pytest.mark.parametrize(
+    ("item", "sku"),
+    [
+        ({"skuId": "sku-1", "productDetails": {"id": "prod-1"}}, "sku-1"),
+        ({"productDetails": {"id": "prod-1"}}, "prod-1"),
+        ({"sku": {"id": "legacy-1"}}, "legacy-1"),
+        ({"skuId": 5, "productDetails": {"id": ["x"]}}, None),
+        ({"skuId": "", "productDetails": "x"}, None),
+        ({}, None),
+    ],
+)
+def test_an_item_carries_its_sku_never_refused_for_it(
+    item: dict[str, Any], sku: str | None
+) -> None:
+    """skuId, else the product's id, is the item's sku; junk there is as good as absent."""
+    snapshot = read_order(
+        {"id": "o", "state": "accepted", "items": [{"id": "i", "quantity": 1, **item}]}, ""
+    )
+    assert snapshot.items is not None
+    (read,) = snapshot.items
+    assert read.item.sku == sku
+    known = Item("i", 1, physical=None, sku="sku-known")
+    assert ItemSnapshot(Item("i", 1, physical=None), None).onto(known).sku == "sku-known"
+
+
 def test_charge_amounts_add_up_what_did_not_fail() -> None:
     """Captures, cancels and refunds count unless failed; pending ones count."""
     charge = read_charge(

@@ -39,6 +39,7 @@ callers can catch the library's refusals in one place without catching their own
     │   │   ├── ChargeNotAllowed         capture or cancel_charge outside accepted or fulfilled
     │   │   ├── ReturnNotAllowed         return_items before acceptance, or during a dispute
     │   │   └── RefundNotAllowed         a refund before anything was captured, or in dispute
+    │   ├── ActionNotRetryable       an outbox action no retry may revive (cancelled, done)
     │   └── LimitExceeded            more than remains: nothing was done
     │       ├── QuantityTooLarge     more units than remain of an item (quantity_too_large)
     │       └── AmountTooLarge       more money than remains: to capture or cancel on a
@@ -68,6 +69,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 __all__ = [
+    "ActionNotRetryable",
     "AmountTooLarge",
     "ChargeNotAllowed",
     "CheckoutAlreadyConsumed",
@@ -384,6 +386,21 @@ class CurrencyMismatch(InvalidInput):
 
 class Refused(OrderLifecycleError):
     """A well-formed request that the order's state or data says no to; nothing changed."""
+
+
+class ActionNotRetryable(Refused):
+    """An operator's retry of an outbox action that is not dead or failed: nothing changed.
+
+    A cancelled one lost its reason (the order was cancelled, its item has no open units),
+    so it is never run again; a done one ran; a pending or claimed one is due anyway.
+    ``key``, ``state`` and ``reason`` say which and why.
+    """
+
+    def __init__(self, key: str, state: str, reason: str) -> None:
+        self.key = key
+        self.state = state
+        self.reason = reason
+        super().__init__(f"Can't retry action {key} when {state}: {reason}.")
 
 
 class LimitExceeded(Refused):

@@ -20,6 +20,7 @@ from order_lifecycle import Item, Order, OrderEvent
 from order_lifecycle.actions import action_key
 from order_lifecycle.cli import main
 from order_lifecycle.models import fire
+from order_lifecycle.orders import cancel_items
 from order_lifecycle.store import open_store
 
 SHIP = action_key("o1", "ship", "box")
@@ -202,10 +203,30 @@ def test_a_dead_action_retried_runs_again(
     assert listed(db, capsys, "--kind", "ship")[0]["state"] == "done"
 
 
+def test_a_dead_action_whose_order_was_cancelled_is_not_retried(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dead ship whose order was cancelled since: cancelled, and its retry says why."""
+    with open_store(db) as store:
+        store.max_tries = 1
+        store.claim_actions(["ship"])
+        assert store.fail_action(SHIP, "the courier went bust").state == "dead"
+        store.update_order("o1", lambda o: cancel_items(o, {"box": 2, "key": 1}))
+    (cancelled,) = listed(db, capsys, "--kind", "ship")
+    assert cancelled["state"] == "cancelled"
+    assert main(["actions", "retry", SHIP, "--db", db]) == 1
+    said = one_line_error(capsys)
+    assert f"Can't retry action {SHIP} when cancelled" in said
+    assert "the order left accepted for cancelled" in said
+    assert listed(db, capsys, "--kind", "ship")[0]["state"] == "cancelled"
+    assert main(["actions", "list", "--db", db, "--kind", "ship"]) == 0
+    assert "cancelled: the order left accepted for cancelled" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("key", "says"),
     [
-        (SHIP, f"action {SHIP} is pending: only a dead or failed one is retried."),
+        (SHIP, f"Can't retry action {SHIP} when pending: it is due already"),
         ("nope", "Unknown action 'nope'"),
         ('["o9", "ship", "box"]', "Unknown action"),
         ("[]", "Unknown action"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -14,13 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from order_lifecycle import Charge, Inbox, Item, Order, OrderEvent, OrderState
-from order_lifecycle.actions import ActionState, action_key
+from order_lifecycle.actions import ActionPolicy, ActionState, Completed, Released, action_key
 from order_lifecycle.exceptions import (
+    ActionNotRetryable,
     InvalidInput,
     NotFound,
     OrderLifecycleError,
     StaleOrder,
     UnknownAction,
+    WrongType,
 )
 from order_lifecycle.lifecycle import ActionKind
 from order_lifecycle.models import fire
@@ -102,13 +104,86 @@ def test_cancelling_before_shipping_cancels_the_ship_action(store: Store) -> Non
     assert store.claim_actions(["ship"]) == []
 
 
-def test_a_claimed_action_is_not_cancelled_under_its_handler(store: Store) -> None:
-    """A claim in progress is left to finish: only unclaimed actions are cancelled."""
+def test_an_action_cancelled_under_its_claim_is_still_its_claims_to_finish(store: Store) -> None:
+    """Cancelled while claimed: no claim takes it again, but its handler's success is done."""
     accepted(store)
-    assert len(store.claim_actions(["ship"])) == 1
+    (claimed,) = store.claim_actions(["ship"], lease=timedelta(milliseconds=50))
     store.update_order("o1", lambda o: cancel_items(o, {"box": 2, "key": 1}))
-    assert states(store)[SHIP] == "claimed"
-    assert store.complete_action(SHIP).state is ActionState.DONE
+    assert states(store)[SHIP] == "cancelled"
+    time.sleep(0.1)  # its lease lapses: a cancelled action is due nevertheless never
+    assert store.claim_actions(["ship"]) == []
+    done = store.complete_action(SHIP, "shipped", claim=claimed.tries)
+    assert (done.state, done.result) == (ActionState.DONE, '"shipped"')
+
+
+def test_a_dispute_holds_the_fulfilment_and_its_resolution_resumes_it(store: Store) -> None:
+    """In dispute no claim takes ship or deliver (the provider answers 409); back, they run."""
+    accepted(store)
+    store.update_order("o1", lambda o: fire(o, OrderEvent.DISPUTE))
+    held = {a.kind: a.held_by for a in store.list_actions()}
+    assert held == {
+        ActionKind.SHIP: OrderState.DISPUTE,
+        ActionKind.DELIVER_DIGITALLY: OrderState.DISPUTE,
+        ActionKind.RESPOND_TO_DISPUTE: None,
+    }
+    (respond,) = store.claim_actions()
+    assert respond.kind is ActionKind.RESPOND_TO_DISPUTE
+    assert store.claim_actions() == []
+    store.update_order("o1", lambda o: fire(o, OrderEvent.RESOLVE_DISPUTE))
+    resumed = store.claim_actions()
+    assert {(a.kind, a.tries) for a in resumed} == {
+        (ActionKind.SHIP, 1),
+        (ActionKind.DELIVER_DIGITALLY, 1),
+    }
+    assert all(a.held_by is None for a in store.list_actions())
+
+
+def test_a_retried_action_stays_held_while_the_dispute_lasts(store: Store) -> None:
+    """A dead ship retried during a dispute is pending but held; it runs once resolved."""
+    store.max_tries = 1
+    accepted(store)
+    (ship,) = store.claim_actions(["ship"])
+    store.fail_action(SHIP, "down", claim=ship.tries)
+    store.update_order("o1", lambda o: fire(o, OrderEvent.DISPUTE))
+    retried = store.retry_action(SHIP)
+    assert (retried.state, retried.held_by) == (ActionState.PENDING, OrderState.DISPUTE)
+    assert store.claim_actions(["ship"]) == []
+    store.update_order("o1", lambda o: fire(o, OrderEvent.RESOLVE_DISPUTE))
+    assert [a.key for a in store.claim_actions(["ship"])] == [SHIP]
+
+
+def test_a_partial_cancellation_changes_what_the_pending_ship_covers(store: Store) -> None:
+    """1 of 2 units cancelled: the pending ship (and a dead one alike) covers 1."""
+    accepted(store)
+    store.update_order("o1", lambda o: cancel_items(o, {"box": 1}))
+    (ship,) = store.list_actions(kinds=["ship"])
+    assert (ship.state, ship.payload) == (ActionState.PENDING, {"item_id": "box", "quantity": 1})
+    (claimed,) = store.claim_actions(["ship"])
+    assert claimed.payload["quantity"] == 1
+
+
+def test_a_dead_action_whose_reason_went_away_is_cancelled_and_never_retried(
+    store: Store,
+) -> None:
+    """A dead ship of an order cancelled since: cancelled with the reason; a retry is refused."""
+    store.max_tries = 1
+    accepted(store)
+    (ship,) = store.claim_actions(["ship"])
+    assert store.fail_action(SHIP, "the courier went bust", claim=ship.tries).state is (
+        ActionState.DEAD
+    )
+    store.update_order("o1", lambda o: cancel_items(o, {"box": 2, "key": 1}))
+    (cancelled,) = store.list_actions(kinds=["ship"])
+    assert (cancelled.state, cancelled.cancel_reason, cancelled.last_error) == (
+        ActionState.CANCELLED,
+        "the order left accepted for cancelled",
+        "the courier went bust",
+    )
+    with pytest.raises(ActionNotRetryable, match="cancelled, its reason gone") as refused:
+        store.retry_action(SHIP)
+    assert (refused.value.key, refused.value.state) == (SHIP, "cancelled")
+    assert store.list_actions(kinds=["ship"]) == [cancelled]
+    assert store.claim_actions(["ship"]) == []
 
 
 def test_fulfilment_asks_to_capture(store: Store) -> None:
@@ -188,6 +263,25 @@ def test_a_webhook_batch_writes_its_actions_once(store: Store) -> None:
     assert store.list_actions() == first
 
 
+def test_the_stores_policy_classifies_what_the_provider_left_unsaid(store: Store) -> None:
+    """With the shop's catalogue set on the store, an unflagged acceptance ships and delivers."""
+    assert store.action_policy.classify is None
+    store.action_policy = ActionPolicy(
+        classify={"sku-1002-shirt": "physical", "sku-1002-ebook": "digital"}
+    )
+    (event,) = ev.accepted_physical_and_digital()
+    for entry in event["data"]["object"]["items"]:
+        del entry["productDetails"]["physical"]  # as 13 of the provider's 14 payloads
+    Inbox(store, secrets=None).receive([ev.raw(event)])
+    found = {(a.kind, a.subject): a.payload for a in store.list_actions()}
+    assert found[(ActionKind.SHIP, "1002-shirt")] == {
+        "item_id": "1002-shirt", "quantity": 2, "sku": "sku-1002-shirt", "decided_by": "classifier",
+    }  # fmt: skip
+    assert (ActionKind.DELIVER_DIGITALLY, "1002-ebook") in found
+    with pytest.raises(WrongType, match="action_policy"):
+        store.action_policy = {"sku-1": "physical"}  # type: ignore[assignment]
+
+
 def test_a_201_writes_the_new_orders_actions(store: Store) -> None:
     """A 201 for an accepted order stores it and its actions with the consumed checkout."""
     created = json.dumps(
@@ -223,10 +317,21 @@ def test_unknown_keys_are_not_found(store: Store) -> None:
         store.fail_action("nope", "boom")
 
 
+EXTREME_MOMENTS = st.sampled_from(
+    [
+        datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5))),  # year 10000 in UTC
+        datetime(1, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=5))),  # year 0 in UTC
+        datetime.max.replace(tzinfo=UTC),
+        datetime.min.replace(tzinfo=UTC),
+        datetime(999, 1, 1, tzinfo=UTC),
+    ]
+)
 HOSTILE: st.SearchStrategy[Any] = (
     st.none()
     | st.booleans()
     | st.integers(-(2**70), 2**70)
+    | st.sampled_from([2**63 - 1, 2**63, 2**64, -(2**63) - 1])
+    | EXTREME_MOMENTS
     | st.floats()
     | st.binary(max_size=6)
     | st.text(st.sampled_from(["\x00", "\ud800", "a", "\U0010ffff"]), max_size=5)
@@ -238,8 +343,8 @@ HOSTILE: st.SearchStrategy[Any] = (
 )
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=40)
-@given(value=HOSTILE, which=st.integers(0, 9))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60)
+@given(value=HOSTILE, which=st.integers(0, 19))
 def test_hostile_input_raises_typed_errors_and_changes_nothing(
     store: Store, value: Any, which: int
 ) -> None:
@@ -258,12 +363,60 @@ def test_hostile_input_raises_typed_errors_and_changes_nothing(
         lambda: store.retry_action(value),
         lambda: store.list_actions(states=value),
         lambda: store.list_actions(order_id=value if value is not None else 5),  # type: ignore[arg-type]
+        lambda: store.complete_action(SHIP, claim=value),
+        lambda: store.fail_action(SHIP, "boom", claim=value),
+        lambda: store.extend_lease(SHIP, timedelta(minutes=1), claim=value),
+        lambda: store.extend_leases(value, timedelta(minutes=1)),
+        lambda: store.extend_leases({SHIP: value}, timedelta(minutes=1)),
+        lambda: store.finish_actions(value),
+        lambda: store.finish_actions([Completed(SHIP, value)]),
+        lambda: store.finish_actions([Released(SHIP, value)]),
+        lambda: store.prune_actions(value),
+        lambda: store.fail_action(SHIP, value),
     ]
     try:
         calls[which]()
     except OrderLifecycleError:
         assert states(store) == before
     # A well-formed value (None kinds, the kind "ship") may do what the contract says.
+
+
+def test_a_retry_moment_before_year_1000_is_kept_and_read_back(store: Store) -> None:
+    """A failure due again in year 999 is stored as 0999 and read back, not StoreCorrupt."""
+    accepted(store)
+    (claimed,) = store.claim_actions(["ship"])
+    long_ago = datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert store.fail_action(SHIP, "boom", long_ago, claim=claimed.tries).retry_at == long_ago
+    (failed,) = store.list_actions(kinds=["ship"])
+    assert failed.retry_at == long_ago
+    (again,) = store.claim_actions(["ship"])  # due long ago
+    assert again.tries == 2
+
+
+def test_moments_past_year_9999_in_utc_are_refused_typed(store: Store) -> None:
+    """A retry moment or prune bound its offset takes outside years 1-9999: InvalidInput."""
+    accepted(store)
+    (claimed,) = store.claim_actions(["ship"])
+    late = datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5)))
+    with pytest.raises(InvalidInput, match="year 1 to 9999"):
+        store.fail_action(SHIP, "boom", late, claim=claimed.tries)
+    with pytest.raises(InvalidInput, match="year 1 to 9999"):
+        store.prune_actions(datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))))
+    assert states(store)[SHIP] == "claimed"
+
+
+def test_a_claim_beyond_any_count_is_refused_typed(store: Store) -> None:
+    """A claim of 2**63 (past a database's integers): WrongType, not an OverflowError."""
+    accepted(store)
+    store.claim_actions(["ship"])
+    calls: list[Callable[[], object]] = [
+        lambda: store.complete_action(SHIP, claim=2**63),
+        lambda: store.extend_lease(SHIP, timedelta(minutes=1), claim=2**63),
+    ]
+    for call in calls:
+        with pytest.raises(WrongType, match="2\\*\\*63-1"):
+            call()
+    assert store.complete_action(SHIP, claim=2**63 - 1).state is ActionState.CLAIMED
 
 
 def test_an_unknown_kind_is_a_clear_error(store: Store) -> None:

@@ -39,6 +39,37 @@ def test_a_handler_slower_than_its_lease_is_not_run_twice(store: Store) -> None:
     assert (done.state, done.tries, done.result) == (ActionState.DONE, 1, '"shipped"')
 
 
+def test_a_batch_waiting_behind_a_slow_handler_keeps_every_lease(store: Store) -> None:
+    """The heartbeat extends the whole batch: the actions waiting their turn are not lapsed."""
+    accepted(store)
+    lease = timedelta(milliseconds=1500)
+    runs: Counter[str] = Counter()
+    started, release = threading.Event(), threading.Event()
+
+    def slow(action: StoredAction) -> str:  # the batch's first: deliver_digitally sorts first
+        runs[action.key] += 1
+        started.set()
+        release.wait(30)
+        return "sent"
+
+    def ship(action: StoredAction) -> str:
+        runs[action.key] += 1
+        return "shipped"
+
+    handlers = {"ship": ship, "deliver_digitally": slow}
+    first = ActionWorker(store, handlers, batch=2, lease=lease)
+    thread = threading.Thread(target=first.run_once)
+    thread.start()
+    assert started.wait(30)
+    time.sleep(2.5)  # past the lease: without the batch's heartbeat, ship's claim lapsed
+    second = ActionWorker(store, handlers, batch=2, lease=lease)
+    assert second.run_once() == 0
+    release.set()
+    thread.join(30)
+    assert set(runs.values()) == {1}
+    assert {a.state for a in store.list_actions()} == {ActionState.DONE}
+
+
 def test_a_stale_claim_neither_extends_nor_finishes_the_newer_one(store: Store) -> None:
     """Once a lapsed claim was taken again, its heartbeat, completion and failure do nothing."""
     accepted(store)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from order_lifecycle import Inbox, OrderState
-from order_lifecycle.actions import ActionState, action_key
-from order_lifecycle.lifecycle import ActionKind
+from order_lifecycle import Inbox, Order, OrderState
+from order_lifecycle.actions import ActionState, StoredAction, action_key
+from order_lifecycle.exceptions import ActionNotRetryable
+from order_lifecycle.lifecycle import ORDER_SPEC, ActionKind
+from order_lifecycle.orders import cancel_items
 from order_lifecycle.store import MemoryStore, Store, open_store
 from order_lifecycle.testing import OrderLife, order_lives
 from tests import webhook_events as ev
@@ -78,3 +82,87 @@ def test_a_batched_life_ships_each_open_physical_item_once(
             assert open_physical <= pending
         if order.state in {OrderState.CANCELLED, OrderState.BLOCKED}:
             assert not [a for a in ships if a.state is ActionState.PENDING]
+
+
+ITEM_KINDS = {ActionKind.SHIP, ActionKind.DELIVER_DIGITALLY, ActionKind.REVIEW_FULFILMENT}
+HELD_KINDS = [str(kind) for kind in ORDER_SPEC.holds()]
+
+
+def reason_gone(action: StoredAction, order: Order) -> str | None:
+    """Why ``action`` has no reason any more in ``order`` (by the table), or ``None``."""
+    kept = {
+        ActionKind.SHIP: ACCEPTED_OR_DISPUTE,
+        ActionKind.DELIVER_DIGITALLY: ACCEPTED_OR_DISPUTE,
+        ActionKind.REVIEW_FULFILMENT: ACCEPTED_OR_DISPUTE,
+        ActionKind.CAPTURE: {OrderState.FULFILLED, OrderState.DISPUTE},
+        ActionKind.RESPOND_TO_DISPUTE: {OrderState.DISPUTE},
+    }.get(action.kind)
+    if kept is not None and order.state not in kept:
+        return f"the order is {order.state}"
+    if action.kind in ITEM_KINDS:
+        item = next(i for i in order.items if i.id == action.subject)
+        if item.open_quantity == 0:
+            return f"item {item.id} has nothing open"
+    if action.kind is ActionKind.CAPTURE:
+        charge = next(c for c in order.charges if c.id == action.subject)
+        if charge.open_amount == 0:
+            return f"charge {charge.id} has nothing to capture"
+    return None
+
+
+ACCEPTED_OR_DISPUTE = {OrderState.ACCEPTED, OrderState.DISPUTE}
+
+
+def check_the_outbox_follows(store: Store, order_id: str) -> None:
+    """Nothing stands without its reason; what stands covers what is open; a dispute holds."""
+    order = store.get_order(order_id)
+    open_units = {i.id: i.open_quantity for i in order.items}
+    for action in store.list_actions(order_id=order_id):
+        if action.state is ActionState.CANCELLED:
+            with pytest.raises(ActionNotRetryable):
+                store.retry_action(action.key)
+            continue
+        if action.state is ActionState.DONE:
+            continue
+        gone = reason_gone(action, order)
+        assert gone is None, f"{action.key} is {action.state} though {gone}"
+        if action.kind in ITEM_KINDS:
+            assert action.payload["quantity"] == open_units[action.subject]
+        held = (
+            order.state is OrderState.DISPUTE
+            and action.kind in ORDER_SPEC.holds()
+            and action.state in {ActionState.PENDING, ActionState.FAILED}
+        )
+        assert action.held_by == (OrderState.DISPUTE if held else None)
+    if order.state is OrderState.DISPUTE:
+        assert store.claim_actions(HELD_KINDS) == []
+
+
+def disputed(life: OrderLife) -> bool:
+    """Whether the provider disputed the order in ``life``."""
+    return any(event["type"] == "order.dispute" for event in life.events)
+
+
+@LIVES
+@given(life=order_lives().filter(disputed) | order_lives(), data=st.data())
+def test_actions_follow_the_order_through_disputes_partial_cancellations_and_deaths(
+    new_store: Callable[[], Store], life: OrderLife, data: st.DataObject
+) -> None:
+    """Between deliveries the shop cancels units, and a worker lets actions die: all follow."""
+    with new_store() as store:
+        store.max_tries = 1  # each failure is a death
+        inbox = Inbox(store, secrets=None)
+        for event in life.events:
+            inbox.receive([ev.raw(event)])
+            if life.order_id not in store.order_ids():
+                continue
+            move = data.draw(st.sampled_from(["nothing", "cancel a unit", "a worker fails"]))
+            order = store.get_order(life.order_id)
+            several = [i.id for i in order.items if i.open_quantity >= 2]
+            if move == "cancel a unit" and order.state is OrderState.ACCEPTED and several:
+                units = {data.draw(st.sampled_from(several)): 1}
+                store.update_order(life.order_id, functools.partial(cancel_items, items=units))
+            elif move == "a worker fails":
+                for action in store.claim_actions(limit=100):
+                    store.fail_action(action.key, "the warehouse is down", claim=action.tries)
+            check_the_outbox_follows(store, life.order_id)

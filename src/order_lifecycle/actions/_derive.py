@@ -1,21 +1,26 @@
-"""What a change of an order asks the shop to do: the actions it creates and those it cancels.
+"""What a change of an order asks the shop to do: the actions it creates, rewrites and cancels.
 
-A pure function of the order before the change (``None`` for a new order) and after it,
-read from the order table's :class:`~order_lifecycle.lifecycle.ActionSpec` rows: entering a
+A function of the order before the change (``None`` for a new order) and after it, read
+from the order table's :class:`~order_lifecycle.lifecycle.ActionSpec` rows: entering a
 state (each step the change appended, implied ones included) or applying an operation
 creates the actions declared on it, one per subject (the order, an item, a charge) whose
-reason holds in the order after the change. Each action has a stable key (the order's id,
-the kind and the subject), so deriving the same change twice, or a redelivered webhook,
-names the same actions. A change also cancels the pending actions whose reason it took
-away: the order left the states that keep them, an item has no open units any more, a
-charge nothing left to capture.
+reason holds in the order after the change; an entry from a state that keeps an action
+(back from a dispute) creates nothing, the action made before still standing. Each action
+has a stable key (the order's id, the kind and the subject), so deriving the same change
+twice, or a redelivered webhook, names the same actions. A change also rewrites what a
+written action covers (a partial cancellation leaves fewer units to ship, a partial
+capture less to capture), and cancels the actions whose reason it took away: the order
+left the states that keep them, an item has no open units any more, a charge nothing left
+to capture. Items are physical or digital as the provider says, or as the shop's
+:class:`~order_lifecycle.actions.ActionPolicy` classifies them; an item's cancellation and
+rewrite name every item kind, so they reach its action however it was classified.
 """
 
 from __future__ import annotations
 
 import json
 import json.encoder
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -26,7 +31,9 @@ from order_lifecycle.exceptions import WrongType
 from order_lifecycle.lifecycle._spec import ActionScope, ActionSpec, MachineSpec
 from order_lifecycle.lifecycle._tables import ORDER_SPEC, ActionKind
 from order_lifecycle.lifecycle._vocabulary import Operation, OrderEvent, OrderState
-from order_lifecycle.models._models import Order
+from order_lifecycle.models._models import Item, Order
+
+from ._policy import DEFAULT_POLICY, ActionPolicy
 
 __all__ = ["Action", "Derived", "action_key", "derive_actions"]
 
@@ -58,13 +65,21 @@ class Action:
 
 @attrs.frozen
 class Derived:
-    """The actions a change creates, and the keys of the pending actions it cancels."""
+    """The actions a change creates, those whose payload it rewrites, and those it cancels.
+
+    ``updated`` holds actions by key with the payload fields the change rewrites (an item's
+    open ``quantity``, a charge's uncaptured ``amount``): a store rewrites them in the
+    actions it holds under those keys that are not finished, and ignores the others.
+    ``cancelled`` are keys; ``reasons`` says, for each, why its reason went away.
+    """
 
     created: tuple[Action, ...] = ()
     cancelled: tuple[str, ...] = ()
+    updated: tuple[Action, ...] = ()
+    reasons: Mapping[str, str] = attrs.field(factory=dict, hash=False)
 
     def __bool__(self) -> bool:
-        return bool(self.created or self.cancelled)
+        return bool(self.created or self.cancelled or self.updated)
 
 
 def action_key(order_id: str, kind: StrEnum | str, subject: str) -> str:
@@ -79,15 +94,18 @@ def derive_actions(
     operation: Operation | None = None,
     *,
     spec: Spec = ORDER_SPEC,
+    policy: ActionPolicy | None = None,
 ) -> Derived:
-    """The actions the change from ``before`` to ``after`` creates and cancels.
+    """The actions the change from ``before`` to ``after`` creates, rewrites and cancels.
 
     Operations are also read from the data (a charge's refunded amount grew: a refund),
     so a store can derive the actions of a change it did not see being made;
-    ``operation`` names one more.
+    ``operation`` names one more. ``policy`` classifies the items the provider did not
+    say are physical or digital (the shop's :class:`ActionPolicy`; by default none is).
 
     Raises:
-        WrongType: ``before`` is not an ``Order`` or ``None``, or ``after`` not an ``Order``.
+        WrongType: ``before`` is not an ``Order`` or ``None``, ``after`` not an ``Order``,
+            ``policy`` not an ``ActionPolicy`` or ``None``.
 
     """
     if not isinstance(after, Order):
@@ -96,33 +114,60 @@ def derive_actions(
         raise WrongType("before", "an Order or None", before)
     if operation is not None and not isinstance(operation, Operation):
         raise WrongType("operation", "an Operation or None", operation)
+    if policy is not None and not isinstance(policy, ActionPolicy):
+        raise WrongType("policy", "an ActionPolicy or None", policy)
     if _quiet(_plan(spec), before, after, operation):
         return _NOTHING
-    return _derived(before, after, operation, spec)
+    return _derived(before, after, operation, spec, policy or DEFAULT_POLICY)
 
 
 def _derived(
-    before: Order | None, after: Order, operation: Operation | None, spec: Spec
+    before: Order | None,
+    after: Order,
+    operation: Operation | None,
+    spec: Spec,
+    policy: ActionPolicy = DEFAULT_POLICY,
 ) -> Derived:
     """The full derivation (the fast path in :func:`derive_actions` skips it when quiet)."""
     known = len(before.history) if before is not None else 0
-    triggers: dict[StrEnum, None] = dict.fromkeys(step.dest for step in after.history[known:])
+    # Each trigger with the states its new entries came from (None: the order was created).
+    triggers: dict[StrEnum, set[StrEnum | None]] = {}
+    for step in after.history[known:]:
+        triggers.setdefault(step.dest, set()).add(step.source)
     if operation is not None:
-        triggers[operation] = None
+        triggers[operation] = {None}
     if before is not None and any(
         charge.refunded > _refunded(before, charge.id) for charge in after.charges
     ):
-        triggers[Operation.REFUND] = None
+        triggers[Operation.REFUND] = {None}
     created: dict[str, Action] = {}
-    for trigger in triggers:
+    fulfilment = _classified(after, policy)
+    for trigger, sources in triggers.items():
         for declared in spec.actions_on(trigger):
-            if declared.while_in is None or after.state in declared.while_in:
-                for action in _subjects(declared, before, after):
-                    created.setdefault(action.key, action)
-    cancelled = [
-        key for key in dict.fromkeys(_cancelled(spec, before, after)) if key not in created
-    ]
-    return Derived(tuple(created.values()), tuple(cancelled))
+            kept = declared.while_in
+            if kept is not None and (after.state not in kept or sources <= set(kept)):
+                continue  # no reason now, or an entry back from a state that kept the action
+            for action in _subjects(declared, before, after, fulfilment):
+                created.setdefault(action.key, action)
+    reasons = {key: why for key, why in _cancelled(spec, before, after) if key not in created}
+    updated = {a.key: a for a in _updated(spec, before, after) if a.key not in created}
+    return Derived(tuple(created.values()), tuple(reasons), tuple(updated.values()), reasons)
+
+
+Fulfilment = Callable[[Item], tuple[bool | None, dict[str, str]]]
+
+
+def _classified(order: Order, policy: ActionPolicy) -> Fulfilment:
+    """Each item's fulfilment by ``policy``, asked once per item for one derivation."""
+    known: dict[str, tuple[bool | None, dict[str, str]]] = {}
+
+    def fulfilment(item: Item) -> tuple[bool | None, dict[str, str]]:
+        found = known.get(item.id)
+        if found is None:
+            found = known[item.id] = policy.fulfilment(item, order.id)
+        return found
+
+    return fulfilment
 
 
 _NOTHING = Derived()
@@ -185,7 +230,7 @@ def _quiet(plan: _Plan, before: Order | None, after: Order, operation: Operation
 
 
 def _nothing_lost(plan: _Plan, before: Order, after: Order) -> bool:
-    """No action's reason went away and no charge was refunded between the two orders."""
+    """No action's reason went away or changed, no charge refunded, between the two orders."""
     if before.state != after.state and any(
         after.state not in kept for kept in plan.kept_in.get(before.state, ())
     ):
@@ -198,12 +243,14 @@ def _nothing_lost(plan: _Plan, before: Order, after: Order) -> bool:
     ):
         return False
     if plan.items and before.items is not after.items:
-        was_open = {item.id for item in before.items if item.open_quantity > 0}
-        if any(item.id in was_open and item.open_quantity == 0 for item in after.items):
+        units = {item.id: item.open_quantity for item in before.items if item.open_quantity > 0}
+        if any(
+            item.open_quantity != units.get(item.id, item.open_quantity) for item in after.items
+        ):
             return False
     if plan.charges and charges_changed:
-        was_open = {charge.id for charge in before.charges if charge.open_amount > 0}
-        return not any(c.id in was_open and c.open_amount == 0 for c in after.charges)
+        money = {c.id: c.open_amount for c in before.charges if c.open_amount > 0}
+        return all(c.open_amount == money.get(c.id, c.open_amount) for c in after.charges)
     return True
 
 
@@ -211,8 +258,8 @@ def _refunded(order: Order, charge_id: str) -> Decimal:
     return next((c.refunded for c in order.charges if c.id == charge_id), Decimal(0))
 
 
-def _subjects(  # noqa: C901 (one branch per scope)
-    declared: ActionSpec[Any], before: Order | None, after: Order
+def _subjects(
+    declared: ActionSpec[Any], before: Order | None, after: Order, fulfilment: Fulfilment
 ) -> Iterator[Action]:
     """The actions ``declared`` makes for ``after``: one per subject whose reason holds."""
     kind = ActionKind(declared.kind)
@@ -224,10 +271,7 @@ def _subjects(  # noqa: C901 (one branch per scope)
             payload["message"] = declared.message
         yield _action(after.id, kind, subject, payload)
     elif scope in _ITEM_SCOPES:
-        for item in after.items:
-            if item.physical is _ITEM_SCOPES[scope] and item.open_quantity > 0:
-                payload = {"item_id": item.id, "quantity": item.open_quantity}
-                yield _action(after.id, kind, item.id, payload)
+        yield from _item_actions(kind, _ITEM_SCOPES[scope], after, fulfilment)
     elif scope is ActionScope.UNCAPTURED_CHARGE:
         for charge in after.charges:
             if charge.open_amount > 0:
@@ -250,6 +294,23 @@ def _subjects(  # noqa: C901 (one branch per scope)
                 yield _action(after.id, kind, f"{charge.id}@{charge.refunded}", payload)
 
 
+def _item_actions(
+    kind: ActionKind,
+    physical: bool | None,  # noqa: FBT001 (an item's flag, as Item.physical)
+    order: Order,
+    fulfilment: Fulfilment,
+) -> Iterator[Action]:
+    """One action of ``kind`` for each item with open units whose fulfilment is ``physical``."""
+    for item in order.items:
+        if item.open_quantity > 0:
+            found, note = fulfilment(item)
+            if found is physical:
+                payload: dict[str, Any] = {"item_id": item.id, "quantity": item.open_quantity}
+                if item.sku is not None:
+                    payload["sku"] = item.sku
+                yield _action(order.id, kind, item.id, payload | note)
+
+
 def _entry(order: Order, state: StrEnum) -> str:
     """Which entry into ``state`` the order's history is at: ``"dispute#2"``."""
     return f"{state}#{sum(1 for step in order.history if step.dest == state)}"
@@ -261,11 +322,12 @@ def _action(order_id: str, kind: ActionKind, subject: str, payload: dict[str, An
 
 def _cancelled(  # noqa: C901 (one branch per scope)
     spec: Spec, before: Order | None, after: Order
-) -> Iterator[str]:
-    """The keys of the actions whose reason the change took away (pending or not)."""
+) -> Iterator[tuple[str, str]]:
+    """The keys of the actions whose reason the change took away (in any state), and why."""
     if before is None:
         return
     left_state = before.state != after.state
+    left = f"the order left {before.state} for {after.state}"
     was_open = {item.id: item.open_quantity > 0 for item in before.items}
     was_uncaptured = {charge.id: charge.open_amount > 0 for charge in before.charges}
     for declared in spec.actions:
@@ -278,14 +340,36 @@ def _cancelled(  # noqa: C901 (one branch per scope)
         )
         if scope is ActionScope.ORDER:
             if gone and isinstance(declared.on, OrderState):
-                yield action_key(after.id, kind, _entry(before, declared.on))
-        elif scope in _ITEM_SCOPES:
+                yield action_key(after.id, kind, _entry(before, declared.on)), left
+        elif scope in _ITEM_SCOPES:  # every item kind: however the item was classified
             for item in after.items:
-                closed = was_open.get(item.id, False) and item.open_quantity == 0
-                if item.physical is _ITEM_SCOPES[scope] and (gone or closed):
-                    yield action_key(after.id, kind, item.id)
+                if gone or (was_open.get(item.id, False) and item.open_quantity == 0):
+                    why = left if gone else f"item {item.id!r} has no open units any more"
+                    yield action_key(after.id, kind, item.id), why
         elif scope is ActionScope.UNCAPTURED_CHARGE:
             for charge in after.charges:
-                settled = was_uncaptured.get(charge.id, False) and charge.open_amount == 0
-                if gone or settled:
-                    yield action_key(after.id, kind, charge.id)
+                if gone or (was_uncaptured.get(charge.id, False) and charge.open_amount == 0):
+                    why = left if gone else f"charge {charge.id!r} has nothing left to capture"
+                    yield action_key(after.id, kind, charge.id), why
+
+
+def _updated(spec: Spec, before: Order | None, after: Order) -> Iterator[Action]:
+    """What the change rewrites in the actions it leaves standing: units and money still open."""
+    if before is None:
+        return
+    units = {item.id: item.open_quantity for item in before.items}
+    money = {charge.id: charge.open_amount for charge in before.charges}
+    for declared in spec.actions:
+        if declared.while_in is not None and after.state not in declared.while_in:
+            continue  # cancelled by this change, if it was standing
+        kind = ActionKind(declared.kind)
+        if declared.for_each in _ITEM_SCOPES:
+            for item in after.items:
+                was = units.get(item.id, 0)
+                if was > 0 and item.open_quantity > 0 and item.open_quantity != was:
+                    yield _action(after.id, kind, item.id, {"quantity": item.open_quantity})
+        elif declared.for_each is ActionScope.UNCAPTURED_CHARGE:
+            for charge in after.charges:
+                was_owed = money.get(charge.id, Decimal(0))
+                if was_owed > 0 and charge.open_amount > 0 and charge.open_amount != was_owed:
+                    yield _action(after.id, kind, charge.id, {"amount": str(charge.open_amount)})

@@ -1,11 +1,13 @@
-"""The outbox's values: an action as a store holds it, and where it stands.
+"""The outbox's values: an action as a store holds it, where it stands, how a claim of it ended.
 
 The stores (``order_lifecycle.store``) keep these; the :class:`ActionWorker` hands them to
-the shop's handlers. The rules that move an action between states are the stores'.
+the shop's handlers and reports each claim's end (:class:`Completed`, :class:`Failed`,
+:class:`Released`). The rules that move an action between states are the stores'.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -13,10 +15,11 @@ from typing import Any
 import attrs
 
 from order_lifecycle.lifecycle._tables import ActionKind
+from order_lifecycle.lifecycle._vocabulary import OrderState
 
 from ._derive import Action
 
-__all__ = ["ActionState", "StoredAction", "backoff"]
+__all__ = ["ActionState", "Completed", "Failed", "Outcome", "Released", "StoredAction", "backoff"]
 
 
 def backoff(tries: int) -> timedelta:
@@ -41,8 +44,11 @@ class StoredAction:
 
     ``tries`` counts its claims; ``lease_until`` is when a claim lapses, ``retry_at``
     when a failed action is due again; ``last_error`` the last failure's message,
-    ``result`` what the handler that completed it returned (JSON text), ``finished_at``
-    when it was done or cancelled.
+    ``result`` what the handler that completed it returned (JSON text), or, for a
+    cancelled action, why its reason went away (``{"cancelled": "..."}``, see
+    :attr:`cancel_reason`); ``finished_at`` when it was done or cancelled. ``held_by`` is
+    the state of its order that holds it (the provider refuses the act there, a
+    ``dispute``): no claim takes it until the order leaves that state.
     """
 
     key: str
@@ -58,6 +64,7 @@ class StoredAction:
     last_error: str | None = None
     result: str | None = None
     finished_at: datetime | None = None
+    held_by: OrderState | None = None
 
     @classmethod
     def new(cls, action: Action, at: datetime) -> StoredAction:
@@ -87,6 +94,66 @@ class StoredAction:
             and self.lease_until <= at
         )
 
-    def cancellable(self, at: datetime) -> bool:
-        """Whether its reason going away cancels it (nobody holds it, it is not over)."""
-        return self.state in {ActionState.PENDING, ActionState.FAILED} or self.lease_lapsed(at)
+    @property
+    def cancel_reason(self) -> str | None:
+        """Why a cancelled action's reason went away, as its cancellation recorded it."""
+        if self.state is not ActionState.CANCELLED or self.result is None:
+            return None
+        try:
+            why = json.loads(self.result).get("cancelled")
+        except (ValueError, AttributeError):
+            return None
+        return why if isinstance(why, str) else None
+
+    @property
+    def finished(self) -> bool:
+        """Whether it is over: done, or cancelled (then no claim runs it again)."""
+        return self.state in {ActionState.DONE, ActionState.CANCELLED}
+
+    def claimed_by(self, claim: int | None) -> bool:
+        """Whether the claim that counted ``claim`` tries (any claim, for ``None``) holds it.
+
+        ``tries`` counts claims, so it names each claim: a claim that lapsed and was
+        taken again has a smaller count than the action's, and its heartbeat, completion
+        or failure must not touch the newer claim's state. An action cancelled while
+        claimed is still its claim's to complete (the handler ran: it is done) or end.
+        """
+        if claim is not None and self.tries != claim:
+            return False
+        return self.state is ActionState.CLAIMED or self.cancelled_under_claim
+
+    @property
+    def cancelled_under_claim(self) -> bool:
+        """Whether it was cancelled while a claim held it, and that claim has not ended."""
+        return self.state is ActionState.CANCELLED and self.lease_until is not None
+
+
+@attrs.frozen
+class Completed:
+    """A claim's handler succeeded: the action is ``done``, its ``result`` (JSON) kept."""
+
+    key: str
+    claim: int | None
+    result: object = None
+
+
+@attrs.frozen
+class Failed:
+    """A claim's handler failed: the action is ``failed`` until ``retry_at`` (or ``dead``)."""
+
+    key: str
+    claim: int | None
+    error: object
+    retry_at: datetime | None = None
+
+
+@attrs.frozen
+class Released:
+    """A claim given back unrun (its worker stopped first): pending again, as if never claimed."""
+
+    key: str
+    claim: int
+
+
+Outcome = Completed | Failed | Released
+"""How one claim of an action ended, as a worker reports it (``finish_actions``)."""

@@ -1,24 +1,36 @@
 """The worker: claims due actions from a store's outbox and runs them through the shop's handlers.
 
-At least once: an action is completed only after its handler returned, so a worker killed
-in between leaves it claimed until its lease ends, then another claim takes it again. The
-action's key (``action.key``) lets a handler be idempotent (pass it to the warehouse, the
-mailer, the provider as their idempotency key). A handler that raises fails the action:
-its error is kept and it is retried with backoff, ``dead`` after the store's
-``max_tries``. Within its lease no other claim takes it, so choose a lease longer than a
-handler runs, or let the worker's heartbeat keep it: while a handler runs, a thread
-extends its lease every third of it (``extend_lease``), so a slow handler keeps its
-claim while its worker lives. A completion or failure names its claim (the action's
-``tries``), so a claim that lapsed anyway (the worker stalled) finishes nothing of the
-claim that took the action since.
+At least once, never twice for a success: an action is completed only after its handler
+returned, whatever it returned (a JSON value is kept as it is; anything else, a
+``datetime``, a ``Decimal``, an object whose ``items()`` raises, as bounded text naming its
+type), so a handler that succeeded is never run again for its result. A worker killed in
+between leaves its claims to lapse, then another claim takes them again; the action's key
+(``action.key``) lets a handler be idempotent (pass it to the warehouse, the mailer, the
+provider as their idempotency key).
+
+Whatever a handler raises (even an exception whose ``str()`` raises, even ``SystemExit``)
+fails its action: the error is kept as text and the action retried with backoff, ``dead``
+after the store's ``max_tries``. A handler that runs past ``time_limit`` is left behind
+(Python cannot stop it; it runs in a daemon thread of its own) and its action failed, so
+its claim ends and the worker goes on. Nothing a handler does ends :meth:`run_forever`.
+
+Leases: the worker claims a batch in one statement, and one heartbeat thread per worker
+extends the leases of every action it holds (the whole batch, not only the running one)
+every third of the lease, in one statement, judged by the store's clock; an action
+cancelled meanwhile is not started. The batch's outcomes are recorded at once, in one
+transaction (``finish_actions``), when the batch is over; a claim that lapsed anyway
+(the worker stalled) finishes nothing of the claim that took the action since.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import json
+import logging
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import FrameType
@@ -26,15 +38,26 @@ from typing import Any, Protocol
 
 import attrs
 
-from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError, WrongType
+from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError, StoreError, WrongType
 from order_lifecycle.lifecycle._tables import ActionKind
 
-from ._stored import ActionState, StoredAction, backoff
+from ._limit import Finished, Hung, TimeLimited, safe_text
+from ._stored import (
+    ActionState,
+    Completed,
+    Failed,
+    Outcome,
+    Released,
+    StoredAction,
+    backoff,
+)
 
 __all__ = ["ActionSource", "ActionWorker", "Handler", "WorkerCounts", "load_handlers"]
 
+_LOG = logging.getLogger("order_lifecycle.actions")
+
 Handler = Callable[[StoredAction], object]
-"""A shop's handler: does the action (idempotently, by ``action.key``); its JSON result."""
+"""A shop's handler: does the action (idempotently, by ``action.key``); its result, kept."""
 
 
 class ActionSource(Protocol):
@@ -44,40 +67,51 @@ class ActionSource(Protocol):
         self, kinds: Iterable[str] | None = ..., *, limit: int = ..., lease: timedelta = ...
     ) -> list[StoredAction]: ...
 
-    def extend_lease(self, key: str, lease: timedelta, *, claim: int) -> StoredAction: ...
+    def extend_leases(
+        self, claims: Mapping[str, int], lease: timedelta
+    ) -> dict[str, StoredAction]: ...
 
-    def complete_action(
-        self, key: str, result: object = ..., *, claim: int | None = ...
-    ) -> StoredAction: ...
-
-    def fail_action(
-        self,
-        key: str,
-        error: object,
-        retry_at: datetime | None = ...,
-        *,
-        claim: int | None = ...,
-    ) -> StoredAction: ...
+    def finish_actions(self, outcomes: Sequence[Outcome]) -> dict[str, StoredAction]: ...
 
 
 @attrs.define
 class WorkerCounts:
-    """What a worker did since it started: actions claimed, done, failed, and dead."""
+    """What a worker did since it started: actions claimed, done, failed, dead, released."""
 
     claimed: int = 0
     done: int = 0
     failed: int = 0
     dead: int = 0
+    released: int = 0
 
 
-def _handlers(value: object) -> dict[ActionKind, Handler]:
+_MAX_BATCH = 10_000
+_MAX_IDLE = 3600
+_MAX_RESULT = 16_000  # characters of a result's JSON kept whole; past it, its typed text
+_RESULT_TEXT = 1_000
+_MAX_ERROR = 4_000
+
+
+def _store(value: ActionSource) -> ActionSource:
+    for name in ("claim_actions", "extend_leases", "finish_actions"):
+        if not callable(getattr(value, name, None)):
+            raise WrongType("store", "a store with an outbox (claim_actions ...)", value)
+    return value
+
+
+Handlers = Mapping[str, Handler] | Mapping[ActionKind, Handler]
+"""The shop's handlers: a callable for each kind of action it runs (by name or ActionKind)."""
+
+
+def _handlers(value: Handlers) -> dict[ActionKind, Handler]:
     if not isinstance(value, Mapping):
         raise WrongType("handlers", "a mapping of action kinds to callables", value)
     if not value:
         raise InvalidInput("handlers must name at least one action kind.")
     known = ", ".join(k.value for k in ActionKind)
     checked: dict[ActionKind, Handler] = {}
-    for kind, handler in value.items():
+    items: Iterable[tuple[object, Handler]] = value.items()
+    for kind, handler in items:
         if not isinstance(kind, str) or kind not in set(ActionKind):
             raise InvalidInput(f"Unknown action kind {kind!r} in handlers: expected {known}.")
         if not callable(handler):
@@ -86,32 +120,33 @@ def _handlers(value: object) -> dict[ActionKind, Handler]:
     return checked
 
 
-def _store(value: object) -> ActionSource:
-    for name in ("claim_actions", "extend_lease", "complete_action", "fail_action"):
-        if not callable(getattr(value, name, None)):
-            raise WrongType("store", "a store with an outbox (claim_actions ...)", value)
-    return value  # type: ignore[return-value]
-
-
-def _batch(value: object) -> int:
+def _batch(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_BATCH:
         raise WrongType("batch", f"an int from 1 to {_MAX_BATCH:,}", value)
     return value
 
 
-def _lease(value: object) -> timedelta:
+def _duration(value: object, what: str) -> timedelta:
     if not isinstance(value, timedelta) or not timedelta(0) < value <= timedelta(days=1):
-        raise WrongType("lease", "a timedelta above 0, up to a day", value)
+        raise WrongType(what, "a timedelta above 0, up to a day", value)
     return value
 
 
-def _idle(value: object) -> float:
+def _lease(value: timedelta) -> timedelta:
+    return _duration(value, "lease")
+
+
+def _time_limit(value: timedelta) -> timedelta:
+    return _duration(value, "time_limit")
+
+
+def _idle(value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= _MAX_IDLE:
         raise WrongType("idle", f"a number of seconds above 0, up to {_MAX_IDLE:,}", value)
     return float(value)
 
 
-def _clock(value: object) -> Callable[[], datetime]:
+def _clock(value: Callable[[], datetime]) -> Callable[[], datetime]:
     if not callable(value):
         raise WrongType("clock", "a callable returning an aware datetime", value)
     return value
@@ -121,22 +156,44 @@ def _wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-_MAX_BATCH = 10_000
-_MAX_IDLE = 3600
+def keepable(result: object) -> object:
+    """A handler's result as plain JSON data: itself when it is JSON, else its typed text.
+
+    Never raises: what cannot be JSON (a ``datetime``, a ``Decimal``, a set, a NaN, an
+    object whose ``items()`` or ``str()`` raises) or is too long to keep whole becomes
+    ``{"$type": ..., "$text": ...}``, bounded.
+    """
+    if result is None:
+        return None
+    try:
+        text = json.dumps(result, ensure_ascii=True, allow_nan=False, sort_keys=True)
+    except Exception:  # noqa: BLE001 (the shop's value: its own methods may raise anything)
+        text = None
+    if text is not None and len(text) <= _MAX_RESULT:
+        return json.loads(text)  # a copy: the handler may change its value later
+    kind = type(result)
+    return {
+        "$type": f"{kind.__module__}.{kind.__qualname__}",
+        "$text": safe_text(result, _RESULT_TEXT),
+    }
 
 
 @attrs.define(repr=False)
 class ActionWorker:
     """Runs the due actions of ``store`` whose kinds ``handlers`` names, ``batch`` at a time.
 
-    ``clock`` (the wall clock by default) says when a failed action is due again: its
-    moment plus the backoff, so a demo or test whose clock is in the past retries at
-    once, every run the same.
+    ``lease`` is how long a claim holds an action without a heartbeat (the worker beats
+    every third of it); ``time_limit`` how long one handler may run before its action is
+    failed and the worker goes on; ``idle`` how long :meth:`run_forever` sleeps when
+    nothing is due. ``clock`` (the wall clock by default) says when a failed action is
+    due again: its moment plus the backoff, so a demo or test whose clock is in the past
+    retries at once, every run the same (a clock that fails leaves it to the store's).
+    Leases are never judged by it: the store's clock does that.
 
     Raises (at construction):
         InvalidInput: a handler for a kind the order table does not declare, no handler,
-            a store without an outbox, a batch, lease or idle time that is not above 0,
-            a clock that cannot be called.
+            a store without an outbox, a batch, lease, time limit or idle time that is not
+            above 0 (or too large), a clock that cannot be called.
 
     """
 
@@ -146,91 +203,180 @@ class ActionWorker:
     lease: timedelta = attrs.field(default=timedelta(minutes=5), converter=_lease)
     idle: float = attrs.field(default=1.0, converter=_idle)
     clock: Callable[[], datetime] = attrs.field(default=_wall_clock, converter=_clock)
+    time_limit: timedelta = attrs.field(default=timedelta(minutes=1), converter=_time_limit)
     counts: WorkerCounts = attrs.field(init=False, factory=WorkerCounts)
     _stopping: threading.Event = attrs.field(init=False, factory=threading.Event)
+    _runner: TimeLimited = attrs.field(
+        init=False, factory=lambda: TimeLimited("order_lifecycle handler")
+    )
+    _held: dict[str, int] = attrs.field(init=False, factory=dict)
+    """The claims the heartbeat keeps: action keys and their claims' tries."""
+    _lost: set[str] = attrs.field(init=False, factory=set)
+    """Claimed actions not to start: cancelled meanwhile, or their claim lapsed and was taken."""
+    _guard: threading.Lock = attrs.field(init=False, factory=threading.Lock)
+    _beating: bool = attrs.field(init=False, default=False)
+    _unrecorded: list[Outcome] = attrs.field(init=False, factory=list)
 
     def __repr__(self) -> str:
         kinds = ", ".join(sorted(self.handlers))
         return f"<ActionWorker(kinds=[{kinds}], {self.counts})>"
 
     def run_once(self) -> int:
-        """Claim one batch of due actions and run each; how many were claimed."""
+        """Claim one batch of due actions, run each, record them at once; how many were claimed.
+
+        Raises:
+            StoreError: the store failed (the batch's outcomes wait for the next run, their
+                leases kept by the heartbeat meanwhile, or lapsing if the worker stops).
+
+        """
+        with self._heartbeat():
+            return self._run_batch()
+
+    def _run_batch(self) -> int:
+        self._record()  # what a failed recording left: before claiming more
         claimed = self.store.claim_actions(list(self.handlers), limit=self.batch, lease=self.lease)
         self.counts.claimed += len(claimed)
+        with self._guard:
+            self._held.update((action.key, action.tries) for action in claimed)
         for action in claimed:
-            if self._stopping.is_set():
-                break  # the rest of the batch waits for its lease to end: not lost
-            self._run(action)
+            with self._guard:
+                lost = action.key in self._lost
+            if lost:  # cancelled meanwhile (its claim ends unrun) or taken by another claim
+                self._unrecorded.append(Released(action.key, action.tries))
+            elif self._stopping.is_set():  # given back unrun: another worker takes it at once
+                self._unrecorded.append(Released(action.key, action.tries))
+                self.counts.released += 1
+            else:
+                self._unrecorded.append(self._run(action))
+        self._record()
         return len(claimed)
 
-    def _run(self, action: StoredAction) -> None:
+    def _run(self, action: StoredAction) -> Outcome:
+        handler = self.handlers[action.kind]
+        outcome = self._runner.call(lambda: handler(action), self.time_limit.total_seconds())
+        if isinstance(outcome, Finished):
+            return Completed(action.key, action.tries, keepable(outcome.value))
+        if isinstance(outcome, Hung):
+            error = f"the handler {outcome.why}; its claim ended (it may still be running)"
+            _LOG.warning("action %s: %s", action.key, error)
+        else:
+            error = safe_text(outcome.error, _MAX_ERROR)
+        return Failed(action.key, action.tries, error, self._due_again(action.tries))
+
+    def _due_again(self, tries: int) -> datetime | None:
+        """The worker's clock plus the backoff; ``None`` (the store's clock) if that fails."""
         try:
-            with self._heartbeat(action):
-                result = self.handlers[action.kind](action)
-        except Exception as error:  # noqa: BLE001 (any handler failure is kept, then retried)
-            self._fail(action, error)
+            moment = self.clock()
+            if not isinstance(moment, datetime) or moment.utcoffset() is None:
+                raise TypeError("not an aware datetime")  # noqa: TRY301 (handled below)
+            due = moment + backoff(tries)
+            due.astimezone(UTC)  # a moment the store can keep, from year 1 to 9999
+        except Exception as error:  # noqa: BLE001 (the shop's clock: anything may fail)
+            _LOG.warning("the worker's clock failed (%s): the store's decides", safe_text(error))
+            return None
+        return due
+
+    def _record(self) -> None:
+        """Record the outcomes waiting, in one transaction; their claims leave the heartbeat."""
+        if not self._unrecorded:
             return
+        outcomes, self._unrecorded = self._unrecorded, []
         try:
-            self.store.complete_action(action.key, result, claim=action.tries)
-        except InvalidInput as error:  # the result is not JSON: the handler's bug, kept
-            self._fail(action, f"the handler's result cannot be kept: {error}")
-            return
-        self.counts.done += 1
+            now = self.store.finish_actions(outcomes)
+        except StoreError:
+            self._unrecorded = outcomes + self._unrecorded  # kept (and beaten) for next time
+            raise
+        with self._guard:
+            for outcome in outcomes:
+                self._held.pop(outcome.key, None)
+                self._lost.discard(outcome.key)
+        for outcome in outcomes:
+            found = now.get(outcome.key)
+            if found is None or found.tries != outcome.claim:
+                continue  # its claim was lost: the newer claim counts it
+            if isinstance(outcome, Completed) and found.state is ActionState.DONE:
+                self.counts.done += 1
+            elif isinstance(outcome, Failed) and found.state is ActionState.DEAD:
+                self.counts.dead += 1
+            elif isinstance(outcome, Failed) and found.state is ActionState.FAILED:
+                self.counts.failed += 1
 
     @contextmanager
-    def _heartbeat(self, action: StoredAction) -> Iterator[None]:
-        """While the block runs, a thread extends the claim's lease every third of it."""
+    def _heartbeat(self) -> Iterator[None]:
+        """While the block runs, one thread extends every held claim's lease each third of it."""
+        if self._beating:  # run_forever's heartbeat beats for each of its batches
+            yield
+            return
+        self._beating = True
         finished = threading.Event()
         beat = threading.Thread(
-            target=self._beat, args=(action, finished), name=f"lease {action.key}", daemon=True
-        )  # daemon: a worker that exits mid-action leaves the lease to lapse
+            target=self._beat, args=(finished,), name="order_lifecycle heartbeat", daemon=True
+        )  # daemon: a worker that exits mid-batch leaves its leases to lapse
         beat.start()
         try:
             yield
         finally:
             finished.set()
             beat.join()
+            self._runner.close()
+            self._beating = False
 
-    def _beat(self, action: StoredAction, finished: threading.Event) -> None:
+    def _beat(self, finished: threading.Event) -> None:
         every = self.lease.total_seconds() / 3
         while not finished.wait(every):
+            with self._guard:
+                claims = dict(self._held)
+            if not claims:
+                continue
             try:
-                now = self.store.extend_lease(action.key, self.lease, claim=action.tries)
+                now = self.store.extend_leases(claims, self.lease)
             except OrderLifecycleError:
-                continue  # the store is unavailable for now: the lease still runs, try again
-            if now.state is not ActionState.CLAIMED or now.tries != action.tries:
-                return  # the claim is lost (it lapsed and was taken, or was cancelled)
-
-    def _fail(self, action: StoredAction, error: object) -> None:
-        due = self.clock() + backoff(action.tries)
-        failed = self.store.fail_action(action.key, error, due, claim=action.tries)
-        if failed.state is ActionState.DEAD:
-            self.counts.dead += 1
-        else:
-            self.counts.failed += 1
+                continue  # the store is unavailable for now: the leases still run, try again
+            with self._guard:
+                for key, claim in claims.items():
+                    found = now.get(key)
+                    if (
+                        found is None
+                        or found.tries != claim
+                        or found.state
+                        in {
+                            ActionState.CANCELLED,
+                            ActionState.PENDING,
+                            ActionState.FAILED,
+                            ActionState.DEAD,
+                        }
+                    ):
+                        self._lost.add(key)  # not to be started: its claim is over or moot
 
     def stop(self) -> None:
-        """Ask :meth:`run_forever` to return after the action it is running."""
+        """Ask :meth:`run_forever` (or the batch running) to stop after the running action."""
         self._stopping.set()
 
     def run_forever(self, *, install_signals: bool = True) -> WorkerCounts:
         """Run batches until :meth:`stop` (or SIGTERM, SIGINT); sleep ``idle`` when none is due.
 
-        In the main thread, SIGTERM and SIGINT stop it gracefully (the running action
-        finishes and is completed); the previous handlers come back when it returns.
+        In the main thread, SIGTERM and SIGINT stop it within the running handler's time
+        limit: that action finishes (or is failed at its limit) and is recorded, the rest
+        of the batch is released for another worker, and the previous signal handlers come
+        back. A store that fails is waited for (``idle``) and tried again; nothing a
+        handler does ends it.
         """
         previous: dict[signal.Signals, Any] = {}
         if install_signals and threading.current_thread() is threading.main_thread():
             for number in (signal.SIGTERM, signal.SIGINT):
                 previous[number] = signal.signal(number, self._on_signal)
         try:
-            while not self._stopping.is_set():
-                try:
-                    claimed = self.run_once()
-                except OrderLifecycleError:
-                    claimed = 0  # the store is unavailable for now: wait, then try again
-                if not claimed:
-                    self._stopping.wait(self.idle)
+            with self._heartbeat():
+                while not self._stopping.is_set():
+                    try:
+                        claimed = self._run_batch()
+                    except OrderLifecycleError as error:
+                        _LOG.warning("the store failed, trying again: %s", safe_text(error))
+                        claimed = 0  # the store is unavailable for now: wait, then try again
+                    if not claimed:
+                        self._stopping.wait(self.idle)
+                with contextlib.suppress(OrderLifecycleError):  # still down: they lapse, rerun
+                    self._record()
         finally:
             for number, handler in previous.items():
                 signal.signal(number, handler)

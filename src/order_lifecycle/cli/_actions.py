@@ -12,7 +12,7 @@ from typing import Any
 from order_lifecycle.actions import ActionState, ActionWorker, StoredAction, load_handlers
 from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError
 from order_lifecycle.lifecycle import ActionKind
-from order_lifecycle.store import Store, open_store
+from order_lifecycle.store import open_store
 
 from ._output import Output
 
@@ -91,7 +91,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     retry = verbs.add_parser(
         "retry",
         help="make a dead or failed action pending again",
-        description="Make a dead or failed action pending again, its tries counted from 0.",
+        description=(
+            "Make a dead or failed action pending again, its tries counted from 0. A "
+            "cancelled action (its reason went away: the order was cancelled, its item has "
+            "no open units) is never retried: the refusal says why."
+        ),
     )
     retry.add_argument("key", metavar="KEY", help="the action's key, as `actions list` shows it")
     _db(retry)
@@ -100,9 +104,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run due actions through the shop's handlers",
         description=(
             "Claim due actions and run each through the shop's handler for its kind; a "
-            "handler that raises fails its action, which is retried with backoff (dead after "
-            "the store's max tries). Without --once, runs until SIGTERM or Ctrl-C (the action "
-            "running is finished first). The current folder is importable, as with python -m."
+            "handler that raises, or runs past --time-limit, fails its action, which is "
+            "retried with backoff (dead after the store's max tries); whatever it returns is "
+            "kept. Without --once, runs until SIGTERM or Ctrl-C (the action running is "
+            "finished first, within its time limit; the rest of its batch is released). The "
+            "current folder is importable, as with python -m."
         ),
     )
     _db(running)
@@ -128,6 +134,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=_seconds,
         default=300.0,
         help="seconds a claim holds an action; longer than a handler runs (default 300)",
+    )
+    running.add_argument(
+        "--time-limit",
+        type=_seconds,
+        default=60.0,
+        help="seconds one handler may run before its action is failed (default 60)",
     )
     running.add_argument(
         "--idle",
@@ -187,9 +199,20 @@ def _list(args: argparse.Namespace, out: Output) -> int:
     out.table(
         f"{len(found)} actions",
         ("key", "state", "tries", "due again at", "last error"),
-        [(a.key, a.state, a.tries, _due(a), a.last_error or "") for a in found],
+        [(a.key, _state(a), a.tries, _due(a), _why(a)) for a in found],
     )
     return 0
+
+
+def _state(action: StoredAction) -> str:
+    """Its state, and what holds it: ``pending (held: dispute)``."""
+    return f"{action.state} (held: {action.held_by})" if action.held_by else str(action.state)
+
+
+def _why(action: StoredAction) -> str:
+    """Its last error, or why it was cancelled."""
+    reason = action.cancel_reason
+    return f"cancelled: {reason}" if reason else action.last_error or ""
 
 
 def _due(action: StoredAction) -> str:
@@ -220,29 +243,17 @@ def _as_json(action: StoredAction) -> dict[str, Any]:
         "retry_at": iso(action.retry_at),
         "last_error": action.last_error,
         "result": None if action.result is None else json.loads(action.result),
+        "held_by": None if action.held_by is None else str(action.held_by),
     }
 
 
 def _retry(args: argparse.Namespace, out: Output) -> int:
     with open_store(args.db, create=False) as store:
-        found = _find(store, args.key)
-        if found is not None and found.state not in {ActionState.DEAD, ActionState.FAILED}:
-            message = f"action {found.key} is {found.state}: only a dead or failed one is retried."
-            raise InvalidInput(message)
-        action = store.retry_action(args.key)  # an unknown key: UnknownAction
-    out.line(f"action {action.key} is pending again (tries from 0): the next run takes it")
+        # Unknown: UnknownAction; not dead or failed: ActionNotRetryable, saying why.
+        action = store.retry_action(args.key)
+    held = f" once its order leaves {action.held_by}" if action.held_by is not None else ""
+    out.line(f"action {action.key} is pending again (tries from 0): the next run takes it{held}")
     return 0
-
-
-def _find(store: Store, key: str) -> StoredAction | None:
-    """The action ``key`` names, read through its order (its key's first part), if found."""
-    try:
-        order_id = json.loads(key)[0]
-    except (ValueError, TypeError, KeyError, IndexError):
-        return None  # not a key the library makes: the retry says it is unknown
-    if not isinstance(order_id, str) or not order_id:
-        return None
-    return next((a for a in store.list_actions(order_id=order_id) if a.key == key), None)
 
 
 def _run(args: argparse.Namespace, out: Output) -> int:
@@ -270,6 +281,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
             batch=args.batch,
             lease=timedelta(seconds=args.lease),
             idle=args.idle,
+            time_limit=timedelta(seconds=args.time_limit),
         )
         if args.once:
             worker.run_once()

@@ -17,8 +17,9 @@ class Node:
     """A state, with what it means, how a model can start or end there, and what it allows.
 
     ``operations`` are the merchant's operations the state allows, in the table's order;
-    ``actions`` the kinds of action entering it creates. ``visited`` and ``current`` mark one
-    model's path (:func:`highlight`).
+    ``actions`` the kinds of action entering it creates, ``holds`` the kinds it holds (not
+    run while the model is there; they resume when it leaves). ``visited`` and ``current``
+    mark one model's path (:func:`highlight`).
     """
 
     name: str
@@ -28,19 +29,21 @@ class Node:
     final: bool
     operations: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
+    holds: tuple[str, ...] = ()
     visited: bool = False
     current: bool = False
 
 
 @attrs.frozen
 class ActionRow:
-    """An action: what creates it, for what, what it asks, and the states keeping it."""
+    """An action: what creates it, for what, what it asks, the states keeping and holding it."""
 
     kind: str
     on: str
     for_each: str
     description: str
     while_in: tuple[str, ...] | None
+    held_in: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -98,6 +101,7 @@ def extract(spec: MachineSpec[Any, Any]) -> Diagram:
             s.final,
             tuple(str(o.value) for o in spec.operations if s.value in o.allowed_in),
             tuple(dict.fromkeys(str(a.kind) for a in spec.actions_on(s.value))),
+            tuple(dict.fromkeys(str(a.kind) for a in spec.actions if s.value in a.held_in)),
         )
         for s in spec.states
     )
@@ -131,6 +135,7 @@ def extract(spec: MachineSpec[Any, Any]) -> Diagram:
             str(a.for_each),
             a.description,
             None if a.while_in is None else tuple(str(s) for s in a.while_in),
+            tuple(str(s) for s in a.held_in),
         )
         for a in spec.actions
     )

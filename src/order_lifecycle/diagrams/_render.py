@@ -8,7 +8,7 @@ from typing import Any
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.lifecycle._spec import MachineSpec
 
-from ._extract import Diagram, Edge, extract
+from ._extract import Diagram, Edge, Node, extract
 from ._svg import draw_svg
 
 __all__ = ["FORMATS", "SUFFIXES", "render", "render_spec"]
@@ -37,13 +37,21 @@ def mermaid(diagram: Diagram) -> str:
         for node in diagram.nodes
         if node.operations
     )
-    # The actions entering a state creates, as a note on its other side.
+    # The actions entering a state creates, and those it holds, as a note on its other side.
     lines.extend(
-        f"    note left of {node.name} : creates {', '.join(node.actions)}"
+        f"    note left of {node.name} : {'; '.join(_action_notes(node))}"
         for node in diagram.nodes
-        if node.actions
+        if node.actions or node.holds
     )
     return "\n".join(lines) + "\n"
+
+
+def _action_notes(node: Node) -> list[str]:
+    """What a state does to actions: the kinds its entry creates, the kinds it holds."""
+    notes = [f"creates {', '.join(node.actions)}"] if node.actions else []
+    if node.holds:
+        notes.append(f"holds {', '.join(node.holds)} (resumed on leaving)")
+    return notes
 
 
 def _mermaid_path(diagram: Diagram) -> list[str]:
@@ -82,12 +90,11 @@ def dot(diagram: Diagram) -> str:
             extra += ', style="rounded,filled,bold", fillcolor="#1d4ed8", fontcolor=white'
         elif node.visited:
             extra += ', style="rounded,filled", fillcolor="#dbeafe", color="#1d4ed8"'
-        if node.operations or node.actions:  # its operations, two to a line; what it creates
+        if node.operations or node.actions or node.holds:  # operations two to a line; actions
             pairs = [
                 ", ".join(node.operations[i : i + 2]) for i in range(0, len(node.operations), 2)
             ]
-            creates = [f"creates {', '.join(node.actions)}"] if node.actions else []
-            extra += ', label="' + "\\n".join([node.name, *pairs, *creates]) + '"'
+            extra += ', label="' + "\\n".join([node.name, *pairs, *_action_notes(node)]) + '"'
         lines.append(f"    {node.name} [tooltip={dot_quote(node.description)}{extra}];")
     taken = ', color="#1d4ed8", penwidth=2.5, fontcolor="#1d4ed8"'
     for node in diagram.nodes:
@@ -137,12 +144,16 @@ def markdown(diagram: Diagram) -> str:
                 f"| `{op.refused_with}` |"
             )
     if diagram.actions:
-        lines += ["", "| action | created on | for each | kept while in | what to do |"]
-        lines.append("|---|---|---|---|---|")
+        lines += [
+            "",
+            "| action | created on | for each | kept while in | held while in | what to do |",
+            "|---|---|---|---|---|---|",
+        ]
         for action in diagram.actions:
             kept = "—" if action.while_in is None else ", ".join(f"`{s}`" for s in action.while_in)
+            held = ", ".join(f"`{s}`" for s in action.held_in) or "—"
             lines.append(
-                f"| `{action.kind}` | `{action.on}` | {action.for_each} | {kept} "
+                f"| `{action.kind}` | `{action.on}` | {action.for_each} | {kept} | {held} "
                 f"| {action.description} |"
             )
     return "\n".join(lines) + "\n"

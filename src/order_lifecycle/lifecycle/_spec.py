@@ -131,10 +131,14 @@ class ActionSpec(Generic[S]):
 
     ``on`` is the state whose entry (or the operation whose application) creates it, one
     action per subject of ``for_each`` (the order, each physical item with open units, each
-    charge with an uncaptured amount, ...). ``while_in`` names the states in which a
-    pending action keeps its reason: the order moving to any other state cancels it
-    (``None``: never cancelled by a state). ``message`` is what the customer may be told
-    (the customer-safe text of a notification).
+    charge with an uncaptured amount, ...); an entry from a state of ``while_in`` creates
+    nothing (the action made before still stands). ``while_in`` names the states in which
+    an action keeps its reason: the order moving to any other state cancels it, whatever
+    state it is in (``None``: never cancelled by a state). ``held_in`` names states of
+    ``while_in`` in which the provider refuses the act (a dispute refuses
+    ``POST /fulfillments``): while the order is in one, no claim takes the action (it is
+    held); it resumes when the order moves back to another state of ``while_in``.
+    ``message`` is what the customer may be told (the customer-safe text of a notification).
     """
 
     kind: StrEnum
@@ -143,6 +147,7 @@ class ActionSpec(Generic[S]):
     for_each: ActionScope
     while_in: tuple[S, ...] | None = None
     message: str | None = None
+    held_in: tuple[S, ...] = ()
 
 
 @attrs.frozen
@@ -214,7 +219,7 @@ class MachineSpec(Generic[S, E]):
         Derived from the table, never maintained by hand: the states (with their initial,
         entry and final marks), the events, the guards' names, every row (event, source,
         destination, guard), every operation (the states allowing it, its guard) and every
-        action (its kind, trigger, scope and the states keeping it), each sorted.
+        action (its kind, trigger, scope, the states keeping and holding it), each sorted.
         Descriptions, refusal sentences and rule tags do not count, so rewording a row
         keeps the version; any change to what is legal changes it. Stores stamp each
         history step with it.
@@ -240,6 +245,7 @@ class MachineSpec(Generic[S, E]):
                     str(a.on),
                     str(a.for_each),
                     None if a.while_in is None else sorted(str(s) for s in a.while_in),
+                    *([sorted(str(s) for s in a.held_in)] if a.held_in else []),
                 ]
                 for a in self.actions
             )
@@ -265,6 +271,14 @@ class MachineSpec(Generic[S, E]):
     def actions_on(self, trigger: StrEnum) -> tuple[ActionSpec[S], ...]:
         """The actions entering state ``trigger`` (or applying operation ``trigger``) creates."""
         return tuple(a for a in self.actions if a.on == trigger)
+
+    def holds(self) -> dict[StrEnum, frozenset[S]]:
+        """For each kind of action some state holds, the states holding it (``held_in``)."""
+        held: dict[StrEnum, frozenset[S]] = {}
+        for a in self.actions:
+            if a.held_in:
+                held[a.kind] = held.get(a.kind, frozenset()) | frozenset(a.held_in)
+        return held
 
     def operation_refusal(self, value: StrEnum, state: S) -> str | None:
         """Why ``state`` refuses the operation (``None`` when it allows it), guards aside."""
@@ -491,6 +505,7 @@ def _action_problems(  # noqa: C901 (one check per sentence, as _problems)
         for state in a.while_in or ():
             if state not in known_states:
                 yield f"action {name} is kept while in {_q(state)}, which is no such state."
+        yield from _hold_problems(a, name, known_states)
         key = (str(a.kind), str(a.on), str(a.for_each))
         if key in seen:
             yield f"action {name} on {_q(a.on)} is declared more than once: declare it once."
@@ -502,6 +517,25 @@ def _action_problems(  # noqa: C901 (one check per sentence, as _problems)
                     f"{type(member).__name__}.{member.name} ({member.value!r}) is declared as "
                     "no action: declare it, or remove it from its enum."
                 )
+
+
+def _hold_problems(a: ActionSpec[S], name: str, known_states: set[S]) -> Iterator[str]:
+    """Yield one sentence per inconsistency of an action's ``held_in``."""
+    kept = set(a.while_in or ())
+    for state in a.held_in:
+        if state not in known_states:
+            yield f"action {name} is held in {_q(state)}, which is no such state."
+        elif state not in kept:
+            yield (
+                f"action {name} is held in {_q(state)}, which does not keep it: entering a "
+                f"state outside while_in cancels the action; add {_q(state)} to while_in or "
+                "remove it from held_in."
+            )
+    if a.held_in and kept and kept <= set(a.held_in):
+        yield (
+            f"action {name} is held in every state that keeps it, so it would never run: "
+            "leave at least one state of while_in out of held_in."
+        )
 
 
 def _row(t: TransitionSpec[S, E]) -> str:

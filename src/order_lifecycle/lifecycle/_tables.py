@@ -278,8 +278,12 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
     ),
     # What the shop must do (issue 11): written to the store's outbox in the transaction
     # of the change that creates them. Items and charges are kept while the order is
-    # accepted or in dispute (a dispute pauses, it does not cancel); each also loses its
-    # reason once nothing of its item is open (or its charge uncaptured).
+    # accepted (fulfilled, for captures) or in dispute, and held in dispute: the provider
+    # refuses POST /fulfillments there (409, payload 23), through which shipping, digital
+    # delivery and captures are reported (a review decides how to fulfil, so it waits too);
+    # they resume when the dispute is resolved (issue 17). Each also loses its reason once
+    # nothing of its item is open (or its charge uncaptured). A refund in progress is only
+    # followed (confirm_refund), not requested, so a dispute does not hold it.
     actions=(
         ActionSpec(
             AK.SHIP,
@@ -287,6 +291,7 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             OS.ACCEPTED,
             AS.PHYSICAL_ITEM,
             while_in=(OS.ACCEPTED, OS.DISPUTE),
+            held_in=(OS.DISPUTE,),
         ),
         ActionSpec(
             AK.DELIVER_DIGITALLY,
@@ -294,6 +299,7 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             OS.ACCEPTED,
             AS.DIGITAL_ITEM,
             while_in=(OS.ACCEPTED, OS.DISPUTE),
+            held_in=(OS.DISPUTE,),
         ),
         ActionSpec(
             AK.REVIEW_FULFILMENT,
@@ -301,6 +307,7 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             OS.ACCEPTED,
             AS.UNKNOWN_ITEM,
             while_in=(OS.ACCEPTED, OS.DISPUTE),
+            held_in=(OS.DISPUTE,),
         ),
         ActionSpec(
             AK.NOTIFY_CUSTOMER,
@@ -322,6 +329,7 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             OS.FULFILLED,
             AS.UNCAPTURED_CHARGE,
             while_in=(OS.FULFILLED, OS.DISPUTE),
+            held_in=(OS.DISPUTE,),
         ),
         ActionSpec(
             AK.CONFIRM_REFUND,

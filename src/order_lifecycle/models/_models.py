@@ -206,7 +206,9 @@ class Item:
 
     ``physical`` is the provider's ``productDetails.physical``: ship it (``True``), or
     deliver it digitally (``False``); ``None`` when the provider has not said (it sends the
-    flag with expanded products, as in ``order.accepted``).
+    flag with expanded products, as in ``order.accepted``). ``sku`` is the provider's
+    ``skuId`` (or its product's id), when it sends one: what a shop's classifier reads
+    (:class:`~order_lifecycle.actions.ActionPolicy`).
     """
 
     id: str = attrs.field(validator=_text)
@@ -215,6 +217,7 @@ class Item:
     fulfilled: int = attrs.field(default=0, validator=_count)
     cancelled: int = attrs.field(default=0, validator=_count)
     returned: int = attrs.field(default=0, validator=_count)
+    sku: str | None = attrs.field(default=None, validator=_optional_text)
 
     def __attrs_post_init__(self) -> None:
         if self.quantity == 0:

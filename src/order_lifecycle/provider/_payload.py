@@ -119,7 +119,7 @@ class ItemSnapshot:
 
         Units only ever close: ``fulfilled`` fulfils, ``cancelled`` cancels, and
         ``returned`` fulfils then returns every unit still open; other states change no
-        unit. A ``physical`` flag the snapshot leaves unsaid keeps the known one.
+        unit. A ``physical`` flag (or SKU) the snapshot leaves unsaid keeps the known one.
 
         Raises:
             InvalidInput: the snapshot gives the item another quantity than ``local``'s.
@@ -132,6 +132,7 @@ class ItemSnapshot:
             )
         base = self.item if local is None else local
         physical = base.physical if self.item.physical is None else self.item.physical
+        sku = base.sku if self.item.sku is None else self.item.sku
         fulfilled, cancelled, returned = base.fulfilled, base.cancelled, base.returned
         if self.state is ItemState.FULFILLED:
             fulfilled += base.open_quantity
@@ -140,15 +141,16 @@ class ItemSnapshot:
         elif self.state is ItemState.RETURNED:
             fulfilled += base.open_quantity
             returned = fulfilled
-        if (physical, fulfilled, cancelled, returned) == (
+        if (physical, fulfilled, cancelled, returned, sku) == (
             base.physical,
             base.fulfilled,
             base.cancelled,
             base.returned,
+            base.sku,
         ):
             return base  # nothing changes: the item as it is (values are frozen)
         # Built directly: attrs.evolve looks every field up by name first, at twice the cost.
-        return Item(base.id, base.quantity, physical, fulfilled, cancelled, returned)
+        return Item(base.id, base.quantity, physical, fulfilled, cancelled, returned, sku)
 
 
 @attrs.frozen
@@ -268,10 +270,31 @@ def _item(data: object, path: str) -> ItemSnapshot:
         fail(f"{path}.state", f"unknown item state {state!r}")
     item_id = required_id(item, "id", path, "the item id")
     try:
-        built = Item(id=item_id, quantity=_raw(item, "quantity"), physical=_physical(item, path))
+        built = Item(
+            id=item_id,
+            quantity=_raw(item, "quantity"),
+            physical=_physical(item, path),
+            sku=_sku(item),
+        )
     except InvalidInput as error:
         fail(path, str(error).rstrip("."))
     return ItemSnapshot(built, item_state)
+
+
+def _sku(item: Mapping[str, Any]) -> str | None:
+    """``skuId``, else the expanded product's (or older ``sku``'s) ``id``; a hint, never refused.
+
+    Only a shop's classifier reads it, so a value that is not a non-empty string is as
+    good as absent: a delivery is not refused for it.
+    """
+    found = item.get("skuId")
+    if not isinstance(found, str) or not found:
+        for key in ("productDetails", "sku"):
+            details = item.get(key)
+            if isinstance(details, dict) and isinstance(details.get("id"), str) and details["id"]:
+                return str(details["id"])
+        return None
+    return found
 
 
 def _physical(item: Mapping[str, Any], path: str) -> bool | None:

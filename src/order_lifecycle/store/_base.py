@@ -46,8 +46,9 @@ The contract every store keeps (the memory reference and the databases alike):
   nothing stored.
 - **The outbox.** Every write of an order (created, updated, in a batch, by a 201) also
   writes, in its transaction, the actions :func:`~order_lifecycle.actions.derive_actions`
-  finds in it, and cancels those it cancels (see ``_outbox``); :meth:`Store.claim_actions`
-  hands them out on lease.
+  finds in it (with the store's :attr:`Store.action_policy`), rewrites and cancels those
+  it rewrites and cancels (see ``_outbox``); :meth:`Store.claim_actions` hands them out on
+  lease, judged by the store's clock.
 
 :meth:`Store.update_order_retrying` is written once, here, over :meth:`Store.update_order`;
 the checkout calls once, in ``_checkouts``, over ``_read_checkout`` and ``_commit_checkout``;
@@ -60,16 +61,25 @@ import hashlib
 import random
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import attrs
 
+from order_lifecycle.actions import (
+    ActionPolicy,
+    Completed,
+    Derived,
+    Failed,
+    Outcome,
+    derive_actions,
+)
 from order_lifecycle.exceptions import (
     InvalidInput,
     StaleOrder,
+    UnknownAction,
     WrongType,
 )
 from order_lifecycle.lifecycle._spec import MachineSpec
@@ -85,14 +95,13 @@ from ._outbox import (
     ActionState,
     StoredAction,
     check_claim,
-    check_error,
+    check_claims,
     check_key,
     check_kinds,
     check_lease,
     check_limit,
     check_moment,
-    check_result,
-    check_retry_at,
+    check_outcomes,
     check_states,
 )
 
@@ -105,6 +114,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+_NO_POLICY = ActionPolicy()  # the provider's flag alone classifies items
 
 SPEC_VERSIONS = {"order": ORDER_SPEC.version, "checkout": CHECKOUT_SPEC.version}
 """The version of each table this code writes steps under."""
@@ -349,6 +360,30 @@ class Store(BatchStore, CheckoutCalls):
     max_tries: int = MAX_TRIES
     """Claims of one action before a failure makes it ``dead`` (set it on a store to change it)."""
 
+    @property
+    def action_policy(self) -> ActionPolicy:
+        """The shop's say in the actions every change derives: its classifier of items.
+
+        Set it on a store (``store.action_policy = ActionPolicy(classify=...)``), like
+        :attr:`max_tries`, in every process that writes orders (the web app, the
+        reconciler): the store derives each change's actions with it, in its transaction.
+
+        Raises (when set):
+            WrongType: not an :class:`~order_lifecycle.actions.ActionPolicy`.
+
+        """
+        return getattr(self, "_action_policy", _NO_POLICY)
+
+    @action_policy.setter
+    def action_policy(self, policy: ActionPolicy) -> None:
+        if not isinstance(policy, ActionPolicy):
+            raise WrongType("action_policy", "an ActionPolicy", policy)
+        self._action_policy = policy
+
+    def _derive(self, before: Order | None, after: Order) -> Derived:
+        """A change's actions, by :attr:`action_policy` (outside locks: it may run shop code)."""
+        return derive_actions(before, after, policy=self.action_policy)
+
     def claim_actions(
         self,
         kinds: Iterable[str] | None = None,
@@ -359,10 +394,12 @@ class Store(BatchStore, CheckoutCalls):
         """Lease up to ``limit`` due actions (of ``kinds``, or any), oldest first.
 
         Due: pending, failed and past its ``retry_at``, or claimed under a lease that
-        ended. Each is ``claimed`` until ``now + lease`` and its ``tries`` counts one more;
-        no other claim takes it until then (PostgreSQL skips rows another claim holds).
-        An action whose lease lapsed after :attr:`max_tries` claims (its worker was killed
-        each time) is marked ``dead`` instead, its ``last_error`` saying so.
+        ended, and not held (its order is in no state holding its kind: a dispute holds
+        ``ship``). Each is ``claimed`` until ``now + lease`` and its ``tries`` counts one
+        more; no other claim takes it until then (PostgreSQL skips rows another claim
+        holds). "Now" is the store's clock (the database's), never the caller's. An action
+        whose lease lapsed after :attr:`max_tries` claims (its worker was killed each time)
+        is marked ``dead`` instead, its ``last_error`` saying so.
 
         Raises:
             InvalidInput: an unknown kind, a limit not from 1 to 10,000, a lease not above 0.
@@ -374,11 +411,7 @@ class Store(BatchStore, CheckoutCalls):
         )
 
     def extend_lease(self, key: str, lease: timedelta, *, claim: int) -> StoredAction:
-        """A heartbeat: the claim's lease runs until ``now + lease``; the action as it now is.
-
-        ``claim`` is the ``tries`` of the action the claim returned: it names the claim,
-        so a claim whose lease lapsed and was taken again extends nothing (the returned
-        action then has more tries, or is no longer claimed: its handler's claim is lost).
+        """A heartbeat of one claim; the action as it now is (see :meth:`extend_leases`).
 
         Raises:
             UnknownAction: no action has this key.
@@ -388,24 +421,43 @@ class Store(BatchStore, CheckoutCalls):
         checked = check_claim(claim)
         if checked is None:
             raise WrongType("claim", "the tries of the claimed action (an int from 0)", claim)
-        return self._extend_lease(check_key(key), check_lease(lease), checked)
+        key = check_key(key)
+        found = self._extend_leases([(key, checked)], check_lease(lease)).get(key)
+        if found is None:
+            raise UnknownAction(key)
+        return found
+
+    def extend_leases(self, claims: Mapping[str, int], lease: timedelta) -> dict[str, StoredAction]:
+        """A heartbeat of many claims at once: each still held runs until ``now + lease``.
+
+        ``claims`` maps action keys to the ``tries`` each claim returned: that count names
+        the claim, so one whose lease lapsed and was taken again extends nothing. Returns
+        the actions found, by key, as they now are (one no longer claimed, or with more
+        tries: its claim is lost; cancelled, with a lease: cancelled under its claim).
+
+        Raises:
+            InvalidInput: not a mapping of keys to claims, over 10,000, a lease not above 0.
+
+        """
+        return self._extend_leases(check_claims(claims), check_lease(lease))
 
     def complete_action(
         self, key: str, result: object = None, *, claim: int | None = None
     ) -> StoredAction:
         """Mark a claimed action ``done``, keeping ``result`` (JSON); the action as it now is.
 
-        An action no longer claimed (it was cancelled, or completed already), or claimed
-        by another claim than ``claim`` (the ``tries`` of the action the claim returned:
-        its lease lapsed and it was taken again), is left as it is and returned: at least
-        once, the key makes it safe. Without ``claim``, any claim's completion counts.
+        An action no longer claimed (completed already, released), or claimed by another
+        claim than ``claim`` (the ``tries`` of the action the claim returned: its lease
+        lapsed and it was taken again), is left as it is and returned: at least once, the
+        key makes it safe. Without ``claim``, any claim's completion counts. An action
+        cancelled while the claim ran is done all the same: its handler did it.
 
         Raises:
             UnknownAction: no action has this key.
             InvalidInput: a key no database stores, or a result that is not plain JSON.
 
         """
-        return self._complete_action(check_key(key), check_result(result), check_claim(claim))
+        return self._finish_one(Completed(key, claim, result))
 
     def fail_action(
         self,
@@ -417,30 +469,52 @@ class Store(BatchStore, CheckoutCalls):
     ) -> StoredAction:
         """Record a claimed action's failure: ``failed`` until ``retry_at``, or ``dead``.
 
-        ``retry_at`` defaults to a backoff of 2 s doubling with each try, up to an hour;
-        the action is ``dead`` once it was tried :attr:`max_tries` times. ``error`` (text,
-        or an exception) is kept for an operator. A failure of another claim than
-        ``claim`` (see :meth:`complete_action`) changes nothing.
+        ``retry_at`` defaults to a backoff of 2 s doubling with each try, up to an hour,
+        by the store's clock; the action is ``dead`` once it was tried :attr:`max_tries`
+        times. ``error`` (text, or an exception) is kept for an operator. A failure of
+        another claim than ``claim`` (see :meth:`complete_action`) changes nothing; of an
+        action cancelled while the claim ran, it ends the claim (it stays cancelled).
 
         Raises:
             UnknownAction: no action has this key.
-            InvalidInput: a key no database stores, or an error or retry_at of a wrong type.
+            InvalidInput: a key no database stores, an error or retry_at of a wrong type,
+                or a retry_at past year 9999 (or before year 1) in UTC.
+
+        """
+        return self._finish_one(Failed(key, claim, error, retry_at))
+
+    def _finish_one(self, outcome: Outcome) -> StoredAction:
+        found = self.finish_actions([outcome]).get(outcome.key)
+        if found is None:
+            raise UnknownAction(outcome.key)
+        return found
+
+    def finish_actions(self, outcomes: Sequence[Outcome]) -> dict[str, StoredAction]:
+        """Record how many claims ended, in one transaction; the actions, by key, as they are now.
+
+        Each outcome is a :class:`~order_lifecycle.actions.Completed` (as
+        :meth:`complete_action`), a :class:`~order_lifecycle.actions.Failed` (as
+        :meth:`fail_action`) or a :class:`~order_lifecycle.actions.Released`: a claim given
+        back unrun, the action pending again with its try not counted. An outcome of a
+        claim that no longer holds its action changes nothing; a key no action has is left
+        out of the answer (an action pruned meanwhile).
+
+        Raises:
+            InvalidInput: not a list of outcomes, over 10,000, or one with a bad key, claim,
+                result (not plain JSON), error or retry moment; nothing recorded.
 
         """
         max_tries = check_limit(self.max_tries, "max_tries")
-        return self._fail_action(
-            check_key(key),
-            check_error(error),
-            check_retry_at(retry_at),
-            max_tries,
-            check_claim(claim),
-        )
+        checked = check_outcomes(outcomes)
+        return self._finish_actions(checked, max_tries) if checked else {}
 
     def retry_action(self, key: str) -> StoredAction:
         """An operator's retry: a ``dead`` or ``failed`` action pending again, tries reset.
 
         Raises:
             UnknownAction: no action has this key.
+            ActionNotRetryable: it is not dead or failed, saying why: cancelled (its reason
+                went away, and with it any retry), done, or due anyway; nothing changed.
 
         """
         return self._retry_action(check_key(key))
@@ -453,7 +527,8 @@ class Store(BatchStore, CheckoutCalls):
         as actions are created on entering a state, once).
 
         Raises:
-            InvalidInput: ``done_before`` is not a timezone-aware datetime.
+            InvalidInput: ``done_before`` is not a timezone-aware datetime of a year from 1
+                to 9999 in UTC.
 
         """
         return self._prune_actions(check_moment(done_before, "done_before"))
@@ -467,6 +542,8 @@ class Store(BatchStore, CheckoutCalls):
         limit: int = 1000,
     ) -> list[StoredAction]:
         """The actions in ``states``, of ``kinds``, of one order (each when given), oldest first.
+
+        Each pending or failed action its order's state holds says so (``held_by``).
 
         Raises:
             InvalidInput: an unknown state or kind, a bad order id or limit.
@@ -485,15 +562,14 @@ class Store(BatchStore, CheckoutCalls):
     ) -> list[StoredAction]: ...
 
     @abstractmethod
-    def _extend_lease(self, key: str, lease: timedelta, claim: int) -> StoredAction: ...
+    def _extend_leases(
+        self, claims: list[tuple[str, int]], lease: timedelta
+    ) -> dict[str, StoredAction]: ...
 
     @abstractmethod
-    def _complete_action(self, key: str, result: str | None, claim: int | None) -> StoredAction: ...
-
-    @abstractmethod
-    def _fail_action(
-        self, key: str, error: str, retry_at: datetime | None, max_tries: int, claim: int | None
-    ) -> StoredAction: ...
+    def _finish_actions(
+        self, outcomes: list[Outcome], max_tries: int
+    ) -> dict[str, StoredAction]: ...
 
     @abstractmethod
     def _retry_action(self, key: str) -> StoredAction: ...

@@ -3,79 +3,139 @@
 Every store keeps the actions :func:`~order_lifecycle.actions.derive_actions` finds in a
 change in the same transaction as the change (a webhook batch, an order created, a 201,
 an update), keyed by :func:`~order_lifecycle.actions.action_key`: an action already there
-is not written again, and the pending actions a change cancels are marked ``cancelled``
-with it. A worker then claims due actions with a lease, and completes or fails each:
+is not written again, the payload fields a change rewrites (an item's open quantity) are
+rewritten in an action not finished, and the actions a change cancels are marked
+``cancelled`` with it, whatever state they are in. A worker then claims due actions with
+a lease, and completes, fails or releases each:
 
 - ``pending`` → ``claimed`` (a claim; ``tries`` counts claims) → ``done`` (completed);
 - ``claimed`` → ``failed`` (an error kept, due again at ``retry_at``, with backoff), or
-  ``dead`` once ``tries`` reaches :data:`MAX_TRIES` (an operator's :meth:`retry_action`
-  makes it pending again);
+  ``dead`` once ``tries`` reaches :data:`MAX_TRIES` (an operator's ``retry_action``
+  makes it pending again); ``claimed`` → ``pending`` when its worker releases it unrun;
 - a lease that expires makes the action claimable again: at least once, never lost;
   one that expires after ``max_tries`` claims makes it ``dead`` (its worker died each time);
-- ``pending`` / ``failed`` / an expired ``claimed`` → ``cancelled`` when its reason went away;
+- any state but ``done`` → ``cancelled`` when its reason went away (its ``result`` says
+  why: ``{"cancelled": "..."}``); an action cancelled under a live claim is still its
+  claim's to complete (its handler ran: ``done``) or to end, and no other claim takes it;
+  a cancelled action is never retried (:class:`~order_lifecycle.exceptions.ActionNotRetryable`);
+- a pending or failed action whose order is in a state holding its kind (the table's
+  ``held_in``: a dispute holds ``ship``) is not claimed until the order leaves it;
 - ``done`` and ``cancelled`` actions record ``finished_at``; pruning deletes those that
   finished before a moment (never the others: a dead one waits for an operator).
 
-This module holds the values, the checks every store runs before touching its data, and
-the rules each state change follows, which the memory store runs as they are and the
-database stores as conditional statements.
+Leases are judged by one clock, the store's: the database's on SQLite and PostgreSQL
+(``_outbox_sql``), the memory store's own in memory, never a worker's. This module holds
+the values, the checks every store runs before touching its data, and the rules each
+state change follows, which the memory store runs as they are and the database stores as
+conditional statements (a claim's end, :func:`ended`, the same rules for both).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import attrs
 
-from order_lifecycle.actions import ActionState, Derived, StoredAction
+from order_lifecycle.actions import (
+    ActionState,
+    Completed,
+    Derived,
+    Failed,
+    Outcome,
+    Released,
+    StoredAction,
+)
+from order_lifecycle.actions._limit import safe_text
 from order_lifecycle.actions._stored import backoff
-from order_lifecycle.exceptions import InvalidInput, UnknownAction, WrongType
-from order_lifecycle.lifecycle._tables import ActionKind
+from order_lifecycle.exceptions import ActionNotRetryable, InvalidInput, UnknownAction, WrongType
+from order_lifecycle.lifecycle._tables import ORDER_SPEC, ActionKind
+from order_lifecycle.lifecycle._vocabulary import OrderState
 
 # Ids a database cannot store (the same rule as ``_base.storable_text``, which imports this).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 __all__ = [
+    "HOLDS",
     "MAX_TRIES",
+    "NOW",
     "ActionState",
+    "Later",
     "MemoryOutbox",
     "StoredAction",
     "abandoned",
     "backoff",
+    "cancelled_result",
     "check_claim",
+    "check_claims",
     "check_error",
     "check_key",
     "check_kinds",
     "check_lease",
     "check_limit",
     "check_moment",
+    "check_outcomes",
     "check_result",
     "check_retry_at",
     "check_states",
     "encode_json",
+    "ended",
+    "held_by",
+    "not_retried",
     "stamp",
+    "unstamp",
+    "utc_now",
 ]
 
 MAX_TRIES = 8
 """Claims of one action before a failure makes it ``dead`` (a store's ``max_tries``)."""
 
+HOLDS: Mapping[ActionKind, frozenset[OrderState]] = {
+    ActionKind(kind): states for kind, states in ORDER_SPEC.holds().items()
+}
+"""For each kind the order table holds somewhere, the order states holding it (``held_in``)."""
+
 _FINISHED = frozenset({ActionState.DONE, ActionState.CANCELLED})
 _MAX_LEASE = timedelta(days=1)
 _MAX_LIMIT = 10_000
+_MAX_CLAIM = 2**63 - 1  # a database's largest integer: no claim counts more tries
 _MAX_ERROR = 4_000
 
 
+def utc_now() -> datetime:
+    """The memory store's clock: the machine's, aware, read under the store's lock."""
+    return datetime.now(UTC)
+
+
 def stamp(moment: datetime) -> str:
-    """A moment as fixed-width UTC text, so that the databases compare moments as text."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A moment as fixed-width UTC text, so that the databases compare moments as text.
+
+    Four-digit years (``0999``), so that text order is time order from year 1 to 9999;
+    the databases write their own clock's moments in the same shape.
+    """
+    u = moment.astimezone(UTC)
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:"
+        f"{u.second:02d}.{u.microsecond:06d}Z"
+    )
 
 
 def unstamp(text: str) -> datetime:
-    """The moment :func:`stamp` wrote."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """The moment :func:`stamp` (or a database's clock) wrote."""
+    return datetime.fromisoformat(text)
+
+
+def held_by(kind: ActionKind, state: ActionState, order_state: object) -> OrderState | None:
+    """The order state holding a pending or failed action of ``kind``, if its order is in one."""
+    if state not in {ActionState.PENDING, ActionState.FAILED}:
+        return None
+    holding = HOLDS.get(kind)
+    if holding is None or order_state not in holding:
+        return None
+    return OrderState(str(order_state))
 
 
 def check_kinds(kinds: object) -> tuple[ActionKind, ...] | None:
@@ -132,17 +192,28 @@ def check_lease(lease: object) -> timedelta:
 
 
 def check_moment(moment: object, what: str) -> datetime:
-    """``moment`` if it is an aware datetime."""
-    if not isinstance(moment, datetime) or moment.tzinfo is None:
+    """``moment`` if it is an aware datetime of a year from 1 to 9999 in UTC.
+
+    Raises:
+        InvalidInput: not an aware datetime, or one the year 10000 (or 0) in UTC.
+
+    """
+    if not isinstance(moment, datetime):
         raise WrongType(what, "a timezone-aware datetime", moment)
+    try:
+        if moment.utcoffset() is None:
+            raise WrongType(what, "a timezone-aware datetime", moment)
+        moment.astimezone(UTC)
+    except (OverflowError, ValueError, TypeError):  # its offset takes it past year 1 or 9999
+        raise InvalidInput(
+            f"{what} must be a moment from year 1 to 9999 in UTC, got {moment!r}."
+        ) from None
     return moment
 
 
 def check_retry_at(retry_at: object) -> datetime | None:
-    """``retry_at`` if it is ``None`` or an aware datetime."""
-    if retry_at is not None and (not isinstance(retry_at, datetime) or retry_at.tzinfo is None):
-        raise WrongType("retry_at", "a timezone-aware datetime or None", retry_at)
-    return retry_at
+    """``retry_at`` if it is ``None`` or an aware datetime (see :func:`check_moment`)."""
+    return None if retry_at is None else check_moment(retry_at, "retry_at")
 
 
 def abandoned(tries: int) -> str:
@@ -155,30 +226,41 @@ def abandoned(tries: int) -> str:
 
 def check_claim(claim: object) -> int | None:
     """``claim`` (the ``tries`` of the action a claim returned) if it is ``None`` or an int."""
-    if claim is not None and (isinstance(claim, bool) or not isinstance(claim, int) or claim < 0):
-        raise WrongType("claim", "the tries of the claimed action (an int from 0) or None", claim)
+    if claim is not None and (
+        isinstance(claim, bool) or not isinstance(claim, int) or not 0 <= claim <= _MAX_CLAIM
+    ):
+        raise WrongType(
+            "claim", "the tries of the claimed action (an int from 0 to 2**63-1) or None", claim
+        )
     return claim
 
 
-def held(found: StoredAction, claim: int | None) -> bool:
-    """Whether ``found`` is still claimed, by the claim that counted ``claim`` tries if given.
+def check_claims(claims: object) -> list[tuple[str, int]]:
+    """``claims`` (a mapping of action keys to the tries their claims counted) as pairs.
 
-    ``tries`` counts claims, so it names each claim: a claim that lapsed and was taken
-    again has a smaller count than the action's, and its heartbeat, completion or
-    failure must not touch the newer claim's state.
+    Raises:
+        InvalidInput: not such a mapping, more than 10,000 of them, a bad key or claim.
+
     """
-    return found.state is ActionState.CLAIMED and (claim is None or found.tries == claim)
+    if not isinstance(claims, Mapping):
+        raise WrongType("claims", "a mapping of action keys to claims (their tries)", claims)
+    if len(claims) > _MAX_LIMIT:
+        raise InvalidInput(f"claims holds {len(claims):,} actions: at most {_MAX_LIMIT:,}.")
+    pairs = []
+    for key, claim in claims.items():
+        checked = check_claim(claim)
+        if checked is None:
+            raise WrongType("claims[]", "the tries of the claimed action (an int from 0)", claim)
+        pairs.append((check_key(key), checked))
+    return pairs
 
 
 def check_error(error: object) -> str:
-    """``error`` as storable text, cut to 4,000 characters (an exception: its repr)."""
-    if isinstance(error, BaseException):
-        error = f"{type(error).__name__}: {error}"
-    if not isinstance(error, str):
+    """``error`` as storable text, cut to 4,000 characters (an exception: its type and text)."""
+    if not isinstance(error, (str, BaseException)):
         raise WrongType("error", "a str or an exception", error)
     # An operator reads it; a NUL or lone surrogate is shown escaped rather than refused.
-    text = error[:_MAX_ERROR] or "(no message)"
-    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    return safe_text(error, _MAX_ERROR) or "(no message)"
 
 
 def check_result(result: object) -> str | None:
@@ -191,6 +273,47 @@ def check_result(result: object) -> str | None:
     if result is None:
         return None
     return encode_json(result, "result")
+
+
+def check_outcomes(outcomes: object) -> list[Outcome]:
+    """``outcomes`` (how claims ended), each checked, results as JSON text, errors as text.
+
+    Raises:
+        InvalidInput: not a list of ``Completed``, ``Failed`` or ``Released``, more than
+            10,000 of them, or one with a bad key, claim, result, error or retry moment.
+
+    """
+    if isinstance(outcomes, (str, bytes)) or not isinstance(outcomes, Sequence):
+        raise WrongType("outcomes", "a list of Completed, Failed or Released", outcomes)
+    if len(outcomes) > _MAX_LIMIT:
+        raise InvalidInput(f"outcomes holds {len(outcomes):,}: at most {_MAX_LIMIT:,}.")
+    checked: list[Outcome] = []
+    for outcome in outcomes:
+        if isinstance(outcome, Completed):
+            checked.append(
+                Completed(
+                    check_key(outcome.key),
+                    check_claim(outcome.claim),
+                    check_result(outcome.result),
+                )
+            )
+        elif isinstance(outcome, Failed):
+            checked.append(
+                Failed(
+                    check_key(outcome.key),
+                    check_claim(outcome.claim),
+                    check_error(outcome.error),
+                    check_retry_at(outcome.retry_at),
+                )
+            )
+        elif isinstance(outcome, Released):
+            claim = check_claim(outcome.claim)
+            if claim is None:
+                raise WrongType("Released.claim", "the tries of the claimed action", None)
+            checked.append(Released(check_key(outcome.key), claim))
+        else:
+            raise WrongType("outcomes[]", "a Completed, Failed or Released", outcome)
+    return checked
 
 
 def encode_json(value: object, what: str) -> str:
@@ -210,26 +333,126 @@ def check_key(key: object, what: str = "key") -> str:
     return key
 
 
+@attrs.frozen
+class _Now:
+    """A column set to the store's clock's moment (see :func:`ended`)."""
+
+
+NOW = _Now()
+
+
+@attrs.frozen
+class Later:
+    """A column set to the store's clock's moment plus ``seconds``."""
+
+    seconds: float
+
+
+Changes = dict[str, Any]
+"""Columns of an action and their new values: plain values, :data:`NOW` or :class:`Later`."""
+
+
+def ended(found: StoredAction, outcome: Outcome, max_tries: int) -> Changes | None:
+    """What a claim's end changes in ``found``; ``None`` when the claim no longer holds it.
+
+    ``outcome`` is checked (:func:`check_outcomes`: results are JSON text, errors text).
+    """
+    if not found.claimed_by(outcome.claim):
+        return None
+    if isinstance(outcome, Released):
+        if found.state is ActionState.CLAIMED:  # as if never claimed: its try not counted
+            return {
+                "state": ActionState.PENDING,
+                "tries": found.tries - 1,
+                "lease_until": None,
+                "retry_at": None,
+            }
+        return {"lease_until": None}  # cancelled under the claim: the claim ends
+    if isinstance(outcome, Completed):
+        return {
+            "state": ActionState.DONE,
+            "lease_until": None,
+            "result": outcome.result,
+            "finished_at": NOW,
+        }
+    if found.cancelled_under_claim:  # cancelled meanwhile: stays so, its claim ended
+        return {"lease_until": None, "last_error": outcome.error}
+    dead = found.tries >= max_tries
+    return {
+        "state": ActionState.DEAD if dead else ActionState.FAILED,
+        "lease_until": None,
+        "retry_at": None if dead else (outcome.retry_at or Later(_backoff_s(found.tries))),
+        "last_error": outcome.error,
+    }
+
+
+def _backoff_s(tries: int) -> float:
+    return backoff(tries).total_seconds()
+
+
+def cancelled_result(derived: Derived, key: str) -> str:
+    """What a cancelled action keeps as its result: why its reason went away (JSON)."""
+    return encode_json({"cancelled": derived.reasons.get(key, "its reason went away")}, "reason")
+
+
+def not_retried(found: StoredAction) -> ActionNotRetryable | None:
+    """Why an operator's retry of ``found`` is refused (``None``: it is dead or failed)."""
+    if found.state in {ActionState.DEAD, ActionState.FAILED}:
+        return None
+    reasons = {
+        ActionState.CANCELLED: (
+            f"it was cancelled, its reason gone ({found.cancel_reason or 'no longer asked for'}), "
+            "and a cancelled action is never run again"
+        ),
+        ActionState.DONE: "its handler succeeded already, and it is not run again",
+        ActionState.CLAIMED: "a worker holds it now (a lapsed lease makes it due again)",
+        ActionState.PENDING: "it is due already: the next claim takes it",
+    }
+    reason = reasons[found.state]
+    if found.held_by is not None:
+        reason += f" once its order leaves {found.held_by}"
+    return ActionNotRetryable(found.key, str(found.state), reason)
+
+
 class MemoryOutbox:
     """The outbox's rules on plain data: the memory store runs them under its lock.
 
-    Every method expects its arguments checked and the caller to hold the store's lock.
+    Every method expects its arguments checked and the caller to hold the store's lock;
+    ``order_state`` gives an order's state (for holds).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, order_state: Callable[[str], object]) -> None:
         self.actions: dict[str, StoredAction] = {}
+        self._order_state = order_state
+
+    def _seen(self, action: StoredAction) -> StoredAction:
+        """``action`` as a reader sees it: with the order state holding it, if any."""
+        held = held_by(action.kind, action.state, self._order_state(action.order_id))
+        return action if held is None else attrs.evolve(action, held_by=held)
 
     def write(self, derived: Derived, at: datetime) -> None:
-        """Add the actions a change created (unless known) and cancel those it cancelled."""
+        """Add what a change created (unless known), rewrite what it rewrote, cancel the rest."""
         if not derived:
             return
         for action in derived.created:
             self.actions.setdefault(action.key, StoredAction.new(action, at))
+        for action in derived.updated:
+            found = self.actions.get(action.key)
+            if found is not None and not found.finished:
+                self.actions[action.key] = attrs.evolve(
+                    found, payload=found.payload | action.payload
+                )
         for key in derived.cancelled:
             found = self.actions.get(key)
-            if found is not None and found.cancellable(at):
+            if found is not None and not found.finished:
+                live = found.state is ActionState.CLAIMED and not found.lease_lapsed(at)
                 self.actions[key] = attrs.evolve(
-                    found, state=ActionState.CANCELLED, lease_until=None, finished_at=at
+                    found,
+                    state=ActionState.CANCELLED,
+                    lease_until=found.lease_until if live else None,
+                    retry_at=None,
+                    result=cancelled_result(derived, key),
+                    finished_at=at,
                 )
 
     def claim(
@@ -240,7 +463,7 @@ class MemoryOutbox:
         max_tries: int,
         at: datetime,
     ) -> list[StoredAction]:
-        """Lease up to ``limit`` due actions, oldest first; lapsed ones tried out are dead."""
+        """Lease up to ``limit`` due actions not held, oldest first; lapsed ones tried out die."""
         due = [a for a in self.actions.values() if a.due(at) and (kinds is None or a.kind in kinds)]
         for action in [a for a in due if a.lease_lapsed(at) and a.tries >= max_tries]:
             self.actions[action.key] = attrs.evolve(
@@ -251,6 +474,7 @@ class MemoryOutbox:
                 last_error=abandoned(action.tries),
             )
             due.remove(action)
+        due = [a for a in due if self._seen(a).held_by is None]
         due.sort(key=lambda a: (a.created_at, a.key))
         claimed = []
         for action in due[:limit]:
@@ -262,31 +486,42 @@ class MemoryOutbox:
         return claimed
 
     def get(self, key: str) -> StoredAction:
-        """The action with this key."""
+        """The action with this key, as a reader sees it."""
         found = self.actions.get(key)
         if found is None:
             raise UnknownAction(key)
-        return found
+        return self._seen(found)
 
-    def extend(self, key: str, lease: timedelta, claim: int, at: datetime) -> StoredAction:
-        """A heartbeat: the claim's lease runs until ``at + lease``, if it is still held."""
-        found = self.get(key)
-        if held(found, claim):
-            found = attrs.evolve(found, lease_until=at + lease)
-            self.actions[key] = found
-        return found
+    def extend(
+        self, claims: list[tuple[str, int]], lease: timedelta, at: datetime
+    ) -> dict[str, StoredAction]:
+        """A heartbeat: each claim still held runs until ``at + lease``; the actions as they are."""
+        now_: dict[str, StoredAction] = {}
+        for key, claim in claims:
+            found = self.actions.get(key)
+            if found is None:
+                continue
+            if found.state is ActionState.CLAIMED and found.tries == claim:
+                found = attrs.evolve(found, lease_until=at + lease)
+                self.actions[key] = found
+            now_[key] = self._seen(found)
+        return now_
 
-    def complete(
-        self, key: str, result: str | None, claim: int | None, at: datetime
-    ) -> StoredAction:
-        """Mark a claimed action done; any other stays as it is (a lapsed lease, retaken)."""
-        found = self.get(key)
-        if held(found, claim):
-            found = attrs.evolve(
-                found, state=ActionState.DONE, lease_until=None, result=result, finished_at=at
-            )
-            self.actions[key] = found
-        return found
+    def finish(
+        self, outcomes: list[Outcome], max_tries: int, at: datetime
+    ) -> dict[str, StoredAction]:
+        """Record how claims ended (:func:`ended`); the actions as they now are."""
+        now_: dict[str, StoredAction] = {}
+        for outcome in outcomes:
+            found = self.actions.get(outcome.key)
+            if found is None:
+                continue
+            changes = ended(found, outcome, max_tries)
+            if changes is not None:
+                found = attrs.evolve(found, **_at(changes, at))
+                self.actions[found.key] = found
+            now_[found.key] = self._seen(found)
+        return now_
 
     def prune(self, done_before: datetime) -> int:
         """Delete the done and cancelled actions finished before ``done_before``; how many."""
@@ -299,39 +534,22 @@ class MemoryOutbox:
             del self.actions[key]
         return len(gone)
 
-    def fail(  # noqa: PLR0913, PLR0917 (the checked arguments, then the moment)
-        self,
-        key: str,
-        error: str,
-        retry_at: datetime | None,
-        max_tries: int,
-        claim: int | None,
-        at: datetime,
-    ) -> StoredAction:
-        """Record a failure of a claimed action: due again later, or dead after max_tries."""
-        found = self.get(key)
-        if not held(found, claim):
-            return found
-        dead = found.tries >= max_tries
-        found = attrs.evolve(
-            found,
-            state=ActionState.DEAD if dead else ActionState.FAILED,
-            lease_until=None,
-            retry_at=None if dead else (retry_at or at + backoff(found.tries)),
-            last_error=error,
-        )
-        self.actions[key] = found
-        return found
-
     def retry(self, key: str) -> StoredAction:
-        """An operator's retry: a dead or failed action pending again, its tries reset."""
+        """An operator's retry: a dead or failed action pending again, its tries reset.
+
+        Raises:
+            ActionNotRetryable: it is neither dead nor failed (cancelled: its reason went away).
+
+        """
         found = self.get(key)
-        if found.state in {ActionState.DEAD, ActionState.FAILED}:
-            found = attrs.evolve(
-                found, state=ActionState.PENDING, tries=0, retry_at=None, lease_until=None
-            )
-            self.actions[key] = found
-        return found
+        refused = not_retried(found)
+        if refused is not None:
+            raise refused
+        found = attrs.evolve(
+            found, state=ActionState.PENDING, tries=0, retry_at=None, lease_until=None
+        )
+        self.actions[key] = attrs.evolve(found, held_by=None)
+        return self._seen(found)
 
     def listed(
         self,
@@ -349,4 +567,16 @@ class MemoryOutbox:
             and (order_id is None or a.order_id == order_id)
         ]
         found.sort(key=lambda a: (a.created_at, a.key))
-        return found[:limit]
+        return [self._seen(a) for a in found[:limit]]
+
+
+def _at(changes: Changes, at: datetime) -> Changes:
+    """``changes`` with the clock's markers as moments of ``at``."""
+    return {
+        column: at
+        if value is NOW
+        else at + timedelta(seconds=value.seconds)
+        if isinstance(value, Later)
+        else value
+        for column, value in changes.items()
+    }

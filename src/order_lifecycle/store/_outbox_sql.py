@@ -1,10 +1,20 @@
 """The outbox in SQL: the rules of ``_outbox`` as conditional statements, for both databases.
 
-A claim is one statement: an ``UPDATE`` of the rows a sub-select finds due, ``RETURNING``
-them. On SQLite it runs in a write transaction (``BEGIN IMMEDIATE``), so no other claim
-sees the rows between the select and the update; on PostgreSQL the sub-select takes the
-rows ``FOR UPDATE SKIP LOCKED``, so concurrent claims take different rows and never wait
-for each other. Every other change of an action is conditional on the state it expects.
+A claim is one statement: an ``UPDATE`` of the rows a sub-select finds due (and not held:
+their order is in no state holding their kind), ``RETURNING`` them. On SQLite it runs in
+a write transaction (``BEGIN IMMEDIATE``), so no other claim sees the rows between the
+select and the update; on PostgreSQL the sub-select takes the rows ``FOR UPDATE SKIP
+LOCKED``, so concurrent claims take different rows and never wait for each other. Every
+other change of an action is conditional on the state it expects.
+
+**One clock.** Every moment a lease or a retry is judged by (and every moment written) is
+the database's, read in the statement itself, never a process's: PostgreSQL's
+``clock_timestamp()``, and on SQLite its ``strftime('now')``, which reads the clock of the
+machine the database file is on. SQLite is safe so: a database file is only ever shared
+by processes of one machine (SQLite does not support network file systems), which all read
+that one system clock, at the moment of the statement, whatever their own ``clock``
+(a worker's, a test's) says. Moments are stored as :func:`~._outbox.stamp` text, which both
+databases write in the same shape (``2026-03-01T12:00:00.123000Z``).
 """
 
 from __future__ import annotations
@@ -16,21 +26,24 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
-from order_lifecycle.actions import Derived
+from order_lifecycle.actions import ActionState, Derived, Outcome, StoredAction
 from order_lifecycle.exceptions import StoreCorrupt, UnknownAction
 from order_lifecycle.lifecycle._tables import ActionKind
 
 from ._outbox import (
-    ActionState,
-    StoredAction,
+    HOLDS,
+    NOW,
+    Changes,
+    Later,
     abandoned,
-    backoff,
+    cancelled_result,
     encode_json,
-    held,
+    ended,
+    held_by,
+    not_retried,
     stamp,
     unstamp,
 )
-from ._require import now
 
 __all__ = ["COLUMNS", "SQLOutbox"]
 
@@ -43,18 +56,31 @@ COLUMNS_TEXT = (
 COLUMNS = [c.strip() for c in COLUMNS_TEXT.split(",")]
 """The outbox table's columns, in the order its migration creates them."""
 
-_INSERT = (
-    "INSERT INTO ol_actions (key, order_id, kind, subject, payload, state, tries, created_at) "
-    "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?) ON CONFLICT (key) DO NOTHING"
+# Each action read with its order's state (to say what holds it).
+_SELECT = (
+    f"SELECT {', '.join(f'a.{c}' for c in COLUMNS)}, o.state "  # noqa: S608 (constants only)
+    "FROM ol_actions a LEFT JOIN ol_orders o ON o.id = a.order_id"
 )
-_CANCEL = (
-    "UPDATE ol_actions SET state = 'cancelled', lease_until = NULL, finished_at = ? WHERE key = ? "
-    "AND (state IN ('pending', 'failed') OR (state = 'claimed' AND lease_until <= ?))"
-)
-_DUE = (
-    "(state = 'pending' OR (state = 'failed' AND retry_at <= ?) "
-    "OR (state = 'claimed' AND lease_until <= ?))"
-)
+_FINISHED = "('done', 'cancelled')"
+
+
+def _holds() -> tuple[str, list[str]]:
+    """The claim's condition that no state of the order holds the action, and its params."""
+    if not HOLDS:
+        return "", []
+    cases = []
+    params: list[str] = []
+    for kind, states in sorted(HOLDS.items()):
+        cases.append(f"(a.kind = ? AND o.state IN ({', '.join('?' * len(states))}))")
+        params += [str(kind), *sorted(str(s) for s in states)]
+    found = " OR ".join(cases)
+    return (
+        " AND NOT EXISTS (SELECT 1 FROM ol_orders o WHERE o.id = a.order_id "  # noqa: S608 (marks only)
+        f"AND ({found}))"
+    ), params
+
+
+_NOT_HELD, _NOT_HELD_PARAMS = _holds()
 
 
 class SQLOutbox:
@@ -62,6 +88,12 @@ class SQLOutbox:
 
     _claim_lock = ""
     """What the claim's sub-select adds to lock the rows it takes (PostgreSQL's)."""
+    _row_lock = ""
+    """What a read of actions (``a``) about to change adds to lock them (PostgreSQL's)."""
+    _now = "(strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z')"
+    """The database clock's moment, as :func:`~._outbox.stamp` writes it (SQLite's)."""
+    _later = "(strftime('%Y-%m-%dT%H:%M:%f', 'now', printf('%+.3f seconds', ?)) || '000Z')"
+    """The database clock's moment plus ``?`` seconds (SQLite's)."""
 
     @abstractmethod
     def _transaction(self, *, write: bool) -> AbstractContextManager[None]: ...
@@ -76,55 +108,87 @@ class SQLOutbox:
     def _write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> int: ...
 
     def _write_actions(self, derived: Sequence[Derived]) -> None:
-        """Inside the change's transaction: add the actions created, cancel those cancelled."""
+        """Inside the change's transaction: add, rewrite and cancel what the changes derived."""
         if not any(derived):
-            return  # most changes derive nothing: no statement, not even the clock read
-        at = stamp(now())  # once: every row of the batch is written at the same moment
+            return  # most changes derive nothing: no statement
         created = [
-            [a.key, a.order_id, str(a.kind), a.subject, encode_json(a.payload, "payload"), at]
+            [a.key, a.order_id, str(a.kind), a.subject, encode_json(a.payload, "payload")]
             for d in derived
             for a in d.created
         ]
-        cancelled = [[at, key, at] for d in derived for key in d.cancelled]
         if created:
-            self._write_many(_INSERT, created)
+            self._write_many(
+                "INSERT INTO ol_actions (key, order_id, kind, subject, payload, state, tries, "  # noqa: S608 (our clock's SQL)
+                f"created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, {self._now}) "
+                "ON CONFLICT (key) DO NOTHING",
+                created,
+            )
+        updated = {a.key: a.payload for d in derived for a in d.updated}
+        if updated:
+            self._rewrite_payloads(updated)
+        cancelled = [[cancelled_result(d, key), key] for d in derived for key in d.cancelled]
         if cancelled:
-            self._write_many(_CANCEL, cancelled)
+            self._write_many(
+                f"UPDATE ol_actions SET state = 'cancelled', finished_at = {self._now}, "  # noqa: S608 (our clock's SQL)
+                "retry_at = NULL, result = ?, lease_until = CASE WHEN state = 'claimed' "
+                f"AND lease_until > {self._now} THEN lease_until END "
+                f"WHERE key = ? AND state NOT IN {_FINISHED}",
+                cancelled,
+            )
+
+    def _rewrite_payloads(self, updated: dict[str, dict[str, Any]]) -> None:
+        """Inside the change's transaction: the payload fields given, in actions not finished."""
+        keys = list(updated)
+        rows = self._query(
+            "SELECT a.key, a.payload FROM ol_actions a "  # noqa: S608 (marks only)
+            f"WHERE a.key IN ({', '.join('?' * len(keys))}) "
+            f"AND a.state NOT IN {_FINISHED}{self._row_lock}",
+            keys,
+        )
+        rewritten = []
+        for key, payload in rows:
+            merged = _payload(key, payload) | updated[key]
+            rewritten.append([encode_json(merged, "payload"), key])
+        if rewritten:
+            self._write_many(
+                f"UPDATE ol_actions SET payload = ? WHERE key = ? AND state NOT IN {_FINISHED}",  # noqa: S608 (constants only)
+                rewritten,
+            )
 
     def _claim_actions(
         self, kinds: tuple[ActionKind, ...] | None, limit: int, lease: timedelta, max_tries: int
     ) -> list[StoredAction]:
-        at = now()
-        where, params = _DUE, [stamp(at), stamp(at)]
+        due = (
+            f"(a.state = 'pending' OR (a.state = 'failed' AND a.retry_at <= {self._now}) "
+            f"OR (a.state = 'claimed' AND a.lease_until <= {self._now}))"
+        )
         of_kinds: list[str] = []
         if kinds is not None:
             if not kinds:
                 return []
-            where += f" AND kind IN ({', '.join('?' * len(kinds))})"
+            due += f" AND a.kind IN ({', '.join('?' * len(kinds))})"
             of_kinds = [str(kind) for kind in kinds]
         sql = (
-            "UPDATE ol_actions SET state = 'claimed', tries = tries + 1, lease_until = ? "  # noqa: S608 (marks only)
-            f"WHERE key IN (SELECT key FROM ol_actions WHERE {where} "
-            f"ORDER BY created_at, key LIMIT ?{self._claim_lock}) RETURNING {COLUMNS_TEXT}"
+            "UPDATE ol_actions SET state = 'claimed', tries = tries + 1, "  # noqa: S608 (marks, our clock's SQL)
+            f"lease_until = {self._later} WHERE key IN "
+            f"(SELECT a.key FROM ol_actions a WHERE {due}{_NOT_HELD} "
+            f"ORDER BY a.created_at, a.key LIMIT ?{self._claim_lock}) RETURNING {COLUMNS_TEXT}"
         )
+        params = [lease.total_seconds(), *of_kinds, *_NOT_HELD_PARAMS, limit]
         with self._transaction(write=True):
-            self._bury_abandoned(kinds, of_kinds, max_tries, at)
-            rows = self._query(sql, [stamp(at + lease), *params, *of_kinds, limit])
+            self._bury_abandoned(kinds, of_kinds, max_tries)
+            rows = self._query(sql, params)
         return sorted((_action(row) for row in rows), key=lambda a: (a.created_at, a.key))
 
     def _bury_abandoned(
-        self,
-        kinds: tuple[ActionKind, ...] | None,
-        of_kinds: list[str],
-        max_tries: int,
-        at: datetime,
+        self, kinds: tuple[ActionKind, ...] | None, of_kinds: list[str], max_tries: int
     ) -> None:
         """Inside the claim's transaction: lapsed claims tried ``max_tries`` times are dead."""
         kind_filter = "" if kinds is None else f" AND kind IN ({', '.join('?' * len(kinds))})"
         rows = self._query(
             "SELECT key, tries FROM ol_actions WHERE state = 'claimed' "  # noqa: S608 (marks only)
-            f"AND lease_until <= ? AND tries >= ?{kind_filter}",
-            [stamp(at), max_tries, *of_kinds],
+            f"AND lease_until <= {self._now} AND tries >= ?{kind_filter}",
+            [max_tries, *of_kinds],
         )
         if rows:
             self._write_many(
@@ -133,50 +197,77 @@ class SQLOutbox:
                 [[abandoned(tries), key, tries] for key, tries in rows],
             )
 
-    def _one(self, key: str) -> StoredAction:
+    def _read(self, keys: Sequence[str], *, lock: bool = False) -> dict[str, StoredAction]:
+        """Inside a transaction: the actions with these keys (those there are), locked if asked."""
+        found: dict[str, StoredAction] = {}
+        locked = self._row_lock if lock else ""
+        for start in range(0, len(keys), 500):  # within every database's parameter limit
+            chunk = keys[start : start + 500]
+            rows = self._query(
+                f"{_SELECT} WHERE a.key IN ({', '.join('?' * len(chunk))}){locked}", chunk
+            )
+            found.update((row[0], _action(row)) for row in rows)
+        return found
+
+    def _one(self, key: str, *, lock: bool = False) -> StoredAction:
         """Inside a transaction: the action with this key."""
-        rows = self._query(f"SELECT {COLUMNS_TEXT} FROM ol_actions WHERE key = ?", [key])  # noqa: S608
-        if not rows:
+        found = self._read([key], lock=lock).get(key)
+        if found is None:
             raise UnknownAction(key)
-        return _action(rows[0])
+        return found
 
-    def _extend_lease(self, key: str, lease: timedelta, claim: int) -> StoredAction:
+    def _extend_leases(
+        self, claims: list[tuple[str, int]], lease: timedelta
+    ) -> dict[str, StoredAction]:
         with self._transaction(write=True):
-            self._write(
-                "UPDATE ol_actions SET lease_until = ? "
+            self._write_many(
+                f"UPDATE ol_actions SET lease_until = {self._later} "  # noqa: S608 (our clock's SQL)
                 "WHERE key = ? AND state = 'claimed' AND tries = ?",
-                [stamp(now() + lease), key, claim],
+                [[lease.total_seconds(), key, claim] for key, claim in claims],
             )
-            return self._one(key)
+            return self._read([key for key, _ in claims])
 
-    def _complete_action(self, key: str, result: str | None, claim: int | None) -> StoredAction:
+    def _finish_actions(self, outcomes: list[Outcome], max_tries: int) -> dict[str, StoredAction]:
         with self._transaction(write=True):
-            mine, params = ("", []) if claim is None else (" AND tries = ?", [claim])
-            self._write(
-                "UPDATE ol_actions SET state = 'done', lease_until = NULL, result = ?, "  # noqa: S608 (marks only)
-                f"finished_at = ? WHERE key = ? AND state = 'claimed'{mine}",
-                [result, stamp(now()), key, *params],
-            )
-            return self._one(key)
+            found = self._read([outcome.key for outcome in outcomes], lock=True)
+            statements: dict[str, list[list[object]]] = {}
+            for outcome in outcomes:
+                action = found.get(outcome.key)
+                changes = None if action is None else ended(action, outcome, max_tries)
+                if action is not None and changes is not None:
+                    sql, params = self._change(action, changes)
+                    statements.setdefault(sql, []).append(params)
+            for sql, rows in statements.items():  # alike changes (completions) in one run
+                self._write_many(sql, rows)
+            if statements:
+                found.update(self._read([key for key, a in found.items() if a is not None]))
+        return found
 
-    def _fail_action(
-        self, key: str, error: str, retry_at: datetime | None, max_tries: int, claim: int | None
-    ) -> StoredAction:
-        with self._transaction(write=True):
-            found = self._one(key)
-            if not held(found, claim):
-                return found
-            dead = found.tries >= max_tries
-            due = None if dead else stamp(retry_at or now() + backoff(found.tries))
-            self._write(
-                "UPDATE ol_actions SET state = ?, retry_at = ?, last_error = ?, "
-                "lease_until = NULL WHERE key = ? AND state = 'claimed' AND tries = ?",
-                [ActionState.DEAD if dead else ActionState.FAILED, due, error, key, found.tries],
-            )
-            return self._one(key)
+    def _change(self, action: StoredAction, changes: Changes) -> tuple[str, list[object]]:
+        """The statement setting ``changes`` where ``action`` is still as it was read."""
+        columns: list[str] = []
+        params: list[object] = []
+        for column, value in changes.items():
+            if value is NOW:
+                columns.append(f"{column} = {self._now}")
+            elif isinstance(value, Later):
+                columns.append(f"{column} = {self._later}")
+                params.append(value.seconds)
+            else:
+                columns.append(f"{column} = ?")
+                params.append(stamp(value) if isinstance(value, datetime) else value)
+        sql = (
+            f"UPDATE ol_actions SET {', '.join(columns)} "  # noqa: S608 (column names are ours)
+            "WHERE key = ? AND state = ? AND tries = ?"
+        )
+        return sql, [*params, action.key, str(action.state), action.tries]
 
     def _retry_action(self, key: str) -> StoredAction:
         with self._transaction(write=True):
+            found = self._one(key, lock=True)
+            refused = not_retried(found)
+            if refused is not None:
+                raise refused
             self._write(
                 "UPDATE ol_actions SET state = 'pending', tries = 0, retry_at = NULL, "
                 "lease_until = NULL WHERE key = ? AND state IN ('dead', 'failed')",
@@ -199,24 +290,32 @@ class SQLOutbox:
         limit: int,
     ) -> list[StoredAction]:
         where, params = ["1 = 1"], []
-        for column, values in (("state", states), ("kind", kinds)):
+        for column, values in (("a.state", states), ("a.kind", kinds)):
             if values is not None:
                 where.append(f"{column} IN ({', '.join('?' * len(values)) or 'NULL'})")
                 params += [str(v) for v in values]
         if order_id is not None:
-            where.append("order_id = ?")
+            where.append("a.order_id = ?")
             params.append(order_id)
-        sql = (
-            f"SELECT {COLUMNS_TEXT} FROM ol_actions WHERE {' AND '.join(where)} "  # noqa: S608
-            "ORDER BY created_at, key LIMIT ?"
-        )
+        sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY a.created_at, a.key LIMIT ?"
         with self._transaction(write=False):
             rows = self._query(sql, [*params, limit])
         return [_action(row) for row in rows]
 
 
+def _payload(key: str, text: str) -> dict[str, Any]:
+    """A stored payload, read back; :class:`StoreCorrupt` when it cannot be."""
+    try:
+        decoded = json.loads(text)
+    except (TypeError, ValueError) as problem:
+        raise StoreCorrupt(f"ol_actions row {key!r} cannot be read back: {problem}") from None
+    if not isinstance(decoded, dict):
+        raise StoreCorrupt(f"ol_actions row {key!r} cannot be read back: its payload is no object")
+    return decoded
+
+
 def _action(row: Row) -> StoredAction:
-    """An outbox row, read back; :class:`StoreCorrupt` when it cannot be."""
+    """An outbox row (and its order's state, when read with it); :class:`StoreCorrupt` if bad."""
     (
         key,
         order_id,
@@ -231,18 +330,18 @@ def _action(row: Row) -> StoredAction:
         result,
         created,
         done,
-    ) = row
+    ) = row[:13]
     try:
-        decoded = json.loads(payload)
-        if not isinstance(decoded, dict) or not isinstance(tries, int):
-            raise TypeError("a JSON object and a count")  # noqa: TRY301 (reported below)
+        if not isinstance(tries, int):
+            raise TypeError("a count")  # noqa: TRY301 (reported below)
+        kind, state = ActionKind(kind), ActionState(state)
         return StoredAction(
             key,
             order_id,
-            ActionKind(kind),
+            kind,
             subject,
-            decoded,
-            ActionState(state),
+            _payload(key, payload),
+            state,
             tries,
             unstamp(created),
             None if lease is None else unstamp(lease),
@@ -250,6 +349,7 @@ def _action(row: Row) -> StoredAction:
             error,
             result,
             None if done is None else unstamp(done),
+            held_by(kind, state, row[13]) if len(row) > 13 else None,
         )
     except (TypeError, ValueError) as problem:
         raise StoreCorrupt(f"ol_actions row {key!r} cannot be read back: {problem}") from None

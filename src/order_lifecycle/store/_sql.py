@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from order_lifecycle.actions import derive_actions
+from order_lifecycle.actions import Derived
 from order_lifecycle.exceptions import (
     DuplicateEvent,
     MigrationNeeded,
@@ -380,13 +380,14 @@ class SQLStore(SQLOutbox, Store):
         order = require_order(order)
         event_id = require_optional_id(event_id, "event_id")
         require_storable(ORDER_SPEC, order)
+        derived = self._derive(None, order)
         with self._transaction(write=True):
             self._refuse_duplicate(event_id)
             row = self._insert(ORDERS, order)
             if row is None:
                 raise OrderExists(order.id)
             self._record_event(event_id, order.id)
-            self._write_actions([derive_actions(None, order)])
+            self._write_actions([derived])
         self._orders_cache.put(order.id, row, order.copy())
 
     def _refuse_duplicate(self, event_id: str | None) -> None:
@@ -460,7 +461,7 @@ class SQLStore(SQLOutbox, Store):
         new_steps(ORDER_SPEC, stored, work)
         if event_id is None and work == stored:
             return result
-        derived = derive_actions(stored, work)
+        derived = self._derive(stored, work)
         with self._transaction(write=True):
             self._record_event(event_id, order_id)
             try:
@@ -525,9 +526,16 @@ class SQLStore(SQLOutbox, Store):
         # Rows are locked in order of their ids (each order's changes still in turn), so
         # two batches sharing orders wait for each other instead of deadlocking.
         turn = sorted(range(len(checked)), key=lambda index: checked[index][0].order_id)
+        # Derived once, outside the transaction (the shop's classifier may run), for both ways.
+        derived = [
+            Derived() if refused else self._derive(change.base, change.order)
+            for change, refused in checked
+        ]
         if not any(refusal for _, refusal in checked):
             try:
-                written = self._commit_at_once([checked[i][0] for i in turn], keeps, cap)
+                written = self._commit_at_once(
+                    [checked[i][0] for i in turn], [derived[i] for i in turn], keeps, cap
+                )
             except _Fallback:
                 pass  # a lost race or a refusal: each change under its own savepoint
             else:
@@ -539,7 +547,7 @@ class SQLStore(SQLOutbox, Store):
         with self._transaction(write=True):
             for index in turn:
                 change, refusal = checked[index]
-                result = refusal or self._commit_change(change, failed, written)
+                result = refusal or self._commit_change(change, failed, written, derived[index])
                 if not result.committed:
                     failed.add(change.order_id)
                 results[index] = result
@@ -554,7 +562,11 @@ class SQLStore(SQLOutbox, Store):
             self._orders_cache.put(order.id, row, order.copy())
 
     def _commit_at_once(
-        self, changes: Sequence[OrderChange], keeps: Sequence[CheckedKeep], cap: int
+        self,
+        changes: Sequence[OrderChange],
+        derived: Sequence[Derived],
+        keeps: Sequence[CheckedKeep],
+        cap: int,
     ) -> list[tuple[Row, Order]]:
         """Every change in one statement per kind of write, no savepoint; what was written.
 
@@ -594,8 +606,6 @@ class SQLStore(SQLOutbox, Store):
                 for change in run
                 if change.event_id is not None
             )
-        # Derived outside the transaction, so as not to hold the write lock for it.
-        derived = [derive_actions(change.base, change.order) for change in changes]
         with self._transaction(write=True):
             try:
                 for sql, params in (
@@ -618,7 +628,11 @@ class SQLStore(SQLOutbox, Store):
         return written
 
     def _commit_change(
-        self, change: OrderChange, failed: set[str], written: list[tuple[Row, Order]]
+        self,
+        change: OrderChange,
+        failed: set[str],
+        written: list[tuple[Row, Order]],
+        derived: Derived,
     ) -> ChangeResult:
         """Inside the batch's transaction: one change under its own savepoint."""
         order = change.order
@@ -636,7 +650,7 @@ class SQLStore(SQLOutbox, Store):
                 _RECORD_EVENT, [change.event_id, order.id, now().isoformat()]
             ):
                 raise _LostRace(f"event {change.event_id!r} was applied meanwhile")  # noqa: TRY301
-            self._write_actions([derive_actions(change.base, order)])
+            self._write_actions([derived])
         except _LostRace as lost:
             self._undo_change()
             return ChangeResult(ChangeOutcome.LOST, str(lost))
@@ -782,6 +796,7 @@ class SQLStore(SQLOutbox, Store):
         self, version: int, stored: Checkout, work: Checkout, order: Order | None
     ) -> bool:
         """Commit where the checkout is still at ``version`` (0: not stored); whether it was."""
+        derived = None if order is None else self._derive(None, order)
         try:
             with self._transaction(write=True):
                 if version == 0:
@@ -790,7 +805,7 @@ class SQLStore(SQLOutbox, Store):
                 else:
                     self._update(CHECKOUTS, stored, version, work)
                 if order is not None and self._insert(ORDERS, order) is not None:
-                    self._write_actions([derive_actions(None, order)])
+                    self._write_actions([derived] if derived is not None else [])
         except _LostRace:
             return False
         return True

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from order_lifecycle.actions import derive_actions
+from order_lifecycle.actions import Derived, Outcome
 from order_lifecycle.exceptions import (
     DuplicateEvent,
     OrderExists,
@@ -41,10 +41,9 @@ from ._batch import (
 )
 from ._check import StoredHistory
 from ._codec import encode
-from ._outbox import ActionState, MemoryOutbox, StoredAction
+from ._outbox import ActionState, MemoryOutbox, StoredAction, utc_now
 from ._require import (
     new_steps,
-    now,
     require_id,
     require_ids,
     require_optional_id,
@@ -80,7 +79,9 @@ class MemoryStore(Store):
         self._kept_bytes = 0
         self._not_kept = 0
         self._redelivered = 0
-        self._outbox = MemoryOutbox()
+        # The outbox's one clock (its leases, retries): the store's, whoever calls it.
+        self._clock = utc_now
+        self._outbox = MemoryOutbox(self._order_state)
 
     def __repr__(self) -> str:
         """``<MemoryStore(num_orders=2, num_checkouts=1)>``."""
@@ -96,18 +97,24 @@ class MemoryStore(Store):
         event_id = require_optional_id(event_id, "event_id")
         require_storable(ORDER_SPEC, order)
         stored = order.copy()
+        derived = self._derive(None, stored)
         with self._lock:
             self._refuse_duplicate(event_id)
             if order.id in self._orders:
                 raise OrderExists(order.id)
-            self._insert_order(stored)
+            self._insert_order(stored, derived)
             if event_id is not None:
                 self._events[event_id] = order.id
 
-    def _insert_order(self, order: Order) -> None:
+    def _insert_order(self, order: Order, derived: Derived) -> None:
         versions = (SPEC_VERSIONS["order"],) * len(order.history)
         self._orders[order.id] = _Entry(1, order, versions)
-        self._outbox.write(derive_actions(None, order), now())
+        self._outbox.write(derived, self._clock())
+
+    def _order_state(self, order_id: str) -> object:
+        """Under the lock: the state of an order (``None`` if unknown), for the outbox's holds."""
+        entry = self._orders.get(order_id)
+        return None if entry is None else entry.record.state
 
     def _refuse_duplicate(self, event_id: str | None) -> None:
         if event_id is not None and event_id in self._events:
@@ -139,6 +146,7 @@ class MemoryStore(Store):
         appended = new_steps(ORDER_SPEC, entry.record, work)
         if event_id is None and work == entry.record:
             return result
+        derived = self._derive(entry.record, work)
         with self._lock:
             self._refuse_duplicate(event_id)
             if self._orders[order_id].version != entry.version:
@@ -146,7 +154,7 @@ class MemoryStore(Store):
             versions = entry.spec_versions + (SPEC_VERSIONS["order"],) * len(appended)
             # A copy: ``change`` may have kept a reference to the order it was given.
             self._orders[order_id] = _Entry(entry.version + 1, work.copy(), versions)
-            self._outbox.write(derive_actions(entry.record, work), now())
+            self._outbox.write(derived, self._clock())
             if event_id is not None:
                 self._events[event_id] = order_id
         return result
@@ -175,9 +183,13 @@ class MemoryStore(Store):
         cap = check_cap(self.max_kept_bytes)
         results: list[ChangeResult] = []
         failed: set[str] = set()
+        derived = [
+            Derived() if refused else self._derive(change.base, change.order)
+            for change, refused in checked
+        ]
         with self._lock:
-            for change, refusal in checked:
-                result = refusal or self._commit_change(change, failed)
+            for (change, refusal), actions in zip(checked, derived, strict=True):
+                result = refusal or self._commit_change(change, failed, actions)
                 if not result.committed:
                     failed.add(change.order_id)
                 results.append(result)
@@ -186,7 +198,9 @@ class MemoryStore(Store):
                     self._keep(delivery, cap)
         return results
 
-    def _commit_change(self, change: OrderChange, failed: set[str]) -> ChangeResult:
+    def _commit_change(
+        self, change: OrderChange, failed: set[str], derived: Derived
+    ) -> ChangeResult:
         """Under the lock: write one change, or say why not."""
         order = change.order
         if order.id in failed:
@@ -198,7 +212,7 @@ class MemoryStore(Store):
         if change.base is None:
             if entry is not None:
                 return ChangeResult(ChangeOutcome.LOST, f"order {order.id!r} was stored meanwhile")
-            self._insert_order(order.copy())
+            self._insert_order(order.copy(), derived)
         else:
             if entry is None or entry.version != change.version:
                 reason = f"order {order.id!r} changed after version {change.version} was read"
@@ -206,7 +220,7 @@ class MemoryStore(Store):
             appended = len(order.history) - len(change.base.history)
             versions = entry.spec_versions + (SPEC_VERSIONS["order"],) * appended
             self._orders[order.id] = _Entry(entry.version + 1, order.copy(), versions)
-            self._outbox.write(derive_actions(change.base, order), now())
+            self._outbox.write(derived, self._clock())
         if change.event_id is not None:
             self._events[change.event_id] = order.id
         return COMMITTED
@@ -309,6 +323,7 @@ class MemoryStore(Store):
     ) -> bool:
         """Commit where the checkout is still at ``version`` (0: not stored); whether it was."""
         del stored  # the entry at ``version`` says what is stored (the same)
+        derived = None if order is None else self._derive(None, order)
         with self._lock:
             current = self._checkouts.get(work.id)
             if (0 if current is None else current.version) != version:
@@ -317,8 +332,8 @@ class MemoryStore(Store):
             appended = len(work.history) - len(known)
             versions = known + (SPEC_VERSIONS["checkout"],) * appended
             self._checkouts[work.id] = _Entry(version + 1, work.copy(), versions)
-            if order is not None and order.id not in self._orders:
-                self._insert_order(order.copy())
+            if order is not None and derived is not None and order.id not in self._orders:
+                self._insert_order(order.copy(), derived)
             return True
 
     # --- the outbox ---------------------------------------------------------------------------
@@ -327,21 +342,17 @@ class MemoryStore(Store):
         self, kinds: tuple[Any, ...] | None, limit: int, lease: timedelta, max_tries: int
     ) -> list[StoredAction]:
         with self._lock:
-            return self._outbox.claim(kinds, limit, lease, max_tries, now())
+            return self._outbox.claim(kinds, limit, lease, max_tries, self._clock())
 
-    def _extend_lease(self, key: str, lease: timedelta, claim: int) -> StoredAction:
+    def _extend_leases(
+        self, claims: list[tuple[str, int]], lease: timedelta
+    ) -> dict[str, StoredAction]:
         with self._lock:
-            return self._outbox.extend(key, lease, claim, now())
+            return self._outbox.extend(claims, lease, self._clock())
 
-    def _complete_action(self, key: str, result: str | None, claim: int | None) -> StoredAction:
+    def _finish_actions(self, outcomes: list[Outcome], max_tries: int) -> dict[str, StoredAction]:
         with self._lock:
-            return self._outbox.complete(key, result, claim, now())
-
-    def _fail_action(
-        self, key: str, error: str, retry_at: datetime | None, max_tries: int, claim: int | None
-    ) -> StoredAction:
-        with self._lock:
-            return self._outbox.fail(key, error, retry_at, max_tries, claim, now())
+            return self._outbox.finish(outcomes, max_tries, self._clock())
 
     def _retry_action(self, key: str) -> StoredAction:
         with self._lock:

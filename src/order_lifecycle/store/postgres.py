@@ -95,6 +95,13 @@ class PostgresStore(SQLStore):
 
     # Concurrent claims take different rows and never wait for each other.
     _claim_lock = " FOR UPDATE SKIP LOCKED"
+    _row_lock = " FOR UPDATE OF a"
+    # The outbox's one clock: the server's, read when each statement runs.
+    _now = "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    _later = (
+        "to_char((clock_timestamp() + make_interval(secs => ?)) AT TIME ZONE 'UTC', "
+        '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')'
+    )
 
     dialect = POSTGRES
     _data_errors = (errors.DataError, errors.IntegrityError, errors.ProgramLimitExceeded)

@@ -26,7 +26,8 @@ and the worker drained every due action (a failure is due again at once: the wor
 clock is the machine's), every physical item of an order the provider reported accepted
 (not blocked or cancelled, the item not cancelled) that the outbox holds a ``ship``
 action for was shipped exactly once, unless that action is dead (or the store cancelled
-it): the machine lists those in ``dead_actions`` (and notes them).
+it, or holds it: its order is in dispute, where the provider refuses fulfilments): the
+machine lists the dead ones in ``dead_actions`` (and notes them).
 """
 
 from __future__ import annotations
@@ -309,7 +310,8 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
 
         An item whose ``ship`` action is dead (it failed ``max_tries`` times) is listed in
         :attr:`dead_actions` rather than failed: an operator's to look at. One the store
-        cancelled (its reason went away, by the order table) is not owed.
+        cancelled (its reason went away, by the order table) is not owed, nor one it holds
+        (its order is in a state where the provider refuses the act: a dispute).
         """
         for _ in range(_MAX_ROUNDS):
             if not self._unanswered:
@@ -338,6 +340,9 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
         if action.state is ActionState.CANCELLED:
             return  # its reason went away, by the order table: not owed
         what = f"ship {action.subject!r} of {action.order_id!r}"
+        if action.held_by is not None:
+            note(f"{what} is held while the order is in {action.held_by}")
+            return  # the provider refuses it there; it resumes when the order leaves
         if action.state is ActionState.DEAD:
             line = f"{what} is dead: {action.last_error}"
             note(line)
