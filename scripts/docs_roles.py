@@ -10,6 +10,9 @@ the library (a built-in, the standard library, Starlette) and a private one no f
 exports (a module's limit, a helper) stay code. A name that resolves to nothing becomes a
 cross-reference all the same, so that a rendered docstring naming what does not exist
 fails the strict build. A reST ``::`` before a literal block becomes ``:``.
+
+An attrs class's fields would show their declaration as their value (``attrs.field(
+converter=_body)``, private helpers and all): that value is dropped, the type stays.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ PACKAGE = "order_lifecycle"
 # :role:`target`, :role:`~target`, :role:`title <target>`
 ROLE = re.compile(r":(?:func|class|meth|data|attr|mod|exc|obj|const):`(?P<text>[^`]+)`")
 TITLED = re.compile(r"(?P<title>.+?)\s*<(?P<target>[^>]+)>")
+ATTRS_FIELD = re.compile(r"(attrs\.)?field\(")
 LITERAL_INTRO = re.compile(r"(?m)(\S)::$")
 LITERAL_ALONE = re.compile(r"(?m)^[ \t]*::\n")
 # A Google-style "Raises:" section: its entries name exceptions, which Griffe links itself
@@ -230,3 +234,5 @@ class SphinxRoles(griffe.Extension):
         for obj in objects(pkg):
             if obj.docstring is not None:
                 obj.docstring.value = markdown(library, obj, obj.docstring.value)
+            if isinstance(obj, griffe.Attribute) and ATTRS_FIELD.match(str(obj.value or "")):
+                obj.value = None

@@ -158,6 +158,15 @@ def test_an_unknown_name_stays_a_reference_for_the_build_to_refuse(package: grif
     assert text == "See [`no_such_function`][no_such_function] and `ValueError`."
 
 
+def test_attrs_fields_show_their_type_not_their_declaration(package: griffe.Module) -> None:
+    """A field's value (attrs.field(converter=_body)) is dropped; its type stays."""
+    body = package.modules_collection.get_member("order_lifecycle.webhooks.Delivery.body")
+    assert body.value is None
+    assert str(body.annotation) == "bytes"
+    header = package.modules_collection.get_member("order_lifecycle.webhooks.SIGNATURE_HEADER")
+    assert str(header.value) == "'DigitalRiver-Signature'"
+
+
 # --- the generated parts of pages (scripts/docs_hooks.py) ------------------------------------
 
 
