@@ -198,3 +198,25 @@ def test_django_shop_posts_orders_to_the_provider(shop: Client) -> None:  # noqa
         server.shutdown()
         server.server_close()
     assert _Provider.seen[0] == ("/orders", "Bearer sk_test", b'{"checkoutId": "c-1"}')
+
+
+def test_starlette_shop_receives_signed_webhooks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example app, configured from the environment, applies a signed delivery once."""
+    from starlette.testclient import TestClient  # noqa: PLC0415 (Starlette's, only here)
+
+    monkeypatch.setenv("ORDER_LIFECYCLE_DB", str(tmp_path / "orders.db"))
+    monkeypatch.setenv("ORDER_LIFECYCLE_SECRETS", f"whsec-rotated-out,{SECRET}")
+    sys.modules.pop("starlette_shop", None)
+    shop = importlib.import_module("starlette_shop")
+    with TestClient(shop.app) as client:
+        for outcome in ("applied", "duplicate"):
+            answer = client.post(
+                "/webhooks/digital-river",
+                content=accepted(),
+                headers={"DigitalRiver-Signature": sign(accepted(), SECRET, datetime.now(UTC))},
+            )
+            assert (answer.status_code, answer.json()["outcome"]) == (200, outcome)
+    assert shop.inbox.store.get_order("1001").state == "accepted"
+    shop.inbox.store.close()
