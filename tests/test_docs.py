@@ -98,6 +98,33 @@ def test_the_package_names_the_site_by_its_one_base_url() -> None:
     assert site_url().endswith("/")
 
 
+def page_source(link: str) -> str:
+    """The file under docs/ that a link into the site (a folder URL) is built from."""
+    stem = link.removeprefix(site_url()).split("#")[0].rstrip("/")
+    if (ROOT / "docs" / stem / "index.md").is_file():
+        return f"{stem}/index.md".lstrip("/")
+    return f"{stem}.md"
+
+
+def test_every_readme_link_is_absolute_and_lands_on_a_page() -> None:
+    """The README's links work on the package index: https URLs, each site link a built page."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)\s]+)\)", readme)
+    links += re.findall(r"^\[[^\]]+\]: (\S+)", readme, re.MULTILINE)
+    assert links
+    relative = [link for link in links if not link.startswith("https://")]
+    assert not relative, f"relative links break on the package index page: {relative}"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    bases = (site_url(), project["urls"]["Source"] + "/")
+    assert [link for link in links if not link.startswith(bases)] == []
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    for link in links:
+        if link.startswith(site_url()):
+            source = page_source(link)
+            assert (ROOT / "docs" / source).is_file(), f"{link}: no docs/{source}"
+            assert f": {source}\n" in nav, f"{link}: docs/{source} is not in the site's nav"
+
+
 # --- the docstrings' roles as links (scripts/docs_roles.py) ----------------------------------
 
 
