@@ -1,4 +1,4 @@
-"""Regenerate ``diagrams/`` and the README's generated sections from the specs.
+"""Regenerate ``diagrams/`` and the generated sections of the README and the site's pages.
 
 Run through ``./scripts/diagrams``. ``tests/test_diagrams.py`` imports :func:`expected_files`
 and fails when a committed file differs from what the specs render now.
@@ -18,8 +18,8 @@ from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, MachineSpec
 ROOT = Path(__file__).resolve().parent.parent
 SPECS: dict[str, MachineSpec[Any, Any]] = {"order": ORDER_SPEC, "checkout": CHECKOUT_SPEC}
 
-# A README section between these markers is the named diagram file, verbatim; Mermaid
-# sections are fenced so that code hosts draw them.
+# A section between these markers (in README.md or a page under docs/) is the named diagram
+# file, verbatim; Mermaid sections are fenced so that code hosts and the site draw them.
 SECTION = re.compile(
     r"(<!-- generated from (?P<name>[\w.]+) by scripts/diagrams -->\n)(?P<body>.*?)(<!-- end -->)",
     re.DOTALL,
@@ -36,7 +36,7 @@ def diagram_files(*, with_svg: bool) -> dict[str, str]:
     }
 
 
-def readme(text: str, files: dict[str, str]) -> str:
+def fill_sections(text: str, files: dict[str, str]) -> str:
     """``text`` with every generated section replaced by its current diagram."""
 
     def fill(match: re.Match[str]) -> str:
@@ -52,8 +52,11 @@ def expected_files(root: Path = ROOT, *, with_svg: bool) -> dict[Path, str]:
     """Every generated path under ``root`` -> the content the specs render now."""
     files = diagram_files(with_svg=with_svg)
     expected = {root / "diagrams" / name: content for name, content in files.items()}
-    readme_path = root / "README.md"
-    expected[readme_path] = readme(readme_path.read_text(encoding="utf-8"), files)
+    pages = [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        if page.name == "README.md" or SECTION.search(text):
+            expected[page] = fill_sections(text, files)
     return expected
 
 

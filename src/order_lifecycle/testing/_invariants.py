@@ -75,7 +75,7 @@ def assert_order_invariants(order: Order) -> None:
 def assert_state_implied(order: Order) -> None:
     """Raise ``AssertionError`` unless the order's state is what its items and charges imply.
 
-    The rule is :func:`order_lifecycle.implied_state` (its data: ``IMPLIED_STATES``, the
+    The rule is :func:`order_lifecycle.models.implied_state` (its data: ``IMPLIED_STATES``, the
     same clauses the machine's guards use). It holds for an order moved only by
     the library's operations (``fulfil``, ``cancel_items``, ``capture``, ...) and the
     provider's events outside it (acceptance, review, disputes), once the order was

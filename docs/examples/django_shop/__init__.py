@@ -1,0 +1,1 @@
+"""A Django shop's order-lifecycle parts, shown in docs/how-to/django.md and run by tests."""
