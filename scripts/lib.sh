@@ -15,16 +15,22 @@ ensure_venv() {
             echo "order-lifecycle needs Python 3.11 or newer; $PYTHON is $("$PYTHON" --version)" >&2
             return 1
         }
+        echo "Creating a virtual environment in .venv ($("$PYTHON" --version))..." >&2
         "$PYTHON" -m venv .venv
     fi
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         # pip 25.1 is the first to install [dependency-groups] (--group).
+        echo "Installing pip 25.1 or newer into .venv..." >&2
         .venv/bin/python -m pip install --quiet --upgrade "pip>=25.1"
         if [ "$mode" = dev ]; then
+            echo "Installing order-lifecycle (editable) and its dev tools into .venv:" \
+                "ruff, mypy, pytest, hypothesis, psycopg, Django, Starlette, MkDocs..." >&2
             .venv/bin/python -m pip install --quiet --editable . --group dev
         else
+            echo "Installing order-lifecycle (editable) into .venv..." >&2
             .venv/bin/python -m pip install --quiet --editable .
         fi
+        echo "Installed; the next run reuses .venv until pyproject.toml changes." >&2
         echo "$want" >"$stamp"
     fi
 }
