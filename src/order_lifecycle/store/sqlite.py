@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from order_lifecycle.exceptions import (
@@ -232,14 +232,18 @@ class SQLiteStore(SQLStore):
         self._quick_check()
         yield from super()._stored_histories()
 
+    def _accepting(self) -> AbstractContextManager[None]:
+        # The request path waits for the write lock accept_timeout at most, not timeout.
+        return self._transaction(write=True, busy=self.accept_timeout)
+
     @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[None]:
+    def _transaction(self, *, write: bool, busy: float | None = None) -> Iterator[None]:
         if write and self.read_only:
             raise StoreReadOnly(
                 f"the SQLite file {self.path} was opened read-only: nothing was written."
             )
         connection = self._connection
-        with self._lock:
+        with self._lock, self._busy(busy):
             try:
                 connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
@@ -251,6 +255,18 @@ class SQLiteStore(SQLStore):
                 connection.execute("COMMIT")
             except sqlite3.Error as error:
                 raise self._translate(error) from error
+
+    @contextmanager
+    def _busy(self, seconds: float | None) -> Iterator[None]:
+        """While the block runs, a writer waits ``seconds`` for the lock (``None``: ``timeout``)."""
+        if seconds is None:
+            yield
+            return
+        self._pragma(f"PRAGMA busy_timeout = {round(seconds * 1000)}")
+        try:
+            yield
+        finally:
+            self._pragma(f"PRAGMA busy_timeout = {round(self._timeout * 1000)}")
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         return self._connection.execute(sql, params).fetchall()
