@@ -50,8 +50,8 @@ _SCHEMA_LOCK = 0x6F6C5F736368656D
 # The first key of the advisory locks that claim orders for a reconciler ("olib"); the
 # second is the order id's hashtext. Constants, written into the SQL.
 _INBOX_LOCKS = 0x6F6C6962
-_HELD_ELSEWHERE = (  # noqa: S608 (constants only)
-    " AND (order_id IS NULL OR (hashtext(order_id)::bigint & 4294967295) NOT IN ("
+_HELD_ELSEWHERE = (
+    " AND (order_id IS NULL OR (hashtext(order_id)::bigint & 4294967295) NOT IN ("  # noqa: S608
     "SELECT objid::bigint FROM pg_catalog.pg_locks WHERE locktype = 'advisory' "
     f"AND classid = {_INBOX_LOCKS} AND objsubid = 2))"
 )
