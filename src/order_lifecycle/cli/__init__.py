@@ -1,4 +1,4 @@
-"""The ``order-lifecycle`` command: demo, replay, show, diagram, kept, actions and check.
+"""The ``order-lifecycle`` command: demo, replay, show, diagram, inbox, reconcile, actions, check.
 
 Every command is a module here with ``add_parser`` and ``run``. Errors are one line on
 stderr and a non-zero exit status, never a traceback: 1 for what the library or the
@@ -15,7 +15,7 @@ from typing import NoReturn
 from order_lifecycle._version import __version__
 from order_lifecycle.exceptions import OrderLifecycleError
 
-from . import _actions, _check, _demo, _diagram, _kept, _replay, _show
+from . import _actions, _check, _demo, _diagram, _inbox, _reconcile, _replay, _show
 from ._output import Output
 
 __all__ = ["main"]
@@ -26,7 +26,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
     "replay": _replay.run,
     "show": _show.run,
     "diagram": _diagram.run,
-    "kept": _kept.run,
+    "inbox": _inbox.run,
+    "reconcile": _reconcile.run,
     "actions": _actions.run,
     "check": _check.run,
 }
@@ -46,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in (_demo, _replay, _show, _diagram, _kept, _actions, _check):
+    for module in (_demo, _replay, _show, _diagram, _inbox, _reconcile, _actions, _check):
         module.add_parser(commands)
     return parser
 

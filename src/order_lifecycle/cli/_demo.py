@@ -11,6 +11,7 @@ from order_lifecycle.actions import ActionState
 from order_lifecycle.lifecycle import ActionKind, OrderState
 from order_lifecycle.models import Order
 from order_lifecycle.store import Store, open_store
+from order_lifecycle.webhooks import DeliveryStatus
 
 from ._day import STORIES, Day, run_day
 from ._diagram import order_path
@@ -116,9 +117,15 @@ def _summary(day: Day, orders: list[Order], out: Output) -> None:
     for result in day.results:  # the first of each outcome, as an example
         reasons.setdefault(str(result.outcome), result.reason)
     out.table(
-        f"webhook deliveries by outcome ({len(day.results)} in all)",
+        f"webhook deliveries by outcome, stored and reconciled inline ({len(day.results)} in all)",
         ("outcome", "deliveries", "for example"),
         [(o, n, reasons[o]) for o, n in sorted(outcomes.items())],
+    )
+    counts = day.store.delivery_counts()
+    out.table(
+        f"the store's inbox, by status ({sum(counts.values())} deliveries stored)",
+        ("status", "deliveries"),
+        [(status, counts[status]) for status in DeliveryStatus if status in counts],
     )
     _actions(day, out)
     out.heading("refused, as the provider's rules say (nothing changed):")
