@@ -4,7 +4,7 @@ The reference the batched :class:`~order_lifecycle.Inbox` is held to: each deliv
 parsed, checked against the event ids applied so far, reconciled with its order as last
 committed, and committed (order and event id) before the next is read; a conflict is tried
 again after the rest of the batch while rounds apply something, then kept. Signatures are
-not checked (``secrets=None``).
+not checked (``verified_upstream=True``).
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ def test_batches_give_what_one_at_a_time_gives(
 ) -> None:
     """Results, orders, event ids and kept deliveries equal the one-at-a-time inbox's."""
     with stores() as batched, stores() as single:
-        inbox = Inbox(batched, secrets=None)
+        inbox = Inbox(batched, verified_upstream=True)
         for batch in deliveries:
             assert inbox.receive(batch) == receive_one_at_a_time(single, batch)
         assert contents(batched) == contents(single)
@@ -87,7 +87,7 @@ def test_several_events_of_one_order_in_a_batch_apply_in_turn(stores: StoreMaker
     """One batch with a whole life applies each event to the order the one before left."""
     events = [ev.raw(e) for e in ev.accepted_fulfilled_complete()]
     with stores() as store:
-        results = Inbox(store, secrets=None).receive(events + events[:1])
+        results = Inbox(store, verified_upstream=True).receive(events + events[:1])
         assert {r.outcome for r in results[:-1]} == {EventOutcome.APPLIED, EventOutcome.UNKNOWN}
         assert results[-1].outcome is EventOutcome.DUPLICATE
         applied = [r for r in results if r.outcome is EventOutcome.APPLIED]

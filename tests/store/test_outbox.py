@@ -175,7 +175,7 @@ def test_an_expired_lease_is_claimable_again(store: Store) -> None:
 
 def test_a_webhook_batch_writes_its_actions_once(store: Store) -> None:
     """order.accepted through the inbox creates the actions; its redelivery adds none."""
-    inbox = Inbox(store, secrets=None)
+    inbox = Inbox(store, verified_upstream=True)
     deliveries = [ev.raw(e) for e in ev.accepted_physical_and_digital()]
     inbox.receive(deliveries)
     first = store.list_actions()

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -80,8 +80,13 @@ LOG = logging.getLogger("order_lifecycle.webhooks")
 ATTEMPTS = 50
 """Rounds an inline settlement goes through (lost races, orders another claim holds)."""
 
-FetchOrder = Callable[[str], "bytes | str | None"]
-"""A shop's hook: the provider's ``GET /orders/{id}`` body for an order id, ``None`` if none."""
+
+
+class FetchOrder(Protocol):
+    """A shop's hook: the provider's ``GET /orders/{id}`` body for an order id, ``None`` if none."""
+
+    def __call__(self, order_id: str, /) -> bytes | str | None: ...  # noqa: D102 (see the class)
+
 
 _STATUS = {
     EventOutcome.APPLIED: DeliveryStatus.APPLIED,
@@ -199,6 +204,16 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _checked_orders(orders: object) -> dict[int, str | None]:
+    """``orders`` if it maps delivery numbers (ints from 1) to order ids (or ``None``)."""
+    if not isinstance(orders, Mapping) or not all(
+        type(seq) is int and seq >= 1 and (order is None or isinstance(order, str))
+        for seq, order in orders.items()
+    ):
+        raise WrongType("orders", "a mapping of delivery numbers to order ids", orders)
+    return dict(orders)
+
+
 @attrs.define(repr=False)
 class Reconciler:
     """Reconciles the deliveries stored in ``store``'s inbox, ``batch`` orders at a time.
@@ -254,9 +269,14 @@ class Reconciler:
         and settled, again after a lost race, until each is settled or ``ATTEMPTS``
         rounds passed (another reconciler holding an order all along). A delivery settled
         by another reconciler meanwhile, or not settled in time, is left out.
+
+        Raises:
+            WrongType: ``orders`` is not a mapping of delivery numbers to order ids.
+            StoreError: the store failed.
+
         """
         found: dict[int, Outcome] = {}
-        todo = dict(orders)
+        todo = _checked_orders(orders)
         for attempt in range(ATTEMPTS):
             with paused_gc():
                 claim = self.store.claim_deliveries(
