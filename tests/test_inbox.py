@@ -566,9 +566,7 @@ class RefusingStore(MemoryStore):
         """Refuse every change of order 1001 (writing nothing of it); settle the rest."""
         refused = GroupResult(ChangeOutcome.REFUSED, "order id 1001 cannot be stored here", 0)
         settle = super().settle_deliveries
-        return [
-            refused if g.order_id == "1001" and g.changes else settle([g])[0] for g in groups
-        ]
+        return [refused if g.order_id == "1001" and g.changes else settle([g])[0] for g in groups]
 
 
 def test_a_delivery_the_store_refuses_is_invalid_and_the_batch_goes_on() -> None:

@@ -278,7 +278,9 @@ def test_run_forever_stops_when_asked_in_a_thread() -> None:
         ({"clock": 5}, "Reconciler.clock must be a callable"),
     ],
 )
-def test_misconfiguration_is_refused_at_construction(settings_: dict[str, Any], message: str) -> None:
+def test_misconfiguration_is_refused_at_construction(
+    settings_: dict[str, Any], message: str
+) -> None:
     """A wrong batch, wait, idle, hook or clock raises WrongType when built."""
     with pytest.raises(WrongType, match=message.replace(".", r"\.")):
         Reconciler(MemoryStore(), **settings_)

@@ -61,7 +61,10 @@ def test_processes_delivering_one_webhook_apply_it_once(new_url: UrlMaker) -> No
     reported = run_processes(workers.deliver_webhooks, [(url, [accepted], barrier)] * PROCESSES)
     assert [report for report in reported if report[0] != "result"] == []
     outcomes = Counter(outcome for _, outcome in reported)
-    assert outcomes == {str(DeliveryStatus.APPLIED): 1, str(DeliveryStatus.DUPLICATE): PROCESSES - 1}
+    assert outcomes == {
+        str(DeliveryStatus.APPLIED): 1,
+        str(DeliveryStatus.DUPLICATE): PROCESSES - 1,
+    }
     with open_store(url) as store:
         [order_id] = store.order_ids()
         order = store.get_order(order_id)

@@ -81,7 +81,6 @@ ATTEMPTS = 50
 """Rounds an inline settlement goes through (lost races, orders another claim holds)."""
 
 
-
 class FetchOrder(Protocol):
     """A shop's hook: the provider's ``GET /orders/{id}`` body for an order id, ``None`` if none."""
 
