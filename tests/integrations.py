@@ -44,7 +44,7 @@ class DownStore(MemoryStore):
         raise StoreUnavailable("the database cannot be reached.")
 
 
-def reconcile(store: Any) -> None:  # noqa: ANN401 (the inbox's store)
+def reconcile(store: Any) -> None:
     """What a reconciler does with what the endpoint stored: everything due, now."""
     reconciler = Reconciler(store, clock=lambda: NOW)
     while reconciler.run_once():

@@ -86,6 +86,7 @@ def test_any_body_has_an_envelope_or_a_reason(body: bytes) -> None:
     key, kind, order_id, created, reason = read_envelope(body)
     for text in (key, kind, order_id, created, reason):
         assert text is None or ("\x00" not in text and text.encode())
+    event_id: str | None
     try:
         event_id = parse_event(body).id
     except InvalidEvent as error:

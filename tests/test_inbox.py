@@ -302,7 +302,7 @@ def test_secrets_and_verified_upstream_together_are_refused() -> None:
     """Secrets and verified_upstream=True contradict each other: refused; a non-bool too."""
     with pytest.raises(InvalidInput, match="both secrets and verified_upstream=True"):
         Inbox(MemoryStore(), secrets=[SECRET], verified_upstream=True)
-    with pytest.raises(WrongType, match="Inbox.verified_upstream must be True or False"):
+    with pytest.raises(WrongType, match=r"Inbox\.verified_upstream must be True or False"):
         Inbox(MemoryStore(), verified_upstream="yes")  # type: ignore[arg-type]
 
 

@@ -93,13 +93,14 @@ def test_an_oversized_body_answers_413_and_is_not_read_past_the_limit(routed: An
 
 def test_a_delivery_before_its_order_is_stored_never_bounced(routed: Any) -> None:
     """A charge event before its order is stored (202, never 409); it applies with its order."""
-    inbox = glue.inbox()
+    store = glue.WatchedStore()
+    inbox = glue.inbox(store)
     client = routed(inbox)
     assert post(client, glue.early()) == (202, "pending")
     glue.reconcile(inbox.store)
     assert post(client, ev.raw(ev.charge_capture_and_cancel()[0])) == (202, "pending")
     glue.reconcile(inbox.store)
-    assert {row.status for row in inbox.store.list_deliveries()} == {DeliveryStatus.APPLIED}
+    assert {row.status for row in store.list_deliveries()} == {DeliveryStatus.APPLIED}
 
 
 def test_a_store_failure_answers_503(routed: Any) -> None:

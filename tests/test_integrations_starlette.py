@@ -71,13 +71,14 @@ def test_an_oversized_body_answers_413_and_is_not_read_past_the_limit() -> None:
 
 def test_a_delivery_before_its_order_is_stored_never_bounced() -> None:
     """A charge event before its order is stored (202, never 409); it applies with its order."""
-    inbox = glue.inbox()
+    store = glue.WatchedStore()
+    inbox = glue.inbox(store)
     with client(inbox) as test:
         assert post(test, glue.early()) == (202, "pending")
         glue.reconcile(inbox.store)
         assert post(test, ev.raw(ev.charge_capture_and_cancel()[0])) == (202, "pending")
     glue.reconcile(inbox.store)
-    assert {row.status for row in inbox.store.list_deliveries()} == {DeliveryStatus.APPLIED}
+    assert {row.status for row in store.list_deliveries()} == {DeliveryStatus.APPLIED}
 
 
 def test_a_store_failure_answers_503() -> None:

@@ -105,7 +105,7 @@ def test_inbox_lists_what_needs_an_operator_and_what_was_refused(
 def test_inbox_show_refeed_and_dismiss_one_delivery(
     demo_day: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """show prints one with its body; refeed makes it pending, reconcile tries it; dismiss."""
+    """Show prints one with its body; refeed makes it pending, reconcile tries it; dismiss."""
     db = tmp_path / "shop.db"
     shutil.copyfile(demo_day[0], db)
     assert main(["inbox", "list", "--db", str(db), "--status", "waiting", "--json"]) == 0

@@ -7,11 +7,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import attrs
 
 from order_lifecycle import DeliveryResult, DeliveryStatus, Inbox
 from order_lifecycle.store import MemoryStore, SQLiteStore, Store, open_store

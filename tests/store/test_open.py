@@ -705,7 +705,7 @@ def test_any_damaged_value_is_a_typed_error(
             lambda: store.applied_event_ids("o-1"),
             lambda: store.order_of_event("evt-1"),
             lambda: store.update_order("o-1", lambda order: fire(order, "dispute", at=T0)),
-            lambda: store.list_deliveries(),
+            store.list_deliveries,
             lambda: store.get_delivery(1),
             store.delivery_counts,
             lambda: Reconciler(store).run_once(),

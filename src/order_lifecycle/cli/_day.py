@@ -2,10 +2,11 @@
 
 Each story is one shopper's checkout: what ``POST /orders`` answered, the webhooks the
 provider posted (through the real :class:`~order_lifecycle.Inbox`, signed, some twice, some
-late: each batch stored, then reconciled inline), and what the shop did: its action worker ships, e-mails, notifies and captures what
-the changes asked for (``_shop``), and the shop cancels and refunds by hand, each through
-the store as an app server would. Refusals are expected: they are what the library is
-for, and the day collects them with their reasons. Only the command line imports this module.
+late: each batch stored, then reconciled inline), and what the shop did: its action worker
+ships, e-mails, notifies and captures what the changes asked for (``_shop``), and the shop
+cancels and refunds by hand, each through the store as an app server would. Refusals are
+expected: they are what the library is for, and the day collects them with their reasons.
+Only the command line imports this module.
 """
 
 from __future__ import annotations

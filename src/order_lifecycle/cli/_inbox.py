@@ -45,7 +45,7 @@ def _seq(value: str) -> int:
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The ``inbox`` command's arguments: ``list``, ``show``, ``refeed``, ``dismiss``, ``refused``."""
+    """The ``inbox`` command's arguments: list, show, refeed, dismiss and refused."""
     inbox = commands.add_parser(
         "inbox",
         help="the stored webhook deliveries: list, show, refeed or dismiss them",

@@ -6,9 +6,9 @@
 
 Each verifies and stores one delivery through :meth:`~order_lifecycle.webhooks.Inbox.accept`
 (the request path) and answers its status; a :class:`~order_lifecycle.webhooks.Reconciler`
-applies what was stored (Starlette: ``reconciler_lifespan`` runs one in a thread of the app). Importing this package imports
-no framework; importing a module without its framework raises an ``ImportError`` naming
-the extra.
+applies what was stored (Starlette: ``reconciler_lifespan`` runs one in a thread of the
+app). Importing this package imports no framework; importing a module without its
+framework raises an ``ImportError`` naming the extra.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ from order_lifecycle.webhooks._inbox_store import (
     StoredDelivery,
 )
 from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES, check_cap
-from order_lifecycle.webhooks._webhook_store import BatchStore, DeliveryToKeep
+from order_lifecycle.webhooks._webhook_store import DeliveryToKeep
 
 from ._batch import CheckedKeep, checked_keeps
 from ._check import IllegalHistory, StoredHistory, find_illegal
@@ -198,7 +198,7 @@ def kept_delivery(  # noqa: PLR0913, PLR0917 (a row's columns, in order)
     return KeptDelivery(key, raw, reason, at, event_id, order_id, **extra)
 
 
-class Store(BatchStore, InboxStore, CheckoutCalls):
+class Store(InboxStore, CheckoutCalls):
     """Orders, checkouts, applied webhook event ids and kept deliveries, in one database.
 
     The one storage contract: the inbox commits through it (the batch methods, declared

@@ -327,16 +327,7 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
         :attr:`dead_actions` rather than failed: an operator's to look at. One the store
         cancelled (its reason went away, by the order table) is not owed.
         """
-        for _ in range(_MAX_ROUNDS):
-            if not self._unanswered:
-                break
-            self.provider_redelivers()
-        for _ in range(_MAX_ROUNDS):
-            if not self.reconciler.run_once():
-                break
-        for _ in range(_MAX_ROUNDS):
-            if not self.worker.run_once():
-                break
+        self._drain()
         self.effects_are_sound()
         if ActionKind.SHIP not in self.handlers:
             return  # the shop ships elsewhere: nothing of this worker's to judge
@@ -351,6 +342,17 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
                 owed = action.subject not in reported.cancelled_items
                 if owed and shipped[(order_id, action.subject)] != 1:
                     self._owed(action)
+
+    def _drain(self) -> None:
+        """The provider redelivers, the reconciler settles, the worker runs: until none has more."""
+        for _ in range(_MAX_ROUNDS):
+            if not self._unanswered:
+                break
+            self.provider_redelivers()
+        for step in (self.reconciler.run_once, self.worker.run_once):
+            for _ in range(_MAX_ROUNDS):
+                if not step():
+                    break
 
     def _owed(self, action: StoredAction) -> None:
         """An action owed a shipment was not shipped: dead (listed), cancelled, or a failure."""
@@ -407,7 +409,7 @@ def _describe(delivery: SignedDelivery) -> str:
 
 def _stored(status: int) -> bool:
     """Whether ``status`` says a delivery is stored (any 2xx)."""
-    return 200 <= status < 300  # noqa: PLR2004 (the 2xx range)
+    return 200 <= status < 300
 
 
 def _check_settings(orders: object, max_moves: object) -> None:

@@ -23,7 +23,7 @@ import attrs
 
 from order_lifecycle.models._models import Order
 
-from ._webhook_store import ChangeOutcome, DeliveryToKeep, OrderChange
+from ._webhook_store import BatchStore, ChangeOutcome, DeliveryToKeep, OrderChange
 
 __all__ = [
     "GROUP_COMMITTED",
@@ -185,7 +185,7 @@ GROUP_COMMITTED = GroupResult(ChangeOutcome.COMMITTED)
 
 
 @runtime_checkable
-class InboxStore(Protocol):
+class InboxStore(BatchStore, Protocol):
     """What the inbox and its reconcilers need of a store; every ``Store`` has it.
 
     Declared here, below the stores, so that the inbox can name it; ``Store`` subclasses

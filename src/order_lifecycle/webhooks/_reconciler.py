@@ -84,7 +84,7 @@ ATTEMPTS = 50
 class FetchOrder(Protocol):
     """A shop's hook: the provider's ``GET /orders/{id}`` body for an order id, ``None`` if none."""
 
-    def __call__(self, order_id: str, /) -> bytes | str | None: ...  # noqa: D102 (see the class)
+    def __call__(self, order_id: str, /) -> bytes | str | None: ...
 
 
 _STATUS = {
