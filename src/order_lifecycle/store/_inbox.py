@@ -315,25 +315,28 @@ class MemoryInbox:
     ) -> tuple[list[str], list[int]]:
         """The orders (oldest delivery first) and order-less deliveries due, ``limit`` of each.
 
-        Orders that ``free`` leaves out (another claim holds them) are skipped.
+        As the SQL stores find them: the first ``4 * limit`` pending rows, then as many due
+        waiting ones; of their orders the first ``limit``, less those ``free`` leaves out
+        (another claim of the store holds them).
         """
+        scan = 4 * limit
         if only is not None:
-            seqs: Iterable[int] = (seq for seq in only if seq in self.rows)
+            found = [self.rows[seq] for seq in sorted(only) if seq in self.rows]
+            rows = [row for row in found if row.status in OPEN_STATUSES]
         else:
             due = [s for s in self.waiting if (self.rows[s].due_at or now) <= now]
-            seqs = itertools.chain(self.pending, sorted(due, key=self._due))
-        rows = [self.rows[seq] for seq in seqs]
-        rows = [row for row in rows if row.status in OPEN_STATUSES]
-        open_orders = set(free({r.order_id for r in rows if r.order_id is not None}))
+            pending = itertools.islice(self.pending, scan)
+            waiting = sorted(due, key=self._due)[:scan]
+            rows = [self.rows[seq] for seq in itertools.chain(pending, waiting)]
         orders: dict[str, None] = {}
         loose: list[int] = []
         for row in rows:
             if row.order_id is None:
                 if len(loose) < limit:
                     loose.append(row.seq)
-            elif len(orders) < limit and row.order_id in open_orders:
+            elif len(orders) < limit:
                 orders[row.order_id] = None
-        return list(orders), loose
+        return free(orders), loose
 
     def _due(self, seq: int) -> tuple[datetime | None, int]:
         return self.rows[seq].due_at, seq
