@@ -1,4 +1,4 @@
-"""The :class:`Store` contract: orders, checkouts, event ids and kept deliveries, atomically.
+"""The :class:`Store` contract: orders, checkouts, event ids, the inbox and the outbox, atomically.
 
 The contract every store keeps (the memory reference and the databases alike):
 
@@ -199,7 +199,7 @@ def kept_delivery(  # noqa: PLR0913, PLR0917 (a row's columns, in order)
 
 
 class Store(InboxStore, CheckoutCalls):
-    """Orders, checkouts, applied webhook event ids and kept deliveries, in one database.
+    """Orders, checkouts, applied webhook event ids, the inbox and the outbox, in one database.
 
     The one storage contract: the inbox commits through it (the batch methods, declared
     in :class:`~order_lifecycle.webhooks._webhook_store.BatchStore`), checkouts are

@@ -279,7 +279,9 @@ class Reconciler:
         for attempt in range(ATTEMPTS):
             with paused_gc():
                 claim = self.store.claim_deliveries(
-                    limit=max(1, len(set(todo.values()))), now=self._now(), only=list(todo)
+                    limit=min(_MAX_BATCH, max(1, len(set(todo.values())))),
+                    now=self._now(),
+                    only=list(todo),
                 )
                 try:
                     outcomes, _ = self._reconcile(claim)
