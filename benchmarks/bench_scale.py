@@ -11,7 +11,9 @@ PostgreSQL's durable defaults, or ``--postgres DSN``); SQLite as the store sets 
   ``floor``, measured alike in the same run: ``json.loads``, the HMAC check, and one
   batched ``INSERT`` of the event id and body into a table with an integer rowid and a
   unique index on the event id, ``ON CONFLICT DO NOTHING``, in one transaction per batch.
-  Only that work is timed, per delivery.
+  Only that work is timed, per delivery. With ``--before SRC`` (the ``src`` folder of an
+  older order-lifecycle, e.g. ``git archive``'d), ``before`` is that code's request path,
+  ``Inbox.receive`` (everything done inside the request), measured alike in the same run.
 - ``scale``: on PostgreSQL, 1, 2, 4 and 8 app-server processes (``--processes``), fed
   round-robin (server ``n`` takes deliveries ``n``, ``n + P`` ...), accept in batches of
   ``--batch`` while ``--reconcilers`` reconciler processes settle what they stored; timed
@@ -48,7 +50,7 @@ from urllib.parse import urlsplit
 
 import _traffic
 
-from order_lifecycle import Delivery, Inbox, Reconciler
+from order_lifecycle import Delivery, Inbox
 from order_lifecycle.exceptions import StoreError
 from order_lifecycle.store import open_store
 
@@ -83,15 +85,17 @@ def request_path(spec: Result) -> Result:
     batch = spec["batch"]
     with open_store(spec["where"]) as store:
         inbox = Inbox(store, secrets=[_traffic.SECRET])
+        # Before: the request did everything (receive); now it stores (accept).
+        handle = inbox.receive if spec["worker"] == "before" else inbox.accept
         seconds = 0.0
-        answers: dict[int, int] = {}
+        answers: dict[str, int] = {}
         for start in range(0, len(deliveries), batch):
             chunk = deliveries[start : start + batch]
             began = time.perf_counter()
-            results = inbox.accept(chunk)
+            results = handle(chunk)
             seconds += time.perf_counter() - began
             for result in results:
-                answers[result.status_code] = answers.get(result.status_code, 0) + 1
+                answers[str(result.outcome)] = answers.get(str(result.outcome), 0) + 1
     return {"seconds": seconds, "count": len(deliveries), "answers": answers}
 
 
@@ -178,6 +182,8 @@ def app_server(spec: Result) -> Result:
 
 
 def reconciler(spec: Result) -> Result:
+    from order_lifecycle import Reconciler  # noqa: PLC0415 (absent from code --before names)
+
     stop = Path(spec["stop"])
     failed = settled = 0
     with open_store(spec["where"]) as store:
@@ -198,6 +204,7 @@ def reconciler(spec: Result) -> Result:
 
 
 WORKERS: dict[str, Callable[[Result], Result]] = {
+    "before": request_path,
     "request_path": request_path,
     "floor": floor,
     "app_server": app_server,
@@ -205,12 +212,17 @@ WORKERS: dict[str, Callable[[Result], Result]] = {
 }
 
 
-def start(job: Result) -> subprocess.Popen[str]:
+def start(job: Result, source: str | None = None) -> subprocess.Popen[str]:
+    """This file's ``job`` in a new process (importing the library from ``source`` if given)."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join([source, env.get("PYTHONPATH", "")])
     return subprocess.Popen(  # noqa: S603 (this file, our own arguments)
         [sys.executable, __file__, "--worker", json.dumps(job)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
 
 
@@ -331,18 +343,22 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
         for store in args.stores:
             for batch in args.batches:
                 results = {}
-                for worker in ("floor", "request_path"):
+                workers = ("floor", "request_path", *(("before",) if args.before else ()))
+                for worker in workers:
                     with fresh(store, server) as where:
                         job = {"worker": worker, "where": where, "traffic": traffic}
-                        results[worker] = finish(start({**job, "batch": batch, "database": store}))
+                        source = args.before if worker == "before" else None
+                        job |= {"batch": batch, "database": store}
+                        results[worker] = finish(start(job, source))
                 base = results["floor"]["seconds"] / results["floor"]["count"]
                 for worker, result in results.items():
                     each = result["seconds"] / result["count"]
+                    name = "before (receive)" if worker == "before" else worker.replace("_", " ")
                     lines.append(
-                        f"| {worker.replace('_', ' ')} | {store} | {batch} | {result['count']:,} | "
+                        f"| {name} | {store} | {batch} | {result['count']:,} | "
                         f"{1 / each:,.0f}/s | {each * 1e6:,.1f} µs | {each / base:.2f}x |"
                     )
-                print(lines[-2], lines[-1], sep="\n", file=sys.stderr)
+                print(*lines[-len(workers) :], sep="\n", file=sys.stderr)
         if "postgres" in args.stores and args.processes:
             lines += [
                 "",
@@ -385,6 +401,7 @@ def main() -> None:
     parser.add_argument("--reconcilers", type=int, default=2)
     parser.add_argument("--orders", type=int, default=100, help="orders a reconciler claims")
     parser.add_argument("--postgres", help="a server's DSN (default: a throwaway cluster)")
+    parser.add_argument("--before", help="an older order-lifecycle's src folder, to compare")
     parser.add_argument("--quick", action="store_true", help="a smoke run: small and fast")
     parser.add_argument("--markdown", action="store_true", help="print the table only")
     args = parser.parse_args()
