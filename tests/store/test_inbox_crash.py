@@ -45,20 +45,16 @@ def stored(url: str, bodies: list[bytes]) -> None:
         Inbox(store, verified_upstream=True).accept([Delivery(body) for body in bodies])
 
 
-def applied_once(url: str) -> None:
-    """No event id appears twice in any history: nothing was applied twice."""
-    with open_store(url) as store:
-        for order_id in store.order_ids():
-            ids = Counter(s.event_id for s in store.get_order(order_id).history if s.event_id)
-            assert set(ids.values()) <= {1}, order_id
-
-
 @pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
 @pytest.mark.parametrize(("point", "nth"), [("claimed", 2), ("writing", 3), ("settled", 2)])
 def test_a_reconciler_killed_at_any_point_loses_nothing(
     new_url: UrlMaker, point: str, nth: int
 ) -> None:
-    """SIGKILL after a claim, inside the write, or after it: the next run ends as if none."""
+    """SIGKILL after a claim, inside the write, or after it: the next run ends as if none.
+
+    As if none: the same orders (histories too), event ids, actions and statuses as a
+    reconciler never killed makes; so nothing was lost, and nothing applied twice.
+    """
     url = new_url()
     bodies = traffic(2)
     stored(url, bodies)
@@ -67,9 +63,8 @@ def test_a_reconciler_killed_at_any_point_loses_nothing(
     with open_store(url) as store:
         assert store.delivery_counts().get("pending"), "it died with work left"  # type: ignore[call-overload]
     assert spawn("reconcile", url).wait(120) == 0
-    with open_store(url) as store:
+    with open_store(url) as store:  # histories, event ids, actions, statuses: as if none died
         assert outcome(store) == expected(bodies)
-    applied_once(url)
 
 
 @pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
@@ -85,9 +80,8 @@ def test_reconcilers_killed_at_random_moments_lose_nothing(new_url: UrlMaker) ->
         running.send_signal(signal.SIGKILL)
         running.wait(60)
     assert spawn("reconcile", url).wait(120) == 0
-    with open_store(url) as store:
+    with open_store(url) as store:  # histories, event ids, actions, statuses: as if none died
         assert outcome(store) == expected(bodies)
-    applied_once(url)
 
 
 @pytest.mark.parametrize("new_url", ["postgres"], indirect=True)
@@ -129,7 +123,6 @@ def test_servers_accepting_and_reconciling_at_once_never_fail(
     assert events == reference_events
     assert {d[0] for d in deliveries} == {d[0] for d in reference_deliveries}
     assert {d[1] for d in deliveries} <= {"applied", "stale", "duplicate", "unknown", "waiting"}
-    applied_once(url)
 
 
 def alike(order: Order) -> tuple[object, ...]:
