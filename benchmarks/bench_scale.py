@@ -29,10 +29,7 @@ The machine is shared and noisy: read the ratios, and the load average printed b
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import platform
@@ -42,13 +39,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import _traffic
+from bench_ingest import _signed, fresh_database
 
 from order_lifecycle import Delivery, Inbox
 from order_lifecycle.exceptions import StoreError
@@ -97,12 +93,6 @@ def request_path(spec: Result) -> Result:
             for result in results:
                 answers[str(result.outcome)] = answers.get(str(result.outcome), 0) + 1
     return {"seconds": seconds, "count": len(deliveries), "answers": answers}
-
-
-def _signed(header: str, body: bytes, key: bytes) -> bool:
-    timestamp, signature = (part.strip() for part in header.split(",", 1))
-    mac = hmac.new(key, timestamp.encode() + b"." + body, hashlib.sha256).digest()
-    return hmac.compare_digest(base64.b64encode(mac), signature.encode())
 
 
 def floor(spec: Result) -> Result:
@@ -234,26 +224,6 @@ def finish(process: subprocess.Popen[str]) -> Result:
     return result
 
 
-@contextlib.contextmanager
-def fresh(kind: str, server: str | None) -> Iterator[str]:
-    """A new SQLite file or PostgreSQL database for one measurement."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="bench-scale-") as folder:
-            yield str(Path(folder) / "bench.db")
-        return
-    import psycopg  # noqa: PLC0415 (only when PostgreSQL is measured)
-
-    assert server is not None
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield urlsplit(server)._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 def deadlocks(where: str) -> int:
     import psycopg  # noqa: PLC0415 (only when PostgreSQL is measured)
 
@@ -345,7 +315,7 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
                 results = {}
                 workers = ("floor", "request_path", *(("before",) if args.before else ()))
                 for worker in workers:
-                    with fresh(store, server) as where:
+                    with fresh_database(store, server) as where:
                         job = {"worker": worker, "where": where, "traffic": traffic}
                         source = args.before if worker == "before" else None
                         job |= {"batch": batch, "database": store}
@@ -375,7 +345,7 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
                 "|---|---|---|---|---|---|---|---|---|---|---|",
             ]
             for processes in args.processes:
-                with fresh("postgres", server) as where:
+                with fresh_database("postgres", server) as where:
                     r = scale(traffic, where, processes, args)
                 lines.append(
                     f"| {processes} | {r['count']:,} | {r['accept_rate']:,.0f} | "

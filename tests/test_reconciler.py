@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from order_lifecycle import Delivery, DeliveryStatus, Inbox, OrderState, Reconciler
 from order_lifecycle.exceptions import InvalidInput, WrongType
 from order_lifecycle.store import ChangeOutcome, GroupResult, MemoryStore, SettledGroup
-from order_lifecycle.testing import HOSTILE_NUMBERS, HOSTILE_TEXT
 from order_lifecycle.webhooks import sign
 from order_lifecycle.webhooks._reconciler import waiting_backoff
 
 from . import webhook_events as ev
+from .hostile import VALUES
 from .stored import event_ids, orders
 
 SECRET = "whsec-reconciler"  # noqa: S105 (a made-up test secret)
@@ -302,24 +302,11 @@ def test_a_naive_clock_is_a_configuration_error() -> None:
     assert statuses(store) == {"evt-1001-accepted": "pending"}
 
 
-HOSTILE = (
-    st.none()
-    | st.booleans()
-    | HOSTILE_NUMBERS
-    | st.integers()
-    | HOSTILE_TEXT
-    | st.binary(max_size=20)
-    | st.lists(st.integers(), max_size=3)
-    | st.lists(HOSTILE_TEXT, max_size=3)
-    | st.just(object())
-)
-
-
 @settings(max_examples=200)
 @given(
     name=st.sampled_from(["claim", "settle", "release", "settle_map"]),
-    value=HOSTILE,
-    other=HOSTILE,
+    value=VALUES,
+    other=VALUES,
 )
 def test_hostile_calls_raise_typed_errors_and_change_nothing(
     name: str, value: object, other: object

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from order_lifecycle import Delivery, Inbox, Reconciler
+from order_lifecycle import Delivery, Inbox, Order, Reconciler
 from order_lifecycle.exceptions import StoreError
 from order_lifecycle.store import Store, open_store
 from order_lifecycle.webhooks import error_status
@@ -39,7 +39,7 @@ def traffic(copies: int) -> list[bytes]:
     return many + many[::7]
 
 
-def outcome(store: Store) -> tuple[Any, ...]:
+def outcome(store: Store) -> tuple[dict[str, Order], dict[str, list[str]], list[Any], list[Any]]:
     """Everything reconciling leaves: orders, event ids, actions, the deliveries' statuses."""
     orders = {key: store.get_order(key) for key in store.order_ids()}
     events = {key: sorted(store.applied_event_ids(key)) for key in orders}

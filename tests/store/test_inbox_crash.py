@@ -10,6 +10,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -32,7 +33,9 @@ def spawn(*args: str) -> subprocess.Popen[bytes]:
     )
 
 
-def expected(bodies: list[bytes]) -> tuple[object, ...]:
+def expected(
+    bodies: list[bytes],
+) -> tuple[dict[str, Order], dict[str, list[str]], list[Any], list[Any]]:
     """What one inbox and one reconciler, never killed, make of ``bodies``."""
     memory = MemoryStore()
     Inbox(memory, verified_upstream=True).accept([Delivery(body) for body in bodies])

@@ -31,6 +31,7 @@ from order_lifecycle.webhooks._inbox_store import (
 
 from ._batch import checked_change
 from ._codec import stored_bytes, stored_text, stored_time
+from ._require import storable_text
 
 __all__ = [
     "GROUP_COMMITTED",
@@ -66,16 +67,8 @@ def _text(value: object, what: str, *, optional: bool = True) -> None:
         return
     if type(value) is not str or not value:
         raise WrongType(what, "a non-empty str" + (" or None" if optional else ""), value)
-    if "\x00" in value or (not value.isascii() and not _encodes(value)):
-        raise InvalidInput(f"{what} must hold no NUL or lone surrogate, got {value!r}.")
-
-
-def _encodes(text: str) -> bool:
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+    if "\x00" in value or not value.isascii():  # the common case, plain ASCII, checked at once
+        storable_text(value, what)
 
 
 def check_incoming(deliveries: object) -> Sequence[Incoming]:
