@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from order_lifecycle import DeliveryStatus, Inbox, Order, Reconciler
-from order_lifecycle.exceptions import InvalidInput, UnknownDelivery, WrongType
+from order_lifecycle.exceptions import InvalidInput, StoreUnavailable, UnknownDelivery, WrongType
 from order_lifecycle.store import (
     ChangeOutcome,
     DeliveryToKeep,
@@ -24,6 +25,7 @@ from order_lifecycle.store import (
     Store,
     open_store,
 )
+from order_lifecycle.webhooks import error_status
 from tests import webhook_events as ev
 from tests.hostile import VALUES
 
@@ -282,3 +284,24 @@ def test_claim_and_settle_refuse_what_they_cannot_take(store: Store) -> None:
         )
     with pytest.raises(WrongType, match="a Claim"):
         store.release_claim(json.loads("{}"))
+
+
+@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+def test_a_lock_held_too_long_answers_503_well_before_the_provider_gives_up(
+    new_url: UrlMaker,
+) -> None:
+    """The request path waits accept_timeout for a lock at most: then StoreUnavailable, 503."""
+    url = new_url()
+    with open_store(url) as holder, open_store(url) as server:
+        server.accept_timeout = 0.2  # type: ignore[attr-defined]
+        inbox = Inbox(server, verified_upstream=True)
+        with holder._transaction(write=True):  # type: ignore[attr-defined]
+            # Another writer mid-transaction (PostgreSQL: storing the very same event).
+            holder._insert_rows([incoming("evt-1001-accepted")])  # type: ignore[attr-defined]
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable) as refused:
+                inbox.accept([ev.raw(ev.card_order_accepted()[0])])
+            waited = time.monotonic() - started
+        assert error_status(refused.value) == 503
+        assert waited < 5  # far below the store's own timeouts (30 s, 5 s)
+        assert [r.event_id for r in server.list_deliveries()] == ["evt-1001-accepted"]
