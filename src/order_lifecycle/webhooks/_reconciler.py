@@ -159,7 +159,10 @@ class _Work:
     order_id: str | None
     order: Order | None
     version: int
-    applied: dict[str, str]
+    claimed: Mapping[str, str]
+    """The applied event ids the claim read (shared by its orders: read, never written)."""
+    applied: dict[str, str] = attrs.Factory(dict)
+    """The event ids this order's changes apply, as they are decided."""
     changes: list[OrderChange] = attrs.Factory(list)
     by: list[int] = attrs.Factory(list)
     """The seq of the delivery that made each change (``0``: the fetched order)."""
@@ -404,7 +407,7 @@ class Reconciler:
     ) -> _Decided:
         """One order's deliveries decided against the order as claimed."""
         version, order = claim.known.get(order_id or "", (0, None))
-        work = _Work(order_id, order, version, dict(claim.applied))
+        work = _Work(order_id, order, version, claim.applied)
         outcomes: dict[int, Outcome] = {}
         events: list[tuple[Event, StoredDelivery]] = []
         for row in rows:
@@ -461,7 +464,7 @@ class Reconciler:
     def _apply(self, work: _Work, event: Event, row: StoredDelivery) -> Outcome:
         """One event on the order as the deliveries before left it; its change noted."""
         order_id = work.order_id
-        recorded = work.applied.get(event.id)
+        recorded = work.applied.get(event.id) or work.claimed.get(event.id)
         if recorded is not None and recorded != order_id:
             return Outcome(
                 DeliveryStatus.INVALID,
