@@ -11,7 +11,8 @@ PostgreSQL's durable defaults, or ``--postgres DSN``); SQLite as the store sets 
   ``floor``, measured alike in the same run: ``json.loads``, the HMAC check, and one
   batched ``INSERT`` of the event id and body into a table with an integer rowid and a
   unique index on the event id, ``ON CONFLICT DO NOTHING``, in one transaction per batch.
-  Only that work is timed, per delivery. With ``--before SRC`` (the ``src`` folder of an
+  Only that work is timed, per delivery; with ``--repeats N`` each is run N times,
+  interleaved, and the median taken. With ``--before SRC`` (the ``src`` folder of an
   older order-lifecycle, e.g. ``git archive``'d), ``before`` is that code's request path,
   ``Inbox.receive`` (everything done inside the request), measured alike in the same run.
 - ``scale``: on PostgreSQL, 1, 2, 4 and 8 app-server processes (``--processes``), fed
@@ -35,6 +36,7 @@ import os
 import platform
 import resource
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -305,27 +307,32 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
         f"command: benchmarks/bench_scale.py {' '.join(sys.argv[1:])}",
         f"machine: {platform.platform()}, {os.cpu_count()} CPUs; load {os.getloadavg()}",
         f"python: {platform.python_version()}; sqlite {sqlite3.sqlite_version}",
-        "| measure | store | batch | deliveries | rate | per delivery | ratio to floor |",
+        (
+            f"| measure | store | batch | deliveries | rate | per delivery (median of "
+            f"{args.repeats}) | ratio to floor |"
+        ),
         "|---|---|---|---|---|---|---|",
     ]
     with tempfile.TemporaryDirectory(prefix="bench-scale-traffic-") as folder:
         traffic = write_traffic(args.deliveries, args.seed, folder)
         for store in args.stores:
             for batch in args.batches:
-                results = {}
                 workers = ("floor", "request_path", *(("before",) if args.before else ()))
-                for worker in workers:
-                    with fresh_database(store, server) as where:
-                        job = {"worker": worker, "where": where, "traffic": traffic}
-                        source = args.before if worker == "before" else None
-                        job |= {"batch": batch, "database": store}
-                        results[worker] = finish(start(job, source))
-                base = results["floor"]["seconds"] / results["floor"]["count"]
-                for worker, result in results.items():
-                    each = result["seconds"] / result["count"]
+                runs: dict[str, list[float]] = {worker: [] for worker in workers}
+                for _ in range(args.repeats):  # interleaved, so that drift hits each alike
+                    for worker in workers:
+                        with fresh_database(store, server) as where:
+                            job = {"worker": worker, "where": where, "traffic": traffic}
+                            source = args.before if worker == "before" else None
+                            job |= {"batch": batch, "database": store}
+                            done = finish(start(job, source))
+                        runs[worker].append(done["seconds"] / done["count"])
+                base = statistics.median(runs["floor"])
+                for worker, times in runs.items():
+                    each = statistics.median(times)
                     name = "before (receive)" if worker == "before" else worker.replace("_", " ")
                     lines.append(
-                        f"| {name} | {store} | {batch} | {result['count']:,} | "
+                        f"| {name} | {store} | {batch} | {args.deliveries:,} | "
                         f"{1 / each:,.0f}/s | {each * 1e6:,.1f} µs | {each / base:.2f}x |"
                     )
                 print(*lines[-len(workers) :], sep="\n", file=sys.stderr)
@@ -372,6 +379,9 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100, help="orders a reconciler claims")
     parser.add_argument("--postgres", help="a server's DSN (default: a throwaway cluster)")
     parser.add_argument("--before", help="an older order-lifecycle's src folder, to compare")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="runs of each request-path measure (median)"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: small and fast")
     parser.add_argument("--markdown", action="store_true", help="print the table only")
     args = parser.parse_args()
