@@ -83,6 +83,7 @@ class SQLiteStore(SQLStore):
         self.path = _file_path(path)
         self.read_only = read_only
         self._timeout = timeout
+        self._busy_now = timeout  # what the connection's busy handler waits, in seconds
         self._lock = threading.Lock()
         made = create is True
         if self.path == _MEMORY:
@@ -243,7 +244,8 @@ class SQLiteStore(SQLStore):
                 f"the SQLite file {self.path} was opened read-only: nothing was written."
             )
         connection = self._connection
-        with self._lock, self._busy(busy):
+        with self._lock:
+            self._wait_at_most(self._timeout if busy is None else busy)
             try:
                 connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
@@ -256,17 +258,15 @@ class SQLiteStore(SQLStore):
             except sqlite3.Error as error:
                 raise self._translate(error) from error
 
-    @contextmanager
-    def _busy(self, seconds: float | None) -> Iterator[None]:
-        """While the block runs, a writer waits ``seconds`` for the lock (``None``: ``timeout``)."""
-        if seconds is None:
-            yield
-            return
-        self._pragma(f"PRAGMA busy_timeout = {round(seconds * 1000)}")
-        try:
-            yield
-        finally:
-            self._pragma(f"PRAGMA busy_timeout = {round(self._timeout * 1000)}")
+    def _wait_at_most(self, seconds: float) -> None:
+        """Under the lock: a writer now waits ``seconds`` for the file's lock, at most.
+
+        Set only when it changes, so that a run of the request path's transactions (or of
+        any others) costs no statement for it.
+        """
+        if seconds != self._busy_now:
+            self._pragma(f"PRAGMA busy_timeout = {round(seconds * 1000)}")
+            self._busy_now = seconds
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         return self._connection.execute(sql, params).fetchall()
