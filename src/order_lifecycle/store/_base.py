@@ -330,7 +330,10 @@ class Store(InboxStore, CheckoutCalls):
         at: datetime | None = None,
         summary: bool = False,
     ) -> KeptDelivery | None:
-        """Keep a delivery (conflicting, invalid) with its raw bytes and the reason; it.
+        """Keep a delivery refused unread (a bad signature, too large) and the reason; it.
+
+        The inbox keeps summaries here (``summary=True``); signed deliveries are stored
+        in the inbox instead (:meth:`accept_deliveries`).
 
         Deliveries get increasing ids; ``at`` defaults to now. With ``summary``, only the
         first :data:`~order_lifecycle.store.SUMMARY_BYTES` bytes are kept, with the
