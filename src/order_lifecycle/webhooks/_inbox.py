@@ -241,7 +241,9 @@ class Inbox:
         what it came to: ``applied``, ``duplicate``, ``stale``, ``waiting`` (stored; it
         applies once what it needs arrives, through the inbox), ``unknown`` or
         ``invalid``. A delivery whose order another reconciler holds all along stays
-        ``pending`` (that reconciler applies it).
+        ``pending`` (that reconciler applies it). Inline, no order is given up on: a
+        delivery for an order never seen waits (a reconciler's ``order_wait`` decides when
+        it is ``unknown_order``), however old it is (a replayed log's).
 
         Raises:
             WrongType: as :meth:`accept`.
@@ -257,7 +259,8 @@ class Inbox:
         }
         if not pending:
             return accepted
-        outcomes = Reconciler(self.store, clock=self.clock).settle(pending)
+        inline = Reconciler(self.store, clock=self.clock, order_wait=timedelta.max)
+        outcomes = inline.settle(pending)
         results = []
         for result in accepted:
             if result.seq is None or result.seq not in pending:
