@@ -659,7 +659,7 @@ def test_a_pause_lasts_no_longer_than_the_batch_that_began_it() -> None:
 
 
 def test_inline_an_old_delivery_for_an_unknown_order_waits() -> None:
-    """receive never gives up on an order: a replayed log's early charge event waits."""
+    """Inline, no order is given up on: a replayed log's early charge event waits."""
     store = MemoryStore()
     box = Inbox(store, secrets=[SECRET], clock=lambda: NOW + timedelta(days=30))
     (result,) = box.receive([signed(ev.charge_capture_and_cancel()[1])])  # received at NOW
