@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from order_lifecycle import Order
 from order_lifecycle.exceptions import StoreUnavailable
-from order_lifecycle.store import MemoryStore
-from order_lifecycle.webhooks import Inbox, sign
+from order_lifecycle.store import DeliveryToKeep, Incoming, MemoryStore
+from order_lifecycle.webhooks import Inbox, Reconciler, sign
 
 from . import webhook_events as ev
 
@@ -23,24 +22,33 @@ PATH = "/webhooks/digital-river"
 
 
 class WatchedStore(MemoryStore):
-    """A memory store that remembers which threads read from it."""
+    """A memory store that remembers which threads stored deliveries in it."""
 
     def __init__(self) -> None:
         super().__init__()
         self.threads: set[int] = set()
 
-    def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]:
-        """The orders, the calling thread noted."""
+    def accept_deliveries(
+        self, deliveries: Sequence[Incoming], keep: Sequence[DeliveryToKeep] = ()
+    ) -> list[int | None]:
+        """The deliveries stored, the calling thread noted."""
         self.threads.add(threading.get_ident())
-        return super().read_orders(order_ids)
+        return super().accept_deliveries(deliveries, keep)
 
 
 class DownStore(MemoryStore):
     """A memory store whose database is gone."""
 
-    def commit_changes(self, _changes: Sequence[Any], _keep: Sequence[Any] = ()) -> Any:
+    def accept_deliveries(self, _deliveries: Sequence[Any], _keep: Sequence[Any] = ()) -> Any:
         """Always fails, as an unreachable database does."""
         raise StoreUnavailable("the database cannot be reached.")
+
+
+def reconcile(store: Any) -> None:
+    """What a reconciler does with what the endpoint stored: everything due, now."""
+    reconciler = Reconciler(store, clock=lambda: NOW)
+    while reconciler.run_once():
+        pass
 
 
 def inbox(store: MemoryStore | None = None, **settings: Any) -> Inbox:
@@ -59,8 +67,8 @@ def headers(raw: bytes, secret: str = SECRET) -> dict[str, str]:
     return {"DigitalRiver-Signature": sign(raw, secret, NOW)}
 
 
-def conflicting() -> bytes:
-    """A charge event for an order not known yet: a conflict."""
+def early() -> bytes:
+    """A charge event for an order not known yet: it cannot apply yet."""
     return ev.raw(ev.charge_capture_and_cancel()[1])
 
 

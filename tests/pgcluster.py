@@ -81,8 +81,11 @@ def _unprivileged_user() -> str | None:
 
 
 @contextlib.contextmanager
-def throwaway_cluster() -> Iterator[str]:
+def throwaway_cluster(*, durable: bool = False) -> Iterator[str]:
     """Start a cluster; yield a DSN of its ``postgres`` database; stop and remove it.
+
+    Not ``durable`` (the tests'): ``fsync``, ``synchronous_commit`` and ``full_page_writes``
+    off, for speed. ``durable`` (the benchmarks'): PostgreSQL's defaults, every commit flushed.
 
     Raises:
         ClusterUnavailable: PostgreSQL is not installed, or would not start.
@@ -126,10 +129,9 @@ def throwaway_cluster() -> Iterator[str]:
             "--no-sync",
         )  # fmt: skip
         port = _free_port()
-        settings = (
-            f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
+        settings = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories=''"
+        if not durable:
+            settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", settings, "-w", "start")
         try:
             yield f"postgresql://test@127.0.0.1:{port}/postgres"

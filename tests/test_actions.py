@@ -54,7 +54,7 @@ def accepted_order() -> Order:
 def the_life(life: OrderLife) -> list[tuple[Order, Order, Derived]]:
     """Each delivery of ``life`` in turn: the order before and after it, and what it derives."""
     store = MemoryStore()
-    inbox = Inbox(store, secrets=None)
+    inbox = Inbox(store, verified_upstream=True)
     changes: list[tuple[Order, Order, Derived]] = []
     before: Order | None = None
     for event in life.events:

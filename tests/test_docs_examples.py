@@ -6,6 +6,7 @@ import importlib
 import json
 import sys
 import threading
+import time
 import types
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from django.conf import settings  # type: ignore[import-untyped]
 from django.test import Client, override_settings  # type: ignore[import-untyped]
 
 from order_lifecycle.actions import ActionWorker
-from order_lifecycle.webhooks import sign
+from order_lifecycle.webhooks import Reconciler, sign
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 SECRET = "whsec-docs-example"  # noqa: S105 (a made-up test secret)
@@ -91,9 +92,10 @@ def post_webhook(client: Client, raw: bytes, secret: str = SECRET) -> tuple[int,
 
 def test_django_shop_takes_signed_webhooks_and_ships_once(shop: Client) -> None:
     """The example's view applies a signed delivery; its worker ships once, redelivery or not."""
-    assert post_webhook(shop, accepted()) == (200, "applied")
+    assert post_webhook(shop, accepted()) == (202, "pending")
     forged = post_webhook(shop, accepted(), secret="not-the-secret")  # noqa: S106 (a forgery's)
     assert forged == (401, "invalid")
+    assert Reconciler(orders.store()).run_once() == 1  # as `order-lifecycle reconcile` does
     worker = ActionWorker(orders.store(), handlers.HANDLERS)
     assert worker.run_once() == 1
     assert post_webhook(shop, accepted()) == (200, "duplicate")
@@ -211,12 +213,18 @@ def test_starlette_shop_receives_signed_webhooks(
     sys.modules.pop("starlette_shop", None)
     shop = importlib.import_module("starlette_shop")
     with TestClient(shop.app) as client:
-        for outcome in ("applied", "duplicate"):
+        for answered in ((202, "pending"), (200, "duplicate")):
             answer = client.post(
                 "/webhooks/digital-river",
                 content=accepted(),
                 headers={"DigitalRiver-Signature": sign(accepted(), SECRET, datetime.now(UTC))},
             )
-            assert (answer.status_code, answer.json()["outcome"]) == (200, outcome)
+            assert (answer.status_code, answer.json()["outcome"]) == answered
+        # The app's reconciler thread applies what the route stored.
+        deadline = time.monotonic() + 20
+        while not shop.inbox.store.list_deliveries(statuses=["applied"]):
+            assert time.monotonic() < deadline, shop.inbox.store.list_deliveries()
+            time.sleep(0.05)
     assert shop.inbox.store.get_order("1001").state == "accepted"
     shop.inbox.store.close()
+    shop.reconciler.store.close()

@@ -12,7 +12,7 @@ from django.test import Client, override_settings  # type: ignore[import-untyped
 from django.urls import path  # type: ignore[import-untyped]
 
 from order_lifecycle.exceptions import WrongType
-from order_lifecycle.webhooks import Inbox
+from order_lifecycle.webhooks import DeliveryStatus, Inbox
 
 from . import integrations as glue
 from . import webhook_events as ev
@@ -60,11 +60,13 @@ def post(client: Any, raw: bytes, headers: dict[str, str] | None = None) -> tupl
 
 
 def test_a_delivery_is_applied_and_its_redelivery_is_a_duplicate(routed: Any) -> None:
-    """A signed delivery answers 200 applied (no CSRF token needed); its redelivery duplicate."""
+    """A signed delivery is stored (202, no CSRF token needed); its redelivery 200 duplicate."""
     inbox = glue.inbox()
     client = routed(inbox)
-    assert post(client, glue.body()) == (200, "applied")
+    assert post(client, glue.body()) == (202, "pending")
     assert post(client, glue.body()) == (200, "duplicate")
+    assert inbox.store.read_orders(["1001"]) == {}  # the request path reconciles nothing
+    glue.reconcile(inbox.store)
     assert inbox.store.read_orders(["1001"])["1001"][1].state == "accepted"
 
 
@@ -79,26 +81,30 @@ def test_a_forged_delivery_answers_401_and_changes_nothing(routed: Any) -> None:
     assert inbox.refused == {"signature": 2, "too_large": 0}
 
 
-def test_an_oversized_body_answers_202_and_is_not_read_past_the_limit(routed: Any) -> None:
-    """A body over max_body is refused unread (202): its first max_body + 1 bytes are kept."""
+def test_an_oversized_body_answers_413_and_is_not_read_past_the_limit(routed: Any) -> None:
+    """A body over max_body is refused unread (413: not stored); its first bytes are kept."""
     raw = glue.body()
     store = glue.WatchedStore()
     client = routed(glue.inbox(store, max_body=100))
-    assert post(client, raw) == (202, "invalid")
+    assert post(client, raw) == (413, "invalid")
     (kept,) = store.kept_deliveries()
     assert (kept.size, kept.raw) == (101, raw[:101])
 
 
-def test_a_conflict_answers_409_then_its_redelivery_applies(routed: Any) -> None:
-    """A charge event before its order answers 409; redelivered after the order, 200."""
-    client = routed(glue.inbox())
-    assert post(client, glue.conflicting()) == (409, "conflict")
-    assert post(client, ev.raw(ev.charge_capture_and_cancel()[0])) == (200, "applied")
-    assert post(client, glue.conflicting()) == (200, "applied")
+def test_a_delivery_before_its_order_is_stored_never_bounced(routed: Any) -> None:
+    """A charge event before its order is stored (202, never 409); it applies with its order."""
+    store = glue.WatchedStore()
+    inbox = glue.inbox(store)
+    client = routed(inbox)
+    assert post(client, glue.early()) == (202, "pending")
+    glue.reconcile(inbox.store)
+    assert post(client, ev.raw(ev.charge_capture_and_cancel()[0])) == (202, "pending")
+    glue.reconcile(inbox.store)
+    assert {row.status for row in store.list_deliveries()} == {DeliveryStatus.APPLIED}
 
 
 def test_a_store_failure_answers_503(routed: Any) -> None:
-    """When the store fails nothing is committed and the view answers 503."""
+    """When the store fails nothing is stored and the view answers 503."""
     client = routed(glue.inbox(glue.DownStore()))
     assert post(client, glue.body()) == (503, "error")
 

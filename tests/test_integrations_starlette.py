@@ -17,8 +17,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from order_lifecycle.exceptions import WrongType
-from order_lifecycle.integrations.starlette import webhook_route
-from order_lifecycle.webhooks import Inbox
+from order_lifecycle.integrations.starlette import reconciler_lifespan, webhook_route
+from order_lifecycle.webhooks import DeliveryStatus, Inbox, Reconciler
 
 from . import integrations as glue
 from . import webhook_events as ev
@@ -40,11 +40,13 @@ def post(test: TestClient, raw: bytes, headers: dict[str, str] | None = None) ->
 
 
 def test_a_delivery_is_applied_and_its_redelivery_is_a_duplicate() -> None:
-    """A signed delivery answers 200 applied; the provider's redelivery 200 duplicate."""
+    """A signed delivery is stored (202 pending); the redelivery 200 duplicate; then applied."""
     inbox = glue.inbox()
     with client(inbox) as test:
-        assert post(test, glue.body()) == (200, "applied")
+        assert post(test, glue.body()) == (202, "pending")
         assert post(test, glue.body()) == (200, "duplicate")
+    assert inbox.store.read_orders(["1001"]) == {}  # the request path reconciles nothing
+    glue.reconcile(inbox.store)
     assert inbox.store.read_orders(["1001"])["1001"][1].state == "accepted"
 
 
@@ -59,28 +61,32 @@ def test_a_forged_delivery_answers_401_and_changes_nothing() -> None:
     assert inbox.refused == {"signature": 2, "too_large": 0}
 
 
-def test_an_oversized_body_answers_202_and_is_not_read_past_the_limit() -> None:
-    """A body over max_body is refused unread (202): what is kept is a summary of its start."""
+def test_an_oversized_body_answers_413_and_is_not_read_past_the_limit() -> None:
+    """A body over max_body is refused unread (413: not stored); a summary of its start kept."""
     raw = glue.body()
     store = glue.WatchedStore()
     inbox = glue.inbox(store, max_body=100)
     with client(inbox) as test:
-        assert post(test, raw) == (202, "invalid")
+        assert post(test, raw) == (413, "invalid")
     (kept,) = store.kept_deliveries()
     assert (kept.size, kept.raw) == (101, raw[:101])
     assert inbox.refused["too_large"] == 1
 
 
-def test_a_conflict_answers_409_for_the_provider_to_redeliver() -> None:
-    """A charge event before its order answers 409; redelivered after the order, 200."""
-    with client(glue.inbox()) as test:
-        assert post(test, glue.conflicting()) == (409, "conflict")
-        assert post(test, ev.raw(ev.charge_capture_and_cancel()[0])) == (200, "applied")
-        assert post(test, glue.conflicting()) == (200, "applied")
+def test_a_delivery_before_its_order_is_stored_never_bounced() -> None:
+    """A charge event before its order is stored (202, never 409); it applies with its order."""
+    store = glue.WatchedStore()
+    inbox = glue.inbox(store)
+    with client(inbox) as test:
+        assert post(test, glue.early()) == (202, "pending")
+        glue.reconcile(inbox.store)
+        assert post(test, ev.raw(ev.charge_capture_and_cancel()[0])) == (202, "pending")
+    glue.reconcile(inbox.store)
+    assert {row.status for row in store.list_deliveries()} == {DeliveryStatus.APPLIED}
 
 
 def test_a_store_failure_answers_503() -> None:
-    """When the store fails nothing is committed and the endpoint answers 503."""
+    """When the store fails nothing is stored and the endpoint answers 503."""
     with client(glue.inbox(glue.DownStore())) as test:
         assert post(test, glue.body()) == (503, "error")
 
@@ -95,7 +101,7 @@ def test_the_inbox_runs_off_the_event_loop_thread() -> None:
     """The store is called from a worker thread, never the one the event loop runs on."""
     store = glue.WatchedStore()
     with client(glue.inbox(store)) as test:
-        assert post(test, glue.body()) == (200, "applied")
+        assert post(test, glue.body()) == (202, "pending")
         loop = test.get("/loop").json()
     assert store.threads
     assert loop not in store.threads
@@ -177,3 +183,26 @@ def test_importing_the_library_imports_no_framework() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_an_opted_in_reconciler_runs_in_a_thread_while_the_app_runs() -> None:
+    """reconciler_lifespan: a thread applies what the route stores; it stops with the app."""
+    inbox = glue.inbox()
+    reconciler = Reconciler(inbox.store, idle=0.01)
+    app = Starlette(
+        routes=[webhook_route(inbox, path=glue.PATH)], lifespan=reconciler_lifespan(reconciler)
+    )
+    with TestClient(app) as test:
+        assert post(test, glue.body()) == (202, "pending")
+        applied = threading.Event()
+        for _ in range(1000):
+            if inbox.store.read_orders(["1001"]):
+                applied.set()
+                break
+            applied.wait(0.01)
+        running = [t for t in threading.enumerate() if t.name == "order-lifecycle reconciler"]
+    assert applied.is_set()
+    assert len(running) == 1
+    assert not running[0].is_alive()
+    with pytest.raises(WrongType, match="a Reconciler"):
+        reconciler_lifespan(inbox)  # type: ignore[arg-type]

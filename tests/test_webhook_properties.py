@@ -9,8 +9,9 @@ anything later, does not reopen it, and the state is always the one of the newes
 snapshot. What may differ is the history: steps the in-order run saw announced may be
 implied, and a dispute cycle over before a newer snapshot arrived is missing from it (and
 from ``state_transitions``). A charge event delivered before anything made its order known
-conflicts; within one batch it is retried after the rest, across batches the provider's
-redelivery (here: delivering the conflicts once more) applies it.
+waits in the inbox: within one batch it applies after its order's first event (an order's
+deliveries apply in createdTime order), across batches when a newer delivery of its order
+arrives, or when a reconciler tries it again after its backoff.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import attrs
 from hypothesis import event as note
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -27,11 +29,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from order_lifecycle import (
     Delivery,
     DeliveryResult,
-    EventOutcome,
+    DeliveryStatus,
     Inbox,
     InvalidSignature,
     Order,
     OrderState,
+    Reconciler,
 )
 from order_lifecycle.sandbox._shapes import VERSION as SHAPES_VERSION
 from order_lifecycle.store import MemoryStore
@@ -42,6 +45,7 @@ from order_lifecycle.testing import (
     signed_delivery,
 )
 from order_lifecycle.webhooks import sign, verify_signature
+from order_lifecycle.webhooks._envelope import read_envelope
 
 from . import webhook_events as ev
 from .hostile import hostile_bodies
@@ -61,20 +65,24 @@ JSON = st.recursive(
 def run(
     life: OrderLife, events: list[dict[str, Any]], *, batched: bool, known: bool
 ) -> tuple[Order, list[DeliveryResult]]:
-    """Deliver ``events``: one batch, or one at a time then the conflicts once more.
+    """Deliver ``events``: one batch, or one at a time then the waiting tried once due.
 
-    The results are each delivery's last: a conflict redelivered counts as its redelivery.
+    The results say where each delivery ends: a waiting one tried again, its last status.
     """
     store = seeded([life.as_created()] if known else [])
-    inbox = Inbox(store, secrets=None)
+    inbox = Inbox(store, verified_upstream=True)
     bodies = [ev.raw(e) for e in events]
     if batched:
         results = inbox.receive(bodies)
     else:
         results = [r for body in bodies for r in inbox.receive([body])]
-        again = [i for i, r in enumerate(results) if r.outcome is EventOutcome.CONFLICT]
-        for index, result in zip(again, inbox.receive([bodies[i] for i in again]), strict=True):
-            results[index] = result
+        later = Reconciler(store, clock=lambda: datetime.now(UTC) + timedelta(days=1))
+        while later.run_once():
+            pass
+        results = [
+            r if r.seq is None else attrs.evolve(r, outcome=store.get_delivery(r.seq).status)
+            for r in results
+        ]
     order = store.get_order(life.order_id)
     assert order is not None
     assert_order_invariants(order)
@@ -93,14 +101,14 @@ def test_any_order_and_duplicates_end_alike(life: OrderLife, data: st.DataObject
     """Any permutation of a life's events, with duplicates, ends as the events in order do."""
     known = data.draw(st.booleans(), label="known from POST /orders")
     in_order, results = run(life, life.events, batched=True, known=known)
-    assert all(r.outcome is EventOutcome.APPLIED for r in results)
+    assert all(r.outcome is DeliveryStatus.APPLIED for r in results)
     assert in_order.state is life.final_state
     duplicates = data.draw(st.lists(st.sampled_from(life.events), max_size=4))
     shuffled = data.draw(st.permutations(life.events + duplicates), label="delivered")
     batched = data.draw(st.booleans(), label="one batch")
     other, results = run(life, shuffled, batched=batched, known=known)
     the_same(in_order, other)
-    assert EventOutcome.CONFLICT not in {r.outcome for r in results}
+    assert DeliveryStatus.WAITING not in {r.outcome for r in results}
 
 
 def hand_written(events: list[dict[str, Any]]) -> OrderLife:
@@ -125,7 +133,7 @@ def test_a_newer_snapshot_after_any_first_events_ends_as_all_do(
     in_order, _ = run(life, [*life.events, newest], batched=True, known=known)
     first = life.events[: min(prefix, len(life.events))]
     other, results = run(life, [*first, newest], batched=True, known=known)
-    assert results[-1].outcome is EventOutcome.APPLIED
+    assert results[-1].outcome is DeliveryStatus.APPLIED
     assert (other.state, other.fraud_state) == (in_order.state, in_order.fraud_state)
     assert {i.id: i for i in other.items} == {i.id: i for i in in_order.items}
 
@@ -139,8 +147,9 @@ def test_a_dispute_after_its_resolution_stays_closed(life: OrderLife) -> None:
         if event["type"] != "order.dispute" or "order.dispute.resolved" not in types[index:]:
             continue
         again = {**event, "id": f"{event['id']}-again"}  # a new id: not a duplicate
-        after, results = run(life, [*life.events, again], batched=True, known=False)
-        assert results[-1].outcome is EventOutcome.STALE
+        # One at a time: it comes after the resolution applied (a batch applies by createdTime).
+        after, results = run(life, [*life.events, again], batched=False, known=False)
+        assert results[-1].outcome is DeliveryStatus.STALE
         the_same(in_order, after)
 
 
@@ -153,12 +162,12 @@ def test_random_bytes_and_headers_only_fail_the_signature(body: bytes, header: s
 
 @given(st.one_of(st.binary(max_size=300), JSON.map(lambda v: ev.raw({"v": v})[6:-1])))
 def test_random_signed_bodies_are_invalid_or_unknown(body: bytes) -> None:
-    """Random bytes or JSON, even correctly signed, come out invalid or unknown: never raise."""
+    """Random bytes or JSON, even correctly signed, come out invalid or unknown, stored."""
     store = MemoryStore()
     inbox = Inbox(store, secrets=[SECRET], clock=lambda: NOW)
     (result,) = inbox.receive([Delivery(body, sign(body, SECRET, NOW))])
-    assert result.outcome in {EventOutcome.INVALID, EventOutcome.UNKNOWN}
-    assert store.kept_deliveries()[0].raw == body
+    assert result.outcome in {DeliveryStatus.INVALID, DeliveryStatus.UNKNOWN}
+    assert store.list_deliveries()[0].body == body
     assert orders(store) == {}
 
 
@@ -173,21 +182,21 @@ def test_hostile_deliveries_get_one_outcome_each(bodies: list[bytes], known: boo
         before = orders(store)
         (result,) = inbox.receive([Delivery(body, sign(body, SECRET, NOW))])
         assert result.reason
-        if result.outcome is EventOutcome.INVALID:
+        if result.outcome is DeliveryStatus.INVALID:
             assert orders(store) == before
-            assert body in {k.raw for k in store.kept_deliveries()}  # now, or before
+            assert result.seq is not None
+            assert store.get_delivery(result.seq).body == body
         for order in orders(store).values():
             assert_order_invariants(order)
 
 
 _FIRSTS = [life()[0] for life in ev.ALL_LIVES.values()]
-_KEPT = {EventOutcome.CONFLICT, EventOutcome.UNKNOWN, EventOutcome.INVALID}
 _UNCHANGING = {
-    EventOutcome.DUPLICATE,
-    EventOutcome.STALE,
-    EventOutcome.CONFLICT,
-    EventOutcome.UNKNOWN,
-    EventOutcome.INVALID,
+    DeliveryStatus.DUPLICATE,
+    DeliveryStatus.STALE,
+    DeliveryStatus.WAITING,
+    DeliveryStatus.UNKNOWN,
+    DeliveryStatus.INVALID,
 }
 
 
@@ -201,7 +210,8 @@ class InboxDeliveries(RuleBasedStateMachine):
         self.events: list[dict[str, Any]] = []
         self.delivered = 0
         self.outcomes = 0
-        self.kept = 0
+        self.refused = 0
+        self.keys: set[str] = set()
 
     @initialize(data=st.data(), count=st.integers(1, 3))
     def lives(self, data: st.DataObject, count: int) -> None:
@@ -260,11 +270,14 @@ class InboxDeliveries(RuleBasedStateMachine):
         assert len(results) == len(batch), "every delivery gets exactly one result"
         self.delivered += len(batch)
         self.outcomes += len(results)
-        self.kept += sum(r.outcome in _KEPT for r in results)
+        self.refused += sum(r.refusal is not None for r in results)
+        self.keys |= {
+            read_envelope(d.body)[0] for d, r in zip(batch, results, strict=True) if not r.refusal
+        }
         for result in results:
             note(f"outcome: {result.outcome}")  # --hypothesis-show-statistics shows the mix
             assert result.reason
-            if result.outcome in {EventOutcome.APPLIED, EventOutcome.STALE}:
+            if result.outcome in {DeliveryStatus.APPLIED, DeliveryStatus.STALE}:
                 assert self.store.order_of_event(str(result.event_id)) == result.order_id
         return results
 
@@ -299,10 +312,13 @@ class InboxDeliveries(RuleBasedStateMachine):
 
     @invariant()
     def nothing_is_dropped(self) -> None:
-        """One result per delivery; every conflict, unknown and invalid one kept once."""
+        """One result per delivery; every signed one stored once, every refused one summed up."""
         assert self.outcomes == self.delivered
+        stored = self.store.list_deliveries(limit=10_000)
+        assert {row.event_id for row in stored} == self.keys
+        assert len(stored) == len(self.keys)
         kept = self.store.kept_deliveries()
-        assert len(kept) + self.store.redeliveries_not_kept() == self.kept
+        assert len(kept) + self.store.redeliveries_not_kept() == self.refused
         assert len({(k.sha256, k.summary) for k in kept}) == len(kept)  # none kept twice
         assert set(event_ids(self.store).values()) <= set(orders(self.store))
 

@@ -22,7 +22,7 @@ def webhook(inbox: Inbox, services: Services) -> fixed.Endpoint:
 
     def endpoint(body: bytes, headers: Mapping[str, str]) -> int:
         status = receive(body, headers)
-        event = json.loads(body) if status == 200 else {}
+        event = json.loads(body) if 200 <= status < 300 else {}
         if event.get("type") == "order.pending_payment":  # the bug
             order = event["data"]["object"]
             for item in order["items"]:

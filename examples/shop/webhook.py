@@ -1,8 +1,9 @@
 """The shop's webhook endpoint: the raw body and headers in, the status to answer out.
 
 A web route calls it with the request's bytes and headers (any framework: see
-``order_lifecycle.integrations`` for Starlette and Django). It does nothing but hand the
-delivery to the inbox: what the shop must do next comes out of the outbox, as actions.
+``order_lifecycle.integrations`` for Starlette and Django). It does nothing but store the
+delivery in the inbox (``Inbox.accept``): a reconciler applies it, and what the shop must
+do next comes out of the outbox, as actions.
 """
 
 from __future__ import annotations
@@ -10,20 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from order_lifecycle.exceptions import StoreError
-from order_lifecycle.webhooks import SIGNATURE_HEADER, Delivery, Inbox, error_status, http_status
+from order_lifecycle.webhooks import SIGNATURE_HEADER, Delivery, Inbox, error_status
 
 Endpoint = Callable[[bytes, Mapping[str, str]], int]
 
 
 def webhook(inbox: Inbox) -> Endpoint:
-    """The endpoint receiving each delivery into ``inbox``."""
+    """The endpoint storing each delivery in ``inbox``."""
 
     def endpoint(body: bytes, headers: Mapping[str, str]) -> int:
         try:
-            (result,) = inbox.receive([Delivery(body, signature(headers))])
-        except StoreError as error:  # nothing was committed: the provider's retry will go in
+            (result,) = inbox.accept([Delivery(body, signature(headers))])
+        except StoreError as error:  # nothing was stored: the provider's retry will go in
             return error_status(error)
-        return http_status(result)
+        return result.status_code
 
     return endpoint
 

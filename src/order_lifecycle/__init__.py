@@ -6,8 +6,9 @@ rules forbid. Work on its items and charges (:func:`fulfil_items`, :func:`cancel
 :func:`capture`, :func:`refund`, :func:`return_items`, ...): the order table says which
 states allow each operation, and the state follows from the items and charges by one rule.
 Submit a checkout (:func:`begin_submission`, :func:`record_response`) and get one typed
-outcome. Feed the provider's webhook deliveries to an :class:`Inbox`: duplicates, stale and
-out-of-order events are recognised, and whatever cannot be reconciled is kept for an operator.
+outcome. Feed the provider's webhook deliveries to an :class:`Inbox`: each is stored as it
+arrives, and a :class:`Reconciler` applies them order by order: duplicates, stale and
+out-of-order events are recognised, and what cannot apply yet waits in the inbox.
 
 This top level holds what a shop uses every day. The rest lives in the subpackage of its
 concept, each with one face (``__all__``), in layers that import only downwards:
@@ -23,7 +24,7 @@ concept, each with one face (``__all__``), in layers that import only downwards:
 ``order_lifecycle.checkout``
     checkout consumption: submissions and their outcomes
 ``order_lifecycle.webhooks``
-    signatures, events, reconciliation and the inbox
+    signatures, events, reconciliation, the inbox and its reconcilers
 ``order_lifecycle.store``
     where orders, checkouts and deliveries are kept: memory, SQLite, PostgreSQL
 ``order_lifecycle.diagrams``
@@ -88,7 +89,15 @@ from .models import (
     fire,
 )
 from .orders import cancel_charge, cancel_items, capture, fulfil_items, refund, return_items
-from .webhooks import SIGNATURE_HEADER, Delivery, DeliveryResult, EventOutcome, Inbox
+from .webhooks import (
+    SIGNATURE_HEADER,
+    Delivery,
+    DeliveryResult,
+    DeliveryStatus,
+    EventOutcome,
+    Inbox,
+    Reconciler,
+)
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -100,6 +109,7 @@ __all__ = [
     "CheckoutState",
     "Delivery",
     "DeliveryResult",
+    "DeliveryStatus",
     "EventConflict",
     "EventOutcome",
     "Explanation",
@@ -121,6 +131,7 @@ __all__ = [
     "OrderLifecycleError",
     "OrderState",
     "ProviderError",
+    "Reconciler",
     "Refused",
     "StoreError",
     "SubmissionOutcome",

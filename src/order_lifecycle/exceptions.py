@@ -20,7 +20,8 @@ callers can catch the library's refusals in one place without catching their own
     │   ├── UnknownOrder             an order id the store has never seen
     │   ├── UnknownItem              an item id the order does not have
     │   ├── UnknownCharge            a charge id the order does not have
-    │   └── UnknownAction            an action key the store's outbox does not hold
+    │   ├── UnknownAction            an action key the store's outbox does not hold
+    │   └── UnknownDelivery          a delivery number the store's inbox does not hold
     ├── InvalidProviderData (ValueError)  the provider's data, which the library cannot read
     │   ├── InvalidResponse          a POST /orders response not in the provider's shape
     │   ├── InvalidEvent             a webhook delivery not in the provider's event shape
@@ -112,6 +113,7 @@ __all__ = [
     "UnknownAction",
     "UnknownCharge",
     "UnknownCheckout",
+    "UnknownDelivery",
     "UnknownEvent",
     "UnknownItem",
     "UnknownOperation",
@@ -335,6 +337,14 @@ class UnknownAction(NotFound):
     def __init__(self, key: object) -> None:
         self.key = key
         super().__init__(f"Unknown action {key!r}: the store's outbox does not hold it.")
+
+
+class UnknownDelivery(NotFound):
+    """A delivery number (``seq``) the store's inbox does not hold."""
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+        super().__init__(f"Unknown delivery {seq!r}: the store's inbox does not hold it.")
 
 
 class UnknownCharge(NotFound):

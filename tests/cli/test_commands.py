@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -82,21 +84,54 @@ def test_diagram_into_a_missing_folder_is_one_line(
     assert err == f"order-lifecycle: No such file or directory: {target}\n"
 
 
-def test_kept_list_and_refeed(
+def test_inbox_lists_what_needs_an_operator_and_what_was_refused(
     demo_day: tuple[Path, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`kept list` lists the day's kept deliveries; `refeed` feeds the whole ones again."""
+    """`inbox list` shows the waiting and unknown deliveries; `refused` the forgery's summary."""
     db, _ = demo_day
-    assert main(["kept", "list", "--db", str(db)]) == 0
+    assert main(["inbox", "list", "--db", str(db)]) == 0
     out = capsys.readouterr().out
-    assert "3 kept deliveries" in out
-    assert "evt-late-blocked" in out
-    assert "(summary)" in out  # the forgery: only its start was kept
-    assert main(["kept", "refeed", "--db", str(db)]) == 0
+    assert "2 deliveries (waiting, invalid, unknown, unknown_order)" in out
+    assert re.search(r"evt-late-blocked +order.blocked +ord-\d+ +waiting +1 ", out)
+    assert re.search(r"evt-invoice-1 +invoice.created +ord-\d+ +unknown +0 ", out)
+    assert main(["inbox", "list", "--db", str(db), "--all", "--status", "waiting"]) == 0
+    assert "(every status)" in capsys.readouterr().out
+    assert main(["inbox", "refused", "--db", str(db)]) == 0
     out = capsys.readouterr().out
-    assert "2 kept deliveries fed again" in out
-    assert "  conflict " in out
-    assert "  unknown " in out
+    assert "1 deliveries refused unread (kept as summaries)" in out
+    assert "The webhook signature is not valid." in out
+
+
+def test_inbox_show_refeed_and_dismiss_one_delivery(
+    demo_day: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Show prints one with its body; refeed makes it pending, reconcile tries it; dismiss."""
+    db = tmp_path / "shop.db"
+    shutil.copyfile(demo_day[0], db)
+    assert main(["inbox", "list", "--db", str(db), "--status", "waiting", "--json"]) == 0
+    (late,) = json.loads(capsys.readouterr().out)
+    assert (late["event_id"], late["status"], late["attempts"]) == (
+        "evt-late-blocked",
+        "waiting",
+        1,
+    )
+    seq = str(late["seq"])
+    assert main(["inbox", "show", seq, "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert f"seq: {seq}\n" in out
+    assert '"id": "evt-late-blocked"' in out
+    assert main(["inbox", "refeed", seq, "--db", str(db)]) == 0
+    assert "is pending again" in capsys.readouterr().out
+    assert main(["reconcile", "--db", str(db), "--once"]) == 0
+    assert "deliveries settled: 1 (waiting 1)" in capsys.readouterr().out
+    assert main(["inbox", "dismiss", seq, "--db", str(db)]) == 0
+    assert "is dismissed" in capsys.readouterr().out
+    assert main(["inbox", "list", "--db", str(db), "--status", "dismissed", "--json"]) == 0
+    assert [row["seq"] for row in json.loads(capsys.readouterr().out)] == [late["seq"]]
+    assert main(["inbox", "dismiss", "1", "--db", str(db)]) == 1
+    assert "settled for good, nothing to dismiss" in capsys.readouterr().err
+    assert main(["inbox", "show", "99999", "--db", str(db)]) == 1
+    assert "Unknown delivery 99999" in capsys.readouterr().err
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,7 +143,21 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["demo", "replay", "show", "diagram", "kept", "actions", "check", "send", "sandbox"]
+    "command",
+    [
+        "demo",
+        "replay",
+        "show",
+        "diagram",
+        "inbox",
+        "reconcile",
+        "actions",
+        "check",
+        "migrate",
+        "schema",
+        "send",
+        "sandbox",
+    ],
 )
 def test_help_on_every_command(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Every command has --help."""

@@ -28,8 +28,9 @@ def test_demo_shows_every_outcome_it_promises(
         "404 after a client retry, settled by lookup",
     ):
         assert outcome in out
-    for outcome in ("applied", "duplicate", "stale", "conflict", "unknown", "invalid"):
+    for outcome in ("applied", "duplicate", "stale", "waiting", "unknown", "invalid"):
         assert f"  {outcome} " in out
+    assert re.search(r"the store's inbox, by status \(\d+ deliveries stored\)", out)
     assert "The webhook signature is not valid." in out
     assert (
         "ship before acceptance (ord-1002): FulfillmentNotAllowed: Can't fulfil_items when in "

@@ -90,7 +90,7 @@ def test_a_fifo_as_db_does_not_block(tmp_path: Path) -> None:
     """Every command given a FIFO as --db answers at once: one line, exit 1."""
     fifo = tmp_path / "orders.db"
     os.mkfifo(fifo)
-    for argv in (["show", "o-1"], ["check"], ["migrate"], ["kept", "list"], ["demo"]):
+    for argv in (["show", "o-1"], ["check"], ["migrate"], ["inbox", "list"], ["demo"]):
         done = subprocess.run(  # noqa: S603 (this interpreter, our command)
             [sys.executable, "-m", "order_lifecycle", *argv, "--db", str(fifo)],
             capture_output=True,
@@ -110,8 +110,10 @@ def test_a_fifo_as_db_does_not_block(tmp_path: Path) -> None:
 COMMANDS = [
     ["show", "o-1"],
     ["check"],
-    ["kept", "list"],
-    ["kept", "refeed"],
+    ["inbox", "list"],
+    ["inbox", "refeed", "1"],
+    ["inbox", "refused"],
+    ["reconcile", "--once"],
     ["actions", "list"],
     ["actions", "retry", "k"],
     ["actions", "prune", "--before", "2026-01-01T00:00:00+00:00"],

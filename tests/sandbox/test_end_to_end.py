@@ -29,11 +29,11 @@ from order_lifecycle import CheckoutState
 from order_lifecycle.checkout import InDoubt, OrderCreated, SubmissionRejected
 from order_lifecycle.cli import main
 from order_lifecycle.exceptions import NotFound
-from order_lifecycle.integrations.starlette import webhook_route
+from order_lifecycle.integrations.starlette import reconciler_lifespan, webhook_route
 from order_lifecycle.provider import parse_order_lookup
 from order_lifecycle.sandbox import plan_life
 from order_lifecycle.store import Store, open_store
-from order_lifecycle.webhooks import Inbox, reconcile
+from order_lifecycle.webhooks import Inbox, Reconciler, reconcile
 from tests.loopback import fetch, sandbox_process
 
 SECRET = "whsec_end_to_end_tests"  # noqa: S105 (a test's own)
@@ -58,11 +58,17 @@ def state_of(store: Store, order_id: str) -> str | None:
 
 @contextlib.contextmanager
 def shop(store: Store) -> Iterator[str]:
-    """The library's Starlette route on ``store``, served by uvicorn on a free port: its URL."""
-    app = Starlette(routes=[webhook_route(Inbox(store, secrets=[SECRET]), path="/webhooks/dr")])
+    """The library's Starlette route on ``store``, served by uvicorn on a free port: its URL.
+
+    The route stores each delivery; the app's reconciler thread applies them.
+    """
+    app = Starlette(
+        routes=[webhook_route(Inbox(store, secrets=[SECRET]), path="/webhooks/dr")],
+        lifespan=reconciler_lifespan(Reconciler(store, idle=0.05)),
+    )
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, lifespan="off", ws="none", log_level="warning", access_log=False)
+    config = uvicorn.Config(app, lifespan="on", ws="none", log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()

@@ -345,7 +345,7 @@ def test_the_inbox_needs_of_a_store_are_declared_once(store: Store) -> None:
     for name in ("read_orders", "events_applied", "commit_changes"):
         assert name not in vars(Store), f"Store redeclares {name}"
         assert getattr(BatchStore, name).__isabstractmethod__
-    assert Inbox(store, secrets=None).store is store
+    assert Inbox(store, verified_upstream=True).store is store
 
 
 # --- deliveries, checking, persistence ---------------------------------------------------------

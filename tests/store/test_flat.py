@@ -113,7 +113,7 @@ def test_a_batch_deriving_no_action_runs_no_outbox_statement(tmp_path: Path) -> 
     """Deliveries that create and cancel no action write nothing to (or about) the outbox."""
     reviewing, blocked = ev.review_then_blocked()
     with SQLiteStore(tmp_path / "s.db") as store:
-        inbox = Inbox(store, secrets=None)
+        inbox = Inbox(store, verified_upstream=True)
         statements = traced(store)
         assert [str(r.outcome) for r in inbox.receive([ev.raw(reviewing)])] == ["applied"]
         assert [s for s in statements if "ol_actions" in s] == []

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from order_lifecycle import InvalidInput
+from order_lifecycle import DeliveryStatus, InvalidInput, Reconciler
 from order_lifecycle.store import (
     SUMMARY_BYTES,
     KeptDelivery,
@@ -99,10 +99,10 @@ def test_lone_surrogates_are_refused_by_every_store(store: Store) -> None:
 
 
 @pytest.mark.parametrize("no_tables_url", REAL_BACKENDS, indirect=True)
-def test_deliveries_kept_at_schema_1_read_back_whole_and_count(
+def test_deliveries_kept_at_schema_1_move_to_the_inbox(
     no_tables_url: UrlMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Upgraded from schema 1, a kept delivery has its size and digest and counts to the cap."""
+    """Upgraded from schema 1, a delivery kept (whole) is pending in the inbox, uncharged."""
     url = no_tables_url()
     with monkeypatch.context() as patch:
         for version in range(2, _schema.SCHEMA_VERSION + 1):
@@ -115,8 +115,46 @@ def test_deliveries_kept_at_schema_1_read_back_whole_and_count(
                 [T0.isoformat(), "conflict", b"raw"],
             )
     with open_store(url, migrate=True) as store:
-        assert store.kept_deliveries() == [KeptDelivery(1, b"raw", "conflict", T0)]
-        [kept] = store.kept_deliveries()
-        assert (kept.size, kept.sha256) == (3, hashlib.sha256(b"raw").hexdigest())
-        assert store.kept_bytes() == len(b"raw") + len("conflict") + 64
+        assert store.kept_deliveries() == []
+        (row,) = store.list_deliveries()
+        assert (row.event_id, row.status, row.reason, row.body) == (
+            "kept:1",
+            DeliveryStatus.PENDING,
+            "conflict",
+            b"raw",
+        )
+        assert row.received_at == T0
+        assert store.kept_bytes() == 0
         assert store.deliveries_not_kept() == 0
+
+
+@pytest.mark.parametrize("no_tables_url", REAL_BACKENDS, indirect=True)
+def test_deliveries_kept_whole_at_schema_4_move_to_the_inbox_summaries_stay(
+    no_tables_url: UrlMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upgraded to the inbox: whole deliveries become pending rows, once; summaries stay."""
+    url = no_tables_url()
+    with monkeypatch.context() as patch:
+        for version in range(5, _schema.SCHEMA_VERSION + 1):
+            patch.delitem(_schema.MIGRATIONS, version)
+        for module in (_schema, _sql):
+            patch.setattr(module, "SCHEMA_VERSION", 4)
+        with open_store(url, create=True) as store:
+            store.keep_delivery(b'{"id": "evt-1"}', "conflict", event_id="evt-1", at=T0)
+            store.keep_delivery(b"not json", "invalid", at=T0)
+            summary = store.keep_delivery(BIG, "forged", summary=True, at=T0)
+    with open_store(url, migrate=True) as store:
+        assert summary is not None
+        assert store.kept_deliveries() == [summary]
+        rows = store.list_deliveries()
+        assert [(r.event_id, r.status, r.body) for r in rows] == [
+            ("evt-1", DeliveryStatus.PENDING, b'{"id": "evt-1"}'),
+            (
+                f"sha256:{hashlib.sha256(b'not json').hexdigest()}",
+                DeliveryStatus.PENDING,
+                b"not json",
+            ),
+        ]
+        assert store.kept_bytes() == SUMMARY_BYTES + len("forged") + 64
+        assert Reconciler(store).run_once() == 2
+        assert [r.status for r in store.list_deliveries()] == [DeliveryStatus.INVALID] * 2

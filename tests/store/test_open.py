@@ -26,11 +26,13 @@ from psycopg import conninfo
 from order_lifecycle import (
     Checkout,
     CheckoutState,
+    Inbox,
     InvalidInput,
     Item,
     Order,
     OrderEvent,
     OrderLifecycleError,
+    Reconciler,
     fire,
 )
 from order_lifecycle.cli import main
@@ -47,6 +49,7 @@ from order_lifecycle.store import (
     StoreReadOnly,
     StoreUnavailable,
     _codec,
+    _inbox_sql,
     _open,
     _outbox_sql,
     _schema,
@@ -474,12 +477,19 @@ def execute(url: str, statement: str) -> None:
 
 
 def stocked(url: str) -> None:
-    """Two orders, a checkout and a kept delivery."""
+    """Two orders, a checkout, a kept delivery and a stored one (pending)."""
     with open_store(url) as store:
         store.create_order(Order.create("o-1"))
         store.create_order(Order.create("o-2"))
         store.begin_submission("chk-1")
         store.keep_delivery(b"raw", "invalid")
+        Inbox(store, verified_upstream=True).accept([STORED])
+
+
+STORED = (
+    b'{"id": "evt-9", "type": "order.accepted", "createdTime": "2026-04-01T00:00:00Z", '
+    b'"data": {"object": {"id": "o-1", "state": "accepted", "items": []}}}'
+)
 
 
 HUGE = "9" * 5000
@@ -502,8 +512,15 @@ DAMAGE_ANYWHERE = [
         r"",
     ),
 ]
+DAMAGE_ANYWHERE += [
+    ("UPDATE ol_inbox SET received_at = 'soon'", "list_deliveries", r"ol_inbox row 1"),
+    ("UPDATE ol_inbox SET status = 'lost'", "list_deliveries", r"ol_inbox row 1, column status"),
+    ("UPDATE ol_inbox SET status = 'lost'", "delivery_counts", r"column status"),
+]
 # Only SQLite lets a column hold a value of another type.
 DAMAGE_SQLITE = [
+    ("UPDATE ol_inbox SET body = 5", "list_deliveries", r"ol_inbox row 1, column body"),
+    ("UPDATE ol_inbox SET attempts = 'x'", "list_deliveries", r"column attempts"),
     (
         "UPDATE ol_kept_deliveries SET raw = 5",
         "kept_deliveries",
@@ -656,6 +673,7 @@ def test_the_newest_schema_fits_the_models(new_url: UrlMaker) -> None:
         ],
         "ol_counters": ["name", "value"],
         "ol_actions": _outbox_sql.COLUMNS,
+        "ol_inbox": list(_inbox_sql.INBOX_COLUMNS),
     }
     assert set(table_columns(url)) == set(_schema.TABLES)
 
@@ -715,6 +733,11 @@ def test_any_damaged_value_is_a_typed_error(
             lambda: store.applied_event_ids("o-1"),
             lambda: store.order_of_event("evt-1"),
             lambda: store.update_order("o-1", lambda order: fire(order, "dispute", at=T0)),
+            store.list_deliveries,
+            lambda: store.get_delivery(1),
+            store.delivery_counts,
+            lambda: Reconciler(store).run_once(),
+            lambda: store.refeed_delivery(1),
         ]
         for read_it in reads:
             with contextlib.suppress(OrderLifecycleError):

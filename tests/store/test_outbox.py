@@ -251,7 +251,7 @@ def test_an_expired_lease_is_claimable_again(store: Store) -> None:
 
 def test_a_webhook_batch_writes_its_actions_once(store: Store) -> None:
     """order.accepted through the inbox creates the actions; its redelivery adds none."""
-    inbox = Inbox(store, secrets=None)
+    inbox = Inbox(store, verified_upstream=True)
     deliveries = [ev.raw(e) for e in ev.accepted_physical_and_digital()]
     inbox.receive(deliveries)
     first = store.list_actions()
@@ -272,7 +272,7 @@ def test_the_stores_policy_classifies_what_the_provider_left_unsaid(store: Store
     (event,) = ev.accepted_physical_and_digital()
     for entry in event["data"]["object"]["items"]:
         del entry["productDetails"]["physical"]  # as 13 of the provider's 14 payloads
-    Inbox(store, secrets=None).receive([ev.raw(event)])
+    Inbox(store, verified_upstream=True).receive([ev.raw(event)])
     found = {(a.kind, a.subject): a.payload for a in store.list_actions()}
     assert found[(ActionKind.SHIP, "1002-shirt")] == {
         "item_id": "1002-shirt", "quantity": 2, "sku": "sku-1002-shirt", "decided_by": "classifier",

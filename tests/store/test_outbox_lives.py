@@ -48,7 +48,7 @@ def test_a_store_keeps_the_outbox_the_derivation_says(
 ) -> None:
     """Delivered one by one, a life leaves in the store exactly the actions derived for it."""
     with new_store() as store:
-        inbox = Inbox(store, secrets=None)
+        inbox = Inbox(store, verified_upstream=True)
         for event in life.events:
             inbox.receive([ev.raw(event)])
         expected = {key: state for key, (_, state) in outbox(the_life(life)).items()}
@@ -69,7 +69,7 @@ def test_a_batched_life_ships_each_open_physical_item_once(
 ) -> None:
     """Delivered as one batch, each physical item still open once accepted has one ship."""
     with new_store() as store:
-        Inbox(store, secrets=None).receive([ev.raw(e) for e in life.events])
+        Inbox(store, verified_upstream=True).receive([ev.raw(e) for e in life.events])
         order = store.get_order(life.order_id)
         ships = store.list_actions(kinds=["ship"])
         assert len({a.subject for a in ships}) == len(ships)
@@ -151,7 +151,7 @@ def test_actions_follow_the_order_through_disputes_partial_cancellations_and_dea
     """Between deliveries the shop cancels units, and a worker lets actions die: all follow."""
     with new_store() as store:
         store.max_tries = 1  # each failure is a death
-        inbox = Inbox(store, secrets=None)
+        inbox = Inbox(store, verified_upstream=True)
         for event in life.events:
             inbox.receive([ev.raw(event)])
             if life.order_id not in store.order_ids():

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from order_lifecycle import Delivery, EventOutcome, Inbox
+from order_lifecycle import Delivery, DeliveryStatus, Inbox
 from order_lifecycle.store import MemoryStore, Store, open_store
 from order_lifecycle.testing import assert_order_invariants
 from tests.webhook_events import ALL_LIVES, raw
@@ -23,8 +23,8 @@ def test_every_life_ends_as_in_memory(store: Store, life: str) -> None:
     """Each fixture life, twice over (redelivered), ends in every store as in memory."""
     deliveries = [raw(event) for event in ALL_LIVES[life]()] * 2
     memory = MemoryStore()
-    expected = Inbox(memory, secrets=None).receive(deliveries)
-    results = Inbox(store, secrets=None).receive(deliveries)
+    expected = Inbox(memory, verified_upstream=True).receive(deliveries)
+    results = Inbox(store, verified_upstream=True).receive(deliveries)
     assert results == expected
     for order_id in {r.order_id for r in results if r.order_id}:
         stored, remembered = store.get_order(order_id), memory.get_order(order_id)
@@ -36,16 +36,18 @@ def test_every_life_ends_as_in_memory(store: Store, life: str) -> None:
 def test_a_second_server_sees_the_duplicate(store: Store) -> None:
     """An event applied through one inbox is a duplicate for another inbox on the same store."""
     [accepted] = [raw(e) for e in ALL_LIVES["card_order_accepted"]()][:1]
-    first = Inbox(store, secrets=None).receive([accepted])
-    again = Inbox(store, secrets=None).receive([accepted])
-    assert [r.outcome for r in first + again] == [EventOutcome.APPLIED, EventOutcome.DUPLICATE]
+    first = Inbox(store, verified_upstream=True).receive([accepted])
+    again = Inbox(store, verified_upstream=True).receive([accepted])
+    assert [r.outcome for r in first + again] == [DeliveryStatus.APPLIED, DeliveryStatus.DUPLICATE]
 
 
-def test_bad_deliveries_are_kept_in_the_store(store: Store) -> None:
-    """Invalid and unknown deliveries are kept, raw, in the store, for an operator."""
-    results = Inbox(store, secrets=None).receive([b"{not json", b"[]"])
-    assert all(r.kept for r in results)
-    assert [k.raw for k in store.kept_deliveries()] == [b"{not json", b"[]"]
+def test_bad_deliveries_are_stored_for_an_operator(store: Store) -> None:
+    """Signed but unreadable deliveries are stored, raw, as invalid, for an operator."""
+    results = Inbox(store, verified_upstream=True).receive([b"{not json", b"[]"])
+    assert [(r.outcome, r.status_code) for r in results] == [(DeliveryStatus.INVALID, 202)] * 2
+    rows = store.list_deliveries(statuses=["invalid"])
+    assert [row.body for row in rows] == [b"{not json", b"[]"]
+    assert store.kept_deliveries() == []
 
 
 @pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
@@ -59,7 +61,10 @@ def test_processes_delivering_one_webhook_apply_it_once(new_url: UrlMaker) -> No
     reported = run_processes(workers.deliver_webhooks, [(url, [accepted], barrier)] * PROCESSES)
     assert [report for report in reported if report[0] != "result"] == []
     outcomes = Counter(outcome for _, outcome in reported)
-    assert outcomes == {str(EventOutcome.APPLIED): 1, str(EventOutcome.DUPLICATE): PROCESSES - 1}
+    assert outcomes == {
+        str(DeliveryStatus.APPLIED): 1,
+        str(DeliveryStatus.DUPLICATE): PROCESSES - 1,
+    }
     with open_store(url) as store:
         [order_id] = store.order_ids()
         order = store.get_order(order_id)
@@ -78,16 +83,16 @@ def test_processes_delivering_different_events_lose_nothing(new_url: UrlMaker) -
     url = new_url()
     events = [raw(e) for e in ALL_LIVES["accepted_fulfilled_complete"]()]
     with open_store(url) as store:
-        Inbox(store, secrets=None).receive(events[:1])  # the order exists
+        Inbox(store, verified_upstream=True).receive(events[:1])  # the order exists
     rest = events[1:]
     shares = [[rest[n % len(rest)]] for n in range(PROCESSES)]  # every event, some twice
     barrier = SPAWN.Barrier(PROCESSES)
     reported = run_processes(workers.deliver_webhooks, [(url, share, barrier) for share in shares])
     assert [report for report in reported if report[0] != "result"] == []
     memory = MemoryStore()
-    Inbox(memory, secrets=None).receive(events)
+    Inbox(memory, verified_upstream=True).receive(events)
     with open_store(url) as store:
-        Inbox(store, secrets=None).receive(events)  # the provider redelivers
+        Inbox(store, verified_upstream=True).receive(events)  # the provider redelivers
         [order_id] = store.order_ids()
         order = store.get_order(order_id)
     expected = memory.get_order(order_id)
@@ -124,14 +129,14 @@ def test_servers_ingesting_overlapping_batches_apply_each_event_once(new_url: Ur
     applied = Counter(event_id for _, outcome, event_id in reported if outcome == "applied")
     assert set(applied.values()) == {1}
     memory = MemoryStore()
-    Inbox(memory, secrets=None).receive(bodies)
+    Inbox(memory, verified_upstream=True).receive(bodies)
     with open_store(url) as store:
-        again = Inbox(store, secrets=None).receive(bodies)  # the provider redelivers
+        again = Inbox(store, verified_upstream=True).receive(bodies)  # the provider redelivers
         assert {r.outcome for r in again} <= {
-            EventOutcome.DUPLICATE,
-            EventOutcome.STALE,
-            EventOutcome.UNKNOWN,
-            EventOutcome.APPLIED,
+            DeliveryStatus.DUPLICATE,
+            DeliveryStatus.STALE,
+            DeliveryStatus.UNKNOWN,
+            DeliveryStatus.APPLIED,
         }
         for order_id in store.order_ids():
             order, expected = store.get_order(order_id), memory.get_order(order_id)
@@ -172,21 +177,23 @@ def _with(event: dict[str, Any], **fields: str) -> bytes:
     ids=repr,
 )
 def test_poison_deliveries_do_not_stop_a_batch(store: Store, poison: dict[str, str]) -> None:
-    """A signed delivery with ids no store can hold is invalid and kept; the next applies."""
+    """A signed delivery with ids no store can hold is stored invalid; the next applies."""
     [accepted] = ALL_LIVES["card_order_accepted"]()[:1]
     [pending] = ALL_LIVES["expired_wire_transfer"]()[:1]
     batch = [_with(accepted, **poison), raw(pending)]
-    for _ in range(2):  # a redelivery of the poison fails alike, and stops nothing either
-        results = Inbox(store, secrets=None).receive(batch)
-        assert results[0].outcome is EventOutcome.INVALID
-    assert [r.outcome for r in results] == [EventOutcome.INVALID, EventOutcome.DUPLICATE]
+    results = Inbox(store, verified_upstream=True).receive(batch)
+    assert [r.outcome for r in results] == [DeliveryStatus.INVALID, DeliveryStatus.APPLIED]
+    again = Inbox(store, verified_upstream=True).receive(batch)  # stored once: duplicates
+    assert [r.outcome for r in again] == [DeliveryStatus.DUPLICATE] * 2
     assert store.order_ids() == ["1003"]
     assert store.applied_event_ids("1003") == {pending["id"]}
-    kept = store.kept_deliveries()
-    assert [k.raw for k in kept] == [batch[0]]  # its redelivery is not kept again
-    assert store.redeliveries_not_kept() == 1
-    for k in kept:
-        for text in (k.reason, k.event_id, k.order_id):
+    rows = store.list_deliveries()
+    assert [(row.body, row.status) for row in rows] == [
+        (batch[0], DeliveryStatus.INVALID),
+        (batch[1], DeliveryStatus.APPLIED),
+    ]
+    for row in rows:
+        for text in (row.reason, row.event_id, row.order_id):
             assert text is None or ("\x00" not in text and text.isprintable())
 
 
@@ -196,7 +203,7 @@ def test_forgeries_fill_no_store(store: Store) -> None:
     inbox = Inbox(store, secrets=["whsec-store"])
     forged = [Delivery(b"%d" % n + b"x" * 99_998, "t=1, forged") for n in range(10, 60)]
     results = inbox.receive(forged)
-    assert {r.outcome for r in results} == {EventOutcome.INVALID}
+    assert {r.outcome for r in results} == {DeliveryStatus.INVALID}
     kept = store.kept_deliveries()
     assert all(k.summary and k.size == 100_000 for k in kept)
     assert len(kept) + store.deliveries_not_kept() == 50

@@ -206,7 +206,7 @@ def deliver_webhooks(queue: Queue[Any], url: str, bodies: list[bytes], barrier: 
     Each body is one batch; a lost race is the inbox's to retry, so any error is reported.
     """
     with open_store(url) as store:
-        inbox = Inbox(store, secrets=None)
+        inbox = Inbox(store, verified_upstream=True)
         barrier.wait(BARRIER_TIMEOUT)
         for body in bodies:
             [result] = inbox.receive([body])
@@ -221,7 +221,7 @@ def deliver_batches(  # noqa: PLR0917 (the race's settings)
     shuffled = list(bodies)
     random.Random(seed).shuffle(shuffled)  # noqa: S311 (a test's shuffle)
     with open_store(url) as store:
-        inbox = Inbox(store, secrets=None)
+        inbox = Inbox(store, verified_upstream=True)
         barrier.wait(BARRIER_TIMEOUT)
         for start in range(0, len(shuffled), size):
             for result in inbox.receive(shuffled[start : start + size]):

@@ -94,6 +94,7 @@ def test_a_shop_on_the_library_keeps_every_invariant() -> None:
 
     class Counted(LibraryShop):
         def teardown(self) -> None:
+            super().teardown()  # the liveness check drains the reconciler and the worker
             done.extend(str(effect.kind) for effect in self.recorder.effects)
 
     run_state_machine_as_test(Counted, settings=SETTINGS)
@@ -231,14 +232,14 @@ def test_a_machine_without_handlers_says_to_override() -> None:
 
 
 def test_inbox_endpoint_answers_the_status_table() -> None:
-    """The default endpoint: 200 applied, 200 duplicate, 401 unsigned, 503 a store down."""
+    """The default endpoint: 202 stored, 200 duplicate, 401 unsigned, 503 a store down."""
     store = MemoryStore()
     clock = ev.T0
     endpoint = inbox_endpoint(Inbox(store, secrets=[TEST_SECRET], clock=lambda: clock))
     body = accepted()
     delivery = signed_delivery(body, at=ev.T0)
     headers = {name.lower(): value for name, value in delivery.headers.items()}
-    assert endpoint(body, headers) == 200
+    assert endpoint(body, headers) == 202
     assert endpoint(body, headers) == 200
     assert endpoint(body, {}) == 401
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle import SIGNATURE_HEADER, EventOutcome, Inbox, Order, OrderState
+from order_lifecycle import SIGNATURE_HEADER, DeliveryStatus, Inbox, Order, OrderState, Reconciler
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.sandbox._shapes import LEGACY_VERSION, T0, VERSION
 from order_lifecycle.store import MemoryStore
@@ -43,7 +43,7 @@ def test_every_life_applies_in_order(life: OrderLife) -> None:
     """Every delivery of a life, in order, applies; the order ends in the life's final state."""
     store = MemoryStore()
     results = Inbox(store, secrets=[TEST_SECRET]).receive(life.deliveries)
-    assert [r.outcome for r in results] == [EventOutcome.APPLIED] * len(life.deliveries)
+    assert [r.outcome for r in results] == [DeliveryStatus.APPLIED] * len(life.deliveries)
     order = store.get_order(life.order_id)
     assert order.state is life.final_state
     assert_order_invariants(order)
@@ -58,7 +58,7 @@ def test_every_life_applies_one_delivery_at_a_time(life: OrderLife, known: bool)
     inbox = Inbox(store, secrets=[TEST_SECRET])
     for delivery in life.deliveries:
         (result,) = inbox.receive([delivery])
-        assert result.outcome is EventOutcome.APPLIED, result.reason
+        assert result.outcome is DeliveryStatus.APPLIED, result.reason
     assert store.get_order(life.order_id).state is life.final_state
 
 
@@ -137,17 +137,16 @@ def test_order_lives_refuses_bad_arguments(arguments: dict[str, object]) -> None
 
 
 @given(order_lives(), st.data())
-def test_shuffled_one_at_a_time_end_alike_once_conflicts_come_again(
+def test_shuffled_one_at_a_time_end_alike_once_the_waiting_are_tried_again(
     life: OrderLife, data: st.DataObject
 ) -> None:
-    """One delivery per batch, each conflict delivered again at the end: the same order."""
+    """One delivery per batch; the waiting ones tried again once due: the same order."""
     in_order = received(life.deliveries).get_order(life.order_id)
     store = MemoryStore()
     inbox = Inbox(store, secrets=[TEST_SECRET])
-    conflicts = []
     for delivery in data.draw(shuffled_deliveries(life)):
-        (result,) = inbox.receive([delivery])
-        if result.outcome is EventOutcome.CONFLICT:
-            conflicts.append(delivery)
-    inbox.receive(conflicts)
+        inbox.receive([delivery])
+    later = Reconciler(store, clock=lambda: datetime.now(UTC) + timedelta(days=1))
+    while later.run_once():
+        pass
     the_same(in_order, store.get_order(life.order_id))

@@ -1,4 +1,4 @@
-"""The ``order-lifecycle`` command: demo, replay, show, diagram, kept, actions, check...
+"""The ``order-lifecycle`` command: demo, replay, show, diagram, inbox, reconcile, actions...
 
 ... migrate and schema, and the local provider's ``send`` and ``sandbox``. Every command is
 a module here with ``add_parser`` and ``run``. Errors are one line on stderr and a non-zero
@@ -21,8 +21,9 @@ from . import (
     _check,
     _demo,
     _diagram,
-    _kept,
+    _inbox,
     _migrate,
+    _reconcile,
     _replay,
     _sandbox,
     _schema,
@@ -39,7 +40,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
     "replay": _replay.run,
     "show": _show.run,
     "diagram": _diagram.run,
-    "kept": _kept.run,
+    "inbox": _inbox.run,
+    "reconcile": _reconcile.run,
     "actions": _actions.run,
     "check": _check.run,
     "migrate": _migrate.run,
@@ -68,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         _replay,
         _show,
         _diagram,
-        _kept,
+        _inbox,
+        _reconcile,
         _actions,
         _check,
         _migrate,

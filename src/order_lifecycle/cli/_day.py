@@ -2,10 +2,11 @@
 
 Each story is one shopper's checkout: what ``POST /orders`` answered, the webhooks the
 provider posted (through the real :class:`~order_lifecycle.Inbox`, signed, some twice, some
-late), and what the shop did: its action worker ships, e-mails, notifies and captures what
-the changes asked for (``_shop``), and the shop cancels and refunds by hand, each through
-the store as an app server would. Refusals are expected: they are what the library is
-for, and the day collects them with their reasons. Only the command line imports this module.
+late: each batch stored, then reconciled inline), and what the shop did: its action worker
+ships, e-mails, notifies and captures what the changes asked for (``_shop``), and the shop
+cancels and refunds by hand, each through the store as an app server would. Refusals are
+expected: they are what the library is for, and the day collects them with their reasons.
+Only the command line imports this module.
 """
 
 from __future__ import annotations
@@ -338,7 +339,7 @@ _CATALOGUE = (
 
 
 def trouble(day: Day, pictured: Order) -> None:
-    """The deliveries nobody wants: a forgery, an unknown event type, a conflict."""
+    """The deliveries nobody wants: a forgery, an unknown event type, one that cannot apply."""
     forged = order_object(pictured.id, pictured.checkout_id or "", "cancelled", (), at=START)
     at = START + timedelta(hours=9)
     day.deliver(event("evt-forged-1", "order.cancelled", forged, at, forged=True))

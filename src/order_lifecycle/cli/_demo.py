@@ -12,6 +12,7 @@ from order_lifecycle.diagrams import SUFFIXES, PathDiagram, render_path, svg_eng
 from order_lifecycle.lifecycle import ActionKind, OrderState
 from order_lifecycle.models import Order
 from order_lifecycle.store import Store, open_store
+from order_lifecycle.webhooks import DeliveryStatus
 
 from ._day import STORIES, Day, run_day
 from ._diagram import path_of
@@ -151,9 +152,15 @@ def _summary(day: Day, orders: list[Order], out: Output) -> None:
     for result in day.results:  # the first of each outcome, as an example
         reasons.setdefault(str(result.outcome), result.reason)
     out.table(
-        f"webhook deliveries by outcome ({len(day.results)} in all)",
+        f"webhook deliveries by outcome, stored and reconciled inline ({len(day.results)} in all)",
         ("outcome", "deliveries", "for example"),
         [(o, n, reasons[o]) for o, n in sorted(outcomes.items())],
+    )
+    counts = day.store.delivery_counts()
+    out.table(
+        f"the store's inbox, by status ({sum(counts.values())} deliveries stored)",
+        ("status", "deliveries"),
+        [(status, counts[status]) for status in DeliveryStatus if status in counts],
     )
     _actions(day, out)
     out.heading("refused, as the provider's rules say (nothing changed):")

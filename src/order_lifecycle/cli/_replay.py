@@ -1,10 +1,12 @@
-"""``order-lifecycle replay``: a log of raw webhook deliveries fed through the inbox.
+"""``order-lifecycle replay``: a log of raw webhook deliveries fed through the inbox, inline.
 
 One delivery per line: either the raw body itself, or a JSON object
 ``{"body": RAW_BODY_TEXT, "signature": HEADER, "received_at": ISO_TIME}`` (``signature``
 and ``received_at`` optional) when the log kept the signature header. A signature's age
-is judged against ``received_at`` (now, when absent). The log is streamed in batches;
-nothing but the inbox reads a line's content, so any line comes out as a typed outcome.
+is judged against ``received_at`` (now, when absent). The log is streamed in batches,
+each stored and reconciled at once (``Inbox.receive``: the inline mode); nothing but the
+inbox reads a line's content, so any line comes out as a typed outcome. Without a secret
+the inbox is built ``verified_upstream`` (the log's signatures are trusted), which it logs.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from ._output import Output, advance, clean
 __all__ = ["add_parser", "run"]
 
 _BATCH = 500
-_FAILED = frozenset({"invalid", "conflict"})
+_FAILED = frozenset({"invalid", "waiting", "unknown_order"})
 _READ = frozenset({"applied", "duplicate", "stale"})  # outcomes whose order is stored
 # A wrapper line holds the body as JSON text: escapes may make it several times longer.
 _LINE_LIMIT = 8 * DEFAULT_MAX_BODY
@@ -42,7 +44,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Feed EVENTS.jsonl, one delivery per line (the raw body, or "
             '{"body": ..., "signature": ..., "received_at": ...}), through the inbox of the '
-            "store. Exit status 1 if any delivery was invalid or in conflict."
+            "store, each batch stored and reconciled at once. Exit status 1 if any delivery "
+            "was invalid or is left waiting (it cannot apply yet)."
         ),
     )
     replay.add_argument("events", type=Path, metavar="EVENTS.jsonl")
@@ -128,10 +131,10 @@ class _Tally:
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
-    """Replay the log; a summary (or one JSON object); exit status 1 on invalid or conflict."""
+    """Replay the log; a summary (or one JSON object); exit status 1 on invalid or waiting."""
     tally = _Tally(every=args.json)
     with args.events.open("rb") as stream, open_store(args.db) as store:
-        inbox = Inbox(store, secrets=args.secret)
+        inbox = Inbox(store, secrets=args.secret, verified_upstream=args.secret is None)
         total = args.events.stat().st_size
         with out.progress("deliveries (bytes read)", total) as bar:
             batch: list[tuple[int, bytes]] = []

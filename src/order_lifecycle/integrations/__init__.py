@@ -4,10 +4,11 @@
   the ``starlette`` extra: ``pip install 'order-lifecycle[starlette]'``;
 - :mod:`order_lifecycle.integrations.django`: a Django view, with the ``django`` extra.
 
-Each verifies and receives one delivery through an :class:`~order_lifecycle.webhooks.Inbox`
-and answers :func:`~order_lifecycle.webhooks.http_status`. Importing this package imports
-no framework; importing a module without its framework raises an ``ImportError`` naming
-the extra.
+Each verifies and stores one delivery through :meth:`~order_lifecycle.webhooks.Inbox.accept`
+(the request path) and answers its status; a :class:`~order_lifecycle.webhooks.Reconciler`
+applies what was stored (Starlette: ``reconciler_lifespan`` runs one in a thread of the
+app). Importing this package imports no framework; importing a module without its
+framework raises an ``ImportError`` naming the extra.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Stores: orders, checkouts, applied event ids and kept deliveries, committed atomically.
+"""Stores: orders, checkouts, applied event ids, the inbox and the outbox, committed atomically.
 
 :func:`open_store` picks one from a URL: a path (or ``sqlite:///path``) opens a
 :class:`SQLiteStore`, the embedded default; a ``postgresql://`` DSN opens a
@@ -23,7 +23,17 @@ from order_lifecycle.exceptions import (
     StoreError,
     StoreReadOnly,
     StoreUnavailable,
+    UnknownDelivery,
     UnknownOrder,
+)
+from order_lifecycle.webhooks._inbox_store import (
+    Claim,
+    DeliveryStatus,
+    GroupResult,
+    Incoming,
+    SettledGroup,
+    Settlement,
+    StoredDelivery,
 )
 from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES, SUMMARY_BYTES
 
@@ -42,9 +52,13 @@ __all__ = [
     "SUMMARY_BYTES",
     "ChangeOutcome",
     "ChangeResult",
+    "Claim",
+    "DeliveryStatus",
     "DeliveryToKeep",
     "DuplicateEvent",
+    "GroupResult",
     "IllegalHistory",
+    "Incoming",
     "KeptDelivery",
     "MemoryStore",
     "Migration",
@@ -53,12 +67,16 @@ __all__ = [
     "OrderExists",
     "SQLiteStore",
     "SchemaTooNew",
+    "SettledGroup",
+    "Settlement",
     "StaleOrder",
     "Store",
     "StoreCorrupt",
     "StoreError",
     "StoreReadOnly",
     "StoreUnavailable",
+    "StoredDelivery",
+    "UnknownDelivery",
     "UnknownOrder",
     "migrate",
     "open_store",

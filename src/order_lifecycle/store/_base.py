@@ -1,4 +1,4 @@
-"""The :class:`Store` contract: orders, checkouts, event ids and kept deliveries, atomically.
+"""The :class:`Store` contract: orders, checkouts, event ids, the inbox and the outbox, atomically.
 
 The contract every store keeps (the memory reference and the databases alike):
 
@@ -44,6 +44,11 @@ The contract every store keeps (the memory reference and the databases alike):
   delivery kept before is returned.
 - Reads give independent copies: changing what :meth:`Store.get_order` returned changes
   nothing stored.
+- **The inbox.** :meth:`Store.accept_deliveries` stores signed deliveries, unique by event
+  id, in one transaction whose lock waits are bounded; :meth:`Store.claim_deliveries`
+  hands a reconciler some orders' open deliveries (no two claims hold one order), and
+  :meth:`Store.settle_deliveries` writes each order's changes and its deliveries' statuses
+  together, or nothing of that order when another writer got there first (see ``_inbox``).
 - **The outbox.** Every write of an order (created, updated, in a batch, by a 201) also
   writes, in its transaction, the actions :func:`~order_lifecycle.actions.derive_actions`
   finds in it (with the store's :attr:`Store.action_policy`), rewrites and cancels those
@@ -85,11 +90,28 @@ from order_lifecycle.exceptions import (
 from order_lifecycle.lifecycle._spec import MachineSpec
 from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
 from order_lifecycle.models._models import Order
-from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES
-from order_lifecycle.webhooks._webhook_store import BatchStore
+from order_lifecycle.webhooks._inbox_store import (
+    Claim,
+    DeliveryStatus,
+    GroupResult,
+    InboxStore,
+    Incoming,
+    SettledGroup,
+    StoredDelivery,
+)
+from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES, check_cap
+from order_lifecycle.webhooks._webhook_store import DeliveryToKeep
 
+from ._batch import CheckedKeep, checked_keeps
 from ._check import IllegalHistory, StoredHistory, find_illegal
 from ._checkouts import CheckoutCalls
+from ._inbox import (
+    check_groups,
+    check_incoming,
+    check_seq,
+    check_seqs,
+    check_statuses,
+)
 from ._outbox import (
     MAX_TRIES,
     ActionState,
@@ -187,8 +209,8 @@ def kept_delivery(  # noqa: PLR0913, PLR0917 (a row's columns, in order)
     return KeptDelivery(key, raw, reason, at, event_id, order_id, **extra)
 
 
-class Store(BatchStore, CheckoutCalls):
-    """Orders, checkouts, applied webhook event ids and kept deliveries, in one database.
+class Store(InboxStore, CheckoutCalls):
+    """Orders, checkouts, applied webhook event ids, the inbox and the outbox, in one database.
 
     The one storage contract: the inbox commits through it (the batch methods, declared
     in :class:`~order_lifecycle.webhooks._webhook_store.BatchStore`), checkouts are
@@ -319,7 +341,10 @@ class Store(BatchStore, CheckoutCalls):
         at: datetime | None = None,
         summary: bool = False,
     ) -> KeptDelivery | None:
-        """Keep a delivery (conflicting, invalid) with its raw bytes and the reason; it.
+        """Keep a delivery refused unread (a bad signature, too large) and the reason; it.
+
+        The inbox keeps summaries here (``summary=True``); signed deliveries are stored
+        in the inbox instead (:meth:`accept_deliveries`).
 
         Deliveries get increasing ids; ``at`` defaults to now. With ``summary``, only the
         first :data:`~order_lifecycle.store.SUMMARY_BYTES` bytes are kept, with the
@@ -354,6 +379,141 @@ class Store(BatchStore, CheckoutCalls):
     @abstractmethod
     def redeliveries_not_kept(self) -> int:
         """How many deliveries were not kept because they were kept already (redelivered)."""
+
+    # --- the inbox: every signed delivery, stored first, reconciled after --------------------
+
+    def accept_deliveries(
+        self, deliveries: Sequence[Incoming], keep: Sequence[DeliveryToKeep] = ()
+    ) -> list[int | None]:
+        """Store signed deliveries, each unless its event id is stored already; their seqs.
+
+        See :meth:`~order_lifecycle.webhooks._inbox_store.InboxStore.accept_deliveries`.
+        """
+        rows = check_incoming(deliveries)
+        keeps = checked_keeps(keep)
+        cap = check_cap(self.max_kept_bytes)
+        return self._accept_deliveries(rows, keeps, cap) if rows or keeps else []
+
+    def claim_deliveries(
+        self, *, limit: int = 100, now: datetime, only: Iterable[int] | None = None
+    ) -> Claim:
+        """Claim up to ``limit`` orders with deliveries to reconcile, and what deciding needs.
+
+        See :meth:`~order_lifecycle.webhooks._inbox_store.InboxStore.claim_deliveries`.
+        """
+        return self._claim_deliveries(
+            check_limit(limit), check_moment(now, "now"), check_seqs(only)
+        )
+
+    def settle_deliveries(self, groups: Sequence[SettledGroup]) -> list[GroupResult]:
+        """Write each order's changes and its deliveries' statuses, each order whole or not at all.
+
+        See :meth:`~order_lifecycle.webhooks._inbox_store.InboxStore.settle_deliveries`.
+        """
+        checked = check_groups(groups)
+        return self._settle_deliveries(checked) if checked else []
+
+    def release_claim(self, claim: Claim) -> None:
+        """Let other claims take the claim's orders again (a claim released twice: no-op)."""
+        if not isinstance(claim, Claim):
+            raise WrongType("claim", "a Claim (from claim_deliveries)", claim)
+        self._release_claim(claim)
+
+    def list_deliveries(
+        self,
+        *,
+        statuses: Iterable[str] | None = None,
+        order_id: str | None = None,
+        event_type: str | None = None,
+        limit: int = 100,
+    ) -> list[StoredDelivery]:
+        """The inbox's deliveries in ``statuses``, of one order, of one type (each when given).
+
+        Oldest first (by ``seq``), ``limit`` at most.
+
+        Raises:
+            InvalidInput: an unknown status, a bad id or type, a limit not from 1 to 10,000.
+
+        """
+        return self._list_deliveries(
+            check_statuses(statuses),
+            None if order_id is None else check_key(order_id, "order_id"),
+            None if event_type is None else check_key(event_type, "event_type"),
+            check_limit(limit),
+        )
+
+    def get_delivery(self, seq: int) -> StoredDelivery:
+        """The inbox's delivery number ``seq``, body and all.
+
+        Raises:
+            UnknownDelivery: the inbox holds no delivery ``seq``.
+
+        """
+        return self._get_delivery(check_seq(seq))
+
+    def refeed_delivery(self, seq: int) -> StoredDelivery:
+        """An operator's refeed: the delivery pending again (tries from 0), as it now is.
+
+        A reconciler takes it with its order's next claim, whatever it was (an applied
+        one comes out ``duplicate``).
+
+        Raises:
+            UnknownDelivery: the inbox holds no delivery ``seq``.
+
+        """
+        return self._refeed_delivery(check_seq(seq))
+
+    def dismiss_delivery(self, seq: int) -> StoredDelivery:
+        """An operator sets a delivery aside (``dismissed``): no reconciler tries it again.
+
+        Raises:
+            UnknownDelivery: the inbox holds no delivery ``seq``.
+            InvalidInput: it is applied, duplicate or stale (settled for good), or
+                dismissed already.
+
+        """
+        return self._dismiss_delivery(check_seq(seq))
+
+    def delivery_counts(self) -> dict[DeliveryStatus, int]:
+        """How many deliveries the inbox holds in each status (those with none left out)."""
+        return self._delivery_counts()
+
+    @abstractmethod
+    def _accept_deliveries(
+        self, rows: Sequence[Incoming], keeps: Sequence[CheckedKeep], cap: int
+    ) -> list[int | None]: ...
+
+    @abstractmethod
+    def _claim_deliveries(self, limit: int, now: datetime, only: list[int] | None) -> Claim: ...
+
+    @abstractmethod
+    def _settle_deliveries(
+        self, groups: list[tuple[SettledGroup, GroupResult | None]]
+    ) -> list[GroupResult]: ...
+
+    @abstractmethod
+    def _release_claim(self, claim: Claim) -> None: ...
+
+    @abstractmethod
+    def _list_deliveries(
+        self,
+        statuses: tuple[DeliveryStatus, ...] | None,
+        order_id: str | None,
+        event_type: str | None,
+        limit: int,
+    ) -> list[StoredDelivery]: ...
+
+    @abstractmethod
+    def _get_delivery(self, seq: int) -> StoredDelivery: ...
+
+    @abstractmethod
+    def _refeed_delivery(self, seq: int) -> StoredDelivery: ...
+
+    @abstractmethod
+    def _dismiss_delivery(self, seq: int) -> StoredDelivery: ...
+
+    @abstractmethod
+    def _delivery_counts(self) -> dict[DeliveryStatus, int]: ...
 
     # --- the outbox: actions written with the change that created them ---------------------
 

@@ -201,13 +201,15 @@ def check_moment(moment: object, what: str) -> datetime:
     if not isinstance(moment, datetime):
         raise WrongType(what, "a timezone-aware datetime", moment)
     try:
-        if moment.utcoffset() is None:
-            raise WrongType(what, "a timezone-aware datetime", moment)
-        moment.astimezone(UTC)
+        offset = moment.utcoffset()
+        if offset is not None:
+            moment.astimezone(UTC)
     except (OverflowError, ValueError, TypeError):  # its offset takes it past year 1 or 9999
         raise InvalidInput(
             f"{what} must be a moment from year 1 to 9999 in UTC, got {moment!r}."
         ) from None
+    if offset is None:  # outside the try: WrongType is a TypeError too
+        raise WrongType(what, "a timezone-aware datetime", moment)
     return moment
 
 

@@ -29,6 +29,16 @@ charge's id), JSON payload, state, tries, lease, retry time, last error and resu
 an index of kept deliveries by ``sha256``. Version 4 adds ``finished_at`` to ``ol_actions``
 (when an action was done or cancelled), so that finished actions can be pruned.
 
+Version 5 adds ``ol_inbox``, the accept-first inbox: one row per signed delivery, numbered
+by ``seq`` (an integer primary key: SQLite's rowid), unique by ``event_id`` (the event's
+id, or ``sha256:`` and the body's digest when none could be read), with the envelope
+(``event_type``, ``order_id``, the provider's ``created_time`` as sent), ``received_at``,
+``status``, ``reason``, ``attempts`` and ``due_at`` (when a waiting one is tried again),
+and the raw ``body``; indexes by order, of the pending rows by ``seq`` and of the waiting
+ones by ``due_at`` (partial: only those rows). Deliveries kept whole in
+``ol_kept_deliveries`` move to the inbox as pending (reconciled again, each then gets its
+status); summaries stay there, their bytes counted again.
+
 Times are ISO 8601 text with their offset, amounts decimal text: both read back exactly.
 """
 
@@ -50,6 +60,7 @@ TABLES = (
     "ol_kept_deliveries",
     "ol_counters",
     "ol_actions",
+    "ol_inbox",
 )
 """Every table of the schema, parents before children."""
 
@@ -200,6 +211,41 @@ _VERSION_4 = (
     "ALTER TABLE ol_actions ADD COLUMN finished_at TEXT",
 )
 
+_VERSION_5 = (
+    # The inbox: every signed delivery, stored before anything reconciles it.
+    """CREATE TABLE ol_inbox (
+            seq {key},
+            event_id TEXT NOT NULL,
+            event_type TEXT,
+            order_id TEXT,
+            created_time TEXT,
+            received_at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT,
+            attempts {integer} NOT NULL DEFAULT 0,
+            due_at TEXT,
+            body {bytes} NOT NULL
+        )""",
+    "CREATE UNIQUE INDEX ol_inbox_by_event ON ol_inbox (event_id)",
+    "CREATE INDEX ol_inbox_by_order ON ol_inbox (order_id, seq)",
+    "CREATE INDEX ol_inbox_pending ON ol_inbox (seq) WHERE status = 'pending'",
+    "CREATE INDEX ol_inbox_due ON ol_inbox (due_at) WHERE status = 'waiting'",
+    # Deliveries kept whole (not summaries) move to the inbox, to be reconciled again.
+    (
+        "INSERT INTO ol_inbox (event_id, order_id, received_at, status, reason, body) "
+        "SELECT COALESCE(event_id, 'sha256:' || sha256, 'kept:' || id), order_id, kept_at, "
+        "'pending', reason, raw FROM ol_kept_deliveries "
+        "WHERE size IS NULL OR LENGTH(raw) = size ORDER BY id "
+        "ON CONFLICT (event_id) DO NOTHING"
+    ),
+    "DELETE FROM ol_kept_deliveries WHERE size IS NULL OR LENGTH(raw) = size",
+    (
+        "UPDATE ol_counters SET value = "
+        "(SELECT COALESCE(SUM(LENGTH(raw) + LENGTH(reason) + 64), 0) FROM ol_kept_deliveries) "
+        "WHERE name = 'kept_bytes'"
+    ),
+)
+
 MIGRATIONS: dict[int, Mapping[str, tuple[str, ...]]] = {
     1: {"sqlite": _VERSION_1_SQLITE, "postgres": _VERSION_1_POSTGRES},
     2: {
@@ -211,6 +257,19 @@ MIGRATIONS: dict[int, Mapping[str, tuple[str, ...]]] = {
         "postgres": tuple(s.format(integer="BIGINT") for s in _VERSION_3),
     },
     4: {"sqlite": _VERSION_4, "postgres": _VERSION_4},
+    5: {
+        "sqlite": tuple(
+            s.format(key="INTEGER PRIMARY KEY", integer="INTEGER", bytes="BLOB") for s in _VERSION_5
+        ),
+        "postgres": tuple(
+            s.format(
+                key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+                integer="BIGINT",
+                bytes="BYTEA",
+            )
+            for s in _VERSION_5
+        ),
+    },
 }
 """Each schema version's statements by dialect, from the one before (0: no tables).
 

@@ -72,6 +72,7 @@ from ._codec import (
     stored_text,
     stored_time,
 )
+from ._inbox_sql import SQLInbox
 from ._migrate import upgrade
 from ._outbox_sql import SQLOutbox
 from ._require import (
@@ -215,7 +216,7 @@ class NotAllowed(StoreUnavailable):
     """
 
 
-class SQLStore(SQLOutbox, Store):
+class SQLStore(SQLInbox, SQLOutbox, Store):
     """A store over one database connection; subclasses bring the connection."""
 
     dialect: Dialect
@@ -478,19 +479,23 @@ class SQLStore(SQLOutbox, Store):
     def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]:
         """The stored orders among ``order_ids``; see :meth:`Store.read_orders`."""
         wanted = require_ids(order_ids, "order_ids")
-        found: dict[str, tuple[int, Order]] = {}
         with self._transaction(write=False):
-            for chunk in _chunks(wanted):
-                rows = self._query(ORDERS.select_many(len(chunk)), chunk)
-                missing = [row[1] for row in rows if self._orders_cache.get(row[1], row) is None]
-                steps: dict[str, list[Row]] = {key: [] for key in missing}
-                if missing:
-                    for key, *step in self._query(ORDERS.select_steps_many(len(missing)), missing):
-                        steps[key].append(tuple(step))
-                for row in rows:
-                    load = functools.partial(self._steps_of, steps, row[1])
-                    version, order = self._decoded(row, load)
-                    found[row[1]] = (version, order.copy())
+            return self._read_orders_in(wanted)
+
+    def _read_orders_in(self, wanted: Sequence[str]) -> dict[str, tuple[int, Order]]:
+        """Inside a transaction: the stored orders among ``wanted``, copies, with versions."""
+        found: dict[str, tuple[int, Order]] = {}
+        for chunk in _chunks(wanted):
+            rows = self._query(ORDERS.select_many(len(chunk)), chunk)
+            missing = [row[1] for row in rows if self._orders_cache.get(row[1], row) is None]
+            steps: dict[str, list[Row]] = {key: [] for key in missing}
+            if missing:
+                for key, *step in self._query(ORDERS.select_steps_many(len(missing)), missing):
+                    steps[key].append(tuple(step))
+            for row in rows:
+                load = functools.partial(self._steps_of, steps, row[1])
+                version, order = self._decoded(row, load)
+                found[row[1]] = (version, order.copy())
         return found
 
     def _steps_of(self, steps: dict[str, list[Row]], order_id: str) -> list[Row]:
@@ -502,16 +507,20 @@ class SQLStore(SQLOutbox, Store):
     def events_applied(self, event_ids: Iterable[str]) -> dict[str, str]:
         """Which of ``event_ids`` were applied; see :meth:`Store.events_applied`."""
         wanted = require_ids(event_ids, "event_ids")
-        found: dict[str, str] = {}
         with self._transaction(write=False):
-            for chunk in _chunks(wanted):
-                marks = ", ".join("?" * len(chunk))
-                rows = self._query(
-                    "SELECT event_id, order_id FROM ol_applied_events "  # noqa: S608 (marks only)
-                    f"WHERE event_id IN ({marks})",
-                    chunk,
-                )
-                found.update((str(event), str(order)) for event, order in rows)
+            return self._events_applied_in(wanted)
+
+    def _events_applied_in(self, wanted: Sequence[str]) -> dict[str, str]:
+        """Inside a transaction: which of ``wanted`` were applied, with their orders' ids."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(wanted):
+            marks = ", ".join("?" * len(chunk))
+            rows = self._query(
+                "SELECT event_id, order_id FROM ol_applied_events "  # noqa: S608 (marks only)
+                f"WHERE event_id IN ({marks})",
+                chunk,
+            )
+            found.update((str(event), str(order)) for event, order in rows)
         return found
 
     def commit_changes(
@@ -561,12 +570,25 @@ class SQLStore(SQLOutbox, Store):
         for row, order in written:
             self._orders_cache.put(order.id, row, order.copy())
 
+    def _commit_orders(
+        self,
+        changes: Sequence[OrderChange],
+        derived: Sequence[Derived],
+        after: Callable[[], bool],
+    ) -> list[tuple[Row, Order]] | None:
+        """:meth:`_commit_at_once`, ``after`` run last in it; ``None`` if it rolled back."""
+        try:
+            return self._commit_at_once(changes, derived, (), 0, after)
+        except _Fallback:
+            return None
+
     def _commit_at_once(
         self,
         changes: Sequence[OrderChange],
         derived: Sequence[Derived],
         keeps: Sequence[CheckedKeep],
         cap: int,
+        after: Callable[[], bool] | None = None,
     ) -> list[tuple[Row, Order]]:
         """Every change in one statement per kind of write, no savepoint; what was written.
 
@@ -621,6 +643,8 @@ class SQLStore(SQLOutbox, Store):
                 if steps:
                     self._write_many(ORDERS.insert_steps(), steps)
                 self._write_actions(derived)
+                if after is not None and not after():
+                    raise _Fallback
             except self._data_errors as error:
                 raise _Fallback from error
             for delivery in keeps:

@@ -24,6 +24,14 @@ from order_lifecycle.exceptions import (
 )
 from order_lifecycle.lifecycle._tables import ORDER_SPEC
 from order_lifecycle.models._models import Checkout, Order
+from order_lifecycle.webhooks._inbox_store import (
+    Claim,
+    DeliveryStatus,
+    GroupResult,
+    Incoming,
+    SettledGroup,
+    StoredDelivery,
+)
 from order_lifecycle.webhooks._kept import check_cap
 
 from ._base import SPEC_VERSIONS, KeptDelivery, Store, kept_before
@@ -41,6 +49,7 @@ from ._batch import (
 )
 from ._check import StoredHistory
 from ._codec import encode
+from ._inbox import GROUP_COMMITTED, ClaimedOrders, MemoryInbox, dismissible, refed
 from ._outbox import ActionState, MemoryOutbox, StoredAction, utc_now
 from ._require import (
     new_steps,
@@ -82,6 +91,8 @@ class MemoryStore(Store):
         # The outbox's one clock (its leases, retries): the store's, whoever calls it.
         self._clock = utc_now
         self._outbox = MemoryOutbox(self._order_state)
+        self._inbox = MemoryInbox()
+        self._claimed = ClaimedOrders()
 
     def __repr__(self) -> str:
         """``<MemoryStore(num_orders=2, num_checkouts=1)>``."""
@@ -305,6 +316,113 @@ class MemoryStore(Store):
         """How many deliveries were not kept because they were kept already (redelivered)."""
         with self._lock:
             return self._redelivered
+
+    # --- the inbox ----------------------------------------------------------------------------
+
+    def _accept_deliveries(
+        self, rows: Sequence[Incoming], keeps: Sequence[CheckedKeep], cap: int
+    ) -> list[int | None]:
+        with self._lock:
+            for delivery in keeps:
+                self._keep(delivery, cap)
+            return self._inbox.accept(rows)
+
+    def _claim_deliveries(self, limit: int, now: datetime, only: list[int] | None) -> Claim:
+        with self._lock:
+            orders, loose = self._inbox.candidates(limit, now, only, self._claimed.free)
+            token = self._claimed.hold(orders)
+            mine = self._claimed.held(token)
+            rows = self._inbox.open_rows(mine, loose)
+            known = {
+                o: (self._orders[o].version, self._orders[o].record.copy())
+                for o in mine
+                if o in self._orders
+            }
+            applied = {
+                r.event_id: self._events[r.event_id] for r in rows if r.event_id in self._events
+            }
+        return Claim(token, mine, tuple(rows), known, applied)
+
+    def _settle_deliveries(
+        self, groups: list[tuple[SettledGroup, GroupResult | None]]
+    ) -> list[GroupResult]:
+        results = []
+        # Derived before the lock is taken: the shop's classifier may run.
+        derived = {
+            id(change): self._derive(change.base, change.order)
+            for group, refusal in groups
+            if refusal is None
+            for change in group.changes
+        }
+        with self._lock:
+            for group, refusal in groups:
+                problem = refusal or self._lost(group)
+                if problem is None:
+                    for change in group.changes:
+                        self._commit_change(change, set(), derived[id(change)])
+                    self._inbox.settle(group.settlements)
+                results.append(problem or GROUP_COMMITTED)
+        return results
+
+    def _lost(self, group: SettledGroup) -> GroupResult | None:
+        """Under the lock: why ``group`` cannot be written whole now; ``None`` if it can."""
+        reason = self._inbox.unsettled(group.settlements)
+        if reason is None and group.changes:
+            first = group.changes[0]
+            entry = self._orders.get(first.order_id)
+            if (0 if entry is None else entry.version) != first.version:
+                reason = f"order {first.order_id!r} changed after version {first.version} was read"
+            event_ids = [c.event_id for c in group.changes if c.event_id is not None]
+            if len(set(event_ids)) != len(event_ids) or any(e in self._events for e in event_ids):
+                reason = f"an event of order {first.order_id!r} was applied meanwhile"
+        return None if reason is None else GroupResult(ChangeOutcome.LOST, reason)
+
+    def _release_claim(self, claim: Claim) -> None:
+        self._claimed.release(claim.token)
+
+    def _list_deliveries(
+        self,
+        statuses: tuple[DeliveryStatus, ...] | None,
+        order_id: str | None,
+        event_type: str | None,
+        limit: int,
+    ) -> list[StoredDelivery]:
+        with self._lock:
+            rows = [
+                row
+                for row in self._inbox.rows.values()
+                if (statuses is None or row.status in statuses)
+                and (order_id is None or row.order_id == order_id)
+                and (event_type is None or row.event_type == event_type)
+            ]
+        return rows[:limit]
+
+    def _get_delivery(self, seq: int) -> StoredDelivery:
+        with self._lock:
+            return self._inbox.get(seq)
+
+    def _refeed_delivery(self, seq: int) -> StoredDelivery:
+        with self._lock:
+            row = self._inbox.get(seq)
+            fed = attrs.evolve(
+                row, status=DeliveryStatus.PENDING, reason=refed(row), attempts=0, due_at=None
+            )
+            return self._inbox.replace(fed)
+
+    def _dismiss_delivery(self, seq: int) -> StoredDelivery:
+        with self._lock:
+            row = dismissible(self._inbox.get(seq))
+            reason = f"dismissed by an operator (it was {row.status.value}: {row.reason})"
+            return self._inbox.replace(
+                attrs.evolve(row, status=DeliveryStatus.DISMISSED, reason=reason, due_at=None)
+            )
+
+    def _delivery_counts(self) -> dict[DeliveryStatus, int]:
+        with self._lock:
+            counts: dict[DeliveryStatus, int] = {}
+            for row in self._inbox.rows.values():
+                counts[row.status] = counts.get(row.status, 0) + 1
+        return counts
 
     # --- checkouts --------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import contextlib
 import functools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -37,8 +37,10 @@ from order_lifecycle.exceptions import (
     WrongType,
 )
 from order_lifecycle.models._models import Order
+from order_lifecycle.webhooks._inbox_store import Incoming
 
 from ._base import Store
+from ._inbox_sql import INSERT_DELIVERY
 from ._require import require_ids
 from ._schema import POSTGRES
 from ._sql import NotAllowed, Row, SQLStore
@@ -47,6 +49,14 @@ __all__ = ["PostgresStore"]
 
 # Any constant will do: it names the lock that serializes schema creation and upgrades.
 _SCHEMA_LOCK = 0x6F6C5F736368656D
+# The first key of the advisory locks that claim orders for a reconciler ("olib"); the
+# second is the order id's hashtext. Constants, written into the SQL.
+_INBOX_LOCKS = 0x6F6C6962
+_HELD_ELSEWHERE = (
+    " AND (order_id IS NULL OR (hashtext(order_id)::bigint & 4294967295) NOT IN ("  # noqa: S608
+    "SELECT objid::bigint FROM pg_catalog.pg_locks WHERE locktype = 'advisory' "
+    f"AND classid = {_INBOX_LOCKS} AND objsubid = 2))"
+)
 
 # The store's timeouts (seconds) where the session has none of its own.
 _DEFAULT_TIMEOUTS = {"lock_timeout": 5.0, "statement_timeout": 30.0}
@@ -102,6 +112,8 @@ class PostgresStore(SQLStore):
         "to_char((clock_timestamp() + make_interval(secs => ?)) AT TIME ZONE 'UTC', "
         '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')'
     )
+    # A reconciler's claim skips the orders another session holds.
+    _unlocked = _HELD_ELSEWHERE
 
     dialect = POSTGRES
     _data_errors = (errors.DataError, errors.IntegrityError, errors.ProgramLimitExceeded)
@@ -277,6 +289,61 @@ class PostgresStore(SQLStore):
 
     def _lock_schema(self) -> None:
         self._query("SELECT pg_advisory_xact_lock(?)", [_SCHEMA_LOCK])
+
+    # --- the inbox: a bounded request path, claims by advisory locks ---------------------------
+
+    @contextmanager
+    def _accepting(self) -> Iterator[None]:
+        with self._transaction(write=True):
+            wait = f"{round(self.accept_timeout * 1000)}ms"
+            self._query(
+                "SELECT set_config('lock_timeout', ?, true), "
+                "set_config('statement_timeout', ?, true)",
+                [wait, wait],
+            )
+            yield
+
+    def _insert_rows(self, rows: Sequence[Incoming]) -> list[int | None]:
+        # One pipelined executemany; each run's result set holds its new seq, or nothing.
+        found: list[int | None] = []
+        with self._connection.cursor() as cursor:
+            cursor.executemany(_placeholders(INSERT_DELIVERY), rows, returning=True)
+            while True:
+                row = cursor.fetchone()
+                found.append(None if row is None else row[0])
+                if not cursor.nextset():
+                    break
+        return found
+
+    def _claiming(self) -> AbstractContextManager[None]:
+        # Read committed: each read after the locks sees every commit made before them.
+        return self._transaction(write=True)
+
+    def _lock_orders(self, orders: list[str]) -> list[str]:
+        if not orders:
+            return []
+        # pg_try_advisory_lock never waits: an order another session holds is skipped, and
+        # claims cannot deadlock whatever order they meet orders in (sorted all the same).
+        rows = self._query(
+            "SELECT o FROM unnest(?::text[]) AS t(o) "  # noqa: S608 (a constant)
+            f"WHERE pg_try_advisory_lock({_INBOX_LOCKS}, hashtext(o))",
+            [sorted(orders)],
+        )
+        return [row[0] for row in rows]
+
+    def _unlock_orders(self, orders: Sequence[str]) -> None:
+        if not orders:
+            return
+        with self._lock:
+            connection = self._connection
+            if connection.closed or connection.broken:
+                return  # the session is gone, and its locks with it
+            # Outside any transaction (autocommit): session locks, released at once.
+            with contextlib.suppress(psycopg.Error):
+                connection.execute(
+                    "SELECT pg_advisory_unlock(%s, hashtext(o)) FROM unnest(%s::text[]) AS t(o)",
+                    [_INBOX_LOCKS, list(orders)],
+                )
 
     def _translate(  # noqa: PLR0911 (one answer per kind of failure)
         self, error: psycopg.Error, *, committing: bool = False

@@ -20,7 +20,7 @@ import stat
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from order_lifecycle.exceptions import (
@@ -96,6 +96,7 @@ class SQLiteStore(SQLStore):
         self.location = f"the SQLite file {self.path}"
         self.read_only = read_only
         self._timeout = timeout
+        self._busy_now = timeout  # what the connection's busy handler waits, in seconds
         self._lock = threading.Lock()
         made = create is True
         if self.path == _MEMORY:
@@ -247,14 +248,19 @@ class SQLiteStore(SQLStore):
         self._quick_check()
         yield from super()._stored_histories()
 
+    def _accepting(self) -> AbstractContextManager[None]:
+        # The request path waits for the write lock accept_timeout at most, not timeout.
+        return self._transaction(write=True, busy=self.accept_timeout)
+
     @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[None]:
+    def _transaction(self, *, write: bool, busy: float | None = None) -> Iterator[None]:
         if write and self.read_only:
             raise StoreReadOnly(
                 f"the SQLite file {self.path} was opened read-only: nothing was written."
             )
         connection = self._connection
         with self._lock:
+            self._wait_at_most(self._timeout if busy is None else busy)
             try:
                 connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
@@ -266,6 +272,16 @@ class SQLiteStore(SQLStore):
                 connection.execute("COMMIT")
             except (sqlite3.Error, UnicodeDecodeError) as error:
                 raise self._translate(error) from error
+
+    def _wait_at_most(self, seconds: float) -> None:
+        """Under the lock: a writer now waits ``seconds`` for the file's lock, at most.
+
+        Set only when it changes, so that a run of the request path's transactions (or of
+        any others) costs no statement for it.
+        """
+        if seconds != self._busy_now:
+            self._pragma(f"PRAGMA busy_timeout = {round(seconds * 1000)}")
+            self._busy_now = seconds
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         return self._connection.execute(sql, params).fetchall()

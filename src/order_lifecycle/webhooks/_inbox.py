@@ -1,23 +1,27 @@
-r"""The webhook inbox: a batch of raw deliveries in, one outcome per delivery out.
+r"""The webhook inbox: deliveries stored first (the request path), reconciled after.
 
-Each delivery is checked (signature, then shape), parsed, and reconciled with the order it
-is about (:func:`~order_lifecycle.apply_event`); it comes out ``applied``, ``duplicate``,
-``stale``, ``conflict``, ``unknown`` or ``invalid``, with a reason. Nothing is dropped in
-silence: conflicting, unknown and invalid deliveries are kept, raw bytes and reason, for an
-operator. Orders, applied event ids and kept deliveries live in a
-:class:`~order_lifecycle.store.Store`: each batch is read in one query of each kind,
-reconciled in memory and committed in one transaction (see :mod:`._ingest`). A kept
-delivery that is delivered again is not kept again (the store counts it).
+:meth:`Inbox.accept` is what a web endpoint runs: each delivery's signature is checked,
+its envelope read (event id, type, ``createdTime``, order id: no model is built), and its
+raw body stored in the store's inbox, deduplicated by event id, in one transaction per
+batch. It answers one :class:`DeliveryResult` per delivery, whose
+:attr:`~DeliveryResult.status_code` is a 2xx only once the delivery is stored (now, or
+before). :class:`~order_lifecycle.webhooks.Reconciler`\ s then apply what is stored,
+order by order. :meth:`Inbox.receive` does both in one call (the inline mode: tests, the
+demo, ``replay``), answering what each delivery came to.
 
 What unsigned traffic can cost is bounded: a body over ``Inbox.max_body`` is refused
-before anything reads it, and such a body, or one failing its signature check, is kept
-only as a summary (its first 256 bytes, its size and SHA-256) and counted
-(:attr:`Inbox.refused`); every store caps the bytes it keeps in all. Kept text that no
-database can store (NUL, lone surrogates) is kept escaped (``\x00``, ``\udc80``).
+before anything reads it (413), and such a body, or one failing its signature check (401),
+is never stored whole: only a summary (its first 256 bytes, its size and SHA-256) is kept,
+within the store's cap on kept bytes, and counted (:attr:`Inbox.refused`).
+
+Trust is explicit: an inbox checks signatures (``secrets``), unless it is built with
+``verified_upstream=True`` (a proxy in front checks them), which is logged as a warning
+on the ``order_lifecycle.webhooks`` logger when the inbox is built.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -25,25 +29,19 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle.exceptions import (
-    InvalidEvent,
-    InvalidInput,
-    InvalidSignature,
-    WrongType,
-)
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
+from order_lifecycle.exceptions import InvalidInput, InvalidSignature, WrongType
 
-from ._events import Event, OtherObject, parse_event
-from ._ingest import Keep, Pending, ingest, paused_gc
+from ._envelope import read_envelope
+from ._inbox_store import DeliveryStatus, InboxStore, Incoming
 from ._kept import printable
-from ._reconcile import EventOutcome, apply_event
+from ._reconciler import Reconciler
+from ._results import DeliveryResult
 from ._signature import signing_keys, verify_signature
-from ._webhook_store import BatchStore, DeliveryToKeep
+from ._webhook_store import DeliveryToKeep
 
 __all__ = ["DEFAULT_MAX_BODY", "Delivery", "DeliveryResult", "Inbox"]
 
-_KEPT = frozenset({EventOutcome.CONFLICT, EventOutcome.UNKNOWN, EventOutcome.INVALID})
+LOG = logging.getLogger("order_lifecycle.webhooks")
 
 DEFAULT_MAX_BODY = 2**20
 """The largest body the inbox reads, unless told otherwise (1 MiB)."""
@@ -83,41 +81,13 @@ class Delivery:
     received_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
 
 
-@attrs.frozen
-class DeliveryResult:
-    """The outcome of one delivery, with its reason and what could be read of it.
-
-    ``steps`` are the steps the delivery added to its order's history (for a new order,
-    its whole history). ``kept`` says whether the delivery was kept for an operator.
-    ``refusal`` says why a delivery was refused unread: ``"signature"`` or ``"too_large"``
-    (the keys of :attr:`Inbox.refused`), else ``None``.
-    """
-
-    outcome: EventOutcome
-    reason: str
-    event_id: str | None = None
-    event_type: str | None = None
-    order_id: str | None = None
-    steps: tuple[Step[OrderState, OrderEvent], ...] = ()
-    refusal: str | None = None
-
-    @property
-    def kept(self) -> bool:
-        """Whether the delivery was handed to the store to keep (conflict, unknown, invalid).
-
-        The store keeps only a summary of a delivery failing its signature check or over
-        the size limit, and past its cap on kept bytes only counts it.
-        """
-        return self.outcome in _KEPT
-
-
 def _secrets(value: Iterable[str | bytes] | None) -> tuple[bytes, ...] | None:
     if value is None:
         return None
     if isinstance(value, Iterable) and not isinstance(value, (str, bytes)) and not value:
         raise InvalidInput(
-            "Inbox.secrets is empty: give the webhook's signing secrets, or None when "
-            "signatures are checked before the inbox."
+            "Inbox.secrets is empty: give the webhook's signing secrets (or secrets=None "
+            "with verified_upstream=True when a proxy checks signatures before the inbox)."
         )
     return signing_keys(value, "Inbox.secrets")
 
@@ -144,36 +114,68 @@ def _clock(_instance: object, _attribute: attrs.Attribute[Any], value: object) -
 
 
 def _a_store(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, BatchStore):
+    if not isinstance(value, InboxStore):
         raise WrongType("Inbox.store", "a Store", value)
 
 
-def _storable_id(value: str | None) -> str | None:
-    """An id as a kept delivery holds it: escaped if no database could store it."""
-    return printable(value) if value else None
+def _a_bool(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise WrongType(f"Inbox.{attribute.name}", "True or False", value)
 
 
 @attrs.define
 class Inbox:
-    """Reconciles batches of raw webhook deliveries into the orders of ``store``.
+    """Stores the provider's webhook deliveries in ``store``'s inbox, and reconciles them.
 
     ``secrets`` are the webhook's signing secrets (several while one is rotated), each a
     str or bytes of 8 bytes or more; every delivery must then carry a valid signature no
-    older than ``max_age``. ``None`` turns the check off, for deliveries verified before
-    they reach the inbox. A body over ``max_body`` bytes (1 MiB) is invalid and not read.
-    Deliveries refused unread (a bad signature, too large) are kept only as summaries and
-    counted in :attr:`refused`. ``repr`` shows how many secrets there are, never them.
+    older than ``max_age``. Without secrets an inbox is refused, unless built with
+    ``verified_upstream=True``: the deliveries' signatures were checked before they reach
+    it (and this is logged, as a warning, when it is built). A body over ``max_body``
+    bytes (1 MiB) is refused and not read. Deliveries refused unread (a bad signature,
+    too large) are kept only as summaries and counted in :attr:`refused`. ``repr`` shows
+    how many secrets there are, never them.
+
+    Raises (at construction):
+        InvalidInput: no secrets and not ``verified_upstream``, or both; an unusable
+            secret, a negative ``max_age``, a ``max_body`` below 1, a clock that cannot be
+            called, a store without an inbox (:class:`WrongType`).
+
     """
 
-    store: BatchStore = attrs.field(validator=_a_store)
-    secrets: tuple[bytes, ...] | None = attrs.field(converter=_secrets, repr=_secrets_repr)
+    store: InboxStore = attrs.field(validator=_a_store)
+    secrets: tuple[bytes, ...] | None = attrs.field(
+        default=None, converter=_secrets, repr=_secrets_repr
+    )
     max_age: timedelta = attrs.field(default=timedelta(minutes=5), validator=_max_age)
     clock: Callable[[], datetime] = attrs.field(default=_utc_now, validator=_clock)
     max_body: int = attrs.field(default=DEFAULT_MAX_BODY, validator=_max_body)
+    verified_upstream: bool = attrs.field(default=False, validator=_a_bool, kw_only=True)
     _refused: dict[str, int] = attrs.field(
         init=False, repr=False, factory=lambda: dict.fromkeys(("signature", "too_large"), 0)
     )
     _lock: threading.Lock = attrs.field(init=False, repr=False, factory=threading.Lock)
+
+    def __attrs_post_init__(self) -> None:
+        if self.secrets is None and not self.verified_upstream:
+            raise InvalidInput(
+                "Inbox.secrets is None: give the webhook's signing secrets "
+                "(secrets=[...]), or pass verified_upstream=True if a proxy in front of the "
+                "inbox checks every delivery's signature; an inbox never trusts unsigned "
+                "deliveries by default."
+            )
+        if self.secrets is not None and self.verified_upstream:
+            raise InvalidInput(
+                "Inbox got both secrets and verified_upstream=True: give the secrets to "
+                "check signatures here, or verified_upstream=True (and no secrets) if they "
+                "were checked before."
+            )
+        if self.verified_upstream:
+            LOG.warning(
+                "Inbox built with verified_upstream=True: signatures are NOT checked; every "
+                "delivery is trusted as the provider's (store %r).",
+                self.store,
+            )
 
     @property
     def refused(self) -> dict[str, int]:
@@ -181,63 +183,100 @@ class Inbox:
         with self._lock:
             return dict(self._refused)
 
-    def receive(self, deliveries: Iterable[Delivery | bytes]) -> list[DeliveryResult]:
-        """One result per delivery, in order; each delivery applied or kept, never dropped.
+    def accept(self, deliveries: Iterable[Delivery | bytes]) -> list[DeliveryResult]:
+        """Store each delivery (the request path); one result per delivery, in order.
 
-        The results are those of handling the deliveries in turn, each committed before
-        the next is read, but the batch is read once and committed once; a delivery that
-        lost a race with another app server is read again and re-applied, never raised.
-        A conflict is tried again after the rest of the batch (a charge event may come
-        before the event that makes its order known), as long as a round applies
-        something; only then is it kept. A delivery whose ids no
-        store can hold (refused by the parser), or that the store refuses with
-        :class:`InvalidInput`, is ``invalid`` (kept, ids escaped), and the batch goes on.
-
-        The process's cyclic garbage collector is paused while the batch runs (and only
-        then): otherwise the batch's parsed events trigger full collections over everything
-        the process holds, and ingestion slows as the store grows. Keep batches to what
-        one request or one chunk of a log brings (hundreds, not millions).
+        Signed deliveries are stored in one transaction: ``pending`` (for a reconciler),
+        ``duplicate`` (stored before: nothing written), or ``invalid`` when their envelope
+        cannot be read (stored all the same, with the reason). Every one of these answers
+        a 2xx (:attr:`DeliveryResult.status_code`). A body over ``max_body`` (413) or a
+        bad signature (401) is refused unread: only a summary kept.
 
         Raises:
             WrongType: ``deliveries`` is not a list of deliveries, or one is neither a
                 :class:`Delivery` nor bytes, or the clock gave a naive datetime (a
-                configuration error); nothing done.
-            StoreError: the store failed (nothing of the batch committed), or the batch
-                lost its races too many times in a row (:class:`StoreUnavailable`).
+                configuration error); nothing stored.
+            StoreError: nothing stored (the store is unavailable, or its lock wait ran
+                out): answer 503 (:func:`~order_lifecycle.webhooks.error_status`).
 
         """
-        if isinstance(deliveries, (str, bytes, bytearray, memoryview)):
-            raise WrongType("deliveries", "a list of deliveries, not one", deliveries)
-        if not isinstance(deliveries, Iterable):
-            raise WrongType("deliveries", "a list of deliveries", deliveries)
-        batch = [d if isinstance(d, Delivery) else Delivery(d) for d in deliveries]
-        with paused_gc():
-            return self._receive(batch)
-
-    def _receive(self, batch: list[Delivery]) -> list[DeliveryResult]:
+        batch = _batch(deliveries)
+        now = self._clock_now() if any(d.received_at is None for d in batch) else None
         results: list[DeliveryResult | None] = []
-        keeps: list[Keep] = []
-        pending: list[Pending] = []
-        for index, delivery in enumerate(batch):
-            read = self._read(delivery)
-            if isinstance(read, Event):
-                pending.append(Pending(index, delivery.body, read))
-                results.append(None)
+        rows: list[Incoming] = []
+        keeps: list[DeliveryToKeep] = []
+        for delivery in batch:
+            received = delivery.received_at or now
+            assert received is not None  # noqa: S101 (read from the clock when none was given)
+            refusal = self._refused_unread(delivery, received)
+            if refusal is not None:
+                result, keep = refusal
+                results.append(result)
+                keeps.append(keep)
                 continue
-            result, keep = read
-            keeps.append(Keep(1, index, keep))
-            results.append(result)
-        reconciled = ingest(self.store, pending, keeps, printable)
-        for item in pending:
-            event, done = item.event, reconciled[item.index]
-            results[item.index] = DeliveryResult(
-                done.outcome, done.reason, event.id, event.type, event.order_id or "", done.steps
+            key, event_type, order_id, created, reason = read_envelope(delivery.body)
+            status = DeliveryStatus.PENDING if reason is None else DeliveryStatus.INVALID
+            rows.append(
+                Incoming(
+                    key,
+                    event_type,
+                    order_id,
+                    created,
+                    received.isoformat(),
+                    status.value,
+                    reason,
+                    delivery.body,
+                )
             )
-        return [result for result in results if result is not None]
+            results.append(None)
+        seqs = iter(self.store.accept_deliveries(rows, keeps))
+        stored = iter(rows)
+        return [result or _accepted(next(stored), next(seqs)) for result in results]
 
-    def _now(self, delivery: Delivery) -> datetime:
-        if delivery.received_at is not None:
-            return delivery.received_at
+    def receive(self, deliveries: Iterable[Delivery | bytes]) -> list[DeliveryResult]:
+        """Store each delivery, then reconcile what was stored, now; one result per delivery.
+
+        The inline mode of :meth:`accept` and a :class:`Reconciler`: each stored delivery's
+        order is claimed (with every open delivery of it) and settled, and its result says
+        what it came to: ``applied``, ``duplicate``, ``stale``, ``waiting`` (stored; it
+        applies once what it needs arrives, through the inbox), ``unknown`` or
+        ``invalid``. A delivery whose order another reconciler holds all along stays
+        ``pending`` (that reconciler applies it). Inline, no order is given up on: a
+        delivery for an order never seen waits (a reconciler's ``order_wait`` decides when
+        it is ``unknown_order``), however old it is (a replayed log's).
+
+        Raises:
+            WrongType: as :meth:`accept`.
+            StoreError: the store failed; what was stored stays stored (a later
+                reconciler applies it).
+
+        """
+        accepted = self.accept(deliveries)
+        pending = {
+            r.seq: r.order_id
+            for r in accepted
+            if r.seq is not None and r.outcome is DeliveryStatus.PENDING
+        }
+        if not pending:
+            return accepted
+        inline = Reconciler(self.store, clock=self.clock, order_wait=timedelta.max)
+        outcomes = inline.settle(pending)
+        results = []
+        for result in accepted:
+            if result.seq is None or result.seq not in pending:
+                results.append(result)
+                continue
+            done = outcomes.get(result.seq)
+            if done is None:
+                row = self.store.get_delivery(result.seq)
+                results.append(attrs.evolve(result, outcome=row.status, reason=row.reason or ""))
+            else:
+                results.append(
+                    attrs.evolve(result, outcome=done.status, reason=done.reason, steps=done.steps)
+                )
+        return results
+
+    def _clock_now(self) -> datetime:
         now = self.clock()
         if not isinstance(now, datetime) or now.tzinfo is None:
             raise WrongType("Inbox.clock()", "an aware datetime", now)
@@ -247,57 +286,50 @@ class Inbox:
         with self._lock:
             self._refused[refusal] += 1
 
-    def _refused_unread(self, delivery: Delivery) -> tuple[DeliveryResult, DeliveryToKeep] | None:
+    def _refused_unread(
+        self, delivery: Delivery, received: datetime
+    ) -> tuple[DeliveryResult, DeliveryToKeep] | None:
         """The result of a delivery too large or not signed, kept as a summary; else None."""
         size = len(delivery.body)
         if size > self.max_body:
             self._count("too_large")
             reason = f"the body is {size} bytes long, over the limit of {self.max_body}; not read"
-            result, keep = _kept(delivery, EventOutcome.INVALID, reason, summary=True)
-            return attrs.evolve(result, refusal="too_large"), keep
+            return _summary(delivery, reason, "too_large", received)
         if self.secrets is not None:
-            now = self._now(delivery)
             try:
                 verify_signature(
-                    delivery.signature or "", delivery.body, self.secrets, now, self.max_age
+                    delivery.signature or "", delivery.body, self.secrets, received, self.max_age
                 )
             except InvalidSignature as error:
                 self._count("signature")
-                result, keep = _kept(delivery, EventOutcome.INVALID, str(error), summary=True)
-                return attrs.evolve(result, refusal="signature"), keep
+                return _summary(delivery, str(error), "signature", received)
         return None
 
-    def _read(self, delivery: Delivery) -> tuple[DeliveryResult, DeliveryToKeep] | Event:
-        """The delivery's event; or its result and what to keep, when it ends unread."""
-        refused = self._refused_unread(delivery)
-        if refused is not None:
-            return refused
-        try:
-            event = parse_event(delivery.body)
-        except InvalidEvent as error:
-            return _kept(delivery, EventOutcome.INVALID, str(error), error.event_id)
-        if not event.known or isinstance(event.data, OtherObject):
-            reason = apply_event(None, event).reason
-            result, keep = _kept(delivery, EventOutcome.UNKNOWN, reason, event.id, event.order_id)
-            return attrs.evolve(result, event_type=event.type), keep
-        return event
+
+def _batch(deliveries: object) -> list[Delivery]:
+    if isinstance(deliveries, (str, bytes, bytearray, memoryview)):
+        raise WrongType("deliveries", "a list of deliveries, not one", deliveries)
+    if not isinstance(deliveries, Iterable):
+        raise WrongType("deliveries", "a list of deliveries", deliveries)
+    return [d if isinstance(d, Delivery) else Delivery(d) for d in deliveries]
 
 
-def _kept(  # noqa: PLR0913 (the result's fields, and how to keep it)
-    delivery: Delivery,
-    outcome: EventOutcome,
-    reason: str,
-    event_id: str | None = None,
-    order_id: str | None = None,
-    *,
-    summary: bool = False,
+def _accepted(row: Incoming, seq: int | None) -> DeliveryResult:
+    """The request path's answer for a delivery it stored (or found stored already)."""
+    event_id = None if row.event_id.startswith("sha256:") and row.reason else row.event_id
+    if seq is None:
+        reason = f"event {row.event_id!r} was stored in the inbox already"
+        status = DeliveryStatus.DUPLICATE
+    elif row.reason is not None:
+        reason, status = row.reason, DeliveryStatus.INVALID
+    else:
+        reason, status = "stored; a reconciler applies it", DeliveryStatus.PENDING
+    return DeliveryResult(status, reason, event_id, row.event_type, row.order_id, seq=seq)
+
+
+def _summary(
+    delivery: Delivery, reason: str, refusal: str, received: datetime
 ) -> tuple[DeliveryResult, DeliveryToKeep]:
-    """A delivery's result, and the delivery to keep, its text made storable."""
-    keep = DeliveryToKeep(
-        delivery.body,
-        printable(reason),
-        event_id=_storable_id(event_id),
-        order_id=_storable_id(order_id),
-        summary=summary,
-    )
-    return DeliveryResult(outcome, reason, event_id, order_id=order_id), keep
+    """A delivery refused unread: its result, and the summary of it to keep."""
+    keep = DeliveryToKeep(delivery.body, printable(reason), at=received, summary=True)
+    return DeliveryResult(DeliveryStatus.INVALID, reason, refusal=refusal), keep

@@ -1,10 +1,11 @@
 """What a kept delivery may cost: summaries, the cap on kept bytes, text made storable.
 
-Deliveries kept for an operator come from anyone who can reach the webhook endpoint, so
-what is kept of them is bounded: a delivery that fails its signature check (or is too
-large to read) is kept only as a *summary* (its first :data:`SUMMARY_BYTES` bytes, its
-size and its SHA-256), and every store caps the bytes it keeps in total
-(:data:`DEFAULT_MAX_KEPT_BYTES`); past the cap a delivery is only counted.
+Deliveries refused unread come from anyone who can reach the webhook endpoint, so what is
+kept of them is bounded: a delivery that fails its signature check (or is too large to
+read) is never stored in the inbox, only kept as a *summary* (its first
+:data:`SUMMARY_BYTES` bytes, its size and its SHA-256), and every store caps the bytes it
+keeps so in total (:data:`DEFAULT_MAX_KEPT_BYTES`); past the cap a delivery is only
+counted.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-r"""What the webhook inbox needs of a store, and the values it trades in.
+r"""A store's batch calls, and the values they trade in (the inbox's and reconcilers' too).
 
-:class:`BatchStore` is what :class:`~order_lifecycle.Inbox` uses: one read of the orders a
-batch names, one of its applied event ids, and one commit of its :class:`OrderChange`\ s
-and kept deliveries. It is the part of the :class:`~order_lifecycle.store.Store` contract
-the inbox needs, declared once, here, below the stores (``Store`` subclasses it). The
-values it trades in live here too.
+:class:`BatchStore`: one read of the orders a batch names, one of its applied event ids,
+and one commit of its :class:`OrderChange`\ s and kept deliveries. It is part of the
+:class:`~order_lifecycle.store.Store` contract, declared once, here, below the stores
+(the inbox's own part, ``InboxStore``, extends it; ``Store`` subclasses that). The values
+they trade in live here too.
 """
 
 from __future__ import annotations
@@ -97,11 +97,11 @@ class DeliveryToKeep:
 
 @runtime_checkable
 class BatchStore(Protocol):
-    r"""What :class:`~order_lifecycle.Inbox` needs of a store: one read of each kind, one commit.
+    r"""A store's batch calls: one read of each kind (orders, applied event ids), one commit.
 
     This is part of the :class:`~order_lifecycle.store.Store` contract, declared here once,
-    below the stores, so that the inbox can name it: ``Store`` subclasses it and
-    implements it; there is no other implementation and no adapter.
+    below the stores, so that the webhooks layer can name it: ``Store`` subclasses it
+    (through ``InboxStore``) and implements it; there is no other implementation.
     """
 
     @abstractmethod

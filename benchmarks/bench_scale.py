@@ -1,0 +1,408 @@
+"""Accept first, reconcile after: the request path against its floor, and scale-out on PostgreSQL.
+
+Run: ``.venv/bin/python benchmarks/bench_scale.py`` (``--quick`` for a smoke run,
+``--markdown`` for the README). PostgreSQL runs with ``fsync`` on (a throwaway cluster with
+PostgreSQL's durable defaults, or ``--postgres DSN``); SQLite as the store sets it (WAL,
+``synchronous = FULL``). Every measurement runs in its own processes; the traffic is
+``_traffic.deliveries`` (realistic, signed, 10% duplicates, 20% late by up to 256).
+
+- ``request path``: ``Inbox.accept`` (verify, read the envelope, one ``INSERT`` per
+  delivery in one transaction per batch of ``--batch``) into a store's inbox, against its
+  ``floor``, measured alike in the same run: ``json.loads``, the HMAC check, and one
+  batched ``INSERT`` of the event id and body into a table with an integer rowid and a
+  unique index on the event id, ``ON CONFLICT DO NOTHING``, in one transaction per batch.
+  Only that work is timed, per delivery; with ``--repeats N`` each is run N times,
+  interleaved, and the median taken. With ``--before SRC`` (the ``src`` folder of an
+  older order-lifecycle, e.g. ``git archive``'d), ``before`` is that code's request path,
+  ``Inbox.receive`` (everything done inside the request), measured alike in the same run.
+- ``scale``: on PostgreSQL, 1, 2, 4 and 8 app-server processes (``--processes``), fed
+  round-robin (server ``n`` takes deliveries ``n``, ``n + P`` ...), accept in batches of
+  ``--batch`` while ``--reconcilers`` reconciler processes settle what they stored; timed
+  from the start until everything is stored (``accept/s``) and until everything is
+  settled (``settled/s``). Each process reports its own CPU seconds: ``per CPU-s`` is a
+  process's deliveries per second of its own CPU. Deadlocks come from
+  ``pg_stat_database``; failed batches are ``StoreError`` s the processes met; non-2xx
+  the answers that were not.
+
+The machine is shared and noisy: read the ratios, and the load average printed beside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import _traffic
+from bench_ingest import _signed, fresh_database
+
+from order_lifecycle import Delivery, Inbox
+from order_lifecycle.exceptions import StoreError
+from order_lifecycle.store import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.pgcluster import ClusterUnavailable, throwaway_cluster  # noqa: E402
+
+Result = dict[str, Any]
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def load(traffic: str, first: int = 0, step: int = 1) -> list[Delivery]:
+    """The deliveries of the traffic file, every ``step``-th from ``first``."""
+    lines = Path(traffic).read_text().splitlines()[first::step]
+    found = []
+    for line in lines:
+        row = json.loads(line)
+        at = _traffic.T0.fromisoformat(row["received_at"])
+        found.append(Delivery(row["body"].encode(), row["signature"], at))
+    return found
+
+
+# --- the request path and its floor (one process each) ------------------------------------------
+
+
+def request_path(spec: Result) -> Result:
+    deliveries = load(spec["traffic"])
+    batch = spec["batch"]
+    with open_store(spec["where"]) as store:
+        inbox = Inbox(store, secrets=[_traffic.SECRET])
+        # Before: the request did everything (receive); now it stores (accept).
+        handle = inbox.receive if spec["worker"] == "before" else inbox.accept
+        seconds = 0.0
+        answers: dict[str, int] = {}
+        for start in range(0, len(deliveries), batch):
+            chunk = deliveries[start : start + batch]
+            began = time.perf_counter()
+            results = handle(chunk)
+            seconds += time.perf_counter() - began
+            for result in results:
+                answers[str(result.outcome)] = answers.get(str(result.outcome), 0) + 1
+    return {"seconds": seconds, "count": len(deliveries), "answers": answers}
+
+
+def floor(spec: Result) -> Result:
+    deliveries = load(spec["traffic"])
+    batch, key = spec["batch"], _traffic.SECRET.encode()
+    insert: Callable[[list[tuple[str, bytes]]], None]
+    with contextlib.ExitStack() as stack:
+        if spec["database"] == "sqlite":
+            lite = sqlite3.connect(spec["where"], isolation_level=None)
+            stack.callback(lite.close)
+            lite.execute("PRAGMA journal_mode = WAL")
+            lite.execute("PRAGMA synchronous = FULL")
+            lite.execute(
+                "CREATE TABLE floor (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL, body BLOB)"
+            )
+            lite.execute("CREATE UNIQUE INDEX floor_by_event ON floor (event_id)")
+
+            def insert(rows: list[tuple[str, bytes]]) -> None:
+                lite.execute("BEGIN IMMEDIATE")
+                lite.executemany(
+                    "INSERT INTO floor (event_id, body) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
+                )
+                lite.execute("COMMIT")
+
+        else:
+            import psycopg  # noqa: PLC0415 (only when PostgreSQL is measured)
+
+            pg = stack.enter_context(psycopg.connect(spec["where"], autocommit=True))
+            pg.execute(
+                "CREATE TABLE floor (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+                "event_id text NOT NULL, body bytea)"
+            )
+            pg.execute("CREATE UNIQUE INDEX floor_by_event ON floor (event_id)")
+
+            def insert(rows: list[tuple[str, bytes]]) -> None:
+                with pg.transaction(), pg.cursor() as cursor:
+                    cursor.executemany(
+                        "INSERT INTO floor (event_id, body) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                        rows,
+                    )
+
+        seconds = 0.0
+        for start in range(0, len(deliveries), batch):
+            chunk = deliveries[start : start + batch]
+            began = time.perf_counter()
+            rows = []
+            for delivery in chunk:
+                event_id = json.loads(delivery.body)["id"]
+                if not _signed(delivery.signature or "", delivery.body, key):
+                    sys.exit("floor: a delivery's signature does not verify")
+                rows.append((event_id, delivery.body))
+            insert(rows)
+            seconds += time.perf_counter() - began
+    return {"seconds": seconds, "count": len(deliveries)}
+
+
+# --- scale: app servers and reconcilers at once ------------------------------------------------
+
+
+def app_server(spec: Result) -> Result:
+    deliveries = load(spec["traffic"], spec["first"], spec["step"])
+    batch = spec["batch"]
+    answers: dict[int, int] = {}
+    failed = 0
+    with open_store(spec["where"]) as store:
+        inbox = Inbox(store, secrets=[_traffic.SECRET])
+        for start in range(0, len(deliveries), batch):
+            chunk = deliveries[start : start + batch]
+            try:
+                codes = [result.status_code for result in inbox.accept(chunk)]
+            except StoreError:
+                failed += 1
+                codes = [503] * len(chunk)
+            for code in codes:
+                answers[code] = answers.get(code, 0) + 1
+    return {"count": len(deliveries), "answers": answers, "failed": failed, "cpu": cpu_seconds()}
+
+
+def reconciler(spec: Result) -> Result:
+    from order_lifecycle import Reconciler  # noqa: PLC0415 (absent from code --before names)
+
+    stop = Path(spec["stop"])
+    failed = settled = 0
+    with open_store(spec["where"]) as store:
+        worker = Reconciler(store, batch=spec["orders"], idle=0.01)
+        while True:
+            done = stop.exists()
+            try:
+                count = worker.run_once()
+            except StoreError:
+                failed += 1
+                continue
+            settled += count
+            if done and not count:
+                break
+            if not count:
+                time.sleep(0.01)
+    return {"count": settled, "failed": failed, "lost": worker.counts.lost, "cpu": cpu_seconds()}
+
+
+WORKERS: dict[str, Callable[[Result], Result]] = {
+    "before": request_path,
+    "request_path": request_path,
+    "floor": floor,
+    "app_server": app_server,
+    "reconciler": reconciler,
+}
+
+
+def start(job: Result, source: str | None = None) -> subprocess.Popen[str]:
+    """This file's ``job`` in a new process (importing the library from ``source`` if given)."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join([source, env.get("PYTHONPATH", "")])
+    return subprocess.Popen(  # noqa: S603 (this file, our own arguments)
+        [sys.executable, __file__, "--worker", json.dumps(job)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def finish(process: subprocess.Popen[str]) -> Result:
+    out, err = process.communicate()
+    if process.returncode != 0:
+        sys.exit(f"a worker failed:\n{err.strip()}")
+    result: Result = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def deadlocks(where: str) -> int:
+    import psycopg  # noqa: PLC0415 (only when PostgreSQL is measured)
+
+    with psycopg.connect(where) as pg:
+        row = pg.execute(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def scale(traffic: str, where: str, processes: int, args: argparse.Namespace) -> Result:
+    open_store(where).close()  # the tables, before the race
+    before = deadlocks(where)
+    with tempfile.TemporaryDirectory(prefix="bench-scale-stop-") as folder:
+        stop = str(Path(folder) / "stop")
+        began = time.perf_counter()
+        settle = [
+            start({"worker": "reconciler", "where": where, "stop": stop, "orders": args.orders})
+            for _ in range(args.reconcilers)
+        ]
+        servers = [
+            start(
+                {
+                    "worker": "app_server",
+                    "where": where,
+                    "traffic": traffic,
+                    "first": n,
+                    "step": processes,
+                    "batch": args.batch,
+                }
+            )
+            for n in range(processes)
+        ]
+        served = [finish(p) for p in servers]
+        accepted = time.perf_counter() - began
+        Path(stop).touch()
+        settled = [finish(p) for p in settle]
+        total = time.perf_counter() - began
+    count = sum(s["count"] for s in served)
+    answers: dict[str, int] = {}
+    for s in served:
+        for code, n in s["answers"].items():
+            answers[code] = answers.get(code, 0) + n
+    with open_store(where) as store:
+        statuses = {str(k): v for k, v in store.delivery_counts().items()}
+    return {
+        "processes": processes,
+        "count": count,
+        "accept_rate": count / accepted,
+        "settle_rate": count / total,
+        "per_cpu_server": sum(s["count"] / max(s["cpu"], 1e-9) for s in served) / len(served),
+        "per_cpu_reconciler": sum(s["count"] for s in settled) / sum(s["cpu"] for s in settled),
+        "deadlocks": deadlocks(where) - before,
+        "failed": sum(s["failed"] for s in served) + sum(s["failed"] for s in settled),
+        "non_2xx": sum(n for code, n in answers.items() if not 200 <= int(code) < 300),
+        "lost": sum(s["lost"] for s in settled),
+        "statuses": statuses,
+    }
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def write_traffic(count: int, seed: int, folder: str) -> str:
+    path = Path(folder) / "traffic.jsonl"
+    with path.open("w") as out:
+        for signed in _traffic.deliveries(count, seed=seed):
+            row = {
+                "body": signed.body.decode(),
+                "signature": signed.signature,
+                "received_at": signed.received_at.isoformat(),
+            }
+            out.write(json.dumps(row) + "\n")
+    return str(path)
+
+
+def run(args: argparse.Namespace, server: str | None) -> list[str]:
+    lines = [
+        f"command: benchmarks/bench_scale.py {' '.join(sys.argv[1:])}",
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs; load {os.getloadavg()}",
+        f"python: {platform.python_version()}; sqlite {sqlite3.sqlite_version}",
+        (
+            f"| measure | store | batch | deliveries | rate | per delivery (median of "
+            f"{args.repeats}) | ratio to floor |"
+        ),
+        "|---|---|---|---|---|---|---|",
+    ]
+    with tempfile.TemporaryDirectory(prefix="bench-scale-traffic-") as folder:
+        traffic = write_traffic(args.deliveries, args.seed, folder)
+        for store in args.stores:
+            for batch in args.batches:
+                workers = ("floor", "request_path", *(("before",) if args.before else ()))
+                runs: dict[str, list[float]] = {worker: [] for worker in workers}
+                for _ in range(args.repeats):  # interleaved, so that drift hits each alike
+                    for worker in workers:
+                        with fresh_database(store, server) as where:
+                            job = {"worker": worker, "where": where, "traffic": traffic}
+                            source = args.before if worker == "before" else None
+                            job |= {"batch": batch, "database": store}
+                            done = finish(start(job, source))
+                        runs[worker].append(done["seconds"] / done["count"])
+                base = statistics.median(runs["floor"])
+                for worker, times in runs.items():
+                    each = statistics.median(times)
+                    name = "before (receive)" if worker == "before" else worker.replace("_", " ")
+                    lines.append(
+                        f"| {name} | {store} | {batch} | {args.deliveries:,} | "
+                        f"{1 / each:,.0f}/s | {each * 1e6:,.1f} µs | {each / base:.2f}x |"
+                    )
+                print(*lines[-len(workers) :], sep="\n", file=sys.stderr)
+        if "postgres" in args.stores and args.processes:
+            lines += [
+                "",
+                (
+                    f"scale on PostgreSQL (fsync on): batches of {args.batch}, "
+                    f"{args.reconcilers} reconcilers of {args.orders} orders a claim; load "
+                    f"{os.getloadavg()}"
+                ),
+                (
+                    "| app servers | deliveries | accept/s | settled/s | per CPU-s (server) "
+                    "| per CPU-s (reconciler) | deadlocks | failed batches | non-2xx | lost races "
+                    "| statuses |"
+                ),
+                "|---|---|---|---|---|---|---|---|---|---|---|",
+            ]
+            for processes in args.processes:
+                with fresh_database("postgres", server) as where:
+                    r = scale(traffic, where, processes, args)
+                lines.append(
+                    f"| {processes} | {r['count']:,} | {r['accept_rate']:,.0f} | "
+                    f"{r['settle_rate']:,.0f} | {r['per_cpu_server']:,.0f} | "
+                    f"{r['per_cpu_reconciler']:,.0f} | {r['deadlocks']} | {r['failed']} | "
+                    f"{r['non_2xx']} | {r['lost']} | "
+                    f"{', '.join(f'{k} {v}' for k, v in sorted(r['statuses'].items()))} |"
+                )
+                print(lines[-1], file=sys.stderr)
+    lines.append(f"load at end: {os.getloadavg()}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--deliveries", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--batches", default="1,100", help="request path batch sizes")
+    parser.add_argument("--processes", default="1,2,4,8", help="app servers ('' skips scale)")
+    parser.add_argument("--batch", type=int, default=50, help="an app server's batch")
+    parser.add_argument("--reconcilers", type=int, default=2)
+    parser.add_argument("--orders", type=int, default=100, help="orders a reconciler claims")
+    parser.add_argument("--postgres", help="a server's DSN (default: a throwaway cluster)")
+    parser.add_argument("--before", help="an older order-lifecycle's src folder, to compare")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="runs of each request-path measure (median)"
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke run: small and fast")
+    parser.add_argument("--markdown", action="store_true", help="print the table only")
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(WORKERS[json.loads(args.worker)["worker"]](json.loads(args.worker))))
+        return
+    if args.quick:
+        args.deliveries, args.processes = 600, "1,2"
+    args.stores = [s for s in args.stores.split(",") if s]
+    args.batches = [int(b) for b in args.batches.split(",") if b]
+    args.processes = [int(p) for p in args.processes.split(",") if p]
+    with contextlib.ExitStack() as stack:
+        server = args.postgres
+        if server is None and "postgres" in args.stores:
+            try:
+                server = stack.enter_context(throwaway_cluster(durable=True))
+            except ClusterUnavailable as error:
+                print(f"no PostgreSQL: {error}; measuring SQLite only", file=sys.stderr)
+                args.stores = [s for s in args.stores if s != "postgres"]
+        print("\n".join(run(args, server)))
+
+
+if __name__ == "__main__":
+    main()

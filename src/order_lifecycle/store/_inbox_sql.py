@@ -1,0 +1,387 @@
+r"""The inbox in SQL: the request path's one ``INSERT``, claims, settlements, an operator's reads.
+
+The request path is one transaction per batch whose lock waits are bounded
+(:meth:`SQLInbox._accepting`): one ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` per
+delivery (PostgreSQL: pipelined, one round trip), answering each new row's ``seq``.
+
+A claim is one read: the due rows (pending by ``seq``, waiting by ``due_at``, from their
+partial indexes), the orders they name that no other claim holds (PostgreSQL: advisory
+locks taken with ``pg_try_advisory_lock``, which never waits, so reconcilers never wait for
+each other nor deadlock; held by the session until released), those orders' open rows,
+the stored orders and the applied event ids. A settlement is one write transaction: the
+orders' changes as a batch writes them (``_commit_at_once``), and each delivery's status
+``UPDATE``\ d where it still has the status claimed; a short count (another writer came
+first) rolls it back and writes again order by order, each under a savepoint, so that an
+order lost or refused costs only itself.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any
+
+from order_lifecycle.actions import Derived
+from order_lifecycle.exceptions import UnknownDelivery
+from order_lifecycle.webhooks._inbox_store import (
+    Claim,
+    DeliveryStatus,
+    GroupResult,
+    Incoming,
+    SettledGroup,
+    Settlement,
+    StoredDelivery,
+    stamp,
+)
+from order_lifecycle.webhooks._webhook_store import ChangeOutcome, ChangeResult, OrderChange
+
+from ._batch import CheckedKeep
+from ._inbox import GROUP_COMMITTED, ClaimedOrders, dismissible, refed, stored_delivery
+
+__all__ = ["INBOX_COLUMNS", "INSERT_DELIVERY", "SQLInbox"]
+
+Row = tuple[Any, ...]
+
+INBOX_COLUMNS = (
+    "seq",
+    "event_id",
+    "event_type",
+    "order_id",
+    "created_time",
+    "received_at",
+    "status",
+    "reason",
+    "attempts",
+    "due_at",
+    "body",
+)
+"""The inbox table's columns, in the order its migration creates them."""
+
+_SELECT = f"SELECT {', '.join(INBOX_COLUMNS)} FROM ol_inbox"  # noqa: S608 (constant names)
+INSERT_DELIVERY = (
+    "INSERT INTO ol_inbox "
+    "(event_id, event_type, order_id, created_time, received_at, status, reason, body) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING seq"
+)
+"""The request path's one statement: a delivery stored unless its key is; its new ``seq``."""
+_SETTLE = (
+    "UPDATE ol_inbox SET status = ?, reason = ?, attempts = ?, due_at = ? "
+    "WHERE seq = ? AND status = ?"
+)
+_OPEN = "('pending', 'waiting', 'unknown_order')"
+_CHUNK = 500
+
+
+def _settle_params(settlement: Settlement) -> tuple[object, ...]:
+    seq, was, status, reason, attempts, due_at = settlement
+    return (status, reason, attempts, due_at, seq, was)
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+class SQLInbox:
+    """The inbox half of :class:`~order_lifecycle.store._sql.SQLStore`."""
+
+    accept_timeout: float = 2.0
+    """Seconds the request path waits for a lock at most (the provider gives up after a few)."""
+
+    _unlocked = ""
+    """What the claim's scans add to skip orders other sessions hold (PostgreSQL's)."""
+
+    # --- what SQLStore and the dialects supply ------------------------------------------------
+
+    @abstractmethod
+    def _transaction(self, *, write: bool) -> AbstractContextManager[None]: ...
+
+    @abstractmethod
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[Row]: ...
+
+    @abstractmethod
+    def _write(self, sql: str, params: Sequence[object] = ()) -> int: ...
+
+    @abstractmethod
+    def _write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> int: ...
+
+    @abstractmethod
+    def _read_orders_in(self, order_ids: Sequence[str]) -> dict[str, tuple[int, Any]]: ...
+
+    @abstractmethod
+    def _events_applied_in(self, event_ids: Sequence[str]) -> dict[str, str]: ...
+
+    @abstractmethod
+    def _commit_orders(
+        self,
+        changes: Sequence[OrderChange],
+        derived: Sequence[Derived],
+        after: Callable[[], bool],
+    ) -> list[tuple[Row, Any]] | None:
+        """Every change at once, then ``after`` (false: rolled back); ``None`` if rolled back."""
+
+    @abstractmethod
+    def _commit_change(
+        self,
+        change: OrderChange,
+        failed: set[str],
+        written: list[tuple[Row, Any]],
+        derived: Derived,
+    ) -> ChangeResult: ...
+
+    # The store's derivation of the actions a change creates (``Store._derive``).
+    _derive: Callable[[Any, Any], Derived]
+
+    @abstractmethod
+    def _remember(self, written: Sequence[tuple[Row, Any]]) -> None: ...
+
+    @abstractmethod
+    def _keep(self, delivery: CheckedKeep, cap: int) -> object: ...
+
+    def _accepting(self) -> AbstractContextManager[None]:
+        """The request path's write transaction, its lock waits bounded by ``accept_timeout``."""
+        return self._transaction(write=True)
+
+    def _claiming(self) -> AbstractContextManager[None]:
+        """The claim's read: one snapshot (PostgreSQL: read committed, after its locks)."""
+        return self._transaction(write=False)
+
+    def _lock_orders(self, orders: list[str]) -> list[str]:
+        """Of ``orders``, those this session now holds (no database locks: all of them)."""
+        return orders
+
+    def _unlock_orders(self, orders: Sequence[str]) -> None:
+        """Let go of the database locks on ``orders`` (none here)."""
+
+    # --- the request path ---------------------------------------------------------------------
+
+    def _accept_deliveries(
+        self, rows: Sequence[Incoming], keeps: Sequence[CheckedKeep], cap: int
+    ) -> list[int | None]:
+        with self._accepting():
+            for delivery in keeps:
+                self._keep(delivery, cap)
+            return self._insert_rows(rows) if rows else []
+
+    def _insert_rows(self, rows: Sequence[Incoming]) -> list[int | None]:
+        """Inside the transaction: each row inserted unless its key is taken; its seq or None."""
+        found: list[int | None] = []
+        for row in rows:
+            inserted = self._query(INSERT_DELIVERY, row)
+            found.append(inserted[0][0] if inserted else None)
+        return found
+
+    # --- claims -------------------------------------------------------------------------------
+
+    @property
+    def _claims(self) -> ClaimedOrders:
+        claims: ClaimedOrders | None = self.__dict__.get("_claimed_orders")
+        if claims is None:
+            claims = self.__dict__.setdefault("_claimed_orders", ClaimedOrders())
+        return claims
+
+    def _claim_deliveries(self, limit: int, now: datetime, only: list[int] | None) -> Claim:
+        token = 0
+        try:
+            with self._claiming():
+                orders, loose = self._candidates(limit, stamp(now), only)
+                token = self._claims.hold(self._lock_orders(self._claims.free(orders)))
+                mine = self._claims.held(token)
+                rows = self._open_rows(mine, loose)
+                named = list(dict.fromkeys(r.order_id for r in rows if r.order_id is not None))
+                known = self._read_orders_in(named)
+                applied = self._events_applied_in([r.event_id for r in rows])
+        except BaseException:
+            if token:
+                self._unlock_orders(self._claims.release(token))
+            raise
+        return Claim(token, mine, tuple(rows), known, applied)
+
+    def _candidates(
+        self, limit: int, now: str, only: list[int] | None
+    ) -> tuple[list[str], list[int]]:
+        """The orders (oldest due row first) and order-less rows due, ``limit`` of each."""
+        if only is not None:
+            due: list[Row] = []
+            for chunk in _chunks(only):
+                due += self._query(
+                    f"SELECT seq, order_id FROM ol_inbox WHERE seq IN ({_marks(len(chunk))}) "  # noqa: S608
+                    f"AND status IN {_OPEN} ORDER BY seq",
+                    chunk,
+                )
+        else:
+            scan = 4 * limit  # rows of one order repeat: read more rows than orders wanted
+            due = self._query(
+                f"SELECT seq, order_id FROM ol_inbox WHERE status = 'pending'{self._unlocked} "  # noqa: S608
+                "ORDER BY seq LIMIT ?",
+                [scan],
+            )
+            due += self._query(
+                "SELECT seq, order_id FROM ol_inbox WHERE status = 'waiting' AND due_at <= ?"  # noqa: S608
+                f"{self._unlocked} ORDER BY due_at LIMIT ?",
+                [now, scan],
+            )
+        orders: dict[str, None] = {}
+        loose: list[int] = []
+        for seq, order_id in due:
+            if order_id is None:
+                if len(loose) < limit:
+                    loose.append(seq)
+            elif len(orders) < limit:
+                orders[order_id] = None
+        return list(orders), loose
+
+    def _open_rows(self, orders: Sequence[str], loose: Sequence[int]) -> list[StoredDelivery]:
+        """Inside the claim: the open rows of ``orders``, and those of ``loose`` still open."""
+        rows: dict[int, StoredDelivery] = {}
+        for column, values in (("order_id", orders), ("seq", loose)):
+            for chunk in _chunks(values):
+                found = self._query(
+                    f"{_SELECT} WHERE {column} IN ({_marks(len(chunk))}) AND status IN {_OPEN}",
+                    chunk,
+                )
+                rows.update((row.seq, row) for row in map(stored_delivery, found))
+        return [rows[seq] for seq in sorted(rows)]
+
+    def _release_claim(self, claim: Claim) -> None:
+        self._unlock_orders(self._claims.release(claim.token))
+
+    # --- settlements --------------------------------------------------------------------------
+
+    def _settle_deliveries(
+        self, groups: list[tuple[SettledGroup, GroupResult | None]]
+    ) -> list[GroupResult]:
+        # Orders in the order of their ids: two writers sharing orders wait, never deadlock.
+        turn = sorted(range(len(groups)), key=lambda i: groups[i][0].order_id or "")
+        # The actions each change creates, derived once, outside any transaction (the shop's
+        # classifier may run), for both ways of writing.
+        derived = {
+            id(change): self._derive(change.base, change.order)
+            for group, refusal in groups
+            if refusal is None
+            for change in group.changes
+        }
+        if not any(refusal for _, refusal in groups):
+            changes = [change for i in turn for change in groups[i][0].changes]
+            settlements = [s for i in turn for s in groups[i][0].settlements]
+            at_once = self._commit_orders(
+                changes, [derived[id(c)] for c in changes], lambda: self._settle(settlements)
+            )
+            if at_once is not None:
+                self._remember(at_once)
+                return [GROUP_COMMITTED] * len(groups)
+            # A row settled meanwhile, a lost race, a refusal: order by order.
+        results: list[GroupResult] = [GROUP_COMMITTED] * len(groups)
+        written: list[tuple[Row, Any]] = []
+        with self._transaction(write=True):
+            for index in turn:
+                group, refusal = groups[index]
+                results[index] = refusal or self._settle_group(group, written, derived)
+        self._remember(written)
+        return results
+
+    def _settle(self, settlements: Sequence[Settlement]) -> bool:
+        """Inside the transaction: every status written where it is as claimed; whether all were."""
+        if not settlements:
+            return True
+        params = [_settle_params(s) for s in settlements]
+        return self._write_many(_SETTLE, params) == len(params)
+
+    def _settle_group(
+        self,
+        group: SettledGroup,
+        written: list[tuple[Row, Any]],
+        derived: dict[int, Derived],
+    ) -> GroupResult:
+        """Inside the transaction: one order's changes and statuses under one savepoint."""
+        self._write("SAVEPOINT ol_group")
+        mine: list[tuple[Row, Any]] = []
+        result = GROUP_COMMITTED
+        for index, change in enumerate(group.changes):
+            done = self._commit_change(change, set(), mine, derived[id(change)])
+            if not done.committed:
+                result = GroupResult(done.outcome, done.reason, index)
+                break
+        else:
+            for settlement in group.settlements:
+                if not self._write(_SETTLE, _settle_params(settlement)):
+                    reason = f"delivery {settlement.seq} was settled meanwhile"
+                    result = GroupResult(ChangeOutcome.LOST, reason)
+                    break
+        if result.committed:
+            self._write("RELEASE SAVEPOINT ol_group")
+            written.extend(mine)
+        else:
+            self._write("ROLLBACK TO SAVEPOINT ol_group")
+            self._write("RELEASE SAVEPOINT ol_group")
+        return result
+
+    # --- an operator's reads and changes -------------------------------------------------------
+
+    def _list_deliveries(
+        self,
+        statuses: tuple[DeliveryStatus, ...] | None,
+        order_id: str | None,
+        event_type: str | None,
+        limit: int,
+    ) -> list[StoredDelivery]:
+        where: list[str] = []
+        params: list[object] = []
+        if statuses is not None:
+            where.append(f"status IN ({_marks(len(statuses))})" if statuses else "0 = 1")
+            params += [s.value for s in statuses]
+        for column, value in (("order_id", order_id), ("event_type", event_type)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._transaction(write=False):
+            rows = self._query(f"{_SELECT}{clause} ORDER BY seq LIMIT ?", [*params, limit])
+        return [stored_delivery(row) for row in rows]
+
+    def _get_delivery(self, seq: int) -> StoredDelivery:
+        with self._transaction(write=False):
+            return self._delivery(seq)
+
+    def _delivery(self, seq: int) -> StoredDelivery:
+        rows = self._query(f"{_SELECT} WHERE seq = ?", [seq])
+        if not rows:
+            raise UnknownDelivery(seq)
+        return stored_delivery(rows[0])
+
+    def _refeed_delivery(self, seq: int) -> StoredDelivery:
+        with self._transaction(write=True):
+            row = self._delivery(seq)
+            self._write(
+                "UPDATE ol_inbox SET status = 'pending', reason = ?, attempts = 0, due_at = NULL "
+                "WHERE seq = ?",
+                [refed(row), seq],
+            )
+            return self._delivery(seq)
+
+    def _dismiss_delivery(self, seq: int) -> StoredDelivery:
+        with self._transaction(write=True):
+            row = dismissible(self._delivery(seq))
+            reason = f"dismissed by an operator (it was {row.status.value}: {row.reason})"
+            self._write(
+                "UPDATE ol_inbox SET status = 'dismissed', reason = ?, due_at = NULL WHERE seq = ?",
+                [reason, seq],
+            )
+            return self._delivery(seq)
+
+    def _delivery_counts(self) -> dict[DeliveryStatus, int]:
+        with self._transaction(write=False):
+            rows = self._query("SELECT status, COUNT(*) FROM ol_inbox GROUP BY status")
+        counts: dict[DeliveryStatus, int] = {}
+        for status, count in rows:
+            if isinstance(status, str) and status in set(DeliveryStatus):
+                counts[DeliveryStatus(status)] = int(count)
+            else:
+                stored_delivery((0, "", None, None, None, "", status, None, 0, None, b""))
+        return counts
