@@ -30,7 +30,6 @@ __all__ = [
     "FulfilmentPlan",
     "FulfilmentRequest",
     "cancel_items",
-    "fulfil",
     "fulfil_items",
     "fulfilment_plan",
 ]
@@ -104,8 +103,6 @@ def fulfil_items(
     return FulfilmentRequest(order.id, tuple(FulfilmentLine(i, q) for i, q in wanted.items()))
 
 
-fulfil = fulfil_items
-"""The former name of :func:`fulfil_items` (``fulfil`` is also the provider's event)."""
 
 
 def cancel_items(

@@ -72,7 +72,7 @@ class CheckoutCalls(ABC):
         first) is left as it is and ``False`` returned.
         """
 
-    def get(self, checkout_id: str) -> Checkout:
+    def get_checkout(self, checkout_id: str) -> Checkout:
         """A copy of the checkout as last committed; changing it changes nothing here.
 
         Raises:
@@ -137,7 +137,7 @@ class CheckoutCalls(ABC):
         if not isinstance(checkout_id, str):
             return False
         try:
-            self.get(checkout_id)
+            self.get_checkout(checkout_id)
         except UnknownCheckout:
             return False
         return True

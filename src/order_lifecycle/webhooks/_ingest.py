@@ -76,9 +76,6 @@ class Keep:
     delivery: DeliveryToKeep = attrs.field(order=False)
 
 
-Storable = Callable[[str | None], str | None]
-
-
 _PAUSING = threading.Lock()
 
 

@@ -474,8 +474,7 @@ def _listed_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]] 
     The first listed state is the entry state when it is one; else the entry state is the
     one that reaches the listed states in the fewest steps.
     """
-    rank = {spec.value: index for index, spec in enumerate(ORDER_SPEC.states)}
-    listed = sorted(data.state_transitions, key=lambda s: (data.state_transitions[s], rank[s]))
+    listed = sorted(data.state_transitions, key=lambda s: (data.state_transitions[s], _RANK[s]))
     if not listed:
         return None
     if listed[0] in _ENTRY_STATES:
