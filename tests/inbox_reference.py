@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import attrs
 
-from order_lifecycle import DeliveryResult, EventConflict, EventOutcome, InvalidInput, Order
+from order_lifecycle import EventConflict, InvalidInput, Order
 from order_lifecycle.exceptions import InvalidEvent
 from order_lifecycle.store import Store, StoreError, UnknownOrder
-from order_lifecycle.webhooks import OtherObject, apply_event, parse_event
+from order_lifecycle.webhooks import (
+    DeliveryResult,
+    EventOutcome,
+    OtherObject,
+    apply_event,
+    parse_event,
+)
 from order_lifecycle.webhooks._events import Event
 from order_lifecycle.webhooks._kept import printable
 

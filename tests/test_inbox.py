@@ -9,15 +9,7 @@ from typing import Any
 
 import pytest
 
-from order_lifecycle import (
-    Delivery,
-    DeliveryResult,
-    EventOutcome,
-    Inbox,
-    InvalidInput,
-    Order,
-    OrderState,
-)
+from order_lifecycle import Delivery, Inbox, InvalidInput, Order, OrderState
 from order_lifecycle.exceptions import DuplicateEvent, WrongType
 from order_lifecycle.store import (
     ChangeOutcome,
@@ -28,7 +20,7 @@ from order_lifecycle.store import (
     StoreError,
 )
 from order_lifecycle.testing import assert_order_invariants
-from order_lifecycle.webhooks import sign
+from order_lifecycle.webhooks import DeliveryResult, EventOutcome, sign
 from order_lifecycle.webhooks._ingest import paused_gc
 
 from . import webhook_events as ev

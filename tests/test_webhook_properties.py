@@ -24,15 +24,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from order_lifecycle import (
-    Delivery,
-    DeliveryResult,
-    EventOutcome,
-    Inbox,
-    InvalidSignature,
-    Order,
-    OrderState,
-)
+from order_lifecycle import Delivery, Inbox, InvalidSignature, Order, OrderState
 from order_lifecycle.sandbox._shapes import VERSION as SHAPES_VERSION
 from order_lifecycle.store import MemoryStore
 from order_lifecycle.testing import (
@@ -41,7 +33,7 @@ from order_lifecycle.testing import (
     order_lives,
     signed_delivery,
 )
-from order_lifecycle.webhooks import sign, verify_signature
+from order_lifecycle.webhooks import DeliveryResult, EventOutcome, sign, verify_signature
 
 from . import webhook_events as ev
 from .hostile import hostile_bodies

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from order_lifecycle import EventOutcome, Inbox
+from order_lifecycle import Inbox
 from order_lifecycle.store import MemoryStore, SQLiteStore, Store, open_store
 from order_lifecycle.testing import order_lives
+from order_lifecycle.webhooks import EventOutcome
 from tests import webhook_events as ev
 from tests.inbox_reference import receive_one_at_a_time
 

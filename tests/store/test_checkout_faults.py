@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from order_lifecycle import CheckoutState, InvalidInput, Order, OrderCreated, StoreError
+from order_lifecycle import CheckoutState, InvalidInput, Order, StoreError
+from order_lifecycle.checkout import OrderCreated
 from order_lifecycle.exceptions import InvalidResponse
 from order_lifecycle.store import Store, open_store
 from order_lifecycle.testing import assert_submission_invariants, hostile_responses

@@ -27,16 +27,18 @@ from hypothesis.stateful import (
 
 from order_lifecycle import (
     Checkout,
-    CheckoutNeedsChanges,
     CheckoutState,
-    InDoubt,
     InvalidInput,
     Order,
-    OrderCreated,
     StoreError,
+    TransitionNotAllowed,
+)
+from order_lifecycle.checkout import (
+    CheckoutNeedsChanges,
+    InDoubt,
+    OrderCreated,
     SubmissionOutcome,
     SubmissionRejected,
-    TransitionNotAllowed,
     record_response,
 )
 from order_lifecycle.exceptions import (

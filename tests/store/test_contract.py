@@ -15,16 +15,15 @@ from order_lifecycle import (
     ChargeState,
     CheckoutState,
     Inbox,
-    InDoubt,
     InvalidInput,
     Item,
     Order,
-    OrderCreated,
     OrderEvent,
     OrderState,
     TransitionNotAllowed,
     fire,
 )
+from order_lifecycle.checkout import InDoubt, OrderCreated
 from order_lifecycle.exceptions import (
     CheckoutAlreadyConsumed,
     InvalidHistory,

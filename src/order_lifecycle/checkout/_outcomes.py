@@ -11,8 +11,8 @@ doubt (a 5xx, a 404, no answer) always shows its own plain sentence: the provide
 there ("Try again later.") is about its servers, and would invite a second order.
 
 Naming: :class:`InDoubt` is the *outcome* of a submission that got no usable answer; the
-*exception* :class:`~order_lifecycle.SubmissionInDoubt` is what ``begin_submission`` raises
-for a checkout left in that state.
+*exception* :class:`~order_lifecycle.exceptions.SubmissionInDoubt` is what
+``begin_submission`` raises for a checkout left in that state.
 """
 
 from __future__ import annotations

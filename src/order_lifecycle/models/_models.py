@@ -415,7 +415,7 @@ class Order:
     Move it with :func:`order_lifecycle.fire`, never by assigning ``state``: the machine
     checks the table and the guards and records each step. ``as_of`` marks the provider
     snapshot (a webhook event) its state, fraud state and items were last reconciled with;
-    ``None`` until a webhook event is applied (:func:`order_lifecycle.apply_event`).
+    ``None`` until a webhook event is applied (:func:`order_lifecycle.webhooks.apply_event`).
     """
 
     id: str = attrs.field(validator=_text)

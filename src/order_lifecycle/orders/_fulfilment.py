@@ -103,8 +103,6 @@ def fulfil_items(
     return FulfilmentRequest(order.id, tuple(FulfilmentLine(i, q) for i, q in wanted.items()))
 
 
-
-
 def cancel_items(
     order: Order, items: Mapping[str, int], *, at: datetime | None = None
 ) -> FulfilmentRequest:
