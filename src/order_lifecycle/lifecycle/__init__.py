@@ -4,7 +4,8 @@ The provider's words (:class:`OrderState`, :class:`OrderEvent`, ...) and the mer
 :class:`Operation`; a lifecycle declared as a :class:`MachineSpec`; the two declared tables
 (:data:`ORDER_SPEC`, :data:`CHECKOUT_SPEC`); the :class:`Machine` compiled from a spec (and
 :func:`slot_setter`, how it may write a model's state), the :class:`Step` of a history it
-records, and :func:`replay` of a history against a spec.
+records, :func:`replay` of a history against a spec, and :func:`breadth_first`, the one
+path search every question about a table's paths asks.
 """
 
 from __future__ import annotations
@@ -12,18 +13,20 @@ from __future__ import annotations
 from ._machine import Machine, slot_setter
 from ._replay import replay
 from ._spec import (
-    ActionScope,
     ActionSpec,
     EventSpec,
     GuardSpec,
+    ImpliedSpec,
     MachineSpec,
     OperationSpec,
     StateSpec,
     TransitionSpec,
+    breadth_first,
 )
 from ._step import Explanation, Step
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC, ActionKind
 from ._vocabulary import (
+    ActionScope,
     ChargeState,
     CheckoutEvent,
     CheckoutState,
@@ -47,6 +50,7 @@ __all__ = [
     "Explanation",
     "FraudState",
     "GuardSpec",
+    "ImpliedSpec",
     "ItemState",
     "Machine",
     "MachineSpec",
@@ -57,6 +61,7 @@ __all__ = [
     "StateSpec",
     "Step",
     "TransitionSpec",
+    "breadth_first",
     "replay",
     "slot_setter",
 ]

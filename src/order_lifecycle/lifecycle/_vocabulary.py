@@ -15,6 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "ActionScope",
     "ChargeState",
     "CheckoutEvent",
     "CheckoutState",
@@ -120,3 +121,14 @@ class ItemState(StrEnum):
     CANCELLED = "cancelled"
     BLOCKED = "blocked"
     RETURNED = "returned"
+
+
+class ActionScope(StrEnum):
+    """What one action is for: the order, or each item or charge of a kind (``actions``)."""
+
+    ORDER = "order"
+    PHYSICAL_ITEM = "physical_item"
+    DIGITAL_ITEM = "digital_item"
+    UNKNOWN_ITEM = "unknown_item"
+    UNCAPTURED_CHARGE = "uncaptured_charge"
+    REFUNDED_CHARGE = "refunded_charge"
