@@ -1,16 +1,18 @@
 """The lifecycle as data and the machine compiled from it.
 
 The provider's words (:class:`OrderState`, :class:`OrderEvent`, ...) and the merchant's
-:class:`Operation`; a lifecycle declared as a :class:`MachineSpec`; the two declared tables
-(:data:`ORDER_SPEC`, :data:`CHECKOUT_SPEC`); the :class:`Machine` compiled from a spec (and
-:func:`slot_setter`, how it may write a model's state), the :class:`Step` of a history it
-records, :func:`replay` of a history against a spec, and :func:`breadth_first`, the one
-path search every question about a table's paths asks.
+:class:`Operation`; a lifecycle declared as a :class:`MachineSpec`; the declared tables
+(:data:`ORDER_SPEC`, :data:`CHECKOUT_SPEC`, and the outbox's own, :data:`OUTBOX_SPEC`);
+the :class:`Machine` compiled from a spec (and :func:`slot_setter`, how it may write a
+model's state), the :class:`Step` of a history it records, :func:`replay` of a history
+against a spec, and :func:`breadth_first`, the one path search every question about a
+table's paths asks.
 """
 
 from __future__ import annotations
 
 from ._machine import Machine, slot_setter
+from ._outbox import OUTBOX_SPEC, OutboxGuard
 from ._replay import replay
 from ._spec import (
     ActionSpec,
@@ -27,6 +29,7 @@ from ._step import Explanation, Step
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC, ActionKind
 from ._vocabulary import (
     ActionScope,
+    ActionState,
     ChargeState,
     CheckoutEvent,
     CheckoutState,
@@ -35,14 +38,17 @@ from ._vocabulary import (
     Operation,
     OrderEvent,
     OrderState,
+    OutboxEvent,
 )
 
 __all__ = [
     "CHECKOUT_SPEC",
     "ORDER_SPEC",
+    "OUTBOX_SPEC",
     "ActionKind",
     "ActionScope",
     "ActionSpec",
+    "ActionState",
     "ChargeState",
     "CheckoutEvent",
     "CheckoutState",
@@ -58,6 +64,8 @@ __all__ = [
     "OperationSpec",
     "OrderEvent",
     "OrderState",
+    "OutboxEvent",
+    "OutboxGuard",
     "StateSpec",
     "Step",
     "TransitionSpec",

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 __all__ = [
     "ActionScope",
+    "ActionState",
     "ChargeState",
     "CheckoutEvent",
     "CheckoutState",
@@ -24,6 +25,7 @@ __all__ = [
     "Operation",
     "OrderEvent",
     "OrderState",
+    "OutboxEvent",
 ]
 
 
@@ -132,3 +134,25 @@ class ActionScope(StrEnum):
     UNKNOWN_ITEM = "unknown_item"
     UNCAPTURED_CHARGE = "uncaptured_charge"
     REFUNDED_CHARGE = "refunded_charge"
+
+
+class ActionState(StrEnum):
+    """Where an action of the outbox stands (the outbox's table: ``OUTBOX_SPEC``)."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DONE = "done"
+    FAILED = "failed"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+
+class OutboxEvent(StrEnum):
+    """What happens to an action of the outbox: the events of its table (``OUTBOX_SPEC``)."""
+
+    CLAIM = "claim"
+    COMPLETE = "complete"
+    FAIL = "fail"
+    RELEASE = "release"
+    CANCEL = "cancel"
+    RETRY = "retry"
