@@ -3,6 +3,7 @@ import __future__
 
 import importlib
 import types
+from pathlib import Path
 
 import pytest
 
@@ -23,21 +24,11 @@ FACES = [
 ]
 
 
+# Every public subpackage (a folder with a face) and public module of the package.
 SUBPACKAGES = {
-    "actions",
-    "checkout",
-    "cli",
-    "diagrams",
-    "exceptions",
-    "integrations",
-    "lifecycle",
-    "models",
-    "orders",
-    "provider",
-    "sandbox",
-    "store",
-    "testing",
-    "webhooks",
+    path.stem
+    for path in Path(order_lifecycle.__file__).parent.iterdir()
+    if not path.name.startswith("_") and (path.suffix == ".py" or (path / "__init__.py").exists())
 }
 
 

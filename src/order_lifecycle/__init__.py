@@ -41,6 +41,8 @@ concept, each with one face (``__all__``), in layers that import only downwards:
 
 from __future__ import annotations
 
+from types import ModuleType as _Module
+
 from ._version import __version__
 from .actions import ActionWorker
 from .exceptions import (
@@ -113,25 +115,6 @@ __all__ = [
     "return_items",
 ]
 
-_SUBPACKAGES = frozenset(
-    {
-        "actions",
-        "checkout",
-        "cli",
-        "diagrams",
-        "exceptions",
-        "integrations",
-        "lifecycle",
-        "models",
-        "orders",
-        "provider",
-        "sandbox",
-        "store",
-        "testing",
-        "webhooks",
-    }
-)
-
 
 def __dir__() -> list[str]:
     """The public names, and the public subpackages imported so far (attrs' habit).
@@ -139,4 +122,6 @@ def __dir__() -> list[str]:
     Without it, ``dir()`` would also show ``annotations`` (the ``__future__`` import) and
     the private modules the faces imported.
     """
-    return sorted({*__all__, *(name for name in _SUBPACKAGES if name in globals())})
+    found = globals()
+    subpackages = (n for n, v in found.items() if isinstance(v, _Module) and n[0] != "_")
+    return sorted({*__all__, *subpackages})
