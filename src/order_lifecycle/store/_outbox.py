@@ -211,27 +211,25 @@ def row_for(
 
 
 def claimed(
-    action: StoredAction, at: datetime, lease: timedelta, max_tries: int
-) -> tuple[TransitionSpec[ActionState, OutboxEvent], StoredAction] | None:
-    """What a claim at ``at`` makes of ``action``: its row and the action after; ``None``: not due.
+    action: StoredAction,
+    row: TransitionSpec[ActionState, OutboxEvent],
+    at: datetime,
+    lease: timedelta,
+) -> StoredAction:
+    """``action`` as a claim at ``at`` leaves it along ``row`` (:func:`row_for` its claim).
 
     A claim leases it (``tries`` counted, its lease running to ``at + lease``), or buries
     one whose lapsed claims spent its tries (``dead``, :func:`abandoned` its error).
     """
-    row = row_for(action, OutboxEvent.CLAIM, at, max_tries)
-    if row is None:
-        return None
     if row.dest is ActionState.DEAD:
-        after = attrs.evolve(
+        return attrs.evolve(
             action,
             state=row.dest,
             lease_until=None,
             retry_at=None,
             last_error=abandoned(action.tries),
         )
-    else:
-        after = attrs.evolve(action, state=row.dest, tries=action.tries + 1, lease_until=at + lease)
-    return row, after
+    return attrs.evolve(action, state=row.dest, tries=action.tries + 1, lease_until=at + lease)
 
 
 def cancelled(action: StoredAction, result: str, at: datetime) -> StoredAction | None:
@@ -586,22 +584,22 @@ class MemoryOutbox:
         at: datetime,
     ) -> list[StoredAction]:
         """Lease up to ``limit`` due actions not held, oldest first; lapsed ones tried out die."""
-        due: list[StoredAction] = []  # each as the claim leaves it
+        due: list[tuple[StoredAction, TransitionSpec[ActionState, OutboxEvent]]] = []
         for action in list(self.actions.values()):
             if kinds is not None and action.kind not in kinds:
                 continue
-            taken = claimed(action, at, lease, max_tries)
-            if taken is None:
+            row = row_for(action, OutboxEvent.CLAIM, at, max_tries)
+            if row is None:
                 continue
-            row, after = taken
             if row.dest is not ActionState.CLAIMED:  # its lapsed claims spent its tries
-                self.actions[action.key] = after
+                self.actions[action.key] = claimed(action, row, at, lease)
             elif holding(action.kind, self._order_state(action.order_id)) is None:
-                due.append(after)
-        due.sort(key=lambda a: (a.created_at, a.key))
-        for after in due[:limit]:
+                due.append((action, row))
+        due.sort(key=lambda pair: (pair[0].created_at, pair[0].key))
+        taken = [claimed(action, row, at, lease) for action, row in due[:limit]]
+        for after in taken:
             self.actions[after.key] = after
-        return due[:limit]
+        return taken
 
     def get(self, key: str) -> StoredAction:
         """The action with this key, as a reader sees it."""
