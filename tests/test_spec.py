@@ -23,6 +23,8 @@ from order_lifecycle.lifecycle import (
     CHECKOUT_SPEC,
     ORDER_SPEC,
     EventSpec,
+    GuardSpec,
+    ImpliedSpec,
     Machine,
     MachineSpec,
     OperationSpec,
@@ -342,3 +344,24 @@ def test_breadth_first_is_lazy_and_keyed() -> None:
     assert [node for node, _ in walk] == [1, 2, 3, 4]
     assert asked == [0, 1, 2, 3, 4]
     assert dict(breadth_first(0, ways, key=lambda n: n % 5))[4] == ("0+2", "2+2")
+
+
+def test_requirements_and_the_implied_rule_count_in_the_version() -> None:
+    """What a state requires, and the implied rows in their order, change the version."""
+    hammer = GuardSpec("hammer", "a hammer is at hand")
+    requiring = tuple(
+        attrs.evolve(s, requires=("hammer",)) if s.value is Light.ON else s for s in states()
+    )
+    implied = (ImpliedSpec(Light.ON, "hammer"), ImpliedSpec(Light.OFF))
+    plain = build(guards=(hammer,), states=requiring).version
+    assert plain != build(guards=(hammer,), implied=implied, states=requiring).version
+    assert (
+        build(guards=(hammer,), states=requiring, implied=implied).version
+        != build(
+            guards=(hammer,),
+            states=requiring,
+            implied=(ImpliedSpec(Light.OFF, "hammer"), ImpliedSpec(Light.ON)),
+        ).version
+    )
+    worded = tuple(attrs.evolve(s, customer="hello") for s in requiring)
+    assert build(guards=(hammer,), states=worded).version == plain

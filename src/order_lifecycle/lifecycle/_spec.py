@@ -248,16 +248,7 @@ class MachineSpec(Generic[S, E]):
         """
         canonical = {
             "name": self.name,
-            "states": sorted(
-                [
-                    str(s.value),
-                    s.initial,
-                    s.entry,
-                    s.final,
-                    *([sorted(s.requires)] * bool(s.requires)),
-                ]
-                for s in self.states
-            ),
+            "states": sorted(_state_key(s) for s in self.states),
             "events": sorted(str(e.value) for e in self.events),
             "guards": sorted(g.name for g in self.guards),
             "rows": sorted(
@@ -408,6 +399,14 @@ class MachineSpec(Generic[S, E]):
             if entry != state:
                 around |= self.reachable(entry, skip=lambda row: row.dest == state)
         return frozenset(s.value for s in self.states if s.value not in around)
+
+
+def _state_key(state: StateSpec[S]) -> list[object]:
+    """What of a state counts in a spec's version (its requirements only when it has some)."""
+    key: list[object] = [str(state.value), state.initial, state.entry, state.final]
+    if state.requires:  # absent when none: a state that requires nothing keeps its version
+        key.append(sorted(state.requires))
+    return key
 
 
 def breadth_first(
