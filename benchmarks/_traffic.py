@@ -17,7 +17,7 @@ about 5 deliveries per order.
   deliveries (redeliveries all) are held back by up to ``window`` (256) positions. So most
   events of an order still arrive together and in order, some overtake one another (stale
   snapshots, charge events before their order), and at most ``window`` deliveries wait.
-- **signatures**: each delivery is signed with :func:`order_lifecycle.sign` and ``SECRET``
+- **signatures**: each delivery is signed with :func:`order_lifecycle.webhooks.sign` and ``SECRET``
   a second or so after its event, and ``received_at`` is shortly after that, so the
   signature's age check passes.
 """

@@ -61,7 +61,7 @@ from urllib.parse import urlsplit
 import _traffic
 
 from order_lifecycle import Charge, Delivery, Inbox, Item, Order, capture, fire
-from order_lifecycle.orders import fulfil
+from order_lifecycle.orders import fulfil_items
 from order_lifecycle.store import MemoryStore, Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,7 +144,7 @@ def live_order(n: int) -> Order:
         items=[Item(f"{n}-1", 2, physical=True), Item(f"{n}-2", 1, physical=False)],
         charges=[Charge(f"ch-{n}", "capturable", Decimal(f"{n % 900 + 10}.{n % 100:02d}"), "USD")],
     )
-    fulfil(order, {f"{n}-1": 2, f"{n}-2": 1}, at=at + timedelta(hours=1))
+    fulfil_items(order, {f"{n}-1": 2, f"{n}-2": 1}, at=at + timedelta(hours=1))
     capture(order, f"ch-{n}", order.charges[0].amount, at=at + timedelta(hours=2))
     fire(order, "dispute", at=at + timedelta(days=9))
     fire(order, "resolve_dispute", at=at + timedelta(days=30))

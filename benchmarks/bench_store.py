@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from order_lifecycle import Charge, ChargeState, Item, Order, capture
-from order_lifecycle.orders import fulfil
+from order_lifecycle.orders import fulfil_items
 from order_lifecycle.store import MemoryStore, Store, open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -43,7 +43,7 @@ def new_order(order_id: str) -> Order:
         items=[Item("widget", 1, physical=True)],
         charges=[Charge("ch-1", ChargeState.CAPTURABLE, Decimal("1000000.00"), "USD")],
     )
-    fulfil(order, {"widget": 1})
+    fulfil_items(order, {"widget": 1})
     return order
 
 

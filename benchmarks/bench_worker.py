@@ -128,7 +128,7 @@ def main() -> None:
                 with psycopg.connect(dsn, autocommit=True) as connection:
                     connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
                     connection.execute(f"CREATE SCHEMA {schema}")
-                return open_store(f"{dsn}?options=-csearch_path%3D{schema}")
+                return open_store(f"{dsn}?options=-csearch_path%3D{schema}", create=True)
 
             results["postgres"] = measure(fresh, args.orders)
     print(f"{args.orders} actions each way; actions per second, and the floor's per action")

@@ -13,10 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from order_lifecycle.diagrams import FORMATS, SUFFIXES, render_spec
-from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, MachineSpec
+from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, OUTBOX_SPEC, MachineSpec
 
 ROOT = Path(__file__).resolve().parent.parent
-SPECS: dict[str, MachineSpec[Any, Any]] = {"order": ORDER_SPEC, "checkout": CHECKOUT_SPEC}
+SPECS: dict[str, MachineSpec[Any, Any]] = {
+    "order": ORDER_SPEC,
+    "checkout": CHECKOUT_SPEC,
+    "outbox": OUTBOX_SPEC,
+}
 
 # A section between these markers (in README.md or a page under docs/) is the named diagram
 # file, verbatim; Mermaid sections are fenced so that code hosts and the site draw them.

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 
-from order_lifecycle import CheckoutNeedsChanges, InDoubt, Order, OrderCreated, SubmissionRejected
+from order_lifecycle import Order
+from order_lifecycle.checkout import CheckoutNeedsChanges, InDoubt, OrderCreated, SubmissionRejected
 from order_lifecycle.lifecycle import ORDER_SPEC
 
 PLAIN_SENTENCES = [

@@ -28,7 +28,7 @@ from order_lifecycle import (
 )
 from order_lifecycle.exceptions import ReturnNotAllowed
 from order_lifecycle.lifecycle import ORDER_SPEC
-from order_lifecycle.orders import fulfil
+from order_lifecycle.orders import fulfil_items
 from order_lifecycle.testing import assert_order_invariants, assert_state_implied
 
 from .orders import T0, new_order, unchanged
@@ -167,7 +167,7 @@ class Operations(RuleBasedStateMachine):
     def fulfil(self, data: st.DataObject) -> None:
         """Fulfil some units."""
         request = self.request(data, lambda item: item.open_quantity)
-        self.attempt(lambda: fulfil(self.order, request, at=T0))  # type: ignore[arg-type]
+        self.attempt(lambda: fulfil_items(self.order, request, at=T0))  # type: ignore[arg-type]
 
     def cancel_items(self, data: st.DataObject) -> None:
         """Cancel some units."""
@@ -177,7 +177,7 @@ class Operations(RuleBasedStateMachine):
     def fulfil_the_rest(self, _data: st.DataObject) -> None:
         """Fulfil every open unit (nothing open is a bad, empty request)."""
         rest = {i.id: i.open_quantity for i in self.order.items if i.open_quantity}
-        self.attempt(lambda: fulfil(self.order, rest, at=T0))
+        self.attempt(lambda: fulfil_items(self.order, rest, at=T0))
 
     def cancel_the_rest(self, _data: st.DataObject) -> None:
         """Cancel every open unit: the whole order, when nothing was fulfilled."""

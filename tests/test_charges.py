@@ -33,7 +33,7 @@ from order_lifecycle.exceptions import (
     UnknownCharge,
     WrongType,
 )
-from order_lifecycle.orders import RefundRequest, fulfil
+from order_lifecycle.orders import RefundRequest, fulfil_items
 from order_lifecycle.testing import HOSTILE_AMOUNTS
 
 from .orders import T0, new_order, state_of, unchanged, walked_to
@@ -108,7 +108,7 @@ def test_order_takes_its_charges_currency() -> None:
 def test_partial_capture_keeps_the_charge_capturable() -> None:
     """A partial capture adds to ``captured``; the charge stays capturable, the order as it was."""
     order = new_order()
-    fulfil(order, {"shirt": 1})
+    fulfil_items(order, {"shirt": 1})
     charge = capture(order, "ch1", Decimal("20.50"), currency="USD")
     assert (charge.state, charge.captured, charge.open_amount) == (
         ChargeState.CAPTURABLE,
@@ -122,7 +122,7 @@ def test_partial_capture_keeps_the_charge_capturable() -> None:
 def test_capturing_the_rest_after_fulfilment_completes_the_order() -> None:
     """Fulfilled, then captured in full: the charge and the order are complete."""
     order = new_order()
-    fulfil(order, {"shirt": 2, "ebook": 1})
+    fulfil_items(order, {"shirt": 2, "ebook": 1})
     capture(order, "ch1", "20")
     charge = capture(order, "ch1", "40", at=T0)
     assert charge.state is ChargeState.COMPLETE
@@ -135,7 +135,7 @@ def test_capture_and_cancel_settle_a_charge() -> None:
     order = new_order(
         charges=(USD60, Charge("ch2", ChargeState.CAPTURABLE, Decimal(5), "USD")),
     )
-    fulfil(order, {"shirt": 2, "ebook": 1})
+    fulfil_items(order, {"shirt": 2, "ebook": 1})
     capture(order, "ch1", "50")
     assert cancel_charge(order, "ch1", "10").state is ChargeState.COMPLETE
     assert state_of(order) is OrderState.FULFILLED  # ch2 is still open
@@ -147,10 +147,10 @@ def test_capture_and_cancel_settle_a_charge() -> None:
 def test_settled_charges_wait_for_the_last_item() -> None:
     """Charges settled with units still open: accepted until the rest is fulfilled."""
     order = new_order()
-    fulfil(order, {"shirt": 1})
+    fulfil_items(order, {"shirt": 1})
     capture(order, "ch1", "60")
     assert order.state is OrderState.ACCEPTED
-    fulfil(order, {"shirt": 1, "ebook": 1})
+    fulfil_items(order, {"shirt": 1, "ebook": 1})
     assert state_of(order) is OrderState.COMPLETE
     assert [s.event for s in order.history[1:]] == [OrderEvent.FULFIL, OrderEvent.COMPLETE]
 
@@ -204,7 +204,7 @@ def test_capture_and_cancel_refused_by_state(
 def test_amount_too_large(operation: Any) -> None:
     """More than is open on the charge raises AmountTooLarge with what is left; nothing changes."""
     order = new_order()
-    fulfil(order, {"ebook": 1})
+    fulfil_items(order, {"ebook": 1})
     capture(order, "ch1", "50")
     verb = "capture" if operation is capture else "cancel"
     with unchanged(order), pytest.raises(AmountTooLarge) as raised:
@@ -224,7 +224,7 @@ def test_amount_too_large(operation: Any) -> None:
 def test_a_charge_not_authorized_has_nothing_to_capture() -> None:
     """Only a capturable (or processing) charge can be captured."""
     order = new_order(charges=(Charge("ch1", ChargeState.PENDING, Decimal(60), "USD"),))
-    fulfil(order, {"ebook": 1})
+    fulfil_items(order, {"ebook": 1})
     with unchanged(order), pytest.raises(AmountTooLarge, match="only 0 USD is left to capture"):
         capture(order, "ch1", "1")
 
@@ -237,7 +237,7 @@ def captured_order(*amounts: str) -> Order:
     order = new_order(
         charges=(USD60, Charge("ch2", ChargeState.CAPTURABLE, Decimal(40), "USD")),
     )
-    fulfil(order, {"shirt": 2, "ebook": 1})
+    fulfil_items(order, {"shirt": 2, "ebook": 1})
     for charge_id, amount in zip(("ch1", "ch2"), amounts, strict=False):
         capture(order, charge_id, amount)
     return order
@@ -273,7 +273,7 @@ def test_refund_up_to_what_is_available() -> None:
 def test_no_refund_before_a_capture() -> None:
     """Nothing captured, nothing to refund."""
     order = new_order()
-    fulfil(order, {"ebook": 1})
+    fulfil_items(order, {"ebook": 1})
     with unchanged(order), pytest.raises(RefundNotAllowed) as raised:
         refund(order, "1")
     assert str(raised.value) == (
@@ -373,7 +373,7 @@ def test_an_order_without_a_currency_takes_any() -> None:
         items=[Item("a", 1, physical=False)],
         charges=[Charge("c", "capturable", Decimal(5))],
     )
-    fulfil(order, {"a": 1})
+    fulfil_items(order, {"a": 1})
     capture(order, "c", "5", currency="JPY")
     assert refund(order, "5", currency="jpy").currency == "JPY"
     assert RefundRequest("o1", Decimal(1), None).as_json() == {"orderId": "o1", "amount": 1.0}
@@ -387,7 +387,7 @@ def absurd_order() -> Order:
             Charge("ch2", ChargeState.CAPTURABLE, Decimal("9e999999"), "USD"),
         ),
     )
-    fulfil(order, {"shirt": 2, "ebook": 1})
+    fulfil_items(order, {"shirt": 2, "ebook": 1})
     order.charges = tuple(attrs.evolve(c, captured=c.amount) for c in order.charges)
     return order
 
@@ -413,7 +413,7 @@ def _refundable_orders(draw: st.DrawFn) -> Order:
             for n in range(draw(st.integers(1, 3)))
         )
     )
-    fulfil(order, {"shirt": 2, "ebook": 1})
+    fulfil_items(order, {"shirt": 2, "ebook": 1})
     order.charges = tuple(
         attrs.evolve(c, captured=c.amount if draw(st.booleans()) else Decimal(0))
         for c in order.charges

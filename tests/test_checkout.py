@@ -14,24 +14,26 @@ from order_lifecycle import (
     ChargeState,
     Checkout,
     CheckoutEvent,
-    CheckoutNeedsChanges,
     CheckoutState,
-    FraudState,
-    InDoubt,
     InvalidInput,
     Order,
-    OrderCreated,
     OrderState,
+    TransitionNotAllowed,
+)
+from order_lifecycle.checkout import (
+    CheckoutNeedsChanges,
+    InDoubt,
+    OrderCreated,
     ProviderError,
+    RejectionCause,
     SubmissionOutcome,
     SubmissionRejected,
-    TransitionNotAllowed,
+    _responses,
     begin_submission,
     record_no_response,
     record_response,
     settle,
 )
-from order_lifecycle.checkout import RejectionCause, _responses
 from order_lifecycle.exceptions import (
     CheckoutAlreadyConsumed,
     CheckoutRejected,
@@ -41,6 +43,7 @@ from order_lifecycle.exceptions import (
     SubmissionRefused,
     WrongType,
 )
+from order_lifecycle.lifecycle import FraudState
 from order_lifecycle.models import SubmissionAttempt
 from order_lifecycle.testing import (
     assert_submission_invariants,

@@ -7,14 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from order_lifecycle import Charge, ChargeState, Item, Order, OrderEvent, OrderState
+from order_lifecycle.exceptions import WrongType
 from order_lifecycle.lifecycle import ORDER_SPEC
 from order_lifecycle.models import ORDER_MACHINE, implied_state
-from order_lifecycle.models._derived import (
-    IMPLIED_STATES,
-    SETTLED,
-    charges_settled,
-    every_item_fulfilled,
-)
+from order_lifecycle.models._derived import SETTLED, charges_settled, every_item_fulfilled
 from order_lifecycle.models._guards import ORDER_GUARDS
 
 from .orders import T0
@@ -68,14 +64,36 @@ def charge(state: ChargeState, charge_id: str = "c") -> Charge:
 )
 def test_implied_state(items: list[Item], charges: list[Charge], expected: OrderState) -> None:
     """Each clause of the rule, in its order of precedence, gives the state it names."""
-    assert implied_state(items, charges) is OrderState(expected)
+    assert implied_state(accepted(items, charges)) is OrderState(expected)
+
+
+def accepted(items: list[Item], charges: list[Charge]) -> Order:
+    return Order.create("o", OrderState.ACCEPTED, at=T0, items=items, charges=charges)
+
+
+def test_the_rule_is_the_tables_rows_in_order() -> None:
+    """The order table holds the rule: guarded rows by precedence, then accepted unguarded."""
+    rows = [(str(i.state), i.guard) for i in ORDER_SPEC.implied]
+    assert rows == [
+        ("cancelled", "everything_cancelled"),
+        ("returned", "every_item_returned"),
+        ("complete", "fulfilled_and_settled"),
+        ("fulfilled", "every_item_fulfilled"),
+        ("accepted", None),
+    ]
+
+
+def test_implied_state_takes_an_order() -> None:
+    """Anything but an Order is a WrongType, not an AttributeError."""
+    with pytest.raises(WrongType, match="an Order"):
+        implied_state([item()])  # type: ignore[arg-type]
 
 
 def test_partial_cancellation_does_not_cancel() -> None:
     """Cancelling some items, or every charge with items still open, keeps the order accepted."""
     items = [item(cancelled=2), item(1, item_id="j")]
-    assert implied_state(items, [charge(CANCELLED)]) is OrderState.ACCEPTED
-    order = Order.create("o", OrderState.ACCEPTED, at=T0, items=items, charges=[charge(CANCELLED)])
+    order = accepted(items, [charge(CANCELLED)])
+    assert implied_state(order) is OrderState.ACCEPTED
     assert not ORDER_MACHINE.can_fire(order, OrderEvent.CANCEL)
 
 
@@ -98,8 +116,8 @@ _CHARGES = st.lists(st.sampled_from(ChargeState), max_size=3).map(
 @given(_ITEMS, _CHARGES)
 def test_the_guards_are_the_rule(items: list[Item], charges: list[Charge]) -> None:
     """From accepted, each data event is allowed exactly when the rule's clause for it holds."""
-    order = Order.create("o", OrderState.ACCEPTED, at=T0, items=items, charges=charges)
-    implied = implied_state(items, charges)
+    order = accepted(items, charges)
+    implied = implied_state(order)
     assert ORDER_MACHINE.can_fire(order, OrderEvent.CANCEL) is (implied is OrderState.CANCELLED)
     assert ORDER_MACHINE.can_fire(order, OrderEvent.FULFIL) is every_item_fulfilled(items)
     assert ORDER_MACHINE.can_fire(order, OrderEvent.COMPLETE) is (
@@ -115,9 +133,9 @@ def test_the_guards_are_the_rule(items: list[Item], charges: list[Charge]) -> No
 def test_every_guarded_row_into_an_implied_state_is_its_clause(
     items: list[Item], charges: list[Charge]
 ) -> None:
-    """A guard on a row into a state of IMPLIED_STATES is that state's clause: one rule."""
-    order = Order.create("o", OrderState.ACCEPTED, at=T0, items=items, charges=charges)
-    clauses = {i.state: i.holds for i in IMPLIED_STATES}
+    """A guard on a row into a state the rule implies is that state's clause: one rule."""
+    order = accepted(items, charges)
+    clauses = {i.state: ORDER_GUARDS[i.guard] for i in ORDER_SPEC.implied if i.guard is not None}
     rows = [r for r in ORDER_SPEC.transitions_from(OrderState.ACCEPTED) if r.guard is not None]
     assert {r.dest for r in rows} == {
         OrderState.CANCELLED,
@@ -126,7 +144,27 @@ def test_every_guarded_row_into_an_implied_state_is_its_clause(
     }
     for row in rows:
         guard = ORDER_GUARDS[row.guard]  # type: ignore[index]
-        assert guard(order, row) is clauses[row.dest](tuple(items), tuple(charges))
+        assert guard(order, row) is clauses[row.dest](order, None)
+
+
+@given(_ITEMS, _CHARGES)
+def test_an_implied_state_keeps_what_it_requires(items: list[Item], charges: list[Charge]) -> None:
+    """Data in the state it implies breaks nothing that state requires (the table agrees)."""
+    order = accepted(items, charges)
+    order.state = implied_state(order)
+    assert ORDER_MACHINE.unmet_requirements(order) == ()
+
+
+def test_a_closed_state_requires_no_open_unit() -> None:
+    """Fulfilled with a unit open, or complete with a charge open: the table names what breaks."""
+    order = accepted([item(fulfilled=1)], [charge(CAPTURABLE)])
+    order.state = OrderState.FULFILLED
+    assert [g.name for g in ORDER_MACHINE.unmet_requirements(order)] == ["nothing_open"]
+    order.state = OrderState.COMPLETE
+    assert [g.name for g in ORDER_MACHINE.unmet_requirements(order)] == [
+        "nothing_open",
+        "every_charge_settled",
+    ]
 
 
 def test_settled_means_nothing_left_open() -> None:

@@ -6,13 +6,14 @@ import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 from order_lifecycle import InvalidInput
 from order_lifecycle.diagrams import extract, render, render_spec, source_digest, svg_engine
 from order_lifecycle.exceptions import GraphvizMissing
-from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC
+from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, OUTBOX_SPEC, MachineSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing")
@@ -42,10 +43,15 @@ def test_committed_diagrams_match_the_specs() -> None:
     assert not stale, f"run ./scripts/diagrams: {stale} differ from the specs"
 
 
-@pytest.mark.parametrize("machine", ["order", "checkout"])
+@pytest.mark.parametrize("machine", ["order", "checkout", "outbox"])
 def test_committed_svg_was_drawn_from_todays_dot(machine: str) -> None:
     """The SVG carries the digest of the DOT source it was drawn from, and it is today's."""
-    spec = ORDER_SPEC if machine == "order" else CHECKOUT_SPEC
+    specs: dict[str, MachineSpec[Any, Any]] = {
+        "order": ORDER_SPEC,
+        "checkout": CHECKOUT_SPEC,
+        "outbox": OUTBOX_SPEC,
+    }
+    spec = specs[machine]
     svg = (ROOT / "diagrams" / f"{machine}.svg").read_text(encoding="utf-8")
     stamp = re.search(r"<!-- drawn from \w+\.dot sha256:(\w+) -->", svg)
     assert stamp is not None

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle import ChargeState, FraudState, ItemState, OrderState
+from order_lifecycle import ChargeState, OrderState
 from order_lifecycle.exceptions import InvalidEvent
-from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.lifecycle import ORDER_SPEC, FraudState, ItemState
 from order_lifecycle.models import SnapshotMark
 from order_lifecycle.provider import ChargeSnapshot, OrderSnapshot
 from order_lifecycle.provider._json import MAX_DEPTH, MAX_ID_LENGTH

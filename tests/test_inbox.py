@@ -10,16 +10,7 @@ from typing import Any
 
 import pytest
 
-from order_lifecycle import (
-    Delivery,
-    DeliveryResult,
-    DeliveryStatus,
-    Inbox,
-    InvalidInput,
-    Order,
-    OrderState,
-    Reconciler,
-)
+from order_lifecycle import Delivery, Inbox, InvalidInput, Order, OrderState, Reconciler
 from order_lifecycle.exceptions import DuplicateEvent, WrongType
 from order_lifecycle.store import (
     ChangeOutcome,
@@ -30,7 +21,7 @@ from order_lifecycle.store import (
     StoreError,
 )
 from order_lifecycle.testing import assert_order_invariants
-from order_lifecycle.webhooks import sign
+from order_lifecycle.webhooks import DeliveryResult, DeliveryStatus, sign
 from order_lifecycle.webhooks._reconciler import paused_gc
 
 from . import webhook_events as ev

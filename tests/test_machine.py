@@ -39,7 +39,13 @@ from order_lifecycle.exceptions import (
     UnknownOperation,
     WrongType,
 )
-from order_lifecycle.lifecycle import ORDER_SPEC, Machine, TransitionSpec, slot_setter
+from order_lifecycle.lifecycle import (
+    CHECKOUT_SPEC,
+    ORDER_SPEC,
+    Machine,
+    TransitionSpec,
+    slot_setter,
+)
 from order_lifecycle.models import CHECKOUT_MACHINE, ORDER_MACHINE
 from order_lifecycle.testing import HOSTILE_TEXT
 
@@ -546,3 +552,26 @@ def test_leads_answers_like_a_path_search(source: OrderState, dest: OrderState) 
     for avoid in ((), (OrderEvent.RESOLVE_DISPUTE,), (OrderEvent.DISPUTE, OrderEvent.FULFIL)):
         found = ORDER_SPEC.shortest_path(source, lambda s: s is dest, avoid=avoid) is not None
         assert ORDER_MACHINE.leads(source, dest, avoid=avoid) is found
+
+
+@pytest.mark.parametrize("state", list(CheckoutState))
+def test_a_checkout_state_refuses_a_submission_with_its_own_class(state: CheckoutState) -> None:
+    """Fired by hand, a submission is refused with the class the table gives the state."""
+    checkout = Checkout("chk-1")
+    path = CHECKOUT_SPEC.shortest_path(checkout.state, lambda s: s is state)
+    assert path is not None
+    for row in path:
+        fire(checkout, row.event, at=T0)
+    refused_with = CHECKOUT_SPEC.state(state).refused_with
+    if refused_with is None:
+        assert can_fire(checkout, CheckoutEvent.SUBMIT)
+        return
+    with pytest.raises(TransitionNotAllowed) as raised:
+        fire(checkout, CheckoutEvent.SUBMIT, at=T0)
+    assert type(raised.value) is refused_with
+    assert issubclass(refused_with, SubmissionRefused)
+    for event in set(CheckoutEvent) - {CheckoutEvent.SUBMIT}:
+        if not can_fire(checkout, event):  # other events keep their own class
+            with pytest.raises(TransitionNotAllowed) as other:
+                fire(checkout, event, at=T0)
+            assert type(other.value) is TransitionNotAllowed

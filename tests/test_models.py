@@ -12,7 +12,6 @@ from order_lifecycle import (
     ChargeState,
     Checkout,
     CheckoutState,
-    FraudState,
     InvalidInput,
     Item,
     Order,
@@ -21,7 +20,7 @@ from order_lifecycle import (
     fire,
 )
 from order_lifecycle.exceptions import UnknownState, WrongType
-from order_lifecycle.lifecycle import Step
+from order_lifecycle.lifecycle import FraudState, Step
 from order_lifecycle.models import SnapshotMark
 from order_lifecycle.models._models import marked_charge
 

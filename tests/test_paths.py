@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Collection
 from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from order_lifecycle import ChargeState, Item, Order, OrderEvent, OrderState
@@ -16,6 +18,7 @@ from order_lifecycle.webhooks import Event, apply_event, parse_event
 from order_lifecycle.webhooks._paths import (
     Move,
     _search,
+    _shortest_moves,
     announce,
     follow,
     leads,
@@ -159,3 +162,85 @@ def test_a_path_walked_in_legs_is_marked_as_one_walk(order: Order, data: st.Data
     walk(legs, moves[cut:], event, event.data)
     announce(legs, len(moves), event)
     assert legs.history == whole.history
+
+
+# --- the searches the one breadth-first search replaced, as they were --------------------------
+
+
+def _old_shortest_rows(
+    start: tuple[OrderState, OrderState | None], target: OrderState, avoid: Collection[OrderEvent]
+) -> tuple[Any, ...] | None:
+    previous: dict[Any, Any] = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for row in ORDER_SPEC.transitions_from(node[0]):
+            if row.event in avoid:
+                continue
+            child = (row.dest, row.source if row.dest is OrderState.DISPUTE else None)
+            if child in previous:
+                continue
+            previous[child] = (node, row)
+            if row.dest is target:
+                path = []
+                back = previous[child]
+                while back is not None:
+                    path.append(back[1])
+                    back = previous[back[0]]
+                return tuple(reversed(path))
+            queue.append(child)
+    return None
+
+
+def _old_search(start: Order, target: OrderState, *, waive_resolution: bool) -> list[Move] | None:
+    at = start.history[-1].at
+    queue: deque[tuple[Order, list[Move]]] = deque([(start, [])])
+    seen = {(start.state, start.state_before_dispute)}
+    while queue:
+        node, moves = queue.popleft()
+        for row in ORDER_SPEC.transitions_from(node.state):
+            child = node.copy()
+            if (
+                ORDER_MACHINE.can_fire(node, row.event)
+                and ORDER_MACHINE.fire(child, row.event, at=at).dest is row.dest
+            ):
+                move = Move(row)
+            elif waive_resolution and row.event is OrderEvent.RESOLVE_DISPUTE:
+                child = node.copy()
+                ORDER_MACHINE.record(child, row, at=at)
+                move = Move(row, forced=True)
+            else:
+                continue
+            key = (child.state, child.state_before_dispute)
+            if key in seen:
+                continue
+            seen.add(key)
+            if child.state is target:
+                return [*moves, move]
+            queue.append((child, [*moves, move]))
+    return None
+
+
+STATES = st.sampled_from(list(OrderState))
+
+
+@given(STATES, st.none() | STATES, STATES, st.sets(st.sampled_from(list(OrderEvent))))
+def test_the_one_search_gives_reconciliations_table_paths(
+    state: OrderState, before: OrderState | None, target: OrderState, avoid: set[OrderEvent]
+) -> None:
+    """The table's shortest path is the one reconciliation's own search over nodes found."""
+    assume(state is not target)  # never asked: the order is there already
+    moves = _shortest_moves((state, before), target, tuple(sorted(avoid)))
+    rows = None if moves is None else tuple(move.row for move in moves)
+    assert rows == _old_shortest_rows((state, before), target, avoid)
+
+
+@given(_orders_anywhere(), STATES, st.booleans())
+def test_the_one_search_gives_reconciliations_guarded_paths(
+    order: Order, target: OrderState, waive: bool
+) -> None:
+    """Over copies of the order, the guards judging, it finds what the search on copies found."""
+    assume(order.state is not target)  # never asked: the order is there already
+    assert _search(order, target, waive_resolution=waive) == _old_search(
+        order, target, waive_resolution=waive
+    )

@@ -10,23 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle import (
-    Charge,
-    ChargeState,
-    EventConflict,
-    EventOutcome,
-    FraudState,
-    Item,
-    Order,
-    OrderEvent,
-    OrderState,
-)
+from order_lifecycle import Charge, ChargeState, EventConflict, Item, Order, OrderEvent, OrderState
 from order_lifecycle.exceptions import WrongType
-from order_lifecycle.lifecycle import ORDER_SPEC, replay
+from order_lifecycle.lifecycle import ORDER_SPEC, FraudState, replay
 from order_lifecycle.models import SnapshotMark
 from order_lifecycle.models._models import marked_charge
 from order_lifecycle.testing import assert_order_invariants, charges
-from order_lifecycle.webhooks import Event, Reconciled, apply_event, parse_event
+from order_lifecycle.webhooks import Event, EventOutcome, Reconciled, apply_event, parse_event
 
 from . import webhook_events as ev
 

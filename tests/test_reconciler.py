@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from order_lifecycle import Delivery, DeliveryStatus, Inbox, OrderState, Reconciler
+from order_lifecycle import Delivery, Inbox, OrderState, Reconciler
 from order_lifecycle.exceptions import InvalidInput, WrongType
 from order_lifecycle.store import ChangeOutcome, GroupResult, MemoryStore, SettledGroup
-from order_lifecycle.webhooks import sign
+from order_lifecycle.webhooks import DeliveryStatus, sign
 from order_lifecycle.webhooks._reconciler import waiting_backoff
 
 from . import webhook_events as ev

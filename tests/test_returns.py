@@ -4,7 +4,7 @@ import pytest
 
 from order_lifecycle import OrderEvent, OrderState, cancel_items, capture, fire, return_items
 from order_lifecycle.exceptions import QuantityTooLarge, ReturnNotAllowed
-from order_lifecycle.orders import ReturnLine, ReturnRequest, fulfil
+from order_lifecycle.orders import ReturnLine, ReturnRequest, fulfil_items
 
 from .orders import T0, new_order, unchanged, walked_to
 
@@ -12,7 +12,7 @@ from .orders import T0, new_order, unchanged, walked_to
 def test_partial_return_keeps_the_state() -> None:
     """Returning some units records them and gives the POST /returns body."""
     order = new_order()
-    fulfil(order, {"shirt": 2, "ebook": 1})
+    fulfil_items(order, {"shirt": 2, "ebook": 1})
     request = return_items(order, {"shirt": 1})
     assert request == ReturnRequest("o1", (ReturnLine("shirt", 1),))
     assert request.as_json() == {"orderId": "o1", "items": [{"itemId": "shirt", "quantity": 1}]}
@@ -24,7 +24,7 @@ def test_partial_return_keeps_the_state() -> None:
 def test_full_return_returns_the_order(captured: bool) -> None:
     """The last fulfilled unit back (the rest cancelled) moves a fulfilled or complete order."""
     order = new_order()
-    fulfil(order, {"shirt": 1, "ebook": 1})
+    fulfil_items(order, {"shirt": 1, "ebook": 1})
     cancel_items(order, {"shirt": 1})
     if captured:
         capture(order, "ch1", "60")
@@ -38,7 +38,7 @@ def test_full_return_returns_the_order(captured: bool) -> None:
 def test_return_in_accepted_of_what_was_fulfilled() -> None:
     """Shipped units of a partly fulfilled order may come back; the order stays accepted."""
     order = new_order()
-    fulfil(order, {"shirt": 1})
+    fulfil_items(order, {"shirt": 1})
     return_items(order, {"shirt": 1})
     assert order.state is OrderState.ACCEPTED
 
@@ -46,7 +46,7 @@ def test_return_in_accepted_of_what_was_fulfilled() -> None:
 def test_no_more_returned_than_fulfilled() -> None:
     """Returning more than fulfilled and not yet returned raises QuantityTooLarge."""
     order = new_order()
-    fulfil(order, {"shirt": 1})
+    fulfil_items(order, {"shirt": 1})
     with unchanged(order), pytest.raises(QuantityTooLarge) as raised:
         return_items(order, {"shirt": 2})
     assert str(raised.value) == "Item 'shirt': can't return 2, only 1 unit is left to return."

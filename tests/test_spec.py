@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable, Collection
 from enum import StrEnum
+from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from order_lifecycle import (
     CheckoutEvent,
@@ -12,7 +17,6 @@ from order_lifecycle import (
     OperationNotAllowed,
     OrderEvent,
     OrderState,
-    TransitionNotAllowed,
 )
 from order_lifecycle.exceptions import FulfillmentNotAllowed, InvalidDefinition, SubmissionRefused
 from order_lifecycle.lifecycle import (
@@ -20,11 +24,15 @@ from order_lifecycle.lifecycle import (
     ORDER_SPEC,
     EventSpec,
     GuardSpec,
+    ImpliedSpec,
+    Machine,
     MachineSpec,
     OperationSpec,
     StateSpec,
     TransitionSpec,
+    breadth_first,
 )
+from order_lifecycle.models import CHECKOUT_MACHINE, ORDER_MACHINE
 
 
 class Light(StrEnum):
@@ -85,87 +93,6 @@ def test_valid_spec_builds() -> None:
     assert repr(spec) == (
         "<MachineSpec('light', num_states=3, num_events=2, num_transitions=3, num_operations=0)>"
     )
-
-
-def test_no_initial_state() -> None:
-    """A spec without an initial state says to mark one."""
-    no_initial = tuple(StateSpec(s.value, "", "", final=s.final) for s in states())
-    assert "no state is initial: mark exactly one state initial=True" in problems_of(
-        states=no_initial
-    )
-
-
-def test_two_initial_states() -> None:
-    """Two initial states are both named."""
-    two = tuple(
-        StateSpec(s.value, "", "", initial=s.value is not Light.BROKEN, final=s.final)
-        for s in states()
-    )
-    assert "several initial states 'off', 'on': mark exactly one initial=True" in problems_of(
-        states=two
-    )
-
-
-def test_transition_out_of_final_state() -> None:
-    """A way out of a final state is named with the fix."""
-    message = problems_of(transitions=(*ROWS, TransitionSpec(Flip.FLIP, Light.BROKEN, Light.ON)))
-    assert "final state 'broken' has a way out (broken -flip-> on)" in message
-    assert "remove the transition or make 'broken' non-final" in message
-
-
-def test_unreachable_state() -> None:
-    """A state no transition leads to is named."""
-    message = problems_of(transitions=ROWS[:2], events=EVENTS[:1])
-    assert "unreachable states 'broken'" in message
-
-
-def test_unknown_guard() -> None:
-    """A transition naming an undeclared guard is named, with the declaration to add."""
-    guarded = (*ROWS[:2], TransitionSpec(Flip.SMASH, Light.ON, Light.BROKEN, guard="hammer"))
-    message = problems_of(transitions=guarded)
-    assert "transition on -smash-> broken names unknown guard 'hammer'" in message
-    assert "GuardSpec('hammer', ...)" in message
-
-
-def test_unused_guard_and_event() -> None:
-    """Declarations nothing uses are flagged, so the table cannot drift from them."""
-    message = problems_of(guards=(GuardSpec("hammer", "a hammer is at hand"),))
-    assert "guard 'hammer' guards no transition" in message
-    assert "event 'smash' is in no transition" in problems_of(transitions=ROWS[:2])
-
-
-def test_trap_state() -> None:
-    """A non-final state without a way out must be made final or given a transition."""
-    message = problems_of(states=states(finals=()))
-    assert "state 'broken' has no way out but is not final" in message
-
-
-def test_ambiguous_rows() -> None:
-    """Two unguarded rows for one event from one state are ambiguous."""
-    message = problems_of(transitions=(*ROWS, TransitionSpec(Flip.FLIP, Light.OFF, Light.BROKEN)))
-    assert "event 'flip' from 'off' has 2 rows and 2 without a guard" in message
-
-
-def test_enum_member_not_declared() -> None:
-    """Every member of the state enum must be declared, or the table forgot a state."""
-    message = problems_of(states=states()[:2], transitions=ROWS[:2], events=EVENTS[:1])
-    assert "Light.BROKEN ('broken') is not declared as a state" in message
-
-
-def test_duplicate_declaration() -> None:
-    """A state declared twice is named."""
-    message = problems_of(states=(*states(), states()[0]))
-    assert "state 'off' is declared more than once" in message
-
-
-def test_every_problem_is_listed() -> None:
-    """All problems are reported at once, one per line."""
-    message = problems_of(
-        states=states(finals=()),
-        guards=(GuardSpec("hammer", "a hammer is at hand"),),
-    )
-    assert message.startswith("The light lifecycle is invalid:\n- ")
-    assert message.count("\n- ") == 2
 
 
 def test_order_spec_matches_design() -> None:
@@ -275,35 +202,6 @@ def test_operations_build_and_say_why_each_state_refuses() -> None:
     assert spec.operation(Chore.REPLACE).allowed_in == (Light.OFF, Light.ON)
 
 
-@pytest.mark.parametrize(
-    ("overrides", "problem"),
-    [
-        ({"allowed_in": (Light.BROKEN,)}, "operation 'clean' is allowed in final state 'broken'"),
-        ({"allowed_in": ()}, "operation 'clean' is allowed in no state"),
-        ({"allowed_in": ("dim",)}, "operation 'clean' names unknown state 'dim'"),
-        (
-            {"refusals": ((Light.OFF, "no"),)},
-            "operation 'clean' gives a refusal for 'off', which is unknown or allows it",
-        ),
-        ({"needs": "dusty"}, "operation 'clean' needs unknown guard 'dusty'"),
-        ({"value": Flip.FLIP}, "operation 'flip' is also an event's name"),
-        ({"refused_with": TransitionNotAllowed}, "refuse operations with an OperationNotAllowed"),
-        ({"value": Chore.REPLACE}, "operation 'replace' is declared more than once"),
-    ],
-)
-def test_broken_operations_are_refused(overrides: dict[str, object], problem: str) -> None:
-    """Each inconsistency of an operation is named when the spec is built."""
-    assert problem in problems_of(operations=chores(**overrides))
-
-
-def test_every_operation_member_is_declared() -> None:
-    """An operation enum member without its OperationSpec is named, like states and events."""
-    only_clean = chores()[:1]
-    assert "Chore.REPLACE ('replace') is not declared as an operation" in problems_of(
-        operations=only_clean
-    )
-
-
 def test_operations_change_the_version() -> None:
     """Which states allow an operation is part of what the spec allows: the version says so."""
     assert build().version != build(operations=chores()).version
@@ -326,3 +224,144 @@ def test_order_operations_are_declared_in_the_table() -> None:
     for operation in ORDER_SPEC.operations:
         assert issubclass(operation.refused_with, OperationNotAllowed)
         assert not set(operation.allowed_in) & ORDER_SPEC.final_states
+
+
+# --- the one path search ----------------------------------------------------------------------
+# The searches it replaced, as they were, as references: the spec's own breadth-first
+# search, explain's nearest paths (one search per state, choices not planned through), and
+# the reachability of leads (and of the operations' data events).
+
+
+def _old_shortest_path(
+    spec: MachineSpec[Any, Any], source: Any, goal: Callable[[Any], bool], avoid: Collection[Any]
+) -> tuple[TransitionSpec[Any, Any], ...] | None:
+    previous: dict[Any, TransitionSpec[Any, Any] | None] = {source: None}
+    queue = deque([source])
+    while queue:
+        state = queue.popleft()
+        if goal(state):
+            return _old_path_back(previous, state)
+        for row in spec.transitions_from(state):
+            if row.event not in avoid and row.dest not in previous:
+                previous[row.dest] = row
+                queue.append(row.dest)
+    return None
+
+
+def _old_path_back(
+    previous: dict[Any, TransitionSpec[Any, Any] | None], state: Any
+) -> tuple[TransitionSpec[Any, Any], ...]:
+    path: list[TransitionSpec[Any, Any]] = []
+    step = previous[state]
+    while step is not None:
+        path.append(step)
+        step = previous[step.source]
+    return tuple(reversed(path))
+
+
+def _old_nearest(machine: Machine[Any, Any, Any]) -> dict[tuple[Any, Any], Any]:
+    table, spec = machine._table, machine.spec
+    choices = {key for key, rows in table.items() if len(rows) > 1}
+    nearest: dict[tuple[Any, Any], Any] = {}
+    for start in spec.states:
+        previous: dict[Any, TransitionSpec[Any, Any] | None] = {start.value: None}
+        queue = deque([start.value])
+        while queue:
+            state = queue.popleft()
+            path = _old_path_back(previous, state)
+            for subject in (*machine._events_from[state], *machine._operations_in[state]):
+                nearest.setdefault((start.value, subject), path)
+            for row in spec.transitions_from(state):
+                if (state, row.event) not in choices and row.dest not in previous:
+                    previous[row.dest] = row
+                    queue.append(row.dest)
+    return nearest
+
+
+def _old_reachable(spec: MachineSpec[Any, Any], start: Any, avoid: Collection[Any]) -> set[Any]:
+    seen, frontier = {start}, [start]
+    while frontier:
+        for row in spec.transitions_from(frontier.pop()):
+            if row.event not in avoid and row.dest not in seen:
+                seen.add(row.dest)
+                frontier.append(row.dest)
+    return seen
+
+
+SPECS = st.sampled_from([ORDER_SPEC, CHECKOUT_SPEC])
+
+
+@given(SPECS, st.data())
+def test_the_one_search_gives_the_shortest_paths_and_reach_it_replaced(
+    spec: MachineSpec[Any, Any], data: st.DataObject
+) -> None:
+    """shortest_path and reachable give what the spec's own search and leads' search gave."""
+    values = [s.value for s in spec.states]
+    source = data.draw(st.sampled_from(values))
+    goals = data.draw(st.sets(st.sampled_from(values)))
+    avoid = data.draw(st.sets(st.sampled_from([e.value for e in spec.events])))
+    found = spec.shortest_path(source, lambda s: s in goals, avoid=avoid)
+    assert found == _old_shortest_path(spec, source, lambda s: s in goals, avoid)
+    assert spec.reachable(source, avoid=avoid) == _old_reachable(spec, source, avoid)
+
+
+@pytest.mark.parametrize("machine", [ORDER_MACHINE, CHECKOUT_MACHINE], ids=["order", "checkout"])
+def test_the_one_search_gives_explains_nearest_paths(machine: Machine[Any, Any, Any]) -> None:
+    """Explain's shortest ways to every event and operation are those its own search found."""
+    assert machine._nearest == _old_nearest(machine)
+
+
+def test_after_acceptance_is_read_off_the_table() -> None:
+    """The states reached only through acceptance: the two hand-written sets, now one."""
+    after = ORDER_SPEC.only_through(OrderState.ACCEPTED)
+    assert after == {
+        OrderState.ACCEPTED,
+        OrderState.FULFILLED,
+        OrderState.COMPLETE,
+        OrderState.RETURNED,
+        OrderState.DISPUTE,
+    }
+    assert CHECKOUT_SPEC.only_through(CheckoutState.CONSUMED) == {CheckoutState.CONSUMED}
+    assert CHECKOUT_SPEC.only_through(CheckoutState.SUBMITTING) == {
+        CheckoutState.SUBMITTING,
+        CheckoutState.IN_DOUBT,
+        CheckoutState.CONSUMED,
+        CheckoutState.REJECTED,
+    }
+
+
+def test_breadth_first_is_lazy_and_keyed() -> None:
+    """Nodes come nearest first, once per key, and ways are asked only when the caller goes on."""
+    asked: list[int] = []
+
+    def ways(n: int) -> list[tuple[str, int]]:
+        asked.append(n)
+        return [(f"{n}+1", n + 1), (f"{n}+2", n + 2)]
+
+    walk = breadth_first(0, ways, key=lambda n: n % 5)
+    assert next(walk) == (0, ())
+    assert asked == []
+    assert [node for node, _ in walk] == [1, 2, 3, 4]
+    assert asked == [0, 1, 2, 3, 4]
+    assert dict(breadth_first(0, ways, key=lambda n: n % 5))[4] == ("0+2", "2+2")
+
+
+def test_requirements_and_the_implied_rule_count_in_the_version() -> None:
+    """What a state requires, and the implied rows in their order, change the version."""
+    hammer = GuardSpec("hammer", "a hammer is at hand")
+    requiring = tuple(
+        attrs.evolve(s, requires=("hammer",)) if s.value is Light.ON else s for s in states()
+    )
+    implied = (ImpliedSpec(Light.ON, "hammer"), ImpliedSpec(Light.OFF))
+    plain = build(guards=(hammer,), states=requiring).version
+    assert plain != build(guards=(hammer,), implied=implied, states=requiring).version
+    assert (
+        build(guards=(hammer,), states=requiring, implied=implied).version
+        != build(
+            guards=(hammer,),
+            states=requiring,
+            implied=(ImpliedSpec(Light.OFF, "hammer"), ImpliedSpec(Light.ON)),
+        ).version
+    )
+    worded = tuple(attrs.evolve(s, customer="hello") for s in requiring)
+    assert build(guards=(hammer,), states=worded).version == plain

@@ -6,7 +6,7 @@ import types
 import pytest
 
 from order_lifecycle import Item, OrderEvent, OrderState, fire, testing
-from order_lifecycle.orders import fulfil
+from order_lifecycle.orders import fulfil_items
 from order_lifecycle.testing import assert_order_invariants, assert_state_implied, recode
 
 from .orders import T0, new_order, walked_to
@@ -25,7 +25,7 @@ def test_charge_amounts_are_checked() -> None:
 def test_state_implied_by_items_and_charges() -> None:
     """The state must be what the rule says; a return fired by hand leaves it ahead."""
     order = new_order()
-    fulfil(order, {"shirt": 2, "ebook": 1}, at=T0)
+    fulfil_items(order, {"shirt": 2, "ebook": 1}, at=T0)
     assert_state_implied(order)
     fire(order, OrderEvent.RETURN, at=T0)
     with pytest.raises(

@@ -26,16 +26,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from order_lifecycle import (
-    Delivery,
-    DeliveryResult,
-    DeliveryStatus,
-    Inbox,
-    InvalidSignature,
-    Order,
-    OrderState,
-    Reconciler,
-)
+from order_lifecycle import Delivery, Inbox, InvalidSignature, Order, OrderState, Reconciler
 from order_lifecycle.sandbox._shapes import VERSION as SHAPES_VERSION
 from order_lifecycle.store import MemoryStore
 from order_lifecycle.testing import (
@@ -44,7 +35,7 @@ from order_lifecycle.testing import (
     order_lives,
     signed_delivery,
 )
-from order_lifecycle.webhooks import sign, verify_signature
+from order_lifecycle.webhooks import DeliveryResult, DeliveryStatus, sign, verify_signature
 from order_lifecycle.webhooks._envelope import read_envelope
 
 from . import webhook_events as ev

@@ -594,7 +594,7 @@ class SubmissionInDoubt(SubmissionRefused):
     """An earlier submission got no usable answer, so an order may exist.
 
     Look up orders by checkout id and ``settle`` the checkout before submitting it again.
-    (Not to be confused with :class:`~order_lifecycle.InDoubt`, the *outcome* recorded
+    (Not to be confused with :class:`~order_lifecycle.checkout.InDoubt`, the *outcome* recorded
     when that earlier submission went unanswered.)
     """
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from order_lifecycle import __version__, cli
+from order_lifecycle import Order, OrderEvent, __version__, cli, fire
 from order_lifecycle.cli import main
 from order_lifecycle.diagrams import render_spec
 from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.store import open_store
 
 
 def test_show_tells_state_history_and_what_is_allowed(
@@ -41,6 +42,25 @@ def test_show_lists_done_and_pending_actions(
     out = capsys.readouterr().out
     assert re.search(r"\n  capture +ch-ord-1010 +done +1 ", out)
     assert re.search(r"\n  confirm_refund +ch-ord-1010@\d+ +pending +0 ", out)
+
+
+def test_show_names_the_events_that_left_no_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`show` counts the webhook events applied, naming those its history cannot show."""
+    db = tmp_path / "shop.db"
+    with open_store(db, create=True) as store:
+        store.create_order(Order.create("o-1"), event_id="evt-created")
+        store.update_order(
+            "o-1",
+            lambda o: fire(o, OrderEvent.ACCEPT, event_id="evt-accepted"),
+            event_id="evt-accepted",
+        )
+        store.update_order("o-1", lambda _order: None, event_id="evt-stale")
+    assert main(["show", "o-1", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    quiet = "without a step of their own (stale, or data only): evt-created, evt-stale"
+    assert f"webhook events applied: 3; {quiet}\n" in out
 
 
 def test_show_an_unknown_order_is_one_line(

@@ -141,7 +141,7 @@ def test_checkouts_through_the_sandbox_end_in_the_store(store: Store) -> None:
         settle_by_lookup(store, provider, "closed-1")
 
         for checkout_id in ("timeout-1", "closed-1"):
-            checkout = store.get(checkout_id)
+            checkout = store.get_checkout(checkout_id)
             assert checkout.state is CheckoutState.CONSUMED
             assert checkout.order_id is not None
             created[checkout_id] = checkout.order_id
@@ -159,7 +159,7 @@ def test_checkouts_through_the_sandbox_end_in_the_store(store: Store) -> None:
             for checkout_id, state in expected.items()
         }
     assert final == expected
-    assert store.get("declined-1").state is CheckoutState.REJECTED
+    assert store.get_checkout("declined-1").state is CheckoutState.REJECTED
     assert store.get_order(created["pending-1"]).checkout_id == "pending-1"
 
 

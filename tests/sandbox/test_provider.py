@@ -11,13 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle import Checkout, OrderState, begin_submission, record_response
+from order_lifecycle import Checkout, OrderState
 from order_lifecycle.checkout import (
     CheckoutNeedsChanges,
     InDoubt,
     OrderCreated,
     RejectionCause,
     SubmissionRejected,
+    begin_submission,
+    record_response,
 )
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.provider import parse_order, parse_order_lookup

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from order_lifecycle import DeliveryResult, DeliveryStatus, Inbox
+from order_lifecycle import Inbox
 from order_lifecycle.store import MemoryStore, SQLiteStore, Store, open_store
 from order_lifecycle.testing import order_lives
+from order_lifecycle.webhooks import DeliveryResult, DeliveryStatus
 from tests import webhook_events as ev
 
 from .conftest import new_postgres_schema

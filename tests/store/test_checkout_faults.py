@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from order_lifecycle import CheckoutState, InvalidInput, Order, OrderCreated, StoreError
+from order_lifecycle import CheckoutState, InvalidInput, Order, StoreError
+from order_lifecycle.checkout import OrderCreated
 from order_lifecycle.exceptions import InvalidResponse
 from order_lifecycle.store import Store, open_store
 from order_lifecycle.testing import assert_submission_invariants, hostile_responses
@@ -44,13 +45,13 @@ def test_a_failed_commit_leaves_the_checkout_in_doubt(
         "could not extend file: No space left on device. Checkout 'chk-1' is now in doubt: look "
         "up orders by checkout id and settle it."
     )
-    checkout = store.get("chk-1")
+    checkout = store.get_checkout("chk-1")
     assert (checkout.state, checkout.attempts[-1].body) == (CheckoutState.IN_DOUBT, CREATED)
     assert store.order_ids() == []
     assert len(commits) == 2
     store.settle("chk-1", Order.create("o-1", at=checkout.history[-1].at, checkout_id="chk-1"))
     assert store.order_ids() == ["o-1"]
-    assert_submission_invariants(store.get("chk-1"))
+    assert_submission_invariants(store.get_checkout("chk-1"))
 
 
 def test_a_full_sqlite_file_says_where_the_checkout_is(tmp_path: Path) -> None:
@@ -66,7 +67,7 @@ def test_a_full_sqlite_file_says_where_the_checkout_is(tmp_path: Path) -> None:
             "Checkout 'chk-1' is now in doubt, without the raw body (the store refused it): "
             "look up orders by checkout id and settle it."
         )
-        assert store.get("chk-1").state is CheckoutState.IN_DOUBT
+        assert store.get_checkout("chk-1").state is CheckoutState.IN_DOUBT
         assert store.order_ids() == []
 
 
@@ -81,19 +82,19 @@ def test_hostile_responses_leave_no_checkout_submitting(store: Store, data: st.D
     status, body = data.draw(hostile_responses(checkout_id))
     orders = store.order_ids()
     store.begin_submission(checkout_id)
-    before = store.get(checkout_id)
+    before = store.get_checkout(checkout_id)
     try:
         outcome = store.record_response(checkout_id, status, body)
     except InvalidResponse:
-        checkout = store.get(checkout_id)
+        checkout = store.get_checkout(checkout_id)
         assert (checkout.state, checkout.attempts[-1].body) == (CheckoutState.IN_DOUBT, body)
         assert store.order_ids() == orders
     except InvalidInput:
         assert status not in range(100, 600)
-        assert store.get(checkout_id) == before
+        assert store.get_checkout(checkout_id) == before
     else:
-        checkout = store.get(checkout_id)
+        checkout = store.get_checkout(checkout_id)
         assert checkout.state is not CheckoutState.SUBMITTING
         if isinstance(outcome, OrderCreated):
             assert outcome.order.id in store.order_ids()
-    assert_submission_invariants(store.get(checkout_id))
+    assert_submission_invariants(store.get_checkout(checkout_id))

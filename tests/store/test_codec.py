@@ -10,18 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle import (
-    Charge,
-    ChargeState,
-    Checkout,
-    CheckoutState,
-    Item,
-    Order,
-    begin_submission,
-    record_no_response,
-    record_response,
-    settle,
-)
+from order_lifecycle import Charge, ChargeState, Checkout, CheckoutState, Item, Order
+from order_lifecycle.checkout import begin_submission, record_no_response, record_response, settle
 from order_lifecycle.lifecycle import Step
 from order_lifecycle.models import ORDER_MACHINE
 from order_lifecycle.store import StoreCorrupt

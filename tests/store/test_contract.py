@@ -15,16 +15,15 @@ from order_lifecycle import (
     ChargeState,
     CheckoutState,
     Inbox,
-    InDoubt,
     InvalidInput,
     Item,
     Order,
-    OrderCreated,
     OrderEvent,
     OrderState,
     TransitionNotAllowed,
     fire,
 )
+from order_lifecycle.checkout import InDoubt, OrderCreated
 from order_lifecycle.exceptions import (
     CheckoutAlreadyConsumed,
     InvalidHistory,
@@ -273,7 +272,7 @@ def test_a_201_stores_the_order_with_the_consumed_checkout(store: Store) -> None
         store.begin_submission("chk-9")
     outcome = store.record_response("chk-9", 201, CREATED, at=T0)
     assert isinstance(outcome, OrderCreated)
-    checkout = store.get("chk-9")
+    checkout = store.get_checkout("chk-9")
     assert (checkout.state, checkout.order_id) == (CheckoutState.CONSUMED, "o-9")
     assert_submission_invariants(checkout)
     assert store.get_order("o-9") == outcome.order
@@ -289,7 +288,7 @@ def test_an_order_already_stored_is_kept(store: Store) -> None:
     store.create_order(early)
     store.update_order("o-9", dispute_and_resolve)
     store.record_response("chk-9", 201, CREATED, at=T0)
-    assert store.get("chk-9").state is CheckoutState.CONSUMED
+    assert store.get_checkout("chk-9").state is CheckoutState.CONSUMED
     assert len(store.get_order("o-9").history) == 3
 
 
@@ -300,12 +299,12 @@ def test_settling_stores_the_order_found(store: Store) -> None:
     found = new_order("o-found")
     found.checkout_id = "chk-1"
     store.settle("chk-1", found, at=T0)
-    assert store.get("chk-1").order_id == "o-found"
+    assert store.get_checkout("chk-1").order_id == "o-found"
     assert store.get_order("o-found") == found
     store.begin_submission("chk-2", at=T0)
     store.record_no_response("chk-2", at=T0)
     store.settle("chk-2", None, at=T0)
-    assert store.get("chk-2").state is CheckoutState.OPEN
+    assert store.get_checkout("chk-2").state is CheckoutState.OPEN
     assert store.order_ids() == ["o-found"]
 
 
@@ -314,7 +313,7 @@ def test_invalid_response_commits_the_doubt(store: Store) -> None:
     store.begin_submission("chk-1", at=T0)
     with pytest.raises(InvalidResponse):
         store.record_response("chk-1", 201, b"\xffCreated", at=T0)
-    checkout = store.get("chk-1")
+    checkout = store.get_checkout("chk-1")
     assert checkout.state is CheckoutState.IN_DOUBT
     assert checkout.attempts[-1].body == b"\xffCreated"
     assert store.order_ids() == []
@@ -323,15 +322,15 @@ def test_invalid_response_commits_the_doubt(store: Store) -> None:
 def test_refused_checkout_calls_commit_nothing(store: Store) -> None:
     """Unknown checkouts and refused steps change nothing."""
     with pytest.raises(UnknownCheckout):
-        store.get("nope")
+        store.get_checkout("nope")
     with pytest.raises(UnknownCheckout):
         store.record_no_response("nope")
     assert "nope" not in store
     store.begin_submission("chk-1", at=T0)
-    before = store.get("chk-1")
+    before = store.get_checkout("chk-1")
     with pytest.raises(TransitionNotAllowed):
         store.settle("chk-1", Order.create("o-1", at=T0))
-    assert store.get("chk-1") == before
+    assert store.get_checkout("chk-1") == before
     assert store.order_ids() == []
 
 
@@ -440,10 +439,10 @@ def test_a_reopened_store_has_everything(new_url: UrlMaker) -> None:
         first.record_response("chk-9", 201, CREATED, at=T0)
         first.keep_delivery(b"raw", "conflict", at=T0)
         orders = {i: first.get_order(i) for i in first.order_ids()}
-        checkout = first.get("chk-9")
+        checkout = first.get_checkout("chk-9")
     with open_store(url) as second:
         assert {i: second.get_order(i) for i in second.order_ids()} == orders
-        assert second.get("chk-9") == checkout
+        assert second.get_checkout("chk-9") == checkout
         assert second.applied_event_ids("o-1") == {"evt-0", "evt-1"}
         assert second.kept_deliveries() == [KeptDelivery(1, b"raw", "conflict", T0)]
         assert second.check() == []

@@ -34,7 +34,7 @@ from order_lifecycle import (
     refund,
     return_items,
 )
-from order_lifecycle.orders import fulfil
+from order_lifecycle.orders import fulfil_items
 from order_lifecycle.store import MemoryStore, Store, open_store
 from order_lifecycle.testing import created_bodies, http_responses, new_orders
 
@@ -78,7 +78,7 @@ def rewrite_history(order: Order) -> None:
 # times (each store runs the change itself), and a few that must commit nothing.
 CHANGES: dict[str, Callable[[Order], object]] = {
     "accept": lambda order: fire(order, OrderEvent.ACCEPT, at=T),
-    "fulfil all": lambda order: fulfil(order, open_units(order), at=T),
+    "fulfil all": lambda order: fulfil_items(order, open_units(order), at=T),
     "cancel all items": lambda order: cancel_items(order, open_units(order), at=T),
     "capture 1": lambda order: capture(order, order.charges[0].id, 1, at=T),
     "cancel charge": lambda order: cancel_charge(order, order.charges[-1].id, "0.50", at=T),
@@ -200,7 +200,7 @@ class StoresAgree(RuleBasedStateMachine):
             lambda store: store.check(),
             *((lambda store, i=i: store.get_order(i)) for i in ORDER_IDS.elements),  # type: ignore[attr-defined]
             *((lambda store, i=i: store.applied_event_ids(i)) for i in ORDER_IDS.elements),  # type: ignore[attr-defined]
-            *((lambda store, i=i: store.get(i)) for i in CHECKOUT_IDS.elements),  # type: ignore[attr-defined]
+            *((lambda store, i=i: store.get_checkout(i)) for i in CHECKOUT_IDS.elements),  # type: ignore[attr-defined]
         ):
             self.both(read)
 

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import event as note
 from hypothesis import strategies as st
 
-from order_lifecycle import Delivery, DeliveryStatus, Inbox, Order
+from order_lifecycle import Delivery, Inbox, Order
 from order_lifecycle.store import Store
-from order_lifecycle.webhooks import sign
+from order_lifecycle.webhooks import DeliveryStatus, sign
 from tests.webhook_events import ALL_LIVES
 
 SECRET = "whsec-hostile"  # noqa: S105 (a made-up test secret)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from order_lifecycle import Charge, ChargeState, Item, Order, refund
 from order_lifecycle.exceptions import OrderLifecycleError
-from order_lifecycle.orders import fulfil
+from order_lifecycle.orders import fulfil_items
 from order_lifecycle.store import Store
 from order_lifecycle.testing import HOSTILE_AMOUNTS
 
@@ -30,7 +30,7 @@ def captured_order(order_id: str, amounts: list[str]) -> Order:
             for n, amount in enumerate(amounts)
         ],
     )
-    fulfil(order, {"shirt": 1})
+    fulfil_items(order, {"shirt": 1})
     order.charges = tuple(attrs.evolve(c, captured=c.amount) for c in order.charges)
     return order
 

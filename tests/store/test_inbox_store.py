@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from order_lifecycle import DeliveryStatus, Inbox, Order, OrderState, Reconciler
+from order_lifecycle import Inbox, Order, OrderState, Reconciler
 from order_lifecycle.exceptions import InvalidInput, StoreUnavailable, UnknownDelivery, WrongType
 from order_lifecycle.lifecycle import Step
 from order_lifecycle.store import (
@@ -26,7 +26,7 @@ from order_lifecycle.store import (
     Store,
     open_store,
 )
-from order_lifecycle.webhooks import error_status
+from order_lifecycle.webhooks import DeliveryStatus, error_status
 from tests import webhook_events as ev
 from tests.hostile import VALUES
 

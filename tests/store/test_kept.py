@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from order_lifecycle import DeliveryStatus, InvalidInput, Reconciler
+from order_lifecycle import InvalidInput, Reconciler
 from order_lifecycle.store import (
     SUMMARY_BYTES,
     KeptDelivery,
@@ -16,6 +16,7 @@ from order_lifecycle.store import (
     _sql,
     open_store,
 )
+from order_lifecycle.webhooks import DeliveryStatus
 
 from .conftest import REAL_BACKENDS, UrlMaker
 

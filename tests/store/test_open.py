@@ -729,7 +729,7 @@ def test_any_damaged_value_is_a_typed_error(
             store.kept_deliveries,
             store.check,
             lambda: store.get_order("o-1"),
-            lambda: store.get("chk-1"),
+            lambda: store.get_checkout("chk-1"),
             lambda: store.applied_event_ids("o-1"),
             lambda: store.order_of_event("evt-1"),
             lambda: store.update_order("o-1", lambda order: fire(order, "dispute", at=T0)),

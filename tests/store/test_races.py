@@ -80,7 +80,7 @@ def test_processes_submitting_one_checkout_make_one_order(new_url: UrlMaker) -> 
             assert len(winners) == 1, outcomes
             refusals = Counter(o for o in outcomes if o not in winners)
             assert set(refusals) <= {"SubmissionInProgress", "CheckoutAlreadyConsumed"}
-            checkout = store.get(f"chk-{n}")
+            checkout = store.get_checkout(f"chk-{n}")
             assert (checkout.state, checkout.order_id) == (CheckoutState.CONSUMED, winners[0])
             assert_submission_invariants(checkout)
             assert [o.id for o in orders if o.checkout_id == f"chk-{n}"] == winners

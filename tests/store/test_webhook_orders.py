@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from order_lifecycle import EventOutcome, Order, OrderState
+from order_lifecycle import Order, OrderState
 from order_lifecycle.store import DuplicateEvent, Store
 from order_lifecycle.testing import assert_order_invariants
-from order_lifecycle.webhooks import Reconciled, apply_event, parse_event
+from order_lifecycle.webhooks import EventOutcome, Reconciled, apply_event, parse_event
 from tests import webhook_events as ev
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from order_lifecycle import Delivery, DeliveryStatus, Inbox
+from order_lifecycle import Delivery, Inbox
 from order_lifecycle.store import MemoryStore, Store, open_store
 from order_lifecycle.testing import assert_order_invariants
+from order_lifecycle.webhooks import DeliveryStatus
 from tests.webhook_events import ALL_LIVES, raw
 
 from . import workers

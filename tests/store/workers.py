@@ -22,7 +22,7 @@ from typing import Any
 
 from order_lifecycle import Charge, ChargeState, Inbox, Item, Order, OrderEvent, capture, fire
 from order_lifecycle.exceptions import SubmissionRefused
-from order_lifecycle.orders import fulfil
+from order_lifecycle.orders import fulfil_items
 from order_lifecycle.store import DuplicateEvent, OrderChange, Store, open_store
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -54,7 +54,7 @@ def fulfilled_order(order_id: str = "o-1") -> Order:
         items=[Item("widget", 1, physical=True)],
         charges=[Charge("ch-1", ChargeState.CAPTURABLE, Decimal("100.00"), "USD")],
     )
-    fulfil(order, {"widget": 1}, at=T0)
+    fulfil_items(order, {"widget": 1}, at=T0)
     return order
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from order_lifecycle import DeliveryStatus, Inbox
+from order_lifecycle import Inbox
 from order_lifecycle.exceptions import InvalidEvent, InvalidInput
 from order_lifecycle.store import MemoryStore
 from order_lifecycle.testing import (
@@ -21,7 +21,7 @@ from order_lifecycle.testing import (
     hostile_deliveries,
     order_lives,
 )
-from order_lifecycle.webhooks import parse_event
+from order_lifecycle.webhooks import DeliveryStatus, parse_event
 
 _UNREAD = {"forged": "signature", "stale": "signature", "oversized": "too_large"}
 _STORED = {"malformed", "poison_id"}

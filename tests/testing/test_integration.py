@@ -144,13 +144,15 @@ def machine_with(
     return Machine
 
 
-def failure(machine: type[OrderIntegrationMachine]) -> str:
+def failure(machine: type[OrderIntegrationMachine], examples: int = 25) -> str:
     """The message of the first failure the machine finds (not shrunk: only its words matter).
 
     Shrinking a found failure took up to two minutes of the suite's five, and these tests
     judge what the failure says, not how short its counterexample is.
     """
-    found = settings(SETTINGS, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    found = settings(
+        SETTINGS, max_examples=examples, phases=[Phase.explicit, Phase.reuse, Phase.generate]
+    )
     with pytest.raises(AssertionError) as caught:
         run_state_machine_as_test(machine, settings=found)
     return str(caught.value)
@@ -352,7 +354,9 @@ def test_a_shipment_lost_by_the_shop_is_found_at_teardown() -> None:
         found["ship"] = lambda _action: "shipped (it was not)"
         return found
 
-    message = failure(machine_with(handlers=losing))
+    # Most random days dispute, cancel or fulfil digitally what they accept (a dispute holds
+    # the shipment): the 25 examples of the others find no lost one, 50 do.
+    message = failure(machine_with(handlers=losing), examples=50)
     assert "never shipped" in message
     assert "accepted" in message
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle import SIGNATURE_HEADER, DeliveryStatus, Inbox, Order, OrderState, Reconciler
+from order_lifecycle import Inbox, Order, OrderState, Reconciler
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.sandbox._shapes import LEGACY_VERSION, T0, VERSION
 from order_lifecycle.store import MemoryStore
@@ -21,7 +21,11 @@ from order_lifecycle.testing import (
     shuffled_deliveries,
     signed_delivery,
 )
-from order_lifecycle.webhooks import verify_signature
+from order_lifecycle.webhooks import (
+    SIGNATURE_HEADER,
+    DeliveryStatus,
+    verify_signature,
+)
 
 
 def received(deliveries: list[SignedDelivery] | tuple[SignedDelivery, ...]) -> MemoryStore:

@@ -8,16 +8,14 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import event, given
 
-from order_lifecycle import (
-    Checkout,
-    CheckoutState,
+from order_lifecycle import Checkout, CheckoutState, OrderState
+from order_lifecycle.checkout import (
     InDoubt,
     OrderCreated,
-    OrderState,
+    RejectionCause,
     SubmissionRejected,
     begin_submission,
 )
-from order_lifecycle.checkout import RejectionCause
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.testing import (
     FRAUD_CODES,

@@ -147,7 +147,7 @@ def _derived(
             kept = declared.while_in
             if kept is not None and (after.state not in kept or sources <= set(kept)):
                 continue  # no reason now, or an entry back from a state that kept the action
-            for action in _subjects(declared, before, after, fulfilment):
+            for action in _subjects(spec, declared, before, after, fulfilment):
                 created.setdefault(action.key, action)
     reasons = {key: why for key, why in _cancelled(spec, before, after) if key not in created}
     updated = {a.key: a for a in _updated(spec, before, after) if a.key not in created}
@@ -259,7 +259,11 @@ def _refunded(order: Order, charge_id: str) -> Decimal:
 
 
 def _subjects(
-    declared: ActionSpec[Any], before: Order | None, after: Order, fulfilment: Fulfilment
+    spec: Spec,
+    declared: ActionSpec[Any],
+    before: Order | None,
+    after: Order,
+    fulfilment: Fulfilment,
 ) -> Iterator[Action]:
     """The actions ``declared`` makes for ``after``: one per subject whose reason holds."""
     kind = ActionKind(declared.kind)
@@ -267,8 +271,8 @@ def _subjects(
     if scope is ActionScope.ORDER:
         subject = _entry(after, declared.on)
         payload: dict[str, Any] = {"state": str(after.state)}
-        if declared.message is not None:
-            payload["message"] = declared.message
+        if declared.tells_customer:  # the table's customer sentence for that state
+            payload["message"] = spec.state(OrderState(declared.on)).customer
         yield _action(after.id, kind, subject, payload)
     elif scope in _ITEM_SCOPES:
         yield from _item_actions(kind, _ITEM_SCOPES[scope], after, fulfilment)

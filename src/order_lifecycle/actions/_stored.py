@@ -9,33 +9,35 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import attrs
 
+from order_lifecycle.lifecycle._outbox import OUTBOX_SPEC
 from order_lifecycle.lifecycle._tables import ActionKind
-from order_lifecycle.lifecycle._vocabulary import OrderState
+from order_lifecycle.lifecycle._vocabulary import ActionState, OrderState, OutboxEvent
 
 from ._derive import Action
 
-__all__ = ["ActionState", "Completed", "Failed", "Outcome", "Released", "StoredAction", "backoff"]
+__all__ = [
+    "OPEN_STATES",
+    "ActionState",
+    "Completed",
+    "Failed",
+    "Outcome",
+    "Released",
+    "StoredAction",
+    "backoff",
+]
+
+OPEN_STATES = frozenset(OUTBOX_SPEC.sources(OutboxEvent.CANCEL))
+"""The states in which an action's reason may still go away (the outbox table's ``cancel``
+rows): a change may cancel it, or rewrite what it covers. The others are finished."""
 
 
 def backoff(tries: int) -> timedelta:
     """How long a failed action waits before it is due again: 2, 4, 8 s ... up to an hour."""
     return timedelta(seconds=min(3600, 2 ** max(1, min(tries, 12))))
-
-
-class ActionState(StrEnum):
-    """Where an action of the outbox stands."""
-
-    PENDING = "pending"
-    CLAIMED = "claimed"
-    DONE = "done"
-    FAILED = "failed"
-    DEAD = "dead"
-    CANCELLED = "cancelled"
 
 
 @attrs.frozen
@@ -74,26 +76,6 @@ class StoredAction:
             ActionState.PENDING, 0, at,
         )  # fmt: skip
 
-    def due(self, at: datetime) -> bool:
-        """Whether a claim at ``at`` may take it."""
-        return (
-            self.state is ActionState.PENDING
-            or (
-                self.state is ActionState.FAILED
-                and self.retry_at is not None
-                and self.retry_at <= at
-            )
-            or self.lease_lapsed(at)
-        )
-
-    def lease_lapsed(self, at: datetime) -> bool:
-        """Whether it is claimed under a lease that ended by ``at``."""
-        return (
-            self.state is ActionState.CLAIMED
-            and self.lease_until is not None
-            and self.lease_until <= at
-        )
-
     @property
     def cancel_reason(self) -> str | None:
         """Why a cancelled action's reason went away, as its cancellation recorded it."""
@@ -108,7 +90,7 @@ class StoredAction:
     @property
     def finished(self) -> bool:
         """Whether it is over: done, or cancelled (then no claim runs it again)."""
-        return self.state in {ActionState.DONE, ActionState.CANCELLED}
+        return self.state not in OPEN_STATES
 
     def claimed_by(self, claim: int | None) -> bool:
         """Whether the claim that counted ``claim`` tries (any claim, for ``None``) holds it.

@@ -21,16 +21,14 @@ was sent, a checkout is never left submitting by a failure to record its answer.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 import attrs
 
 from order_lifecycle.exceptions import (
     CheckoutAlreadyConsumed,
-    CheckoutRejected,
     InvalidInput,
     InvalidResponse,
-    SubmissionInDoubt,
-    SubmissionInProgress,
     SubmissionRefused,
     WrongType,
 )
@@ -52,12 +50,6 @@ __all__ = [
 ]
 
 _HTTP_STATUSES = range(100, 600)
-
-_REFUSALS: dict[CheckoutState, type[SubmissionRefused]] = {
-    CheckoutState.SUBMITTING: SubmissionInProgress,
-    CheckoutState.IN_DOUBT: SubmissionInDoubt,
-    CheckoutState.REJECTED: CheckoutRejected,
-}
 
 
 def begin_submission(checkout: Checkout, *, at: datetime | None = None) -> dict[str, str]:
@@ -85,15 +77,17 @@ def begin_submission(checkout: Checkout, *, at: datetime | None = None) -> dict[
 
 
 def _refusal(checkout: Checkout) -> SubmissionRefused:
+    """The submission's refusal in the checkout's state: the class the table names for it."""
     event, state = CheckoutEvent.SUBMIT, checkout.state
     reason = CHECKOUT_MACHINE.explain(checkout, event).reason
-    if state is CheckoutState.CONSUMED:
+    refused_with = cast("type[SubmissionRefused]", CHECKOUT_MACHINE.refused_with(state, event))
+    if issubclass(refused_with, CheckoutAlreadyConsumed):  # it names the order it became
         if checkout.order_id is not None:
             reason = f"{reason} ({checkout.order_id})"
-        return CheckoutAlreadyConsumed(
+        return refused_with(
             event, state, reason, checkout_id=checkout.id, order_id=checkout.order_id
         )
-    return _REFUSALS.get(state, SubmissionRefused)(event, state, reason, checkout_id=checkout.id)
+    return refused_with(event, state, reason, checkout_id=checkout.id)
 
 
 def record_response(

@@ -11,8 +11,8 @@ doubt (a 5xx, a 404, no answer) always shows its own plain sentence: the provide
 there ("Try again later.") is about its servers, and would invite a second order.
 
 Naming: :class:`InDoubt` is the *outcome* of a submission that got no usable answer; the
-*exception* :class:`~order_lifecycle.SubmissionInDoubt` is what ``begin_submission`` raises
-for a checkout left in that state.
+*exception* :class:`~order_lifecycle.exceptions.SubmissionInDoubt` is what
+``begin_submission`` raises for a checkout left in that state.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from typing import ClassVar
 
 import attrs
 
-from order_lifecycle.lifecycle._vocabulary import CheckoutEvent, OrderState
+from order_lifecycle.lifecycle._tables import ORDER_SPEC
+from order_lifecycle.lifecycle._vocabulary import CheckoutEvent
 from order_lifecycle.models._models import Order
 
 __all__ = [
@@ -152,13 +153,6 @@ class SubmissionOutcome(ABC):
         return self.customer_message
 
 
-_CREATED_SENTENCES = {
-    OrderState.ACCEPTED: "Thank you, your order is confirmed.",
-    OrderState.PENDING_PAYMENT: "Thank you, your order was placed; payment is not yet complete.",
-    OrderState.IN_REVIEW: "Thank you, your order was placed and is being reviewed.",
-}
-
-
 @attrs.frozen
 class OrderCreated(SubmissionOutcome):
     """201 Created: ``order`` exists in the state the provider gave; the checkout is consumed.
@@ -174,7 +168,10 @@ class OrderCreated(SubmissionOutcome):
     @property
     def customer_message(self) -> str:
         """A sentence for the order's state, then any charge ``failureMessage``."""
-        sentence = _CREATED_SENTENCES.get(self.order.state, "Thank you, your order was placed.")
+        # The table's sentence for the state the order was created in.
+        sentence = (
+            ORDER_SPEC.state(self.order.state).customer or "Thank you, your order was placed."
+        )
         codes = [f.code for f in self.charge_failures]
         failures = _customer_text((f.message for f in self.charge_failures), codes, "")
         # The sentence is ours; the check also covers a code spanning it and the failures.

@@ -15,7 +15,7 @@ from order_lifecycle.diagrams import (
     render,
 )
 from order_lifecycle.exceptions import InvalidInput
-from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, MachineSpec
+from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, OUTBOX_SPEC, MachineSpec
 from order_lifecycle.models import Order
 from order_lifecycle.store import open_store
 
@@ -23,7 +23,11 @@ from ._output import Output
 
 __all__ = ["add_parser", "order_path", "path_of", "run"]
 
-_SPECS: dict[str, MachineSpec[Any, Any]] = {"order": ORDER_SPEC, "checkout": CHECKOUT_SPEC}
+_SPECS: dict[str, MachineSpec[Any, Any]] = {
+    "order": ORDER_SPEC,
+    "checkout": CHECKOUT_SPEC,
+    "outbox": OUTBOX_SPEC,
+}
 _PATH_FORMATS = ("mermaid", "dot", "svg")
 
 

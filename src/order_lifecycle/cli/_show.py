@@ -29,6 +29,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     with open_store(args.db, create=False, read_only=True) as store:
         order = store.get_order(args.order_id)
         actions = store.list_actions(order_id=order.id)
+        applied = store.applied_event_ids(order.id)
     fraud = order.fraud_state or "none reported"
     out.line(
         f"order {order.id}: {order.state} (fraud state: {fraud}; checkout {order.checkout_id})"
@@ -76,6 +77,17 @@ def run(args: argparse.Namespace, out: Output) -> int:
             )
             for s in order.history
         ],
+    )
+    # Events the store recorded for the order that left no step: stale snapshots, or ones
+    # that changed only its data. The history cannot show them; an operator looks for them.
+    quiet = sorted(applied - {s.event_id for s in order.history})
+    out.line(
+        f"webhook events applied: {len(applied)}"
+        + (
+            f"; without a step of their own (stale, or data only): {', '.join(quiet)}"
+            if quiet
+            else ""
+        )
     )
     events = allowed_events(order)
     operations = allowed_operations(order)

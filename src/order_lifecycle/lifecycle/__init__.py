@@ -1,29 +1,35 @@
 """The lifecycle as data and the machine compiled from it.
 
 The provider's words (:class:`OrderState`, :class:`OrderEvent`, ...) and the merchant's
-:class:`Operation`; a lifecycle declared as a :class:`MachineSpec`; the two declared tables
-(:data:`ORDER_SPEC`, :data:`CHECKOUT_SPEC`); the :class:`Machine` compiled from a spec (and
-:func:`slot_setter`, how it may write a model's state), the :class:`Step` of a history it
-records, and :func:`replay` of a history against a spec.
+:class:`Operation`; a lifecycle declared as a :class:`MachineSpec`; the declared tables
+(:data:`ORDER_SPEC`, :data:`CHECKOUT_SPEC`, and the outbox's own, :data:`OUTBOX_SPEC`);
+the :class:`Machine` compiled from a spec (and :func:`slot_setter`, how it may write a
+model's state), the :class:`Step` of a history it records, :func:`replay` of a history
+against a spec, and :func:`breadth_first`, the one path search every question about a
+table's paths asks.
 """
 
 from __future__ import annotations
 
 from ._machine import Machine, slot_setter
+from ._outbox import OUTBOX_SPEC, OutboxGuard
 from ._replay import replay
 from ._spec import (
-    ActionScope,
     ActionSpec,
     EventSpec,
     GuardSpec,
+    ImpliedSpec,
     MachineSpec,
     OperationSpec,
     StateSpec,
     TransitionSpec,
+    breadth_first,
 )
 from ._step import Explanation, Step
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC, ActionKind
 from ._vocabulary import (
+    ActionScope,
+    ActionState,
     ChargeState,
     CheckoutEvent,
     CheckoutState,
@@ -32,14 +38,17 @@ from ._vocabulary import (
     Operation,
     OrderEvent,
     OrderState,
+    OutboxEvent,
 )
 
 __all__ = [
     "CHECKOUT_SPEC",
     "ORDER_SPEC",
+    "OUTBOX_SPEC",
     "ActionKind",
     "ActionScope",
     "ActionSpec",
+    "ActionState",
     "ChargeState",
     "CheckoutEvent",
     "CheckoutState",
@@ -47,6 +56,7 @@ __all__ = [
     "Explanation",
     "FraudState",
     "GuardSpec",
+    "ImpliedSpec",
     "ItemState",
     "Machine",
     "MachineSpec",
@@ -54,9 +64,12 @@ __all__ = [
     "OperationSpec",
     "OrderEvent",
     "OrderState",
+    "OutboxEvent",
+    "OutboxGuard",
     "StateSpec",
     "Step",
     "TransitionSpec",
+    "breadth_first",
     "replay",
     "slot_setter",
 ]

@@ -18,7 +18,6 @@ is committed to the model in one place, together with its history step. Refusals
 from __future__ import annotations
 
 import types
-from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -37,7 +36,7 @@ from order_lifecycle.exceptions import (
     WrongType,
 )
 
-from ._spec import MachineSpec, TransitionSpec, path_back
+from ._spec import GuardSpec, MachineSpec, TransitionSpec
 
 __all__ = ["Machine", "slot_setter"]
 
@@ -184,6 +183,20 @@ class Machine(Generic[S, E, M]):
         }
         self._nearest = self._nearest_paths()
         self._reach: dict[frozenset[E], dict[S, frozenset[S]]] = {}
+        # What each state requires of a model's data, and the rule of implied states, as the
+        # guards that decide them.
+        self._requires = {
+            s.value: tuple((self._guards[name], spec.guard(name)) for name in s.requires)
+            for s in spec.states
+        }
+        self._implied = tuple(
+            (i.state, None if i.guard is None else self._guards[i.guard]) for i in spec.implied
+        )
+        self._refused_with = {
+            (s.value, e.value): spec.refused_with(s.value, e.value)
+            for s in spec.states
+            for e in spec.events
+        }
 
     def __repr__(self) -> str:
         return f"<Machine({self.spec.name!r}, num_transitions={len(self.spec.transitions)})>"
@@ -235,53 +248,52 @@ class Machine(Generic[S, E, M]):
     def _nearest_paths(self) -> dict[tuple[S, StrEnum], tuple[TransitionSpec[S, E], ...]]:
         """For each state and event (or operation), the fewest rows to where it is defined.
 
-        One breadth-first search per state, guards aside. Rows of an event that has several
-        from one state (the guard chooses among them, as a resolved dispute goes back where
-        it began) are not planned through: which one is taken depends on data, so
-        :meth:`explain` takes them only as a first step, where the guards can say.
+        The spec's one path search, from each state, guards aside. Rows of an event that
+        has several from one state (the guard chooses among them, as a resolved dispute
+        goes back where it began) are not planned through: which one is taken depends on
+        data, so :meth:`explain` takes them only as a first step, where the guards can say.
         """
         choices = {key for key, rows in self._table.items() if len(rows) > 1}
         nearest: dict[tuple[S, StrEnum], tuple[TransitionSpec[S, E], ...]] = {}
         for start in self.spec.states:
-            previous: dict[S, TransitionSpec[S, E] | None] = {start.value: None}
-            queue = deque([start.value])
-            while queue:
-                state = queue.popleft()
-                path = path_back(previous, state)
+            ways = self.spec.paths(start.value, skip=lambda row: (row.source, row.event) in choices)
+            for state, path in ways:
                 subjects: tuple[StrEnum, ...] = (
                     *self._events_from[state],
                     *self._operations_in[state],
                 )
                 for subject in subjects:
                     nearest.setdefault((start.value, subject), path)
-                for row in self.spec.transitions_from(state):
-                    if (state, row.event) not in choices and row.dest not in previous:
-                        previous[row.dest] = row
-                        queue.append(row.dest)
         return nearest
 
     def leads(self, source: S, dest: S, *, avoid: Collection[E] = ()) -> bool:
         """Whether the table leads from ``source`` to ``dest`` (guards aside), without ``avoid``.
 
-        Reachability is computed once per set of avoided events (a search from every state)
-        and kept, so reconciliation's questions about states are set lookups.
+        Reachability is computed once per set of avoided events (the spec's path search
+        from every state) and kept, so reconciliation's questions about states are set
+        lookups.
         """
         key = frozenset(avoid)
         reach = self._reach.get(key)
         if reach is None:
             reach = self._reach[key] = {
-                s.value: self._reachable(s.value, key) for s in self.spec.states
+                s.value: self.spec.reachable(s.value, avoid=key) for s in self.spec.states
             }
         return dest in reach[source]
 
-    def _reachable(self, start: S, avoid: frozenset[E]) -> frozenset[S]:
-        seen, frontier = {start}, [start]
-        while frontier:
-            for row in self.spec.transitions_from(frontier.pop()):
-                if row.event not in avoid and row.dest not in seen:
-                    seen.add(row.dest)
-                    frontier.append(row.dest)
-        return frozenset(seen)
+    def implied_state(self, model: M) -> S | None:
+        """The state the model's data implies: the first row of the spec's rule that holds.
+
+        ``None`` when the spec declares no such rule.
+        """
+        for state, guard in self._implied:
+            if guard is None or guard(model, None):
+                return state
+        return None
+
+    def unmet_requirements(self, model: M) -> tuple[GuardSpec, ...]:
+        """The guards the model's state requires (``StateSpec.requires``) that its data breaks."""
+        return tuple(spec for guard, spec in self._requires[model.state] if not guard(model, None))
 
     def event(self, value: object) -> E:
         """``value`` as one of this machine's events (its name is accepted)."""
@@ -533,6 +545,10 @@ class Machine(Generic[S, E, M]):
         )
         return f"not until {' or '.join(failing)}"
 
+    def refused_with(self, state: S, event: E) -> type[TransitionNotAllowed]:
+        """The class of a refusal of ``event`` in ``state`` (:meth:`MachineSpec.refused_with`)."""
+        return self._refused_with[state, event]
+
     def _refusal(self, model: M, event: E) -> TransitionNotAllowed:
-        refused_with = self.spec.event(event).refused_with
+        refused_with = self._refused_with[model.state, event]
         return refused_with(event, model.state, self._reason(model, event))

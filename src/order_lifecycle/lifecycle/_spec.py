@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
 from enum import StrEnum
 from typing import Generic, TypeVar
 
@@ -19,30 +19,42 @@ import attrs
 
 from order_lifecycle.exceptions import InvalidDefinition, OperationNotAllowed, TransitionNotAllowed
 
+from ._checks import problems_of, refines
+from ._vocabulary import ActionScope
+
 __all__ = [
     "ActionScope",
     "ActionSpec",
     "EventSpec",
     "GuardSpec",
+    "ImpliedSpec",
     "MachineSpec",
     "OperationSpec",
     "StateSpec",
     "TransitionSpec",
-    "path_back",
+    "breadth_first",
 ]
 
 S = TypeVar("S", bound=StrEnum)
 E = TypeVar("E", bound=StrEnum)
+N = TypeVar("N")
+W = TypeVar("W")
 
 
 @attrs.frozen
 class StateSpec(Generic[S]):
-    """One state: what it means, and why events it does not allow are refused.
+    """One state: what it means, what holds in it, and how it refuses what it does not allow.
 
     ``refusal`` completes the sentence "Can't <event> when in <state>: ...", for example
-    "the order has not been accepted (payment is not yet authorized)".
+    "the order has not been accepted (payment is not yet authorized)"; ``refused_with`` is
+    the class of those refusals, for the events whose own ``refused_with`` it refines (a
+    checkout in doubt refuses a submission with ``SubmissionInDoubt``, a
+    ``SubmissionRefused``); ``None``: the event's own class.
     ``initial`` marks the one state a new model starts in; ``entry`` marks further states a
     model may be created in (an order the provider creates already ``accepted``).
+    ``requires`` names guards that hold for every model in this state (a fulfilled order
+    has no open unit): a model whose data breaks one is inconsistent. ``customer`` is what
+    a customer may be told of a model in this state (no provider code, ever).
     """
 
     value: S
@@ -51,6 +63,9 @@ class StateSpec(Generic[S]):
     initial: bool = False
     entry: bool = False
     final: bool = False
+    requires: tuple[str, ...] = ()
+    refused_with: type[TransitionNotAllowed] | None = None
+    customer: str | None = None
 
 
 @attrs.frozen
@@ -95,14 +110,29 @@ class TransitionSpec(Generic[S, E]):
 
 
 @attrs.frozen
+class ImpliedSpec(Generic[S]):
+    """A row of the rule saying which state a model's data implies: ``state``, when ``guard`` holds.
+
+    A spec's rows are read in order, the first whose guard holds giving the state (an order
+    with every unit cancelled is ``cancelled`` before it is anything else); the last row
+    has no guard: the state implied when no other row holds.
+    """
+
+    state: S
+    guard: str | None = None
+
+
+@attrs.frozen
 class OperationSpec(Generic[S]):
     """A merchant operation: the states that allow it, and why every other state refuses it.
 
     ``requested_as`` is the provider request that reports it (``"POST /fulfillments"``).
     In a state not in ``allowed_in`` the reason given is the one ``refusals`` names for it,
-    else the state's own ``refusal``. ``needs`` names a guard (a condition on the model's
-    data, asked with no row) that must also hold; ``refused_with`` is the class of the
-    refusal, an :class:`OperationNotAllowed`.
+    else the state's own ``refusal``. ``limits`` names states of ``allowed_in`` that allow
+    it only in part, with the reason refusing the rest (pending payment, only the whole
+    order may be cancelled). ``needs`` names a guard (a condition on the model's data,
+    asked with no row) that must also hold; ``refused_with`` is the class of the refusal,
+    an :class:`OperationNotAllowed`.
     """
 
     value: StrEnum
@@ -112,17 +142,7 @@ class OperationSpec(Generic[S]):
     refusals: tuple[tuple[S, str], ...] = ()
     needs: str | None = None
     refused_with: type[OperationNotAllowed] = OperationNotAllowed
-
-
-class ActionScope(StrEnum):
-    """What one action is for: the order, or each item or charge of a kind (``actions``)."""
-
-    ORDER = "order"
-    PHYSICAL_ITEM = "physical_item"
-    DIGITAL_ITEM = "digital_item"
-    UNKNOWN_ITEM = "unknown_item"
-    UNCAPTURED_CHARGE = "uncaptured_charge"
-    REFUNDED_CHARGE = "refunded_charge"
+    limits: tuple[tuple[S, str], ...] = ()
 
 
 @attrs.frozen
@@ -146,7 +166,7 @@ class ActionSpec(Generic[S]):
     on: StrEnum
     for_each: ActionScope
     while_in: tuple[S, ...] | None = None
-    message: str | None = None
+    tells_customer: bool = False
     held_in: tuple[S, ...] = ()
 
 
@@ -167,6 +187,7 @@ class MachineSpec(Generic[S, E]):
     transitions: tuple[TransitionSpec[S, E], ...]
     operations: tuple[OperationSpec[S], ...] = ()
     actions: tuple[ActionSpec[S], ...] = ()
+    implied: tuple[ImpliedSpec[S], ...] = ()
     # The rows indexed once, so that every question about the table is a dict lookup.
     _by_source: dict[S, tuple[TransitionSpec[S, E], ...]] = attrs.field(
         init=False, eq=False, repr=False, hash=False
@@ -184,7 +205,7 @@ class MachineSpec(Generic[S, E]):
         # A frozen class: the indexes are set once, here, and never change.
         object.__setattr__(self, "_by_source", {k: tuple(v) for k, v in by_source.items()})
         object.__setattr__(self, "_by_key", {k: tuple(v) for k, v in by_key.items()})
-        problems = list(_problems(self))
+        problems = list(problems_of(self))
         if problems:
             listing = "\n".join(f"- {p}" for p in problems)
             raise InvalidDefinition(f"The {self.name} lifecycle is invalid:\n{listing}")
@@ -217,16 +238,17 @@ class MachineSpec(Generic[S, E]):
         """A short fingerprint of what the spec allows: 12 hex digits of a SHA-256.
 
         Derived from the table, never maintained by hand: the states (with their initial,
-        entry and final marks), the events, the guards' names, every row (event, source,
-        destination, guard), every operation (the states allowing it, its guard) and every
-        action (its kind, trigger, scope, the states keeping and holding it), each sorted.
-        Descriptions, refusal sentences and rule tags do not count, so rewording a row
-        keeps the version; any change to what is legal changes it. Stores stamp each
-        history step with it.
+        entry and final marks, and what they require), the events, the guards' names, every
+        row (event, source, destination, guard), every operation (the states allowing it,
+        its guard), every action (its kind, trigger, scope, the states keeping and holding
+        it) and the rule of implied states (its rows in order). Descriptions, refusal
+        sentences, customer sentences and rule tags do not count, so rewording a row keeps
+        the version; any change to what is legal changes it. Stores stamp each history step
+        with it.
         """
         canonical = {
             "name": self.name,
-            "states": sorted([str(s.value), s.initial, s.entry, s.final] for s in self.states),
+            "states": sorted(_state_key(s) for s in self.states),
             "events": sorted(str(e.value) for e in self.events),
             "guards": sorted(g.name for g in self.guards),
             "rows": sorted(
@@ -249,6 +271,8 @@ class MachineSpec(Generic[S, E]):
                 ]
                 for a in self.actions
             )
+        if self.implied:  # absent when none; in order: the first row that holds wins
+            canonical["implied"] = [[str(i.state), i.guard or ""] for i in self.implied]
         text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -287,6 +311,23 @@ class MachineSpec(Generic[S, E]):
             return None
         return dict(operation.refusals).get(state) or self.state(state).refusal
 
+    def refused_with(self, state: S, event: E) -> type[TransitionNotAllowed]:
+        """The class of a refusal of ``event`` in ``state``: the state's, if it refines the event's.
+
+        An event's ``refused_with`` (other than the plain :class:`TransitionNotAllowed`)
+        names a family of refusals; a state's names the member of that family it refuses
+        with. Any other event keeps its own class.
+        """
+        family = self.event(event).refused_with
+        own = self.state(state).refused_with
+        if own is not None and refines(own, family):
+            return own
+        return family
+
+    def sources(self, event: E) -> tuple[S, ...]:
+        """The states with a row of ``event``, in table order, each once."""
+        return tuple(dict.fromkeys(row.source for row in self.transitions if row.event == event))
+
     def transitions_from(
         self, source: S, event: E | None = None
     ) -> tuple[TransitionSpec[S, E], ...]:
@@ -295,257 +336,101 @@ class MachineSpec(Generic[S, E]):
             return self._by_source.get(source, ())
         return self._by_key.get((source, event), ())
 
-    def shortest_path(
-        self, source: S, goal: Callable[[S], bool], *, avoid: Collection[E] = ()
-    ) -> tuple[TransitionSpec[S, E], ...] | None:
-        """The fewest rows leading from ``source`` to a state where ``goal`` holds.
+    def paths(
+        self,
+        source: S,
+        *,
+        avoid: Collection[E] = (),
+        skip: Callable[[TransitionSpec[S, E]], bool] | None = None,
+    ) -> Iterator[tuple[S, tuple[TransitionSpec[S, E], ...]]]:
+        """Every state the table leads to from ``source``, nearest first, with the rows there.
 
-        Guards are not evaluated: they depend on data the table does not hold. ``()`` when
-        ``source`` already satisfies ``goal``; ``None`` when no state reachable does. Ties
-        break by table order, so the answer is deterministic. Rows of the events in
-        ``avoid`` are not taken.
+        The one path search of the table (:func:`breadth_first` over its rows, guards aside:
+        they depend on data the table does not hold): ``explain``'s shortest ways, what
+        leads where for reconciliation and the testing kit, and the checks of a spec all
+        read it. Each state comes once, with the first of its shortest paths in table
+        order (``source`` itself first, with ``()``). Rows of the events in ``avoid``, and
+        rows ``skip`` says to leave out, are not taken.
         """
-        previous: dict[S, TransitionSpec[S, E] | None] = {source: None}
-        queue = deque([source])
-        while queue:
-            state = queue.popleft()
-            if goal(state):
-                return path_back(previous, state)
+
+        def ways(state: S) -> Iterator[tuple[TransitionSpec[S, E], S]]:
             for row in self.transitions_from(state):
-                if row.event not in avoid and row.dest not in previous:
-                    previous[row.dest] = row
-                    queue.append(row.dest)
-        return None
+                if row.event not in avoid and (skip is None or not skip(row)):
+                    yield row, row.dest
 
+        return breadth_first(source, ways)
 
-def path_back(
-    previous: Mapping[S, TransitionSpec[S, E] | None], state: S
-) -> tuple[TransitionSpec[S, E], ...]:
-    """The rows a breadth-first search took to ``state``, from where it started."""
-    path: list[TransitionSpec[S, E]] = []
-    step = previous[state]
-    while step is not None:
-        path.append(step)
-        step = previous[step.source]
-    return tuple(reversed(path))
+    def shortest_path(
+        self,
+        source: S,
+        goal: Callable[[S], bool],
+        *,
+        avoid: Collection[E] = (),
+        skip: Callable[[TransitionSpec[S, E]], bool] | None = None,
+    ) -> tuple[TransitionSpec[S, E], ...] | None:
+        """The fewest rows leading from ``source`` to a state where ``goal`` holds (:meth:`paths`).
 
-
-def _problems(spec: MachineSpec[S, E]) -> Iterator[str]:  # noqa: C901, PLR0912
-    """Yield one sentence per inconsistency; an empty iterator means the spec is valid."""
-    state_values = [s.value for s in spec.states]
-    event_values = [e.value for e in spec.events]
-    guard_names = [g.name for g in spec.guards]
-    for kind, names in (
-        ("state", [str(v) for v in state_values]),
-        ("event", [str(v) for v in event_values]),
-        ("guard", guard_names),
-    ):
-        for name in sorted({n for n in names if names.count(n) > 1}):
-            yield f"{kind} {_q(name)} is declared more than once: declare each {kind} once."
-    for kind, values in (("state", state_values), ("event", event_values)):
-        if values:
-            enum = type(values[0])
-            for member in enum:
-                if member not in values:
-                    yield (
-                        f"{enum.__name__}.{member.name} ({member.value!r}) is not declared as a "
-                        f"{kind}: declare it, or remove it from {enum.__name__}."
-                    )
-
-    initials = [s.value for s in spec.states if s.initial]
-    if not initials:
-        yield "no state is initial: mark exactly one state initial=True."
-    elif len(initials) > 1:
-        yield f"several initial states {_names(initials)}: mark exactly one initial=True."
-    for s in spec.states:
-        if s.final and (s.initial or s.entry):
-            yield f"state {_q(s.value)} is both final and an entry state: a model would start dead."
-
-    known_states, known_events = set(state_values), set(event_values)
-    for t in spec.transitions:
-        for end in (t.source, t.dest):
-            if end not in known_states:
-                yield f"transition {_row(t)} names unknown state {_q(end)}: declare it first."
-        if t.event not in known_events:
-            yield f"transition {_row(t)} names unknown event {_q(t.event)}: declare it first."
-        if t.guard is not None and t.guard not in guard_names:
-            yield (
-                f"transition {_row(t)} names unknown guard {t.guard!r}: declare "
-                f"GuardSpec({t.guard!r}, ...) or fix the name."
-            )
-
-    finals = {s.value for s in spec.states if s.final}
-    for t in spec.transitions:
-        if t.source in finals:
-            yield (
-                f"final state {_q(t.source)} has a way out ({_row(t)}): final states absorb every "
-                f"event; remove the transition or make {_q(t.source)} non-final."
-            )
-    for s in spec.states:
-        if not s.final and not spec.transitions_from(s.value):
-            yield (
-                f"state {_q(s.value)} has no way out but is not final: mark it final=True "
-                "or add a transition from it."
-            )
-
-    seen: dict[tuple[E, S], list[TransitionSpec[S, E]]] = {}
-    for t in spec.transitions:
-        seen.setdefault((t.event, t.source), []).append(t)
-    for (event, source), rows in seen.items():
-        unguarded = [r for r in rows if r.guard is None]
-        if len(rows) > 1 and unguarded:
-            yield (
-                f"event {_q(event)} from {_q(source)} has {len(rows)} rows and {len(unguarded)} "
-                "without a guard: which one fires is ambiguous; guard every row or keep one."
-            )
-
-    yield from _operation_problems(spec, known_states, finals)
-    yield from _action_problems(spec, known_states)
-
-    used_events = {t.event for t in spec.transitions}
-    for value in event_values:
-        if value not in used_events:
-            yield f"event {_q(value)} is in no transition: remove it or add a transition."
-    used_guards = {t.guard for t in spec.transitions} | {o.needs for o in spec.operations}
-    for name in guard_names:
-        if name not in used_guards:
-            yield f"guard {name!r} guards no transition: remove it or use it."
-
-    reachable = {s.value for s in spec.states if s.initial or s.entry}
-    frontier = list(reachable)
-    while frontier:
-        for t in spec.transitions_from(frontier.pop()):
-            if t.dest in known_states and t.dest not in reachable:
-                reachable.add(t.dest)
-                frontier.append(t.dest)
-    unreachable = [v for v in state_values if v not in reachable]
-    if unreachable and initials:
-        yield (
-            f"unreachable states {_names(unreachable)}: add a transition into each from a "
-            "reachable state, mark it entry=True, or remove it."
+        ``()`` when ``source`` already satisfies ``goal``; ``None`` when no state reachable
+        does. Ties break by table order, so the answer is deterministic.
+        """
+        return next(
+            (path for state, path in self.paths(source, avoid=avoid, skip=skip) if goal(state)),
+            None,
         )
 
+    def reachable(
+        self,
+        source: S,
+        *,
+        avoid: Collection[E] = (),
+        skip: Callable[[TransitionSpec[S, E]], bool] | None = None,
+    ) -> frozenset[S]:
+        """The states the table leads to from ``source`` (itself included), guards aside."""
+        return frozenset(state for state, _ in self.paths(source, avoid=avoid, skip=skip))
 
-def _operation_problems(  # noqa: C901, PLR0912 (one check per sentence, as _problems)
-    spec: MachineSpec[S, E], known_states: set[S], finals: set[S]
-) -> Iterator[str]:
-    """Yield one sentence per inconsistency among the operations."""
-    values = [o.value for o in spec.operations]
-    for name in sorted({str(v) for v in values if values.count(v) > 1}):
-        yield f"operation {_q(name)} is declared more than once: declare each operation once."
-    if values:
-        enum = type(values[0])
-        for member in enum:
-            if member not in values:
-                yield (
-                    f"{enum.__name__}.{member.name} ({member.value!r}) is not declared as an "
-                    f"operation: declare it, or remove it from {enum.__name__}."
-                )
-    event_names = {str(e.value) for e in spec.events}
-    guard_names = {g.name for g in spec.guards}
-    for o in spec.operations:
-        name = _q(o.value)
-        if str(o.value) in event_names:
-            yield (
-                f"operation {name} is also an event's name: name the merchant's operations "
-                "apart from the provider's events."
-            )
-        if not o.allowed_in:
-            yield f"operation {name} is allowed in no state: name the states that allow it."
-        for state in o.allowed_in:
-            if state not in known_states:
-                yield f"operation {name} names unknown state {_q(state)}: declare it first."
-            elif state in finals:
-                yield (
-                    f"operation {name} is allowed in final state {_q(state)}: a final state "
-                    "absorbs every operation too; remove it."
-                )
-        for state, _ in o.refusals:
-            if state in o.allowed_in or state not in known_states:
-                yield (
-                    f"operation {name} gives a refusal for {_q(state)}, which is unknown or "
-                    "allows it: give reasons only for the states that refuse it."
-                )
-        if o.needs is not None and o.needs not in guard_names:
-            yield (
-                f"operation {name} needs unknown guard {o.needs!r}: declare "
-                f"GuardSpec({o.needs!r}, ...) or fix the name."
-            )
-        if not issubclass(o.refused_with, OperationNotAllowed):
-            yield (
-                f"operation {name} is refused with {o.refused_with.__name__}: refuse "
-                "operations with an OperationNotAllowed."
-            )
+    def only_through(self, state: S) -> frozenset[S]:
+        """The states a model reaches only by way of ``state`` (itself included).
+
+        From no entry state but ``state`` does a path that never enters it lead there: for
+        the order, every state after acceptance (``fulfilled``, ``dispute``, ...).
+        """
+        around: set[S] = set()
+        for entry in self.entry_states:
+            if entry != state:
+                around |= self.reachable(entry, skip=lambda row: row.dest == state)
+        return frozenset(s.value for s in self.states if s.value not in around)
 
 
-def _action_problems(  # noqa: C901 (one check per sentence, as _problems)
-    spec: MachineSpec[S, E], known_states: set[S]
-) -> Iterator[str]:
-    """Yield one sentence per inconsistency among the actions."""
-    operations = {o.value for o in spec.operations}
-    scopes = set(ActionScope)
-    seen: set[tuple[str, str, str]] = set()
-    kinds = [a.kind for a in spec.actions if isinstance(a.kind, StrEnum)]
-    for a in spec.actions:
-        if not isinstance(a.kind, StrEnum) or not str(a.kind):
-            yield f"action kind {a.kind!r} is unknown: name each kind as a member of one StrEnum."
-            continue
-        name = _q(a.kind)
-        if kinds and type(a.kind) is not type(kinds[0]):
-            yield f"action {name} is not a {type(kinds[0]).__name__}: use one enum of kinds."
-        if a.on not in known_states and a.on not in operations:
-            yield (
-                f"action {name} is created on {_q(a.on)}, which is no such state or operation: "
-                "name a declared state or operation."
-            )
-        if a.for_each not in scopes:
-            yield (
-                f"action {name} is for each {a.for_each!r}, an unknown scope: use an ActionScope."
-            )
-        for state in a.while_in or ():
-            if state not in known_states:
-                yield f"action {name} is kept while in {_q(state)}, which is no such state."
-        yield from _hold_problems(a, name, known_states)
-        key = (str(a.kind), str(a.on), str(a.for_each))
-        if key in seen:
-            yield f"action {name} on {_q(a.on)} is declared more than once: declare it once."
-        seen.add(key)
-    if kinds:
-        for member in type(kinds[0]):
-            if member not in kinds:
-                yield (
-                    f"{type(member).__name__}.{member.name} ({member.value!r}) is declared as "
-                    "no action: declare it, or remove it from its enum."
-                )
+def _state_key(state: StateSpec[S]) -> list[object]:
+    """What of a state counts in a spec's version (its requirements only when it has some)."""
+    key: list[object] = [str(state.value), state.initial, state.entry, state.final]
+    if state.requires:  # absent when none: a state that requires nothing keeps its version
+        key.append(sorted(state.requires))
+    return key
 
 
-def _hold_problems(a: ActionSpec[S], name: str, known_states: set[S]) -> Iterator[str]:
-    """Yield one sentence per inconsistency of an action's ``held_in``."""
-    kept = set(a.while_in or ())
-    for state in a.held_in:
-        if state not in known_states:
-            yield f"action {name} is held in {_q(state)}, which is no such state."
-        elif state not in kept:
-            yield (
-                f"action {name} is held in {_q(state)}, which does not keep it: entering a "
-                f"state outside while_in cancels the action; add {_q(state)} to while_in or "
-                "remove it from held_in."
-            )
-    if a.held_in and kept and kept <= set(a.held_in):
-        yield (
-            f"action {name} is held in every state that keeps it, so it would never run: "
-            "leave at least one state of while_in out of held_in."
-        )
+def breadth_first(
+    start: N,
+    ways: Callable[[N], Iterable[tuple[W, N]]],
+    key: Callable[[N], Hashable] = lambda node: node,
+) -> Iterator[tuple[N, tuple[W, ...]]]:
+    """Every node reachable from ``start``, nearest first, each with the ways taken to it.
 
-
-def _row(t: TransitionSpec[S, E]) -> str:
-    return f"{t.source} -{t.event}-> {t.dest}"
-
-
-def _names(values: list[S]) -> str:
-    return ", ".join(_q(v) for v in values)
-
-
-def _q(value: object) -> str:
-    """Quote a state, event or guard by its plain string (an enum's repr is noise here)."""
-    return repr(str(value))
+    ``ways`` gives a node's ways on (a way, such as a row, and the node it leads to) in the
+    order to try them; nodes with one ``key`` are one node. Each node comes once, with the
+    first of its shortest paths in that order (``start`` first, with ``()``), so the answer
+    is deterministic. Lazy: a caller stops once it has what it needs, and a node's ways are
+    asked for only when the caller goes on past it. The library's one breadth-first search:
+    over a table's states (:meth:`MachineSpec.paths`), and over models the guards judge
+    (reconciliation's search on copies of an order).
+    """
+    seen = {key(start)}
+    queue: deque[tuple[N, tuple[W, ...]]] = deque([(start, ())])
+    while queue:
+        node, path = queue.popleft()
+        yield node, path
+        for way, child in ways(node):
+            child_key = key(child)
+            if child_key not in seen:
+                seen.add(child_key)
+                queue.append((child, (*path, way)))

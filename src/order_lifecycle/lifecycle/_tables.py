@@ -12,23 +12,34 @@ from enum import StrEnum
 
 from order_lifecycle.exceptions import (
     ChargeNotAllowed,
+    CheckoutAlreadyConsumed,
+    CheckoutRejected,
     FulfillmentNotAllowed,
     RefundNotAllowed,
     ReturnNotAllowed,
+    SubmissionInDoubt,
+    SubmissionInProgress,
     SubmissionRefused,
 )
 
 from ._spec import (
-    ActionScope,
     ActionSpec,
     EventSpec,
     GuardSpec,
+    ImpliedSpec,
     MachineSpec,
     OperationSpec,
     StateSpec,
     TransitionSpec,
 )
-from ._vocabulary import CheckoutEvent, CheckoutState, Operation, OrderEvent, OrderState
+from ._vocabulary import (
+    ActionScope,
+    CheckoutEvent,
+    CheckoutState,
+    Operation,
+    OrderEvent,
+    OrderState,
+)
 
 __all__ = ["CHECKOUT_SPEC", "ORDER_SPEC", "ActionKind", "OrderGuard"]
 
@@ -55,11 +66,14 @@ class OrderGuard(StrEnum):
 
     EVERYTHING_CANCELLED = "everything_cancelled"
     EVERY_ITEM_FULFILLED = "every_item_fulfilled"
+    EVERY_ITEM_RETURNED = "every_item_returned"
     CHARGES_SETTLED = "charges_settled"
     FULFILLED_AND_SETTLED = "fulfilled_and_settled"
     RESUMES_STATE_BEFORE_DISPUTE = "resumes_state_before_dispute"
     SOMETHING_FULFILLED = "something_fulfilled"
     SOMETHING_CAPTURED = "something_captured"
+    NOTHING_OPEN = "nothing_open"
+    EVERY_CHARGE_SETTLED = "every_charge_settled"
 
 
 def _rows(
@@ -76,6 +90,12 @@ def _rows(
 
 
 _NOT_ACCEPTED = "the order has not been accepted"
+_NO_PAYMENT = "and no payment will be taken for it."
+_WHOLE_ORDER_ONLY = (
+    f"{_NOT_ACCEPTED} (payment is not yet authorized); before acceptance only the whole "
+    "order can be cancelled"
+)
+OG = OrderGuard
 
 ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
     name="order",
@@ -85,45 +105,53 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             "The order exists, but its charge is not yet authorized.",
             f"{_NOT_ACCEPTED} (payment is not yet authorized)",
             initial=True,
+            customer="Thank you, your order was placed; payment is not yet complete.",
         ),
         StateSpec(
             OS.IN_REVIEW,
             "A secondary fraud review is running.",
             f"{_NOT_ACCEPTED} (it is in fraud review)",
             entry=True,
+            customer="Thank you, your order was placed and is being reviewed.",
         ),
         StateSpec(
             OS.ACCEPTED,
             "Every charge is authorized and fraud review passed: ready to fulfil.",
             "the order is already accepted",
             entry=True,
+            customer="Thank you, your order is confirmed.",
         ),
         StateSpec(
             OS.BLOCKED,
             "Blocked by fraud review or the Denied Persons List.",
             "the order was blocked by fraud review, which is final",
             final=True,
+            customer=f"We could not accept your order, {_NO_PAYMENT}",
         ),
         StateSpec(
             OS.CANCELLED,
             "Every item and charge cancelled, or a delayed payment expired unfunded.",
             "the order was cancelled, which is final",
             final=True,
+            customer=f"Your order was cancelled, {_NO_PAYMENT}",
         ),
         StateSpec(
             OS.FULFILLED,
             "Every item fulfilled, or fulfilled with the rest cancelled.",
             "the order is already fulfilled",
+            requires=(OG.NOTHING_OPEN,),
         ),
         StateSpec(
             OS.COMPLETE,
             "Fulfilled, and every charge captured or cancelled.",
             "the order is already complete",
+            requires=(OG.NOTHING_OPEN, OG.EVERY_CHARGE_SETTLED),
         ),
         StateSpec(
             OS.RETURNED,
             "Returned in full, or in part with the rest cancelled or refunded.",
             "the order was returned",
+            requires=(OG.NOTHING_OPEN,),
         ),
         StateSpec(
             OS.DISPUTE,
@@ -157,6 +185,10 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             "every item is fulfilled, or fulfilled with the rest cancelled",
         ),
         GuardSpec(
+            OrderGuard.EVERY_ITEM_RETURNED,
+            "every item is fulfilled (or the rest cancelled), and every fulfilled unit returned",
+        ),
+        GuardSpec(
             OrderGuard.CHARGES_SETTLED,
             "every charge is captured or cancelled, and one was captured",
         ),
@@ -171,6 +203,8 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
         ),
         GuardSpec(OrderGuard.SOMETHING_FULFILLED, "something has been fulfilled"),
         GuardSpec(OrderGuard.SOMETHING_CAPTURED, "something has been captured"),
+        GuardSpec(OrderGuard.NOTHING_OPEN, "no unit of any item is left open"),
+        GuardSpec(OrderGuard.EVERY_CHARGE_SETTLED, "every charge is captured or cancelled"),
     ),
     transitions=(
         *_rows(OE.OPEN_REVIEW, [OS.PENDING_PAYMENT], [OS.IN_REVIEW], "[I] review after payment"),
@@ -243,6 +277,7 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             (OS.PENDING_PAYMENT, OS.ACCEPTED),
             "POST /fulfillments (cancelQuantity)",
             refused_with=FulfillmentNotAllowed,
+            limits=((OS.PENDING_PAYMENT, _WHOLE_ORDER_ONLY),),
         ),
         OperationSpec(
             OP.CAPTURE,
@@ -314,14 +349,14 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             "Tell the customer the order was blocked.",
             OS.BLOCKED,
             AS.ORDER,
-            message="We could not accept your order, and no payment will be taken for it.",
+            tells_customer=True,
         ),
         ActionSpec(
             AK.NOTIFY_CUSTOMER,
             "Tell the customer the order was cancelled.",
             OS.CANCELLED,
             AS.ORDER,
-            message="Your order was cancelled, and no payment will be taken for it.",
+            tells_customer=True,
         ),
         ActionSpec(
             AK.CAPTURE,
@@ -346,6 +381,20 @@ ORDER_SPEC: MachineSpec[OrderState, OrderEvent] = MachineSpec(
             while_in=(OS.DISPUTE,),
         ),
     ),
+    # The one rule linking an accepted order's state to its items and charges (DESIGN 1.2),
+    # in order of precedence: a partial cancellation is not a cancellation, and settled
+    # charges with units still open leave the order accepted. Before acceptance and after
+    # a block the state is the provider's to say, and a dispute suspends the rule (in
+    # dispute, it holds for the state the order will resume). The guards into cancelled,
+    # fulfilled and complete are these clauses: an event fired by hand, an operation on
+    # items or charges and the invariant tests all apply the same rule.
+    implied=(
+        ImpliedSpec(OS.CANCELLED, OG.EVERYTHING_CANCELLED),
+        ImpliedSpec(OS.RETURNED, OG.EVERY_ITEM_RETURNED),
+        ImpliedSpec(OS.COMPLETE, OG.FULFILLED_AND_SETTLED),
+        ImpliedSpec(OS.FULFILLED, OG.EVERY_ITEM_FULFILLED),
+        ImpliedSpec(OS.ACCEPTED),
+    ),
 )
 
 CS, CE = CheckoutState, CheckoutEvent
@@ -363,23 +412,27 @@ CHECKOUT_SPEC: MachineSpec[CheckoutState, CheckoutEvent] = MachineSpec(
             CS.SUBMITTING,
             "Claimed by one submission, whose response is awaited: no other may be sent.",
             "a submission is in progress; record its response first",
+            refused_with=SubmissionInProgress,
         ),
         StateSpec(
             CS.IN_DOUBT,
             "A submission got no usable answer (5xx, timeout, bad body): an order may exist.",
             "a submission is in doubt; look up orders by checkout id and settle it first",
+            refused_with=SubmissionInDoubt,
         ),
         StateSpec(
             CS.CONSUMED,
             "The checkout became an order; resubmitting it gets the provider's 404.",
             "the checkout was already consumed by an order",
             final=True,
+            refused_with=CheckoutAlreadyConsumed,
         ),
         StateSpec(
             CS.REJECTED,
             "Refused with 409 (payment or fraud): a new checkout is needed.",
             "the checkout was rejected; create a new checkout",
             final=True,
+            refused_with=CheckoutRejected,
         ),
     ),
     events=(

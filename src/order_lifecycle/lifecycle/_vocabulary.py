@@ -15,6 +15,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "ActionScope",
+    "ActionState",
     "ChargeState",
     "CheckoutEvent",
     "CheckoutState",
@@ -23,6 +25,7 @@ __all__ = [
     "Operation",
     "OrderEvent",
     "OrderState",
+    "OutboxEvent",
 ]
 
 
@@ -120,3 +123,36 @@ class ItemState(StrEnum):
     CANCELLED = "cancelled"
     BLOCKED = "blocked"
     RETURNED = "returned"
+
+
+class ActionScope(StrEnum):
+    """What one action is for: the order, or each item or charge of a kind (``actions``)."""
+
+    ORDER = "order"
+    PHYSICAL_ITEM = "physical_item"
+    DIGITAL_ITEM = "digital_item"
+    UNKNOWN_ITEM = "unknown_item"
+    UNCAPTURED_CHARGE = "uncaptured_charge"
+    REFUNDED_CHARGE = "refunded_charge"
+
+
+class ActionState(StrEnum):
+    """Where an action of the outbox stands (the outbox's table: ``OUTBOX_SPEC``)."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DONE = "done"
+    FAILED = "failed"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+
+class OutboxEvent(StrEnum):
+    """What happens to an action of the outbox: the events of its table (``OUTBOX_SPEC``)."""
+
+    CLAIM = "claim"
+    COMPLETE = "complete"
+    FAIL = "fail"
+    RELEASE = "release"
+    CANCEL = "cancel"
+    RETRY = "retry"

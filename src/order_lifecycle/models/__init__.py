@@ -4,13 +4,12 @@
 :class:`Charge` and :class:`SubmissionAttempt` values; the two machines bound to their guards
 (:data:`ORDER_MACHINE`, :data:`CHECKOUT_MACHINE`) and the questions asked of a model
 (:func:`fire`, :func:`can_fire`, :func:`allowed_events`, :func:`allowed_operations`,
-:func:`explain`); the one rule linking an order's state to its items and charges
-(:func:`implied_state`).
+:func:`explain`), and the state an order's items and charges imply (:func:`implied_state`,
+the table's rule).
 """
 
 from __future__ import annotations
 
-from ._derived import implied_state
 from ._machines import (
     CHECKOUT_MACHINE,
     ORDER_MACHINE,
@@ -19,6 +18,7 @@ from ._machines import (
     can_fire,
     explain,
     fire,
+    implied_state,
 )
 from ._models import Charge, Checkout, Item, Order, SnapshotMark, SubmissionAttempt
 

@@ -1,8 +1,8 @@
 """The order machine's guards: the predicates behind the names the table uses.
 
 Each reads only the order's items and charges (and, for dispute resolution, its history), so
-the same rule decides a fired event, an operation, ``can_fire`` and ``explain``. The item and
-charge clauses are those of :data:`~order_lifecycle.models._derived.IMPLIED_STATES`: one rule.
+the same rule decides a fired event, an operation, ``can_fire``, ``explain``, the state the
+data implies (``ORDER_SPEC.implied``) and what a state requires: one rule.
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ def every_item_fulfilled(order: Order, _row: _Row) -> bool:
     return _derived.every_item_fulfilled(order.items)
 
 
+def every_item_returned(order: Order, _row: _Row) -> bool:
+    """No unit is left open, one was fulfilled, and every fulfilled one came back."""
+    return _derived.every_item_returned(order.items)
+
+
 def charges_settled(order: Order, _row: _Row) -> bool:
     """Every charge is captured (``complete``) or cancelled, and at least one was captured."""
     return _derived.charges_settled(order.charges)
@@ -57,12 +62,25 @@ def something_captured(order: Order, _row: _Row) -> bool:
     return _derived.something_captured(order.charges)
 
 
+def nothing_open(order: Order, _row: _Row) -> bool:
+    """No unit of any item is left open: what a fulfilled, complete or returned order requires."""
+    return _derived.nothing_open(order.items)
+
+
+def every_charge_settled(order: Order, _row: _Row) -> bool:
+    """Every charge is captured or cancelled: what a complete order requires."""
+    return _derived.every_charge_settled(order.charges)
+
+
 ORDER_GUARDS: Mapping[str, Guard[Order, OrderState, OrderEvent]] = {
     OrderGuard.EVERYTHING_CANCELLED: everything_cancelled,
     OrderGuard.EVERY_ITEM_FULFILLED: every_item_fulfilled,
+    OrderGuard.EVERY_ITEM_RETURNED: every_item_returned,
     OrderGuard.CHARGES_SETTLED: charges_settled,
     OrderGuard.FULFILLED_AND_SETTLED: fulfilled_and_settled,
     OrderGuard.RESUMES_STATE_BEFORE_DISPUTE: resumes_state_before_dispute,
     OrderGuard.SOMETHING_FULFILLED: something_fulfilled,
     OrderGuard.SOMETHING_CAPTURED: something_captured,
+    OrderGuard.NOTHING_OPEN: nothing_open,
+    OrderGuard.EVERY_CHARGE_SETTLED: every_charge_settled,
 }

@@ -28,6 +28,7 @@ __all__ = [
     "can_fire",
     "explain",
     "fire",
+    "implied_state",
 ]
 
 # Each machine writes its model's state slot directly: what it writes is a state of its own
@@ -132,3 +133,20 @@ def explain(
     ``order.fulfilled``), else an operation's (``"fulfil_items"``).
     """
     return _machine_for(model).explain(model, subject)
+
+
+def implied_state(order: Order) -> OrderState:
+    """The state an accepted order's items and charges put it in (the table's ``implied`` rule).
+
+    In order of precedence: ``cancelled`` when every item and charge is cancelled,
+    ``returned`` when every fulfilled unit came back, ``complete`` when fulfilled with every
+    charge settled, ``fulfilled`` when no unit is open, else ``accepted``. It holds for an
+    order that was accepted and is not in dispute (in dispute, for the state it resumes).
+
+    Raises:
+        WrongType: ``order`` is not an ``Order``.
+
+    """
+    if not isinstance(order, Order):
+        raise WrongType("order", "an Order", order)
+    return cast("OrderState", ORDER_MACHINE.implied_state(order))

@@ -14,7 +14,6 @@ from ._fulfilment import (
     FulfilmentPlan,
     FulfilmentRequest,
     cancel_items,
-    fulfil,
     fulfil_items,
     fulfilment_plan,
 )
@@ -30,7 +29,6 @@ __all__ = [
     "cancel_charge",
     "cancel_items",
     "capture",
-    "fulfil",
     "fulfil_items",
     "fulfilment_plan",
     "refund",

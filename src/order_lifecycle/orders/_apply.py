@@ -2,10 +2,9 @@
 
 An operation validates everything first (input, whether the order table allows it now,
 what remains), computes the new items and charges, and only then hands them to
-:func:`commit`, which tries the events the new data implies
-(:data:`~order_lifecycle.models._derived.IMPLIED_STATES`) on a copy first, so a refused operation
-changes nothing, and an accepted one moves the order only through the machine, each step
-in its history.
+:func:`commit`, which tries the events leading to the state the new data implies (the
+table's ``implied`` rule) on a copy first, so a refused operation changes nothing, and an
+accepted one moves the order only through the machine, each step in its history.
 """
 
 from __future__ import annotations
@@ -28,8 +27,7 @@ from order_lifecycle.exceptions import (
 from order_lifecycle.lifecycle._step import Step
 from order_lifecycle.lifecycle._tables import ORDER_SPEC
 from order_lifecycle.lifecycle._vocabulary import Operation, OrderEvent, OrderState
-from order_lifecycle.models._derived import IMPLIED_STATES, implied_state
-from order_lifecycle.models._machines import ORDER_MACHINE
+from order_lifecycle.models._machines import ORDER_MACHINE, implied_state
 from order_lifecycle.models._models import Charge, Item, Order
 
 __all__ = [
@@ -41,31 +39,20 @@ __all__ = [
     "require",
 ]
 
-_IMPLIED = frozenset(i.state for i in IMPLIED_STATES)
+# The states the data decides: those of the implied rule's guarded rows.
+_DECIDED = frozenset(i.state for i in ORDER_SPEC.implied if i.guard is not None)
 # The events items and charges decide: every row of theirs leads into a state the data
-# implies (cancel, fulfil, complete, return), in the provider's order of announcing them.
+# decides (cancel, fulfil, complete, return), in the provider's order of announcing them.
 _DATA_EVENTS = tuple(
     e.value
     for e in ORDER_SPEC.events
-    if all(r.dest in _IMPLIED for r in ORDER_SPEC.transitions if r.event is e.value)
+    if all(r.dest in _DECIDED for r in ORDER_SPEC.transitions if r.event is e.value)
 )
-
-
-def _reach() -> dict[OrderState, frozenset[OrderState]]:
-    """For each state, the states the data events lead to from it (itself included)."""
-    reach: dict[OrderState, frozenset[OrderState]] = {}
-    for state in OrderState:
-        seen, frontier = {state}, [state]
-        while frontier:
-            for row in ORDER_SPEC.transitions_from(frontier.pop()):
-                if row.event in _DATA_EVENTS and row.dest not in seen:
-                    seen.add(row.dest)
-                    frontier.append(row.dest)
-        reach[state] = frozenset(seen)
-    return reach
-
-
-_REACH = _reach()
+# For each state, the states the data events lead to from it (itself included).
+_REACH = {
+    state: ORDER_SPEC.reachable(state, skip=lambda row: row.event not in _DATA_EVENTS)
+    for state in OrderState
+}
 
 
 def require(order: Order, operation: Operation) -> None:
@@ -174,7 +161,7 @@ def commit(
     new_items = order.items if items is None else tuple(items)
     new_charges = order.charges if charges is None else tuple(charges)
     trial = attrs.evolve(order.copy(), items=new_items, charges=new_charges)
-    target = implied_state(new_items, new_charges)
+    target = implied_state(trial)
     events: list[OrderEvent] = []
     while trial.state is not target:
         event = next((e for e in _DATA_EVENTS if _leads(trial, e, target)), None)

@@ -18,7 +18,7 @@ import attrs
 
 from order_lifecycle.exceptions import QuantityTooLarge
 from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import ChargeState, Operation, OrderState
+from order_lifecycle.lifecycle._vocabulary import ChargeState, Operation
 from order_lifecycle.models._derived import SETTLED, every_item_cancelled
 from order_lifecycle.models._machines import ORDER_MACHINE
 from order_lifecycle.models._models import Charge, Item, Order
@@ -30,12 +30,9 @@ __all__ = [
     "FulfilmentPlan",
     "FulfilmentRequest",
     "cancel_items",
-    "fulfil",
     "fulfil_items",
     "fulfilment_plan",
 ]
-
-_WHOLE_ORDER_ONLY = "; before acceptance only the whole order can be cancelled"
 
 
 @attrs.frozen
@@ -83,6 +80,9 @@ class FulfilmentPlan:
     undetermined: tuple[Item, ...] = ()
 
 
+_LIMITS = dict(ORDER_SPEC.operation(Operation.CANCEL_ITEMS).limits)
+
+
 def fulfil_items(
     order: Order, items: Mapping[str, int], *, at: datetime | None = None
 ) -> FulfilmentRequest:
@@ -102,10 +102,6 @@ def fulfil_items(
     new_items = tuple(_take(item, wanted.get(item.id, 0), "fulfil") for item in order.items)
     commit(order, Operation.FULFIL_ITEMS, items=new_items, at=at)
     return FulfilmentRequest(order.id, tuple(FulfilmentLine(i, q) for i, q in wanted.items()))
-
-
-fulfil = fulfil_items
-"""The former name of :func:`fulfil_items` (``fulfil`` is also the provider's event)."""
 
 
 def cancel_items(
@@ -129,9 +125,11 @@ def cancel_items(
     require(order, Operation.CANCEL_ITEMS)
     new_items = tuple(_take(item, wanted.get(item.id, 0), "cancel") for item in order.items)
     everything = every_item_cancelled(new_items)
-    if order.state is OrderState.PENDING_PAYMENT and not everything:
-        reason = ORDER_SPEC.state(order.state).refusal + _WHOLE_ORDER_ONLY
-        raise ORDER_MACHINE.operation_refused(order, Operation.CANCEL_ITEMS, reason)
+    # Where the table limits cancelling (pending payment: the whole order only), the rest
+    # is refused with its reason.
+    limit = _LIMITS.get(order.state)
+    if limit is not None and not everything:
+        raise ORDER_MACHINE.operation_refused(order, Operation.CANCEL_ITEMS, limit)
     new_charges = tuple(_cancel_rest(c) for c in order.charges) if everything else None
     commit(order, Operation.CANCEL_ITEMS, items=new_items, charges=new_charges, at=at)
     return FulfilmentRequest(

@@ -72,7 +72,7 @@ class CheckoutCalls(ABC):
         first) is left as it is and ``False`` returned.
         """
 
-    def get(self, checkout_id: str) -> Checkout:
+    def get_checkout(self, checkout_id: str) -> Checkout:
         """A copy of the checkout as last committed; changing it changes nothing here.
 
         Raises:
@@ -137,7 +137,7 @@ class CheckoutCalls(ABC):
         if not isinstance(checkout_id, str):
             return False
         try:
-            self.get(checkout_id)
+            self.get_checkout(checkout_id)
         except UnknownCheckout:
             return False
         return True
@@ -146,7 +146,7 @@ class CheckoutCalls(ABC):
         """Claim the checkout for one ``POST /orders``; the body to send.
 
         A checkout id seen for the first time is registered, open, and claimed at once.
-        Refusals are those of :func:`~order_lifecycle.begin_submission`.
+        Refusals are those of :func:`order_lifecycle.checkout.begin_submission`.
         """
         when = now() if at is None else at
         return self._apply(
@@ -161,7 +161,7 @@ class CheckoutCalls(ABC):
         *,
         at: datetime | None = None,
     ) -> SubmissionOutcome:
-        """Record the provider's answer; see :func:`~order_lifecycle.record_response`.
+        """Record the provider's answer; see :func:`order_lifecycle.checkout.record_response`.
 
         When recording fails after all (the store refused the write: a full disk, say), the
         checkout is moved to in doubt by a second step, then the error is raised, its
@@ -219,7 +219,7 @@ class CheckoutCalls(ABC):
     def record_no_response(
         self, checkout_id: str, *, at: datetime | None = None, reason: str = "no response"
     ) -> InDoubt:
-        """Record a lost answer; see :func:`~order_lifecycle.record_no_response`."""
+        """Record a lost answer; see :func:`order_lifecycle.checkout.record_no_response`."""
         return self._apply(
             checkout_id,
             lambda checkout: record_no_response(checkout, at=at, reason=reason),

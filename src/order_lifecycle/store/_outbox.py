@@ -5,29 +5,30 @@ change in the same transaction as the change (a webhook batch, an order created,
 an update), keyed by :func:`~order_lifecycle.actions.action_key`: an action already there
 is not written again, the payload fields a change rewrites (an item's open quantity) are
 rewritten in an action not finished, and the actions a change cancels are marked
-``cancelled`` with it, whatever state they are in. A worker then claims due actions with
-a lease, and completes, fails or releases each:
+``cancelled`` with it, whatever open state they are in. A worker then claims due actions
+with a lease, and completes, fails or releases each.
 
-- ``pending`` → ``claimed`` (a claim; ``tries`` counts claims) → ``done`` (completed);
-- ``claimed`` → ``failed`` (an error kept, due again at ``retry_at``, with backoff), or
-  ``dead`` once ``tries`` reaches :data:`MAX_TRIES` (an operator's ``retry_action``
-  makes it pending again); ``claimed`` → ``pending`` when its worker releases it unrun;
-- a lease that expires makes the action claimable again: at least once, never lost;
-  one that expires after ``max_tries`` claims makes it ``dead`` (its worker died each time);
-- any state but ``done`` → ``cancelled`` when its reason went away (its ``result`` says
-  why: ``{"cancelled": "..."}``); an action cancelled under a live claim is still its
-  claim's to complete (its handler ran: ``done``) or to end, and no other claim takes it;
-  a cancelled action is never retried (:class:`~order_lifecycle.exceptions.ActionNotRetryable`);
-- a pending or failed action whose order is in a state holding its kind (the table's
-  ``held_in``: a dispute holds ``ship``) is not claimed until the order leaves it;
-- ``done`` and ``cancelled`` actions record ``finished_at``; pruning deletes those that
-  finished before a moment (never the others: a dead one waits for an operator).
+How an action moves is the outbox's table, :data:`~order_lifecycle.lifecycle.OUTBOX_SPEC`
+(drawn in ``diagrams/outbox.*``): ``pending`` → ``claimed`` (a claim; ``tries`` counts
+claims) → ``done``, ``failed`` (due again at ``retry_at``, with backoff) or ``dead`` once
+``tries`` reaches :data:`MAX_TRIES`; a released claim is ``pending`` again; a lease that
+lapses makes the action claimable again (at least once, never lost), or ``dead`` after
+``max_tries`` claims; a cancelled action is still its live claim's to complete or end, and
+never retried (:class:`~order_lifecycle.exceptions.ActionNotRetryable`); an operator's
+``retry_action`` makes a failed or dead one ``pending``. This module binds the table's
+guards to predicates (:data:`OUTBOX_GUARDS`) and gives each change's effect on an action's
+columns (:func:`claimed`, :func:`ended`, :func:`cancelled`, ...), which the memory store
+applies as they are and the database stores as conditional statements whose states are
+the table's (``_outbox_sql``).
+
+Besides the table: a pending or failed action whose order is in a state holding its kind
+(the order table's ``held_in``: a dispute holds ``ship``) is not claimed until the order
+leaves it; ``done`` and ``cancelled`` actions record ``finished_at``, and pruning deletes
+those that finished before a moment (never the others: a dead one waits for an operator).
 
 Leases are judged by one clock, the store's: the database's on SQLite and PostgreSQL
-(``_outbox_sql``), the memory store's own in memory, never a worker's. This module holds
-the values, the checks every store runs before touching its data, and the rules each
-state change follows, which the memory store runs as they are and the database stores as
-conditional statements (a claim's end, :func:`ended`, the same rules for both).
+(``_outbox_sql``), the memory store's own in memory, never a worker's. This module also
+holds the checks every store runs before touching its data.
 """
 
 from __future__ import annotations
@@ -50,24 +51,38 @@ from order_lifecycle.actions import (
     StoredAction,
 )
 from order_lifecycle.actions._limit import safe_text
-from order_lifecycle.actions._stored import backoff
-from order_lifecycle.exceptions import ActionNotRetryable, InvalidInput, UnknownAction, WrongType
+from order_lifecycle.actions._stored import OPEN_STATES, backoff
+from order_lifecycle.exceptions import (
+    ActionNotRetryable,
+    InvalidDefinition,
+    InvalidInput,
+    UnknownAction,
+    WrongType,
+)
+from order_lifecycle.lifecycle._outbox import OUTBOX_SPEC, OutboxGuard
+from order_lifecycle.lifecycle._spec import TransitionSpec
 from order_lifecycle.lifecycle._tables import ORDER_SPEC, ActionKind
-from order_lifecycle.lifecycle._vocabulary import OrderState
+from order_lifecycle.lifecycle._vocabulary import OrderState, OutboxEvent
 
 # Ids a database cannot store (the same rule as ``_base.storable_text``, which imports this).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 __all__ = [
+    "CLAIMABLE",
+    "FINISHED",
     "HOLDS",
     "MAX_TRIES",
     "NOW",
+    "OPEN_STATES",
+    "OUTBOX_GUARDS",
+    "RETRYABLE",
     "ActionState",
     "Later",
     "MemoryOutbox",
     "StoredAction",
     "abandoned",
     "backoff",
+    "cancelled",
     "cancelled_result",
     "check_claim",
     "check_claims",
@@ -81,10 +96,13 @@ __all__ = [
     "check_result",
     "check_retry_at",
     "check_states",
+    "claimed",
     "encode_json",
     "ended",
     "held_by",
     "not_retried",
+    "retried",
+    "row_for",
     "stamp",
     "unstamp",
     "utc_now",
@@ -98,7 +116,16 @@ HOLDS: Mapping[ActionKind, frozenset[OrderState]] = {
 }
 """For each kind the order table holds somewhere, the order states holding it (``held_in``)."""
 
-_FINISHED = frozenset({ActionState.DONE, ActionState.CANCELLED})
+FINISHED = frozenset(ActionState) - OPEN_STATES
+"""The states an action is over in (no change cancels or rewrites it): what pruning deletes."""
+RETRYABLE = frozenset(OUTBOX_SPEC.sources(OutboxEvent.RETRY))
+"""The states an operator's retry revives (the table's ``retry`` rows)."""
+CLAIMABLE = frozenset(OUTBOX_SPEC.sources(OutboxEvent.CLAIM))
+"""The states a claim may take an action from, when its row's guard holds."""
+WAITING = CLAIMABLE - {
+    row.dest for row in OUTBOX_SPEC.transitions if row.event is OutboxEvent.CLAIM
+}
+"""The states an action waits for a claim in (pending, failed): a reader sees what holds it."""
 _MAX_LEASE = timedelta(days=1)
 _MAX_LIMIT = 10_000
 _MAX_CLAIM = 2**63 - 1  # a database's largest integer: no claim counts more tries
@@ -128,14 +155,116 @@ def unstamp(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def held_by(kind: ActionKind, state: ActionState, order_state: object) -> OrderState | None:
-    """The order state holding a pending or failed action of ``kind``, if its order is in one."""
-    if state not in {ActionState.PENDING, ActionState.FAILED}:
-        return None
-    holding = HOLDS.get(kind)
-    if holding is None or order_state not in holding:
+def holding(kind: ActionKind, order_state: object) -> OrderState | None:
+    """The order state holding actions of ``kind``, if the order is in one: no claim takes them."""
+    states = HOLDS.get(kind)
+    if states is None or order_state not in states:
         return None
     return OrderState(str(order_state))
+
+
+def held_by(kind: ActionKind, state: ActionState, order_state: object) -> OrderState | None:
+    """The order state holding an action waiting for a claim (pending, failed), if any."""
+    return holding(kind, order_state) if state in WAITING else None
+
+
+def _lapsed(action: StoredAction, at: datetime | None) -> bool:
+    """Its claim's lease ended by ``at`` (never, without a clock: the end of a claim)."""
+    return at is not None and action.lease_until is not None and action.lease_until <= at
+
+
+_Guard = Callable[[StoredAction, datetime | None, int], bool]
+
+OUTBOX_GUARDS: Mapping[str, _Guard] = {
+    OutboxGuard.RETRY_DUE: lambda a, at, _: (
+        at is not None and a.retry_at is not None and a.retry_at <= at
+    ),
+    OutboxGuard.LAPSED: lambda a, at, max_tries: _lapsed(a, at) and a.tries < max_tries,
+    OutboxGuard.LAPSED_TRIED_OUT: lambda a, at, max_tries: _lapsed(a, at) and a.tries >= max_tries,
+    OutboxGuard.TRIES_LEFT: lambda a, _, max_tries: a.tries < max_tries,
+    OutboxGuard.TRIED_OUT: lambda a, _, max_tries: a.tries >= max_tries,
+    # Cancelled while a live claim held it: the cancellation kept that claim's lease.
+    OutboxGuard.UNDER_CLAIM: lambda a, _at, _max: a.lease_until is not None,
+}
+"""The outbox table's guards as predicates on an action, the store's clock's moment (``None``
+at the end of a claim, where no guard asks it) and the store's ``max_tries``."""
+
+if set(OUTBOX_GUARDS) != {g.name for g in OUTBOX_SPEC.guards}:  # pragma: no cover (at import)
+    raise InvalidDefinition("OUTBOX_GUARDS must bind exactly the outbox table's guards.")
+
+
+def row_for(
+    action: StoredAction,
+    event: OutboxEvent,
+    at: datetime | None = None,
+    max_tries: int = MAX_TRIES,
+) -> TransitionSpec[ActionState, OutboxEvent] | None:
+    """The row of the outbox table ``event`` takes ``action`` along now; ``None`` if none.
+
+    The first row from the action's state whose guard holds, as the order machine's
+    ``row_for`` does; the memory store applies it, the database stores state it in SQL.
+    """
+    for row in OUTBOX_SPEC.transitions_from(action.state, event):
+        if row.guard is None or OUTBOX_GUARDS[row.guard](action, at, max_tries):
+            return row
+    return None
+
+
+def claimed(
+    action: StoredAction,
+    row: TransitionSpec[ActionState, OutboxEvent],
+    at: datetime,
+    lease: timedelta,
+) -> StoredAction:
+    """``action`` as a claim at ``at`` leaves it along ``row`` (:func:`row_for` its claim).
+
+    A claim leases it (``tries`` counted, its lease running to ``at + lease``), or buries
+    one whose lapsed claims spent its tries (``dead``, :func:`abandoned` its error).
+    """
+    if row.dest is ActionState.DEAD:
+        return attrs.evolve(
+            action,
+            state=row.dest,
+            lease_until=None,
+            retry_at=None,
+            last_error=abandoned(action.tries),
+        )
+    return attrs.evolve(action, state=row.dest, tries=action.tries + 1, lease_until=at + lease)
+
+
+def cancelled(action: StoredAction, result: str, at: datetime) -> StoredAction | None:
+    """``action`` cancelled at ``at`` (``result`` saying why); ``None`` when it is finished.
+
+    A live claim keeps its lease: the claim may still complete or end it.
+    """
+    row = row_for(action, OutboxEvent.CANCEL, at)
+    if row is None:
+        return None
+    live = action.state is ActionState.CLAIMED and not _lapsed(action, at)
+    return attrs.evolve(
+        action,
+        state=row.dest,
+        lease_until=action.lease_until if live else None,
+        retry_at=None,
+        result=result,
+        finished_at=at,
+    )
+
+
+def retried(action: StoredAction) -> StoredAction:
+    """An operator's retry of ``action``: pending again, its tries reset.
+
+    Raises:
+        ActionNotRetryable: the table has no retry from its state (cancelled: its reason
+            went away), saying why.
+
+    """
+    row = row_for(action, OutboxEvent.RETRY)
+    if row is None:
+        raise _not_retried(action)
+    return attrs.evolve(
+        action, state=row.dest, tries=0, retry_at=None, lease_until=None, held_by=None
+    )
 
 
 def check_kinds(kinds: object) -> tuple[ActionKind, ...] | None:
@@ -354,38 +483,40 @@ Changes = dict[str, Any]
 """Columns of an action and their new values: plain values, :data:`NOW` or :class:`Later`."""
 
 
+_ENDS: Mapping[type[Outcome], OutboxEvent] = {
+    Completed: OutboxEvent.COMPLETE,
+    Failed: OutboxEvent.FAIL,
+    Released: OutboxEvent.RELEASE,
+}
+
+
 def ended(found: StoredAction, outcome: Outcome, max_tries: int) -> Changes | None:
     """What a claim's end changes in ``found``; ``None`` when the claim no longer holds it.
 
     ``outcome`` is checked (:func:`check_outcomes`: results are JSON text, errors text).
+    The outbox table's row gives the state; the claim's lease ends with it, and each end
+    keeps what it says: a completion its result, a failure its error (and when it is due
+    again), a release gives back the try its claim counted.
     """
     if not found.claimed_by(outcome.claim):
         return None
-    if isinstance(outcome, Released):
-        if found.state is ActionState.CLAIMED:  # as if never claimed: its try not counted
-            return {
-                "state": ActionState.PENDING,
-                "tries": found.tries - 1,
-                "lease_until": None,
-                "retry_at": None,
-            }
-        return {"lease_until": None}  # cancelled under the claim: the claim ends
+    row = row_for(found, _ENDS[type(outcome)], None, max_tries)
+    if row is None:  # pragma: no cover (a claim holding it has a row for each end)
+        return None
+    changes: Changes = {"lease_until": None}
+    if row.dest is not found.state:
+        changes["state"] = row.dest
     if isinstance(outcome, Completed):
-        return {
-            "state": ActionState.DONE,
-            "lease_until": None,
-            "result": outcome.result,
-            "finished_at": NOW,
-        }
-    if found.cancelled_under_claim:  # cancelled meanwhile: stays so, its claim ended
-        return {"lease_until": None, "last_error": outcome.error}
-    dead = found.tries >= max_tries
-    return {
-        "state": ActionState.DEAD if dead else ActionState.FAILED,
-        "lease_until": None,
-        "retry_at": None if dead else (outcome.retry_at or Later(_backoff_s(found.tries))),
-        "last_error": outcome.error,
-    }
+        changes |= {"result": outcome.result, "finished_at": NOW}
+    elif isinstance(outcome, Failed):
+        changes["last_error"] = outcome.error
+        if row.dest is ActionState.FAILED:
+            changes["retry_at"] = outcome.retry_at or Later(_backoff_s(found.tries))
+        elif row.dest is ActionState.DEAD:
+            changes["retry_at"] = None
+    elif row.dest is ActionState.PENDING:  # released unrun: as if never claimed
+        changes |= {"tries": found.tries - 1, "retry_at": None}
+    return changes
 
 
 def _backoff_s(tries: int) -> float:
@@ -398,19 +529,15 @@ def cancelled_result(derived: Derived, key: str) -> str:
 
 
 def not_retried(found: StoredAction) -> ActionNotRetryable | None:
-    """Why an operator's retry of ``found`` is refused (``None``: it is dead or failed)."""
-    if found.state in {ActionState.DEAD, ActionState.FAILED}:
-        return None
-    reasons = {
-        ActionState.CANCELLED: (
-            f"it was cancelled, its reason gone ({found.cancel_reason or 'no longer asked for'}), "
-            "and a cancelled action is never run again"
-        ),
-        ActionState.DONE: "its handler succeeded already, and it is not run again",
-        ActionState.CLAIMED: "a worker holds it now (a lapsed lease makes it due again)",
-        ActionState.PENDING: "it is due already: the next claim takes it",
-    }
-    reason = reasons[found.state]
+    """Why an operator's retry of ``found`` is refused (``None``: the table retries it)."""
+    return None if found.state in RETRYABLE else _not_retried(found)
+
+
+def _not_retried(found: StoredAction) -> ActionNotRetryable:
+    """The refusal of a retry: the outbox table's sentence for the action's state."""
+    reason = OUTBOX_SPEC.state(found.state).refusal
+    if found.cancel_reason:
+        reason += f" (why: {found.cancel_reason})"
     if found.held_by is not None:
         reason += f" once its order leaves {found.held_by}"
     return ActionNotRetryable(found.key, str(found.state), reason)
@@ -440,22 +567,15 @@ class MemoryOutbox:
             self.actions.setdefault(action.key, StoredAction.new(action, at))
         for action in derived.updated:
             found = self.actions.get(action.key)
-            if found is not None and not found.finished:
+            if found is not None and found.state in OPEN_STATES:
                 self.actions[action.key] = attrs.evolve(
                     found, payload=found.payload | action.payload
                 )
         for key in derived.cancelled:
             found = self.actions.get(key)
-            if found is not None and not found.finished:
-                live = found.state is ActionState.CLAIMED and not found.lease_lapsed(at)
-                self.actions[key] = attrs.evolve(
-                    found,
-                    state=ActionState.CANCELLED,
-                    lease_until=found.lease_until if live else None,
-                    retry_at=None,
-                    result=cancelled_result(derived, key),
-                    finished_at=at,
-                )
+            after = None if found is None else cancelled(found, cancelled_result(derived, key), at)
+            if after is not None:
+                self.actions[key] = after
 
     def claim(
         self,
@@ -466,26 +586,22 @@ class MemoryOutbox:
         at: datetime,
     ) -> list[StoredAction]:
         """Lease up to ``limit`` due actions not held, oldest first; lapsed ones tried out die."""
-        due = [a for a in self.actions.values() if a.due(at) and (kinds is None or a.kind in kinds)]
-        for action in [a for a in due if a.lease_lapsed(at) and a.tries >= max_tries]:
-            self.actions[action.key] = attrs.evolve(
-                action,
-                state=ActionState.DEAD,
-                lease_until=None,
-                retry_at=None,
-                last_error=abandoned(action.tries),
-            )
-            due.remove(action)
-        due = [a for a in due if self._seen(a).held_by is None]
-        due.sort(key=lambda a: (a.created_at, a.key))
-        claimed = []
-        for action in due[:limit]:
-            taken = attrs.evolve(
-                action, state=ActionState.CLAIMED, tries=action.tries + 1, lease_until=at + lease
-            )
-            self.actions[action.key] = taken
-            claimed.append(taken)
-        return claimed
+        due: list[tuple[StoredAction, TransitionSpec[ActionState, OutboxEvent]]] = []
+        for action in list(self.actions.values()):
+            if kinds is not None and action.kind not in kinds:
+                continue
+            row = row_for(action, OutboxEvent.CLAIM, at, max_tries)
+            if row is None:
+                continue
+            if row.dest is not ActionState.CLAIMED:  # its lapsed claims spent its tries
+                self.actions[action.key] = claimed(action, row, at, lease)
+            elif holding(action.kind, self._order_state(action.order_id)) is None:
+                due.append((action, row))
+        due.sort(key=lambda pair: (pair[0].created_at, pair[0].key))
+        taken = [claimed(action, row, at, lease) for action, row in due[:limit]]
+        for after in taken:
+            self.actions[after.key] = after
+        return taken
 
     def get(self, key: str) -> StoredAction:
         """The action with this key, as a reader sees it."""
@@ -530,7 +646,7 @@ class MemoryOutbox:
         gone = [
             a.key
             for a in self.actions.values()
-            if a.state in _FINISHED and a.finished_at is not None and a.finished_at < done_before
+            if a.state in FINISHED and a.finished_at is not None and a.finished_at < done_before
         ]
         for key in gone:
             del self.actions[key]
@@ -540,17 +656,12 @@ class MemoryOutbox:
         """An operator's retry: a dead or failed action pending again, its tries reset.
 
         Raises:
-            ActionNotRetryable: it is neither dead nor failed (cancelled: its reason went away).
+            ActionNotRetryable: the table has no retry from its state (cancelled: its
+                reason went away).
 
         """
-        found = self.get(key)
-        refused = not_retried(found)
-        if refused is not None:
-            raise refused
-        found = attrs.evolve(
-            found, state=ActionState.PENDING, tries=0, retry_at=None, lease_until=None
-        )
-        self.actions[key] = attrs.evolve(found, held_by=None)
+        found = retried(self.get(key))
+        self.actions[key] = found
         return self._seen(found)
 
     def listed(

@@ -1,4 +1,9 @@
-"""The outbox in SQL: the rules of ``_outbox`` as conditional statements, for both databases.
+"""The outbox in SQL: the outbox table's rows as conditional statements, for both databases.
+
+Every state a statement sets or expects is read off the outbox's table
+(:data:`~order_lifecycle.lifecycle.OUTBOX_SPEC`): a claim's condition is its rows into
+``claimed``, each row's guard written in SQL (:data:`SQL_GUARDS`); a cancellation expects the
+states its rows leave; a retry, prune or payload rewrite the states the table gives them.
 
 A claim is one statement: an ``UPDATE`` of the rows a sub-select finds due (and not held:
 their order is in no state holding their kind), ``RETURNING`` them. On SQLite it runs in
@@ -21,18 +26,24 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
 from order_lifecycle.actions import ActionState, Derived, Outcome, StoredAction
-from order_lifecycle.exceptions import StoreCorrupt, UnknownAction
+from order_lifecycle.exceptions import InvalidDefinition, StoreCorrupt, UnknownAction
+from order_lifecycle.lifecycle._outbox import OUTBOX_SPEC, OutboxGuard
+from order_lifecycle.lifecycle._spec import TransitionSpec
 from order_lifecycle.lifecycle._tables import ActionKind
+from order_lifecycle.lifecycle._vocabulary import OutboxEvent
 
 from ._outbox import (
+    FINISHED,
     HOLDS,
     NOW,
+    OPEN_STATES,
+    RETRYABLE,
     Changes,
     Later,
     abandoned,
@@ -45,7 +56,7 @@ from ._outbox import (
     unstamp,
 )
 
-__all__ = ["COLUMNS", "SQLOutbox"]
+__all__ = ["COLUMNS", "SQL_GUARDS", "SQLOutbox"]
 
 Row = tuple[Any, ...]
 
@@ -61,7 +72,70 @@ _SELECT = (
     f"SELECT {', '.join(f'a.{c}' for c in COLUMNS)}, o.state "  # noqa: S608 (constants only)
     "FROM ol_actions a LEFT JOIN ol_orders o ON o.id = a.order_id"
 )
-_FINISHED = "('done', 'cancelled')"
+
+
+def _lit(state: ActionState) -> str:
+    """A state as a SQL literal (the table's own values: lower-case letters and ``_``)."""
+    if not str(state).replace("_", "").isalpha():  # pragma: no cover (a broken vocabulary)
+        raise InvalidDefinition(f"{state!r} cannot be written in SQL as it is.")
+    return f"'{state}'"
+
+
+def _in(states: Iterable[ActionState]) -> str:
+    """States as a SQL list, sorted by name, each quoted (see :func:`_lit`)."""
+    return f"({', '.join(_lit(s) for s in sorted(states))})"
+
+
+def _rows(event: OutboxEvent) -> tuple[TransitionSpec[ActionState, OutboxEvent], ...]:
+    return tuple(row for row in OUTBOX_SPEC.transitions if row.event is event)
+
+
+def _dest(event: OutboxEvent) -> ActionState:
+    """The one state ``event``'s unguarded rows lead to (a claim's: claimed)."""
+    (dest,) = {row.dest for row in _rows(event) if row.guard is None}
+    return dest
+
+
+SQL_GUARDS: Mapping[str, str] = {
+    OutboxGuard.RETRY_DUE: "a.retry_at <= {now}",
+    OutboxGuard.LAPSED: "a.lease_until <= {now} AND a.tries < ?",
+    OutboxGuard.LAPSED_TRIED_OUT: "a.lease_until <= {now} AND a.tries >= ?",
+    OutboxGuard.TRIES_LEFT: "a.tries < ?",
+    OutboxGuard.TRIED_OUT: "a.tries >= ?",
+    OutboxGuard.UNDER_CLAIM: "a.lease_until IS NOT NULL",
+}
+"""The outbox table's guards in SQL, on an action ``a``: ``{now}`` is the database's clock,
+each ``?`` the store's ``max_tries`` (as ``_outbox.OUTBOX_GUARDS`` judges them in Python)."""
+
+if set(SQL_GUARDS) != {g.name for g in OUTBOX_SPEC.guards}:  # pragma: no cover (at import)
+    raise InvalidDefinition("SQL_GUARDS must write exactly the outbox table's guards.")
+
+_PENDING = _lit(OUTBOX_SPEC.initial)
+_CLAIMED = _lit(_dest(OutboxEvent.CLAIM))
+_CANCELLED = _lit(_dest(OutboxEvent.CANCEL))
+_RETRIED = _lit(_dest(OutboxEvent.RETRY))
+_OPEN = _in(OPEN_STATES)
+_FINISHED = _in(FINISHED)
+_RETRYABLE = _in(RETRYABLE)
+# A claim's rows: those taking a due action (into claimed) and those burying one (dead).
+_CLAIMS = tuple(r for r in _rows(OutboxEvent.CLAIM) if _lit(r.dest) == _CLAIMED)
+_BURIALS = tuple(r for r in _rows(OutboxEvent.CLAIM) if _lit(r.dest) != _CLAIMED)
+
+
+def _condition(
+    rows: Iterable[TransitionSpec[ActionState, OutboxEvent]], now: str, max_tries: int
+) -> tuple[str, list[object]]:
+    """The rows' sources and guards as one SQL condition on ``a``, and its parameters."""
+    cases: list[str] = []
+    params: list[object] = []
+    for row in rows:
+        case = f"a.state = {_lit(row.source)}"
+        if row.guard is not None:
+            guard = SQL_GUARDS[row.guard]
+            case += f" AND {guard.format(now=now)}"
+            params += [max_tries] * guard.count("?")
+        cases.append(f"({case})")
+    return f"({' OR '.join(cases)})", params
 
 
 def _holds() -> tuple[str, list[str]]:
@@ -119,7 +193,7 @@ class SQLOutbox:
         if created:
             self._write_many(
                 "INSERT INTO ol_actions (key, order_id, kind, subject, payload, state, tries, "  # noqa: S608 (our clock's SQL)
-                f"created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, {self._now}) "
+                f"created_at) VALUES (?, ?, ?, ?, ?, {_PENDING}, 0, {self._now}) "
                 "ON CONFLICT (key) DO NOTHING",
                 created,
             )
@@ -129,10 +203,10 @@ class SQLOutbox:
         cancelled = [[cancelled_result(d, key), key] for d in derived for key in d.cancelled]
         if cancelled:
             self._write_many(
-                f"UPDATE ol_actions SET state = 'cancelled', finished_at = {self._now}, "  # noqa: S608 (our clock's SQL)
-                "retry_at = NULL, result = ?, lease_until = CASE WHEN state = 'claimed' "
+                f"UPDATE ol_actions SET state = {_CANCELLED}, finished_at = {self._now}, "  # noqa: S608 (our clock's SQL)
+                f"retry_at = NULL, result = ?, lease_until = CASE WHEN state = {_CLAIMED} "
                 f"AND lease_until > {self._now} THEN lease_until END "
-                f"WHERE key = ? AND state NOT IN {_FINISHED}",
+                f"WHERE key = ? AND state IN {_OPEN}",
                 cancelled,
             )
 
@@ -142,7 +216,7 @@ class SQLOutbox:
         rows = self._query(
             "SELECT a.key, a.payload FROM ol_actions a "  # noqa: S608 (marks only)
             f"WHERE a.key IN ({', '.join('?' * len(keys))}) "
-            f"AND a.state NOT IN {_FINISHED}{self._row_lock}",
+            f"AND a.state IN {_OPEN}{self._row_lock}",
             keys,
         )
         rewritten = []
@@ -151,17 +225,14 @@ class SQLOutbox:
             rewritten.append([encode_json(merged, "payload"), key])
         if rewritten:
             self._write_many(
-                f"UPDATE ol_actions SET payload = ? WHERE key = ? AND state NOT IN {_FINISHED}",  # noqa: S608 (constants only)
+                f"UPDATE ol_actions SET payload = ? WHERE key = ? AND state IN {_OPEN}",  # noqa: S608 (constants only)
                 rewritten,
             )
 
     def _claim_actions(
         self, kinds: tuple[ActionKind, ...] | None, limit: int, lease: timedelta, max_tries: int
     ) -> list[StoredAction]:
-        due = (
-            f"(a.state = 'pending' OR (a.state = 'failed' AND a.retry_at <= {self._now}) "
-            f"OR (a.state = 'claimed' AND a.lease_until <= {self._now}))"
-        )
+        due, due_params = _condition(_CLAIMS, self._now, max_tries)
         of_kinds: list[str] = []
         if kinds is not None:
             if not kinds:
@@ -169,12 +240,12 @@ class SQLOutbox:
             due += f" AND a.kind IN ({', '.join('?' * len(kinds))})"
             of_kinds = [str(kind) for kind in kinds]
         sql = (
-            "UPDATE ol_actions SET state = 'claimed', tries = tries + 1, "  # noqa: S608 (marks, our clock's SQL)
+            f"UPDATE ol_actions SET state = {_CLAIMED}, tries = tries + 1, "  # noqa: S608 (marks, our clock's SQL)
             f"lease_until = {self._later} WHERE key IN "
             f"(SELECT a.key FROM ol_actions a WHERE {due}{_NOT_HELD} "
             f"ORDER BY a.created_at, a.key LIMIT ?{self._claim_lock}) RETURNING {COLUMNS_TEXT}"
         )
-        params = [lease.total_seconds(), *of_kinds, *_NOT_HELD_PARAMS, limit]
+        params = [lease.total_seconds(), *due_params, *of_kinds, *_NOT_HELD_PARAMS, limit]
         with self._transaction(write=True):
             self._bury_abandoned(kinds, of_kinds, max_tries)
             rows = self._query(sql, params)
@@ -184,18 +255,20 @@ class SQLOutbox:
         self, kinds: tuple[ActionKind, ...] | None, of_kinds: list[str], max_tries: int
     ) -> None:
         """Inside the claim's transaction: lapsed claims tried ``max_tries`` times are dead."""
-        kind_filter = "" if kinds is None else f" AND kind IN ({', '.join('?' * len(kinds))})"
-        rows = self._query(
-            "SELECT key, tries FROM ol_actions WHERE state = 'claimed' "  # noqa: S608 (marks only)
-            f"AND lease_until <= {self._now} AND tries >= ?{kind_filter}",
-            [max_tries, *of_kinds],
-        )
-        if rows:
-            self._write_many(
-                "UPDATE ol_actions SET state = 'dead', lease_until = NULL, retry_at = NULL, "
-                "last_error = ? WHERE key = ? AND state = 'claimed' AND tries = ?",
-                [[abandoned(tries), key, tries] for key, tries in rows],
+        kind_filter = "" if kinds is None else f" AND a.kind IN ({', '.join('?' * len(kinds))})"
+        for burial in _BURIALS:
+            found, params = _condition([burial], self._now, max_tries)
+            rows = self._query(
+                f"SELECT a.key, a.tries FROM ol_actions a WHERE {found}{kind_filter}",  # noqa: S608 (marks only)
+                [*params, *of_kinds],
             )
+            if rows:
+                self._write_many(
+                    f"UPDATE ol_actions SET state = {_lit(burial.dest)}, lease_until = NULL, "  # noqa: S608 (the table's states)
+                    "retry_at = NULL, last_error = ? "
+                    f"WHERE key = ? AND state = {_lit(burial.source)} AND tries = ?",
+                    [[abandoned(tries), key, tries] for key, tries in rows],
+                )
 
     def _read(self, keys: Sequence[str], *, lock: bool = False) -> dict[str, StoredAction]:
         """Inside a transaction: the actions with these keys (those there are), locked if asked."""
@@ -222,7 +295,7 @@ class SQLOutbox:
         with self._transaction(write=True):
             self._write_many(
                 f"UPDATE ol_actions SET lease_until = {self._later} "  # noqa: S608 (our clock's SQL)
-                "WHERE key = ? AND state = 'claimed' AND tries = ?",
+                f"WHERE key = ? AND state = {_CLAIMED} AND tries = ?",
                 [[lease.total_seconds(), key, claim] for key, claim in claims],
             )
             return self._read([key for key, _ in claims])
@@ -269,8 +342,8 @@ class SQLOutbox:
             if refused is not None:
                 raise refused
             self._write(
-                "UPDATE ol_actions SET state = 'pending', tries = 0, retry_at = NULL, "
-                "lease_until = NULL WHERE key = ? AND state IN ('dead', 'failed')",
+                f"UPDATE ol_actions SET state = {_RETRIED}, tries = 0, retry_at = NULL, "  # noqa: S608 (the table's states)
+                f"lease_until = NULL WHERE key = ? AND state IN {_RETRYABLE}",
                 [key],
             )
             return self._one(key)
@@ -278,7 +351,7 @@ class SQLOutbox:
     def _prune_actions(self, done_before: datetime) -> int:
         with self._transaction(write=True):
             return self._write(
-                "DELETE FROM ol_actions WHERE state IN ('done', 'cancelled') AND finished_at < ?",
+                f"DELETE FROM ol_actions WHERE state IN {_FINISHED} AND finished_at < ?",  # noqa: S608 (the table's states)
                 [stamp(done_before)],
             )
 

@@ -16,8 +16,7 @@ from order_lifecycle.lifecycle import (
     Step,
     replay,
 )
-from order_lifecycle.models import Checkout, Order, implied_state
-from order_lifecycle.models._derived import SETTLED
+from order_lifecycle.models import ORDER_MACHINE, Checkout, Order, implied_state
 
 __all__ = [
     "assert_checkout_invariants",
@@ -28,10 +27,9 @@ __all__ = [
 ]
 
 # States an order can only reach through acceptance (DESIGN 1.2: nothing is fulfilled,
-# captured or returned, and nothing is disputed, before the order is accepted).
-_AFTER_ACCEPTANCE = frozenset(
-    {OrderState.FULFILLED, OrderState.COMPLETE, OrderState.RETURNED, OrderState.DISPUTE}
-)
+# captured or returned, and nothing is disputed, before the order is accepted): read off
+# the table, as the recorder's.
+_AFTER_ACCEPTANCE = ORDER_SPEC.only_through(OrderState.ACCEPTED) - {OrderState.ACCEPTED}
 
 
 def assert_order_invariants(order: Order) -> None:
@@ -43,8 +41,8 @@ def assert_order_invariants(order: Order) -> None:
     - ``state_transitions`` holds the first entry into each state of the history;
     - no item has more units fulfilled and cancelled than ordered, or returned than fulfilled;
     - no charge has more captured and cancelled than authorized, or refunded than captured;
-    - a fulfilled, complete or returned order has no open unit; a complete one has settled
-      charges.
+    - its data keeps what its state requires (the table's ``requires``): a fulfilled,
+      complete or returned order has no open unit; a complete one has settled charges.
     """
     _require(replay(ORDER_SPEC, order.history) is order.state, "history does not replay")
     _assert_finals_absorb(order.history, ORDER_SPEC.final_states)
@@ -66,17 +64,15 @@ def assert_order_invariants(order: Order) -> None:
             f"charge {charge.id} overflows",
         )
         _require(0 <= charge.refunded <= charge.captured, f"charge {charge.id} refunds too much")
-    if order.state in {OrderState.FULFILLED, OrderState.COMPLETE, OrderState.RETURNED}:
-        _require(all(i.open_quantity == 0 for i in order.items), f"{order.state} with open units")
-    if order.state is OrderState.COMPLETE:
-        _require(all(c.state in SETTLED for c in order.charges), "complete with open charges")
+    unmet = [guard.description for guard in ORDER_MACHINE.unmet_requirements(order)]
+    _require(not unmet, f"{order.state}, though not: {'; '.join(unmet)}")
 
 
 def assert_state_implied(order: Order) -> None:
     """Raise ``AssertionError`` unless the order's state is what its items and charges imply.
 
-    The rule is :func:`order_lifecycle.models.implied_state` (its data: ``IMPLIED_STATES``, the
-    same clauses the machine's guards use). It holds for an order moved only by
+    The rule is :func:`order_lifecycle.models.implied_state` (its data: the order table's
+    ``implied`` rows, whose guards are the machine's). It holds for an order moved only by
     the library's operations (``fulfil``, ``cancel_items``, ``capture``, ...) and the
     provider's events outside it (acceptance, review, disputes), once the order was
     accepted; in dispute, for the state it will resume. Firing ``fulfil``, ``complete``,
@@ -85,7 +81,7 @@ def assert_state_implied(order: Order) -> None:
     if not any(step.dest is OrderState.ACCEPTED for step in order.history):
         return
     state = order.state_before_dispute or order.state
-    implied = implied_state(order.items, order.charges)
+    implied = implied_state(order)
     _require(state is implied, f"{order.id} is {state}, but its items and charges say {implied}")
 
 

@@ -94,7 +94,7 @@ def new_orders(draw: st.DrawFn) -> Order:
 
 
 def checkouts(checkout_id: st.SearchStrategy[str] = IDS) -> st.SearchStrategy[Checkout]:
-    """A new, open checkout, ready for :func:`~order_lifecycle.begin_submission`.
+    """A new, open checkout, ready for :func:`order_lifecycle.checkout.begin_submission`.
 
     Example::
 

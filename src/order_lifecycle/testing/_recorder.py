@@ -18,24 +18,16 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle.lifecycle import ActionKind, OrderState
-from order_lifecycle.models import ORDER_MACHINE
+from order_lifecycle.lifecycle import ORDER_SPEC, ActionKind, OrderState
 
 from ._responses import FRAUD_CODES, PAYMENT_CODES
 
 __all__ = ["ACCEPTED_OR_LATER", "ENDED", "Effect", "Recorder"]
 
-ENDED = frozenset({str(OrderState.BLOCKED), str(OrderState.CANCELLED)})
+ENDED = frozenset(str(state) for state in ORDER_SPEC.final_states)
 """The ends of an order for which nothing may be shipped once the provider reported them."""
 
-ACCEPTED_OR_LATER = (
-    frozenset(
-        str(state)
-        for state in OrderState
-        if state is OrderState.ACCEPTED or ORDER_MACHINE.leads(OrderState.ACCEPTED, state)
-    )
-    - ENDED
-)
+ACCEPTED_OR_LATER = frozenset(str(s) for s in ORDER_SPEC.only_through(OrderState.ACCEPTED))
 """Order states a delivery reports only after the order was accepted: read off the table."""
 _CODE_FIELDS = frozenset({"code", "failureCode"})
 _SHIPMENTS = frozenset({ActionKind.SHIP, ActionKind.DELIVER_DIGITALLY})

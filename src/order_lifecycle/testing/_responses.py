@@ -194,7 +194,7 @@ class SubmissionResponse:
     """What came back from one ``POST /orders``: a status and body, or nothing at all.
 
     ``status_code`` is ``None`` when no answer came (a timeout, a lost connection);
-    ``reason`` then says which, as :func:`~order_lifecycle.record_no_response` takes it.
+    ``reason`` then says which, as :func:`order_lifecycle.checkout.record_no_response` takes it.
     """
 
     status_code: int | None

@@ -12,20 +12,21 @@ path to it even when the snapshot's data would have a guard refuse a row (DESIGN
 Finding it is cheap in the common case: the shortest path of the table itself (guards
 aside, found once per pair of states) is the one the guards allow whenever they pass along
 it, since a breadth-first search that skips refused rows finds the same first path then.
-Only when a guard refuses a row of it does the search fire the machine on copies.
+Only when a guard refuses a row of it does the search fire the machine on copies. Both are
+the library's one breadth-first search (``lifecycle.breadth_first``): over the table's
+states, and over copies of the order the guards judge.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Literal, overload
 
 import attrs
 
-from order_lifecycle.lifecycle._spec import TransitionSpec
+from order_lifecycle.lifecycle._spec import TransitionSpec, breadth_first
 from order_lifecycle.lifecycle._step import Step
 from order_lifecycle.lifecycle._tables import ORDER_SPEC
 from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
@@ -161,39 +162,15 @@ def _table_path(order: Order, target: OrderState) -> list[Move] | None:
 def _shortest_moves(
     start: _Node, target: OrderState, avoid: tuple[OrderEvent, ...] = ()
 ) -> tuple[Move, ...] | None:
-    rows = _shortest_rows(start, target, avoid)
-    return None if rows is None else tuple(Move(row) for row in rows)
+    """The table's first shortest path from ``start``'s state to ``target``, guards aside.
 
-
-def _shortest_rows(
-    start: _Node, target: OrderState, avoid: tuple[OrderEvent, ...]
-) -> tuple[_Row, ...] | None:
-    """Breadth first over the table as :func:`_search` goes, every row allowed (but ``avoid``'s).
-
-    The nodes are those of the search (a state, and the state before its dispute), the rows
-    tried in table order, so where the guards allow every row of this path, the search
-    finds it too: it is the first shortest one of all paths, so of the allowed ones.
+    It is what :func:`_search` finds when the guards allow every row of it: the search
+    tries the same rows in the same table order, and its nodes (a state, and the state
+    before its dispute) only tell apart what the guards would, so where every row is
+    allowed, the first shortest path among all is the first among the allowed ones.
     """
-    previous: dict[_Node, tuple[_Node, _Row] | None] = {start: None}
-    queue = deque([start])
-    while queue:
-        node = queue.popleft()
-        for row in ORDER_SPEC.transitions_from(node[0]):
-            if row.event in avoid:
-                continue
-            child = (row.dest, row.source if row.dest is OrderState.DISPUTE else None)
-            if child in previous:
-                continue
-            previous[child] = (node, row)
-            if row.dest is target:
-                path: list[_Row] = []
-                back = previous[child]
-                while back is not None:
-                    path.append(back[1])
-                    back = previous[back[0]]
-                return tuple(reversed(path))
-            queue.append(child)
-    return None
+    rows = ORDER_SPEC.shortest_path(start[0], lambda state: state is target, avoid=avoid)
+    return None if rows is None else tuple(Move(row) for row in rows)
 
 
 def _allowed(trial: Order, moves: Sequence[Move]) -> bool:
@@ -210,31 +187,23 @@ def _allowed(trial: Order, moves: Sequence[Move]) -> bool:
 def _search(start: Order, target: OrderState, *, waive_resolution: bool) -> list[Move] | None:
     """Breadth first over copies of ``start``, firing each event the machine accepts."""
     at = start.history[-1].at
-    queue: deque[tuple[Order, list[Move]]] = deque([(start, [])])
-    seen = {(start.state, start.state_before_dispute)}
-    while queue:
-        node, moves = queue.popleft()
+
+    def ways(node: Order) -> Iterator[tuple[Move, Order]]:
         for row in ORDER_SPEC.transitions_from(node.state):
             child = node.copy()
             if (
                 ORDER_MACHINE.can_fire(node, row.event)
                 and ORDER_MACHINE.fire(child, row.event, at=at).dest is row.dest
             ):
-                move = Move(row)
+                yield Move(row), child
             elif waive_resolution and row.event is OrderEvent.RESOLVE_DISPUTE:
                 child = node.copy()
                 ORDER_MACHINE.record(child, row, at=at)
-                move = Move(row, forced=True)
-            else:
-                continue  # refused, or the event takes another of its rows
-            key = (child.state, child.state_before_dispute)
-            if key in seen:
-                continue
-            seen.add(key)
-            if child.state is target:
-                return [*moves, move]
-            queue.append((child, [*moves, move]))
-    return None
+                yield Move(row, forced=True), child
+            # else: refused, or the event takes another of its rows
+
+    found = breadth_first(start, ways, key=lambda o: (o.state, o.state_before_dispute))
+    return next((list(moves) for node, moves in found if node.state is target and moves), None)
 
 
 @overload

@@ -44,7 +44,7 @@ as it was.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -54,9 +54,10 @@ import attrs
 from order_lifecycle.exceptions import EventConflict, InvalidInput, WrongType
 from order_lifecycle.lifecycle._spec import TransitionSpec
 from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
+from order_lifecycle.lifecycle._tables import ORDER_SPEC, OrderGuard
 from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
-from order_lifecycle.models._derived import IMPLIED_STATES, SETTLED
+from order_lifecycle.models._derived import SETTLED
+from order_lifecycle.models._machines import ORDER_MACHINE
 from order_lifecycle.models._models import Charge, Item, Order, SnapshotMark, marked_charge
 from order_lifecycle.provider._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
 
@@ -73,9 +74,6 @@ _ENTRY_STATES = ORDER_SPEC.entry_states
 _RESOLUTION_ANNOUNCED_BY = ORDER_SPEC.event(OrderEvent.RESOLVE_DISPUTE).announced_by
 # The table's order of states: it breaks ties between first entries listed at one time.
 _RANK = {spec.value: index for index, spec in enumerate(ORDER_SPEC.states)}
-# The states the derived-state rule gives for items closed by fulfilment (every one of them
-# but ``cancelled``, whose clause is about cancelling): no unit of their items is open.
-_CLOSED = frozenset(i.state for i in IMPLIED_STATES) - {OrderState.CANCELLED}
 
 
 class EventOutcome(StrEnum):
@@ -250,22 +248,32 @@ def _evolve(
 def _require_consistent(
     event: Event, order: Order | None, data: OrderSnapshot | ChargeSnapshot, trial: Order
 ) -> None:
-    """Refuse data that contradicts the state: open units when closed, open charges when complete.
+    """Refuse data that breaks what its state requires: open units when closed, open charges.
 
-    These are invariants ``order_lifecycle.testing`` checks, read off the one rule
-    (``_derived``): its closed states and its settled charges.
+    What each state requires is the table's (``StateSpec.requires``), the same the
+    invariants of ``order_lifecycle.testing`` check; the message shows the evidence.
     """
-    problem = None
-    if trial.state in _CLOSED:
-        open_items = [i.id for i in trial.items if i.open_quantity]
-        if open_items:
-            problem = f"the order would be {trial.state} with items {open_items} still open"
-    if trial.state is OrderState.COMPLETE:
-        open_charges = [f"{c.id} ({c.state})" for c in trial.charges if c.state not in SETTLED]
-        if open_charges:
-            problem = f"the order would be complete with charges {open_charges} not settled"
-    if problem is not None:
-        raise _conflict(event, order, data, problem)
+    unmet = ORDER_MACHINE.unmet_requirements(trial)
+    if unmet:
+        problems = (
+            f"the order would be {trial.state} with {_EVIDENCE[g.name](trial)}"
+            if g.name in _EVIDENCE
+            else f"the order would be {trial.state}, which requires that {g.description}"
+            for g in unmet
+        )
+        raise _conflict(event, order, data, "; ".join(problems))
+
+
+# What breaks a requirement, in an operator's words.
+_EVIDENCE: dict[str, Callable[[Order], str]] = {
+    OrderGuard.NOTHING_OPEN: lambda o: (
+        f"items {[i.id for i in o.items if i.open_quantity]} still open"
+    ),
+    OrderGuard.EVERY_CHARGE_SETTLED: lambda o: (
+        f"charges {[f'{c.id} ({c.state})' for c in o.charges if c.state not in SETTLED]} "
+        "not settled"
+    ),
+}
 
 
 # --- order snapshots ------------------------------------------------------------------------
@@ -474,8 +482,7 @@ def _listed_life(event: Event, data: OrderSnapshot) -> tuple[Order, list[Move]] 
     The first listed state is the entry state when it is one; else the entry state is the
     one that reaches the listed states in the fewest steps.
     """
-    rank = {spec.value: index for index, spec in enumerate(ORDER_SPEC.states)}
-    listed = sorted(data.state_transitions, key=lambda s: (data.state_transitions[s], rank[s]))
+    listed = sorted(data.state_transitions, key=lambda s: (data.state_transitions[s], _RANK[s]))
     if not listed:
         return None
     if listed[0] in _ENTRY_STATES:

@@ -1,3 +1,5 @@
+"""A store's checkouts by id: each consumed at most once, across threads and processes."""
+
 from __future__ import annotations
 
 import copy
@@ -25,16 +27,18 @@ from hypothesis.stateful import (
 
 from order_lifecycle import (
     Checkout,
-    CheckoutNeedsChanges,
     CheckoutState,
-    InDoubt,
     InvalidInput,
     Order,
-    OrderCreated,
     StoreError,
+    TransitionNotAllowed,
+)
+from order_lifecycle.checkout import (
+    CheckoutNeedsChanges,
+    InDoubt,
+    OrderCreated,
     SubmissionOutcome,
     SubmissionRejected,
-    TransitionNotAllowed,
     record_response,
 )
 from order_lifecycle.exceptions import (
@@ -68,7 +72,7 @@ def test_begin_submission_registers_a_new_checkout() -> None:
     assert "chk-1" not in ledger
     assert ledger.begin_submission("chk-1", at=T0) == {"checkoutId": "chk-1"}
     assert "chk-1" in ledger
-    checkout = ledger.get("chk-1")
+    checkout = ledger.get_checkout("chk-1")
     assert checkout.state is CheckoutState.SUBMITTING
     assert [step.at for step in checkout.history] == [T0, T0]
     assert repr(ledger) == "<MemoryStore(num_orders=0, num_checkouts=1)>"
@@ -85,7 +89,7 @@ def test_a_full_submission_through_the_ledger() -> None:
     ledger.begin_submission("chk-1")
     outcome = ledger.record_response("chk-1", 201, CREATED)
     assert isinstance(outcome, OrderCreated)
-    checkout = ledger.get("chk-1")
+    checkout = ledger.get_checkout("chk-1")
     assert (checkout.state, checkout.order_id, len(checkout.attempts)) == (
         CheckoutState.CONSUMED,
         "o-1",
@@ -99,18 +103,18 @@ def test_get_gives_a_copy() -> None:
     """Changing what ``get`` returned changes nothing in the ledger."""
     ledger = MemoryStore()
     ledger.begin_submission("chk-1")
-    copy_ = ledger.get("chk-1")
+    copy_ = ledger.get_checkout("chk-1")
     copy_.attempts.clear()
     copy_.history.pop()
-    assert len(ledger.get("chk-1").attempts) == 1
-    assert ledger.get("chk-1").state is CheckoutState.SUBMITTING
+    assert len(ledger.get_checkout("chk-1").attempts) == 1
+    assert ledger.get_checkout("chk-1").state is CheckoutState.SUBMITTING
 
 
 def test_unknown_checkouts() -> None:
     """Reading or answering a checkout never seen is refused, and registers nothing."""
     ledger = MemoryStore()
     with pytest.raises(UnknownCheckout, match="Unknown checkout 'nope'"):
-        ledger.get("nope")
+        ledger.get_checkout("nope")
     with pytest.raises(UnknownCheckout):
         ledger.record_response("nope", 201, CREATED)
     with pytest.raises(UnknownCheckout):
@@ -129,7 +133,7 @@ def test_invalid_response_commits_the_doubt() -> None:
     ledger.begin_submission("chk-1")
     with pytest.raises(InvalidResponse):
         ledger.record_response("chk-1", 201, "Created")
-    checkout = ledger.get("chk-1")
+    checkout = ledger.get_checkout("chk-1")
     assert checkout.state is CheckoutState.IN_DOUBT
     assert checkout.attempts[-1].body == "Created"
 
@@ -141,14 +145,14 @@ def test_other_failures_commit_nothing() -> None:
         ledger.begin_submission("chk-1", at=datetime(2026, 1, 1))  # noqa: DTZ001
     assert "chk-1" not in ledger
     ledger.begin_submission("chk-1", at=T0)
-    before = ledger.get("chk-1")
+    before = ledger.get_checkout("chk-1")
     with pytest.raises(SubmissionInProgress):
         ledger.begin_submission("chk-1")
     with pytest.raises(WrongType):
         ledger.record_response("chk-1", "201", CREATED)  # type: ignore[arg-type]
     with pytest.raises(TransitionNotAllowed):
         ledger.settle("chk-1", None)
-    assert ledger.get("chk-1") == before
+    assert ledger.get_checkout("chk-1") == before
 
 
 LedgerMaker = Callable[[], Store]
@@ -203,14 +207,14 @@ def test_a_failed_write_of_the_response_leaves_the_checkout_in_doubt(
         "database or disk is full. Checkout 'chk-1' is now in doubt: look up orders by "
         "checkout id and settle it."
     )
-    checkout = ledger.get("chk-1")
+    checkout = ledger.get_checkout("chk-1")
     assert checkout.state is CheckoutState.IN_DOUBT
     assert (checkout.attempts[-1].status_code, checkout.attempts[-1].body) == (201, CREATED)
     assert (checkout.order_id, stored_orders(ledger)) == (None, [])
     assert steps == ["chk-1", "chk-1"]
     ledger.settle("chk-1", Order.create("o-1", at=T0, checkout_id="chk-1"), at=T0)
-    assert ledger.get("chk-1").state is CheckoutState.CONSUMED
-    assert_submission_invariants(ledger.get("chk-1"))
+    assert ledger.get_checkout("chk-1").state is CheckoutState.CONSUMED
+    assert_submission_invariants(ledger.get_checkout("chk-1"))
 
 
 @pytest.mark.parametrize("make", LEDGERS.values(), ids=LEDGERS.keys())
@@ -225,7 +229,7 @@ def test_an_untyped_failure_while_recording_becomes_a_store_error(
     with pytest.raises(StoreError, match="failed: UnicodeEncodeError") as raised:
         ledger.record_response("chk-1", 409, json.dumps({"type": "conflict", "errors": []}))
     assert raised.value.__cause__ is cause
-    assert ledger.get("chk-1").state is CheckoutState.IN_DOUBT
+    assert ledger.get_checkout("chk-1").state is CheckoutState.IN_DOUBT
 
 
 @pytest.mark.parametrize("make", LEDGERS.values(), ids=LEDGERS.keys())
@@ -241,7 +245,7 @@ def test_a_body_the_store_refuses_is_left_out_of_the_doubt(
     assert "value too long. Checkout 'chk-1' is now in doubt, without the raw body" in str(
         raised.value
     )
-    checkout = ledger.get("chk-1")
+    checkout = ledger.get_checkout("chk-1")
     assert checkout.state is CheckoutState.IN_DOUBT
     assert (checkout.attempts[-1].status_code, checkout.attempts[-1].body) == (201, None)
 
@@ -257,9 +261,9 @@ def test_a_dead_store_says_the_checkout_is_still_submitting(
     with pytest.raises(StoreError, match="server closed") as raised:
         ledger.record_response("chk-1", 201, CREATED, at=T0)
     assert "it is still submitting; record_no_response moves it" in str(raised.value)
-    assert ledger.get("chk-1").state is CheckoutState.SUBMITTING
+    assert ledger.get_checkout("chk-1").state is CheckoutState.SUBMITTING
     ledger.record_no_response("chk-1")
-    assert ledger.get("chk-1").state is CheckoutState.IN_DOUBT
+    assert ledger.get_checkout("chk-1").state is CheckoutState.IN_DOUBT
 
 
 @pytest.mark.parametrize("make", LEDGERS.values(), ids=LEDGERS.keys())
@@ -268,7 +272,7 @@ def test_refusals_make_no_second_step(monkeypatch: pytest.MonkeyPatch, make: Led
     ledger = make()
     ledger.begin_submission("chk-1", at=T0)
     ledger.record_no_response("chk-1", at=T0)
-    before = ledger.get("chk-1")
+    before = ledger.get_checkout("chk-1")
     steps = failing_steps(monkeypatch, ledger, StoreError("unused"), count=0)
     with pytest.raises(TransitionNotAllowed):
         ledger.record_response("chk-1", 201, CREATED)
@@ -277,7 +281,7 @@ def test_refusals_make_no_second_step(monkeypatch: pytest.MonkeyPatch, make: Led
     with pytest.raises(UnknownCheckout):
         ledger.record_response("nope", 201, CREATED)
     assert steps == ["chk-1", "nope"]
-    assert ledger.get("chk-1") == before
+    assert ledger.get_checkout("chk-1") == before
 
 
 def test_a_write_sqlite_refuses_leaves_the_checkout_in_doubt(tmp_path: Path) -> None:
@@ -294,7 +298,7 @@ def test_a_write_sqlite_refuses_leaves_the_checkout_in_doubt(tmp_path: Path) -> 
     assert str(raised.value).endswith(
         "Checkout 'chk-1' is now in doubt: look up orders by checkout id and settle it."
     )
-    checkout = store.get("chk-1")
+    checkout = store.get_checkout("chk-1")
     assert checkout.state is CheckoutState.IN_DOUBT
     assert checkout.attempts[-1].body == CREATED
     assert store.order_ids() == []
@@ -310,23 +314,23 @@ def test_hostile_responses_never_leave_a_checkout_submitting(
     for make in LEDGERS.values():
         ledger = make()
         ledger.begin_submission("chk-1", at=T0)
-        before = ledger.get("chk-1")
+        before = ledger.get_checkout("chk-1")
         try:
             outcome = ledger.record_response("chk-1", status, body, at=T0)
         except InvalidResponse:
-            checkout = ledger.get("chk-1")
+            checkout = ledger.get_checkout("chk-1")
             assert checkout.state is CheckoutState.IN_DOUBT
             assert checkout.attempts[-1].body == body
             assert stored_orders(ledger) == []
         except InvalidInput:
             assert status not in range(100, 600)
-            assert ledger.get("chk-1") == before
+            assert ledger.get_checkout("chk-1") == before
         else:
-            checkout = ledger.get("chk-1")
+            checkout = ledger.get_checkout("chk-1")
             assert AFTER[type(outcome)] is checkout.state
             made = [outcome.order.id] if isinstance(outcome, OrderCreated) else []
             assert stored_orders(ledger) == made
-        assert_submission_invariants(ledger.get("chk-1"))
+        assert_submission_invariants(ledger.get_checkout("chk-1"))
 
 
 class RacyStore(MemoryStore):
@@ -337,7 +341,7 @@ class RacyStore(MemoryStore):
         self._all_read = threading.Barrier(racers)
         self._racy: dict[str, Checkout] = {}
 
-    def get(self, checkout_id: str) -> Checkout:
+    def get_checkout(self, checkout_id: str) -> Checkout:
         """The checkout as last written by any racer."""
         return copy.deepcopy(self._racy[checkout_id])
 
@@ -396,7 +400,7 @@ def test_threads_racing_to_submit_one_checkout() -> None:
     for round_ in range(50):
         results = race(ledger, f"chk-{round_}", racers=8)
         assert sorted(results) == ["SubmissionInProgress"] * 7 + ["won"]
-        assert_submission_invariants(ledger.get(f"chk-{round_}"))
+        assert_submission_invariants(ledger.get_checkout(f"chk-{round_}"))
 
 
 def test_the_race_check_catches_a_read_then_write_ledger() -> None:
@@ -452,7 +456,7 @@ def test_threads_racing_through_a_whole_submission() -> None:
     assert errors == []
     assert sorted(created) == sorted(f"chk-{n}" for n in range(20))
     for n in range(20):
-        checkout = ledger.get(f"chk-{n}")
+        checkout = ledger.get_checkout(f"chk-{n}")
         assert (checkout.state, checkout.order_id) == (CheckoutState.CONSUMED, f"o-chk-{n}")
         assert_submission_invariants(checkout)
 
@@ -529,7 +533,9 @@ class CheckoutConsumption(RuleBasedStateMachine):
     def submit(self, checkout_id: str) -> None:
         """Submit if the ledger allows it; the provider receives only what it allows."""
         before = (
-            self.ledger.get(checkout_id).state if checkout_id in self.ledger else CheckoutState.OPEN
+            self.ledger.get_checkout(checkout_id).state
+            if checkout_id in self.ledger
+            else CheckoutState.OPEN
         )
         if before is not CheckoutState.OPEN:
             with pytest.raises(SubmissionRefused) as refused:
@@ -548,7 +554,7 @@ class CheckoutConsumption(RuleBasedStateMachine):
         """The provider answers one waiting submission (or the answer is lost)."""
         checkout_id = data.draw(st.sampled_from(sorted(self.awaiting)))
         self.awaiting.discard(checkout_id)
-        before = self.ledger.get(checkout_id)
+        before = self.ledger.get_checkout(checkout_id)
         if reply is Reply.LOST:
             if order_made_anyway:
                 self.provider.orders[checkout_id] = f"lost-{checkout_id}"
@@ -567,10 +573,10 @@ class CheckoutConsumption(RuleBasedStateMachine):
             outcome = self.ledger.record_response(checkout_id, status, body, at=T0)
         except InvalidResponse:
             assert reply is Reply.GARBLED
-            assert self.ledger.get(checkout_id).state is CheckoutState.IN_DOUBT
+            assert self.ledger.get_checkout(checkout_id).state is CheckoutState.IN_DOUBT
             return
         assert reply is not Reply.GARBLED
-        assert AFTER[type(outcome)] is self.ledger.get(checkout_id).state
+        assert AFTER[type(outcome)] is self.ledger.get_checkout(checkout_id).state
         # Changing every code changes no customer message (unless a message mentions one).
         recoded = recode(body, lambda code: f"changed-{code}")
         twin = record_on_copy(before, status, recoded)
@@ -599,7 +605,7 @@ class CheckoutConsumption(RuleBasedStateMachine):
         """Look up orders by checkout id, as the provider knows them, and settle."""
         if checkout_id not in self.ledger:
             return
-        state = self.ledger.get(checkout_id).state
+        state = self.ledger.get_checkout(checkout_id).state
         found = self.provider.orders.get(checkout_id)
         order = None if found is None else Order.create(found, at=T0, checkout_id=checkout_id)
         if state is not CheckoutState.IN_DOUBT:
@@ -608,14 +614,14 @@ class CheckoutConsumption(RuleBasedStateMachine):
             return
         self.ledger.settle(checkout_id, order, at=T0)
         expected = CheckoutState.OPEN if found is None else CheckoutState.CONSUMED
-        assert self.ledger.get(checkout_id).state is expected
+        assert self.ledger.get_checkout(checkout_id).state is expected
 
     @invariant()
     def ledger_agrees_with_the_provider(self) -> None:
         """At most one order per checkout, the provider's; only a settled doubt reopens."""
         for checkout_id, order_id in self.provider.orders.items():
             assert checkout_id not in self.provider.rejected
-            checkout = self.ledger.get(checkout_id)
+            checkout = self.ledger.get_checkout(checkout_id)
             assert checkout.state in {
                 CheckoutState.CONSUMED,
                 CheckoutState.IN_DOUBT,
@@ -624,15 +630,15 @@ class CheckoutConsumption(RuleBasedStateMachine):
                 assert checkout.order_id == order_id
                 assert self.order_of.setdefault(checkout_id, order_id) == order_id
         for checkout_id in self.provider.rejected:
-            assert self.ledger.get(checkout_id).state is CheckoutState.REJECTED
+            assert self.ledger.get_checkout(checkout_id).state is CheckoutState.REJECTED
 
     @invariant()
     def every_checkout_keeps_its_promises(self) -> None:
         """Every checkout's history replays, with an attempt per submission."""
         for checkout_id in self.awaiting:
-            assert self.ledger.get(checkout_id).state is CheckoutState.SUBMITTING
+            assert self.ledger.get_checkout(checkout_id).state is CheckoutState.SUBMITTING
         for checkout_id in self.seen:
-            assert_submission_invariants(self.ledger.get(checkout_id))
+            assert_submission_invariants(self.ledger.get_checkout(checkout_id))
 
 
 def record_on_copy(checkout: Checkout, status: int, body: str) -> SubmissionOutcome:
