@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import InvalidInput, WrongType
-from order_lifecycle.models._models import Item
+from order_lifecycle.models import Item
 
 from ._limit import Finished, Hung, TimeLimited, safe_text
 

@@ -39,7 +39,7 @@ from typing import Any, Protocol
 import attrs
 
 from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError, StoreError, WrongType
-from order_lifecycle.lifecycle._tables import ActionKind
+from order_lifecycle.lifecycle import ActionKind
 
 from ._limit import Finished, Hung, TimeLimited, safe_text
 from ._stored import (

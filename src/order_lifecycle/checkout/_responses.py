@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from order_lifecycle.exceptions import InvalidInput, InvalidResponse
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.models._models import Order
+from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.models import Order
 from order_lifecycle.provider._json import (
     Problem,
     as_list,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from order_lifecycle.lifecycle._vocabulary import ChargeState
+from order_lifecycle.lifecycle import ChargeState
 
 from ._models import Charge, Item
 

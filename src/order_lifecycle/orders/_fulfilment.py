@@ -17,11 +17,9 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import QuantityTooLarge
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import ChargeState, Operation
+from order_lifecycle.lifecycle import ORDER_SPEC, ChargeState, Operation
+from order_lifecycle.models import ORDER_MACHINE, Charge, Item, Order
 from order_lifecycle.models._derived import SETTLED, every_item_cancelled
-from order_lifecycle.models._machines import ORDER_MACHINE
-from order_lifecycle.models._models import Charge, Item, Order
 
 from ._apply import commit, quantities, require
 

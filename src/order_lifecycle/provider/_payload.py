@@ -24,9 +24,10 @@ from typing import Any, TypeVar, cast
 import attrs
 
 from order_lifecycle.exceptions import InvalidInput, UnknownState
+from order_lifecycle.lifecycle import FraudState, ItemState, OrderState
 from order_lifecycle.lifecycle._step import coerce
-from order_lifecycle.lifecycle._vocabulary import FraudState, ItemState, OrderState
-from order_lifecycle.models._models import Charge, Item, currency_code
+from order_lifecycle.models import Charge, Item
+from order_lifecycle.models._models import currency_code
 
 from ._json import (
     as_list,

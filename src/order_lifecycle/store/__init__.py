@@ -26,14 +26,13 @@ from order_lifecycle.exceptions import (
     UnknownDelivery,
     UnknownOrder,
 )
+from order_lifecycle.webhooks import DeliveryStatus, StoredDelivery
 from order_lifecycle.webhooks._inbox_store import (
     Claim,
-    DeliveryStatus,
     GroupResult,
     Incoming,
     SettledGroup,
     Settlement,
-    StoredDelivery,
 )
 from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES, SUMMARY_BYTES
 

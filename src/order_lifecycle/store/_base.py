@@ -87,17 +87,15 @@ from order_lifecycle.exceptions import (
     UnknownAction,
     WrongType,
 )
-from order_lifecycle.lifecycle._spec import MachineSpec
-from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
-from order_lifecycle.models._models import Order
+from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, MachineSpec
+from order_lifecycle.models import Order
+from order_lifecycle.webhooks import DeliveryStatus, StoredDelivery
 from order_lifecycle.webhooks._inbox_store import (
     Claim,
-    DeliveryStatus,
     GroupResult,
     InboxStore,
     Incoming,
     SettledGroup,
-    StoredDelivery,
 )
 from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES, check_cap
 from order_lifecycle.webhooks._webhook_store import DeliveryToKeep

@@ -20,7 +20,7 @@ from datetime import datetime
 import attrs
 
 from order_lifecycle.exceptions import InvalidInput, WrongType
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
+from order_lifecycle.lifecycle import ORDER_SPEC
 from order_lifecycle.webhooks._kept import kept_cost, summarise
 from order_lifecycle.webhooks._webhook_store import (
     COMMITTED,

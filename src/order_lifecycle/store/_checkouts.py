@@ -13,15 +13,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from order_lifecycle.checkout._checkout import (
+from order_lifecycle.checkout import (
+    InDoubt,
+    OrderCreated,
+    SubmissionOutcome,
     begin_submission,
-    keep_in_doubt,
     record_no_response,
     record_response,
-    response_arguments,
     settle,
 )
-from order_lifecycle.checkout._outcomes import InDoubt, OrderCreated, SubmissionOutcome
+from order_lifecycle.checkout._checkout import keep_in_doubt, response_arguments
 from order_lifecycle.exceptions import (
     InvalidResponse,
     OrderLifecycleError,
@@ -30,10 +31,8 @@ from order_lifecycle.exceptions import (
     UnknownCheckout,
     WrongType,
 )
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import CheckoutEvent, CheckoutState
-from order_lifecycle.models._models import Checkout, Order
+from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, CheckoutEvent, CheckoutState, Step
+from order_lifecycle.models import Checkout, Order
 
 from ._require import new_steps, now, require_id, require_storable
 

@@ -18,15 +18,14 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import InvalidInput, StoreCorrupt, UnknownDelivery, WrongType
+from order_lifecycle.webhooks import DeliveryStatus, StoredDelivery
 from order_lifecycle.webhooks._inbox_store import (
     GROUP_COMMITTED,
     OPEN_STATUSES,
-    DeliveryStatus,
     GroupResult,
     Incoming,
     SettledGroup,
     Settlement,
-    StoredDelivery,
 )
 
 from ._batch import checked_change

@@ -25,14 +25,13 @@ from typing import Any
 
 from order_lifecycle.actions import Derived
 from order_lifecycle.exceptions import UnknownDelivery
+from order_lifecycle.webhooks import DeliveryStatus, StoredDelivery
 from order_lifecycle.webhooks._inbox_store import (
     Claim,
-    DeliveryStatus,
     GroupResult,
     Incoming,
     SettledGroup,
     Settlement,
-    StoredDelivery,
     stamp,
 )
 from order_lifecycle.webhooks._webhook_store import ChangeOutcome, ChangeResult, OrderChange

@@ -59,10 +59,15 @@ from order_lifecycle.exceptions import (
     UnknownAction,
     WrongType,
 )
-from order_lifecycle.lifecycle._outbox import OUTBOX_SPEC, OutboxGuard
-from order_lifecycle.lifecycle._spec import TransitionSpec
-from order_lifecycle.lifecycle._tables import ORDER_SPEC, ActionKind
-from order_lifecycle.lifecycle._vocabulary import OrderState, OutboxEvent
+from order_lifecycle.lifecycle import (
+    ORDER_SPEC,
+    OUTBOX_SPEC,
+    ActionKind,
+    OrderState,
+    OutboxEvent,
+    OutboxGuard,
+    TransitionSpec,
+)
 
 # Ids a database cannot store (the same rule as ``_base.storable_text``, which imports this).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

@@ -33,10 +33,13 @@ from typing import Any
 
 from order_lifecycle.actions import ActionState, Derived, Outcome, StoredAction
 from order_lifecycle.exceptions import InvalidDefinition, StoreCorrupt, UnknownAction
-from order_lifecycle.lifecycle._outbox import OUTBOX_SPEC, OutboxGuard
-from order_lifecycle.lifecycle._spec import TransitionSpec
-from order_lifecycle.lifecycle._tables import ActionKind
-from order_lifecycle.lifecycle._vocabulary import OutboxEvent
+from order_lifecycle.lifecycle import (
+    OUTBOX_SPEC,
+    ActionKind,
+    OutboxEvent,
+    OutboxGuard,
+    TransitionSpec,
+)
 
 from ._outbox import (
     FINISHED,

@@ -39,8 +39,8 @@ from order_lifecycle.exceptions import (
     StoreUnavailable,
     UnknownOrder,
 )
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.models._models import Checkout, Order
+from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.models import Checkout, Order
 from order_lifecycle.webhooks._kept import check_cap
 
 from ._base import SPEC_VERSIONS, KeptDelivery, Store, kept_before, kept_delivery

@@ -22,16 +22,10 @@ from order_lifecycle.exceptions import (
     StaleOrder,
     UnknownOrder,
 )
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.models._models import Checkout, Order
-from order_lifecycle.webhooks._inbox_store import (
-    Claim,
-    DeliveryStatus,
-    GroupResult,
-    Incoming,
-    SettledGroup,
-    StoredDelivery,
-)
+from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.models import Checkout, Order
+from order_lifecycle.webhooks import DeliveryStatus, StoredDelivery
+from order_lifecycle.webhooks._inbox_store import Claim, GroupResult, Incoming, SettledGroup
 from order_lifecycle.webhooks._kept import check_cap
 
 from ._base import SPEC_VERSIONS, KeptDelivery, Store, kept_before

@@ -36,7 +36,7 @@ from order_lifecycle.exceptions import (
     StoreUnavailable,
     WrongType,
 )
-from order_lifecycle.models._models import Order
+from order_lifecycle.models import Order
 from order_lifecycle.webhooks._inbox_store import Incoming
 
 from ._base import Store

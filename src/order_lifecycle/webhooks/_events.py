@@ -17,8 +17,9 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import InvalidEvent
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.models._models import SnapshotMark
+from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.models import SnapshotMark
+from order_lifecycle.provider import ChargeSnapshot, OrderSnapshot
 from order_lifecycle.provider._json import (
     Problem,
     as_object,
@@ -28,12 +29,7 @@ from order_lifecycle.provider._json import (
     optional_time,
     required_id,
 )
-from order_lifecycle.provider._payload import (
-    ChargeSnapshot,
-    OrderSnapshot,
-    read_charge_object,
-    read_order,
-)
+from order_lifecycle.provider._payload import read_charge_object, read_order
 
 __all__ = ["KNOWN_EVENT_TYPES", "Event", "OtherObject", "parse_event"]
 

@@ -21,7 +21,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
-from order_lifecycle.models._models import Order
+from order_lifecycle.models import Order
 
 from ._webhook_store import BatchStore, ChangeOutcome, DeliveryToKeep, OrderChange
 

@@ -52,14 +52,12 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import EventConflict, InvalidInput, WrongType
-from order_lifecycle.lifecycle._spec import TransitionSpec
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.lifecycle._tables import ORDER_SPEC, OrderGuard
-from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
+from order_lifecycle.lifecycle import ORDER_SPEC, OrderEvent, OrderState, Step, TransitionSpec
+from order_lifecycle.lifecycle._tables import OrderGuard
+from order_lifecycle.models import ORDER_MACHINE, Charge, Item, Order, SnapshotMark
 from order_lifecycle.models._derived import SETTLED
-from order_lifecycle.models._machines import ORDER_MACHINE
-from order_lifecycle.models._models import Charge, Item, Order, SnapshotMark, marked_charge
-from order_lifecycle.provider._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
+from order_lifecycle.models._models import marked_charge
+from order_lifecycle.provider import ChargeSnapshot, ItemSnapshot, OrderSnapshot
 
 from ._events import Event, OtherObject
 from ._paths import Move, announce, follow, leads, path_to, reach, related, walk

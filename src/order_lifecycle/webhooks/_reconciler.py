@@ -48,9 +48,9 @@ from order_lifecycle.exceptions import (
     OrderLifecycleError,
     WrongType,
 )
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.models._models import Order
-from order_lifecycle.provider._order_body import parse_order
+from order_lifecycle.lifecycle import Step
+from order_lifecycle.models import Order
+from order_lifecycle.provider import parse_order
 
 from ._events import Event, OtherObject, parse_event
 from ._inbox_store import (
