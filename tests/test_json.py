@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle.provider._json import (
+from order_lifecycle._json import (
     MAX_DEPTH,
     Problem,
     _check_depth,

@@ -16,8 +16,8 @@ import hashlib
 import json
 from typing import Any
 
+from order_lifecycle._json import MAX_ID_LENGTH, Problem, required_id
 from order_lifecycle.exceptions import InvalidEvent
-from order_lifecycle.provider._json import MAX_ID_LENGTH, Problem, required_id
 
 from ._events import _is_order
 

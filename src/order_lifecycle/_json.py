@@ -1,7 +1,9 @@
 """JSON values and their checks: parsing a body, reading fields, naming what is wrong.
 
-The layer under ``_payload`` (the provider's objects) and ``_responses`` / ``_events``
-(their callers). A problem raises :class:`Problem` with the field's JSON path; each caller
+The bottom layer (beside ``exceptions``) under every reader of JSON: the provider's
+objects (``provider``), its ``POST /orders`` answers (``checkout``), webhook envelopes and
+events (``webhooks``), the local provider's scripts (``sandbox``), and the command line's id
+checks (``cli``). A problem raises :class:`Problem` with the field's JSON path; each caller
 turns it into its own error. The checks here refuse what only a hostile body sends before
 it costs anything, each linear in the size of the body: numbers ``int`` or ``Decimal``
 cannot read, JSON nested more than :data:`MAX_DEPTH` deep, ids that are not plain text.
