@@ -18,10 +18,11 @@ from typing import Any
 
 import attrs
 
+from order_lifecycle._text import safe_text
 from order_lifecycle.exceptions import InvalidInput, WrongType
 from order_lifecycle.models import Item
 
-from ._limit import Finished, Hung, TimeLimited, safe_text
+from ._limit import Finished, Hung, TimeLimited
 
 __all__ = ["ActionPolicy", "Classifier", "Fulfilment"]
 

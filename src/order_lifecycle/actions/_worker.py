@@ -38,10 +38,11 @@ from typing import Any, Protocol
 
 import attrs
 
+from order_lifecycle._text import safe_text
 from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError, StoreError, WrongType
 from order_lifecycle.lifecycle import ActionKind
 
-from ._limit import Finished, Hung, TimeLimited, safe_text
+from ._limit import Finished, Hung, TimeLimited
 from ._stored import (
     ActionState,
     Completed,

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from order_lifecycle.webhooks._kept import printable
+from order_lifecycle._text import printable
 
 __all__ = ["Output", "advance", "clean"]
 

@@ -41,6 +41,7 @@ from typing import Any
 
 import attrs
 
+from order_lifecycle._text import safe_text
 from order_lifecycle.actions import (
     ActionState,
     Completed,
@@ -50,7 +51,6 @@ from order_lifecycle.actions import (
     Released,
     StoredAction,
 )
-from order_lifecycle.actions._limit import safe_text
 from order_lifecycle.actions._stored import OPEN_STATES, backoff
 from order_lifecycle.exceptions import (
     ActionNotRetryable,

@@ -29,11 +29,11 @@ from typing import Any
 
 import attrs
 
+from order_lifecycle._text import printable
 from order_lifecycle.exceptions import InvalidInput, InvalidSignature, WrongType
 
 from ._envelope import read_envelope
 from ._inbox_store import DeliveryStatus, InboxStore, Incoming
-from ._kept import printable
 from ._reconciler import Reconciler
 from ._results import DeliveryResult
 from ._signature import signing_keys, verify_signature
