@@ -26,19 +26,20 @@ from order_lifecycle.exceptions import (
     UnknownDelivery,
     UnknownOrder,
 )
-from order_lifecycle.webhooks import DeliveryStatus, StoredDelivery
-from order_lifecycle.webhooks._inbox_store import (
+from order_lifecycle.webhooks import (
     Claim,
+    DeliveryStatus,
     GroupResult,
     Incoming,
     SettledGroup,
     Settlement,
+    StoredDelivery,
 )
-from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES, SUMMARY_BYTES
 
 from ._base import KeptDelivery, Store
 from ._batch import ChangeOutcome, ChangeResult, DeliveryToKeep, OrderChange
 from ._check import IllegalHistory
+from ._kept import DEFAULT_MAX_KEPT_BYTES, SUMMARY_BYTES
 from ._migrate import Migration, schema_script
 from ._open import migrate, open_store
 from ._schema import SCHEMA_VERSION

@@ -89,16 +89,16 @@ from order_lifecycle.exceptions import (
 )
 from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, MachineSpec
 from order_lifecycle.models import Order
-from order_lifecycle.webhooks import DeliveryStatus, StoredDelivery
-from order_lifecycle.webhooks._inbox_store import (
+from order_lifecycle.webhooks import (
     Claim,
+    DeliveryStatus,
+    DeliveryToKeep,
     GroupResult,
     InboxStore,
     Incoming,
     SettledGroup,
+    StoredDelivery,
 )
-from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES, check_cap
-from order_lifecycle.webhooks._webhook_store import DeliveryToKeep
 
 from ._batch import CheckedKeep, checked_keeps
 from ._check import IllegalHistory, StoredHistory, find_illegal
@@ -110,6 +110,7 @@ from ._inbox import (
     check_seqs,
     check_statuses,
 )
+from ._kept import DEFAULT_MAX_KEPT_BYTES, check_cap
 from ._outbox import (
     MAX_TRIES,
     ActionState,
@@ -223,7 +224,7 @@ class Store(InboxStore, CheckoutCalls):
     """The most bytes of kept deliveries the store holds (set it on a store to change it).
 
     Each kept delivery is charged its kept bytes, its reason and ids in UTF-8, and
-    :data:`~order_lifecycle.webhooks._kept.ROW_BYTES` for its row. A delivery that would take the
+    :data:`~order_lifecycle.store._kept.ROW_BYTES` for its row. A delivery that would take the
     total past the cap is not kept, only counted (:meth:`deliveries_not_kept`).
     """
 

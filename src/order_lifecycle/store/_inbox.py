@@ -18,14 +18,15 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import InvalidInput, StoreCorrupt, UnknownDelivery, WrongType
-from order_lifecycle.webhooks import DeliveryStatus, StoredDelivery
-from order_lifecycle.webhooks._inbox_store import (
+from order_lifecycle.webhooks import (
     GROUP_COMMITTED,
     OPEN_STATUSES,
+    DeliveryStatus,
     GroupResult,
     Incoming,
     SettledGroup,
     Settlement,
+    StoredDelivery,
 )
 
 from ._batch import checked_change

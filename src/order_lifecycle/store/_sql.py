@@ -41,7 +41,6 @@ from order_lifecycle.exceptions import (
 )
 from order_lifecycle.lifecycle import ORDER_SPEC
 from order_lifecycle.models import Checkout, Order
-from order_lifecycle.webhooks._kept import check_cap
 
 from ._base import SPEC_VERSIONS, KeptDelivery, Store, kept_before, kept_delivery
 from ._batch import (
@@ -73,6 +72,7 @@ from ._codec import (
     stored_time,
 )
 from ._inbox_sql import SQLInbox
+from ._kept import check_cap
 from ._migrate import upgrade
 from ._outbox_sql import SQLOutbox
 from ._require import (

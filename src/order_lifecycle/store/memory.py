@@ -24,9 +24,14 @@ from order_lifecycle.exceptions import (
 )
 from order_lifecycle.lifecycle import ORDER_SPEC
 from order_lifecycle.models import Checkout, Order
-from order_lifecycle.webhooks import DeliveryStatus, StoredDelivery
-from order_lifecycle.webhooks._inbox_store import Claim, GroupResult, Incoming, SettledGroup
-from order_lifecycle.webhooks._kept import check_cap
+from order_lifecycle.webhooks import (
+    Claim,
+    DeliveryStatus,
+    GroupResult,
+    Incoming,
+    SettledGroup,
+    StoredDelivery,
+)
 
 from ._base import SPEC_VERSIONS, KeptDelivery, Store, kept_before
 from ._batch import (
@@ -44,6 +49,7 @@ from ._batch import (
 from ._check import StoredHistory
 from ._codec import encode
 from ._inbox import GROUP_COMMITTED, ClaimedOrders, MemoryInbox, dismissible, refed
+from ._kept import check_cap
 from ._outbox import ActionState, MemoryOutbox, StoredAction, utc_now
 from ._require import (
     new_steps,
