@@ -17,10 +17,20 @@ from __future__ import annotations
 
 from ._derive import Action, Derived, action_key, derive_actions
 from ._policy import ActionPolicy, Classifier, Fulfilment
-from ._stored import ActionState, Completed, Failed, Outcome, Released, StoredAction
+from ._stored import (
+    OPEN_STATES,
+    ActionState,
+    Completed,
+    Failed,
+    Outcome,
+    Released,
+    StoredAction,
+    backoff,
+)
 from ._worker import ActionSource, ActionWorker, Handler, WorkerCounts, load_handlers
 
 __all__ = [
+    "OPEN_STATES",
     "Action",
     "ActionPolicy",
     "ActionSource",
@@ -37,6 +47,7 @@ __all__ = [
     "StoredAction",
     "WorkerCounts",
     "action_key",
+    "backoff",
     "derive_actions",
     "load_handlers",
 ]

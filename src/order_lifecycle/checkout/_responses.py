@@ -26,7 +26,7 @@ from order_lifecycle._json import (
 from order_lifecycle.exceptions import InvalidInput, InvalidResponse
 from order_lifecycle.lifecycle import ORDER_SPEC
 from order_lifecycle.models import Order
-from order_lifecycle.provider._payload import read_order
+from order_lifecycle.provider import read_order
 
 from ._outcomes import (
     ChargeFailure,

@@ -25,8 +25,8 @@ from ._spec import (
     TransitionSpec,
     breadth_first,
 )
-from ._step import Explanation, Step
-from ._tables import CHECKOUT_SPEC, ORDER_SPEC, ActionKind
+from ._step import STEP_FIELDS, Explanation, Guard, Step, coerce
+from ._tables import CHECKOUT_SPEC, ORDER_SPEC, SETTLED_CHARGE_STATES, ActionKind, OrderGuard
 from ._vocabulary import (
     ActionScope,
     ActionState,
@@ -45,6 +45,8 @@ __all__ = [
     "CHECKOUT_SPEC",
     "ORDER_SPEC",
     "OUTBOX_SPEC",
+    "SETTLED_CHARGE_STATES",
+    "STEP_FIELDS",
     "ActionKind",
     "ActionScope",
     "ActionSpec",
@@ -55,6 +57,7 @@ __all__ = [
     "EventSpec",
     "Explanation",
     "FraudState",
+    "Guard",
     "GuardSpec",
     "ImpliedSpec",
     "ItemState",
@@ -63,6 +66,7 @@ __all__ = [
     "Operation",
     "OperationSpec",
     "OrderEvent",
+    "OrderGuard",
     "OrderState",
     "OutboxEvent",
     "OutboxGuard",
@@ -70,6 +74,7 @@ __all__ = [
     "Step",
     "TransitionSpec",
     "breadth_first",
+    "coerce",
     "replay",
     "slot_setter",
 ]

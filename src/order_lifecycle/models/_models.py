@@ -28,8 +28,8 @@ from order_lifecycle.lifecycle import (
     OrderEvent,
     OrderState,
     Step,
+    coerce,
 )
-from order_lifecycle.lifecycle._step import coerce
 
 __all__ = [
     "Charge",

@@ -19,7 +19,7 @@ import attrs
 from order_lifecycle.exceptions import AmountTooLarge, InvalidAmount, RefundNotAllowed
 from order_lifecycle.lifecycle import ORDER_SPEC, ChargeState, Operation
 from order_lifecycle.models import ORDER_MACHINE, Charge, Order
-from order_lifecycle.provider._payload import AMOUNT_LIMIT
+from order_lifecycle.provider import AMOUNT_LIMIT
 
 from ._apply import amount_of, charge_of, check_currency, commit, require
 

@@ -37,10 +37,8 @@ from order_lifecycle._json import (
     required_id,
 )
 from order_lifecycle.exceptions import InvalidInput, UnknownState
-from order_lifecycle.lifecycle import FraudState, ItemState, OrderState
-from order_lifecycle.lifecycle._step import coerce
-from order_lifecycle.models import Charge, Item
-from order_lifecycle.models._models import currency_code
+from order_lifecycle.lifecycle import FraudState, ItemState, OrderState, coerce
+from order_lifecycle.models import Charge, Item, currency_code
 
 __all__ = [
     "AMOUNT_LIMIT",

@@ -14,10 +14,10 @@ Needs only the standard library: the command line runs it without the ``testing`
 
 from __future__ import annotations
 
-from ._deliveries import SignedDelivery, signed_delivery
+from ._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
 from ._http import Answer, check_url, deliver
-from ._plan import EVENT_TYPES, LIVES, Plan, PlannedEvent, plan_life
-from ._provider import OUTCOMES, PREFIXES, LocalProvider, Outcome, Reply, read_script
+from ._plan import EVENT_TYPES, LIVES, Plan, PlannedEvent, expand, plan_life
+from ._provider import OUTCOMES, PREFIXES, LocalProvider, Outcome, Reply, new_order_id, read_script
 from ._server import Sandbox, check_loopback
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "LIVES",
     "OUTCOMES",
     "PREFIXES",
+    "TEST_SECRET",
     "Answer",
     "LocalProvider",
     "Outcome",
@@ -36,6 +37,8 @@ __all__ = [
     "check_loopback",
     "check_url",
     "deliver",
+    "expand",
+    "new_order_id",
     "plan_life",
     "read_script",
     "signed_delivery",

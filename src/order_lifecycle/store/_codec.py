@@ -28,8 +28,7 @@ from typing import Any, TypeVar
 import attrs
 
 from order_lifecycle.exceptions import OrderLifecycleError, StoreCorrupt
-from order_lifecycle.lifecycle import Step
-from order_lifecycle.lifecycle._step import STEP_FIELDS
+from order_lifecycle.lifecycle import STEP_FIELDS, Step
 from order_lifecycle.models import Charge, Checkout, Item, Order, SnapshotMark, SubmissionAttempt
 
 __all__ = [

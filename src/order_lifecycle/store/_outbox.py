@@ -43,6 +43,7 @@ import attrs
 
 from order_lifecycle._text import safe_text
 from order_lifecycle.actions import (
+    OPEN_STATES,
     ActionState,
     Completed,
     Derived,
@@ -50,8 +51,8 @@ from order_lifecycle.actions import (
     Outcome,
     Released,
     StoredAction,
+    backoff,
 )
-from order_lifecycle.actions._stored import OPEN_STATES, backoff
 from order_lifecycle.exceptions import (
     ActionNotRetryable,
     InvalidDefinition,

@@ -807,7 +807,7 @@ class SQLStore(SQLInbox, SQLOutbox, Store):
         """Every stored checkout's id, sorted."""
         return self._ids(CHECKOUTS)
 
-    def _read_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
+    def _load_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
         with self._transaction(write=False):
             loaded = self._load(CHECKOUTS, checkout_id)
         if loaded is None:
@@ -816,7 +816,7 @@ class SQLStore(SQLInbox, SQLOutbox, Store):
         assert isinstance(checkout, Checkout)  # noqa: S101 (CHECKOUTS decodes checkouts)
         return version, checkout
 
-    def _commit_checkout(
+    def _write_checkout(
         self, version: int, stored: Checkout, work: Checkout, order: Order | None
     ) -> bool:
         """Commit where the checkout is still at ``version`` (0: not stored); whether it was."""

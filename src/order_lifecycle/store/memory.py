@@ -431,12 +431,12 @@ class MemoryStore(Store):
         with self._lock:
             return sorted(self._checkouts)
 
-    def _read_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
+    def _load_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
         with self._lock:
             entry = self._checkouts.get(checkout_id)
         return None if entry is None else (entry.version, entry.record)
 
-    def _commit_checkout(
+    def _write_checkout(
         self, version: int, stored: Checkout, work: Checkout, order: Order | None
     ) -> bool:
         """Commit where the checkout is still at ``version`` (0: not stored); whether it was."""

@@ -21,10 +21,9 @@ from hypothesis import strategies as st
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.lifecycle import OrderState
 from order_lifecycle.models import Charge, Item, Order
-from order_lifecycle.sandbox import SignedDelivery, signed_delivery
+from order_lifecycle.sandbox import TEST_SECRET, SignedDelivery, signed_delivery
 from order_lifecycle.sandbox import _shapes as ev
 from order_lifecycle.sandbox import _simulation as sim
-from order_lifecycle.sandbox._deliveries import TEST_SECRET
 
 __all__ = ["OrderLife", "order_lives", "shuffled_deliveries"]
 

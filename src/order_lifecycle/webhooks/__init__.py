@@ -17,7 +17,7 @@ calls, :class:`BatchStore`) and the values they trade in (:class:`Incoming`,
 from __future__ import annotations
 
 from ._events import KNOWN_EVENT_TYPES, Event, OtherObject, parse_event
-from ._inbox import Delivery, DeliveryResult, Inbox
+from ._inbox import DEFAULT_MAX_BODY, Delivery, DeliveryResult, Inbox
 from ._inbox_store import (
     GROUP_COMMITTED,
     OPEN_STATUSES,
@@ -52,6 +52,7 @@ from ._webhook_store import (
 
 __all__ = [
     "COMMITTED",
+    "DEFAULT_MAX_BODY",
     "GROUP_COMMITTED",
     "HTTP_STATUSES",
     "KNOWN_EVENT_TYPES",

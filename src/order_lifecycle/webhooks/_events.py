@@ -28,8 +28,7 @@ from order_lifecycle._json import (
 from order_lifecycle.exceptions import InvalidEvent
 from order_lifecycle.lifecycle import ORDER_SPEC
 from order_lifecycle.models import SnapshotMark
-from order_lifecycle.provider import ChargeSnapshot, OrderSnapshot
-from order_lifecycle.provider._payload import read_charge_object, read_order
+from order_lifecycle.provider import ChargeSnapshot, OrderSnapshot, read_charge_object, read_order
 
 __all__ = ["KNOWN_EVENT_TYPES", "Event", "OtherObject", "parse_event"]
 
