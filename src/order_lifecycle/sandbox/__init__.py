@@ -9,7 +9,10 @@
   (:data:`OUTCOMES`, chosen by a script or the checkout id's prefix, :data:`PREFIXES`),
   and posts each created order's webhooks to the shop (the ``sandbox`` command).
 
-Needs only the standard library: the command line runs it without the ``testing`` extra.
+Two public modules hold what the testing kit's random lives share with the local provider's
+scripted ones: :mod:`order_lifecycle.sandbox.shapes` (the provider's JSON shapes, built by
+hand) and :mod:`order_lifecycle.sandbox.simulation` (one order's life at the provider, move
+by move). Needs only the standard library: the command line runs it without the ``testing`` extra.
 """
 
 from __future__ import annotations
