@@ -23,6 +23,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
+from order_lifecycle._json import stamp
 from order_lifecycle.actions import Derived
 from order_lifecycle.exceptions import UnknownDelivery
 from order_lifecycle.webhooks import (
@@ -36,7 +37,6 @@ from order_lifecycle.webhooks import (
     SettledGroup,
     Settlement,
     StoredDelivery,
-    stamp,
 )
 
 from ._batch import CheckedKeep

@@ -109,7 +109,6 @@ __all__ = [
     "not_retried",
     "retried",
     "row_for",
-    "stamp",
     "unstamp",
     "utc_now",
 ]
@@ -141,19 +140,6 @@ _MAX_ERROR = 4_000
 def utc_now() -> datetime:
     """The memory store's clock: the machine's, aware, read under the store's lock."""
     return datetime.now(UTC)
-
-
-def stamp(moment: datetime) -> str:
-    """A moment as fixed-width UTC text, so that the databases compare moments as text.
-
-    Four-digit years (``0999``), so that text order is time order from year 1 to 9999;
-    the databases write their own clock's moments in the same shape.
-    """
-    u = moment.astimezone(UTC)
-    return (
-        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:"
-        f"{u.second:02d}.{u.microsecond:06d}Z"
-    )
 
 
 def unstamp(text: str) -> datetime:

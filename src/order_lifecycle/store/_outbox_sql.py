@@ -31,6 +31,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
+from order_lifecycle._json import stamp
 from order_lifecycle.actions import ActionState, Derived, Outcome, StoredAction
 from order_lifecycle.exceptions import InvalidDefinition, StoreCorrupt, UnknownAction
 from order_lifecycle.lifecycle import (
@@ -55,7 +56,6 @@ from ._outbox import (
     ended,
     held_by,
     not_retried,
-    stamp,
     unstamp,
 )
 

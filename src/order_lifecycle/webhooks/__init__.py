@@ -29,7 +29,6 @@ from ._inbox_store import (
     SettledGroup,
     Settlement,
     StoredDelivery,
-    stamp,
 )
 from ._reconcile import POLL_EVENT_TYPE, EventOutcome, Reconciled, apply_event, reconcile
 from ._reconciler import FetchOrder, Reconciler, ReconcilerCounts
@@ -90,6 +89,5 @@ __all__ = [
     "parse_event",
     "reconcile",
     "sign",
-    "stamp",
     "verify_signature",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -36,13 +36,7 @@ __all__ = [
     "SettledGroup",
     "Settlement",
     "StoredDelivery",
-    "stamp",
 ]
-
-
-def stamp(moment: datetime) -> str:
-    """A moment as the inbox stores it: fixed-width UTC text, so that text compares as time."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class DeliveryStatus(StrEnum):

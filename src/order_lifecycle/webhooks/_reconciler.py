@@ -40,6 +40,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from order_lifecycle._json import stamp
 from order_lifecycle.exceptions import (
     EventConflict,
     InvalidEvent,
@@ -60,7 +61,6 @@ from ._inbox_store import (
     SettledGroup,
     Settlement,
     StoredDelivery,
-    stamp,
 )
 from ._reconcile import EventOutcome, apply_event, reconcile
 from ._webhook_store import ChangeOutcome, OrderChange
