@@ -12,7 +12,7 @@ atomic step, so that a checkout is consumed at most once across processes, are
 
 from __future__ import annotations
 
-from ._by_id import CLAIM_ATTEMPTS, CheckoutCalls, CheckoutRecords
+from ._by_id import CheckoutCalls, CheckoutRecords
 from ._checkout import begin_submission, record_no_response, record_response, settle
 from ._outcomes import (
     ChargeFailure,
@@ -27,7 +27,6 @@ from ._outcomes import (
 from ._responses import read_response
 
 __all__ = [
-    "CLAIM_ATTEMPTS",
     "ChargeFailure",
     "CheckoutCalls",
     "CheckoutNeedsChanges",
