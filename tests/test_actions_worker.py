@@ -359,7 +359,7 @@ def test_a_clock_that_fails_leaves_the_retry_to_the_stores_clock(clock: Any) -> 
         ({"shipp": print}, "Unknown action kind 'shipp'"),
         ({}, "at least one"),
         ({"ship": "print"}, "callable"),
-        ({1: print}, "Unknown action kind 1"),
+        ({1: print}, "kinds must be an action kind.s name, got int 1"),
         ("ship", "mapping"),
     ],
 )

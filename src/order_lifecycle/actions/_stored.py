@@ -16,8 +16,10 @@ import attrs
 from order_lifecycle.lifecycle._outbox import OUTBOX_SPEC
 from order_lifecycle.lifecycle._tables import ActionKind
 from order_lifecycle.lifecycle._vocabulary import ActionState, OrderState, OutboxEvent
+from order_lifecycle.models import Order
 
 from ._derive import Action
+from ._requests import Request, request_of
 
 __all__ = [
     "OPEN_STATES",
@@ -51,11 +53,16 @@ class StoredAction:
     :attr:`cancel_reason`); ``finished_at`` when it was done or cancelled. ``held_by`` is
     the state of its order that holds it (the provider refuses the act there, a
     ``dispute``): no claim takes it until the order leaves that state.
+
+    ``kind`` is a kind of the order table, or one of the shop's (a subscription's, a
+    listener's: a plain ``str``). :attr:`request` reads the payload as the typed value of
+    its kind. ``order`` is the order as the worker that claimed the action read it, when
+    it ran (``None`` elsewhere: a store's reads leave it out).
     """
 
     key: str
     order_id: str
-    kind: ActionKind
+    kind: ActionKind | str
     subject: str
     payload: dict[str, Any] = attrs.field(hash=False)
     state: ActionState
@@ -67,6 +74,17 @@ class StoredAction:
     result: str | None = None
     finished_at: datetime | None = None
     held_by: OrderState | None = None
+    order: Order | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def request(self) -> Request:
+        """The payload read as its kind's typed request (a ``ShipRequest``, an ``EventReceived``...).
+
+        Raises:
+            InvalidInput: the payload is not its kind's (a field missing or of a wrong type).
+
+        """
+        return request_of(self.kind, self.order_id, self.subject, self.payload)
 
     @classmethod
     def new(cls, action: Action, at: datetime) -> StoredAction:

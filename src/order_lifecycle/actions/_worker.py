@@ -14,6 +14,14 @@ after the store's ``max_tries``. A handler that runs past ``time_limit`` is left
 (Python cannot stop it; it runs in a daemon thread of its own) and its action failed, so
 its claim ends and the worker goes on. Nothing a handler does ends :meth:`run_forever`.
 
+Handlers are named by kind: the order table's (``ship``...) and the shop's own, declared
+on the store's :class:`~order_lifecycle.actions.ActionPolicy` (its subscriptions and
+listeners). A handler for a kind nobody declared is an error when the worker is built, and
+so is a kind of the shop's without a handler, unless the worker is told another runs it
+(``run_elsewhere``): its actions would wait for ever. Each claimed action comes with its
+order as the worker read it (one read per batch): ``action.order``, beside the typed
+``action.request``.
+
 Leases: the worker claims a batch in one statement, and one heartbeat thread per worker
 extends the leases of every action it holds (the whole batch, not only the running one)
 every third of the lease, in one statement, judged by the store's clock; an action
@@ -40,8 +48,11 @@ import attrs
 
 from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError, StoreError, WrongType
 from order_lifecycle.lifecycle._tables import ActionKind
+from order_lifecycle.models import Order
 
 from ._limit import Finished, Hung, TimeLimited, safe_text
+from ._policy import ActionPolicy
+from ._subscriptions import check_kind_name
 from ._stored import (
     ActionState,
     Completed,
@@ -74,6 +85,12 @@ class ActionSource(Protocol):
     def finish_actions(self, outcomes: Sequence[Outcome]) -> dict[str, StoredAction]: ...
 
 
+class _OrderSource(Protocol):
+    """What the worker reads orders with, when the store has it (every ``Store`` does)."""
+
+    def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]: ...
+
+
 @attrs.define
 class WorkerCounts:
     """What a worker did since it started: actions claimed, done, failed, dead, released."""
@@ -102,22 +119,45 @@ def _store(value: ActionSource) -> ActionSource:
 Handlers = Mapping[str, Handler] | Mapping[ActionKind, Handler]
 """The shop's handlers: a callable for each kind of action it runs (by name or ActionKind)."""
 
+_TABLE_KINDS = frozenset(ActionKind)
 
-def _handlers(value: Handlers) -> dict[ActionKind, Handler]:
+
+def _kind(kind: object) -> ActionKind | str:
+    """A table kind as its member; any other kind as the plain name it must be."""
+    if isinstance(kind, str) and kind in _TABLE_KINDS:
+        return ActionKind(kind)
+    if not isinstance(kind, str):
+        raise WrongType("handlers' kinds", "an action kind's name", kind)
+    return check_kind_name(kind, "handlers' kind")
+
+
+def _handlers(value: Handlers) -> dict[ActionKind | str, Handler]:
     if not isinstance(value, Mapping):
         raise WrongType("handlers", "a mapping of action kinds to callables", value)
-    if not value:
+    try:
+        items: list[tuple[object, Handler]] = list(value.items())
+    except Exception as error:  # noqa: BLE001 (the shop's mapping: items() may fail)
+        raise InvalidInput(f"handlers cannot be read: {safe_text(error)}") from None
+    if not items:
         raise InvalidInput("handlers must name at least one action kind.")
-    known = ", ".join(k.value for k in ActionKind)
-    checked: dict[ActionKind, Handler] = {}
-    items: Iterable[tuple[object, Handler]] = value.items()
+    checked: dict[ActionKind | str, Handler] = {}
     for kind, handler in items:
-        if not isinstance(kind, str) or kind not in set(ActionKind):
-            raise InvalidInput(f"Unknown action kind {kind!r} in handlers: expected {known}.")
         if not callable(handler):
-            raise WrongType(f"handlers[{kind!r}]", "a callable taking the action", handler)
-        checked[ActionKind(kind)] = handler
+            raise WrongType(f"handlers[{safe_text(kind, 80)!r}]", "a callable taking the action", handler)
+        checked[_kind(kind)] = handler
     return checked
+
+
+def _declared(store: object) -> frozenset[str]:
+    """The shop's own kinds, as the store's policy declares them (none without a policy)."""
+    policy = getattr(store, "action_policy", None)
+    return policy.kinds if isinstance(policy, ActionPolicy) else frozenset()
+
+
+def _elsewhere(value: Iterable[str]) -> frozenset[str]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise WrongType("run_elsewhere", "a list of the shop's kinds", value)
+    return frozenset(check_kind_name(kind, "run_elsewhere's kind") for kind in value)
 
 
 def _batch(value: int) -> int:
@@ -190,20 +230,28 @@ class ActionWorker:
     retries at once, every run the same (a clock that fails leaves it to the store's).
     Leases are never judged by it: the store's clock does that.
 
+    ``run_elsewhere`` names the shop's kinds (subscriptions, listeners) this worker leaves
+    to another, so that it needs no handler for them. ``with_orders`` (on by default)
+    reads each claimed action's order, once per batch, as ``action.order``.
+
     Raises (at construction):
-        InvalidInput: a handler for a kind the order table does not declare, no handler,
-            a store without an outbox, a batch, lease, time limit or idle time that is not
-            above 0 (or too large), a clock that cannot be called.
+        InvalidInput: a handler for a kind neither the order table nor the store's
+            ``action_policy`` declares, a kind the policy declares with no handler (and
+            not in ``run_elsewhere``), no handler, a store without an outbox, a batch,
+            lease, time limit or idle time that is not above 0 (or too large), a clock
+            that cannot be called.
 
     """
 
     store: ActionSource = attrs.field(converter=_store)
-    handlers: dict[ActionKind, Handler] = attrs.field(converter=_handlers)
+    handlers: dict[ActionKind | str, Handler] = attrs.field(converter=_handlers)
     batch: int = attrs.field(default=10, converter=_batch)
     lease: timedelta = attrs.field(default=timedelta(minutes=5), converter=_lease)
     idle: float = attrs.field(default=1.0, converter=_idle)
     clock: Callable[[], datetime] = attrs.field(default=_wall_clock, converter=_clock)
     time_limit: timedelta = attrs.field(default=timedelta(minutes=1), converter=_time_limit)
+    run_elsewhere: frozenset[str] = attrs.field(default=(), converter=_elsewhere, kw_only=True)
+    with_orders: bool = attrs.field(default=True, kw_only=True)
     counts: WorkerCounts = attrs.field(init=False, factory=WorkerCounts)
     _stopping: threading.Event = attrs.field(init=False, factory=threading.Event)
     _runner: TimeLimited = attrs.field(
@@ -216,6 +264,27 @@ class ActionWorker:
     _guard: threading.Lock = attrs.field(init=False, factory=threading.Lock)
     _beating: bool = attrs.field(init=False, default=False)
     _unrecorded: list[Outcome] = attrs.field(init=False, factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        declared = _declared(self.store)
+        unknown = sorted({k for k in self.handlers if k not in _TABLE_KINDS} - declared)
+        if unknown:
+            raise InvalidInput(
+                f"Unknown action kind {', '.join(map(repr, unknown))} in handlers: neither "
+                f"the order table ({', '.join(sorted(_TABLE_KINDS))}) nor the store's "
+                f"action_policy (its kinds: {', '.join(sorted(declared)) or 'none'}) "
+                "declares it. Declare the shop's kinds on the policy (subscribe=, listen=) "
+                "and set it on the store before building the worker."
+            )
+        missing = sorted(declared - set(self.handlers) - self.run_elsewhere)
+        if missing:
+            raise InvalidInput(
+                f"the store's action_policy declares {', '.join(map(repr, missing))}, but "
+                "handlers has no handler for it: its actions would wait for ever. Give it "
+                "one, or name it in run_elsewhere if another worker runs it."
+            )
+        if not isinstance(self.with_orders, bool):
+            raise WrongType("with_orders", "a bool", self.with_orders)
 
     def __repr__(self) -> str:
         kinds = ", ".join(sorted(self.handlers))
@@ -236,6 +305,8 @@ class ActionWorker:
         self._record()  # what a failed recording left: before claiming more
         claimed = self.store.claim_actions(list(self.handlers), limit=self.batch, lease=self.lease)
         self.counts.claimed += len(claimed)
+        if claimed and self.with_orders:
+            claimed = self._with_orders(claimed)
         with self._guard:
             self._held.update((action.key, action.tries) for action in claimed)
         for action in claimed:
@@ -250,6 +321,24 @@ class ActionWorker:
                 self._unrecorded.append(self._run(action))
         self._record()
         return len(claimed)
+
+    def _with_orders(self, claimed: list[StoredAction]) -> list[StoredAction]:
+        """The claimed actions, each with its order as read now (one read for the batch)."""
+        read = getattr(self.store, "read_orders", None)
+        if not callable(read):
+            return claimed
+        source: _OrderSource = self.store  # type: ignore[assignment]
+        try:
+            orders = source.read_orders(list(dict.fromkeys(a.order_id for a in claimed)))
+        except OrderLifecycleError as error:  # run them all the same: action.order is None
+            _LOG.warning("the orders of a batch could not be read: %s", safe_text(error))
+            return claimed
+        return [
+            attrs.evolve(action, order=orders[action.order_id][1])
+            if action.order_id in orders
+            else action
+            for action in claimed
+        ]
 
     def _run(self, action: StoredAction) -> Outcome:
         handler = self.handlers[action.kind]
@@ -341,6 +430,7 @@ class ActionWorker:
                         or found.state
                         in {
                             ActionState.CANCELLED,
+                            ActionState.DONE,
                             ActionState.PENDING,
                             ActionState.FAILED,
                             ActionState.DEAD,
@@ -387,13 +477,15 @@ class ActionWorker:
         self.stop()
 
 
-def load_handlers(reference: str) -> dict[ActionKind, Handler]:
+def load_handlers(reference: str) -> dict[ActionKind | str, Handler]:
     """The handlers named ``module:attribute`` (a mapping of kinds to callables), imported.
 
     For a command line: ``order-lifecycle actions run --handlers shop.actions:HANDLERS``.
+    The shop's own kinds are checked against the store's policy when the worker is built.
 
     Raises:
-        InvalidInput: not ``module:attribute``, or nothing importable there.
+        InvalidInput: not ``module:attribute``, nothing importable there, or not a mapping
+            of kind names to callables.
 
     """
     if not isinstance(reference, str) or reference.count(":") != 1:

@@ -39,12 +39,14 @@ from ._vocabulary import (
     OrderEvent,
     OrderState,
     OutboxEvent,
+    PROVIDER_EVENT_TYPES,
 )
 
 __all__ = [
     "CHECKOUT_SPEC",
     "ORDER_SPEC",
     "OUTBOX_SPEC",
+    "PROVIDER_EVENT_TYPES",
     "ActionKind",
     "ActionScope",
     "ActionSpec",
