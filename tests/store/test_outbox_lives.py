@@ -96,7 +96,7 @@ def reason_gone(action: StoredAction, order: Order) -> str | None:
         ActionKind.REVIEW_FULFILMENT: ACCEPTED_OR_DISPUTE,
         ActionKind.CAPTURE: {OrderState.FULFILLED, OrderState.DISPUTE},
         ActionKind.RESPOND_TO_DISPUTE: {OrderState.DISPUTE},
-    }.get(action.kind)
+    }.get(ActionKind(action.kind))
     if kept is not None and order.state not in kept:
         return f"the order is {order.state}"
     if action.kind in ITEM_KINDS:

@@ -87,6 +87,10 @@ SETTLING_TYPES = frozenset({"refund.complete", "refund.failed"})
 """The provider's events that settle an action of the table (``confirm_refund``)."""
 
 
+def _subscriptions(value: object) -> Subscriptions:
+    return Subscriptions.of(value)
+
+
 def _listeners(value: object) -> Mapping[str, Listener]:
     if value is None:
         return MappingProxyType({})
@@ -144,7 +148,7 @@ class ActionPolicy:
         default=None, converter=_classifier
     )
     classify_within: timedelta = attrs.field(default=timedelta(seconds=1), converter=_within)
-    subscribe: Subscriptions = attrs.field(default=None, converter=Subscriptions.of)
+    subscribe: Subscriptions = attrs.field(default=None, converter=_subscriptions)
     listen: Mapping[str, Listener] = attrs.field(default=None, converter=_listeners)
     _runner: TimeLimited = attrs.field(
         init=False, factory=lambda: TimeLimited("order_lifecycle classifier")

@@ -116,9 +116,11 @@ def _charges(obj: Mapping[str, Any], amount: Decimal | None) -> list[tuple[str, 
         if not isinstance(charge_id, str) or not charge_id:
             continue
         refunds = charge.get("refunds")
-        taken = [
-            _amount(entry.get("amount")) for entry in refunds if isinstance(entry, dict)
-        ] if isinstance(refunds, list) else []
+        taken = (
+            [_amount(entry.get("amount")) for entry in refunds if isinstance(entry, dict)]
+            if isinstance(refunds, list)
+            else []
+        )
         if taken and all(t is not None for t in taken):
             found.append((_text(charge_id), sum((t for t in taken if t is not None), Decimal(0))))
         else:
@@ -147,7 +149,9 @@ def _refund(obj: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _settlements(event: Event, order_id: str, refund: Mapping[str, Any]) -> Iterator[RefundSettlement]:
+def _settlements(
+    event: Event, order_id: str, refund: Mapping[str, Any]
+) -> Iterator[RefundSettlement]:
     """What the refund's event settles: per charge it names (or the refund, naming none)."""
     confirmed = event.type == "refund.complete"
     charges = refund["charges"] or [{"charge_id": None, "amount": refund["amount"]}]

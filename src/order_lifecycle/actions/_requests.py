@@ -128,7 +128,7 @@ class ConfirmRefund:
 
 @attrs.frozen
 class RespondToDispute:
-    """Answer the bank's dispute with the order's evidence; ``entry`` names which (``dispute#2``)."""
+    """Answer the bank's dispute with the order's evidence; ``entry`` says which (``dispute#2``)."""
 
     order_id: str
     entry: str
@@ -211,7 +211,7 @@ class _Bad(Exception):
     """A payload field missing or of a wrong type (reported as :class:`InvalidInput`)."""
 
 
-def _get(payload: Mapping[str, Any], name: str, kinds: tuple[type, ...]) -> Any:
+def _get(payload: Mapping[str, Any], name: str, kinds: tuple[type, ...]) -> Any:  # noqa: ANN401 (one of kinds)
     """The field ``name`` if it is of one of ``kinds`` (a flag only where ``bool`` is one)."""
     value = payload.get(name)
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
@@ -275,7 +275,9 @@ def _state(value: object, name: str) -> OrderState:
 
 
 def _notify(order_id: str, _subject: str, payload: Mapping[str, Any]) -> Request:
-    return NotifyCustomer(order_id, _state(payload.get("state"), "state"), _text(payload, "message"))
+    return NotifyCustomer(
+        order_id, _state(payload.get("state"), "state"), _text(payload, "message")
+    )
 
 
 def _capture(order_id: str, _subject: str, payload: Mapping[str, Any]) -> Request:
@@ -316,9 +318,7 @@ def _refund(value: object) -> Refund | None:
         _maybe_text(value, "currency"),
         _maybe_text(value, "state"),
         _maybe_text(value, "failure_reason"),
-        tuple(
-            RefundCharge(_text(c, "charge_id"), _maybe_money(c, "amount")) for c in charges
-        ),
+        tuple(RefundCharge(_text(c, "charge_id"), _maybe_money(c, "amount")) for c in charges),
     )
 
 
@@ -381,7 +381,8 @@ def request_of(kind: str, order_id: str, subject: str, payload: Mapping[str, Any
     """
     read = _READERS.get(kind) if kind in set(ActionKind) else None
     if read is None:
-        read = _READERS.get(payload.get("request")) if isinstance(payload, Mapping) else None
+        named = payload.get("request") if isinstance(payload, Mapping) else None
+        read = _READERS.get(named) if isinstance(named, str) else None
     if read is None:
         raise InvalidInput(f"the payload of a {kind!r} action names no request it can be read as.")
     try:

@@ -78,7 +78,7 @@ class StoredAction:
 
     @property
     def request(self) -> Request:
-        """The payload read as its kind's typed request (a ``ShipRequest``, an ``EventReceived``...).
+        """The payload read as its kind's typed request (``ShipRequest``, ``EventReceived``...).
 
         Raises:
             InvalidInput: the payload is not its kind's (a field missing or of a wrong type).

@@ -158,14 +158,18 @@ class Subscriptions:
         return self._by_type.get(event_type, ())
 
 
-def _names(value: object, enum: type[E], unknown: type[UnknownState | UnknownEvent]) -> tuple[E, ...]:
+def _names(
+    value: object, enum: type[E], unknown: type[UnknownState | UnknownEvent]
+) -> tuple[E, ...]:
     """``value`` (a name, several, or ``None``: any) as members of ``enum``."""
     if value is None:
         return ()
     if isinstance(value, str):
         value = (value,)
     if isinstance(value, (bytes, Mapping)) or not isinstance(value, Iterable):
-        raise WrongType(f"on's {unknown.kind}", f"an order {unknown.kind}, or a list of them", value)
+        raise WrongType(
+            f"on's {unknown.kind}", f"an order {unknown.kind}, or a list of them", value
+        )
     found: list[E] = []
     for name in value:
         if len(found) >= len(enum) or type(name) not in {str, enum}:

@@ -52,7 +52,6 @@ from order_lifecycle.models import Order
 
 from ._limit import Finished, Hung, TimeLimited, safe_text
 from ._policy import ActionPolicy
-from ._subscriptions import check_kind_name
 from ._stored import (
     ActionState,
     Completed,
@@ -62,6 +61,7 @@ from ._stored import (
     StoredAction,
     backoff,
 )
+from ._subscriptions import check_kind_name
 
 __all__ = ["ActionSource", "ActionWorker", "Handler", "WorkerCounts", "load_handlers"]
 
@@ -143,7 +143,9 @@ def _handlers(value: Handlers) -> dict[ActionKind | str, Handler]:
     checked: dict[ActionKind | str, Handler] = {}
     for kind, handler in items:
         if not callable(handler):
-            raise WrongType(f"handlers[{safe_text(kind, 80)!r}]", "a callable taking the action", handler)
+            raise WrongType(
+                f"handlers[{safe_text(kind, 80)!r}]", "a callable taking the action", handler
+            )
         checked[_kind(kind)] = handler
     return checked
 

@@ -28,6 +28,7 @@ from ._spec import (
 from ._step import Explanation, Step
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC, ActionKind
 from ._vocabulary import (
+    PROVIDER_EVENT_TYPES,
     ActionScope,
     ActionState,
     ChargeState,
@@ -39,7 +40,6 @@ from ._vocabulary import (
     OrderEvent,
     OrderState,
     OutboxEvent,
-    PROVIDER_EVENT_TYPES,
 )
 
 __all__ = [

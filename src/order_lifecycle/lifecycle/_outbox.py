@@ -117,7 +117,9 @@ OUTBOX_SPEC: MachineSpec[ActionState, OutboxEvent] = MachineSpec(
             for source in (A.PENDING, A.CLAIMED, A.FAILED, A.DEAD)
         ),
         *(
-            TransitionSpec(X.REJECT, source, A.DEAD, rule="the provider failed it: an operator decides")
+            TransitionSpec(
+                X.REJECT, source, A.DEAD, rule="the provider failed it: an operator decides"
+            )
             for source in (A.PENDING, A.CLAIMED, A.FAILED)
         ),
     ),

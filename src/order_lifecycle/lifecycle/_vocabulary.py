@@ -15,6 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "PROVIDER_EVENT_TYPES",
     "ActionScope",
     "ActionState",
     "ChargeState",
@@ -26,7 +27,6 @@ __all__ = [
     "OrderEvent",
     "OrderState",
     "OutboxEvent",
-    "PROVIDER_EVENT_TYPES",
 ]
 
 

@@ -170,15 +170,15 @@ def unstamp(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def holding(kind: ActionKind, order_state: object) -> OrderState | None:
+def holding(kind: ActionKind | str, order_state: object) -> OrderState | None:
     """The order state holding actions of ``kind``, if the order is in one: no claim takes them."""
-    states = HOLDS.get(kind)
+    states = HOLDS.get(kind) if isinstance(kind, ActionKind) else None
     if states is None or order_state not in states:
         return None
     return OrderState(str(order_state))
 
 
-def held_by(kind: ActionKind, state: ActionState, order_state: object) -> OrderState | None:
+def held_by(kind: ActionKind | str, state: ActionState, order_state: object) -> OrderState | None:
     """The order state holding an action waiting for a claim (pending, failed), if any."""
     return holding(kind, order_state) if state in WAITING else None
 
@@ -574,7 +574,7 @@ def _awaiting(action: StoredAction) -> bool:
 
 
 def _matches(action: StoredAction, charge_id: str | None, amount: Decimal) -> bool:
-    """Whether the order's ``confirm_refund`` is one a report of ``amount`` on the charge settles."""
+    """Whether a report of ``amount`` on the charge settles this ``confirm_refund``."""
     payload = action.payload
     if "refund_id" in payload or _settled_by(action):
         return False  # a report's own, or settled already
@@ -714,7 +714,9 @@ def _kept(report: RefundSettlement) -> Action:
         "failure_reason": report.failure_reason,
     }
     kind = ActionKind.CONFIRM_REFUND
-    return Action(action_key(report.order_id, kind, subject), report.order_id, kind, subject, payload)
+    return Action(
+        action_key(report.order_id, kind, subject), report.order_id, kind, subject, payload
+    )
 
 
 class MemoryOutbox:
@@ -750,10 +752,10 @@ class MemoryOutbox:
             ]
             reports = [r for r in derived.settlements if r.order_id == order_id]
             written, moves = refund_moves(rows, reports, at)
-            for action in written:
-                self.actions[action.key] = StoredAction.new(action, at)
-            for action, changes in moves:
-                self.actions[action.key] = attrs.evolve(action, **_at(changes, at))
+            for report in written:
+                self.actions[report.key] = StoredAction.new(report, at)
+            for moved, changes in moves:
+                self.actions[moved.key] = attrs.evolve(moved, **_at(changes, at))
         for action in derived.updated:
             found = self.actions.get(action.key)
             if found is not None and found.state in OPEN_STATES:

@@ -160,7 +160,7 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
         # The machine's clock, long past: a failed action is due again at once.
         self.worker = ActionWorker(store, self.make_handlers(self.recorder), clock=self.clock)
         self.reconciler = Reconciler(store, clock=self.clock)
-        self.handlers: dict[ActionKind, Handler] = self.worker.handlers
+        self.handlers: dict[ActionKind | str, Handler] = self.worker.handlers
         endpoint = self.make_endpoint(store, self.recorder)
         if not callable(endpoint):
             raise WrongType("make_endpoint()", "a callable taking the body and headers", endpoint)

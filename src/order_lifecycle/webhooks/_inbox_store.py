@@ -263,7 +263,7 @@ class InboxStore(BatchStore, Protocol):
     def release_claim(self, claim: Claim) -> None:
         """Let other claims take the claim's orders again."""
 
-    def delivers(self, event_type: str) -> bool:
+    def delivers(self, event_type: str) -> bool:  # noqa: ARG002 (a store's policy reads it)
         """Whether the store's outbox takes deliveries of ``event_type`` (none by default).
 
         A store takes a type its shop subscribed to, or one that settles an action: a
