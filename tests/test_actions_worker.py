@@ -17,12 +17,14 @@ from hypothesis import strategies as st
 
 from order_lifecycle import Item, Order, OrderEvent
 from order_lifecycle.actions import (
+    ActionPolicy,
     ActionState,
     ActionWorker,
     StoredAction,
     WorkerCounts,
     action_key,
     load_handlers,
+    on,
 )
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.models import fire
@@ -456,3 +458,53 @@ def test_hostile_handler_references_raise_typed_errors(reference: str) -> None:
     """A module:attribute reference that names nothing importable: InvalidInput."""
     with pytest.raises(InvalidInput):
         load_handlers(reference)
+
+
+POLICY = ActionPolicy(subscribe={"refunds": "refund.*"}, listen={"welcome": on("accepted")})
+
+
+def with_policy() -> MemoryStore:
+    """A store with the shop's kinds declared, holding one accepted order."""
+    store = MemoryStore()
+    store.action_policy = POLICY
+    order = Order.create("o1", items=[Item("box", 1, physical=True)])
+    fire(order, OrderEvent.ACCEPT)
+    store.create_order(order)
+    return store
+
+
+def test_a_handler_for_a_kind_nobody_declared_is_refused() -> None:
+    """A kind neither the table nor the store's policy declares: refused, naming both."""
+    with pytest.raises(InvalidInput, match=r"Unknown action kind 'welcome'.*its kinds: none"):
+        ActionWorker(MemoryStore(), {"welcome": print})
+    with pytest.raises(InvalidInput, match=r"'welcom'.*its kinds: refunds, welcome"):
+        ActionWorker(with_policy(), {"welcom": print, "welcome": print, "refunds": print})
+
+
+def test_a_declared_kind_without_handler_is_refused_unless_run_elsewhere() -> None:
+    """The policy's kinds need a handler, or to be named as another worker's."""
+    with pytest.raises(InvalidInput, match="declares 'refunds'.*run_elsewhere"):
+        ActionWorker(with_policy(), {"welcome": print})
+    worker = ActionWorker(with_policy(), {"welcome": print}, run_elsewhere=["refunds"])
+    assert set(worker.handlers) == {"welcome"}
+    with pytest.raises(InvalidInput, match="ship"):
+        ActionWorker(with_policy(), {"welcome": print}, run_elsewhere=["ship"])
+
+
+def test_a_handler_gets_the_typed_request_and_the_order_it_acts_on() -> None:
+    """Each claimed action comes with its typed request and its order as read for the batch."""
+    store = with_policy()
+    seen: list[tuple[object, object]] = []
+
+    def handle(action: StoredAction) -> None:
+        assert action.order is not None
+        seen.append((action.request, action.order.state))
+
+    worker = ActionWorker(store, {"ship": handle, "welcome": handle}, run_elsewhere=["refunds"])
+    assert worker.run_once() == 2
+    requests = sorted((type(r).__name__, str(s)) for r, s in seen)
+    assert requests == [("ShipRequest", "accepted"), ("Transitioned", "accepted")]
+    orders: list[object] = []
+    bare = ActionWorker(stocked(), {"ship": lambda a: orders.append(a.order)}, with_orders=False)
+    assert bare.run_once() == 1
+    assert orders == [None]

@@ -231,7 +231,7 @@ def _money(payload: Mapping[str, Any], name: str) -> Decimal:
     value = _get(payload, name, (str, int, float))
     try:
         found = Decimal(str(value))
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):  # ValueError: an int too long to print
         raise _Bad(f"{name} is no amount") from None
     if not found.is_finite():
         raise _Bad(f"{name} is no amount")
@@ -368,6 +368,9 @@ _READERS: Mapping[str, Callable[[str, str, Mapping[str, Any]], Request]] = {
 }
 
 
+_TABLE_KINDS = frozenset(ActionKind)
+
+
 def request_of(kind: str, order_id: str, subject: str, payload: Mapping[str, Any]) -> Request:
     """The typed request an action of ``kind`` on ``subject`` stands for, read from ``payload``.
 
@@ -379,9 +382,11 @@ def request_of(kind: str, order_id: str, subject: str, payload: Mapping[str, Any
             naming the field.
 
     """
-    read = _READERS.get(kind) if kind in set(ActionKind) else None
+    if not isinstance(payload, Mapping):
+        raise InvalidInput(f"the payload of a {kind!r} action is no object.")
+    read = _READERS.get(kind) if isinstance(kind, str) and kind in _TABLE_KINDS else None
     if read is None:
-        named = payload.get("request") if isinstance(payload, Mapping) else None
+        named = payload.get("request")
         read = _READERS.get(named) if isinstance(named, str) else None
     if read is None:
         raise InvalidInput(f"the payload of a {kind!r} action names no request it can be read as.")
