@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from order_lifecycle import testing
-
 from order_lifecycle.actions import (
     ActionPolicy,
+    Derived,
     EventReceived,
     RefundSettlement,
     action_key,
@@ -27,7 +27,7 @@ from .hostile import hostile_bodies
 POLICY = ActionPolicy(subscribe={"refunds": "refund.*", "documents": "order.invoice.created"})
 
 
-def delivered(payload: ev.Json, policy: ActionPolicy = POLICY):  # noqa: ANN201 (a Derived)
+def delivered(payload: ev.Json, policy: ActionPolicy = POLICY) -> Derived:
     """What ``payload``, delivered, asks of the outbox under ``policy``."""
     body = ev.raw(payload)
     return received(policy, parse_event(body), body)
@@ -53,7 +53,14 @@ def test_a_refund_complete_makes_its_subscription_action_and_settlement() -> Non
     )
     assert derived.settlements == (
         RefundSettlement(
-            "1001", "evt-1", "refund.complete", "re_1", "c1", Decimal("13.51"), "USD", True
+            "1001",
+            "evt-1",
+            "refund.complete",
+            "re_1",
+            "c1",
+            Decimal("13.51"),
+            "USD",
+            confirmed=True,
         ),
     )
 

@@ -37,7 +37,7 @@ def test_each_derived_payload_reads_as_its_kinds_request() -> None:
         "o1",
         items=[
             Item("box", 2, physical=True, sku="SKU-1"),
-            Item("key", 1, False),
+            Item("key", 1, physical=False),
             Item("x", 1, None),
         ],
         charges=[Charge("c1", "capturable", Decimal("30.00"), "EUR")],
@@ -124,9 +124,10 @@ FIELDS = st.sampled_from(
 def test_hostile_payloads_raise_typed_errors_only(kind: str, payload: Any) -> None:
     """Any payload for any kind: a request, or an InvalidInput; nothing else."""
     try:
-        request_of(kind, "o1", "s", payload)
+        request = request_of(kind, "o1", "s", payload)
     except InvalidInput:
-        pass
+        return
+    assert request.order_id == "o1"
 
 
 def test_a_notification_reads_its_customer_safe_message() -> None:

@@ -128,18 +128,21 @@ HOSTILE = VALUES | st.dictionaries(HOSTILE_TEXT | st.integers() | st.none(), VAL
 def test_hostile_declarations_raise_typed_errors_only(subscribe: Any, listen: Any) -> None:
     """Any value as subscriptions or listeners: a policy, or an InvalidInput; nothing else."""
     try:
-        ActionPolicy(subscribe=subscribe, listen=listen)
+        policy = ActionPolicy(subscribe=subscribe, listen=listen)
     except InvalidInput:
-        pass
+        return
+    assert policy.kinds == set(subscribe or {}) | set(listen or {})
 
 
 @given(state=VALUES, event=VALUES, source=VALUES)
 def test_hostile_listeners_raise_typed_errors_only(state: Any, event: Any, source: Any) -> None:
     """Any value given to on(): a listener, or an InvalidInput; nothing else."""
     try:
-        on(state, event=event, source=source)
+        listener = on(state, event=event, source=source)
     except InvalidInput:
-        pass
+        return
+    assert all(isinstance(s, OrderState) for s in (*listener.state, *listener.source))
+    assert all(isinstance(e, OrderEvent) for e in listener.event)
 
 
 @given(subscribe=subscriptions(), listen=listeners())

@@ -483,7 +483,7 @@ def test_a_handler_for_a_kind_nobody_declared_is_refused() -> None:
 
 def test_a_declared_kind_without_handler_is_refused_unless_run_elsewhere() -> None:
     """The policy's kinds need a handler, or to be named as another worker's."""
-    with pytest.raises(InvalidInput, match="declares 'refunds'.*run_elsewhere"):
+    with pytest.raises(InvalidInput, match=r"declares 'refunds'.*run_elsewhere"):
         ActionWorker(with_policy(), {"welcome": print})
     worker = ActionWorker(with_policy(), {"welcome": print}, run_elsewhere=["refunds"])
     assert set(worker.handlers) == {"welcome"}

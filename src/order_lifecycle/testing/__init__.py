@@ -56,7 +56,6 @@ from ._invariants import (
     recode,
 )
 from ._lives import OrderLife, order_lives, shuffled_deliveries
-from ._policies import listeners, subscriptions
 from ._orders import (
     IDS,
     TIMES,
@@ -67,6 +66,7 @@ from ._orders import (
     new_orders,
     order_events,
 )
+from ._policies import listeners, subscriptions
 from ._recorder import Effect, Recorder
 from ._responses import (
     FRAUD_CODES,

@@ -97,7 +97,7 @@ _VERSIONS = (ev.VERSION, ev.LEGACY_VERSION)
 
 
 @st.composite
-def _lives(  # noqa: PLR0913 (the choices order_lives passes on)
+def _lives(  # noqa: PLR0913, PLR0917 (the choices order_lives passes on)
     draw: st.DrawFn,
     order_id: str,
     max_moves: int,
@@ -123,8 +123,9 @@ def _lives(  # noqa: PLR0913 (the choices order_lives passes on)
         for n in range(0 if wire else draw(st.integers(1, 2)))
     ]
     choices = _Drawn(draw)
+    refunds = refund_events
     life = sim.Life(
-        order_id, entry, items, charges, ev.T0, choices, version=version, refund_events=refund_events
+        order_id, entry, items, charges, ev.T0, choices, version=version, refund_events=refunds
     )
     life.enter(entry)
     entry_types = list(sim.ENTRY_TYPES[entry])
