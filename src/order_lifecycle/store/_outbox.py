@@ -691,7 +691,7 @@ def _report_of(kept: StoredAction) -> RefundSettlement | None:
         charge_id if isinstance(charge_id, str) else None,
         _amount(kept),
         None,
-        confirmed=kept.state is ActionState.DONE,
+        confirmed=by.get("type") == "refund.complete",
         failure_reason=kept.payload.get("failure_reason"),
     )
 
