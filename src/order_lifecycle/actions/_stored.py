@@ -8,6 +8,7 @@ the shop's handlers and reports each claim's end (:class:`Completed`, :class:`Fa
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -56,8 +57,8 @@ class StoredAction:
 
     ``kind`` is a kind of the order table, or one of the shop's (a subscription's, a
     listener's: a plain ``str``). :attr:`request` reads the payload as the typed value of
-    its kind. ``order`` is the order as the worker that claimed the action read it, when
-    it ran (``None`` elsewhere: a store's reads leave it out).
+    its kind. :attr:`order` is the order the action acts on, as a worker running it reads
+    it (``None`` elsewhere).
     """
 
     key: str
@@ -74,7 +75,23 @@ class StoredAction:
     result: str | None = None
     finished_at: datetime | None = None
     held_by: OrderState | None = None
-    order: Order | None = attrs.field(default=None, eq=False, repr=False)
+    _orders: Callable[[str], Order | None] | None = attrs.field(
+        default=None, eq=False, repr=False, kw_only=True
+    )
+
+    @property
+    def order(self) -> Order | None:
+        """The order the action acts on, read when a handler first asks, once per batch.
+
+        The worker running the action reads the orders of its whole batch at the first
+        ask (one read), each an independent copy; ``None`` outside a worker's run.
+
+        Raises:
+            StoreError: the store failed to read them (the handler's action fails, and is
+                retried).
+
+        """
+        return None if self._orders is None else self._orders(self.order_id)
 
     @property
     def request(self) -> Request:

@@ -18,9 +18,9 @@ Handlers are named by kind: the order table's (``ship``...) and the shop's own, 
 on the store's :class:`~order_lifecycle.actions.ActionPolicy` (its subscriptions and
 listeners). A handler for a kind nobody declared is an error when the worker is built, and
 so is a kind of the shop's without a handler, unless the worker is told another runs it
-(``run_elsewhere``): its actions would wait for ever. Each claimed action comes with its
-order as the worker read it (one read per batch): ``action.order``, beside the typed
-``action.request``.
+(``run_elsewhere``): its actions would wait for ever. A handler reads what to do as a typed
+value (``action.request``), and the order it acts on as it is now (``action.order``: read
+when a handler first asks, one read for the batch; a handler that never asks costs none).
 
 Leases: the worker claims a batch in one statement, and one heartbeat thread per worker
 extends the leases of every action it holds (the whole batch, not only the running one)
@@ -89,6 +89,24 @@ class _OrderSource(Protocol):
     """What the worker reads orders with, when the store has it (every ``Store`` does)."""
 
     def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]: ...
+
+
+class _BatchOrders:
+    """The orders of one batch, read from the store at the first ask, all at once."""
+
+    def __init__(self, store: _OrderSource, order_ids: list[str]) -> None:
+        self._store = store
+        self._ids = list(dict.fromkeys(order_ids))
+        self._read: dict[str, tuple[int, Order]] | None = None
+        self._lock = threading.Lock()
+
+    def get(self, order_id: str) -> Order | None:
+        """The order ``order_id`` as read for the batch (an independent copy); ``None`` if none."""
+        with self._lock:  # handlers of one batch run one after another, but be safe
+            if self._read is None:
+                self._read = self._store.read_orders(self._ids)
+            found = self._read.get(order_id)
+        return None if found is None else found[1].copy()
 
 
 @attrs.define
@@ -233,8 +251,7 @@ class ActionWorker:
     Leases are never judged by it: the store's clock does that.
 
     ``run_elsewhere`` names the shop's kinds (subscriptions, listeners) this worker leaves
-    to another, so that it needs no handler for them. ``with_orders`` (on by default)
-    reads each claimed action's order, once per batch, as ``action.order``.
+    to another, so that it needs no handler for them.
 
     Raises (at construction):
         InvalidInput: a handler for a kind neither the order table nor the store's
@@ -253,7 +270,6 @@ class ActionWorker:
     clock: Callable[[], datetime] = attrs.field(default=_wall_clock, converter=_clock)
     time_limit: timedelta = attrs.field(default=timedelta(minutes=1), converter=_time_limit)
     run_elsewhere: frozenset[str] = attrs.field(default=(), converter=_elsewhere, kw_only=True)
-    with_orders: bool = attrs.field(default=True, kw_only=True)
     counts: WorkerCounts = attrs.field(init=False, factory=WorkerCounts)
     _stopping: threading.Event = attrs.field(init=False, factory=threading.Event)
     _runner: TimeLimited = attrs.field(
@@ -285,8 +301,6 @@ class ActionWorker:
                 "handlers has no handler for it: its actions would wait for ever. Give it "
                 "one, or name it in run_elsewhere if another worker runs it."
             )
-        if not isinstance(self.with_orders, bool):
-            raise WrongType("with_orders", "a bool", self.with_orders)
 
     def __repr__(self) -> str:
         kinds = ", ".join(sorted(self.handlers))
@@ -307,7 +321,7 @@ class ActionWorker:
         self._record()  # what a failed recording left: before claiming more
         claimed = self.store.claim_actions(list(self.handlers), limit=self.batch, lease=self.lease)
         self.counts.claimed += len(claimed)
-        if claimed and self.with_orders:
+        if claimed:
             claimed = self._with_orders(claimed)
         with self._guard:
             self._held.update((action.key, action.tries) for action in claimed)
@@ -325,22 +339,11 @@ class ActionWorker:
         return len(claimed)
 
     def _with_orders(self, claimed: list[StoredAction]) -> list[StoredAction]:
-        """The claimed actions, each with its order as read now (one read for the batch)."""
-        read = getattr(self.store, "read_orders", None)
-        if not callable(read):
+        """The claimed actions, each able to read its order (the batch's, at the first ask)."""
+        if not callable(getattr(self.store, "read_orders", None)):
             return claimed
-        source: _OrderSource = self.store  # type: ignore[assignment]
-        try:
-            orders = source.read_orders(list(dict.fromkeys(a.order_id for a in claimed)))
-        except OrderLifecycleError as error:  # run them all the same: action.order is None
-            _LOG.warning("the orders of a batch could not be read: %s", safe_text(error))
-            return claimed
-        return [
-            attrs.evolve(action, order=orders[action.order_id][1])
-            if action.order_id in orders
-            else action
-            for action in claimed
-        ]
+        orders = _BatchOrders(self.store, [a.order_id for a in claimed])  # type: ignore[arg-type]
+        return [attrs.evolve(action, orders=orders.get) for action in claimed]
 
     def _run(self, action: StoredAction) -> Outcome:
         handler = self.handlers[action.kind]
