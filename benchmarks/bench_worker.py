@@ -151,9 +151,9 @@ def main() -> None:
 
             results["postgres"] = measure(fresh, args.orders, args.repeats)
     print(f"{args.orders} actions each way; actions per second, and the floor's per action")
-    print(f"{'store':9}" + "".join(f"{name:>24}" for name in WAYS))
+    print(f"{'store':9}" + "".join(f"{name:>26}" for name in WAYS))
     for store, rates in results.items():
-        cells = "".join(f"{rate:12.0f}/s {rates['floor'] / rate:7.2f}x" for rate in rates.values())
+        cells = "".join(f"{rate:14.0f}/s {rates['floor'] / rate:8.2f}x" for rate in rates.values())
         print(f"{store:9}{cells}")
 
 
