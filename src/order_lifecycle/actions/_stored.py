@@ -58,7 +58,8 @@ class StoredAction:
     ``kind`` is a kind of the order table, or one of the shop's (a subscription's, a
     listener's: a plain ``str``). :attr:`request` reads the payload as the typed value of
     its kind. :attr:`order` is the order the action acts on, as a worker running it reads
-    it (``None`` elsewhere).
+    it (``None`` elsewhere: the worker gives each claimed action its batch's reader,
+    ``orders``).
     """
 
     key: str
