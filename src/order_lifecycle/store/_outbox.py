@@ -630,11 +630,11 @@ def refund_moves(
     """How the provider's refund reports settle an order's ``confirm_refund`` actions.
 
     ``rows`` are every ``confirm_refund`` of the order as the transaction sees them (those
-    it just wrote too), oldest first; ``reports`` the new ones. Answers the report actions
+    it just wrote too); ``reports`` the new ones, in turn. Answers the report actions
     to write (each pending, for a report that matched none) and the changes to make,
     each on the action as it is (a report action's: as written).
     """
-    rows = sorted(rows, key=lambda a: (a.created_at, a.key))
+    rows = sorted(rows, key=_oldest_first)
     current = {a.key: a for a in rows}
     moves: dict[str, Changes] = {}
 
@@ -668,6 +668,24 @@ def refund_moves(
         apply(new, _settled(new, report, {"awaiting": True}))
     before = {a.key: a for a in rows} | {a.key: StoredAction.new(a, at) for a in written}
     return written, [(before[key], changes) for key, changes in moves.items()]
+
+
+def _oldest_first(action: StoredAction) -> tuple[Decimal, str]:
+    """The order refunds were made in: by their charge's refunds totalled after each.
+
+    Those totals only grow; the kept reports (no total) come last, each by key. Not by
+    ``created_at``: one store's clock may give two actions one moment that another's
+    sets apart.
+    """
+    refunded = action.payload.get("refunded")
+    try:
+        total = Decimal(str(refunded)) if refunded is not None else _LAST
+    except ArithmeticError:
+        total = _LAST
+    return (total if total.is_finite() else _LAST, action.key)
+
+
+_LAST = Decimal("Infinity")
 
 
 def _amount(action: StoredAction) -> Decimal:
@@ -744,6 +762,17 @@ class MemoryOutbox:
             return
         for action in derived.created:
             self.actions.setdefault(action.key, StoredAction.new(action, at))
+        for action in derived.updated:
+            found = self.actions.get(action.key)
+            if found is not None and found.state in OPEN_STATES:
+                self.actions[action.key] = attrs.evolve(
+                    found, payload=found.payload | action.payload
+                )
+        for key in derived.cancelled:
+            found = self.actions.get(key)
+            after = None if found is None else cancelled(found, cancelled_result(derived, key), at)
+            if after is not None:
+                self.actions[key] = after
         for order_id in refund_orders(derived):
             rows = [
                 a
@@ -756,17 +785,6 @@ class MemoryOutbox:
                 self.actions[report.key] = StoredAction.new(report, at)
             for moved, changes in moves:
                 self.actions[moved.key] = attrs.evolve(moved, **_at(changes, at))
-        for action in derived.updated:
-            found = self.actions.get(action.key)
-            if found is not None and found.state in OPEN_STATES:
-                self.actions[action.key] = attrs.evolve(
-                    found, payload=found.payload | action.payload
-                )
-        for key in derived.cancelled:
-            found = self.actions.get(key)
-            after = None if found is None else cancelled(found, cancelled_result(derived, key), at)
-            if after is not None:
-                self.actions[key] = after
 
     def claim(
         self,
