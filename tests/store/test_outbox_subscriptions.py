@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from order_lifecycle import Charge, Inbox, Item, Order, OrderEvent, OrderState, Reconciler
 from order_lifecycle.actions import (
+    Action,
     ActionPolicy,
     ActionState,
     CaptureRequest,
@@ -16,6 +18,7 @@ from order_lifecycle.actions import (
     DeliverRequest,
     EventReceived,
     NotifyCustomer,
+    RefundSettlement,
     RespondToDispute,
     ReviewRequest,
     ShipRequest,
@@ -29,6 +32,7 @@ from order_lifecycle.lifecycle import ActionKind
 from order_lifecycle.models import fire
 from order_lifecycle.orders import capture, fulfil_items, refund
 from order_lifecycle.store import OrderChange, Store
+from order_lifecycle.store._outbox import refund_moves
 from order_lifecycle.webhooks import DeliveryStatus
 from tests import webhook_events as ev
 
@@ -347,3 +351,27 @@ def test_every_kinds_payload_reads_back_as_its_request(store: Store) -> None:
         "no",
         Decimal("1.25"),
     )
+
+
+def test_equal_refunds_made_at_one_moment_settle_in_the_order_they_were_made() -> None:
+    """Refunds a clock cannot set apart are settled in their charge's order: 5.00, then 10.00."""
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    rows = [
+        StoredAction.new(
+            Action(
+                action_key("1001", "confirm_refund", f"c1@{total}"),
+                "1001",
+                ActionKind.CONFIRM_REFUND,
+                f"c1@{total}",
+                {"charge_id": "c1", "amount": "5.00", "refunded": total, "currency": "USD"},
+            ),
+            at,
+        )
+        for total in ("10.00", "5.00")  # by key, 10.00 comes first
+    ]
+    report = RefundSettlement(
+        "1001", "evt-r1", "refund.complete", "re_1", "c1", Decimal("5.00"), "USD", confirmed=True
+    )
+    written, moves = refund_moves(rows, [report], at)
+    assert written == []
+    assert [action.subject for action, _ in moves] == ["c1@5.00"]
