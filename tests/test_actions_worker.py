@@ -505,3 +505,37 @@ def test_a_handler_gets_the_typed_request_and_the_order_it_acts_on() -> None:
     requests = sorted((type(r).__name__, str(s)) for r, s in seen)
     assert requests == [("ShipRequest", "accepted"), ("Transitioned", "accepted")]
     assert all(action.order is None for action in store.list_actions())  # no worker: none
+
+
+def _hangs(_: StoredAction) -> None:
+    threading.Event().wait(30)
+
+
+def _raises(_: StoredAction) -> None:
+    raise _Unprintable
+
+
+@pytest.mark.parametrize(
+    ("handler", "state"),
+    [
+        (_raises, ActionState.FAILED),
+        (_hangs, ActionState.FAILED),
+        (lambda _: _BadItems(a="b"), ActionState.DONE),
+        (lambda _: Decimal("9.99"), ActionState.DONE),
+    ],
+    ids=["raises", "hangs", "junk", "decimal"],
+)
+def test_a_shop_kinds_bad_handler_is_recorded_like_the_tables(handler: Any, state: Any) -> None:
+    """A listener's handler that raises, hangs or returns junk: recorded, its claim ended, once."""
+    store = with_policy()
+    worker = ActionWorker(
+        store,
+        {"ship": lambda _: "sent", "welcome": handler},
+        run_elsewhere=["refunds"],
+        time_limit=timedelta(milliseconds=200),
+    )
+    assert worker.run_once() == 2
+    welcome = next(a for a in store.list_actions() if a.kind == "welcome")
+    assert (welcome.state, welcome.lease_until, welcome.tries) == (state, None, 1)
+    assert state_of(store, SHIP).state is ActionState.DONE
+    assert worker.run_once() == 0  # nothing is claimed twice: a failure waits its backoff
