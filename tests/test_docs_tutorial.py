@@ -21,14 +21,19 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import quote
 
 import pytest
 import uvicorn
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
 from order_lifecycle.cli import main
-from order_lifecycle.exceptions import NotFound
+from order_lifecycle.exceptions import InvalidInput, NotFound
 from order_lifecycle.store import Store
-from tests.loopback import fetch, sandbox_process
+from order_lifecycle.testing import HOSTILE_TEXT, hostile_responses
+from tests.loopback import Endpoint, fetch, sandbox_process
 from tests.store.conftest import new_postgres_schema, postgres_dsn  # noqa: F401 (a fixture)
 
 TUTORIAL = Path(__file__).resolve().parent.parent / "docs" / "examples" / "tutorial"
@@ -170,3 +175,61 @@ def test_the_tutorial_takes_an_order_from_checkout_to_shipped(
     assert "stale" in deliveries  # send's order.accepted: older than the sandbox's
     shop.store.close()
     shop.reconciler.store.close()
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_tutorial_app_answers_hostile_checkouts_and_providers(
+    database: str,  # noqa: ARG001 (its environment)
+    monkeypatch: pytest.MonkeyPatch,
+    data: st.DataObject,
+) -> None:
+    """Any checkout id, any provider answer or none: a 2xx, 400 or 409, never a 500."""
+    checkout_id = data.draw(HOSTILE_TEXT | st.text(min_size=1), label="checkout id")
+    answer = data.draw(st.none() | hostile_responses(checkout_id), label="provider's answer")
+    shop = import_shop("http://127.0.0.1:1", monkeypatch)
+    sent: list[dict[str, str]] = []
+
+    def post_order(body: dict[str, str]) -> tuple[int, bytes]:
+        sent.append(body)
+        if answer is None:
+            raise TimeoutError
+        status, raw = answer
+        if not 100 <= status <= 599:  # post_order's HTTP client raises for these
+            raise ConnectionError(status)
+        return status, raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+
+    monkeypatch.setattr(shop, "post_order", post_order)
+    path = quote(checkout_id.encode("utf-8", "surrogatepass"), safe="")
+    reply = TestClient(shop.app, raise_server_exceptions=False).post(f"/checkouts/{path}/order")
+    try:
+        if reply.status_code in {404, 405}:  # not routed ("/" or an empty id): never sent
+            assert not sent
+        elif reply.status_code == 400:  # an id the store refuses: never sent, nothing kept
+            assert not sent
+            with pytest.raises((InvalidInput, NotFound)):
+                shop.store.get_checkout(checkout_id)
+        else:
+            assert reply.status_code in {200, 202, 409}, reply.text
+            assert reply.json()
+    finally:
+        shop.store.close()
+        shop.reconciler.store.close()
+
+
+def test_the_tutorial_app_takes_a_status_past_599_for_no_answer(
+    database: str,  # noqa: ARG001 (its environment)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """post_order returns a 4xx with its body, and raises OSError for a status past 599."""
+    with Endpoint(statuses=[409, 650]) as provider:
+        shop = import_shop(provider.url.removesuffix("/hook"), monkeypatch)
+        assert shop.post_order({"checkoutId": "c-1"}) == (409, b"{}")
+        with pytest.raises(OSError, match="status 650"):
+            shop.post_order({"checkoutId": "c-2"})
+    shop.store.close()
+    shop.reconciler.store.close()
+    assert [(post.path, json.loads(post.body)) for post in provider.posts] == [
+        ("/orders", {"checkoutId": "c-1"}),
+        ("/orders", {"checkoutId": "c-2"}),
+    ]

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from order_lifecycle import Inbox, Reconciler, open_store
 from order_lifecycle.checkout import InDoubt, OrderCreated
-from order_lifecycle.exceptions import InvalidResponse, SubmissionRefused
+from order_lifecycle.exceptions import InvalidInput, InvalidResponse, SubmissionRefused
 from order_lifecycle.integrations.starlette import reconciler_lifespan, webhook_route
 
 DATABASE = os.environ["ORDER_LIFECYCLE_DB"]
@@ -43,6 +43,8 @@ def post_order(body: dict[str, str]) -> tuple[int, bytes]:
         with urllib.request.urlopen(request, timeout=20) as answer:  # noqa: S310 (as above)
             return answer.status, answer.read()
     except urllib.error.HTTPError as error:  # a 4xx or 5xx is an answer too
+        if error.code > 599:  # not an HTTP status (a broken proxy): as good as no answer
+            raise OSError(f"status {error.code} from POST /orders") from error
         return error.code, error.read()
 
 
@@ -53,6 +55,8 @@ def place_order(checkout_id: str) -> JSONResponse:
         body = store.begin_submission(checkout_id)  # claimed: nobody else sends it now
     except SubmissionRefused as refused:  # consumed, rejected, in doubt or being sent
         return JSONResponse({"state": str(refused.state)}, status_code=409)
+    except InvalidInput:  # not an id a checkout can have (NUL, a lone surrogate...)
+        return JSONResponse({"message": "No such checkout."}, status_code=400)
     try:
         status, answer = post_order(body)
     except OSError:  # a timeout or a lost connection: an order may exist
