@@ -131,6 +131,9 @@ def test_the_tutorial_takes_an_order_from_checkout_to_shipped(
             order_id = json.loads(body)["order"]
             seen_as_shown(body.decode(), order_id, '{"order":"ORDER","state":"accepted"}')
             assert fetch(f"{base}/checkouts/chk-1/order", b"") == (409, b'{"state":"consumed"}')
+            status, body = fetch(f"{base}/checkouts/declined-1/order", b"")
+            assert status == 409, body
+            seen_as_shown(body.decode(), order_id, '{"message":"Failed to charge source."}')
 
             # The sandbox posts order.accepted; the route stores it, the reconciler applies it.
             def applied() -> list[str]:
