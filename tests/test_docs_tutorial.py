@@ -240,3 +240,10 @@ def test_the_tutorial_app_takes_a_status_past_599_for_no_answer(
         ("/orders", {"checkoutId": "c-1"}),
         ("/orders", {"checkoutId": "c-2"}),
     ]
+
+
+def test_the_page_includes_its_app_and_handlers() -> None:
+    """The page includes both files by snippet, in fences a code formatter leaves alone."""
+    page = PAGE.read_text(encoding="utf-8")
+    for name in ("shop.py", "shipping.py"):
+        assert f'``` {{ .python title="{name}" }}\n--8<-- "tutorial/{name}"\n```' in page
