@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -75,9 +76,9 @@ def seen_as_shown(printed: str, order_id: str, *lines: str) -> None:
 
 
 @contextlib.contextmanager
-def served(app: object, listening: socket.socket) -> Iterator[None]:
+def served(app: Any, listening: socket.socket) -> Iterator[None]:
     """``app`` under uvicorn on ``listening``, lifespan on, as ``uvicorn shop:app`` serves it."""
-    config = uvicorn.Config(app, lifespan="on", ws="none", log_level="warning")  # type: ignore[arg-type]
+    config = uvicorn.Config(app, lifespan="on", ws="none", log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()

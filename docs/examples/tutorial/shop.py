@@ -22,7 +22,8 @@ PROVIDER = os.environ.get("PROVIDER_URL", "http://127.0.0.1:8421")  # the sandbo
 IN_DOUBT = "We could not confirm your order yet. Please do not order again; we will let you know."
 
 # One store per process serves every request (stores are thread-safe); the reconciler,
-# a thread of the app, gets its own: its own connection.
+# a thread of the app, gets its own: its own connection. It looks for new deliveries
+# every 0.2 s while none is waiting.
 store = open_store(DATABASE)
 inbox = Inbox(store, secrets=os.environ["ORDER_LIFECYCLE_SECRETS"].split(","))
 reconciler = Reconciler(open_store(DATABASE), idle=0.2)
