@@ -80,6 +80,7 @@ from order_lifecycle.actions import (
     Failed,
     Outcome,
     derive_actions,
+    received,
 )
 from order_lifecycle.exceptions import (
     InvalidInput,
@@ -544,6 +545,38 @@ class Store(InboxStore, CheckoutCalls):
         """A change's actions, by :attr:`action_policy` (outside locks: it may run shop code)."""
         return derive_actions(before, after, policy=self.action_policy)
 
+    def delivers(self, event_type: str) -> bool:
+        """Whether the outbox takes deliveries of ``event_type``: subscribed, or settling.
+
+        By :attr:`action_policy`: the shop's subscriptions, and ``refund.complete`` and
+        ``refund.failed``, which settle ``confirm_refund``.
+        """
+        return isinstance(event_type, str) and self.action_policy.delivers(event_type)
+
+    def _derive_groups(
+        self, groups: Sequence[tuple[SettledGroup, GroupResult | None]]
+    ) -> tuple[dict[int, Derived], dict[int, Derived]]:
+        """What settling ``groups`` writes to the outbox: each change's, each group's (by id).
+
+        Derived once, outside any transaction or lock (the shop's classifier may run): the
+        actions of each change, and those the group's delivered events ask for (written
+        after its changes).
+        """
+        policy = self.action_policy
+        changes: dict[int, Derived] = {}
+        delivered: dict[int, Derived] = {}
+        for group, refusal in groups:
+            if refusal is not None:
+                continue
+            for change in group.changes:
+                changes[id(change)] = self._derive(change.base, change.order)
+            found = [received(policy, d.event, d.body) for d in group.delivered]
+            delivered[id(group)] = Derived(
+                tuple(a for d in found for a in d.created),
+                settlements=tuple(r for d in found for r in d.settlements),
+            )
+        return changes, delivered
+
     def claim_actions(
         self,
         kinds: Iterable[str] | None = None,
@@ -567,7 +600,10 @@ class Store(InboxStore, CheckoutCalls):
         """
         max_tries = check_limit(self.max_tries, "max_tries")
         return self._claim_actions(
-            check_kinds(kinds), check_limit(limit), check_lease(lease), max_tries
+            check_kinds(kinds, self.action_policy.kinds),
+            check_limit(limit),
+            check_lease(lease),
+            max_tries,
         )
 
     def extend_lease(self, key: str, lease: timedelta, *, claim: int) -> StoredAction:
@@ -711,7 +747,7 @@ class Store(InboxStore, CheckoutCalls):
         """
         return self._list_actions(
             check_states(states),
-            check_kinds(kinds),
+            check_kinds(kinds, self.action_policy.kinds),
             None if order_id is None else check_key(order_id, "order_id"),
             check_limit(limit),
         )

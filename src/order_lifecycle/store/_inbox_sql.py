@@ -135,8 +135,13 @@ class SQLInbox:
         derived: Derived,
     ) -> ChangeResult: ...
 
-    # The store's derivation of the actions a change creates (``Store._derive``).
-    _derive: Callable[[Any, Any], Derived]
+    # The store's derivation of what settling groups writes to the outbox (``Store``'s).
+    _derive_groups: Callable[
+        [Sequence[tuple[SettledGroup, GroupResult | None]]],
+        tuple[dict[int, Derived], dict[int, Derived]],
+    ]
+    # Writes what a group's changes and deliveries ask of the outbox (``SQLOutbox``'s).
+    _write_actions: Callable[[Sequence[Derived]], None]
 
     @abstractmethod
     def _remember(self, written: Sequence[tuple[Row, Any]]) -> None: ...
@@ -259,20 +264,15 @@ class SQLInbox:
     ) -> list[GroupResult]:
         # Orders in the order of their ids: two writers sharing orders wait, never deadlock.
         turn = sorted(range(len(groups)), key=lambda i: groups[i][0].order_id or "")
-        # The actions each change creates, derived once, outside any transaction (the shop's
-        # classifier may run), for both ways of writing.
-        derived = {
-            id(change): self._derive(change.base, change.order)
-            for group, refusal in groups
-            if refusal is None
-            for change in group.changes
-        }
+        # The actions each change creates (and its group's delivered events), derived once,
+        # outside any transaction (the shop's classifier may run), for both ways of writing.
+        derived, delivered = self._derive_groups(groups)
         if not any(refusal for _, refusal in groups):
             changes = [change for i in turn for change in groups[i][0].changes]
             settlements = [s for i in turn for s in groups[i][0].settlements]
-            at_once = self._commit_orders(
-                changes, [derived[id(c)] for c in changes], lambda: self._settle(settlements)
-            )
+            outbox = [derived[id(c)] for c in changes]
+            outbox += [delivered[id(groups[i][0])] for i in turn]
+            at_once = self._commit_orders(changes, outbox, lambda: self._settle(settlements))
             if at_once is not None:
                 self._remember(at_once)
                 return [GROUP_COMMITTED] * len(groups)
@@ -282,7 +282,9 @@ class SQLInbox:
         with self._transaction(write=True):
             for index in turn:
                 group, refusal = groups[index]
-                results[index] = refusal or self._settle_group(group, written, derived)
+                results[index] = refusal or self._settle_group(
+                    group, written, derived, delivered[id(group)]
+                )
         self._remember(written)
         return results
 
@@ -298,6 +300,7 @@ class SQLInbox:
         group: SettledGroup,
         written: list[tuple[Row, Any]],
         derived: dict[int, Derived],
+        delivered: Derived,
     ) -> GroupResult:
         """Inside the transaction: one order's changes and statuses under one savepoint."""
         self._write("SAVEPOINT ol_group")
@@ -309,6 +312,7 @@ class SQLInbox:
                 result = GroupResult(done.outcome, done.reason, index)
                 break
         else:
+            self._write_actions([delivered])
             for settlement in group.settlements:
                 if not self._write(_SETTLE, _settle_params(settlement)):
                     reason = f"delivery {settlement.seq} was settled meanwhile"

@@ -348,18 +348,14 @@ class MemoryStore(Store):
     ) -> list[GroupResult]:
         results = []
         # Derived before the lock is taken: the shop's classifier may run.
-        derived = {
-            id(change): self._derive(change.base, change.order)
-            for group, refusal in groups
-            if refusal is None
-            for change in group.changes
-        }
+        derived, delivered = self._derive_groups(groups)
         with self._lock:
             for group, refusal in groups:
                 problem = refusal or self._lost(group)
                 if problem is None:
                     for change in group.changes:
                         self._commit_change(change, set(), derived[id(change)])
+                    self._outbox.write(delivered[id(group)], self._clock())
                     self._inbox.settle(group.settlements)
                 results.append(problem or GROUP_COMMITTED)
         return results

@@ -9,7 +9,11 @@ writer at a time, and a batch takes two transactions.
 
 How one order's deliveries are decided: each is parsed (:func:`parse_event`); a
 malformed one is ``invalid`` (poison: it never holds up the others), an unknown type
-``unknown``; the rest are applied in the provider's ``createdTime`` order (then as
+``unknown``, unless the store's outbox takes it (:meth:`InboxStore.delivers`: the shop
+subscribed to it, or it settles an action): then it is ``applied`` once its order is known,
+its event id recorded, and it is handed to the store with the order's changes
+(:attr:`SettledGroup.delivered`), as is a delivery of a type the table models that the
+outbox takes; the rest are applied in the provider's ``createdTime`` order (then as
 stored), each by :func:`apply_event` on the order as the ones before left it, and come
 out ``applied``, ``duplicate`` or ``stale``. One that cannot apply yet (its order not
 known, an earlier event missing: an :class:`EventConflict`) is tried again after the rest
@@ -55,6 +59,7 @@ from order_lifecycle.provider._order_body import parse_order
 from ._events import Event, OtherObject, parse_event
 from ._inbox_store import (
     Claim,
+    Delivered,
     DeliveryStatus,
     InboxStore,
     SettledGroup,
@@ -97,6 +102,15 @@ _FIRST_WAIT = timedelta(seconds=1)
 _LONGEST_WAIT = timedelta(hours=1)
 _MAX_BATCH = 10_000
 _MAX_IDLE = 3600
+
+
+_DELIVERED = frozenset({DeliveryStatus.APPLIED, DeliveryStatus.STALE})
+"""The statuses of a modelled delivery the store's outbox takes, when it takes its type."""
+
+
+def _unmodelled(event: Event) -> bool:
+    """Whether the order table does not model the event (its type, or its object)."""
+    return not event.known or isinstance(event.data, OtherObject)
 
 
 def waiting_backoff(attempts: int) -> timedelta:
@@ -166,6 +180,8 @@ class _Work:
     changes: list[OrderChange] = attrs.Factory(list)
     by: list[int] = attrs.Factory(list)
     """The seq of the delivery that made each change (``0``: the fetched order)."""
+    delivered: list[Delivered] = attrs.Factory(list)
+    """The deliveries handed to the store's outbox (``InboxStore.delivers``)."""
 
 
 @attrs.frozen
@@ -423,7 +439,7 @@ class Reconciler:
             if overdue:
                 waiting = self._fetched(work, waiting, overdue, outcomes, refused, now)
         settlements = tuple(self._settlement(row, outcomes[row.seq], now) for row in rows)
-        group = SettledGroup(order_id, tuple(work.changes), settlements)
+        group = SettledGroup(order_id, tuple(work.changes), settlements, tuple(work.delivered))
         return _Decided(group, outcomes, work.by)
 
     def _read(self, row: StoredDelivery, refused: dict[int, str]) -> Event | Outcome:
@@ -434,7 +450,7 @@ class Reconciler:
             event = parse_event(row.body)
         except InvalidEvent as error:
             return Outcome(DeliveryStatus.INVALID, str(error))
-        if not event.known or isinstance(event.data, OtherObject):
+        if _unmodelled(event) and not (event.order_id and self.store.delivers(event.type)):
             return Outcome(DeliveryStatus.UNKNOWN, apply_event(None, event).reason)
         if event.id != row.event_id or event.order_id != row.order_id:
             return Outcome(
@@ -474,6 +490,8 @@ class Reconciler:
         if recorded is not None:
             reason = f"event {event.id!r} was applied to order {order_id!r} already"
             return Outcome(DeliveryStatus.DUPLICATE, reason)
+        if _unmodelled(event):
+            return self._deliver(work, event, row)
         try:
             reconciled = apply_event(None if work.order is None else work.order.copy(), event)
         except EventConflict as conflict:
@@ -482,7 +500,20 @@ class Reconciler:
             return Outcome(DeliveryStatus.INVALID, f"refused while reconciling: {error}")
         if reconciled.order is not None:
             self._change(work, reconciled.order, event.id, row.seq)
-        return Outcome(_STATUS[reconciled.outcome], reconciled.reason, reconciled.steps)
+        status = _STATUS[reconciled.outcome]
+        if status in _DELIVERED and self.store.delivers(event.type):
+            work.delivered.append(Delivered(event, row.body))
+        return Outcome(status, reconciled.reason, reconciled.steps)
+
+    def _deliver(self, work: _Work, event: Event, row: StoredDelivery) -> Outcome:
+        """A type the table does not model, which the outbox takes: handed over, id recorded."""
+        if work.order is None:
+            reason = f"order {work.order_id!r} is not known yet: the outbox takes it once it is"
+            return Outcome(DeliveryStatus.WAITING, reason)
+        self._change(work, work.order.copy(), event.id, row.seq)  # the order as it is
+        work.delivered.append(Delivered(event, row.body))
+        reason = f"{event.type} of order {work.order_id!r}: handed to the store's outbox"
+        return Outcome(DeliveryStatus.APPLIED, reason)
 
     @staticmethod
     def _change(work: _Work, order: Order, event_id: str | None, seq: int) -> None:
