@@ -29,11 +29,13 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle.exceptions import InvalidInput, InvalidSignature, WrongType
+from order_lifecycle import _telemetry
+from order_lifecycle.exceptions import InvalidInput, InvalidSignature, StoreError, WrongType
 
 from ._envelope import read_envelope
 from ._inbox_store import DeliveryStatus, InboxStore, Incoming
 from ._kept import printable
+from ._observe import report_accepted, store_failure
 from ._reconciler import Reconciler
 from ._results import DeliveryResult
 from ._signature import signing_keys, verify_signature
@@ -201,6 +203,15 @@ class Inbox:
 
         """
         batch = _batch(deliveries)
+        with (
+            _telemetry.span("order_lifecycle.accept") as current,
+            _telemetry.elapsed("order_lifecycle.accept.duration"),
+        ):
+            results = self._accept(batch, current)
+        report_accepted(results)
+        return results
+
+    def _accept(self, batch: list[Delivery], current: Any) -> list[DeliveryResult]:  # noqa: ANN401 (a span or None)
         now = self._clock_now() if any(d.received_at is None for d in batch) else None
         results: list[DeliveryResult | None] = []
         rows: list[Incoming] = []
@@ -229,7 +240,15 @@ class Inbox:
                 )
             )
             results.append(None)
-        seqs = iter(self.store.accept_deliveries(rows, keeps))
+        if _telemetry.recording(current):
+            current.set_attribute("order_lifecycle.deliveries", len(batch))
+            current.set_attribute("order_lifecycle.event_ids", [row.event_id for row in rows])
+        try:
+            with _telemetry.span("order_lifecycle.commit"):
+                seqs = iter(self.store.accept_deliveries(rows, keeps))
+        except StoreError as error:
+            store_failure("accept", error, len(batch))
+            raise
         stored = iter(rows)
         return [result or _accepted(next(stored), next(seqs)) for result in results]
 
