@@ -42,15 +42,13 @@ def handler_span(action: StoredAction) -> Iterator[Fail]:
     """A span and a timer around one handler's run; yields how to mark it failed."""
     kind = action.kind.value
     began = time.perf_counter()
-    with _telemetry.span(
-        "order_lifecycle.action",
-        **{
-            "order_lifecycle.action.key": action.key,
-            "order_lifecycle.action.kind": kind,
-            "order_lifecycle.order_id": action.order_id,
-            "order_lifecycle.action.tries": action.tries,
-        },
-    ) as current:
+    attributes: dict[str, str | int] = {
+        "order_lifecycle.action.key": action.key,
+        "order_lifecycle.action.kind": kind,
+        "order_lifecycle.order_id": action.order_id,
+        "order_lifecycle.action.tries": action.tries,
+    }
+    with _telemetry.span("order_lifecycle.action", **attributes) as current:
 
         def failed(text: str, error: BaseException | None) -> None:
             kind = "TimeoutError" if error is None else type(error).__qualname__

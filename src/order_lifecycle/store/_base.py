@@ -112,6 +112,7 @@ from ._inbox import (
     check_seqs,
     check_statuses,
 )
+from ._observe import report_derived, report_retried
 from ._outbox import (
     MAX_TRIES,
     ActionState,
@@ -542,7 +543,9 @@ class Store(InboxStore, CheckoutCalls):
 
     def _derive(self, before: Order | None, after: Order) -> Derived:
         """A change's actions, by :attr:`action_policy` (outside locks: it may run shop code)."""
-        return derive_actions(before, after, policy=self.action_policy)
+        derived = derive_actions(before, after, policy=self.action_policy)
+        report_derived(before, after, derived)
+        return derived
 
     def claim_actions(
         self,
@@ -677,7 +680,9 @@ class Store(InboxStore, CheckoutCalls):
                 went away, and with it any retry), done, or due anyway; nothing changed.
 
         """
-        return self._retry_action(check_key(key))
+        retried = self._retry_action(check_key(key))
+        report_retried(retried)
+        return retried
 
     def prune_actions(self, done_before: datetime) -> int:
         """Delete the ``done`` and ``cancelled`` actions finished before ``done_before``; how many.
