@@ -102,6 +102,7 @@ from order_lifecycle.webhooks._inbox_store import (
 from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES, check_cap
 from order_lifecycle.webhooks._webhook_store import DeliveryToKeep
 
+from ._backlog import Backlog
 from ._batch import CheckedKeep, checked_keeps
 from ._check import IllegalHistory, StoredHistory, find_illegal
 from ._checkouts import CheckoutCalls
@@ -478,6 +479,18 @@ class Store(InboxStore, CheckoutCalls):
     def delivery_counts(self) -> dict[DeliveryStatus, int]:
         """How many deliveries the inbox holds in each status (those with none left out)."""
         return self._delivery_counts()
+
+    def backlog(self) -> Backlog:
+        """The open work, each status counted with its oldest: what to alert on, one cheap read.
+
+        Deliveries ``pending`` and ``waiting``; actions ``pending``, ``claimed``, ``failed``
+        and ``dead``. Read through the indexes the claims use, whatever the size of what
+        was settled or finished.
+        """
+        return self._backlog()
+
+    @abstractmethod
+    def _backlog(self) -> Backlog: ...
 
     @abstractmethod
     def _accept_deliveries(
