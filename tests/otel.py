@@ -1,0 +1,71 @@
+"""OpenTelemetry's SDK in memory: the library's metrics and spans, as a test reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from order_lifecycle import _telemetry
+
+
+@attrs.define
+class Telemetry:
+    """What the library recorded since the fixture began: metrics and finished spans."""
+
+    reader: InMemoryMetricReader
+    exporter: InMemorySpanExporter
+
+    def points(self, name: str) -> list[tuple[dict[str, Any], float]]:
+        """Each data point of the metric ``name``: its attributes, and its value (a count
+        for a histogram).
+        """
+        found: list[tuple[dict[str, Any], float]] = []
+        data = self.reader.get_metrics_data()
+        for resource in [] if data is None else data.resource_metrics:
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    if metric.name != name:
+                        continue
+                    for point in metric.data.data_points:
+                        value = (
+                            point.count if isinstance(point, HistogramDataPoint) else point.value
+                        )
+                        found.append((dict(point.attributes or {}), float(value)))
+        return found
+
+    def value(self, name: str, **attributes: str) -> float:
+        """The sum of the points of ``name`` whose attributes include ``attributes``."""
+        return sum(
+            value
+            for found, value in self.points(name)
+            if all(found.get(k) == v for k, v in attributes.items())
+        )
+
+    def spans(self, name: str | None = None) -> list[ReadableSpan]:
+        """The finished spans (named ``name``), oldest first."""
+        return [s for s in self.exporter.get_finished_spans() if name is None or s.name == name]
+
+
+@contextmanager
+def in_memory() -> Iterator[Telemetry]:
+    """The library's instruments bound to an in-memory SDK for the test, then unbound."""
+    reader = InMemoryMetricReader()
+    exporter = InMemorySpanExporter()
+    meters = MeterProvider(metric_readers=[reader])
+    tracers = TracerProvider()
+    tracers.add_span_processor(SimpleSpanProcessor(exporter))
+    _telemetry.use(meters, tracers)
+    try:
+        yield Telemetry(reader, exporter)
+    finally:
+        _telemetry.use()
+        meters.shutdown()
+        tracers.shutdown()
