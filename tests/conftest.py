@@ -1,4 +1,4 @@
-"""Hypothesis profiles, an in-memory OpenTelemetry SDK, and CI's rule that a skipped test is a failed run."""
+"""Hypothesis profiles, an in-memory OpenTelemetry SDK, and CI's rule: a skip fails the run."""
 
 from __future__ import annotations
 

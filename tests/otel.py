@@ -24,9 +24,7 @@ class Telemetry:
     exporter: InMemorySpanExporter
 
     def points(self, name: str) -> list[tuple[dict[str, Any], float]]:
-        """Each data point of the metric ``name``: its attributes, and its value (a count
-        for a histogram).
-        """
+        """Each point of the metric ``name``: its attributes and value (a histogram's count)."""
         found: list[tuple[dict[str, Any], float]] = []
         data = self.reader.get_metrics_data()
         for resource in [] if data is None else data.resource_metrics:
@@ -48,6 +46,11 @@ class Telemetry:
             for found, value in self.points(name)
             if all(found.get(k) == v for k, v in attributes.items())
         )
+
+    @staticmethod
+    def attributes(span: ReadableSpan) -> dict[str, Any]:
+        """A span's attributes."""
+        return dict(span.attributes or {})
 
     def spans(self, name: str | None = None) -> list[ReadableSpan]:
         """The finished spans (named ``name``), oldest first."""

@@ -164,9 +164,8 @@ def test_accept_counts_deliveries_by_outcome_and_spans_each_call(otel: Telemetry
     assert otel.value(accepted, outcome="signature") == 1
     assert otel.value("order_lifecycle.accept.duration") == 2
     first, _ = otel.spans("order_lifecycle.accept")
-    assert first.attributes is not None
-    assert first.attributes["order_lifecycle.deliveries"] == 2
-    assert payload["id"] in first.attributes["order_lifecycle.event_ids"]
+    assert otel.attributes(first)["order_lifecycle.deliveries"] == 2
+    assert payload["id"] in otel.attributes(first)["order_lifecycle.event_ids"]
     (commit, *_) = otel.spans("order_lifecycle.commit")
     assert commit.parent is not None
     assert commit.parent.span_id == first.context.span_id
@@ -186,8 +185,7 @@ def test_reconcile_counts_by_status_and_spans_each_batch(otel: Telemetry) -> Non
     assert otel.value(reconciled, status="applied") == 2
     batches = otel.spans("order_lifecycle.reconcile")
     assert len(batches) == otel.value("order_lifecycle.reconcile.duration") >= 2
-    first = batches[0].attributes
-    assert first is not None
+    first = otel.attributes(batches[0])
     assert list(first["order_lifecycle.event_ids"]) == [life[1]["id"]]
     assert (first["order_lifecycle.deliveries"], first["order_lifecycle.orders"]) == (1, 1)
 
