@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import attrs
 from opentelemetry.sdk.metrics import MeterProvider
@@ -33,9 +33,8 @@ class Telemetry:
                     if metric.name != name:
                         continue
                     for point in metric.data.data_points:
-                        value = (
-                            point.count if isinstance(point, HistogramDataPoint) else point.value
-                        )
+                        histogram = isinstance(point, HistogramDataPoint)
+                        value = point.count if histogram else cast("Any", point).value
                         found.append((dict(point.attributes or {}), float(value)))
         return found
 
