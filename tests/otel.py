@@ -16,6 +16,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from order_lifecycle import _telemetry
 
 
+def _value(point: object) -> float:
+    """A point's value: a histogram's count, a counter's sum, a gauge's last value."""
+    if isinstance(point, HistogramDataPoint):
+        return float(point.count)
+    return float(cast("Any", point).value)
+
+
 @attrs.define
 class Telemetry:
     """What the library recorded since the fixture began: metrics and finished spans."""
@@ -33,9 +40,7 @@ class Telemetry:
                     if metric.name != name:
                         continue
                     for point in metric.data.data_points:
-                        histogram = isinstance(point, HistogramDataPoint)
-                        value = point.count if histogram else cast("Any", point).value
-                        found.append((dict(point.attributes or {}), float(value)))
+                        found.append((dict(point.attributes or {}), _value(point)))
         return found
 
     def value(self, name: str, **attributes: str) -> float:
