@@ -39,8 +39,10 @@ class Telemetry:
                 for metric in scope.metrics:
                     if metric.name != name:
                         continue
-                    for point in metric.data.data_points:
-                        found.append((dict(point.attributes or {}), _value(point)))
+                    found.extend(
+                        (dict(point.attributes or {}), _value(point))
+                        for point in metric.data.data_points
+                    )
         return found
 
     def value(self, name: str, **attributes: str) -> float:
