@@ -29,6 +29,8 @@ class Telemetry:
 
     reader: InMemoryMetricReader
     exporter: InMemorySpanExporter
+    tracers: TracerProvider
+    """The SDK's tracer provider: a shop's own tracer, as its handlers would use."""
 
     def points(self, name: str) -> list[tuple[dict[str, Any], float]]:
         """Each point of the metric ``name``: its attributes and value (a histogram's count)."""
@@ -73,7 +75,7 @@ def in_memory() -> Iterator[Telemetry]:
     tracers.add_span_processor(SimpleSpanProcessor(exporter))
     _telemetry.use(meters, tracers)
     try:
-        yield Telemetry(reader, exporter)
+        yield Telemetry(reader, exporter, tracers)
     finally:
         _telemetry.use()
         meters.shutdown()
