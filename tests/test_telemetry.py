@@ -89,13 +89,15 @@ def test_the_package_logger_has_a_null_handler() -> None:
     assert any(isinstance(h, logging.NullHandler) for h in handlers)
 
 
-def test_a_histogram_records_a_block_whether_or_not_it_raised(otel: Telemetry) -> None:
-    """elapsed() times the block, also when it raises."""
-    with _telemetry.elapsed("order_lifecycle.accept.duration"):
+def test_a_timed_span_records_its_block_whether_or_not_it_raised(otel: Telemetry) -> None:
+    """A span with a histogram times the block, also when it raises; the span says failed."""
+    with _telemetry.span("order_lifecycle.accept", "order_lifecycle.accept.duration"):
         pass
     with (
         pytest.raises(ValueError, match="failed"),
-        _telemetry.elapsed("order_lifecycle.accept.duration"),
+        _telemetry.span("order_lifecycle.accept", "order_lifecycle.accept.duration"),
     ):
         raise ValueError("failed")
     assert otel.value("order_lifecycle.accept.duration") == 2
+    ok, failed = otel.spans("order_lifecycle.accept")
+    assert (ok.status.is_ok, failed.status.is_ok) == (True, False)

@@ -13,7 +13,6 @@ attributes are listed in the production guide (``docs/how-to/production.md``).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -36,11 +35,9 @@ __all__ = [
     "Observed",
     "Outage",
     "carried",
-    "elapsed",
     "failed",
     "observe",
     "record",
-    "recording",
     "span",
     "store_failed",
     "use",
@@ -175,27 +172,59 @@ def record(name: str, amounts: Mapping[str, int] | float, **attributes: str) -> 
         instrument.add(amounts, attributes)
 
 
-@contextlib.contextmanager
-def span(name: str, **attributes: str | int) -> Iterator[Any]:
-    """A span named ``name`` as the current one while the block runs; ``None`` without OTel.
+class span:  # noqa: N801 (used as a function: ``with span(...)``)
+    """A span named ``name``, current while the block runs; it yields it, or ``None``.
 
-    An exception escaping the block is recorded on it and sets its status to error.
+    ``None`` when nothing records it (no OpenTelemetry, or no SDK): then no context is
+    attached, which is most of a span's cost. ``timed`` names a histogram that records the
+    block's duration as well. An exception escaping the block marks the span failed.
     """
-    if _tracer is None:
-        yield None
-        return
-    with _tracer.start_as_current_span(name, attributes=attributes) as current:
-        yield current
+
+    __slots__ = ("_began", "_name", "_span", "_timed", "_token", "attributes")
+
+    def __init__(
+        self, name: str, timed: str | None = None, attributes: Mapping[str, str | int] = {}
+    ) -> None:
+        self._name = name
+        self._timed = None if timed is None or _instruments[timed] is _OFF else timed
+        self.attributes = attributes
+        self._span: Any = None
+        self._token: Any = None
+        self._began = 0.0
+
+    def __enter__(self) -> Any:  # noqa: ANN401 (a span, or None)
+        if _tracer is not None:
+            current = _tracer.start_span(self._name, attributes=self.attributes or None)
+            if current.is_recording():
+                self._span = current
+                self._token = _context.attach(_trace.set_span_in_context(current))
+        if self._timed is not None:
+            self._began = time.perf_counter()
+        return self._span
+
+    def __exit__(self, kind: type[BaseException] | None, error: object, _tb: object) -> None:
+        if self._timed is not None:
+            _instruments[self._timed].record(time.perf_counter() - self._began)
+        current = self._span
+        if current is None:
+            return
+        if kind is not None:
+            failed(current, kind.__qualname__, _text(error))
+        current.end()
+        _context.detach(self._token)
+
+
+def _text(error: object) -> str:
+    """``str(error)``, or its type's name when its ``str()`` raises (the shop's exception)."""
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001 (anything may fail in a foreign __str__)
+        return type(error).__qualname__
 
 
 def store_failed(operation: str, error: BaseException) -> None:
     """Count one failed store call of ``operation`` (accept, reconcile, actions)."""
     record("order_lifecycle.store.failures", 1, operation=operation, error=type(error).__name__)
-
-
-def recording(current: Any) -> bool:  # noqa: ANN401 (a span, or None without OpenTelemetry)
-    """Whether ``current`` is a span an SDK records (worth its attributes' cost)."""
-    return current is not None and current.is_recording()
 
 
 def failed(current: Any, kind: str, text: str) -> None:  # noqa: ANN401 (a span or None)
@@ -226,19 +255,6 @@ def carried(function: Callable[[], T]) -> Callable[[], T]:
             _context.detach(token)
 
     return run
-
-
-@contextlib.contextmanager
-def elapsed(name: str, **attributes: str) -> Iterator[None]:
-    """Record the block's duration in the histogram ``name``, whether or not it raised."""
-    if _instruments[name] is _OFF:
-        yield
-        return
-    began = time.perf_counter()
-    try:
-        yield
-    finally:
-        _instruments[name].record(time.perf_counter() - began, attributes)
 
 
 Observed = Callable[[], Iterable[tuple[float, Mapping[str, str]]]]

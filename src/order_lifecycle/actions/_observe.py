@@ -48,7 +48,7 @@ def handler_span(action: StoredAction) -> Iterator[Fail]:
         "order_lifecycle.order_id": action.order_id,
         "order_lifecycle.action.tries": action.tries,
     }
-    with _telemetry.span("order_lifecycle.action", **attributes) as current:
+    with _telemetry.span("order_lifecycle.action", attributes=attributes) as current:
 
         def failed(text: str, error: BaseException | None) -> None:
             kind = "TimeoutError" if error is None else type(error).__qualname__

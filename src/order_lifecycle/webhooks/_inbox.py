@@ -203,15 +203,12 @@ class Inbox:
 
         """
         batch = _batch(deliveries)
-        with (
-            _telemetry.span("order_lifecycle.accept") as current,
-            _telemetry.elapsed("order_lifecycle.accept.duration"),
-        ):
-            results = self._accept(batch, current)
+        with _telemetry.span("order_lifecycle.accept", "order_lifecycle.accept.duration") as span:
+            results = self._accept(batch, span)
         report_accepted(results)
         return results
 
-    def _accept(self, batch: list[Delivery], current: Any) -> list[DeliveryResult]:  # noqa: ANN401 (a span or None)
+    def _accept(self, batch: list[Delivery], span: Any) -> list[DeliveryResult]:  # noqa: ANN401 (a span or None)
         now = self._clock_now() if any(d.received_at is None for d in batch) else None
         results: list[DeliveryResult | None] = []
         rows: list[Incoming] = []
@@ -240,12 +237,11 @@ class Inbox:
                 )
             )
             results.append(None)
-        if _telemetry.recording(current):
-            current.set_attribute("order_lifecycle.deliveries", len(batch))
-            current.set_attribute("order_lifecycle.event_ids", [row.event_id for row in rows])
+        if span is not None:  # recorded: worth the list
+            span.set_attribute("order_lifecycle.deliveries", len(batch))
+            span.set_attribute("order_lifecycle.event_ids", [row.event_id for row in rows])
         try:
-            with _telemetry.span("order_lifecycle.commit"):
-                seqs = iter(self.store.accept_deliveries(rows, keeps))
+            seqs = iter(self.store.accept_deliveries(rows, keeps))
         except StoreError as error:
             store_failure("accept", error, len(batch))
             raise

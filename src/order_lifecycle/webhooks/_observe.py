@@ -119,7 +119,7 @@ class BatchSpan:
 
     def claimed(self, claim: Claim) -> None:
         """Note the claim's size (and its event ids, when the span is recorded)."""
-        if _telemetry.recording(self._span):
+        if self._span is not None:  # recorded: worth the attributes
             self._span.set_attribute("order_lifecycle.deliveries", len(claim.deliveries))
             self._span.set_attribute("order_lifecycle.orders", len(claim.orders))
             ids = [row.event_id for row in claim.deliveries[:_EVENT_IDS]]
@@ -129,10 +129,9 @@ class BatchSpan:
     @contextlib.contextmanager
     def around(cls) -> Iterator[BatchSpan]:
         """The batch's span and timer; a store failure escaping it is counted."""
-        with (
-            _telemetry.span("order_lifecycle.reconcile") as current,
-            _telemetry.elapsed("order_lifecycle.reconcile.duration"),
-        ):
+        with _telemetry.span(
+            "order_lifecycle.reconcile", "order_lifecycle.reconcile.duration"
+        ) as current:
             try:
                 yield cls(current)
             except StoreError as error:
