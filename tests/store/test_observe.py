@@ -1,24 +1,20 @@
-"""What the stores tell an operator: cancellations, holds, retries, lost connections."""
+"""What the stores tell an operator: cancellations, holds, retries (lost connections: in
+test_postgres_faults).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
-import psycopg
 import pytest
 
-from order_lifecycle import Order, OrderEvent
+from order_lifecycle import OrderEvent
 from order_lifecycle.actions import Failed, action_key
 from order_lifecycle.models import fire
 from order_lifecycle.orders import cancel_items
 from order_lifecycle.store import MemoryStore
-from order_lifecycle.store.postgres import PostgresStore
-from tests.otel import Telemetry
 
-from .conftest import new_postgres_schema
 from .test_outbox import accepted
-from .test_postgres_faults import kill_backends
 
 LOGGER = "order_lifecycle.store"
 SHIP = action_key("o1", "ship", "box")
@@ -73,37 +69,3 @@ def test_an_operators_retry_is_logged(caplog: pytest.LogCaptureFixture) -> None:
         SHIP,
         "retried",
     )
-
-
-@pytest.fixture
-def url(postgres_dsn: str) -> str:
-    """A DSN of a new, empty schema of the session's cluster."""
-    return new_postgres_schema(postgres_dsn)
-
-
-@pytest.fixture
-def other(url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
-    """A second connection to the same database, as an operator's."""
-    with psycopg.connect(url, autocommit=True) as connection:
-        yield connection
-
-
-def test_a_lost_connection_is_logged_run_once_more_and_counted_as_a_reconnect(
-    url: str,
-    other: psycopg.Connection[tuple[object, ...]],
-    caplog: pytest.LogCaptureFixture,
-    otel: Telemetry,
-) -> None:
-    """A killed backend: a warning that the call runs once more, an info on reconnecting."""
-    with PostgresStore(url) as store:
-        store.create_order(Order.create("o-1"))
-        kill_backends(other)
-        with caplog.at_level(logging.INFO, LOGGER):
-            assert store.order_ids() == ["o-1"]
-    retrying, reconnected = records(caplog)
-    assert (retrying.levelno, getattr(retrying, "outcome", None)) == (logging.WARNING, "retried")
-    assert (reconnected.levelno, getattr(reconnected, "outcome", None)) == (
-        logging.INFO,
-        "reconnected",
-    )
-    assert otel.value("order_lifecycle.store.reconnects") == 1
