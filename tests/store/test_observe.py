@@ -1,6 +1,4 @@
-"""What the stores tell an operator: cancellations, holds, retries (lost connections: in
-test_postgres_faults).
-"""
+"""What the stores tell an operator: cancellations, holds, retries (see postgres_faults too)."""
 
 from __future__ import annotations
 
