@@ -190,6 +190,21 @@ def test_reconcile_counts_by_status_and_spans_each_batch(otel: Telemetry) -> Non
     assert commit.parent.span_id == batches[0].context.span_id
 
 
+def test_receive_spans_its_accept_and_reconcile_and_times_them(otel: Telemetry) -> None:
+    """Inline receive: one span with the event ids, parent of its accept and reconcile spans."""
+    payload = ev.card_order_accepted()[0]
+    results = inbox().receive([signed(payload)])
+    assert [str(r.outcome) for r in results] == ["applied"]
+    (receive,) = otel.spans("order_lifecycle.receive")
+    assert list(otel.attributes(receive)["order_lifecycle.event_ids"]) == [payload["id"]]
+    assert otel.attributes(receive)["order_lifecycle.deliveries"] == 1
+    children = otel.spans("order_lifecycle.accept") + otel.spans("order_lifecycle.reconcile")
+    assert len(children) == 2
+    assert all(c.parent is not None for c in children)
+    assert {c.parent.span_id for c in children if c.parent} == {receive.context.span_id}
+    assert otel.value("order_lifecycle.receive.duration") == 1
+
+
 class Flaky(MemoryStore):
     """A store whose claims fail ``down`` times, then work; the reconciler stops after."""
 

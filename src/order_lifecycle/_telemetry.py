@@ -99,6 +99,11 @@ INSTRUMENTS: Mapping[str, tuple[str, str, str]] = {
         "s",
         "How long one Inbox.accept call took (the request path), store included.",
     ),
+    "order_lifecycle.receive.duration": (
+        "histogram",
+        "s",
+        "How long one Inbox.receive call took: accept, then reconcile inline.",
+    ),
     "order_lifecycle.reconcile.duration": (
         "histogram",
         "s",

@@ -266,6 +266,15 @@ class Inbox:
                 reconciler applies it).
 
         """
+        with _telemetry.span("order_lifecycle.receive", "order_lifecycle.receive.duration") as span:
+            results = self._receive(deliveries)
+            if span is not None:  # recorded: worth the list
+                span.set_attribute("order_lifecycle.deliveries", len(results))
+                ids = [r.event_id for r in results if r.event_id is not None]
+                span.set_attribute("order_lifecycle.event_ids", ids)
+        return results
+
+    def _receive(self, deliveries: Iterable[Delivery | bytes]) -> list[DeliveryResult]:
         accepted = self.accept(deliveries)
         pending = {
             r.seq: r.order_id
