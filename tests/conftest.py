@@ -1,11 +1,14 @@
-"""Hypothesis profiles, and CI's rule that a skipped test is a failed run."""
+"""Hypothesis profiles, an in-memory OpenTelemetry SDK, and CI's rule: a skip fails the run."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.otel import Telemetry, in_memory
 
 # CI: derandomized (the same examples every run, so it never flakes) and no example
 # database; more examples than locally, still well inside the time budget.
@@ -22,6 +25,13 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 _SKIPPED: list[str] = []
+
+
+@pytest.fixture
+def otel() -> Iterator[Telemetry]:
+    """The library's metrics and spans, recorded in memory by OpenTelemetry's SDK."""
+    with in_memory() as recorded:
+        yield recorded
 
 
 @pytest.fixture

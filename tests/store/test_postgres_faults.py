@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from urllib.parse import quote, unquote
@@ -12,6 +13,7 @@ import pytest
 from order_lifecycle import InvalidInput, Order, OrderEvent, fire
 from order_lifecycle.store import Store, StoreReadOnly, StoreUnavailable, open_store
 from order_lifecycle.store.postgres import RETRIED, PostgresStore
+from tests.otel import Telemetry
 
 from .conftest import new_postgres_schema
 
@@ -236,3 +238,24 @@ def test_every_call_of_the_contract_is_run_once_more() -> None:
     for name in RETRIED:
         method = getattr(PostgresStore, name)
         assert hasattr(method, "__wrapped__") or name in vars(PostgresStore), name
+
+
+def test_a_lost_connection_is_logged_run_once_more_and_counted_as_a_reconnect(
+    url: str,
+    other: psycopg.Connection[tuple[object, ...]],
+    caplog: pytest.LogCaptureFixture,
+    otel: Telemetry,
+) -> None:
+    """A killed backend: a warning that the call runs once more, an info on reconnecting."""
+    with PostgresStore(url) as store:
+        store.create_order(Order.create("o-1"))
+        kill_backends(other)
+        with caplog.at_level(logging.INFO, "order_lifecycle.store"):
+            assert store.order_ids() == ["o-1"]
+    retrying, reconnected = [r for r in caplog.records if r.name == "order_lifecycle.store"]
+    assert (retrying.levelno, getattr(retrying, "outcome", None)) == (logging.WARNING, "retried")
+    assert (reconnected.levelno, getattr(reconnected, "outcome", None)) == (
+        logging.INFO,
+        "reconnected",
+    )
+    assert otel.value("order_lifecycle.store.reconnects") == 1

@@ -46,11 +46,13 @@ from typing import Any, Protocol
 
 import attrs
 
+from order_lifecycle import _telemetry
 from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError, StoreError, WrongType
 from order_lifecycle.lifecycle._tables import ActionKind
 from order_lifecycle.models import Order
 
 from ._limit import Finished, Hung, TimeLimited, safe_text
+from ._observe import counting_failures, handler_span, report_finished, report_released
 from ._policy import ActionPolicy
 from ._stored import (
     ActionState,
@@ -318,6 +320,10 @@ class ActionWorker:
             return self._run_batch()
 
     def _run_batch(self) -> int:
+        with counting_failures():
+            return self._claim_and_run()
+
+    def _claim_and_run(self) -> int:
         self._record()  # what a failed recording left: before claiming more
         claimed = self.store.claim_actions(list(self.handlers), limit=self.batch, lease=self.lease)
         self.counts.claimed += len(claimed)
@@ -333,6 +339,7 @@ class ActionWorker:
             elif self._stopping.is_set():  # given back unrun: another worker takes it at once
                 self._unrecorded.append(Released(action.key, action.tries))
                 self.counts.released += 1
+                report_released(action)
             else:
                 self._unrecorded.append(self._run(action))
         self._record()
@@ -347,14 +354,17 @@ class ActionWorker:
 
     def _run(self, action: StoredAction) -> Outcome:
         handler = self.handlers[action.kind]
-        outcome = self._runner.call(lambda: handler(action), self.time_limit.total_seconds())
-        if isinstance(outcome, Finished):
-            return Completed(action.key, action.tries, keepable(outcome.value))
-        if isinstance(outcome, Hung):
-            error = f"the handler {outcome.why}; its claim ended (it may still be running)"
-            _LOG.warning("action %s: %s", action.key, error)
-        else:
-            error = safe_text(outcome.error, _MAX_ERROR)
+        with handler_span(action) as failed:
+            outcome = self._runner.call(
+                _telemetry.carried(lambda: handler(action)), self.time_limit.total_seconds()
+            )
+            if isinstance(outcome, Finished):
+                return Completed(action.key, action.tries, keepable(outcome.value))
+            if isinstance(outcome, Hung):
+                error = f"the handler {outcome.why}; its claim ended (it may still be running)"
+            else:
+                error = safe_text(outcome.error, _MAX_ERROR)
+            failed(error, getattr(outcome, "error", None))
         return Failed(action.key, action.tries, error, self._due_again(action.tries))
 
     def _due_again(self, tries: int) -> datetime | None:
@@ -376,7 +386,8 @@ class ActionWorker:
             return
         outcomes, self._unrecorded = self._unrecorded, []
         try:
-            now = self.store.finish_actions(outcomes)
+            with _telemetry.span("order_lifecycle.commit"):
+                now = self.store.finish_actions(outcomes)
         except StoreError:
             self._unrecorded = outcomes + self._unrecorded  # kept (and beaten) for next time
             raise
@@ -394,6 +405,7 @@ class ActionWorker:
                 self.counts.dead += 1
             elif isinstance(outcome, Failed) and found.state is ActionState.FAILED:
                 self.counts.failed += 1
+            report_finished(outcome, found)
 
     @contextmanager
     def _heartbeat(self) -> Iterator[None]:
@@ -460,14 +472,17 @@ class ActionWorker:
         if install_signals and threading.current_thread() is threading.main_thread():
             for number in (signal.SIGTERM, signal.SIGINT):
                 previous[number] = signal.signal(number, self._on_signal)
+        outage = _telemetry.Outage(_LOG, "actions")
         try:
             with self._heartbeat():
                 while not self._stopping.is_set():
                     try:
                         claimed = self._run_batch()
                     except OrderLifecycleError as error:
-                        _LOG.warning("the store failed, trying again: %s", safe_text(error))
+                        outage.failed(error, safe_text(error))
                         claimed = 0  # the store is unavailable for now: wait, then try again
+                    else:
+                        outage.ok()
                     if not claimed:
                         self._stopping.wait(self.idle)
                 with contextlib.suppress(OrderLifecycleError):  # still down: they lapse, rerun

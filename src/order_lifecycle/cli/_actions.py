@@ -14,6 +14,7 @@ from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError
 from order_lifecycle.lifecycle import ActionKind
 from order_lifecycle.store import open_store
 
+from ._logging import log_to_stderr
 from ._output import Output
 
 __all__ = ["add_parser", "run"]
@@ -288,6 +289,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
         else:
             out.line(f"running {', '.join(sorted(handlers))} (SIGTERM or Ctrl-C stops)")
             out.console.file.flush()
+            log_to_stderr()
             worker.run_forever()
     counts = worker.counts
     out.line(

@@ -17,6 +17,7 @@ from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.store import open_store
 from order_lifecycle.webhooks import FetchOrder, Reconciler
 
+from ._logging import log_to_stderr
 from ._output import Output
 
 __all__ = ["add_parser", "run"]
@@ -117,6 +118,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         else:
             out.line("reconciling the inbox (SIGTERM or Ctrl-C stops)")
             out.console.file.flush()
+            log_to_stderr()
             reconciler.run_forever()
     counts = reconciler.counts
     settled = ", ".join(f"{status} {n}" for status, n in sorted(counts.settled.items()))

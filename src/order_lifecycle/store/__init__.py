@@ -37,6 +37,7 @@ from order_lifecycle.webhooks._inbox_store import (
 )
 from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES, SUMMARY_BYTES
 
+from ._backlog import Backlog, Waiting
 from ._base import KeptDelivery, Store
 from ._batch import ChangeOutcome, ChangeResult, DeliveryToKeep, OrderChange
 from ._check import IllegalHistory
@@ -50,6 +51,7 @@ __all__ = [
     "DEFAULT_MAX_KEPT_BYTES",
     "SCHEMA_VERSION",
     "SUMMARY_BYTES",
+    "Backlog",
     "ChangeOutcome",
     "ChangeResult",
     "Claim",
@@ -78,6 +80,7 @@ __all__ = [
     "StoredDelivery",
     "UnknownDelivery",
     "UnknownOrder",
+    "Waiting",
     "migrate",
     "open_store",
     "schema_script",

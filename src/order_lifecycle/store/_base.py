@@ -103,6 +103,7 @@ from order_lifecycle.webhooks._inbox_store import (
 from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES, check_cap
 from order_lifecycle.webhooks._webhook_store import DeliveryToKeep
 
+from ._backlog import Backlog
 from ._batch import CheckedKeep, checked_keeps
 from ._check import IllegalHistory, StoredHistory, find_illegal
 from ._checkouts import CheckoutCalls
@@ -113,6 +114,7 @@ from ._inbox import (
     check_seqs,
     check_statuses,
 )
+from ._observe import report_derived, report_retried
 from ._outbox import (
     MAX_TRIES,
     ActionState,
@@ -479,6 +481,18 @@ class Store(InboxStore, CheckoutCalls):
         """How many deliveries the inbox holds in each status (those with none left out)."""
         return self._delivery_counts()
 
+    def backlog(self) -> Backlog:
+        """The open work, each status counted with its oldest: what to alert on, one cheap read.
+
+        Deliveries ``pending`` and ``waiting``; actions ``pending``, ``claimed``, ``failed``
+        and ``dead``. Read through the indexes the claims use, whatever the size of what
+        was settled or finished.
+        """
+        return self._backlog()
+
+    @abstractmethod
+    def _backlog(self) -> Backlog: ...
+
     @abstractmethod
     def _accept_deliveries(
         self, rows: Sequence[Incoming], keeps: Sequence[CheckedKeep], cap: int
@@ -543,7 +557,9 @@ class Store(InboxStore, CheckoutCalls):
 
     def _derive(self, before: Order | None, after: Order) -> Derived:
         """A change's actions, by :attr:`action_policy` (outside locks: it may run shop code)."""
-        return derive_actions(before, after, policy=self.action_policy)
+        derived = derive_actions(before, after, policy=self.action_policy)
+        report_derived(before, after, derived)
+        return derived
 
     def delivers(self, event_type: str) -> bool:
         """Whether the outbox takes deliveries of ``event_type``: subscribed, or settling.
@@ -713,7 +729,9 @@ class Store(InboxStore, CheckoutCalls):
                 went away, and with it any retry), done, or due anyway; nothing changed.
 
         """
-        return self._retry_action(check_key(key))
+        retried = self._retry_action(check_key(key))
+        report_retried(retried)
+        return retried
 
     def prune_actions(self, done_before: datetime) -> int:
         """Delete the ``done`` and ``cancelled`` actions finished before ``done_before``; how many.

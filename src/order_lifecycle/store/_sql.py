@@ -43,6 +43,7 @@ from order_lifecycle.lifecycle._tables import ORDER_SPEC
 from order_lifecycle.models._models import Checkout, Order
 from order_lifecycle.webhooks._kept import check_cap
 
+from ._backlog import SQLBacklog
 from ._base import SPEC_VERSIONS, KeptDelivery, Store, kept_before, kept_delivery
 from ._batch import (
     COMMITTED,
@@ -216,7 +217,7 @@ class NotAllowed(StoreUnavailable):
     """
 
 
-class SQLStore(SQLInbox, SQLOutbox, Store):
+class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, Store):
     """A store over one database connection; subclasses bring the connection."""
 
     dialect: Dialect

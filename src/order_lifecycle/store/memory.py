@@ -34,6 +34,7 @@ from order_lifecycle.webhooks._inbox_store import (
 )
 from order_lifecycle.webhooks._kept import check_cap
 
+from ._backlog import BACKLOG_ACTIONS, Backlog, Waiting
 from ._base import SPEC_VERSIONS, KeptDelivery, Store, kept_before
 from ._batch import (
     COMMITTED,
@@ -419,6 +420,25 @@ class MemoryStore(Store):
             for row in self._inbox.rows.values():
                 counts[row.status] = counts.get(row.status, 0) + 1
         return counts
+
+    def _backlog(self) -> Backlog:
+        with self._lock:
+            rows = self._inbox.rows
+            deliveries = {
+                status: Waiting(len(seqs), rows[min(seqs)].received_at)
+                for status, seqs in (
+                    (DeliveryStatus.PENDING, self._inbox.pending),
+                    (DeliveryStatus.WAITING, self._inbox.waiting),
+                )
+                if seqs
+            }
+            actions: dict[ActionState, Waiting] = {}
+            for action in self._outbox.actions.values():
+                if action.state in BACKLOG_ACTIONS:
+                    was = actions.get(action.state, Waiting())
+                    oldest = min(filter(None, (was.oldest, action.created_at)))
+                    actions[action.state] = Waiting(was.count + 1, oldest)
+        return Backlog(deliveries, actions)
 
     # --- checkouts --------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from order_lifecycle.webhooks._inbox_store import Incoming
 
 from ._base import Store
 from ._inbox_sql import INSERT_DELIVERY
+from ._observe import report_reconnect, report_retrying
 from ._require import require_ids
 from ._schema import POSTGRES
 from ._sql import NotAllowed, Row, SQLStore
@@ -232,6 +233,7 @@ class PostgresStore(SQLStore):
         if self._connection.closed or self._connection.broken:
             self._connection.close()
             self._connection = self._connect()
+            report_reconnect(self.where)
         return self._connection
 
     @contextmanager
@@ -426,7 +428,8 @@ def _again(call: Callable[[], R]) -> R:
     """
     try:
         return call()
-    except _Disconnected:
+    except _Disconnected as error:
+        report_retrying(error)
         return call()
 
 

@@ -44,6 +44,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from order_lifecycle import _telemetry
 from order_lifecycle.exceptions import (
     EventConflict,
     InvalidEvent,
@@ -67,6 +68,7 @@ from ._inbox_store import (
     StoredDelivery,
     stamp,
 )
+from ._observe import BatchSpan, report_settled
 from ._reconcile import EventOutcome, apply_event, reconcile
 from ._webhook_store import ChangeOutcome, OrderChange
 
@@ -272,8 +274,9 @@ class Reconciler:
             StoreError: the store failed (nothing of the batch's failed writes committed).
 
         """
-        with paused_gc():
+        with paused_gc(), BatchSpan.around() as batch:
             claim = self.store.claim_deliveries(limit=self.batch, now=self._now())
+            batch.claimed(claim)
             try:
                 outcomes, _ = self._reconcile(claim)
             finally:
@@ -296,12 +299,13 @@ class Reconciler:
         found: dict[int, Outcome] = {}
         todo = _checked_orders(orders)
         for attempt in range(ATTEMPTS):
-            with paused_gc():
+            with paused_gc(), BatchSpan.around() as batch:
                 claim = self.store.claim_deliveries(
                     limit=min(_MAX_BATCH, max(1, len(set(todo.values())))),
                     now=self._now(),
                     only=list(todo),
                 )
+                batch.claimed(claim)
                 try:
                     outcomes, _ = self._reconcile(claim)
                 finally:
@@ -339,14 +343,17 @@ class Reconciler:
         if install_signals and threading.current_thread() is threading.main_thread():
             for number in (signal.SIGTERM, signal.SIGINT):
                 previous[number] = signal.signal(number, self._on_signal)
+        outage = _telemetry.Outage(LOG, "reconcile")
         try:
             while not self._stopping.is_set():
                 try:
                     settled = self.run_once()
                 except OrderLifecycleError as error:
                     self.counts.errors += 1
-                    LOG.warning("reconciler: the store failed, trying again: %s", error)
+                    outage.failed(error, str(error))
                     settled = 0
+                else:
+                    outage.ok()
                 if not settled:
                     self._stopping.wait(self.idle)
         finally:
@@ -389,7 +396,8 @@ class Reconciler:
         lost: set[str | None] = set()
         while todo:
             decided = [self._decide(order, by_order[order], claim, refused, now) for order in todo]
-            results = self.store.settle_deliveries([d.group for d in decided])
+            with _telemetry.span("order_lifecycle.commit"):
+                results = self.store.settle_deliveries([d.group for d in decided])
             todo = []
             for done, result in zip(decided, results, strict=True):
                 order_id = done.group.order_id
@@ -404,13 +412,12 @@ class Reconciler:
                     todo.append(order_id)
                 else:
                     lost.add(order_id)
-        self._count(settled, lost)
+        self._count(claim, settled, lost)
         return settled, lost
 
-    def _count(self, settled: Mapping[int, Outcome], lost: set[str | None]) -> None:
-        for outcome in settled.values():
-            key = outcome.status.value
-            self.counts.settled[key] = self.counts.settled.get(key, 0) + 1
+    def _count(self, claim: Claim, settled: Mapping[int, Outcome], lost: set[str | None]) -> None:
+        for key, count in report_settled(claim, settled, len(lost)).items():
+            self.counts.settled[key] = self.counts.settled.get(key, 0) + count
         self.counts.lost += len(lost)
 
     def _decide(
