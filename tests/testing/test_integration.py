@@ -162,6 +162,34 @@ def failure(machine: type[OrderIntegrationMachine], examples: int = 25) -> str:
     return str(caught.value)
 
 
+def directed_day(machine: type[OrderIntegrationMachine]) -> OrderIntegrationMachine:
+    """``machine`` through a day chosen, not searched: an order accepted with a physical item.
+
+    Each of its deliveries posted in order, then the teardown (redelivery, drain, liveness).
+    """
+    life = find(
+        order_lives("o1", max_moves=3),
+        lambda life: (
+            life.final_state is OrderState.ACCEPTED
+            and any(item["productDetails"]["physical"] for item in life.snapshot["items"])
+        ),
+        settings=settings(derandomize=True, database=None),
+    )
+    ran: list[OrderIntegrationMachine] = []
+
+    @settings(max_examples=1, database=None, deadline=None, phases=[Phase.generate])
+    @given(st.just(life))  # the machine notes what it sees: that needs a test's context
+    def day(life: OrderLife) -> None:
+        ran.append(machine())
+        ran[-1]._queue = list(life.deliveries)  # the kit's traffic, set by hand
+        while ran[-1]._queue:  # post_delivery's precondition
+            ran[-1].post_delivery()
+        ran[-1].teardown()
+
+    day()
+    return ran[-1]
+
+
 def test_an_endpoint_answering_200_to_everything_is_found() -> None:
     """An endpoint that answers 200 to a forged or malformed delivery breaks the status table."""
 
@@ -358,35 +386,15 @@ def test_a_shipment_lost_by_the_shop_is_found_at_teardown() -> None:
         found["ship"] = lambda _action: "shipped (it was not)"
         return found
 
-    # A directed day, not a search (most random days dispute, cancel or fulfil digitally
-    # what they accept, and whether a few examples lose a shipment was a seed's luck): an
-    # order accepted with a physical item, each of its deliveries posted, then the teardown.
-    life = find(
-        order_lives("o1", max_moves=3),
-        lambda life: (
-            life.final_state is OrderState.ACCEPTED
-            and any(item["productDetails"]["physical"] for item in life.snapshot["items"])
-        ),
-        settings=settings(derandomize=True, database=None),
-    )
-
-    @settings(max_examples=1, database=None, deadline=None, phases=[Phase.generate])
-    @given(st.just(life))  # the machine notes what it sees: that needs a test's context
-    def day(life: OrderLife) -> None:
-        machine = machine_with(handlers=losing)()
-        machine._queue = list(life.deliveries)  # the kit's traffic, set by hand
-        while machine._queue:  # post_delivery's precondition
-            machine.post_delivery()
-        machine.teardown()
-
+    # A directed day, not a search: most random days dispute, cancel or fulfil digitally what
+    # they accept, and whether a few examples lost a shipment was a seed's luck.
     with pytest.raises(AssertionError, match="never shipped") as caught:
-        day()
+        directed_day(machine_with(handlers=losing))
     assert "accepted" in str(caught.value)
 
 
 def test_a_dead_ship_action_is_reported_not_failed() -> None:
     """A ship handler that always raises: its actions die after max_tries; they are listed."""
-    reported: list[str] = []
 
     def broken(recorder: Recorder) -> dict[str, Handler]:
         found = library_handlers(recorder)
@@ -397,11 +405,6 @@ def test_a_dead_ship_action_is_reported_not_failed() -> None:
         found["ship"] = ship
         return found
 
-    class Reporting(machine_with(handlers=broken)):  # type: ignore[misc]
-        def teardown(self) -> None:
-            super().teardown()
-            reported.extend(self.dead_actions)
-
-    run_state_machine_as_test(Reporting, settings=SETTINGS)
+    reported = directed_day(machine_with(handlers=broken)).dead_actions  # chosen, not searched
     assert reported
     assert all("dead" in line and "warehouse is down" in line for line in reported), reported
