@@ -114,7 +114,9 @@ def test_a_lock_wait_is_bounded_by_lock_timeout(
         started = time.monotonic()
         with pytest.raises(StoreUnavailable, match=r"waited more than lock_timeout \(0\.2 s\)"):
             store.update_order("o-1", accept, event_id="evt-1")
-        assert time.monotonic() - started < 2.0
+        # Without the timeout it would wait until the ROLLBACK below, forever; the bound is
+        # generous so a loaded machine (CI, other pytest runs beside) never trips it.
+        assert time.monotonic() - started < 20
         other.execute("ROLLBACK")
         assert store.get_order("o-1") == before
         assert store.applied_event_ids("o-1") == frozenset()
@@ -132,7 +134,7 @@ def test_a_long_statement_is_bounded_by_statement_timeout(
         started = time.monotonic()
         with pytest.raises(StoreUnavailable, match=r"after statement_timeout \(0\.2 s\)"):
             store.update_order("o-1", accept, event_id="evt-1")
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 20  # as above: unbounded without it
         other.execute("ROLLBACK")
         assert store.get_order("o-1") == before
         assert store.order_of_event("evt-1") is None
