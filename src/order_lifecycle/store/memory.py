@@ -532,7 +532,7 @@ class MemoryStore(Store):
     def _ping(self, timeout: float) -> int | None:
         if not self._lock.acquire(timeout=timeout):
             raise StoreUnavailable(
-                f"the memory store was held by another call for more than {timeout:g} s."
+                f"the memory store was busy: another call held it for more than {timeout:g} s."
             )
         self._lock.release()
         return SCHEMA_VERSION
