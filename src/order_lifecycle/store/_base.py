@@ -881,14 +881,17 @@ class Store(InboxStore, CheckoutCalls):
         self,
         order_spec: MachineSpec[Any, Any] = ORDER_SPEC,
         checkout_spec: MachineSpec[Any, Any] = CHECKOUT_SPEC,
+        *,
+        progress: Callable[[int], object] | None = None,
     ) -> list[IllegalHistory]:
         """Replay every stored history; the orders and checkouts the specs do not allow.
 
         Run it with a changed table before it ships: what it lists is stored data the new
-        table would call illegal. Reads only.
+        table would call illegal. Reads only. ``progress`` is called with 1 after each
+        history is checked (``order-lifecycle check`` moves its progress bar by it).
         """
         specs = {"order": order_spec, "checkout": checkout_spec}
-        return find_illegal(self._stored_histories(), specs)
+        return find_illegal(self._stored_histories(), specs, progress)
 
     @abstractmethod
     def _stored_histories(self) -> Iterator[StoredHistory]:
