@@ -3,8 +3,9 @@ from __future__ import annotations
 import io
 
 import pytest
+from rich.progress import Progress, TimeRemainingColumn
 
-from order_lifecycle.cli._output import Output, advance
+from order_lifecycle.cli._output import Output, Rate, advance
 
 
 class _Terminal(io.StringIO):
@@ -39,3 +40,26 @@ def test_a_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
         assert bar is not None
         advance(bar, 3)
         assert bar.tasks[0].completed == 3
+
+
+def test_a_progress_bar_shows_its_rate_and_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal the bar shows how many a second, and how long until done."""
+    for variable in ("NO_COLOR", "TERM", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(variable, raising=False)
+    with Output(_Terminal()).progress("work", 3, "rows") as bar:
+        assert bar is not None
+        kinds = {type(column) for column in bar.columns}
+        assert {Rate, TimeRemainingColumn} <= kinds
+
+
+def test_the_rate_reads_the_tasks_speed() -> None:
+    """The rate column shows a task's speed in its unit a second, nothing before it is known."""
+    now = [0.0]
+    progress = Progress(Rate("rows"), get_time=lambda: now[0])
+    task = progress.add_task("work", total=10_000)
+    column = Rate("rows")
+    assert column.render(progress.tasks[0]).plain == ""
+    progress.advance(task, 10)
+    now[0] = 2.0
+    progress.advance(task, 2_000)
+    assert column.render(progress.tasks[0]).plain == "1,000 rows/s"
