@@ -7,20 +7,18 @@ import json
 import sys
 import threading
 import time
-import types
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import django  # type: ignore[import-untyped]
 import pytest
-from django.conf import settings  # type: ignore[import-untyped]
 from django.test import Client, override_settings  # type: ignore[import-untyped]
 
 from order_lifecycle.actions import ActionWorker
 from order_lifecycle.webhooks import Reconciler, sign
+from tests.django_setup import configure
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 SECRET = "whsec-docs-example"  # noqa: S105 (a made-up test secret)
@@ -28,13 +26,7 @@ SECRET = "whsec-docs-example"  # noqa: S105 (a made-up test secret)
 if str(EXAMPLES) not in sys.path:
     sys.path.insert(0, str(EXAMPLES))
 
-if not settings.configured:
-    settings.configure(
-        SECRET_KEY="test-only",  # noqa: S106 (a made-up test key)
-        INSTALLED_APPS=[],
-        ROOT_URLCONF=types.ModuleType("no_urls"),
-    )
-    django.setup()
+configure()
 
 from django_shop import handlers, orders, provider, warehouse  # noqa: E402 (once Django is set up)
 from django_shop import settings as shop_settings  # noqa: E402 (as above)

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from order_lifecycle.actions import ActionState
 from order_lifecycle.exceptions import InvalidInput, StoreUnavailable, WrongType
 from order_lifecycle.store import SCHEMA_VERSION, Store, Tally, open_store
 from order_lifecycle.webhooks import DeliveryStatus
@@ -36,8 +37,8 @@ def test_the_overview_counts_everything_with_its_oldest(store: Store) -> None:
     actions = store.list_actions()
     counted = Counter(a.state for a in actions)
     assert {state: t.count for state, t in overview.actions.items()} == counted
-    assert overview.actions["claimed"].oldest == min(a.created_at for a in claimed)
-    assert overview.actions["pending"].oldest == min(
+    assert overview.actions[ActionState.CLAIMED].oldest == min(a.created_at for a in claimed)
+    assert overview.actions[ActionState.PENDING].oldest == min(
         a.created_at for a in actions if a.state == "pending"
     )
     assert (overview.delivery_count("pending", "invalid"), overview.action_count("dead")) == (

@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from order_lifecycle import Item, Order
+from order_lifecycle.actions import StoredAction
 from order_lifecycle.exceptions import InvalidInput, NotFound, UnknownAction, UnknownDelivery
-from order_lifecycle.store import Incoming, OrderChange, Page, Store
+from order_lifecycle.store import Incoming, OrderChange, OrderSummary, Page, Store
 from tests.hostile import VALUES
 
 T = TypeVar("T")
@@ -159,9 +160,11 @@ def test_action_pages_are_complete_disjoint_and_counted(store: Store) -> None:
         ({"kinds": ["capture"]}, lambda _: False),
     ):
         wanted = [a.key for a in every if keep(a)]
-        rows, totals = every_page(
-            lambda after, f=filters: store.page_actions(**f, after=after, limit=499), 499
-        )
+
+        def actions(after: Any, f: dict[str, Any] = filters) -> Page[StoredAction]:
+            return store.page_actions(**f, after=after, limit=499)
+
+        rows, totals = every_page(actions, 499)
         assert [a.key for a in rows] == wanted
         assert totals == {len(wanted)}
 
@@ -189,10 +192,11 @@ def test_order_pages_by_state_are_complete_and_counted(store: Store) -> None:
         store.commit_changes([OrderChange(o) for o in orders[start : start + 1_000]])
     for wanted_states in (None, ["in_review"], ["accepted", "pending_payment"]):
         wanted = [o.id for o in orders if wanted_states is None or o.state in wanted_states]
-        rows, totals = every_page(
-            lambda after, s=wanted_states: store.page_orders(states=s, after=after, limit=1_000),
-            1_000,
-        )
+
+        def orders_page(after: Any, s: list[str] | None = wanted_states) -> Page[OrderSummary]:
+            return store.page_orders(states=s, after=after, limit=1_000)
+
+        rows, totals = every_page(orders_page, 1_000)
         assert [o.id for o in rows] == wanted
         assert totals == {len(wanted)}
     (first,) = store.page_orders(limit=1).items

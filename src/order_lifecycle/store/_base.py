@@ -758,6 +758,16 @@ class Store(InboxStore, CheckoutCalls):
         where = ActionFilter.checked(states, kinds, order_id, since)
         return list(self._page_actions(where, None, check_limit(limit), total=False).items)
 
+    def get_action(self, key: str) -> StoredAction:
+        """The action ``key`` names, as the outbox holds it (and what holds it, if anything).
+
+        Raises:
+            UnknownAction: no action has this key.
+            InvalidInput: a key no database stores.
+
+        """
+        return self._get_action(check_key(key))
+
     def page_actions(  # noqa: PLR0913 (each filter is one keyword)
         self,
         *,
@@ -804,6 +814,9 @@ class Store(InboxStore, CheckoutCalls):
 
     @abstractmethod
     def _prune_actions(self, done_before: datetime) -> int: ...
+
+    @abstractmethod
+    def _get_action(self, key: str) -> StoredAction: ...
 
     @abstractmethod
     def _page_actions(

@@ -127,6 +127,13 @@ class SQLOperator:
             )
         return _page([action_row(row) for row in rows], limit, counted, lambda a: a.key)
 
+    def _get_action(self, key: str) -> StoredAction:
+        with self._transaction(write=False):
+            rows = self._query(f"{_ACTIONS} WHERE a.key = ?", [key])
+        if not rows:
+            raise UnknownAction(key)
+        return action_row(rows[0])
+
     def _page_orders(
         self, where: OrderFilter, after: str | None, limit: int, *, total: bool
     ) -> Page[OrderSummary]:

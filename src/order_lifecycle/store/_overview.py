@@ -70,13 +70,13 @@ class Overview:
     deliveries: Mapping[DeliveryStatus, Tally]
     actions: Mapping[ActionState, Tally]
 
-    def delivery_count(self, *statuses: DeliveryStatus) -> int:
-        """How many deliveries are in any of ``statuses``."""
-        return sum(self.deliveries[s].count for s in statuses if s in self.deliveries)
+    def delivery_count(self, *statuses: str) -> int:
+        """How many deliveries are in any of ``statuses`` (``DeliveryStatus`` values)."""
+        return sum(t.count for s, t in self.deliveries.items() if s in statuses)
 
-    def action_count(self, *states: ActionState) -> int:
-        """How many actions are in any of ``states``."""
-        return sum(self.actions[s].count for s in states if s in self.actions)
+    def action_count(self, *states: str) -> int:
+        """How many actions are in any of ``states`` (``ActionState`` values)."""
+        return sum(t.count for s, t in self.actions.items() if s in states)
 
 
 @attrs.frozen

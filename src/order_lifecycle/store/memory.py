@@ -484,6 +484,10 @@ class MemoryStore(Store):
         with self._lock:
             return self._outbox.prune(done_before)
 
+    def _get_action(self, key: str) -> StoredAction:
+        with self._lock:
+            return self._outbox.get(key)
+
     def _page_actions(
         self, where: ActionFilter, after: str | None, limit: int, *, total: bool
     ) -> Page[StoredAction]:
