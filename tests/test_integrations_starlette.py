@@ -241,7 +241,7 @@ def test_readiness_answers_503_over_the_limit() -> None:
         answer = test.get("/ready")
     assert answer.status_code == 503
     assert answer.json()["problems"] == [
-        "3 deliveries not yet applied, over the limit of 2: are the reconcilers running?"
+        "deliveries not yet applied: 3, over the limit of 2: are the reconcilers running?"
     ]
 
 

@@ -53,8 +53,8 @@ def test_a_backlog_over_its_limits_is_not_ready(store: Store) -> None:
     found = ReadinessCheck(max_deliveries=7, max_actions=11)(store)
     assert not found.ready
     assert found.problems == (
-        "8 deliveries not yet applied, over the limit of 7: are the reconcilers running?",
-        "12 actions due, over the limit of 11: are the workers running?",
+        "deliveries not yet applied: 8, over the limit of 7: are the reconcilers running?",
+        "actions due: 12, over the limit of 11: are the workers running?",
     )
     assert ReadinessCheck(max_deliveries=None, max_actions=None)(store).ready
 

@@ -128,13 +128,13 @@ class ReadinessCheck:
         deliveries = backlog.delivery_count(*BACKLOG_DELIVERIES)
         if self.max_deliveries is not None and deliveries > self.max_deliveries:
             problems.append(
-                f"{deliveries} deliveries not yet applied, over the limit of "
+                f"deliveries not yet applied: {deliveries}, over the limit of "
                 f"{self.max_deliveries}: are the reconcilers running?"
             )
         actions = backlog.action_count(*BACKLOG_ACTIONS)
         if self.max_actions is not None and actions > self.max_actions:
             problems.append(
-                f"{actions} actions due, over the limit of {self.max_actions}: are the "
+                f"actions due: {actions}, over the limit of {self.max_actions}: are the "
                 "workers running?"
             )
         return tuple(problems)
