@@ -225,3 +225,15 @@ def test_hostile_filters_answer_a_page_or_a_400(
     raw = quote_from_bytes(value.encode("utf-8", "surrogatepass"))  # as a client may send it
     answer = operator.get(f"{ADMIN}/{page}/?{name}={raw}")
     assert answer.status_code in {200, 400}
+
+
+@settings(
+    max_examples=30,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    deadline=None,
+)
+@given(page=st.sampled_from(["order", "delivery", "action"]), key=HOSTILE_TEXT)
+def test_hostile_record_keys_answer_a_page_or_a_404(operator: Client, page: str, key: str) -> None:
+    """Any key in a record's URL gives its page or a 404; never a 500."""
+    raw = quote_from_bytes(quote(key).encode("utf-8", "surrogatepass"), safe="")
+    assert operator.get(f"{ADMIN}/{page}/{raw}/").status_code in {200, 404}

@@ -139,7 +139,7 @@ class _StoreAdmin(admin.ModelAdmin):  # type: ignore[misc]
             return HttpResponseRedirect(request.get_full_path())
         try:
             found = self.record(store, key)
-        except NotFound as problem:
+        except (NotFound, InvalidInput) as problem:  # a key no record has, or can have
             raise Http404(str(problem)) from None
         context = {
             **self.admin_site.each_context(request),
