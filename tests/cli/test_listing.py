@@ -9,14 +9,16 @@ import shlex
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from order_lifecycle.cli import main
 from order_lifecycle.cli._listing import age, since
-from order_lifecycle.store import open_store
+from order_lifecycle.store import Overview, open_store
 from order_lifecycle.testing import HOSTILE_TEXT
 from tests.store.test_pages import T0, inbox_rows, shipped_orders
+
+from .test_args import HOSTILE, outcome
 
 NOW = datetime(2026, 4, 10, 12, 0, tzinfo=UTC)
 
@@ -136,3 +138,60 @@ def test_an_action_page_after_a_pruned_action_is_one_line(
     assert capsys.readouterr().err == (
         "order-lifecycle: Unknown action 'gone': the store's outbox does not hold it.\n"
     )
+
+
+OPERATOR_COMMANDS = {
+    # Each command with one slot, VALUE, for the hostile value; the rest is well formed.
+    "inbox list --status": ["inbox", "list", "--status", "VALUE"],
+    "inbox list --type": ["inbox", "list", "--type", "VALUE"],
+    "inbox list --order": ["inbox", "list", "--order", "VALUE"],
+    "inbox list --since": ["inbox", "list", "--since", "VALUE"],
+    "inbox list --after": ["inbox", "list", "--after", "VALUE"],
+    "inbox list --limit": ["inbox", "list", "--limit", "VALUE", "--json"],
+    "inbox show": ["inbox", "show", "VALUE", "--json"],
+    "inbox refeed SEQ": ["inbox", "refeed", "VALUE"],
+    "inbox refeed --order": ["inbox", "refeed", "--status", "invalid", "--order", "VALUE"],
+    "inbox refeed --type": ["inbox", "refeed", "--status", "waiting", "--type", "VALUE"],
+    "inbox refeed --since": ["inbox", "refeed", "--status", "kept", "--since", "VALUE"],
+    "actions list --state": ["actions", "list", "--state", "VALUE"],
+    "actions list --order": ["actions", "list", "--order", "VALUE", "--json"],
+    "actions list --after": ["actions", "list", "--after", "VALUE"],
+    "actions list --since": ["actions", "list", "--since", "VALUE"],
+    "actions retry": ["actions", "retry", "VALUE"],
+    "orders list --state": ["orders", "list", "--state", "VALUE"],
+    "orders list --after": ["orders", "list", "--after", "VALUE", "--json"],
+    "orders list --limit": ["orders", "list", "--limit", "VALUE"],
+}
+MAY_CHANGE = {"inbox refeed SEQ", "inbox refeed --since", "actions retry"}
+"""The commands whose hostile value may still name something stored (a seq, an age, a key)."""
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A store of 300 deliveries and 20 orders' actions (its own: examples may change it)."""
+    path = tmp_path_factory.mktemp("hostile") / "shop.db"
+    with open_store(path) as store:
+        store.accept_deliveries(inbox_rows(300))
+        shipped_orders(store, batches=2, per_batch=10)
+    return str(path)
+
+
+def _snapshot(db: str) -> tuple[Overview, list[tuple[int, str]]]:
+    """The store's overview and every delivery's status."""
+    with open_store(db, read_only=True) as store:
+        rows = store.page_deliveries(limit=10_000).items
+        return store.overview(open_only=False), [(row.seq, row.status) for row in rows]
+
+
+@settings(max_examples=80, deadline=None)
+@given(command=st.sampled_from(sorted(OPERATOR_COMMANDS)), value=HOSTILE)
+def test_hostile_operator_arguments_answer_in_one_line_and_change_nothing(
+    small_db: str, command: str, value: str
+) -> None:
+    """Any value in any list, show or refeed option: a run, or one typed line; nothing changed."""
+    argv = [value if part == "VALUE" else part for part in OPERATOR_COMMANDS[command]]
+    before = _snapshot(small_db)
+    code, err = outcome([*argv, "--db", small_db])
+    assert "unexpected" not in err  # a typed error (or the parser's), never a bug's
+    if code or command not in MAY_CHANGE:  # the others' filters match nothing that is stored
+        assert _snapshot(small_db) == before
