@@ -171,3 +171,9 @@ def advance(bar: Progress | None, steps: int = 1) -> None:
     """Move a progress bar from :meth:`Output.progress` on, if there is one."""
     if bar is not None:
         bar.advance(bar.task_ids[0], steps)
+
+
+def reach(bar: Progress | None, completed: int) -> None:
+    """Move a progress bar from :meth:`Output.progress` to ``completed``, if there is one."""
+    if bar is not None:
+        bar.update(bar.task_ids[0], completed=completed)

@@ -26,7 +26,7 @@ from order_lifecycle.store import open_store
 from order_lifecycle.webhooks import Delivery, DeliveryResult, Inbox
 from order_lifecycle.webhooks._inbox import DEFAULT_MAX_BODY
 
-from ._output import Output, advance, clean
+from ._output import Output, clean, reach
 from ._secrets import ENVIRONMENT, verifying_secrets
 from ._settings import add_db_argument, store_url
 
@@ -149,9 +149,10 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 batch.append(entry)
                 if len(batch) >= _BATCH:
                     tally.feed(inbox, batch)
-                    advance(bar, sum(len(line) + 1 for _, line in batch))
+                    reach(bar, stream.tell())  # the bytes read, blank and cut lines too
                     batch = []
             tally.feed(inbox, batch)
+            reach(bar, stream.tell())
         orders = store.read_orders(list(tally.order_ids)) if args.json else {}
     failed = any(tally.outcomes[o] for o in _FAILED)
     if args.json:
