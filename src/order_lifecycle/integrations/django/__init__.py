@@ -55,8 +55,8 @@ try:
     from django.views.decorators.cache import never_cache  # type: ignore[import-untyped]
     from django.views.decorators.csrf import csrf_exempt  # type: ignore[import-untyped]
     from django.views.decorators.http import (  # type: ignore[import-untyped]
-        require_GET,
         require_POST,
+        require_safe,
     )
 except ImportError as error:
     raise missing(__name__, "Django", "django") from error
@@ -89,7 +89,7 @@ def webhook_view(inbox: Inbox) -> View:
 
 
 def readiness_view(store: Store | None = None, check: ReadinessCheck | None = None) -> View:
-    """A ``GET`` view answering whether the store is ready: 200, or 503 saying why.
+    """A ``GET`` (or ``HEAD``) view answering whether the store is ready: 200, or 503 saying why.
 
     ``store`` defaults to the app's (:func:`get_store`, from ``settings.ORDER_LIFECYCLE``,
     opened at the first request); ``check`` to a
@@ -110,5 +110,5 @@ def readiness_view(store: Store | None = None, check: ReadinessCheck | None = No
         status, payload = readiness_answer(get_store() if store is None else store, wanted)
         return JsonResponse(payload, status=status)
 
-    ready: View = never_cache(require_GET(view))
+    ready: View = never_cache(require_safe(view))
     return ready
