@@ -237,3 +237,65 @@ def test_hostile_record_keys_answer_a_page_or_a_404(operator: Client, page: str,
     """Any key in a record's URL gives its page or a 404; never a 500."""
     raw = quote_from_bytes(quote(key).encode("utf-8", "surrogatepass"), safe="")
     assert operator.get(f"{ADMIN}/{page}/{raw}/").status_code in {200, 404}
+
+
+def _rows(store: Store) -> tuple[list[tuple[int, str]], list[tuple[str, str]]]:
+    """Every delivery's status and every action's state."""
+    deliveries = store.page_deliveries(limit=10_000).items
+    actions = store.page_actions(limit=10_000).items
+    return [(d.seq, d.status) for d in deliveries], [(a.key, a.state) for a in actions]
+
+
+@settings(
+    max_examples=40,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    deadline=None,
+)
+@given(
+    page=st.sampled_from(["order", "delivery", "action"]),
+    action=st.sampled_from(["refeed", "dismiss", "retry"]) | HOSTILE_TEXT,
+    keys=st.lists(HOSTILE_TEXT, min_size=1, max_size=3),
+)
+def test_hostile_admin_actions_answer_a_page_or_a_403_and_change_nothing(
+    operator: Client, store: Store, page: str, action: str, keys: list[str]
+) -> None:
+    """Any change asked for any keys on a list: the list with messages, or a 403; never a 500."""
+    before = _rows(store)
+    fields = [("action", action), *(("_selected_action", key) for key in keys)]
+    body = "&".join(
+        f"{name}={quote_from_bytes(value.encode('utf-8', 'surrogatepass'), safe='')}"
+        for name, value in fields
+    )
+    answer = operator.post(
+        f"{ADMIN}/{page}/", body, content_type="application/x-www-form-urlencoded", follow=True
+    )
+    assert answer.status_code in {200, 403}
+    if not any(key.isascii() and key.isdigit() for key in keys):  # no seq a delivery may have
+        assert _rows(store) == before
+
+
+@settings(
+    max_examples=30,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    deadline=None,
+)
+@given(
+    method=st.sampled_from(["get", "head", "post", "put", "delete"]),
+    query=HOSTILE_TEXT,
+    body=st.binary(max_size=2_000),
+)
+def test_any_request_for_readiness_is_answered_and_changes_nothing(
+    store: Store, method: str, query: str, body: bytes
+) -> None:
+    """Any method, query or body: 200 (GET, HEAD) or 405, the same answer, nothing stored."""
+    before = _rows(store)
+    raw = quote_from_bytes(query.encode("utf-8", "surrogatepass"), safe="")
+    url, client = f"/ready?{raw}={raw}", Client()
+    if method in {"get", "head"}:
+        answer = getattr(client, method)(url)
+    else:
+        answer = getattr(client, method)(url, body, content_type="application/octet-stream")
+    assert answer.status_code == (200 if method in {"get", "head"} else 405)
+    if method == "get":
+        assert answer.json()["deliveries"] == {"pending": 214}
+    assert _rows(store) == before

@@ -8,9 +8,11 @@ import sys
 import threading
 from collections.abc import MutableMapping
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -24,6 +26,7 @@ from order_lifecycle.integrations.starlette import (
     webhook_route,
 )
 from order_lifecycle.store import ReadinessCheck
+from order_lifecycle.testing import HOSTILE_TEXT
 from order_lifecycle.webhooks import DeliveryStatus, Inbox, Reconciler
 
 from . import integrations as glue
@@ -274,3 +277,24 @@ def test_the_readiness_route_wants_a_store_and_a_check(store: Any, check: Any) -
     if check is not None:
         with pytest.raises(WrongType):
             readiness_route(glue.WatchedStore(), check)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    method=st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
+    query=HOSTILE_TEXT,
+    body=st.binary(max_size=2_000),
+)
+def test_any_request_for_readiness_is_answered_and_changes_nothing(
+    method: str, query: str, body: bytes
+) -> None:
+    """Any method, query or body: 200 (GET, HEAD) or 405, the same answer, nothing stored."""
+    store = glue.WatchedStore()
+    glue.inbox(store).accept(glue.signed(1))
+    raw = quote_from_bytes(query.encode("utf-8", "surrogatepass"), safe="")
+    with ready_client(store) as test:
+        answer = test.request(method, f"/ready?{raw}={raw}", content=body)
+    assert answer.status_code == (200 if method in {"GET", "HEAD"} else 405)
+    if method == "GET":
+        assert answer.json()["deliveries"] == {"pending": 1}
+    assert store.overview(open_only=False).deliveries[DeliveryStatus.PENDING].count == 1
