@@ -261,3 +261,36 @@ def test_a_lost_connection_is_logged_run_once_more_and_counted_as_a_reconnect(
         "reconnected",
     )
     assert otel.value("order_lifecycle.store.reconnects") == 1
+
+
+def test_a_ping_reconnects_after_a_restart_and_reports_a_server_down(
+    url: str, other: psycopg.Connection[tuple[object, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ping after a lost connection reconnects and answers; with no server it is unavailable."""
+    with PostgresStore(url) as store:
+        kill_backends(other)
+        assert store.ping().current
+        kill_backends(other)
+        seen: list[object] = []
+        real = psycopg.connect
+
+        def refuse(*_args: object, **kwargs: object) -> None:
+            seen.append(kwargs.get("connect_timeout"))
+            raise psycopg.OperationalError("connection refused (the server is down)")
+
+        monkeypatch.setattr(psycopg, "connect", refuse)
+        with pytest.raises(StoreUnavailable, match="Cannot connect to PostgreSQL"):
+            store.ping(timeout=0.5)
+        assert seen == [2]  # the least libpq waits, not the store's 10 s
+        monkeypatch.setattr(psycopg, "connect", real)
+        assert store.ping().current
+
+
+def test_a_ping_is_bounded_by_the_server_too(url: str) -> None:
+    """A ping's statements run under its timeout, set for its transaction alone."""
+    with PostgresStore(url) as store:
+        with store._transaction(write=False):
+            store._bound_statements(0.25)
+            (bound,) = store._query("SHOW statement_timeout")[0]
+        assert bound == "250ms"
+        assert session_timeouts(store) == [("5s", "30s")]  # the session keeps its own

@@ -41,8 +41,11 @@ from ._backlog import Backlog, Waiting
 from ._base import KeptDelivery, Store
 from ._batch import ChangeOutcome, ChangeResult, DeliveryToKeep, OrderChange
 from ._check import IllegalHistory
+from ._health import Readiness, ReadinessCheck
 from ._migrate import Migration, schema_script
 from ._open import migrate, open_store
+from ._overview import Overview, Ping, Tally
+from ._pages import OrderSummary, Page
 from ._schema import SCHEMA_VERSION
 from .memory import MemoryStore
 from .sqlite import SQLiteStore
@@ -67,6 +70,12 @@ __all__ = [
     "MigrationNeeded",
     "OrderChange",
     "OrderExists",
+    "OrderSummary",
+    "Overview",
+    "Page",
+    "Ping",
+    "Readiness",
+    "ReadinessCheck",
     "SQLiteStore",
     "SchemaTooNew",
     "SettledGroup",
@@ -78,6 +87,7 @@ __all__ = [
     "StoreReadOnly",
     "StoreUnavailable",
     "StoredDelivery",
+    "Tally",
     "UnknownDelivery",
     "UnknownOrder",
     "Waiting",

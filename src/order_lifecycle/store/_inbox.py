@@ -189,9 +189,9 @@ def _settlement(settlement: object) -> None:
         raise WrongType("Settlement.attempts", "an int from 0", settlement.attempts)
 
 
-def refed(row: StoredDelivery) -> str:
-    """The reason an operator's refeed leaves on a delivery."""
-    return f"fed again by an operator (it was {row.status.value}: {row.reason or 'no reason'})"
+def refed(status: str, reason: str | None) -> str:
+    """The reason an operator's refeed leaves on a delivery that was in ``status``."""
+    return f"fed again by an operator (it was {status}: {reason or 'no reason'})"
 
 
 def dismissible(row: StoredDelivery) -> StoredDelivery:

@@ -328,27 +328,6 @@ class SQLInbox:
 
     # --- an operator's reads and changes -------------------------------------------------------
 
-    def _list_deliveries(
-        self,
-        statuses: tuple[DeliveryStatus, ...] | None,
-        order_id: str | None,
-        event_type: str | None,
-        limit: int,
-    ) -> list[StoredDelivery]:
-        where: list[str] = []
-        params: list[object] = []
-        if statuses is not None:
-            where.append(f"status IN ({_marks(len(statuses))})" if statuses else "0 = 1")
-            params += [s.value for s in statuses]
-        for column, value in (("order_id", order_id), ("event_type", event_type)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        with self._transaction(write=False):
-            rows = self._query(f"{_SELECT}{clause} ORDER BY seq LIMIT ?", [*params, limit])
-        return [stored_delivery(row) for row in rows]
-
     def _get_delivery(self, seq: int) -> StoredDelivery:
         with self._transaction(write=False):
             return self._delivery(seq)
@@ -359,15 +338,22 @@ class SQLInbox:
             raise UnknownDelivery(seq)
         return stored_delivery(rows[0])
 
-    def _refeed_delivery(self, seq: int) -> StoredDelivery:
+    def _refeed_deliveries(self, seqs: list[int]) -> list[int]:
+        fed: list[int] = []
         with self._transaction(write=True):
-            row = self._delivery(seq)
-            self._write(
-                "UPDATE ol_inbox SET status = 'pending', reason = ?, attempts = 0, due_at = NULL "
-                "WHERE seq = ?",
-                [refed(row), seq],
-            )
-            return self._delivery(seq)
+            for chunk in _chunks(seqs):
+                found = self._query(
+                    f"SELECT seq, status, reason FROM ol_inbox WHERE seq IN ({_marks(len(chunk))})",  # noqa: S608 (marks only)
+                    chunk,
+                )
+                self._write_many(
+                    "UPDATE ol_inbox SET status = 'pending', reason = ?, attempts = 0, "
+                    "due_at = NULL WHERE seq = ?",
+                    [(refed(status, reason), seq) for seq, status, reason in found],
+                )
+                known = {row[0] for row in found}
+                fed += [seq for seq in chunk if seq in known]
+        return fed
 
     def _dismiss_delivery(self, seq: int) -> StoredDelivery:
         with self._transaction(write=True):

@@ -873,23 +873,15 @@ class MemoryOutbox:
         self.actions[key] = found
         return self._seen(found)
 
-    def listed(
-        self,
-        states: tuple[ActionState, ...] | None,
-        kinds: tuple[ActionKind, ...] | None,
-        order_id: str | None,
-        limit: int,
-    ) -> list[StoredAction]:
-        """The actions matching every filter given, oldest first."""
-        found = [
-            a
-            for a in self.actions.values()
-            if (states is None or a.state in states)
-            and (kinds is None or a.kind in kinds)
-            and (order_id is None or a.order_id == order_id)
-        ]
+    def listed(self, where: Callable[[StoredAction], bool]) -> list[StoredAction]:
+        """The actions ``where`` passes, oldest first (by creation, then key), as stored."""
+        found = [a for a in self.actions.values() if where(a)]
         found.sort(key=lambda a: (a.created_at, a.key))
-        return [self._seen(a) for a in found[:limit]]
+        return found
+
+    def seen(self, action: StoredAction) -> StoredAction:
+        """``action`` as a reader sees it: with the order state holding it, if any."""
+        return self._seen(action)
 
 
 def _at(changes: Changes, at: datetime) -> Changes:

@@ -402,26 +402,6 @@ class SQLOutbox:
                 [stamp(done_before)],
             )
 
-    def _list_actions(
-        self,
-        states: tuple[ActionState, ...] | None,
-        kinds: tuple[ActionKind, ...] | None,
-        order_id: str | None,
-        limit: int,
-    ) -> list[StoredAction]:
-        where, params = ["1 = 1"], []
-        for column, values in (("a.state", states), ("a.kind", kinds)):
-            if values is not None:
-                where.append(f"{column} IN ({', '.join('?' * len(values)) or 'NULL'})")
-                params += [str(v) for v in values]
-        if order_id is not None:
-            where.append("a.order_id = ?")
-            params.append(order_id)
-        sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY a.created_at, a.key LIMIT ?"
-        with self._transaction(write=False):
-            rows = self._query(sql, [*params, limit])
-        return [_action(row) for row in rows]
-
 
 def _payload(key: str, text: str) -> dict[str, Any]:
     """A stored payload, read back; :class:`StoreCorrupt` when it cannot be."""
