@@ -176,8 +176,8 @@ def test_the_tutorial_takes_an_order_from_checkout_to_shipped(
         seen_as_shown(
             run(capsys, "inbox", "list", "--db", database, "--order", order_id, "--all"),
             order_id,
-            "3 deliveries (every status)",
-            "evt-ORDER-0   order.accepted    ORDER   applied",
+            "showing 3 of 3 deliveries (every status)",
+            "order.accepted    ORDER   applied   snapshot applied",
             "order.accepted    ORDER   stale",  # send's: older than the sandbox's
             "order.fulfilled   ORDER   applied",
         )

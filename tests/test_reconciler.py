@@ -131,6 +131,20 @@ def test_a_poison_delivery_never_stalls_its_order() -> None:
     assert "data.object.items[0]" in (row.reason or "")
 
 
+def test_deliveries_naming_no_order_are_each_settled_inline() -> None:
+    """Several deliveries without an order id in one receive: each is invalid, with a reason."""
+    box, _, store, _ = setup()
+    poisons = []
+    for n in range(3):
+        poison = json.loads(json.dumps(ev.accepted_fulfilled_complete()[0]))
+        poison["id"] = f"evt-no-order-{n}"
+        poison["data"]["object"]["id"] = ""
+        poisons.append(signed(poison))
+    results = box.receive(poisons)
+    assert [(r.outcome, bool(r.reason)) for r in results] == [(DeliveryStatus.INVALID, True)] * 3
+    assert set(statuses(store).values()) == {"invalid"}
+
+
 class RefusingOne(MemoryStore):
     """A store whose database refuses the change of one event id, as a database refuses data."""
 

@@ -299,9 +299,12 @@ class Reconciler:
         found: dict[int, Outcome] = {}
         todo = _checked_orders(orders)
         for attempt in range(ATTEMPTS):
+            # A delivery naming no order is a claim's group of its own.
+            groups = len({o for o in todo.values() if o is not None})
+            groups += sum(o is None for o in todo.values())
             with paused_gc(), BatchSpan.around() as batch:
                 claim = self.store.claim_deliveries(
-                    limit=min(_MAX_BATCH, max(1, len(set(todo.values())))),
+                    limit=min(_MAX_BATCH, max(1, groups)),
                     now=self._now(),
                     only=list(todo),
                 )
@@ -314,13 +317,15 @@ class Reconciler:
             held = set(claim.orders)
             present = {row.seq for row in claim.deliveries}
             # Settled: by this claim; or gone from its claimed order's open rows (settled
-            # by another reconciler); a delivery naming no order: no longer open.
+            # by another reconciler); a delivery naming no order, when the claim had room
+            # for every one: no longer open.
+            whole = groups <= _MAX_BATCH
             todo = {
                 seq: order
                 for seq, order in todo.items()
                 if seq not in found
                 and not (order in held and seq not in present)
-                and not (order is None and seq not in present)
+                and not (order is None and whole and seq not in present)
             }
             if not todo:
                 break
