@@ -1,4 +1,4 @@
-"""The ``order-lifecycle`` command: demo, replay, show, diagram, inbox, reconcile, actions...
+"""The ``order-lifecycle`` command: demo, replay, import, show, diagram, inbox, reconcile...
 
 ... migrate and schema, and the local provider's ``send`` and ``sandbox``. Every command is
 a module here with ``add_parser`` and ``run``. Errors are one line on stderr and a non-zero
@@ -21,6 +21,7 @@ from . import (
     _check,
     _demo,
     _diagram,
+    _import,
     _inbox,
     _migrate,
     _reconcile,
@@ -38,6 +39,7 @@ _PROG = "order-lifecycle"
 _COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
     "demo": _demo.run,
     "replay": _replay.run,
+    "import": _import.run,
     "show": _show.run,
     "diagram": _diagram.run,
     "inbox": _inbox.run,
@@ -68,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     for module in (
         _demo,
         _replay,
+        _import,
         _show,
         _diagram,
         _inbox,

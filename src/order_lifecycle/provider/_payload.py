@@ -29,6 +29,7 @@ from order_lifecycle.lifecycle._vocabulary import FraudState, ItemState, OrderSt
 from order_lifecycle.models._models import Charge, Item, currency_code
 
 from ._json import (
+    Problem,
     as_list,
     as_object,
     fail,
@@ -173,6 +174,8 @@ class OrderSnapshot:
     charges: tuple[Charge, ...] | None = None
     state_transitions: Mapping[OrderState, datetime] = attrs.field(factory=dict, hash=False)
     fraud_state_transitions: Mapping[FraudState, datetime] = attrs.field(factory=dict, hash=False)
+    updated_time: datetime | None = None
+    """``updatedTime``, when it is a time (a hint that dates a fetched body, never refused)."""
 
     @property
     def reported_fraud_state(self) -> FraudState | None:
@@ -225,7 +228,18 @@ def read_order(data: object, prefix: str) -> OrderSnapshot:
         charges=_order_charges(body, prefix),
         state_transitions=_time_map(body, "stateTransitions", prefix, OrderState),
         fraud_state_transitions=_time_map(body, "fraudStateTransitions", prefix, FraudState),
+        updated_time=_hint_time(body.get("updatedTime")),
     )
+
+
+def _hint_time(value: object) -> datetime | None:
+    """``value`` as a time if it is one; ``None`` otherwise (a hint is never refused)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return read_time(value, "")
+    except Problem:
+        return None
 
 
 def read_charge_object(data: object, prefix: str) -> ChargeSnapshot:
