@@ -51,6 +51,7 @@ __all__ = [
     "ChargeSnapshot",
     "ItemSnapshot",
     "OrderSnapshot",
+    "members",
     "read_charge",
     "read_charge_object",
     "read_order",
@@ -85,7 +86,7 @@ def _time_map(data: Mapping[str, Any], key: str, prefix: str, enum: type[V]) -> 
     if value is None:
         return {}
     field = field_path(prefix, key)
-    known = _members(enum)
+    known = members(enum)
     times: dict[V, datetime] = {}
     for name, text in as_object(value, field).items():
         member = known.get(name)
@@ -98,7 +99,7 @@ def _time_map(data: Mapping[str, Any], key: str, prefix: str, enum: type[V]) -> 
 
 
 @cache
-def _members(enum: type[V]) -> Mapping[str, V]:
+def members(enum: type[V]) -> Mapping[str, V]:
     """The members of ``enum`` by their string values, found once per enum."""
     return {str(m): m for m in enum}
 
@@ -209,7 +210,7 @@ def read_order(data: object, prefix: str) -> OrderSnapshot:
     state = optional_str(body, "state", prefix)
     if state is None:
         fail(field_path(prefix, "state"), "the order has no state")
-    order_state = _members(OrderState).get(state)
+    order_state = members(OrderState).get(state)
     if order_state is None:
         fail(field_path(prefix, "state"), f"unknown order state {state!r}")
     currency = optional_str(body, "currency", prefix)
@@ -279,7 +280,7 @@ def _items(data: object, field: str) -> tuple[ItemSnapshot, ...] | None:
 def _item(data: object, path: str) -> ItemSnapshot:
     item = as_object(data, path)
     state = optional_str(item, "state", path)
-    item_state = None if state is None else _members(ItemState).get(state)
+    item_state = None if state is None else members(ItemState).get(state)
     if state is not None and item_state is None:
         fail(f"{path}.state", f"unknown item state {state!r}")
     item_id = required_id(item, "id", path, "the item id")
