@@ -151,6 +151,25 @@ def floor(spec: Result) -> Result:
     return {"seconds": seconds, "count": len(deliveries)}
 
 
+def reconcile_alone(spec: Result) -> Result:
+    """One reconciler process settling an inbox the request path filled (filling untimed)."""
+    from order_lifecycle import Reconciler  # noqa: PLC0415 (absent from code --before names)
+
+    deliveries = load(spec["traffic"])
+    with open_store(spec["where"]) as store:
+        inbox = Inbox(store, secrets=[_traffic.SECRET])
+        for start in range(0, len(deliveries), 500):
+            inbox.accept(deliveries[start : start + 500])
+        del deliveries
+        worker = Reconciler(store, batch=spec["orders"])
+        settled = 0
+        began, cpu = time.perf_counter(), cpu_seconds()
+        while count := worker.run_once():
+            settled += count
+        seconds, cpu = time.perf_counter() - began, cpu_seconds() - cpu
+    return {"seconds": seconds, "cpu": cpu, "count": settled, "settled": worker.counts.settled}
+
+
 # --- scale: app servers and reconcilers at once ------------------------------------------------
 
 
@@ -201,6 +220,7 @@ WORKERS: dict[str, Callable[[Result], Result]] = {
     "floor": floor,
     "app_server": app_server,
     "reconciler": reconciler,
+    "reconcile_alone": reconcile_alone,
 }
 
 
@@ -336,6 +356,8 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
                         f"{1 / each:,.0f}/s | {each * 1e6:,.1f} µs | {each / base:.2f}x |"
                     )
                 print(*lines[-len(workers) :], sep="\n", file=sys.stderr)
+        if args.reconciler:
+            lines += reconciler_rows(args, traffic, server)
         if "postgres" in args.stores and args.processes:
             lines += [
                 "",
@@ -366,6 +388,46 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
     return lines
 
 
+def reconciler_rows(args: argparse.Namespace, traffic: str, server: str | None) -> list[str]:
+    """One reconciler process against the floor (batches of 100), each store, median of runs."""
+    lines = [
+        "",
+        (
+            f"one reconciler process, {args.orders} orders a claim, settling what the request "
+            f"path stored; the floor as above, batches of 100; load {os.getloadavg()}"
+        ),
+        (
+            "| measure | store | settled | rate (wall) | per delivery (wall) | per delivery (CPU) "
+            "| ratio to floor | statuses |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for store in args.stores:
+        floors, runs = [], []
+        for _ in range(args.repeats):
+            with fresh_database(store, server) as where:
+                job = {"worker": "floor", "where": where, "traffic": traffic}
+                done = finish(start(job | {"batch": 100, "database": store}))
+                floors.append(done["seconds"] / done["count"])
+            with fresh_database(store, server) as where:
+                job = {"worker": "reconcile_alone", "where": where, "traffic": traffic}
+                runs.append(finish(start(job | {"orders": args.orders})))
+        base = statistics.median(floors)
+        wall = statistics.median(r["seconds"] / r["count"] for r in runs)
+        cpu = statistics.median(r["cpu"] / r["count"] for r in runs)
+        statuses = ", ".join(f"{k} {v}" for k, v in sorted(runs[0]["settled"].items()))
+        lines.append(
+            f"| floor | {store} | {args.deliveries:,} | {1 / base:,.0f}/s | {base * 1e6:,.1f} µs "
+            "| | 1.00x | |"
+        )
+        lines.append(
+            f"| reconciler | {store} | {runs[0]['count']:,} | {1 / wall:,.0f}/s | "
+            f"{wall * 1e6:,.1f} µs | {cpu * 1e6:,.1f} µs | {wall / base:.2f}x | {statuses} |"
+        )
+        print(*lines[-2:], sep="\n", file=sys.stderr)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -381,6 +443,9 @@ def main() -> None:
     parser.add_argument("--before", help="an older order-lifecycle's src folder, to compare")
     parser.add_argument(
         "--repeats", type=int, default=1, help="runs of each request-path measure (median)"
+    )
+    parser.add_argument(
+        "--reconciler", action="store_true", help="also one reconciler process against the floor"
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run: small and fast")
     parser.add_argument("--markdown", action="store_true", help="print the table only")

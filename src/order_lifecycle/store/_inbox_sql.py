@@ -38,7 +38,14 @@ from order_lifecycle.webhooks._inbox_store import (
 from order_lifecycle.webhooks._webhook_store import ChangeOutcome, ChangeResult, OrderChange
 
 from ._batch import CheckedKeep
-from ._inbox import GROUP_COMMITTED, ClaimedOrders, dismissible, refed, stored_delivery
+from ._inbox import (
+    GROUP_COMMITTED,
+    STATUSES,
+    ClaimedOrders,
+    dismissible,
+    refed,
+    stored_delivery,
+)
 
 __all__ = ["INBOX_COLUMNS", "INSERT_DELIVERY", "SQLInbox"]
 
@@ -380,8 +387,8 @@ class SQLInbox:
             rows = self._query("SELECT status, COUNT(*) FROM ol_inbox GROUP BY status")
         counts: dict[DeliveryStatus, int] = {}
         for status, count in rows:
-            if isinstance(status, str) and status in set(DeliveryStatus):
-                counts[DeliveryStatus(status)] = int(count)
+            if isinstance(status, str) and status in STATUSES:
+                counts[STATUSES[status]] = int(count)
             else:
                 stored_delivery((0, "", None, None, None, "", status, None, 0, None, b""))
         return counts
