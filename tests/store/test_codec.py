@@ -14,8 +14,8 @@ from order_lifecycle import Charge, ChargeState, Checkout, CheckoutState, Item, 
 from order_lifecycle.checkout import begin_submission, record_no_response, record_response, settle
 from order_lifecycle.lifecycle import Step
 from order_lifecycle.models import ORDER_MACHINE
-from order_lifecycle.store import StoreCorrupt
 from order_lifecycle.models._models import SnapshotMark, marked_charge
+from order_lifecycle.store import StoreCorrupt
 from order_lifecycle.store._codec import (
     CHECKOUT,
     ORDER,
@@ -65,7 +65,7 @@ def _generic_head(order: Order) -> tuple[dict[str, object], str, list[list[objec
 def test_the_orders_own_encoders_write_what_the_generic_one_does(
     order: Order, data: st.DataObject
 ) -> None:
-    """split and split_head give an order's generic encoding byte for byte, marks included."""
+    """Split and split_head give an order's generic encoding byte for byte, marks included."""
     marks = st.none() | st.builds(SnapshotMark, st.just(T0), st.text("abc", min_size=1))
     order.as_of = data.draw(marks)
     order.charges = tuple(marked_charge(c, data.draw(marks)) for c in order.charges)
