@@ -232,15 +232,23 @@ def _evolve(
     data: OrderSnapshot | ChargeSnapshot,
     **changes: Any,  # noqa: ANN401 (fields of Order, checked by Order)
 ) -> Order:
-    """A copy of ``order`` with ``changes``, validated as a new order is; else a conflict.
+    """A copy of ``order`` with ``changes`` (checked values of the snapshot); else a conflict.
 
-    Built once, as ``attrs.evolve(order.copy(), **changes)`` would build it twice: the copy
-    would take the currency its charges state when the order names none.
+    ``Order.evolved``: the order's own rules on its parts are checked (ids unique, one
+    currency), not every converter again. An order naming no currency takes its charges'.
     """
+    parts = {
+        "fraud_state": order.fraud_state,
+        "items": order.items,
+        "charges": order.charges,
+        "checkout_id": order.checkout_id,
+        "currency": order.currency,
+        "as_of": order.as_of,
+    } | changes
     if "currency" not in changes and order.currency is None:
-        changes["currency"] = next((c.currency for c in order.charges if c.currency), None)
+        parts["currency"] = next((c.currency for c in order.charges if c.currency), None)
     try:
-        return attrs.evolve(order, history=list(order.history), **changes)
+        return order.evolved(**parts)
     except InvalidInput as error:
         raise _conflict(event, order, data, str(error).rstrip(".")) from None
 
