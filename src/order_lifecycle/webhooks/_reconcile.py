@@ -64,7 +64,14 @@ from order_lifecycle.provider._payload import ChargeSnapshot, ItemSnapshot, Orde
 from ._events import Event, OtherObject
 from ._paths import Move, announce, follow, leads, path_to, reach, related, walk
 
-__all__ = ["POLL_EVENT_TYPE", "EventOutcome", "Reconciled", "apply_event", "reconcile"]
+__all__ = [
+    "POLL_EVENT_TYPE",
+    "EventOutcome",
+    "Reconciled",
+    "applied_to_copy",
+    "apply_event",
+    "reconcile",
+]
 
 _Row = TransitionSpec[OrderState, OrderEvent]
 _Step = Step[OrderState, OrderEvent]
@@ -115,6 +122,25 @@ def apply_event(order: Order | None, event: Event) -> Reconciled:
         WrongType: ``order`` or ``event`` has the wrong type.
 
     """
+    return _apply_event(order, event, in_place=True)
+
+
+def applied_to_copy(order: Order | None, event: Event) -> Reconciled:
+    """:func:`apply_event`, the changes made on a new order: ``order`` itself never changes.
+
+    What a reconciler chains (each change's order the next one's base): the trial order a
+    snapshot is checked on becomes the result, so no copy is made before, nor the trial
+    copied back after. ``Reconciled.order`` is ``order`` itself when nothing applied.
+
+    Raises:
+        EventConflict: as :func:`apply_event`.
+        WrongType: as :func:`apply_event`.
+
+    """
+    return _apply_event(order, event, in_place=False)
+
+
+def _apply_event(order: Order | None, event: Event, *, in_place: bool) -> Reconciled:
     if order is not None and not isinstance(order, Order):
         raise WrongType("order", "an Order or None", order)
     if not isinstance(event, Event):
@@ -130,10 +156,10 @@ def apply_event(order: Order | None, event: Event) -> Reconciled:
             EventOutcome.DUPLICATE, order, f"event {event.id!r} was applied to the order already"
         )
     if isinstance(data, ChargeSnapshot):
-        return _apply_charge(order, event, data)
+        return _apply_charge(order, event, data, in_place=in_place)
     if order is None:
         return _create(event, data)
-    return _apply_order(order, event, data)
+    return _apply_order(order, event, data, in_place=in_place)
 
 
 def _unknown_reason(event: Event) -> str:
@@ -167,7 +193,9 @@ def _already_applied(order: Order, event_id: str) -> bool:
 # --- charge snapshots -----------------------------------------------------------------------
 
 
-def _apply_charge(order: Order | None, event: Event, data: ChargeSnapshot) -> Reconciled:
+def _apply_charge(
+    order: Order | None, event: Event, data: ChargeSnapshot, *, in_place: bool
+) -> Reconciled:
     if order is None:
         raise _conflict(
             event,
@@ -187,10 +215,12 @@ def _apply_charge(order: Order | None, event: Event, data: ChargeSnapshot) -> Re
     charges = _merge_charges(order.charges, (data.charge,), event.mark)
     trial = _evolve(event, order, data, charges=charges)
     _require_consistent(event, order, data, trial)
-    _commit(order, trial, ())  # its charges and currency: nothing else differs
+    if in_place:
+        _commit(order, trial, ())  # its charges and currency: nothing else differs
+        trial = order
     return Reconciled(
         EventOutcome.APPLIED,
-        order,
+        trial,
         f"charge {charge_id!r} is {data.charge.state}; the order "
         f"stays {order.state} (a charge event never moves its order)",
     )
@@ -287,7 +317,7 @@ _EVIDENCE: dict[str, Callable[[Order], str]] = {
 # --- order snapshots ------------------------------------------------------------------------
 
 
-def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
+def _apply_order(order: Order, event: Event, data: OrderSnapshot, *, in_place: bool) -> Reconciled:
     if order.as_of is not None and event.mark < order.as_of:
         if related(data.state, order.state):
             return Reconciled(
@@ -332,12 +362,14 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
     # The commit point: the data every guard passed on, then the steps the trial took
     # (checked values and steps: assigning them cannot fail).
     before = order.state
-    _commit(order, trial, steps)
+    if in_place:
+        _commit(order, trial, steps)
+        trial = order
     if not steps:
-        reason = f"snapshot applied; the order stays {order.state}"
+        reason = f"snapshot applied; the order stays {trial.state}"
     else:
-        reason = f"{before} -> {order.state}{_by_way_of(steps)}"
-    return Reconciled(EventOutcome.APPLIED, order, reason, tuple(steps))
+        reason = f"{before} -> {trial.state}{_by_way_of(steps)}"
+    return Reconciled(EventOutcome.APPLIED, trial, reason, tuple(steps))
 
 
 def _listed_path(

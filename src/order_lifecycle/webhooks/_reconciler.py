@@ -62,7 +62,7 @@ from ._inbox_store import (
     StoredDelivery,
     stamp,
 )
-from ._reconcile import EventOutcome, apply_event, reconcile
+from ._reconcile import EventOutcome, applied_to_copy, apply_event, reconcile
 from ._webhook_store import ChangeOutcome, OrderChange
 
 __all__ = [
@@ -475,13 +475,17 @@ class Reconciler:
             reason = f"event {event.id!r} was applied to order {order_id!r} already"
             return Outcome(DeliveryStatus.DUPLICATE, reason)
         try:
-            reconciled = apply_event(None if work.order is None else work.order.copy(), event)
+            # The working order is never changed: each change's order is a new one.
+            reconciled = applied_to_copy(work.order, event)
         except EventConflict as conflict:
             return Outcome(DeliveryStatus.WAITING, conflict.reason)
         except InvalidInput as error:
             return Outcome(DeliveryStatus.INVALID, f"refused while reconciling: {error}")
         if reconciled.order is not None:
-            self._change(work, reconciled.order, event.id, row.seq)
+            changed = reconciled.order
+            self._change(
+                work, changed.copy() if changed is work.order else changed, event.id, row.seq
+            )
         return Outcome(_STATUS[reconciled.outcome], reconciled.reason, reconciled.steps)
 
     @staticmethod
