@@ -72,7 +72,13 @@ INSERT_DELIVERY = (
     "(event_id, event_type, order_id, created_time, received_at, status, reason, body) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING seq"
 )
-"""The request path's one statement: a delivery stored unless its key is; its new ``seq``."""
+"""The request path's statement: a delivery stored unless its key is; its new ``seq``."""
+_INSERT_MANY = (
+    "INSERT INTO ol_inbox "
+    "(event_id, event_type, order_id, created_time, received_at, status, reason, body) "
+    "VALUES %s ON CONFLICT (event_id) DO NOTHING RETURNING seq, event_id"
+)
+_ROW_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?)"
 _SETTLE = (
     "UPDATE ol_inbox SET status = ?, reason = ?, attempts = ?, due_at = ? "
     "WHERE seq = ? AND status = ?"
@@ -177,12 +183,18 @@ class SQLInbox:
             return self._insert_rows(rows) if rows else []
 
     def _insert_rows(self, rows: Sequence[Incoming]) -> list[int | None]:
-        """Inside the transaction: each row inserted unless its key is taken; its seq or None."""
-        found: list[int | None] = []
-        for row in rows:
-            inserted = self._query(INSERT_DELIVERY, row)
-            found.append(inserted[0][0] if inserted else None)
-        return found
+        """Inside the transaction: each row inserted unless its key is taken; its seq or None.
+
+        One statement per chunk of rows (multi-row ``VALUES``), not one per row; its
+        ``RETURNING`` names the rows it stored by event id. Of a key given twice in one
+        batch, the first is stored, the second is a duplicate.
+        """
+        stored: dict[str, int] = {}
+        for chunk in _chunks(rows):
+            values = ", ".join([_ROW_MARKS] * len(chunk))
+            params = [value for row in chunk for value in row]
+            stored.update((key, seq) for seq, key in self._query(_INSERT_MANY % values, params))
+        return [stored.pop(row.event_id, None) for row in rows]
 
     # --- claims -------------------------------------------------------------------------------
 
