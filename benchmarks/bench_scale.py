@@ -85,16 +85,17 @@ def request_path(spec: Result) -> Result:
         inbox = Inbox(store, secrets=[_traffic.SECRET])
         # Before: the request did everything (receive); now it stores (accept).
         handle = inbox.receive if spec["worker"] == "before" else inbox.accept
-        seconds = 0.0
+        seconds = cpu = 0.0
         answers: dict[str, int] = {}
         for start in range(0, len(deliveries), batch):
             chunk = deliveries[start : start + batch]
-            began = time.perf_counter()
+            began, used = time.perf_counter(), cpu_seconds()
             results = handle(chunk)
             seconds += time.perf_counter() - began
+            cpu += cpu_seconds() - used
             for result in results:
                 answers[str(result.outcome)] = answers.get(str(result.outcome), 0) + 1
-    return {"seconds": seconds, "count": len(deliveries), "answers": answers}
+    return {"seconds": seconds, "cpu": cpu, "count": len(deliveries), "answers": answers}
 
 
 def floor(spec: Result) -> Result:
@@ -136,10 +137,10 @@ def floor(spec: Result) -> Result:
                         rows,
                     )
 
-        seconds = 0.0
+        seconds = cpu = 0.0
         for start in range(0, len(deliveries), batch):
             chunk = deliveries[start : start + batch]
-            began = time.perf_counter()
+            began, used = time.perf_counter(), cpu_seconds()
             rows = []
             for delivery in chunk:
                 event_id = json.loads(delivery.body)["id"]
@@ -148,7 +149,8 @@ def floor(spec: Result) -> Result:
                 rows.append((event_id, delivery.body))
             insert(rows)
             seconds += time.perf_counter() - began
-    return {"seconds": seconds, "count": len(deliveries)}
+            cpu += cpu_seconds() - used
+    return {"seconds": seconds, "cpu": cpu, "count": len(deliveries)}
 
 
 def reconcile_alone(spec: Result) -> Result:
@@ -329,9 +331,9 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
         f"python: {platform.python_version()}; sqlite {sqlite3.sqlite_version}",
         (
             f"| measure | store | batch | deliveries | rate | per delivery (median of "
-            f"{args.repeats}) | ratio to floor |"
+            f"{args.repeats}) | ratio to floor | CPU per delivery | CPU ratio |"
         ),
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     with tempfile.TemporaryDirectory(prefix="bench-scale-traffic-") as folder:
         traffic = write_traffic(args.deliveries, args.seed, folder)
@@ -339,6 +341,7 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
             for batch in args.batches:
                 workers = ("floor", "request_path", *(("before",) if args.before else ()))
                 runs: dict[str, list[float]] = {worker: [] for worker in workers}
+                cpus: dict[str, list[float]] = {worker: [] for worker in workers}
                 for _ in range(args.repeats):  # interleaved, so that drift hits each alike
                     for worker in workers:
                         with fresh_database(store, server) as where:
@@ -347,13 +350,17 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
                             job |= {"batch": batch, "database": store}
                             done = finish(start(job, source))
                         runs[worker].append(done["seconds"] / done["count"])
+                        cpus[worker].append(done.get("cpu", float("nan")) / done["count"])
                 base = statistics.median(runs["floor"])
+                base_cpu = statistics.median(cpus["floor"])
                 for worker, times in runs.items():
                     each = statistics.median(times)
+                    cpu = statistics.median(cpus[worker])
                     name = "before (receive)" if worker == "before" else worker.replace("_", " ")
                     lines.append(
                         f"| {name} | {store} | {batch} | {args.deliveries:,} | "
-                        f"{1 / each:,.0f}/s | {each * 1e6:,.1f} µs | {each / base:.2f}x |"
+                        f"{1 / each:,.0f}/s | {each * 1e6:,.1f} µs | {each / base:.2f}x | "
+                        f"{cpu * 1e6:,.1f} µs | {cpu / base_cpu:.2f}x |"
                     )
                 print(*lines[-len(workers) :], sep="\n", file=sys.stderr)
         if args.reconciler:
