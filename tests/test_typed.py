@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from order_lifecycle.exceptions import InvalidEvent, InvalidOrderBody
 from order_lifecycle.provider._json import Problem, loads
-from order_lifecycle.provider._payload import read_order
-from order_lifecycle.provider._typed import typed_envelope, typed_event, typed_order
+from order_lifecycle.provider._payload import OrderSnapshot, read_order
+from order_lifecycle.provider._typed import typed_envelope, typed_event, typed_keys, typed_order
 from order_lifecycle.testing import hostile_bodies, order_lives
 from order_lifecycle.webhooks import Event, OtherObject, parse_event
 from order_lifecycle.webhooks._envelope import checked_envelope, read_envelope
@@ -135,3 +135,38 @@ def test_a_body_nested_too_deeply_in_a_field_never_read_is_still_refused() -> No
     payload["data"]["object"]["extra"] = json.loads("[" * 40 + "]" * 40)
     assert typed_event(ev.raw(payload)) is None
     assert "nested too deeply" in parse_event_or_problem(ev.raw(payload))  # type: ignore[operator]
+
+
+@given(order_lives(max_moves=8))
+def test_the_keys_of_a_delivery_are_its_parsed_events(life: object) -> None:
+    """typed_keys reads the id, type, time, order and state (or charge) the parse gives."""
+    for delivery in life.deliveries:  # type: ignore[attr-defined]
+        keys = typed_keys(delivery.body)
+        event = checked_event(delivery.body)
+        assert keys is not None
+        assert (keys.id, keys.type, keys.created_time, keys.order_id) == (
+            event.id,
+            event.type,
+            event.created_time,
+            event.order_id,
+        )
+        if isinstance(event.data, OrderSnapshot):
+            assert (keys.kind, keys.state, keys.charge_id) == ("order", event.data.state, None)
+        else:
+            assert (keys.kind, keys.state) == ("charge", None)
+            assert keys.charge_id == event.data.charge.id  # type: ignore[union-attr]
+
+
+@given(hostile.hostile_bodies() | hostile_bodies())
+def test_keys_read_from_a_hostile_body_are_the_parsed_events_when_it_parses(body: bytes) -> None:
+    """Whatever the body: no keys, or the keys of the event the checked reader reads."""
+    keys = typed_keys(body)
+    event = _checked(body)
+    if keys is None or isinstance(event, str):
+        return
+    assert (keys.id, keys.type, keys.created_time, keys.order_id) == (
+        event.id,
+        event.type,
+        event.created_time,
+        event.order_id,
+    )

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import msgspec
 from msgspec import UNSET, Raw, Struct, UnsetType
@@ -46,7 +46,15 @@ from ._payload import (
     members,
 )
 
-__all__ = ["TypedEnvelope", "TypedEvent", "typed_envelope", "typed_event", "typed_order"]
+__all__ = [
+    "Keys",
+    "TypedEnvelope",
+    "TypedEvent",
+    "typed_envelope",
+    "typed_event",
+    "typed_keys",
+    "typed_order",
+]
 
 E = TypeVar("E", OrderState, FraudState)
 
@@ -142,6 +150,8 @@ class _KeysOfObject(Struct):
     checkoutId: Raw = _ABSENT  # noqa: N815
     items: Raw = _ABSENT
     charges: Raw = _ABSENT
+    captured: Raw = _ABSENT
+    sourceId: Raw = _ABSENT  # noqa: N815
 
 
 class _KeysOfData(Struct):
@@ -214,6 +224,49 @@ def typed_envelope(raw: object) -> TypedEnvelope | None:
         ):
             order_id = obj.id
     return event_id, keys.type, order_id, keys.createdTime
+
+
+class Keys(NamedTuple):
+    """What decides a stale or duplicate delivery, read without building its snapshot.
+
+    The event's id, type and ``createdTime``; its object's kind (``order`` or ``charge``,
+    by the shapes :func:`typed_event` reads), order id, and the order's ``state`` or the
+    charge's id.
+    """
+
+    id: str
+    type: str
+    created_time: datetime
+    kind: str
+    order_id: str
+    state: OrderState | None
+    charge_id: str | None
+
+
+def typed_keys(raw: object) -> Keys | None:
+    """The :class:`Keys` of an order or charge event, if plainly readable; else ``None``."""
+    try:
+        keys: _Keys = _decoded(_KEYS, raw, depth=False)
+        obj = keys.data.object if keys.data is not None else None
+        if obj is None or keys.createdTime is None:
+            return None
+        event = (_id(keys.id), _id(keys.type), read_time(keys.createdTime, "createdTime"))
+        return _keys_of(event, obj)
+    except _REREAD:
+        return None
+
+
+def _keys_of(event: tuple[str, str, datetime], obj: _KeysOfObject) -> Keys | None:
+    parts = (obj.payment, obj.checkoutId, obj.items, obj.charges)
+    if obj.orderId is UNSET and not len(obj.planId) and len(obj.state):
+        if not any(len(part) for part in parts):
+            return None
+        text = msgspec.json.decode(obj.state)
+        state = members(OrderState).get(text) if isinstance(text, str) else None
+        return None if state is None else Keys(*event, "order", _id(obj.id), state, None)
+    if obj.orderId is not UNSET and (len(obj.captured) or len(obj.sourceId)):
+        return Keys(*event, "charge", _id(obj.orderId), None, _id(obj.id))
+    return None
 
 
 def typed_event(raw: object) -> TypedEvent | None:

@@ -68,6 +68,7 @@ __all__ = [
     "POLL_EVENT_TYPE",
     "EventOutcome",
     "Reconciled",
+    "already_applied",
     "applied_to_copy",
     "apply_event",
     "reconcile",
@@ -151,7 +152,7 @@ def _apply_event(order: Order | None, event: Event, *, in_place: bool) -> Reconc
     order_id = data.id if isinstance(data, OrderSnapshot) else data.order_id
     if order is not None and order_id != order.id:
         raise _conflict(event, order, data, f"it is about order {order_id!r}, not this one")
-    if order is not None and _already_applied(order, event.id):
+    if order is not None and already_applied(order, event.id):
         return Reconciled(
             EventOutcome.DUPLICATE, order, f"event {event.id!r} was applied to the order already"
         )
@@ -183,7 +184,8 @@ def _conflict(
     )
 
 
-def _already_applied(order: Order, event_id: str) -> bool:
+def already_applied(order: Order, event_id: str) -> bool:
+    """Whether the order holds ``event_id``: a step it announced, or a snapshot's mark."""
     marks = [order.as_of, *(c.as_of for c in order.charges)]
     return any(step.event_id == event_id for step in order.history) or any(
         mark is not None and mark.event_id == event_id for mark in marks
