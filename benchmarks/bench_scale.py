@@ -23,6 +23,10 @@ PostgreSQL's durable defaults, or ``--postgres DSN``); SQLite as the store sets 
   process's deliveries per second of its own CPU. Deadlocks come from
   ``pg_stat_database``; failed batches are ``StoreError`` s the processes met; non-2xx
   the answers that were not.
+- ``--reconciler``: one reconciler process settling what the request path stored into
+  each store (the filling untimed), against the floor above (batches of 100); with
+  ``--before SRC``, that code's reconciler too. ``peak RSS`` is the reconciler process's,
+  filling included (the traffic read 500 deliveries at a time).
 
 The machine is shared and noisy: read the ratios, and the load average printed beside.
 """
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -41,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +69,28 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def delivery(line: str) -> Delivery:
+    row = json.loads(line)
+    at = _traffic.T0.fromisoformat(row["received_at"])
+    return Delivery(row["body"].encode(), row["signature"], at)
+
+
 def load(traffic: str, first: int = 0, step: int = 1) -> list[Delivery]:
     """The deliveries of the traffic file, every ``step``-th from ``first``."""
-    lines = Path(traffic).read_text().splitlines()[first::step]
-    found = []
-    for line in lines:
-        row = json.loads(line)
-        at = _traffic.T0.fromisoformat(row["received_at"])
-        found.append(Delivery(row["body"].encode(), row["signature"], at))
-    return found
+    return [delivery(line) for line in Path(traffic).read_text().splitlines()[first::step]]
+
+
+def streamed(traffic: str, size: int) -> Iterator[list[Delivery]]:
+    """The deliveries of the traffic file, ``size`` at a time (never all in memory)."""
+    with Path(traffic).open() as lines:
+        while chunk := [delivery(line) for line in itertools.islice(lines, size)]:
+            yield chunk
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**20 if sys.platform == "darwin" else 2**10)
 
 
 # --- the request path and its floor (one process each) ------------------------------------------
@@ -154,22 +172,30 @@ def floor(spec: Result) -> Result:
 
 
 def reconcile_alone(spec: Result) -> Result:
-    """One reconciler process settling an inbox the request path filled (filling untimed)."""
+    """One reconciler process settling an inbox the request path filled (filling untimed).
+
+    The traffic is read 500 deliveries at a time, so the process's peak RSS is the
+    library's: the store, the inbox and the reconciler's batches.
+    """
     from order_lifecycle import Reconciler  # noqa: PLC0415 (absent from code --before names)
 
-    deliveries = load(spec["traffic"])
     with open_store(spec["where"]) as store:
         inbox = Inbox(store, secrets=[_traffic.SECRET])
-        for start in range(0, len(deliveries), 500):
-            inbox.accept(deliveries[start : start + 500])
-        del deliveries
+        for chunk in streamed(spec["traffic"], 500):
+            inbox.accept(chunk)
         worker = Reconciler(store, batch=spec["orders"])
         settled = 0
         began, cpu = time.perf_counter(), cpu_seconds()
         while count := worker.run_once():
             settled += count
         seconds, cpu = time.perf_counter() - began, cpu_seconds() - cpu
-    return {"seconds": seconds, "cpu": cpu, "count": settled, "settled": worker.counts.settled}
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "count": settled,
+        "settled": worker.counts.settled,
+        "rss": peak_rss_mb(),
+    }
 
 
 # --- scale: app servers and reconcilers at once ------------------------------------------------
@@ -405,33 +431,38 @@ def reconciler_rows(args: argparse.Namespace, traffic: str, server: str | None) 
         ),
         (
             "| measure | store | settled | rate (wall) | per delivery (wall) | per delivery (CPU) "
-            "| ratio to floor | statuses |"
+            "| ratio to floor | CPU ratio | peak RSS | statuses |"
         ),
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    sources = {"reconciler": None} | ({"before": args.before} if args.before else {})
     for store in args.stores:
-        floors, runs = [], []
-        for _ in range(args.repeats):
+        floors: list[Result] = []
+        runs: dict[str, list[Result]] = {name: [] for name in sources}
+        for _ in range(args.repeats):  # interleaved, so that drift hits each alike
             with fresh_database(store, server) as where:
                 job = {"worker": "floor", "where": where, "traffic": traffic}
-                done = finish(start(job | {"batch": 100, "database": store}))
-                floors.append(done["seconds"] / done["count"])
-            with fresh_database(store, server) as where:
-                job = {"worker": "reconcile_alone", "where": where, "traffic": traffic}
-                runs.append(finish(start(job | {"orders": args.orders})))
-        base = statistics.median(floors)
-        wall = statistics.median(r["seconds"] / r["count"] for r in runs)
-        cpu = statistics.median(r["cpu"] / r["count"] for r in runs)
-        statuses = ", ".join(f"{k} {v}" for k, v in sorted(runs[0]["settled"].items()))
+                floors.append(finish(start(job | {"batch": 100, "database": store})))
+            for name, source in sources.items():
+                with fresh_database(store, server) as where:
+                    job = {"worker": "reconcile_alone", "where": where, "traffic": traffic}
+                    runs[name].append(finish(start(job | {"orders": args.orders}, source)))
+        base = statistics.median(f["seconds"] / f["count"] for f in floors)
+        base_cpu = statistics.median(f["cpu"] / f["count"] for f in floors)
         lines.append(
             f"| floor | {store} | {args.deliveries:,} | {1 / base:,.0f}/s | {base * 1e6:,.1f} µs "
-            "| | 1.00x | |"
+            f"| {base_cpu * 1e6:,.1f} µs | 1.00x | 1.00x | | |"
         )
-        lines.append(
-            f"| reconciler | {store} | {runs[0]['count']:,} | {1 / wall:,.0f}/s | "
-            f"{wall * 1e6:,.1f} µs | {cpu * 1e6:,.1f} µs | {wall / base:.2f}x | {statuses} |"
-        )
-        print(*lines[-2:], sep="\n", file=sys.stderr)
+        for name, done in runs.items():
+            wall = statistics.median(r["seconds"] / r["count"] for r in done)
+            cpu = statistics.median(r["cpu"] / r["count"] for r in done)
+            statuses = ", ".join(f"{k} {v}" for k, v in sorted(done[0]["settled"].items()))
+            lines.append(
+                f"| {name} | {store} | {done[0]['count']:,} | {1 / wall:,.0f}/s | "
+                f"{wall * 1e6:,.1f} µs | {cpu * 1e6:,.1f} µs | {wall / base:.2f}x | "
+                f"{cpu / base_cpu:.2f}x | {max(r['rss'] for r in done):,.0f} MB | {statuses} |"
+            )
+        print(*lines[-1 - len(runs) :], sep="\n", file=sys.stderr)
     return lines
 
 
