@@ -99,7 +99,7 @@ def peak_rss_mb() -> float:
 def request_path(spec: Result) -> Result:
     deliveries = load(spec["traffic"])
     batch = spec["batch"]
-    with open_store(spec["where"]) as store:
+    with open_store(spec["where"], create=True) as store:
         inbox = Inbox(store, secrets=[_traffic.SECRET])
         # Before: the request did everything (receive); now it stores (accept).
         handle = inbox.receive if spec["worker"] == "before" else inbox.accept
@@ -179,7 +179,7 @@ def reconcile_alone(spec: Result) -> Result:
     """
     from order_lifecycle import Reconciler  # noqa: PLC0415 (absent from code --before names)
 
-    with open_store(spec["where"]) as store:
+    with open_store(spec["where"], create=True) as store:
         inbox = Inbox(store, secrets=[_traffic.SECRET])
         for chunk in streamed(spec["traffic"], 500):
             inbox.accept(chunk)
@@ -285,7 +285,7 @@ def deadlocks(where: str) -> int:
 
 
 def scale(traffic: str, where: str, processes: int, args: argparse.Namespace) -> Result:
-    open_store(where).close()  # the tables, before the race
+    open_store(where, create=True).close()  # the tables, before the race
     before = deadlocks(where)
     with tempfile.TemporaryDirectory(prefix="bench-scale-stop-") as folder:
         stop = str(Path(folder) / "stop")
