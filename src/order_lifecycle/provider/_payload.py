@@ -51,6 +51,7 @@ __all__ = [
     "ChargeSnapshot",
     "ItemSnapshot",
     "OrderSnapshot",
+    "hint_time",
     "members",
     "read_charge",
     "read_charge_object",
@@ -229,11 +230,11 @@ def read_order(data: object, prefix: str) -> OrderSnapshot:
         charges=_order_charges(body, prefix),
         state_transitions=_time_map(body, "stateTransitions", prefix, OrderState),
         fraud_state_transitions=_time_map(body, "fraudStateTransitions", prefix, FraudState),
-        updated_time=_hint_time(body.get("updatedTime")),
+        updated_time=hint_time(body.get("updatedTime")),
     )
 
 
-def _hint_time(value: object) -> datetime | None:
+def hint_time(value: object) -> datetime | None:
     """``value`` as a time if it is one; ``None`` otherwise (a hint is never refused)."""
     if not isinstance(value, str):
         return None

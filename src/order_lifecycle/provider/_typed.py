@@ -43,6 +43,7 @@ from ._payload import (
     ChargeSnapshot,
     ItemSnapshot,
     OrderSnapshot,
+    hint_time,
     members,
 )
 
@@ -349,17 +350,8 @@ def _order(body: _Object) -> OrderSnapshot:
         charges=_order_charges(body),
         state_transitions=_times(body.stateTransitions, OrderState),
         fraud_state_transitions=_times(body.fraudStateTransitions, FraudState),
-        updated_time=_hint_time(body.updatedTime),
+        updated_time=hint_time(body.updatedTime),
     )
-
-
-def _hint_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return read_time(value, "")
-    except Problem:
-        return None
 
 
 def _times(value: dict[str, str | None] | None, enum: type[E]) -> dict[E, datetime]:
