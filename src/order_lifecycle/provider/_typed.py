@@ -80,7 +80,7 @@ class _Item(Struct):
     quantity: int | None = None
     state: str | None = None
     skuId: Any = None  # noqa: N815 (the provider's name)
-    productDetails: _Details | None = None  # noqa: N815
+    productDetails: _Details | None = None  # noqa: N815 (the provider's name)
     sku: _Details | None = None
 
 
@@ -103,22 +103,22 @@ class _Object(Struct):
 
     id: Any = None
     state: str | UnsetType | None = UNSET
-    orderId: str | UnsetType | None = UNSET  # noqa: N815
-    planId: Raw = _ABSENT  # noqa: N815
-    fraudState: str | None = None  # noqa: N815
-    checkoutId: str | UnsetType | None = UNSET  # noqa: N815
+    orderId: str | UnsetType | None = UNSET  # noqa: N815 (the provider's name)
+    planId: Raw = _ABSENT  # noqa: N815 (the provider's name)
+    fraudState: str | None = None  # noqa: N815 (the provider's name)
+    checkoutId: str | UnsetType | None = UNSET  # noqa: N815 (the provider's name)
     currency: str | None = None
-    createdTime: str | None = None  # noqa: N815
-    updatedTime: Any = None  # noqa: N815
+    createdTime: str | None = None  # noqa: N815 (the provider's name)
+    updatedTime: Any = None  # noqa: N815 (the provider's name)
     items: list[_Item] | UnsetType | None = UNSET
     payment: _Payment | UnsetType | None = UNSET
     charges: list[_Charge] | UnsetType | None = UNSET
-    stateTransitions: dict[str, str | None] | None = None  # noqa: N815
-    fraudStateTransitions: dict[str, str | None] | None = None  # noqa: N815
+    stateTransitions: dict[str, str | None] | None = None  # noqa: N815 (the provider's name)
+    fraudStateTransitions: dict[str, str | None] | None = None  # noqa: N815 (the provider's name)
     # A charge object's own fields.
     amount: Raw = _ABSENT
     captured: Raw = _ABSENT
-    sourceId: Raw = _ABSENT  # noqa: N815
+    sourceId: Raw = _ABSENT  # noqa: N815 (the provider's name)
     captures: list[_Operation] | None = None
     cancels: list[_Operation] | None = None
     refunds: list[_Operation] | None = None
@@ -126,13 +126,13 @@ class _Object(Struct):
 
 class _Data(Struct):
     object: _Object | None = None
-    previousAttributes: Raw = _ABSENT  # noqa: N815
+    previousAttributes: Raw = _ABSENT  # noqa: N815 (the provider's name)
 
 
 class _Envelope(Struct):
     id: str | None = None
     type: str | None = None
-    createdTime: str | None = None  # noqa: N815
+    createdTime: str | None = None  # noqa: N815 (the provider's name)
     data: _Data | None = None
 
 
@@ -144,15 +144,15 @@ class _KeysOfObject(Struct):
     """The envelope's view of ``data.object``: its ids, and which keys tell its shape."""
 
     id: str | None = None
-    orderId: str | UnsetType | None = UNSET  # noqa: N815
+    orderId: str | UnsetType | None = UNSET  # noqa: N815 (the provider's name)
     state: Raw = _ABSENT
-    planId: Raw = _ABSENT  # noqa: N815
+    planId: Raw = _ABSENT  # noqa: N815 (the provider's name)
     payment: Raw = _ABSENT
-    checkoutId: Raw = _ABSENT  # noqa: N815
+    checkoutId: Raw = _ABSENT  # noqa: N815 (the provider's name)
     items: Raw = _ABSENT
     charges: Raw = _ABSENT
     captured: Raw = _ABSENT
-    sourceId: Raw = _ABSENT  # noqa: N815
+    sourceId: Raw = _ABSENT  # noqa: N815 (the provider's name)
 
 
 class _KeysOfData(Struct):
@@ -162,7 +162,7 @@ class _KeysOfData(Struct):
 class _Keys(Struct):
     id: str | None = None
     type: str | None = None
-    createdTime: str | None = None  # noqa: N815
+    createdTime: str | None = None  # noqa: N815 (the provider's name)
     data: _KeysOfData | None = None
 
 
@@ -187,7 +187,7 @@ TypedEvent = tuple[str, str, datetime, OrderSnapshot | ChargeSnapshot, Mapping[s
 """An event's id, type, ``createdTime``, its object's snapshot and ``previousAttributes``."""
 
 
-def _decoded(decoder: msgspec.json.Decoder[Any], raw: object, *, depth: bool = True) -> Any:  # noqa: ANN401
+def _decoded(decoder: msgspec.json.Decoder[Any], raw: object, *, depth: bool = True) -> Any:  # noqa: ANN401 (the decoder's type)
     """``raw`` decoded, if it is UTF-8 JSON (of a depth the checked reader takes)."""
     if type(raw) is not bytes:
         raise _NotPlainError
