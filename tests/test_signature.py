@@ -27,7 +27,9 @@ def test_a_signed_delivery_passes() -> None:
 def test_the_scheme_is_the_providers() -> None:
     """The signature is base64 HMAC-SHA256 over '<timestamp part>.<raw body>'."""
     timestamp_part = f"t={int(NOW.timestamp())}"
-    mac = hmac.new(b"whsec-k1", timestamp_part.encode() + b"." + BODY, hashlib.sha256).digest()
+    # What is signed is the part as the header gives it, without its surrounding spaces.
+    signed = timestamp_part.strip().encode() + b"." + BODY
+    mac = hmac.new(b"whsec-k1", signed, hashlib.sha256).digest()
     header = f"{timestamp_part}, {base64.b64encode(mac).decode()}"
     assert header == sign(BODY, "whsec-k1", NOW)
     verify_signature(header, BODY, [b"whsec-k1"], NOW, AGE)
@@ -190,7 +192,9 @@ _DIGITS = st.integers(0, 10**14).map(str) | st.from_regex(r"\d{8,14}", fullmatch
 def test_a_timestamp_part_is_read_as_documented(prefix: str, digits: str) -> None:
     """A timestamp part counts iff it is 9 to 13 digits, bare or after a ``label=``."""
     timestamp_part = f"{prefix}{digits}"
-    mac = hmac.new(b"whsec-k1", timestamp_part.encode() + b"." + BODY, hashlib.sha256).digest()
+    # What is signed is the part as the header gives it, without its surrounding spaces.
+    signed = timestamp_part.strip().encode() + b"." + BODY
+    mac = hmac.new(b"whsec-k1", signed, hashlib.sha256).digest()
     header = f"{timestamp_part}, {base64.b64encode(mac).decode()}"
     match = _TIMESTAMP.fullmatch(timestamp_part.strip())
     epoch = int(match[1]) if match else 0
