@@ -15,6 +15,7 @@ SOURCE = Path(order_lifecycle.__file__).parent
 # any layer before it. The top-level face (``order_lifecycle/__init__.py``) sits above all.
 LAYERS = [
     "_version",
+    "_telemetry",
     "exceptions",
     "lifecycle",
     "diagrams",

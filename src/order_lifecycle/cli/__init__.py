@@ -1,6 +1,7 @@
-"""The ``order-lifecycle`` command: demo, replay, import, show, diagram, inbox, reconcile...
+"""The ``order-lifecycle`` command: demo, replay, import, status, show, orders, diagram, ...
 
-... migrate and schema, and the local provider's ``send`` and ``sandbox``. Every command is
+... inbox, reconcile, actions, check, migrate and schema, and the local provider's ``send``
+and ``sandbox``. The store comes from ``--db``, else ``$ORDER_LIFECYCLE_DB``. Every command is
 a module here with ``add_parser`` and ``run``. Errors are one line on stderr and a non-zero
 exit status, never a traceback: 1 for what the library or the system refused (and for a
 bug, named as one), 2 for arguments the parser refused.
@@ -24,12 +25,14 @@ from . import (
     _import,
     _inbox,
     _migrate,
+    _orders,
     _reconcile,
     _replay,
     _sandbox,
     _schema,
     _send,
     _show,
+    _status,
 )
 from ._output import Output
 
@@ -41,6 +44,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
     "replay": _replay.run,
     "import": _import.run,
     "show": _show.run,
+    "status": _status.run,
+    "orders": _orders.run,
     "diagram": _diagram.run,
     "inbox": _inbox.run,
     "reconcile": _reconcile.run,
@@ -71,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
         _demo,
         _replay,
         _import,
+        _status,
         _show,
+        _orders,
         _diagram,
         _inbox,
         _reconcile,

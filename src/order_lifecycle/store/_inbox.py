@@ -18,9 +18,11 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import InvalidInput, StoreCorrupt, UnknownDelivery, WrongType
+from order_lifecycle.webhooks import Event
 from order_lifecycle.webhooks._inbox_store import (
     GROUP_COMMITTED,
     OPEN_STATUSES,
+    Delivered,
     DeliveryStatus,
     GroupResult,
     Incoming,
@@ -155,8 +157,24 @@ def check_groups(groups: object) -> list[tuple[SettledGroup, GroupResult | None]
                 )
         for settlement in group.settlements:
             _settlement(settlement)
+        for delivered in group.delivered:
+            _delivered(delivered, group.order_id)
         checked.append((group, refusal))
     return checked
+
+
+def _delivered(delivered: object, order_id: str | None) -> None:
+    """A delivery handed to the outbox: its event, naming the group's order, and its body."""
+    if (
+        type(delivered) is not Delivered
+        or not isinstance(delivered.event, Event)
+        or type(delivered.body) is not bytes
+    ):
+        raise WrongType("groups[].delivered[]", "a Delivered (an Event and its body)", delivered)
+    if order_id is None or delivered.event.order_id != order_id:
+        raise WrongType(
+            "groups[].delivered[]", f"a delivery of an event of order {order_id!r}", delivered
+        )
 
 
 def _settlement(settlement: object) -> None:
@@ -175,9 +193,9 @@ def _settlement(settlement: object) -> None:
         raise WrongType("Settlement.attempts", "an int from 0", settlement.attempts)
 
 
-def refed(row: StoredDelivery) -> str:
-    """The reason an operator's refeed leaves on a delivery."""
-    return f"fed again by an operator (it was {row.status.value}: {row.reason or 'no reason'})"
+def refed(status: str, reason: str | None) -> str:
+    """The reason an operator's refeed leaves on a delivery that was in ``status``."""
+    return f"fed again by an operator (it was {status}: {reason or 'no reason'})"
 
 
 def dismissible(row: StoredDelivery) -> StoredDelivery:

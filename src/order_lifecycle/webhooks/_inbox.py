@@ -29,11 +29,13 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle.exceptions import InvalidInput, InvalidSignature, WrongType
+from order_lifecycle import _telemetry
+from order_lifecycle.exceptions import InvalidInput, InvalidSignature, StoreError, WrongType
 
 from ._envelope import read_envelope
 from ._inbox_store import DeliveryStatus, InboxStore, Incoming
 from ._kept import printable
+from ._observe import report_accepted, store_failure
 from ._reconciler import Reconciler
 from ._results import DeliveryResult
 from ._signature import microseconds, signed_in_time, signing_keys
@@ -203,6 +205,12 @@ class Inbox:
 
         """
         batch = _batch(deliveries)
+        with _telemetry.span("order_lifecycle.accept", "order_lifecycle.accept.duration") as span:
+            results = self._accept(batch, span)
+        report_accepted(results)
+        return results
+
+    def _accept(self, batch: list[Delivery], span: Any) -> list[DeliveryResult]:  # noqa: ANN401 (a span or None)
         now = self._clock_now() if any(d.received_at is None for d in batch) else None
         results: list[DeliveryResult | None] = []
         rows: list[Incoming] = []
@@ -231,7 +239,14 @@ class Inbox:
                 )
             )
             results.append(None)
-        seqs = iter(self.store.accept_deliveries(rows, keeps))
+        if span is not None:  # recorded: worth the list
+            span.set_attribute("order_lifecycle.deliveries", len(batch))
+            span.set_attribute("order_lifecycle.event_ids", [row.event_id for row in rows])
+        try:
+            seqs = iter(self.store.accept_deliveries(rows, keeps))
+        except StoreError as error:
+            store_failure("accept", error, len(batch))
+            raise
         stored = iter(rows)
         return [result or _accepted(next(stored), next(seqs)) for result in results]
 
@@ -253,6 +268,15 @@ class Inbox:
                 reconciler applies it).
 
         """
+        with _telemetry.span("order_lifecycle.receive", "order_lifecycle.receive.duration") as span:
+            results = self._receive(deliveries)
+            if span is not None:  # recorded: worth the list
+                span.set_attribute("order_lifecycle.deliveries", len(results))
+                ids = [r.event_id for r in results if r.event_id is not None]
+                span.set_attribute("order_lifecycle.event_ids", ids)
+        return results
+
+    def _receive(self, deliveries: Iterable[Delivery | bytes]) -> list[DeliveryResult]:
         accepted = self.accept(deliveries)
         pending = {
             r.seq: r.order_id

@@ -9,7 +9,11 @@ writer at a time, and a batch takes two transactions.
 
 How one order's deliveries are decided: each is parsed (:func:`parse_event`); a
 malformed one is ``invalid`` (poison: it never holds up the others), an unknown type
-``unknown``; the rest are applied in the provider's ``createdTime`` order (then as
+``unknown``, unless the store's outbox takes it (:meth:`InboxStore.delivers`: the shop
+subscribed to it, or it settles an action): then it is ``applied`` once its order is known,
+its event id recorded, and it is handed to the store with the order's changes
+(:attr:`SettledGroup.delivered`), as is a delivery of a type the table models that the
+outbox takes; the rest are applied in the provider's ``createdTime`` order (then as
 stored), each by :func:`apply_event` on the order as the ones before left it, and come
 out ``applied``, ``duplicate`` or ``stale``. One that cannot apply yet (its order not
 known, an earlier event missing: an :class:`EventConflict`) is tried again after the rest
@@ -40,6 +44,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from order_lifecycle import _telemetry
 from order_lifecycle.exceptions import (
     EventConflict,
     InvalidEvent,
@@ -56,6 +61,7 @@ from order_lifecycle.provider._typed import Keys, typed_keys
 from ._events import KNOWN_EVENT_TYPES, Event, OtherObject, parse_event
 from ._inbox_store import (
     Claim,
+    Delivered,
     DeliveryStatus,
     InboxStore,
     SettledGroup,
@@ -63,6 +69,7 @@ from ._inbox_store import (
     StoredDelivery,
     stamp,
 )
+from ._observe import BatchSpan, report_settled
 from ._paths import related
 from ._reconcile import EventOutcome, already_applied, applied_to_copy, apply_event, reconcile
 from ._webhook_store import ChangeOutcome, OrderChange
@@ -99,6 +106,15 @@ _FIRST_WAIT = timedelta(seconds=1)
 _LONGEST_WAIT = timedelta(hours=1)
 _MAX_BATCH = 10_000
 _MAX_IDLE = 3600
+
+
+_DELIVERED = frozenset({DeliveryStatus.APPLIED, DeliveryStatus.STALE})
+"""The statuses of a modelled delivery the store's outbox takes, when it takes its type."""
+
+
+def _unmodelled(event: Event) -> bool:
+    """Whether the order table does not model the event (its type, or its object)."""
+    return not event.known or isinstance(event.data, OtherObject)
 
 
 def waiting_backoff(attempts: int) -> timedelta:
@@ -174,6 +190,8 @@ class _Work:
     changes: list[OrderChange] = attrs.Factory(list)
     by: list[int] = attrs.Factory(list)
     """The seq of the delivery that made each change (``0``: the fetched order)."""
+    delivered: list[Delivered] = attrs.Factory(list)
+    """The deliveries handed to the store's outbox (``InboxStore.delivers``)."""
 
 
 @attrs.frozen
@@ -307,8 +325,9 @@ class Reconciler:
             StoreError: the store failed (nothing of the batch's failed writes committed).
 
         """
-        with paused_gc():
+        with paused_gc(), BatchSpan.around() as batch:
             claim = self.store.claim_deliveries(limit=self.batch, now=self._now())
+            batch.claimed(claim)
             try:
                 outcomes, _ = self._reconcile(claim)
             finally:
@@ -331,12 +350,13 @@ class Reconciler:
         found: dict[int, Outcome] = {}
         todo = _checked_orders(orders)
         for attempt in range(ATTEMPTS):
-            with paused_gc():
+            with paused_gc(), BatchSpan.around() as batch:
                 claim = self.store.claim_deliveries(
                     limit=min(_MAX_BATCH, max(1, len(set(todo.values())))),
                     now=self._now(),
                     only=list(todo),
                 )
+                batch.claimed(claim)
                 try:
                     outcomes, _ = self._reconcile(claim)
                 finally:
@@ -374,14 +394,17 @@ class Reconciler:
         if install_signals and threading.current_thread() is threading.main_thread():
             for number in (signal.SIGTERM, signal.SIGINT):
                 previous[number] = signal.signal(number, self._on_signal)
+        outage = _telemetry.Outage(LOG, "reconcile")
         try:
             while not self._stopping.is_set():
                 try:
                     settled = self.run_once()
                 except OrderLifecycleError as error:
                     self.counts.errors += 1
-                    LOG.warning("reconciler: the store failed, trying again: %s", error)
+                    outage.failed(error, str(error))
                     settled = 0
+                else:
+                    outage.ok()
                 if not settled:
                     self._stopping.wait(self.idle)
         finally:
@@ -424,7 +447,8 @@ class Reconciler:
         lost: set[str | None] = set()
         while todo:
             decided = [self._decide(order, by_order[order], claim, refused, now) for order in todo]
-            results = self.store.settle_deliveries([d.group for d in decided])
+            with _telemetry.span("order_lifecycle.commit"):
+                results = self.store.settle_deliveries([d.group for d in decided])
             todo = []
             for done, result in zip(decided, results, strict=True):
                 order_id = done.group.order_id
@@ -439,13 +463,12 @@ class Reconciler:
                     todo.append(order_id)
                 else:
                     lost.add(order_id)
-        self._count(settled, lost)
+        self._count(claim, settled, lost)
         return settled, lost
 
-    def _count(self, settled: Mapping[int, Outcome], lost: set[str | None]) -> None:
-        for outcome in settled.values():
-            key = outcome.status.value
-            self.counts.settled[key] = self.counts.settled.get(key, 0) + 1
+    def _count(self, claim: Claim, settled: Mapping[int, Outcome], lost: set[str | None]) -> None:
+        for key, count in report_settled(claim, settled, len(lost)).items():
+            self.counts.settled[key] = self.counts.settled.get(key, 0) + count
         self.counts.lost += len(lost)
 
     def _decide(
@@ -476,7 +499,7 @@ class Reconciler:
             if overdue:
                 waiting = self._fetched(work, waiting, overdue, outcomes, refused, now)
         settlements = tuple(self._settlement(row, outcomes[row.seq], now) for row in rows)
-        group = SettledGroup(order_id, tuple(work.changes), settlements)
+        group = SettledGroup(order_id, tuple(work.changes), settlements, tuple(work.delivered))
         return _Decided(group, outcomes, work.by)
 
     def _read(self, row: StoredDelivery, refused: dict[int, str]) -> Event | Outcome:
@@ -487,7 +510,7 @@ class Reconciler:
             event = parse_event(row.body)
         except InvalidEvent as error:
             return Outcome(DeliveryStatus.INVALID, str(error))
-        if not event.known or isinstance(event.data, OtherObject):
+        if _unmodelled(event) and not (event.order_id and self.store.delivers(event.type)):
             return Outcome(DeliveryStatus.UNKNOWN, apply_event(None, event).reason)
         if event.id != row.event_id or event.order_id != row.order_id:
             return Outcome(
@@ -531,7 +554,7 @@ class Reconciler:
         if recorded is not None:
             reason = f"event {read.id!r} was applied to order {order_id!r} already"
             return Outcome(DeliveryStatus.DUPLICATE, reason)
-        event = read if isinstance(read, Event) else self._unless_stale(work, read, row)
+        event = self._event(work, read, row)
         if isinstance(event, Outcome):
             return event
         try:
@@ -546,11 +569,32 @@ class Reconciler:
             self._change(
                 work, changed.copy() if changed is work.order else changed, event.id, row.seq
             )
-        return Outcome(_STATUS[reconciled.outcome], reconciled.reason, reconciled.steps)
+        status = _STATUS[reconciled.outcome]
+        if status in _DELIVERED and self.store.delivers(event.type):
+            work.delivered.append(Delivered(event, row.body))
+        return Outcome(status, reconciled.reason, reconciled.steps)
+
+    def _event(self, work: _Work, read: Event | Keys, row: StoredDelivery) -> Event | Outcome:
+        """The delivery's event to reconcile; or its outcome (stale by its keys, unmodelled)."""
+        event = read if isinstance(read, Event) else self._unless_stale(work, read, row)
+        if isinstance(event, Outcome) or not _unmodelled(event):
+            return event
+        return self._deliver(work, event, row)
+
+    def _deliver(self, work: _Work, event: Event, row: StoredDelivery) -> Outcome:
+        """A type the table does not model, which the outbox takes: handed over, id recorded."""
+        if work.order is None:
+            reason = f"order {work.order_id!r} is not known yet: the outbox takes it once it is"
+            return Outcome(DeliveryStatus.WAITING, reason)
+        self._change(work, work.order.copy(), event.id, row.seq)  # the order as it is
+        work.delivered.append(Delivered(event, row.body))
+        reason = f"{event.type} of order {work.order_id!r}: handed to the store's outbox"
+        return Outcome(DeliveryStatus.APPLIED, reason)
 
     def _unless_stale(self, work: _Work, keys: Keys, row: StoredDelivery) -> Event | Outcome:
         """Stale by its keys; else the delivery parsed (once: a waiting one is tried again)."""
-        stale = _stale(work.order, keys)
+        # A type the store's outbox takes is parsed: the outbox is handed the event.
+        stale = None if self.store.delivers(keys.type) else _stale(work.order, keys)
         if stale is not None and work.order is not None:
             # Recorded as a stale event is (its id applied, the order as it is).
             self._change(work, work.order.copy(), keys.id, row.seq)
