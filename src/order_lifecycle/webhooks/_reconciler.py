@@ -56,8 +56,9 @@ from order_lifecycle.exceptions import (
 from order_lifecycle.lifecycle._step import Step
 from order_lifecycle.models._models import Order
 from order_lifecycle.provider._order_body import parse_order
+from order_lifecycle.provider._typed import Keys, typed_keys
 
-from ._events import Event, OtherObject, parse_event
+from ._events import KNOWN_EVENT_TYPES, Event, OtherObject, parse_event
 from ._inbox_store import (
     Claim,
     Delivered,
@@ -69,7 +70,8 @@ from ._inbox_store import (
     stamp,
 )
 from ._observe import BatchSpan, report_settled
-from ._reconcile import EventOutcome, apply_event, reconcile
+from ._paths import related
+from ._reconcile import EventOutcome, already_applied, applied_to_copy, apply_event, reconcile
 from ._webhook_store import ChangeOutcome, OrderChange
 
 __all__ = [
@@ -168,6 +170,10 @@ class ReconcilerCounts:
     """Batches the store failed (retried after ``idle``)."""
 
 
+_Pair = tuple[Event | Keys, StoredDelivery]
+"""A delivery to apply: its event, or its keys only (parsed when they do not decide it)."""
+
+
 @attrs.define
 class _Work:
     """One order as its deliveries are applied in turn, and the changes they made."""
@@ -179,6 +185,8 @@ class _Work:
     """The applied event ids the claim read (shared by its orders: read, never written)."""
     applied: dict[str, str] = attrs.Factory(dict)
     """The event ids this order's changes apply, as they are decided."""
+    parsed: dict[int, Event] = attrs.Factory(dict)
+    """The deliveries read by their keys and then parsed, by seq."""
     changes: list[OrderChange] = attrs.Factory(list)
     by: list[int] = attrs.Factory(list)
     """The seq of the delivery that made each change (``0``: the fetched order)."""
@@ -222,6 +230,49 @@ def _callable(_instance: object, attribute: attrs.Attribute[Any], value: object)
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _keys(row: StoredDelivery) -> Keys | None:
+    """The row's keys if its body is plainly an order or charge event of its order and id."""
+    keys = typed_keys(row.body)
+    if (
+        keys is None
+        or keys.type not in KNOWN_EVENT_TYPES
+        or keys.id != row.event_id
+        or keys.order_id != row.order_id
+    ):
+        return None
+    return keys
+
+
+def _stale(order: Order | None, keys: Keys) -> str | None:
+    """Why the delivery is stale, by its keys, as :func:`apply_event` would say; else ``None``.
+
+    Only where ``apply_event`` would answer stale with the order as it is: an order
+    snapshot older than the order's, of a state that can lead to it or follow it; a charge
+    snapshot older than its charge's. Anything else (and an event id the order holds
+    already) is left to the full parse.
+    """
+    if order is None or order.id != keys.order_id or already_applied(order, keys.id):
+        return None
+    mark = (keys.created_time, keys.id)
+    if keys.state is not None:
+        held = order.as_of
+        if (
+            held is not None
+            and mark < (held.at, held.event_id)
+            and related(keys.state, order.state)
+        ):
+            return f"older than the snapshot the order holds ({held})"
+        return None
+    local = next((c for c in order.charges if c.id == keys.charge_id), None)
+    if (
+        local is not None
+        and local.as_of is not None
+        and (local.as_of.at, local.as_of.event_id) > mark
+    ):
+        return f"charge {keys.charge_id!r} holds a newer snapshot ({local.as_of})"
+    return None
 
 
 def _checked_orders(orders: object) -> dict[int, str | None]:
@@ -437,9 +488,11 @@ class Reconciler:
         version, order = claim.known.get(order_id or "", (0, None))
         work = _Work(order_id, order, version, claim.applied)
         outcomes: dict[int, Outcome] = {}
-        events: list[tuple[Event, StoredDelivery]] = []
+        events: list[_Pair] = []
         for row in rows:
-            read = self._read(row, refused)
+            # Its keys first: a stale or duplicate delivery is told by them, unparsed.
+            keys = None if row.seq in refused else _keys(row)
+            read = keys or self._read(row, refused)
             if isinstance(read, Outcome):
                 outcomes[row.seq] = read
             else:
@@ -475,9 +528,9 @@ class Reconciler:
     def _apply_all(
         self,
         work: _Work,
-        events: list[tuple[Event, StoredDelivery]],
+        events: list[_Pair],
         outcomes: dict[int, Outcome],
-    ) -> list[tuple[Event, StoredDelivery]]:
+    ) -> list[_Pair]:
         """Apply ``events`` in turn, then the waiting ones again while a round applies any."""
         waiting = events
         while waiting:
@@ -489,33 +542,49 @@ class Reconciler:
             waiting = still
         return waiting
 
-    def _apply(self, work: _Work, event: Event, row: StoredDelivery) -> Outcome:
-        """One event on the order as the deliveries before left it; its change noted."""
+    def _apply(self, work: _Work, read: Event | Keys, row: StoredDelivery) -> Outcome:
+        """One event on the order as the deliveries before left it; its change noted.
+
+        A delivery read by its keys only is told duplicate or stale by them, else parsed
+        now (and invalid if its body is not an event).
+        """
         order_id = work.order_id
-        recorded = work.applied.get(event.id) or work.claimed.get(event.id)
+        recorded = work.applied.get(read.id) or work.claimed.get(read.id)
         if recorded is not None and recorded != order_id:
             return Outcome(
                 DeliveryStatus.INVALID,
-                f"event {event.id!r} was recorded for order {recorded!r}, but this delivery "
+                f"event {read.id!r} was recorded for order {recorded!r}, but this delivery "
                 f"names order {order_id!r}",
             )
         if recorded is not None:
-            reason = f"event {event.id!r} was applied to order {order_id!r} already"
+            reason = f"event {read.id!r} was applied to order {order_id!r} already"
             return Outcome(DeliveryStatus.DUPLICATE, reason)
-        if _unmodelled(event):
-            return self._deliver(work, event, row)
+        event = self._event(work, read, row)
+        if isinstance(event, Outcome):
+            return event
         try:
-            reconciled = apply_event(None if work.order is None else work.order.copy(), event)
+            # The working order is never changed: each change's order is a new one.
+            reconciled = applied_to_copy(work.order, event)
         except EventConflict as conflict:
             return Outcome(DeliveryStatus.WAITING, conflict.reason)
         except InvalidInput as error:
             return Outcome(DeliveryStatus.INVALID, f"refused while reconciling: {error}")
         if reconciled.order is not None:
-            self._change(work, reconciled.order, event.id, row.seq)
+            changed = reconciled.order
+            self._change(
+                work, changed.copy() if changed is work.order else changed, event.id, row.seq
+            )
         status = _STATUS[reconciled.outcome]
         if status in _DELIVERED and self.store.delivers(event.type):
             work.delivered.append(Delivered(event, row.body))
         return Outcome(status, reconciled.reason, reconciled.steps)
+
+    def _event(self, work: _Work, read: Event | Keys, row: StoredDelivery) -> Event | Outcome:
+        """The delivery's event to reconcile; or its outcome (stale by its keys, unmodelled)."""
+        event = read if isinstance(read, Event) else self._unless_stale(work, read, row)
+        if isinstance(event, Outcome) or not _unmodelled(event):
+            return event
+        return self._deliver(work, event, row)
 
     def _deliver(self, work: _Work, event: Event, row: StoredDelivery) -> Outcome:
         """A type the table does not model, which the outbox takes: handed over, id recorded."""
@@ -526,6 +595,19 @@ class Reconciler:
         work.delivered.append(Delivered(event, row.body))
         reason = f"{event.type} of order {work.order_id!r}: handed to the store's outbox"
         return Outcome(DeliveryStatus.APPLIED, reason)
+
+    def _unless_stale(self, work: _Work, keys: Keys, row: StoredDelivery) -> Event | Outcome:
+        """Stale by its keys; else the delivery parsed (once: a waiting one is tried again)."""
+        # A type the store's outbox takes is parsed: the outbox is handed the event.
+        stale = None if self.store.delivers(keys.type) else _stale(work.order, keys)
+        if stale is not None and work.order is not None:
+            # Recorded as a stale event is (its id applied, the order as it is).
+            self._change(work, work.order.copy(), keys.id, row.seq)
+            return Outcome(DeliveryStatus.STALE, stale)
+        parsed = work.parsed.get(row.seq) or self._read(row, {})
+        if isinstance(parsed, Event):
+            work.parsed[row.seq] = parsed
+        return parsed
 
     @staticmethod
     def _change(work: _Work, order: Order, event_id: str | None, seq: int) -> None:
@@ -541,12 +623,12 @@ class Reconciler:
     def _fetched(  # noqa: PLR0913, PLR0917 (the order, its waiting deliveries, what is decided)
         self,
         work: _Work,
-        waiting: list[tuple[Event, StoredDelivery]],
-        overdue: list[tuple[Event, StoredDelivery]],
+        waiting: list[_Pair],
+        overdue: list[_Pair],
         outcomes: dict[int, Outcome],
         refused: dict[int, str],
         now: datetime,
-    ) -> list[tuple[Event, StoredDelivery]]:
+    ) -> list[_Pair]:
         """An order never seen: fetched by the hook and the waiting applied again, or given up."""
         order_id = work.order_id or ""
         found: Order | None = None
