@@ -23,6 +23,10 @@ PostgreSQL's durable defaults, or ``--postgres DSN``); SQLite as the store sets 
   process's deliveries per second of its own CPU. Deadlocks come from
   ``pg_stat_database``; failed batches are ``StoreError`` s the processes met; non-2xx
   the answers that were not.
+- ``--reconciler``: one reconciler process settling what the request path stored into
+  each store (the filling untimed), against the floor above (batches of 100); with
+  ``--before SRC``, that code's reconciler too. ``peak RSS`` is the reconciler process's,
+  filling included (the traffic read 500 deliveries at a time).
 
 The machine is shared and noisy: read the ratios, and the load average printed beside.
 """
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -41,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +69,28 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def delivery(line: str) -> Delivery:
+    row = json.loads(line)
+    at = _traffic.T0.fromisoformat(row["received_at"])
+    return Delivery(row["body"].encode(), row["signature"], at)
+
+
 def load(traffic: str, first: int = 0, step: int = 1) -> list[Delivery]:
     """The deliveries of the traffic file, every ``step``-th from ``first``."""
-    lines = Path(traffic).read_text().splitlines()[first::step]
-    found = []
-    for line in lines:
-        row = json.loads(line)
-        at = _traffic.T0.fromisoformat(row["received_at"])
-        found.append(Delivery(row["body"].encode(), row["signature"], at))
-    return found
+    return [delivery(line) for line in Path(traffic).read_text().splitlines()[first::step]]
+
+
+def streamed(traffic: str, size: int) -> Iterator[list[Delivery]]:
+    """The deliveries of the traffic file, ``size`` at a time (never all in memory)."""
+    with Path(traffic).open() as lines:
+        while chunk := [delivery(line) for line in itertools.islice(lines, size)]:
+            yield chunk
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**20 if sys.platform == "darwin" else 2**10)
 
 
 # --- the request path and its floor (one process each) ------------------------------------------
@@ -81,20 +99,21 @@ def load(traffic: str, first: int = 0, step: int = 1) -> list[Delivery]:
 def request_path(spec: Result) -> Result:
     deliveries = load(spec["traffic"])
     batch = spec["batch"]
-    with open_store(spec["where"]) as store:
+    with open_store(spec["where"], create=True) as store:
         inbox = Inbox(store, secrets=[_traffic.SECRET])
         # Before: the request did everything (receive); now it stores (accept).
         handle = inbox.receive if spec["worker"] == "before" else inbox.accept
-        seconds = 0.0
+        seconds = cpu = 0.0
         answers: dict[str, int] = {}
         for start in range(0, len(deliveries), batch):
             chunk = deliveries[start : start + batch]
-            began = time.perf_counter()
+            began, used = time.perf_counter(), cpu_seconds()
             results = handle(chunk)
             seconds += time.perf_counter() - began
+            cpu += cpu_seconds() - used
             for result in results:
                 answers[str(result.outcome)] = answers.get(str(result.outcome), 0) + 1
-    return {"seconds": seconds, "count": len(deliveries), "answers": answers}
+    return {"seconds": seconds, "cpu": cpu, "count": len(deliveries), "answers": answers}
 
 
 def floor(spec: Result) -> Result:
@@ -136,10 +155,10 @@ def floor(spec: Result) -> Result:
                         rows,
                     )
 
-        seconds = 0.0
+        seconds = cpu = 0.0
         for start in range(0, len(deliveries), batch):
             chunk = deliveries[start : start + batch]
-            began = time.perf_counter()
+            began, used = time.perf_counter(), cpu_seconds()
             rows = []
             for delivery in chunk:
                 event_id = json.loads(delivery.body)["id"]
@@ -148,7 +167,35 @@ def floor(spec: Result) -> Result:
                 rows.append((event_id, delivery.body))
             insert(rows)
             seconds += time.perf_counter() - began
-    return {"seconds": seconds, "count": len(deliveries)}
+            cpu += cpu_seconds() - used
+    return {"seconds": seconds, "cpu": cpu, "count": len(deliveries)}
+
+
+def reconcile_alone(spec: Result) -> Result:
+    """One reconciler process settling an inbox the request path filled (filling untimed).
+
+    The traffic is read 500 deliveries at a time, so the process's peak RSS is the
+    library's: the store, the inbox and the reconciler's batches.
+    """
+    from order_lifecycle import Reconciler  # noqa: PLC0415 (absent from code --before names)
+
+    with open_store(spec["where"], create=True) as store:
+        inbox = Inbox(store, secrets=[_traffic.SECRET])
+        for chunk in streamed(spec["traffic"], 500):
+            inbox.accept(chunk)
+        worker = Reconciler(store, batch=spec["orders"])
+        settled = 0
+        began, cpu = time.perf_counter(), cpu_seconds()
+        while count := worker.run_once():
+            settled += count
+        seconds, cpu = time.perf_counter() - began, cpu_seconds() - cpu
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "count": settled,
+        "settled": worker.counts.settled,
+        "rss": peak_rss_mb(),
+    }
 
 
 # --- scale: app servers and reconcilers at once ------------------------------------------------
@@ -201,6 +248,7 @@ WORKERS: dict[str, Callable[[Result], Result]] = {
     "floor": floor,
     "app_server": app_server,
     "reconciler": reconciler,
+    "reconcile_alone": reconcile_alone,
 }
 
 
@@ -237,7 +285,7 @@ def deadlocks(where: str) -> int:
 
 
 def scale(traffic: str, where: str, processes: int, args: argparse.Namespace) -> Result:
-    open_store(where).close()  # the tables, before the race
+    open_store(where, create=True).close()  # the tables, before the race
     before = deadlocks(where)
     with tempfile.TemporaryDirectory(prefix="bench-scale-stop-") as folder:
         stop = str(Path(folder) / "stop")
@@ -309,9 +357,9 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
         f"python: {platform.python_version()}; sqlite {sqlite3.sqlite_version}",
         (
             f"| measure | store | batch | deliveries | rate | per delivery (median of "
-            f"{args.repeats}) | ratio to floor |"
+            f"{args.repeats}) | ratio to floor | CPU per delivery | CPU ratio |"
         ),
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     with tempfile.TemporaryDirectory(prefix="bench-scale-traffic-") as folder:
         traffic = write_traffic(args.deliveries, args.seed, folder)
@@ -319,6 +367,7 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
             for batch in args.batches:
                 workers = ("floor", "request_path", *(("before",) if args.before else ()))
                 runs: dict[str, list[float]] = {worker: [] for worker in workers}
+                cpus: dict[str, list[float]] = {worker: [] for worker in workers}
                 for _ in range(args.repeats):  # interleaved, so that drift hits each alike
                     for worker in workers:
                         with fresh_database(store, server) as where:
@@ -327,15 +376,21 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
                             job |= {"batch": batch, "database": store}
                             done = finish(start(job, source))
                         runs[worker].append(done["seconds"] / done["count"])
+                        cpus[worker].append(done.get("cpu", float("nan")) / done["count"])
                 base = statistics.median(runs["floor"])
+                base_cpu = statistics.median(cpus["floor"])
                 for worker, times in runs.items():
                     each = statistics.median(times)
+                    cpu = statistics.median(cpus[worker])
                     name = "before (receive)" if worker == "before" else worker.replace("_", " ")
                     lines.append(
                         f"| {name} | {store} | {batch} | {args.deliveries:,} | "
-                        f"{1 / each:,.0f}/s | {each * 1e6:,.1f} µs | {each / base:.2f}x |"
+                        f"{1 / each:,.0f}/s | {each * 1e6:,.1f} µs | {each / base:.2f}x | "
+                        f"{cpu * 1e6:,.1f} µs | {cpu / base_cpu:.2f}x |"
                     )
                 print(*lines[-len(workers) :], sep="\n", file=sys.stderr)
+        if args.reconciler:
+            lines += reconciler_rows(args, traffic, server)
         if "postgres" in args.stores and args.processes:
             lines += [
                 "",
@@ -366,6 +421,51 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
     return lines
 
 
+def reconciler_rows(args: argparse.Namespace, traffic: str, server: str | None) -> list[str]:
+    """One reconciler process against the floor (batches of 100), each store, median of runs."""
+    lines = [
+        "",
+        (
+            f"one reconciler process, {args.orders} orders a claim, settling what the request "
+            f"path stored; the floor as above, batches of 100; load {os.getloadavg()}"
+        ),
+        (
+            "| measure | store | settled | rate (wall) | per delivery (wall) | per delivery (CPU) "
+            "| ratio to floor | CPU ratio | peak RSS | statuses |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    sources = {"reconciler": None} | ({"before": args.before} if args.before else {})
+    for store in args.stores:
+        floors: list[Result] = []
+        runs: dict[str, list[Result]] = {name: [] for name in sources}
+        for _ in range(args.repeats):  # interleaved, so that drift hits each alike
+            with fresh_database(store, server) as where:
+                job = {"worker": "floor", "where": where, "traffic": traffic}
+                floors.append(finish(start(job | {"batch": 100, "database": store})))
+            for name, source in sources.items():
+                with fresh_database(store, server) as where:
+                    job = {"worker": "reconcile_alone", "where": where, "traffic": traffic}
+                    runs[name].append(finish(start(job | {"orders": args.orders}, source)))
+        base = statistics.median(f["seconds"] / f["count"] for f in floors)
+        base_cpu = statistics.median(f["cpu"] / f["count"] for f in floors)
+        lines.append(
+            f"| floor | {store} | {args.deliveries:,} | {1 / base:,.0f}/s | {base * 1e6:,.1f} µs "
+            f"| {base_cpu * 1e6:,.1f} µs | 1.00x | 1.00x | | |"
+        )
+        for name, done in runs.items():
+            wall = statistics.median(r["seconds"] / r["count"] for r in done)
+            cpu = statistics.median(r["cpu"] / r["count"] for r in done)
+            statuses = ", ".join(f"{k} {v}" for k, v in sorted(done[0]["settled"].items()))
+            lines.append(
+                f"| {name} | {store} | {done[0]['count']:,} | {1 / wall:,.0f}/s | "
+                f"{wall * 1e6:,.1f} µs | {cpu * 1e6:,.1f} µs | {wall / base:.2f}x | "
+                f"{cpu / base_cpu:.2f}x | {max(r['rss'] for r in done):,.0f} MB | {statuses} |"
+            )
+        print(*lines[-1 - len(runs) :], sep="\n", file=sys.stderr)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -381,6 +481,9 @@ def main() -> None:
     parser.add_argument("--before", help="an older order-lifecycle's src folder, to compare")
     parser.add_argument(
         "--repeats", type=int, default=1, help="runs of each request-path measure (median)"
+    )
+    parser.add_argument(
+        "--reconciler", action="store_true", help="also one reconciler process against the floor"
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run: small and fast")
     parser.add_argument("--markdown", action="store_true", help="print the table only")

@@ -72,11 +72,18 @@ def cli_reference() -> str:
     return "\n".join(sections)
 
 
+# The Django app's own modules (models, admin, its commands) load only in a configured
+# project, as Django loads them; its face is documented, and exports the app's names.
+_DJANGO_APP = "order_lifecycle.integrations.django."
+
+
 def faces() -> list[ModuleType]:
     """The public package faces under ``order_lifecycle`` that export names."""
     found = []
     for info in pkgutil.walk_packages(order_lifecycle.__path__, "order_lifecycle."):
         if any(part.startswith("_") for part in info.name.split(".")):
+            continue
+        if info.name.startswith(_DJANGO_APP):
             continue
         module = importlib.import_module(info.name)
         if getattr(module, "__all__", None):

@@ -12,7 +12,7 @@ import pytest
 
 from order_lifecycle.exceptions import StoreUnavailable
 from order_lifecycle.store import DeliveryToKeep, Incoming, MemoryStore
-from order_lifecycle.webhooks import Inbox, Reconciler, sign
+from order_lifecycle.webhooks import Delivery, Inbox, Reconciler, sign
 
 from . import webhook_events as ev
 
@@ -22,11 +22,15 @@ PATH = "/webhooks/digital-river"
 
 
 class WatchedStore(MemoryStore):
-    """A memory store that remembers which threads stored deliveries in it."""
+    """A memory store that remembers which threads stored deliveries in it, or pinged it."""
 
     def __init__(self) -> None:
         super().__init__()
         self.threads: set[int] = set()
+
+    def _ping(self, timeout: float) -> int | None:
+        self.threads.add(threading.get_ident())
+        return super()._ping(timeout)
 
     def accept_deliveries(
         self, deliveries: Sequence[Incoming], keep: Sequence[DeliveryToKeep] = ()
@@ -37,11 +41,14 @@ class WatchedStore(MemoryStore):
 
 
 class DownStore(MemoryStore):
-    """A memory store whose database is gone."""
+    """A memory store whose database is gone (at db.internal, its message says)."""
 
     def accept_deliveries(self, _deliveries: Sequence[Any], _keep: Sequence[Any] = ()) -> Any:
         """Always fails, as an unreachable database does."""
         raise StoreUnavailable("the database cannot be reached.")
+
+    def _ping(self, timeout: float) -> int | None:
+        raise StoreUnavailable(f"Cannot connect to PostgreSQL at shop@db.internal ({timeout} s)")
 
 
 def reconcile(store: Any) -> None:
@@ -60,6 +67,12 @@ def inbox(store: MemoryStore | None = None, **settings: Any) -> Inbox:
 def body(index: int = 0) -> bytes:
     """A delivery of the card order's life."""
     return ev.raw(ev.card_order_accepted()[index])
+
+
+def signed(count: int) -> list[Delivery]:
+    """``count`` signed deliveries of different events (of the hand-written lives)."""
+    events = [ev.raw(event) for life in ev.ALL_LIVES.values() for event in life()]
+    return [Delivery(raw, sign(raw, SECRET, NOW)) for raw in events[:count]]
 
 
 def headers(raw: bytes, secret: str = SECRET) -> dict[str, str]:

@@ -29,7 +29,9 @@ def pending(*items: Item) -> Order:
     return Order.create("o1", items=list(items))
 
 
-def accept(order: Order, policy: ActionPolicy) -> dict[str, tuple[ActionKind, dict[str, Any]]]:
+def accept(
+    order: Order, policy: ActionPolicy
+) -> dict[str, tuple[ActionKind | str, dict[str, Any]]]:
     """The item actions accepting ``order`` creates under ``policy``: subject -> kind, payload."""
     accepted = order.copy()
     fire(accepted, OrderEvent.ACCEPT)

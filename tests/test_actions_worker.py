@@ -17,12 +17,14 @@ from hypothesis import strategies as st
 
 from order_lifecycle import Item, Order, OrderEvent
 from order_lifecycle.actions import (
+    ActionPolicy,
     ActionState,
     ActionWorker,
     StoredAction,
     WorkerCounts,
     action_key,
     load_handlers,
+    on,
 )
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.models import fire
@@ -359,7 +361,7 @@ def test_a_clock_that_fails_leaves_the_retry_to_the_stores_clock(clock: Any) -> 
         ({"shipp": print}, "Unknown action kind 'shipp'"),
         ({}, "at least one"),
         ({"ship": "print"}, "callable"),
-        ({1: print}, "Unknown action kind 1"),
+        ({1: print}, "kinds must be an action kind.s name, got int 1"),
         ("ship", "mapping"),
     ],
 )
@@ -456,3 +458,84 @@ def test_hostile_handler_references_raise_typed_errors(reference: str) -> None:
     """A module:attribute reference that names nothing importable: InvalidInput."""
     with pytest.raises(InvalidInput):
         load_handlers(reference)
+
+
+POLICY = ActionPolicy(subscribe={"refunds": "refund.*"}, listen={"welcome": on("accepted")})
+
+
+def with_policy() -> MemoryStore:
+    """A store with the shop's kinds declared, holding one accepted order."""
+    store = MemoryStore()
+    store.action_policy = POLICY
+    order = Order.create("o1", items=[Item("box", 1, physical=True)])
+    fire(order, OrderEvent.ACCEPT)
+    store.create_order(order)
+    return store
+
+
+def test_a_handler_for_a_kind_nobody_declared_is_refused() -> None:
+    """A kind neither the table nor the store's policy declares: refused, naming both."""
+    with pytest.raises(InvalidInput, match=r"Unknown action kind 'welcome'.*its kinds: none"):
+        ActionWorker(MemoryStore(), {"welcome": print})
+    with pytest.raises(InvalidInput, match=r"'welcom'.*its kinds: refunds, welcome"):
+        ActionWorker(with_policy(), {"welcom": print, "welcome": print, "refunds": print})
+
+
+def test_a_declared_kind_without_handler_is_refused_unless_run_elsewhere() -> None:
+    """The policy's kinds need a handler, or to be named as another worker's."""
+    with pytest.raises(InvalidInput, match=r"declares 'refunds'.*run_elsewhere"):
+        ActionWorker(with_policy(), {"welcome": print})
+    worker = ActionWorker(with_policy(), {"welcome": print}, run_elsewhere=["refunds"])
+    assert set(worker.handlers) == {"welcome"}
+    with pytest.raises(InvalidInput, match="ship"):
+        ActionWorker(with_policy(), {"welcome": print}, run_elsewhere=["ship"])
+
+
+def test_a_handler_gets_the_typed_request_and_the_order_it_acts_on() -> None:
+    """A handler reads its typed request, and its order as read for the batch when it asks."""
+    store = with_policy()
+    seen: list[tuple[object, object]] = []
+
+    def handle(action: StoredAction) -> None:
+        assert action.order is not None
+        seen.append((action.request, action.order.state))
+
+    worker = ActionWorker(store, {"ship": handle, "welcome": handle}, run_elsewhere=["refunds"])
+    assert worker.run_once() == 2
+    requests = sorted((type(r).__name__, str(s)) for r, s in seen)
+    assert requests == [("ShipRequest", "accepted"), ("Transitioned", "accepted")]
+    assert all(action.order is None for action in store.list_actions())  # no worker: none
+
+
+def _hangs(_: StoredAction) -> None:
+    threading.Event().wait(30)
+
+
+def _raises(_: StoredAction) -> None:
+    raise _Unprintable
+
+
+@pytest.mark.parametrize(
+    ("handler", "state"),
+    [
+        (_raises, ActionState.FAILED),
+        (_hangs, ActionState.FAILED),
+        (lambda _: _BadItems(a="b"), ActionState.DONE),
+        (lambda _: Decimal("9.99"), ActionState.DONE),
+    ],
+    ids=["raises", "hangs", "junk", "decimal"],
+)
+def test_a_shop_kinds_bad_handler_is_recorded_like_the_tables(handler: Any, state: Any) -> None:
+    """A listener's handler that raises, hangs or returns junk: recorded, its claim ended, once."""
+    store = with_policy()
+    worker = ActionWorker(
+        store,
+        {"ship": lambda _: "sent", "welcome": handler},
+        run_elsewhere=["refunds"],
+        time_limit=timedelta(milliseconds=200),
+    )
+    assert worker.run_once() == 2
+    welcome = next(a for a in store.list_actions() if a.kind == "welcome")
+    assert (welcome.state, welcome.lease_until, welcome.tries) == (state, None, 1)
+    assert state_of(store, SHIP).state is ActionState.DONE
+    assert worker.run_once() == 0  # nothing is claimed twice: a failure waits its backoff

@@ -35,3 +35,15 @@ def test_app_servers_and_a_reconciler_settle_everything(tmp_path: Path) -> None:
     assert sum(s["count"] for s in served) == 90
     assert sum(s["failed"] for s in served) == settled["failed"] == 0
     assert settled["count"] == sum(s["answers"].get(202, 0) for s in served)
+
+
+def test_one_reconciler_settles_what_the_request_path_stored(tmp_path: Path) -> None:
+    """reconcile_alone streams traffic into an inbox and settles every stored delivery."""
+    traffic = bench_scale.write_traffic(1_100, 7, str(tmp_path))
+    done = bench_scale.reconcile_alone(
+        {"traffic": traffic, "where": str(tmp_path / "a.db"), "orders": 5}
+    )
+    spec = {"worker": "request_path", "traffic": traffic, "batch": 500}
+    stored = bench_scale.request_path(spec | {"where": str(tmp_path / "b.db")})
+    assert done["count"] == sum(done["settled"].values()) == stored["answers"]["pending"]
+    assert done["rss"] > 0

@@ -243,3 +243,26 @@ def test_the_top_level_names_link_to_their_homes() -> None:
         assert text.count(f"[`{name}`][") == 1, name
     assert "[`Inbox`][order_lifecycle.webhooks.Inbox]" in text
     assert "[`StoreError`][order_lifecycle.exceptions.StoreError]" in text
+
+
+def test_every_snippet_include_is_intact() -> None:
+    """Each page's file includes are whole ``--8<--`` lines in fences a code formatter leaves alone.
+
+    ``ruff format`` rewrites ``--8<-- "x.py"`` inside a ```` ```python ```` fence into Python
+    (``--8 < --"x.py"``), which the site then shows as that text instead of the file.
+    """
+    broken = []
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        lines = page.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, 1):
+            if "--8" not in line:
+                continue
+            include = re.fullmatch(r'--8<-- "([^"]+)"', line)
+            fence = lines[number - 2] if number > 1 else ""
+            if (
+                include is None
+                or not (ROOT / "docs" / "examples" / include[1]).is_file()
+                or fence.strip() == "```python"
+            ):
+                broken.append(f"{page.relative_to(ROOT)}:{number}: {line}")
+    assert broken == []

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import sys
 import threading
 import time
-import types
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import django  # type: ignore[import-untyped]
 import pytest
-from django.conf import settings  # type: ignore[import-untyped]
+from django.core.management import call_command  # type: ignore[import-untyped]
 from django.test import Client, override_settings  # type: ignore[import-untyped]
 
-from order_lifecycle.actions import ActionWorker
-from order_lifecycle.webhooks import Reconciler, sign
+from order_lifecycle.integrations.django import get_store
+from order_lifecycle.webhooks import sign
+from tests.django_setup import configure
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 SECRET = "whsec-docs-example"  # noqa: S105 (a made-up test secret)
@@ -28,37 +28,31 @@ SECRET = "whsec-docs-example"  # noqa: S105 (a made-up test secret)
 if str(EXAMPLES) not in sys.path:
     sys.path.insert(0, str(EXAMPLES))
 
-if not settings.configured:
-    settings.configure(
-        SECRET_KEY="test-only",  # noqa: S106 (a made-up test key)
-        INSTALLED_APPS=[],
-        ROOT_URLCONF=types.ModuleType("no_urls"),
-    )
-    django.setup()
+configure()
 
-from django_shop import handlers, orders, provider, warehouse  # noqa: E402 (once Django is set up)
+from django_shop import provider, warehouse  # noqa: E402 (once Django is set up)
 from django_shop import settings as shop_settings  # noqa: E402 (as above)
 
 
 @pytest.fixture
 def shop(tmp_path: Path) -> Iterator[Client]:
-    """The example project's settings, on a new SQLite file; a client that checks CSRF."""
-    values = {name: getattr(shop_settings, name) for name in dir(shop_settings) if name.isupper()}
-    values |= {
-        "ORDER_LIFECYCLE_DB": str(tmp_path / "orders.db"),
-        "ORDER_LIFECYCLE_SECRETS": [SECRET],
+    """The example project's settings, on a new SQLite store; a client that checks CSRF."""
+    # Its DATABASES stay the tests' (Django's connections are made once a process).
+    values = {
+        name: getattr(shop_settings, name)
+        for name in dir(shop_settings)
+        if name.isupper() and name != "DATABASES"
+    }
+    values["ORDER_LIFECYCLE"] = values["ORDER_LIFECYCLE"] | {
+        "DB": str(tmp_path / "orders.db"),
+        "SECRETS": SECRET,
     }
     with override_settings(**values):
-        orders.store.cache_clear()
-        orders.inbox.cache_clear()
         # The URLconf's view holds the inbox of the settings it was imported under.
         urls = sys.modules.get("django_shop.urls")
         importlib.reload(urls) if urls else importlib.import_module("django_shop.urls")
         warehouse.SHIPPED.clear()
         yield Client(enforce_csrf_checks=True)
-        orders.store().close()
-    orders.store.cache_clear()
-    orders.inbox.cache_clear()
 
 
 def accepted(event_id: str = "evt-1", order_id: str = "1001") -> bytes:
@@ -79,6 +73,13 @@ def accepted(event_id: str = "evt-1", order_id: str = "1001") -> bytes:
     return json.dumps(event).encode()
 
 
+def manage(*argv: str) -> str:
+    """What ``manage.py`` prints for one of the app's commands."""
+    out = io.StringIO()
+    call_command(*argv, stdout=out)
+    return out.getvalue()
+
+
 def post_webhook(client: Client, raw: bytes, secret: str = SECRET) -> tuple[int, str]:
     signature = sign(raw, secret, datetime.now(UTC))
     answer = client.post(
@@ -91,16 +92,16 @@ def post_webhook(client: Client, raw: bytes, secret: str = SECRET) -> tuple[int,
 
 
 def test_django_shop_takes_signed_webhooks_and_ships_once(shop: Client) -> None:
-    """The example's view applies a signed delivery; its worker ships once, redelivery or not."""
+    """The view stores a signed delivery; reconcile applies it; run_actions ships it once."""
     assert post_webhook(shop, accepted()) == (202, "pending")
     forged = post_webhook(shop, accepted(), secret="not-the-secret")  # noqa: S106 (a forgery's)
     assert forged == (401, "invalid")
-    assert Reconciler(orders.store()).run_once() == 1  # as `order-lifecycle reconcile` does
-    worker = ActionWorker(orders.store(), handlers.HANDLERS)
-    assert worker.run_once() == 1
+    assert "deliveries settled: 1 (applied 1)" in manage("reconcile", "--once")
+    assert manage("run_actions", "--once").startswith("actions claimed: 1, done: 1,")
     assert post_webhook(shop, accepted()) == (200, "duplicate")
-    assert worker.run_once() == 0
-    (ship,) = orders.store().list_actions()
+    assert manage("reconcile", "--once").startswith("deliveries settled: 0")
+    assert manage("run_actions", "--once").startswith("actions claimed: 0,")
+    (ship,) = get_store().list_actions()
     assert (ship.kind, ship.state) == ("ship", "done")
     assert warehouse.SHIPPED == {ship.key: "parcel-1001-shirt-2"}  # noqa: SIM300 (actual first)
 

@@ -5,30 +5,19 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-import django  # type: ignore[import-untyped]
 import pytest
-from django.conf import settings  # type: ignore[import-untyped]
 from django.test import Client, override_settings  # type: ignore[import-untyped]
 from django.urls import path  # type: ignore[import-untyped]
 
 from order_lifecycle.exceptions import WrongType
+from order_lifecycle.integrations.django import webhook_view
 from order_lifecycle.webhooks import DeliveryStatus, Inbox
 
 from . import integrations as glue
 from . import webhook_events as ev
+from .django_setup import configure
 
-if not settings.configured:
-    # The least a project has, with CSRF checks on: the view must be exempt from them.
-    settings.configure(
-        SECRET_KEY="test-only",  # noqa: S106 (a made-up test key)
-        ALLOWED_HOSTS=["testserver"],
-        MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"],
-        INSTALLED_APPS=[],
-        ROOT_URLCONF=types.ModuleType("no_urls"),
-    )
-    django.setup()
-
-from order_lifecycle.integrations.django import webhook_view
+configure()
 
 
 @pytest.fixture

@@ -8,8 +8,11 @@ import sys
 import threading
 from collections.abc import MutableMapping
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -17,11 +20,18 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from order_lifecycle.exceptions import WrongType
-from order_lifecycle.integrations.starlette import reconciler_lifespan, webhook_route
+from order_lifecycle.integrations.starlette import (
+    readiness_route,
+    reconciler_lifespan,
+    webhook_route,
+)
+from order_lifecycle.store import ReadinessCheck
+from order_lifecycle.testing import HOSTILE_TEXT
 from order_lifecycle.webhooks import DeliveryStatus, Inbox, Reconciler
 
 from . import integrations as glue
 from . import webhook_events as ev
+from .hostile import VALUES
 
 
 async def loop_thread(_request: Request) -> JSONResponse:
@@ -206,3 +216,85 @@ def test_an_opted_in_reconciler_runs_in_a_thread_while_the_app_runs() -> None:
     assert not running[0].is_alive()
     with pytest.raises(WrongType, match="a Reconciler"):
         reconciler_lifespan(inbox)  # type: ignore[arg-type]
+
+
+def ready_client(store: Any, check: ReadinessCheck | None = None) -> TestClient:
+    app = Starlette(routes=[readiness_route(store, check), Route("/loop", loop_thread)])
+    return TestClient(app)
+
+
+def test_readiness_answers_200_with_the_backlog_when_ready() -> None:
+    """A reachable store under its limits: 200, its schema and backlog in the body, not cached."""
+    inbox = glue.inbox()
+    inbox.accept(glue.signed(1))
+    with ready_client(inbox.store) as test:
+        answer = test.get("/ready")
+        head = test.head("/ready")
+    assert answer.status_code == head.status_code == 200
+    assert answer.headers["cache-control"] == "no-store"
+    body = answer.json()
+    assert (body["ready"], body["problems"], body["deliveries"]) == (True, [], {"pending": 1})
+
+
+def test_readiness_answers_503_over_the_limit() -> None:
+    """A backlog over the check's limit: 503, the problem in the body."""
+    inbox = glue.inbox()
+    inbox.accept(glue.signed(3))
+    with ready_client(inbox.store, ReadinessCheck(max_deliveries=2)) as test:
+        answer = test.get("/ready")
+    assert answer.status_code == 503
+    assert answer.json()["problems"] == [
+        "deliveries not yet applied: 3, over the limit of 2: are the reconcilers running?"
+    ]
+
+
+def test_readiness_of_a_database_down_is_503_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """A store that cannot be reached: 503 without its host in the body; a warning names it."""
+    with ready_client(glue.DownStore()) as test, caplog.at_level(logging.WARNING):
+        answer = test.get("/ready")
+    assert answer.status_code == 503
+    assert answer.json()["problems"] == ["the database cannot be reached"]
+    assert "db.internal" not in answer.text
+    (record,) = [r for r in caplog.records if r.name == "order_lifecycle.integrations"]
+    assert "db.internal" in record.getMessage()
+
+
+def test_readiness_reads_the_store_off_the_event_loop_thread() -> None:
+    """The readiness check pings the store from a worker thread, never the event loop's."""
+    store = glue.WatchedStore()
+    with ready_client(store) as test:
+        assert test.get("/ready").status_code == 200
+        loop = test.get("/loop").json()
+    assert store.threads
+    assert loop not in store.threads
+
+
+@given(store=VALUES, check=VALUES)
+def test_the_readiness_route_wants_a_store_and_a_check(store: Any, check: Any) -> None:
+    """Anything but a store, or a check, is refused when the route is built."""
+    with pytest.raises(WrongType):
+        readiness_route(store, check)
+    if check is not None:
+        with pytest.raises(WrongType):
+            readiness_route(glue.WatchedStore(), check)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    method=st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
+    query=HOSTILE_TEXT,
+    body=st.binary(max_size=2_000),
+)
+def test_any_request_for_readiness_is_answered_and_changes_nothing(
+    method: str, query: str, body: bytes
+) -> None:
+    """Any method, query or body: 200 (GET, HEAD) or 405, the same answer, nothing stored."""
+    store = glue.WatchedStore()
+    glue.inbox(store).accept(glue.signed(1))
+    raw = quote_from_bytes(query.encode("utf-8", "surrogatepass"), safe="")
+    with ready_client(store) as test:
+        answer = test.request(method, f"/ready?{raw}={raw}", content=body)
+    assert answer.status_code == (200 if method in {"GET", "HEAD"} else 405)
+    if method == "GET":
+        assert answer.json()["deliveries"] == {"pending": 1}
+    assert store.overview(open_only=False).deliveries[DeliveryStatus.PENDING].count == 1

@@ -12,8 +12,8 @@ from order_lifecycle._json import (
     MAX_DEPTH,
     Problem,
     _check_depth,
-    _check_text_depth,
     _plain_id,
+    check_text_depth,
     loads,
     optional_id,
     optional_str,
@@ -55,9 +55,9 @@ def _verdict(check: object, value: object) -> str | None:
 
 @given(_DEEP, st.booleans())
 def test_the_text_depth_check_agrees_with_the_tree_walk(value: object, ascii_only: bool) -> None:
-    """_check_text_depth refuses exactly the UTF-8 bodies _check_depth refuses, alike."""
+    """check_text_depth refuses exactly the UTF-8 bodies _check_depth refuses, alike."""
     raw = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
-    assert _verdict(_check_text_depth, raw) == _verdict(_check_depth, json.loads(raw))
+    assert _verdict(check_text_depth, raw) == _verdict(_check_depth, json.loads(raw))
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-32"])

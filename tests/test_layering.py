@@ -16,6 +16,7 @@ SOURCE = Path(order_lifecycle.__file__).parent
 # The bottom modules (``_version``, ``exceptions``, ``_json``, ``_text``) are layers of their own.
 LAYERS = [
     "_version",
+    "_telemetry",
     "exceptions",
     "_json",
     "_text",

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,6 +26,7 @@ from order_lifecycle.exceptions import UnknownState, WrongType
 from order_lifecycle.lifecycle import FraudState, Step
 from order_lifecycle.models import SnapshotMark
 from order_lifecycle.models._models import marked_charge
+from order_lifecycle.testing import charges, new_orders
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -271,3 +275,27 @@ def test_marked_charge_refuses_a_wrong_charge_or_mark(charge: object, mark: obje
     real = Charge("c1", "capturable", Decimal("1.00"))
     with pytest.raises(WrongType):
         marked_charge(charge if mark is None else real, mark)  # type: ignore[arg-type]
+
+
+@given(new_orders(), st.lists(charges(), max_size=3, unique_by=lambda c: c.id))
+def test_evolved_is_what_attrs_evolve_gives_for_checked_parts(
+    order: Order, found: list[Charge]
+) -> None:
+    """Order.evolved gives attrs.evolve's order for checked parts, or refuses as it would."""
+    parts: dict[str, Any] = {
+        "fraud_state": FraudState.PASSED,
+        "items": order.items,
+        "charges": tuple(found),
+        "checkout_id": order.checkout_id,
+        "currency": None,
+        "as_of": SnapshotMark(datetime(2026, 1, 1, tzinfo=UTC), "evt-1"),
+    }
+    try:
+        expected = attrs.evolve(order, history=list(order.history), **parts)
+    except InvalidInput as error:
+        with pytest.raises(InvalidInput, match=re.escape(str(error))):
+            order.evolved(**parts)
+        return
+    evolved = order.evolved(**parts)
+    assert evolved == expected
+    assert evolved.history is not order.history

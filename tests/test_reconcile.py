@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import copy
+import re
 from datetime import timedelta
 from decimal import Decimal
+from random import Random
 from typing import Any
 
 import attrs
@@ -15,8 +17,9 @@ from order_lifecycle.exceptions import WrongType
 from order_lifecycle.lifecycle import ORDER_SPEC, FraudState, replay
 from order_lifecycle.models import SnapshotMark
 from order_lifecycle.models._models import marked_charge
-from order_lifecycle.testing import assert_order_invariants, charges
+from order_lifecycle.testing import OrderLife, assert_order_invariants, charges, order_lives
 from order_lifecycle.webhooks import Event, EventOutcome, Reconciled, apply_event, parse_event
+from order_lifecycle.webhooks._reconcile import applied_to_copy
 
 from . import webhook_events as ev
 
@@ -850,3 +853,31 @@ def test_the_provider_record_is_followed_whatever_the_data_lags(
     assert [s.dest for s in result.order.history] == path
     assert [s.at for s in result.order.history] == [ev.at(10 * (i + 1)) for i in range(len(path))]
     assert replay(ORDER_SPEC, result.order.history) is path[-1]
+
+
+@given(order_lives(max_moves=8), st.randoms(use_true_random=False))
+def test_applied_to_copy_is_apply_event_without_touching_its_order(
+    life: OrderLife, random: Random
+) -> None:
+    """applied_to_copy gives what apply_event gives on a copy, and leaves the order as it was."""
+    events = [parse_event(d.body) for d in life.deliveries]
+    random.shuffle(events)
+    order: Order | None = None
+    for event in events:
+        before = None if order is None else order.copy()
+        try:
+            expected = apply_event(None if order is None else order.copy(), event)
+        except EventConflict as conflict:
+            with pytest.raises(EventConflict, match=re.escape(conflict.reason)):
+                applied_to_copy(order, event)
+            continue
+        done = applied_to_copy(order, event)
+        assert (done.outcome, done.reason, done.steps, done.order) == (
+            expected.outcome,
+            expected.reason,
+            expected.steps,
+            expected.order,
+        )
+        if order is not None:
+            assert order == before
+        order = done.order

@@ -131,6 +131,20 @@ def test_a_poison_delivery_never_stalls_its_order() -> None:
     assert "data.object.items[0]" in (row.reason or "")
 
 
+def test_deliveries_naming_no_order_are_each_settled_inline() -> None:
+    """Several deliveries without an order id in one receive: each is invalid, with a reason."""
+    box, _, store, _ = setup()
+    poisons = []
+    for n in range(3):
+        poison = json.loads(json.dumps(ev.accepted_fulfilled_complete()[0]))
+        poison["id"] = f"evt-no-order-{n}"
+        poison["data"]["object"]["id"] = ""
+        poisons.append(signed(poison))
+    results = box.receive(poisons)
+    assert [(r.outcome, bool(r.reason)) for r in results] == [(DeliveryStatus.INVALID, True)] * 3
+    assert set(statuses(store).values()) == {"invalid"}
+
+
 class RefusingOne(MemoryStore):
     """A store whose database refuses the change of one event id, as a database refuses data."""
 
@@ -324,3 +338,29 @@ def test_hostile_calls_raise_typed_errors_and_change_nothing(
     with contextlib.suppress(InvalidInput):
         calls[name]()
     assert statuses(store) == before
+
+
+def test_a_stale_snapshot_is_told_by_its_keys_without_parsing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An older order or charge snapshot is stale by its envelope's keys: never parsed whole."""
+    box, reconciler, store, _ = setup()
+    accepted, capture, cancel = ev.charge_capture_and_cancel()
+    box.accept([signed(accepted), signed(cancel)])
+    drain(reconciler)
+    before = orders(store)
+
+    def unparsed(body: object) -> object:
+        raise AssertionError(body)
+
+    monkeypatch.setattr("order_lifecycle.webhooks._reconciler.parse_event", unparsed)
+    older_order = ev.event("evt-older", "order.accepted", accepted["data"]["object"], ev.at(1))
+    box.accept([signed(older_order), signed(capture)])
+    assert drain(reconciler) == 2
+    rows = {row.event_id: row for row in store.list_deliveries(limit=100)}
+    assert rows["evt-older"].status is DeliveryStatus.STALE
+    assert (rows["evt-older"].reason or "").startswith("older than the snapshot the order holds")
+    assert rows[capture["id"]].status is DeliveryStatus.STALE
+    assert "holds a newer snapshot" in (rows[capture["id"]].reason or "")
+    assert orders(store) == before
+    assert event_ids(store)["evt-older"] == accepted["data"]["object"]["id"]

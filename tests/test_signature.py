@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from order_lifecycle import InvalidInput, InvalidSignature
@@ -27,7 +27,9 @@ def test_a_signed_delivery_passes() -> None:
 def test_the_scheme_is_the_providers() -> None:
     """The signature is base64 HMAC-SHA256 over '<timestamp part>.<raw body>'."""
     timestamp_part = f"t={int(NOW.timestamp())}"
-    mac = hmac.new(b"whsec-k1", timestamp_part.encode() + b"." + BODY, hashlib.sha256).digest()
+    # What is signed is the part as the header gives it, without its surrounding spaces.
+    signed = timestamp_part.strip().encode() + b"." + BODY
+    mac = hmac.new(b"whsec-k1", signed, hashlib.sha256).digest()
     header = f"{timestamp_part}, {base64.b64encode(mac).decode()}"
     assert header == sign(BODY, "whsec-k1", NOW)
     verify_signature(header, BODY, [b"whsec-k1"], NOW, AGE)
@@ -176,3 +178,30 @@ def test_the_header_limits_allow_seven_signatures() -> None:
     verify_signature(
         good.split(", ")[0] + ", x" * 6 + ", " + good.split(", ")[1], BODY, ["whsec-k1"], NOW, AGE
     )
+
+
+_TIMESTAMP = re.compile(r"(?:[A-Za-z]\w*=)?(\d{9,13})")
+_PARTS = st.text(alphabet="t=_aZ09 \u00e9", max_size=4) | st.just("")
+_DIGITS = st.integers(0, 10**14).map(str) | st.from_regex(r"\d{8,14}", fullmatch=True)
+
+
+@given(prefix=_PARTS, digits=_DIGITS)
+@example(prefix="=", digits="1777636800")
+@example(prefix="1t=", digits="1777636800")
+@example(prefix="v_1=", digits="1777636800123")
+def test_a_timestamp_part_is_read_as_documented(prefix: str, digits: str) -> None:
+    """A timestamp part counts iff it is 9 to 13 digits, bare or after a ``label=``."""
+    timestamp_part = f"{prefix}{digits}"
+    # What is signed is the part as the header gives it, without its surrounding spaces.
+    signed = timestamp_part.strip().encode() + b"." + BODY
+    mac = hmac.new(b"whsec-k1", signed, hashlib.sha256).digest()
+    header = f"{timestamp_part}, {base64.b64encode(mac).decode()}"
+    match = _TIMESTAMP.fullmatch(timestamp_part.strip())
+    epoch = int(match[1]) if match else 0
+    seconds = epoch / 1000 if epoch > 10**11 else epoch
+    if match is None or not timestamp_part.isascii():
+        with pytest.raises(InvalidSignature):
+            verify_signature(header, BODY, ["whsec-k1"], NOW, timedelta(days=10**6))
+        return
+    now = datetime.fromtimestamp(seconds, tz=UTC)
+    verify_signature(header, BODY, ["whsec-k1"], now, timedelta(0))

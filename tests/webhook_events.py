@@ -21,6 +21,7 @@ from order_lifecycle.sandbox.shapes import (
     operation,
     order,
     raw,
+    refund,
     stamp,
 )
 
@@ -31,11 +32,14 @@ __all__ = [
     "at",
     "charge",
     "event",
+    "file_event",
     "item",
     "legacy_order",
     "operation",
     "order",
     "raw",
+    "refund",
+    "refund_event",
     "stamp",
 ]
 
@@ -376,6 +380,45 @@ def legacy_order_fulfilled() -> list[Json]:
         {**event("evt-1008-accepted", "order.accepted", accepted, at(4)), **_V2020},
         {**event("evt-1008-fulfilled", "order.fulfilled", fulfilled, at(62)), **_V2020},
     ]
+
+
+def refund_event(
+    event_id: str,
+    order_id: str,
+    charge_id: str,
+    amount: float,
+    when: datetime,
+    *,
+    failed: str | None = None,
+    refund_id: str | None = None,
+) -> Json:
+    """A refund of ``amount`` on one charge, complete (or failed for ``failed``): its event.
+
+    ``refund.complete`` or ``refund.failed``, as the Refunds API's events carry it (payloads
+    17 and 18); a failure's ``failureReason`` is left out when ``failed`` is empty.
+    """
+    entry = operation(f"op-{event_id}", amount, "failed" if failed else "complete", when)
+    obj = refund(refund_id or f"re_{event_id}", order_id, charge_id, entry)
+    if failed is not None:
+        obj |= {"state": "failed", "refundedAmount": 0.0}
+        if failed:
+            obj["failureReason"] = failed
+    kind = "refund.failed" if failed is not None else "refund.complete"
+    return event(event_id, kind, obj, when)
+
+
+def file_event(event_id: str, kind: str, order_id: str, when: datetime) -> Json:
+    """``order.invoice.created`` or ``order.credit_memo.created``: a file's info (payload 12)."""
+    purpose = "customer_invoice" if "invoice" in kind else "customer_credit_memo"
+    obj = {
+        "id": f"file-{event_id}",
+        "fileId": f"file-{event_id}",
+        "orderId": order_id,
+        "customerId": "cus-1",
+        "purpose": purpose,
+        "invoiceURL": f"https://api.example.com/files/file-{event_id}/content",
+    }
+    return event(event_id, kind, obj, when)
 
 
 ALL_LIVES = {

@@ -42,6 +42,7 @@ concept, each with one face (``__all__``), in layers that import only downwards:
 
 from __future__ import annotations
 
+import logging as _logging
 from types import ModuleType as _Module
 
 from ._version import __version__
@@ -116,6 +117,10 @@ __all__ = [
     "refund",
     "return_items",
 ]
+
+# A library's habit: its records go nowhere until the application configures logging
+# (the standard library's "last resort" would print warnings to stderr otherwise).
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 
 def __dir__() -> list[str]:

@@ -83,9 +83,12 @@ def handlers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callab
 
 
 def listed(db: str, capsys: pytest.CaptureFixture[str], *options: str) -> list[dict[str, Any]]:
-    """What `actions list --json` prints, parsed."""
+    """The actions `actions list --json` prints, parsed (the whole page, on one page)."""
     assert main(["actions", "list", "--db", db, "--json", *options]) == 0
-    parsed: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
+    document = json.loads(capsys.readouterr().out)
+    assert document["total"] == document["shown"] == len(document["actions"])
+    assert document["next_after"] is None
+    parsed: list[dict[str, Any]] = document["actions"]
     return parsed
 
 
@@ -101,10 +104,10 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
 def test_list_prints_the_outbox_as_a_table_and_as_json(
     db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`list` shows each action's key and state; --json prints the same as one JSON array."""
+    """`list` shows each action's key and state; --json prints the same as one JSON document."""
     assert main(["actions", "list", "--db", db]) == 0
     out = capsys.readouterr().out
-    assert "2 actions" in out
+    assert "showing 2 of 2 actions" in out
     assert re.search(rf"  {re.escape(SHIP)}\s+pending\s+0\s", out)
     assert DELIVER in out
     found = {a["key"]: a for a in listed(db, capsys)}

@@ -3,8 +3,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -142,8 +144,13 @@ def test_replay_of_hostile_lines_gives_typed_outcomes(
     log.write_bytes(b"\n".join(line.replace(b"\n", b" ") for line in lines))
     out, err = io.StringIO(), io.StringIO()
     arguments = ["replay", str(log), "--db", str(folder / "s.db"), "--json"]
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(arguments + (["--secret", SECRET] if signed else []))
+    secrets = {"ORDER_LIFECYCLE_SECRETS": SECRET} if signed else {}
+    with (
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        mock.patch.dict(os.environ, secrets),
+    ):
+        code = main(arguments)
     assert err.getvalue() == ""
     document = json.loads(out.getvalue())
     outcomes = {row["outcome"] for row in document["deliveries"]}

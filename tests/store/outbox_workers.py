@@ -1,8 +1,10 @@
 """What the outbox's crash and concurrency tests run in other processes.
 
 ``python -m tests.store.outbox_workers hang URL MARKER``: a worker whose ``ship`` handler
-writes ``MARKER`` and then hangs (the test SIGKILLs it there). ``... drain URL LOG``: a
-worker that runs every due action, appending ``key pid start end`` to ``LOG`` for each.
+writes ``MARKER`` and then hangs (the test SIGKILLs it there); ``... hang_listener URL
+MARKER`` the same with a listener's handler (``welcome``, see :data:`LISTENING`). ``...
+drain URL LOG``: a worker that runs every due action, appending ``key pid start end`` to
+``LOG`` for each.
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 from order_lifecycle import Item, Order, OrderEvent
-from order_lifecycle.actions import ActionWorker, StoredAction
+from order_lifecycle.actions import ActionPolicy, ActionWorker, StoredAction, on
 from order_lifecycle.models import fire
 from order_lifecycle.store import Store, open_store
 
 LEASE = timedelta(seconds=3)
+LISTENING = ActionPolicy(listen={"welcome": on("accepted")})
+"""A shop's policy: a listener of every acceptance."""
 
 
 def stock(store: Store, orders: int) -> None:
@@ -31,17 +36,29 @@ def stock(store: Store, orders: int) -> None:
         store.create_order(order)
 
 
-def hang(url: str, marker: str) -> None:
-    """Claim the ship action, say so in ``marker``, and hang inside the handler."""
+def hanging(marker: str) -> Callable[[StoredAction], None]:
+    """A handler that says which action it runs in ``marker``, then hangs."""
 
-    def ship(action: StoredAction) -> None:
+    def handle(action: StoredAction) -> None:
         # Written whole, then renamed: the test may kill this process as soon as it exists.
         Path(f"{marker}.part").write_text(action.key)
         Path(f"{marker}.part").replace(marker)
         time.sleep(600)
 
+    return handle
+
+
+def hang(url: str, marker: str) -> None:
+    """Claim the ship action, say so in ``marker``, and hang inside the handler."""
     with open_store(url) as store:
-        ActionWorker(store, {"ship": ship}, lease=LEASE).run_once()
+        ActionWorker(store, {"ship": hanging(marker)}, lease=LEASE).run_once()
+
+
+def hang_listener(url: str, marker: str) -> None:
+    """Claim a listener's action (the store's policy is :data:`LISTENING`), and hang in it."""
+    with open_store(url) as store:
+        store.action_policy = LISTENING
+        ActionWorker(store, {"welcome": hanging(marker)}, lease=LEASE).run_once()
 
 
 def drain(url: str, log: str) -> None:
@@ -66,4 +83,6 @@ def drain(url: str, log: str) -> None:
 
 
 if __name__ == "__main__":
-    {"hang": hang, "drain": drain}[sys.argv[1]](sys.argv[2], sys.argv[3])
+    {"hang": hang, "hang_listener": hang_listener, "drain": drain}[sys.argv[1]](
+        sys.argv[2], sys.argv[3]
+    )

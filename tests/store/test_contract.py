@@ -408,7 +408,9 @@ def test_check_finds_histories_a_new_table_forbids(store: Store) -> None:
     store.create_order(new_order("o-2"))
     store.update_order("o-2", dispute_and_resolve)
     store.begin_submission("chk-1", at=T0)
-    assert store.check() == []
+    checked: list[int] = []
+    assert store.check(progress=checked.append) == []
+    assert checked == [1, 1, 1]  # two orders and a checkout, each told as it is checked
     # A new table where an accepted order can no longer be disputed (only later states).
     no_disputes = attrs.evolve(
         ORDER_SPEC,

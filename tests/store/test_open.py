@@ -613,6 +613,8 @@ RELEASED = {
     (3, "postgres"): "510ce546b5362801c544854f4c7ed3a8c9870e96dbd6b426c8987574a23904fa",
     (4, "sqlite"): "8bf23248b29657f5e163d037adc6c7ace6424510e5e33e5a6eeea9977bde753f",
     (4, "postgres"): "8bf23248b29657f5e163d037adc6c7ace6424510e5e33e5a6eeea9977bde753f",
+    (5, "sqlite"): "9e94fcb4520afa96515c0b105d3a85922b9b45aeb1b2fcc40980b1ad741347d0",
+    (5, "postgres"): "ea1a66a07e8a79b6b181a7e0c6f88cdc35db87481e3370a35c8c02144be3977c",
 }
 
 

@@ -14,11 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from order_lifecycle.actions import ActionState, ActionWorker, StoredAction, action_key
+from order_lifecycle import OrderState
+from order_lifecycle.actions import (
+    ActionState,
+    ActionWorker,
+    StoredAction,
+    Transitioned,
+    action_key,
+)
 from order_lifecycle.store import open_store
 
 from .conftest import REAL_BACKENDS, UrlMaker
-from .outbox_workers import LEASE, stock
+from .outbox_workers import LEASE, LISTENING, stock
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = 12
@@ -33,14 +40,9 @@ def spawn(*args: str) -> subprocess.Popen[bytes]:
     )
 
 
-@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
-def test_a_worker_killed_mid_action_loses_nothing(new_url: UrlMaker, tmp_path: Path) -> None:
-    """SIGKILL inside the handler: the action stays claimed, then is claimable after its lease."""
-    url = new_url()
-    with open_store(url) as store:
-        stock(store, 1)
-    marker = tmp_path / "claimed"
-    worker = spawn("hang", url, str(marker))
+def killed_in_its_handler(how: str, url: str, marker: Path) -> datetime:
+    """Run a worker (``how``) until its handler says which action it holds; SIGKILL it then."""
+    worker = spawn(how, url, str(marker))
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():
@@ -53,6 +55,17 @@ def test_a_worker_killed_mid_action_loses_nothing(new_url: UrlMaker, tmp_path: P
     finally:
         if worker.poll() is None:
             worker.kill()
+    return killed_at
+
+
+@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+def test_a_worker_killed_mid_action_loses_nothing(new_url: UrlMaker, tmp_path: Path) -> None:
+    """SIGKILL inside the handler: the action stays claimed, then is claimable after its lease."""
+    url = new_url()
+    with open_store(url) as store:
+        stock(store, 1)
+    marker = tmp_path / "claimed"
+    killed_at = killed_in_its_handler("hang", url, marker)
     ship = action_key("o0", "ship", "box")
     assert marker.read_text() == ship
     with open_store(url) as store:
@@ -66,6 +79,35 @@ def test_a_worker_killed_mid_action_loses_nothing(new_url: UrlMaker, tmp_path: P
         (again,) = store.claim_actions(["ship"])
         assert (again.key, again.tries) == (ship, 2)
         assert store.complete_action(ship, "shipped").state is ActionState.DONE
+
+
+@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+def test_a_listener_is_heard_again_after_its_worker_is_killed(
+    new_url: UrlMaker, tmp_path: Path
+) -> None:
+    """A listener's handler SIGKILLed: its action is claimed again once the lease lapses."""
+    url = new_url()
+    with open_store(url) as store:
+        store.action_policy = LISTENING
+        stock(store, 1)
+    marker = tmp_path / "heard"
+    killed_in_its_handler("hang_listener", url, marker)
+    heard = action_key("o0", "welcome", "step#1")
+    assert marker.read_text() == heard
+    with open_store(url) as store:
+        store.action_policy = LISTENING
+        (held,) = store.list_actions(kinds=["welcome"])
+        assert (held.key, held.state, held.tries) == (heard, ActionState.CLAIMED, 1)
+        assert held.lease_until is not None
+        time.sleep(max(0.0, (held.lease_until - datetime.now(UTC)).total_seconds()) + 0.1)
+        runs: list[object] = []
+        worker = ActionWorker(store, {"welcome": lambda action: runs.append(action.request)})
+        assert worker.run_once() == 1
+        (request,) = runs
+        assert isinstance(request, Transitioned)
+        assert (request.step, request.dest) == (1, OrderState.ACCEPTED)
+        (done,) = store.list_actions(kinds=["welcome"])
+        assert (done.state, done.tries) == (ActionState.DONE, 2)
 
 
 @pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)

@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from order_lifecycle import Inbox, Order, OrderState
-from order_lifecycle.actions import ActionState, StoredAction, action_key
+from order_lifecycle.actions import ActionPolicy, ActionState, StoredAction, action_key
 from order_lifecycle.exceptions import ActionNotRetryable
 from order_lifecycle.lifecycle import ORDER_SPEC, ActionKind
 from order_lifecycle.orders import cancel_items
 from order_lifecycle.store import MemoryStore, Store, open_store
-from order_lifecycle.testing import OrderLife, order_lives
+from order_lifecycle.testing import OrderLife, order_lives, shuffled_deliveries, subscriptions
 from tests import webhook_events as ev
 from tests.test_actions import outbox, the_life
 
@@ -96,7 +96,7 @@ def reason_gone(action: StoredAction, order: Order) -> str | None:
         ActionKind.REVIEW_FULFILMENT: ACCEPTED_OR_DISPUTE,
         ActionKind.CAPTURE: {OrderState.FULFILLED, OrderState.DISPUTE},
         ActionKind.RESPOND_TO_DISPUTE: {OrderState.DISPUTE},
-    }.get(action.kind)
+    }.get(ActionKind(action.kind))
     if kept is not None and order.state not in kept:
         return f"the order is {order.state}"
     if action.kind in ITEM_KINDS:
@@ -166,3 +166,65 @@ def test_actions_follow_the_order_through_disputes_partial_cancellations_and_dea
                 for action in store.claim_actions(limit=100):
                     store.fail_action(action.key, "the warehouse is down", claim=action.tries)
             check_the_outbox_follows(store, life.order_id)
+
+
+def subscribed_ids(life: OrderLife, policy: ActionPolicy) -> set[tuple[str, str]]:
+    """Each (kind, event id) the policy's subscriptions ask for in ``life``."""
+    return {
+        (kind, event["id"])
+        for event in life.events
+        for kind in policy.subscribe.kinds_for(event["type"])
+    }
+
+
+@LIVES
+@given(
+    life=order_lives(refund_events=True),
+    subscribe=subscriptions(),
+    data=st.data(),
+)
+def test_every_subscribed_delivery_of_a_life_yields_its_action_once(
+    new_store: Callable[[], Store],
+    life: OrderLife,
+    subscribe: dict[str, list[str]],
+    data: st.DataObject,
+) -> None:
+    """Shuffled and redelivered, one at a time: each subscribed event makes one action a kind."""
+    policy = ActionPolicy(subscribe=subscribe)
+    deliveries = data.draw(shuffled_deliveries(life))
+    with new_store() as store:
+        store.action_policy = policy
+        inbox = Inbox(store, verified_upstream=True)
+        for delivery in deliveries:
+            inbox.receive([delivery])
+        found = [(str(a.kind), a.subject) for a in store.list_actions(kinds=list(policy.kinds))]
+        assert sorted(found) == sorted(subscribed_ids(life, policy))
+        reports = {e["id"] for e in life.events if e["type"] == "refund.complete"}
+        settled = [
+            a for a in store.list_actions(kinds=["confirm_refund"]) if "settled_by" in a.payload
+        ]
+        assert {a.payload["settled_by"]["event_id"] for a in settled} == reports
+        made = [
+            a.payload["settled_by"]["event_id"] for a in settled if "refund_id" not in a.payload
+        ]
+        assert len(made) == len(set(made))  # no report settles two of the order's actions
+
+
+@LIVES
+@given(life=order_lives(refund_events=True))
+def test_in_order_each_refund_the_provider_confirms_settles_its_confirm_refund(
+    new_store: Callable[[], Store], life: OrderLife
+) -> None:
+    """Delivered in order, each refund.complete settles the order's oldest open confirm_refund."""
+    with new_store() as store:
+        inbox = Inbox(store, verified_upstream=True)
+        for event in life.events:
+            inbox.receive([ev.raw(event)])
+        actions = store.list_actions(kinds=["confirm_refund"])
+        assert not [a for a in actions if "refund_id" in a.payload]  # none kept apart
+        settled = [a for a in actions if a.state is ActionState.DONE]
+        assert len(settled) == sum(1 for e in life.events if e["type"] == "refund.complete")
+        pending = [a for a in actions if a.state is ActionState.PENDING]
+        oldest_first = sorted(actions, key=lambda a: (a.created_at, a.key))
+        assert oldest_first[: len(settled)] == sorted(settled, key=lambda a: (a.created_at, a.key))
+        assert len(settled) + len(pending) == len(actions)

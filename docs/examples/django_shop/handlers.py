@@ -1,19 +1,11 @@
-"""What the shop does for each action, run by ``order-lifecycle actions run``.
+"""What the shop does for each action, run by ``manage.py run_actions``.
 
-The worker imports this module by name (``--handlers django_shop.handlers:HANDLERS``),
-outside any request, so Django is set up here first.
+The worker finds them by ``settings.ORDER_LIFECYCLE["HANDLERS"]``, this module's ``HANDLERS``.
 """
 
-import os
+from order_lifecycle.actions import Handler, StoredAction
 
-import django
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_shop.settings")
-django.setup()
-
-from order_lifecycle.actions import Handler, StoredAction  # noqa: E402 (after django.setup)
-
-from . import warehouse  # noqa: E402 (as above)
+from . import warehouse
 
 
 def ship(action: StoredAction) -> dict[str, str]:

@@ -5,8 +5,9 @@ from django.views.decorators.http import require_POST
 
 from order_lifecycle.checkout import InDoubt, OrderCreated
 from order_lifecycle.exceptions import InvalidResponse, SubmissionRefused
+from order_lifecycle.integrations.django import get_store
 
-from . import orders, provider
+from . import provider
 
 IN_DOUBT = "We could not confirm your order yet. Please do not order again; we will let you know."
 
@@ -14,7 +15,7 @@ IN_DOUBT = "We could not confirm your order yet. Please do not order again; we w
 @require_POST
 def place_order(request: HttpRequest, checkout_id: str) -> JsonResponse:  # noqa: ARG001 (Django's view signature)
     """Submit the checkout; answer with the order, or a message the customer may read."""
-    store = orders.store()
+    store = get_store()  # the process's one store, from settings.ORDER_LIFECYCLE
     try:
         body = store.begin_submission(checkout_id)  # claimed: no other process sends it now
     except SubmissionRefused as refused:  # consumed, rejected, in doubt or being sent

@@ -13,7 +13,9 @@ capture less to capture), and cancels the actions whose reason it took away: the
 left the states that keep them, an item has no open units any more, a charge nothing left
 to capture. Items are physical or digital as the provider says, or as the shop's
 :class:`~order_lifecycle.actions.ActionPolicy` classifies them; an item's cancellation and
-rewrite name every item kind, so they reach its action however it was classified.
+rewrite name every item kind, so they reach its action however it was classified. The
+policy's listeners hear each step the change appended: one action of the listener's kind
+per step it hears, keyed by the step's number in the history.
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ from order_lifecycle.lifecycle import (
 from order_lifecycle.models import Item, Order
 
 from ._policy import DEFAULT_POLICY, ActionPolicy
+from ._requests import TRANSITIONED
 
-__all__ = ["Action", "Derived", "action_key", "derive_actions"]
+__all__ = ["Action", "Derived", "RefundSettlement", "action_key", "derive_actions"]
 
 Spec = MachineSpec[OrderState, OrderEvent]
 
@@ -60,14 +63,48 @@ class Action:
     """One thing the shop must do, keyed so that its handler can be idempotent.
 
     ``subject`` is the item's or charge's id (or, for an order-wide action, which entry
-    into its state made it: ``"dispute#2"``); ``payload`` what the handler needs, as JSON.
+    into its state made it: ``"dispute#2"``; for a subscription, the event's id; for a
+    listener, the step: ``"step#3"``); ``payload`` what the handler needs, as JSON.
+    ``kind`` is a kind of the order table, or one of the shop's (a plain ``str``).
     """
 
     key: str
     order_id: str
-    kind: ActionKind
+    kind: ActionKind | str
     subject: str
     payload: dict[str, Any] = attrs.field(factory=dict, hash=False)
+
+
+@attrs.frozen
+class RefundSettlement:
+    """The provider's report that a refund (on one of its charges) settled: complete or failed.
+
+    What settles the order's ``confirm_refund`` for that charge and amount (the store
+    matches it, see ``order_lifecycle.store``): ``confirmed`` for ``refund.complete``,
+    else ``refund.failed`` with the provider's ``failure_reason``, if it gave one.
+    ``charge_id`` is ``None`` when the refund named no charge (then the amount alone
+    matches).
+    """
+
+    order_id: str
+    event_id: str
+    event_type: str
+    refund_id: str
+    charge_id: str | None
+    amount: Decimal
+    currency: str | None
+    confirmed: bool
+    failure_reason: str | None = None
+
+    @property
+    def reason(self) -> str:
+        """What settled the action, in words (kept with it)."""
+        said = "complete" if self.confirmed else "failed"
+        why = f": {self.failure_reason}" if self.failure_reason else ""
+        return (
+            f"the provider reported refund {self.refund_id} {said}{why} "
+            f"({self.event_type}, event {self.event_id})"
+        )
 
 
 @attrs.frozen
@@ -78,15 +115,18 @@ class Derived:
     open ``quantity``, a charge's uncaptured ``amount``): a store rewrites them in the
     actions it holds under those keys that are not finished, and ignores the others.
     ``cancelled`` are keys; ``reasons`` says, for each, why its reason went away.
+    ``settlements`` are the provider's reports of refunds that settle ``confirm_refund``
+    actions (a delivery's, not a change's).
     """
 
     created: tuple[Action, ...] = ()
     cancelled: tuple[str, ...] = ()
     updated: tuple[Action, ...] = ()
     reasons: Mapping[str, str] = attrs.field(factory=dict, hash=False)
+    settlements: tuple[RefundSettlement, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.created or self.cancelled or self.updated)
+        return bool(self.created or self.cancelled or self.updated or self.settlements)
 
 
 def action_key(order_id: str, kind: StrEnum | str, subject: str) -> str:
@@ -123,9 +163,38 @@ def derive_actions(
         raise WrongType("operation", "an Operation or None", operation)
     if policy is not None and not isinstance(policy, ActionPolicy):
         raise WrongType("policy", "an ActionPolicy or None", policy)
-    if _quiet(_plan(spec), before, after, operation):
-        return _NOTHING
-    return _derived(before, after, operation, spec, policy or DEFAULT_POLICY)
+    policy = policy or DEFAULT_POLICY
+    derived = (
+        _NOTHING
+        if _quiet(_plan(spec), before, after, operation)
+        else _derived(before, after, operation, spec, policy)
+    )
+    if not policy.listen:
+        return derived
+    heard = tuple(_heard(before, after, policy))
+    if not heard:
+        return derived
+    return attrs.evolve(derived, created=derived.created + heard)
+
+
+def _heard(before: Order | None, after: Order, policy: ActionPolicy) -> Iterator[Action]:
+    """An action of each listener's kind for each step the change appended that it hears."""
+    history = after.history
+    for index in range(len(before.history) if before is not None else 0, len(history)):
+        step = history[index]
+        for kind, listener in policy.listen.items():
+            if listener.hears(step):
+                payload = {
+                    "request": TRANSITIONED,
+                    "step": index,
+                    "event": None if step.event is None else str(step.event),
+                    "source": None if step.source is None else str(step.source),
+                    "dest": str(step.dest),
+                    "at": step.at.isoformat(),
+                    "implied": step.implied,
+                    "event_id": step.event_id,
+                }
+                yield _action(after.id, kind, f"step#{index}", payload)
 
 
 def _derived(
@@ -327,7 +396,7 @@ def _entry(order: Order, state: StrEnum) -> str:
     return f"{state}#{sum(1 for step in order.history if step.dest == state)}"
 
 
-def _action(order_id: str, kind: ActionKind, subject: str, payload: dict[str, Any]) -> Action:
+def _action(order_id: str, kind: StrEnum | str, subject: str, payload: dict[str, Any]) -> Action:
     return Action(action_key(order_id, kind, subject), order_id, kind, subject, payload)
 
 

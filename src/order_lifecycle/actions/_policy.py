@@ -1,11 +1,14 @@
-"""The shop's say in the actions a change creates: which items are physical, which digital.
+"""The shop's say in the actions: which items are physical, and the shop's own kinds.
 
-The provider says it with ``productDetails.physical``, but only in expanded objects (one
-of its 14 documented order payloads): every other item would need a person's review. A
-shop knows its catalogue, so an :class:`ActionPolicy` carries its classifier, and a store
-given the policy (``store.action_policy = ...``) derives with it, inside the transaction
-of each change. The provider's flag, when present, wins (a disagreement is logged on the
-``order_lifecycle.actions`` logger); ``review_fulfilment`` is asked only when neither decides.
+The provider says whether an item is physical with ``productDetails.physical``, but only
+in expanded objects (one of its 14 documented order payloads): every other item would need
+a person's review. A shop knows its catalogue, so an :class:`ActionPolicy` carries its
+classifier, and a store given the policy (``store.action_policy = ...``) derives with it,
+inside the transaction of each change. The provider's flag, when present, wins (a
+disagreement is logged on the ``order_lifecycle.actions`` logger); ``review_fulfilment``
+is asked only when neither decides. The policy also declares the shop's own kinds of
+action: its subscriptions to provider events and its listeners to transitions (see
+``_subscriptions``), so every process that writes orders or reconciles knows them.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from order_lifecycle.exceptions import InvalidInput, WrongType
 from order_lifecycle.models import Item
 
 from ._limit import Finished, Hung, TimeLimited
+from ._subscriptions import Listener, Subscriptions, check_kind_name
 
-__all__ = ["ActionPolicy", "Classifier", "Fulfilment"]
+__all__ = ["SETTLING_TYPES", "ActionPolicy", "Classifier", "Fulfilment"]
 
 _LOG = logging.getLogger("order_lifecycle.actions")
 
@@ -80,6 +84,32 @@ def _catalogue(value: Mapping[Any, Any]) -> Mapping[str, bool]:
     return MappingProxyType(checked)
 
 
+SETTLING_TYPES = frozenset({"refund.complete", "refund.failed"})
+"""The provider's events that settle an action of the table (``confirm_refund``)."""
+
+
+def _subscriptions(value: object) -> Subscriptions:
+    return Subscriptions.of(value)
+
+
+def _listeners(value: object) -> Mapping[str, Listener]:
+    if value is None:
+        return MappingProxyType({})
+    if not isinstance(value, Mapping):
+        raise WrongType("listen", "a mapping of kind names to listeners (on(...))", value)
+    try:
+        pairs = list(value.items())
+    except Exception as error:  # noqa: BLE001 (the shop's mapping: items() may fail)
+        raise InvalidInput(f"listen cannot be read: {safe_text(error)}") from None
+    checked: dict[str, Listener] = {}
+    for name, listener in pairs:
+        check_kind_name(name, "listen's name")
+        if not isinstance(listener, Listener):
+            raise WrongType(f"listen[{name!r}]", "a listener, as on(...) makes", listener)
+        checked[name] = listener
+    return MappingProxyType(checked)
+
+
 def _within(value: timedelta) -> timedelta:
     if not isinstance(value, timedelta) or not timedelta(0) < value <= _MAX_WITHIN:
         raise WrongType("classify_within", "a timedelta above 0, up to a minute", value)
@@ -98,10 +128,20 @@ class ActionPolicy:
     else or takes longer decides nothing: the item's ``review_fulfilment`` payload says
     why (``undecided``), and it is logged. One action per item either way, never two.
 
+    ``subscribe`` maps the shop's kinds to the provider event types each takes (a name,
+    or a prefix ending in ``.*``; one or a list): each reconciled delivery of one becomes
+    an action of that kind (an :class:`~order_lifecycle.actions.EventReceived`).
+    ``listen`` maps the shop's kinds to listeners (:func:`~order_lifecycle.actions.on`):
+    each committed transition one hears becomes an action of that kind (a
+    :class:`~order_lifecycle.actions.Transitioned`). Both are written in the transaction
+    that records the delivery or the change, so each is handed to the worker at least once.
+
     Raises (at construction):
         InvalidInput: a classifier neither a mapping nor callable, a mapping whose values
             are not ``"physical"`` or ``"digital"``, a ``classify_within`` not above 0 or
-            over a minute.
+            over a minute; a subscription pattern matching no documented event type, a
+            listener that is not one, a kind name that is a table kind, not a plain name,
+            or given twice.
 
     """
 
@@ -109,16 +149,42 @@ class ActionPolicy:
         default=None, converter=_classifier
     )
     classify_within: timedelta = attrs.field(default=timedelta(seconds=1), converter=_within)
+    subscribe: Subscriptions = attrs.field(default=None, converter=_subscriptions)
+    listen: Mapping[str, Listener] = attrs.field(default=None, converter=_listeners)
     _runner: TimeLimited = attrs.field(
         init=False, factory=lambda: TimeLimited("order_lifecycle classifier")
     )
 
+    def __attrs_post_init__(self) -> None:
+        both = sorted(set(self.subscribe.patterns) & set(self.listen))
+        if both:
+            raise InvalidInput(
+                f"{', '.join(map(repr, both))} names both a subscription and a listener: "
+                "give each kind its own name."
+            )
+
     def __repr__(self) -> str:
         if self.classify is None:
-            return "<ActionPolicy(classify=None)>"
-        if isinstance(self.classify, Mapping):
-            return f"<ActionPolicy(classify=<{len(self.classify)} SKUs>)>"
-        return f"<ActionPolicy(classify={getattr(self.classify, '__name__', 'a callable')})>"
+            classify = "None"
+        elif isinstance(self.classify, Mapping):
+            classify = f"<{len(self.classify)} SKUs>"
+        else:
+            classify = getattr(self.classify, "__name__", "a callable")
+        kinds = "".join(
+            f", {name}=[{', '.join(values)}]"
+            for name, values in (("subscribe", self.subscribe.patterns), ("listen", self.listen))
+            if values
+        )
+        return f"<ActionPolicy(classify={classify}{kinds})>"
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The shop's own kinds of action: its subscriptions' and listeners' names."""
+        return frozenset(self.subscribe.patterns) | frozenset(self.listen)
+
+    def delivers(self, event_type: str) -> bool:
+        """Whether a delivery of ``event_type`` reaches the outbox (subscribed, or settling)."""
+        return event_type in SETTLING_TYPES or bool(self.subscribe.kinds_for(event_type))
 
     def fulfilment(self, item: Item, order_id: str) -> tuple[bool | None, dict[str, str]]:
         """Whether ``item`` is physical (``None``: undecided), and what to note in its payload.

@@ -8,14 +8,17 @@ the shop's handlers and reports each claim's end (:class:`Completed`, :class:`Fa
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 
 from order_lifecycle.lifecycle import OUTBOX_SPEC, ActionKind, ActionState, OrderState, OutboxEvent
+from order_lifecycle.models import Order
 
 from ._derive import Action
+from ._requests import Request, request_of
 
 __all__ = [
     "OPEN_STATES",
@@ -49,11 +52,17 @@ class StoredAction:
     :attr:`cancel_reason`); ``finished_at`` when it was done or cancelled. ``held_by`` is
     the state of its order that holds it (the provider refuses the act there, a
     ``dispute``): no claim takes it until the order leaves that state.
+
+    ``kind`` is a kind of the order table, or one of the shop's (a subscription's, a
+    listener's: a plain ``str``). :attr:`request` reads the payload as the typed value of
+    its kind. :attr:`order` is the order the action acts on, as a worker running it reads
+    it (``None`` elsewhere: the worker gives each claimed action its batch's reader,
+    ``orders``).
     """
 
     key: str
     order_id: str
-    kind: ActionKind
+    kind: ActionKind | str
     subject: str
     payload: dict[str, Any] = attrs.field(hash=False)
     state: ActionState
@@ -65,6 +74,33 @@ class StoredAction:
     result: str | None = None
     finished_at: datetime | None = None
     held_by: OrderState | None = None
+    _orders: Callable[[str], Order | None] | None = attrs.field(
+        default=None, eq=False, repr=False, kw_only=True
+    )
+
+    @property
+    def order(self) -> Order | None:
+        """The order the action acts on, read when a handler first asks, once per batch.
+
+        The worker running the action reads the orders of its whole batch at the first
+        ask (one read), each an independent copy; ``None`` outside a worker's run.
+
+        Raises:
+            StoreError: the store failed to read them (the handler's action fails, and is
+                retried).
+
+        """
+        return None if self._orders is None else self._orders(self.order_id)
+
+    @property
+    def request(self) -> Request:
+        """The payload read as its kind's typed request (``ShipRequest``, ``EventReceived``...).
+
+        Raises:
+            InvalidInput: the payload is not its kind's (a field missing or of a wrong type).
+
+        """
+        return request_of(self.kind, self.order_id, self.subject, self.payload)
 
     @classmethod
     def new(cls, action: Action, at: datetime) -> StoredAction:

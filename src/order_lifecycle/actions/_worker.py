@@ -14,6 +14,14 @@ after the store's ``max_tries``. A handler that runs past ``time_limit`` is left
 (Python cannot stop it; it runs in a daemon thread of its own) and its action failed, so
 its claim ends and the worker goes on. Nothing a handler does ends :meth:`run_forever`.
 
+Handlers are named by kind: the order table's (``ship``...) and the shop's own, declared
+on the store's :class:`~order_lifecycle.actions.ActionPolicy` (its subscriptions and
+listeners). A handler for a kind nobody declared is an error when the worker is built, and
+so is a kind of the shop's without a handler, unless the worker is told another runs it
+(``run_elsewhere``): its actions would wait for ever. A handler reads what to do as a typed
+value (``action.request``), and the order it acts on as it is now (``action.order``: read
+when a handler first asks, one read for the batch; a handler that never asks costs none).
+
 Leases: the worker claims a batch in one statement, and one heartbeat thread per worker
 extends the leases of every action it holds (the whole batch, not only the running one)
 every third of the lease, in one statement, judged by the store's clock; an action
@@ -38,11 +46,15 @@ from typing import Any, Protocol
 
 import attrs
 
+from order_lifecycle import _telemetry
 from order_lifecycle._text import safe_text
 from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError, StoreError, WrongType
 from order_lifecycle.lifecycle import ActionKind
+from order_lifecycle.models import Order
 
 from ._limit import Finished, Hung, TimeLimited
+from ._observe import counting_failures, handler_span, report_finished, report_released
+from ._policy import ActionPolicy
 from ._stored import (
     ActionState,
     Completed,
@@ -52,6 +64,7 @@ from ._stored import (
     StoredAction,
     backoff,
 )
+from ._subscriptions import check_kind_name
 
 __all__ = ["ActionSource", "ActionWorker", "Handler", "WorkerCounts", "load_handlers"]
 
@@ -73,6 +86,30 @@ class ActionSource(Protocol):
     ) -> dict[str, StoredAction]: ...
 
     def finish_actions(self, outcomes: Sequence[Outcome]) -> dict[str, StoredAction]: ...
+
+
+class _OrderSource(Protocol):
+    """What the worker reads orders with, when the store has it (every ``Store`` does)."""
+
+    def read_orders(self, order_ids: Iterable[str]) -> dict[str, tuple[int, Order]]: ...
+
+
+class _BatchOrders:
+    """The orders of one batch, read from the store at the first ask, all at once."""
+
+    def __init__(self, store: _OrderSource, order_ids: list[str]) -> None:
+        self._store = store
+        self._ids = list(dict.fromkeys(order_ids))
+        self._read: dict[str, tuple[int, Order]] | None = None
+        self._lock = threading.Lock()
+
+    def get(self, order_id: str) -> Order | None:
+        """The order ``order_id`` as read for the batch (an independent copy); ``None`` if none."""
+        with self._lock:  # handlers of one batch run one after another, but be safe
+            if self._read is None:
+                self._read = self._store.read_orders(self._ids)
+            found = self._read.get(order_id)
+        return None if found is None else found[1].copy()
 
 
 @attrs.define
@@ -103,22 +140,47 @@ def _store(value: ActionSource) -> ActionSource:
 Handlers = Mapping[str, Handler] | Mapping[ActionKind, Handler]
 """The shop's handlers: a callable for each kind of action it runs (by name or ActionKind)."""
 
+_TABLE_KINDS = frozenset(ActionKind)
 
-def _handlers(value: Handlers) -> dict[ActionKind, Handler]:
+
+def _kind(kind: object) -> ActionKind | str:
+    """A table kind as its member; any other kind as the plain name it must be."""
+    if isinstance(kind, str) and kind in _TABLE_KINDS:
+        return ActionKind(kind)
+    if not isinstance(kind, str):
+        raise WrongType("handlers' kinds", "an action kind's name", kind)
+    return check_kind_name(kind, "handlers' kind")
+
+
+def _handlers(value: Handlers) -> dict[ActionKind | str, Handler]:
     if not isinstance(value, Mapping):
         raise WrongType("handlers", "a mapping of action kinds to callables", value)
-    if not value:
+    try:
+        items: list[tuple[object, Handler]] = list(value.items())
+    except Exception as error:  # noqa: BLE001 (the shop's mapping: items() may fail)
+        raise InvalidInput(f"handlers cannot be read: {safe_text(error)}") from None
+    if not items:
         raise InvalidInput("handlers must name at least one action kind.")
-    known = ", ".join(k.value for k in ActionKind)
-    checked: dict[ActionKind, Handler] = {}
-    items: Iterable[tuple[object, Handler]] = value.items()
+    checked: dict[ActionKind | str, Handler] = {}
     for kind, handler in items:
-        if not isinstance(kind, str) or kind not in set(ActionKind):
-            raise InvalidInput(f"Unknown action kind {kind!r} in handlers: expected {known}.")
         if not callable(handler):
-            raise WrongType(f"handlers[{kind!r}]", "a callable taking the action", handler)
-        checked[ActionKind(kind)] = handler
+            raise WrongType(
+                f"handlers[{safe_text(kind, 80)!r}]", "a callable taking the action", handler
+            )
+        checked[_kind(kind)] = handler
     return checked
+
+
+def _declared(store: object) -> frozenset[str]:
+    """The shop's own kinds, as the store's policy declares them (none without a policy)."""
+    policy = getattr(store, "action_policy", None)
+    return policy.kinds if isinstance(policy, ActionPolicy) else frozenset()
+
+
+def _elsewhere(value: Iterable[str]) -> frozenset[str]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise WrongType("run_elsewhere", "a list of the shop's kinds", value)
+    return frozenset(check_kind_name(kind, "run_elsewhere's kind") for kind in value)
 
 
 def _batch(value: int) -> int:
@@ -191,20 +253,26 @@ class ActionWorker:
     retries at once, every run the same (a clock that fails leaves it to the store's).
     Leases are never judged by it: the store's clock does that.
 
+    ``run_elsewhere`` names the shop's kinds (subscriptions, listeners) this worker leaves
+    to another, so that it needs no handler for them.
+
     Raises (at construction):
-        InvalidInput: a handler for a kind the order table does not declare, no handler,
-            a store without an outbox, a batch, lease, time limit or idle time that is not
-            above 0 (or too large), a clock that cannot be called.
+        InvalidInput: a handler for a kind neither the order table nor the store's
+            ``action_policy`` declares, a kind the policy declares with no handler (and
+            not in ``run_elsewhere``), no handler, a store without an outbox, a batch,
+            lease, time limit or idle time that is not above 0 (or too large), a clock
+            that cannot be called.
 
     """
 
     store: ActionSource = attrs.field(converter=_store)
-    handlers: dict[ActionKind, Handler] = attrs.field(converter=_handlers)
+    handlers: dict[ActionKind | str, Handler] = attrs.field(converter=_handlers)
     batch: int = attrs.field(default=10, converter=_batch)
     lease: timedelta = attrs.field(default=timedelta(minutes=5), converter=_lease)
     idle: float = attrs.field(default=1.0, converter=_idle)
     clock: Callable[[], datetime] = attrs.field(default=_wall_clock, converter=_clock)
     time_limit: timedelta = attrs.field(default=timedelta(minutes=1), converter=_time_limit)
+    run_elsewhere: frozenset[str] = attrs.field(default=(), converter=_elsewhere, kw_only=True)
     counts: WorkerCounts = attrs.field(init=False, factory=WorkerCounts)
     _stopping: threading.Event = attrs.field(init=False, factory=threading.Event)
     _runner: TimeLimited = attrs.field(
@@ -217,6 +285,25 @@ class ActionWorker:
     _guard: threading.Lock = attrs.field(init=False, factory=threading.Lock)
     _beating: bool = attrs.field(init=False, default=False)
     _unrecorded: list[Outcome] = attrs.field(init=False, factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        declared = _declared(self.store)
+        unknown = sorted({k for k in self.handlers if k not in _TABLE_KINDS} - declared)
+        if unknown:
+            raise InvalidInput(
+                f"Unknown action kind {', '.join(map(repr, unknown))} in handlers: neither "
+                f"the order table ({', '.join(sorted(_TABLE_KINDS))}) nor the store's "
+                f"action_policy (its kinds: {', '.join(sorted(declared)) or 'none'}) "
+                "declares it. Declare the shop's kinds on the policy (subscribe=, listen=) "
+                "and set it on the store before building the worker."
+            )
+        missing = sorted(declared - set(self.handlers) - self.run_elsewhere)
+        if missing:
+            raise InvalidInput(
+                f"the store's action_policy declares {', '.join(map(repr, missing))}, but "
+                "handlers has no handler for it: its actions would wait for ever. Give it "
+                "one, or name it in run_elsewhere if another worker runs it."
+            )
 
     def __repr__(self) -> str:
         kinds = ", ".join(sorted(self.handlers))
@@ -234,9 +321,15 @@ class ActionWorker:
             return self._run_batch()
 
     def _run_batch(self) -> int:
+        with counting_failures():
+            return self._claim_and_run()
+
+    def _claim_and_run(self) -> int:
         self._record()  # what a failed recording left: before claiming more
         claimed = self.store.claim_actions(list(self.handlers), limit=self.batch, lease=self.lease)
         self.counts.claimed += len(claimed)
+        if claimed:
+            claimed = self._with_orders(claimed)
         with self._guard:
             self._held.update((action.key, action.tries) for action in claimed)
         for action in claimed:
@@ -247,21 +340,32 @@ class ActionWorker:
             elif self._stopping.is_set():  # given back unrun: another worker takes it at once
                 self._unrecorded.append(Released(action.key, action.tries))
                 self.counts.released += 1
+                report_released(action)
             else:
                 self._unrecorded.append(self._run(action))
         self._record()
         return len(claimed)
 
+    def _with_orders(self, claimed: list[StoredAction]) -> list[StoredAction]:
+        """The claimed actions, each able to read its order (the batch's, at the first ask)."""
+        if not callable(getattr(self.store, "read_orders", None)):
+            return claimed
+        orders = _BatchOrders(self.store, [a.order_id for a in claimed])  # type: ignore[arg-type]
+        return [attrs.evolve(action, orders=orders.get) for action in claimed]
+
     def _run(self, action: StoredAction) -> Outcome:
         handler = self.handlers[action.kind]
-        outcome = self._runner.call(lambda: handler(action), self.time_limit.total_seconds())
-        if isinstance(outcome, Finished):
-            return Completed(action.key, action.tries, keepable(outcome.value))
-        if isinstance(outcome, Hung):
-            error = f"the handler {outcome.why}; its claim ended (it may still be running)"
-            _LOG.warning("action %s: %s", action.key, error)
-        else:
-            error = safe_text(outcome.error, _MAX_ERROR)
+        with handler_span(action) as failed:
+            outcome = self._runner.call(
+                _telemetry.carried(lambda: handler(action)), self.time_limit.total_seconds()
+            )
+            if isinstance(outcome, Finished):
+                return Completed(action.key, action.tries, keepable(outcome.value))
+            if isinstance(outcome, Hung):
+                error = f"the handler {outcome.why}; its claim ended (it may still be running)"
+            else:
+                error = safe_text(outcome.error, _MAX_ERROR)
+            failed(error, getattr(outcome, "error", None))
         return Failed(action.key, action.tries, error, self._due_again(action.tries))
 
     def _due_again(self, tries: int) -> datetime | None:
@@ -283,7 +387,8 @@ class ActionWorker:
             return
         outcomes, self._unrecorded = self._unrecorded, []
         try:
-            now = self.store.finish_actions(outcomes)
+            with _telemetry.span("order_lifecycle.commit"):
+                now = self.store.finish_actions(outcomes)
         except StoreError:
             self._unrecorded = outcomes + self._unrecorded  # kept (and beaten) for next time
             raise
@@ -301,6 +406,7 @@ class ActionWorker:
                 self.counts.dead += 1
             elif isinstance(outcome, Failed) and found.state is ActionState.FAILED:
                 self.counts.failed += 1
+            report_finished(outcome, found)
 
     @contextmanager
     def _heartbeat(self) -> Iterator[None]:
@@ -342,6 +448,7 @@ class ActionWorker:
                         or found.state
                         in {
                             ActionState.CANCELLED,
+                            ActionState.DONE,
                             ActionState.PENDING,
                             ActionState.FAILED,
                             ActionState.DEAD,
@@ -366,14 +473,17 @@ class ActionWorker:
         if install_signals and threading.current_thread() is threading.main_thread():
             for number in (signal.SIGTERM, signal.SIGINT):
                 previous[number] = signal.signal(number, self._on_signal)
+        outage = _telemetry.Outage(_LOG, "actions")
         try:
             with self._heartbeat():
                 while not self._stopping.is_set():
                     try:
                         claimed = self._run_batch()
                     except OrderLifecycleError as error:
-                        _LOG.warning("the store failed, trying again: %s", safe_text(error))
+                        outage.failed(error, safe_text(error))
                         claimed = 0  # the store is unavailable for now: wait, then try again
+                    else:
+                        outage.ok()
                     if not claimed:
                         self._stopping.wait(self.idle)
                 with contextlib.suppress(OrderLifecycleError):  # still down: they lapse, rerun
@@ -388,13 +498,15 @@ class ActionWorker:
         self.stop()
 
 
-def load_handlers(reference: str) -> dict[ActionKind, Handler]:
+def load_handlers(reference: str) -> dict[ActionKind | str, Handler]:
     """The handlers named ``module:attribute`` (a mapping of kinds to callables), imported.
 
     For a command line: ``order-lifecycle actions run --handlers shop.actions:HANDLERS``.
+    The shop's own kinds are checked against the store's policy when the worker is built.
 
     Raises:
-        InvalidInput: not ``module:attribute``, or nothing importable there.
+        InvalidInput: not ``module:attribute``, nothing importable there, or not a mapping
+            of kind names to callables.
 
     """
     if not isinstance(reference, str) or reference.count(":") != 1:

@@ -35,6 +35,7 @@ from order_lifecycle.exceptions import (
 from order_lifecycle.lifecycle import CheckoutEvent, CheckoutState, Step
 from order_lifecycle.models import CHECKOUT_MACHINE, Checkout, Order, SubmissionAttempt
 
+from ._observe import report_in_doubt, report_outcome, report_settled
 from ._outcomes import InDoubt, OrderCreated, SubmissionOutcome
 from ._responses import read_response
 
@@ -124,10 +125,12 @@ def record_response(
         outcome = read_response(checkout.id, status_code, raw, when)
     except InvalidResponse:
         _answer(checkout, CheckoutEvent.NO_RESPONSE, when, status_code, raw)
+        report_in_doubt(checkout.id, f"HTTP {status_code}, not the provider's answer", status_code)
         raise
     _answer(checkout, outcome.event, when, status_code, raw)
     if isinstance(outcome, OrderCreated):
         checkout.order_id = outcome.order.id
+    report_outcome(checkout.id, outcome)
     return outcome
 
 
@@ -169,6 +172,7 @@ def keep_in_doubt(
     if checkout.state is not CheckoutState.SUBMITTING:
         return False
     _answer(checkout, CheckoutEvent.NO_RESPONSE, at, status_code, body)
+    report_in_doubt(checkout.id, f"recording the HTTP {status_code} answer failed", status_code)
     return True
 
 
@@ -190,6 +194,7 @@ def record_no_response(
         raise WrongType("reason", "a non-empty str", reason)
     outcome = InDoubt(checkout.id, reason=reason)
     CHECKOUT_MACHINE.fire(checkout, outcome.event, at=_moment(at))
+    report_in_doubt(checkout.id, reason)
     return outcome
 
 
@@ -219,6 +224,7 @@ def settle(
     step = CHECKOUT_MACHINE.fire(checkout, event, at=_moment(at))
     if order is not None:
         checkout.order_id = order.id
+    report_settled(checkout.id, None if order is None else order.id)
     return step
 
 

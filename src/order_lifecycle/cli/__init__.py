@@ -1,6 +1,7 @@
-"""The ``order-lifecycle`` command: demo, replay, show, diagram, inbox, reconcile, actions...
+"""The ``order-lifecycle`` command: demo, replay, import, status, show, orders, diagram, ...
 
-... migrate and schema, and the local provider's ``send`` and ``sandbox``. Every command is
+... inbox, reconcile, actions, check, migrate and schema, and the local provider's ``send``
+and ``sandbox``. The store comes from ``--db``, else ``$ORDER_LIFECYCLE_DB``. Every command is
 a module here with ``add_parser`` and ``run``. Errors are one line on stderr and a non-zero
 exit status, never a traceback: 1 for what the library or the system refused (and for a
 bug, named as one), 2 for arguments the parser refused.
@@ -21,14 +22,17 @@ from . import (
     _check,
     _demo,
     _diagram,
+    _import,
     _inbox,
     _migrate,
+    _orders,
     _reconcile,
     _replay,
     _sandbox,
     _schema,
     _send,
     _show,
+    _status,
 )
 from ._output import Output
 
@@ -38,7 +42,10 @@ _PROG = "order-lifecycle"
 _COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
     "demo": _demo.run,
     "replay": _replay.run,
+    "import": _import.run,
     "show": _show.run,
+    "status": _status.run,
+    "orders": _orders.run,
     "diagram": _diagram.run,
     "inbox": _inbox.run,
     "reconcile": _reconcile.run,
@@ -68,7 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     for module in (
         _demo,
         _replay,
+        _import,
+        _status,
         _show,
+        _orders,
         _diagram,
         _inbox,
         _reconcile,

@@ -14,7 +14,11 @@ from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError
 from order_lifecycle.lifecycle import ActionKind
 from order_lifecycle.store import open_store
 
-from ._output import Output
+from ._args import plain_id
+from ._listing import add_page_arguments, page_document, print_page
+from ._logging import log_to_stderr
+from ._output import Output, fixed
+from ._settings import add_db_argument, store_url
 
 __all__ = ["add_parser", "run"]
 
@@ -65,10 +69,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verbs = actions.add_subparsers(dest="verb", required=True)
     listed = verbs.add_parser(
         "list",
-        help="list actions, oldest first",
-        description="List the outbox's actions, oldest first (read-only).",
+        help="list actions, oldest first, a page at a time",
+        description=(
+            "List the outbox's actions, oldest first, a page at a time with the true total "
+            "(read-only)."
+        ),
     )
-    _db(listed)
+    add_db_argument(listed)
     listed.add_argument(
         "--state",
         action="append",
@@ -83,11 +90,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="KIND",
         help=f"only of this kind (repeatable): {', '.join(_KINDS)}",
     )
-    listed.add_argument("--order", metavar="ORDER_ID", help="only this order's")
-    listed.add_argument(
-        "--limit", type=_count, default=1000, help="at most this many (default 1000)"
+    listed.add_argument("--order", type=plain_id, metavar="ORDER_ID", help="only this order's")
+    add_page_arguments(
+        listed,
+        after=plain_id,
+        after_help="start after this action (the key the page before said to go on from)",
+        since_help=(
+            "only those created since: an ISO 8601 moment with its offset, or an age (2h, 7d)"
+        ),
     )
-    listed.add_argument("--json", action="store_true", help="print one JSON array")
     retry = verbs.add_parser(
         "retry",
         help="make a dead or failed action pending again",
@@ -98,7 +109,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     retry.add_argument("key", metavar="KEY", help="the action's key, as `actions list` shows it")
-    _db(retry)
+    add_db_argument(retry)
     running = verbs.add_parser(
         "run",
         help="run due actions through the shop's handlers",
@@ -111,7 +122,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "current folder is importable, as with python -m."
         ),
     )
-    _db(running)
+    add_db_argument(running)
     running.add_argument(
         "--handlers",
         required=True,
@@ -155,7 +166,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "claimed, failed and dead actions are kept."
         ),
     )
-    _db(pruned)
+    add_db_argument(pruned)
     pruned.add_argument(
         "--before",
         required=True,
@@ -163,10 +174,6 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="ISO",
         help="an ISO 8601 moment with its offset, e.g. 2026-01-01T00:00:00+00:00",
     )
-
-
-def _db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", required=True, help="the store: a SQLite path or postgresql:// DSN")
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
@@ -181,7 +188,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
 
 def _prune(args: argparse.Namespace, out: Output) -> int:
-    with open_store(args.db, create=False) as store:
+    with open_store(store_url(args.db), create=False) as store:
         count = store.prune_actions(args.before)
     noun = "action" if count == 1 else "actions"
     out.line(f"{count} finished {noun} pruned (done or cancelled before {args.before.isoformat()})")
@@ -189,17 +196,24 @@ def _prune(args: argparse.Namespace, out: Output) -> int:
 
 
 def _list(args: argparse.Namespace, out: Output) -> int:
-    with open_store(args.db, create=False, read_only=True) as store:
-        found = store.list_actions(
-            states=args.state, kinds=args.kind, order_id=args.order, limit=args.limit
+    with open_store(store_url(args.db), create=False, read_only=True) as store:
+        page = store.page_actions(
+            states=args.state,
+            kinds=args.kind,
+            order_id=args.order,
+            since=args.since,
+            after=args.after,
+            limit=args.limit,
         )
     if args.json:
-        out.console.file.write(json.dumps([_as_json(a) for a in found]) + "\n")
+        out.json(page_document("actions", page, [_as_json(a) for a in page.items]))
         return 0
-    out.table(
-        f"{len(found)} actions",
-        ("key", "state", "tries", "due again at", "last error"),
-        [(a.key, _state(a), a.tries, _due(a), _why(a)) for a in found],
+    print_page(
+        out,
+        "actions",
+        page,
+        ("key", fixed("state"), fixed("tries"), fixed("due again at"), "last error"),
+        [(a.key, _state(a), a.tries, _due(a), _why(a)) for a in page.items],
     )
     return 0
 
@@ -248,7 +262,7 @@ def _as_json(action: StoredAction) -> dict[str, Any]:
 
 
 def _retry(args: argparse.Namespace, out: Output) -> int:
-    with open_store(args.db, create=False) as store:
+    with open_store(store_url(args.db), create=False) as store:
         # Unknown: UnknownAction; not dead or failed: ActionNotRetryable, saying why.
         action = store.retry_action(args.key)
     held = f" once its order leaves {action.held_by}" if action.held_by is not None else ""
@@ -274,7 +288,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
             message = f"{args.handlers} has no handler for {', '.join(missing)}."
             raise InvalidInput(message)
         handlers = {kind: handlers[kind] for kind in handlers if kind in args.kinds}
-    with open_store(args.db, create=False) as store:
+    with open_store(store_url(args.db), create=False) as store:
         worker = ActionWorker(
             store,
             handlers,
@@ -288,6 +302,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
         else:
             out.line(f"running {', '.join(sorted(handlers))} (SIGTERM or Ctrl-C stops)")
             out.console.file.flush()
+            log_to_stderr()
             worker.run_forever()
     counts = worker.counts
     out.line(

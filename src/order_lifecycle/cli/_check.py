@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 
 from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC
 from order_lifecycle.store import open_store
 
-from ._output import Output
+from ._output import Output, advance
+from ._settings import add_db_argument, store_url
 
 __all__ = ["add_parser", "run"]
 
@@ -19,7 +21,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="replay every stored history against the current tables; list the illegal",
         description="Replay every stored history against the current tables (read-only).",
     )
-    check.add_argument("--db", required=True, help="the store: a SQLite path or postgresql:// DSN")
+    add_db_argument(check)
 
 
 def _count(number: int, noun: str) -> str:
@@ -30,9 +32,10 @@ def run(args: argparse.Namespace, out: Output) -> int:
     """List the illegal histories; exit status 1 if there are any."""
     # Read-only: a check never writes, so it also works on a file or folder it may not
     # write; the check runs SQLite's quick_check first.
-    with open_store(args.db, create=False, read_only=True) as store:
-        illegal = store.check()
+    with open_store(store_url(args.db), create=False, read_only=True) as store:
         orders, checkouts = len(store.order_ids()), len(store.checkout_ids())
+        with out.progress("checking", orders + checkouts, "histories") as bar:
+            illegal = store.check(progress=None if bar is None else functools.partial(advance, bar))
     for problem in illegal:
         out.line(problem)
     checked = (

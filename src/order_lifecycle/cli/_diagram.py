@@ -20,6 +20,7 @@ from order_lifecycle.models import Order
 from order_lifecycle.store import open_store
 
 from ._output import Output
+from ._settings import add_db_argument, store_url
 
 __all__ = ["add_parser", "order_path", "path_of", "run"]
 
@@ -54,7 +55,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     diagram.add_argument("--machine", choices=sorted(_SPECS), default="order")
     diagram.add_argument("--format", choices=FORMATS, default="mermaid")
     diagram.add_argument("--order", metavar="ORDER_ID", help="highlight this order's path")
-    diagram.add_argument("--db", help="the store holding --order: a SQLite path or DSN")
+    add_db_argument(diagram, "the store holding --order")
     diagram.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
 
 
@@ -65,13 +66,11 @@ def run(args: argparse.Namespace, out: Output) -> int:
             raise InvalidInput("--db is only for --order ORDER_ID: a whole spec needs no store.")
         text = render(extract(_SPECS[args.machine]), args.format)
     else:
-        if args.db is None:
-            raise InvalidInput("--order needs --db: the store that holds the order.")
         if args.machine != "order" or args.format not in _PATH_FORMATS:
             raise InvalidInput(
                 f"an order's path is drawn on the order machine as {', '.join(_PATH_FORMATS)}."
             )
-        with open_store(args.db, create=False, read_only=True) as store:
+        with open_store(store_url(args.db), create=False, read_only=True) as store:
             order = store.get_order(args.order)
         text = order_path(order, args.format)
     if args.output is not None:

@@ -7,6 +7,7 @@ import argparse
 from order_lifecycle.store import migrate
 
 from ._output import Output
+from ._settings import add_db_argument, store_url
 
 __all__ = ["add_parser", "run"]
 
@@ -23,14 +24,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "schema` prints the same SQL for a DBA."
         ),
     )
-    command.add_argument(
-        "--db", required=True, help="the store: a SQLite path or postgresql:// DSN"
-    )
+    add_db_argument(command)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
-    """Migrate the store at ``args.db``; exit status 0."""
-    done = migrate(args.db)
+    """Migrate the store at ``--db`` (or ``$ORDER_LIFECYCLE_DB``); exit status 0."""
+    done = migrate(store_url(args.db))
     if done.found is None:
         out.line(f"Created the tables of schema version {done.version} in {done.where}.")
     elif done.changed:

@@ -17,7 +17,9 @@ from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.store import open_store
 from order_lifecycle.webhooks import FetchOrder, Reconciler
 
+from ._logging import log_to_stderr
 from ._output import Output
+from ._settings import add_db_argument, store_url
 
 __all__ = ["add_parser", "run"]
 
@@ -56,9 +58,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "on one PostgreSQL database."
         ),
     )
-    reconcile.add_argument(
-        "--db", required=True, help="the store: a SQLite path or postgresql:// DSN"
-    )
+    add_db_argument(reconcile)
     reconcile.add_argument("--once", action="store_true", help="stop once nothing is due")
     reconcile.add_argument(
         "--batch", type=_batch, default=100, help="orders claimed at a time (default 100)"
@@ -102,7 +102,7 @@ def _load(reference: str) -> FetchOrder:
 def run(args: argparse.Namespace, out: Output) -> int:
     """Reconcile until stopped (or, ``--once``, until nothing is due); exit status 0."""
     fetch = None if args.fetch_order is None else _load(args.fetch_order)
-    with open_store(args.db, create=False) as store:
+    with open_store(store_url(args.db), create=False) as store:
         reconciler = Reconciler(
             store,
             batch=args.batch,
@@ -117,6 +117,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         else:
             out.line("reconciling the inbox (SIGTERM or Ctrl-C stops)")
             out.console.file.flush()
+            log_to_stderr()
             reconciler.run_forever()
     counts = reconciler.counts
     settled = ", ".join(f"{status} {n}" for status, n in sorted(counts.settled.items()))

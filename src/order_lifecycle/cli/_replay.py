@@ -5,8 +5,9 @@ One delivery per line: either the raw body itself, or a JSON object
 and ``received_at`` optional) when the log kept the signature header. A signature's age
 is judged against ``received_at`` (now, when absent). The log is streamed in batches,
 each stored and reconciled at once (``Inbox.receive``: the inline mode); nothing but the
-inbox reads a line's content, so any line comes out as a typed outcome. Without a secret
-the inbox is built ``verified_upstream`` (the log's signatures are trusted), which it logs.
+inbox reads a line's content, so any line comes out as a typed outcome. The secrets that
+verify are ``--secret``'s, else ``ORDER_LIFECYCLE_SECRETS``'s; with neither, the inbox is
+built ``verified_upstream`` (the log's signatures are trusted), which it logs.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import attrs
 from order_lifecycle.store import open_store
 from order_lifecycle.webhooks import DEFAULT_MAX_BODY, Delivery, DeliveryResult, Inbox
 
-from ._output import Output, advance, clean
+from ._output import Output, clean, reach
+from ._secrets import ENVIRONMENT, verifying_secrets
+from ._settings import add_db_argument, store_url
 
 __all__ = ["add_parser", "run"]
 
@@ -48,12 +51,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     replay.add_argument("events", type=Path, metavar="EVENTS.jsonl")
-    replay.add_argument("--db", required=True, help="the store: a SQLite path or postgresql:// DSN")
+    add_db_argument(replay)
     replay.add_argument(
         "--secret",
         action="append",
         default=None,
-        help="a webhook signing secret (repeat during a rotation); none: signatures not checked",
+        help=(
+            f"a webhook signing secret (repeat during a rotation; visible in the process list: "
+            f"prefer {ENVIRONMENT}); with neither, signatures are not checked"
+        ),
     )
     replay.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
 
@@ -132,18 +138,20 @@ class _Tally:
 def run(args: argparse.Namespace, out: Output) -> int:
     """Replay the log; a summary (or one JSON object); exit status 1 on invalid or waiting."""
     tally = _Tally(every=args.json)
-    with args.events.open("rb") as stream, open_store(args.db) as store:
-        inbox = Inbox(store, secrets=args.secret, verified_upstream=args.secret is None)
+    secrets = verifying_secrets(args.secret)
+    with args.events.open("rb") as stream, open_store(store_url(args.db)) as store:
+        inbox = Inbox(store, secrets=secrets, verified_upstream=secrets is None)
         total = args.events.stat().st_size
-        with out.progress("deliveries (bytes read)", total) as bar:
+        with out.progress("replaying", total, "bytes") as bar:
             batch: list[tuple[int, bytes]] = []
             for entry in _lines(stream):
                 batch.append(entry)
                 if len(batch) >= _BATCH:
                     tally.feed(inbox, batch)
-                    advance(bar, sum(len(line) + 1 for _, line in batch))
+                    reach(bar, stream.tell())  # the bytes read, blank and cut lines too
                     batch = []
             tally.feed(inbox, batch)
+            reach(bar, stream.tell())
         orders = store.read_orders(list(tally.order_ids)) if args.json else {}
     failed = any(tally.outcomes[o] for o in _FAILED)
     if args.json:

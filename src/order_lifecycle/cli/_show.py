@@ -9,6 +9,7 @@ from order_lifecycle.models import allowed_events, allowed_operations, explain
 from order_lifecycle.store import open_store
 
 from ._output import Output
+from ._settings import add_db_argument, store_url
 
 __all__ = ["add_parser", "run"]
 
@@ -21,12 +22,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Show one stored order, and what it allows next (read-only).",
     )
     show.add_argument("order_id", metavar="ORDER_ID")
-    show.add_argument("--db", required=True, help="the store: a SQLite path or postgresql:// DSN")
+    add_db_argument(show)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Show the order; exit status 0 (an unknown order is an error)."""
-    with open_store(args.db, create=False, read_only=True) as store:
+    with open_store(store_url(args.db), create=False, read_only=True) as store:
         order = store.get_order(args.order_id)
         actions = store.list_actions(order_id=order.id)
         applied = store.applied_event_ids(order.id)

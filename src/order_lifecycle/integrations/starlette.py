@@ -28,6 +28,18 @@ for as long as it runs, with a store of its own::
 A thread, not an async store: every store is synchronous and thread-safe (one connection
 behind a lock), and a thread keeps one store contract for every framework. The provider
 wants an answer within 3 s; the request path bounds its lock waits well under that.
+
+For an orchestrator's readiness probe, :func:`readiness_route` answers ``GET /ready``: 200
+when the database answers within the check's timeout, its schema is current and the backlog
+is under its limits, else 503; with a small JSON body either way
+(:class:`~order_lifecycle.store.ReadinessCheck`)::
+
+    app = Starlette(routes=[webhook_route(inbox), readiness_route(inbox.store)])
+
+The endpoints are the async entry points: :func:`webhook_endpoint` and
+:func:`readiness_endpoint` are coroutines an async app (FastAPI's ``add_api_route``)
+awaits, their store calls run in a worker thread. The shop's own async code does the same
+with any library call: ``await run_in_threadpool(store.get_order, order_id)``.
 """
 
 from __future__ import annotations
@@ -38,9 +50,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from order_lifecycle.exceptions import WrongType
+from order_lifecycle.store import ReadinessCheck, Store
 from order_lifecycle.webhooks import SIGNATURE_HEADER, Inbox, Reconciler
 
-from ._answer import accept_one, missing
+from ._answer import accept_one, checked_readiness, missing, readiness_answer
 
 try:
     from starlette.concurrency import run_in_threadpool
@@ -50,9 +63,16 @@ try:
 except ImportError as error:
     raise missing(__name__, "Starlette", "starlette") from error
 
-__all__ = ["reconciler_lifespan", "webhook_endpoint", "webhook_route"]
+__all__ = [
+    "readiness_endpoint",
+    "readiness_route",
+    "reconciler_lifespan",
+    "webhook_endpoint",
+    "webhook_route",
+]
 
 DEFAULT_PATH = "/webhooks/digital-river"
+READINESS_PATH = "/ready"
 
 _log = logging.getLogger(__name__)
 
@@ -84,6 +104,41 @@ def webhook_route(inbox: Inbox, *, path: str = DEFAULT_PATH) -> Route:
 
     """
     return Route(path, webhook_endpoint(inbox), methods=["POST"], name="digital_river_webhook")
+
+
+def readiness_endpoint(
+    store: Store, check: ReadinessCheck | None = None
+) -> Callable[[Request], Awaitable[Response]]:
+    """An async endpoint answering whether ``store`` is ready: 200, or 503 saying why.
+
+    ``check`` (a :class:`~order_lifecycle.store.ReadinessCheck`, its defaults when not
+    given) says how long the database may take and how large the backlog may grow. The
+    body is :meth:`~order_lifecycle.store.Readiness.as_json`; the store is read in a worker
+    thread, never on the event loop.
+
+    Raises:
+        WrongType: ``store`` is not a store, or ``check`` not a ``ReadinessCheck``.
+
+    """
+    store, check = checked_readiness(store, ReadinessCheck() if check is None else check)
+
+    async def endpoint(_request: Request) -> Response:
+        status, body = await run_in_threadpool(readiness_answer, store, check)
+        return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+    return endpoint
+
+
+def readiness_route(
+    store: Store, check: ReadinessCheck | None = None, *, path: str = READINESS_PATH
+) -> Route:
+    """A ``GET`` (and ``HEAD``) route at ``path`` answering whether ``store`` is ready.
+
+    Raises:
+        WrongType: ``store`` is not a store, or ``check`` not a ``ReadinessCheck``.
+
+    """
+    return Route(path, readiness_endpoint(store, check), methods=["GET"], name="readiness")
 
 
 def reconciler_lifespan(

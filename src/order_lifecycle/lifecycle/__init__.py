@@ -28,6 +28,7 @@ from ._spec import (
 from ._step import STEP_FIELDS, Explanation, Guard, Step, coerce
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC, SETTLED_CHARGE_STATES, ActionKind, OrderGuard
 from ._vocabulary import (
+    PROVIDER_EVENT_TYPES,
     ActionScope,
     ActionState,
     ChargeState,
@@ -45,6 +46,7 @@ __all__ = [
     "CHECKOUT_SPEC",
     "ORDER_SPEC",
     "OUTBOX_SPEC",
+    "PROVIDER_EVENT_TYPES",
     "SETTLED_CHARGE_STATES",
     "STEP_FIELDS",
     "ActionKind",

@@ -4,7 +4,9 @@ An action is written ``pending`` with the change that created it; a worker's cla
 (``claimed``, its tries counted) and the claim ends ``done``, ``failed`` (due again later) or
 ``dead`` (out of tries), or is released unrun (``pending``); a change whose reason went
 away cancels it from any state but ``done``; an operator's retry makes a ``failed`` or
-``dead`` one ``pending`` again. :data:`OUTBOX_SPEC` is the single source of truth of those
+``dead`` one ``pending`` again; the provider's own report settles one (``confirm``: done,
+``reject``: dead, as ``refund.complete`` and ``refund.failed`` settle ``confirm_refund``).
+:data:`OUTBOX_SPEC` is the single source of truth of those
 rules: the memory store runs its rows and binds its guards to predicates, the SQL stores
 generate their conditional statements' states from it, and ``diagrams/outbox.*`` draw it.
 Which order states hold an action (a dispute holds ``ship``) is the order table's
@@ -79,6 +81,8 @@ OUTBOX_SPEC: MachineSpec[ActionState, OutboxEvent] = MachineSpec(
         EventSpec(X.RELEASE, "The claim gives the action back unrun (Released)."),
         EventSpec(X.CANCEL, "A change took the action's reason away (a cancellation)."),
         EventSpec(X.RETRY, "An operator's retry_action."),
+        EventSpec(X.CONFIRM, "The provider reported the act done itself (refund.complete)."),
+        EventSpec(X.REJECT, "The provider reported the act failed (refund.failed)."),
     ),
     guards=(
         GuardSpec(G.RETRY_DUE, "its retry_at has come"),
@@ -108,6 +112,16 @@ OUTBOX_SPEC: MachineSpec[ActionState, OutboxEvent] = MachineSpec(
         ),
         TransitionSpec(X.RETRY, A.FAILED, A.PENDING, rule="its tries reset"),
         TransitionSpec(X.RETRY, A.DEAD, A.PENDING, rule="its tries reset"),
+        *(
+            TransitionSpec(X.CONFIRM, source, A.DONE, rule="the provider did it: nothing to run")
+            for source in (A.PENDING, A.CLAIMED, A.FAILED, A.DEAD)
+        ),
+        *(
+            TransitionSpec(
+                X.REJECT, source, A.DEAD, rule="the provider failed it: an operator decides"
+            )
+            for source in (A.PENDING, A.CLAIMED, A.FAILED)
+        ),
     ),
 )
 """The outbox's table: an action's states, what moves it, and when (DESIGN 1.5)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "PROVIDER_EVENT_TYPES",
     "ActionScope",
     "ActionState",
     "ChargeState",
@@ -27,6 +28,39 @@ __all__ = [
     "OrderState",
     "OutboxEvent",
 ]
+
+
+def _types(prefix: str, *names: str) -> frozenset[str]:
+    return frozenset(f"{prefix}.{name}" for name in names)
+
+
+PROVIDER_EVENT_TYPES: frozenset[str] = (
+    _types(
+        "order",
+        *("pending_payment", "review_opened", "review_closed", "accepted", "blocked"),
+        *("cancelled", "fulfilled", "complete", "refunded", "dispute", "dispute.resolved"),
+        *("chargeback", "created", "submitted", "updated"),
+        *("invoice.created", "credit_memo.created"),
+    )
+    | _types(
+        "order.charge",
+        *("pending", "capturable", "processing", "complete", "completed", "cancelled"),
+        *("created", "failed", "reauth.failed"),
+    )
+    | _types("order.charge.capture", "pending", "created", "complete", "completed", "failed")
+    | _types("order.charge.cancel", "pending", "pending_information", "complete", "failed")
+    | _types("order.charge.refund", "pending", "created", "complete", "completed", "failed")
+    | _types("refund", "pending", "pending_information", "complete", "failed")
+    | _types("refund", "created", "succeeded", "updated")
+    | _types("return", "created", "accepted", "updated")
+    | {"fulfillment.created", "checkout_session.order.created"}
+)
+"""Every webhook event type the provider documents about an order (its object names one).
+
+The order table reconciles some (``order.accepted``...); a shop subscribes to any of them
+(``refund.complete``, ``fulfillment.created``, ``order.invoice.created``...). The
+provider's subscription (recurring billing) events name no order and are not among them.
+"""
 
 
 class OrderState(StrEnum):
@@ -156,3 +190,5 @@ class OutboxEvent(StrEnum):
     RELEASE = "release"
     CANCEL = "cancel"
     RETRY = "retry"
+    CONFIRM = "confirm"
+    REJECT = "reject"

@@ -434,6 +434,10 @@ class Order:
 
     def __attrs_post_init__(self) -> None:
         _check_history(ORDER_SPEC, self.state, self.history)
+        self._check_parts()
+
+    def _check_parts(self) -> None:
+        """The order's own rules on its parts: item and charge ids unique, one currency."""
         for kind, ids in (
             ("item", [i.id for i in self.items]),
             ("charge", [c.id for c in self.charges]),
@@ -494,6 +498,9 @@ class Order:
 
     def copy(self) -> Order:
         """An independent copy: a new history list; everything else is frozen or replaced."""
+        return self._clone()
+
+    def _clone(self) -> Order:
         # Field by field, past the converters and validators: the order is valid already,
         # and copies are on the hot path of every store read and write.
         if type(self) is not Order:  # a subclass may have fields of its own
@@ -502,6 +509,39 @@ class Order:
         for name in _ORDER_FIELDS:
             object.__setattr__(clone, name, getattr(self, name))
         object.__setattr__(clone, "history", list(self.history))
+        return clone
+
+    def evolved(  # noqa: PLR0913 (the parts a snapshot sets)
+        self,
+        *,
+        fraud_state: FraudState | None,
+        items: tuple[Item, ...],
+        charges: tuple[Charge, ...],
+        checkout_id: str | None,
+        currency: str | None,
+        as_of: SnapshotMark | None,
+    ) -> Order:
+        """A copy holding a snapshot's parts, each a checked value of its field's type already.
+
+        What ``attrs.evolve`` would give for these, without running every converter and
+        the history's check again (the history is the order's own, copied): only the
+        order's rules on its parts are checked (ids unique, one currency).
+
+        Raises:
+            InvalidInput: an item or charge id twice, or two currencies.
+
+        """
+        clone = self._clone()  # the one new order (the trial): Order.copy is not called
+        for name, value in (
+            ("fraud_state", fraud_state),
+            ("items", items),
+            ("charges", charges),
+            ("checkout_id", checkout_id),
+            ("currency", currency),
+            ("as_of", as_of),
+        ):
+            object.__setattr__(clone, name, value)
+        clone._check_parts()  # noqa: SLF001 (its own class's rules)
         return clone
 
     @property

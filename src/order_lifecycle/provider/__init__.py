@@ -17,14 +17,30 @@ from ._payload import (
     read_charge_object,
     read_order,
 )
+from ._typed import (
+    Keys,
+    TypedEnvelope,
+    TypedEvent,
+    typed_envelope,
+    typed_event,
+    typed_keys,
+    typed_order,
+)
 
 __all__ = [
     "AMOUNT_LIMIT",
     "ChargeSnapshot",
     "ItemSnapshot",
+    "Keys",
     "OrderSnapshot",
+    "TypedEnvelope",
+    "TypedEvent",
     "parse_order",
     "parse_order_lookup",
     "read_charge_object",
     "read_order",
+    "typed_envelope",
+    "typed_event",
+    "typed_keys",
+    "typed_order",
 ]

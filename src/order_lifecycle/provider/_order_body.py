@@ -18,6 +18,7 @@ from order_lifecycle._json import Problem, as_list, as_object, fail, loads
 from order_lifecycle.exceptions import InvalidOrderBody
 
 from ._payload import OrderSnapshot, read_order
+from ._typed import typed_order
 
 __all__ = ["MAX_BODY", "parse_order", "parse_order_lookup"]
 
@@ -35,7 +36,7 @@ def parse_order(body: bytes | bytearray | str) -> OrderSnapshot:
             provider's order shape; names the field.
 
     """
-    return _guarded(body, lambda data: read_order(data, ""))
+    return _guarded(body, lambda data: read_order(data, ""), typed_order)
 
 
 def parse_order_lookup(body: bytes | bytearray | str) -> OrderSnapshot | None:
@@ -58,12 +59,19 @@ def _lookup(data: object) -> OrderSnapshot | None:
     return read_order(orders[0], "data[0]") if orders else None
 
 
-def _guarded(body: bytes | bytearray | str, read: Callable[[object], T]) -> T:
+def _guarded(
+    body: bytes | bytearray | str,
+    read: Callable[[object], T],
+    typed: Callable[[object], T | None] | None = None,
+) -> T:
     if not isinstance(body, (bytes, bytearray, str)):
         raise InvalidOrderBody("", f"the body must be bytes or str, not {type(body).__name__}")
     size = len(body) if not isinstance(body, str) else len(body.encode("utf-8", "surrogatepass"))
     if size > MAX_BODY:
         raise InvalidOrderBody("", f"the body is {size} bytes long, over the limit of {MAX_BODY}")
+    found = None if typed is None else typed(body)  # the typed decoder, for the common case
+    if found is not None:
+        return found
     try:
         return read(loads(body))
     except Problem as problem:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar, cast
 import attrs
 
 from order_lifecycle._json import (
+    Problem,
     as_list,
     as_object,
     fail,
@@ -48,6 +49,8 @@ __all__ = [
     "ChargeSnapshot",
     "ItemSnapshot",
     "OrderSnapshot",
+    "hint_time",
+    "members",
     "read_charge",
     "read_charge_object",
     "read_order",
@@ -82,7 +85,7 @@ def _time_map(data: Mapping[str, Any], key: str, prefix: str, enum: type[V]) -> 
     if value is None:
         return {}
     field = field_path(prefix, key)
-    known = _members(enum)
+    known = members(enum)
     times: dict[V, datetime] = {}
     for name, text in as_object(value, field).items():
         member = known.get(name)
@@ -95,7 +98,7 @@ def _time_map(data: Mapping[str, Any], key: str, prefix: str, enum: type[V]) -> 
 
 
 @cache
-def _members(enum: type[V]) -> Mapping[str, V]:
+def members(enum: type[V]) -> Mapping[str, V]:
     """The members of ``enum`` by their string values, found once per enum."""
     return {str(m): m for m in enum}
 
@@ -171,6 +174,8 @@ class OrderSnapshot:
     charges: tuple[Charge, ...] | None = None
     state_transitions: Mapping[OrderState, datetime] = attrs.field(factory=dict, hash=False)
     fraud_state_transitions: Mapping[FraudState, datetime] = attrs.field(factory=dict, hash=False)
+    updated_time: datetime | None = None
+    """``updatedTime``, when it is a time (a hint that dates a fetched body, never refused)."""
 
     @property
     def reported_fraud_state(self) -> FraudState | None:
@@ -204,7 +209,7 @@ def read_order(data: object, prefix: str) -> OrderSnapshot:
     state = optional_str(body, "state", prefix)
     if state is None:
         fail(field_path(prefix, "state"), "the order has no state")
-    order_state = _members(OrderState).get(state)
+    order_state = members(OrderState).get(state)
     if order_state is None:
         fail(field_path(prefix, "state"), f"unknown order state {state!r}")
     currency = optional_str(body, "currency", prefix)
@@ -223,7 +228,18 @@ def read_order(data: object, prefix: str) -> OrderSnapshot:
         charges=_order_charges(body, prefix),
         state_transitions=_time_map(body, "stateTransitions", prefix, OrderState),
         fraud_state_transitions=_time_map(body, "fraudStateTransitions", prefix, FraudState),
+        updated_time=hint_time(body.get("updatedTime")),
     )
+
+
+def hint_time(value: object) -> datetime | None:
+    """``value`` as a time if it is one; ``None`` otherwise (a hint is never refused)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return read_time(value, "")
+    except Problem:
+        return None
 
 
 def read_charge_object(data: object, prefix: str) -> ChargeSnapshot:
@@ -263,7 +279,7 @@ def _items(data: object, field: str) -> tuple[ItemSnapshot, ...] | None:
 def _item(data: object, path: str) -> ItemSnapshot:
     item = as_object(data, path)
     state = optional_str(item, "state", path)
-    item_state = None if state is None else _members(ItemState).get(state)
+    item_state = None if state is None else members(ItemState).get(state)
     if state is not None and item_state is None:
         fail(f"{path}.state", f"unknown item state {state!r}")
     item_id = required_id(item, "id", path, "the item id")

@@ -36,12 +36,16 @@ from order_lifecycle.webhooks import (
     StoredDelivery,
 )
 
+from ._backlog import Backlog, Waiting
 from ._base import KeptDelivery, Store
 from ._batch import ChangeOutcome, ChangeResult, DeliveryToKeep, OrderChange
 from ._check import IllegalHistory
+from ._health import Readiness, ReadinessCheck
 from ._kept import DEFAULT_MAX_KEPT_BYTES, SUMMARY_BYTES
 from ._migrate import Migration, schema_script
 from ._open import migrate, open_store
+from ._overview import Overview, Ping, Tally
+from ._pages import OrderSummary, Page
 from ._schema import SCHEMA_VERSION
 from .memory import MemoryStore
 from .sqlite import SQLiteStore
@@ -50,6 +54,7 @@ __all__ = [
     "DEFAULT_MAX_KEPT_BYTES",
     "SCHEMA_VERSION",
     "SUMMARY_BYTES",
+    "Backlog",
     "ChangeOutcome",
     "ChangeResult",
     "Claim",
@@ -65,6 +70,12 @@ __all__ = [
     "MigrationNeeded",
     "OrderChange",
     "OrderExists",
+    "OrderSummary",
+    "Overview",
+    "Page",
+    "Ping",
+    "Readiness",
+    "ReadinessCheck",
     "SQLiteStore",
     "SchemaTooNew",
     "SettledGroup",
@@ -76,8 +87,10 @@ __all__ = [
     "StoreReadOnly",
     "StoreUnavailable",
     "StoredDelivery",
+    "Tally",
     "UnknownDelivery",
     "UnknownOrder",
+    "Waiting",
     "migrate",
     "open_store",
     "schema_script",

@@ -82,12 +82,14 @@ from order_lifecycle.actions import (
     Failed,
     Outcome,
     derive_actions,
+    received,
 )
 from order_lifecycle.checkout import CheckoutCalls
 from order_lifecycle.exceptions import (
     InvalidInput,
     StaleOrder,
     UnknownAction,
+    UnknownDelivery,
     WrongType,
 )
 from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, MachineSpec
@@ -103,6 +105,7 @@ from order_lifecycle.webhooks import (
     StoredDelivery,
 )
 
+from ._backlog import Backlog
 from ._batch import CheckedKeep, checked_keeps
 from ._check import IllegalHistory, StoredHistory, find_illegal
 from ._inbox import (
@@ -110,12 +113,11 @@ from ._inbox import (
     check_incoming,
     check_seq,
     check_seqs,
-    check_statuses,
 )
 from ._kept import DEFAULT_MAX_KEPT_BYTES, check_cap
+from ._observe import report_derived, report_retried
 from ._outbox import (
     MAX_TRIES,
-    ActionState,
     StoredAction,
     check_claim,
     check_claims,
@@ -125,7 +127,16 @@ from ._outbox import (
     check_limit,
     check_moment,
     check_outcomes,
-    check_states,
+)
+from ._overview import Overview, Ping, check_timeout
+from ._pages import (
+    ActionFilter,
+    DeliveryFilter,
+    OrderFilter,
+    OrderSummary,
+    Page,
+    check_after_key,
+    check_after_seq,
 )
 from ._require import new_steps, require_id, require_storable
 
@@ -450,22 +461,44 @@ class Store(InboxStore, CheckoutCalls):
         statuses: Iterable[str] | None = None,
         order_id: str | None = None,
         event_type: str | None = None,
+        since: datetime | None = None,
         limit: int = 100,
     ) -> list[StoredDelivery]:
         """The inbox's deliveries in ``statuses``, of one order, of one type (each when given).
 
-        Oldest first (by ``seq``), ``limit`` at most.
+        Oldest first (by ``seq``), ``limit`` at most: the first page of
+        :meth:`page_deliveries`, without its total.
 
         Raises:
             InvalidInput: an unknown status, a bad id or type, a limit not from 1 to 10,000.
 
         """
-        return self._list_deliveries(
-            check_statuses(statuses),
-            None if order_id is None else check_key(order_id, "order_id"),
-            None if event_type is None else check_key(event_type, "event_type"),
-            check_limit(limit),
-        )
+        where = DeliveryFilter.checked(statuses, order_id, event_type, since)
+        return list(self._page_deliveries(where, None, check_limit(limit), total=False).items)
+
+    def page_deliveries(  # noqa: PLR0913 (each filter is one keyword)
+        self,
+        *,
+        statuses: Iterable[str] | None = None,
+        order_id: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> Page[StoredDelivery]:
+        """A page of the inbox's deliveries, by ``seq``, after ``after``; with the true total.
+
+        The filters as :meth:`list_deliveries` (``since``: received at or after it); the
+        total counts every delivery they match, and the page's
+        :attr:`~order_lifecycle.store.Page.next_after` is the ``after`` of the next page.
+
+        Raises:
+            InvalidInput: an unknown status, a bad id, type, moment or seq, a limit not
+                from 1 to 10,000.
+
+        """
+        where = DeliveryFilter.checked(statuses, order_id, event_type, since)
+        return self._page_deliveries(where, check_after_seq(after), check_limit(limit), total=True)
 
     def get_delivery(self, seq: int) -> StoredDelivery:
         """The inbox's delivery number ``seq``, body and all.
@@ -486,7 +519,25 @@ class Store(InboxStore, CheckoutCalls):
             UnknownDelivery: the inbox holds no delivery ``seq``.
 
         """
-        return self._refeed_delivery(check_seq(seq))
+        seq = check_seq(seq)
+        if not self._refeed_deliveries([seq]):
+            raise UnknownDelivery(seq)
+        return self._get_delivery(seq)
+
+    def refeed_deliveries(self, seqs: Iterable[int]) -> list[int]:
+        """An operator's refeed of many, in one transaction: the seqs found and fed again, in turn.
+
+        Each delivery of ``seqs`` the inbox holds is pending again, as
+        :meth:`refeed_delivery` leaves it; a seq it does not hold is left out of the
+        answer. At most 10,000 at a time.
+
+        Raises:
+            InvalidInput: not a list of delivery numbers, or more than 10,000 of them.
+
+        """
+        checked = check_seqs(seqs) or []
+        check_limit(len(checked) or 1, "len(seqs)")
+        return self._refeed_deliveries(checked) if checked else []
 
     def dismiss_delivery(self, seq: int) -> StoredDelivery:
         """An operator sets a delivery aside (``dismissed``): no reconciler tries it again.
@@ -502,6 +553,18 @@ class Store(InboxStore, CheckoutCalls):
     def delivery_counts(self) -> dict[DeliveryStatus, int]:
         """How many deliveries the inbox holds in each status (those with none left out)."""
         return self._delivery_counts()
+
+    def backlog(self) -> Backlog:
+        """The open work, each status counted with its oldest: what to alert on, one cheap read.
+
+        Deliveries ``pending`` and ``waiting``; actions ``pending``, ``claimed``, ``failed``
+        and ``dead``. Read through the indexes the claims use, whatever the size of what
+        was settled or finished.
+        """
+        return self._backlog()
+
+    @abstractmethod
+    def _backlog(self) -> Backlog: ...
 
     @abstractmethod
     def _accept_deliveries(
@@ -520,19 +583,15 @@ class Store(InboxStore, CheckoutCalls):
     def _release_claim(self, claim: Claim) -> None: ...
 
     @abstractmethod
-    def _list_deliveries(
-        self,
-        statuses: tuple[DeliveryStatus, ...] | None,
-        order_id: str | None,
-        event_type: str | None,
-        limit: int,
-    ) -> list[StoredDelivery]: ...
+    def _page_deliveries(
+        self, where: DeliveryFilter, after: int | None, limit: int, *, total: bool
+    ) -> Page[StoredDelivery]: ...
 
     @abstractmethod
     def _get_delivery(self, seq: int) -> StoredDelivery: ...
 
     @abstractmethod
-    def _refeed_delivery(self, seq: int) -> StoredDelivery: ...
+    def _refeed_deliveries(self, seqs: list[int]) -> list[int]: ...
 
     @abstractmethod
     def _dismiss_delivery(self, seq: int) -> StoredDelivery: ...
@@ -567,7 +626,41 @@ class Store(InboxStore, CheckoutCalls):
 
     def _derive(self, before: Order | None, after: Order) -> Derived:
         """A change's actions, by :attr:`action_policy` (outside locks: it may run shop code)."""
-        return derive_actions(before, after, policy=self.action_policy)
+        derived = derive_actions(before, after, policy=self.action_policy)
+        report_derived(before, after, derived)
+        return derived
+
+    def delivers(self, event_type: str) -> bool:
+        """Whether the outbox takes deliveries of ``event_type``: subscribed, or settling.
+
+        By :attr:`action_policy`: the shop's subscriptions, and ``refund.complete`` and
+        ``refund.failed``, which settle ``confirm_refund``.
+        """
+        return isinstance(event_type, str) and self.action_policy.delivers(event_type)
+
+    def _derive_groups(
+        self, groups: Sequence[tuple[SettledGroup, GroupResult | None]]
+    ) -> tuple[dict[int, Derived], dict[int, Derived]]:
+        """What settling ``groups`` writes to the outbox: each change's, each group's (by id).
+
+        Derived once, outside any transaction or lock (the shop's classifier may run): the
+        actions of each change, and those the group's delivered events ask for (written
+        after its changes).
+        """
+        policy = self.action_policy
+        changes: dict[int, Derived] = {}
+        delivered: dict[int, Derived] = {}
+        for group, refusal in groups:
+            if refusal is not None:
+                continue
+            for change in group.changes:
+                changes[id(change)] = self._derive(change.base, change.order)
+            found = [received(policy, d.event, d.body) for d in group.delivered]
+            delivered[id(group)] = Derived(
+                tuple(a for d in found for a in d.created),
+                settlements=tuple(r for d in found for r in d.settlements),
+            )
+        return changes, delivered
 
     def claim_actions(
         self,
@@ -592,7 +685,10 @@ class Store(InboxStore, CheckoutCalls):
         """
         max_tries = check_limit(self.max_tries, "max_tries")
         return self._claim_actions(
-            check_kinds(kinds), check_limit(limit), check_lease(lease), max_tries
+            check_kinds(kinds, self.action_policy.kinds),
+            check_limit(limit),
+            check_lease(lease),
+            max_tries,
         )
 
     def extend_lease(self, key: str, lease: timedelta, *, claim: int) -> StoredAction:
@@ -702,7 +798,9 @@ class Store(InboxStore, CheckoutCalls):
                 went away, and with it any retry), done, or due anyway; nothing changed.
 
         """
-        return self._retry_action(check_key(key))
+        retried = self._retry_action(check_key(key))
+        report_retried(retried)
+        return retried
 
     def prune_actions(self, done_before: datetime) -> int:
         """Delete the ``done`` and ``cancelled`` actions finished before ``done_before``; how many.
@@ -724,22 +822,56 @@ class Store(InboxStore, CheckoutCalls):
         states: Iterable[str] | None = None,
         kinds: Iterable[str] | None = None,
         order_id: str | None = None,
+        since: datetime | None = None,
         limit: int = 1000,
     ) -> list[StoredAction]:
         """The actions in ``states``, of ``kinds``, of one order (each when given), oldest first.
 
-        Each pending or failed action its order's state holds says so (``held_by``).
+        Each pending or failed action its order's state holds says so (``held_by``). The
+        first page of :meth:`page_actions`, without its total.
 
         Raises:
-            InvalidInput: an unknown state or kind, a bad order id or limit.
+            InvalidInput: an unknown state or kind, a bad order id, moment or limit.
 
         """
-        return self._list_actions(
-            check_states(states),
-            check_kinds(kinds),
-            None if order_id is None else check_key(order_id, "order_id"),
-            check_limit(limit),
-        )
+        where = ActionFilter.checked(states, kinds, order_id, since, self.action_policy.kinds)
+        return list(self._page_actions(where, None, check_limit(limit), total=False).items)
+
+    def get_action(self, key: str) -> StoredAction:
+        """The action ``key`` names, as the outbox holds it (and what holds it, if anything).
+
+        Raises:
+            UnknownAction: no action has this key.
+            InvalidInput: a key no database stores.
+
+        """
+        return self._get_action(check_key(key))
+
+    def page_actions(  # noqa: PLR0913 (each filter is one keyword)
+        self,
+        *,
+        states: Iterable[str] | None = None,
+        kinds: Iterable[str] | None = None,
+        order_id: str | None = None,
+        since: datetime | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Page[StoredAction]:
+        """A page of the outbox's actions, oldest first, after the action ``after``; with the total.
+
+        The filters as :meth:`list_actions` (``since``: created at or after it). Actions
+        are listed by their creation, then their key; ``after`` is the key of the last
+        action of the page before (the page's
+        :attr:`~order_lifecycle.store.Page.next_after`).
+
+        Raises:
+            UnknownAction: no action has the key ``after`` (pruned meanwhile).
+            InvalidInput: an unknown state or kind, a bad order id, moment or key, a limit
+                not from 1 to 10,000.
+
+        """
+        where = ActionFilter.checked(states, kinds, order_id, since, self.action_policy.kinds)
+        return self._page_actions(where, check_after_key(after), check_limit(limit), total=True)
 
     @abstractmethod
     def _claim_actions(
@@ -763,13 +895,77 @@ class Store(InboxStore, CheckoutCalls):
     def _prune_actions(self, done_before: datetime) -> int: ...
 
     @abstractmethod
-    def _list_actions(
+    def _get_action(self, key: str) -> StoredAction: ...
+
+    @abstractmethod
+    def _page_actions(
+        self, where: ActionFilter, after: str | None, limit: int, *, total: bool
+    ) -> Page[StoredAction]: ...
+
+    # --- an operator's view: orders page by page, the overview, a ping -------------------------
+
+    def page_orders(
         self,
-        states: tuple[ActionState, ...] | None,
-        kinds: tuple[Any, ...] | None,
-        order_id: str | None,
-        limit: int,
-    ) -> list[StoredAction]: ...
+        *,
+        states: Iterable[str] | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Page[OrderSummary]:
+        """A page of the stored orders in ``states`` (any, if not given), by id, after ``after``.
+
+        Each order as its row holds it (:class:`~order_lifecycle.store.OrderSummary`: no
+        items, charges or history: :meth:`get_order` reads one whole); with the true total.
+
+        Raises:
+            InvalidInput: an unknown state, a bad id, a limit not from 1 to 10,000.
+
+        """
+        where = OrderFilter.checked(states)
+        return self._page_orders(where, check_after_key(after), check_limit(limit), total=True)
+
+    def overview(self, *, open_only: bool = False) -> Overview:
+        """Orders by state, deliveries by status and actions by state, each with its oldest.
+
+        A few aggregate queries over indexes, in one read: what ``order-lifecycle status``
+        shows. ``open_only`` counts only the backlog (deliveries a reconciler may still
+        change, actions not finished) and no orders: what a health check reads.
+
+        Raises:
+            WrongType: ``open_only`` is not a bool.
+
+        """
+        if not isinstance(open_only, bool):
+            raise WrongType("open_only", "a bool", open_only)
+        return self._overview(open_only=open_only)
+
+    def ping(self, timeout: float = 2.0) -> Ping:
+        """The database reachable within ``timeout`` seconds: its schema version, and how fast.
+
+        Reads the version the tables are at (``None``: there are none), reconnecting
+        first if the connection was lost, waiting ``timeout`` at most for the store's
+        connection, the server, and the answer.
+
+        Raises:
+            StoreUnavailable: no answer within ``timeout`` (the database is down, or busy).
+            StoreCorrupt: the tables hold no single schema version.
+            InvalidInput: ``timeout`` is not a number of seconds above 0, up to 60.
+
+        """
+        seconds = check_timeout(timeout)
+        started = time.monotonic()
+        version = self._ping(seconds)
+        return Ping(version, time.monotonic() - started)
+
+    @abstractmethod
+    def _page_orders(
+        self, where: OrderFilter, after: str | None, limit: int, *, total: bool
+    ) -> Page[OrderSummary]: ...
+
+    @abstractmethod
+    def _overview(self, *, open_only: bool) -> Overview: ...
+
+    @abstractmethod
+    def _ping(self, timeout: float) -> int | None: ...
 
     # --- checking stored histories against a spec -------------------------------------------
 
@@ -777,14 +973,17 @@ class Store(InboxStore, CheckoutCalls):
         self,
         order_spec: MachineSpec[Any, Any] = ORDER_SPEC,
         checkout_spec: MachineSpec[Any, Any] = CHECKOUT_SPEC,
+        *,
+        progress: Callable[[int], object] | None = None,
     ) -> list[IllegalHistory]:
         """Replay every stored history; the orders and checkouts the specs do not allow.
 
         Run it with a changed table before it ships: what it lists is stored data the new
-        table would call illegal. Reads only.
+        table would call illegal. Reads only. ``progress`` is called with 1 after each
+        history is checked (``order-lifecycle check`` moves its progress bar by it).
         """
         specs = {"order": order_spec, "checkout": checkout_spec}
-        return find_illegal(self._stored_histories(), specs)
+        return find_illegal(self._stored_histories(), specs, progress)
 
     @abstractmethod
     def _stored_histories(self) -> Iterator[StoredHistory]:

@@ -8,7 +8,7 @@ a history that does not end in the stored state are all reported.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -55,11 +55,18 @@ class IllegalHistory:
 
 
 def find_illegal(
-    histories: Iterable[StoredHistory], specs: Mapping[str, MachineSpec[Any, Any]]
+    histories: Iterable[StoredHistory],
+    specs: Mapping[str, MachineSpec[Any, Any]],
+    progress: Callable[[int], object] | None = None,
 ) -> list[IllegalHistory]:
-    """Every history in ``histories`` that its kind's spec in ``specs`` does not allow."""
+    """Every history in ``histories`` that its kind's spec in ``specs`` does not allow.
+
+    ``progress`` is called with 1 after each history checked.
+    """
     illegal = []
     for stored in histories:
+        if progress is not None:
+            progress(1)
         problem = _problem(stored, specs[stored.kind])
         if problem is not None:
             illegal.append(IllegalHistory(stored.kind, stored.id, problem, stored.spec_versions))

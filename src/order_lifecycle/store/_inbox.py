@@ -21,7 +21,9 @@ from order_lifecycle.exceptions import InvalidInput, StoreCorrupt, UnknownDelive
 from order_lifecycle.webhooks import (
     GROUP_COMMITTED,
     OPEN_STATUSES,
+    Delivered,
     DeliveryStatus,
+    Event,
     GroupResult,
     Incoming,
     SettledGroup,
@@ -35,6 +37,7 @@ from ._require import storable_text
 
 __all__ = [
     "GROUP_COMMITTED",
+    "STATUSES",
     "ClaimedOrders",
     "MemoryInbox",
     "check_groups",
@@ -46,6 +49,9 @@ __all__ = [
     "refed",
     "stored_delivery",
 ]
+
+STATUSES: dict[str, DeliveryStatus] = {status.value: status for status in DeliveryStatus}
+"""Each delivery status by its text (``DeliveryStatus(text)`` costs a lookup through the enum)."""
 
 _ENTERED = frozenset({DeliveryStatus.PENDING.value, DeliveryStatus.INVALID.value})
 _MAX_SEQ = 2**63 - 1
@@ -120,10 +126,10 @@ def check_statuses(statuses: object) -> tuple[DeliveryStatus, ...] | None:
         raise WrongType("statuses", "a list of delivery statuses", statuses)
     found = []
     for status in statuses:
-        if not isinstance(status, str) or status not in set(DeliveryStatus):
+        if not isinstance(status, str) or status not in STATUSES:
             known = ", ".join(s.value for s in DeliveryStatus)
             raise InvalidInput(f"Unknown delivery status {status!r}: expected one of {known}.")
-        found.append(DeliveryStatus(status))
+        found.append(STATUSES[status])
     return tuple(dict.fromkeys(found))
 
 
@@ -151,8 +157,24 @@ def check_groups(groups: object) -> list[tuple[SettledGroup, GroupResult | None]
                 )
         for settlement in group.settlements:
             _settlement(settlement)
+        for delivered in group.delivered:
+            _delivered(delivered, group.order_id)
         checked.append((group, refusal))
     return checked
+
+
+def _delivered(delivered: object, order_id: str | None) -> None:
+    """A delivery handed to the outbox: its event, naming the group's order, and its body."""
+    if (
+        type(delivered) is not Delivered
+        or not isinstance(delivered.event, Event)
+        or type(delivered.body) is not bytes
+    ):
+        raise WrongType("groups[].delivered[]", "a Delivered (an Event and its body)", delivered)
+    if order_id is None or delivered.event.order_id != order_id:
+        raise WrongType(
+            "groups[].delivered[]", f"a delivery of an event of order {order_id!r}", delivered
+        )
 
 
 def _settlement(settlement: object) -> None:
@@ -161,7 +183,7 @@ def _settlement(settlement: object) -> None:
     check_seq(settlement.seq)
     for name in ("was", "status"):
         value = getattr(settlement, name)
-        if not isinstance(value, str) or value not in set(DeliveryStatus):
+        if not isinstance(value, str) or value not in STATUSES:
             raise WrongType(f"Settlement.{name}", "a delivery status", value)
     _text(settlement.reason, "Settlement.reason")
     _text(settlement.due_at, "Settlement.due_at")
@@ -171,9 +193,9 @@ def _settlement(settlement: object) -> None:
         raise WrongType("Settlement.attempts", "an int from 0", settlement.attempts)
 
 
-def refed(row: StoredDelivery) -> str:
-    """The reason an operator's refeed leaves on a delivery."""
-    return f"fed again by an operator (it was {row.status.value}: {row.reason or 'no reason'})"
+def refed(status: str, reason: str | None) -> str:
+    """The reason an operator's refeed leaves on a delivery that was in ``status``."""
+    return f"fed again by an operator (it was {status}: {reason or 'no reason'})"
 
 
 def dismissible(row: StoredDelivery) -> StoredDelivery:
@@ -195,10 +217,36 @@ def stored_delivery(row: Sequence[Any]) -> StoredDelivery:
     seq, event_id, event_type, order_id, created, received, status, reason, attempts, due, body = (
         row
     )
+    if (  # the common case, checked at once; the checks below name what is wrong
+        type(seq) is int
+        and type(event_id) is str
+        and type(received) is str
+        and type(attempts) is int
+        and attempts >= 0
+        and type(body) is bytes
+        and status in _STATUS_TEXT
+        and due is None
+        and all(v is None or type(v) is str for v in (event_type, order_id, created, reason))
+    ):
+        at = _received_at(received)
+        if at is not None:
+            return StoredDelivery(
+                seq,
+                event_id,
+                event_type,
+                order_id,
+                created,
+                at,
+                STATUSES[status],
+                reason,
+                attempts,
+                None,
+                body,
+            )
     where = f"ol_inbox row {seq!r}, column"
     if isinstance(seq, bool) or not isinstance(seq, int):
         raise _corrupt(f"{where} seq", seq)
-    if not isinstance(status, str) or status not in set(DeliveryStatus):
+    if not isinstance(status, str) or status not in STATUSES:
         raise _corrupt(f"{where} status", status)
     if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
         raise _corrupt(f"{where} attempts", attempts)
@@ -209,12 +257,24 @@ def stored_delivery(row: Sequence[Any]) -> StoredDelivery:
         stored_text(order_id, f"{where} order_id", optional=True),
         stored_text(created, f"{where} created_time", optional=True),
         stored_time(received, f"{where} received_at"),
-        DeliveryStatus(status),
+        STATUSES[status],
         stored_text(reason, f"{where} reason", optional=True),
         attempts,
         None if due is None else stored_time(due, f"{where} due_at"),
         stored_bytes(body, f"{where} body"),
     )
+
+
+_STATUS_TEXT = frozenset(STATUSES)
+
+
+def _received_at(text: str) -> datetime | None:
+    """An arrival time as the inbox writes it (aware ISO 8601), or ``None``."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _corrupt(where: str, value: object) -> StoreCorrupt:
@@ -287,7 +347,7 @@ class MemoryInbox:
                     row.order_id,
                     row.created_time,
                     stored_time(row.received_at, "Incoming.received_at"),
-                    DeliveryStatus(row.status),
+                    STATUSES[row.status],
                     row.reason,
                     0,
                     None,
@@ -355,7 +415,7 @@ class MemoryInbox:
             self.replace(
                 attrs.evolve(
                     self.rows[s.seq],
-                    status=DeliveryStatus(s.status),
+                    status=STATUSES[s.status],
                     reason=s.reason,
                     attempts=s.attempts,
                     due_at=due,

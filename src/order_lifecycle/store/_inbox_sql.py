@@ -40,7 +40,14 @@ from order_lifecycle.webhooks import (
 )
 
 from ._batch import CheckedKeep
-from ._inbox import GROUP_COMMITTED, ClaimedOrders, dismissible, refed, stored_delivery
+from ._inbox import (
+    GROUP_COMMITTED,
+    STATUSES,
+    ClaimedOrders,
+    dismissible,
+    refed,
+    stored_delivery,
+)
 
 __all__ = ["INBOX_COLUMNS", "INSERT_DELIVERY", "SQLInbox"]
 
@@ -67,7 +74,8 @@ INSERT_DELIVERY = (
     "(event_id, event_type, order_id, created_time, received_at, status, reason, body) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING seq"
 )
-"""The request path's one statement: a delivery stored unless its key is; its new ``seq``."""
+"""The request path's statement: a delivery stored unless its key is; its new ``seq``."""
+_INSERT = INSERT_DELIVERY.removesuffix(" RETURNING seq")
 _SETTLE = (
     "UPDATE ol_inbox SET status = ?, reason = ?, attempts = ?, due_at = ? "
     "WHERE seq = ? AND status = ?"
@@ -137,8 +145,13 @@ class SQLInbox:
         derived: Derived,
     ) -> ChangeResult: ...
 
-    # The store's derivation of the actions a change creates (``Store._derive``).
-    _derive: Callable[[Any, Any], Derived]
+    # The store's derivation of what settling groups writes to the outbox (``Store``'s).
+    _derive_groups: Callable[
+        [Sequence[tuple[SettledGroup, GroupResult | None]]],
+        tuple[dict[int, Derived], dict[int, Derived]],
+    ]
+    # Writes what a group's changes and deliveries ask of the outbox (``SQLOutbox``'s).
+    _write_actions: Callable[[Sequence[Derived]], None]
 
     @abstractmethod
     def _remember(self, written: Sequence[tuple[Row, Any]]) -> None: ...
@@ -172,12 +185,19 @@ class SQLInbox:
             return self._insert_rows(rows) if rows else []
 
     def _insert_rows(self, rows: Sequence[Incoming]) -> list[int | None]:
-        """Inside the transaction: each row inserted unless its key is taken; its seq or None."""
-        found: list[int | None] = []
-        for row in rows:
-            inserted = self._query(INSERT_DELIVERY, row)
-            found.append(inserted[0][0] if inserted else None)
-        return found
+        """Inside the transaction: each row inserted unless its key is taken; its seq or None.
+
+        One ``executemany`` of the plain ``INSERT`` (SQLite runs it as one prepared
+        statement), then one read of the rows numbered past the highest ``seq`` before:
+        this transaction holds the file's write lock, so they are exactly the ones it
+        stored (``RETURNING``, per row or multi-row, cost a third more here). Of a key
+        given twice in one batch, the first is stored, the second is a duplicate.
+        """
+        top = self._query("SELECT COALESCE(MAX(seq), 0) FROM ol_inbox")[0][0]
+        self._write_many(_INSERT, rows)
+        new = self._query("SELECT seq, event_id FROM ol_inbox WHERE seq > ?", [top])
+        stored = {key: seq for seq, key in new}
+        return [stored.pop(row.event_id, None) for row in rows]
 
     # --- claims -------------------------------------------------------------------------------
 
@@ -261,20 +281,15 @@ class SQLInbox:
     ) -> list[GroupResult]:
         # Orders in the order of their ids: two writers sharing orders wait, never deadlock.
         turn = sorted(range(len(groups)), key=lambda i: groups[i][0].order_id or "")
-        # The actions each change creates, derived once, outside any transaction (the shop's
-        # classifier may run), for both ways of writing.
-        derived = {
-            id(change): self._derive(change.base, change.order)
-            for group, refusal in groups
-            if refusal is None
-            for change in group.changes
-        }
+        # The actions each change creates (and its group's delivered events), derived once,
+        # outside any transaction (the shop's classifier may run), for both ways of writing.
+        derived, delivered = self._derive_groups(groups)
         if not any(refusal for _, refusal in groups):
             changes = [change for i in turn for change in groups[i][0].changes]
             settlements = [s for i in turn for s in groups[i][0].settlements]
-            at_once = self._commit_orders(
-                changes, [derived[id(c)] for c in changes], lambda: self._settle(settlements)
-            )
+            outbox = [derived[id(c)] for c in changes]
+            outbox += [delivered[id(groups[i][0])] for i in turn]
+            at_once = self._commit_orders(changes, outbox, lambda: self._settle(settlements))
             if at_once is not None:
                 self._remember(at_once)
                 return [GROUP_COMMITTED] * len(groups)
@@ -284,7 +299,9 @@ class SQLInbox:
         with self._transaction(write=True):
             for index in turn:
                 group, refusal = groups[index]
-                results[index] = refusal or self._settle_group(group, written, derived)
+                results[index] = refusal or self._settle_group(
+                    group, written, derived, delivered[id(group)]
+                )
         self._remember(written)
         return results
 
@@ -300,6 +317,7 @@ class SQLInbox:
         group: SettledGroup,
         written: list[tuple[Row, Any]],
         derived: dict[int, Derived],
+        delivered: Derived,
     ) -> GroupResult:
         """Inside the transaction: one order's changes and statuses under one savepoint."""
         self._write("SAVEPOINT ol_group")
@@ -311,6 +329,7 @@ class SQLInbox:
                 result = GroupResult(done.outcome, done.reason, index)
                 break
         else:
+            self._write_actions([delivered])
             for settlement in group.settlements:
                 if not self._write(_SETTLE, _settle_params(settlement)):
                     reason = f"delivery {settlement.seq} was settled meanwhile"
@@ -326,27 +345,6 @@ class SQLInbox:
 
     # --- an operator's reads and changes -------------------------------------------------------
 
-    def _list_deliveries(
-        self,
-        statuses: tuple[DeliveryStatus, ...] | None,
-        order_id: str | None,
-        event_type: str | None,
-        limit: int,
-    ) -> list[StoredDelivery]:
-        where: list[str] = []
-        params: list[object] = []
-        if statuses is not None:
-            where.append(f"status IN ({_marks(len(statuses))})" if statuses else "0 = 1")
-            params += [s.value for s in statuses]
-        for column, value in (("order_id", order_id), ("event_type", event_type)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        with self._transaction(write=False):
-            rows = self._query(f"{_SELECT}{clause} ORDER BY seq LIMIT ?", [*params, limit])
-        return [stored_delivery(row) for row in rows]
-
     def _get_delivery(self, seq: int) -> StoredDelivery:
         with self._transaction(write=False):
             return self._delivery(seq)
@@ -357,15 +355,22 @@ class SQLInbox:
             raise UnknownDelivery(seq)
         return stored_delivery(rows[0])
 
-    def _refeed_delivery(self, seq: int) -> StoredDelivery:
+    def _refeed_deliveries(self, seqs: list[int]) -> list[int]:
+        fed: list[int] = []
         with self._transaction(write=True):
-            row = self._delivery(seq)
-            self._write(
-                "UPDATE ol_inbox SET status = 'pending', reason = ?, attempts = 0, due_at = NULL "
-                "WHERE seq = ?",
-                [refed(row), seq],
-            )
-            return self._delivery(seq)
+            for chunk in _chunks(seqs):
+                found = self._query(
+                    f"SELECT seq, status, reason FROM ol_inbox WHERE seq IN ({_marks(len(chunk))})",  # noqa: S608 (marks only)
+                    chunk,
+                )
+                self._write_many(
+                    "UPDATE ol_inbox SET status = 'pending', reason = ?, attempts = 0, "
+                    "due_at = NULL WHERE seq = ?",
+                    [(refed(status, reason), seq) for seq, status, reason in found],
+                )
+                known = {row[0] for row in found}
+                fed += [seq for seq in chunk if seq in known]
+        return fed
 
     def _dismiss_delivery(self, seq: int) -> StoredDelivery:
         with self._transaction(write=True):
@@ -382,8 +387,8 @@ class SQLInbox:
             rows = self._query("SELECT status, COUNT(*) FROM ol_inbox GROUP BY status")
         counts: dict[DeliveryStatus, int] = {}
         for status, count in rows:
-            if isinstance(status, str) and status in set(DeliveryStatus):
-                counts[DeliveryStatus(status)] = int(count)
+            if isinstance(status, str) and status in STATUSES:
+                counts[STATUSES[status]] = int(count)
             else:
                 stored_delivery((0, "", None, None, None, "", status, None, 0, None, b""))
         return counts

@@ -21,6 +21,15 @@ columns (:func:`claimed`, :func:`ended`, :func:`cancelled`, ...), which the memo
 applies as they are and the database stores as conditional statements whose states are
 the table's (``_outbox_sql``).
 
+The provider settles a ``confirm_refund`` itself (:func:`refund_moves`): a
+``refund.complete`` confirms it (``done``), a ``refund.failed`` rejects it (``dead``, its
+error the provider's reason), each matched in the transaction that records the delivery:
+the oldest ``confirm_refund`` of the order that no report settled yet, on the refund's
+charge, for the amount the refund took from it. A report that finds none (the refund
+reached the store before the order showed it) is kept as a ``confirm_refund`` of its own,
+keyed by the refund, already settled; the order's ``confirm_refund`` made later for that
+charge and amount is settled by it when it is written (the two are then paired).
+
 Besides the table: a pending or failed action whose order is in a state holding its kind
 (the order table's ``held_in``: a dispute holds ``ship``) is not claimed until the order
 leaves it; ``done`` and ``cancelled`` actions record ``finished_at``, and pruning deletes
@@ -37,6 +46,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -44,13 +54,16 @@ import attrs
 from order_lifecycle._text import safe_text
 from order_lifecycle.actions import (
     OPEN_STATES,
+    Action,
     ActionState,
     Completed,
     Derived,
     Failed,
     Outcome,
+    RefundSettlement,
     Released,
     StoredAction,
+    action_key,
     backoff,
 )
 from order_lifecycle.exceptions import (
@@ -107,6 +120,8 @@ __all__ = [
     "ended",
     "held_by",
     "not_retried",
+    "refund_moves",
+    "refund_orders",
     "retried",
     "row_for",
     "unstamp",
@@ -147,15 +162,15 @@ def unstamp(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def holding(kind: ActionKind, order_state: object) -> OrderState | None:
+def holding(kind: ActionKind | str, order_state: object) -> OrderState | None:
     """The order state holding actions of ``kind``, if the order is in one: no claim takes them."""
-    states = HOLDS.get(kind)
+    states = HOLDS.get(kind) if isinstance(kind, ActionKind) else None
     if states is None or order_state not in states:
         return None
     return OrderState(str(order_state))
 
 
-def held_by(kind: ActionKind, state: ActionState, order_state: object) -> OrderState | None:
+def held_by(kind: ActionKind | str, state: ActionState, order_state: object) -> OrderState | None:
     """The order state holding an action waiting for a claim (pending, failed), if any."""
     return holding(kind, order_state) if state in WAITING else None
 
@@ -259,27 +274,32 @@ def retried(action: StoredAction) -> StoredAction:
     )
 
 
-def check_kinds(kinds: object) -> tuple[ActionKind, ...] | None:
-    """``kinds`` as action kinds (``None``: every kind).
+def check_kinds(
+    kinds: object, declared: frozenset[str] = frozenset()
+) -> tuple[ActionKind | str, ...] | None:
+    """``kinds`` as action kinds (``None``: every kind): the table's, or ``declared`` ones.
 
     Raises:
-        InvalidInput: not a list of the order table's action kinds.
+        InvalidInput: not a list of the order table's action kinds or the shop's
+            (``declared``: its policy's subscriptions and listeners).
 
     """
     if kinds is None:
         return None
     if isinstance(kinds, (str, bytes)) or not isinstance(kinds, Iterable):
         raise WrongType("kinds", "a list of action kinds", kinds)
-    return tuple(dict.fromkeys(_kind(kind) for kind in kinds))
+    return tuple(dict.fromkeys(_kind(kind, declared) for kind in kinds))
 
 
-def _kind(kind: object) -> ActionKind:
+def _kind(kind: object, declared: frozenset[str]) -> ActionKind | str:
     if not isinstance(kind, str):
         raise WrongType("kinds[]", "an action kind", kind)
+    if kind in declared:
+        return kind
     try:
         return ActionKind(kind)
     except ValueError:
-        known = ", ".join(k.value for k in ActionKind)
+        known = ", ".join([*(k.value for k in ActionKind), *sorted(declared)])
         raise InvalidInput(f"Unknown action kind {kind!r}: expected one of {known}.") from None
 
 
@@ -535,6 +555,180 @@ def _not_retried(found: StoredAction) -> ActionNotRetryable:
     return ActionNotRetryable(found.key, str(found.state), reason)
 
 
+def _settled_by(action: StoredAction) -> bool:
+    """Whether a provider's report settled the ``confirm_refund`` already."""
+    return "settled_by" in action.payload
+
+
+def _awaiting(action: StoredAction) -> bool:
+    """Whether it is a report kept for the order's ``confirm_refund`` not written yet."""
+    return action.payload.get("awaiting") is True
+
+
+def _matches(action: StoredAction, charge_id: str | None, amount: Decimal) -> bool:
+    """Whether a report of ``amount`` on the charge settles this ``confirm_refund``."""
+    payload = action.payload
+    if "refund_id" in payload or _settled_by(action):
+        return False  # a report's own, or settled already
+    if action.state is ActionState.CANCELLED:
+        return False
+    if charge_id is not None and payload.get("charge_id") != charge_id:
+        return False
+    try:
+        return Decimal(str(payload.get("amount"))) == amount
+    except ArithmeticError:
+        return False
+
+
+def _settled(
+    action: StoredAction, report: RefundSettlement, extra: dict[str, Any] | None = None
+) -> Changes:
+    """What the provider's report changes in ``action``: its state by the table, and its marks.
+
+    A ``confirm_refund`` its worker completed already stays ``done``, only marked.
+    """
+    event = OutboxEvent.CONFIRM if report.confirmed else OutboxEvent.REJECT
+    marked = {
+        **action.payload,
+        **(extra or {}),
+        "settled_by": {
+            "event_id": report.event_id,
+            "type": report.event_type,
+            "refund_id": report.refund_id,
+        },
+    }
+    changes: Changes = {"payload": marked}
+    row = row_for(action, event)
+    if row is None:
+        return changes
+    changes |= {"state": row.dest, "lease_until": None, "retry_at": None}
+    if row.dest is ActionState.DONE:
+        changes |= {"result": encode_json({"settled": report.reason}, "result"), "finished_at": NOW}
+    else:
+        changes["last_error"] = check_error(f"{report.reason}: issue another refund")
+    return changes
+
+
+def refund_orders(derived: Derived) -> list[str]:
+    """The orders whose ``confirm_refund`` actions a write may settle: reports, or new ones."""
+    orders = [r.order_id for r in derived.settlements]
+    orders += [a.order_id for a in derived.created if a.kind is ActionKind.CONFIRM_REFUND]
+    return list(dict.fromkeys(orders))
+
+
+def refund_moves(
+    rows: Sequence[StoredAction], reports: Sequence[RefundSettlement], at: datetime
+) -> tuple[list[Action], list[tuple[StoredAction, Changes]]]:
+    """How the provider's refund reports settle an order's ``confirm_refund`` actions.
+
+    ``rows`` are every ``confirm_refund`` of the order as the transaction sees them (those
+    it just wrote too); ``reports`` the new ones, in turn. Answers the report actions
+    to write (each pending, for a report that matched none) and the changes to make,
+    each on the action as it is (a report action's: as written).
+    """
+    rows = sorted(rows, key=_oldest_first)
+    current = {a.key: a for a in rows}
+    moves: dict[str, Changes] = {}
+
+    def apply(action: StoredAction, changes: Changes) -> None:
+        moves[action.key] = moves.get(action.key, {}) | changes
+        current[action.key] = attrs.evolve(action, **_at(changes, at))
+
+    def match(charge_id: str | None, amount: Decimal) -> StoredAction | None:
+        return next((a for a in current.values() if _matches(a, charge_id, amount)), None)
+
+    # Reports kept before the order showed their refund settle its confirm_refund now.
+    for kept in [a for a in rows if _awaiting(a)]:
+        charge_id = kept.payload.get("charge_id")
+        found = match(charge_id if isinstance(charge_id, str) else None, _amount(kept))
+        report = _report_of(kept)
+        if found is not None and report is not None:
+            apply(found, _settled(found, report))
+            apply(current[kept.key], {"payload": _paired(current[kept.key], found.key)})
+    written: list[Action] = []
+    for report in reports:
+        found = match(report.charge_id, report.amount)
+        if found is not None:
+            apply(found, _settled(found, report))
+            continue
+        kept_action = _kept(report)
+        if kept_action.key in current:
+            continue  # this report was kept already
+        written.append(kept_action)
+        new = StoredAction.new(kept_action, at)
+        current[new.key] = new
+        apply(new, _settled(new, report, {"awaiting": True}))
+    before = {a.key: a for a in rows} | {a.key: StoredAction.new(a, at) for a in written}
+    return written, [(before[key], changes) for key, changes in moves.items()]
+
+
+def _oldest_first(action: StoredAction) -> tuple[Decimal, str]:
+    """The order refunds were made in: by their charge's refunds totalled after each.
+
+    Those totals only grow; the kept reports (no total) come last, each by key. Not by
+    ``created_at``: one store's clock may give two actions one moment that another's
+    sets apart.
+    """
+    refunded = action.payload.get("refunded")
+    try:
+        total = Decimal(str(refunded)) if refunded is not None else _LAST
+    except ArithmeticError:
+        total = _LAST
+    return (total if total.is_finite() else _LAST, action.key)
+
+
+_LAST = Decimal("Infinity")
+
+
+def _amount(action: StoredAction) -> Decimal:
+    try:
+        return Decimal(str(action.payload.get("amount")))
+    except ArithmeticError:
+        return Decimal(-1)  # matches no refund
+
+
+def _report_of(kept: StoredAction) -> RefundSettlement | None:
+    """The report a kept report action holds, to settle the order's ``confirm_refund``."""
+    by = kept.payload.get("settled_by")
+    if not isinstance(by, dict):
+        return None
+    charge_id = kept.payload.get("charge_id")
+    return RefundSettlement(
+        kept.order_id,
+        str(by.get("event_id")),
+        str(by.get("type")),
+        str(by.get("refund_id")),
+        charge_id if isinstance(charge_id, str) else None,
+        _amount(kept),
+        None,
+        confirmed=by.get("type") == "refund.complete",
+        failure_reason=kept.payload.get("failure_reason"),
+    )
+
+
+def _paired(kept: StoredAction, key: str) -> dict[str, Any]:
+    """A kept report's payload once it settled the order's ``confirm_refund`` ``key``."""
+    payload = {k: v for k, v in kept.payload.items() if k != "awaiting"}
+    return payload | {"paired_with": key}
+
+
+def _kept(report: RefundSettlement) -> Action:
+    """The action keeping a report no ``confirm_refund`` of the order matched yet."""
+    subject = f"refund {report.refund_id}" + (f" on {report.charge_id}" if report.charge_id else "")
+    payload = {
+        "charge_id": report.charge_id,
+        "amount": str(report.amount),
+        "refunded": None,
+        "currency": report.currency,
+        "refund_id": report.refund_id,
+        "failure_reason": report.failure_reason,
+    }
+    kind = ActionKind.CONFIRM_REFUND
+    return Action(
+        action_key(report.order_id, kind, subject), report.order_id, kind, subject, payload
+    )
+
+
 class MemoryOutbox:
     """The outbox's rules on plain data: the memory store runs them under its lock.
 
@@ -552,7 +746,10 @@ class MemoryOutbox:
         return action if held is None else attrs.evolve(action, held_by=held)
 
     def write(self, derived: Derived, at: datetime) -> None:
-        """Add what a change created (unless known), rewrite what it rewrote, cancel the rest."""
+        """Add what a change created (unless known), rewrite what it rewrote, cancel the rest.
+
+        Then the refunds' reports settle the ``confirm_refund`` actions they match.
+        """
         if not derived:
             return
         for action in derived.created:
@@ -568,6 +765,18 @@ class MemoryOutbox:
             after = None if found is None else cancelled(found, cancelled_result(derived, key), at)
             if after is not None:
                 self.actions[key] = after
+        for order_id in refund_orders(derived):
+            rows = [
+                a
+                for a in self.actions.values()
+                if a.order_id == order_id and a.kind is ActionKind.CONFIRM_REFUND
+            ]
+            reports = [r for r in derived.settlements if r.order_id == order_id]
+            written, moves = refund_moves(rows, reports, at)
+            for report in written:
+                self.actions[report.key] = StoredAction.new(report, at)
+            for moved, changes in moves:
+                self.actions[moved.key] = attrs.evolve(moved, **_at(changes, at))
 
     def claim(
         self,
@@ -656,23 +865,15 @@ class MemoryOutbox:
         self.actions[key] = found
         return self._seen(found)
 
-    def listed(
-        self,
-        states: tuple[ActionState, ...] | None,
-        kinds: tuple[ActionKind, ...] | None,
-        order_id: str | None,
-        limit: int,
-    ) -> list[StoredAction]:
-        """The actions matching every filter given, oldest first."""
-        found = [
-            a
-            for a in self.actions.values()
-            if (states is None or a.state in states)
-            and (kinds is None or a.kind in kinds)
-            and (order_id is None or a.order_id == order_id)
-        ]
+    def listed(self, where: Callable[[StoredAction], bool]) -> list[StoredAction]:
+        """The actions ``where`` passes, oldest first (by creation, then key), as stored."""
+        found = [a for a in self.actions.values() if where(a)]
         found.sort(key=lambda a: (a.created_at, a.key))
-        return [self._seen(a) for a in found[:limit]]
+        return found
+
+    def seen(self, action: StoredAction) -> StoredAction:
+        """``action`` as a reader sees it: with the order state holding it, if any."""
+        return self._seen(action)
 
 
 def _at(changes: Changes, at: datetime) -> Changes:

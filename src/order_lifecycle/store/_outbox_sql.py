@@ -32,7 +32,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from order_lifecycle._json import stamp
-from order_lifecycle.actions import ActionState, Derived, Outcome, StoredAction
+from order_lifecycle.actions import (
+    Action,
+    ActionState,
+    Derived,
+    Outcome,
+    RefundSettlement,
+    StoredAction,
+)
 from order_lifecycle.exceptions import InvalidDefinition, StoreCorrupt, UnknownAction
 from order_lifecycle.lifecycle import (
     OUTBOX_SPEC,
@@ -56,7 +63,10 @@ from ._outbox import (
     ended,
     held_by,
     not_retried,
+    refund_moves,
+    refund_orders,
     unstamp,
+    utc_now,
 )
 
 __all__ = ["COLUMNS", "SQL_GUARDS", "SQLOutbox"]
@@ -185,21 +195,13 @@ class SQLOutbox:
     def _write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> int: ...
 
     def _write_actions(self, derived: Sequence[Derived]) -> None:
-        """Inside the change's transaction: add, rewrite and cancel what the changes derived."""
+        """Inside the change's transaction: add, rewrite and cancel what the changes derived.
+
+        Then the refunds' reports settle the ``confirm_refund`` actions they match.
+        """
         if not any(derived):
             return  # most changes derive nothing: no statement
-        created = [
-            [a.key, a.order_id, str(a.kind), a.subject, encode_json(a.payload, "payload")]
-            for d in derived
-            for a in d.created
-        ]
-        if created:
-            self._write_many(
-                "INSERT INTO ol_actions (key, order_id, kind, subject, payload, state, tries, "  # noqa: S608 (our clock's SQL)
-                f"created_at) VALUES (?, ?, ?, ?, ?, {_PENDING}, 0, {self._now}) "
-                "ON CONFLICT (key) DO NOTHING",
-                created,
-            )
+        self._insert_actions([a for d in derived for a in d.created])
         updated = {a.key: a.payload for d in derived for a in d.updated}
         if updated:
             self._rewrite_payloads(updated)
@@ -212,6 +214,51 @@ class SQLOutbox:
                 f"WHERE key = ? AND state IN {_OPEN}",
                 cancelled,
             )
+        orders = refund_orders(Derived(tuple(a for d in derived for a in d.created)))
+        reports = [r for d in derived for r in d.settlements]
+        orders = list(dict.fromkeys([*orders, *(r.order_id for r in reports)]))
+        if orders:
+            self._settle_refunds(orders, reports)
+
+    def _insert_actions(self, actions: Sequence[Action]) -> None:
+        """Inside the transaction: each action pending, unless its key is written already."""
+        if actions:
+            self._write_many(
+                "INSERT INTO ol_actions (key, order_id, kind, subject, payload, state, tries, "  # noqa: S608 (our clock's SQL)
+                f"created_at) VALUES (?, ?, ?, ?, ?, {_PENDING}, 0, {self._now}) "
+                "ON CONFLICT (key) DO NOTHING",
+                [
+                    [a.key, a.order_id, str(a.kind), a.subject, encode_json(a.payload, "payload")]
+                    for a in actions
+                ],
+            )
+
+    def _settle_refunds(self, orders: Sequence[str], reports: Sequence[RefundSettlement]) -> None:
+        """Inside the transaction: the reports settle the orders' ``confirm_refund`` actions."""
+        rows: dict[str, list[StoredAction]] = {order_id: [] for order_id in orders}
+        for chunk in range(0, len(orders), 500):
+            some = orders[chunk : chunk + 500]
+            found = self._query(
+                f"SELECT {COLUMNS_TEXT} FROM ol_actions a WHERE a.kind = ? "  # noqa: S608 (marks only)
+                f"AND a.order_id IN ({', '.join('?' * len(some))}){self._row_lock}",
+                [str(ActionKind.CONFIRM_REFUND), *some],
+            )
+            for row in found:
+                action = _action(row)
+                rows[action.order_id].append(action)
+        statements: dict[str, list[list[object]]] = {}
+        for order_id, actions in rows.items():
+            mine = [r for r in reports if r.order_id == order_id]
+            written, moves = refund_moves(actions, mine, utc_now())
+            self._insert_actions(written)
+            for action, changes in moves:
+                sql, params = self._change(
+                    action,
+                    {k: encode_json(v, k) if k == "payload" else v for k, v in changes.items()},
+                )
+                statements.setdefault(sql, []).append(params)
+        for sql, params_list in statements.items():
+            self._write_many(sql, params_list)
 
     def _rewrite_payloads(self, updated: dict[str, dict[str, Any]]) -> None:
         """Inside the change's transaction: the payload fields given, in actions not finished."""
@@ -358,26 +405,6 @@ class SQLOutbox:
                 [stamp(done_before)],
             )
 
-    def _list_actions(
-        self,
-        states: tuple[ActionState, ...] | None,
-        kinds: tuple[ActionKind, ...] | None,
-        order_id: str | None,
-        limit: int,
-    ) -> list[StoredAction]:
-        where, params = ["1 = 1"], []
-        for column, values in (("a.state", states), ("a.kind", kinds)):
-            if values is not None:
-                where.append(f"{column} IN ({', '.join('?' * len(values)) or 'NULL'})")
-                params += [str(v) for v in values]
-        if order_id is not None:
-            where.append("a.order_id = ?")
-            params.append(order_id)
-        sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY a.created_at, a.key LIMIT ?"
-        with self._transaction(write=False):
-            rows = self._query(sql, [*params, limit])
-        return [_action(row) for row in rows]
-
 
 def _payload(key: str, text: str) -> dict[str, Any]:
     """A stored payload, read back; :class:`StoreCorrupt` when it cannot be."""
@@ -388,6 +415,16 @@ def _payload(key: str, text: str) -> dict[str, Any]:
     if not isinstance(decoded, dict):
         raise StoreCorrupt(f"ol_actions row {key!r} cannot be read back: its payload is no object")
     return decoded
+
+
+def _kind(kind: object) -> ActionKind | str:
+    """A stored kind: the table's, or a shop's (a name, checked when it was written)."""
+    if not isinstance(kind, str) or not kind:
+        raise TypeError("a kind")
+    return ActionKind(kind) if kind in _TABLE_KINDS else kind
+
+
+_TABLE_KINDS = frozenset(ActionKind)
 
 
 def _action(row: Row) -> StoredAction:
@@ -410,7 +447,7 @@ def _action(row: Row) -> StoredAction:
     try:
         if not isinstance(tries, int):
             raise TypeError("a count")  # noqa: TRY301 (reported below)
-        kind, state = ActionKind(kind), ActionState(state)
+        kind, state = _kind(kind), ActionState(state)
         return StoredAction(
             key,
             order_id,

@@ -39,6 +39,11 @@ ones by ``due_at`` (partial: only those rows). Deliveries kept whole in
 ``ol_kept_deliveries`` move to the inbox as pending (reconciled again, each then gets its
 status); summaries stay there, their bytes counted again.
 
+Version 6 adds the indexes an operator's reads need to hold at volume (see
+``_operator_sql``): orders by ``state`` then ``id``, deliveries by ``status`` then
+``seq``, actions by ``created_at`` then ``key``; and ``ol_actions_due`` is made again with
+``key`` last, so that a page of one state's actions is read in its order from the index.
+
 Times are ISO 8601 text with their offset, amounts decimal text: both read back exactly.
 """
 
@@ -246,6 +251,15 @@ _VERSION_5 = (
     ),
 )
 
+_VERSION_6 = (
+    # An operator's counts and pages, read from indexes at any volume.
+    "CREATE INDEX ol_orders_by_state ON ol_orders (state, id)",
+    "CREATE INDEX ol_inbox_by_status ON ol_inbox (status, seq)",
+    "CREATE INDEX ol_actions_by_created ON ol_actions (created_at, key)",
+    "DROP INDEX ol_actions_due",
+    "CREATE INDEX ol_actions_due ON ol_actions (state, created_at, key)",
+)
+
 MIGRATIONS: dict[int, Mapping[str, tuple[str, ...]]] = {
     1: {"sqlite": _VERSION_1_SQLITE, "postgres": _VERSION_1_POSTGRES},
     2: {
@@ -270,6 +284,7 @@ MIGRATIONS: dict[int, Mapping[str, tuple[str, ...]]] = {
             for s in _VERSION_5
         ),
     },
+    6: {"sqlite": _VERSION_6, "postgres": _VERSION_6},
 }
 """Each schema version's statements by dialect, from the one before (0: no tables).
 

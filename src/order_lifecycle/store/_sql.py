@@ -20,9 +20,10 @@ is written again change by change, each under a savepoint, to find which ones lo
 from __future__ import annotations
 
 import functools
+import threading
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -42,6 +43,7 @@ from order_lifecycle.exceptions import (
 from order_lifecycle.lifecycle import ORDER_SPEC
 from order_lifecycle.models import Checkout, Order
 
+from ._backlog import SQLBacklog
 from ._base import SPEC_VERSIONS, KeptDelivery, Store, kept_before, kept_delivery
 from ._batch import (
     COMMITTED,
@@ -74,6 +76,7 @@ from ._codec import (
 from ._inbox_sql import SQLInbox
 from ._kept import check_cap
 from ._migrate import upgrade
+from ._operator_sql import SQLOperator
 from ._outbox_sql import SQLOutbox
 from ._require import (
     new_steps,
@@ -86,7 +89,7 @@ from ._require import (
 )
 from ._schema import SCHEMA_VERSION, Dialect
 
-__all__ = ["NotAllowed", "SQLStore"]
+__all__ = ["NotAllowed", "SQLStore", "holding"]
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -208,6 +211,24 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
+@contextmanager
+def holding(lock: threading.Lock, wait: float | None, where: str) -> Iterator[None]:
+    """``lock`` held, waited for ``wait`` seconds at most (``None``: as long as it takes).
+
+    Raises:
+        StoreUnavailable: another call held the store's connection for longer.
+
+    """
+    if not lock.acquire(timeout=-1 if wait is None else wait):
+        raise StoreUnavailable(
+            f"{where} was busy: another call held the store's connection for more than {wait:g} s."
+        )
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 class NotAllowed(StoreUnavailable):
     """The database refused a statement to this connection (no privilege, a read-only file).
 
@@ -216,7 +237,7 @@ class NotAllowed(StoreUnavailable):
     """
 
 
-class SQLStore(SQLInbox, SQLOutbox, Store):
+class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, SQLOperator, Store):
     """A store over one database connection; subclasses bring the connection."""
 
     dialect: Dialect
@@ -233,12 +254,15 @@ class SQLStore(SQLInbox, SQLOutbox, Store):
     # --- what a subclass supplies --------------------------------------------------------------
 
     @abstractmethod
-    def _transaction(self, *, write: bool) -> AbstractContextManager[None]:
+    def _transaction(
+        self, *, write: bool, wait: float | None = None
+    ) -> AbstractContextManager[None]:
         """A transaction on the connection: committed on exit, rolled back on an error.
 
         ``write`` transactions take the database's write lock at once where it has one
         (SQLite's ``BEGIN IMMEDIATE``); read transactions see one snapshot. Driver errors
-        leave it as ``StoreError``s.
+        leave it as ``StoreError``s. ``wait`` bounds (in seconds) the wait for the store's
+        connection, and for a new one, where the store makes one: :func:`holding`.
         """
 
     @abstractmethod
@@ -302,6 +326,14 @@ class SQLStore(SQLInbox, SQLOutbox, Store):
                 self.location, found, SCHEMA_VERSION, db=db, reason=str(error)
             ) from None
         return found
+
+    def _ping(self, timeout: float) -> int | None:
+        with self._transaction(write=False, wait=timeout):
+            self._bound_statements(timeout)
+            return self._schema_version()
+
+    def _bound_statements(self, seconds: float) -> None:
+        """Inside a transaction: its statements end after ``seconds`` (where the server can)."""
 
     def _schema_version(self) -> int | None:
         if not self._table_exists("ol_schema"):

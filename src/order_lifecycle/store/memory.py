@@ -8,7 +8,9 @@ optimistic protocol). The differential tests hold every other store to this one.
 
 from __future__ import annotations
 
+import bisect
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -20,11 +22,14 @@ from order_lifecycle.exceptions import (
     DuplicateEvent,
     OrderExists,
     StaleOrder,
+    StoreUnavailable,
+    UnknownAction,
     UnknownOrder,
 )
 from order_lifecycle.lifecycle import ORDER_SPEC
 from order_lifecycle.models import Checkout, Order
 from order_lifecycle.webhooks import (
+    OPEN_STATUSES,
     Claim,
     DeliveryStatus,
     GroupResult,
@@ -33,6 +38,7 @@ from order_lifecycle.webhooks import (
     StoredDelivery,
 )
 
+from ._backlog import BACKLOG_ACTIONS, Backlog, Waiting
 from ._base import SPEC_VERSIONS, KeptDelivery, Store, kept_before
 from ._batch import (
     COMMITTED,
@@ -51,6 +57,8 @@ from ._codec import encode
 from ._inbox import GROUP_COMMITTED, ClaimedOrders, MemoryInbox, dismissible, refed
 from ._kept import check_cap
 from ._outbox import ActionState, MemoryOutbox, StoredAction, utc_now
+from ._overview import BACKLOG_STATES, Overview, Tally
+from ._pages import ActionFilter, DeliveryFilter, OrderFilter, OrderSummary, Page, page_of
 from ._require import (
     new_steps,
     require_id,
@@ -59,10 +67,12 @@ from ._require import (
     require_order,
     require_storable,
 )
+from ._schema import SCHEMA_VERSION
 
 __all__ = ["MemoryStore"]
 
 T = TypeVar("T")
+K = TypeVar("K")
 R = TypeVar("R", Order, Checkout)
 
 
@@ -348,18 +358,14 @@ class MemoryStore(Store):
     ) -> list[GroupResult]:
         results = []
         # Derived before the lock is taken: the shop's classifier may run.
-        derived = {
-            id(change): self._derive(change.base, change.order)
-            for group, refusal in groups
-            if refusal is None
-            for change in group.changes
-        }
+        derived, delivered = self._derive_groups(groups)
         with self._lock:
             for group, refusal in groups:
                 problem = refusal or self._lost(group)
                 if problem is None:
                     for change in group.changes:
                         self._commit_change(change, set(), derived[id(change)])
+                    self._outbox.write(delivered[id(group)], self._clock())
                     self._inbox.settle(group.settlements)
                 results.append(problem or GROUP_COMMITTED)
         return results
@@ -380,34 +386,29 @@ class MemoryStore(Store):
     def _release_claim(self, claim: Claim) -> None:
         self._claimed.release(claim.token)
 
-    def _list_deliveries(
-        self,
-        statuses: tuple[DeliveryStatus, ...] | None,
-        order_id: str | None,
-        event_type: str | None,
-        limit: int,
-    ) -> list[StoredDelivery]:
+    def _page_deliveries(
+        self, where: DeliveryFilter, after: int | None, limit: int, *, total: bool
+    ) -> Page[StoredDelivery]:
         with self._lock:
-            rows = [
-                row
-                for row in self._inbox.rows.values()
-                if (statuses is None or row.status in statuses)
-                and (order_id is None or row.order_id == order_id)
-                and (event_type is None or row.event_type == event_type)
-            ]
-        return rows[:limit]
+            rows = [row for row in self._inbox.rows.values() if where(row)]  # by seq
+        start = 0 if after is None else bisect.bisect_right(rows, after, key=_seq)
+        return page_of(rows, start, limit, _seq, total=total)
 
     def _get_delivery(self, seq: int) -> StoredDelivery:
         with self._lock:
             return self._inbox.get(seq)
 
-    def _refeed_delivery(self, seq: int) -> StoredDelivery:
+    def _refeed_deliveries(self, seqs: list[int]) -> list[int]:
         with self._lock:
-            row = self._inbox.get(seq)
-            fed = attrs.evolve(
-                row, status=DeliveryStatus.PENDING, reason=refed(row), attempts=0, due_at=None
-            )
-            return self._inbox.replace(fed)
+            found = [self._inbox.rows[seq] for seq in seqs if seq in self._inbox.rows]
+            for row in found:
+                reason = refed(row.status.value, row.reason)
+                self._inbox.replace(
+                    attrs.evolve(
+                        row, status=DeliveryStatus.PENDING, reason=reason, attempts=0, due_at=None
+                    )
+                )
+        return [row.seq for row in found]
 
     def _dismiss_delivery(self, seq: int) -> StoredDelivery:
         with self._lock:
@@ -423,6 +424,25 @@ class MemoryStore(Store):
             for row in self._inbox.rows.values():
                 counts[row.status] = counts.get(row.status, 0) + 1
         return counts
+
+    def _backlog(self) -> Backlog:
+        with self._lock:
+            rows = self._inbox.rows
+            deliveries = {
+                status: Waiting(len(seqs), rows[min(seqs)].received_at)
+                for status, seqs in (
+                    (DeliveryStatus.PENDING, self._inbox.pending),
+                    (DeliveryStatus.WAITING, self._inbox.waiting),
+                )
+                if seqs
+            }
+            actions: dict[ActionState, Waiting] = {}
+            for action in self._outbox.actions.values():
+                if action.state in BACKLOG_ACTIONS:
+                    was = actions.get(action.state, Waiting())
+                    oldest = min(filter(None, (was.oldest, action.created_at)))
+                    actions[action.state] = Waiting(was.count + 1, oldest)
+        return Backlog(deliveries, actions)
 
     # --- checkouts --------------------------------------------------------------------------
 
@@ -480,15 +500,62 @@ class MemoryStore(Store):
         with self._lock:
             return self._outbox.prune(done_before)
 
-    def _list_actions(
-        self,
-        states: tuple[ActionState, ...] | None,
-        kinds: tuple[Any, ...] | None,
-        order_id: str | None,
-        limit: int,
-    ) -> list[StoredAction]:
+    def _get_action(self, key: str) -> StoredAction:
         with self._lock:
-            return self._outbox.listed(states, kinds, order_id, limit)
+            return self._outbox.get(key)
+
+    def _page_actions(
+        self, where: ActionFilter, after: str | None, limit: int, *, total: bool
+    ) -> Page[StoredAction]:
+        with self._lock:
+            found = self._outbox.listed(where)
+            start = 0
+            if after is not None:
+                last = self._outbox.actions.get(after)
+                if last is None:
+                    raise UnknownAction(after)
+                start = bisect.bisect_right(found, (last.created_at, after), key=_oldest)
+            page = page_of(found, start, limit, _key, total=total)
+            return attrs.evolve(page, items=tuple(self._outbox.seen(a) for a in page.items))
+
+    # --- an operator's view --------------------------------------------------------------------
+
+    def _page_orders(
+        self, where: OrderFilter, after: str | None, limit: int, *, total: bool
+    ) -> Page[OrderSummary]:
+        with self._lock:
+            ids = sorted(
+                key
+                for key, entry in self._orders.items()
+                if where.states is None or entry.record.state in where.states
+            )
+            start = 0 if after is None else bisect.bisect_right(ids, after)
+            page = page_of(ids, start, limit, str, total=total)
+            summaries = tuple(_summary(self._orders[key]) for key in page.items)
+        return Page(summaries, page.total, page.next_after)
+
+    def _overview(self, *, open_only: bool) -> Overview:
+        with self._lock:
+            orders = Counter(() if open_only else (e.record.state for e in self._orders.values()))
+            deliveries = _tallies(
+                (row.status, row.received_at)
+                for row in self._inbox.rows.values()
+                if not open_only or row.status in OPEN_STATUSES
+            )
+            actions = _tallies(
+                (a.state, a.created_at)
+                for a in self._outbox.actions.values()
+                if not open_only or a.state in BACKLOG_STATES
+            )
+        return Overview(dict(orders), deliveries, actions)
+
+    def _ping(self, timeout: float) -> int | None:
+        if not self._lock.acquire(timeout=timeout):
+            raise StoreUnavailable(
+                f"the memory store was busy: another call held it for more than {timeout:g} s."
+            )
+        self._lock.release()
+        return SCHEMA_VERSION
 
     # --- checking -----------------------------------------------------------------------------
 
@@ -502,3 +569,32 @@ class MemoryStore(Store):
             yield StoredHistory(
                 kind, record.id, str(record.state), steps, tuple(dict.fromkeys(entry.spec_versions))
             )
+
+
+def _seq(row: StoredDelivery) -> int:
+    return row.seq
+
+
+def _key(action: StoredAction) -> str:
+    return action.key
+
+
+def _oldest(action: StoredAction) -> tuple[datetime, str]:
+    return action.created_at, action.key
+
+
+def _summary(entry: _Entry[Order]) -> OrderSummary:
+    order = entry.record
+    fraud = None if order.fraud_state is None else str(order.fraud_state)
+    return OrderSummary(order.id, order.state, fraud, order.checkout_id, entry.version)
+
+
+def _tallies(rows: Iterable[tuple[K, datetime]]) -> dict[K, Tally]:
+    """How many rows of each status, and the oldest moment of each."""
+    counts: Counter[K] = Counter()
+    oldest: dict[K, datetime] = {}
+    for status, moment in rows:
+        counts[status] += 1
+        if status not in oldest or moment < oldest[status]:
+            oldest[status] = moment
+    return {status: Tally(count, oldest[status]) for status, count in counts.items()}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -41,9 +42,10 @@ from order_lifecycle.webhooks import Incoming
 
 from ._base import Store
 from ._inbox_sql import INSERT_DELIVERY
+from ._observe import report_reconnect, report_retrying
 from ._require import require_ids
 from ._schema import POSTGRES
-from ._sql import NotAllowed, Row, SQLStore
+from ._sql import NotAllowed, Row, SQLStore, holding
 
 __all__ = ["PostgresStore"]
 
@@ -175,10 +177,17 @@ class PostgresStore(SQLStore):
         self._closed = True
         self._connection.close()
 
-    def _connect(self) -> psycopg.Connection[Row]:
-        """A new session, with the store's timeouts set (the session's own where it has them)."""
+    def _connect(self, wait: float | None = None) -> psycopg.Connection[Row]:
+        """A new session, with the store's timeouts set (the session's own where it has them).
+
+        ``wait`` bounds the connection's own timeout (libpq's least is 2 s).
+        """
+        params = self._params
+        if wait is not None:
+            bound = max(2, min(math.ceil(wait), int(params["connect_timeout"])))
+            params = params | {"connect_timeout": bound}
         try:
-            connection = psycopg.connect(autocommit=True, **self._params)
+            connection = psycopg.connect(autocommit=True, **params)
         except psycopg.Error as error:
             raise StoreUnavailable(
                 f"Cannot connect to PostgreSQL at {self.where}: {error}"
@@ -225,24 +234,25 @@ class PostgresStore(SQLStore):
             settings["default_transaction_read_only"] = "on"
         return settings
 
-    def _live_connection(self) -> psycopg.Connection[Row]:
+    def _live_connection(self, wait: float | None = None) -> psycopg.Connection[Row]:
         """The connection, replaced first if it was lost (the store was not closed)."""
         if self._closed:
             raise StoreUnavailable(f"The store for PostgreSQL at {self.where} is closed.")
         if self._connection.closed or self._connection.broken:
             self._connection.close()
-            self._connection = self._connect()
+            self._connection = self._connect(wait)
+            report_reconnect(self.where)
         return self._connection
 
     @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[None]:
+    def _transaction(self, *, write: bool, wait: float | None = None) -> Iterator[None]:
         if write and self.read_only:
             raise StoreReadOnly(
                 f"The store for PostgreSQL at {self.where} was opened read-only: "
                 "nothing was written."
             )
-        with self._lock:
-            connection = self._live_connection()
+        with holding(self._lock, wait, self.location):
+            connection = self._live_connection(wait)
             committing = False
             try:
                 connection.execute("BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ")
@@ -289,6 +299,12 @@ class PostgresStore(SQLStore):
 
     def _lock_schema(self) -> None:
         self._query("SELECT pg_advisory_xact_lock(?)", [_SCHEMA_LOCK])
+
+    def _bound_statements(self, seconds: float) -> None:
+        # The server gives up on this transaction's statements after ``seconds`` too.
+        self._query(
+            "SELECT set_config('statement_timeout', ?, true)", [f"{math.ceil(seconds * 1000)}ms"]
+        )
 
     # --- the inbox: a bounded request path, claims by advisory locks ---------------------------
 
@@ -426,7 +442,8 @@ def _again(call: Callable[[], R]) -> R:
     """
     try:
         return call()
-    except _Disconnected:
+    except _Disconnected as error:
+        report_retrying(error)
         return call()
 
 

@@ -34,7 +34,7 @@ from order_lifecycle.exceptions import (
 
 from ._check import StoredHistory
 from ._schema import SQLITE
-from ._sql import NotAllowed, Row, SQLStore
+from ._sql import NotAllowed, Row, SQLStore, holding
 
 __all__ = ["SQLiteStore"]
 
@@ -253,13 +253,15 @@ class SQLiteStore(SQLStore):
         return self._transaction(write=True, busy=self.accept_timeout)
 
     @contextmanager
-    def _transaction(self, *, write: bool, busy: float | None = None) -> Iterator[None]:
+    def _transaction(
+        self, *, write: bool, wait: float | None = None, busy: float | None = None
+    ) -> Iterator[None]:
         if write and self.read_only:
             raise StoreReadOnly(
                 f"the SQLite file {self.path} was opened read-only: nothing was written."
             )
         connection = self._connection
-        with self._lock:
+        with holding(self._lock, wait, self.location):
             self._wait_at_most(self._timeout if busy is None else busy)
             try:
                 connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -13,7 +13,10 @@ data, for the library's own tests and for a shop's:
   with the headers a shop's endpoint sees), signed with :data:`TEST_SECRET`:
   :func:`order_lives` (a valid life, both API generations), :func:`shuffled_deliveries`
   (reordered and redelivered), :func:`hostile_deliveries` (forged, stale, malformed,
-  oversized, poisoned ids), and :func:`hostile_bodies`;
+  oversized, poisoned ids), and :func:`hostile_bodies`; :func:`order_lives` with
+  ``refund_events=True`` has the provider confirm refunds (``refund.complete``);
+- the shop's own kinds of action: :func:`subscriptions` and :func:`listeners` (what an
+  ``ActionPolicy`` takes as ``subscribe=`` and ``listen=``);
 - invariants to assert after every step: :func:`assert_order_invariants`,
   :func:`assert_checkout_invariants`, :func:`assert_submission_invariants`, and
   :func:`assert_state_implied` when only the library's operations moved the order;
@@ -63,6 +66,7 @@ from ._orders import (
     new_orders,
     order_events,
 )
+from ._policies import listeners, subscriptions
 from ._recorder import Effect, Recorder
 from ._responses import (
     FRAUD_CODES,
@@ -108,6 +112,7 @@ __all__ = [
     "http_responses",
     "inbox_endpoint",
     "items",
+    "listeners",
     "new_orders",
     "order_events",
     "order_lives",
@@ -116,4 +121,5 @@ __all__ = [
     "shuffled_deliveries",
     "signed_delivery",
     "submission_responses",
+    "subscriptions",
 ]

@@ -160,7 +160,7 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
         # The machine's clock, long past: a failed action is due again at once.
         self.worker = ActionWorker(store, self.make_handlers(self.recorder), clock=self.clock)
         self.reconciler = Reconciler(store, clock=self.clock)
-        self.handlers: dict[ActionKind, Handler] = self.worker.handlers
+        self.handlers: dict[ActionKind | str, Handler] = self.worker.handlers
         endpoint = self.make_endpoint(store, self.recorder)
         if not callable(endpoint):
             raise WrongType("make_endpoint()", "a callable taking the body and headers", endpoint)
@@ -282,7 +282,8 @@ class OrderIntegrationMachine(RuleBasedStateMachine):
     def worker_dies_after_handlers(self) -> None:
         """A worker runs a batch but is killed before it completes them: their leases lapse."""
         claimed = self.store.claim_actions(list(self.handlers), limit=10, lease=_CRASH_LEASE)
-        for action in claimed:
+        # As the worker hands them over: each can read its order (action.order).
+        for action in self.worker._with_orders(claimed):  # noqa: SLF001 (the worker's own view)
             try:
                 self.handlers[action.kind](action)
             except Exception:  # noqa: BLE001, S112 (a failure is the worker's to record; it died)

@@ -97,8 +97,13 @@ _VERSIONS = (ev.VERSION, ev.LEGACY_VERSION)
 
 
 @st.composite
-def _lives(
-    draw: st.DrawFn, order_id: str, max_moves: int, secret: str | bytes, versions: tuple[str, ...]
+def _lives(  # noqa: PLR0913, PLR0917 (the choices order_lives passes on)
+    draw: st.DrawFn,
+    order_id: str,
+    max_moves: int,
+    secret: str | bytes,
+    versions: tuple[str, ...],
+    refund_events: bool,  # noqa: FBT001 (order_lives' flag, passed on)
 ) -> OrderLife:
     version = draw(st.sampled_from(versions))
     entry = draw(st.sampled_from(["pending_payment", "in_review", "accepted"]))
@@ -118,7 +123,10 @@ def _lives(
         for n in range(0 if wire else draw(st.integers(1, 2)))
     ]
     choices = _Drawn(draw)
-    life = sim.Life(order_id, entry, items, charges, ev.T0, choices, version=version)
+    refunds = refund_events
+    life = sim.Life(
+        order_id, entry, items, charges, ev.T0, choices, version=version, refund_events=refunds
+    )
     life.enter(entry)
     entry_types = list(sim.ENTRY_TYPES[entry])
     if version == ev.LEGACY_VERSION:  # checkout sessions came with the newer API
@@ -145,13 +153,16 @@ def order_lives(
     max_moves: int = 14,
     secret: str | bytes = TEST_SECRET,
     versions: tuple[str, ...] = _VERSIONS,
+    refund_events: bool = False,
 ) -> st.SearchStrategy[OrderLife]:
     """A valid life of order ``order_id``, as the signed deliveries the provider posted.
 
     In the provider's shapes, in one of ``versions`` (both API generations the parser reads,
     by default): an entry event, then up to ``max_moves`` moves. Fed in order to an
     :class:`~order_lifecycle.Inbox` (``secrets=[secret]``), every delivery applies and the
-    order ends in :attr:`OrderLife.final_state`.
+    order ends in :attr:`OrderLife.final_state`. With ``refund_events``, each refund is
+    later confirmed by the provider's ``refund.complete`` (a Refunds API object, which the
+    order table does not model: a shop subscribes to it), at any later move.
 
     Example::
 
@@ -161,12 +172,19 @@ def order_lives(
                 response = client.post("/hook", content=delivery.body, headers=delivery.headers)
                 assert 200 <= response.status_code < 300
     """
-    if not order_id or max_moves < 0 or not set(versions) <= set(_VERSIONS) or not versions:
+    if (
+        not order_id
+        or max_moves < 0
+        or not set(versions) <= set(_VERSIONS)
+        or not versions
+        or not isinstance(refund_events, bool)
+    ):
         raise InvalidInput(
-            f"order_lives needs an order id, max_moves of 0 or more and versions among "
-            f"{', '.join(_VERSIONS)}; got {order_id!r}, {max_moves!r}, {versions!r}."
+            f"order_lives needs an order id, max_moves of 0 or more, versions among "
+            f"{', '.join(_VERSIONS)} and refund_events a bool; got {order_id!r}, "
+            f"{max_moves!r}, {versions!r}, {refund_events!r}."
         )
-    return _lives(order_id, max_moves, secret, tuple(versions))
+    return _lives(order_id, max_moves, secret, tuple(versions), refund_events)
 
 
 _HOUR = timedelta(hours=1)

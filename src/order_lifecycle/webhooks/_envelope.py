@@ -3,9 +3,10 @@
 The request path reads only what the inbox keys and groups deliveries by: the event's
 ``id``, its ``type``, its ``createdTime`` (as sent) and the order it is about (an order
 object's ``id``, another object's ``orderId``, by the same shape rules as
-:func:`~order_lifecycle.webhooks.parse_event`), with the standard library's
-``json.loads``: no model is built, no amount read. Everything else waits for the
-reconciler, which parses the stored body in full. A body whose envelope cannot be read
+:func:`~order_lifecycle.webhooks.parse_event`), by a typed decoder that reads those
+fields alone (``provider._typed``; the standard library's ``json.loads`` for a body it
+does not plainly read): no model is built, no number read. Everything else waits for the
+reconciler, which parses the stored body. A body whose envelope cannot be read
 (not JSON, not an object, no usable event id) is stored as ``invalid``, keyed by its
 SHA-256 (so the same bytes are stored once), with the parser's kind of reason.
 """
@@ -18,10 +19,11 @@ from typing import Any
 
 from order_lifecycle._json import MAX_ID_LENGTH, Problem, required_id
 from order_lifecycle.exceptions import InvalidEvent
+from order_lifecycle.provider import typed_envelope
 
 from ._events import _is_order
 
-__all__ = ["Envelope", "read_envelope"]
+__all__ = ["Envelope", "checked_envelope", "read_envelope"]
 
 Envelope = tuple[str, str | None, str | None, str | None, str | None]
 """``(key, type, order id, createdTime, reason)``: ``reason`` is ``None`` unless invalid."""
@@ -55,6 +57,15 @@ def read_envelope(body: bytes) -> Envelope:
     order id or time that is not plain text is left out (``None``): the reconciler's
     parse says what is wrong with it.
     """
+    typed = typed_envelope(body)  # the common case: read by the typed decoder
+    if typed is not None:
+        event_id, event_type, order_id, created = typed
+        return event_id, _text(event_type), _text(order_id), _text(created, _MAX_TIME_LENGTH), None
+    return checked_envelope(body)
+
+
+def checked_envelope(body: bytes) -> Envelope:
+    """:func:`read_envelope` by the standard library's ``json.loads`` alone."""
     try:
         envelope: Any = json.loads(body)
     except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError

@@ -28,9 +28,15 @@ from order_lifecycle._json import (
 from order_lifecycle.exceptions import InvalidEvent
 from order_lifecycle.lifecycle import ORDER_SPEC
 from order_lifecycle.models import SnapshotMark
-from order_lifecycle.provider import ChargeSnapshot, OrderSnapshot, read_charge_object, read_order
+from order_lifecycle.provider import (
+    ChargeSnapshot,
+    OrderSnapshot,
+    read_charge_object,
+    read_order,
+    typed_event,
+)
 
-__all__ = ["KNOWN_EVENT_TYPES", "Event", "OtherObject", "parse_event"]
+__all__ = ["KNOWN_EVENT_TYPES", "Event", "OtherObject", "checked_event", "parse_event"]
 
 _ORDER_EVENT_TYPES = frozenset(
     {spec.announced_by for spec in ORDER_SPEC.events if spec.announced_by is not None}
@@ -141,6 +147,19 @@ def parse_event(raw_body: bytes | bytearray | str) -> Event:
     """
     if not isinstance(raw_body, (bytes, bytearray, str)):
         raise InvalidEvent("", f"the body must be bytes or str, not {type(raw_body).__name__}")
+    typed = typed_event(raw_body)  # the common case: read by the typed decoder, in one pass
+    if typed is not None:
+        return Event(*typed)
+    return checked_event(raw_body)
+
+
+def checked_event(raw_body: bytes | bytearray | str) -> Event:
+    """:func:`parse_event` by the checked reader alone: what a body the typed one did not take gets.
+
+    Raises:
+        InvalidEvent: not JSON, or not the provider's shape; names the field.
+
+    """
     event_id: str | None = None
     try:
         envelope = as_object(loads(raw_body), "", "the body")

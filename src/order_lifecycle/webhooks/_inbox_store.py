@@ -23,12 +23,14 @@ import attrs
 
 from order_lifecycle.models import Order
 
+from ._events import Event
 from ._webhook_store import BatchStore, ChangeOutcome, DeliveryToKeep, OrderChange
 
 __all__ = [
     "GROUP_COMMITTED",
     "OPEN_STATUSES",
     "Claim",
+    "Delivered",
     "DeliveryStatus",
     "GroupResult",
     "InboxStore",
@@ -143,17 +145,30 @@ class Settlement(NamedTuple):
     due_at: str | None
 
 
+class Delivered(NamedTuple):
+    """A delivery the store's outbox takes (:meth:`InboxStore.delivers`), as reconciled.
+
+    Its parsed ``event`` (naming a stored order) and the ``body`` it came in.
+    """
+
+    event: Event
+    body: bytes
+
+
 @attrs.frozen
 class SettledGroup:
     r"""What a reconciler writes for one order: its changes, in turn, and its deliveries' statuses.
 
     ``order_id`` is ``None`` for deliveries naming no order (they change none).
     ``changes`` are :class:`OrderChange`\ s, each made on the order the one before gave.
+    ``delivered`` are the deliveries the store's outbox takes (subscriptions, refund
+    settlements), written after the changes.
     """
 
     order_id: str | None
     changes: tuple[OrderChange, ...]
     settlements: tuple[Settlement, ...]
+    delivered: tuple[Delivered, ...] = ()
 
 
 @attrs.frozen
@@ -241,6 +256,15 @@ class InboxStore(BatchStore, Protocol):
     @abstractmethod
     def release_claim(self, claim: Claim) -> None:
         """Let other claims take the claim's orders again."""
+
+    def delivers(self, event_type: str) -> bool:  # noqa: ARG002 (a store's policy reads it)
+        """Whether the store's outbox takes deliveries of ``event_type`` (none by default).
+
+        A store takes a type its shop subscribed to, or one that settles an action: a
+        reconciler hands them over in :attr:`SettledGroup.delivered`, rather than keeping
+        a type the table does not model as ``unknown``.
+        """
+        return False
 
     @abstractmethod
     def get_delivery(self, seq: int) -> StoredDelivery:

@@ -67,7 +67,15 @@ from order_lifecycle.provider import ChargeSnapshot, ItemSnapshot, OrderSnapshot
 from ._events import Event, OtherObject
 from ._paths import Move, announce, follow, leads, path_to, reach, related, walk
 
-__all__ = ["POLL_EVENT_TYPE", "EventOutcome", "Reconciled", "apply_event", "reconcile"]
+__all__ = [
+    "POLL_EVENT_TYPE",
+    "EventOutcome",
+    "Reconciled",
+    "already_applied",
+    "applied_to_copy",
+    "apply_event",
+    "reconcile",
+]
 
 _Row = TransitionSpec[OrderState, OrderEvent]
 _Step = Step[OrderState, OrderEvent]
@@ -118,6 +126,25 @@ def apply_event(order: Order | None, event: Event) -> Reconciled:
         WrongType: ``order`` or ``event`` has the wrong type.
 
     """
+    return _apply_event(order, event, in_place=True)
+
+
+def applied_to_copy(order: Order | None, event: Event) -> Reconciled:
+    """:func:`apply_event`, the changes made on a new order: ``order`` itself never changes.
+
+    What a reconciler chains (each change's order the next one's base): the trial order a
+    snapshot is checked on becomes the result, so no copy is made before, nor the trial
+    copied back after. ``Reconciled.order`` is ``order`` itself when nothing applied.
+
+    Raises:
+        EventConflict: as :func:`apply_event`.
+        WrongType: as :func:`apply_event`.
+
+    """
+    return _apply_event(order, event, in_place=False)
+
+
+def _apply_event(order: Order | None, event: Event, *, in_place: bool) -> Reconciled:
     if order is not None and not isinstance(order, Order):
         raise WrongType("order", "an Order or None", order)
     if not isinstance(event, Event):
@@ -128,15 +155,15 @@ def apply_event(order: Order | None, event: Event) -> Reconciled:
     order_id = data.id if isinstance(data, OrderSnapshot) else data.order_id
     if order is not None and order_id != order.id:
         raise _conflict(event, order, data, f"it is about order {order_id!r}, not this one")
-    if order is not None and _already_applied(order, event.id):
+    if order is not None and already_applied(order, event.id):
         return Reconciled(
             EventOutcome.DUPLICATE, order, f"event {event.id!r} was applied to the order already"
         )
     if isinstance(data, ChargeSnapshot):
-        return _apply_charge(order, event, data)
+        return _apply_charge(order, event, data, in_place=in_place)
     if order is None:
         return _create(event, data)
-    return _apply_order(order, event, data)
+    return _apply_order(order, event, data, in_place=in_place)
 
 
 def _unknown_reason(event: Event) -> str:
@@ -160,7 +187,8 @@ def _conflict(
     )
 
 
-def _already_applied(order: Order, event_id: str) -> bool:
+def already_applied(order: Order, event_id: str) -> bool:
+    """Whether the order holds ``event_id``: a step it announced, or a snapshot's mark."""
     marks = [order.as_of, *(c.as_of for c in order.charges)]
     return any(step.event_id == event_id for step in order.history) or any(
         mark is not None and mark.event_id == event_id for mark in marks
@@ -170,7 +198,9 @@ def _already_applied(order: Order, event_id: str) -> bool:
 # --- charge snapshots -----------------------------------------------------------------------
 
 
-def _apply_charge(order: Order | None, event: Event, data: ChargeSnapshot) -> Reconciled:
+def _apply_charge(
+    order: Order | None, event: Event, data: ChargeSnapshot, *, in_place: bool
+) -> Reconciled:
     if order is None:
         raise _conflict(
             event,
@@ -190,10 +220,12 @@ def _apply_charge(order: Order | None, event: Event, data: ChargeSnapshot) -> Re
     charges = _merge_charges(order.charges, (data.charge,), event.mark)
     trial = _evolve(event, order, data, charges=charges)
     _require_consistent(event, order, data, trial)
-    _commit(order, trial, ())  # its charges and currency: nothing else differs
+    if in_place:
+        _commit(order, trial, ())  # its charges and currency: nothing else differs
+        trial = order
     return Reconciled(
         EventOutcome.APPLIED,
-        order,
+        trial,
         f"charge {charge_id!r} is {data.charge.state}; the order "
         f"stays {order.state} (a charge event never moves its order)",
     )
@@ -235,15 +267,23 @@ def _evolve(
     data: OrderSnapshot | ChargeSnapshot,
     **changes: Any,  # noqa: ANN401 (fields of Order, checked by Order)
 ) -> Order:
-    """A copy of ``order`` with ``changes``, validated as a new order is; else a conflict.
+    """A copy of ``order`` with ``changes`` (checked values of the snapshot); else a conflict.
 
-    Built once, as ``attrs.evolve(order.copy(), **changes)`` would build it twice: the copy
-    would take the currency its charges state when the order names none.
+    ``Order.evolved``: the order's own rules on its parts are checked (ids unique, one
+    currency), not every converter again. An order naming no currency takes its charges'.
     """
+    parts = {
+        "fraud_state": order.fraud_state,
+        "items": order.items,
+        "charges": order.charges,
+        "checkout_id": order.checkout_id,
+        "currency": order.currency,
+        "as_of": order.as_of,
+    } | changes
     if "currency" not in changes and order.currency is None:
-        changes["currency"] = next((c.currency for c in order.charges if c.currency), None)
+        parts["currency"] = next((c.currency for c in order.charges if c.currency), None)
     try:
-        return attrs.evolve(order, history=list(order.history), **changes)
+        return order.evolved(**parts)
     except InvalidInput as error:
         raise _conflict(event, order, data, str(error).rstrip(".")) from None
 
@@ -285,7 +325,7 @@ _EVIDENCE: dict[str, Callable[[Order], str]] = {
 # --- order snapshots ------------------------------------------------------------------------
 
 
-def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
+def _apply_order(order: Order, event: Event, data: OrderSnapshot, *, in_place: bool) -> Reconciled:
     if order.as_of is not None and event.mark < order.as_of:
         if related(data.state, order.state):
             return Reconciled(
@@ -330,12 +370,14 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot) -> Reconciled:
     # The commit point: the data every guard passed on, then the steps the trial took
     # (checked values and steps: assigning them cannot fail).
     before = order.state
-    _commit(order, trial, steps)
+    if in_place:
+        _commit(order, trial, steps)
+        trial = order
     if not steps:
-        reason = f"snapshot applied; the order stays {order.state}"
+        reason = f"snapshot applied; the order stays {trial.state}"
     else:
-        reason = f"{before} -> {order.state}{_by_way_of(steps)}"
-    return Reconciled(EventOutcome.APPLIED, order, reason, tuple(steps))
+        reason = f"{before} -> {trial.state}{_by_way_of(steps)}"
+    return Reconciled(EventOutcome.APPLIED, trial, reason, tuple(steps))
 
 
 def _listed_path(

@@ -9,7 +9,11 @@ writer at a time, and a batch takes two transactions.
 
 How one order's deliveries are decided: each is parsed (:func:`parse_event`); a
 malformed one is ``invalid`` (poison: it never holds up the others), an unknown type
-``unknown``; the rest are applied in the provider's ``createdTime`` order (then as
+``unknown``, unless the store's outbox takes it (:meth:`InboxStore.delivers`: the shop
+subscribed to it, or it settles an action): then it is ``applied`` once its order is known,
+its event id recorded, and it is handed to the store with the order's changes
+(:attr:`SettledGroup.delivered`), as is a delivery of a type the table models that the
+outbox takes; the rest are applied in the provider's ``createdTime`` order (then as
 stored), each by :func:`apply_event` on the order as the ones before left it, and come
 out ``applied``, ``duplicate`` or ``stale``. One that cannot apply yet (its order not
 known, an earlier event missing: an :class:`EventConflict`) is tried again after the rest
@@ -40,6 +44,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from order_lifecycle import _telemetry
 from order_lifecycle._json import stamp
 from order_lifecycle.exceptions import (
     EventConflict,
@@ -51,18 +56,21 @@ from order_lifecycle.exceptions import (
 )
 from order_lifecycle.lifecycle import Step
 from order_lifecycle.models import Order
-from order_lifecycle.provider import parse_order
+from order_lifecycle.provider import Keys, parse_order, typed_keys
 
-from ._events import Event, OtherObject, parse_event
+from ._events import KNOWN_EVENT_TYPES, Event, OtherObject, parse_event
 from ._inbox_store import (
     Claim,
+    Delivered,
     DeliveryStatus,
     InboxStore,
     SettledGroup,
     Settlement,
     StoredDelivery,
 )
-from ._reconcile import EventOutcome, apply_event, reconcile
+from ._observe import BatchSpan, report_settled
+from ._paths import related
+from ._reconcile import EventOutcome, already_applied, applied_to_copy, apply_event, reconcile
 from ._webhook_store import ChangeOutcome, OrderChange
 
 __all__ = [
@@ -97,6 +105,15 @@ _FIRST_WAIT = timedelta(seconds=1)
 _LONGEST_WAIT = timedelta(hours=1)
 _MAX_BATCH = 10_000
 _MAX_IDLE = 3600
+
+
+_DELIVERED = frozenset({DeliveryStatus.APPLIED, DeliveryStatus.STALE})
+"""The statuses of a modelled delivery the store's outbox takes, when it takes its type."""
+
+
+def _unmodelled(event: Event) -> bool:
+    """Whether the order table does not model the event (its type, or its object)."""
+    return not event.known or isinstance(event.data, OtherObject)
 
 
 def waiting_backoff(attempts: int) -> timedelta:
@@ -152,6 +169,10 @@ class ReconcilerCounts:
     """Batches the store failed (retried after ``idle``)."""
 
 
+_Pair = tuple[Event | Keys, StoredDelivery]
+"""A delivery to apply: its event, or its keys only (parsed when they do not decide it)."""
+
+
 @attrs.define
 class _Work:
     """One order as its deliveries are applied in turn, and the changes they made."""
@@ -163,9 +184,13 @@ class _Work:
     """The applied event ids the claim read (shared by its orders: read, never written)."""
     applied: dict[str, str] = attrs.Factory(dict)
     """The event ids this order's changes apply, as they are decided."""
+    parsed: dict[int, Event] = attrs.Factory(dict)
+    """The deliveries read by their keys and then parsed, by seq."""
     changes: list[OrderChange] = attrs.Factory(list)
     by: list[int] = attrs.Factory(list)
     """The seq of the delivery that made each change (``0``: the fetched order)."""
+    delivered: list[Delivered] = attrs.Factory(list)
+    """The deliveries handed to the store's outbox (``InboxStore.delivers``)."""
 
 
 @attrs.frozen
@@ -204,6 +229,49 @@ def _callable(_instance: object, attribute: attrs.Attribute[Any], value: object)
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _keys(row: StoredDelivery) -> Keys | None:
+    """The row's keys if its body is plainly an order or charge event of its order and id."""
+    keys = typed_keys(row.body)
+    if (
+        keys is None
+        or keys.type not in KNOWN_EVENT_TYPES
+        or keys.id != row.event_id
+        or keys.order_id != row.order_id
+    ):
+        return None
+    return keys
+
+
+def _stale(order: Order | None, keys: Keys) -> str | None:
+    """Why the delivery is stale, by its keys, as :func:`apply_event` would say; else ``None``.
+
+    Only where ``apply_event`` would answer stale with the order as it is: an order
+    snapshot older than the order's, of a state that can lead to it or follow it; a charge
+    snapshot older than its charge's. Anything else (and an event id the order holds
+    already) is left to the full parse.
+    """
+    if order is None or order.id != keys.order_id or already_applied(order, keys.id):
+        return None
+    mark = (keys.created_time, keys.id)
+    if keys.state is not None:
+        held = order.as_of
+        if (
+            held is not None
+            and mark < (held.at, held.event_id)
+            and related(keys.state, order.state)
+        ):
+            return f"older than the snapshot the order holds ({held})"
+        return None
+    local = next((c for c in order.charges if c.id == keys.charge_id), None)
+    if (
+        local is not None
+        and local.as_of is not None
+        and (local.as_of.at, local.as_of.event_id) > mark
+    ):
+        return f"charge {keys.charge_id!r} holds a newer snapshot ({local.as_of})"
+    return None
 
 
 def _checked_orders(orders: object) -> dict[int, str | None]:
@@ -256,8 +324,9 @@ class Reconciler:
             StoreError: the store failed (nothing of the batch's failed writes committed).
 
         """
-        with paused_gc():
+        with paused_gc(), BatchSpan.around() as batch:
             claim = self.store.claim_deliveries(limit=self.batch, now=self._now())
+            batch.claimed(claim)
             try:
                 outcomes, _ = self._reconcile(claim)
             finally:
@@ -280,12 +349,16 @@ class Reconciler:
         found: dict[int, Outcome] = {}
         todo = _checked_orders(orders)
         for attempt in range(ATTEMPTS):
-            with paused_gc():
+            # A delivery naming no order is a claim's group of its own.
+            groups = len({o for o in todo.values() if o is not None})
+            groups += sum(o is None for o in todo.values())
+            with paused_gc(), BatchSpan.around() as batch:
                 claim = self.store.claim_deliveries(
-                    limit=min(_MAX_BATCH, max(1, len(set(todo.values())))),
+                    limit=min(_MAX_BATCH, max(1, groups)),
                     now=self._now(),
                     only=list(todo),
                 )
+                batch.claimed(claim)
                 try:
                     outcomes, _ = self._reconcile(claim)
                 finally:
@@ -294,13 +367,15 @@ class Reconciler:
             held = set(claim.orders)
             present = {row.seq for row in claim.deliveries}
             # Settled: by this claim; or gone from its claimed order's open rows (settled
-            # by another reconciler); a delivery naming no order: no longer open.
+            # by another reconciler); a delivery naming no order, when the claim had room
+            # for every one: no longer open.
+            whole = groups <= _MAX_BATCH
             todo = {
                 seq: order
                 for seq, order in todo.items()
                 if seq not in found
                 and not (order in held and seq not in present)
-                and not (order is None and seq not in present)
+                and not (order is None and whole and seq not in present)
             }
             if not todo:
                 break
@@ -323,14 +398,17 @@ class Reconciler:
         if install_signals and threading.current_thread() is threading.main_thread():
             for number in (signal.SIGTERM, signal.SIGINT):
                 previous[number] = signal.signal(number, self._on_signal)
+        outage = _telemetry.Outage(LOG, "reconcile")
         try:
             while not self._stopping.is_set():
                 try:
                     settled = self.run_once()
                 except OrderLifecycleError as error:
                     self.counts.errors += 1
-                    LOG.warning("reconciler: the store failed, trying again: %s", error)
+                    outage.failed(error, str(error))
                     settled = 0
+                else:
+                    outage.ok()
                 if not settled:
                     self._stopping.wait(self.idle)
         finally:
@@ -373,7 +451,8 @@ class Reconciler:
         lost: set[str | None] = set()
         while todo:
             decided = [self._decide(order, by_order[order], claim, refused, now) for order in todo]
-            results = self.store.settle_deliveries([d.group for d in decided])
+            with _telemetry.span("order_lifecycle.commit"):
+                results = self.store.settle_deliveries([d.group for d in decided])
             todo = []
             for done, result in zip(decided, results, strict=True):
                 order_id = done.group.order_id
@@ -388,13 +467,12 @@ class Reconciler:
                     todo.append(order_id)
                 else:
                     lost.add(order_id)
-        self._count(settled, lost)
+        self._count(claim, settled, lost)
         return settled, lost
 
-    def _count(self, settled: Mapping[int, Outcome], lost: set[str | None]) -> None:
-        for outcome in settled.values():
-            key = outcome.status.value
-            self.counts.settled[key] = self.counts.settled.get(key, 0) + 1
+    def _count(self, claim: Claim, settled: Mapping[int, Outcome], lost: set[str | None]) -> None:
+        for key, count in report_settled(claim, settled, len(lost)).items():
+            self.counts.settled[key] = self.counts.settled.get(key, 0) + count
         self.counts.lost += len(lost)
 
     def _decide(
@@ -409,9 +487,11 @@ class Reconciler:
         version, order = claim.known.get(order_id or "", (0, None))
         work = _Work(order_id, order, version, claim.applied)
         outcomes: dict[int, Outcome] = {}
-        events: list[tuple[Event, StoredDelivery]] = []
+        events: list[_Pair] = []
         for row in rows:
-            read = self._read(row, refused)
+            # Its keys first: a stale or duplicate delivery is told by them, unparsed.
+            keys = None if row.seq in refused else _keys(row)
+            read = keys or self._read(row, refused)
             if isinstance(read, Outcome):
                 outcomes[row.seq] = read
             else:
@@ -423,7 +503,7 @@ class Reconciler:
             if overdue:
                 waiting = self._fetched(work, waiting, overdue, outcomes, refused, now)
         settlements = tuple(self._settlement(row, outcomes[row.seq], now) for row in rows)
-        group = SettledGroup(order_id, tuple(work.changes), settlements)
+        group = SettledGroup(order_id, tuple(work.changes), settlements, tuple(work.delivered))
         return _Decided(group, outcomes, work.by)
 
     def _read(self, row: StoredDelivery, refused: dict[int, str]) -> Event | Outcome:
@@ -434,7 +514,7 @@ class Reconciler:
             event = parse_event(row.body)
         except InvalidEvent as error:
             return Outcome(DeliveryStatus.INVALID, str(error))
-        if not event.known or isinstance(event.data, OtherObject):
+        if _unmodelled(event) and not (event.order_id and self.store.delivers(event.type)):
             return Outcome(DeliveryStatus.UNKNOWN, apply_event(None, event).reason)
         if event.id != row.event_id or event.order_id != row.order_id:
             return Outcome(
@@ -447,9 +527,9 @@ class Reconciler:
     def _apply_all(
         self,
         work: _Work,
-        events: list[tuple[Event, StoredDelivery]],
+        events: list[_Pair],
         outcomes: dict[int, Outcome],
-    ) -> list[tuple[Event, StoredDelivery]]:
+    ) -> list[_Pair]:
         """Apply ``events`` in turn, then the waiting ones again while a round applies any."""
         waiting = events
         while waiting:
@@ -461,28 +541,72 @@ class Reconciler:
             waiting = still
         return waiting
 
-    def _apply(self, work: _Work, event: Event, row: StoredDelivery) -> Outcome:
-        """One event on the order as the deliveries before left it; its change noted."""
+    def _apply(self, work: _Work, read: Event | Keys, row: StoredDelivery) -> Outcome:
+        """One event on the order as the deliveries before left it; its change noted.
+
+        A delivery read by its keys only is told duplicate or stale by them, else parsed
+        now (and invalid if its body is not an event).
+        """
         order_id = work.order_id
-        recorded = work.applied.get(event.id) or work.claimed.get(event.id)
+        recorded = work.applied.get(read.id) or work.claimed.get(read.id)
         if recorded is not None and recorded != order_id:
             return Outcome(
                 DeliveryStatus.INVALID,
-                f"event {event.id!r} was recorded for order {recorded!r}, but this delivery "
+                f"event {read.id!r} was recorded for order {recorded!r}, but this delivery "
                 f"names order {order_id!r}",
             )
         if recorded is not None:
-            reason = f"event {event.id!r} was applied to order {order_id!r} already"
+            reason = f"event {read.id!r} was applied to order {order_id!r} already"
             return Outcome(DeliveryStatus.DUPLICATE, reason)
+        event = self._event(work, read, row)
+        if isinstance(event, Outcome):
+            return event
         try:
-            reconciled = apply_event(None if work.order is None else work.order.copy(), event)
+            # The working order is never changed: each change's order is a new one.
+            reconciled = applied_to_copy(work.order, event)
         except EventConflict as conflict:
             return Outcome(DeliveryStatus.WAITING, conflict.reason)
         except InvalidInput as error:
             return Outcome(DeliveryStatus.INVALID, f"refused while reconciling: {error}")
         if reconciled.order is not None:
-            self._change(work, reconciled.order, event.id, row.seq)
-        return Outcome(_STATUS[reconciled.outcome], reconciled.reason, reconciled.steps)
+            changed = reconciled.order
+            self._change(
+                work, changed.copy() if changed is work.order else changed, event.id, row.seq
+            )
+        status = _STATUS[reconciled.outcome]
+        if status in _DELIVERED and self.store.delivers(event.type):
+            work.delivered.append(Delivered(event, row.body))
+        return Outcome(status, reconciled.reason, reconciled.steps)
+
+    def _event(self, work: _Work, read: Event | Keys, row: StoredDelivery) -> Event | Outcome:
+        """The delivery's event to reconcile; or its outcome (stale by its keys, unmodelled)."""
+        event = read if isinstance(read, Event) else self._unless_stale(work, read, row)
+        if isinstance(event, Outcome) or not _unmodelled(event):
+            return event
+        return self._deliver(work, event, row)
+
+    def _deliver(self, work: _Work, event: Event, row: StoredDelivery) -> Outcome:
+        """A type the table does not model, which the outbox takes: handed over, id recorded."""
+        if work.order is None:
+            reason = f"order {work.order_id!r} is not known yet: the outbox takes it once it is"
+            return Outcome(DeliveryStatus.WAITING, reason)
+        self._change(work, work.order.copy(), event.id, row.seq)  # the order as it is
+        work.delivered.append(Delivered(event, row.body))
+        reason = f"{event.type} of order {work.order_id!r}: handed to the store's outbox"
+        return Outcome(DeliveryStatus.APPLIED, reason)
+
+    def _unless_stale(self, work: _Work, keys: Keys, row: StoredDelivery) -> Event | Outcome:
+        """Stale by its keys; else the delivery parsed (once: a waiting one is tried again)."""
+        # A type the store's outbox takes is parsed: the outbox is handed the event.
+        stale = None if self.store.delivers(keys.type) else _stale(work.order, keys)
+        if stale is not None and work.order is not None:
+            # Recorded as a stale event is (its id applied, the order as it is).
+            self._change(work, work.order.copy(), keys.id, row.seq)
+            return Outcome(DeliveryStatus.STALE, stale)
+        parsed = work.parsed.get(row.seq) or self._read(row, {})
+        if isinstance(parsed, Event):
+            work.parsed[row.seq] = parsed
+        return parsed
 
     @staticmethod
     def _change(work: _Work, order: Order, event_id: str | None, seq: int) -> None:
@@ -498,12 +622,12 @@ class Reconciler:
     def _fetched(  # noqa: PLR0913, PLR0917 (the order, its waiting deliveries, what is decided)
         self,
         work: _Work,
-        waiting: list[tuple[Event, StoredDelivery]],
-        overdue: list[tuple[Event, StoredDelivery]],
+        waiting: list[_Pair],
+        overdue: list[_Pair],
         outcomes: dict[int, Outcome],
         refused: dict[int, str],
         now: datetime,
-    ) -> list[tuple[Event, StoredDelivery]]:
+    ) -> list[_Pair]:
         """An order never seen: fetched by the hook and the waiting applied again, or given up."""
         order_id = work.order_id or ""
         found: Order | None = None

@@ -1,0 +1,1 @@
+"""``run_actions``, ``reconcile`` and ``migrate_orders``: one module each, as Django finds them."""

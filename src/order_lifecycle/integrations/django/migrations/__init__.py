@@ -1,0 +1,1 @@
+"""The app's migrations: its unmanaged placeholder models only (no table is made)."""

@@ -1,0 +1,468 @@
+"""The provider's JSON read by a typed decoder: only what a decision uses, in one pass.
+
+The checked readers (``_json``, ``_payload``) parse a whole body with the standard
+library, every number as ``int`` or ``Decimal``, then read the fields they need, naming
+what is wrong. Most bodies are right, and most of a body is what no decision reads
+(addresses, taxes, products' names): so a body is first read here by msgspec, into
+:class:`msgspec.Struct` types that declare only the fields the readers use. msgspec
+checks the JSON's syntax everywhere, skips what is not declared (numbers included: a
+``totalAmount`` is never parsed), and builds the declared fields in one pass in C. Money
+is kept as its JSON text (:class:`msgspec.Raw`) and read exactly, as the checked reader
+reads it (``int``, or ``Decimal`` of the literal), and only where it is used.
+
+This reader accepts a body only when every rule of the checked one plainly passes, and
+then gives the very values it gives (the same snapshots); anything else (a decoding error,
+a value of another type, a rule that fails, an encoding other than UTF-8) answers
+``None``, and the caller reads the body again with the checked reader, which names what
+is wrong. So a malformed body still gets its one message, and the limits (depth, ids,
+amounts, list lengths) stay as they are. One difference, on purpose: numbers the
+readers do not use are not read, so an integer of 5,000 digits in a field no decision
+reads no longer refuses the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple, TypeVar
+
+import msgspec
+from msgspec import UNSET, Raw, Struct, UnsetType
+
+from order_lifecycle._json import MAX_ID_LENGTH, Problem, check_text_depth, loads, read_time
+from order_lifecycle.exceptions import InvalidInput
+from order_lifecycle.lifecycle import FraudState, ItemState, OrderState
+from order_lifecycle.models import Charge, Item, currency_code
+
+from ._payload import (
+    AMOUNT_LIMIT,
+    MAX_CHARGES,
+    MAX_ITEMS,
+    MAX_OPERATIONS,
+    ChargeSnapshot,
+    ItemSnapshot,
+    OrderSnapshot,
+    hint_time,
+    members,
+)
+
+__all__ = [
+    "Keys",
+    "TypedEnvelope",
+    "TypedEvent",
+    "typed_envelope",
+    "typed_event",
+    "typed_keys",
+    "typed_order",
+]
+
+E = TypeVar("E", OrderState, FraudState)
+
+_FAILED = "failed"
+
+
+_ABSENT = Raw()  # a Raw field's value when the key is absent (``null`` is ``b"null"``)
+
+
+class _Operation(Struct):
+    amount: Raw = _ABSENT
+    state: str | None = None
+
+
+class _Details(Struct):
+    id: Any = None  # a hint: anything but a non-empty str is as good as absent
+    physical: bool | UnsetType | None = UNSET
+
+
+class _Item(Struct):
+    id: str | None = None
+    quantity: int | None = None
+    state: str | None = None
+    skuId: Any = None  # noqa: N815 (the provider's name)
+    productDetails: _Details | None = None  # noqa: N815 (the provider's name)
+    sku: _Details | None = None
+
+
+class _Charge(Struct):
+    id: str | None = None
+    state: str | None = None
+    amount: Raw = _ABSENT
+    currency: str | None = None
+    captures: list[_Operation] | None = None
+    cancels: list[_Operation] | None = None
+    refunds: list[_Operation] | None = None
+
+
+class _Payment(Struct):
+    charges: list[_Charge] | None = None
+
+
+class _Object(Struct):
+    """An order, a charge, or another object: the fields of all three, and the keys that tell."""
+
+    id: Any = None
+    state: str | UnsetType | None = UNSET
+    orderId: str | UnsetType | None = UNSET  # noqa: N815 (the provider's name)
+    planId: Raw = _ABSENT  # noqa: N815 (the provider's name)
+    fraudState: str | None = None  # noqa: N815 (the provider's name)
+    checkoutId: str | UnsetType | None = UNSET  # noqa: N815 (the provider's name)
+    currency: str | None = None
+    createdTime: str | None = None  # noqa: N815 (the provider's name)
+    updatedTime: Any = None  # noqa: N815 (the provider's name)
+    items: list[_Item] | UnsetType | None = UNSET
+    payment: _Payment | UnsetType | None = UNSET
+    charges: list[_Charge] | UnsetType | None = UNSET
+    stateTransitions: dict[str, str | None] | None = None  # noqa: N815 (the provider's name)
+    fraudStateTransitions: dict[str, str | None] | None = None  # noqa: N815 (the provider's name)
+    # A charge object's own fields.
+    amount: Raw = _ABSENT
+    captured: Raw = _ABSENT
+    sourceId: Raw = _ABSENT  # noqa: N815 (the provider's name)
+    captures: list[_Operation] | None = None
+    cancels: list[_Operation] | None = None
+    refunds: list[_Operation] | None = None
+
+
+class _Data(Struct):
+    object: _Object | None = None
+    previousAttributes: Raw = _ABSENT  # noqa: N815 (the provider's name)
+
+
+class _Envelope(Struct):
+    id: str | None = None
+    type: str | None = None
+    createdTime: str | None = None  # noqa: N815 (the provider's name)
+    data: _Data | None = None
+
+
+class _NotPlainError(Exception):
+    """The body is not plainly valid here: the checked reader reads it (and says why)."""
+
+
+class _KeysOfObject(Struct):
+    """The envelope's view of ``data.object``: its ids, and which keys tell its shape."""
+
+    id: str | None = None
+    orderId: str | UnsetType | None = UNSET  # noqa: N815 (the provider's name)
+    state: Raw = _ABSENT
+    planId: Raw = _ABSENT  # noqa: N815 (the provider's name)
+    payment: Raw = _ABSENT
+    checkoutId: Raw = _ABSENT  # noqa: N815 (the provider's name)
+    items: Raw = _ABSENT
+    charges: Raw = _ABSENT
+    captured: Raw = _ABSENT
+    sourceId: Raw = _ABSENT  # noqa: N815 (the provider's name)
+
+
+class _KeysOfData(Struct):
+    object: _KeysOfObject | None = None
+
+
+class _Keys(Struct):
+    id: str | None = None
+    type: str | None = None
+    createdTime: str | None = None  # noqa: N815 (the provider's name)
+    data: _KeysOfData | None = None
+
+
+_EVENT = msgspec.json.Decoder(_Envelope)
+_KEYS = msgspec.json.Decoder(_Keys)
+# What sends a body to the checked reader: anything this one does not plainly take (a
+# model's InvalidInput, a ValueError of int() or a UnicodeError, an ArithmeticError of
+# Decimal(), msgspec's own errors, nesting past its stack).
+_REREAD = (
+    _NotPlainError,
+    Problem,
+    InvalidInput,
+    ValueError,
+    ArithmeticError,
+    msgspec.DecodeError,
+    RecursionError,
+)
+_ORDER = msgspec.json.Decoder(_Object)
+
+
+TypedEvent = tuple[str, str, datetime, OrderSnapshot | ChargeSnapshot, Mapping[str, Any]]
+"""An event's id, type, ``createdTime``, its object's snapshot and ``previousAttributes``."""
+
+
+def _decoded(decoder: msgspec.json.Decoder[Any], raw: object, *, depth: bool = True) -> Any:  # noqa: ANN401 (the decoder's type)
+    """``raw`` decoded, if it is UTF-8 JSON (of a depth the checked reader takes)."""
+    if type(raw) is not bytes:
+        raise _NotPlainError
+    if not raw.isascii():
+        raw.decode("utf-8", "surrogatepass")  # the checked reader's bytes: UnicodeError else
+    if depth:
+        check_text_depth(raw)
+    return decoder.decode(raw)
+
+
+TypedEnvelope = tuple[str, str | None, str | None, str | None]
+"""An event's id, and its type, order id and ``createdTime`` as sent (``None`` when not text)."""
+
+
+def typed_envelope(raw: object) -> TypedEnvelope | None:
+    """The envelope's id, type, order id and ``createdTime``, if plainly readable; else ``None``.
+
+    As the request path reads them: the order id is an order object's ``id`` (by the
+    object's shape) or another object's ``orderId``.
+    """
+    try:
+        keys: _Keys = _decoded(_KEYS, raw, depth=False)
+        event_id = _id(keys.id)
+    except _REREAD:
+        return None
+    order_id = None
+    obj = keys.data.object if keys.data is not None else None
+    if obj is not None:
+        if obj.orderId is not UNSET:
+            order_id = obj.orderId
+        elif (
+            not len(obj.planId)
+            and len(obj.state)
+            and (len(obj.payment) or len(obj.checkoutId) or len(obj.items) or len(obj.charges))
+        ):
+            order_id = obj.id
+    return event_id, keys.type, order_id, keys.createdTime
+
+
+class Keys(NamedTuple):
+    """What decides a stale or duplicate delivery, read without building its snapshot.
+
+    The event's id, type and ``createdTime``; its object's kind (``order`` or ``charge``,
+    by the shapes :func:`typed_event` reads), order id, and the order's ``state`` or the
+    charge's id.
+    """
+
+    id: str
+    type: str
+    created_time: datetime
+    kind: str
+    order_id: str
+    state: OrderState | None
+    charge_id: str | None
+
+
+def typed_keys(raw: object) -> Keys | None:
+    """The :class:`Keys` of an order or charge event, if plainly readable; else ``None``."""
+    try:
+        keys: _Keys = _decoded(_KEYS, raw, depth=False)
+        obj = keys.data.object if keys.data is not None else None
+        if obj is None or keys.createdTime is None:
+            return None
+        event = (_id(keys.id), _id(keys.type), read_time(keys.createdTime, "createdTime"))
+        return _keys_of(event, obj)
+    except _REREAD:
+        return None
+
+
+def _keys_of(event: tuple[str, str, datetime], obj: _KeysOfObject) -> Keys | None:
+    parts = (obj.payment, obj.checkoutId, obj.items, obj.charges)
+    if obj.orderId is UNSET and not len(obj.planId) and len(obj.state):
+        if not any(len(part) for part in parts):
+            return None
+        text = msgspec.json.decode(obj.state)
+        state = members(OrderState).get(text) if isinstance(text, str) else None
+        return None if state is None else Keys(*event, "order", _id(obj.id), state, None)
+    if obj.orderId is not UNSET and (len(obj.captured) or len(obj.sourceId)):
+        return Keys(*event, "charge", _id(obj.orderId), None, _id(obj.id))
+    return None
+
+
+def typed_event(raw: object) -> TypedEvent | None:
+    """The event in ``raw`` if it is plainly a valid order or charge event; else ``None``.
+
+    ``None`` also for an event whose object is neither (the checked reader reads those).
+    """
+    try:
+        envelope: _Envelope = _decoded(_EVENT, raw)
+        data = envelope.data
+        if data is None or data.object is None or envelope.createdTime is None:
+            return None
+        created = read_time(envelope.createdTime, "createdTime")
+        snapshot = _object(data.object)
+        previous: Mapping[str, Any] = {}
+        if len(data.previousAttributes) and bytes(data.previousAttributes) != b"null":
+            loaded = loads(bytes(data.previousAttributes))
+            if type(loaded) is not dict:
+                return None
+            previous = loaded
+        return (_id(envelope.id), _id(envelope.type), created, snapshot, previous)
+    except _REREAD:
+        return None
+
+
+def typed_order(raw: object) -> OrderSnapshot | None:
+    """The order ``raw`` holds (a ``GET /orders/{id}`` body) if plainly valid; else ``None``."""
+    try:
+        body: _Object = _decoded(_ORDER, raw)
+        if body.state is UNSET:
+            return None
+        return _order(body)
+    except _REREAD:
+        return None
+
+
+def _id(value: object) -> str:
+    """An id as ``required_id`` takes it in the common case (plain ASCII); else not plain."""
+    if (
+        type(value) is str
+        and 0 < len(value) <= MAX_ID_LENGTH
+        and value.isascii()
+        and "\x00" not in value
+    ):
+        return value
+    raise _NotPlainError
+
+
+def _optional_id(value: object) -> str | None:
+    return None if value is None else _id(value)
+
+
+def _object(body: _Object) -> OrderSnapshot | ChargeSnapshot:
+    """The object as ``_read_object`` reads it: by its shape, an order or a charge."""
+    parts = (body.payment, body.checkoutId, body.items, body.charges)
+    if (
+        body.orderId is UNSET
+        and not len(body.planId)
+        and body.state is not UNSET
+        and any(part is not UNSET for part in parts)
+    ):
+        return _order(body)
+    if body.orderId is not UNSET and (len(body.captured) or len(body.sourceId)):
+        return ChargeSnapshot(_id(body.orderId), _charge(body))
+    raise _NotPlainError  # another object (a refund, a file): the checked reader's
+
+
+def _order(body: _Object) -> OrderSnapshot:
+    order_state = members(OrderState).get(body.state)  # type: ignore[arg-type]
+    if order_state is None:
+        raise _NotPlainError
+    return OrderSnapshot(
+        id=_id(body.id),
+        state=order_state,
+        fraud_state=None if body.fraudState is None else FraudState(body.fraudState),
+        checkout_id=None if body.checkoutId is UNSET else _optional_id(body.checkoutId),
+        currency=currency_code(body.currency),
+        created_time=None if body.createdTime is None else read_time(body.createdTime, ""),
+        items=_items(body.items),
+        charges=_order_charges(body),
+        state_transitions=_times(body.stateTransitions, OrderState),
+        fraud_state_transitions=_times(body.fraudStateTransitions, FraudState),
+        updated_time=hint_time(body.updatedTime),
+    )
+
+
+def _times(value: dict[str, str | None] | None, enum: type[E]) -> dict[E, datetime]:
+    if not value:
+        return {}
+    known = members(enum)
+    times: dict[E, datetime] = {}
+    for name, text in value.items():
+        member = known.get(name)
+        if member is not None and text is not None:
+            times[member] = read_time(text, "")
+    return times
+
+
+def _items(value: list[_Item] | UnsetType | None) -> tuple[ItemSnapshot, ...] | None:
+    if value is None or value is UNSET:
+        return None
+    if len(value) > MAX_ITEMS:
+        raise _NotPlainError
+    item_states = members(ItemState)
+    items = []
+    for entry in value:
+        state = None
+        if entry.state is not None:
+            state = item_states.get(entry.state)
+            if state is None:
+                raise _NotPlainError
+        item = Item(_id(entry.id), entry.quantity, _physical(entry), sku=_sku(entry))  # type: ignore[arg-type]
+        items.append(ItemSnapshot(item, state))
+    if len({i.item.id for i in items}) != len(items):
+        raise _NotPlainError
+    return tuple(items)
+
+
+def _physical(item: _Item) -> bool | None:
+    for details in (item.productDetails, item.sku):
+        if details is not None and details.physical is not UNSET:
+            if details.physical is None:
+                raise _NotPlainError
+            return details.physical
+    return None
+
+
+def _sku(item: _Item) -> str | None:
+    found = item.skuId
+    if isinstance(found, str) and found:
+        return found
+    for details in (item.productDetails, item.sku):
+        if details is not None and isinstance(details.id, str) and details.id:
+            return details.id
+    return None
+
+
+def _order_charges(body: _Object) -> tuple[Charge, ...] | None:
+    nested = None
+    if body.payment is not UNSET and body.payment is not None:
+        nested = _charges(body.payment.charges)
+    top = None if body.charges is UNSET else _charges(body.charges)
+    if nested is not None and top is not None and nested != top:
+        raise _NotPlainError
+    return nested if nested is not None else top
+
+
+def _charges(value: list[_Charge] | None) -> tuple[Charge, ...] | None:
+    if value is None:
+        return None
+    if len(value) > MAX_CHARGES:
+        raise _NotPlainError
+    charges = tuple(_charge(entry) for entry in value)
+    if len({c.id for c in charges}) != len(charges):
+        raise _NotPlainError
+    return charges
+
+
+def _charge(body: _Charge | _Object) -> Charge:
+    return Charge(
+        _id(body.id),
+        body.state,  # type: ignore[arg-type]  # the model checks it, as the checked reader
+        _amount(body.amount),
+        body.currency,
+        _total(body.captures),
+        _total(body.cancels),
+        _total(body.refunds),
+    )
+
+
+def _amount(raw: Raw) -> int | Decimal:
+    """A JSON number as the checked reader reads it (``int``, or ``Decimal`` of it), bounded."""
+    text = bytes(raw)
+    if text[:1] not in _NUMBER_STARTS:
+        raise _NotPlainError  # a string, true, false: the checked reader refuses it
+    amount: int | Decimal = Decimal(text.decode()) if _FRACTION.intersection(text) else int(text)
+    if not -AMOUNT_LIMIT < amount < AMOUNT_LIMIT:
+        raise _NotPlainError
+    return amount
+
+
+_NUMBER_STARTS = frozenset(bytes([c]) for c in b"-0123456789")
+_FRACTION = frozenset(b".eE")
+
+
+def _total(entries: list[_Operation] | None) -> Decimal:
+    total = Decimal(0)
+    if entries is None:
+        return total
+    if len(entries) > MAX_OPERATIONS:
+        raise _NotPlainError
+    for entry in entries:
+        amount = _amount(entry.amount)
+        if amount < 0:
+            raise _NotPlainError
+        if entry.state != _FAILED:
+            total += amount
+    return total
