@@ -10,7 +10,6 @@ from order_lifecycle.actions._limit import (
     Hung,
     Raised,
     TimeLimited,
-    safe_text,
 )
 
 
@@ -50,18 +49,3 @@ def test_hung_calls_are_bounded() -> None:
         assert len(calls) == MAX_HUNG
     finally:
         release.set()
-
-
-class _Unprintable(Exception):
-    """An error whose str() raises."""
-
-    def __str__(self) -> str:
-        raise ValueError("str() is broken")
-
-
-def test_safe_text_never_raises_and_is_storable() -> None:
-    """Type and text, bounded; an unprintable value named by its type; NUL, surrogates escaped."""
-    assert safe_text(ValueError("bad")) == "ValueError: bad"
-    assert safe_text(_Unprintable()) == "<unprintable _Unprintable>"
-    assert safe_text("a\x00b\ud800") == "a\\x00b\\ud800"
-    assert safe_text("x" * 5000, 10) == "x" * 10

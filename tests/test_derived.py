@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from order_lifecycle import Charge, ChargeState, Item, Order, OrderEvent, OrderState
 from order_lifecycle.exceptions import WrongType
-from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.lifecycle import ORDER_SPEC, SETTLED_CHARGE_STATES
 from order_lifecycle.models import ORDER_MACHINE, implied_state
-from order_lifecycle.models._derived import SETTLED, charges_settled, every_item_fulfilled
+from order_lifecycle.models._derived import charges_settled, every_item_fulfilled
 from order_lifecycle.models._guards import ORDER_GUARDS
 
 from .orders import T0
@@ -169,4 +169,4 @@ def test_a_closed_state_requires_no_open_unit() -> None:
 
 def test_settled_means_nothing_left_open() -> None:
     """A settled charge is complete or cancelled: the one definition every rule reads."""
-    assert frozenset({COMPLETE, CANCELLED}) == SETTLED
+    assert frozenset({COMPLETE, CANCELLED}) == SETTLED_CHARGE_STATES

@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from order_lifecycle import ChargeState, OrderState
+from order_lifecycle._json import MAX_DEPTH, MAX_ID_LENGTH
 from order_lifecycle.exceptions import InvalidEvent
 from order_lifecycle.lifecycle import ORDER_SPEC, FraudState, ItemState
 from order_lifecycle.models import SnapshotMark
 from order_lifecycle.provider import ChargeSnapshot, OrderSnapshot
-from order_lifecycle.provider._json import MAX_DEPTH, MAX_ID_LENGTH
 from order_lifecycle.provider._payload import AMOUNT_LIMIT, MAX_CHARGES, MAX_ITEMS, MAX_OPERATIONS
 from order_lifecycle.webhooks import KNOWN_EVENT_TYPES, Event, OtherObject, parse_event
 

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle.provider._json import (
+from order_lifecycle._json import (
     MAX_DEPTH,
     Problem,
     _check_depth,
@@ -20,6 +20,7 @@ from order_lifecycle.provider._json import (
     read_time,
     required_id,
     required_str,
+    stamp,
 )
 
 # Text that stresses the bracket count: quotes, backslashes and brackets inside strings.
@@ -114,3 +115,13 @@ def test_a_bad_time_is_refused_every_time() -> None:
     for _ in range(2):
         with pytest.raises(Problem):
             read_time("2026-04-01T09:00:00", "t")
+
+
+@given(st.datetimes(timezones=st.timezones()), st.datetimes(timezones=st.timezones()))
+def test_stamps_read_back_and_compare_as_the_moments_do(a: datetime, b: datetime) -> None:
+    """A stamp reads back as its moment, and two stamps compare as text as their moments do."""
+    # In UTC: a local time in a fold or a gap compares unequal across zones, even to itself.
+    a_utc, b_utc = a.astimezone(UTC), b.astimezone(UTC)
+    assert read_time(stamp(a), "t") == a_utc
+    assert (stamp(a) < stamp(b)) == (a_utc < b_utc)
+    assert len(stamp(a)) == len("2026-04-01T09:00:05.250000Z")

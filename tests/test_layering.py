@@ -1,4 +1,4 @@
-"""The package layout shows the architecture: every module imports only from layers below."""
+"""The package layout shows the architecture: layers import downwards, packages through faces."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ SOURCE = Path(order_lifecycle.__file__).parent
 
 # The layers of DESIGN.md section 2, lowest first; a module may import from its own layer or
 # any layer before it. The top-level face (``order_lifecycle/__init__.py``) sits above all.
+# The bottom modules (``_version``, ``exceptions``, ``_json``, ``_text``) are layers of their own.
 LAYERS = [
     "_version",
     "_telemetry",
     "exceptions",
+    "_json",
+    "_text",
     "lifecycle",
     "diagrams",
     "models",
@@ -57,12 +60,11 @@ def _submodule(package: str, name: str) -> str:
     return package
 
 
-def _imports(path: Path) -> list[str]:
-    """Every module of the package that ``path`` imports, as a dotted name."""
-    name = _module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+def _imports(name: str, source: str, *, is_package: bool) -> list[str]:
+    """Every module of the package that the module ``name`` (text ``source``) imports."""
+    package = name if is_package else name.rpartition(".")[0]
     found = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
@@ -70,14 +72,32 @@ def _imports(path: Path) -> list[str]:
                 target = ".".join([*base, node.module] if node.module else base)
             else:
                 target = node.module or ""
-            if node.module is None or target == "order_lifecycle":
-                # ``from . import x``: x may be a module of that package, or a name of its face
-                found += [_submodule(target, alias.name) for alias in node.names]
-            else:
-                found.append(target)
+            # ``from x import y``: y may be a module of x (``from order_lifecycle.store import
+            # _codec``), or a name of its face
+            found += [_submodule(target, alias.name) for alias in node.names]
         elif isinstance(node, ast.Import):
             found += [alias.name for alias in node.names]
     return [t for t in found if t.split(".")[0] == "order_lifecycle"]
+
+
+def violations(name: str, source: str, *, is_package: bool = False) -> list[str]:
+    """What the module ``name`` (text ``source``) imports against the layout, in words.
+
+    An import from a higher layer, and an import of another package's private module
+    (``order_lifecycle.<package>._x``) instead of its face (``order_lifecycle.<package>``).
+    """
+    own = LAYERS.index(_layer(name)) if name != "order_lifecycle" else len(LAYERS) - 1
+    problems = []
+    for target in _imports(name, source, is_package=is_package):
+        layer = _layer(target)
+        if layer in LAYERS and LAYERS.index(layer) > own:
+            problems.append(f"{name} imports {target}, a higher layer")
+        parts = target.split(".")
+        private = any(part.startswith("_") for part in parts[2:])
+        if private and layer != _layer(name):
+            face = ".".join(parts[:2])
+            problems.append(f"{name} imports {target}, a private module: import from {face}")
+    return problems
 
 
 MODULES = sorted(SOURCE.rglob("*.py"))
@@ -90,12 +110,43 @@ def test_the_layers_name_every_part_of_the_package() -> None:
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SOURCE)))
-def test_imports_go_only_downwards(path: Path) -> None:
-    """A module imports from its own layer or a lower one, never from a higher one."""
+def test_imports_go_downwards_through_faces(path: Path) -> None:
+    """A module imports from its own layer or a lower one, another package only by its face."""
     name = _module_name(path)
-    own = LAYERS.index(_layer(name)) if name != "order_lifecycle" else len(LAYERS) - 1
-    for target in _imports(path):
-        layer = _layer(target)
-        if layer not in LAYERS:  # ``from order_lifecycle import _x``: not a layer name
-            continue
-        assert LAYERS.index(layer) <= own, f"{name} imports {target}, a higher layer"
+    assert violations(name, path.read_text(), is_package=path.name == "__init__.py") == []
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "from order_lifecycle.store._codec import encode_order",
+        "from order_lifecycle.store import _codec",
+        "import order_lifecycle.store._codec",
+        "from ..store._codec import encode_order",
+        "def later():\n    from order_lifecycle.models._models import Order",
+    ],
+)
+def test_a_planted_private_import_across_packages_fails(planted: str) -> None:
+    """An import of another package's private module, in any spelling, is a violation."""
+    assert violations("order_lifecycle.cli._demo", planted) != []
+
+
+@pytest.mark.parametrize(
+    "allowed",
+    [
+        "from order_lifecycle.store import MemoryStore",
+        "from order_lifecycle.store.sqlite import SQLiteStore",
+        "from order_lifecycle._json import loads",
+        "from ._output import Output",
+        "from order_lifecycle.cli._output import Output",
+    ],
+)
+def test_faces_public_modules_and_own_private_modules_pass(allowed: str) -> None:
+    """A face, a public module, a bottom module, or a private module of one's own package pass."""
+    assert violations("order_lifecycle.cli._demo", allowed) == []
+
+
+def test_a_planted_upward_import_fails() -> None:
+    """A lower layer importing a higher one is a violation, even through the face."""
+    planted = "from order_lifecycle.store import MemoryStore"
+    assert violations("order_lifecycle.models._models", planted) != []

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from order_lifecycle import InvalidInput, Item, OrderState
+from order_lifecycle._json import Problem
 from order_lifecycle.checkout._responses import read_response
 from order_lifecycle.exceptions import InvalidResponse
 from order_lifecycle.lifecycle import FraudState, ItemState
-from order_lifecycle.provider._json import Problem
 from order_lifecycle.provider._payload import ItemSnapshot, OrderSnapshot, read_charge, read_order
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from order_lifecycle._json import Problem, loads
 from order_lifecycle.exceptions import InvalidEvent, InvalidOrderBody
-from order_lifecycle.provider._json import Problem, loads
 from order_lifecycle.provider._payload import OrderSnapshot, read_order
 from order_lifecycle.provider._typed import typed_envelope, typed_event, typed_keys, typed_order
 from order_lifecycle.testing import hostile_bodies, order_lives

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from order_lifecycle import Delivery, Inbox, InvalidSignature, Order, OrderState, Reconciler
-from order_lifecycle.sandbox._shapes import VERSION as SHAPES_VERSION
+from order_lifecycle.sandbox.shapes import VERSION as SHAPES_VERSION
 from order_lifecycle.store import MemoryStore
 from order_lifecycle.testing import (
     OrderLife,

@@ -1,7 +1,7 @@
 """Webhook lives written by hand in the provider's shapes, one per situation a test names.
 
 The builders of the shapes (envelopes, order and charge objects, both API generations) are
-the local provider's (:mod:`order_lifecycle.sandbox._shapes`, which the testing kit uses
+the local provider's (:mod:`order_lifecycle.sandbox.shapes`, which the testing kit uses
 too), re-exported here for the tests that build events by hand.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from order_lifecycle.sandbox._shapes import (
+from order_lifecycle.sandbox.shapes import (
     T0,
     Json,
     at,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from order_lifecycle import Order
 from order_lifecycle.exceptions import EventConflict, InvalidInput, WrongType
 from order_lifecycle.sandbox import EVENT_TYPES, LIVES, Plan, plan_life
-from order_lifecycle.sandbox._shapes import stamp
+from order_lifecycle.sandbox.shapes import stamp
 from order_lifecycle.testing import HOSTILE_TEXT, assert_order_invariants
 from order_lifecycle.webhooks import EventOutcome, apply_event, parse_event
 

@@ -15,7 +15,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from order_lifecycle import OrderState
 from order_lifecycle.actions import Handler, StoredAction
 from order_lifecycle.exceptions import InvalidInput, WrongType
-from order_lifecycle.sandbox import _shapes as ev
+from order_lifecycle.sandbox import shapes as ev
 from order_lifecycle.store import MemoryStore, SQLiteStore, Store
 from order_lifecycle.testing import (
     TEST_SECRET,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from order_lifecycle import Inbox, Order, OrderState, Reconciler
 from order_lifecycle.exceptions import InvalidInput
-from order_lifecycle.sandbox._shapes import LEGACY_VERSION, T0, VERSION
+from order_lifecycle.sandbox.shapes import LEGACY_VERSION, T0, VERSION
 from order_lifecycle.store import MemoryStore
 from order_lifecycle.testing import (
     TEST_SECRET,

@@ -39,11 +39,21 @@ from ._requests import (
     Transitioned,
     request_of,
 )
-from ._stored import ActionState, Completed, Failed, Outcome, Released, StoredAction
+from ._stored import (
+    OPEN_STATES,
+    ActionState,
+    Completed,
+    Failed,
+    Outcome,
+    Released,
+    StoredAction,
+    backoff,
+)
 from ._subscriptions import Listener, Subscriptions, on
 from ._worker import ActionSource, ActionWorker, Handler, WorkerCounts, load_handlers
 
 __all__ = [
+    "OPEN_STATES",
     "Action",
     "ActionPolicy",
     "ActionSource",
@@ -75,6 +85,7 @@ __all__ = [
     "Transitioned",
     "WorkerCounts",
     "action_key",
+    "backoff",
     "derive_actions",
     "load_handlers",
     "on",

@@ -30,10 +30,17 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import WrongType
-from order_lifecycle.lifecycle._spec import ActionScope, ActionSpec, MachineSpec
-from order_lifecycle.lifecycle._tables import ORDER_SPEC, ActionKind
-from order_lifecycle.lifecycle._vocabulary import Operation, OrderEvent, OrderState
-from order_lifecycle.models._models import Item, Order
+from order_lifecycle.lifecycle import (
+    ORDER_SPEC,
+    ActionKind,
+    ActionScope,
+    ActionSpec,
+    MachineSpec,
+    Operation,
+    OrderEvent,
+    OrderState,
+)
+from order_lifecycle.models import Item, Order
 
 from ._policy import DEFAULT_POLICY, ActionPolicy
 from ._requests import TRANSITIONED

@@ -17,12 +17,10 @@ from typing import Any
 
 import attrs
 
-__all__ = ["MAX_HUNG", "Finished", "Hung", "Raised", "TimeLimited", "safe_text"]
+__all__ = ["MAX_HUNG", "Finished", "Hung", "Raised", "TimeLimited"]
 
 MAX_HUNG = 8
 """Calls left hanging at once, at most: past it, :class:`TimeLimited` makes no call."""
-
-_TEXT_LIMIT = 1_000
 
 
 @attrs.frozen
@@ -47,27 +45,6 @@ class Hung:
 
 
 Outcome = Finished | Raised | Hung
-
-
-def safe_text(value: object, limit: int = _TEXT_LIMIT) -> str:
-    """``value`` as text an operator can read: its type and ``str()``, bounded, never raising.
-
-    An exception reads ``ValueError: the message``; a value whose ``str()`` raises (or
-    returns no ``str``) reads ``<unprintable ValueError>``. NUL and lone surrogates are
-    escaped, so every database stores it.
-    """
-    name = type(value).__name__
-    try:
-        text = str(value)
-        if not isinstance(text, str):
-            raise TypeError(name)  # noqa: TRY301 (handled below, with every other failure)
-    except Exception:  # noqa: BLE001 (the shop's object: anything may fail in its __str__)
-        text = f"<unprintable {name}>"
-    else:
-        if isinstance(value, BaseException):
-            text = f"{name}: {text}" if text else name
-    text = text[:limit]
-    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 class TimeLimited:

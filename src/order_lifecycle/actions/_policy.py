@@ -21,10 +21,11 @@ from typing import Any
 
 import attrs
 
+from order_lifecycle._text import safe_text
 from order_lifecycle.exceptions import InvalidInput, WrongType
-from order_lifecycle.models._models import Item
+from order_lifecycle.models import Item
 
-from ._limit import Finished, Hung, TimeLimited, safe_text
+from ._limit import Finished, Hung, TimeLimited
 from ._subscriptions import Listener, Subscriptions, check_kind_name
 
 __all__ = ["SETTLING_TYPES", "ActionPolicy", "Classifier", "Fulfilment"]

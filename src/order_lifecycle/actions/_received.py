@@ -24,10 +24,10 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from order_lifecycle._text import safe_text
 from order_lifecycle.webhooks import Event
 
 from ._derive import Action, Derived, RefundSettlement, action_key
-from ._limit import safe_text
 from ._policy import SETTLING_TYPES, ActionPolicy
 from ._requests import EVENT_RECEIVED
 

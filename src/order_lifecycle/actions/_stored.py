@@ -14,9 +14,7 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle.lifecycle._outbox import OUTBOX_SPEC
-from order_lifecycle.lifecycle._tables import ActionKind
-from order_lifecycle.lifecycle._vocabulary import ActionState, OrderState, OutboxEvent
+from order_lifecycle.lifecycle import OUTBOX_SPEC, ActionKind, ActionState, OrderState, OutboxEvent
 from order_lifecycle.models import Order
 
 from ._derive import Action

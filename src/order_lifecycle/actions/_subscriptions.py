@@ -26,10 +26,9 @@ from typing import TypeVar
 
 import attrs
 
+from order_lifecycle._text import safe_text
 from order_lifecycle.exceptions import InvalidInput, UnknownEvent, UnknownState, WrongType
 from order_lifecycle.lifecycle import PROVIDER_EVENT_TYPES, ActionKind, OrderEvent, OrderState, Step
-
-from ._limit import safe_text
 
 __all__ = ["Listener", "Subscriptions", "check_kind_name", "on"]
 

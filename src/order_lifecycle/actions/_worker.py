@@ -47,11 +47,12 @@ from typing import Any, Protocol
 import attrs
 
 from order_lifecycle import _telemetry
+from order_lifecycle._text import safe_text
 from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError, StoreError, WrongType
-from order_lifecycle.lifecycle._tables import ActionKind
+from order_lifecycle.lifecycle import ActionKind
 from order_lifecycle.models import Order
 
-from ._limit import Finished, Hung, TimeLimited, safe_text
+from ._limit import Finished, Hung, TimeLimited
 from ._observe import counting_failures, handler_span, report_finished, report_released
 from ._policy import ActionPolicy
 from ._stored import (

@@ -32,10 +32,8 @@ from order_lifecycle.exceptions import (
     SubmissionRefused,
     WrongType,
 )
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.lifecycle._vocabulary import CheckoutEvent, CheckoutState
-from order_lifecycle.models._machines import CHECKOUT_MACHINE
-from order_lifecycle.models._models import Checkout, Order, SubmissionAttempt
+from order_lifecycle.lifecycle import CheckoutEvent, CheckoutState, Step
+from order_lifecycle.models import CHECKOUT_MACHINE, Checkout, Order, SubmissionAttempt
 
 from ._observe import report_in_doubt, report_outcome, report_settled
 from ._outcomes import InDoubt, OrderCreated, SubmissionOutcome

@@ -24,9 +24,8 @@ from typing import ClassVar
 
 import attrs
 
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import CheckoutEvent
-from order_lifecycle.models._models import Order
+from order_lifecycle.lifecycle import ORDER_SPEC, CheckoutEvent
+from order_lifecycle.models import Order
 
 __all__ = [
     "ChargeFailure",

@@ -14,10 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from order_lifecycle.exceptions import InvalidInput, InvalidResponse
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.models._models import Order
-from order_lifecycle.provider._json import (
+from order_lifecycle._json import (
     Problem,
     as_list,
     as_object,
@@ -26,7 +23,10 @@ from order_lifecycle.provider._json import (
     loads,
     optional_str,
 )
-from order_lifecycle.provider._payload import read_order
+from order_lifecycle.exceptions import InvalidInput, InvalidResponse
+from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.models import Order
+from order_lifecycle.provider import read_order
 
 from ._outcomes import (
     ChargeFailure,

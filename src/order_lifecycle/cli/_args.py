@@ -11,8 +11,8 @@ import math
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from order_lifecycle._json import MAX_ID_LENGTH
 from order_lifecycle.exceptions import InvalidInput
-from order_lifecycle.provider._json import MAX_ID_LENGTH
 
 __all__ = ["bounded", "checked", "number", "plain_id", "shown", "without_password"]
 

@@ -20,8 +20,7 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle.checkout import OrderCreated
-from order_lifecycle.checkout._responses import read_response
+from order_lifecycle.checkout import OrderCreated, read_response
 from order_lifecycle.exceptions import OrderLifecycleError
 from order_lifecycle.models import Order
 from order_lifecycle.orders import cancel_charge, cancel_items, fulfil_items, refund

@@ -30,7 +30,7 @@ from rich.progress import (
 from rich.table import Column, Table
 from rich.text import Text
 
-from order_lifecycle.webhooks._kept import printable
+from order_lifecycle._text import printable
 
 __all__ = ["Column", "Output", "Rate", "advance", "clean", "fixed"]
 

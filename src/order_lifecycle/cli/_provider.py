@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 
+from order_lifecycle._json import stamp
 from order_lifecycle.webhooks import Delivery, sign
 
 __all__ = ["SECRET", "Line", "error_body", "event", "order_object"]
@@ -32,10 +33,6 @@ class Line:
     quantity: int
     unit_price: int
     physical: bool
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _money(amount: float) -> float:
@@ -58,7 +55,7 @@ def order_object(  # noqa: PLR0913 (an order object has this many parts)
     total = _money(sum(line.quantity * line.unit_price for line in lines))
     charge: dict[str, Any] = {
         "id": f"ch-{order_id}",
-        "createdTime": _stamp(at),
+        "createdTime": stamp(at),
         "currency": "USD",
         "amount": total,
         "state": charge_state,
@@ -71,7 +68,7 @@ def order_object(  # noqa: PLR0913 (an order object has this many parts)
         charge["captures"] = [
             {
                 "id": f"cap-{order_id}",
-                "createdTime": _stamp(at),
+                "createdTime": stamp(at),
                 "amount": captured,
                 "state": "complete",
             }
@@ -79,13 +76,13 @@ def order_object(  # noqa: PLR0913 (an order object has this many parts)
     body: dict[str, Any] = {
         "id": order_id,
         "checkoutId": checkout_id,
-        "createdTime": _stamp(at),
+        "createdTime": stamp(at),
         "currency": "USD",
         "email": "shopper@example.com",
         "locale": "en_US",
         "liveMode": False,
         "state": state,
-        "stateTransitions": {state: _stamp(at)},
+        "stateTransitions": {state: stamp(at)},
         "totalAmount": total,
         "items": [
             {
@@ -125,7 +122,7 @@ def event(
             "type": event_type,
             "data": {"object": obj},
             "liveMode": False,
-            "createdTime": _stamp(at),
+            "createdTime": stamp(at),
             "webhookIds": ["wh-demo"],
         }
     ).encode()

@@ -23,8 +23,7 @@ from typing import IO, Any
 import attrs
 
 from order_lifecycle.store import open_store
-from order_lifecycle.webhooks import Delivery, DeliveryResult, Inbox
-from order_lifecycle.webhooks._inbox import DEFAULT_MAX_BODY
+from order_lifecycle.webhooks import DEFAULT_MAX_BODY, Delivery, DeliveryResult, Inbox
 
 from ._output import Output, clean, reach
 from ._secrets import ENVIRONMENT, verifying_secrets

@@ -15,9 +15,16 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from order_lifecycle.sandbox import EVENT_TYPES, LIVES, PlannedEvent, check_url, deliver, plan_life
-from order_lifecycle.sandbox._plan import expand
-from order_lifecycle.sandbox._provider import new_order_id
+from order_lifecycle.sandbox import (
+    EVENT_TYPES,
+    LIVES,
+    PlannedEvent,
+    check_url,
+    deliver,
+    expand,
+    new_order_id,
+    plan_life,
+)
 
 from ._args import bounded, checked, number, plain_id, without_password
 from ._output import Output, clean

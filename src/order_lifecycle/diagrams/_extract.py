@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle.lifecycle._spec import MachineSpec
+from order_lifecycle.lifecycle import MachineSpec
 
 __all__ = ["ActionRow", "Diagram", "Edge", "Node", "OperationRow", "extract", "highlight"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import InvalidInput
-from order_lifecycle.lifecycle._spec import MachineSpec
+from order_lifecycle.lifecycle import MachineSpec
 
 from ._render import dot_quote
 from ._svg import draw_svg

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from order_lifecycle.exceptions import InvalidInput
-from order_lifecycle.lifecycle._spec import MachineSpec
+from order_lifecycle.lifecycle import MachineSpec
 
 from ._extract import Diagram, Edge, Node, extract
 from ._svg import draw_svg

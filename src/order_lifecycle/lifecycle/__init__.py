@@ -25,8 +25,8 @@ from ._spec import (
     TransitionSpec,
     breadth_first,
 )
-from ._step import Explanation, Step
-from ._tables import CHECKOUT_SPEC, ORDER_SPEC, ActionKind
+from ._step import STEP_FIELDS, Explanation, Guard, Step, coerce
+from ._tables import CHECKOUT_SPEC, ORDER_SPEC, SETTLED_CHARGE_STATES, ActionKind, OrderGuard
 from ._vocabulary import (
     PROVIDER_EVENT_TYPES,
     ActionScope,
@@ -47,6 +47,8 @@ __all__ = [
     "ORDER_SPEC",
     "OUTBOX_SPEC",
     "PROVIDER_EVENT_TYPES",
+    "SETTLED_CHARGE_STATES",
+    "STEP_FIELDS",
     "ActionKind",
     "ActionScope",
     "ActionSpec",
@@ -57,6 +59,7 @@ __all__ = [
     "EventSpec",
     "Explanation",
     "FraudState",
+    "Guard",
     "GuardSpec",
     "ImpliedSpec",
     "ItemState",
@@ -65,6 +68,7 @@ __all__ = [
     "Operation",
     "OperationSpec",
     "OrderEvent",
+    "OrderGuard",
     "OrderState",
     "OutboxEvent",
     "OutboxGuard",
@@ -72,6 +76,7 @@ __all__ = [
     "Step",
     "TransitionSpec",
     "breadth_first",
+    "coerce",
     "replay",
     "slot_setter",
 ]

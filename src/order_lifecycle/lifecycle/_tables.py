@@ -34,6 +34,7 @@ from ._spec import (
 )
 from ._vocabulary import (
     ActionScope,
+    ChargeState,
     CheckoutEvent,
     CheckoutState,
     Operation,
@@ -41,7 +42,7 @@ from ._vocabulary import (
     OrderState,
 )
 
-__all__ = ["CHECKOUT_SPEC", "ORDER_SPEC", "ActionKind", "OrderGuard"]
+__all__ = ["CHECKOUT_SPEC", "ORDER_SPEC", "SETTLED_CHARGE_STATES", "ActionKind", "OrderGuard"]
 
 OS, OE, OP = OrderState, OrderEvent, Operation
 
@@ -59,6 +60,10 @@ class ActionKind(StrEnum):
 
 
 AK, AS = ActionKind, ActionScope
+
+SETTLED_CHARGE_STATES = frozenset({ChargeState.COMPLETE, ChargeState.CANCELLED})
+"""The charge states with nothing left open, captured (``complete``) or ``cancelled``: the one
+definition of a settled charge, which the guards on charges read."""
 
 
 class OrderGuard(StrEnum):

@@ -10,6 +10,7 @@ the table's rule).
 
 from __future__ import annotations
 
+from ._derived import every_item_cancelled
 from ._machines import (
     CHECKOUT_MACHINE,
     ORDER_MACHINE,
@@ -20,7 +21,16 @@ from ._machines import (
     fire,
     implied_state,
 )
-from ._models import Charge, Checkout, Item, Order, SnapshotMark, SubmissionAttempt
+from ._models import (
+    Charge,
+    Checkout,
+    Item,
+    Order,
+    SnapshotMark,
+    SubmissionAttempt,
+    currency_code,
+    marked_charge,
+)
 
 __all__ = [
     "CHECKOUT_MACHINE",
@@ -34,7 +44,10 @@ __all__ = [
     "allowed_events",
     "allowed_operations",
     "can_fire",
+    "currency_code",
+    "every_item_cancelled",
     "explain",
     "fire",
     "implied_state",
+    "marked_charge",
 ]

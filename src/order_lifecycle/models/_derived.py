@@ -2,20 +2,19 @@
 
 The table says which clause implies which state, in which order (``ORDER_SPEC.implied``),
 which rows each guards and what each state requires; these functions are the clauses, on
-plain items and charges, which the machine's guards (``_guards``) bind. :data:`SETTLED` is
-the one definition of a settled charge.
+plain items and charges, which the machine's guards (``_guards``) bind. A settled charge is
+one in the table's ``SETTLED_CHARGE_STATES``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from order_lifecycle.lifecycle._vocabulary import ChargeState
+from order_lifecycle.lifecycle import SETTLED_CHARGE_STATES, ChargeState
 
 from ._models import Charge, Item
 
 __all__ = [
-    "SETTLED",
     "charges_settled",
     "every_charge_cancelled",
     "every_charge_settled",
@@ -28,9 +27,6 @@ __all__ = [
     "something_captured",
     "something_fulfilled",
 ]
-
-SETTLED = frozenset({ChargeState.COMPLETE, ChargeState.CANCELLED})
-"""The charge states with nothing left open: captured (``complete``) or ``cancelled``."""
 
 
 def every_item_fulfilled(items: Iterable[Item]) -> bool:
@@ -57,7 +53,7 @@ def nothing_open(items: Iterable[Item]) -> bool:
 
 def every_charge_settled(charges: Iterable[Charge]) -> bool:
     """Every charge is captured (``complete``) or cancelled (true when there is none)."""
-    return all(c.state in SETTLED for c in charges)
+    return all(c.state in SETTLED_CHARGE_STATES for c in charges)
 
 
 def every_charge_cancelled(charges: Iterable[Charge]) -> bool:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from order_lifecycle.lifecycle._spec import TransitionSpec
-from order_lifecycle.lifecycle._step import Guard
-from order_lifecycle.lifecycle._tables import OrderGuard
-from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
+from order_lifecycle.lifecycle import Guard, OrderEvent, OrderGuard, OrderState, TransitionSpec
 
 from . import _derived
 from ._models import Order

@@ -6,15 +6,18 @@ from datetime import datetime
 from typing import Any, cast, overload
 
 from order_lifecycle.exceptions import WrongType
-from order_lifecycle.lifecycle._machine import Machine, slot_setter
-from order_lifecycle.lifecycle._step import Explanation, Step
-from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import (
+from order_lifecycle.lifecycle import (
+    CHECKOUT_SPEC,
+    ORDER_SPEC,
     CheckoutEvent,
     CheckoutState,
+    Explanation,
+    Machine,
     Operation,
     OrderEvent,
     OrderState,
+    Step,
+    slot_setter,
 )
 
 from ._guards import ORDER_GUARDS

@@ -17,16 +17,18 @@ from typing import Any, TypeVar
 import attrs
 
 from order_lifecycle.exceptions import InvalidInput, UnknownState, WrongType
-from order_lifecycle.lifecycle._spec import MachineSpec
-from order_lifecycle.lifecycle._step import Step, coerce
-from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import (
+from order_lifecycle.lifecycle import (
+    CHECKOUT_SPEC,
+    ORDER_SPEC,
     ChargeState,
     CheckoutEvent,
     CheckoutState,
     FraudState,
+    MachineSpec,
     OrderEvent,
     OrderState,
+    Step,
+    coerce,
 )
 
 __all__ = [

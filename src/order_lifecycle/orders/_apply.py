@@ -24,11 +24,8 @@ from order_lifecycle.exceptions import (
     UnknownItem,
     WrongType,
 )
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import Operation, OrderEvent, OrderState
-from order_lifecycle.models._machines import ORDER_MACHINE, implied_state
-from order_lifecycle.models._models import Charge, Item, Order
+from order_lifecycle.lifecycle import ORDER_SPEC, Operation, OrderEvent, OrderState, Step
+from order_lifecycle.models import ORDER_MACHINE, Charge, Item, Order, implied_state
 
 __all__ = [
     "amount_of",

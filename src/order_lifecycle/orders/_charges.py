@@ -17,11 +17,9 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import AmountTooLarge, InvalidAmount, RefundNotAllowed
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import ChargeState, Operation
-from order_lifecycle.models._machines import ORDER_MACHINE
-from order_lifecycle.models._models import Charge, Order
-from order_lifecycle.provider._payload import AMOUNT_LIMIT
+from order_lifecycle.lifecycle import ORDER_SPEC, ChargeState, Operation
+from order_lifecycle.models import ORDER_MACHINE, Charge, Order
+from order_lifecycle.provider import AMOUNT_LIMIT
 
 from ._apply import amount_of, charge_of, check_currency, commit, require
 

@@ -17,11 +17,8 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import QuantityTooLarge
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import ChargeState, Operation
-from order_lifecycle.models._derived import SETTLED, every_item_cancelled
-from order_lifecycle.models._machines import ORDER_MACHINE
-from order_lifecycle.models._models import Charge, Item, Order
+from order_lifecycle.lifecycle import ORDER_SPEC, SETTLED_CHARGE_STATES, ChargeState, Operation
+from order_lifecycle.models import ORDER_MACHINE, Charge, Item, Order, every_item_cancelled
 
 from ._apply import commit, quantities, require
 
@@ -168,7 +165,7 @@ def _take(item: Item, units: int, action: str) -> Item:
 
 def _cancel_rest(charge: Charge) -> Charge:
     """``charge`` with its open amount cancelled: complete if part was captured."""
-    if charge.state in SETTLED:
+    if charge.state in SETTLED_CHARGE_STATES:
         return charge  # settled already, as the provider reported it
     state = ChargeState.COMPLETE if charge.captured else ChargeState.CANCELLED
     return attrs.evolve(charge, cancelled=charge.cancelled + charge.open_amount, state=state)

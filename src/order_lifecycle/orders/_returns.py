@@ -13,8 +13,8 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import QuantityTooLarge
-from order_lifecycle.lifecycle._vocabulary import Operation
-from order_lifecycle.models._models import Order
+from order_lifecycle.lifecycle import Operation
+from order_lifecycle.models import Order
 
 from ._apply import commit, quantities, require
 

@@ -9,12 +9,38 @@ reads a ``GET /orders/{id}`` body, :func:`parse_order_lookup` a lookup by checko
 from __future__ import annotations
 
 from ._order_body import parse_order, parse_order_lookup
-from ._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
+from ._payload import (
+    AMOUNT_LIMIT,
+    ChargeSnapshot,
+    ItemSnapshot,
+    OrderSnapshot,
+    read_charge_object,
+    read_order,
+)
+from ._typed import (
+    Keys,
+    TypedEnvelope,
+    TypedEvent,
+    typed_envelope,
+    typed_event,
+    typed_keys,
+    typed_order,
+)
 
 __all__ = [
+    "AMOUNT_LIMIT",
     "ChargeSnapshot",
     "ItemSnapshot",
+    "Keys",
     "OrderSnapshot",
+    "TypedEnvelope",
+    "TypedEvent",
     "parse_order",
     "parse_order_lookup",
+    "read_charge_object",
+    "read_order",
+    "typed_envelope",
+    "typed_event",
+    "typed_keys",
+    "typed_order",
 ]

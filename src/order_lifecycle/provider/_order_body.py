@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from order_lifecycle._json import Problem, as_list, as_object, fail, loads
 from order_lifecycle.exceptions import InvalidOrderBody
 
-from ._json import Problem, as_list, as_object, fail, loads
 from ._payload import OrderSnapshot, read_order
 from ._typed import typed_order
 

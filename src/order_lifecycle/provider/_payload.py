@@ -6,9 +6,9 @@ One reader for every place an order object arrives: the body of a ``POST /orders
 turns it into its own error. Amounts are ``Decimal`` straight from the JSON text, never
 through ``float``. Values the models check (quantities, states, currencies) are checked by
 building the models, so the rules live in one place; what only a hostile body sends is
-refused here (and in ``_json``, the layer below), before it costs anything: ids that are
-not plain text, amounts of :data:`AMOUNT_LIMIT` or more, lists longer than their caps.
-Every check is linear in the size of the body.
+refused here (and in ``order_lifecycle._json``, the bottom layer), before it costs
+anything: ids that are not plain text, amounts of :data:`AMOUNT_LIMIT` or more, lists
+longer than their caps. Every check is linear in the size of the body.
 """
 
 from __future__ import annotations
@@ -23,12 +23,7 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
-from order_lifecycle.exceptions import InvalidInput, UnknownState
-from order_lifecycle.lifecycle._step import coerce
-from order_lifecycle.lifecycle._vocabulary import FraudState, ItemState, OrderState
-from order_lifecycle.models._models import Charge, Item, currency_code
-
-from ._json import (
+from order_lifecycle._json import (
     Problem,
     as_list,
     as_object,
@@ -42,6 +37,9 @@ from ._json import (
     read_time,
     required_id,
 )
+from order_lifecycle.exceptions import InvalidInput, UnknownState
+from order_lifecycle.lifecycle import FraudState, ItemState, OrderState, coerce
+from order_lifecycle.models import Charge, Item, currency_code
 
 __all__ = [
     "AMOUNT_LIMIT",

@@ -30,11 +30,11 @@ from typing import Any, NamedTuple, TypeVar
 import msgspec
 from msgspec import UNSET, Raw, Struct, UnsetType
 
+from order_lifecycle._json import MAX_ID_LENGTH, Problem, check_text_depth, loads, read_time
 from order_lifecycle.exceptions import InvalidInput
-from order_lifecycle.lifecycle._vocabulary import FraudState, ItemState, OrderState
-from order_lifecycle.models._models import Charge, Item, currency_code
+from order_lifecycle.lifecycle import FraudState, ItemState, OrderState
+from order_lifecycle.models import Charge, Item, currency_code
 
-from ._json import MAX_ID_LENGTH, Problem, check_text_depth, loads, read_time
 from ._payload import (
     AMOUNT_LIMIT,
     MAX_CHARGES,

@@ -9,15 +9,18 @@
   (:data:`OUTCOMES`, chosen by a script or the checkout id's prefix, :data:`PREFIXES`),
   and posts each created order's webhooks to the shop (the ``sandbox`` command).
 
-Needs only the standard library: the command line runs it without the ``testing`` extra.
+Two public modules hold what the testing kit's random lives share with the local provider's
+scripted ones: :mod:`order_lifecycle.sandbox.shapes` (the provider's JSON shapes, built by
+hand) and :mod:`order_lifecycle.sandbox.simulation` (one order's life at the provider, move
+by move). Needs only the standard library: the command line runs it without the ``testing`` extra.
 """
 
 from __future__ import annotations
 
-from ._deliveries import SignedDelivery, signed_delivery
+from ._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
 from ._http import Answer, check_url, deliver
-from ._plan import EVENT_TYPES, LIVES, Plan, PlannedEvent, plan_life
-from ._provider import OUTCOMES, PREFIXES, LocalProvider, Outcome, Reply, read_script
+from ._plan import EVENT_TYPES, LIVES, Plan, PlannedEvent, expand, plan_life
+from ._provider import OUTCOMES, PREFIXES, LocalProvider, Outcome, Reply, new_order_id, read_script
 from ._server import Sandbox, check_loopback
 
 __all__ = [
@@ -25,6 +28,7 @@ __all__ = [
     "LIVES",
     "OUTCOMES",
     "PREFIXES",
+    "TEST_SECRET",
     "Answer",
     "LocalProvider",
     "Outcome",
@@ -36,6 +40,8 @@ __all__ = [
     "check_loopback",
     "check_url",
     "deliver",
+    "expand",
+    "new_order_id",
     "plan_life",
     "read_script",
     "signed_delivery",

@@ -1,6 +1,6 @@
 """Scripted lives: the provider's events for an order, from event types or a named life.
 
-Each event type asked for moves the simulated order (:mod:`._simulation`) the way the
+Each event type asked for moves the simulated order (:mod:`.simulation`) the way the
 provider's rules allow, by the fewest steps that make the provider send an event of that
 type (rarer steps, such as a block, a cancellation or a dispute, count as four); every event
 those steps send belongs to the life. So ``order.fulfilled`` for a new order sends
@@ -20,8 +20,8 @@ import attrs
 
 from order_lifecycle.exceptions import InvalidInput, WrongType
 
-from . import _shapes as ev
-from . import _simulation as sim
+from . import shapes as ev
+from . import simulation as sim
 
 __all__ = ["EVENT_TYPES", "LIVES", "Plan", "PlannedEvent", "expand", "plan_life"]
 

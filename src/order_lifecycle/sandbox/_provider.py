@@ -27,8 +27,8 @@ from typing import Any
 
 import attrs
 
+from order_lifecycle._json import MAX_ID_LENGTH, Problem, as_object, loads, required_id
 from order_lifecycle.exceptions import InvalidInput, WrongType
-from order_lifecycle.provider._json import MAX_ID_LENGTH, Problem, as_object, loads, required_id
 
 from ._plan import Plan, expand, plan_life
 

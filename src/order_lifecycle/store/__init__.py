@@ -26,7 +26,7 @@ from order_lifecycle.exceptions import (
     UnknownDelivery,
     UnknownOrder,
 )
-from order_lifecycle.webhooks._inbox_store import (
+from order_lifecycle.webhooks import (
     Claim,
     DeliveryStatus,
     GroupResult,
@@ -35,13 +35,13 @@ from order_lifecycle.webhooks._inbox_store import (
     Settlement,
     StoredDelivery,
 )
-from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES, SUMMARY_BYTES
 
 from ._backlog import Backlog, Waiting
 from ._base import KeptDelivery, Store
 from ._batch import ChangeOutcome, ChangeResult, DeliveryToKeep, OrderChange
 from ._check import IllegalHistory
 from ._health import Readiness, ReadinessCheck
+from ._kept import DEFAULT_MAX_KEPT_BYTES, SUMMARY_BYTES
 from ._migrate import Migration, schema_script
 from ._open import migrate, open_store
 from ._overview import Overview, Ping, Tally

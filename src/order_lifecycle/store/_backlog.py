@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from order_lifecycle.actions import ActionState
-from order_lifecycle.webhooks._inbox_store import DeliveryStatus
+from order_lifecycle.webhooks import DeliveryStatus
 
 from ._codec import stored_time
 from ._outbox import unstamp

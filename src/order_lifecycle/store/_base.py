@@ -56,8 +56,10 @@ The contract every store keeps (the memory reference and the databases alike):
   lease, judged by the store's clock.
 
 :meth:`Store.update_order_retrying` is written once, here, over :meth:`Store.update_order`;
-the checkout calls once, in ``_checkouts``, over ``_read_checkout`` and ``_commit_checkout``;
-the checks every store makes before writing, in ``_require``.
+the checkout calls once, in ``order_lifecycle.checkout`` (``CheckoutCalls``), over the port
+every store implements here (``_read_checkout`` and ``_commit_checkout``, checked, over each
+store's ``_load_checkout`` and ``_write_checkout``); the checks every store makes before
+writing, in ``_require``.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ from order_lifecycle.actions import (
     derive_actions,
     received,
 )
+from order_lifecycle.checkout import CheckoutCalls
 from order_lifecycle.exceptions import (
     InvalidInput,
     StaleOrder,
@@ -89,31 +92,29 @@ from order_lifecycle.exceptions import (
     UnknownDelivery,
     WrongType,
 )
-from order_lifecycle.lifecycle._spec import MachineSpec
-from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
-from order_lifecycle.models._models import Order
-from order_lifecycle.webhooks._inbox_store import (
+from order_lifecycle.lifecycle import CHECKOUT_SPEC, ORDER_SPEC, MachineSpec
+from order_lifecycle.models import Checkout, Order
+from order_lifecycle.webhooks import (
     Claim,
     DeliveryStatus,
+    DeliveryToKeep,
     GroupResult,
     InboxStore,
     Incoming,
     SettledGroup,
     StoredDelivery,
 )
-from order_lifecycle.webhooks._kept import DEFAULT_MAX_KEPT_BYTES, check_cap
-from order_lifecycle.webhooks._webhook_store import DeliveryToKeep
 
 from ._backlog import Backlog
 from ._batch import CheckedKeep, checked_keeps
 from ._check import IllegalHistory, StoredHistory, find_illegal
-from ._checkouts import CheckoutCalls
 from ._inbox import (
     check_groups,
     check_incoming,
     check_seq,
     check_seqs,
 )
+from ._kept import DEFAULT_MAX_KEPT_BYTES, check_cap
 from ._observe import report_derived, report_retried
 from ._outbox import (
     MAX_TRIES,
@@ -137,6 +138,7 @@ from ._pages import (
     check_after_key,
     check_after_seq,
 )
+from ._require import new_steps, require_id, require_storable
 
 __all__ = [
     "SPEC_VERSIONS",
@@ -224,7 +226,7 @@ class Store(InboxStore, CheckoutCalls):
     """Orders, checkouts, applied webhook event ids, the inbox and the outbox, in one database.
 
     The one storage contract: the inbox commits through it (the batch methods, declared
-    in :class:`~order_lifecycle.webhooks._webhook_store.BatchStore`), checkouts are
+    in :class:`~order_lifecycle.webhooks.BatchStore`), checkouts are
     consumed through it (:meth:`begin_submission`, :meth:`record_response`...: a 201
     recorded through it stores the order created in the same transaction that consumes
     the checkout), and orders are changed through it (:meth:`update_order`). See the
@@ -236,7 +238,7 @@ class Store(InboxStore, CheckoutCalls):
     """The most bytes of kept deliveries the store holds (set it on a store to change it).
 
     Each kept delivery is charged its kept bytes, its reason and ids in UTF-8, and
-    :data:`~order_lifecycle.webhooks._kept.ROW_BYTES` for its row. A delivery that would take the
+    :data:`~order_lifecycle.store._kept.ROW_BYTES` for its row. A delivery that would take the
     total past the cap is not kept, only counted (:meth:`deliveries_not_kept`).
     """
 
@@ -316,6 +318,29 @@ class Store(InboxStore, CheckoutCalls):
                 # Not cryptographic: jitter so that racing writers do not collide again.
                 time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))  # noqa: S311
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- checkouts: the port the checkout calls go through ----------------------------------
+
+    def _read_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
+        return self._load_checkout(require_id(checkout_id, "checkout_id"))
+
+    def _commit_checkout(
+        self, version: int, stored: Checkout, work: Checkout, order: Order | None
+    ) -> bool:
+        new_steps(CHECKOUT_SPEC, stored, work)
+        if order is not None:
+            require_storable(ORDER_SPEC, order)
+        return self._write_checkout(version, stored, work, order)
+
+    @abstractmethod
+    def _load_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
+        """``_read_checkout`` of a checked id: one read."""
+
+    @abstractmethod
+    def _write_checkout(
+        self, version: int, stored: Checkout, work: Checkout, order: Order | None
+    ) -> bool:
+        """``_commit_checkout`` of a checked change: one transaction."""
 
     # --- batches: one read of each kind, one transaction -------------------------------------
 

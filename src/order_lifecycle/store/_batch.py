@@ -20,9 +20,8 @@ from datetime import datetime
 import attrs
 
 from order_lifecycle.exceptions import InvalidInput, WrongType
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.webhooks._kept import kept_cost, summarise
-from order_lifecycle.webhooks._webhook_store import (
+from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.webhooks import (
     COMMITTED,
     ChangeOutcome,
     ChangeResult,
@@ -30,6 +29,7 @@ from order_lifecycle.webhooks._webhook_store import (
     OrderChange,
 )
 
+from ._kept import kept_cost, summarise
 from ._require import (
     delivery_fields,
     new_steps,

@@ -17,7 +17,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from order_lifecycle.models._models import Order
+from order_lifecycle.models import Order
 
 __all__ = ["DEFAULT_CACHED_ORDERS", "OrderCache"]
 

@@ -14,8 +14,7 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import OrderLifecycleError
-from order_lifecycle.lifecycle._replay import replay
-from order_lifecycle.lifecycle._spec import MachineSpec
+from order_lifecycle.lifecycle import MachineSpec, replay
 
 from ._codec import CHECKOUT, ORDER, Kind, decode
 

@@ -28,15 +28,8 @@ from typing import Any, TypeVar
 import attrs
 
 from order_lifecycle.exceptions import OrderLifecycleError, StoreCorrupt
-from order_lifecycle.lifecycle._step import STEP_FIELDS, Step
-from order_lifecycle.models._models import (
-    Charge,
-    Checkout,
-    Item,
-    Order,
-    SnapshotMark,
-    SubmissionAttempt,
-)
+from order_lifecycle.lifecycle import STEP_FIELDS, Step
+from order_lifecycle.models import Charge, Checkout, Item, Order, SnapshotMark, SubmissionAttempt
 
 __all__ = [
     "CHECKOUT",

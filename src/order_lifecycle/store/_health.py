@@ -15,7 +15,7 @@ import attrs
 
 from order_lifecycle.actions import ActionState
 from order_lifecycle.exceptions import InvalidInput, StoreError, WrongType
-from order_lifecycle.webhooks._inbox_store import DeliveryStatus
+from order_lifecycle.webhooks import DeliveryStatus
 
 from ._base import Store
 from ._overview import Overview, Ping, check_timeout

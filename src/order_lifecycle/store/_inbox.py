@@ -18,12 +18,12 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import InvalidInput, StoreCorrupt, UnknownDelivery, WrongType
-from order_lifecycle.webhooks import Event
-from order_lifecycle.webhooks._inbox_store import (
+from order_lifecycle.webhooks import (
     GROUP_COMMITTED,
     OPEN_STATUSES,
     Delivered,
     DeliveryStatus,
+    Event,
     GroupResult,
     Incoming,
     SettledGroup,

@@ -23,19 +23,21 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
+from order_lifecycle._json import stamp
 from order_lifecycle.actions import Derived
 from order_lifecycle.exceptions import UnknownDelivery
-from order_lifecycle.webhooks._inbox_store import (
+from order_lifecycle.webhooks import (
+    ChangeOutcome,
+    ChangeResult,
     Claim,
     DeliveryStatus,
     GroupResult,
     Incoming,
+    OrderChange,
     SettledGroup,
     Settlement,
     StoredDelivery,
-    stamp,
 )
-from order_lifecycle.webhooks._webhook_store import ChangeOutcome, ChangeResult, OrderChange
 
 from ._batch import CheckedKeep
 from ._inbox import (

@@ -13,8 +13,8 @@ import logging
 
 from order_lifecycle import _telemetry
 from order_lifecycle.actions import Derived, StoredAction
-from order_lifecycle.lifecycle._vocabulary import OrderState
-from order_lifecycle.models._models import Order
+from order_lifecycle.lifecycle import OrderState
+from order_lifecycle.models import Order
 
 from ._outbox import HOLDS
 

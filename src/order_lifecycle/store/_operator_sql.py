@@ -16,14 +16,15 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
+from order_lifecycle._json import stamp
 from order_lifecycle.actions import ActionState, StoredAction
 from order_lifecycle.exceptions import StoreCorrupt, UnknownAction
 from order_lifecycle.lifecycle import OrderState
-from order_lifecycle.webhooks._inbox_store import DeliveryStatus, StoredDelivery
+from order_lifecycle.webhooks import DeliveryStatus, StoredDelivery
 
 from ._inbox import stored_delivery
 from ._inbox_sql import INBOX_COLUMNS
-from ._outbox import stamp, unstamp
+from ._outbox import unstamp
 from ._outbox_sql import COLUMNS
 from ._outbox_sql import _action as action_row
 from ._overview import BACKLOG_STATES, OPEN_DELIVERIES, Overview, Tally

@@ -51,7 +51,9 @@ from typing import Any
 
 import attrs
 
+from order_lifecycle._text import safe_text
 from order_lifecycle.actions import (
+    OPEN_STATES,
     Action,
     ActionState,
     Completed,
@@ -62,9 +64,8 @@ from order_lifecycle.actions import (
     Released,
     StoredAction,
     action_key,
+    backoff,
 )
-from order_lifecycle.actions._limit import safe_text
-from order_lifecycle.actions._stored import OPEN_STATES, backoff
 from order_lifecycle.exceptions import (
     ActionNotRetryable,
     InvalidDefinition,
@@ -72,10 +73,15 @@ from order_lifecycle.exceptions import (
     UnknownAction,
     WrongType,
 )
-from order_lifecycle.lifecycle._outbox import OUTBOX_SPEC, OutboxGuard
-from order_lifecycle.lifecycle._spec import TransitionSpec
-from order_lifecycle.lifecycle._tables import ORDER_SPEC, ActionKind
-from order_lifecycle.lifecycle._vocabulary import OrderState, OutboxEvent
+from order_lifecycle.lifecycle import (
+    ORDER_SPEC,
+    OUTBOX_SPEC,
+    ActionKind,
+    OrderState,
+    OutboxEvent,
+    OutboxGuard,
+    TransitionSpec,
+)
 
 # Ids a database cannot store (the same rule as ``_base.storable_text``, which imports this).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -118,7 +124,6 @@ __all__ = [
     "refund_orders",
     "retried",
     "row_for",
-    "stamp",
     "unstamp",
     "utc_now",
 ]
@@ -150,19 +155,6 @@ _MAX_ERROR = 4_000
 def utc_now() -> datetime:
     """The memory store's clock: the machine's, aware, read under the store's lock."""
     return datetime.now(UTC)
-
-
-def stamp(moment: datetime) -> str:
-    """A moment as fixed-width UTC text, so that the databases compare moments as text.
-
-    Four-digit years (``0999``), so that text order is time order from year 1 to 9999;
-    the databases write their own clock's moments in the same shape.
-    """
-    u = moment.astimezone(UTC)
-    return (
-        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:"
-        f"{u.second:02d}.{u.microsecond:06d}Z"
-    )
 
 
 def unstamp(text: str) -> datetime:

@@ -31,6 +31,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
+from order_lifecycle._json import stamp
 from order_lifecycle.actions import (
     Action,
     ActionState,
@@ -40,10 +41,13 @@ from order_lifecycle.actions import (
     StoredAction,
 )
 from order_lifecycle.exceptions import InvalidDefinition, StoreCorrupt, UnknownAction
-from order_lifecycle.lifecycle._outbox import OUTBOX_SPEC, OutboxGuard
-from order_lifecycle.lifecycle._spec import TransitionSpec
-from order_lifecycle.lifecycle._tables import ActionKind
-from order_lifecycle.lifecycle._vocabulary import OutboxEvent
+from order_lifecycle.lifecycle import (
+    OUTBOX_SPEC,
+    ActionKind,
+    OutboxEvent,
+    OutboxGuard,
+    TransitionSpec,
+)
 
 from ._outbox import (
     FINISHED,
@@ -61,7 +65,6 @@ from ._outbox import (
     not_retried,
     refund_moves,
     refund_orders,
-    stamp,
     unstamp,
     utc_now,
 )

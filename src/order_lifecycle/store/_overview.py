@@ -18,7 +18,7 @@ import attrs
 from order_lifecycle.actions import ActionState
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.lifecycle import OrderState
-from order_lifecycle.webhooks._inbox_store import OPEN_STATUSES, DeliveryStatus
+from order_lifecycle.webhooks import OPEN_STATUSES, DeliveryStatus
 
 from ._schema import SCHEMA_VERSION
 

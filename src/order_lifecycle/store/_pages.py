@@ -23,7 +23,7 @@ import attrs
 from order_lifecycle.actions import ActionState, StoredAction
 from order_lifecycle.exceptions import InvalidInput, WrongType
 from order_lifecycle.lifecycle import ActionKind, OrderState
-from order_lifecycle.webhooks._inbox_store import DeliveryStatus, StoredDelivery
+from order_lifecycle.webhooks import DeliveryStatus, StoredDelivery
 
 from ._inbox import check_seq, check_statuses
 from ._outbox import check_key, check_kinds, check_moment, check_states

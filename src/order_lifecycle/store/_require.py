@@ -12,10 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from order_lifecycle.exceptions import InvalidInput, WrongType
-from order_lifecycle.lifecycle._replay import replay
-from order_lifecycle.lifecycle._spec import MachineSpec
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.models._models import Checkout, Order
+from order_lifecycle.lifecycle import MachineSpec, Step, replay
+from order_lifecycle.models import Checkout, Order
 
 __all__ = [
     "delivery_fields",

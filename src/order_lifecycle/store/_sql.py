@@ -40,9 +40,8 @@ from order_lifecycle.exceptions import (
     StoreUnavailable,
     UnknownOrder,
 )
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.models._models import Checkout, Order
-from order_lifecycle.webhooks._kept import check_cap
+from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.models import Checkout, Order
 
 from ._backlog import SQLBacklog
 from ._base import SPEC_VERSIONS, KeptDelivery, Store, kept_before, kept_delivery
@@ -75,6 +74,7 @@ from ._codec import (
     stored_time,
 )
 from ._inbox_sql import SQLInbox
+from ._kept import check_cap
 from ._migrate import upgrade
 from ._operator_sql import SQLOperator
 from ._outbox_sql import SQLOutbox
@@ -839,7 +839,7 @@ class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, SQLOperator, Store):
         """Every stored checkout's id, sorted."""
         return self._ids(CHECKOUTS)
 
-    def _read_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
+    def _load_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
         with self._transaction(write=False):
             loaded = self._load(CHECKOUTS, checkout_id)
         if loaded is None:
@@ -848,7 +848,7 @@ class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, SQLOperator, Store):
         assert isinstance(checkout, Checkout)  # noqa: S101 (CHECKOUTS decodes checkouts)
         return version, checkout
 
-    def _commit_checkout(
+    def _write_checkout(
         self, version: int, stored: Checkout, work: Checkout, order: Order | None
     ) -> bool:
         """Commit where the checkout is still at ``version`` (0: not stored); whether it was."""

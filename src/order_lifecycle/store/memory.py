@@ -26,9 +26,9 @@ from order_lifecycle.exceptions import (
     UnknownAction,
     UnknownOrder,
 )
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.models._models import Checkout, Order
-from order_lifecycle.webhooks._inbox_store import (
+from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.models import Checkout, Order
+from order_lifecycle.webhooks import (
     OPEN_STATUSES,
     Claim,
     DeliveryStatus,
@@ -37,7 +37,6 @@ from order_lifecycle.webhooks._inbox_store import (
     SettledGroup,
     StoredDelivery,
 )
-from order_lifecycle.webhooks._kept import check_cap
 
 from ._backlog import BACKLOG_ACTIONS, Backlog, Waiting
 from ._base import SPEC_VERSIONS, KeptDelivery, Store, kept_before
@@ -56,6 +55,7 @@ from ._batch import (
 from ._check import StoredHistory
 from ._codec import encode
 from ._inbox import GROUP_COMMITTED, ClaimedOrders, MemoryInbox, dismissible, refed
+from ._kept import check_cap
 from ._outbox import ActionState, MemoryOutbox, StoredAction, utc_now
 from ._overview import BACKLOG_STATES, Overview, Tally
 from ._pages import ActionFilter, DeliveryFilter, OrderFilter, OrderSummary, Page, page_of
@@ -451,12 +451,12 @@ class MemoryStore(Store):
         with self._lock:
             return sorted(self._checkouts)
 
-    def _read_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
+    def _load_checkout(self, checkout_id: str) -> tuple[int, Checkout] | None:
         with self._lock:
             entry = self._checkouts.get(checkout_id)
         return None if entry is None else (entry.version, entry.record)
 
-    def _commit_checkout(
+    def _write_checkout(
         self, version: int, stored: Checkout, work: Checkout, order: Order | None
     ) -> bool:
         """Commit where the checkout is still at ``version`` (0: not stored); whether it was."""

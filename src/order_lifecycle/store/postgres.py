@@ -37,8 +37,8 @@ from order_lifecycle.exceptions import (
     StoreUnavailable,
     WrongType,
 )
-from order_lifecycle.models._models import Order
-from order_lifecycle.webhooks._inbox_store import Incoming
+from order_lifecycle.models import Order
+from order_lifecycle.webhooks import Incoming
 
 from ._base import Store
 from ._inbox_sql import INSERT_DELIVERY

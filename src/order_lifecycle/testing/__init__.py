@@ -36,7 +36,7 @@ A property test of a shop's inbox, for example::
 
 from __future__ import annotations
 
-from order_lifecycle.sandbox._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
+from order_lifecycle.sandbox import TEST_SECRET, SignedDelivery, signed_delivery
 
 from ._hostile import (
     HOSTILE_AMOUNTS,

@@ -9,10 +9,9 @@ from typing import Any
 from hypothesis import strategies as st
 
 from order_lifecycle.exceptions import InvalidInput
-from order_lifecycle.sandbox import _shapes as ev
-from order_lifecycle.sandbox._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
-from order_lifecycle.webhooks import sign
-from order_lifecycle.webhooks._inbox import DEFAULT_MAX_BODY
+from order_lifecycle.sandbox import TEST_SECRET, SignedDelivery, signed_delivery
+from order_lifecycle.sandbox import shapes as ev
+from order_lifecycle.webhooks import DEFAULT_MAX_BODY, sign
 
 from ._hostile import HOSTILE_NUMBERS
 

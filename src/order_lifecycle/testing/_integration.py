@@ -49,8 +49,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from order_lifecycle.actions import ActionState, ActionWorker, Handler, StoredAction
 from order_lifecycle.exceptions import InvalidInput, StoreError, WrongType
 from order_lifecycle.lifecycle import ActionKind
-from order_lifecycle.sandbox import _shapes as ev
-from order_lifecycle.sandbox._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
+from order_lifecycle.sandbox import TEST_SECRET, SignedDelivery, signed_delivery
+from order_lifecycle.sandbox import shapes as ev
 from order_lifecycle.store import MemoryStore, Store
 from order_lifecycle.webhooks import (
     SIGNATURE_HEADER,

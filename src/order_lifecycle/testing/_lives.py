@@ -1,7 +1,7 @@
 """Valid lives of an order at the provider, as the signed deliveries it posts.
 
 :func:`order_lives` draws a life of the simulated provider
-(:class:`order_lifecycle.sandbox._simulation.Life`, which the local provider runs with
+(:class:`order_lifecycle.sandbox.simulation.Life`, which the local provider runs with
 scripted choices): an order created in an entry state, then moves the provider's rules
 allow, each emitting the events the provider would. Event times strictly increase. The
 data always satisfies the order table's guards, so a reconciler that follows the table must
@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.lifecycle import OrderState
 from order_lifecycle.models import Charge, Item, Order
-from order_lifecycle.sandbox import _shapes as ev
-from order_lifecycle.sandbox import _simulation as sim
-from order_lifecycle.sandbox._deliveries import TEST_SECRET, SignedDelivery, signed_delivery
+from order_lifecycle.sandbox import TEST_SECRET, SignedDelivery, signed_delivery
+from order_lifecycle.sandbox import shapes as ev
+from order_lifecycle.sandbox import simulation as sim
 
 __all__ = ["OrderLife", "order_lives", "shuffled_deliveries"]
 

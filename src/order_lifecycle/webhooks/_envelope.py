@@ -17,9 +17,9 @@ import hashlib
 import json
 from typing import Any
 
+from order_lifecycle._json import MAX_ID_LENGTH, Problem, required_id
 from order_lifecycle.exceptions import InvalidEvent
-from order_lifecycle.provider._json import MAX_ID_LENGTH, Problem, required_id
-from order_lifecycle.provider._typed import typed_envelope
+from order_lifecycle.provider import typed_envelope
 
 from ._events import _is_order
 

@@ -16,10 +16,7 @@ from typing import Any
 
 import attrs
 
-from order_lifecycle.exceptions import InvalidEvent
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.models._models import SnapshotMark
-from order_lifecycle.provider._json import (
+from order_lifecycle._json import (
     Problem,
     as_object,
     fail,
@@ -28,13 +25,16 @@ from order_lifecycle.provider._json import (
     optional_time,
     required_id,
 )
-from order_lifecycle.provider._payload import (
+from order_lifecycle.exceptions import InvalidEvent
+from order_lifecycle.lifecycle import ORDER_SPEC
+from order_lifecycle.models import SnapshotMark
+from order_lifecycle.provider import (
     ChargeSnapshot,
     OrderSnapshot,
     read_charge_object,
     read_order,
+    typed_event,
 )
-from order_lifecycle.provider._typed import typed_event
 
 __all__ = ["KNOWN_EVENT_TYPES", "Event", "OtherObject", "checked_event", "parse_event"]
 

@@ -30,11 +30,11 @@ from typing import Any
 import attrs
 
 from order_lifecycle import _telemetry
+from order_lifecycle._text import printable
 from order_lifecycle.exceptions import InvalidInput, InvalidSignature, StoreError, WrongType
 
 from ._envelope import read_envelope
 from ._inbox_store import DeliveryStatus, InboxStore, Incoming
-from ._kept import printable
 from ._observe import report_accepted, store_failure
 from ._reconciler import Reconciler
 from ._results import DeliveryResult

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
-from order_lifecycle.models._models import Order
+from order_lifecycle.models import Order
 
 from ._events import Event
 from ._webhook_store import BatchStore, ChangeOutcome, DeliveryToKeep, OrderChange
@@ -38,13 +38,7 @@ __all__ = [
     "SettledGroup",
     "Settlement",
     "StoredDelivery",
-    "stamp",
 ]
-
-
-def stamp(moment: datetime) -> str:
-    """A moment as the inbox stores it: fixed-width UTC text, so that text compares as time."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class DeliveryStatus(StrEnum):

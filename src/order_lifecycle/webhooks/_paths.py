@@ -26,13 +26,16 @@ from typing import Literal, overload
 
 import attrs
 
-from order_lifecycle.lifecycle._spec import TransitionSpec, breadth_first
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.lifecycle._tables import ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
-from order_lifecycle.models._machines import ORDER_MACHINE
-from order_lifecycle.models._models import Order
-from order_lifecycle.provider._payload import OrderSnapshot
+from order_lifecycle.lifecycle import (
+    ORDER_SPEC,
+    OrderEvent,
+    OrderState,
+    Step,
+    TransitionSpec,
+    breadth_first,
+)
+from order_lifecycle.models import ORDER_MACHINE, Order
+from order_lifecycle.provider import OrderSnapshot
 
 from ._events import Event
 

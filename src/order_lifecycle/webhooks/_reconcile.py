@@ -52,14 +52,17 @@ from typing import Any
 import attrs
 
 from order_lifecycle.exceptions import EventConflict, InvalidInput, WrongType
-from order_lifecycle.lifecycle._spec import TransitionSpec
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.lifecycle._tables import ORDER_SPEC, OrderGuard
-from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
-from order_lifecycle.models._derived import SETTLED
-from order_lifecycle.models._machines import ORDER_MACHINE
-from order_lifecycle.models._models import Charge, Item, Order, SnapshotMark, marked_charge
-from order_lifecycle.provider._payload import ChargeSnapshot, ItemSnapshot, OrderSnapshot
+from order_lifecycle.lifecycle import (
+    ORDER_SPEC,
+    SETTLED_CHARGE_STATES,
+    OrderEvent,
+    OrderGuard,
+    OrderState,
+    Step,
+    TransitionSpec,
+)
+from order_lifecycle.models import ORDER_MACHINE, Charge, Item, Order, SnapshotMark, marked_charge
+from order_lifecycle.provider import ChargeSnapshot, ItemSnapshot, OrderSnapshot
 
 from ._events import Event, OtherObject
 from ._paths import Move, announce, follow, leads, path_to, reach, related, walk
@@ -304,14 +307,17 @@ def _require_consistent(
         raise _conflict(event, order, data, "; ".join(problems))
 
 
+def _settled(charge: Charge) -> bool:
+    return charge.state in SETTLED_CHARGE_STATES
+
+
 # What breaks a requirement, in an operator's words.
 _EVIDENCE: dict[str, Callable[[Order], str]] = {
     OrderGuard.NOTHING_OPEN: lambda o: (
         f"items {[i.id for i in o.items if i.open_quantity]} still open"
     ),
     OrderGuard.EVERY_CHARGE_SETTLED: lambda o: (
-        f"charges {[f'{c.id} ({c.state})' for c in o.charges if c.state not in SETTLED]} "
-        "not settled"
+        f"charges {[f'{c.id} ({c.state})' for c in o.charges if not _settled(c)]} not settled"
     ),
 }
 

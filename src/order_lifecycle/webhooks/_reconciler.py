@@ -45,6 +45,7 @@ from typing import Any, Protocol
 import attrs
 
 from order_lifecycle import _telemetry
+from order_lifecycle._json import stamp
 from order_lifecycle.exceptions import (
     EventConflict,
     InvalidEvent,
@@ -53,10 +54,9 @@ from order_lifecycle.exceptions import (
     OrderLifecycleError,
     WrongType,
 )
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.models._models import Order
-from order_lifecycle.provider._order_body import parse_order
-from order_lifecycle.provider._typed import Keys, typed_keys
+from order_lifecycle.lifecycle import Step
+from order_lifecycle.models import Order
+from order_lifecycle.provider import Keys, parse_order, typed_keys
 
 from ._events import KNOWN_EVENT_TYPES, Event, OtherObject, parse_event
 from ._inbox_store import (
@@ -67,7 +67,6 @@ from ._inbox_store import (
     SettledGroup,
     Settlement,
     StoredDelivery,
-    stamp,
 )
 from ._observe import BatchSpan, report_settled
 from ._paths import related

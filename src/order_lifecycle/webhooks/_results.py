@@ -37,8 +37,7 @@ from types import MappingProxyType
 
 import attrs
 
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.lifecycle._vocabulary import OrderEvent, OrderState
+from order_lifecycle.lifecycle import OrderEvent, OrderState, Step
 
 from ._inbox_store import DeliveryStatus
 

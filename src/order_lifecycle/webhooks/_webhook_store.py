@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from order_lifecycle.exceptions import InvalidInput
-from order_lifecycle.models._models import Order
+from order_lifecycle.models import Order
 
 __all__ = [
     "COMMITTED",

@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from . import _shapes as ev
+from . import shapes as ev
 
 __all__ = [
     "ENTRY_TYPES",

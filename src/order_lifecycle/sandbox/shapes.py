@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from order_lifecycle._json import stamp
+
 __all__ = [
     "LEGACY_VERSION",
     "T0",
@@ -49,11 +51,6 @@ Json = dict[str, Any]
 def at(seconds: float) -> datetime:
     """``T0`` plus some seconds."""
     return T0 + timedelta(seconds=seconds)
-
-
-def stamp(moment: datetime) -> str:
-    """A time as the provider writes it: ``2026-04-01T09:00:05.250000Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def item(  # noqa: PLR0913 (the provider's fields)

@@ -23,7 +23,6 @@ __all__ = [
     "Summary",
     "check_cap",
     "kept_cost",
-    "printable",
     "summarise",
 ]
 
@@ -64,13 +63,3 @@ def check_cap(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise InvalidInput(f"max_kept_bytes must be an int of 1 or more, got {value!r}.")
     return value
-
-
-def printable(text: str) -> str:
-    r"""``text`` with NUL and lone surrogates as their Python escapes (``\x00``, ``\udc80``).
-
-    Every store can keep what comes out (PostgreSQL cannot store NUL in text, SQLite and
-    PostgreSQL need UTF-8); text without them comes out unchanged.
-    """
-    escaped = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return escaped.replace("\x00", "\\x00")

@@ -1,7 +1,9 @@
 """JSON values and their checks: parsing a body, reading fields, naming what is wrong.
 
-The layer under ``_payload`` (the provider's objects) and ``_responses`` / ``_events``
-(their callers). A problem raises :class:`Problem` with the field's JSON path; each caller
+The bottom layer (beside ``exceptions``) under every reader of JSON: the provider's
+objects (``provider``), its ``POST /orders`` answers (``checkout``), webhook envelopes and
+events (``webhooks``), the local provider's scripts (``sandbox``), and the command line's id
+checks (``cli``). A problem raises :class:`Problem` with the field's JSON path; each caller
 turns it into its own error. The checks here refuse what only a hostile body sends before
 it costs anything, each linear in the size of the body: numbers ``int`` or ``Decimal``
 cannot read, JSON nested more than :data:`MAX_DEPTH` deep, ids that are not plain text.
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -34,6 +36,7 @@ __all__ = [
     "read_time",
     "required_id",
     "required_str",
+    "stamp",
 ]
 
 MAX_ID_LENGTH = 255
@@ -308,3 +311,17 @@ def read_time(text: str, field: str) -> datetime:
 # The times read lately, by their text (only texts read without a problem).
 _TIMES: dict[str, datetime] = {}
 _TIMES_KEPT = 4096
+
+
+def stamp(moment: datetime) -> str:
+    """A moment as fixed-width UTC text: ``2026-04-01T09:00:05.250000Z``.
+
+    The provider writes its times so (:func:`read_time` reads them back), and the stores
+    keep moments so, as text whose order is time order: four-digit years (``0999``) from
+    year 1 to 9999; the databases write their own clock's moments in the same shape.
+    """
+    u = moment.astimezone(UTC)
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:"
+        f"{u.second:02d}.{u.microsecond:06d}Z"
+    )

@@ -1,27 +1,21 @@
-"""Checkout consumption by id, written once over two primitives each store supplies.
+"""Checkout consumption by id: each call one atomic step, over a port every store implements.
 
-A store reads a checkout (``_read_checkout``) and commits a changed one under the version
-it read (``_commit_checkout``, with the order a 201 created in the same transaction); the
-calls here (``begin_submission``, ``record_response``, ``record_no_response``, ``settle``)
-are each one atomic step over those two, retried when another call committed first.
+The port (:class:`CheckoutRecords`) is two primitives: read a checkout with its version
+(``_read_checkout``), and commit a changed one where it is still at the version read
+(``_commit_checkout``, with the order a 201 created in the same transaction). The calls
+(:class:`CheckoutCalls`: ``begin_submission``, ``record_response``, ``record_no_response``,
+``settle``) are written once over those two, each retried when another call committed
+first; a :class:`~order_lifecycle.store.Store` subclasses them and implements the port, so
+the store is storage only and a checkout is consumed at most once across processes.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable
-from datetime import datetime
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Protocol, TypeVar
 
-from order_lifecycle.checkout._checkout import (
-    begin_submission,
-    keep_in_doubt,
-    record_no_response,
-    record_response,
-    response_arguments,
-    settle,
-)
-from order_lifecycle.checkout._outcomes import InDoubt, OrderCreated, SubmissionOutcome
 from order_lifecycle.exceptions import (
     InvalidResponse,
     OrderLifecycleError,
@@ -30,14 +24,20 @@ from order_lifecycle.exceptions import (
     UnknownCheckout,
     WrongType,
 )
-from order_lifecycle.lifecycle._step import Step
-from order_lifecycle.lifecycle._tables import CHECKOUT_SPEC, ORDER_SPEC
-from order_lifecycle.lifecycle._vocabulary import CheckoutEvent, CheckoutState
-from order_lifecycle.models._models import Checkout, Order
+from order_lifecycle.lifecycle import CheckoutEvent, CheckoutState, Step
+from order_lifecycle.models import Checkout, Order
 
-from ._require import new_steps, now, require_id, require_storable
+from ._checkout import (
+    begin_submission,
+    keep_in_doubt,
+    record_no_response,
+    record_response,
+    response_arguments,
+    settle,
+)
+from ._outcomes import InDoubt, OrderCreated, SubmissionOutcome
 
-__all__ = ["CLAIM_ATTEMPTS", "CheckoutCalls"]
+__all__ = ["CLAIM_ATTEMPTS", "CheckoutCalls", "CheckoutRecords"]
 
 T = TypeVar("T")
 
@@ -46,8 +46,12 @@ T = TypeVar("T")
 CLAIM_ATTEMPTS = 100
 
 
-class CheckoutCalls(ABC):
-    """The checkout half of :class:`~order_lifecycle.store.Store`: consumed at most once."""
+class CheckoutRecords(Protocol):
+    """The port checkout consumption needs of a store: one read, one conditional commit.
+
+    Every :class:`~order_lifecycle.store.Store` implements it (through :class:`CheckoutCalls`),
+    checking what it is given as it checks every write.
+    """
 
     @abstractmethod
     def checkout_ids(self) -> list[str]:
@@ -58,6 +62,11 @@ class CheckoutCalls(ABC):
         """The checkout as last committed and its version (``None`` if never stored).
 
         One read; the checkout returned must not be changed (it may be the stored one).
+
+        Raises:
+            WrongType: ``checkout_id`` is not a non-empty str.
+            InvalidInput: ``checkout_id`` is text no database can store.
+
         """
 
     @abstractmethod
@@ -70,7 +79,16 @@ class CheckoutCalls(ABC):
         ``version`` is 0: a new checkout) and ``order``, if given and no order with its
         id is stored yet. A checkout no longer at ``version`` (another call committed
         first) is left as it is and ``False`` returned.
+
+        Raises:
+            InvalidInput: ``work``'s appended steps are not rows of the checkout table
+                from where ``stored`` stood, or ``order`` cannot be stored; nothing written.
+
         """
+
+
+class CheckoutCalls(CheckoutRecords):
+    """The calls by checkout id, over the port: a checkout consumed at most once."""
 
     def get_checkout(self, checkout_id: str) -> Checkout:
         """A copy of the checkout as last committed; changing it changes nothing here.
@@ -79,7 +97,7 @@ class CheckoutCalls(ABC):
             UnknownCheckout: the store has never seen ``checkout_id``.
 
         """
-        loaded = self._read_checkout(require_id(checkout_id, "checkout_id"))
+        loaded = self._read_checkout(checkout_id)
         if loaded is None:
             raise UnknownCheckout(checkout_id)
         return loaded[1].copy()
@@ -107,7 +125,6 @@ class CheckoutCalls(ABC):
             StoreError: the checkout changed under ``CLAIM_ATTEMPTS`` tries in a row.
 
         """
-        checkout_id = require_id(checkout_id, "checkout_id")
         for _ in range(CLAIM_ATTEMPTS):
             loaded = self._read_checkout(checkout_id)
             if loaded is None:
@@ -124,8 +141,7 @@ class CheckoutCalls(ABC):
                 result: T | None = change(work)
             except InvalidResponse as error:
                 failure, result = error, None
-            new_steps(CHECKOUT_SPEC, stored, work)
-            if not self._commit_checkout(version, stored, work, adopted_order(result, adopt)):
+            if not self._commit_checkout(version, stored, work, _adopted(result, adopt)):
                 continue
             if failure is not None:
                 raise failure
@@ -148,7 +164,7 @@ class CheckoutCalls(ABC):
         A checkout id seen for the first time is registered, open, and claimed at once.
         Refusals are those of :func:`order_lifecycle.checkout.begin_submission`.
         """
-        when = now() if at is None else at
+        when = datetime.now(UTC) if at is None else at
         return self._apply(
             checkout_id, lambda checkout: begin_submission(checkout, at=when), register_at=when
         )
@@ -260,9 +276,6 @@ def _doubt(status_code: int, body: str | bytes | None, at: datetime) -> Callable
     return change
 
 
-def adopted_order(result: object, adopt: Order | None) -> Order | None:
-    """The order a checkout step made, checked: the one given, or a 201's."""
-    order = result.order if adopt is None and isinstance(result, OrderCreated) else adopt
-    if order is not None:
-        require_storable(ORDER_SPEC, order)
-    return order
+def _adopted(result: object, adopt: Order | None) -> Order | None:
+    """The order a checkout step made: the one given, or a 201's."""
+    return result.order if adopt is None and isinstance(result, OrderCreated) else adopt
