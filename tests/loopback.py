@@ -2,7 +2,8 @@
 
 :class:`Endpoint` is a shop's webhook endpoint that records each post and answers as told;
 :func:`sandbox_process` runs ``order-lifecycle sandbox`` as a process, without hypothesis;
-:func:`fetch` is a shop's HTTP client (``http.client``: no proxy from the environment).
+:func:`fetch` is a shop's HTTP client (``http.client``: no proxy from the environment);
+:func:`eventually` and :func:`state_of` wait for what a server does in its own time.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import urlsplit
 
 import attrs
+
+from order_lifecycle.exceptions import NotFound
+from order_lifecycle.store import Store
 
 
 @attrs.frozen
@@ -130,3 +134,22 @@ def fetch(url: str, body: bytes | None = None, timeout: float = 10) -> tuple[int
         return response.status, response.read()
     finally:
         connection.close()
+
+
+DEADLINE = 20.0  # seconds to wait for a webhook to be reconciled
+
+
+def eventually(read: Callable[[], object], expected: object) -> object:
+    """``read()`` once it gives ``expected``, or what it gives at the deadline."""
+    deadline = time.monotonic() + DEADLINE
+    while (value := read()) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
+
+
+def state_of(store: Store, order_id: str) -> str | None:
+    """The order's state in the store, or ``None`` while it is not there."""
+    try:
+        return str(store.get_order(order_id).state)
+    except NotFound:
+        return None

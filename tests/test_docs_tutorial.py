@@ -17,8 +17,7 @@ import signal
 import socket
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -32,32 +31,14 @@ from starlette.testclient import TestClient
 
 from order_lifecycle.cli import main
 from order_lifecycle.exceptions import InvalidInput, NotFound
-from order_lifecycle.store import Store
 from order_lifecycle.testing import HOSTILE_TEXT, hostile_responses
-from tests.loopback import Endpoint, fetch, sandbox_process
+from tests.loopback import DEADLINE, Endpoint, eventually, fetch, sandbox_process, state_of
 from tests.store.conftest import new_postgres_schema, postgres_dsn  # noqa: F401 (a fixture)
 
 TUTORIAL = Path(__file__).resolve().parent.parent / "docs" / "examples" / "tutorial"
 PAGE = TUTORIAL.parent.parent / "tutorial.md"
 SECRET = "whsec_tutorial_secret"  # noqa: S105 (the page's made-up secret)
 PAGE_ORDER = "617089893830"  # the order id the page's outputs show (the sandbox picks one)
-DEADLINE = 20.0  # seconds to wait for a webhook to be reconciled
-
-
-def eventually(read: Callable[[], object], expected: object) -> object:
-    """``read()`` once it gives ``expected``, or what it gives at the deadline."""
-    deadline = time.monotonic() + DEADLINE
-    while (value := read()) != expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return value
-
-
-def state_of(store: Store, order_id: str) -> str | None:
-    """The order's state in the store, or ``None`` while it is not there."""
-    try:
-        return str(store.get_order(order_id).state)
-    except NotFound:
-        return None
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

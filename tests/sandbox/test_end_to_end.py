@@ -16,8 +16,7 @@ import functools
 import json
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,26 +33,9 @@ from order_lifecycle.provider import parse_order_lookup
 from order_lifecycle.sandbox import plan_life
 from order_lifecycle.store import Store, open_store
 from order_lifecycle.webhooks import Inbox, Reconciler, reconcile
-from tests.loopback import fetch, sandbox_process
+from tests.loopback import DEADLINE, eventually, fetch, sandbox_process, state_of
 
 SECRET = "whsec_end_to_end_tests"  # noqa: S105 (a test's own)
-DEADLINE = 20.0  # seconds to wait for the webhooks to be reconciled
-
-
-def eventually(read: Callable[[], object], expected: object) -> object:
-    """``read()`` once it gives ``expected``, or what it gives at the deadline."""
-    deadline = time.monotonic() + DEADLINE
-    while (value := read()) != expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return value
-
-
-def state_of(store: Store, order_id: str) -> str | None:
-    """The order's state in the store, or ``None`` while it is not there."""
-    try:
-        return str(store.get_order(order_id).state)
-    except NotFound:
-        return None
 
 
 @contextlib.contextmanager
