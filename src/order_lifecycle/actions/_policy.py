@@ -26,7 +26,7 @@ from order_lifecycle.exceptions import InvalidInput, WrongType
 from order_lifecycle.models import Item
 
 from ._limit import Finished, Hung, TimeLimited
-from ._subscriptions import Listener, Subscriptions, check_kind_name
+from ._subscriptions import Listener, Subscriptions, check_kind_name, shop_pairs
 
 __all__ = ["SETTLING_TYPES", "ActionPolicy", "Classifier", "Fulfilment"]
 
@@ -95,12 +95,7 @@ def _subscriptions(value: object) -> Subscriptions:
 def _listeners(value: object) -> Mapping[str, Listener]:
     if value is None:
         return MappingProxyType({})
-    if not isinstance(value, Mapping):
-        raise WrongType("listen", "a mapping of kind names to listeners (on(...))", value)
-    try:
-        pairs = list(value.items())
-    except Exception as error:  # noqa: BLE001 (the shop's mapping: items() may fail)
-        raise InvalidInput(f"listen cannot be read: {safe_text(error)}") from None
+    pairs = shop_pairs(value, "listen", "a mapping of kind names to listeners (on(...))")
     checked: dict[str, Listener] = {}
     for name, listener in pairs:
         check_kind_name(name, "listen's name")

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
@@ -102,6 +102,22 @@ def _patterns(value: object, what: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def shop_pairs(value: object, name: str, expected: str) -> list[tuple[Any, Any]]:
+    """The pairs of the mapping the shop gave as ``name``, read once.
+
+    Raises:
+        WrongType: not a mapping (``expected`` says what is).
+        InvalidInput: its ``items()`` raised (the shop's own mapping may).
+
+    """
+    if not isinstance(value, Mapping):
+        raise WrongType(name, expected, value)
+    try:
+        return list(value.items())
+    except Exception as error:  # noqa: BLE001 (the shop's mapping: items() may fail)
+        raise InvalidInput(f"{name} cannot be read: {safe_text(error)}") from None
+
+
 @attrs.frozen(repr=False)
 class Subscriptions:
     """The shop's subscriptions: for each of its kinds, the event type patterns it takes.
@@ -125,12 +141,7 @@ class Subscriptions:
             return cls(MappingProxyType({}))
         if isinstance(value, Subscriptions):
             return value
-        if not isinstance(value, Mapping):
-            raise WrongType("subscribe", "a mapping of kind names to event type patterns", value)
-        try:
-            pairs = list(value.items())
-        except Exception as error:  # noqa: BLE001 (the shop's mapping: items() may fail)
-            raise InvalidInput(f"subscribe cannot be read: {safe_text(error)}") from None
+        pairs = shop_pairs(value, "subscribe", "a mapping of kind names to event type patterns")
         checked = {
             check_kind_name(name, "subscribe's name"): _patterns(patterns, f"subscribe[{name!r}]")
             for name, patterns in pairs

@@ -64,7 +64,7 @@ from ._stored import (
     StoredAction,
     backoff,
 )
-from ._subscriptions import check_kind_name
+from ._subscriptions import check_kind_name, shop_pairs
 
 __all__ = ["ActionSource", "ActionWorker", "Handler", "WorkerCounts", "load_handlers"]
 
@@ -153,12 +153,9 @@ def _kind(kind: object) -> ActionKind | str:
 
 
 def _handlers(value: Handlers) -> dict[ActionKind | str, Handler]:
-    if not isinstance(value, Mapping):
-        raise WrongType("handlers", "a mapping of action kinds to callables", value)
-    try:
-        items: list[tuple[object, Handler]] = list(value.items())
-    except Exception as error:  # noqa: BLE001 (the shop's mapping: items() may fail)
-        raise InvalidInput(f"handlers cannot be read: {safe_text(error)}") from None
+    items: list[tuple[object, Handler]] = shop_pairs(
+        value, "handlers", "a mapping of action kinds to callables"
+    )
     if not items:
         raise InvalidInput("handlers must name at least one action kind.")
     checked: dict[ActionKind | str, Handler] = {}
