@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
 from prometheus_client import CollectorRegistry, start_http_server
@@ -19,6 +22,7 @@ from order_lifecycle.store import Backlog, MemoryStore
 from order_lifecycle.webhooks import sign
 
 from . import webhook_events as ev
+from .hostile import VALUES
 from .otel import Telemetry
 
 SECRET = "whsec-gauges"  # noqa: S105 (a made-up test secret)
@@ -123,3 +127,11 @@ def test_prometheus_scrapes_the_metrics_through_opentelemetrys_exporter() -> Non
     assert samples["order_lifecycle_deliveries_accepted_total"] == "1.0"
     assert samples["order_lifecycle_deliveries_backlog"] == "1.0"
     assert "order_lifecycle_accept_duration_seconds_bucket{" in text
+
+
+@given(which=st.sampled_from(["store", "every", "clock"]), value=VALUES)
+def test_any_setting_is_taken_or_refused_typed(which: str, value: Any) -> None:
+    """Whatever a setting is, observe_backlog takes it or refuses it with WrongType."""
+    arguments: dict[str, Any] = {"store": MemoryStore(), which: value}
+    with contextlib.suppress(WrongType):
+        observe_backlog(**arguments)
