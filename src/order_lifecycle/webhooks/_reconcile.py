@@ -189,10 +189,16 @@ def _conflict(
 
 def already_applied(order: Order, event_id: str) -> bool:
     """Whether the order holds ``event_id``: a step it announced, or a snapshot's mark."""
-    marks = [order.as_of, *(c.as_of for c in order.charges)]
-    return any(step.event_id == event_id for step in order.history) or any(
-        mark is not None and mark.event_id == event_id for mark in marks
-    )
+    # Plain loops, no list built: every delivery asks this, and the answer is mostly no.
+    for step in order.history:
+        if step.event_id == event_id:
+            return True
+    if order.as_of is not None and order.as_of.event_id == event_id:
+        return True
+    for charge in order.charges:
+        if charge.as_of is not None and charge.as_of.event_id == event_id:
+            return True
+    return False
 
 
 # --- charge snapshots -----------------------------------------------------------------------
