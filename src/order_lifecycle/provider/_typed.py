@@ -437,7 +437,7 @@ def _items(value: list[_Item] | UnsetType | None) -> tuple[ItemSnapshot, ...] | 
             state = item_states.get(entry.state)
             if state is None:
                 raise _NotPlainError
-        item = Item(_id(entry.id), entry.quantity, _physical(entry), sku=_sku(entry))  # type: ignore[arg-type]
+        item = Item.ordered(_id(entry.id), entry.quantity, _physical(entry), _sku(entry))  # type: ignore[arg-type]
         items.append(ItemSnapshot(item, state))
     if len({i.item.id for i in items}) != len(items):
         raise _NotPlainError
