@@ -240,7 +240,7 @@ class Item:
         cls,
         id: str,  # noqa: A002 (the provider's name for it)
         quantity: int,
-        physical: bool | None,
+        physical: bool | None,  # noqa: FBT001 (the constructor's order: Item(id, quantity, physical))
         sku: str | None = None,
     ) -> Item:
         """``Item(id, quantity, physical, sku=sku)``: an item as ordered, no unit closed yet.

@@ -264,15 +264,15 @@ def _merge_items(
     if reported is None:
         return tuple(local)
     if len(reported) == len(local):  # the common case: the same items, in the same order
-        merged: list[Item] = []
+        pairwise: list[Item] = []
         for snapshot, item in zip(reported, local, strict=True):
             if snapshot.item.id != item.id:
                 break
-            merged.append(snapshot.onto(item))
+            pairwise.append(snapshot.onto(item))
         else:
-            if all(m is i for m, i in zip(merged, local, strict=True)):
+            if all(m is i for m, i in zip(pairwise, local, strict=True)):
                 return tuple(local)
-            return tuple(merged)
+            return tuple(pairwise)
     by_id = {s.id: s for s in reported}
     known = {i.id for i in local}
     merged = tuple(by_id[i.id].onto(i) if i.id in by_id else i for i in local)
