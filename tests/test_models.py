@@ -330,4 +330,4 @@ def test_an_ordered_item_is_the_item_the_constructor_builds_or_its_error(
         return
     made = Item.ordered(item_id, quantity, physical, sku)  # type: ignore[arg-type]
     assert made == expected
-    assert attrs.asdict(made) == attrs.asdict(expected)  # type: ignore[arg-type]
+    assert attrs.asdict(made) == attrs.asdict(expected)
