@@ -338,7 +338,11 @@ def typed_event(raw: object, keys: Keys | None = None) -> TypedEvent | None:
         data = envelope.data
         if data is None or data.object is None or envelope.createdTime is None:
             return None
-        created = read_time(envelope.createdTime, "createdTime")
+        if keys is not None and keys.decoded is envelope:  # its envelope read already
+            head = (keys.id, keys.type, keys.created_time)
+        else:
+            created = read_time(envelope.createdTime, "createdTime")
+            head = (_id(envelope.id), _id(envelope.type), created)
         snapshot = _object(data.object)
         previous: Mapping[str, Any] = {}
         if len(data.previousAttributes) and bytes(data.previousAttributes) != b"null":
@@ -346,9 +350,9 @@ def typed_event(raw: object, keys: Keys | None = None) -> TypedEvent | None:
             if type(loaded) is not dict:
                 return None
             previous = loaded
-        return (_id(envelope.id), _id(envelope.type), created, snapshot, previous)
     except _REREAD:
         return None
+    return (*head, snapshot, previous)
 
 
 def typed_order(raw: object) -> OrderSnapshot | None:
