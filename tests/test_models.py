@@ -299,3 +299,35 @@ def test_evolved_is_what_attrs_evolve_gives_for_checked_parts(
     evolved = order.evolved(**parts)
     assert evolved == expected
     assert evolved.history is not order.history
+
+
+_ANYTHING = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-3, max_value=10**20),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
+    st.binary(max_size=4),
+    st.sampled_from(["\x00", "\ud800", "i-1", ""]),
+)
+
+
+@given(
+    st.one_of(st.text(max_size=6), _ANYTHING),
+    st.one_of(st.integers(min_value=-2, max_value=5), _ANYTHING),
+    st.one_of(st.none(), st.booleans(), _ANYTHING),
+    st.one_of(st.none(), st.text(max_size=6), _ANYTHING),
+)
+def test_an_ordered_item_is_the_item_the_constructor_builds_or_its_error(
+    item_id: object, quantity: object, physical: object, sku: object
+) -> None:
+    """Item.ordered gives what Item(...) gives, value for value, or raises the same error."""
+    try:
+        expected: object = Item(item_id, quantity, physical, sku=sku)  # type: ignore[arg-type]
+    except Exception as error:  # noqa: BLE001 (whatever it is, ordered must raise it too)
+        with pytest.raises(type(error), match=re.escape(str(error))):
+            Item.ordered(item_id, quantity, physical, sku)  # type: ignore[arg-type]
+        return
+    made = Item.ordered(item_id, quantity, physical, sku)  # type: ignore[arg-type]
+    assert made == expected
+    assert attrs.asdict(made) == attrs.asdict(expected)

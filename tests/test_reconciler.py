@@ -350,10 +350,10 @@ def test_a_stale_snapshot_is_told_by_its_keys_without_parsing_it(
     drain(reconciler)
     before = orders(store)
 
-    def unparsed(body: object) -> object:
+    def unparsed(*body: object) -> object:
         raise AssertionError(body)
 
-    monkeypatch.setattr("order_lifecycle.webhooks._reconciler.parse_event", unparsed)
+    monkeypatch.setattr("order_lifecycle.webhooks._reconciler.read_event", unparsed)
     older_order = ev.event("evt-older", "order.accepted", accepted["data"]["object"], ev.at(1))
     box.accept([signed(older_order), signed(capture)])
     assert drain(reconciler) == 2

@@ -170,3 +170,46 @@ def test_keys_read_from_a_hostile_body_are_the_parsed_events_when_it_parses(body
         event.created_time,
         event.order_id,
     )
+
+
+@given(order_lives(max_moves=8))
+def test_the_event_built_from_the_keys_decoded_body_is_the_body_read_again(life: object) -> None:
+    """typed_keys decodes a valid delivery whole; the event built from that is the one read anew."""
+    for delivery in life.deliveries:  # type: ignore[attr-defined]
+        keys = typed_keys(delivery.body)
+        assert keys is not None
+        assert keys.decoded is not None
+        assert typed_event(delivery.body, keys) == typed_event(delivery.body)
+
+
+@given(hostile.hostile_bodies() | hostile_bodies())
+def test_an_event_built_from_the_keys_of_a_hostile_body_is_the_body_read_again(
+    body: bytes,
+) -> None:
+    """Whatever the body, reading it through its keys gives what reading it anew gives."""
+    assert typed_event(body, typed_keys(body)) == typed_event(body)
+
+
+def test_a_body_nested_too_deeply_is_refused_even_through_its_keys() -> None:
+    """The keys skip the depth check; the event built from their decoded body still makes it."""
+    payload = ev.card_order_accepted()[0]
+    payload["data"]["object"]["extra"] = json.loads("[" * 40 + "]" * 40)
+    keys = typed_keys(ev.raw(payload))
+    assert keys is not None
+    assert keys.decoded is not None
+    assert typed_event(ev.raw(payload), keys) is None
+
+
+def test_a_body_the_whole_decoder_refuses_still_has_its_keys_read() -> None:
+    """An item the typed decoder cannot read leaves the keys to the envelope's decoder."""
+    payload = ev.card_order_accepted()[0]
+    payload["data"]["object"]["items"][0]["quantity"] = "two"
+    keys = typed_keys(ev.raw(payload))
+    assert keys is not None
+    assert keys.decoded is None
+    assert (keys.id, keys.kind, keys.order_id) == (
+        payload["id"],
+        "order",
+        payload["data"]["object"]["id"],
+    )
+    assert typed_event(ev.raw(payload), keys) is None

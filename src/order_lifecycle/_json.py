@@ -150,20 +150,21 @@ _STRING = re.compile(rb'"[^"]*"')
 def check_text_depth(raw: bytes) -> None:
     """:func:`_check_depth` read off well-formed UTF-8 JSON text; faster, the same answer.
 
-    Text with no more than :data:`MAX_DEPTH` brackets in all cannot nest deeper: most
-    bodies are told by two counts.
+    Text with no more than :data:`MAX_DEPTH` opening brackets in all cannot nest deeper:
+    most bodies are told by one pass over the text and a count of the brackets it keeps.
 
     Escaped backslashes, then escaped quotes, are dropped (in valid JSON a backslash only
     starts an escape, inside a string); then strings, whose brackets are text; what is left
     is the brackets' nesting (arrays and objects alike), peeled one innermost layer per pass.
     """
-    if raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH:
-        return
     if b"\\" in raw:
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    kept = raw.translate(_ONE_KIND, _NOT_STRUCTURE)
+    if kept.count(b"{") <= MAX_DEPTH:
+        return  # one pass over the text, then a count of what is left
     # Quotes now alternate, opening and closing: a pair of them is an empty string, or the
     # end of one string and the start of the next (merging two strings into one).
-    kept = raw.translate(_ONE_KIND, _NOT_STRUCTURE).replace(b'""', b"")
+    kept = kept.replace(b'""', b"")
     if b'"' in kept:
         kept = _STRING.sub(b"", kept)
     for _ in range(MAX_DEPTH):

@@ -235,6 +235,45 @@ class Item:
                 f"({self.fulfilled})."
             )
 
+    @classmethod
+    def ordered(
+        cls,
+        id: str,  # noqa: A002 (the provider's name for it)
+        quantity: int,
+        physical: bool | None,  # noqa: FBT001 (the constructor's order: Item(id, quantity, physical))
+        sku: str | None = None,
+    ) -> Item:
+        """``Item(id, quantity, physical, sku=sku)``: an item as ordered, no unit closed yet.
+
+        The same checks and errors, at half the cost when the values are plainly right (of
+        the exact types): every order snapshot a webhook carries builds its items so.
+
+        Raises:
+            WrongType: a value of the wrong type.
+            InvalidInput: a quantity of 0, or below.
+
+        """
+        if (
+            cls is Item
+            and type(id) is str
+            and id
+            and type(quantity) is int
+            and quantity > 0
+            and (physical is None or type(physical) is bool)
+            and (sku is None or (type(sku) is str and sku))
+        ):
+            made = object.__new__(Item)
+            setattr_ = object.__setattr__
+            setattr_(made, "id", id)
+            setattr_(made, "quantity", quantity)
+            setattr_(made, "physical", physical)
+            setattr_(made, "fulfilled", 0)
+            setattr_(made, "cancelled", 0)
+            setattr_(made, "returned", 0)
+            setattr_(made, "sku", sku)
+            return made
+        return cls(id, quantity, physical, sku=sku)
+
     @property
     def open_quantity(self) -> int:
         """Units neither fulfilled nor cancelled yet."""
@@ -322,9 +361,6 @@ class Charge:
         return self.captured - self.refunded
 
 
-_CHARGE_FIELDS = tuple(field.name for field in attrs.fields(Charge) if field.name != "as_of")
-
-
 def marked_charge(charge: Charge, mark: SnapshotMark | None) -> Charge:
     """``charge`` with ``as_of`` set to ``mark``; its other values were checked, so not again.
 
@@ -339,9 +375,16 @@ def marked_charge(charge: Charge, mark: SnapshotMark | None) -> Charge:
         raise WrongType("charge", "a Charge", charge)
     _optional_mark(charge, _AS_OF, mark)
     made = object.__new__(Charge)
-    for name in _CHARGE_FIELDS:
-        object.__setattr__(made, name, getattr(charge, name))
-    object.__setattr__(made, "as_of", mark)
+    # Written out, not a loop over the fields: every charge a delivery reports comes here.
+    setattr_ = object.__setattr__
+    setattr_(made, "id", charge.id)
+    setattr_(made, "state", charge.state)
+    setattr_(made, "amount", charge.amount)
+    setattr_(made, "currency", charge.currency)
+    setattr_(made, "captured", charge.captured)
+    setattr_(made, "cancelled", charge.cancelled)
+    setattr_(made, "refunded", charge.refunded)
+    setattr_(made, "as_of", mark)
     return made
 
 
@@ -438,11 +481,10 @@ class Order:
 
     def _check_parts(self) -> None:
         """The order's own rules on its parts: item and charge ids unique, one currency."""
-        for kind, ids in (
-            ("item", [i.id for i in self.items]),
-            ("charge", [c.id for c in self.charges]),
-        ):
-            if len(set(ids)) != len(ids):
+        # Every delivery checks its trial order: one part of a kind needs no set built.
+        for kind, parts in (("item", self.items), ("charge", self.charges)):
+            if len(parts) > 1 and len({p.id for p in parts}) != len(parts):
+                ids = [p.id for p in parts]
                 raise InvalidInput(f"order {self.id!r}: duplicate {kind} ids in {ids}.")
         stated = {c.currency for c in self.charges if c.currency is not None}
         if self.currency is not None:

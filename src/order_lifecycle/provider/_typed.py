@@ -32,7 +32,7 @@ from msgspec import UNSET, Raw, Struct, UnsetType
 
 from order_lifecycle._json import MAX_ID_LENGTH, Problem, check_text_depth, loads, read_time
 from order_lifecycle.exceptions import InvalidInput
-from order_lifecycle.lifecycle import FraudState, ItemState, OrderState
+from order_lifecycle.lifecycle import ChargeState, FraudState, ItemState, OrderState
 from order_lifecycle.models import Charge, Item, currency_code
 
 from ._payload import (
@@ -189,13 +189,18 @@ TypedEvent = tuple[str, str, datetime, OrderSnapshot | ChargeSnapshot, Mapping[s
 
 def _decoded(decoder: msgspec.json.Decoder[Any], raw: object, *, depth: bool = True) -> Any:  # noqa: ANN401 (the decoder's type)
     """``raw`` decoded, if it is UTF-8 JSON (of a depth the checked reader takes)."""
+    _plain_text(raw)
+    if depth:
+        check_text_depth(raw)  # type: ignore[arg-type]  # bytes: _plain_text said so
+    return decoder.decode(raw)  # type: ignore[arg-type]
+
+
+def _plain_text(raw: object) -> None:
+    """Refuse what the checked reader reads otherwise: other types than bytes, bad UTF-8."""
     if type(raw) is not bytes:
         raise _NotPlainError
     if not raw.isascii():
         raw.decode("utf-8", "surrogatepass")  # the checked reader's bytes: UnicodeError else
-    if depth:
-        check_text_depth(raw)
-    return decoder.decode(raw)
 
 
 TypedEnvelope = tuple[str, str | None, str | None, str | None]
@@ -232,7 +237,8 @@ class Keys(NamedTuple):
 
     The event's id, type and ``createdTime``; its object's kind (``order`` or ``charge``,
     by the shapes :func:`typed_event` reads), order id, and the order's ``state`` or the
-    charge's id.
+    charge's id. ``decoded`` is the body as the typed decoder read it, when it read it
+    whole: :func:`typed_event` builds the event from it, without decoding the body again.
     """
 
     id: str
@@ -242,10 +248,56 @@ class Keys(NamedTuple):
     order_id: str
     state: OrderState | None
     charge_id: str | None
+    decoded: object = None
 
 
 def typed_keys(raw: object) -> Keys | None:
-    """The :class:`Keys` of an order or charge event, if plainly readable; else ``None``."""
+    """The :class:`Keys` of an order or charge event, if plainly readable; else ``None``.
+
+    The body is decoded whole (the event's fields, skipping the rest), so that the event,
+    when it is needed, is built from it; a body the whole decoder does not take has its
+    keys read by the envelope's decoder (``decoded`` is then ``None``).
+    """
+    try:
+        envelope: _Envelope = _decoded(_EVENT, raw, depth=False)
+    except _REREAD:
+        return _keys_alone(raw)
+    try:
+        data = envelope.data
+        obj = data.object if data is not None else None
+        if obj is None or envelope.createdTime is None:
+            return None
+        event = (
+            _id(envelope.id),
+            _id(envelope.type),
+            read_time(envelope.createdTime, "createdTime"),
+        )
+        return _keys_of_object(event, obj, envelope)
+    except _REREAD:
+        return None
+
+
+def _keys_of_object(
+    event: tuple[str, str, datetime], obj: _Object, decoded: _Envelope
+) -> Keys | None:
+    """The keys by the object's shape, as :func:`_object` tells an order from a charge."""
+    if obj.orderId is UNSET and not len(obj.planId) and obj.state is not UNSET:
+        if (
+            obj.payment is UNSET
+            and obj.checkoutId is UNSET
+            and obj.items is UNSET
+            and obj.charges is UNSET
+        ):
+            return None
+        state = members(OrderState).get(obj.state) if type(obj.state) is str else None
+        return None if state is None else Keys(*event, "order", _id(obj.id), state, None, decoded)
+    if obj.orderId is not UNSET and (len(obj.captured) or len(obj.sourceId)):
+        return Keys(*event, "charge", _id(obj.orderId), None, _id(obj.id), decoded)
+    return None
+
+
+def _keys_alone(raw: object) -> Keys | None:
+    """The keys read by the envelope's decoder, for a body the whole decoder does not take."""
     try:
         keys: _Keys = _decoded(_KEYS, raw, depth=False)
         obj = keys.data.object if keys.data is not None else None
@@ -270,17 +322,27 @@ def _keys_of(event: tuple[str, str, datetime], obj: _KeysOfObject) -> Keys | Non
     return None
 
 
-def typed_event(raw: object) -> TypedEvent | None:
+def typed_event(raw: object, keys: Keys | None = None) -> TypedEvent | None:
     """The event in ``raw`` if it is plainly a valid order or charge event; else ``None``.
 
     ``None`` also for an event whose object is neither (the checked reader reads those).
+    ``keys``: the body's :func:`typed_keys`, whose decoded body is read, not decoded again.
     """
     try:
-        envelope: _Envelope = _decoded(_EVENT, raw)
+        if keys is not None and keys.decoded is not None:
+            _plain_text(raw)
+            check_text_depth(raw)  # type: ignore[arg-type]  # bytes: _plain_text said so
+            envelope: _Envelope = keys.decoded  # type: ignore[assignment]  # typed_keys's
+        else:
+            envelope = _decoded(_EVENT, raw)
         data = envelope.data
         if data is None or data.object is None or envelope.createdTime is None:
             return None
-        created = read_time(envelope.createdTime, "createdTime")
+        if keys is not None and keys.decoded is envelope:  # its envelope read already
+            head = (keys.id, keys.type, keys.created_time)
+        else:
+            created = read_time(envelope.createdTime, "createdTime")
+            head = (_id(envelope.id), _id(envelope.type), created)
         snapshot = _object(data.object)
         previous: Mapping[str, Any] = {}
         if len(data.previousAttributes) and bytes(data.previousAttributes) != b"null":
@@ -288,9 +350,9 @@ def typed_event(raw: object) -> TypedEvent | None:
             if type(loaded) is not dict:
                 return None
             previous = loaded
-        return (_id(envelope.id), _id(envelope.type), created, snapshot, previous)
     except _REREAD:
         return None
+    return (*head, snapshot, previous)
 
 
 def typed_order(raw: object) -> OrderSnapshot | None:
@@ -379,7 +441,7 @@ def _items(value: list[_Item] | UnsetType | None) -> tuple[ItemSnapshot, ...] | 
             state = item_states.get(entry.state)
             if state is None:
                 raise _NotPlainError
-        item = Item(_id(entry.id), entry.quantity, _physical(entry), sku=_sku(entry))  # type: ignore[arg-type]
+        item = Item.ordered(_id(entry.id), entry.quantity, _physical(entry), _sku(entry))  # type: ignore[arg-type]
         items.append(ItemSnapshot(item, state))
     if len({i.item.id for i in items}) != len(items):
         raise _NotPlainError
@@ -427,9 +489,11 @@ def _charges(value: list[_Charge] | None) -> tuple[Charge, ...] | None:
 
 
 def _charge(body: _Charge | _Object) -> Charge:
+    # The member and Decimals the model converts to, handed over: its converters keep them.
     return Charge(
         _id(body.id),
-        body.state,  # type: ignore[arg-type]  # the model checks it, as the checked reader
+        # An unknown state as sent: the model refuses it, as the checked reader.
+        members(ChargeState).get(body.state, body.state),  # type: ignore[arg-type]
         _amount(body.amount),
         body.currency,
         _total(body.captures),
@@ -438,12 +502,15 @@ def _charge(body: _Charge | _Object) -> Charge:
     )
 
 
-def _amount(raw: Raw) -> int | Decimal:
-    """A JSON number as the checked reader reads it (``int``, or ``Decimal`` of it), bounded."""
+def _amount(raw: Raw) -> Decimal:
+    """A JSON number as the checked reader reads it (``int``, or ``Decimal`` of it), bounded.
+
+    As the ``Decimal`` the model converts it to: ``-0`` is ``0``, as the checked reader's int.
+    """
     text = bytes(raw)
     if text[:1] not in _NUMBER_STARTS:
         raise _NotPlainError  # a string, true, false: the checked reader refuses it
-    amount: int | Decimal = Decimal(text.decode()) if _FRACTION.intersection(text) else int(text)
+    amount = Decimal(text.decode()) if _FRACTION.intersection(text) else Decimal(int(text))
     if not -AMOUNT_LIMIT < amount < AMOUNT_LIMIT:
         raise _NotPlainError
     return amount

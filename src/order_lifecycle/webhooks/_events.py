@@ -30,6 +30,7 @@ from order_lifecycle.lifecycle import ORDER_SPEC
 from order_lifecycle.models import SnapshotMark
 from order_lifecycle.provider import (
     ChargeSnapshot,
+    Keys,
     OrderSnapshot,
     read_charge_object,
     read_order,
@@ -145,9 +146,20 @@ def parse_event(raw_body: bytes | bytearray | str) -> Event:
         InvalidEvent: not JSON, or not the provider's shape; names the field.
 
     """
+    return read_event(raw_body)
+
+
+def read_event(raw_body: bytes | bytearray | str, keys: Keys | None = None) -> Event:
+    """:func:`parse_event`; ``keys``, the body's :func:`typed_keys`, spare decoding it again.
+
+    Raises:
+        InvalidEvent: as :func:`parse_event`.
+
+    """
     if not isinstance(raw_body, (bytes, bytearray, str)):
         raise InvalidEvent("", f"the body must be bytes or str, not {type(raw_body).__name__}")
-    typed = typed_event(raw_body)  # the common case: read by the typed decoder, in one pass
+    # The common case: read by the typed decoder, in one pass.
+    typed = typed_event(raw_body, keys)
     if typed is not None:
         return Event(*typed)
     return checked_event(raw_body)

@@ -44,7 +44,7 @@ as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -189,10 +189,16 @@ def _conflict(
 
 def already_applied(order: Order, event_id: str) -> bool:
     """Whether the order holds ``event_id``: a step it announced, or a snapshot's mark."""
-    marks = [order.as_of, *(c.as_of for c in order.charges)]
-    return any(step.event_id == event_id for step in order.history) or any(
-        mark is not None and mark.event_id == event_id for mark in marks
-    )
+    # Plain loops, no list built: every delivery asks this, and the answer is mostly no.
+    for step in order.history:
+        if step.event_id == event_id:
+            return True
+    if order.as_of is not None and order.as_of.event_id == event_id:
+        return True
+    for charge in order.charges:
+        if charge.as_of is not None and charge.as_of.event_id == event_id:
+            return True
+    return False
 
 
 # --- charge snapshots -----------------------------------------------------------------------
@@ -232,11 +238,16 @@ def _apply_charge(
 
 
 def _merge_charges(
-    local: Sequence[Charge], reported: Iterable[Charge] | None, mark: SnapshotMark
+    local: Sequence[Charge], reported: Sequence[Charge] | None, mark: SnapshotMark
 ) -> tuple[Charge, ...]:
     """Each reported charge replaces the local one unless that holds a newer snapshot."""
     if reported is None:
         return tuple(local)
+    if len(local) == 1 and len(reported) == 1:  # the common case, told without a dict
+        (held,), (charge,) = local, reported
+        if held.id == charge.id:
+            newer = held.as_of is not None and held.as_of > mark
+            return (held,) if newer else (marked_charge(charge, mark),)
     fresh = {c.id: marked_charge(c, mark) for c in reported}
     kept = tuple(
         c if c.id not in fresh or (c.as_of is not None and c.as_of > mark) else fresh[c.id]
@@ -252,6 +263,16 @@ def _merge_items(
     """Each reported item applied onto the local one (units only close); new ones added."""
     if reported is None:
         return tuple(local)
+    if len(reported) == len(local):  # the common case: the same items, in the same order
+        pairwise: list[Item] = []
+        for snapshot, item in zip(reported, local, strict=True):
+            if snapshot.item.id != item.id:
+                break
+            pairwise.append(snapshot.onto(item))
+        else:
+            if all(m is i for m, i in zip(pairwise, local, strict=True)):
+                return tuple(local)
+            return tuple(pairwise)
     by_id = {s.id: s for s in reported}
     known = {i.id for i in local}
     merged = tuple(by_id[i.id].onto(i) if i.id in by_id else i for i in local)
@@ -341,6 +362,7 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot, *, in_place: b
             f"{order.state}",
         )
     resolving = _tells_of_a_missed_dispute(order, event, data)
+    refusal: EventConflict | None = None
     try:
         trial = _merged(order, event, data)
     except EventConflict as error:
@@ -352,12 +374,6 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot, *, in_place: b
         if moves is None:
             moves = reach(trial, data.state, event, data, resolving=resolving)
         steps = None if moves is None else trial.history[len(order.history) :]
-        refusal = _conflict(
-            event,
-            order,
-            data,
-            f"no legal path leads from {order.state} to {data.state} with the snapshot's data",
-        )
     if steps is None:
         if data.state is not order.state and leads(data.state, order.state):
             return Reconciled(
@@ -365,7 +381,12 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot, *, in_place: b
                 order,
                 f"its state {data.state} is behind the order's {order.state}",
             )
-        raise refusal
+        raise refusal or _conflict(
+            event,
+            order,
+            data,
+            f"no legal path leads from {order.state} to {data.state} with the snapshot's data",
+        )
     _require_consistent(event, order, data, trial)
     # The commit point: the data every guard passed on, then the steps the trial took
     # (checked values and steps: assigning them cannot fail).

@@ -58,7 +58,7 @@ from order_lifecycle.lifecycle import Step
 from order_lifecycle.models import Order
 from order_lifecycle.provider import Keys, parse_order, typed_keys
 
-from ._events import KNOWN_EVENT_TYPES, Event, OtherObject, parse_event
+from ._events import KNOWN_EVENT_TYPES, Event, OtherObject, read_event
 from ._inbox_store import (
     Claim,
     Delivered,
@@ -506,12 +506,17 @@ class Reconciler:
         group = SettledGroup(order_id, tuple(work.changes), settlements, tuple(work.delivered))
         return _Decided(group, outcomes, work.by)
 
-    def _read(self, row: StoredDelivery, refused: dict[int, str]) -> Event | Outcome:
-        """The delivery's event; or its outcome when it ends unread (poison, unknown)."""
+    def _read(
+        self, row: StoredDelivery, refused: dict[int, str], keys: Keys | None = None
+    ) -> Event | Outcome:
+        """The delivery's event; or its outcome when it ends unread (poison, unknown).
+
+        ``keys``: the row's, read already (its decoded body is read, not decoded again).
+        """
         if row.seq in refused:
             return Outcome(DeliveryStatus.INVALID, f"refused while reconciling: {refused[row.seq]}")
         try:
-            event = parse_event(row.body)
+            event = read_event(row.body, keys)
         except InvalidEvent as error:
             return Outcome(DeliveryStatus.INVALID, str(error))
         if _unmodelled(event) and not (event.order_id and self.store.delivers(event.type)):
@@ -603,7 +608,7 @@ class Reconciler:
             # Recorded as a stale event is (its id applied, the order as it is).
             self._change(work, work.order.copy(), keys.id, row.seq)
             return Outcome(DeliveryStatus.STALE, stale)
-        parsed = work.parsed.get(row.seq) or self._read(row, {})
+        parsed = work.parsed.get(row.seq) or self._read(row, {}, keys)
         if isinstance(parsed, Event):
             work.parsed[row.seq] = parsed
         return parsed
