@@ -240,9 +240,9 @@ def test_a_charges_totals_are_spelled_as_the_checked_reader_spells_them(
     assert typed is not None
     checked = checked_event(body)
     names = ("amount", "captured", "cancelled", "refunded")
-    for mine, theirs in zip(
-        typed[3].charges,  # type: ignore[union-attr]
-        checked.data.charges,  # type: ignore[union-attr]
-        strict=True,
-    ):
+    assert isinstance(typed[3], OrderSnapshot)
+    assert isinstance(checked.data, OrderSnapshot)
+    assert typed[3].charges is not None
+    assert checked.data.charges is not None
+    for mine, theirs in zip(typed[3].charges, checked.data.charges, strict=True):
         assert [str(getattr(mine, n)) for n in names] == [str(getattr(theirs, n)) for n in names]
