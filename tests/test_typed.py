@@ -213,3 +213,36 @@ def test_a_body_the_whole_decoder_refuses_still_has_its_keys_read() -> None:
         payload["data"]["object"]["id"],
     )
     assert typed_event(ev.raw(payload), keys) is None
+
+
+@pytest.mark.parametrize(
+    "captures",
+    [
+        None,
+        "[]",
+        '[{"amount": 5, "state": "failed"}]',
+        '[{"amount": 0, "state": "complete"}]',
+        '[{"amount": 0.00, "state": "complete"}]',
+        '[{"amount": 2.50, "state": "complete"}, {"amount": 1, "state": "failed"}]',
+    ],
+)
+def test_a_charges_totals_are_spelled_as_the_checked_reader_spells_them(
+    captures: str | None,
+) -> None:
+    """Totals of no, failed or zero operations keep the checked reader's Decimal, digits alike."""
+    payload = ev.card_order_accepted()[0]
+    charge = payload["data"]["object"]["payment"]["charges"][0]
+    charge.pop("captures", None)
+    if captures is not None:
+        charge["captures"] = "CAPTURES"
+    body = ev.raw(payload).replace(b'"CAPTURES"', (captures or "").encode())
+    typed = typed_event(body)
+    assert typed is not None
+    checked = checked_event(body)
+    names = ("amount", "captured", "cancelled", "refunded")
+    assert isinstance(typed[3], OrderSnapshot)
+    assert isinstance(checked.data, OrderSnapshot)
+    assert typed[3].charges is not None
+    assert checked.data.charges is not None
+    for mine, theirs in zip(typed[3].charges, checked.data.charges, strict=True):
+        assert [str(getattr(mine, n)) for n in names] == [str(getattr(theirs, n)) for n in names]

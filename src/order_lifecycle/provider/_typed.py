@@ -25,8 +25,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
+import attrs
 import msgspec
 from msgspec import UNSET, Raw, Struct, UnsetType
 
@@ -516,14 +517,18 @@ def _amount(raw: Raw) -> Decimal:
     return amount
 
 
+# The checked reader's total of no operation, Decimal(0): the very zero every Charge shares
+# (its fields' default), so that the model keeps it as it is, unconverted.
+_NO_MONEY = cast("Decimal", attrs.fields(Charge).captured.default)
+
 _NUMBER_STARTS = frozenset(bytes([c]) for c in b"-0123456789")
 _FRACTION = frozenset(b".eE")
 
 
 def _total(entries: list[_Operation] | None) -> Decimal:
-    total = Decimal(0)
-    if entries is None:
-        return total
+    if not entries:
+        return _NO_MONEY
+    total = _NO_MONEY
     if len(entries) > MAX_OPERATIONS:
         raise _NotPlainError
     for entry in entries:
