@@ -284,9 +284,38 @@ def deadlocks(where: str) -> int:
     return int(row[0]) if row else 0
 
 
+def server_cpu(where: str) -> float | None:
+    """The CPU seconds PostgreSQL's processes used so far (Linux, a server of this host).
+
+    The postmaster's own and its reaped children's (exited backends), and each live
+    child's; ``None`` where that cannot be read (another host, no ``/proc``, no right).
+    """
+    import psycopg  # noqa: PLC0415 (only when PostgreSQL is measured)
+
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        with psycopg.connect(where) as pg:
+            row = pg.execute("SHOW data_directory").fetchone()
+        postmaster = int(Path(str(row[0] if row else ""), "postmaster.pid").read_text().split()[0])
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                # After the command's closing parenthesis: state, ppid, ..., utime at 11.
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                pid = int(stat.parent.name)
+                if pid == postmaster:
+                    total += sum(int(f) for f in fields[11:15])  # and its reaped children
+                elif int(fields[1]) == postmaster:
+                    total += int(fields[11]) + int(fields[12])
+    except (OSError, ValueError, IndexError, psycopg.Error):
+        return None
+    return total / tick
+
+
 def scale(traffic: str, where: str, processes: int, args: argparse.Namespace) -> Result:
     open_store(where, create=True).close()  # the tables, before the race
     before = deadlocks(where)
+    server_before = server_cpu(where)
     with tempfile.TemporaryDirectory(prefix="bench-scale-stop-") as folder:
         stop = str(Path(folder) / "stop")
         began = time.perf_counter()
@@ -330,6 +359,10 @@ def scale(traffic: str, where: str, processes: int, args: argparse.Namespace) ->
             sum(s["count"] for s in settled) / sum(s["cpu"] for s in settled) if settled else None
         ),
         "deadlocks": deadlocks(where) - before,
+        # PostgreSQL's own CPU a delivery, accepting and settling (None: not readable).
+        "server_us": None
+        if server_before is None or (server_after := server_cpu(where)) is None
+        else (server_after - server_before) / count * 1e6,
         "failed": sum(s["failed"] for s in served) + sum(s["failed"] for s in settled),
         "non_2xx": sum(n for code, n in answers.items() if not 200 <= int(code) < 300),
         "lost": sum(s["lost"] for s in settled),
@@ -404,10 +437,10 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
                 ),
                 (
                     "| app servers | deliveries | accept/s | settled/s | per CPU-s (server) "
-                    "| per CPU-s (reconciler) | deadlocks | failed batches | non-2xx | lost races "
-                    "| statuses |"
+                    "| per CPU-s (reconciler) | PostgreSQL CPU a delivery | deadlocks "
+                    "| failed batches | non-2xx | lost races | statuses |"
                 ),
-                "|---|---|---|---|---|---|---|---|---|---|---|",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|",
             ]
             settle = args.reconcilers > 0  # else the deliveries stay pending: no settled rate
             for processes in args.processes:
@@ -416,7 +449,8 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
                 lines.append(
                     f"| {processes} | {r['count']:,} | {r['accept_rate']:,.0f} | "
                     f"{_rate(settle and r['settle_rate'])} | {r['per_cpu_server']:,.0f} | "
-                    f"{_rate(r['per_cpu_reconciler'])} | {r['deadlocks']} | {r['failed']} | "
+                    f"{_rate(r['per_cpu_reconciler'])} | {_micros(r['server_us'])} | "
+                    f"{r['deadlocks']} | {r['failed']} | "
                     f"{r['non_2xx']} | {r['lost']} | "
                     f"{', '.join(f'{k} {v}' for k, v in sorted(r['statuses'].items()))} |"
                 )
@@ -427,6 +461,10 @@ def run(args: argparse.Namespace, server: str | None) -> list[str]:
 
 def _rate(value: float | None) -> str:
     return "-" if not value else f"{value:,.0f}"
+
+
+def _micros(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f} µs"
 
 
 def reconciler_rows(args: argparse.Namespace, traffic: str, server: str | None) -> list[str]:
