@@ -47,3 +47,8 @@ def test_one_reconciler_settles_what_the_request_path_stored(tmp_path: Path) -> 
     stored = bench_scale.request_path(spec | {"where": str(tmp_path / "b.db")})
     assert done["count"] == sum(done["settled"].values()) == stored["answers"]["pending"]
     assert done["rss"] > 0
+
+
+def test_postgresqls_own_cpu_is_read_or_none_where_it_cannot_be(tmp_path: Path) -> None:
+    """No server to read (a file, not a DSN) gives None, never a figure made up."""
+    assert bench_scale.server_cpu(str(tmp_path / "not-a-server.db")) is None

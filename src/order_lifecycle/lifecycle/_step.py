@@ -8,7 +8,8 @@ operation is or is not allowed, the :class:`Stateful` shape a machine moves, and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
@@ -28,6 +29,7 @@ __all__ = [
     "Move",
     "Stateful",
     "Step",
+    "announced",
     "coerce",
     "compact",
     "expand",
@@ -285,3 +287,15 @@ def coerce(
         return enum(value)
     except ValueError:
         raise error(machine, value, [str(m) for m in enum]) from None
+
+
+_EVENT_ID = operator.attrgetter("_event_id")
+
+
+def announced(history: Iterable[Step[Any, Any]], event_id: str) -> bool:
+    """Whether a step of ``history`` carries ``event_id``.
+
+    Read at the speed of C, not a property call a step: a reconciler asks it of every
+    delivery, and a long-lived order's history holds thousands of steps.
+    """
+    return event_id in map(_EVENT_ID, history)

@@ -449,7 +449,9 @@ def _check_history(
 def _first_entries(history: Iterable[Step[V, Any]]) -> Mapping[V, datetime]:
     entered: dict[V, datetime] = {}
     for step in history:
-        entered.setdefault(step.dest, step.at)
+        dest = step.dest
+        if dest not in entered:  # a step's time read only for a first entry (datetimes cost)
+            entered[dest] = step.at
     return entered
 
 

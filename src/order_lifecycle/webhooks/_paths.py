@@ -237,7 +237,7 @@ def walk(
     walk and gives ``None``: the order is as it was.
     """
     announcing = _announcing([m.row.event for m in moves], event)
-    entered = {step.dest for step in order.history}  # the keys of its stateTransitions
+    entered: set[OrderState] = set()  # the states it entered, as found (not the whole history)
     previous = order.history[-1].at
     state, length = order.state, len(order.history)
     steps = []
@@ -248,7 +248,9 @@ def walk(
                 del order.history[length:]
                 order.state = state
                 return None
-        at = _step_time(move.row.dest, entered, data, event, previous)
+        at = _step_time(
+            move.row.dest, _entered(order, move.row.dest, entered), data, event, previous
+        )
         event_id = event.id if index == announcing else None
         implied = index != announcing
         if move.forced:
@@ -286,12 +288,23 @@ def announce(order: Order, count: int, event: Event) -> None:
             )
 
 
+def _entered(order: Order, state: OrderState, entered: set[OrderState]) -> bool:
+    """Whether ``order`` has entered ``state`` (a key of its ``stateTransitions``), noted.
+
+    Its history is read for that state only, and no further than its first entry: a
+    long-lived order's thousands of steps are not read whole for each delivery.
+    """
+    if state not in entered and any(step.dest is state for step in order.history):
+        entered.add(state)
+    return state in entered
+
+
 def _step_time(
     dest: OrderState,
-    entered: set[OrderState],
+    entered: bool,  # noqa: FBT001 (the answer of _entered)
     data: OrderSnapshot,
     event: Event,
     previous: datetime,
 ) -> datetime:
-    first_entry = data.state_transitions.get(dest) if dest not in entered else None
+    first_entry = None if entered else data.state_transitions.get(dest)
     return max(first_entry or event.created_time, previous)

@@ -60,6 +60,7 @@ from order_lifecycle.lifecycle import (
     OrderState,
     Step,
     TransitionSpec,
+    announced,
 )
 from order_lifecycle.models import ORDER_MACHINE, Charge, Item, Order, SnapshotMark, marked_charge
 from order_lifecycle.provider import ChargeSnapshot, ItemSnapshot, OrderSnapshot
@@ -189,11 +190,10 @@ def _conflict(
 
 def already_applied(order: Order, event_id: str) -> bool:
     """Whether the order holds ``event_id``: a step it announced, or a snapshot's mark."""
-    # Plain loops, no list built: every delivery asks this, and the answer is mostly no.
-    for step in order.history:
-        if step.event_id == event_id:
-            return True
+    # No list built: every delivery asks this, and the answer is mostly no.
     if order.as_of is not None and order.as_of.event_id == event_id:
+        return True
+    if announced(order.history, event_id):
         return True
     for charge in order.charges:
         if charge.as_of is not None and charge.as_of.event_id == event_id:
@@ -471,7 +471,7 @@ def _tells_of_a_missed_dispute(order: Order, event: Event, data: OrderSnapshot) 
     left = order.state in listed and data.state is not order.state
     if left and leads(data.state, order.state):
         return True
-    return OrderState.DISPUTE not in order.state_transitions
+    return all(step.dest is not OrderState.DISPUTE for step in order.history)
 
 
 def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
