@@ -24,6 +24,7 @@ from bench_ingest import T0, long_order
 
 from order_lifecycle import Delivery, Inbox, Reconciler
 from order_lifecycle.store import open_store
+from order_lifecycle.webhooks import sign
 
 DISPUTED = T0 + timedelta(days=365)
 
@@ -69,7 +70,7 @@ def dispute(order_id: str) -> Delivery:
         }
     ).encode()
     sent = DISPUTED + timedelta(seconds=1)
-    return Delivery(body, _traffic.sign(body, _traffic.SECRET, sent), sent)
+    return Delivery(body, sign(body, _traffic.SECRET, sent), sent)
 
 
 def settle(steps: int, orders: int) -> tuple[float, dict[str, int]]:
