@@ -17,12 +17,15 @@ PostgreSQL's durable defaults, or ``--postgres DSN``); SQLite as the store sets 
   ``Inbox.receive`` (everything done inside the request), measured alike in the same run.
 - ``scale``: on PostgreSQL, 1, 2, 4 and 8 app-server processes (``--processes``), fed
   round-robin (server ``n`` takes deliveries ``n``, ``n + P`` ...), accept in batches of
-  ``--batch`` while ``--reconcilers`` reconciler processes settle what they stored; timed
-  from the start until everything is stored (``accept/s``) and until everything is
-  settled (``settled/s``). Each process reports its own CPU seconds: ``per CPU-s`` is a
-  process's deliveries per second of its own CPU. Deadlocks come from
-  ``pg_stat_database``; failed batches are ``StoreError`` s the processes met; non-2xx
-  the answers that were not.
+  ``--batch`` while ``--reconcilers`` reconciler processes settle what they stored
+  (``--reconcilers 0``: the request path alone); timed from the first server's first
+  batch (start-up and reading the traffic excluded) until everything is stored
+  (``accept/s``) and until everything is settled (``settled/s``). Each process reports
+  its own CPU seconds: ``per CPU-s`` is a process's deliveries per second of its own CPU
+  (a server's while it serves; a reconciler's whole, its polling included), and
+  ``PostgreSQL CPU a delivery`` the server's own processes' (read from ``/proc``, when
+  the server runs on this host). Deadlocks come from ``pg_stat_database``; failed
+  batches are ``StoreError`` s the processes met; non-2xx the answers that were not.
 - ``--reconciler``: one reconciler process settling what the request path stored into
   each store (the filling untimed), against the floor above (batches of 100); with
   ``--before SRC``, that code's reconciler too. ``peak RSS`` is the reconciler process's,
@@ -208,6 +211,8 @@ def app_server(spec: Result) -> Result:
     failed = 0
     with open_store(spec["where"]) as store:
         inbox = Inbox(store, secrets=[_traffic.SECRET])
+        # Timed from here: the traffic read and the imports are no server's work.
+        began, used = time.time(), cpu_seconds()
         for start in range(0, len(deliveries), batch):
             chunk = deliveries[start : start + batch]
             try:
@@ -217,7 +222,14 @@ def app_server(spec: Result) -> Result:
                 codes = [503] * len(chunk)
             for code in codes:
                 answers[code] = answers.get(code, 0) + 1
-    return {"count": len(deliveries), "answers": answers, "failed": failed, "cpu": cpu_seconds()}
+    return {
+        "count": len(deliveries),
+        "answers": answers,
+        "failed": failed,
+        "cpu": cpu_seconds() - used,
+        "began": began,
+        "ended": time.time(),
+    }
 
 
 def reconciler(spec: Result) -> Result:
@@ -318,7 +330,6 @@ def scale(traffic: str, where: str, processes: int, args: argparse.Namespace) ->
     server_before = server_cpu(where)
     with tempfile.TemporaryDirectory(prefix="bench-scale-stop-") as folder:
         stop = str(Path(folder) / "stop")
-        began = time.perf_counter()
         settle = [
             start({"worker": "reconciler", "where": where, "stop": stop, "orders": args.orders})
             for _ in range(args.reconcilers)
@@ -337,10 +348,11 @@ def scale(traffic: str, where: str, processes: int, args: argparse.Namespace) ->
             for n in range(processes)
         ]
         served = [finish(p) for p in servers]
-        accepted = time.perf_counter() - began
+        # From the first server's first batch to the last one's last: start-up excluded.
+        accepted = max(s["ended"] for s in served) - min(s["began"] for s in served)
         Path(stop).touch()
         settled = [finish(p) for p in settle]
-        total = time.perf_counter() - began
+        total = time.time() - min(s["began"] for s in served)
     count = sum(s["count"] for s in served)
     answers: dict[str, int] = {}
     for s in served:
