@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from order_lifecycle.exceptions import WrongType
-from order_lifecycle.lifecycle import CheckoutState, OrderEvent, OrderState, Step
+from order_lifecycle.lifecycle import CheckoutState, OrderEvent, OrderState, Step, announced
 from order_lifecycle.lifecycle._step import EXACT_SECONDS, compact, expand
 from order_lifecycle.testing import HOSTILE_TEXT, IDS
 
@@ -200,3 +200,19 @@ def test_hostile_parts_raise_only_typed_errors(value: object, position: int) -> 
     except WrongType:
         return
     assert [getattr(step, name) for name in step.__match_args__] == args
+
+
+@given(
+    st.lists(st.sampled_from([None, "evt-1", "evt-2", "evt-3"]), min_size=1, max_size=12),
+    st.sampled_from(["evt-1", "evt-2", "evt-4", ""]),
+)
+def test_announced_tells_whether_a_step_carries_the_event_id(
+    event_ids: list[str | None], wanted: str
+) -> None:
+    """`announced` answers as a scan of the steps' event ids does, whatever the history."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    history = [
+        Step(OrderEvent.ACCEPT, OrderState.IN_REVIEW, OrderState.ACCEPTED, at, event_id)
+        for event_id in event_ids
+    ]
+    assert announced(history, wanted) is any(s.event_id == wanted for s in history)
