@@ -330,20 +330,20 @@ def typed_event(raw: object, keys: Keys | None = None) -> TypedEvent | None:
     ``keys``: the body's :func:`typed_keys`, whose decoded body is read, not decoded again.
     """
     try:
-        if keys is not None and keys.decoded is not None:
+        if keys is not None and keys.decoded is not None:  # its envelope read already
             _plain_text(raw)
             check_text_depth(raw)  # type: ignore[arg-type]  # bytes: _plain_text said so
             envelope: _Envelope = keys.decoded  # type: ignore[assignment]  # typed_keys's
-        else:
-            envelope = _decoded(_EVENT, raw)
-        data = envelope.data
-        if data is None or data.object is None or envelope.createdTime is None:
-            return None
-        if keys is not None and keys.decoded is envelope:  # its envelope read already
             head = (keys.id, keys.type, keys.created_time)
         else:
+            envelope = _decoded(_EVENT, raw)
+            if envelope.createdTime is None:
+                return None
             created = read_time(envelope.createdTime, "createdTime")
             head = (_id(envelope.id), _id(envelope.type), created)
+        data = envelope.data
+        if data is None or data.object is None:
+            return None
         snapshot = _object(data.object)
         previous: Mapping[str, Any] = {}
         if len(data.previousAttributes) and bytes(data.previousAttributes) != b"null":
