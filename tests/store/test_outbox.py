@@ -442,6 +442,7 @@ def test_a_cancellations_result_is_the_generic_encoders_text(
     given_reason: bool,
 ) -> None:
     """A cancelled key's result is encode_json's text, byte for byte, whatever the reason."""
-    derived = Derived(cancelled=("k",), reasons={"k": reason} if given_reason else {})
+    reasons: dict[str, Any] = {"k": reason} if given_reason else {}  # typed str; not checked
+    derived = Derived(cancelled=("k",), reasons=reasons)
     said = reason if given_reason else "its reason went away"
     assert cancelled_result(derived, "k") == encode_json({"cancelled": said}, "reason")
