@@ -449,12 +449,12 @@ def _updated(spec: Spec, before: Order | None, after: Order) -> Iterator[Action]
             continue  # cancelled by this change, if it was standing
         if declared.for_each in _ITEM_SCOPES:
             for item in items:
-                payload = {"quantity": item.open_quantity}
-                yield _action(after.id, _kind(declared), item.id, payload)
+                quantity: dict[str, Any] = {"quantity": item.open_quantity}
+                yield _action(after.id, _kind(declared), item.id, quantity)
         elif declared.for_each is ActionScope.UNCAPTURED_CHARGE:
             for charge in charges:
-                payload = {"amount": str(charge.open_amount)}
-                yield _action(after.id, _kind(declared), charge.id, payload)
+                amount: dict[str, Any] = {"amount": str(charge.open_amount)}
+                yield _action(after.id, _kind(declared), charge.id, amount)
 
 
 def _kind(declared: ActionSpec[Any]) -> ActionKind:
