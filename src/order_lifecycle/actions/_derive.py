@@ -439,9 +439,9 @@ def _updated(spec: Spec, before: Order | None, after: Order) -> Iterator[Action]
         return
     # The items and charges still open whose open units or money changed: found once.
     units = {item.id: item.open_quantity for item in before.items}
-    items = [i for i in after.items if 0 < units.get(i.id, 0) != i.open_quantity > 0]
+    items = [i for i in after.items if _moved(units.get(i.id, 0), i.open_quantity)]
     money = {charge.id: charge.open_amount for charge in before.charges}
-    charges = [c for c in after.charges if 0 < money.get(c.id, 0) != c.open_amount > 0]
+    charges = [c for c in after.charges if _moved(money.get(c.id, 0), c.open_amount)]
     if not items and not charges:
         return
     for declared in spec.actions:
@@ -455,6 +455,11 @@ def _updated(spec: Spec, before: Order | None, after: Order) -> Iterator[Action]
             for charge in charges:
                 amount: dict[str, Any] = {"amount": str(charge.open_amount)}
                 yield _action(after.id, _kind(declared), charge.id, amount)
+
+
+def _moved(was: Decimal | int, now: Decimal | int) -> bool:
+    """Open before and after, by another amount: what an action standing covers changed."""
+    return was > 0 and now > 0 and now != was
 
 
 def _kind(declared: ActionSpec[Any]) -> ActionKind:
