@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -56,6 +57,35 @@ def test_accept_stores_each_event_once_and_numbers_them(store: Store) -> None:
     assert store.accept_deliveries([incoming("e-2", body=b"other"), incoming("e-3")])[0] is None
     assert [event_id for event_id, _, _ in rows(store)] == ["e-1", "e-2", "e-3"]
     assert store.get_delivery(first[1]).body == b"{}"
+
+
+_BATCHES_OF_ONE = itertools.count()
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(keys=st.lists(st.sampled_from("abcd"), min_size=1, max_size=12))
+def test_a_batch_of_one_answers_its_new_seq_or_none_when_stored(
+    store: Store, keys: list[str]
+) -> None:
+    """One delivery at a time: each new event id answers its row's seq, one stored before None."""
+    run = next(_BATCHES_OF_ONE)
+    seen: set[str] = set()
+    last = 0
+    for key in keys:
+        event_id = f"one-{run}-{key}"
+        (seq,) = store.accept_deliveries([incoming(event_id, body=key.encode())])
+        if event_id in seen:
+            assert seq is None
+            continue
+        seen.add(event_id)
+        assert seq is not None
+        assert seq > last
+        assert store.get_delivery(seq).event_id == event_id
+        last = seq
 
 
 def test_accept_keeps_summaries_in_the_same_transaction(store: Store) -> None:

@@ -14,7 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from order_lifecycle import Charge, Inbox, Item, Order, OrderEvent, OrderState
-from order_lifecycle.actions import ActionPolicy, ActionState, Completed, Released, action_key
+from order_lifecycle.actions import (
+    ActionPolicy,
+    ActionState,
+    Completed,
+    Derived,
+    Released,
+    action_key,
+)
 from order_lifecycle.exceptions import (
     ActionNotRetryable,
     InvalidInput,
@@ -28,6 +35,7 @@ from order_lifecycle.lifecycle import ActionKind
 from order_lifecycle.models import fire
 from order_lifecycle.orders import cancel_items, fulfil_items
 from order_lifecycle.store import Store
+from order_lifecycle.store._outbox import cancelled_result, encode_json
 from tests import webhook_events as ev
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -426,3 +434,15 @@ def test_an_unknown_kind_is_a_clear_error(store: Store) -> None:
     """A kind the order table does not declare names the ones it does."""
     with pytest.raises(InvalidInput, match=r"Unknown action kind 'shipp'.*ship"):
         store.claim_actions(["shipp"])
+
+
+@given(reason=st.text() | st.integers() | st.none(), given_reason=st.booleans())
+def test_a_cancellations_result_is_the_generic_encoders_text(
+    reason: object,
+    given_reason: bool,
+) -> None:
+    """A cancelled key's result is encode_json's text, byte for byte, whatever the reason."""
+    reasons: dict[str, Any] = {"k": reason} if given_reason else {}  # typed str; not checked
+    derived = Derived(cancelled=("k",), reasons=reasons)
+    said = reason if given_reason else "its reason went away"
+    assert cancelled_result(derived, "k") == encode_json({"cancelled": said}, "reason")

@@ -342,7 +342,7 @@ def _subjects(
     fulfilment: Fulfilment,
 ) -> Iterator[Action]:
     """The actions ``declared`` makes for ``after``: one per subject whose reason holds."""
-    kind = ActionKind(declared.kind)
+    kind = _kind(declared)
     scope = declared.for_each
     if scope is ActionScope.ORDER:
         subject = _entry(after, declared.on)
@@ -437,19 +437,32 @@ def _updated(spec: Spec, before: Order | None, after: Order) -> Iterator[Action]
     """What the change rewrites in the actions it leaves standing: units and money still open."""
     if before is None:
         return
+    # The items and charges still open whose open units or money changed: found once.
     units = {item.id: item.open_quantity for item in before.items}
+    items = [i for i in after.items if _moved(units.get(i.id, 0), i.open_quantity)]
     money = {charge.id: charge.open_amount for charge in before.charges}
+    charges = [c for c in after.charges if _moved(money.get(c.id, 0), c.open_amount)]
+    if not items and not charges:
+        return
     for declared in spec.actions:
         if declared.while_in is not None and after.state not in declared.while_in:
             continue  # cancelled by this change, if it was standing
-        kind = ActionKind(declared.kind)
         if declared.for_each in _ITEM_SCOPES:
-            for item in after.items:
-                was = units.get(item.id, 0)
-                if was > 0 and item.open_quantity > 0 and item.open_quantity != was:
-                    yield _action(after.id, kind, item.id, {"quantity": item.open_quantity})
+            for item in items:
+                quantity: dict[str, Any] = {"quantity": item.open_quantity}
+                yield _action(after.id, _kind(declared), item.id, quantity)
         elif declared.for_each is ActionScope.UNCAPTURED_CHARGE:
-            for charge in after.charges:
-                was_owed = money.get(charge.id, Decimal(0))
-                if was_owed > 0 and charge.open_amount > 0 and charge.open_amount != was_owed:
-                    yield _action(after.id, kind, charge.id, {"amount": str(charge.open_amount)})
+            for charge in charges:
+                amount: dict[str, Any] = {"amount": str(charge.open_amount)}
+                yield _action(after.id, _kind(declared), charge.id, amount)
+
+
+def _moved(was: Decimal | int, now: Decimal | int) -> bool:
+    """Open before and after, by another amount: what an action standing covers changed."""
+    return was > 0 and now > 0 and now != was
+
+
+def _kind(declared: ActionSpec[Any]) -> ActionKind:
+    """The declaration's kind as an :class:`ActionKind` (most are one already: no lookup)."""
+    kind = declared.kind
+    return kind if type(kind) is ActionKind else ActionKind(kind)

@@ -49,7 +49,7 @@ from ._inbox import (
     stored_delivery,
 )
 
-__all__ = ["INBOX_COLUMNS", "INSERT_DELIVERY", "SQLInbox"]
+__all__ = ["INBOX_COLUMNS", "INSERT_DELIVERY", "INSERT_ROW", "SQLInbox"]
 
 Row = tuple[Any, ...]
 
@@ -75,7 +75,8 @@ INSERT_DELIVERY = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING seq"
 )
 """The request path's statement: a delivery stored unless its key is; its new ``seq``."""
-_INSERT = INSERT_DELIVERY.removesuffix(" RETURNING seq")
+INSERT_ROW = INSERT_DELIVERY.removesuffix(" RETURNING seq")
+"""The same, answering nothing: what a batch runs, ``seq`` read after."""
 _SETTLE = (
     "UPDATE ol_inbox SET status = ?, reason = ?, attempts = ?, due_at = ? "
     "WHERE seq = ? AND status = ?"
@@ -194,7 +195,7 @@ class SQLInbox:
         given twice in one batch, the first is stored, the second is a duplicate.
         """
         top = self._query("SELECT COALESCE(MAX(seq), 0) FROM ol_inbox")[0][0]
-        self._write_many(_INSERT, rows)
+        self._write_many(INSERT_ROW, rows)
         new = self._query("SELECT seq, event_id FROM ol_inbox WHERE seq > ?", [top])
         stored = {key: seq for seq, key in new}
         return [stored.pop(row.event_id, None) for row in rows]

@@ -31,8 +31,10 @@ from order_lifecycle.exceptions import (
     StoreUnavailable,
     WrongType,
 )
+from order_lifecycle.webhooks import Incoming
 
 from ._check import StoredHistory
+from ._inbox_sql import INSERT_ROW
 from ._schema import SQLITE
 from ._sql import NotAllowed, Row, SQLStore, holding
 
@@ -247,6 +249,18 @@ class SQLiteStore(SQLStore):
     def _stored_histories(self) -> Iterator[StoredHistory]:
         self._quick_check()
         yield from super()._stored_histories()
+
+    def _insert_rows(self, rows: Sequence[Incoming]) -> list[int | None]:
+        """As :meth:`SQLInbox._insert_rows`; a batch of one in one statement.
+
+        The request path's usual batch: its ``seq`` is the row id SQLite gave the row, so
+        neither the highest ``seq`` before nor the rows after are read (nor ``RETURNING``,
+        which costs more here than the reads it saves).
+        """
+        if len(rows) != 1:
+            return super()._insert_rows(rows)
+        cursor = self._connection.execute(INSERT_ROW, rows[0])
+        return [cursor.lastrowid if cursor.rowcount == 1 else None]
 
     def _accepting(self) -> AbstractContextManager[None]:
         # The request path waits for the write lock accept_timeout at most, not timeout.
