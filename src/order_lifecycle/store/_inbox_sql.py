@@ -107,6 +107,15 @@ class SQLInbox:
 
     _unlocked = ""
     """What the claim's scans add to skip orders other sessions hold (PostgreSQL's)."""
+    _by_order = ""
+    """What the read of claimed orders' open rows names to be planned by ``ol_inbox_by_order``.
+
+    SQLite's: it plans without statistics, and took the index by status instead, reading
+    every open row of the inbox for each claim (quadratic in a backlog: a million pending
+    deliveries settled at a few hundred a second).
+    """
+    _by_due = ""
+    """The same for the scan of waiting rows due: ``ol_inbox_due`` (SQLite's)."""
 
     # --- what SQLStore and the dialects supply ------------------------------------------------
 
@@ -246,8 +255,8 @@ class SQLInbox:
                 [scan],
             )
             due += self._query(
-                "SELECT seq, order_id FROM ol_inbox WHERE status = 'waiting' AND due_at <= ?"  # noqa: S608
-                f"{self._unlocked} ORDER BY due_at LIMIT ?",
+                f"SELECT seq, order_id FROM ol_inbox{self._by_due} "  # noqa: S608 (our names)
+                f"WHERE status = 'waiting' AND due_at <= ?{self._unlocked} ORDER BY due_at LIMIT ?",
                 [now, scan],
             )
         orders: dict[str, None] = {}
@@ -263,10 +272,11 @@ class SQLInbox:
     def _open_rows(self, orders: Sequence[str], loose: Sequence[int]) -> list[StoredDelivery]:
         """Inside the claim: the open rows of ``orders``, and those of ``loose`` still open."""
         rows: dict[int, StoredDelivery] = {}
-        for column, values in (("order_id", orders), ("seq", loose)):
+        for column, values, hint in (("order_id", orders, self._by_order), ("seq", loose, "")):
             for chunk in _chunks(values):
                 found = self._query(
-                    f"{_SELECT} WHERE {column} IN ({_marks(len(chunk))}) AND status IN {_OPEN}",
+                    f"{_SELECT}{hint} WHERE {column} IN ({_marks(len(chunk))}) "
+                    f"AND status IN {_OPEN}",
                     chunk,
                 )
                 rows.update((row.seq, row) for row in map(stored_delivery, found))

@@ -81,6 +81,10 @@ class SQLiteStore(SQLStore):
 
     """
 
+    # SQLite plans without statistics: the claim's reads name the indexes that bound them.
+    _by_order = " INDEXED BY ol_inbox_by_order"
+    _by_due = " INDEXED BY ol_inbox_due"
+
     dialect = SQLITE
     _data_errors = (sqlite3.DataError, sqlite3.IntegrityError)
 
