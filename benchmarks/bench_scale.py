@@ -534,7 +534,9 @@ def main() -> None:
     parser.add_argument("--processes", default="1,2,4,8", help="app servers ('' skips scale)")
     parser.add_argument("--batch", type=int, default=50, help="an app server's batch")
     parser.add_argument("--reconcilers", type=int, default=2)
-    parser.add_argument("--orders", type=int, default=100, help="orders a reconciler claims")
+    parser.add_argument(
+        "--orders", type=int, help="orders a reconciler claims (default: the Reconciler's)"
+    )
     parser.add_argument("--postgres", help="a server's DSN (default: a throwaway cluster)")
     parser.add_argument("--before", help="an older order-lifecycle's src folder, to compare")
     parser.add_argument(
@@ -549,6 +551,11 @@ def main() -> None:
     if args.worker:
         print(json.dumps(WORKERS[json.loads(args.worker)["worker"]](json.loads(args.worker))))
         return
+    if args.orders is None:
+        # Here, not at the top: a worker of --before code imports this file, without it.
+        from order_lifecycle.webhooks import CLAIMED_ORDERS  # noqa: PLC0415
+
+        args.orders = CLAIMED_ORDERS
     if args.quick:
         args.deliveries, args.processes = 600, "1,2"
     args.stores = [s for s in args.stores.split(",") if s]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from order_lifecycle.exceptions import InvalidInput
 from order_lifecycle.store import open_store
-from order_lifecycle.webhooks import FetchOrder, Reconciler
+from order_lifecycle.webhooks import CLAIMED_ORDERS, FetchOrder, Reconciler
 
 from ._logging import log_to_stderr
 from ._output import Output
@@ -61,7 +61,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_db_argument(reconcile)
     reconcile.add_argument("--once", action="store_true", help="stop once nothing is due")
     reconcile.add_argument(
-        "--batch", type=_batch, default=100, help="orders claimed at a time (default 100)"
+        "--batch",
+        type=_batch,
+        default=CLAIMED_ORDERS,
+        help=f"orders claimed at a time (default {CLAIMED_ORDERS})",
     )
     reconcile.add_argument(
         "--idle", type=_positive, default=1.0, help="seconds to wait when nothing is due (1)"

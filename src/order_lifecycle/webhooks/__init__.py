@@ -32,7 +32,7 @@ from ._inbox_store import (
     StoredDelivery,
 )
 from ._reconcile import POLL_EVENT_TYPE, EventOutcome, Reconciled, apply_event, reconcile
-from ._reconciler import FetchOrder, Reconciler, ReconcilerCounts
+from ._reconciler import CLAIMED_ORDERS, FetchOrder, Reconciler, ReconcilerCounts
 from ._signature import SIGNATURE_HEADER, sign, verify_signature
 from ._status import (
     HTTP_STATUSES,
@@ -51,6 +51,7 @@ from ._webhook_store import (
 )
 
 __all__ = [
+    "CLAIMED_ORDERS",
     "COMMITTED",
     "DEFAULT_MAX_BODY",
     "GROUP_COMMITTED",

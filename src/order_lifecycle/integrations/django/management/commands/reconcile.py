@@ -14,7 +14,7 @@ from order_lifecycle.integrations.django._commands import (
     whole,
 )
 from order_lifecycle.integrations.django._settings import get_store
-from order_lifecycle.webhooks import Reconciler
+from order_lifecycle.webhooks import CLAIMED_ORDERS, Reconciler
 
 __all__ = ["Command"]
 
@@ -32,7 +32,10 @@ class Command(BaseCommand):  # type: ignore[misc]
         """``--once``, ``--batch``, ``--idle`` and ``--order-wait``."""
         parser.add_argument("--once", action="store_true", help="stop once nothing is due")
         parser.add_argument(
-            "--batch", type=whole(1, 10_000), default=100, help="orders claimed at a time (100)"
+            "--batch",
+            type=whole(1, 10_000),
+            default=CLAIMED_ORDERS,
+            help=f"orders claimed at a time ({CLAIMED_ORDERS})",
         )
         parser.add_argument(
             "--idle", type=seconds, default=1.0, help="seconds to wait when nothing is due (1)"
