@@ -54,6 +54,14 @@ _SCHEMA_LOCK = 0x6F6C5F736368656D
 # The first key of the advisory locks that claim orders for a reconciler ("olib"); the
 # second is the order id's hashtext. Constants, written into the SQL.
 _INBOX_LOCKS = 0x6F6C6962
+# The first key of the advisory locks a batch of the request path takes on its event ids
+# ("olev"), the second their hashtext: in one order for every batch, so two batches
+# holding a redelivery each of the other's event never wait for each other in a cycle.
+_EVENT_LOCKS = 0x6F6C6576
+_LOCK_EVENTS = (
+    f"SELECT pg_advisory_xact_lock({_EVENT_LOCKS}, h) FROM ("  # noqa: S608 (a constant)
+    "SELECT DISTINCT hashtext(e) AS h FROM unnest(%s::text[]) AS e ORDER BY h) AS keys"
+)
 _HELD_ELSEWHERE = (
     " AND (order_id IS NULL OR (hashtext(order_id)::bigint & 4294967295) NOT IN ("  # noqa: S608
     "SELECT objid::bigint FROM pg_catalog.pg_locks WHERE locktype = 'advisory' "
@@ -321,8 +329,13 @@ class PostgresStore(SQLStore):
 
     def _insert_rows(self, rows: Sequence[Incoming]) -> list[int | None]:
         # One pipelined executemany; each run's result set holds its new seq, or nothing.
+        # A batch of more than one first takes its event ids' locks, in one order (a batch
+        # of one holds no key while it waits for one: no cycle); the rows then go in as
+        # they came, numbered in the order they arrived.
         found: list[int | None] = []
         with self._connection.cursor() as cursor:
+            if len(rows) > 1:
+                cursor.execute(_LOCK_EVENTS, [[row.event_id for row in rows]])
             cursor.executemany(_placeholders(INSERT_DELIVERY), rows, returning=True)
             while True:
                 row = cursor.fetchone()
