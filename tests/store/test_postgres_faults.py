@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from order_lifecycle import InvalidInput, Order, OrderEvent, fire
-from order_lifecycle.store import Store, StoreReadOnly, StoreUnavailable, open_store
+from order_lifecycle.store import Incoming, Store, StoreReadOnly, StoreUnavailable, open_store
 from order_lifecycle.store.postgres import RETRIED, PostgresStore
 from tests.otel import Telemetry
 
@@ -294,3 +294,19 @@ def test_a_ping_is_bounded_by_the_server_too(url: str) -> None:
             (bound,) = store._query("SHOW statement_timeout")[0]
         assert bound == "250ms"
         assert session_timeouts(store) == [("5s", "30s")]  # the session keeps its own
+
+
+def test_a_delivery_accepted_after_a_restart_is_stored_once_on_a_new_connection(
+    url: str, other: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """A request after the server dropped the session: run again on a new one, stored once."""
+    at = "2026-04-10T12:00:00+00:00"
+    first = Incoming("evt-1", "order.accepted", "o-1", None, at, "pending", None, b"{}")
+    second = Incoming("evt-2", "order.accepted", "o-1", None, at, "pending", None, b"{}")
+    with open_store(url) as store:
+        (stored,) = store.accept_deliveries([first])
+        assert stored is not None
+        assert kill_backends(other) >= 1
+        (again,) = store.accept_deliveries([second])
+        assert again is not None
+        assert [d.event_id for d in store.list_deliveries()] == ["evt-1", "evt-2"]
