@@ -319,9 +319,8 @@ class PostgresStore(SQLStore):
     # --- the inbox: a bounded request path, claims by advisory locks ---------------------------
 
     def _accepting(self) -> AbstractContextManager[None]:
-        # The request path's bounds set with BEGIN, in one round trip (a statement of its
-        # own cost the request path a third more than its floor with one delivery a call):
-        # a number of milliseconds, checked at construction, written into the SQL.
+        # The request path's bounds set with BEGIN, in one round trip (a statement of their
+        # own is one round trip more each request): an int of milliseconds, in the SQL.
         wait = f"'{round(self.accept_timeout * 1000)}ms'"
         return self._transaction(
             write=True,
