@@ -61,6 +61,7 @@ from order_lifecycle.lifecycle import (
     Step,
     TransitionSpec,
     announced,
+    entries,
 )
 from order_lifecycle.models import ORDER_MACHINE, Charge, Item, Order, SnapshotMark, marked_charge
 from order_lifecycle.provider import ChargeSnapshot, ItemSnapshot, OrderSnapshot
@@ -471,7 +472,7 @@ def _tells_of_a_missed_dispute(order: Order, event: Event, data: OrderSnapshot) 
     left = order.state in listed and data.state is not order.state
     if left and leads(data.state, order.state):
         return True
-    return all(step.dest is not OrderState.DISPUTE for step in order.history)
+    return not entries(order.history, OrderState.DISPUTE)
 
 
 def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
