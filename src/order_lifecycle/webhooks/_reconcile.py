@@ -61,7 +61,6 @@ from order_lifecycle.lifecycle import (
     Step,
     TransitionSpec,
     announced,
-    entries,
 )
 from order_lifecycle.models import ORDER_MACHINE, Charge, Item, Order, SnapshotMark, marked_charge
 from order_lifecycle.provider import ChargeSnapshot, ItemSnapshot, OrderSnapshot
@@ -472,7 +471,7 @@ def _tells_of_a_missed_dispute(order: Order, event: Event, data: OrderSnapshot) 
     left = order.state in listed and data.state is not order.state
     if left and leads(data.state, order.state):
         return True
-    return not entries(order.history, OrderState.DISPUTE)
+    return all(step.dest is not OrderState.DISPUTE for step in order.history)
 
 
 def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
