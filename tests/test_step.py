@@ -13,7 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from order_lifecycle.exceptions import WrongType
-from order_lifecycle.lifecycle import CheckoutState, OrderEvent, OrderState, Step, announced
+from order_lifecycle.lifecycle import (
+    CheckoutState,
+    OrderEvent,
+    OrderState,
+    Step,
+    announced,
+    entries,
+)
 from order_lifecycle.lifecycle._step import EXACT_SECONDS, compact, expand
 from order_lifecycle.testing import HOSTILE_TEXT, IDS
 
@@ -216,3 +223,12 @@ def test_announced_tells_whether_a_step_carries_the_event_id(
         for event_id in event_ids
     ]
     assert announced(history, wanted) is any(s.event_id == wanted for s in history)
+
+
+@given(st.lists(st.sampled_from(list(OrderState)), min_size=1, max_size=12))
+def test_entries_counts_the_steps_into_a_state_as_a_scan_does(dests: list[OrderState]) -> None:
+    """`entries` answers as counting the steps' destinations does, for every state."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    history = [Step(OrderEvent.ACCEPT, OrderState.IN_REVIEW, dest, at) for dest in dests]
+    for state in OrderState:
+        assert entries(history, state) == sum(s.dest is state for s in history)

@@ -39,6 +39,7 @@ from order_lifecycle.lifecycle import (
     Operation,
     OrderEvent,
     OrderState,
+    entries,
 )
 from order_lifecycle.models import Item, Order
 
@@ -393,7 +394,7 @@ def _item_actions(
 
 def _entry(order: Order, state: StrEnum) -> str:
     """Which entry into ``state`` the order's history is at: ``"dispute#2"``."""
-    return f"{state}#{sum(1 for step in order.history if step.dest == state)}"
+    return f"{state}#{entries(order.history, state)}"
 
 
 def _action(order_id: str, kind: StrEnum | str, subject: str, payload: dict[str, Any]) -> Action:

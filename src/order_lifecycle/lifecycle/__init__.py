@@ -25,7 +25,7 @@ from ._spec import (
     TransitionSpec,
     breadth_first,
 )
-from ._step import STEP_FIELDS, Explanation, Guard, Step, announced, coerce
+from ._step import STEP_FIELDS, Explanation, Guard, Step, announced, coerce, entries
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC, SETTLED_CHARGE_STATES, ActionKind, OrderGuard
 from ._vocabulary import (
     PROVIDER_EVENT_TYPES,
@@ -78,6 +78,7 @@ __all__ = [
     "announced",
     "breadth_first",
     "coerce",
+    "entries",
     "replay",
     "slot_setter",
 ]
