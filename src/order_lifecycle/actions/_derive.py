@@ -129,6 +129,10 @@ class Derived:
     def __bool__(self) -> bool:
         return bool(self.created or self.cancelled or self.updated or self.settlements)
 
+    def why(self, key: str) -> str:
+        """Why the action under ``key`` was cancelled (in words, for its result and the log)."""
+        return self.reasons.get(key, "its reason went away")
+
 
 def action_key(order_id: str, kind: StrEnum | str, subject: str) -> str:
     """The stable idempotency key of an action: its order, kind and subject, as JSON text."""

@@ -156,14 +156,7 @@ def _frozen_encoder(kind: type[Any]) -> Encoder:
     encode_fields: Encoder = _encode_step if kind is Step else _attrs_encoder(kind)
 
     def encode_frozen(value: object) -> Any:  # noqa: ANN401 (JSON-ready data)
-        known = _ENCODED.get(id(value))
-        if known is not None and known[0] is value:
-            return known[1]
-        data = encode_fields(value)
-        if len(_ENCODED) >= _ENCODED_SIZE:
-            _ENCODED.clear()
-        _ENCODED[id(value)] = (value, data)
-        return data
+        return _by_identity(_ENCODED, value, encode_fields)
 
     return encode_frozen
 
@@ -407,13 +400,24 @@ _SORTED: dict[int, tuple[object, Any]] = {}
 
 def _remembered(value: object, build: Callable[[Any], Any]) -> Any:  # noqa: ANN401 (JSON data)
     """``build(value)`` for a frozen value, remembered by identity (as :func:`encode` does)."""
-    known = _SORTED.get(id(value))
+    return _by_identity(_SORTED, value, build)
+
+
+def _by_identity(
+    cache: dict[int, tuple[object, Any]], value: object, build: Callable[[Any], Any]
+) -> Any:  # noqa: ANN401 (JSON data)
+    """``build(value)``, kept in ``cache`` by the value's identity; emptied when full.
+
+    The value is kept with its data, so a new object at a freed one's address is never
+    taken for it.
+    """
+    known = cache.get(id(value))
     if known is not None and known[0] is value:
         return known[1]
     data = build(value)
-    if len(_SORTED) >= _ENCODED_SIZE:
-        _SORTED.clear()
-    _SORTED[id(value)] = (value, data)
+    if len(cache) >= _ENCODED_SIZE:
+        cache.clear()
+    cache[id(value)] = (value, data)
     return data
 
 

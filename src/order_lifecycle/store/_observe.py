@@ -35,7 +35,7 @@ def report_derived(before: Order | None, after: Order, derived: Derived) -> None
     for key in derived.cancelled:
         LOG.info(
             "action %s is cancelled: %s",
-            key, derived.reasons.get(key, "its reason went away"),
+            key, derived.why(key),
             extra={"action_key": key, "order_id": after.id, "outcome": "cancelled"},
         )  # fmt: skip
     if before is None or before.state is after.state:

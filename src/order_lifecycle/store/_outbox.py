@@ -545,7 +545,7 @@ def cancelled_result(derived: Derived, key: str) -> str:
     :func:`encode_json`'s text, byte for byte, written directly for a reason in words
     (a batch writes one per cancelled key: ``json.dumps`` cost most of writing them).
     """
-    reason = derived.reasons.get(key, "its reason went away")
+    reason = derived.why(key)
     if type(reason) is str:
         return '{"cancelled": ' + _ASCII_TEXT(reason) + "}"
     return encode_json({"cancelled": reason}, "reason")

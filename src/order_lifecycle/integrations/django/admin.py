@@ -82,13 +82,11 @@ class _StoreAdmin(admin.ModelAdmin):  # type: ignore[misc]
 
     # --- what each admin says ------------------------------------------------------------------
 
-    def page(self, store: Store, request: HttpRequest) -> tuple[Page[Any], list[Row], Row]:
-        """The page the request's filters ask for, its rows, and the filters' context."""
-        raise NotImplementedError
-
-    def record(self, store: Store, key: Any) -> Row:  # noqa: ANN401 (a seq or a key)
-        """One record's context (raises ``NotFound``)."""
-        raise NotImplementedError
+    # Each admin defines these two (the base has none to give).
+    page: Callable[[Store, HttpRequest], tuple[Page[Any], list[Row], Row]]
+    """The page the request's filters ask for, its rows, and the filters' context."""
+    record: Callable[[Store, Any], Row]
+    """One record's context, by its key (a seq or a key; raises ``NotFound``)."""
 
     def key(self, text: str) -> Any:  # noqa: ANN401 (a seq or a key)
         """A record's key from its text in a URL (``InvalidInput`` if it is none)."""
