@@ -318,3 +318,13 @@ def test_every_cancellation_says_why() -> None:
     assert closed.reasons[action_key("o1", "ship", "box")] == (
         "item 'box' has no open units any more"
     )
+
+
+@given(st.one_of(st.none(), st.integers(), st.floats(), st.binary(), st.lists(st.text())))
+def test_why_an_action_was_cancelled_takes_its_key_or_says_wrongtype(key: object) -> None:
+    """A key that is no str is a WrongType; a key the change named says its words, else why not."""
+    derived = Derived(cancelled=("k-1",), reasons={"k-1": "the order was cancelled"})
+    with pytest.raises(WrongType):
+        derived.why(key)  # type: ignore[arg-type]
+    assert derived.why("k-1") == "the order was cancelled"
+    assert derived.why("k-2") == "its reason went away"

@@ -232,3 +232,21 @@ def test_entries_counts_the_steps_into_a_state_as_a_scan_does(dests: list[OrderS
     history = [Step(OrderEvent.ACCEPT, OrderState.IN_REVIEW, dest, at) for dest in dests]
     for state in OrderState:
         assert entries(history, state) == sum(s.dest is state for s in history)
+
+
+_NOT_HISTORIES = st.one_of(
+    st.none(),
+    st.integers(),
+    st.lists(st.one_of(st.none(), st.integers(), HOSTILE_TEXT, st.binary()), min_size=1),
+)
+
+
+@given(_NOT_HISTORIES, HOSTILE_TEXT)
+def test_announced_and_entries_refuse_what_is_no_history_with_wrongtype(
+    history: object, text: str
+) -> None:
+    """Anything but steps (None, numbers, hostile text, bytes) is a WrongType, never more."""
+    with pytest.raises(WrongType):
+        announced(history, text)  # type: ignore[arg-type]
+    with pytest.raises(WrongType):
+        entries(history, OrderState.ACCEPTED)  # type: ignore[arg-type]

@@ -130,7 +130,14 @@ class Derived:
         return bool(self.created or self.cancelled or self.updated or self.settlements)
 
     def why(self, key: str) -> str:
-        """Why the action under ``key`` was cancelled (in words, for its result and the log)."""
+        """Why the action under ``key`` was cancelled (in words, for its result and the log).
+
+        Raises:
+            WrongType: ``key`` is not a str.
+
+        """
+        if not isinstance(key, str):
+            raise WrongType("key", "an action's key (a str)", key)
         return self.reasons.get(key, "its reason went away")
 
 

@@ -298,8 +298,15 @@ def announced(history: Iterable[Step[Any, Any]], event_id: str) -> bool:
 
     Read at the speed of C, not a property call a step: a reconciler asks it of every
     delivery, and a long-lived order's history holds thousands of steps.
+
+    Raises:
+        WrongType: ``history`` is not an iterable of steps.
+
     """
-    return event_id in map(_EVENT_ID, history)
+    try:
+        return event_id in map(_EVENT_ID, history)
+    except (AttributeError, TypeError):  # a step that is none, or no history at all
+        raise WrongType("history", "an iterable of Steps", history) from None
 
 
 _MOVE = operator.attrgetter("_move")
@@ -312,5 +319,12 @@ def entries(history: Iterable[Step[Any, Any]], state: StrEnum) -> int:
     Counted at the speed of C, as :func:`announced` looks: a dispute's actions are named
     by their entry (``dispute#2``), and a long-lived order's history holds thousands of
     steps.
+
+    Raises:
+        WrongType: ``history`` is not an iterable of steps.
+
     """
-    return operator.countOf(map(_DEST, map(_MOVE, history)), state)
+    try:
+        return operator.countOf(map(_DEST, map(_MOVE, history)), state)
+    except (AttributeError, TypeError):  # a step that is none, or no history at all
+        raise WrongType("history", "an iterable of Steps", history) from None
