@@ -328,21 +328,26 @@ class PostgresStore(SQLStore):
         )
 
     def _insert_rows(self, rows: Sequence[Incoming]) -> list[int | None]:
+        # A batch of one, the provider's way: one plain statement. psycopg's executemany
+        # enters and leaves pipeline mode even for one row, which cost more client CPU
+        # than the whole floor's INSERT (bench_scale, batch 1).
+        if len(rows) == 1:
+            found = self._connection.execute(_INSERT_DELIVERY, rows[0]).fetchone()
+            return [None if found is None else found[0]]
         # One pipelined executemany; each run's result set holds its new seq, or nothing.
-        # A batch of more than one first takes its event ids' locks, in one order (a batch
-        # of one holds no key while it waits for one: no cycle); the rows then go in as
-        # they came, numbered in the order they arrived.
-        found: list[int | None] = []
+        # The batch first takes its event ids' locks, in one order (a batch of one holds
+        # no key while it waits for one: no cycle); the rows then go in as they came,
+        # numbered in the order they arrived.
+        found_seqs: list[int | None] = []
         with self._connection.cursor() as cursor:
-            if len(rows) > 1:
-                cursor.execute(_LOCK_EVENTS, [[row.event_id for row in rows]])
-            cursor.executemany(_placeholders(INSERT_DELIVERY), rows, returning=True)
+            cursor.execute(_LOCK_EVENTS, [[row.event_id for row in rows]])
+            cursor.executemany(_INSERT_DELIVERY, rows, returning=True)
             while True:
                 row = cursor.fetchone()
-                found.append(None if row is None else row[0])
+                found_seqs.append(None if row is None else row[0])
                 if not cursor.nextset():
                     break
-        return found
+        return found_seqs
 
     def _claiming(self) -> AbstractContextManager[None]:
         # Read committed: each read after the locks sees every commit made before them.
@@ -475,6 +480,9 @@ def _placeholders(sql: str) -> str:
     if "%" in sql:  # pragma: no cover (the shared SQL has none; a guard for new statements)
         raise AssertionError(f"a literal % in shared SQL: {sql}")
     return sql.replace("?", "%s")
+
+
+_INSERT_DELIVERY = _placeholders(INSERT_DELIVERY)
 
 
 def _describe(params: dict[str, Any]) -> str:
