@@ -88,6 +88,31 @@ def test_a_batch_of_one_answers_its_new_seq_or_none_when_stored(
         last = seq
 
 
+_STORED_TEXT = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=40
+) | st.sampled_from(["'; DROP TABLE ol_inbox; --", "\\x00", "%s %(x)s %%", "$$ $1 ?", "E'\\''"])
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(text=st.tuples(_STORED_TEXT, _STORED_TEXT, _STORED_TEXT), body=st.binary(max_size=300))
+def test_a_delivery_of_any_storable_text_and_bytes_is_read_back_as_given(
+    store: Store, text: tuple[str, str, str], body: bytes
+) -> None:
+    """Quotes, backslashes, placeholders, any code point but NUL or a surrogate: stored exactly."""
+    event_id = f"{next(_BATCHES_OF_ONE)}{text[0]}"
+    row = Incoming(event_id, text[1], text[2], text[0], NOW.isoformat(), "pending", text[1], body)
+    (seq,) = store.accept_deliveries([row])
+    assert seq is not None
+    stored = store.get_delivery(seq)
+    assert (stored.event_id, stored.event_type, stored.order_id) == (event_id, text[1], text[2])
+    assert (stored.created_time, stored.reason, stored.body) == (text[0], text[1], body)
+    assert store.accept_deliveries([row]) == [None]
+
+
 def test_accept_keeps_summaries_in_the_same_transaction(store: Store) -> None:
     """The summaries given with a batch are kept with it, within the cap, even with no row."""
     summary = DeliveryToKeep(b"x" * 1000, "forged", summary=True, at=NOW)
