@@ -15,7 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from order_lifecycle import Inbox, Order, OrderState, Reconciler
-from order_lifecycle.exceptions import InvalidInput, StoreUnavailable, UnknownDelivery, WrongType
+from order_lifecycle.exceptions import (
+    InvalidInput,
+    StoreReadOnly,
+    StoreUnavailable,
+    UnknownDelivery,
+    WrongType,
+)
 from order_lifecycle.lifecycle import Step
 from order_lifecycle.store import (
     ChangeOutcome,
@@ -340,6 +346,18 @@ def test_claim_and_settle_refuse_what_they_cannot_take(store: Store) -> None:
         )
     with pytest.raises(WrongType, match="a Claim"):
         store.release_claim(json.loads("{}"))
+
+
+@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+def test_a_read_only_store_refuses_deliveries_one_or_many(new_url: UrlMaker) -> None:
+    """A store opened read-only: StoreReadOnly for a delivery or a batch, nothing stored."""
+    url = new_url()
+    open_store(url).close()
+    with open_store(url, read_only=True) as store:
+        for batch in ([incoming("e-1")], [incoming("e-1"), incoming("e-2")]):
+            with pytest.raises(StoreReadOnly, match="read-only"):
+                store.accept_deliveries(batch)
+        assert rows(store) == []
 
 
 @pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
