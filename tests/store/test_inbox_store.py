@@ -15,7 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from order_lifecycle import Inbox, Order, OrderState, Reconciler
-from order_lifecycle.exceptions import InvalidInput, StoreUnavailable, UnknownDelivery, WrongType
+from order_lifecycle.exceptions import (
+    InvalidInput,
+    StoreReadOnly,
+    StoreUnavailable,
+    UnknownDelivery,
+    WrongType,
+)
 from order_lifecycle.lifecycle import Step
 from order_lifecycle.store import (
     ChangeOutcome,
@@ -86,6 +92,31 @@ def test_a_batch_of_one_answers_its_new_seq_or_none_when_stored(
         assert seq > last
         assert store.get_delivery(seq).event_id == event_id
         last = seq
+
+
+_STORED_TEXT = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=40
+) | st.sampled_from(["'; DROP TABLE ol_inbox; --", "\\x00", "%s %(x)s %%", "$$ $1 ?", "E'\\''"])
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(text=st.tuples(_STORED_TEXT, _STORED_TEXT, _STORED_TEXT), body=st.binary(max_size=300))
+def test_a_delivery_of_any_storable_text_and_bytes_is_read_back_as_given(
+    store: Store, text: tuple[str, str, str], body: bytes
+) -> None:
+    """Quotes, backslashes, placeholders, any code point but NUL or a surrogate: stored exactly."""
+    event_id = f"{next(_BATCHES_OF_ONE)}{text[0]}"
+    row = Incoming(event_id, text[1], text[2], text[0], NOW.isoformat(), "pending", text[1], body)
+    (seq,) = store.accept_deliveries([row])
+    assert seq is not None
+    stored = store.get_delivery(seq)
+    assert (stored.event_id, stored.event_type, stored.order_id) == (event_id, text[1], text[2])
+    assert (stored.created_time, stored.reason, stored.body) == (text[0], text[1], body)
+    assert store.accept_deliveries([row]) == [None]
 
 
 def test_accept_keeps_summaries_in_the_same_transaction(store: Store) -> None:
@@ -315,6 +346,18 @@ def test_claim_and_settle_refuse_what_they_cannot_take(store: Store) -> None:
         )
     with pytest.raises(WrongType, match="a Claim"):
         store.release_claim(json.loads("{}"))
+
+
+@pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)
+def test_a_read_only_store_refuses_deliveries_one_or_many(new_url: UrlMaker) -> None:
+    """A store opened read-only: StoreReadOnly for a delivery or a batch, nothing stored."""
+    url = new_url()
+    open_store(url).close()
+    with open_store(url, read_only=True) as store:
+        for batch in ([incoming("e-1")], [incoming("e-1"), incoming("e-2")]):
+            with pytest.raises(StoreReadOnly, match="read-only"):
+                store.accept_deliveries(batch)
+        assert rows(store) == []
 
 
 @pytest.mark.parametrize("new_url", REAL_BACKENDS, indirect=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import quote, unquote
 
 import psycopg
@@ -13,6 +14,7 @@ import pytest
 from order_lifecycle import InvalidInput, Order, OrderEvent, fire
 from order_lifecycle.store import Incoming, Store, StoreReadOnly, StoreUnavailable, open_store
 from order_lifecycle.store.postgres import RETRIED, PostgresStore
+from order_lifecycle.webhooks import error_status
 from tests.otel import Telemetry
 
 from .conftest import new_postgres_schema
@@ -310,3 +312,73 @@ def test_a_delivery_accepted_after_a_restart_is_stored_once_on_a_new_connection(
         (again,) = store.accept_deliveries([second])
         assert again is not None
         assert [d.event_id for d in store.list_deliveries()] == ["evt-1", "evt-2"]
+
+
+def test_a_delivery_whose_commit_answer_was_lost_is_answered_its_own_seq(
+    url: str, other: psycopg.Connection[tuple[object, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Committed, then the connection lost before the answer: run again, its seq, stored once."""
+    at = "2026-04-10T12:00:00+00:00"
+    row = Incoming("evt-1", "order.accepted", "o-1", None, at, "pending", None, b"{}")
+    real = psycopg.ClientCursor.execute
+    runs: list[str] = []
+
+    def committed_then_lost(cursor: psycopg.ClientCursor[Any], *args: Any) -> object:
+        done = real(cursor, *args)
+        runs.append("run")
+        if len(runs) == 1:
+            kill_backends(other)
+            cursor.connection.execute("SELECT 1")  # finds the connection gone
+        return done
+
+    with open_store(url) as store:
+        monkeypatch.setattr(psycopg.ClientCursor, "execute", committed_then_lost)
+        (stored,) = store.accept_deliveries([row])
+        assert runs == ["run", "run"]
+        assert stored is not None
+        assert [d.seq for d in store.list_deliveries()] == [stored]
+
+
+def test_a_redelivery_whose_connection_was_lost_is_still_a_duplicate(
+    url: str, other: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """A lost connection, then the event found stored by an earlier delivery: None, not its seq."""
+    first = Incoming(
+        "evt-1", "order.accepted", "o-1", None, "2026-04-10T12:00:00+00:00", "pending", None, b"{}"
+    )
+    again = first._replace(received_at="2026-04-10T12:05:00+00:00")
+    with open_store(url) as store:
+        assert store.accept_deliveries([first]) != [None]
+        assert kill_backends(other) >= 1
+        assert store.accept_deliveries([again]) == [None]
+        assert [d.event_id for d in store.list_deliveries()] == ["evt-1"]
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_a_slow_insert_is_cancelled_by_the_server_within_accept_timeout(
+    url: str, other: psycopg.Connection[tuple[object, ...]], batch: int
+) -> None:
+    """A request's INSERT running past accept_timeout: the server cancels it, 503, none stored."""
+    other.execute(
+        "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_sleep(3); RETURN NEW; END $$"
+    )
+    other.execute(
+        "CREATE TRIGGER slow BEFORE INSERT ON ol_inbox FOR EACH ROW EXECUTE FUNCTION slow()"
+    )
+    at = "2026-04-10T12:00:00+00:00"
+    rows = [
+        Incoming(f"evt-{i}", "order.accepted", "o-1", None, at, "pending", None, b"{}")
+        for i in range(batch)
+    ]
+    with PostgresStore(url) as store:
+        store.accept_timeout = 0.2
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="statement_timeout") as refused:
+            store.accept_deliveries(rows)
+        assert time.monotonic() - started < 2
+        assert error_status(refused.value) == 503
+        other.execute("DROP TRIGGER slow ON ol_inbox")
+        assert store.list_deliveries() == []
+        assert None not in store.accept_deliveries(rows)  # the session goes on, bounded as before
+        assert session_timeouts(store) == [("5s", "30s")]

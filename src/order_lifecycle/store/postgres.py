@@ -11,6 +11,9 @@ Faults: a connection that was lost (a server restart, a killed backend) is repla
 next call, and a call whose transaction certainly did not commit (a read, or a write that
 failed before its ``COMMIT`` was sent) is run once more on the new connection; a
 connection lost during ``COMMIT`` is reported, never retried, as its outcome is unknown.
+The one exception is the request path's delivery a request, sent with its ``COMMIT`` in
+one message: storing it again is harmless (unique by event id), so it is run once more,
+and a row found stored with its arrival time and body is its own.
 Every session has a ``lock_timeout`` and a ``statement_timeout``, so no call waits for ever
 behind another transaction's locks: the ones given to the store, else the ones the DSN (its
 ``options``, or ``PGOPTIONS``), the role or the database sets, else the store's defaults.
@@ -41,6 +44,7 @@ from order_lifecycle.models import Order
 from order_lifecycle.webhooks import Incoming
 
 from ._base import Store
+from ._batch import CheckedKeep
 from ._inbox_sql import INSERT_DELIVERY
 from ._observe import report_reconnect, report_retrying
 from ._require import require_ids
@@ -256,11 +260,8 @@ class PostgresStore(SQLStore):
     def _transaction(
         self, *, write: bool, wait: float | None = None, begin: str = "BEGIN"
     ) -> Iterator[None]:
-        if write and self.read_only:
-            raise StoreReadOnly(
-                f"The store for PostgreSQL at {self.where} was opened read-only: "
-                "nothing was written."
-            )
+        if write:
+            self._writable()
         with holding(self._lock, wait, self.location):
             connection = self._live_connection(wait)
             committing = False
@@ -275,6 +276,13 @@ class PostgresStore(SQLStore):
                 connection.execute("COMMIT")
             except psycopg.Error as error:
                 raise self._translate(error, committing=committing) from error
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreReadOnly(
+                f"The store for PostgreSQL at {self.where} was opened read-only: "
+                "nothing was written."
+            )
 
     def _rollback(self) -> None:
         if self._connection.info.transaction_status == pq.TransactionStatus.IDLE:
@@ -320,12 +328,54 @@ class PostgresStore(SQLStore):
 
     def _accepting(self) -> AbstractContextManager[None]:
         # The request path's bounds set with BEGIN, in one round trip (a statement of their
-        # own is one round trip more each request): an int of milliseconds, in the SQL.
-        wait = f"'{round(self.accept_timeout * 1000)}ms'"
-        return self._transaction(
-            write=True,
-            begin=f"BEGIN; SET LOCAL lock_timeout = {wait}; SET LOCAL statement_timeout = {wait}",
-        )
+        # own is one round trip more each request).
+        return self._transaction(write=True, begin=_bounded_begin(self.accept_timeout))
+
+    def _accept_deliveries(
+        self, rows: Sequence[Incoming], keeps: Sequence[CheckedKeep], cap: int
+    ) -> list[int | None]:
+        if len(rows) != 1 or keeps:
+            return _again(functools.partial(super()._accept_deliveries, rows, keeps, cap))
+        try:
+            return [self._accept_one(rows[0], lost=False)]
+        except _Disconnected as error:
+            report_retrying(error)
+            return [self._accept_one(rows[0], lost=True)]
+
+    def _accept_one(self, row: Incoming, *, lost: bool) -> int | None:
+        """One delivery stored in one round trip; its new seq, or None if its key is stored.
+
+        The provider's way (a delivery a request): ``BEGIN``, the bounds, the ``INSERT``
+        and ``COMMIT`` in one message (the simple protocol, the values bound by psycopg on
+        this side). Three round trips cost the client more CPU than the whole floor's
+        work: each wait is a sleep and a wake-up. An error stops the message before its
+        ``COMMIT``: nothing written. A connection lost meanwhile leaves unknown whether it
+        committed: the caller runs it once more (``lost``) on a new connection, where a
+        row already stored with this delivery's arrival time and body is its own.
+        """
+        self._writable()
+        with holding(self._lock, None, self.location):
+            connection = self._live_connection()
+            cursor = psycopg.ClientCursor(connection)
+            try:
+                cursor.execute(_accept_one_sql(self.accept_timeout), row)
+                for _ in range(3):  # BEGIN, SET LOCAL, SET LOCAL: then the INSERT's rows
+                    cursor.nextset()
+                found = cursor.fetchone()
+                if found is None and lost:
+                    found = connection.execute(
+                        _MINE, [row.event_id, row.received_at, row.body]
+                    ).fetchone()
+            except psycopg.Error as error:
+                if connection.closed or connection.broken:
+                    raise _Disconnected(
+                        f"PostgreSQL at {self.where}: the connection was lost while a "
+                        f"delivery was stored, so whether it committed is unknown; the call "
+                        f"runs once more, and finds the row if it did: {error}"
+                    ) from error
+                self._rollback()
+                raise self._translate(error) from error
+        return None if found is None else found[0]
 
     def _insert_rows(self, rows: Sequence[Incoming]) -> list[int | None]:
         # One pipelined executemany; each run's result set holds its new seq, or nothing.
@@ -336,7 +386,7 @@ class PostgresStore(SQLStore):
         with self._connection.cursor() as cursor:
             if len(rows) > 1:
                 cursor.execute(_LOCK_EVENTS, [[row.event_id for row in rows]])
-            cursor.executemany(_placeholders(INSERT_DELIVERY), rows, returning=True)
+            cursor.executemany(_INSERT_DELIVERY, rows, returning=True)
             while True:
                 row = cursor.fetchone()
                 found.append(None if row is None else row[0])
@@ -475,6 +525,23 @@ def _placeholders(sql: str) -> str:
     if "%" in sql:  # pragma: no cover (the shared SQL has none; a guard for new statements)
         raise AssertionError(f"a literal % in shared SQL: {sql}")
     return sql.replace("?", "%s")
+
+
+_INSERT_DELIVERY = _placeholders(INSERT_DELIVERY)
+# A request's own row, found again after a connection lost during its COMMIT.
+_MINE = "SELECT seq FROM ol_inbox WHERE event_id = %s AND received_at = %s AND body = %s"
+
+
+def _bounded_begin(seconds: float) -> str:
+    """``BEGIN`` with the request path's lock and statement bounds (an int of ms, in the SQL)."""
+    wait = f"'{round(seconds * 1000)}ms'"
+    return f"BEGIN; SET LOCAL lock_timeout = {wait}; SET LOCAL statement_timeout = {wait}"
+
+
+@functools.cache
+def _accept_one_sql(seconds: float) -> str:
+    """A delivery's whole transaction in one message: bounded ``BEGIN``, ``INSERT``, ``COMMIT``."""
+    return f"{_bounded_begin(seconds)}; {_INSERT_DELIVERY}; COMMIT"
 
 
 def _describe(params: dict[str, Any]) -> str:

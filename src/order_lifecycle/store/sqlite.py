@@ -33,6 +33,7 @@ from order_lifecycle.exceptions import (
 )
 from order_lifecycle.webhooks import Incoming
 
+from ._batch import CheckedKeep
 from ._check import StoredHistory
 from ._inbox_sql import INSERT_ROW
 from ._schema import SQLITE
@@ -254,30 +255,44 @@ class SQLiteStore(SQLStore):
         self._quick_check()
         yield from super()._stored_histories()
 
-    def _insert_rows(self, rows: Sequence[Incoming]) -> list[int | None]:
-        """As :meth:`SQLInbox._insert_rows`; a batch of one in one statement.
+    def _accept_deliveries(
+        self, rows: Sequence[Incoming], keeps: Sequence[CheckedKeep], cap: int
+    ) -> list[int | None]:
+        """As :meth:`SQLInbox._accept_deliveries`; a delivery a request in one statement.
 
-        The request path's usual batch: its ``seq`` is the row id SQLite gave the row, so
-        neither the highest ``seq`` before nor the rows after are read (nor ``RETURNING``,
-        which costs more here than the reads it saves).
+        The request path's usual batch: one ``INSERT``, its own transaction (SQLite takes
+        the write lock as the statement starts, as ``BEGIN IMMEDIATE`` would, and commits
+        it when it ends), waiting ``accept_timeout`` for the lock at most. Its ``seq`` is
+        the row id SQLite gave the row, so neither the highest ``seq`` before nor the rows
+        after are read (nor ``RETURNING``, which costs more here than the reads it saves).
         """
-        if len(rows) != 1:
-            return super()._insert_rows(rows)
-        cursor = self._connection.execute(INSERT_ROW, rows[0])
+        if len(rows) != 1 or keeps:
+            return super()._accept_deliveries(rows, keeps, cap)
+        self._writable()
+        with holding(self._lock, None, self.location):
+            self._wait_at_most(self.accept_timeout)
+            try:
+                cursor = self._connection.execute(INSERT_ROW, rows[0])
+            except (sqlite3.Error, UnicodeDecodeError) as error:
+                raise self._translate(error) from error
         return [cursor.lastrowid if cursor.rowcount == 1 else None]
 
     def _accepting(self) -> AbstractContextManager[None]:
         # The request path waits for the write lock accept_timeout at most, not timeout.
         return self._transaction(write=True, busy=self.accept_timeout)
 
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreReadOnly(
+                f"the SQLite file {self.path} was opened read-only: nothing was written."
+            )
+
     @contextmanager
     def _transaction(
         self, *, write: bool, wait: float | None = None, busy: float | None = None
     ) -> Iterator[None]:
-        if write and self.read_only:
-            raise StoreReadOnly(
-                f"the SQLite file {self.path} was opened read-only: nothing was written."
-            )
+        if write:
+            self._writable()
         connection = self._connection
         with holding(self._lock, wait, self.location):
             self._wait_at_most(self._timeout if busy is None else busy)
