@@ -142,7 +142,8 @@ class History(list[Step[S, E]]):
         """
         clone: History[S, E] = _new_list(History)
         clone += self
-        index = _valid(self)
+        # A short history (most are) neither has nor builds an index: nothing more to do.
+        index = _valid(self) if len(self) >= INDEXED_FROM else None
         if index is None and len(self) >= INDEXED_FROM:
             index = self._index = _Index.of(self)
         if index is not None:
@@ -218,12 +219,10 @@ def _valid(steps: History[Any, Any]) -> _Index | None:
 
 
 def _current(steps: History[Any, Any]) -> _Index | None:
-    """The list's index, built or extended as its length asks; ``None``: scan instead."""
+    """A long list's index, built or extended as its length asks; ``None``: scan instead."""
     index = _valid(steps)
     size = len(steps)
     if index is None:
-        if size < INDEXED_FROM:
-            return None
         index = _Index.of(steps)
     elif size > index.covered and (not index.shared or size - index.covered > UNINDEXED_TAIL):
         index = index.extended(steps[index.covered :])
@@ -241,7 +240,7 @@ def announced(history: Iterable[Step[Any, Any]], event_id: str) -> bool:
         WrongType: ``history`` is not an iterable of steps.
 
     """
-    if type(history) is History and type(event_id) is str:
+    if type(history) is History and len(history) >= INDEXED_FROM and type(event_id) is str:
         index = _current(history)
         if index is not None:
             if event_id in index.ids:
@@ -264,7 +263,7 @@ def entries(history: Iterable[Step[Any, Any]], state: StrEnum) -> int:
 
     """
     found = 0
-    if type(history) is History and _plain(type(state)):
+    if type(history) is History and len(history) >= INDEXED_FROM and _plain(type(state)):
         index = _current(history)
         if index is not None:
             found = index.counts.get(state, 0)
