@@ -19,3 +19,10 @@ def test_with_a_cold_cache_the_reconciler_reads_the_orders_and_applies_each_disp
     seconds, settled = bench_history.settle(40, 5, cold=True)
     assert settled == {"applied": 5}
     assert seconds > 0
+
+
+def test_each_long_orders_first_fulfilment_is_applied_by_the_reconciler() -> None:
+    """Every long order takes its ``order.fulfilled`` delivery (a state never entered)."""
+    seconds, settled = bench_history.settle(40, 5, fulfilled=True)
+    assert settled == {"applied": 5}
+    assert seconds > 0
