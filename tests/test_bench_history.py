@@ -12,3 +12,17 @@ def test_each_long_orders_dispute_is_applied_by_the_reconciler() -> None:
         seconds, settled = bench_history.settle(steps, 7)
         assert settled == {"applied": 7}
         assert seconds > 0
+
+
+def test_with_a_cold_cache_the_reconciler_reads_the_orders_and_applies_each_dispute() -> None:
+    """A new store object on the same file (nothing cached) settles every dispute too."""
+    seconds, settled = bench_history.settle(40, 5, cold=True)
+    assert settled == {"applied": 5}
+    assert seconds > 0
+
+
+def test_each_long_orders_first_fulfilment_is_applied_by_the_reconciler() -> None:
+    """Every long order takes its ``order.fulfilled`` delivery (a state never entered)."""
+    seconds, settled = bench_history.settle(40, 5, fulfilled=True)
+    assert settled == {"applied": 5}
+    assert seconds > 0

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import attrs
 import pytest
@@ -18,7 +19,13 @@ from hypothesis import strategies as st
 from order_lifecycle import Delivery, Inbox, OrderState, Reconciler
 from order_lifecycle.exceptions import InvalidInput, WrongType
 from order_lifecycle.store import ChangeOutcome, GroupResult, MemoryStore, SettledGroup
-from order_lifecycle.webhooks import DeliveryStatus, sign
+from order_lifecycle.testing import (
+    TEST_SECRET,
+    SignedDelivery,
+    order_lives,
+    shuffled_deliveries,
+)
+from order_lifecycle.webhooks import DeliveryStatus, _reconcile, _reconciler, sign
 from order_lifecycle.webhooks._reconciler import waiting_backoff
 
 from . import webhook_events as ev
@@ -364,3 +371,63 @@ def test_a_stale_snapshot_is_told_by_its_keys_without_parsing_it(
     assert "holds a newer snapshot" in (rows[capture["id"]].reason or "")
     assert orders(store) == before
     assert event_ids(store)["evt-older"] == accepted["data"]["object"]["id"]
+
+
+@st.composite
+def _traffic(draw: st.DrawFn) -> list[SignedDelivery]:
+    """A few orders' deliveries (the kit's lives, redelivered some) in one random order."""
+    lives = [draw(order_lives(f"o{n}", max_moves=6)) for n in range(draw(st.integers(1, 3)))]
+    return draw(st.permutations([d for life in lives for d in draw(shuffled_deliveries(life))]))
+
+
+def _settled(deliveries: list[SignedDelivery]) -> tuple[Any, ...]:
+    """One inbox and one reconciler over ``deliveries``: every order, id and status after."""
+    store = MemoryStore()
+    Inbox(store, secrets=[TEST_SECRET]).accept(deliveries)
+    drain(Reconciler(store, clock=lambda: NOW, batch=2))
+    return orders(store), dict(event_ids(store)), statuses(store)
+
+
+@settings(max_examples=40)
+@given(_traffic())
+def test_asking_once_whether_the_order_holds_an_event_changes_no_outcome(
+    deliveries: list[SignedDelivery],
+) -> None:
+    """Each delivery's duplicate check made once, or again while applying: the same outcomes."""
+    once = _settled(deliveries)
+    real = _reconcile.applied_to_copy
+
+    def asked_again(order: Any, event: Any, *, unseen: bool) -> Any:  # noqa: ARG001
+        return real(order, event)
+
+    with mock.patch.object(_reconciler, "applied_to_copy", asked_again):
+        twice = _settled(deliveries)
+    assert once == twice
+
+
+def test_each_delivery_asks_once_whether_its_order_holds_its_event() -> None:
+    """A delivery read by its keys: its event id looked for in its order once, not twice."""
+    box, reconciler, _, _ = setup()
+    accepted, capture, cancel = ev.charge_capture_and_cancel()
+    box.accept([signed(accepted)])
+    drain(reconciler)
+    asked: list[str] = []
+    applies: list[str] = []
+    real_check, real_apply = _reconcile.already_applied, Reconciler._apply
+
+    def check(order: Any, event_id: str) -> bool:
+        asked.append(event_id)
+        return real_check(order, event_id)
+
+    def apply(self: Reconciler, work: Any, read: Any, row: Any) -> Any:
+        applies.append(read.id)
+        return real_apply(self, work, read, row)
+
+    with (
+        mock.patch.object(_reconcile, "already_applied", check),
+        mock.patch.object(_reconciler, "already_applied", check),
+        mock.patch.object(Reconciler, "_apply", apply),
+    ):
+        box.accept([signed(capture), signed(cancel)])
+        drain(reconciler)
+    assert sorted(asked) == sorted(applies) == sorted([capture["id"], cancel["id"]])

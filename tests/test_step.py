@@ -18,8 +18,6 @@ from order_lifecycle.lifecycle import (
     OrderEvent,
     OrderState,
     Step,
-    announced,
-    entries,
 )
 from order_lifecycle.lifecycle._step import EXACT_SECONDS, compact, expand
 from order_lifecycle.testing import HOSTILE_TEXT, IDS
@@ -207,46 +205,3 @@ def test_hostile_parts_raise_only_typed_errors(value: object, position: int) -> 
     except WrongType:
         return
     assert [getattr(step, name) for name in step.__match_args__] == args
-
-
-@given(
-    st.lists(st.sampled_from([None, "evt-1", "evt-2", "evt-3"]), min_size=1, max_size=12),
-    st.sampled_from(["evt-1", "evt-2", "evt-4", ""]),
-)
-def test_announced_tells_whether_a_step_carries_the_event_id(
-    event_ids: list[str | None], wanted: str
-) -> None:
-    """`announced` answers as a scan of the steps' event ids does, whatever the history."""
-    at = datetime(2026, 1, 1, tzinfo=UTC)
-    history = [
-        Step(OrderEvent.ACCEPT, OrderState.IN_REVIEW, OrderState.ACCEPTED, at, event_id)
-        for event_id in event_ids
-    ]
-    assert announced(history, wanted) is any(s.event_id == wanted for s in history)
-
-
-@given(st.lists(st.sampled_from(list(OrderState)), min_size=1, max_size=12))
-def test_entries_counts_the_steps_into_a_state_as_a_scan_does(dests: list[OrderState]) -> None:
-    """`entries` answers as counting the steps' destinations does, for every state."""
-    at = datetime(2026, 1, 1, tzinfo=UTC)
-    history = [Step(OrderEvent.ACCEPT, OrderState.IN_REVIEW, dest, at) for dest in dests]
-    for state in OrderState:
-        assert entries(history, state) == sum(s.dest is state for s in history)
-
-
-_NOT_HISTORIES = st.one_of(
-    st.none(),
-    st.integers(),
-    st.lists(st.one_of(st.none(), st.integers(), HOSTILE_TEXT, st.binary()), min_size=1),
-)
-
-
-@given(_NOT_HISTORIES, HOSTILE_TEXT)
-def test_announced_and_entries_refuse_what_is_no_history_with_wrongtype(
-    history: object, text: str
-) -> None:
-    """Anything but steps (None, numbers, hostile text, bytes) is a WrongType, never more."""
-    with pytest.raises(WrongType):
-        announced(history, text)  # type: ignore[arg-type]
-    with pytest.raises(WrongType):
-        entries(history, OrderState.ACCEPTED)  # type: ignore[arg-type]

@@ -1,4 +1,7 @@
-"""An update never reloads or rewrites an order's old history; copies stay independent."""
+"""An update never reloads or rewrites an order's old history; copies stay independent.
+
+A long order's copies share one index of its history, and no rewrite slips past it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from order_lifecycle import Charge, Inbox, Item, Order, OrderState, fire
+import pytest
+
+from order_lifecycle import Charge, Inbox, InvalidInput, Item, Order, OrderState, fire
+from order_lifecycle.lifecycle import Step, announced, shared_prefix
 from order_lifecycle.store import SQLiteStore, Store
 from tests import webhook_events as ev
 
@@ -120,3 +126,29 @@ def test_a_batch_deriving_no_action_runs_no_outbox_statement(tmp_path: Path) -> 
         inbox.receive([ev.raw(blocked)])  # blocking notifies: the outbox is written
         assert [s for s in statements if "INSERT INTO ol_actions" in s] != []
         assert [a.kind for a in store.list_actions()] == ["notify_customer"]
+
+
+def test_copies_of_a_long_order_share_its_historys_index(store: Store) -> None:
+    """Every read of a long order shares one index of its steps, taken at its first copy."""
+    store.create_order(long_order("o-1", 40))
+    first, second = store.get_order("o-1"), store.get_order("o-1")
+    assert len(first.history) == 82
+    assert shared_prefix(first.history, second.history) == 82
+    dispute(store, "o-1", "evt-1", 0)
+    third = store.get_order("o-1")
+    assert announced(third.history, "evt-1")
+    assert shared_prefix(third.history, store.get_order("o-1").history) >= 82
+
+
+def test_a_rewrite_of_a_long_orders_indexed_steps_is_refused(store: Store) -> None:
+    """A step rewritten among those a long order's index covers: the update is refused."""
+    store.create_order(long_order("o-1", 40))
+
+    def rewrite(order: Order) -> None:
+        old = order.history[3]
+        order.history[3] = Step(old.event, old.source, old.dest, old.at, "evt-0", old.implied)
+        fire(order, "dispute", at=T0 + timedelta(days=1), event_id="evt-1")
+
+    with pytest.raises(InvalidInput, match="rewrote its stored history"):
+        store.update_order("o-1", rewrite, event_id="evt-1")
+    assert not announced(store.get_order("o-1").history, "evt-0")

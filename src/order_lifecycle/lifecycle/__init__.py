@@ -4,13 +4,14 @@ The provider's words (:class:`OrderState`, :class:`OrderEvent`, ...) and the mer
 :class:`Operation`; a lifecycle declared as a :class:`MachineSpec`; the declared tables
 (:data:`ORDER_SPEC`, :data:`CHECKOUT_SPEC`, and the outbox's own, :data:`OUTBOX_SPEC`);
 the :class:`Machine` compiled from a spec (and :func:`slot_setter`, how it may write a
-model's state), the :class:`Step` of a history it records, :func:`replay` of a history
-against a spec, and :func:`breadth_first`, the one path search every question about a
-table's paths asks.
+model's state), the :class:`Step` of a history it records (and the :class:`History` list
+an order keeps them in), :func:`replay` of a history against a spec, and
+:func:`breadth_first`, the one path search every question about a table's paths asks.
 """
 
 from __future__ import annotations
 
+from ._history import History, announced, entries, shared_prefix
 from ._machine import Machine, slot_setter
 from ._outbox import OUTBOX_SPEC, OutboxGuard
 from ._replay import replay
@@ -25,7 +26,7 @@ from ._spec import (
     TransitionSpec,
     breadth_first,
 )
-from ._step import STEP_FIELDS, Explanation, Guard, Step, announced, coerce, entries
+from ._step import STEP_FIELDS, Explanation, Guard, Step, coerce
 from ._tables import CHECKOUT_SPEC, ORDER_SPEC, SETTLED_CHARGE_STATES, ActionKind, OrderGuard
 from ._vocabulary import (
     PROVIDER_EVENT_TYPES,
@@ -61,6 +62,7 @@ __all__ = [
     "FraudState",
     "Guard",
     "GuardSpec",
+    "History",
     "ImpliedSpec",
     "ItemState",
     "Machine",
@@ -80,5 +82,6 @@ __all__ = [
     "coerce",
     "entries",
     "replay",
+    "shared_prefix",
     "slot_setter",
 ]

@@ -8,8 +8,7 @@ operation is or is not allowed, the :class:`Stateful` shape a machine moves, and
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
@@ -29,10 +28,8 @@ __all__ = [
     "Move",
     "Stateful",
     "Step",
-    "announced",
     "coerce",
     "compact",
-    "entries",
     "expand",
     "move",
     "recorded",
@@ -288,43 +285,3 @@ def coerce(
         return enum(value)
     except ValueError:
         raise error(machine, value, [str(m) for m in enum]) from None
-
-
-_EVENT_ID = operator.attrgetter("_event_id")
-
-
-def announced(history: Iterable[Step[Any, Any]], event_id: str) -> bool:
-    """Whether a step of ``history`` carries ``event_id``.
-
-    Read at the speed of C, not a property call a step: a reconciler asks it of every
-    delivery, and a long-lived order's history holds thousands of steps.
-
-    Raises:
-        WrongType: ``history`` is not an iterable of steps.
-
-    """
-    try:
-        return event_id in map(_EVENT_ID, history)
-    except (AttributeError, TypeError):  # a step that is none, or no history at all
-        raise WrongType("history", "an iterable of Steps", history) from None
-
-
-_MOVE = operator.attrgetter("_move")
-_DEST = operator.itemgetter(2)  # a move's destination: (event, source, dest, implied)
-
-
-def entries(history: Iterable[Step[Any, Any]], state: StrEnum) -> int:
-    """How many steps of ``history`` entered ``state``.
-
-    Counted at the speed of C, as :func:`announced` looks: a dispute's actions are named
-    by their entry (``dispute#2``), and a long-lived order's history holds thousands of
-    steps.
-
-    Raises:
-        WrongType: ``history`` is not an iterable of steps.
-
-    """
-    try:
-        return operator.countOf(map(_DEST, map(_MOVE, history)), state)
-    except (AttributeError, TypeError):  # a step that is none, or no history at all
-        raise WrongType("history", "an iterable of Steps", history) from None

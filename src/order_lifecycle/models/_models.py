@@ -24,6 +24,7 @@ from order_lifecycle.lifecycle import (
     CheckoutEvent,
     CheckoutState,
     FraudState,
+    History,
     MachineSpec,
     OrderEvent,
     OrderState,
@@ -425,7 +426,7 @@ def _utc_now() -> datetime:
 
 def _created_at(state_field: str) -> Callable[[Any], list[Step[Any, Any]]]:
     """A default history: one creation step into the model's state, now."""
-    return lambda self: [Step(None, None, getattr(self, state_field), _utc_now())]
+    return lambda self: History([Step(None, None, getattr(self, state_field), _utc_now())])
 
 
 def _check_history(
@@ -530,7 +531,7 @@ class Order:
             fraud_state=_fraud_state(fraud_state),
             items=_items(items),
             charges=_charges(charges),
-            history=[Step(None, None, entered, when, event_id)],
+            history=History([Step(None, None, entered, when, event_id)]),
             currency=currency,
         )
 
@@ -541,18 +542,24 @@ class Order:
         )
 
     def copy(self) -> Order:
-        """An independent copy: a new history list; everything else is frozen or replaced."""
+        """An independent copy: a new history list; everything else is frozen or replaced.
+
+        The new list is a :class:`~order_lifecycle.lifecycle.History` (a ``list``), which
+        shares the history's index, if it has one, read-only.
+        """
         return self._clone()
 
     def _clone(self) -> Order:
         # Field by field, past the converters and validators: the order is valid already,
         # and copies are on the hot path of every store read and write.
+        steps = self.history
+        history = steps.copy() if type(steps) is History else History(steps)
         if type(self) is not Order:  # a subclass may have fields of its own
-            return attrs.evolve(self, history=list(self.history))
+            return attrs.evolve(self, history=history)
         clone = object.__new__(Order)
         for name in _ORDER_FIELDS:
             object.__setattr__(clone, name, getattr(self, name))
-        object.__setattr__(clone, "history", list(self.history))
+        object.__setattr__(clone, "history", history)
         return clone
 
     def evolved(  # noqa: PLR0913 (the parts a snapshot sets)

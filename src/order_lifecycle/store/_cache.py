@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from order_lifecycle.lifecycle import History
 from order_lifecycle.models import Order
 
 __all__ = ["DEFAULT_CACHED_ORDERS", "OrderCache"]
@@ -48,7 +49,13 @@ class OrderCache:
             return entry[1]
 
     def put(self, order_id: str, row: Row, order: Order) -> None:
-        """Cache ``order`` (not to be changed afterwards) as what ``row`` holds."""
+        """Cache ``order`` (not to be changed afterwards) as what ``row`` holds.
+
+        Its history is kept as a :class:`~order_lifecycle.lifecycle.History`: the copies
+        handed out share the index a long one keeps.
+        """
+        if type(order.history) is not History:  # a decoded order's list
+            order.history = History(order.history)
         with self._lock:
             self._entries[order_id] = (row, order)
             self._entries.move_to_end(order_id)

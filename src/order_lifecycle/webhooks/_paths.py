@@ -33,6 +33,7 @@ from order_lifecycle.lifecycle import (
     Step,
     TransitionSpec,
     breadth_first,
+    entries,
 )
 from order_lifecycle.models import ORDER_MACHINE, Order
 from order_lifecycle.provider import OrderSnapshot
@@ -291,10 +292,10 @@ def announce(order: Order, count: int, event: Event) -> None:
 def _entered(order: Order, state: OrderState, entered: set[OrderState]) -> bool:
     """Whether ``order`` has entered ``state`` (a key of its ``stateTransitions``), noted.
 
-    Its history is read for that state only, and no further than its first entry: a
-    long-lived order's thousands of steps are not read whole for each delivery.
+    Asked of its history's entries into that state (:func:`entries`): a long-lived
+    order's history answers from its index, not by reading its thousands of steps.
     """
-    if state not in entered and any(step.dest is state for step in order.history):
+    if state not in entered and entries(order.history, state):
         entered.add(state)
     return state in entered
 

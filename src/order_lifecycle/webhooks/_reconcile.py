@@ -130,22 +130,26 @@ def apply_event(order: Order | None, event: Event) -> Reconciled:
     return _apply_event(order, event, in_place=True)
 
 
-def applied_to_copy(order: Order | None, event: Event) -> Reconciled:
+def applied_to_copy(order: Order | None, event: Event, *, unseen: bool = False) -> Reconciled:
     """:func:`apply_event`, the changes made on a new order: ``order`` itself never changes.
 
     What a reconciler chains (each change's order the next one's base): the trial order a
     snapshot is checked on becomes the result, so no copy is made before, nor the trial
     copied back after. ``Reconciled.order`` is ``order`` itself when nothing applied.
+    ``unseen``: the caller found :func:`already_applied` false for this order and the
+    event's id, the order unchanged since; it is not asked again.
 
     Raises:
         EventConflict: as :func:`apply_event`.
         WrongType: as :func:`apply_event`.
 
     """
-    return _apply_event(order, event, in_place=False)
+    return _apply_event(order, event, in_place=False, unseen=unseen)
 
 
-def _apply_event(order: Order | None, event: Event, *, in_place: bool) -> Reconciled:
+def _apply_event(
+    order: Order | None, event: Event, *, in_place: bool, unseen: bool = False
+) -> Reconciled:
     if order is not None and not isinstance(order, Order):
         raise WrongType("order", "an Order or None", order)
     if not isinstance(event, Event):
@@ -156,7 +160,7 @@ def _apply_event(order: Order | None, event: Event, *, in_place: bool) -> Reconc
     order_id = data.id if isinstance(data, OrderSnapshot) else data.order_id
     if order is not None and order_id != order.id:
         raise _conflict(event, order, data, f"it is about order {order_id!r}, not this one")
-    if order is not None and already_applied(order, event.id):
+    if order is not None and not unseen and already_applied(order, event.id):
         return Reconciled(
             EventOutcome.DUPLICATE, order, f"event {event.id!r} was applied to the order already"
         )

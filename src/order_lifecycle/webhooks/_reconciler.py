@@ -256,10 +256,10 @@ def _stale(order: Order | None, keys: Keys) -> str | None:
 
     Only where ``apply_event`` would answer stale with the order as it is: an order
     snapshot older than the order's, of a state that can lead to it or follow it; a charge
-    snapshot older than its charge's. Anything else (and an event id the order holds
-    already) is left to the full parse.
+    snapshot older than its charge's. Anything else is left to the full parse; so is an
+    event id the order holds already (the caller asks that, before).
     """
-    if order is None or order.id != keys.order_id or already_applied(order, keys.id):
+    if order is None or order.id != keys.order_id:
         return None
     mark = (keys.created_time, keys.id)
     if keys.state is not None:
@@ -570,12 +570,14 @@ class Reconciler:
         if recorded is not None:
             reason = f"event {read.id!r} was applied to order {order_id!r} already"
             return Outcome(DeliveryStatus.DUPLICATE, reason)
-        event = self._event(work, read, row)
+        # Asked once: the working order is never changed (each change's order is a new
+        # one), so the answer holds for the keys' stale check and for the apply below.
+        fresh = work.order is None or not already_applied(work.order, read.id)
+        event = self._event(work, read, row, fresh=fresh)
         if isinstance(event, Outcome):
             return event
         try:
-            # The working order is never changed: each change's order is a new one.
-            reconciled = applied_to_copy(work.order, event)
+            reconciled = applied_to_copy(work.order, event, unseen=fresh and event.id == read.id)
         except EventConflict as conflict:
             return Outcome(DeliveryStatus.WAITING, conflict.reason)
         except InvalidInput as error:
@@ -590,9 +592,11 @@ class Reconciler:
             work.delivered.append(Delivered(event, row.body))
         return Outcome(status, reconciled.reason, reconciled.steps)
 
-    def _event(self, work: _Work, read: Event | Keys, row: StoredDelivery) -> Event | Outcome:
+    def _event(
+        self, work: _Work, read: Event | Keys, row: StoredDelivery, *, fresh: bool
+    ) -> Event | Outcome:
         """The delivery's event to reconcile; or its outcome (stale by its keys, unmodelled)."""
-        event = read if isinstance(read, Event) else self._unless_stale(work, read, row)
+        event = read if isinstance(read, Event) else self._unless_stale(work, read, row, fresh)
         if isinstance(event, Outcome) or not _unmodelled(event):
             return event
         return self._deliver(work, event, row)
@@ -607,10 +611,16 @@ class Reconciler:
         reason = f"{event.type} of order {work.order_id!r}: handed to the store's outbox"
         return Outcome(DeliveryStatus.APPLIED, reason)
 
-    def _unless_stale(self, work: _Work, keys: Keys, row: StoredDelivery) -> Event | Outcome:
+    def _unless_stale(
+        self,
+        work: _Work,
+        keys: Keys,
+        row: StoredDelivery,
+        fresh: bool,  # noqa: FBT001 (whether the order holds no such event id)
+    ) -> Event | Outcome:
         """Stale by its keys; else the delivery parsed (once: a waiting one is tried again)."""
         # A type the store's outbox takes is parsed: the outbox is handed the event.
-        stale = None if self.store.delivers(keys.type) else _stale(work.order, keys)
+        stale = None if not fresh or self.store.delivers(keys.type) else _stale(work.order, keys)
         if stale is not None and work.order is not None:
             # Recorded as a stale event is (its id applied, the order as it is).
             self._change(work, work.order.copy(), keys.id, row.seq)
