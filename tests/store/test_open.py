@@ -615,6 +615,8 @@ RELEASED = {
     (4, "postgres"): "8bf23248b29657f5e163d037adc6c7ace6424510e5e33e5a6eeea9977bde753f",
     (5, "sqlite"): "9e94fcb4520afa96515c0b105d3a85922b9b45aeb1b2fcc40980b1ad741347d0",
     (5, "postgres"): "ea1a66a07e8a79b6b181a7e0c6f88cdc35db87481e3370a35c8c02144be3977c",
+    (6, "sqlite"): "48c384e759aae74a6e935304247d43faef08604c814a7c0fdaadc27d4ed89264",
+    (6, "postgres"): "48c384e759aae74a6e935304247d43faef08604c814a7c0fdaadc27d4ed89264",
 }
 
 

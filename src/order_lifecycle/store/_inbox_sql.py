@@ -116,6 +116,8 @@ class SQLInbox:
     """
     _by_due = ""
     """The same for the scan of waiting rows due: ``ol_inbox_due`` (SQLite's)."""
+    _by_status = ""
+    """The same for the scan of pending rows by ``seq``: ``ol_inbox_by_status`` (SQLite's)."""
 
     # --- what SQLStore and the dialects supply ------------------------------------------------
 
@@ -250,7 +252,8 @@ class SQLInbox:
         else:
             scan = 4 * limit  # rows of one order repeat: read more rows than orders wanted
             due = self._query(
-                f"SELECT seq, order_id FROM ol_inbox WHERE status = 'pending'{self._unlocked} "  # noqa: S608
+                f"SELECT seq, order_id FROM ol_inbox{self._by_status} "  # noqa: S608 (our names)
+                f"WHERE status = 'pending'{self._unlocked} "
                 "ORDER BY seq LIMIT ?",
                 [scan],
             )

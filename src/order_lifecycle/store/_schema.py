@@ -44,6 +44,10 @@ Version 6 adds the indexes an operator's reads need to hold at volume (see
 ``seq``, actions by ``created_at`` then ``key``; and ``ol_actions_due`` is made again with
 ``key`` last, so that a page of one state's actions is read in its order from the index.
 
+Version 7 drops ``ol_inbox_pending``: ``ol_inbox_by_status`` holds the pending rows by
+``seq`` as well (the claims' scan reads them there), and an index less is a page less to
+write for each delivery stored and each one settled.
+
 Times are ISO 8601 text with their offset, amounts decimal text: both read back exactly.
 """
 
@@ -260,6 +264,11 @@ _VERSION_6 = (
     "CREATE INDEX ol_actions_due ON ol_actions (state, created_at, key)",
 )
 
+_VERSION_7 = (
+    # The claims' scan of pending rows reads ol_inbox_by_status (status, seq) instead.
+    "DROP INDEX ol_inbox_pending",
+)
+
 MIGRATIONS: dict[int, Mapping[str, tuple[str, ...]]] = {
     1: {"sqlite": _VERSION_1_SQLITE, "postgres": _VERSION_1_POSTGRES},
     2: {
@@ -285,6 +294,7 @@ MIGRATIONS: dict[int, Mapping[str, tuple[str, ...]]] = {
         ),
     },
     6: {"sqlite": _VERSION_6, "postgres": _VERSION_6},
+    7: {"sqlite": _VERSION_7, "postgres": _VERSION_7},
 }
 """Each schema version's statements by dialect, from the one before (0: no tables).
 
