@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import typing
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
@@ -20,11 +21,14 @@ from order_lifecycle.store._codec import (
     CHECKOUT,
     ORDER,
     STEP_FIELDS,
+    Kind,
     decode,
     encode,
     join,
+    read_steps,
     split,
     split_head,
+    step_data,
     step_rows,
 )
 from order_lifecycle.testing import new_orders, order_events
@@ -234,3 +238,57 @@ def test_amounts_keep_their_exact_decimal_text() -> None:
     back = join(ORDER, columns, body, steps)
     assert isinstance(back, Order)
     assert back.charges[0].amount == Decimal("0.1000000000000000001")
+
+
+_HOSTILE = st.one_of(
+    st.none(),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=True),
+    st.binary(max_size=4),
+    st.text(max_size=6),
+    st.sampled_from(["\x00", "\ud800", "", " accept", "ACCEPT"]),
+    st.datetimes().map(datetime.isoformat),  # a time with no offset
+    st.sampled_from(["2026-13-01T00:00:00Z", "2026-03-01T12:00:00", "not a time"]),
+)
+
+
+@pytest.mark.parametrize("kind", [ORDER, CHECKOUT], ids=["order", "checkout"])
+@given(data=st.data())
+def test_read_steps_gives_the_generic_decoders_steps_or_its_error(
+    kind: Kind, data: st.DataObject
+) -> None:
+    """read_steps builds what decode builds of step_data, or raises the same type of error.
+
+    A plainly valid row, then maybe one column (or two) replaced by anything a database
+    could hand back, or a row of another width.
+    """
+    states, events = typing.get_args(kind.step_type)
+    state = st.sampled_from([m.value for m in states])
+    row = data.draw(
+        st.tuples(
+            st.none() | st.sampled_from([m.value for m in events]),
+            st.none() | state,
+            state,
+            st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5))])).map(
+                datetime.isoformat
+            ),
+            st.none() | st.text(max_size=6),
+            st.booleans() | st.sampled_from([0, 1, 2, None, "x"]),
+        ).map(list)
+    )
+    for _ in range(data.draw(st.integers(0, 2))):
+        row[data.draw(st.integers(0, len(row) - 1))] = data.draw(_HOSTILE)
+    if data.draw(st.integers(0, 9)) == 0:
+        row = row[: data.draw(st.integers(0, 5))] or [*row, None]  # another width
+    try:
+        expected = decode(kind.step_type, step_data(row))
+    except Exception as error:  # noqa: BLE001 (whatever it raises, read_steps must too)
+        with pytest.raises(type(error)):
+            read_steps(kind, [row])
+        return
+    (read,) = read_steps(kind, [row])
+    assert type(read) is Step
+    assert read == expected
+    assert (read.event, read.source, read.dest) == (expected.event, expected.source, expected.dest)
+    assert (read.at, read.at.utcoffset()) == (expected.at, expected.at.utcoffset())
+    assert (read.event_id, read.implied) == (expected.event_id, expected.implied)
