@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any, cast
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -292,6 +292,9 @@ class HistoryChanges(RuleBasedStateMachine):
 
 
 TestHistoryChanges = HistoryChanges.TestCase
+# Half the profile's examples: each step checks every pair of histories (the suite's
+# slowest state machine at 300); small thresholds make every path common at 150.
+TestHistoryChanges.settings = settings(settings.default, max_examples=150)
 
 
 # --- the index, case by case ------------------------------------------------------------------
