@@ -377,5 +377,6 @@ def test_a_lock_held_too_long_answers_503_well_before_the_provider_gives_up(
                 inbox.accept([ev.raw(ev.card_order_accepted()[0])])
             waited = time.monotonic() - started
         assert error_status(refused.value) == 503
+        assert "0.2 s" in str(refused.value)  # the bound it waited, not the store's own
         assert waited < 5  # far below the store's own timeouts (30 s, 5 s)
         assert [r.event_id for r in server.list_deliveries()] == ["evt-1001-accepted"]

@@ -258,7 +258,12 @@ class PostgresStore(SQLStore):
 
     @contextmanager
     def _transaction(
-        self, *, write: bool, wait: float | None = None, begin: str = "BEGIN"
+        self,
+        *,
+        write: bool,
+        wait: float | None = None,
+        begin: str = "BEGIN",
+        bound: float | None = None,
     ) -> Iterator[None]:
         if write:
             self._writable()
@@ -275,7 +280,7 @@ class PostgresStore(SQLStore):
                 committing = write
                 connection.execute("COMMIT")
             except psycopg.Error as error:
-                raise self._translate(error, committing=committing) from error
+                raise self._translate(error, committing=committing, bound=bound) from error
 
     def _writable(self) -> None:
         if self.read_only:
@@ -329,7 +334,9 @@ class PostgresStore(SQLStore):
     def _accepting(self) -> AbstractContextManager[None]:
         # The request path's bounds set with BEGIN, in one round trip (a statement of their
         # own is one round trip more each request).
-        return self._transaction(write=True, begin=_bounded_begin(self.accept_timeout))
+        return self._transaction(
+            write=True, begin=_bounded_begin(self.accept_timeout), bound=self.accept_timeout
+        )
 
     def _accept_deliveries(
         self, rows: Sequence[Incoming], keeps: Sequence[CheckedKeep], cap: int
@@ -374,7 +381,7 @@ class PostgresStore(SQLStore):
                         f"runs once more, and finds the row if it did: {error}"
                     ) from error
                 self._rollback()
-                raise self._translate(error) from error
+                raise self._translate(error, bound=self.accept_timeout) from error
         return None if found is None else found[0]
 
     def _insert_rows(self, rows: Sequence[Incoming]) -> list[int | None]:
@@ -425,19 +432,25 @@ class PostgresStore(SQLStore):
                 )
 
     def _translate(  # noqa: PLR0911 (one answer per kind of failure)
-        self, error: psycopg.Error, *, committing: bool = False
+        self, error: psycopg.Error, *, committing: bool = False, bound: float | None = None
     ) -> StoreError:
-        """The ``StoreError`` that says what went wrong, and where."""
+        """The ``StoreError`` that says what went wrong, and where.
+
+        ``bound``: the lock and statement timeouts the transaction set for itself (the
+        request path's ``accept_timeout``), in place of the session's.
+        """
         where = f"PostgreSQL at {self.where}"
         if isinstance(error, errors.LockNotAvailable):
+            waited = self.lock_timeout if bound is None else bound
             return StoreUnavailable(
-                f"{where} waited more than lock_timeout ({self.lock_timeout:g} s) for a lock "
+                f"{where} waited more than lock_timeout ({waited:g} s) for a lock "
                 f"another transaction holds; nothing was written: {error}"
             )
         if isinstance(error, errors.QueryCanceled):
+            waited = self.statement_timeout if bound is None else bound
             return StoreUnavailable(
                 f"{where} cancelled a statement after statement_timeout "
-                f"({self.statement_timeout:g} s), or on request; nothing was written: {error}"
+                f"({waited:g} s), or on request; nothing was written: {error}"
             )
         if isinstance(error, (errors.DeadlockDetected, errors.SerializationFailure)):
             return _Disconnected(

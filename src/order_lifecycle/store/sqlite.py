@@ -347,7 +347,7 @@ class SQLiteStore(SQLStore):
         lowered = message.lower()
         if "locked" in lowered or "busy" in lowered:
             return StoreUnavailable(
-                f"{where} stayed locked by another writer for {self._timeout:g} s: {message}."
+                f"{where} stayed locked by another writer for {self._busy_now:g} s: {message}."
             )
         if "readonly" in lowered or "read-only" in lowered:
             return NotAllowed(f"Cannot write {where}: {message}.")
