@@ -61,6 +61,7 @@ from order_lifecycle.lifecycle import (
     Step,
     TransitionSpec,
     announced,
+    entries,
 )
 from order_lifecycle.models import ORDER_MACHINE, Charge, Item, Order, SnapshotMark, marked_charge
 from order_lifecycle.provider import ChargeSnapshot, ItemSnapshot, OrderSnapshot
@@ -422,9 +423,8 @@ def _listed_path(
     ]
     if not later:  # the common case: the snapshot lists no state the order has not seen
         return None
-    entered = trial.state_transitions
     stops = sorted(
-        (s for s in later if s not in entered),
+        (s for s in later if not entries(trial.history, s)),  # not entered yet
         key=lambda s: (data.state_transitions[s], _RANK[s]),
     )
     if not stops:
@@ -475,7 +475,7 @@ def _tells_of_a_missed_dispute(order: Order, event: Event, data: OrderSnapshot) 
     left = order.state in listed and data.state is not order.state
     if left and leads(data.state, order.state):
         return True
-    return all(step.dest is not OrderState.DISPUTE for step in order.history)
+    return not entries(order.history, OrderState.DISPUTE)  # a long history's index answers
 
 
 def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
