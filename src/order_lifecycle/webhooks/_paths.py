@@ -238,7 +238,6 @@ def walk(
     walk and gives ``None``: the order is as it was.
     """
     announcing = _announcing([m.row.event for m in moves], event)
-    entered: set[OrderState] = set()  # the states it entered, as found (not the whole history)
     previous = order.history[-1].at
     state, length = order.state, len(order.history)
     steps = []
@@ -249,9 +248,10 @@ def walk(
                 del order.history[length:]
                 order.state = state
                 return None
-        at = _step_time(
-            move.row.dest, _entered(order, move.row.dest, entered), data, event, previous
-        )
+        # Entered before (its history's entries, the steps just taken included; a long
+        # history answers from its index): then not a first entry.
+        entered = entries(order.history, move.row.dest) > 0
+        at = _step_time(move.row.dest, entered, data, event, previous)
         event_id = event.id if index == announcing else None
         implied = index != announcing
         if move.forced:
@@ -260,7 +260,6 @@ def walk(
             step = ORDER_MACHINE.fire(
                 order, move.row.event, at=at, event_id=event_id, implied=implied
             )
-        entered.add(step.dest)
         previous = step.at
         steps.append(step)
     return steps
@@ -289,20 +288,9 @@ def announce(order: Order, count: int, event: Event) -> None:
             )
 
 
-def _entered(order: Order, state: OrderState, entered: set[OrderState]) -> bool:
-    """Whether ``order`` has entered ``state`` (a key of its ``stateTransitions``), noted.
-
-    Asked of its history's entries into that state (:func:`entries`): a long-lived
-    order's history answers from its index, not by reading its thousands of steps.
-    """
-    if state not in entered and entries(order.history, state):
-        entered.add(state)
-    return state in entered
-
-
 def _step_time(
     dest: OrderState,
-    entered: bool,  # noqa: FBT001 (the answer of _entered)
+    entered: bool,  # noqa: FBT001 (whether the order entered ``dest`` before)
     data: OrderSnapshot,
     event: Event,
     previous: datetime,
