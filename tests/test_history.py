@@ -528,3 +528,13 @@ def test_a_long_history_with_a_non_step_past_its_index_answers_as_the_scan(
             except WrongType:
                 got = WrongType
             assert got == scanned_or_refused(history, event_id), event_id
+
+
+@given(st.one_of(*_not_steps(), st.just(PLAIN)), st.one_of(*_not_steps(), st.just(PLAIN)))
+def test_shared_prefix_of_anything_but_a_copy_and_its_source_is_none(
+    first: object, second: object
+) -> None:
+    """Hostile values (None, numbers, text, bytes, lists of non-steps): 0, and nothing changed."""
+    before = (list(first) if isinstance(first, list) else first, second)
+    assert shared_prefix(first, second) == 0  # type: ignore[arg-type]
+    assert (list(first) if isinstance(first, list) else first, second) == before
