@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
@@ -221,11 +221,20 @@ class SQLOutbox:
 
         Then the refunds' reports settle the ``confirm_refund`` actions they match.
         """
+        self._write_derived(derived, ())
+
+    def _write_derived(self, derived: Sequence[Derived], unheld: Collection[str]) -> None:
+        """:meth:`_write_actions`, no cancellation sent for ``unheld`` keys (no row holds them)."""
         if not any(derived):
             return  # most changes derive nothing: no statement
         created = [a for d in derived for a in d.created]
         updated = {a.key: a.payload for d in derived for a in d.updated}
-        cancelled = [[cancelled_result(d, key), key] for d in derived for key in d.cancelled]
+        cancelled = [
+            [cancelled_result(d, key), key]
+            for d in derived
+            for key in d.cancelled
+            if key not in unheld
+        ]
         born = _born_cancelled(created, updated, cancelled)
         if born:
             created = [a for a in created if a.key not in born]
