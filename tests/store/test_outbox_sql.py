@@ -87,6 +87,19 @@ def prepared(store: SQLStore, held: dict[str, tuple[ActionState, bool]]) -> None
             )
 
 
+def counted(store: SQLStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements the store runs by ``executemany`` from now, each by its first two words."""
+    statements: list[str] = []
+    write_many = store._write_many
+
+    def counting(sql: str, params: Sequence[Sequence[object]]) -> int:
+        statements.append(" ".join(sql.split()[:2]))
+        return write_many(sql, params)
+
+    monkeypatch.setattr(store, "_write_many", counting)
+    return statements
+
+
 @contextmanager
 def general_path() -> Iterator[None]:
     """The path the one-statement write shortcuts: every action inserted, then cancelled."""
@@ -151,14 +164,7 @@ def test_an_action_created_and_cancelled_at_once_is_one_statement(
     store = make_store()
     assert isinstance(store, SQLStore)
     prepared(store, {})
-    statements: list[str] = []
-    write_many = store._write_many
-
-    def counted(sql: str, params: Sequence[Sequence[object]]) -> int:
-        statements.append(sql.split(maxsplit=1)[0])
-        return write_many(sql, params)
-
-    monkeypatch.setattr(store, "_write_many", counted)
+    statements = counted(store, monkeypatch)
     derived = [
         Derived(created=(action("k0", 1),)),
         Derived(cancelled=("k0",), reasons={"k0": "the item has no open units any more"}),
@@ -167,7 +173,7 @@ def test_an_action_created_and_cancelled_at_once_is_one_statement(
         ("k0", '{"item_id": "k0", "note": 1}', "cancelled", 0, False, None, None,
          '{"cancelled": "the item has no open units any more"}', 1, 1),
     ]  # fmt: skip
-    assert statements == ["INSERT"]
+    assert statements == ["INSERT INTO"]
 
 
 def test_a_new_orders_life_in_one_write_leaves_the_rows_every_cancellation_leaves(
@@ -199,14 +205,7 @@ def test_a_new_order_sends_no_cancellation_of_an_action_it_never_had(
     """A life accepted, fulfilled and completed in one write cancels by no UPDATE at all."""
     store = make_store()
     assert isinstance(store, SQLStore)
-    statements: list[str] = []
-    write_many = store._write_many
-
-    def counted(sql: str, params: Sequence[Sequence[object]]) -> int:
-        statements.append(" ".join(sql.split()[:2]))
-        return write_many(sql, params)
-
-    monkeypatch.setattr(store, "_write_many", counted)
+    statements = counted(store, monkeypatch)
     life = [ev.raw(event) for event in ev.accepted_fulfilled_complete()]
     Inbox(store, verified_upstream=True).receive(life)
     assert "UPDATE ol_actions" not in statements
