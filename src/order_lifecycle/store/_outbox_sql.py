@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
@@ -170,6 +170,28 @@ def _holds() -> tuple[str, list[str]]:
 _NOT_HELD, _NOT_HELD_PARAMS = _holds()
 
 
+def _born_cancelled(
+    created: Sequence[Action], updated: Mapping[str, object], cancelled: Sequence[list[str]]
+) -> dict[str, tuple[Action, str]]:
+    """The actions one write creates and cancels (their payloads not rewritten), and why.
+
+    Each key's first action and first cancellation: what the insert (``ON CONFLICT DO
+    NOTHING``) and the cancellation (of open rows only) would write first, the rest
+    changing nothing after them.
+    """
+    if not created or not cancelled:
+        return {}
+    first: dict[str, str] = {}
+    for why, key in cancelled:
+        first.setdefault(key, why)
+    born: dict[str, tuple[Action, str]] = {}
+    for action in created:
+        key = action.key
+        if key in first and key not in updated and key not in born:
+            born[key] = (action, first[key])
+    return born
+
+
 class SQLOutbox:
     """The outbox half of :class:`~order_lifecycle.store._sql.SQLStore`."""
 
@@ -199,13 +221,28 @@ class SQLOutbox:
 
         Then the refunds' reports settle the ``confirm_refund`` actions they match.
         """
+        self._write_derived(derived, ())
+
+    def _write_derived(self, derived: Sequence[Derived], unheld: Collection[str]) -> None:
+        """:meth:`_write_actions`, no cancellation sent for ``unheld`` keys (no row holds them)."""
         if not any(derived):
             return  # most changes derive nothing: no statement
-        self._insert_actions([a for d in derived for a in d.created])
+        created = [a for d in derived for a in d.created]
         updated = {a.key: a.payload for d in derived for a in d.updated}
+        cancelled = [
+            [cancelled_result(d, key), key]
+            for d in derived
+            for key in d.cancelled
+            if key not in unheld
+        ]
+        born = _born_cancelled(created, updated, cancelled)
+        if born:
+            created = [a for a in created if a.key not in born]
+            cancelled = [row for row in cancelled if row[1] not in born]
+            self._insert_cancelled(born)
+        self._insert_actions(created)
         if updated:
             self._rewrite_payloads(updated)
-        cancelled = [[cancelled_result(d, key), key] for d in derived for key in d.cancelled]
         if cancelled:
             self._write_many(
                 f"UPDATE ol_actions SET state = {_CANCELLED}, finished_at = {self._now}, "  # noqa: S608 (our clock's SQL)
@@ -232,6 +269,27 @@ class SQLOutbox:
                     for a in actions
                 ],
             )
+
+    def _insert_cancelled(self, born: Mapping[str, tuple[Action, str]]) -> None:
+        """Inside the transaction: actions created and cancelled by one write, as cancelled.
+
+        What inserting each pending and then cancelling it leaves, in one statement: a new
+        row is cancelled at once; a row its key holds already is cancelled if open, as the
+        cancellation would (its payload as it was: the insert would not have changed it).
+        """
+        self._write_many(
+            "INSERT INTO ol_actions (key, order_id, kind, subject, payload, state, tries, "  # noqa: S608 (our clock's SQL)
+            f"created_at, finished_at, result) VALUES (?, ?, ?, ?, ?, {_CANCELLED}, 0, "
+            f"{self._now}, {self._now}, ?) ON CONFLICT (key) DO UPDATE SET "
+            f"state = {_CANCELLED}, finished_at = {self._now}, retry_at = NULL, "
+            "result = excluded.result, lease_until = CASE WHEN ol_actions.state = "
+            f"{_CLAIMED} AND ol_actions.lease_until > {self._now} THEN ol_actions.lease_until "
+            f"END WHERE ol_actions.state IN {_OPEN}",
+            [
+                [a.key, a.order_id, str(a.kind), a.subject, encode_json(a.payload, "payload"), why]
+                for a, why in born.values()
+            ],
+        )
 
     def _settle_refunds(self, orders: Sequence[str], reports: Sequence[RefundSettlement]) -> None:
         """Inside the transaction: the reports settle the orders' ``confirm_refund`` actions."""

@@ -206,6 +206,27 @@ def _chains(changes: Sequence[OrderChange]) -> list[list[OrderChange]]:
     return chains
 
 
+def _unheld(
+    changes: Sequence[OrderChange], derived: Sequence[Derived], fresh: set[str]
+) -> frozenset[str]:
+    """The keys ``derived`` cancels that no row can hold: of an order this write inserts.
+
+    Such an order has no action but those this write creates (an action names a stored
+    order, and orders are never deleted): cancelling any other key of it changes nothing.
+    ``derived[i]`` is ``changes[i]``'s (any after them, the deliveries' own, cancel none).
+    """
+    if not fresh:
+        return frozenset()
+    created = {action.key for d in derived for action in d.created}
+    return frozenset(
+        key
+        for change, d in zip(changes, derived, strict=False)
+        if change.order.id in fresh
+        for key in d.cancelled
+        if key not in created
+    )
+
+
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
@@ -638,10 +659,12 @@ class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, SQLOperator, Store):
         histories: list[tuple[str, int, list[list[Any]]]] = []
         events: list[list[Any]] = []
         written: list[tuple[Row, Order]] = []
+        fresh: set[str] = set()
         for run in _chains(changes):
             start, order = run[0], run[-1].order
             version = start.version + len(run)
             if start.base is None:
+                fresh.add(order.id)
                 columns, body, rows = split(ORDERS.kind, order)
                 values = list(columns.values())
                 inserts.append([version, *values, body])
@@ -674,7 +697,7 @@ class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, SQLOperator, Store):
                     self._insert_steps(ORDERS, order_id, first, rows, into=steps)
                 if steps:
                     self._write_many(ORDERS.insert_steps(), steps)
-                self._write_actions(derived)
+                self._write_derived(derived, _unheld(changes, derived, fresh))
                 if after is not None and not after():
                     raise _Fallback
             except self._data_errors as error:
