@@ -1,7 +1,7 @@
 r"""What the accept-first inbox and its reconcilers need of a store, and the values they trade in.
 
 The inbox is one table (``ol_inbox``): a row per signed delivery, keyed by an increasing
-``seq`` and unique by event id, holding the envelope the request path read (event id,
+``seq`` and unique by order and event id, holding the envelope the request path read (event id,
 type, order id, the provider's ``createdTime``), when it arrived, its raw body, and its
 :class:`DeliveryStatus` with a reason. The request path inserts rows
 (:meth:`InboxStore.accept_deliveries`, one transaction per batch); a reconciler claims
