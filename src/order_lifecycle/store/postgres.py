@@ -12,8 +12,8 @@ next call, and a call whose transaction certainly did not commit (a read, or a w
 failed before its ``COMMIT`` was sent) is run once more on the new connection; a
 connection lost during ``COMMIT`` is reported, never retried, as its outcome is unknown.
 The one exception is the request path's delivery a request, sent with its ``COMMIT`` in
-one message: storing it again is harmless (unique by order and event id), so it is run once more,
-and a row found stored with its arrival time and body is its own.
+one message: storing it again is harmless (unique by order and event id), so it is run
+once more, and a row found stored with its key, arrival time and body is its own.
 Every session has a ``lock_timeout`` and a ``statement_timeout``, so no call waits for ever
 behind another transaction's locks: the ones given to the store, else the ones the DSN (its
 ``options``, or ``PGOPTIONS``), the role or the database sets, else the store's defaults.
