@@ -211,15 +211,23 @@ def test_an_invalid_event_names_its_field_and_id() -> None:
 
 
 def test_an_event_id_stored_already_is_a_duplicate_whatever_its_body() -> None:
-    """The inbox keys deliveries by event id: another body under a stored id is not stored."""
+    """Another body under a stored order and event id is a duplicate; another order's, invalid."""
     box, store = inbox()
     box.receive([signed(ev.card_order_accepted()[0])])
+    changed = ev.card_order_accepted()[0]
+    changed["data"]["object"]["state"] = "cancelled"
+    (again,) = box.receive([signed(changed)])
+    assert (again.outcome, again.seq) == (DeliveryStatus.DUPLICATE, None)
     forged = ev.accepted_physical_and_digital()[0]
     forged["id"] = "evt-1001-accepted"
     (result,) = box.receive([signed(forged)])
-    assert (result.outcome, result.seq) == (DeliveryStatus.DUPLICATE, None)
+    assert (result.outcome, result.order_id) == (DeliveryStatus.INVALID, "1002")
+    assert "was recorded for order '1001'" in result.reason
     assert "1002" not in orders(store)
-    assert len(stored(store)) == 1
+    assert [(r.order_id, r.status) for r in stored(store)] == [
+        ("1001", DeliveryStatus.APPLIED),
+        ("1002", DeliveryStatus.INVALID),
+    ]
 
 
 def test_an_event_id_applied_to_another_order_is_invalid() -> None:

@@ -202,7 +202,7 @@ class InboxDeliveries(RuleBasedStateMachine):
         self.delivered = 0
         self.outcomes = 0
         self.refused = 0
-        self.keys: set[str] = set()
+        self.keys: set[tuple[str | None, str]] = set()  # (order id, event id): the inbox's key
 
     @initialize(data=st.data(), count=st.integers(1, 3))
     def lives(self, data: st.DataObject, count: int) -> None:
@@ -262,9 +262,10 @@ class InboxDeliveries(RuleBasedStateMachine):
         self.delivered += len(batch)
         self.outcomes += len(results)
         self.refused += sum(r.refusal is not None for r in results)
-        self.keys |= {
-            read_envelope(d.body)[0] for d, r in zip(batch, results, strict=True) if not r.refusal
-        }
+        envelopes = [
+            read_envelope(d.body) for d, r in zip(batch, results, strict=True) if not r.refusal
+        ]
+        self.keys |= {(order_id, key) for key, _, order_id, _, _ in envelopes}
         for result in results:
             note(f"outcome: {result.outcome}")  # --hypothesis-show-statistics shows the mix
             assert result.reason
@@ -306,7 +307,7 @@ class InboxDeliveries(RuleBasedStateMachine):
         """One result per delivery; every signed one stored once, every refused one summed up."""
         assert self.outcomes == self.delivered
         stored = self.store.list_deliveries(limit=10_000)
-        assert {row.event_id for row in stored} == self.keys
+        assert {(row.order_id, row.event_id) for row in stored} == self.keys
         assert len(stored) == len(self.keys)
         kept = self.store.kept_deliveries()
         assert len(kept) + self.store.redeliveries_not_kept() == self.refused

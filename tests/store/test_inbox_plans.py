@@ -1,11 +1,12 @@
-"""SQLite plans the claim's reads by the indexes that bound them, however large the backlog."""
+"""SQLite plans the inbox's reads by the indexes that bound them, however large the backlog."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from order_lifecycle.store import Incoming, open_store
+from order_lifecycle.store import Incoming, Store, open_store
 
 NOW = datetime(2026, 4, 10, 12, 0, tzinfo=UTC)
 
@@ -17,29 +18,37 @@ def _incoming(n: int) -> Incoming:
     )
 
 
-def test_a_claim_reads_its_orders_rows_by_order_and_the_due_rows_by_status_and_due_time(
-    tmp_path: Path,
-) -> None:
-    """Claimed orders' open rows by ol_inbox_by_order; pending by status, waiting by due time.
-
-    Planned by the status index instead, each claim read every open row of the inbox: a
-    backlog of a million pending deliveries settled at a few hundred a second.
-    """
-    with open_store(str(tmp_path / "plans.db"), create=True) as store:
+def _plans(path: Path, reads: Callable[[Store], object]) -> dict[str, str]:
+    """Each read of ol_inbox that ``reads`` runs on a store of 400 deliveries, with its plan."""
+    with open_store(str(path), create=True) as store:
         store.accept_deliveries([_incoming(n) for n in range(400)])
         connection = store._connection  # type: ignore[attr-defined]
         traced: list[str] = []
         connection.set_trace_callback(traced.append)
         try:
-            store.release_claim(store.claim_deliveries(limit=5, now=NOW))
+            reads(store)
         finally:
             connection.set_trace_callback(None)
-        plans = {
+        return {
             sql: " / ".join(row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}"))
             for sql in traced
             if sql.lstrip().upper().startswith("SELECT") and "FROM ol_inbox" in sql
         }
-    by_order = [plan for sql, plan in plans.items() if "order_id IN" in sql]
+
+
+def test_a_claim_reads_its_orders_rows_by_key_and_the_due_rows_by_status_and_due_time(
+    tmp_path: Path,
+) -> None:
+    """Claimed orders' open rows by ol_inbox_by_key; pending by status, waiting by due time.
+
+    Planned by the status index instead, each claim read every open row of the inbox: a
+    backlog of a million pending deliveries settled at a few hundred a second.
+    """
+    plans = _plans(
+        tmp_path / "plans.db",
+        lambda store: store.release_claim(store.claim_deliveries(limit=5, now=NOW)),
+    )
+    by_order = [plan for sql, plan in plans.items() if "COALESCE(order_id, '') IN" in sql]
     pending = [plan for sql, plan in plans.items() if "status = 'pending'" in sql]
     assert pending
     # Read in seq order from the index itself: no sort of every pending row for a claim.
@@ -48,6 +57,32 @@ def test_a_claim_reads_its_orders_rows_by_order_and_the_due_rows_by_status_and_d
     ), pending
     waiting = [plan for sql, plan in plans.items() if "status = 'waiting'" in sql]
     assert by_order
-    assert all("USING INDEX ol_inbox_by_order" in plan for plan in by_order), by_order
+    # Searched by the key's order part: no scan of the inbox, whatever its size.
+    assert all(
+        "SEARCH ol_inbox USING INDEX ol_inbox_by_key" in plan and "SCAN" not in plan
+        for plan in by_order
+    ), by_order
     assert waiting
     assert all("USING INDEX ol_inbox_due" in plan for plan in waiting), waiting
+
+
+def test_an_operator_lists_an_orders_deliveries_by_key_however_many_rows_there_are(
+    tmp_path: Path,
+) -> None:
+    """Listing one order's deliveries (with or without statuses) searches ol_inbox_by_key."""
+    listed: list[str] = []
+
+    def pages(store: Store) -> None:
+        page = store.page_deliveries(order_id="o-3", limit=4)
+        assert isinstance(page.next_after, int)
+        pending = store.page_deliveries(
+            order_id="o-3", statuses=["pending"], after=page.next_after, limit=4
+        )
+        listed.extend(row.event_id for row in (*page.items, *pending.items))
+
+    plans = list(_plans(tmp_path / "plans.db", pages).values())
+    assert listed == [f"e-{n}" for n in range(3, 400, 40)][:8]
+    assert len(plans) == 4  # each page and its count
+    assert all("USING INDEX ol_inbox_by_key" in plan and "SCAN" not in plan for plan in plans), (
+        plans
+    )

@@ -33,6 +33,7 @@ from order_lifecycle.store import (
     Store,
     open_store,
 )
+from order_lifecycle.testing import HOSTILE_TEXT
 from order_lifecycle.webhooks import DeliveryStatus, error_status
 from tests import webhook_events as ev
 from tests.hostile import VALUES
@@ -117,6 +118,115 @@ def test_a_delivery_of_any_storable_text_and_bytes_is_read_back_as_given(
     assert (stored.event_id, stored.event_type, stored.order_id) == (event_id, text[1], text[2])
     assert (stored.created_time, stored.reason, stored.body) == (text[0], text[1], body)
     assert store.accept_deliveries([row]) == [None]
+
+
+def test_a_redelivery_is_a_duplicate_with_or_without_an_order(store: Store) -> None:
+    """The same order and event id again, in one batch or the next: stored once (no order too)."""
+    first = store.accept_deliveries(
+        [incoming("r-1"), incoming("r-1"), incoming("r-2", None), incoming("r-2", None)]
+    )
+    assert first[0] is not None
+    assert first[2] is not None
+    assert (first[1], first[3]) == (None, None)
+    again = [incoming("r-1", body=b"other"), incoming("r-2", None, b"other")]
+    assert store.accept_deliveries(again) == [None, None]
+    assert [store.accept_deliveries([row]) for row in again] == [[None], [None]]
+    assert [(r.event_id, r.order_id) for r in store.list_deliveries()] == [
+        ("r-1", "o-1"),
+        ("r-2", None),
+    ]
+
+
+def test_an_event_id_under_another_order_is_stored_as_its_own_row(store: Store) -> None:
+    """A delivery is a duplicate when its order and event id are stored, not its event id alone."""
+    one, two, three = store.accept_deliveries(
+        [incoming("e-1", "o-1"), incoming("e-1", "o-2"), incoming("e-1", None)]
+    )
+    assert None not in (one, two, three)
+    assert store.accept_deliveries([incoming("e-1", "o-2"), incoming("e-1", None)]) == [None, None]
+    assert [(r.seq, r.order_id) for r in store.list_deliveries(order_id="o-2")] == [(two, "o-2")]
+    claim = store.claim_deliveries(limit=5, now=NOW)
+    assert claim.orders == ("o-1", "o-2")
+    assert [(r.order_id, r.event_id) for r in claim.deliveries] == [
+        ("o-1", "e-1"),
+        ("o-2", "e-1"),
+        (None, "e-1"),
+    ]
+
+
+def test_an_event_applied_to_one_order_is_never_applied_to_another(store: Store) -> None:
+    """Its id named under another order, in one claim or later: stored, then settled invalid."""
+    inbox = Inbox(store, verified_upstream=True, clock=lambda: NOW)
+    first = ev.card_order_accepted()[0]
+    other = json.loads(json.dumps(first))
+    other["data"]["object"]["id"] = "2002"
+    inbox.receive([ev.raw(first), ev.raw(other)])
+    later = json.loads(json.dumps(first))
+    later["data"]["object"]["id"] = "3003"
+    (result,) = inbox.receive([ev.raw(later)])
+    assert result.outcome is DeliveryStatus.INVALID
+    assert [(r.order_id, r.event_id, r.status) for r in store.list_deliveries()] == [
+        ("1001", "evt-1001-accepted", DeliveryStatus.APPLIED),
+        ("2002", "evt-1001-accepted", DeliveryStatus.INVALID),
+        ("3003", "evt-1001-accepted", DeliveryStatus.INVALID),
+    ]
+    for row in store.list_deliveries()[1:]:
+        assert f"was recorded for order '1001', but this delivery names order '{row.order_id}'" in (
+            row.reason or ""
+        )
+    assert store.order_ids() == ["1001"]
+    assert store.order_of_event("evt-1001-accepted") == "1001"
+    (again,) = inbox.accept([ev.raw(other)])
+    assert (again.seq, again.status_code) == (None, 200)
+
+
+_KEY_ORDERS = st.one_of(st.none(), st.sampled_from(["o-1", "o-2", "''", "NULL"]), HOSTILE_TEXT)
+_KEY_EVENTS = st.one_of(st.sampled_from(["e-1", "e-2", "k" * 100_000]), HOSTILE_TEXT)
+
+
+def _storable_key_part(text: str | None) -> bool:
+    return text is None or (
+        text != "" and "\x00" not in text and not any(0xD800 <= ord(c) < 0xE000 for c in text)
+    )
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    keys=st.lists(st.tuples(_KEY_ORDERS, _KEY_EVENTS), min_size=1, max_size=8),
+    size=st.integers(1, 4),
+)
+def test_a_delivery_is_stored_once_a_key_and_a_hostile_key_changes_nothing(
+    store: Store, keys: list[tuple[str | None, str]], size: int
+) -> None:
+    """Stored when its (order, event id) is new, in any batches; NUL or a surrogate: typed."""
+    run = f"key-{next(_BATCHES_OF_ONE)}-"
+    seen: set[tuple[str | None, str]] = set()
+    for start in range(0, len(keys), size):
+        batch = [
+            (None if order is None else run + order, run + event)
+            for order, event in keys[start : start + size]
+        ]
+        before = rows(store)
+        rows_in = [incoming(event, order) for order, event in batch]
+        if not all(_storable_key_part(part) for key in batch for part in key):
+            with pytest.raises((InvalidInput, WrongType)):
+                store.accept_deliveries(rows_in)
+            assert rows(store) == before
+            continue
+        expected = []
+        for key in batch:
+            expected.append(key not in seen)
+            seen.add(key)
+        stored = store.accept_deliveries(rows_in)
+        assert [seq is not None for seq in stored] == expected
+        for key, seq in zip(batch, stored, strict=True):
+            if seq is not None:
+                row = store.get_delivery(seq)
+                assert (row.order_id, row.event_id) == key
 
 
 def test_accept_keeps_summaries_in_the_same_transaction(store: Store) -> None:
@@ -370,8 +480,8 @@ def test_a_lock_held_too_long_answers_503_well_before_the_provider_gives_up(
         server.accept_timeout = 0.2  # type: ignore[attr-defined]
         inbox = Inbox(server, verified_upstream=True)
         with holder._transaction(write=True):  # type: ignore[attr-defined]
-            # Another writer mid-transaction (PostgreSQL: storing the very same event).
-            holder._insert_rows([incoming("evt-1001-accepted")])  # type: ignore[attr-defined]
+            # Another writer mid-transaction (PostgreSQL: storing the very same key).
+            holder._insert_rows([incoming("evt-1001-accepted", "1001")])  # type: ignore[attr-defined]
             started = time.monotonic()
             with pytest.raises(StoreUnavailable) as refused:
                 inbox.accept([ev.raw(ev.card_order_accepted()[0])])

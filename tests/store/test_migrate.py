@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,8 +18,11 @@ from order_lifecycle.cli import main
 from order_lifecycle.exceptions import InvalidInput, OrderLifecycleError, WrongType
 from order_lifecycle.store import (
     SCHEMA_VERSION,
+    Incoming,
     Migration,
     MigrationNeeded,
+    _schema,
+    _sql,
     migrate,
     open_store,
     schema_script,
@@ -227,3 +231,50 @@ def test_every_command_given_a_hostile_postgres_dsn_answers_in_one_line(
         assert err.startswith("order-lifecycle: ")
         assert err.count("\n") == 1
         assert "a bug: please report it" not in err
+
+
+@pytest.mark.parametrize("no_tables_url", REAL_BACKENDS, indirect=True)
+def test_a_store_at_schema_7_with_deliveries_migrates_and_keeps_deduplicating(
+    no_tables_url: UrlMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Version 8 keys the stored rows by order and event id: each redelivery is still one."""
+    url = no_tables_url()
+    stored = [("e-1", "o-1"), ("e-2", None), ("e-3", "o-2"), ("e-4", "o-1")]
+    with monkeypatch.context() as patch:
+        patch.delitem(_schema.MIGRATIONS, 8)
+        for module in (_schema, _sql):
+            patch.setattr(module, "SCHEMA_VERSION", 7)
+        with open_store(url, create=True) as store, store._transaction(write=True):  # type: ignore[attr-defined]
+            for event_id, order_id in stored:
+                store._write(  # type: ignore[attr-defined]
+                    "INSERT INTO ol_inbox (event_id, order_id, received_at, status, body) "
+                    "VALUES (?, ?, ?, 'pending', ?)",
+                    [event_id, order_id, "2026-04-10T12:00:00.000000Z", b"{}"],
+                )
+    with open_store(url, migrate=True) as store:
+        assert store.found_version == 7  # type: ignore[attr-defined]
+        with store._transaction(write=False):  # type: ignore[attr-defined]
+            indexes = {
+                row[0]
+                for row in store._query(  # type: ignore[attr-defined]
+                    "SELECT name FROM sqlite_master WHERE tbl_name = 'ol_inbox'"
+                    if url.endswith(".db")
+                    else "SELECT indexname FROM pg_indexes WHERE tablename = 'ol_inbox' "
+                    "AND schemaname = current_schema()"
+                )
+            }
+        assert "ol_inbox_by_key" in indexes
+        assert not indexes & {"ol_inbox_by_event", "ol_inbox_by_order"}
+        again = [
+            Incoming(e, "order.accepted", o, None, "2026-04-10T12:00:01Z", "pending", None, b"")
+            for e, o in [*stored, ("e-1", "o-2")]
+        ]
+        *redelivered, new = store.accept_deliveries(again)
+        assert redelivered == [None] * len(stored)
+        assert new is not None  # e-1 of another order: a key of its own
+        assert [r.event_id for r in store.list_deliveries(order_id="o-1")] == ["e-1", "e-4"]
+        claim = store.claim_deliveries(limit=5, now=datetime.now(UTC))
+        assert [(r.event_id, r.order_id) for r in claim.deliveries] == [
+            *stored,
+            ("e-1", "o-2"),
+        ]

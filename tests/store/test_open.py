@@ -617,6 +617,8 @@ RELEASED = {
     (5, "postgres"): "ea1a66a07e8a79b6b181a7e0c6f88cdc35db87481e3370a35c8c02144be3977c",
     (6, "sqlite"): "48c384e759aae74a6e935304247d43faef08604c814a7c0fdaadc27d4ed89264",
     (6, "postgres"): "48c384e759aae74a6e935304247d43faef08604c814a7c0fdaadc27d4ed89264",
+    (7, "sqlite"): "76d65b77dd2c8f50e941d8dd643fd9abf7e44d98dde4a26c506ae683b09abf67",
+    (7, "postgres"): "76d65b77dd2c8f50e941d8dd643fd9abf7e44d98dde4a26c506ae683b09abf67",
 }
 
 

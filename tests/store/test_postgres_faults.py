@@ -314,12 +314,19 @@ def test_a_delivery_accepted_after_a_restart_is_stored_once_on_a_new_connection(
         assert [d.event_id for d in store.list_deliveries()] == ["evt-1", "evt-2"]
 
 
+@pytest.mark.parametrize("order_id", ["o-1", None])
 def test_a_delivery_whose_commit_answer_was_lost_is_answered_its_own_seq(
-    url: str, other: psycopg.Connection[tuple[object, ...]], monkeypatch: pytest.MonkeyPatch
+    url: str,
+    other: psycopg.Connection[tuple[object, ...]],
+    monkeypatch: pytest.MonkeyPatch,
+    order_id: str | None,
 ) -> None:
-    """Committed, then the connection lost before the answer: run again, its seq, stored once."""
+    """Committed, then the connection lost before the answer: run again, its seq, stored once.
+
+    Found again by its key (its order, or none, and its event id), arrival time and body.
+    """
     at = "2026-04-10T12:00:00+00:00"
-    row = Incoming("evt-1", "order.accepted", "o-1", None, at, "pending", None, b"{}")
+    row = Incoming("evt-1", "order.accepted", order_id, None, at, "pending", None, b"{}")
     real = psycopg.ClientCursor.execute
     runs: list[str] = []
 

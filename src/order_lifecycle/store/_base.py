@@ -421,7 +421,7 @@ class Store(InboxStore, CheckoutCalls):
     def accept_deliveries(
         self, deliveries: Sequence[Incoming], keep: Sequence[DeliveryToKeep] = ()
     ) -> list[int | None]:
-        """Store signed deliveries, each unless its event id is stored already; their seqs.
+        """Store signed deliveries, each unless its order and event id are stored; their seqs.
 
         See :meth:`~order_lifecycle.webhooks._inbox_store.InboxStore.accept_deliveries`.
         """

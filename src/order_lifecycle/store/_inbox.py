@@ -321,21 +321,23 @@ class ClaimedOrders:
 class MemoryInbox:
     """The inbox's rows for the memory store, which runs these under its lock.
 
-    Indexed as the databases index ``ol_inbox``: by event id, by order, and the pending
-    and waiting rows apart, so that a claim costs what it claims, not the inbox's size.
+    Indexed as the databases index ``ol_inbox``: by key (order and event id), by order,
+    and the pending and waiting rows apart, so that a claim costs what it claims, not the
+    inbox's size.
     """
 
     rows: dict[int, StoredDelivery] = attrs.Factory(dict)
-    by_event: dict[str, int] = attrs.Factory(dict)
+    by_key: set[tuple[str | None, str]] = attrs.Factory(set)
     by_order: dict[str | None, list[int]] = attrs.Factory(dict)
     pending: dict[int, None] = attrs.Factory(dict)  # an ordered set, by seq
     waiting: set[int] = attrs.Factory(set)
 
     def accept(self, deliveries: Sequence[Incoming]) -> list[int | None]:
-        """Store each delivery whose key is new; its seq, or ``None`` for a duplicate."""
+        """Store each delivery whose key (order and event id) is new; its seq, or ``None``."""
         stored: list[int | None] = []
         for row in deliveries:
-            if row.event_id in self.by_event:
+            key = (row.order_id, row.event_id)
+            if key in self.by_key:
                 stored.append(None)
                 continue
             seq = len(self.rows) + 1
@@ -354,7 +356,7 @@ class MemoryInbox:
                     row.body,
                 )
             )
-            self.by_event[row.event_id] = seq
+            self.by_key.add(key)
             self.by_order.setdefault(row.order_id, []).append(seq)
             stored.append(seq)
         return stored

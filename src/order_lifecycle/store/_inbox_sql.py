@@ -1,8 +1,10 @@
 r"""The inbox in SQL: the request path's one ``INSERT``, claims, settlements, an operator's reads.
 
 The request path is one transaction per batch whose lock waits are bounded
-(:meth:`SQLInbox._accepting`): one ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` per
-delivery (PostgreSQL: pipelined, one round trip), answering each new row's ``seq``.
+(:meth:`SQLInbox._accepting`): one ``INSERT ... ON CONFLICT (<the key>) DO NOTHING`` per
+delivery (PostgreSQL: pipelined, one round trip), answering each new row's ``seq``. The
+key is the delivery's order and event id (:data:`ORDER_KEY` and ``event_id``, the one
+unique index ``ol_inbox_by_key``), which also finds an order's rows.
 
 A claim is one read: the due rows (pending by ``seq``, waiting by ``due_at``, from their
 partial indexes), the orders they name that no other claim holds (PostgreSQL: advisory
@@ -49,7 +51,7 @@ from ._inbox import (
     stored_delivery,
 )
 
-__all__ = ["INBOX_COLUMNS", "INSERT_DELIVERY", "INSERT_ROW", "SQLInbox"]
+__all__ = ["INBOX_COLUMNS", "INSERT_DELIVERY", "INSERT_ROW", "ORDER_KEY", "SQLInbox"]
 
 Row = tuple[Any, ...]
 
@@ -68,11 +70,19 @@ INBOX_COLUMNS = (
 )
 """The inbox table's columns, in the order its migration creates them."""
 
+ORDER_KEY = "COALESCE(order_id, '')"
+"""The order part of the inbox's key, as ``ol_inbox_by_key`` indexes it (no order: ``''``).
+
+A read of an order's rows compares it, not ``order_id``: so both databases read them from
+that index. An order id is never empty (``check_incoming``), so ``''`` is no order's.
+"""
+
 _SELECT = f"SELECT {', '.join(INBOX_COLUMNS)} FROM ol_inbox"  # noqa: S608 (constant names)
 INSERT_DELIVERY = (
-    "INSERT INTO ol_inbox "
+    "INSERT INTO ol_inbox "  # noqa: S608 (constant names)
     "(event_id, event_type, order_id, created_time, received_at, status, reason, body) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING seq"
+    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (({ORDER_KEY}), event_id) DO NOTHING "
+    "RETURNING seq"
 )
 """The request path's statement: a delivery stored unless its key is; its new ``seq``."""
 INSERT_ROW = INSERT_DELIVERY.removesuffix(" RETURNING seq")
@@ -108,7 +118,7 @@ class SQLInbox:
     _unlocked = ""
     """What the claim's scans add to skip orders other sessions hold (PostgreSQL's)."""
     _by_order = ""
-    """What the read of claimed orders' open rows names to be planned by ``ol_inbox_by_order``.
+    """What the read of claimed orders' open rows names to be planned by ``ol_inbox_by_key``.
 
     SQLite's: it plans without statistics, and took the index by status instead, reading
     every open row of the inbox for each claim (quadratic in a backlog: a million pending
@@ -207,9 +217,9 @@ class SQLInbox:
         """
         top = self._query("SELECT COALESCE(MAX(seq), 0) FROM ol_inbox")[0][0]
         self._write_many(INSERT_ROW, rows)
-        new = self._query("SELECT seq, event_id FROM ol_inbox WHERE seq > ?", [top])
-        stored = {key: seq for seq, key in new}
-        return [stored.pop(row.event_id, None) for row in rows]
+        new = self._query("SELECT seq, order_id, event_id FROM ol_inbox WHERE seq > ?", [top])
+        stored = {(order_id, event_id): seq for seq, order_id, event_id in new}
+        return [stored.pop((row.order_id, row.event_id), None) for row in rows]
 
     # --- claims -------------------------------------------------------------------------------
 
@@ -275,7 +285,7 @@ class SQLInbox:
     def _open_rows(self, orders: Sequence[str], loose: Sequence[int]) -> list[StoredDelivery]:
         """Inside the claim: the open rows of ``orders``, and those of ``loose`` still open."""
         rows: dict[int, StoredDelivery] = {}
-        for column, values, hint in (("order_id", orders, self._by_order), ("seq", loose, "")):
+        for column, values, hint in ((ORDER_KEY, orders, self._by_order), ("seq", loose, "")):
             for chunk in _chunks(values):
                 found = self._query(
                     f"{_SELECT}{hint} WHERE {column} IN ({_marks(len(chunk))}) "

@@ -23,7 +23,7 @@ from order_lifecycle.lifecycle import OrderState
 from order_lifecycle.webhooks import DeliveryStatus, StoredDelivery
 
 from ._inbox import stored_delivery
-from ._inbox_sql import INBOX_COLUMNS
+from ._inbox_sql import INBOX_COLUMNS, ORDER_KEY
 from ._outbox import unstamp
 from ._outbox_sql import COLUMNS
 from ._outbox_sql import _action as action_row
@@ -75,6 +75,9 @@ class _Where:
 class SQLOperator:
     """The operator's half of :class:`~order_lifecycle.store._sql.SQLStore`."""
 
+    _by_order: str
+    """What a read of one order's deliveries names to be planned by ``ol_inbox_by_key``."""
+
     @abstractmethod
     def _transaction(self, *, write: bool) -> AbstractContextManager[None]: ...
 
@@ -92,16 +95,19 @@ class SQLOperator:
     ) -> Page[StoredDelivery]:
         query = _Where()
         query.among("status", None if where.statuses is None else [s.value for s in where.statuses])
-        query.equal("order_id", where.order_id)
+        query.equal(ORDER_KEY, where.order_id)  # read from ol_inbox_by_key
         query.equal("event_type", where.event_type)
         if where.since is not None:
             query.add("received_at >= ?", stamp(where.since))
+        # One order's rows are few: read by the key (a sort of them), never by status.
+        hint = "" if where.order_id is None else self._by_order
         with self._transaction(write=False):
-            counted = self._count("ol_inbox", query) if total else None
+            counted = self._count(f"ol_inbox{hint}", query) if total else None
             if after is not None:
                 query.add("seq > ?", after)
             rows = self._query(
-                f"{_DELIVERIES}{query.clause} ORDER BY seq LIMIT ?", [*query.params, limit + 1]
+                f"{_DELIVERIES}{hint}{query.clause} ORDER BY seq LIMIT ?",
+                [*query.params, limit + 1],
             )
         found = [stored_delivery(row) for row in rows]
         return _page(found, limit, counted, lambda row: row.seq)

@@ -12,8 +12,8 @@ next call, and a call whose transaction certainly did not commit (a read, or a w
 failed before its ``COMMIT`` was sent) is run once more on the new connection; a
 connection lost during ``COMMIT`` is reported, never retried, as its outcome is unknown.
 The one exception is the request path's delivery a request, sent with its ``COMMIT`` in
-one message: storing it again is harmless (unique by event id), so it is run once more,
-and a row found stored with its arrival time and body is its own.
+one message: storing it again is harmless (unique by order and event id), so it is run
+once more, and a row found stored with its key, arrival time and body is its own.
 Every session has a ``lock_timeout`` and a ``statement_timeout``, so no call waits for ever
 behind another transaction's locks: the ones given to the store, else the ones the DSN (its
 ``options``, or ``PGOPTIONS``), the role or the database sets, else the store's defaults.
@@ -45,7 +45,7 @@ from order_lifecycle.webhooks import Incoming
 
 from ._base import Store
 from ._batch import CheckedKeep
-from ._inbox_sql import INSERT_DELIVERY
+from ._inbox_sql import INSERT_DELIVERY, ORDER_KEY
 from ._observe import report_reconnect, report_retrying
 from ._require import require_ids
 from ._schema import POSTGRES
@@ -371,7 +371,7 @@ class PostgresStore(SQLStore):
                 found = cursor.fetchone()
                 if found is None and lost:
                     found = connection.execute(
-                        _MINE, [row.event_id, row.received_at, row.body]
+                        _MINE, [row.order_id, row.event_id, row.received_at, row.body]
                     ).fetchone()
             except psycopg.Error as error:
                 if connection.closed or connection.broken:
@@ -541,8 +541,12 @@ def _placeholders(sql: str) -> str:
 
 
 _INSERT_DELIVERY = _placeholders(INSERT_DELIVERY)
-# A request's own row, found again after a connection lost during its COMMIT.
-_MINE = "SELECT seq FROM ol_inbox WHERE event_id = %s AND received_at = %s AND body = %s"
+# A request's own row, found again after a connection lost during its COMMIT: by its key
+# (ol_inbox_by_key), then its arrival time and body.
+_MINE = (
+    f"SELECT seq FROM ol_inbox WHERE {ORDER_KEY} = COALESCE(%s, '') AND event_id = %s "  # noqa: S608 (a constant)
+    "AND received_at = %s AND body = %s"
+)
 
 
 def _bounded_begin(seconds: float) -> str:

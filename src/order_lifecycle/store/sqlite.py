@@ -83,7 +83,7 @@ class SQLiteStore(SQLStore):
     """
 
     # SQLite plans without statistics: the claim's reads name the indexes that bound them.
-    _by_order = " INDEXED BY ol_inbox_by_order"
+    _by_order = " INDEXED BY ol_inbox_by_key"
     _by_due = " INDEXED BY ol_inbox_due"
     _by_status = " INDEXED BY ol_inbox_by_status"
 

@@ -2,8 +2,8 @@ r"""The webhook inbox: deliveries stored first (the request path), reconciled af
 
 :meth:`Inbox.accept` is what a web endpoint runs: each delivery's signature is checked,
 its envelope read (event id, type, ``createdTime``, order id: no model is built), and its
-raw body stored in the store's inbox, deduplicated by event id, in one transaction per
-batch. It answers one :class:`DeliveryResult` per delivery, whose
+raw body stored in the store's inbox, deduplicated by order and event id, in one
+transaction per batch. It answers one :class:`DeliveryResult` per delivery, whose
 :attr:`~DeliveryResult.status_code` is a 2xx only once the delivery is stored (now, or
 before). :class:`~order_lifecycle.webhooks.Reconciler`\ s then apply what is stored,
 order by order. :meth:`Inbox.receive` does both in one call (the inline mode: tests, the

@@ -1,9 +1,9 @@
 r"""What the accept-first inbox and its reconcilers need of a store, and the values they trade in.
 
 The inbox is one table (``ol_inbox``): a row per signed delivery, keyed by an increasing
-``seq`` and unique by event id, holding the envelope the request path read (event id,
-type, order id, the provider's ``createdTime``), when it arrived, its raw body, and its
-:class:`DeliveryStatus` with a reason. The request path inserts rows
+``seq`` and unique by order and event id, holding the envelope the request path read
+(event id, type, order id, the provider's ``createdTime``), when it arrived, its raw body,
+and its :class:`DeliveryStatus` with a reason. The request path inserts rows
 (:meth:`InboxStore.accept_deliveries`, one transaction per batch); a reconciler claims
 the open rows of some orders (:meth:`InboxStore.claim_deliveries`, one read), decides in
 Python, and writes the orders' changes and the rows' new statuses in one transaction
@@ -205,10 +205,11 @@ class InboxStore(BatchStore, Protocol):
     def accept_deliveries(
         self, deliveries: Sequence[Incoming], keep: Sequence[DeliveryToKeep] = ()
     ) -> list[int | None]:
-        """Store ``deliveries`` in one transaction, each unless its event id is stored already.
+        """Store ``deliveries`` in one transaction, each unless its order and event id are stored.
 
         The answer holds, for each delivery, the ``seq`` it was stored under, or ``None``
-        when its event id was stored before (a duplicate; nothing written for it). The
+        when a delivery of its order (or of none) with its event id was stored before (a
+        duplicate; nothing written for it). The
         summaries in ``keep`` (deliveries refused unread) are kept in the same transaction,
         within the store's cap (:meth:`Store.keep_delivery`). The transaction waits a
         bounded time for locks (well under the provider's timeout).
