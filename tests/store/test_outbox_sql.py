@@ -115,22 +115,22 @@ def written(store: SQLStore, derived: list[Derived]) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    """Makes stores of the backend (a new SQLite file or PostgreSQL schema each)."""
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], SQLStore]]:
+    """Makes SQL stores of the backend (a new SQLite file or PostgreSQL schema each)."""
     opened: list[Store] = []
     counter = itertools.count()
+    dsn: str | None = None
     if request.param == "postgres":
-        dsn: str = request.getfixturevalue("postgres_dsn")
+        dsn = request.getfixturevalue("postgres_dsn")
 
-        def make() -> Store:
-            opened.append(open_store(new_postgres_schema(dsn)))
-            return opened[-1]
-
-    else:
-
-        def make() -> Store:
-            opened.append(open_store(tmp_path / f"store-{next(counter)}.db", create=True))
-            return opened[-1]
+    def make() -> SQLStore:
+        if dsn is not None:
+            store = open_store(new_postgres_schema(dsn))
+        else:
+            store = open_store(tmp_path / f"store-{next(counter)}.db", create=True)
+        opened.append(store)
+        assert isinstance(store, SQLStore)
+        return store
 
     yield make
     for store in opened:
@@ -138,12 +138,10 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
 
 
 def test_actions_created_and_cancelled_at_once_are_written_as_the_general_path_writes_them(
-    make_store: Callable[[], Store],
+    make_store: Callable[[], SQLStore],
 ) -> None:
     """Created and cancelled by one write, an action's row is what insert-then-cancel leaves."""
     fast, general = make_store(), make_store()
-    assert isinstance(fast, SQLStore)
-    assert isinstance(general, SQLStore)
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(held=HELD, derived=DERIVED)
@@ -158,11 +156,10 @@ def test_actions_created_and_cancelled_at_once_are_written_as_the_general_path_w
 
 
 def test_an_action_created_and_cancelled_at_once_is_one_statement(
-    make_store: Callable[[], Store], monkeypatch: pytest.MonkeyPatch
+    make_store: Callable[[], SQLStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A new action created and cancelled by one write is inserted cancelled: no UPDATE."""
     store = make_store()
-    assert isinstance(store, SQLStore)
     prepared(store, {})
     statements = counted(store, monkeypatch)
     derived = [
@@ -177,7 +174,7 @@ def test_an_action_created_and_cancelled_at_once_is_one_statement(
 
 
 def test_a_new_orders_life_in_one_write_leaves_the_rows_every_cancellation_leaves(
-    make_store: Callable[[], Store],
+    make_store: Callable[[], SQLStore],
 ) -> None:
     """A life received as one batch leaves the same actions as with every cancellation sent."""
 
@@ -185,8 +182,6 @@ def test_a_new_orders_life_in_one_write_leaves_the_rows_every_cancellation_leave
     @given(life=order_lives(max_moves=10))
     def agree(life: OrderLife) -> None:
         fast, general = make_store(), make_store()
-        assert isinstance(fast, SQLStore)
-        assert isinstance(general, SQLStore)
         bodies = [ev.raw(event) for event in life.events]
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(_sql, "_unheld", lambda *_: frozenset())
@@ -200,11 +195,10 @@ def test_a_new_orders_life_in_one_write_leaves_the_rows_every_cancellation_leave
 
 
 def test_a_new_order_sends_no_cancellation_of_an_action_it_never_had(
-    make_store: Callable[[], Store], monkeypatch: pytest.MonkeyPatch
+    make_store: Callable[[], SQLStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A life accepted, fulfilled and completed in one write cancels by no UPDATE at all."""
     store = make_store()
-    assert isinstance(store, SQLStore)
     statements = counted(store, monkeypatch)
     life = [ev.raw(event) for event in ev.accepted_fulfilled_complete()]
     Inbox(store, verified_upstream=True).receive(life)
