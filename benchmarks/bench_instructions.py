@@ -1,0 +1,197 @@
+"""Instructions a delivery, counted by Valgrind: the floor, the request path, a reconciler.
+
+Run: ``.venv/bin/python benchmarks/bench_instructions.py`` (needs ``valgrind``: ``apt-get
+install -y valgrind``). Timed figures on a shared machine move by a third between runs;
+the instructions a program executes do not (the same run gives the same count to a few
+parts in a million). So a change's cost can be read in one run, without a quiet machine.
+
+Each job runs in its own process under ``valgrind --tool=cachegrind --cache-sim=no``
+(which counts every instruction executed in user space: Python, SQLite, msgspec, OpenSSL;
+not the kernel's, so not the writes and ``fsync`` s, which ``bench_inbox_write.py``
+counts as WAL frames), twice: once doing only its set-up (reading the traffic, opening
+the store or table, filling the inbox, and a warm-up on a store of its own so that no
+first-time import or cache counts), once doing the set-up and the work. The difference,
+divided by the deliveries the work handled, is the work's instructions a delivery.
+
+- ``floor``: as ``bench_scale.py``'s: ``json.loads``, the HMAC check, one batched ``INSERT
+  ... ON CONFLICT DO NOTHING`` into a table with an integer rowid and a unique index on
+  the event id, one transaction a batch (``--batch``), SQLite in WAL mode, ``synchronous
+  = FULL``;
+- ``request path``: ``Inbox.accept`` into a SQLite store, batches of ``--batch``;
+- ``reconciler``: ``Reconciler(store, batch=100).run_once()`` until nothing is due, on the
+  inbox the request path filled; a delivery is one it settled.
+
+The traffic is ``_traffic.deliveries(--deliveries, seed=0)``, as ``bench_scale.py``'s.
+With ``--src DIR`` (another tree's ``src``), that code is counted instead, beside this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import _traffic
+from bench_ingest import _signed
+from bench_scale import load, write_traffic
+
+# In a child, the tree that PYTHONPATH names (--src) is the one imported.
+from order_lifecycle import Delivery, Inbox, Reconciler
+from order_lifecycle.store import open_store
+
+HERE = Path(__file__).resolve().parent
+JOBS = ("floor", "request path", "reconciler")
+VALGRIND = shutil.which("valgrind")
+_WARM_UP = 200  # deliveries handled first on a store of the job's own, in both runs
+
+
+def _floor(traffic: str, folder: str, batch: int, *, work: bool) -> int:
+    deliveries = load(traffic)
+    key = _traffic.SECRET.encode()
+
+    def run(where: str, chunk_of: list[Delivery]) -> None:
+        lite = sqlite3.connect(where, isolation_level=None)
+        lite.execute("PRAGMA journal_mode = WAL")
+        lite.execute("PRAGMA synchronous = FULL")
+        lite.execute(
+            "CREATE TABLE floor (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL, body BLOB)"
+        )
+        lite.execute("CREATE UNIQUE INDEX floor_by_event ON floor (event_id)")
+        for start in range(0, len(chunk_of), batch):
+            rows = []
+            for delivery in chunk_of[start : start + batch]:
+                event_id = json.loads(delivery.body)["id"]
+                if not _signed(delivery.signature or "", delivery.body, key):
+                    sys.exit("floor: a delivery's signature does not verify")
+                rows.append((event_id, delivery.body))
+            lite.execute("BEGIN IMMEDIATE")
+            lite.executemany(
+                "INSERT INTO floor (event_id, body) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
+            )
+            lite.execute("COMMIT")
+        lite.close()
+
+    run(str(Path(folder) / "warm.db"), deliveries[:_WARM_UP])
+    run(str(Path(folder) / "floor.db"), deliveries if work else [])
+    return len(deliveries)
+
+
+def _request_path(traffic: str, folder: str, batch: int, *, work: bool) -> int:
+    deliveries = load(traffic)
+
+    def run(where: str, chunk_of: list[Delivery]) -> None:
+        with open_store(where, create=True) as store:
+            inbox = Inbox(store, secrets=[_traffic.SECRET])
+            for start in range(0, len(chunk_of), batch):
+                inbox.accept(chunk_of[start : start + batch])
+
+    run(str(Path(folder) / "warm.db"), deliveries[:_WARM_UP])
+    run(str(Path(folder) / "inbox.db"), deliveries if work else [])
+    return len(deliveries)
+
+
+def _reconciler(traffic: str, folder: str, _batch: int, *, work: bool) -> int:
+    deliveries = load(traffic)
+    settled = 0
+    for name, chunk_of, timed in (
+        ("warm.db", deliveries[:_WARM_UP], False),
+        ("inbox.db", deliveries, True),
+    ):
+        with open_store(str(Path(folder) / name), create=True) as store:
+            inbox = Inbox(store, secrets=[_traffic.SECRET])
+            for start in range(0, len(chunk_of), 500):
+                inbox.accept(chunk_of[start : start + 500])
+            worker = Reconciler(store, batch=100)
+            while (work or not timed) and (count := worker.run_once()):
+                settled += count if timed else 0
+    return settled
+
+
+_CHILDREN = {"floor": _floor, "request path": _request_path, "reconciler": _reconciler}
+
+
+def _child(job: str, traffic: str, batch: int, phase: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-instructions-") as folder:
+        count = _CHILDREN[job](traffic, folder, batch, work=phase == "all")
+    print(json.dumps({"count": count}))
+
+
+def _instructions(
+    job: str, traffic: str, batch: int, phase: str, src: str | None
+) -> tuple[int, int]:
+    """The instructions one child executed (Valgrind's ``I refs``), and its count."""
+    assert VALGRIND is not None  # main() said so
+    env = os.environ | {"PYTHONHASHSEED": "0"}
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")])
+    done = subprocess.run(  # noqa: S603 (our own command)
+        [
+            VALGRIND,
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--cachegrind-out-file=/dev/null",
+            sys.executable,
+            __file__,
+            "--child",
+            job,
+            phase,
+            traffic,
+            str(batch),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    refs = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if refs is None:
+        sys.exit(f"no instruction count in valgrind's output:\n{done.stderr[-2000:]}")
+    return int(refs.group(1).replace(",", "")), json.loads(done.stdout.splitlines()[-1])["count"]
+
+
+def per_delivery(job: str, traffic: str, batch: int, src: str | None) -> float:
+    """The job's instructions a delivery: (set-up and work) minus set-up, over its deliveries."""
+    alone, _ = _instructions(job, traffic, batch, "setup", src)
+    whole, count = _instructions(job, traffic, batch, "all", src)
+    return (whole - alone) / count
+
+
+def main() -> None:
+    """Print each job's instructions a delivery and its ratio to the floor's."""
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[4], int(sys.argv[5]), sys.argv[3])
+        return
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=3000, help="deliveries of traffic")
+    parser.add_argument("--batch", type=int, default=1, help="deliveries a request (floor, path)")
+    parser.add_argument("--src", help="another tree's src folder, counted beside this one")
+    args = parser.parse_args()
+    if VALGRIND is None:
+        sys.exit("valgrind is not installed (apt-get install -y valgrind)")
+    trees = {"this tree": None} | ({f"--src {args.src}": args.src} if args.src else {})
+    print(
+        f"python {sys.version.split()[0]}; sqlite {sqlite3.sqlite_version}; "
+        f"{args.deliveries:,} deliveries of _traffic (seed 0); floor and request path "
+        f"in batches of {args.batch}; the reconciler claims 100 orders at a time"
+    )
+    print("| job | code | instructions a delivery | ratio to the floor |")
+    print("|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="bench-instructions-traffic-") as folder:
+        traffic = write_traffic(args.deliveries, 0, folder)
+        floor = per_delivery("floor", traffic, args.batch, None)
+        print(f"| floor | | {floor:,.0f} | 1.00x |")
+        for job in JOBS[1:]:
+            for name, src in trees.items():
+                count = per_delivery(job, traffic, args.batch, src)
+                print(f"| {job} | {name} | {count:,.0f} | {count / floor:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
