@@ -103,7 +103,7 @@ class OrderCache:
 
 
 def _own(order: Order) -> Order:
-    """A copy of ``order`` to cache: its history a :class:`History`, whose copies share its index."""
+    """A copy of ``order`` to cache (its history a :class:`History`: copies share its index)."""
     return order.copy()
 
 
