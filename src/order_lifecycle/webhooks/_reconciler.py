@@ -331,14 +331,7 @@ class Reconciler:
             StoreError: the store failed (nothing of the batch's failed writes committed).
 
         """
-        with paused_gc(), BatchSpan.around() as batch:
-            claim = self.store.claim_deliveries(limit=self.batch, now=self._now())
-            batch.claimed(claim)
-            try:
-                outcomes, _ = self._reconcile(claim)
-            finally:
-                self.store.release_claim(claim)
-        return len(outcomes)
+        return len(self._claimed(self.batch)[0])
 
     def settle(self, orders: Mapping[int, str | None]) -> dict[int, Outcome]:
         """Settle the deliveries ``orders`` names (seq: order id), now; what each came to.
@@ -359,20 +352,9 @@ class Reconciler:
             # A delivery naming no order is a claim's group of its own.
             groups = len({o for o in todo.values() if o is not None})
             groups += sum(o is None for o in todo.values())
-            with paused_gc(), BatchSpan.around() as batch:
-                claim = self.store.claim_deliveries(
-                    limit=min(_MAX_BATCH, max(1, groups)),
-                    now=self._now(),
-                    only=list(todo),
-                )
-                batch.claimed(claim)
-                try:
-                    outcomes, _ = self._reconcile(claim)
-                finally:
-                    self.store.release_claim(claim)
+            outcomes, claimed, present = self._claimed(min(_MAX_BATCH, max(1, groups)), list(todo))
             found.update((seq, outcomes[seq]) for seq in todo if seq in outcomes)
-            held = set(claim.orders)
-            present = {row.seq for row in claim.deliveries}
+            held = set(claimed)
             # Settled: by this claim; or gone from its claimed order's open rows (settled
             # by another reconciler); a delivery naming no order, when the claim had room
             # for every one: no longer open.
@@ -389,6 +371,26 @@ class Reconciler:
             # Not cryptographic: jitter so that racing reconcilers do not collide again.
             time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))  # noqa: S311
         return found
+
+    def _claimed(
+        self, limit: int, only: list[int] | None = None
+    ) -> tuple[dict[int, Outcome], tuple[str, ...], set[int]]:
+        """One claim settled: what each delivery came to, the orders held, the seqs claimed.
+
+        The claim is dropped before the collector runs again: its orders (the store's
+        copies) would otherwise be walked by the next young collection, every step of
+        their histories, and kept a generation longer.
+        """
+        with paused_gc(), BatchSpan.around() as batch:
+            claim = self.store.claim_deliveries(limit=limit, now=self._now(), only=only)
+            batch.claimed(claim)
+            try:
+                outcomes, _ = self._reconcile(claim)
+            finally:
+                self.store.release_claim(claim)
+            held, present = claim.orders, {row.seq for row in claim.deliveries}
+            del claim
+        return outcomes, held, present
 
     def stop(self) -> None:
         """Ask :meth:`run_forever` to return after the batch it is running."""
