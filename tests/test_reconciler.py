@@ -431,3 +431,26 @@ def test_each_delivery_asks_once_whether_its_order_holds_its_event() -> None:
         box.accept([signed(capture), signed(cancel)])
         drain(reconciler)
     assert sorted(asked) == sorted(applies) == sorted([capture["id"], cancel["id"]])
+
+
+def test_an_event_recorded_on_an_unchanged_order_hands_the_store_no_copy() -> None:
+    """A stale delivery's change is the working order itself (the store copies what it keeps)."""
+    box, reconciler, store, _ = setup()
+    reviewing, blocked = ev.review_then_blocked()
+    box.accept([signed(blocked)])
+    drain(reconciler)
+    groups: list[SettledGroup] = []
+    settle = store.settle_deliveries
+
+    def recorded(given: Sequence[SettledGroup]) -> list[GroupResult]:
+        groups.extend(given)
+        return settle(given)
+
+    store.settle_deliveries = recorded  # type: ignore[method-assign]
+    box.accept([signed(reviewing)])
+    drain(reconciler)
+    assert statuses(store)[reviewing["id"]] == "stale"
+    [change] = [change for group in groups for change in group.changes]
+    assert change.order is change.base
+    change.order.history.clear()  # the store kept a copy: nothing it holds changes
+    assert len(store.get_order(change.order.id).history) == 2

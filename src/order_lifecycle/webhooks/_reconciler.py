@@ -585,10 +585,8 @@ class Reconciler:
         except InvalidInput as error:
             return Outcome(DeliveryStatus.INVALID, f"refused while reconciling: {error}")
         if reconciled.order is not None:
-            changed = reconciled.order
-            self._change(
-                work, changed.copy() if changed is work.order else changed, event.id, row.seq
-            )
+            # ``work.order`` itself when nothing applied: no copy, nothing ever changes it.
+            self._change(work, reconciled.order, event.id, row.seq)
         status = _STATUS[reconciled.outcome]
         if status in _DELIVERED and self.store.delivers(event.type):
             work.delivered.append(Delivered(event, row.body))
@@ -608,7 +606,7 @@ class Reconciler:
         if work.order is None:
             reason = f"order {work.order_id!r} is not known yet: the outbox takes it once it is"
             return Outcome(DeliveryStatus.WAITING, reason)
-        self._change(work, work.order.copy(), event.id, row.seq)  # the order as it is
+        self._change(work, work.order, event.id, row.seq)  # the order as it is
         work.delivered.append(Delivered(event, row.body))
         reason = f"{event.type} of order {work.order_id!r}: handed to the store's outbox"
         return Outcome(DeliveryStatus.APPLIED, reason)
@@ -625,7 +623,7 @@ class Reconciler:
         stale = None if not fresh or self.store.delivers(keys.type) else _stale(work.order, keys)
         if stale is not None and work.order is not None:
             # Recorded as a stale event is (its id applied, the order as it is).
-            self._change(work, work.order.copy(), keys.id, row.seq)
+            self._change(work, work.order, keys.id, row.seq)
             return Outcome(DeliveryStatus.STALE, stale)
         parsed = work.parsed.get(row.seq) or self._read(row, {}, keys)
         if isinstance(parsed, Event):
@@ -635,7 +633,10 @@ class Reconciler:
     @staticmethod
     def _change(work: _Work, order: Order, event_id: str | None, seq: int) -> None:
         # The store checks each change (legal steps only, storable ids); a refusal comes
-        # back as REFUSED, and its delivery is decided again as invalid.
+        # back as REFUSED, and its delivery is decided again as invalid. ``order`` may be
+        # the working order itself (an event recorded, the order as it is): no order a
+        # reconciler holds is ever changed (each change's order is a new one), and a
+        # store keeps copies, never the orders it is given.
         work.changes.append(OrderChange(order, work.order, work.version, event_id))
         work.by.append(seq)
         work.order = order
