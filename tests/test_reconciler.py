@@ -446,7 +446,7 @@ def test_an_event_recorded_on_an_unchanged_order_hands_the_store_no_copy() -> No
         groups.extend(given)
         return settle(given)
 
-    store.settle_deliveries = recorded  # type: ignore[method-assign]
+    store.settle_deliveries = recorded  # type: ignore[method-assign,assignment]
     box.accept([signed(reviewing)])
     drain(reconciler)
     assert statuses(store)[reviewing["id"]] == "stale"
