@@ -74,12 +74,9 @@ class OrderCache:
         with self._lock:
             entry = self._entries.get(order_id)
             if entry is None or not _advanced(entry, row, order):
-                self._entries[order_id] = (row, _own(order))
+                self._enter(order_id, row, order.copy())  # its history a History
             else:
-                self._entries[order_id] = (row, entry[1])
-            self._entries.move_to_end(order_id)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+                self._enter(order_id, row, entry[1])
 
     def keep(self, order_id: str, row: Row, order: Order) -> Order:
         """Cache ``order`` itself (just decoded: no one else holds it) as ``row``; a copy of it.
@@ -90,10 +87,7 @@ class OrderCache:
         if type(order.history) is not History:  # a decoded order's list
             order.history = History(order.history)
         with self._lock:
-            self._entries[order_id] = (row, order)
-            self._entries.move_to_end(order_id)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            self._enter(order_id, row, order)
             return order.copy()
 
     def drop(self, order_id: str) -> None:
@@ -101,10 +95,12 @@ class OrderCache:
         with self._lock:
             self._entries.pop(order_id, None)
 
-
-def _own(order: Order) -> Order:
-    """A copy of ``order`` to cache (its history a :class:`History`: copies share its index)."""
-    return order.copy()
+    def _enter(self, order_id: str, row: Row, order: Order) -> None:
+        """Under the lock: ``order`` cached as ``row``, the least recent dropped past the size."""
+        self._entries[order_id] = (row, order)
+        self._entries.move_to_end(order_id)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
 
 
 def _advanced(entry: tuple[Row, Order], row: Row, order: Order) -> bool:
