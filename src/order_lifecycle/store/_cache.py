@@ -69,7 +69,7 @@ class OrderCache:
 
         When the order cached is the one ``order`` changed (``row`` is one version on, and
         ``order``'s history its steps and more), the cached order takes ``order``'s new
-        steps and parts in place instead: nothing as long as the history is made.
+        steps and its parts in place instead: no list as long as the history is made.
         """
         with self._lock:
             entry = self._entries.get(order_id)
