@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from order_lifecycle import Inbox, Order, OrderLifecycleError, OrderState, Reconciler, fire
@@ -96,6 +96,7 @@ def _recording(store: Store) -> list[Order]:
     return seen
 
 
+@settings(max_examples=60)  # a SQLite file an example: the suite's time budget
 @given(order=new_orders(), changes=st.lists(mutations(), min_size=1, max_size=4))
 def test_no_order_a_caller_holds_changes_the_stored_one(
     order: Order, changes: list[Mutation]
@@ -118,6 +119,7 @@ def test_no_order_a_caller_holds_changes_the_stored_one(
             assert _value(store.read_orders([order.id])[order.id][1]) == expected
 
 
+@settings(max_examples=60)  # a SQLite file an example: the suite's time budget
 @given(changes=st.lists(mutations(), min_size=1, max_size=4))
 def test_no_order_a_reconciler_claimed_or_made_changes_the_stored_one(
     changes: list[Mutation],
