@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from order_lifecycle import Delivery, Inbox, OrderState, Reconciler
+from order_lifecycle import Delivery, Inbox, Order, OrderState, Reconciler
 from order_lifecycle.exceptions import InvalidInput, WrongType
-from order_lifecycle.store import ChangeOutcome, GroupResult, MemoryStore, SettledGroup
+from order_lifecycle.store import ChangeOutcome, Claim, GroupResult, MemoryStore, SettledGroup
 from order_lifecycle.testing import (
     TEST_SECRET,
     SignedDelivery,
@@ -431,3 +432,66 @@ def test_each_delivery_asks_once_whether_its_order_holds_its_event() -> None:
         box.accept([signed(capture), signed(cancel)])
         drain(reconciler)
     assert sorted(asked) == sorted(applies) == sorted([capture["id"], cancel["id"]])
+
+
+def test_an_event_recorded_on_an_unchanged_order_hands_the_store_no_copy() -> None:
+    """A stale delivery's change is the working order itself (the store copies what it keeps)."""
+    box, reconciler, store, _ = setup()
+    reviewing, blocked = ev.review_then_blocked()
+    box.accept([signed(blocked)])
+    drain(reconciler)
+    groups: list[SettledGroup] = []
+    settle = store.settle_deliveries
+
+    def recorded(given: Sequence[SettledGroup]) -> list[GroupResult]:
+        groups.extend(given)
+        return settle(given)
+
+    store.settle_deliveries = recorded  # type: ignore[method-assign,assignment]
+    box.accept([signed(reviewing)])
+    drain(reconciler)
+    assert statuses(store)[reviewing["id"]] == "stale"
+    [change] = [change for group in groups for change in group.changes]
+    assert change.order is change.base
+    change.order.history.clear()  # the store kept a copy: nothing it holds changes
+    assert len(store.get_order(change.order.id).history) == 2
+
+
+class _Collector:
+    """The ``gc`` module as a reconciler sees it: on, and noting what lives when turned on."""
+
+    def __init__(self, alive: Callable[[], list[object]]) -> None:
+        self.alive = alive
+        self.seen: list[list[object]] = []
+
+    def isenabled(self) -> bool:
+        return True
+
+    def disable(self) -> None:
+        pass
+
+    def enable(self) -> None:
+        self.seen.append(self.alive())
+
+
+def test_a_claims_orders_are_freed_before_the_collector_is_on_again() -> None:
+    """No order a claim read outlives the pause of the collector (no collection walks it)."""
+    box, reconciler, store, _ = setup()
+    reviewing, blocked = ev.review_then_blocked()
+    box.accept([signed(reviewing)])
+    drain(reconciler)
+    box.accept([signed(blocked)])
+    read: list[weakref.ref[Order]] = []
+    claim_deliveries = store.claim_deliveries
+
+    def claimed(**kwargs: Any) -> Claim:
+        claim = claim_deliveries(**kwargs)
+        read.extend(weakref.ref(order) for _, order in claim.known.values())
+        return claim
+
+    store.claim_deliveries = claimed  # type: ignore[method-assign]
+    collector = _Collector(lambda: [order for ref in read if (order := ref()) is not None])
+    with mock.patch.object(_reconciler, "gc", collector):
+        assert reconciler.run_once() == 1
+    assert read
+    assert collector.seen == [[]]

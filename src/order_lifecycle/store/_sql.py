@@ -442,7 +442,7 @@ class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, SQLOperator, Store):
                 raise OrderExists(order.id)
             self._record_event(event_id, order.id)
             self._write_actions([derived])
-        self._orders_cache.put(order.id, row, order.copy())
+        self._orders_cache.put(order.id, row, order)
 
     def _refuse_duplicate(self, event_id: str | None) -> None:
         if event_id is not None:
@@ -469,7 +469,7 @@ class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, SQLOperator, Store):
 
     def get_order(self, order_id: str) -> Order:
         """The order as last committed, as an independent copy."""
-        return self._load_order(require_id(order_id, "order_id"))[1].copy()
+        return self._load_order(require_id(order_id, "order_id"))[1]
 
     def _load_order(self, order_id: str, event_id: str | None = None) -> tuple[int, Order]:
         with self._transaction(write=False):
@@ -480,7 +480,7 @@ class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, SQLOperator, Store):
         return loaded
 
     def _read_order(self, order_id: str) -> tuple[int, Order] | None:
-        """Inside a transaction: the order's version and the order (the cache's: copy it)."""
+        """Inside a transaction: the order's version and the order (a copy of its own)."""
         rows = self._query(ORDERS.select(), [order_id])
         if not rows:
             self._orders_cache.drop(order_id)
@@ -488,7 +488,7 @@ class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, SQLOperator, Store):
         return self._decoded(rows[0], lambda: self._query(ORDERS.select_steps(), [order_id]))
 
     def _decoded(self, row: Row, steps: Callable[[], list[Row]]) -> tuple[int, Order]:
-        """The order ``row`` holds: the cached one if cached from it, else decoded and cached."""
+        """The order ``row`` holds (the caller's own): the cache's copy, else decoded and cached."""
         version, order_id, *values = row
         if not isinstance(version, int) or isinstance(version, bool):
             raise StoreCorrupt(
@@ -499,8 +499,7 @@ class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, SQLOperator, Store):
             columns = dict(zip(ORDERS.columns[:-1], [order_id, *values[:-1]], strict=True))
             decoded = join(ORDER, columns, values[-1], steps())
             assert isinstance(decoded, Order)  # noqa: S101 (ORDER decodes orders)
-            self._orders_cache.put(order_id, row, decoded)
-            order = decoded
+            order = self._orders_cache.keep(order_id, row, decoded)
         return version, order
 
     def update_order(
@@ -510,7 +509,7 @@ class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, SQLOperator, Store):
         order_id = require_id(order_id, "order_id")
         event_id = require_optional_id(event_id, "event_id")
         version, stored = self._load_order(order_id, event_id)
-        work = stored.copy()
+        work = stored.copy()  # ``stored`` is the base the change is checked against
         result = change(work)
         new_steps(ORDER_SPEC, stored, work)
         if event_id is None and work == stored:
@@ -523,8 +522,8 @@ class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, SQLOperator, Store):
             except _LostRace:
                 raise StaleOrder(order_id, version) from None
             self._write_actions([derived])
-        # A copy: ``change`` may have kept a reference to the order it was given.
-        self._orders_cache.put(order_id, row, work.copy())
+        # Never ``work`` itself: ``change`` may have kept a reference to it (see OrderCache).
+        self._orders_cache.put(order_id, row, work)
         return result
 
     # --- batches ---------------------------------------------------------------------------------
@@ -540,15 +539,14 @@ class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, SQLOperator, Store):
         found: dict[str, tuple[int, Order]] = {}
         for chunk in _chunks(wanted):
             rows = self._query(ORDERS.select_many(len(chunk)), chunk)
-            missing = [row[1] for row in rows if self._orders_cache.get(row[1], row) is None]
+            missing = [row[1] for row in rows if not self._orders_cache.has(row[1], row)]
             steps: dict[str, list[Row]] = {key: [] for key in missing}
             if missing:
                 for key, *step in self._query(ORDERS.select_steps_many(len(missing)), missing):
                     steps[key].append(tuple(step))
             for row in rows:
                 load = functools.partial(self._steps_of, steps, row[1])
-                version, order = self._decoded(row, load)
-                found[row[1]] = (version, order.copy())
+                found[row[1]] = self._decoded(row, load)
         return found
 
     def _steps_of(self, steps: dict[str, list[Row]], order_id: str) -> list[Row]:
@@ -621,7 +619,7 @@ class SQLStore(SQLInbox, SQLOutbox, SQLBacklog, SQLOperator, Store):
 
     def _remember(self, written: Sequence[tuple[Row, Order]]) -> None:
         for row, order in written:
-            self._orders_cache.put(order.id, row, order.copy())
+            self._orders_cache.put(order.id, row, order)
 
     def _commit_orders(
         self,

@@ -331,14 +331,7 @@ class Reconciler:
             StoreError: the store failed (nothing of the batch's failed writes committed).
 
         """
-        with paused_gc(), BatchSpan.around() as batch:
-            claim = self.store.claim_deliveries(limit=self.batch, now=self._now())
-            batch.claimed(claim)
-            try:
-                outcomes, _ = self._reconcile(claim)
-            finally:
-                self.store.release_claim(claim)
-        return len(outcomes)
+        return len(self._claimed(self.batch)[0])
 
     def settle(self, orders: Mapping[int, str | None]) -> dict[int, Outcome]:
         """Settle the deliveries ``orders`` names (seq: order id), now; what each came to.
@@ -359,20 +352,9 @@ class Reconciler:
             # A delivery naming no order is a claim's group of its own.
             groups = len({o for o in todo.values() if o is not None})
             groups += sum(o is None for o in todo.values())
-            with paused_gc(), BatchSpan.around() as batch:
-                claim = self.store.claim_deliveries(
-                    limit=min(_MAX_BATCH, max(1, groups)),
-                    now=self._now(),
-                    only=list(todo),
-                )
-                batch.claimed(claim)
-                try:
-                    outcomes, _ = self._reconcile(claim)
-                finally:
-                    self.store.release_claim(claim)
+            outcomes, claimed, present = self._claimed(min(_MAX_BATCH, max(1, groups)), list(todo))
             found.update((seq, outcomes[seq]) for seq in todo if seq in outcomes)
-            held = set(claim.orders)
-            present = {row.seq for row in claim.deliveries}
+            held = set(claimed)
             # Settled: by this claim; or gone from its claimed order's open rows (settled
             # by another reconciler); a delivery naming no order, when the claim had room
             # for every one: no longer open.
@@ -389,6 +371,26 @@ class Reconciler:
             # Not cryptographic: jitter so that racing reconcilers do not collide again.
             time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))  # noqa: S311
         return found
+
+    def _claimed(
+        self, limit: int, only: list[int] | None = None
+    ) -> tuple[dict[int, Outcome], tuple[str, ...], set[int]]:
+        """One claim settled: what each delivery came to, the orders held, the seqs claimed.
+
+        The claim is dropped before the collector runs again: its orders (the store's
+        copies) would otherwise be walked by the next young collection, every step of
+        their histories, and kept a generation longer.
+        """
+        with paused_gc(), BatchSpan.around() as batch:
+            claim = self.store.claim_deliveries(limit=limit, now=self._now(), only=only)
+            batch.claimed(claim)
+            try:
+                outcomes, _ = self._reconcile(claim)
+            finally:
+                self.store.release_claim(claim)
+            held, present = claim.orders, {row.seq for row in claim.deliveries}
+            del claim
+        return outcomes, held, present
 
     def stop(self) -> None:
         """Ask :meth:`run_forever` to return after the batch it is running."""
@@ -583,10 +585,8 @@ class Reconciler:
         except InvalidInput as error:
             return Outcome(DeliveryStatus.INVALID, f"refused while reconciling: {error}")
         if reconciled.order is not None:
-            changed = reconciled.order
-            self._change(
-                work, changed.copy() if changed is work.order else changed, event.id, row.seq
-            )
+            # ``work.order`` itself when nothing applied: no copy, nothing ever changes it.
+            self._change(work, reconciled.order, event.id, row.seq)
         status = _STATUS[reconciled.outcome]
         if status in _DELIVERED and self.store.delivers(event.type):
             work.delivered.append(Delivered(event, row.body))
@@ -606,7 +606,7 @@ class Reconciler:
         if work.order is None:
             reason = f"order {work.order_id!r} is not known yet: the outbox takes it once it is"
             return Outcome(DeliveryStatus.WAITING, reason)
-        self._change(work, work.order.copy(), event.id, row.seq)  # the order as it is
+        self._change(work, work.order, event.id, row.seq)  # the order as it is
         work.delivered.append(Delivered(event, row.body))
         reason = f"{event.type} of order {work.order_id!r}: handed to the store's outbox"
         return Outcome(DeliveryStatus.APPLIED, reason)
@@ -623,7 +623,7 @@ class Reconciler:
         stale = None if not fresh or self.store.delivers(keys.type) else _stale(work.order, keys)
         if stale is not None and work.order is not None:
             # Recorded as a stale event is (its id applied, the order as it is).
-            self._change(work, work.order.copy(), keys.id, row.seq)
+            self._change(work, work.order, keys.id, row.seq)
             return Outcome(DeliveryStatus.STALE, stale)
         parsed = work.parsed.get(row.seq) or self._read(row, {}, keys)
         if isinstance(parsed, Event):
@@ -633,7 +633,10 @@ class Reconciler:
     @staticmethod
     def _change(work: _Work, order: Order, event_id: str | None, seq: int) -> None:
         # The store checks each change (legal steps only, storable ids); a refusal comes
-        # back as REFUSED, and its delivery is decided again as invalid.
+        # back as REFUSED, and its delivery is decided again as invalid. ``order`` may be
+        # the working order itself (an event recorded, the order as it is): no order a
+        # reconciler holds is ever changed (each change's order is a new one), and a
+        # store keeps copies, never the orders it is given.
         work.changes.append(OrderChange(order, work.order, work.version, event_id))
         work.by.append(seq)
         work.order = order
