@@ -459,3 +459,11 @@ def test_a_tiny_amount_is_recorded_exactly_or_refused() -> None:
     other = captured_order("60")
     with unchanged(other), pytest.raises(InvalidAmount, match="Charge 'ch2'"):
         capture(other, "ch2", "1.000000000000000000000000000001")
+
+
+def test_a_tiny_refund_is_taken_from_one_charge_once() -> None:
+    """1e-10000000 from two charges: the first pays it all, the second nothing (not both)."""
+    order = captured_order("60", "40")
+    request = refund(order, "1e-10000000")
+    assert [c.refunded for c in order.charges] == [Decimal("1e-10000000"), Decimal(0)]
+    assert request.amount == Decimal("1e-10000000")

@@ -144,7 +144,9 @@ def refund(
     for charge in order.charges:
         part = min(left, charge.refundable)
         if part:
-            left = _exactly(left, -part, what, amount)
+            # copy_negate, not ``-part``: unary minus rounds in the default context (a
+            # tiny part would become -0, and the same amount be refunded twice).
+            left = _exactly(left, part.copy_negate(), what, amount)
             charge = attrs.evolve(charge, refunded=_exactly(charge.refunded, part, what, amount))  # noqa: PLW2901 (the charge as refunded)
         charges.append(charge)
     order.charges = tuple(charges)
