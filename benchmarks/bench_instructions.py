@@ -21,6 +21,9 @@ divided by the deliveries the work handled, is the work's instructions a deliver
 - ``reconciler``: ``Reconciler(store, batch=100).run_once()`` until nothing is due, on the
   inbox the request path filled; a delivery is one it settled.
 
+- with ``--steps``: a reconciler settling one ``order.dispute`` each of 100 orders whose
+  histories are that long, as ``bench_history.py`` measures it (flat in the length?).
+
 The traffic is ``_traffic.deliveries(--deliveries, seed=0)``, as ``bench_scale.py``'s.
 With ``--src DIR`` (another tree's ``src``), that code is counted instead, beside this one.
 """
@@ -39,7 +42,8 @@ import tempfile
 from pathlib import Path
 
 import _traffic
-from bench_ingest import _signed
+from bench_history import dispute
+from bench_ingest import _signed, long_order
 from bench_scale import load, write_traffic
 
 # In a child, the tree that PYTHONPATH names (--src) is the one imported.
@@ -49,6 +53,7 @@ from order_lifecycle.store import open_store
 HERE = Path(__file__).resolve().parent
 JOBS = ("floor", "request path", "reconciler")
 VALGRIND = shutil.which("valgrind")
+HISTORY_ORDERS = 100  # orders of each history length (--steps), one dispute each
 _WARM_UP = 200  # deliveries handled first on a store of the job's own, in both runs
 
 
@@ -114,12 +119,30 @@ def _reconciler(traffic: str, folder: str, _batch: int, *, work: bool) -> int:
     return settled
 
 
+def _long_histories(steps: int, folder: str, *, work: bool) -> int:
+    """``bench_history.py``'s measure: one dispute each of orders ``steps`` steps long."""
+    settled = 0
+    for name, orders, timed in (("warm.db", 10, False), ("history.db", HISTORY_ORDERS, True)):
+        with open_store(str(Path(folder) / name), create=True) as store:
+            ids = [f"long-{steps}-{n}" for n in range(orders)]
+            for order_id in ids:
+                store.create_order(long_order(order_id, steps))
+            Inbox(store, secrets=[_traffic.SECRET]).accept([dispute(i) for i in ids])
+            worker = Reconciler(store, batch=100)
+            while (work or not timed) and (count := worker.run_once()):
+                settled += count if timed else 0
+    return settled
+
+
 _CHILDREN = {"floor": _floor, "request path": _request_path, "reconciler": _reconciler}
 
 
 def _child(job: str, traffic: str, batch: int, phase: str) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-instructions-") as folder:
-        count = _CHILDREN[job](traffic, folder, batch, work=phase == "all")
+        if job.startswith("history:"):
+            count = _long_histories(int(job.removeprefix("history:")), folder, work=phase == "all")
+        else:
+            count = _CHILDREN[job](traffic, folder, batch, work=phase == "all")
     print(json.dumps({"count": count}))
 
 
@@ -172,6 +195,11 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=3000, help="deliveries of traffic")
     parser.add_argument("--batch", type=int, default=1, help="deliveries a request (floor, path)")
     parser.add_argument("--src", help="another tree's src folder, counted beside this one")
+    parser.add_argument(
+        "--steps",
+        default="",
+        help="also a reconciler's dispute of orders this many steps long, e.g. 10,1000",
+    )
     args = parser.parse_args()
     if VALGRIND is None:
         sys.exit("valgrind is not installed (apt-get install -y valgrind)")
@@ -191,6 +219,16 @@ def main() -> None:
             for name, src in trees.items():
                 count = per_delivery(job, traffic, args.batch, src)
                 print(f"| {job} | {name} | {count:,.0f} | {count / floor:.2f}x |", flush=True)
+        for name, src in trees.items():
+            first = None
+            for steps in [int(n) for n in args.steps.split(",") if n]:
+                count = per_delivery(f"history:{steps}", traffic, args.batch, src)
+                first = first or count
+                print(
+                    f"| a dispute of a {steps:,}-step order | {name} | {count:,.0f} | "
+                    f"{count / floor:.2f}x ({count / first:.2f}x the first length's) |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

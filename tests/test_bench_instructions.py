@@ -63,3 +63,14 @@ def test_the_reconciler_settles_the_deliveries_only_when_it_works(
         counts = store.delivery_counts()
     assert settled == sum(counts.values())
     assert counts.get(DeliveryStatus.PENDING, 0) == 0
+
+
+def test_long_histories_are_settled_only_when_it_works(tmp_path: Path) -> None:
+    """Each long order's dispute is settled by the work run; the set-up run settles none."""
+    (tmp_path / "setup").mkdir()
+    (tmp_path / "work").mkdir()
+    assert bench_instructions._long_histories(4, str(tmp_path / "setup"), work=False) == 0
+    settled = bench_instructions._long_histories(4, str(tmp_path / "work"), work=True)
+    assert settled == bench_instructions.HISTORY_ORDERS
+    with open_store(str(tmp_path / "work" / "history.db")) as store:
+        assert store.delivery_counts() == {DeliveryStatus.APPLIED: settled}
