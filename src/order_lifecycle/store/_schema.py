@@ -64,11 +64,12 @@ of the index by status, so that the request path's ``INSERT`` writes the table's
 ``ol_counters`` row ``inbox_pending_from``: no pending row has a ``seq`` below it. It starts
 at the lowest pending row's ``seq`` (none: the highest ``seq`` plus one); each settlement
 moves it up to the lowest pending row at or above it; two triggers move it down to any row
-made pending again (``UPDATE``) and to any row deleted (SQLite gives a new row the highest
-rowid plus one, so after the top rows are deleted a new one may be numbered below the
-mark). That is safe on SQLite only: its writers take turns and a row's ``seq`` is given
-inside the write transaction, so rows commit in ``seq`` order and a new row is never
-numbered below a mark another transaction set. PostgreSQL's identity values are taken
+made pending again (``UPDATE``) and, when rows are deleted, to the highest ``seq`` left
+plus one (SQLite numbers a new row so, with no ``AUTOINCREMENT``: after the top rows are
+deleted, a new one may be numbered well below the mark, even below the rows deleted).
+That is safe on SQLite only: its writers take turns and a row's ``seq`` is given inside
+the write transaction, so rows commit in ``seq`` order and a new row is never numbered
+below a mark another transaction set. PostgreSQL's identity values are taken
 before their transactions commit, in any order: it keeps its index of every status.
 
 Times are ISO 8601 text with their offset, amounts decimal text: both read back exactly.
@@ -323,10 +324,12 @@ _VERSION_9_SQLITE = (
         "UPDATE ol_counters SET value = NEW.seq WHERE name = 'inbox_pending_from' "
         "AND value > NEW.seq; END"
     ),
+    # A row deleted: the next one stored is numbered past the highest left, maybe below.
     (
         "CREATE TRIGGER ol_inbox_deleted AFTER DELETE ON ol_inbox BEGIN "
-        "UPDATE ol_counters SET value = OLD.seq WHERE name = 'inbox_pending_from' "
-        "AND value > OLD.seq; END"
+        "UPDATE ol_counters SET value = (SELECT COALESCE(MAX(seq), 0) + 1 FROM ol_inbox) "
+        "WHERE name = 'inbox_pending_from' "
+        "AND value > (SELECT COALESCE(MAX(seq), 0) + 1 FROM ol_inbox); END"
     ),
 )
 
