@@ -313,3 +313,23 @@ def test_a_store_at_schema_8_without_pending_rows_gets_its_mark_past_the_last(
             at_version_8(path, rows)
         with open_store(str(path), migrate=True):
             assert mark(path) == expected
+
+
+def test_a_settlement_written_order_by_order_moves_the_mark_up_too(tmp_path: Path) -> None:
+    """One order's group lost (settled meanwhile), the other's committed: the mark passes it."""
+    path = tmp_path / "lost.db"
+    with open_store(str(path), create=True) as store:
+        one, two = store.accept_deliveries([incoming("o-1", "e-1"), incoming("o-2", "e-2")])
+        assert one is not None
+        assert two is not None
+        settle(store, one, "pending", "applied")
+        assert mark(path) == two
+        results = store.settle_deliveries(
+            [
+                SettledGroup("o-1", (), (Settlement(one, "pending", "stale", "no", 1, None),)),
+                SettledGroup("o-2", (), (Settlement(two, "pending", "applied", "ok", 1, None),)),
+            ]
+        )
+        assert [r.committed for r in results] == [False, True]
+        assert mark(path) == two + 1
+        assert claimed_pending(store) == []
