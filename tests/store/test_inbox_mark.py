@@ -33,6 +33,7 @@ from order_lifecycle.store import (
     open_store,
 )
 from order_lifecycle.store._schema import PENDING_MARK
+from order_lifecycle.webhooks import DeliveryStatus
 
 NOW = datetime(2026, 4, 10, 12, 0, tzinfo=UTC)
 LATER = (NOW + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -183,7 +184,7 @@ class MarkMachine(RuleBasedStateMachine):
             )
             assert page.total == len(listed)
         backlog = self.store.backlog().deliveries
-        assert backlog["pending"].count == len(pending)
+        assert backlog[DeliveryStatus.PENDING].count == len(pending)
         overview = self.store.overview(open_only=True)
         assert overview.delivery_count("pending") == len(pending)
 
