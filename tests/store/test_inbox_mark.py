@@ -218,17 +218,22 @@ def test_the_mark_never_passes_a_pending_row(machine_folder: str) -> None:
     run().runTest()
 
 
+def applied(store: Store, count: int) -> list[int]:
+    """``count`` deliveries of o-1 stored and settled applied; their seqs."""
+    seqs = store.accept_deliveries([incoming("o-1", f"e-{n}") for n in range(count)])
+    for seq in seqs:
+        assert seq is not None
+        settle(store, seq, "pending", "applied")
+    return [seq for seq in seqs if seq is not None]
+
+
 def test_a_row_refed_below_the_mark_is_claimed(tmp_path: Path) -> None:
     """An operator refeeds an applied row long after the mark passed it: the next claim takes it."""
     path = tmp_path / "refeed.db"
     with open_store(str(path), create=True) as store:
-        seqs = store.accept_deliveries([incoming("o-1", f"e-{n}") for n in range(5)])
-        for seq in seqs:
-            assert seq is not None
-            settle(store, seq, "pending", "applied")
+        seqs = applied(store, 5)
         assert mark(path) == 6
         assert claimed_pending(store) == []
-        assert seqs[1] is not None
         store.refeed_delivery(seqs[1])
         assert mark(path) == seqs[1]
         assert claimed_pending(store) == [("o-1", "e-1")]
@@ -238,10 +243,7 @@ def test_a_delivery_after_the_top_rows_are_deleted_is_claimed(tmp_path: Path) ->
     """Rows deleted at the top by a shop's SQL: the next delivery, given their seq, is claimed."""
     path = tmp_path / "top.db"
     with open_store(str(path), create=True) as store:
-        seqs = store.accept_deliveries([incoming("o-1", f"e-{n}") for n in range(4)])
-        for seq in seqs:
-            assert seq is not None
-            settle(store, seq, "pending", "applied")
+        applied(store, 4)
         assert mark(path) == 5
         raw(path, "DELETE FROM ol_inbox WHERE seq >= 3")
         (seq,) = store.accept_deliveries([incoming("o-2", "e-new")])
@@ -267,10 +269,14 @@ def test_the_request_path_fires_nothing_and_writes_no_status_index(tmp_path: Pat
     assert (indexed, triggers) == ((0,), [])
 
 
-def at_version_8(path: Path, statuses: list[str]) -> None:
+def at_version_8(path: Path, statuses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """A store made by this code as version 8 (patched), a row in each of ``statuses``."""
-    with open_store(str(path), create=True) as store:
-        store.accept_deliveries([incoming("o-1", f"e-{n}") for n in range(len(statuses))])
+    with monkeypatch.context() as patch:
+        patch.delitem(_schema.MIGRATIONS, 9)
+        for module in (_schema, _sql):
+            patch.setattr(module, "SCHEMA_VERSION", 8)
+        with open_store(str(path), create=True) as store:
+            store.accept_deliveries([incoming("o-1", f"e-{n}") for n in range(len(statuses))])
     for seq, status in enumerate(statuses, 1):
         raw(path, "UPDATE ol_inbox SET status = ? WHERE seq = ?", (status, seq))
 
@@ -281,11 +287,7 @@ def test_a_store_at_schema_8_migrates_with_its_mark_at_the_lowest_pending_row(
     """Rows pending, waiting and applied at version 8: after 9 each pending one is claimed."""
     path = tmp_path / "eight.db"
     statuses = ["applied", "waiting", "pending", "applied", "pending", "invalid"]
-    with monkeypatch.context() as patch:
-        patch.delitem(_schema.MIGRATIONS, 9)
-        for module in (_schema, _sql):
-            patch.setattr(module, "SCHEMA_VERSION", 8)
-        at_version_8(path, statuses)
+    at_version_8(path, statuses, monkeypatch)
     with open_store(str(path), migrate=True) as store:
         assert store.found_version == 8  # type: ignore[attr-defined]
         assert mark(path) == 3  # the first pending row's seq
@@ -307,11 +309,7 @@ def test_a_store_at_schema_8_without_pending_rows_gets_its_mark_past_the_last(
     """No pending row at version 8: the mark starts past the highest seq (none: at 1)."""
     for rows, expected in (([], 1), (["applied", "waiting"], 3)):
         path = tmp_path / f"eight-{len(rows)}.db"
-        with monkeypatch.context() as patch:
-            patch.delitem(_schema.MIGRATIONS, 9)
-            for module in (_schema, _sql):
-                patch.setattr(module, "SCHEMA_VERSION", 8)
-            at_version_8(path, rows)
+        at_version_8(path, rows, monkeypatch)
         with open_store(str(path), migrate=True):
             assert mark(path) == expected
 

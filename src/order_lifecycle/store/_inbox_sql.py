@@ -104,7 +104,7 @@ _MARK = f"COALESCE((SELECT value FROM ol_counters WHERE name = '{PENDING_MARK}')
 MARKED_PENDING = f"seq >= {_MARK} AND {PENDING}"
 """SQLite's pending rows: a range of rowids from the mark, read in ``seq`` order.
 
-No mark (a row deleted by hand): from the first row, slower and still right.
+No mark (its row deleted by a shop's SQL): from the first row, slower and still right.
 """
 ADVANCE_MARK = (
     "UPDATE ol_counters SET value = COALESCE("  # noqa: S608 (constant names)

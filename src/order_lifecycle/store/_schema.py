@@ -69,8 +69,8 @@ plus one (SQLite numbers a new row so, with no ``AUTOINCREMENT``: after the top 
 deleted, a new one may be numbered well below the mark, even below the rows deleted).
 That is safe on SQLite only: its writers take turns and a row's ``seq`` is given inside
 the write transaction, so rows commit in ``seq`` order and a new row is never numbered
-below a mark another transaction set. PostgreSQL's identity values are taken
-before their transactions commit, in any order: it keeps its index of every status.
+below a mark another transaction set. PostgreSQL's identity values are taken before
+their transactions commit, in any order: it keeps its index of every status.
 
 Times are ISO 8601 text with their offset, amounts decimal text: both read back exactly.
 """
@@ -316,8 +316,8 @@ _VERSION_9_SQLITE = (
     # The request path's new rows are pending: no page of this index to write for them.
     "CREATE INDEX ol_inbox_settled ON ol_inbox (status, seq) WHERE status <> 'pending'",
     "DROP INDEX ol_inbox_by_status",
-    # Whatever makes a row pending again, or deletes one, lowers the mark to it (the
-    # request path's INSERT fires nothing: its rows are numbered above every row).
+    # Whatever makes a row pending again lowers the mark to it (the request path's
+    # INSERT fires nothing: its rows are numbered above every row).
     (
         "CREATE TRIGGER ol_inbox_pending_again AFTER UPDATE OF status ON ol_inbox "
         "WHEN NEW.status = 'pending' BEGIN "
