@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from order_lifecycle.store import Incoming, Store, open_store
+from order_lifecycle.store._inbox_sql import ADVANCE_MARK
 
 NOW = datetime(2026, 4, 10, 12, 0, tzinfo=UTC)
 
@@ -39,10 +41,11 @@ def _plans(path: Path, reads: Callable[[Store], object]) -> dict[str, str]:
 def test_a_claim_reads_its_orders_rows_by_key_and_the_due_rows_by_status_and_due_time(
     tmp_path: Path,
 ) -> None:
-    """Claimed orders' open rows by ol_inbox_by_key; pending by status, waiting by due time.
+    """Claimed orders' open rows by ol_inbox_by_key; pending by rowid from the mark, waiting by due.
 
     Planned by the status index instead, each claim read every open row of the inbox: a
-    backlog of a million pending deliveries settled at a few hundred a second.
+    backlog of a million pending deliveries settled at a few hundred a second. Since schema
+    version 9 no index holds the pending rows: they are a range of rowids from their mark.
     """
     plans = _plans(
         tmp_path / "plans.db",
@@ -51,9 +54,11 @@ def test_a_claim_reads_its_orders_rows_by_key_and_the_due_rows_by_status_and_due
     by_order = [plan for sql, plan in plans.items() if "COALESCE(order_id, '') IN" in sql]
     pending = [plan for sql, plan in plans.items() if "status = 'pending'" in sql]
     assert pending
-    # Read in seq order from the index itself: no sort of every pending row for a claim.
+    # Read in seq order from the mark: no scan of the inbox, no sort of its pending rows.
     assert all(
-        "USING INDEX ol_inbox_by_status" in plan and "TEMP B-TREE" not in plan for plan in pending
+        plan.startswith("SEARCH ol_inbox USING INTEGER PRIMARY KEY (rowid>?)")
+        and "TEMP B-TREE" not in plan
+        for plan in pending
     ), pending
     waiting = [plan for sql, plan in plans.items() if "status = 'waiting'" in sql]
     assert by_order
@@ -86,3 +91,46 @@ def test_an_operator_lists_an_orders_deliveries_by_key_however_many_rows_there_a
     assert all("USING INDEX ol_inbox_by_key" in plan and "SCAN" not in plan for plan in plans), (
         plans
     )
+
+
+def test_an_operators_counts_read_pending_rows_from_the_mark_and_others_from_their_index(
+    tmp_path: Path,
+) -> None:
+    """Counts and pages by status: pending rows by rowid from the mark, others by their index.
+
+    Schema 9 keeps pending rows out of the index by status (the request path writes no page
+    of it): a read that named pending rows by status alone would scan the whole inbox.
+    """
+
+    def reads(store: Store) -> None:
+        store.overview()
+        store.overview(open_only=True)
+        store.backlog()
+        store.delivery_counts()
+        for statuses in (["pending"], ["applied"], ["applied", "waiting"]):
+            store.page_deliveries(statuses=statuses, limit=4)
+            store.page_deliveries(statuses=statuses, after=50, limit=4)
+
+    plans = _plans(tmp_path / "plans.db", reads)
+    pending = [plan for sql, plan in plans.items() if "status = 'pending'" in sql]
+    settled = [plan for sql, plan in plans.items() if "status <> 'pending'" in sql]
+    assert len(pending) == 4  # the count, the page's count, the page, the next page
+    assert all(
+        plan.startswith("SEARCH ol_inbox USING INTEGER PRIMARY KEY (rowid>?)")
+        and "TEMP B-TREE" not in plan
+        for plan in pending
+    ), pending
+    assert len(settled) == 9  # the counts (all, open, backlog's), each page and its count
+    assert all("INDEX ol_inbox_settled" in plan for plan in settled), settled
+
+
+def test_a_settlement_moves_the_mark_up_by_rowid(tmp_path: Path) -> None:
+    """The mark's advance reads from the old mark up by rowid, and the highest seq from its end."""
+    path = tmp_path / "plans.db"
+    with open_store(str(path), create=True):
+        pass
+    with sqlite3.connect(path) as connection:
+        plan = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {ADVANCE_MARK}")]
+    connection.close()
+    assert "SEARCH ol_inbox USING INTEGER PRIMARY KEY (rowid>?)" in plan
+    assert not [step for step in plan if step.startswith("SCAN")], plan

@@ -619,6 +619,8 @@ RELEASED = {
     (6, "postgres"): "48c384e759aae74a6e935304247d43faef08604c814a7c0fdaadc27d4ed89264",
     (7, "sqlite"): "76d65b77dd2c8f50e941d8dd643fd9abf7e44d98dde4a26c506ae683b09abf67",
     (7, "postgres"): "76d65b77dd2c8f50e941d8dd643fd9abf7e44d98dde4a26c506ae683b09abf67",
+    (8, "sqlite"): "092c4a5ab01a0f4a45408cf56996944f73665f2377120c7ddc2493652100c6dc",
+    (8, "postgres"): "092c4a5ab01a0f4a45408cf56996944f73665f2377120c7ddc2493652100c6dc",
 }
 
 

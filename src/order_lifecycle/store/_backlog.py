@@ -1,9 +1,9 @@
 """A store's backlog: the open deliveries and actions, counted, with the oldest of each.
 
 What an operator alerts on (a growing backlog, dead actions) and a readiness check reads:
-read cheaply, through the indexes the claims use (the inbox's pending and waiting rows,
-the outbox's ``(state, created_at)``), never a scan of settled deliveries or finished
-actions.
+read cheaply, the way the claims read (the inbox's pending rows: on SQLite from their
+mark; its waiting ones by status; the outbox's ``(state, created_at)``), never a scan of
+settled deliveries or finished actions.
 """
 
 from __future__ import annotations
@@ -71,20 +71,19 @@ class SQLBacklog:
 
     _transaction: Any
     _query: Any
+    _tallies: Any  # SQLInbox's: each status's count and least seq
 
     def _backlog(self) -> Backlog:
         deliveries: dict[DeliveryStatus, Waiting] = {}
         with self._transaction(write=False):
-            for status in BACKLOG_DELIVERIES:
-                # Each condition matches a partial index of ol_inbox (pending, waiting).
-                ((count, first),) = self._query(
-                    f"SELECT COUNT(*), MIN(seq) FROM ol_inbox WHERE status = '{status}'"  # noqa: S608 (a constant)
+            # Pending rows from SQLite's mark, waiting ones from the index of settled rows.
+            for status, count, first in self._tallies([str(s) for s in BACKLOG_DELIVERIES]):
+                ((received,),) = self._query(
+                    "SELECT received_at FROM ol_inbox WHERE seq = ?", [first]
                 )
-                if count:
-                    ((received,),) = self._query(
-                        "SELECT received_at FROM ol_inbox WHERE seq = ?", [first]
-                    )
-                    deliveries[status] = Waiting(int(count), stored_time(received, "received_at"))
+                deliveries[DeliveryStatus(status)] = Waiting(
+                    int(count), stored_time(received, "received_at")
+                )
             rows = self._query(_ACTIONS, [str(state) for state in BACKLOG_ACTIONS])
         actions = {ActionState(state): Waiting(int(n), unstamp(at)) for state, n, at in rows}
         return Backlog(deliveries, actions)

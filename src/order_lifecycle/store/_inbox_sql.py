@@ -15,6 +15,14 @@ orders' changes as a batch writes them (``_commit_at_once``), and each delivery'
 ``UPDATE``\ d where it still has the status claimed; a short count (another writer came
 first) rolls it back and writes again order by order, each under a savepoint, so that an
 order lost or refused costs only itself.
+
+Which rows are pending is a dialect's condition (:attr:`SQLInbox._pending`). PostgreSQL's
+is the status, read from ``ol_inbox_by_status``. SQLite's index by status leaves the
+pending rows out (schema version 9: so that the request path writes no page of it), and
+its pending rows are those at or above a low-water mark whose status says so: a range of
+rowids, read in ``seq`` order. Each settlement moves the mark up (:data:`ADVANCE_MARK`),
+triggers move it down. Every other read by status names ``status <> 'pending'`` beside its
+statuses (:data:`SETTLED`), which SQLite needs, literally, to read the partial index.
 """
 
 from __future__ import annotations
@@ -50,8 +58,19 @@ from ._inbox import (
     refed,
     stored_delivery,
 )
+from ._schema import PENDING_MARK
 
-__all__ = ["INBOX_COLUMNS", "INSERT_DELIVERY", "INSERT_ROW", "ORDER_KEY", "SQLInbox"]
+__all__ = [
+    "ADVANCE_MARK",
+    "INBOX_COLUMNS",
+    "INSERT_DELIVERY",
+    "INSERT_ROW",
+    "MARKED_PENDING",
+    "ORDER_KEY",
+    "PENDING",
+    "SETTLED",
+    "SQLInbox",
+]
 
 Row = tuple[Any, ...]
 
@@ -75,6 +94,29 @@ ORDER_KEY = "COALESCE(order_id, '')"
 
 A read of an order's rows compares it, not ``order_id``: so both databases read them from
 that index. An order id is never empty (``check_incoming``), so ``''`` is no order's.
+"""
+
+PENDING = "status = 'pending'"
+"""The pending rows, by their status (PostgreSQL: read from ``ol_inbox_by_status``)."""
+SETTLED = "status <> 'pending'"
+"""What every read of rows by another status names, so that SQLite reads ``ol_inbox_settled``."""
+_MARK = f"COALESCE((SELECT value FROM ol_counters WHERE name = '{PENDING_MARK}'), 0)"  # noqa: S608 (constants)
+MARKED_PENDING = f"seq >= {_MARK} AND {PENDING}"
+"""SQLite's pending rows: a range of rowids from the mark, read in ``seq`` order.
+
+No mark (its row deleted by a shop's SQL): from the first row, slower and still right.
+"""
+ADVANCE_MARK = (
+    "UPDATE ol_counters SET value = COALESCE("  # noqa: S608 (constant names)
+    f"(SELECT seq FROM ol_inbox WHERE seq >= ol_counters.value AND {PENDING} "
+    "ORDER BY seq LIMIT 1), (SELECT COALESCE(MAX(seq), 0) + 1 FROM ol_inbox)) "
+    f"WHERE name = '{PENDING_MARK}'"
+)
+"""SQLite's mark moved up to the lowest pending row at or above it (none: past every row).
+
+Run in each settlement's transaction. Safe because SQLite's writers take turns and a
+row's ``seq`` is given inside its write transaction: rows commit in ``seq`` order, so a
+row stored after this transaction is numbered above every row it sees.
 """
 
 _SELECT = f"SELECT {', '.join(INBOX_COLUMNS)} FROM ol_inbox"  # noqa: S608 (constant names)
@@ -127,7 +169,11 @@ class SQLInbox:
     _by_due = ""
     """The same for the scan of waiting rows due: ``ol_inbox_due`` (SQLite's)."""
     _by_status = ""
-    """The same for the scan of pending rows by ``seq``: ``ol_inbox_by_status`` (SQLite's)."""
+    """The same for the scan of pending rows: by rowid from the mark (SQLite's)."""
+    _pending = PENDING
+    """The condition the pending rows meet (SQLite's: :data:`MARKED_PENDING`)."""
+    _advance = ""
+    """What a settlement runs last, in its transaction (SQLite's: :data:`ADVANCE_MARK`)."""
 
     # --- what SQLStore and the dialects supply ------------------------------------------------
 
@@ -263,7 +309,7 @@ class SQLInbox:
             scan = 4 * limit  # rows of one order repeat: read more rows than orders wanted
             due = self._query(
                 f"SELECT seq, order_id FROM ol_inbox{self._by_status} "  # noqa: S608 (our names)
-                f"WHERE status = 'pending'{self._unlocked} "
+                f"WHERE {self._pending}{self._unlocked} "
                 "ORDER BY seq LIMIT ?",
                 [scan],
             )
@@ -326,6 +372,7 @@ class SQLInbox:
                 results[index] = refusal or self._settle_group(
                     group, written, derived, delivered[id(group)]
                 )
+            self._advance_mark()
         self._remember(written)
         return results
 
@@ -334,7 +381,15 @@ class SQLInbox:
         if not settlements:
             return True
         params = [_settle_params(s) for s in settlements]
-        return self._write_many(_SETTLE, params) == len(params)
+        if self._write_many(_SETTLE, params) != len(params):
+            return False
+        self._advance_mark()
+        return True
+
+    def _advance_mark(self) -> None:
+        """Inside a settlement: move the pending rows' mark up past those settled (SQLite)."""
+        if self._advance:
+            self._write(self._advance)
 
     def _settle_group(
         self,
@@ -406,11 +461,32 @@ class SQLInbox:
             )
             return self._delivery(seq)
 
+    def _tallies(self, statuses: Sequence[str] | None = None) -> list[Row]:
+        """Inside a read: each status of ``statuses`` (all: ``None``) held, its count and least seq.
+
+        The pending rows are counted apart, by :attr:`_pending` (SQLite: from the mark), the
+        others by :data:`SETTLED` and status (SQLite: ``ol_inbox_settled``); a status no
+        row has is left out.
+        """
+        among = [s for s in statuses if s != "pending"] if statuses is not None else None
+        rows: list[Row] = []
+        if among is None or among:
+            picked = "" if among is None else f" AND status IN ({_marks(len(among))})"
+            rows += self._query(
+                f"SELECT status, COUNT(*), MIN(seq) FROM ol_inbox WHERE {SETTLED}{picked} "  # noqa: S608 (constant names)
+                "GROUP BY status",
+                among or [],
+            )
+        if statuses is None or "pending" in statuses:
+            found = self._query(f"SELECT COUNT(*), MIN(seq) FROM ol_inbox WHERE {self._pending}")  # noqa: S608 (constant names)
+            rows += [("pending", count, first) for count, first in found if count]
+        return rows
+
     def _delivery_counts(self) -> dict[DeliveryStatus, int]:
         with self._transaction(write=False):
-            rows = self._query("SELECT status, COUNT(*) FROM ol_inbox GROUP BY status")
+            rows = self._tallies()
         counts: dict[DeliveryStatus, int] = {}
-        for status, count in rows:
+        for status, count, _ in rows:
             if isinstance(status, str) and status in STATUSES:
                 counts[STATUSES[status]] = int(count)
             else:

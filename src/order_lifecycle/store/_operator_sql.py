@@ -2,11 +2,13 @@
 
 Every page is one read transaction: a ``COUNT(*)`` under the page's filters (when asked)
 and the page itself, ``WHERE key > after ORDER BY key LIMIT n``, both served by the
-indexes of migration 6 (deliveries by status then ``seq``; actions by ``created_at`` then
-``key``, and by state before them; orders by state then ``id``). Actions are listed oldest
-first, so the key to go on from is an action's ``key`` whose ``created_at`` the page reads
-first (a row value ``(created_at, key) > (?, ?)``). The overview is three ``GROUP BY``
-queries over the same indexes, and one read of the oldest deliveries' arrival times.
+indexes of migration 6 (deliveries by status then ``seq``: on SQLite, since version 9, the
+pending ones by ``seq`` from their mark and the others by ``ol_inbox_settled``; actions by
+``created_at`` then ``key``, and by state before them; orders by state then ``id``).
+Actions are listed oldest first, so the key to go on from is an action's ``key`` whose
+``created_at`` the page reads first (a row value ``(created_at, key) > (?, ?)``). The
+overview is ``GROUP BY`` queries over the same indexes (the pending deliveries counted
+apart), and one read of the oldest deliveries' arrival times.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from order_lifecycle.lifecycle import OrderState
 from order_lifecycle.webhooks import DeliveryStatus, StoredDelivery
 
 from ._inbox import stored_delivery
-from ._inbox_sql import INBOX_COLUMNS, ORDER_KEY
+from ._inbox_sql import INBOX_COLUMNS, ORDER_KEY, SETTLED
 from ._outbox import unstamp
 from ._outbox_sql import COLUMNS
 from ._outbox_sql import _action as action_row
@@ -77,12 +79,32 @@ class SQLOperator:
 
     _by_order: str
     """What a read of one order's deliveries names to be planned by ``ol_inbox_by_key``."""
+    _pending: str
+    """The condition pending rows meet (``SQLInbox``'s: SQLite's counts from a mark)."""
+
+    @abstractmethod
+    def _tallies(self, statuses: Sequence[str] | None = None) -> list[Row]: ...
 
     @abstractmethod
     def _transaction(self, *, write: bool) -> AbstractContextManager[None]: ...
 
     @abstractmethod
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[Row]: ...
+
+    def _among_statuses(self, query: _Where, statuses: list[str]) -> None:
+        """Rows in ``statuses``: the pending ones as the dialect finds them, the others by status.
+
+        Each part names what SQLite needs to read it from an index or a range: the mark's
+        condition for pending rows, ``status <> 'pending'`` for the index of the others.
+        """
+        others = [s for s in statuses if s != "pending"]
+        settled = f"{SETTLED} AND status IN ({_marks(len(others))})"
+        if len(others) == len(statuses):
+            query.add(settled if others else "0 = 1", *others)
+        elif others:
+            query.add(f"({settled} OR {self._pending})", *others)
+        else:
+            query.add(self._pending)
 
     def _count(self, table: str, where: _Where) -> int:
         (count,) = self._query(f"SELECT COUNT(*) FROM {table}{where.clause}", where.params)[0]  # noqa: S608 (constant names)
@@ -94,7 +116,8 @@ class SQLOperator:
         self, where: DeliveryFilter, after: int | None, limit: int, *, total: bool
     ) -> Page[StoredDelivery]:
         query = _Where()
-        query.among("status", None if where.statuses is None else [s.value for s in where.statuses])
+        if where.statuses is not None:
+            self._among_statuses(query, [s.value for s in where.statuses])
         query.equal(ORDER_KEY, where.order_id)  # read from ol_inbox_by_key
         query.equal("event_type", where.event_type)
         if where.since is not None:
@@ -159,10 +182,8 @@ class SQLOperator:
     # --- the overview --------------------------------------------------------------------------
 
     def _overview(self, *, open_only: bool) -> Overview:
-        statuses = _Where()
         states = _Where()
         if open_only:
-            statuses.among("status", [s.value for s in OPEN_DELIVERIES])
             states.among("state", [s.value for s in ActionState if s in BACKLOG_STATES])
         with self._transaction(write=False):
             orders = (
@@ -170,11 +191,7 @@ class SQLOperator:
                 if open_only
                 else self._query("SELECT state, COUNT(*) FROM ol_orders GROUP BY state")
             )
-            inbox = self._query(
-                f"SELECT status, COUNT(*), MIN(seq) FROM ol_inbox{statuses.clause} "  # noqa: S608 (constant names)
-                "GROUP BY status",
-                statuses.params,
-            )
+            inbox = self._tallies([s.value for s in OPEN_DELIVERIES] if open_only else None)
             firsts = [row[2] for row in inbox]
             arrived: dict[int, str] = dict(
                 self._query(

@@ -56,6 +56,22 @@ stored: the ``COALESCE`` makes the deliveries of no order deduplicate too, an or
 never being empty) and it finds an order's rows (read in ``seq`` order by sorting that
 order's few rows). Both old indexes took a random page each commit; one does now.
 
+Version 9 (SQLite only: PostgreSQL's tables stay as they are) takes the pending rows out
+of the index by status, so that the request path's ``INSERT`` writes the table's page and
+``ol_inbox_by_key``'s, and no page of a status index: ``ol_inbox_by_status`` is replaced by
+``ol_inbox_settled`` on ``(status, seq)``, partial: only the rows whose status is not
+``pending``. Pending rows are found by ``seq`` from a low-water mark instead, the
+``ol_counters`` row ``inbox_pending_from``: no pending row has a ``seq`` below it. It starts
+at the lowest pending row's ``seq`` (none: the highest ``seq`` plus one); each settlement
+moves it up to the lowest pending row at or above it; two triggers move it down to any row
+made pending again (``UPDATE``) and, when rows are deleted, to the highest ``seq`` left
+plus one (SQLite numbers a new row so, with no ``AUTOINCREMENT``: after the top rows are
+deleted, a new one may be numbered well below the mark, even below the rows deleted).
+That is safe on SQLite only: its writers take turns and a row's ``seq`` is given inside
+the write transaction, so rows commit in ``seq`` order and a new row is never numbered
+below a mark another transaction set. PostgreSQL's identity values are taken before
+their transactions commit, in any order: it keeps its index of every status.
+
 Times are ISO 8601 text with their offset, amounts decimal text: both read back exactly.
 """
 
@@ -65,7 +81,7 @@ from collections.abc import Mapping
 
 import attrs
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "Dialect", "migrations"]
+__all__ = ["MIGRATIONS", "PENDING_MARK", "SCHEMA_VERSION", "TABLES", "Dialect", "migrations"]
 
 TABLES = (
     "ol_schema",
@@ -285,6 +301,38 @@ _VERSION_8 = (
     "DROP INDEX ol_inbox_by_order",
 )
 
+PENDING_MARK = "inbox_pending_from"
+"""The ``ol_counters`` row (SQLite's, version 9) no pending inbox row's ``seq`` is below."""
+
+# Literal SQL, as every migration: the mark's name is PENDING_MARK's.
+_VERSION_9_SQLITE = (
+    # The mark first, while ol_inbox_by_status finds the lowest pending row.
+    (
+        "INSERT INTO ol_counters (name, value) "
+        "SELECT 'inbox_pending_from', COALESCE("
+        "(SELECT MIN(seq) FROM ol_inbox WHERE status = 'pending'), "
+        "(SELECT COALESCE(MAX(seq), 0) + 1 FROM ol_inbox))"
+    ),
+    # The request path's new rows are pending: no page of this index to write for them.
+    "CREATE INDEX ol_inbox_settled ON ol_inbox (status, seq) WHERE status <> 'pending'",
+    "DROP INDEX ol_inbox_by_status",
+    # Whatever makes a row pending again lowers the mark to it (the request path's
+    # INSERT fires nothing: its rows are numbered above every row).
+    (
+        "CREATE TRIGGER ol_inbox_pending_again AFTER UPDATE OF status ON ol_inbox "
+        "WHEN NEW.status = 'pending' BEGIN "
+        "UPDATE ol_counters SET value = NEW.seq WHERE name = 'inbox_pending_from' "
+        "AND value > NEW.seq; END"
+    ),
+    # A row deleted: the next one stored is numbered past the highest left, maybe below.
+    (
+        "CREATE TRIGGER ol_inbox_deleted AFTER DELETE ON ol_inbox BEGIN "
+        "UPDATE ol_counters SET value = (SELECT COALESCE(MAX(seq), 0) + 1 FROM ol_inbox) "
+        "WHERE name = 'inbox_pending_from' "
+        "AND value > (SELECT COALESCE(MAX(seq), 0) + 1 FROM ol_inbox); END"
+    ),
+)
+
 MIGRATIONS: dict[int, Mapping[str, tuple[str, ...]]] = {
     1: {"sqlite": _VERSION_1_SQLITE, "postgres": _VERSION_1_POSTGRES},
     2: {
@@ -312,6 +360,7 @@ MIGRATIONS: dict[int, Mapping[str, tuple[str, ...]]] = {
     6: {"sqlite": _VERSION_6, "postgres": _VERSION_6},
     7: {"sqlite": _VERSION_7, "postgres": _VERSION_7},
     8: {"sqlite": _VERSION_8, "postgres": _VERSION_8},
+    9: {"sqlite": _VERSION_9_SQLITE, "postgres": ()},
 }
 """Each schema version's statements by dialect, from the one before (0: no tables).
 

@@ -35,7 +35,7 @@ from order_lifecycle.webhooks import Incoming
 
 from ._batch import CheckedKeep
 from ._check import StoredHistory
-from ._inbox_sql import INSERT_ROW
+from ._inbox_sql import ADVANCE_MARK, INSERT_ROW, MARKED_PENDING
 from ._schema import SQLITE
 from ._sql import NotAllowed, Row, SQLStore, holding
 
@@ -85,7 +85,10 @@ class SQLiteStore(SQLStore):
     # SQLite plans without statistics: the claim's reads name the indexes that bound them.
     _by_order = " INDEXED BY ol_inbox_by_key"
     _by_due = " INDEXED BY ol_inbox_due"
-    _by_status = " INDEXED BY ol_inbox_by_status"
+    # Schema 9: pending rows are read by rowid from a mark, never from an index.
+    _by_status = " NOT INDEXED"
+    _pending = MARKED_PENDING
+    _advance = ADVANCE_MARK
 
     dialect = SQLITE
     _data_errors = (sqlite3.DataError, sqlite3.IntegrityError)
