@@ -162,11 +162,17 @@ def check_text_depth(raw: bytes) -> None:
     kept = raw.translate(_ONE_KIND, _NOT_STRUCTURE)
     if kept.count(b"{") <= MAX_DEPTH:
         return  # one pass over the text, then a count of what is left
-    # Quotes now alternate, opening and closing: a pair of them is an empty string, or the
-    # end of one string and the start of the next (merging two strings into one).
-    kept = kept.replace(b'""', b"")
-    if b'"' in kept:
-        kept = _STRING.sub(b"", kept)
+    # Quotes now alternate, opening and closing. When every string is free of brackets,
+    # each string's two quotes are adjacent, and only then do the pairs counted left to
+    # right take every quote (the first quote, an opening one, must pair with the next
+    # byte, its own closing quote; and so on): the quotes alone go, in one pass.
+    quotes = kept.count(b'"')
+    if kept.count(b'""') * 2 == quotes:
+        kept = kept.translate(None, b'"')
+    else:
+        # A pair of quotes is an empty string, or the end of one string and the start of
+        # the next (merging two strings into one); what strings are left hold brackets.
+        kept = _STRING.sub(b"", kept.replace(b'""', b""))
     for _ in range(MAX_DEPTH):
         # One pass over the text as it is: it removes exactly the innermost pairs.
         kept = kept.replace(b"{}", b"")
