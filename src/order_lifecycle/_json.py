@@ -166,9 +166,9 @@ def check_text_depth(raw: bytes) -> None:
     # each string's two quotes are adjacent, and only then do the pairs counted left to
     # right take every quote (the first quote, an opening one, must pair with the next
     # byte, its own closing quote; and so on): the quotes alone go, in one pass.
-    quotes = kept.count(b'"')
-    if kept.count(b'""') * 2 == quotes:
-        kept = kept.translate(None, b'"')
+    structure = kept.translate(None, b'"')
+    if kept.count(b'""') * 2 == len(kept) - len(structure):  # every quote paired so
+        kept = structure
     else:
         # A pair of quotes is an empty string, or the end of one string and the start of
         # the next (merging two strings into one); what strings are left hold brackets.
