@@ -160,13 +160,13 @@ def check_text_depth(raw: bytes) -> None:
     if b"\\" in raw:
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
     kept = raw.translate(_ONE_KIND, _NOT_STRUCTURE)
-    if kept.count(b"{") <= MAX_DEPTH:
-        return  # one pass over the text, then a count of what is left
+    structure = kept.translate(None, b'"')  # the brackets, a few bytes: quick to count
+    if structure.count(b"{") <= MAX_DEPTH:
+        return  # one pass over the text, then passes over the few bytes left
     # Quotes now alternate, opening and closing. When every string is free of brackets,
     # each string's two quotes are adjacent, and only then do the pairs counted left to
     # right take every quote (the first quote, an opening one, must pair with the next
     # byte, its own closing quote; and so on): the quotes alone go, in one pass.
-    structure = kept.translate(None, b'"')
     if kept.count(b'""') * 2 == len(kept) - len(structure):  # every quote paired so
         kept = structure
     else:
