@@ -155,7 +155,8 @@ def check_text_depth(raw: bytes) -> None:
 
     Escaped backslashes, then escaped quotes, are dropped (in valid JSON a backslash only
     starts an escape, inside a string); then strings, whose brackets are text; what is left
-    is the brackets' nesting (arrays and objects alike), peeled one innermost layer per pass.
+    is the brackets' nesting (arrays and objects alike), peeled one innermost layer per pass
+    until too few are left to nest deeper than the layers still allowed.
     """
     if b"\\" in raw:
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
@@ -173,11 +174,12 @@ def check_text_depth(raw: bytes) -> None:
         # A pair of quotes is an empty string, or the end of one string and the start of
         # the next (merging two strings into one); what strings are left hold brackets.
         kept = _STRING.sub(b"", kept.replace(b'""', b""))
-    for _ in range(MAX_DEPTH):
+    for peeled in range(MAX_DEPTH + 1):
+        # Balanced brackets, n of them, nest n / 2 deep at most: past the layers peeled.
+        if len(kept) <= 2 * (MAX_DEPTH - peeled):
+            return
         # One pass over the text as it is: it removes exactly the innermost pairs.
         kept = kept.replace(b"{}", b"")
-        if not kept:
-            return
     fail("", f"the body is nested too deeply (more than {MAX_DEPTH} levels)")
 
 
