@@ -73,14 +73,9 @@ def require_storable(spec: MachineSpec[Any, Any], record: Order | Checkout) -> N
 
 def _storable_columns(record: Order | Checkout, steps: Sequence[Step[Any, Any]]) -> None:
     """Raise unless ``record``'s id columns and the event ids of ``steps`` are storable."""
-    if _plain(record.id) and all(
-        value is None or _plain(value)
-        for value in (
-            getattr(record, "checkout_id", None),
-            getattr(record, "order_id", None),
-            *[step.event_id for step in steps],
-        )
-    ):
+    values = [step.event_id for step in steps]
+    values += (getattr(record, "checkout_id", None), getattr(record, "order_id", None))
+    if _plain(record.id) and all(value is None or _plain(value) for value in values):
         return  # the common case, plain ASCII, as the checks below would pass it
     kind = type(record).__name__
     storable_text(record.id, f"{kind}.id")
@@ -114,7 +109,9 @@ def require_ids(values: object, what: str) -> list[str]:
 
 def require_optional_id(value: object, what: str) -> str | None:
     """``value`` if it is ``None`` or a non-empty str."""
-    return None if value is None else require_id(value, what)
+    if value is None or (value != "" and _plain(value)):
+        return value  # type: ignore[return-value]  # a str: _plain said so
+    return require_id(value, what)
 
 
 def require_order(order: object) -> Order:
