@@ -109,7 +109,7 @@ def require_ids(values: object, what: str) -> list[str]:
 
 def require_optional_id(value: object, what: str) -> str | None:
     """``value`` if it is ``None`` or a non-empty str."""
-    if value is None or (value != "" and _plain(value)):
+    if value is None or (_plain(value) and value != ""):
         return value  # type: ignore[return-value]  # a str: _plain said so
     return require_id(value, what)
 
