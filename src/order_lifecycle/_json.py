@@ -155,23 +155,31 @@ def check_text_depth(raw: bytes) -> None:
 
     Escaped backslashes, then escaped quotes, are dropped (in valid JSON a backslash only
     starts an escape, inside a string); then strings, whose brackets are text; what is left
-    is the brackets' nesting (arrays and objects alike), peeled one innermost layer per pass.
+    is the brackets' nesting (arrays and objects alike), peeled one innermost layer per pass
+    until too few are left to nest deeper than the layers still allowed.
     """
     if b"\\" in raw:
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
     kept = raw.translate(_ONE_KIND, _NOT_STRUCTURE)
-    if kept.count(b"{") <= MAX_DEPTH:
-        return  # one pass over the text, then a count of what is left
-    # Quotes now alternate, opening and closing: a pair of them is an empty string, or the
-    # end of one string and the start of the next (merging two strings into one).
-    kept = kept.replace(b'""', b"")
-    if b'"' in kept:
-        kept = _STRING.sub(b"", kept)
-    for _ in range(MAX_DEPTH):
+    structure = kept.translate(None, b'"')  # the brackets, a few bytes: quick to count
+    if structure.count(b"{") <= MAX_DEPTH:
+        return  # one pass over the text, then passes over the few bytes left
+    # Quotes now alternate, opening and closing. When every string is free of brackets,
+    # each string's two quotes are adjacent, and only then do the pairs counted left to
+    # right take every quote (the first quote, an opening one, must pair with the next
+    # byte, its own closing quote; and so on): the quotes alone go, in one pass.
+    if kept.count(b'""') * 2 == len(kept) - len(structure):  # every quote paired so
+        kept = structure
+    else:
+        # A pair of quotes is an empty string, or the end of one string and the start of
+        # the next (merging two strings into one); what strings are left hold brackets.
+        kept = _STRING.sub(b"", kept.replace(b'""', b""))
+    for peeled in range(MAX_DEPTH + 1):
+        # Balanced brackets, n of them, nest n / 2 deep at most: past the layers peeled.
+        if len(kept) <= 2 * (MAX_DEPTH - peeled):
+            return
         # One pass over the text as it is: it removes exactly the innermost pairs.
         kept = kept.replace(b"{}", b"")
-        if not kept:
-            return
     fail("", f"the body is nested too deeply (more than {MAX_DEPTH} levels)")
 
 

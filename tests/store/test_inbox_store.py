@@ -490,3 +490,31 @@ def test_a_lock_held_too_long_answers_503_well_before_the_provider_gives_up(
         assert "0.2 s" in str(refused.value)  # the bound it waited, not the store's own
         assert waited < 5  # far below the store's own timeouts (30 s, 5 s)
         assert [r.event_id for r in server.list_deliveries()] == ["evt-1001-accepted"]
+
+
+_GOOD = Settlement(1, "pending", "applied", "done", 0, None)
+_UNSTORABLE = ["", "a\x00b", "\ud800", "é\udfff", 7, b"done"]
+
+
+def _with(**fields: Any) -> Settlement:
+    return _GOOD._replace(**fields)
+
+
+@pytest.mark.parametrize(
+    "settlement",
+    [_with(reason=text) for text in _UNSTORABLE]
+    + [_with(due_at=text) for text in _UNSTORABLE]
+    + [_with(seq=seq) for seq in (0, -1, True, 2**63, 1.0, "1")]
+    + [_with(attempts=n) for n in (-1, True, 2**63, 0.0, None)]
+    + [_with(was=s) for s in ("sideways", "", None, b"pending")]
+    + [_with(status=s) for s in ("sideways", "", None, 1)],
+)
+def test_settle_refuses_a_settlement_with_a_field_it_cannot_store(
+    store: Store, settlement: Settlement
+) -> None:
+    """Each field of a Settlement no database stores (NUL, lone surrogate, wrong type): typed."""
+    store.accept_deliveries([incoming("e-1")])
+    before = rows(store)
+    with pytest.raises(InvalidInput):
+        store.settle_deliveries([SettledGroup("o-1", (), (settlement,))])
+    assert rows(store) == before

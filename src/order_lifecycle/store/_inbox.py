@@ -67,6 +67,11 @@ _DISMISSIBLE = frozenset(
 )
 
 
+def _plain(value: object) -> bool:
+    """Whether ``value`` is non-empty ASCII text without NUL, which :func:`_text` passes."""
+    return type(value) is str and value != "" and value.isascii() and "\x00" not in value
+
+
 def _text(value: object, what: str, *, optional: bool = True) -> None:
     """Raise unless ``value`` is text a database stores (or ``None`` when ``optional``)."""
     if value is None and optional:
@@ -180,6 +185,20 @@ def _delivered(delivered: object, order_id: str | None) -> None:
 def _settlement(settlement: object) -> None:
     if type(settlement) is not Settlement:
         raise WrongType("groups[].settlements[]", "a Settlement", settlement)
+    seq, was, status, reason, attempts, due_at = settlement
+    if (  # the common case, checked at once, as the checks below would pass it
+        type(seq) is int
+        and 1 <= seq <= _MAX_SEQ
+        and type(was) is str
+        and was in STATUSES
+        and type(status) is str
+        and status in STATUSES
+        and (reason is None or _plain(reason))
+        and (due_at is None or _plain(due_at))
+        and type(attempts) is int
+        and 0 <= attempts <= _MAX_SEQ
+    ):
+        return
     check_seq(settlement.seq)
     for name in ("was", "status"):
         value = getattr(settlement, name)

@@ -49,7 +49,7 @@ def storable_text(value: str, what: str) -> str:
         raise InvalidInput(
             f"{what} must not contain NUL characters (databases cannot store them), got {value!r}."
         )
-    if _SURROGATE.search(value):
+    if not value.isascii() and _SURROGATE.search(value):  # ASCII has no surrogate to find
         raise InvalidInput(
             f"{what} must not contain lone surrogates (they have no UTF-8), got {value!r}."
         )
@@ -73,6 +73,10 @@ def require_storable(spec: MachineSpec[Any, Any], record: Order | Checkout) -> N
 
 def _storable_columns(record: Order | Checkout, steps: Sequence[Step[Any, Any]]) -> None:
     """Raise unless ``record``'s id columns and the event ids of ``steps`` are storable."""
+    values = [step.event_id for step in steps]
+    values += (getattr(record, "checkout_id", None), getattr(record, "order_id", None))
+    if _plain(record.id) and all(value is None or _plain(value) for value in values):
+        return  # the common case, plain ASCII, as the checks below would pass it
     kind = type(record).__name__
     storable_text(record.id, f"{kind}.id")
     for name in ("checkout_id", "order_id"):
@@ -82,6 +86,11 @@ def _storable_columns(record: Order | Checkout, steps: Sequence[Step[Any, Any]])
     for step in steps:
         if step.event_id is not None:
             storable_text(step.event_id, f"{kind}.history[].event_id")
+
+
+def _plain(value: object) -> bool:
+    """Whether ``value`` is ASCII text without NUL, which :func:`storable_text` passes."""
+    return type(value) is str and value.isascii() and "\x00" not in value
 
 
 def require_text(value: object, what: str) -> str:
@@ -100,7 +109,9 @@ def require_ids(values: object, what: str) -> list[str]:
 
 def require_optional_id(value: object, what: str) -> str | None:
     """``value`` if it is ``None`` or a non-empty str."""
-    return None if value is None else require_id(value, what)
+    if value is None or (_plain(value) and value != ""):
+        return value  # type: ignore[return-value]  # a str: _plain said so
+    return require_id(value, what)
 
 
 def require_order(order: object) -> Order:
@@ -127,6 +138,11 @@ def delivery_fields(
     )
 
 
+def _named(spec: MachineSpec[Any, Any], record: Order | Checkout) -> str:
+    """``record`` named in a refusal (built only when one is raised)."""
+    return f"{spec.name} {record.id!r}"
+
+
 def new_steps(
     spec: MachineSpec[Any, Any], stored: Order | Checkout, work: Order | Checkout
 ) -> list[Step[Any, Any]]:
@@ -137,15 +153,16 @@ def new_steps(
             appended step is not a row of ``spec`` from where the history stood.
 
     """
-    what = f"{spec.name} {stored.id!r}"
     if work.id != stored.id:
-        raise InvalidInput(f"an update of {what} changed its id to {work.id!r}.")
+        raise InvalidInput(f"an update of {_named(spec, stored)} changed its id to {work.id!r}.")
     known = len(stored.history)
     # The steps a copy shares with its source are not compared again: a long history is
     # read past them only (a reconciler checks every change it commits).
     same = shared_prefix(work.history, stored.history)
     if work.history[same:known] != stored.history[same:]:
-        raise InvalidInput(f"an update of {what} rewrote its stored history; append only.")
+        raise InvalidInput(
+            f"an update of {_named(spec, stored)} rewrote its stored history; append only."
+        )
     appended: list[Step[Any, Any]] = list(work.history[known:])
     state: Any = stored.state
     for index, step in enumerate(appended, start=known):
@@ -156,11 +173,14 @@ def new_steps(
         )
         if not legal:
             raise InvalidInput(
-                f"an update of {what} appended step {index}, {step.source} -{step.event}-> "
-                f"{step.dest}, which the table does not allow from {state}."
+                f"an update of {_named(spec, stored)} appended step {index}, "
+                f"{step.source} -{step.event}-> {step.dest}, "
+                f"which the table does not allow from {state}."
             )
         state = step.dest
     if state != work.state:
-        raise InvalidInput(f"an update left {what} in {work.state}, but its history in {state}.")
+        raise InvalidInput(
+            f"an update left {_named(spec, stored)} in {work.state}, but its history in {state}."
+        )
     _storable_columns(work, appended)
     return appended
