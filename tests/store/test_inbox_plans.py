@@ -124,6 +124,27 @@ def test_an_operators_counts_read_pending_rows_from_the_mark_and_others_from_the
     assert all("INDEX ol_inbox_settled" in plan for plan in settled), settled
 
 
+def test_a_page_of_pending_and_other_deliveries_reads_no_row_twice_nor_every_row(
+    tmp_path: Path,
+) -> None:
+    """A page of pending and waiting rows reads each part from its range or index, no scan.
+
+    An operator's "what is stuck" (``--status pending,waiting``): read as one ``OR``,
+    SQLite scanned the whole inbox (every row's body), however few rows were stuck.
+    """
+
+    def reads(store: Store) -> None:
+        for after in (None, 50):
+            store.page_deliveries(statuses=["pending", "waiting"], after=after, limit=4)
+
+    plans = _plans(tmp_path / "plans.db", reads)
+    assert len(plans) == 3, plans  # the count, the page, the next page
+    for plan in plans.values():
+        assert "SCAN ol_inbox" not in plan, plan
+        assert "USING INTEGER PRIMARY KEY (rowid>?)" in plan, plan
+        assert "INDEX ol_inbox_settled" in plan, plan
+
+
 def test_a_settlement_moves_the_mark_up_by_rowid(tmp_path: Path) -> None:
     """The mark's advance reads from the old mark up by rowid, and the highest seq from its end."""
     path = tmp_path / "plans.db"

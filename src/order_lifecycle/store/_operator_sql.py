@@ -81,6 +81,12 @@ class SQLOperator:
     """What a read of one order's deliveries names to be planned by ``ol_inbox_by_key``."""
     _pending: str
     """The condition pending rows meet (``SQLInbox``'s: SQLite's counts from a mark)."""
+    _either = "({settled} OR {pending})"
+    """Rows that meet either condition, as the dialect plans them by an index each.
+
+    SQLite's reads each part apart and joins their ``seq`` s: as one ``OR`` it scanned the
+    whole inbox (a range of rowids and a partial index are not both read for one ``OR``).
+    """
 
     @abstractmethod
     def _tallies(self, statuses: Sequence[str] | None = None) -> list[Row]: ...
@@ -102,7 +108,7 @@ class SQLOperator:
         if len(others) == len(statuses):
             query.add(settled if others else "0 = 1", *others)
         elif others:
-            query.add(f"({settled} OR {self._pending})", *others)
+            query.add(self._either.format(settled=settled, pending=self._pending), *others)
         else:
             query.add(self._pending)
 

@@ -89,6 +89,10 @@ class SQLiteStore(SQLStore):
     _by_status = " NOT INDEXED"
     _pending = MARKED_PENDING
     _advance = ADVANCE_MARK
+    _either = (
+        "seq IN (SELECT seq FROM ol_inbox WHERE {settled} "
+        "UNION ALL SELECT seq FROM ol_inbox WHERE {pending})"
+    )
 
     dialect = SQLITE
     _data_errors = (sqlite3.DataError, sqlite3.IntegrityError)
