@@ -33,7 +33,7 @@ from order_lifecycle.webhooks import (
 
 from ._batch import checked_change
 from ._codec import stored_bytes, stored_text, stored_time
-from ._require import storable_text
+from ._require import plain_text, storable_text
 
 __all__ = [
     "GROUP_COMMITTED",
@@ -65,11 +65,6 @@ _DISMISSIBLE = frozenset(
         DeliveryStatus.UNKNOWN_ORDER,
     }
 )
-
-
-def _plain(value: object) -> bool:
-    """Whether ``value`` is non-empty ASCII text without NUL, which :func:`_text` passes."""
-    return type(value) is str and value != "" and value.isascii() and "\x00" not in value
 
 
 def _text(value: object, what: str, *, optional: bool = True) -> None:
@@ -193,8 +188,8 @@ def _settlement(settlement: object) -> None:
         and was in STATUSES
         and type(status) is str
         and status in STATUSES
-        and (reason is None or _plain(reason))
-        and (due_at is None or _plain(due_at))
+        and (reason is None or (plain_text(reason) and reason != ""))
+        and (due_at is None or (plain_text(due_at) and due_at != ""))
         and type(attempts) is int
         and 0 <= attempts <= _MAX_SEQ
     ):

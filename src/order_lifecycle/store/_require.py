@@ -19,6 +19,7 @@ __all__ = [
     "delivery_fields",
     "new_steps",
     "now",
+    "plain_text",
     "require_id",
     "require_ids",
     "require_optional_id",
@@ -75,7 +76,7 @@ def _storable_columns(record: Order | Checkout, steps: Sequence[Step[Any, Any]])
     """Raise unless ``record``'s id columns and the event ids of ``steps`` are storable."""
     values = [step.event_id for step in steps]
     values += (getattr(record, "checkout_id", None), getattr(record, "order_id", None))
-    if _plain(record.id) and all(value is None or _plain(value) for value in values):
+    if plain_text(record.id) and all(value is None or plain_text(value) for value in values):
         return  # the common case, plain ASCII, as the checks below would pass it
     kind = type(record).__name__
     storable_text(record.id, f"{kind}.id")
@@ -88,8 +89,11 @@ def _storable_columns(record: Order | Checkout, steps: Sequence[Step[Any, Any]])
             storable_text(step.event_id, f"{kind}.history[].event_id")
 
 
-def _plain(value: object) -> bool:
-    """Whether ``value`` is ASCII text without NUL, which :func:`storable_text` passes."""
+def plain_text(value: object) -> bool:
+    """Whether ``value`` is a ``str`` of ASCII without NUL, which :func:`storable_text` passes.
+
+    The common case of every id and text the stores check, told in one expression.
+    """
     return type(value) is str and value.isascii() and "\x00" not in value
 
 
@@ -109,8 +113,8 @@ def require_ids(values: object, what: str) -> list[str]:
 
 def require_optional_id(value: object, what: str) -> str | None:
     """``value`` if it is ``None`` or a non-empty str."""
-    if value is None or (_plain(value) and value != ""):
-        return value  # type: ignore[return-value]  # a str: _plain said so
+    if value is None or (plain_text(value) and value != ""):
+        return value  # type: ignore[return-value]  # a str: plain_text said so
     return require_id(value, what)
 
 
