@@ -13,11 +13,12 @@ the store or table, filling the inbox, and a warm-up on a store of its own so th
 first-time import or cache counts), once doing the set-up and the work. The difference,
 divided by the deliveries the work handled, is the work's instructions a delivery.
 
-- ``floor``: as ``bench_scale.py``'s: ``json.loads``, the HMAC check, one batched ``INSERT
+- ``floor``: ``bench_scale.py``'s own: ``json.loads``, the HMAC check, one batched ``INSERT
   ... ON CONFLICT DO NOTHING`` into a table with an integer rowid and a unique index on
   the event id, one transaction a batch (``--batch``), SQLite in WAL mode, ``synchronous
   = FULL``;
-- ``request path``: ``Inbox.accept`` into a SQLite store, batches of ``--batch``;
+- ``request path``: ``bench_scale.py``'s own: ``Inbox.accept`` into a SQLite store,
+  batches of ``--batch`` (both timing each batch, as they do there: a few instructions);
 - ``reconciler``: ``Reconciler(store, batch=100).run_once()`` until nothing is due, on the
   inbox the request path filled; a delivery is one it settled.
 
@@ -39,67 +40,50 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import _traffic
 from bench_history import dispute
-from bench_ingest import _signed, long_order
-from bench_scale import load, write_traffic
+from bench_ingest import long_order
+from bench_scale import Result, floor, load, request_path, write_traffic
 
 # In a child, the tree that PYTHONPATH names (--src) is the one imported.
-from order_lifecycle import Delivery, Inbox, Reconciler
+from order_lifecycle import Inbox, Reconciler
 from order_lifecycle.store import open_store
 
-HERE = Path(__file__).resolve().parent
 JOBS = ("floor", "request path", "reconciler")
 VALGRIND = shutil.which("valgrind")
 HISTORY_ORDERS = 100  # orders of each history length (--steps), one dispute each
 _WARM_UP = 200  # deliveries handled first on a store of the job's own, in both runs
 
 
+def _as_bench_scale(
+    worker: Callable[[Result], Result], where: Path, traffic: str, batch: int, *, work: bool
+) -> int:
+    """``bench_scale.py``'s own ``worker`` (its floor, its request path) into ``where``.
+
+    Run on a warm-up's deliveries first (beside ``where``), then on the traffic; the
+    set-up run reads the traffic as the worker does and has it open its store on no
+    delivery instead.
+    """
+    spec: Result = {"batch": batch, "database": "sqlite", "worker": "request_path"}
+    lines = Path(traffic).read_text().splitlines(keepends=True)
+    warm, none = where.with_name("warm.jsonl"), where.with_name("none.jsonl")
+    warm.write_text("".join(lines[:_WARM_UP]))
+    none.write_text("")
+    worker(spec | {"traffic": str(warm), "where": str(where.with_name("warm.db"))})
+    count = len(load(traffic)) if not work else 0  # what the work run's worker reads
+    done = worker(spec | {"traffic": traffic if work else str(none), "where": str(where)})
+    return count or int(done["count"])
+
+
 def _floor(traffic: str, folder: str, batch: int, *, work: bool) -> int:
-    deliveries = load(traffic)
-    key = _traffic.SECRET.encode()
-
-    def run(where: str, chunk_of: list[Delivery]) -> None:
-        lite = sqlite3.connect(where, isolation_level=None)
-        lite.execute("PRAGMA journal_mode = WAL")
-        lite.execute("PRAGMA synchronous = FULL")
-        lite.execute(
-            "CREATE TABLE floor (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL, body BLOB)"
-        )
-        lite.execute("CREATE UNIQUE INDEX floor_by_event ON floor (event_id)")
-        for start in range(0, len(chunk_of), batch):
-            rows = []
-            for delivery in chunk_of[start : start + batch]:
-                event_id = json.loads(delivery.body)["id"]
-                if not _signed(delivery.signature or "", delivery.body, key):
-                    sys.exit("floor: a delivery's signature does not verify")
-                rows.append((event_id, delivery.body))
-            lite.execute("BEGIN IMMEDIATE")
-            lite.executemany(
-                "INSERT INTO floor (event_id, body) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
-            )
-            lite.execute("COMMIT")
-        lite.close()
-
-    run(str(Path(folder) / "warm.db"), deliveries[:_WARM_UP])
-    run(str(Path(folder) / "floor.db"), deliveries if work else [])
-    return len(deliveries)
+    return _as_bench_scale(floor, Path(folder) / "floor.db", traffic, batch, work=work)
 
 
 def _request_path(traffic: str, folder: str, batch: int, *, work: bool) -> int:
-    deliveries = load(traffic)
-
-    def run(where: str, chunk_of: list[Delivery]) -> None:
-        with open_store(where, create=True) as store:
-            inbox = Inbox(store, secrets=[_traffic.SECRET])
-            for start in range(0, len(chunk_of), batch):
-                inbox.accept(chunk_of[start : start + batch])
-
-    run(str(Path(folder) / "warm.db"), deliveries[:_WARM_UP])
-    run(str(Path(folder) / "inbox.db"), deliveries if work else [])
-    return len(deliveries)
+    return _as_bench_scale(request_path, Path(folder) / "inbox.db", traffic, batch, work=work)
 
 
 def _reconciler(traffic: str, folder: str, _batch: int, *, work: bool) -> int:
