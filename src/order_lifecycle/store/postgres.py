@@ -50,6 +50,7 @@ from ._observe import report_reconnect, report_retrying
 from ._require import require_ids
 from ._schema import POSTGRES
 from ._sql import NotAllowed, Row, SQLStore, holding
+from ._values import many_values, numbered, rows_a_statement
 
 __all__ = ["PostgresStore"]
 
@@ -303,11 +304,27 @@ class PostgresStore(SQLStore):
         return self._connection.execute(_placeholders(sql), params).rowcount
 
     def _write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
-        # psycopg's executemany pipelines the runs (one round trip, not one per row) and
-        # sums the rows they changed.
-        with self._connection.cursor() as cursor:
-            cursor.executemany(_placeholders(sql), rows)
-            return cursor.rowcount
+        split = many_values(sql) if len(rows) > 1 else None
+        marks = len(split[1]) - 1 if split is not None else 0
+        if split is None or any(len(row) != marks for row in rows):
+            # psycopg's executemany pipelines the runs (one round trip, not one per row)
+            # and sums the rows they changed (and refuses a row of the wrong length).
+            with self._connection.cursor() as cursor:
+                cursor.executemany(_placeholders(sql), rows)
+                return cursor.rowcount
+        # An INSERT's rows as one statement (see _values): the same rows changed. A raw
+        # cursor: its $n placeholders are sent as they are, where psycopg would parse a
+        # long statement's every %s in Python.
+        step = rows_a_statement(marks)
+        changed = 0
+        with psycopg.RawCursor(self._connection) as cursor:
+            for first in range(0, len(rows), step):
+                chunk = rows[first : first + step]
+                params = [value for row in chunk for value in row]
+                # Not prepared: each count of rows is its own text, seldom run twice.
+                cursor.execute(numbered(sql, len(chunk)), params, prepare=False)
+                changed += cursor.rowcount
+        return changed
 
     def _table_exists(self, name: str) -> bool:
         # A query of pg_class, not to_regclass(): the catalog cache may not yet show a

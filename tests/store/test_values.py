@@ -1,0 +1,165 @@
+"""PostgreSQL's INSERT of many rows in one statement: the rows executemany would change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from order_lifecycle import Inbox, Reconciler
+from order_lifecycle.store import _values as values
+from order_lifecycle.store import open_store
+from order_lifecycle.store.postgres import PostgresStore
+from tests.integrations import NOW, SECRET, signed
+
+from .conftest import new_postgres_schema
+
+# Our statements' shapes: ON CONFLICT DO NOTHING, a plain INSERT, and a group holding
+# expressions, nested parentheses and a quoted literal with a "(" and a doubled quote.
+SHAPES = (
+    "INSERT INTO {t} (k, n, s) VALUES (?, ?, ?) ON CONFLICT (k) DO NOTHING",
+    "INSERT INTO {t} (k, n, s) VALUES (?, ?, ?)",
+    (
+        "INSERT INTO {t} (k, n, s) VALUES (?, COALESCE(?, 0) + length(upper('a')), "
+        "'x''(' || ?) ON CONFLICT (k) DO NOTHING"
+    ),
+)
+
+keys = st.sampled_from(["a", "b", "c", "d", "é", "a\x00", "\ud800"])
+numbers = st.one_of(st.none(), st.integers(-5, 5), st.sampled_from([2**63 - 1, 2**63, -(2**70)]))
+texts = st.one_of(st.text(max_size=4), st.sampled_from(["\x00", "\udfff", "?", "$1", "%s"]))
+rows_of = st.lists(st.tuples(keys, numbers, texts).map(list), max_size=12)
+
+
+@pytest.fixture(scope="module")
+def scratch(postgres_dsn: str) -> Iterator[PostgresStore]:
+    """A PostgreSQL store with two scratch tables alike, ``a`` and ``b``."""
+    with open_store(new_postgres_schema(postgres_dsn)) as store:
+        assert isinstance(store, PostgresStore)
+        with store._transaction(write=True):
+            for table in ("a", "b"):
+                store._write(f"CREATE TABLE {table} (k TEXT PRIMARY KEY, n BIGINT, s TEXT)")
+        yield store
+
+
+def _outcome(
+    store: PostgresStore, sql: str, rows: Sequence[Sequence[Any]], *, many: bool
+) -> tuple[object, list[tuple[Any, ...]]]:
+    """Rows changed (or the error's type), and the table after, emptied again."""
+    table = "a" if many else "b"
+    statement = sql.format(t=table)
+    changed: object
+    try:
+        with store._transaction(write=True):
+            if many:
+                changed = store._write_many(statement, rows)
+            else:
+                changed = sum(store._write(statement, row) for row in rows)
+    except Exception as error:  # noqa: BLE001 (the same error, whatever it is)
+        changed = type(error)
+    with store._transaction(write=True):
+        kept = store._query(f"SELECT k, n, s FROM {table} ORDER BY k")  # noqa: S608 (a or b)
+        store._write(f"DELETE FROM {table}")  # noqa: S608 (a or b)
+    return changed, [tuple(row) for row in kept]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=rows_of)
+def test_one_statement_changes_what_one_run_a_row_changes(
+    scratch: PostgresStore, shape: str, rows: list[list[Any]]
+) -> None:
+    """Hostile rows: the rows changed and kept as one run a row, or an error, none kept.
+
+    The rows are random and hostile (duplicates, NUL, surrogates, huge numbers). Which
+    error may differ: one statement binds every row before the database judges any, so a
+    row Python cannot encode is met before an earlier row the database refuses.
+    """
+    (many, kept), (one_by_one, expected) = (
+        _outcome(scratch, shape, rows, many=True),
+        _outcome(scratch, shape, rows, many=False),
+    )
+    assert kept == expected
+    if isinstance(one_by_one, int):
+        assert many == one_by_one
+    else:
+        assert isinstance(many, type)
+        assert issubclass(many, Exception)
+
+
+def test_rows_past_a_statements_limit_go_in_several(
+    scratch: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows past the most a statement carries go in as many statements as needed."""
+    monkeypatch.setattr(values, "MAX_ROWS", 2)
+    sent: list[str] = []
+    execute = psycopg.RawCursor.execute
+
+    def spied(cursor: psycopg.RawCursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query)
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.RawCursor, "execute", spied)
+    rows = [[f"k{i}", i, "s"] for i in range(5)]
+    changed, kept = _outcome(scratch, SHAPES[0], rows, many=True)
+    assert changed == 5
+    assert kept == [(f"k{i}", i, "s") for i in range(5)]
+    assert [query.count("), (") + 1 for query in sent] == [2, 2, 1]
+
+
+def test_a_reconcilers_batch_inserts_its_rows_in_one_statement_a_table(
+    postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch's new orders, history rows, event ids and actions: one INSERT each."""
+    sent: list[str] = []
+    execute = psycopg.RawCursor.execute
+
+    def spied(cursor: psycopg.RawCursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query)
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.RawCursor, "execute", spied)
+    with open_store(new_postgres_schema(postgres_dsn)) as store:
+        Inbox(store, secrets=[SECRET], clock=lambda: NOW).accept(signed(12))
+        assert Reconciler(store).run_once() == 12
+    tables = ("ol_orders", "ol_order_steps", "ol_applied_events", "ol_actions")
+    for table in tables:
+        ones = [q for q in sent if q.startswith(f"INSERT INTO {table} ")]
+        assert len(ones) == 1, (table, sent)
+        assert "), (" in ones[0], table
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE t SET n = ? WHERE k = ?",
+        "INSERT INTO t (k) VALUES (?) RETURNING k",
+        "INSERT INTO t (k, n) VALUES (?, 1) ON CONFLICT (k) DO UPDATE SET n = ?",
+        "INSERT INTO t (k) VALUES (1)",
+        "INSERT INTO t (k, s) VALUES (?, '?')",
+        "INSERT INTO t (k) SELECT ? WHERE ? IN (SELECT k FROM t)",
+        "INSERT INTO t (k) VALUES (?), (?)",
+        "INSERT INTO t (k) VALUES ((?)",
+        "INSERT INTO t (k, s) VALUES (?, 'open)",
+    ],
+)
+def test_other_statements_are_run_one_row_at_a_time(sql: str) -> None:
+    """Other statements are not rewritten.
+
+    An UPDATE, RETURNING, DO UPDATE, no placeholder, a quoted "?", no VALUES group, two
+    groups, or unbalanced text.
+    """
+    assert values.many_values(sql) is None
+
+
+def test_placeholders_are_numbered_row_by_row() -> None:
+    """Each row's group gets the next placeholders, the quoted text kept as it is."""
+    sql = "INSERT INTO t (k, s) VALUES (?, 'a''(' || ?) ON CONFLICT (k) DO NOTHING"
+    assert values.numbered(sql, 2) == (
+        "INSERT INTO t (k, s) VALUES ($1, 'a''(' || $2), ($3, 'a''(' || $4) "
+        "ON CONFLICT (k) DO NOTHING"
+    )
