@@ -298,7 +298,10 @@ class PostgresStore(SQLStore):
             self._connection.execute("ROLLBACK")
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
-        return self._connection.execute(_placeholders(sql), params).fetchall()
+        # Rows in binary: the same Python values (every column is text, bytea, an integer
+        # or a boolean), read 2 to 3 times cheaper: a claim's bodies come as they are,
+        # not as hex to decode (4 to 7 µs a 2.6 kB body, measured).
+        return self._connection.execute(_placeholders(sql), params, binary=True).fetchall()
 
     def _write(self, sql: str, params: Sequence[object] = ()) -> int:
         return self._connection.execute(_placeholders(sql), params).rowcount
