@@ -41,18 +41,22 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 
 import _traffic
 from bench_history import dispute
-from bench_ingest import long_order
+from bench_ingest import fresh_database, long_order
 from bench_scale import Result, floor, load, request_path, write_traffic
+from tests.pgcluster import throwaway_cluster  # importable once bench_scale set the path
 
 # In a child, the tree that PYTHONPATH names (--src) is the one imported.
 from order_lifecycle import Inbox, Reconciler
 from order_lifecycle.store import open_store
 
 JOBS = ("floor", "request path", "reconciler")
+POSTGRES_JOB = "reconciler on PostgreSQL"  # with --postgres: this process's share only
+_SERVER = "BENCH_INSTRUCTIONS_POSTGRES"  # the server's DSN, for the children
 VALGRIND = shutil.which("valgrind")
 HISTORY_ORDERS = 100  # orders of each history length (--steps), one dispute each
 _WARM_UP = 200  # deliveries handled first on a store of the job's own, in both runs
@@ -87,13 +91,25 @@ def _request_path(traffic: str, folder: str, batch: int, *, work: bool) -> int:
 
 
 def _reconciler(traffic: str, folder: str, _batch: int, *, work: bool) -> int:
+    return _reconcile(traffic, lambda name: nullcontext(str(Path(folder) / name)), work=work)
+
+
+def _reconciler_on_postgres(traffic: str, _folder: str, _batch: int, *, work: bool) -> int:
+    # A database of its own each time, on the server the parent started (not counted).
+    server = os.environ[_SERVER]
+    return _reconcile(traffic, lambda _name: fresh_database("postgres", server), work=work)
+
+
+def _reconcile(
+    traffic: str, database: Callable[[str], AbstractContextManager[str]], *, work: bool
+) -> int:
     deliveries = load(traffic)
     settled = 0
     for name, chunk_of, timed in (
         ("warm.db", deliveries[:_WARM_UP], False),
         ("inbox.db", deliveries, True),
     ):
-        with open_store(str(Path(folder) / name), create=True) as store:
+        with database(name) as where, open_store(where, create=True) as store:
             inbox = Inbox(store, secrets=[_traffic.SECRET])
             for start in range(0, len(chunk_of), 500):
                 inbox.accept(chunk_of[start : start + 500])
@@ -118,7 +134,12 @@ def _long_histories(steps: int, folder: str, *, work: bool) -> int:
     return settled
 
 
-_CHILDREN = {"floor": _floor, "request path": _request_path, "reconciler": _reconciler}
+_CHILDREN = {
+    "floor": _floor,
+    "request path": _request_path,
+    "reconciler": _reconciler,
+    POSTGRES_JOB: _reconciler_on_postgres,
+}
 
 
 def _child(job: str, traffic: str, batch: int, phase: str) -> None:
@@ -184,6 +205,12 @@ def main() -> None:
         default="",
         help="also a reconciler's dispute of orders this many steps long, e.g. 10,1000",
     )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also a reconciler on PostgreSQL (a throwaway cluster; this process's "
+        "instructions, not the server's)",
+    )
     args = parser.parse_args()
     if VALGRIND is None:
         sys.exit("valgrind is not installed (apt-get install -y valgrind)")
@@ -195,11 +222,17 @@ def main() -> None:
     )
     print("| job | code | instructions a delivery | ratio to the floor |")
     print("|---|---|---|---|")
-    with tempfile.TemporaryDirectory(prefix="bench-instructions-traffic-") as folder:
+    jobs = JOBS[1:] + ((POSTGRES_JOB,) if args.postgres else ())
+    with ExitStack() as stack:
+        folder = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="bench-instructions-traffic-")
+        )
+        if args.postgres:
+            os.environ[_SERVER] = stack.enter_context(throwaway_cluster(durable=True))
         traffic = write_traffic(args.deliveries, 0, folder)
         floor = per_delivery("floor", traffic, args.batch, None)
         print(f"| floor | | {floor:,.0f} | 1.00x |")
-        for job in JOBS[1:]:
+        for job in jobs:
             for name, src in trees.items():
                 count = per_delivery(job, traffic, args.batch, src)
                 print(f"| {job} | {name} | {count:,.0f} | {count / floor:.2f}x |", flush=True)

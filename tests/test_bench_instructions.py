@@ -11,6 +11,7 @@ from bench_scale import write_traffic
 
 from order_lifecycle.store import open_store
 from order_lifecycle.webhooks import DeliveryStatus
+from tests.store.conftest import postgres_dsn  # noqa: F401 (a fixture)
 
 DELIVERIES = 40
 
@@ -74,3 +75,15 @@ def test_long_histories_are_settled_only_when_it_works(tmp_path: Path) -> None:
     assert settled == bench_instructions.HISTORY_ORDERS
     with open_store(str(tmp_path / "work" / "history.db")) as store:
         assert store.delivery_counts() == {DeliveryStatus.APPLIED: settled}
+
+
+def test_the_reconciler_on_postgresql_settles_only_when_it_works(
+    traffic: str,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_dsn: str,  # noqa: F811 (the fixture imported above)
+) -> None:
+    """On PostgreSQL too: the work run settles the deliveries, the set-up run none."""
+    monkeypatch.setenv(bench_instructions._SERVER, postgres_dsn)
+    job = bench_instructions._reconciler_on_postgres
+    assert job(traffic, "", 1, work=False) == 0
+    assert job(traffic, "", 1, work=True) > DELIVERIES // 2

@@ -43,7 +43,7 @@ def test_the_index_page_metadata() -> None:
     assert set(project["urls"]) >= {"Homepage", "Source", "Issues", "Changelog"}
     assert project["keywords"]
     assert "Typing :: Typed" in project["classifiers"]
-    assert project["optional-dependencies"]["postgres"] == ["psycopg>=3.1"]
+    assert project["optional-dependencies"]["postgres"] == ["psycopg>=3.2"]  # its RawCursor
     assert any(d.startswith("rich") for d in project["dependencies"])
 
 
