@@ -73,12 +73,11 @@ def test_settling_refeeding_and_dismissing_never_rewrite_a_bodys_page(tmp_path: 
             for seq in seqs[:3]:
                 settle(store, seq, "pending", "waiting")
             settle(store, seqs[0], "waiting", "applied")
+            lost = Settlement(seqs[0], "waiting", "stale", "x", 1, None)
+            new = Settlement(seqs[3], "pending", "applied", "ok", 1, None)
             results = store.settle_deliveries(
-                [
-                    SettledGroup("o-0", (), (Settlement(seqs[0], "waiting", "stale", "x", 1, None),)),
-                    SettledGroup("o-3", (), (Settlement(seqs[3], "pending", "applied", "ok", 1, None),)),
-                ]
-            )  # fmt: skip
+                [SettledGroup("o-0", (), (lost,)), SettledGroup("o-3", (), (new,))]
+            )
             assert [r.committed for r in results] == [False, True]  # one lost: order by order
             store.refeed_delivery(seqs[1])
             store.dismiss_delivery(seqs[2])
@@ -122,14 +121,13 @@ AT_NINE = [
 def test_a_store_at_schema_9_migrates_keeping_every_body_and_status(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Rows in every status at version 9: after 10 each reads as it did, the pending ones claimed."""
+    """Rows in every status at version 9: after 10 each reads as it did, pending ones claimed."""
     path = tmp_path / "nine.db"
     at_version(9, path, AT_NINE, monkeypatch)
     with open_store(str(path), migrate=True) as store:
         assert store.found_version == 9  # type: ignore[attr-defined]
         found = [
-            (str(r.status), r.reason, r.attempts, r.due_at, r.body)
-            for r in store.list_deliveries()
+            (str(r.status), r.reason, r.attempts, r.due_at, r.body) for r in store.list_deliveries()
         ]
         later = datetime(2026, 4, 11, 12, tzinfo=UTC)
         assert found == [
@@ -181,7 +179,7 @@ def test_a_store_at_schema_9_opened_read_only_is_told_to_migrate(
 
 
 def test_a_body_row_deleted_takes_its_status_row_with_it(tmp_path: Path) -> None:
-    """A shop's SQL deletes the newest row: a delivery given its seq again is pending, not settled."""
+    """A shop's SQL deletes the newest row: a delivery given its seq again is pending."""
     path = tmp_path / "deleted.db"
     with open_store(str(path), create=True) as store:
         (seq,) = store.accept_deliveries([incoming("o-1", "e-1")])

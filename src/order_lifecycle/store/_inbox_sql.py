@@ -171,7 +171,7 @@ _NEW_STATUS = (
     "attempts = excluded.attempts, due_at = excluded.due_at"
 )
 SETTLE_PENDING = (
-    "INSERT INTO ol_inbox_status (seq, status, reason, attempts, due_at) "
+    "INSERT INTO ol_inbox_status (seq, status, reason, attempts, due_at) "  # noqa: S608 (constants)
     "SELECT seq, ?1, ?2, ?3, ?4 FROM ol_inbox WHERE seq = ?5 "
     f"ON CONFLICT (seq) DO UPDATE SET {_NEW_STATUS} WHERE ol_inbox_status.status = ?6"
 )

@@ -142,13 +142,13 @@ class SQLOperator:
         if where.since is not None:
             query.add("received_at >= ?", stamp(where.since))
         # One order's rows are few: read by the key (a sort of them), never by status.
-        rows = counted_in = self._rows("" if where.order_id is None else self._by_order)
+        source = counted_in = self._rows("" if where.order_id is None else self._by_order)
         if (
             where.order_id is None
             and where.statuses is not None
             and DeliveryStatus.PENDING not in where.statuses
         ):
-            rows = self._settled_first or rows
+            source = self._settled_first or source
             if where.event_type is None and where.since is None:
                 counted_in = self._settled_rows  # counted from the index of statuses alone
         with self._transaction(write=False):
@@ -156,7 +156,7 @@ class SQLOperator:
             if after is not None:
                 query.add("seq > ?", after)
             rows = self._query(
-                f"{self._select(rows)}{query.clause} ORDER BY seq LIMIT ?",
+                f"{self._select(source)}{query.clause} ORDER BY seq LIMIT ?",
                 [*query.params, limit + 1],
             )
         found = [stored_delivery(row) for row in rows]

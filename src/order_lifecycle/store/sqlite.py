@@ -308,7 +308,7 @@ class SQLiteStore(SQLStore):
         return [cursor.lastrowid if cursor.rowcount == 1 else None]
 
     def _insert_rows(self, rows: Sequence[Incoming]) -> list[int | None]:
-        """As :meth:`SQLInbox._insert_rows`; a row stored invalid (or with a reason) gets its status.
+        """As :meth:`SQLInbox._insert_rows`; a row stored invalid (or with a reason): its status.
 
         The body's row holds no status (schema 10): a delivery stored pending with no reason
         has no status row, the usual case; one whose envelope could not be read has one.
