@@ -116,7 +116,7 @@ that index. An order id is never empty (``check_incoming``), so ``''`` is no ord
 PENDING = "status = 'pending'"
 """The pending rows, by their status (PostgreSQL: read from ``ol_inbox_by_status``)."""
 SETTLED = "status <> 'pending'"
-"""What every read of rows by another status names, so that SQLite reads ``ol_inbox_settled``."""
+"""What every read of rows by another status names (SQLite's pending rows may have a status row)."""
 _MARK = f"COALESCE((SELECT value FROM ol_counters WHERE name = '{PENDING_MARK}'), 0)"  # noqa: S608 (constants)
 _UNSETTLED = (
     "NOT EXISTS (SELECT 1 FROM ol_inbox_status s "
@@ -558,7 +558,7 @@ class SQLInbox:
         """Inside a read: each status of ``statuses`` (all: ``None``) held, its count and least seq.
 
         The pending rows are counted apart, by :attr:`_pending` (SQLite: from the mark), the
-        others by :data:`SETTLED` and status (SQLite: ``ol_inbox_settled``); a status no
+        others by :data:`SETTLED` and status (SQLite: ``ol_inbox_status_by_status``); a status no
         row has is left out.
         """
         among = [s for s in statuses if s != "pending"] if statuses is not None else None

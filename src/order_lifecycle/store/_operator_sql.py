@@ -3,7 +3,8 @@
 Every page is one read transaction: a ``COUNT(*)`` under the page's filters (when asked)
 and the page itself, ``WHERE key > after ORDER BY key LIMIT n``, both served by the
 indexes of migration 6 (deliveries by status then ``seq``: on SQLite, since version 9, the
-pending ones by ``seq`` from their mark and the others by ``ol_inbox_settled``; actions by
+pending ones by ``seq`` from their mark and, since version 10, the others by
+``ol_inbox_status_by_status``, the index of the statuses' own table; actions by
 ``created_at`` then ``key``, and by state before them; orders by state then ``id``).
 Actions are listed oldest first, so the key to go on from is an action's ``key`` whose
 ``created_at`` the page reads first (a row value ``(created_at, key) > (?, ?)``). The

@@ -108,7 +108,7 @@ TABLES = (
     "ol_inbox",
     "ol_inbox_status",
 )
-"""Every table of the schema, parents before children."""
+"""Every table of the schema, parents before children (``ol_inbox_status``: SQLite's only)."""
 
 
 @attrs.frozen
