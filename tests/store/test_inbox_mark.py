@@ -2,7 +2,9 @@
 
 No index holds SQLite's pending inbox rows: claims and counts read them by rowid from the
 ``ol_counters`` row ``inbox_pending_from``, which settlements move up and triggers move
-down. A mark above a pending row would hide it from every reconciler for good.
+down. A mark above a pending row would hide it from every reconciler for good. Since
+schema 10 a row is pending when ``ol_inbox_status`` has no settled row for it: a shop's SQL
+that deletes or changes status rows makes rows pending too.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ LATER = (NOW + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 ORDERS = ("o-1", "o-2", "o-3", None)
 SETTLED = ("applied", "duplicate", "stale", "waiting", "invalid", "unknown", "unknown_order")
 Key = tuple[str | None, str]
+LOWEST_PENDING = (
+    "SELECT MIN(seq) FROM ol_inbox i WHERE NOT EXISTS "
+    "(SELECT 1 FROM ol_inbox_status s WHERE s.seq = i.seq AND s.status <> 'pending')"
+)
 
 
 def incoming(order_id: str | None, event_id: str) -> Incoming:
@@ -90,7 +96,7 @@ class MarkMachine(RuleBasedStateMachine):
 
     @initialize()
     def open(self) -> None:
-        """A new store at schema 9."""
+        """A new store at the newest schema."""
         self.path = Path(self._folder) / f"mark-{id(self)}.db"
         self.path.unlink(missing_ok=True)
         self.store = open_store(str(self.path), create=True)
@@ -163,6 +169,32 @@ class MarkMachine(RuleBasedStateMachine):
         raw(self.path, "DELETE FROM ol_inbox WHERE seq = ?", (self.seq_of(key),))
         del self.statuses[key]
 
+    @precondition(lambda self: any(s != "pending" for s in self.statuses.values()))
+    @rule(data=st.data(), how=st.sampled_from(["delete", "pending", "move"]))
+    def change_a_status_row(self, data: st.DataObject, how: str) -> None:
+        """A shop's own SQL deletes a status row, makes it pending, or moves it to a pending row."""
+        settled = sorted((k for k, s in self.statuses.items() if s != "pending"), key=str)
+        key = data.draw(st.sampled_from(settled))
+        seq = self.seq_of(key)
+        if how == "delete":
+            raw(self.path, "DELETE FROM ol_inbox_status WHERE seq = ?", (seq,))
+        elif how == "pending":
+            raw(self.path, "UPDATE ol_inbox_status SET status = 'pending' WHERE seq = ?", (seq,))
+        else:
+            pending = sorted((k for k, s in self.statuses.items() if s == "pending"), key=str)
+            if not pending:
+                return
+            other = data.draw(st.sampled_from(pending))
+            # Only a row with no status row can take it: a fed-again one has its own.
+            raw(self.path, "DELETE FROM ol_inbox_status WHERE seq = ?", (self.seq_of(other),))
+            raw(
+                self.path,
+                "UPDATE ol_inbox_status SET seq = ? WHERE seq = ?",
+                (self.seq_of(other), seq),
+            )
+            self.statuses[other] = self.statuses[key]
+        self.statuses[key] = "pending"
+
     @rule()
     def reopen(self) -> None:
         """The process starts again: the mark is the file's."""
@@ -192,9 +224,7 @@ class MarkMachine(RuleBasedStateMachine):
     def the_mark_is_at_or_below_every_pending_row(self) -> None:
         """No pending row is numbered below the mark."""
         with sqlite3.connect(self.path) as connection:
-            (lowest,) = connection.execute(
-                "SELECT MIN(seq) FROM ol_inbox WHERE status = 'pending'"
-            ).fetchone()
+            (lowest,) = connection.execute(LOWEST_PENDING).fetchone()
         connection.close()
         assert lowest is None or mark(self.path) <= lowest
 
@@ -251,17 +281,15 @@ def test_a_delivery_after_the_top_rows_are_deleted_is_claimed(tmp_path: Path) ->
         assert claimed_pending(store) == [("o-2", "e-new")]
 
 
-def test_the_request_path_fires_nothing_and_writes_no_status_index(tmp_path: Path) -> None:
-    """A pending row stored leaves the mark as it is and is in no index by status."""
+def test_the_request_path_fires_nothing_and_writes_no_status_row(tmp_path: Path) -> None:
+    """A pending row stored leaves the mark as it is and has no status row, nor index entry."""
     path = tmp_path / "insert.db"
     with open_store(str(path), create=True) as store:
         store.accept_deliveries([incoming("o-1", "e-1")])
         assert mark(path) == 1
-        store.accept_deliveries([incoming("o-1", "e-2")])
+        store.accept_deliveries([incoming("o-1", "e-2"), incoming("o-2", "e-3")])
     with sqlite3.connect(path) as connection:
-        indexed = connection.execute(
-            "SELECT COUNT(*) FROM ol_inbox INDEXED BY ol_inbox_settled WHERE status <> 'pending'"
-        ).fetchone()
+        indexed = connection.execute("SELECT COUNT(*) FROM ol_inbox_status").fetchone()
         triggers = connection.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%INSERT ON%'"
         ).fetchall()
@@ -269,16 +297,34 @@ def test_the_request_path_fires_nothing_and_writes_no_status_index(tmp_path: Pat
     assert (indexed, triggers) == ((0,), [])
 
 
+def at_version(
+    version: int,
+    path: Path,
+    rows: list[tuple[str, str | None, int, str | None]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A store made by this code as ``version`` (patched), a row of each (status, reason, ...).
+
+    Written by the SQL of that version (this code's request path writes the newest's).
+    """
+    with monkeypatch.context() as patch:
+        for newer in range(version + 1, _schema.SCHEMA_VERSION + 1):
+            patch.delitem(_schema.MIGRATIONS, newer)
+        for module in (_schema, _sql):
+            patch.setattr(module, "SCHEMA_VERSION", version)
+        open_store(str(path), create=True).close()
+    for n, (status, reason, attempts, due_at) in enumerate(rows):
+        raw(
+            path,
+            "INSERT INTO ol_inbox (event_id, event_type, order_id, received_at, status, reason, "
+            "attempts, due_at, body) VALUES (?, 'order.accepted', 'o-1', ?, ?, ?, ?, ?, ?)",
+            (f"e-{n}", NOW.isoformat(), status, reason, attempts, due_at, f"body {n}".encode()),
+        )
+
+
 def at_version_8(path: Path, statuses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """A store made by this code as version 8 (patched), a row in each of ``statuses``."""
-    with monkeypatch.context() as patch:
-        patch.delitem(_schema.MIGRATIONS, 9)
-        for module in (_schema, _sql):
-            patch.setattr(module, "SCHEMA_VERSION", 8)
-        with open_store(str(path), create=True) as store:
-            store.accept_deliveries([incoming("o-1", f"e-{n}") for n in range(len(statuses))])
-    for seq, status in enumerate(statuses, 1):
-        raw(path, "UPDATE ol_inbox SET status = ? WHERE seq = ?", (status, seq))
+    at_version(8, path, [(status, None, 0, None) for status in statuses], monkeypatch)
 
 
 def test_a_store_at_schema_8_migrates_with_its_mark_at_the_lowest_pending_row(

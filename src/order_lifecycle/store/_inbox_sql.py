@@ -17,12 +17,20 @@ first) rolls it back and writes again order by order, each under a savepoint, so
 order lost or refused costs only itself.
 
 Which rows are pending is a dialect's condition (:attr:`SQLInbox._pending`). PostgreSQL's
-is the status, read from ``ol_inbox_by_status``. SQLite's index by status leaves the
-pending rows out (schema version 9: so that the request path writes no page of it), and
-its pending rows are those at or above a low-water mark whose status says so: a range of
-rowids, read in ``seq`` order. Each settlement moves the mark up (:data:`ADVANCE_MARK`),
-triggers move it down. Every other read by status names ``status <> 'pending'`` beside its
-statuses (:data:`SETTLED`), which SQLite needs, literally, to read the partial index.
+is the status, read from ``ol_inbox_by_status``. SQLite's pending rows are those at or
+above a low-water mark with no settled status (schema version 9): a range of rowids, read
+in ``seq`` order. Each settlement moves the mark up (:data:`ADVANCE_MARK`), triggers move
+it down. Every other read by status names ``status <> 'pending'`` beside its statuses
+(:data:`SETTLED`).
+
+Where the statuses are is the other difference. PostgreSQL's are columns of ``ol_inbox``.
+SQLite's rows of ``ol_inbox`` are written once (schema version 10): each delivery's status
+is a small row of ``ol_inbox_status`` by ``seq``, none while it is pending as stored, so a
+settlement writes a few small pages where it rewrote each delivery's page, body and all.
+Its reads join the two (:attr:`SQLInbox._joined`, a missing row read as pending) and read
+settled rows by status from ``ol_inbox_status`` alone (:attr:`SQLInbox._settled_rows`);
+its writes of statuses are statements of their own (:data:`SETTLE_PENDING`,
+:data:`SETTLE_STATUS`, :data:`REFEED_STATUS`, :data:`DISMISS_STATUS`).
 """
 
 from __future__ import annotations
@@ -62,13 +70,19 @@ from ._schema import PENDING_MARK
 
 __all__ = [
     "ADVANCE_MARK",
+    "DISMISS_STATUS",
     "INBOX_COLUMNS",
+    "INSERT_BODY",
     "INSERT_DELIVERY",
     "INSERT_ROW",
+    "JOINED_COLUMNS",
     "MARKED_PENDING",
     "ORDER_KEY",
     "PENDING",
+    "REFEED_STATUS",
     "SETTLED",
+    "SETTLE_PENDING",
+    "SETTLE_STATUS",
     "SQLInbox",
 ]
 
@@ -87,7 +101,10 @@ INBOX_COLUMNS = (
     "due_at",
     "body",
 )
-"""The inbox table's columns, in the order its migration creates them."""
+"""The inbox's columns as a read gives them (PostgreSQL's table's, in its order)."""
+_NO_STATUS_ROW = {"status": "COALESCE(status, 'pending')", "attempts": "COALESCE(attempts, 0)"}
+JOINED_COLUMNS = ", ".join(_NO_STATUS_ROW.get(column, column) for column in INBOX_COLUMNS)
+"""The same read from SQLite's ``ol_inbox`` joined to ``ol_inbox_status`` (no row: pending)."""
 
 ORDER_KEY = "COALESCE(order_id, '')"
 """The order part of the inbox's key, as ``ol_inbox_by_key`` indexes it (no order: ``''``).
@@ -99,16 +116,22 @@ that index. An order id is never empty (``check_incoming``), so ``''`` is no ord
 PENDING = "status = 'pending'"
 """The pending rows, by their status (PostgreSQL: read from ``ol_inbox_by_status``)."""
 SETTLED = "status <> 'pending'"
-"""What every read of rows by another status names, so that SQLite reads ``ol_inbox_settled``."""
+"""What every read of rows by another status names (SQLite's pending rows may have a status row)."""
 _MARK = f"COALESCE((SELECT value FROM ol_counters WHERE name = '{PENDING_MARK}'), 0)"  # noqa: S608 (constants)
-MARKED_PENDING = f"seq >= {_MARK} AND {PENDING}"
+_UNSETTLED = (
+    "NOT EXISTS (SELECT 1 FROM ol_inbox_status s "
+    "WHERE s.seq = ol_inbox.seq AND s.status <> 'pending')"
+)
+MARKED_PENDING = f"seq >= {_MARK} AND {_UNSETTLED}"
 """SQLite's pending rows: a range of rowids from the mark, read in ``seq`` order.
 
-No mark (its row deleted by a shop's SQL): from the first row, slower and still right.
+Pending: no row in ``ol_inbox_status``, or a ``pending`` one (an operator fed it again),
+each looked up by ``seq``. No mark (its row deleted by a shop's SQL): from the first row,
+slower and still right.
 """
 ADVANCE_MARK = (
     "UPDATE ol_counters SET value = COALESCE("  # noqa: S608 (constant names)
-    f"(SELECT seq FROM ol_inbox WHERE seq >= ol_counters.value AND {PENDING} "
+    f"(SELECT seq FROM ol_inbox WHERE seq >= ol_counters.value AND {_UNSETTLED} "
     "ORDER BY seq LIMIT 1), (SELECT COALESCE(MAX(seq), 0) + 1 FROM ol_inbox)) "
     f"WHERE name = '{PENDING_MARK}'"
 )
@@ -119,7 +142,6 @@ row's ``seq`` is given inside its write transaction: rows commit in ``seq`` orde
 row stored after this transaction is numbered above every row it sees.
 """
 
-_SELECT = f"SELECT {', '.join(INBOX_COLUMNS)} FROM ol_inbox"  # noqa: S608 (constant names)
 INSERT_DELIVERY = (
     "INSERT INTO ol_inbox "  # noqa: S608 (constant names)
     "(event_id, event_type, order_id, created_time, received_at, status, reason, body) "
@@ -129,10 +151,55 @@ INSERT_DELIVERY = (
 """The request path's statement: a delivery stored unless its key is; its new ``seq``."""
 INSERT_ROW = INSERT_DELIVERY.removesuffix(" RETURNING seq")
 """The same, answering nothing: what a batch runs, ``seq`` read after."""
+INSERT_BODY = (
+    "INSERT INTO ol_inbox "  # noqa: S608 (constant names)
+    "(event_id, event_type, order_id, created_time, received_at, body) "
+    f"VALUES (?1, ?2, ?3, ?4, ?5, ?8) ON CONFLICT (({ORDER_KEY}), event_id) DO NOTHING"
+)
+"""SQLite's :data:`INSERT_ROW`: an ``Incoming`` as it is, its status and reason not stored.
+
+A delivery stored with another status than pending, or a reason, gets its row of
+``ol_inbox_status`` in the same transaction (``SQLiteStore._insert_rows``).
+"""
 _SETTLE = (
     "UPDATE ol_inbox SET status = ?, reason = ?, attempts = ?, due_at = ? "
     "WHERE seq = ? AND status = ?"
 )
+# SQLite's settlements take the same parameters (_settle_params), numbered.
+_NEW_STATUS = (
+    "status = excluded.status, reason = excluded.reason, "
+    "attempts = excluded.attempts, due_at = excluded.due_at"
+)
+SETTLE_PENDING = (
+    "INSERT INTO ol_inbox_status (seq, status, reason, attempts, due_at) "  # noqa: S608 (constants)
+    "SELECT seq, ?1, ?2, ?3, ?4 FROM ol_inbox WHERE seq = ?5 "
+    f"ON CONFLICT (seq) DO UPDATE SET {_NEW_STATUS} WHERE ol_inbox_status.status = ?6"
+)
+"""SQLite's settlement of a pending row: its status row added (a fed-again one's updated).
+
+Nothing where the delivery is gone, or settled meanwhile (its status row is not pending).
+"""
+SETTLE_STATUS = (
+    "UPDATE ol_inbox_status SET status = ?1, reason = ?2, attempts = ?3, due_at = ?4 "
+    "WHERE seq = ?5 AND status = ?6"
+)
+"""SQLite's settlement of a row in another status: its status row, where still as claimed."""
+REFEED_STATUS = (
+    "INSERT INTO ol_inbox_status (seq, status, reason, attempts, due_at) "
+    "VALUES (?2, 'pending', ?1, 0, NULL) ON CONFLICT (seq) DO UPDATE SET "
+    "status = 'pending', reason = excluded.reason, attempts = 0, due_at = NULL"
+)
+"""SQLite's refeed: a ``pending`` status row, which keeps the operator's reason."""
+DISMISS_STATUS = (
+    "INSERT INTO ol_inbox_status (seq, status, reason, attempts, due_at) "
+    "VALUES (?2, 'dismissed', ?1, 0, NULL) ON CONFLICT (seq) DO UPDATE SET "
+    "status = 'dismissed', reason = excluded.reason, due_at = NULL"
+)
+"""SQLite's dismissal: the status row made ``dismissed`` (its attempts kept)."""
+_REFEED = (
+    "UPDATE ol_inbox SET status = 'pending', reason = ?, attempts = 0, due_at = NULL WHERE seq = ?"
+)
+_DISMISS = "UPDATE ol_inbox SET status = 'dismissed', reason = ?, due_at = NULL WHERE seq = ?"
 _OPEN = "('pending', 'waiting', 'unknown_order')"
 _CHUNK = 500
 
@@ -166,14 +233,39 @@ class SQLInbox:
     every open row of the inbox for each claim (quadratic in a backlog: a million pending
     deliveries settled at a few hundred a second).
     """
-    _by_due = ""
-    """The same for the scan of waiting rows due: ``ol_inbox_due`` (SQLite's)."""
+    _due_rows = "ol_inbox"
+    """What the scan of waiting rows due reads (SQLite's: ``ol_inbox_status_due``, joined)."""
     _by_status = ""
     """The same for the scan of pending rows: by rowid from the mark (SQLite's)."""
     _pending = PENDING
     """The condition the pending rows meet (SQLite's: :data:`MARKED_PENDING`)."""
     _advance = ""
     """What a settlement runs last, in its transaction (SQLite's: :data:`ADVANCE_MARK`)."""
+    _joined = ""
+    """What a read of rows with their statuses joins to ``ol_inbox`` (SQLite's status rows)."""
+    _columns = ", ".join(INBOX_COLUMNS)
+    """What such a read selects, as :data:`INBOX_COLUMNS` (SQLite's: :data:`JOINED_COLUMNS`)."""
+    _status = "status"
+    """A row's status in such a read (SQLite's: ``pending`` where it has no status row)."""
+    _settled_rows = "ol_inbox"
+    """The table a settled row's status and ``seq`` are read from (SQLite's: its own)."""
+    _insert_row = INSERT_ROW
+    """The request path's statement for a batch (SQLite's: :data:`INSERT_BODY`)."""
+    _refeed = _REFEED
+    _dismiss = _DISMISS
+
+    def _settle_sql(self, was: str) -> str:
+        """The statement that settles a row claimed in status ``was`` (:func:`_settle_params`)."""
+        del was  # one statement for every status: they are columns of the row
+        return _SETTLE
+
+    def _rows(self, hint: str = "") -> str:
+        """The rows with their statuses, to read from; ``hint`` names an index of ``ol_inbox``."""
+        return f"ol_inbox{hint}{self._joined}"
+
+    def _select(self, rows: str | None = None) -> str:
+        """The read of :data:`INBOX_COLUMNS` from ``rows`` (default: :meth:`_rows`)."""
+        return f"SELECT {self._columns} FROM {rows or self._rows()}"  # noqa: S608 (our names)
 
     # --- what SQLStore and the dialects supply ------------------------------------------------
 
@@ -262,7 +354,7 @@ class SQLInbox:
         given twice in one batch, the first is stored, the second is a duplicate.
         """
         top = self._query("SELECT COALESCE(MAX(seq), 0) FROM ol_inbox")[0][0]
-        self._write_many(INSERT_ROW, rows)
+        self._write_many(self._insert_row, rows)
         new = self._query("SELECT seq, order_id, event_id FROM ol_inbox WHERE seq > ?", [top])
         stored = {(order_id, event_id): seq for seq, order_id, event_id in new}
         return [stored.pop((row.order_id, row.event_id), None) for row in rows]
@@ -301,8 +393,9 @@ class SQLInbox:
             due: list[Row] = []
             for chunk in _chunks(only):
                 due += self._query(
-                    f"SELECT seq, order_id FROM ol_inbox WHERE seq IN ({_marks(len(chunk))}) "  # noqa: S608
-                    f"AND status IN {_OPEN} ORDER BY seq",
+                    f"SELECT seq, order_id FROM {self._rows()} "  # noqa: S608 (our names)
+                    f"WHERE seq IN ({_marks(len(chunk))}) AND {self._status} IN {_OPEN} "
+                    "ORDER BY seq",
                     chunk,
                 )
         else:
@@ -314,7 +407,7 @@ class SQLInbox:
                 [scan],
             )
             due += self._query(
-                f"SELECT seq, order_id FROM ol_inbox{self._by_due} "  # noqa: S608 (our names)
+                f"SELECT seq, order_id FROM {self._due_rows} "  # noqa: S608 (our names)
                 f"WHERE status = 'waiting' AND due_at <= ?{self._unlocked} ORDER BY due_at LIMIT ?",
                 [now, scan],
             )
@@ -334,8 +427,8 @@ class SQLInbox:
         for column, values, hint in ((ORDER_KEY, orders, self._by_order), ("seq", loose, "")):
             for chunk in _chunks(values):
                 found = self._query(
-                    f"{_SELECT}{hint} WHERE {column} IN ({_marks(len(chunk))}) "
-                    f"AND status IN {_OPEN}",
+                    f"{self._select(self._rows(hint))} WHERE {column} IN ({_marks(len(chunk))}) "
+                    f"AND {self._status} IN {_OPEN}",
                     chunk,
                 )
                 rows.update((row.seq, row) for row in map(stored_delivery, found))
@@ -380,8 +473,12 @@ class SQLInbox:
         """Inside the transaction: every status written where it is as claimed; whether all were."""
         if not settlements:
             return True
-        params = [_settle_params(s) for s in settlements]
-        if self._write_many(_SETTLE, params) != len(params):
+        by_statement: dict[str, list[tuple[object, ...]]] = {}
+        for settlement in settlements:
+            sql = self._settle_sql(settlement.was)
+            by_statement.setdefault(sql, []).append(_settle_params(settlement))
+        settled = sum(self._write_many(sql, params) for sql, params in by_statement.items())
+        if settled != len(settlements):
             return False
         self._advance_mark()
         return True
@@ -410,7 +507,7 @@ class SQLInbox:
         else:
             self._write_actions([delivered])
             for settlement in group.settlements:
-                if not self._write(_SETTLE, _settle_params(settlement)):
+                if not self._write(self._settle_sql(settlement.was), _settle_params(settlement)):
                     reason = f"delivery {settlement.seq} was settled meanwhile"
                     result = GroupResult(ChangeOutcome.LOST, reason)
                     break
@@ -429,7 +526,7 @@ class SQLInbox:
             return self._delivery(seq)
 
     def _delivery(self, seq: int) -> StoredDelivery:
-        rows = self._query(f"{_SELECT} WHERE seq = ?", [seq])
+        rows = self._query(f"{self._select()} WHERE seq = ?", [seq])
         if not rows:
             raise UnknownDelivery(seq)
         return stored_delivery(rows[0])
@@ -439,13 +536,12 @@ class SQLInbox:
         with self._transaction(write=True):
             for chunk in _chunks(seqs):
                 found = self._query(
-                    f"SELECT seq, status, reason FROM ol_inbox WHERE seq IN ({_marks(len(chunk))})",  # noqa: S608 (marks only)
+                    f"SELECT seq, {self._status}, reason FROM {self._rows()} "  # noqa: S608 (our names)
+                    f"WHERE seq IN ({_marks(len(chunk))})",
                     chunk,
                 )
                 self._write_many(
-                    "UPDATE ol_inbox SET status = 'pending', reason = ?, attempts = 0, "
-                    "due_at = NULL WHERE seq = ?",
-                    [(refed(status, reason), seq) for seq, status, reason in found],
+                    self._refeed, [(refed(status, reason), seq) for seq, status, reason in found]
                 )
                 known = {row[0] for row in found}
                 fed += [seq for seq in chunk if seq in known]
@@ -455,17 +551,14 @@ class SQLInbox:
         with self._transaction(write=True):
             row = dismissible(self._delivery(seq))
             reason = f"dismissed by an operator (it was {row.status.value}: {row.reason})"
-            self._write(
-                "UPDATE ol_inbox SET status = 'dismissed', reason = ?, due_at = NULL WHERE seq = ?",
-                [reason, seq],
-            )
+            self._write(self._dismiss, [reason, seq])
             return self._delivery(seq)
 
     def _tallies(self, statuses: Sequence[str] | None = None) -> list[Row]:
         """Inside a read: each status of ``statuses`` (all: ``None``) held, its count and least seq.
 
         The pending rows are counted apart, by :attr:`_pending` (SQLite: from the mark), the
-        others by :data:`SETTLED` and status (SQLite: ``ol_inbox_settled``); a status no
+        others by :data:`SETTLED` and status (SQLite: ``ol_inbox_status_by_status``); a status no
         row has is left out.
         """
         among = [s for s in statuses if s != "pending"] if statuses is not None else None
@@ -473,7 +566,8 @@ class SQLInbox:
         if among is None or among:
             picked = "" if among is None else f" AND status IN ({_marks(len(among))})"
             rows += self._query(
-                f"SELECT status, COUNT(*), MIN(seq) FROM ol_inbox WHERE {SETTLED}{picked} "  # noqa: S608 (constant names)
+                f"SELECT status, COUNT(*), MIN(seq) FROM {self._settled_rows} "  # noqa: S608 (our names)
+                f"WHERE {SETTLED}{picked} "
                 "GROUP BY status",
                 among or [],
             )

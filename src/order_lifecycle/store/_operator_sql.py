@@ -3,7 +3,8 @@
 Every page is one read transaction: a ``COUNT(*)`` under the page's filters (when asked)
 and the page itself, ``WHERE key > after ORDER BY key LIMIT n``, both served by the
 indexes of migration 6 (deliveries by status then ``seq``: on SQLite, since version 9, the
-pending ones by ``seq`` from their mark and the others by ``ol_inbox_settled``; actions by
+pending ones by ``seq`` from their mark and, since version 10, the others by
+``ol_inbox_status_by_status``, the index of the statuses' own table; actions by
 ``created_at`` then ``key``, and by state before them; orders by state then ``id``).
 Actions are listed oldest first, so the key to go on from is an action's ``key`` whose
 ``created_at`` the page reads first (a row value ``(created_at, key) > (?, ?)``). The
@@ -25,7 +26,7 @@ from order_lifecycle.lifecycle import OrderState
 from order_lifecycle.webhooks import DeliveryStatus, StoredDelivery
 
 from ._inbox import stored_delivery
-from ._inbox_sql import INBOX_COLUMNS, ORDER_KEY, SETTLED
+from ._inbox_sql import ORDER_KEY, SETTLED
 from ._outbox import unstamp
 from ._outbox_sql import COLUMNS
 from ._outbox_sql import _action as action_row
@@ -37,7 +38,6 @@ __all__ = ["SQLOperator"]
 Row = tuple[Any, ...]
 T = TypeVar("T")
 
-_DELIVERIES = f"SELECT {', '.join(INBOX_COLUMNS)} FROM ol_inbox"  # noqa: S608 (constant names)
 _ACTIONS = (
     f"SELECT {', '.join(f'a.{c}' for c in COLUMNS)}, o.state "  # noqa: S608 (constants only)
     "FROM ol_actions a LEFT JOIN ol_orders o ON o.id = a.order_id"
@@ -81,12 +81,26 @@ class SQLOperator:
     """What a read of one order's deliveries names to be planned by ``ol_inbox_by_key``."""
     _pending: str
     """The condition pending rows meet (``SQLInbox``'s: SQLite's counts from a mark)."""
+    _settled_rows: str
+    """The table a settled row's status and ``seq`` are read from (``SQLInbox``'s)."""
+    _settled_first = ""
+    """What a page of settled rows only reads, in ``seq`` order from the index of statuses.
+
+    SQLite's: its statuses are rows of their own, and joined to ``ol_inbox`` the other way
+    round each page sorted every row of its status. None: :meth:`_rows`, as any page.
+    """
     _either = "({settled} OR {pending})"
     """Rows that meet either condition, as the dialect plans them by an index each.
 
     SQLite's reads each part apart and joins their ``seq`` s: as one ``OR`` it scanned the
     whole inbox (a range of rowids and a partial index are not both read for one ``OR``).
     """
+
+    @abstractmethod
+    def _rows(self, hint: str = "") -> str: ...
+
+    @abstractmethod
+    def _select(self, rows: str | None = None) -> str: ...
 
     @abstractmethod
     def _tallies(self, statuses: Sequence[str] | None = None) -> list[Row]: ...
@@ -130,12 +144,23 @@ class SQLOperator:
             query.add("received_at >= ?", stamp(where.since))
         # One order's rows are few: read by the key (a sort of them), never by status.
         hint = "" if where.order_id is None else self._by_order
+        source = self._rows(hint)
+        # No status asked for: counted without the statuses (SQLite: no join, a row each).
+        counted_in = source if where.statuses is not None else f"ol_inbox{hint}"
+        if (
+            where.order_id is None
+            and where.statuses is not None
+            and DeliveryStatus.PENDING not in where.statuses
+        ):
+            source = self._settled_first or source
+            if where.event_type is None and where.since is None:
+                counted_in = self._settled_rows  # counted from the index of statuses alone
         with self._transaction(write=False):
-            counted = self._count(f"ol_inbox{hint}", query) if total else None
+            counted = self._count(counted_in, query) if total else None
             if after is not None:
                 query.add("seq > ?", after)
             rows = self._query(
-                f"{_DELIVERIES}{hint}{query.clause} ORDER BY seq LIMIT ?",
+                f"{self._select(source)}{query.clause} ORDER BY seq LIMIT ?",
                 [*query.params, limit + 1],
             )
         found = [stored_delivery(row) for row in rows]

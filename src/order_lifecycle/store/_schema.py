@@ -72,6 +72,18 @@ the write transaction, so rows commit in ``seq`` order and a new row is never nu
 below a mark another transaction set. PostgreSQL's identity values are taken before
 their transactions commit, in any order: it keeps its index of every status.
 
+Version 10 (SQLite only) makes the inbox's rows append-only: the request path writes a
+row once and nothing writes it again. A delivery's status, ``reason``, ``attempts`` and
+``due_at`` move to ``ol_inbox_status``, keyed by ``seq`` (SQLite's rowid: a settlement's
+rows are small and numbered near each other, many to a page, where each settlement
+rewrote its row's page of ``ol_inbox`` with the 2 to 3 kB body on it). A delivery with
+no row there is pending with no reason; a ``pending`` row there is one an operator fed
+again, which keeps the reason that says so. The columns leave ``ol_inbox``, its indexes
+of statuses and due times are made on ``ol_inbox_status`` instead, and the triggers
+keep the mark's guarantee: a status row deleted, or updated to ``pending`` (or to
+another ``seq``), lowers the mark to its row; a row of ``ol_inbox`` deleted takes its
+status row with it (a row numbered with its ``seq`` again is a new delivery, pending).
+
 Times are ISO 8601 text with their offset, amounts decimal text: both read back exactly.
 """
 
@@ -94,8 +106,9 @@ TABLES = (
     "ol_counters",
     "ol_actions",
     "ol_inbox",
+    "ol_inbox_status",
 )
-"""Every table of the schema, parents before children."""
+"""Every table of the schema, parents before children (``ol_inbox_status``: SQLite's only)."""
 
 
 @attrs.frozen
@@ -333,6 +346,59 @@ _VERSION_9_SQLITE = (
     ),
 )
 
+# Literal SQL, as every migration. SQLite's DROP COLUMN needs the columns in no index and
+# no trigger: those go first, and come back on the new table.
+_VERSION_10_SQLITE = (
+    # Small rows keyed by seq (the rowid): a batch's settlements share a few pages.
+    """CREATE TABLE ol_inbox_status (
+            seq INTEGER PRIMARY KEY,
+            status TEXT NOT NULL,
+            reason TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            due_at TEXT
+        )""",
+    # Every row but the pending ones that carry nothing more than their status.
+    (
+        "INSERT INTO ol_inbox_status (seq, status, reason, attempts, due_at) "
+        "SELECT seq, status, reason, attempts, due_at FROM ol_inbox "
+        "WHERE status <> 'pending' OR reason IS NOT NULL OR attempts <> 0 "
+        "OR due_at IS NOT NULL ORDER BY seq"
+    ),
+    "DROP TRIGGER ol_inbox_pending_again",
+    "DROP TRIGGER ol_inbox_deleted",
+    "DROP INDEX ol_inbox_settled",
+    "DROP INDEX ol_inbox_due",
+    "ALTER TABLE ol_inbox DROP COLUMN status",
+    "ALTER TABLE ol_inbox DROP COLUMN reason",
+    "ALTER TABLE ol_inbox DROP COLUMN attempts",
+    "ALTER TABLE ol_inbox DROP COLUMN due_at",
+    "CREATE INDEX ol_inbox_status_by_status ON ol_inbox_status (status, seq)",
+    "CREATE INDEX ol_inbox_status_due ON ol_inbox_status (due_at) WHERE status = 'waiting'",
+    # A status row gone, or made pending (or moved to another seq): its row is pending
+    # again, maybe below the mark. (A status row inserted changes a row that was pending
+    # already, so at or above the mark: nothing to fire for a settlement's INSERT.)
+    (
+        "CREATE TRIGGER ol_inbox_status_deleted AFTER DELETE ON ol_inbox_status BEGIN "
+        "UPDATE ol_counters SET value = OLD.seq WHERE name = 'inbox_pending_from' "
+        "AND value > OLD.seq; END"
+    ),
+    (
+        "CREATE TRIGGER ol_inbox_pending_again AFTER UPDATE OF seq, status ON ol_inbox_status "
+        "WHEN NEW.status = 'pending' OR NEW.seq <> OLD.seq BEGIN "
+        "UPDATE ol_counters SET value = OLD.seq WHERE name = 'inbox_pending_from' "
+        "AND value > OLD.seq; END"
+    ),
+    # A row deleted takes its status with it (its seq may be given to a new delivery),
+    # and the next one stored is numbered past the highest left, maybe below the mark.
+    (
+        "CREATE TRIGGER ol_inbox_deleted AFTER DELETE ON ol_inbox BEGIN "
+        "DELETE FROM ol_inbox_status WHERE seq = OLD.seq; "
+        "UPDATE ol_counters SET value = (SELECT COALESCE(MAX(seq), 0) + 1 FROM ol_inbox) "
+        "WHERE name = 'inbox_pending_from' "
+        "AND value > (SELECT COALESCE(MAX(seq), 0) + 1 FROM ol_inbox); END"
+    ),
+)
+
 MIGRATIONS: dict[int, Mapping[str, tuple[str, ...]]] = {
     1: {"sqlite": _VERSION_1_SQLITE, "postgres": _VERSION_1_POSTGRES},
     2: {
@@ -361,6 +427,7 @@ MIGRATIONS: dict[int, Mapping[str, tuple[str, ...]]] = {
     7: {"sqlite": _VERSION_7, "postgres": _VERSION_7},
     8: {"sqlite": _VERSION_8, "postgres": _VERSION_8},
     9: {"sqlite": _VERSION_9_SQLITE, "postgres": ()},
+    10: {"sqlite": _VERSION_10_SQLITE, "postgres": ()},
 }
 """Each schema version's statements by dialect, from the one before (0: no tables).
 

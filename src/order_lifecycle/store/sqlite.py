@@ -35,7 +35,16 @@ from order_lifecycle.webhooks import Incoming
 
 from ._batch import CheckedKeep
 from ._check import StoredHistory
-from ._inbox_sql import ADVANCE_MARK, INSERT_ROW, MARKED_PENDING
+from ._inbox_sql import (
+    ADVANCE_MARK,
+    DISMISS_STATUS,
+    INSERT_BODY,
+    JOINED_COLUMNS,
+    MARKED_PENDING,
+    REFEED_STATUS,
+    SETTLE_PENDING,
+    SETTLE_STATUS,
+)
 from ._schema import SQLITE
 from ._sql import NotAllowed, Row, SQLStore, holding
 
@@ -84,15 +93,28 @@ class SQLiteStore(SQLStore):
 
     # SQLite plans without statistics: the claim's reads name the indexes that bound them.
     _by_order = " INDEXED BY ol_inbox_by_key"
-    _by_due = " INDEXED BY ol_inbox_due"
+    _due_rows = "ol_inbox_status INDEXED BY ol_inbox_status_due JOIN ol_inbox USING (seq)"
     # Schema 9: pending rows are read by rowid from a mark, never from an index.
     _by_status = " NOT INDEXED"
     _pending = MARKED_PENDING
     _advance = ADVANCE_MARK
     _either = (
-        "seq IN (SELECT seq FROM ol_inbox WHERE {settled} "
+        "seq IN (SELECT seq FROM ol_inbox_status WHERE {settled} "
         "UNION ALL SELECT seq FROM ol_inbox WHERE {pending})"
     )
+    # Schema 10: the rows of ol_inbox are written once; statuses are rows of their own.
+    _joined = " LEFT JOIN ol_inbox_status USING (seq)"
+    _columns = JOINED_COLUMNS
+    _status = "COALESCE(status, 'pending')"
+    _settled_rows = "ol_inbox_status"
+    _settled_first = "ol_inbox_status CROSS JOIN ol_inbox USING (seq)"
+    _insert_row = INSERT_BODY
+    _refeed = REFEED_STATUS
+    _dismiss = DISMISS_STATUS
+
+    def _settle_sql(self, was: str) -> str:
+        # A pending row has no status row yet (or a pending one): added, else updated.
+        return SETTLE_PENDING if was == "pending" else SETTLE_STATUS
 
     dialect = SQLITE
     _data_errors = (sqlite3.DataError, sqlite3.IntegrityError)
@@ -274,16 +296,34 @@ class SQLiteStore(SQLStore):
         the row id SQLite gave the row, so neither the highest ``seq`` before nor the rows
         after are read (nor ``RETURNING``, which costs more here than the reads it saves).
         """
-        if len(rows) != 1 or keeps:
+        if len(rows) != 1 or keeps or _with_status(rows[0]):
             return super()._accept_deliveries(rows, keeps, cap)
         self._writable()
         with holding(self._lock, None, self.location):
             self._wait_at_most(self.accept_timeout)
             try:
-                cursor = self._connection.execute(INSERT_ROW, rows[0])
+                cursor = self._connection.execute(INSERT_BODY, rows[0])
             except (sqlite3.Error, UnicodeDecodeError) as error:
                 raise self._translate(error) from error
         return [cursor.lastrowid if cursor.rowcount == 1 else None]
+
+    def _insert_rows(self, rows: Sequence[Incoming]) -> list[int | None]:
+        """As :meth:`SQLInbox._insert_rows`; a row stored invalid (or with a reason): its status.
+
+        The body's row holds no status (schema 10): a delivery stored pending with no reason
+        has no status row, the usual case; one whose envelope could not be read has one.
+        """
+        seqs = super()._insert_rows(rows)
+        statuses = [
+            (seq, row.status, row.reason)
+            for seq, row in zip(seqs, rows, strict=True)
+            if seq is not None and _with_status(row)
+        ]
+        if statuses:
+            self._write_many(
+                "INSERT INTO ol_inbox_status (seq, status, reason) VALUES (?, ?, ?)", statuses
+            )
+        return seqs
 
     def _accepting(self) -> AbstractContextManager[None]:
         # The request path waits for the write lock accept_timeout at most, not timeout.
@@ -369,6 +409,11 @@ class SQLiteStore(SQLStore):
         ):
             return StoreCorrupt(f"{where} is not an intact order-lifecycle store: {message}.")
         return StoreError(f"SQLite failed on {where}: {message}.")
+
+
+def _with_status(row: Incoming) -> bool:
+    """Whether ``row`` is stored with a status row: not pending, or with a reason."""
+    return row.status != "pending" or row.reason is not None
 
 
 def _file_path(path: object) -> str:
