@@ -1,4 +1,4 @@
-"""PostgreSQL's INSERT of many rows in one statement: the rows executemany would change."""
+"""PostgreSQL's writes of many rows in one statement: the rows one run a row would change."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from order_lifecycle import Inbox, Reconciler
 from order_lifecycle.store import _values as values
 from order_lifecycle.store import open_store
+from order_lifecycle.store._inbox_sql import SQLInbox
 from order_lifecycle.store.postgres import PostgresStore
+from order_lifecycle.webhooks import Settlement
 from tests.integrations import NOW, SECRET, signed
 
 from .conftest import new_postgres_schema
@@ -163,3 +165,98 @@ def test_placeholders_are_numbered_row_by_row() -> None:
         "INSERT INTO t (k, s) VALUES ($1, 'a''(' || $2), ($3, 'a''(' || $4) "
         "ON CONFLICT (k) DO NOTHING"
     )
+
+
+class _Undo(Exception):
+    """Raised at a transaction's end to roll it back."""
+
+
+@pytest.fixture(scope="module")
+def inbox_of_twelve(postgres_dsn: str) -> Iterator[tuple[PostgresStore, list[int]]]:
+    """A PostgreSQL store holding 12 pending deliveries, and their seqs."""
+    with open_store(new_postgres_schema(postgres_dsn)) as store:
+        assert isinstance(store, PostgresStore)
+        Inbox(store, secrets=[SECRET], clock=lambda: NOW).accept(signed(12))
+        with store._transaction(write=False):
+            seqs = [row[0] for row in store._query("SELECT seq FROM ol_inbox ORDER BY seq")]
+        yield store, seqs
+
+
+def _settled(
+    store: PostgresStore, settlements: list[Settlement], *, many: bool
+) -> tuple[object, list[tuple[Any, ...]]]:
+    """What settling answers (or the error's type) and the rows it leaves, rolled back."""
+    settle = store._settle if many else lambda s: SQLInbox._settle(store, s)
+    seen: list[object] = []
+
+    def settle_read_and_undo() -> None:
+        seen.append(settle(settlements))
+        seen.append(
+            [
+                tuple(row)
+                for row in store._query(
+                    "SELECT seq, status, reason, attempts, due_at FROM ol_inbox ORDER BY seq"
+                )
+            ]
+        )
+        raise _Undo
+
+    try:
+        with store._transaction(write=True):
+            settle_read_and_undo()
+    except _Undo:
+        answer, rows = seen
+        assert isinstance(rows, list)
+        return answer, rows
+    except Exception as error:  # noqa: BLE001 (the same kind of error, whatever it is)
+        return type(error), []
+    raise AssertionError("unreachable: the transaction is always undone")  # pragma: no cover
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_batch_of_settlements_in_one_statement_settles_as_one_a_row(
+    inbox_of_twelve: tuple[PostgresStore, list[int]], data: st.DataObject
+) -> None:
+    """Settlements as claimed or not, hostile reasons and attempts: the same answer, rows."""
+    store, seqs = inbox_of_twelve
+    chosen = data.draw(st.lists(st.sampled_from([*seqs, 10**9]), unique=True, max_size=12))
+    settlements = [
+        Settlement(
+            seq,
+            data.draw(st.sampled_from(["pending", "pending", "waiting"])),
+            data.draw(st.sampled_from(["applied", "waiting", "invalid"])),
+            data.draw(st.one_of(st.none(), st.text(max_size=3), st.just("a\x00"))),
+            data.draw(st.one_of(st.integers(0, 3), st.just(2**63))),
+            data.draw(st.one_of(st.none(), st.just("2026-04-02T00:00:00Z"))),
+        )
+        for seq in chosen
+    ]
+    many, after = _settled(store, settlements, many=True)
+    one_by_one, expected = _settled(store, settlements, many=False)
+    assert after == expected
+    if isinstance(one_by_one, bool):
+        assert many == one_by_one
+    else:
+        assert isinstance(many, type)
+        assert issubclass(many, Exception)
+
+
+def test_a_batch_of_settlements_is_one_statement(
+    inbox_of_twelve: tuple[PostgresStore, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twelve deliveries settled: one UPDATE, all settled."""
+    store, seqs = inbox_of_twelve
+    sent: list[str] = []
+    write = store._write
+
+    def spied(sql: str, params: Any = ()) -> int:
+        sent.append(sql)
+        return write(sql, params)
+
+    monkeypatch.setattr(store, "_write", spied)
+    settlements = [Settlement(seq, "pending", "applied", None, 1, None) for seq in seqs]
+    answer, rows = _settled(store, settlements, many=True)
+    assert answer is True
+    assert {row[1] for row in rows} == {"applied"}
+    assert len([sql for sql in sent if sql.startswith("UPDATE ol_inbox")]) == 1

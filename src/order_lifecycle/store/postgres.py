@@ -41,11 +41,11 @@ from order_lifecycle.exceptions import (
     WrongType,
 )
 from order_lifecycle.models import Order
-from order_lifecycle.webhooks import Incoming
+from order_lifecycle.webhooks import Incoming, Settlement
 
 from ._base import Store
 from ._batch import CheckedKeep
-from ._inbox_sql import INSERT_DELIVERY, ORDER_KEY
+from ._inbox_sql import INSERT_DELIVERY, ORDER_KEY, _settle_params
 from ._observe import report_reconnect, report_retrying
 from ._require import require_ids
 from ._schema import POSTGRES
@@ -421,6 +421,15 @@ class PostgresStore(SQLStore):
                     break
         return found
 
+    def _settle(self, settlements: Sequence[Settlement]) -> bool:
+        # A batch's statuses in one UPDATE joined to its rows as arrays (one statement, not
+        # one a row): each row changed where its status is as claimed, as one run a row
+        # would. Two settlements of one row (never a reconciler's) go one at a time.
+        if len(settlements) < 2 or len({s.seq for s in settlements}) < len(settlements):
+            return super()._settle(settlements)
+        columns = [list(column) for column in zip(*map(_settle_params, settlements), strict=True)]
+        return self._write(_SETTLE_MANY, columns) == len(settlements)
+
     def _claiming(self) -> AbstractContextManager[None]:
         # Read committed: each read after the locks sees every commit made before them.
         return self._transaction(write=True)
@@ -561,6 +570,13 @@ def _placeholders(sql: str) -> str:
 
 
 _INSERT_DELIVERY = _placeholders(INSERT_DELIVERY)
+# The shared settlement (_inbox_sql._SETTLE) for many rows: its parameters as arrays.
+_SETTLE_MANY = (
+    "UPDATE ol_inbox AS i SET status = v.status, reason = v.reason, attempts = v.attempts, "
+    "due_at = v.due_at FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], "
+    "?::bigint[], ?::text[]) AS v(status, reason, attempts, due_at, seq, was) "
+    "WHERE i.seq = v.seq AND i.status = v.was"
+)
 # A request's own row, found again after a connection lost during its COMMIT: by its key
 # (ol_inbox_by_key), then its arrival time and body.
 _MINE = (
