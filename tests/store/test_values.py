@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from order_lifecycle import Inbox, Reconciler
+from order_lifecycle import Inbox, Order, OrderState, Reconciler
 from order_lifecycle.store import _values as values
-from order_lifecycle.store import open_store
+from order_lifecycle.store import open_store, postgres
 from order_lifecycle.store._inbox_sql import SQLInbox
 from order_lifecycle.store.postgres import PostgresStore
 from order_lifecycle.webhooks import Settlement
@@ -260,3 +260,89 @@ def test_a_batch_of_settlements_is_one_statement(
     assert answer is True
     assert {row[1] for row in rows} == {"applied"}
     assert len([sql for sql in sent if sql.startswith("UPDATE ol_inbox")]) == 1
+
+
+@pytest.fixture(scope="module")
+def three_orders(postgres_dsn: str) -> Iterator[PostgresStore]:
+    """A PostgreSQL store holding three orders, o1 to o3, each at version 1."""
+    with open_store(new_postgres_schema(postgres_dsn)) as store:
+        assert isinstance(store, PostgresStore)
+        for n in (1, 2, 3):
+            store.create_order(Order.create(f"o{n}", OrderState.IN_REVIEW, at=NOW))
+        yield store
+
+
+def _updated(
+    store: PostgresStore, rows: list[list[Any]], *, many: bool
+) -> tuple[object, list[tuple[Any, ...]]]:
+    """Rows the updates change (or the error's type) and the orders they leave, undone."""
+    sql = postgres._UPDATE_ORDERS
+    seen: list[object] = []
+
+    def update_read_and_undo() -> None:
+        seen.append(
+            store._write_many(sql, rows) if many else sum(store._write(sql, r) for r in rows)
+        )
+        seen.append([tuple(r) for r in store._query("SELECT * FROM ol_orders ORDER BY id")])
+        raise _Undo
+
+    try:
+        with store._transaction(write=True):
+            update_read_and_undo()
+    except _Undo:
+        changed, orders = seen
+        assert isinstance(orders, list)
+        return changed, orders
+    except Exception as error:  # noqa: BLE001 (the same kind of error, whatever it is)
+        return type(error), []
+    raise AssertionError("unreachable: the transaction is always undone")  # pragma: no cover
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_batch_of_order_updates_in_one_statement_changes_as_one_a_row(
+    three_orders: PostgresStore, data: st.DataObject
+) -> None:
+    """Updates read at the version and state stored or not, hostile values: same rows."""
+    # Two rows or more (one goes one a row anyway); now and then a hostile value.
+    ids = data.draw(
+        st.lists(st.sampled_from(["o1", "o2", "o3", "o9"]), unique=True, min_size=2, max_size=4)
+    )
+    rows = [
+        [
+            data.draw(st.sampled_from([2, 3, 2, 3, 2, 3, 2**63])),
+            data.draw(st.sampled_from(["accepted", "in_review"])),
+            data.draw(st.one_of(st.none(), st.just("passed"))),
+            data.draw(st.one_of(st.none(), st.just("chk-1"))),
+            data.draw(st.sampled_from(["{}", '{"a": 1}', "{}", '{"a": 1}', "\x00"])),
+            order_id,
+            data.draw(st.sampled_from([1, 1, 2])),
+            data.draw(st.sampled_from(["in_review", "in_review", "accepted"])),
+        ]
+        for order_id in ids
+    ]
+    many, after = _updated(three_orders, rows, many=True)
+    one_by_one, expected = _updated(three_orders, rows, many=False)
+    assert after == expected
+    if isinstance(one_by_one, int):
+        assert many == one_by_one
+    else:
+        assert isinstance(many, type)
+        assert issubclass(many, Exception)
+
+
+def test_updates_of_distinct_orders_are_one_statement(
+    three_orders: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three orders updated: one UPDATE; two updates of one order: one a row."""
+    sent: list[str] = []
+    write = three_orders._write
+
+    def spied(sql: str, params: Any = ()) -> int:
+        sent.append(sql)
+        return write(sql, params)
+
+    monkeypatch.setattr(three_orders, "_write", spied)
+    rows = [[2, "accepted", None, None, "{}", f"o{n}", 1, "in_review"] for n in (1, 2, 3)]
+    assert _updated(three_orders, rows, many=True)[0] == 3
+    assert sent == [postgres._UPDATE_ORDERS_MANY]

@@ -49,7 +49,7 @@ from ._inbox_sql import INSERT_DELIVERY, ORDER_KEY, _settle_params
 from ._observe import report_reconnect, report_retrying
 from ._require import require_ids
 from ._schema import POSTGRES
-from ._sql import NotAllowed, Row, SQLStore, holding
+from ._sql import ORDERS, NotAllowed, Row, SQLStore, holding
 from ._values import many_values, numbered, rows_a_statement
 
 __all__ = ["PostgresStore"]
@@ -307,6 +307,11 @@ class PostgresStore(SQLStore):
         return self._connection.execute(_placeholders(sql), params).rowcount
 
     def _write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
+        if sql == _UPDATE_ORDERS and _distinct_orders(rows):
+            # A batch's updates of distinct orders in one statement, each conditional on
+            # its version and state as one run a row is (two of one order: one a row).
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            return self._write(_UPDATE_ORDERS_MANY, columns)
         split = many_values(sql) if len(rows) > 1 else None
         marks = len(split[1]) - 1 if split is not None else 0
         if split is None or any(len(row) != marks for row in rows):
@@ -570,6 +575,25 @@ def _placeholders(sql: str) -> str:
 
 
 _INSERT_DELIVERY = _placeholders(INSERT_DELIVERY)
+# The batch's conditional update of an order (_sql: version, columns, body; then id, the
+# version and state it was read at) for many orders: its parameters as arrays.
+_UPDATE_ORDERS = ORDERS.update_to()
+_SET = ("version", *ORDERS.columns[1:])  # every column but the id, in the statement's order
+_UPDATED_ID = len(_SET)
+_UPDATE_ORDERS_MANY = (
+    f"UPDATE ol_orders AS o SET {', '.join(f'{c} = v.{c}' for c in _SET)} "  # noqa: S608 (names)
+    f"FROM unnest(?::bigint[], {'?::text[], ' * (len(_SET) - 1)}?::text[], ?::bigint[], "
+    f"?::text[]) AS v({', '.join(_SET)}, id, was_version, was_state) "
+    "WHERE o.id = v.id AND o.version = v.was_version AND o.state = v.was_state"
+)
+
+
+def _distinct_orders(rows: Sequence[Sequence[object]]) -> bool:
+    """Whether ``rows`` of ``_UPDATE_ORDERS`` are more than one, each whole, of distinct orders."""
+    whole = all(len(row) == _UPDATED_ID + 3 for row in rows)
+    return len(rows) > 1 and whole and len({row[_UPDATED_ID] for row in rows}) == len(rows)
+
+
 # The shared settlement (_inbox_sql._SETTLE) for many rows: its parameters as arrays.
 _SETTLE_MANY = (
     "UPDATE ol_inbox AS i SET status = v.status, reason = v.reason, attempts = v.attempts, "
