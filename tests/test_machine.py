@@ -33,6 +33,7 @@ from order_lifecycle.exceptions import (
     ChargeNotAllowed,
     FulfillmentNotAllowed,
     InvalidDefinition,
+    InvalidHistory,
     OrderLifecycleError,
     SubmissionRefused,
     UnknownEvent,
@@ -160,6 +161,23 @@ def test_resolved_dispute_returns_to_the_state_before(before_dispute: OrderState
     fire(order, OrderEvent.RESOLVE_DISPUTE)
     assert order.state is before_dispute
     assert order.state_before_dispute is None
+
+
+@pytest.mark.parametrize("cut", ["the dispute step", "every step"])
+def test_a_dispute_whose_step_was_cut_from_the_history_is_a_typed_error(cut: str) -> None:
+    """In dispute with no step into it (a caller cut it): InvalidHistory, nothing changed."""
+    order = order_in(OrderState.ACCEPTED)
+    fire(order, OrderEvent.DISPUTE)
+    if cut == "every step":
+        order.history.clear()
+    else:
+        order.history.pop()
+    before = (order.state, list(order.history))
+    with pytest.raises(InvalidHistory, match="in dispute, but no step of its history enters it"):
+        _ = order.state_before_dispute
+    with pytest.raises(InvalidHistory):
+        fire(order, OrderEvent.RESOLVE_DISPUTE)
+    assert (order.state, list(order.history)) == before
 
 
 def test_complete_needs_settled_charges() -> None:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from order_lifecycle.exceptions import InvalidInput, UnknownState, WrongType
+from order_lifecycle.exceptions import InvalidHistory, InvalidInput, UnknownState, WrongType
 from order_lifecycle.lifecycle import (
     CHECKOUT_SPEC,
     ORDER_SPEC,
@@ -602,10 +602,22 @@ class Order:
 
     @property
     def state_before_dispute(self) -> OrderState | None:
-        """The state a resolved dispute returns to; ``None`` unless the order is in dispute."""
+        """The state a resolved dispute returns to; ``None`` unless the order is in dispute.
+
+        Raises:
+            InvalidHistory: in dispute, but no step of the history enters it (a caller cut
+                it): there is no state to return to, so no resolution can apply.
+        """
         if self.state is not OrderState.DISPUTE:
             return None
-        return next(s.source for s in reversed(self.history) if s.dest is OrderState.DISPUTE)
+        for step in reversed(self.history):
+            if step.dest is OrderState.DISPUTE:
+                return step.source
+        raise InvalidHistory(
+            ORDER_SPEC.name,
+            len(self.history),
+            f"order {self.id} is in dispute, but no step of its history enters it",
+        )
 
 
 _ORDER_FIELDS = tuple(field.name for field in attrs.fields(Order))
