@@ -311,7 +311,7 @@ class PostgresStore(SQLStore):
             # A batch's updates of distinct orders in one statement, each conditional on
             # its version and state as one run a row is (two of one order: one a row).
             columns = [list(column) for column in zip(*rows, strict=True)]
-            return self._write(_UPDATE_ORDERS_MANY, columns)
+            return self._connection.execute(_UPDATE_ORDERS_MANY, columns).rowcount
         split = many_values(sql) if len(rows) > 1 else None
         marks = len(split[1]) - 1 if split is not None else 0
         if split is None or any(len(row) != marks for row in rows):
@@ -585,7 +585,7 @@ _UPDATE_ORDERS_MANY = (
     f"FROM unnest(?::bigint[], {'?::text[], ' * (len(_SET) - 1)}?::text[], ?::bigint[], "
     f"?::text[]) AS v({', '.join(_SET)}, id, was_version, was_state) "
     "WHERE o.id = v.id AND o.version = v.was_version AND o.state = v.was_state"
-)
+).replace("?", "%s")
 
 
 def _distinct_orders(rows: Sequence[Sequence[object]]) -> bool:
