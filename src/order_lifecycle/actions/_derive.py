@@ -428,18 +428,7 @@ def _cancelled(  # noqa: C901 (one branch per scope)
     if before is None:
         return
     left_state = before.state != after.state
-    # The items and charges the change closed, found once (most changes close none): an
-    # item with open units before and none after, a charge with money to capture and none.
-    closed_items: set[str] = set()
-    if before.items is not after.items:
-        was_open = {item.id for item in before.items if item.open_quantity > 0}
-        closed_items = {i.id for i in after.items if i.id in was_open and i.open_quantity == 0}
-    settled: set[str] = set()
-    if before.charges is not after.charges:
-        was_uncaptured = {charge.id for charge in before.charges if charge.open_amount > 0}
-        settled = {
-            c.id for c in after.charges if c.id in was_uncaptured and c.open_amount == 0
-        }
+    closed_items, settled = _closed(before, after)
     if not (left_state or closed_items or settled):
         return
     left = f"the order left {before.state} for {after.state}"
@@ -465,6 +454,23 @@ def _cancelled(  # noqa: C901 (one branch per scope)
                 if gone or charge.id in settled:
                     why = left if gone else f"charge {charge.id!r} has nothing left to capture"
                     yield action_key(after.id, kind, charge.id), why
+
+
+def _closed(before: Order, after: Order) -> tuple[set[str], set[str]]:
+    """The items and charges the change closed, found once (most changes close none).
+
+    An item with open units before and none after; a charge with money to capture before
+    and none after. Parts the change left as they were (the same tuple) closed nothing.
+    """
+    items: set[str] = set()
+    if before.items is not after.items:
+        was_open = {item.id for item in before.items if item.open_quantity > 0}
+        items = {i.id for i in after.items if i.id in was_open and i.open_quantity == 0}
+    charges: set[str] = set()
+    if before.charges is not after.charges:
+        was_uncaptured = {charge.id for charge in before.charges if charge.open_amount > 0}
+        charges = {c.id for c in after.charges if c.id in was_uncaptured and c.open_amount == 0}
+    return items, charges
 
 
 def _updated(spec: Spec, before: Order | None, after: Order) -> Iterator[Action]:
