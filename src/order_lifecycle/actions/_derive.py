@@ -224,11 +224,7 @@ def _derived(
         triggers.setdefault(step.dest, set()).add(step.source)
     if operation is not None:
         triggers[operation] = {None}
-    if (
-        before is not None
-        and before.charges is not after.charges  # the same charges: no refund grew
-        and any(charge.refunded > _refunded(before, charge.id) for charge in after.charges)
-    ):
+    if before is not None and _refund_grew(before, after):
         triggers[Operation.REFUND] = {None}
     created: dict[str, Action] = {}
     fulfilment = _classified(after, policy)
@@ -333,22 +329,32 @@ def _nothing_lost(plan: _Plan, before: Order, after: Order) -> bool:
     ):
         return False
     charges_changed = before.charges is not after.charges
-    if (
-        charges_changed
-        and Operation.REFUND in plan.triggers
-        and any(charge.refunded > _refunded(before, charge.id) for charge in after.charges)
-    ):
+    if charges_changed and Operation.REFUND in plan.triggers and _refund_grew(before, after):
         return False
+    # Each part's open units or money computed once (a charge's is two Decimal subtractions).
     if plan.items and before.items is not after.items:
-        units = {item.id: item.open_quantity for item in before.items if item.open_quantity > 0}
-        if any(
-            item.open_quantity != units.get(item.id, item.open_quantity) for item in after.items
-        ):
-            return False
+        units = {item.id: n for item in before.items if (n := item.open_quantity) > 0}
+        for item in after.items:
+            was = units.get(item.id)
+            if was is not None and item.open_quantity != was:
+                return False
     if plan.charges and charges_changed:
-        money = {c.id: c.open_amount for c in before.charges if c.open_amount > 0}
-        return all(c.open_amount == money.get(c.id, c.open_amount) for c in after.charges)
+        money = {c.id: m for c in before.charges if (m := c.open_amount) > 0}
+        for charge in after.charges:
+            held = money.get(charge.id)
+            if held is not None and charge.open_amount != held:
+                return False
     return True
+
+
+def _refund_grew(before: Order, after: Order) -> bool:
+    """Whether a charge's refunded amount grew: a refund (only a refunded charge can show one).
+
+    Amounts are never negative, so a charge refunded nothing (most) is not looked up.
+    """
+    if before.charges is after.charges:
+        return False
+    return any(c.refunded and c.refunded > _refunded(before, c.id) for c in after.charges)
 
 
 def _refunded(order: Order, charge_id: str) -> Decimal:
