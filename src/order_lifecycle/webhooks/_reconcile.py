@@ -270,14 +270,15 @@ def _merge_items(
         return tuple(local)
     if len(reported) == len(local):  # the common case: the same items, in the same order
         pairwise: list[Item] = []
+        changed = False
         for snapshot, item in zip(reported, local, strict=True):
             if snapshot.item.id != item.id:
                 break
-            pairwise.append(snapshot.onto(item))
+            applied = snapshot.onto(item)
+            changed = changed or applied is not item
+            pairwise.append(applied)
         else:
-            if all(m is i for m, i in zip(pairwise, local, strict=True)):
-                return tuple(local)
-            return tuple(pairwise)
+            return tuple(pairwise) if changed else tuple(local)
     by_id = {s.id: s for s in reported}
     known = {i.id for i in local}
     merged = tuple(by_id[i.id].onto(i) if i.id in by_id else i for i in local)
