@@ -299,14 +299,17 @@ def _evolve(
     ``Order.evolved``: the order's own rules on its parts are checked (ids unique, one
     currency), not every converter again. An order naming no currency takes its charges'.
     """
-    parts = {
-        "fraud_state": order.fraud_state,
-        "items": order.items,
-        "charges": order.charges,
-        "checkout_id": order.checkout_id,
-        "currency": order.currency,
-        "as_of": order.as_of,
-    } | changes
+    if len(changes) == len(_SNAPSHOT_FIELDS):  # an order snapshot's: every part given
+        parts = changes
+    else:
+        parts = {
+            "fraud_state": order.fraud_state,
+            "items": order.items,
+            "charges": order.charges,
+            "checkout_id": order.checkout_id,
+            "currency": order.currency,
+            "as_of": order.as_of,
+        } | changes
     if "currency" not in changes and order.currency is None:
         parts["currency"] = next((c.currency for c in order.charges if c.currency), None)
     try:
