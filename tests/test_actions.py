@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_lifecycle import Charge, Inbox, Item, Order, OrderState
+from order_lifecycle import Charge, ChargeState, Inbox, Item, Order, OrderState
 from order_lifecycle.actions import Action, Derived, action_key, derive_actions
-from order_lifecycle.actions._derive import _derived
+from order_lifecycle.actions._derive import _cancelled, _derived, _entry
 from order_lifecycle.exceptions import OrderLifecycleError, WrongType
-from order_lifecycle.lifecycle import ORDER_SPEC, ActionKind, Operation, OrderEvent
+from order_lifecycle.lifecycle import ORDER_SPEC, ActionKind, ActionScope, Operation, OrderEvent
 from order_lifecycle.models import fire
 from order_lifecycle.orders import cancel_items, capture, fulfil_items, refund
 from order_lifecycle.store import MemoryStore
@@ -238,6 +238,60 @@ def test_the_fast_path_derives_what_the_full_derivation_does(life: OrderLife) ->
                 fulfil_items(fulfilled, {item.id: item.open_quantity})
                 expected = _derived(after, fulfilled, Operation.FULFIL_ITEMS, ORDER_SPEC)
                 assert derive_actions(after, fulfilled, Operation.FULFIL_ITEMS) == expected
+
+
+def _every_cancellation(before: Order, after: Order) -> list[tuple[str, str]]:
+    """The cancellations by their definition: every declared action, every item and charge."""
+    left = f"the order left {before.state} for {after.state}"
+    was_open = {item.id: item.open_quantity > 0 for item in before.items}
+    was_uncaptured = {charge.id: charge.open_amount > 0 for charge in before.charges}
+    found = []
+    for declared in ORDER_SPEC.actions:
+        held = declared.while_in
+        gone = before.state != after.state and held is not None
+        gone = gone and before.state in held and after.state not in held  # type: ignore[operator]
+        if declared.for_each is ActionScope.ORDER:
+            if gone and isinstance(declared.on, OrderState):
+                subject = _entry(before, declared.on)
+                found.append((action_key(after.id, declared.kind, subject), left))
+        elif declared.for_each is ActionScope.UNCAPTURED_CHARGE:
+            for charge in after.charges:
+                if gone or (was_uncaptured.get(charge.id, False) and charge.open_amount == 0):
+                    why = left if gone else f"charge {charge.id!r} has nothing left to capture"
+                    found.append((action_key(after.id, declared.kind, charge.id), why))
+        elif declared.for_each is not ActionScope.REFUNDED_CHARGE:
+            for item in after.items:
+                if gone or (was_open.get(item.id, False) and item.open_quantity == 0):
+                    why = left if gone else f"item {item.id!r} has no open units any more"
+                    found.append((action_key(after.id, declared.kind, item.id), why))
+    return found
+
+
+@given(order_lives())
+def test_the_cancellations_are_every_action_whose_reason_went_away(life: OrderLife) -> None:
+    """What a change cancels, found by its closed parts, is the scan of every action's subject."""
+    for before, after, _ in the_life(life):
+        if before is None:
+            continue
+        assert list(_cancelled(ORDER_SPEC, before, after)) == _every_cancellation(before, after)
+        # A unit fulfilled, then a charge captured: an item closed, a charge settled.
+        changed = after.copy()
+        open_items = {i.id: i.open_quantity for i in changed.items if i.open_quantity}
+        if changed.state is OrderState.ACCEPTED and open_items:
+            fulfil_items(changed, open_items)
+            assert list(_cancelled(ORDER_SPEC, after, changed)) == _every_cancellation(
+                after, changed
+            )
+        if changed.state is OrderState.FULFILLED and changed.charges:
+            charge = changed.charges[0]
+            if charge.open_amount and charge.state in {
+                ChargeState.CAPTURABLE,
+                ChargeState.PROCESSING,
+            }:
+                capture(changed, charge.id, charge.open_amount)
+                assert list(_cancelled(ORDER_SPEC, after, changed)) == _every_cancellation(
+                    after, changed
+                )
 
 
 def test_a_quiet_change_derives_nothing_and_a_loud_one_something() -> None:

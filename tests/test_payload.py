@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from order_lifecycle import InvalidInput, Item, OrderState
 from order_lifecycle._json import Problem
@@ -38,6 +40,57 @@ def test_an_item_state_closes_the_open_units(
     item = ItemSnapshot(Item("i", 4, physical=None), state).onto(local)
     assert (item.fulfilled, item.cancelled, item.returned) == (fulfilled, cancelled, returned)
     assert item.physical is True
+
+
+def _applied(snapshot: ItemSnapshot, local: Item) -> Item:
+    """What a snapshot's item state and flags make of ``local``, by their definition."""
+    open_units = local.open_quantity
+    fulfilled, cancelled, returned = local.fulfilled, local.cancelled, local.returned
+    if snapshot.state in {ItemState.FULFILLED, ItemState.RETURNED}:
+        fulfilled += open_units
+    if snapshot.state is ItemState.CANCELLED:
+        cancelled += open_units
+    if snapshot.state is ItemState.RETURNED:
+        returned = fulfilled
+    physical = local.physical if snapshot.item.physical is None else snapshot.item.physical
+    sku = local.sku if snapshot.item.sku is None else snapshot.item.sku
+    return Item(local.id, local.quantity, physical, fulfilled, cancelled, returned, sku)
+
+
+_FLAGS = st.sampled_from([None, True, False])
+_SKUS = st.sampled_from([None, "sku-1", "sku-2"])
+
+
+@given(
+    st.integers(1, 5).flatmap(
+        lambda quantity: st.tuples(
+            st.just(quantity), st.integers(0, quantity), st.integers(0, quantity)
+        )
+    ),
+    _FLAGS,
+    _SKUS,
+    st.sampled_from([None, *ItemState]),
+    _FLAGS,
+    _SKUS,
+)
+def test_a_snapshot_onto_a_known_item_is_its_definition(  # noqa: PLR0917 (the two items' parts)
+    units: tuple[int, int, int],
+    physical: bool | None,
+    sku: str | None,
+    state: ItemState | None,
+    said: bool | None,
+    said_sku: str | None,
+) -> None:
+    """A snapshot onto a known item gives its definition; the item itself when nothing changes."""
+    quantity, fulfilled, cancelled = units
+    cancelled = min(cancelled, quantity - fulfilled)
+    local = Item("i", quantity, physical, fulfilled, cancelled, 0, sku)
+    snapshot = ItemSnapshot(Item("i", quantity, said, sku=said_sku), state)
+    expected = _applied(snapshot, local)
+    applied = snapshot.onto(local)
+    assert applied == expected
+    if expected == local:
+        assert applied is local
 
 
 def test_a_new_item_and_a_changed_quantity() -> None:

@@ -224,14 +224,13 @@ def _derived(
         triggers.setdefault(step.dest, set()).add(step.source)
     if operation is not None:
         triggers[operation] = {None}
-    if before is not None and any(
-        charge.refunded > _refunded(before, charge.id) for charge in after.charges
-    ):
+    if before is not None and _refund_grew(before, after):
         triggers[Operation.REFUND] = {None}
     created: dict[str, Action] = {}
     fulfilment = _classified(after, policy)
+    on = _plan(spec).on
     for trigger, sources in triggers.items():
-        for declared in spec.actions_on(trigger):
+        for declared in on.get(trigger, ()):
             kept = declared.while_in
             if kept is not None and (after.state not in kept or sources <= set(kept)):
                 continue  # no reason now, or an entry back from a state that kept the action
@@ -268,6 +267,8 @@ class _Plan:
     spec: Spec
     triggers: frozenset[StrEnum]
     """The states and operations some action is declared on."""
+    on: dict[StrEnum, tuple[ActionSpec[Any], ...]]
+    """The actions declared on each of them, in the table's order (``spec.actions_on``)."""
     kept_in: dict[OrderState, tuple[frozenset[OrderState], ...]]
     """For each state, the ``while_in`` sets that hold it: leaving them cancels."""
     items: bool
@@ -290,9 +291,13 @@ def _plan(spec: Spec) -> _Plan:
                 for state in declared.while_in:
                     kept_in.setdefault(state, []).append(frozenset(declared.while_in))
         scopes = {declared.for_each for declared in spec.actions}
+        on: dict[StrEnum, list[ActionSpec[Any]]] = {}
+        for declared in spec.actions:
+            on.setdefault(declared.on, []).append(declared)
         found = _Plan(
             spec,
             frozenset(declared.on for declared in spec.actions),
+            {trigger: tuple(declared) for trigger, declared in on.items()},
             {state: tuple(sets) for state, sets in kept_in.items()},
             items=any(scope in _ITEM_SCOPES for scope in scopes),
             charges=ActionScope.UNCAPTURED_CHARGE in scopes,
@@ -324,22 +329,32 @@ def _nothing_lost(plan: _Plan, before: Order, after: Order) -> bool:
     ):
         return False
     charges_changed = before.charges is not after.charges
-    if (
-        charges_changed
-        and Operation.REFUND in plan.triggers
-        and any(charge.refunded > _refunded(before, charge.id) for charge in after.charges)
-    ):
+    if charges_changed and Operation.REFUND in plan.triggers and _refund_grew(before, after):
         return False
+    # Each part's open units or money computed once (a charge's is two Decimal subtractions).
     if plan.items and before.items is not after.items:
-        units = {item.id: item.open_quantity for item in before.items if item.open_quantity > 0}
-        if any(
-            item.open_quantity != units.get(item.id, item.open_quantity) for item in after.items
-        ):
-            return False
+        units = {item.id: n for item in before.items if (n := item.open_quantity) > 0}
+        for item in after.items:
+            was = units.get(item.id)
+            if was is not None and item.open_quantity != was:
+                return False
     if plan.charges and charges_changed:
-        money = {c.id: c.open_amount for c in before.charges if c.open_amount > 0}
-        return all(c.open_amount == money.get(c.id, c.open_amount) for c in after.charges)
+        money = {c.id: m for c in before.charges if (m := c.open_amount) > 0}
+        for charge in after.charges:
+            held = money.get(charge.id)
+            if held is not None and charge.open_amount != held:
+                return False
     return True
+
+
+def _refund_grew(before: Order, after: Order) -> bool:
+    """Whether a charge's refunded amount grew: a refund (only a refunded charge can show one).
+
+    Amounts are never negative, so a charge refunded nothing (most) is not looked up.
+    """
+    if before.charges is after.charges:
+        return False
+    return any(c.refunded and c.refunded > _refunded(before, c.id) for c in after.charges)
 
 
 def _refunded(order: Order, charge_id: str) -> Decimal:
@@ -419,9 +434,10 @@ def _cancelled(  # noqa: C901 (one branch per scope)
     if before is None:
         return
     left_state = before.state != after.state
+    closed_items, settled = _closed(before, after)
+    if not (left_state or closed_items or settled):
+        return
     left = f"the order left {before.state} for {after.state}"
-    was_open = {item.id: item.open_quantity > 0 for item in before.items}
-    was_uncaptured = {charge.id: charge.open_amount > 0 for charge in before.charges}
     for declared in spec.actions:
         kind, scope = declared.kind, declared.for_each
         gone = (
@@ -434,21 +450,39 @@ def _cancelled(  # noqa: C901 (one branch per scope)
             if gone and isinstance(declared.on, OrderState):
                 yield action_key(after.id, kind, _entry(before, declared.on)), left
         elif scope in _ITEM_SCOPES:  # every item kind: however the item was classified
-            for item in after.items:
-                if gone or (was_open.get(item.id, False) and item.open_quantity == 0):
-                    why = left if gone else f"item {item.id!r} has no open units any more"
-                    yield action_key(after.id, kind, item.id), why
-        elif scope is ActionScope.UNCAPTURED_CHARGE:
+            if gone or closed_items:
+                for item in after.items:
+                    if gone or item.id in closed_items:
+                        why = left if gone else f"item {item.id!r} has no open units any more"
+                        yield action_key(after.id, kind, item.id), why
+        elif scope is ActionScope.UNCAPTURED_CHARGE and (gone or settled):
             for charge in after.charges:
-                if gone or (was_uncaptured.get(charge.id, False) and charge.open_amount == 0):
+                if gone or charge.id in settled:
                     why = left if gone else f"charge {charge.id!r} has nothing left to capture"
                     yield action_key(after.id, kind, charge.id), why
 
 
+def _closed(before: Order, after: Order) -> tuple[set[str], set[str]]:
+    """The items and charges the change closed, found once (most changes close none).
+
+    An item with open units before and none after; a charge with money to capture before
+    and none after. Parts the change left as they were (the same tuple) closed nothing.
+    """
+    items: set[str] = set()
+    if before.items is not after.items:
+        was_open = {item.id for item in before.items if item.open_quantity > 0}
+        items = {i.id for i in after.items if i.id in was_open and i.open_quantity == 0}
+    charges: set[str] = set()
+    if before.charges is not after.charges:
+        was_uncaptured = {charge.id for charge in before.charges if charge.open_amount > 0}
+        charges = {c.id for c in after.charges if c.id in was_uncaptured and c.open_amount == 0}
+    return items, charges
+
+
 def _updated(spec: Spec, before: Order | None, after: Order) -> Iterator[Action]:
     """What the change rewrites in the actions it leaves standing: units and money still open."""
-    if before is None:
-        return
+    if before is None or (before.items is after.items and before.charges is after.charges):
+        return  # no item or charge changed: nothing standing covers another amount
     # The items and charges still open whose open units or money changed: found once.
     units = {item.id: item.open_quantity for item in before.items}
     items = [i for i in after.items if _moved(units.get(i.id, 0), i.open_quantity)]

@@ -103,6 +103,10 @@ def members(enum: type[V]) -> Mapping[str, V]:
     return {str(m): m for m in enum}
 
 
+# The item states that close units (:meth:`ItemSnapshot.onto`); the others change none.
+_CLOSING = frozenset({ItemState.FULFILLED, ItemState.CANCELLED, ItemState.RETURNED})
+
+
 @attrs.frozen
 class ItemSnapshot:
     """A line item as an order object shows it: the item, and its provider ``state``."""
@@ -126,12 +130,20 @@ class ItemSnapshot:
             InvalidInput: the snapshot gives the item another quantity than ``local``'s.
 
         """
-        if local is not None and local.quantity != self.item.quantity:
+        item = self.item
+        if local is not None and local.quantity != item.quantity:
             raise InvalidInput(
                 f"item {self.id!r}: its quantity was {local.quantity}, the snapshot says "
-                f"{self.item.quantity}."
+                f"{item.quantity}."
             )
-        base = self.item if local is None else local
+        if (
+            local is not None
+            and self.state not in _CLOSING
+            and (item.physical is None or item.physical == local.physical)
+            and (item.sku is None or item.sku == local.sku)
+        ):
+            return local  # the common case: no unit closes, no flag changes (as below)
+        base = item if local is None else local
         physical = base.physical if self.item.physical is None else self.item.physical
         sku = base.sku if self.item.sku is None else self.item.sku
         fulfilled, cancelled, returned = base.fulfilled, base.cancelled, base.returned

@@ -270,14 +270,15 @@ def _merge_items(
         return tuple(local)
     if len(reported) == len(local):  # the common case: the same items, in the same order
         pairwise: list[Item] = []
+        changed = False
         for snapshot, item in zip(reported, local, strict=True):
             if snapshot.item.id != item.id:
                 break
-            pairwise.append(snapshot.onto(item))
+            applied = snapshot.onto(item)
+            changed = changed or applied is not item
+            pairwise.append(applied)
         else:
-            if all(m is i for m, i in zip(pairwise, local, strict=True)):
-                return tuple(local)
-            return tuple(pairwise)
+            return tuple(pairwise) if changed else tuple(local)
     by_id = {s.id: s for s in reported}
     known = {i.id for i in local}
     merged = tuple(by_id[i.id].onto(i) if i.id in by_id else i for i in local)
@@ -298,14 +299,17 @@ def _evolve(
     ``Order.evolved``: the order's own rules on its parts are checked (ids unique, one
     currency), not every converter again. An order naming no currency takes its charges'.
     """
-    parts = {
-        "fraud_state": order.fraud_state,
-        "items": order.items,
-        "charges": order.charges,
-        "checkout_id": order.checkout_id,
-        "currency": order.currency,
-        "as_of": order.as_of,
-    } | changes
+    if len(changes) == len(_SNAPSHOT_FIELDS):  # an order snapshot's: every part given
+        parts = changes
+    else:
+        parts = {
+            "fraud_state": order.fraud_state,
+            "items": order.items,
+            "charges": order.charges,
+            "checkout_id": order.checkout_id,
+            "currency": order.currency,
+            "as_of": order.as_of,
+        } | changes
     if "currency" not in changes and order.currency is None:
         parts["currency"] = next((c.currency for c in order.charges if c.currency), None)
     try:
