@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -39,34 +39,67 @@ rows_of = st.lists(st.tuples(keys, numbers, texts).map(list), max_size=12)
 
 @pytest.fixture(scope="module")
 def scratch(postgres_dsn: str) -> Iterator[PostgresStore]:
-    """A PostgreSQL store with two scratch tables alike, ``a`` and ``b``."""
+    """A PostgreSQL store with a scratch table ``t``."""
     with open_store(new_postgres_schema(postgres_dsn)) as store:
         assert isinstance(store, PostgresStore)
         with store._transaction(write=True):
-            for table in ("a", "b"):
-                store._write(f"CREATE TABLE {table} (k TEXT PRIMARY KEY, n BIGINT, s TEXT)")
+            store._write("CREATE TABLE t (k TEXT PRIMARY KEY, n BIGINT, s TEXT)")
         yield store
+
+
+class _Undo(Exception):
+    """Raised at a transaction's end to roll it back."""
+
+
+def _undone(
+    store: PostgresStore, write: Callable[[], object], read: str
+) -> tuple[object, list[tuple[Any, ...]]]:
+    """What ``write`` answers (or its error's type), and the rows ``read`` then gives: undone."""
+    seen: list[Any] = []
+
+    def write_read_and_undo() -> None:
+        seen.append(write())
+        seen.append([tuple(row) for row in store._query(read)])
+        raise _Undo
+
+    try:
+        with store._transaction(write=True):
+            write_read_and_undo()
+    except _Undo:
+        return seen[0], seen[1]
+    except Exception as error:  # noqa: BLE001 (the same kind of error, whatever it is)
+        return type(error), []
+    raise AssertionError("unreachable: the transaction is always undone")  # pragma: no cover
+
+
+def _assert_alike(
+    many: tuple[object, list[tuple[Any, ...]]], one_by_one: tuple[object, list[tuple[Any, ...]]]
+) -> None:
+    """The same answer and rows; or, where one a row failed, a failure too, nothing kept.
+
+    Which error may differ: one statement binds every row before the database judges any,
+    so a row Python cannot encode is met before an earlier row the database refuses.
+    """
+    assert many[1] == one_by_one[1]
+    if isinstance(one_by_one[0], type):
+        assert isinstance(many[0], type)
+        assert issubclass(many[0], Exception)
+    else:
+        assert many[0] == one_by_one[0]
 
 
 def _outcome(
     store: PostgresStore, sql: str, rows: Sequence[Sequence[Any]], *, many: bool
 ) -> tuple[object, list[tuple[Any, ...]]]:
-    """Rows changed (or the error's type), and the table after, emptied again."""
-    table = "a" if many else "b"
-    statement = sql.format(t=table)
-    changed: object
-    try:
-        with store._transaction(write=True):
-            if many:
-                changed = store._write_many(statement, rows)
-            else:
-                changed = sum(store._write(statement, row) for row in rows)
-    except Exception as error:  # noqa: BLE001 (the same error, whatever it is)
-        changed = type(error)
-    with store._transaction(write=True):
-        kept = store._query(f"SELECT k, n, s FROM {table} ORDER BY k")  # noqa: S608 (a or b)
-        store._write(f"DELETE FROM {table}")  # noqa: S608 (a or b)
-    return changed, [tuple(row) for row in kept]
+    """Rows changed (or the error's type), and the table they leave, undone."""
+    statement = sql.format(t="t")
+
+    def write() -> int:
+        if many:
+            return store._write_many(statement, rows)
+        return sum(store._write(statement, row) for row in rows)
+
+    return _undone(store, write, "SELECT k, n, s FROM t ORDER BY k")
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -77,35 +110,32 @@ def test_one_statement_changes_what_one_run_a_row_changes(
 ) -> None:
     """Hostile rows: the rows changed and kept as one run a row, or an error, none kept.
 
-    The rows are random and hostile (duplicates, NUL, surrogates, huge numbers). Which
-    error may differ: one statement binds every row before the database judges any, so a
-    row Python cannot encode is met before an earlier row the database refuses.
+    The rows are random and hostile (duplicates, NUL, surrogates, huge numbers).
     """
-    (many, kept), (one_by_one, expected) = (
-        _outcome(scratch, shape, rows, many=True),
-        _outcome(scratch, shape, rows, many=False),
+    _assert_alike(
+        _outcome(scratch, shape, rows, many=True), _outcome(scratch, shape, rows, many=False)
     )
-    assert kept == expected
-    if isinstance(one_by_one, int):
-        assert many == one_by_one
-    else:
-        assert isinstance(many, type)
-        assert issubclass(many, Exception)
 
 
-def test_rows_past_a_statements_limit_go_in_several(
-    scratch: PostgresStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Rows past the most a statement carries go in as many statements as needed."""
-    monkeypatch.setattr(values, "MAX_ROWS", 2)
-    sent: list[str] = []
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements raw cursors send, as they send them."""
+    queries: list[str] = []
     execute = psycopg.RawCursor.execute
 
     def spied(cursor: psycopg.RawCursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(query)
+        queries.append(query)
         return execute(cursor, query, *args, **kwargs)
 
     monkeypatch.setattr(psycopg.RawCursor, "execute", spied)
+    return queries
+
+
+def test_rows_past_a_statements_limit_go_in_several(
+    scratch: PostgresStore, monkeypatch: pytest.MonkeyPatch, sent: list[str]
+) -> None:
+    """Rows past the most a statement carries go in as many statements as needed."""
+    monkeypatch.setattr(values, "MAX_ROWS", 2)
     rows = [[f"k{i}", i, "s"] for i in range(5)]
     changed, kept = _outcome(scratch, SHAPES[0], rows, many=True)
     assert changed == 5
@@ -114,17 +144,9 @@ def test_rows_past_a_statements_limit_go_in_several(
 
 
 def test_a_reconcilers_batch_inserts_its_rows_in_one_statement_a_table(
-    postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+    postgres_dsn: str, sent: list[str]
 ) -> None:
     """A batch's new orders, history rows, event ids and actions: one INSERT each."""
-    sent: list[str] = []
-    execute = psycopg.RawCursor.execute
-
-    def spied(cursor: psycopg.RawCursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(query)
-        return execute(cursor, query, *args, **kwargs)
-
-    monkeypatch.setattr(psycopg.RawCursor, "execute", spied)
     with open_store(new_postgres_schema(postgres_dsn)) as store:
         Inbox(store, secrets=[SECRET], clock=lambda: NOW).accept(signed(12))
         assert Reconciler(store).run_once() == 12
@@ -167,10 +189,6 @@ def test_placeholders_are_numbered_row_by_row() -> None:
     )
 
 
-class _Undo(Exception):
-    """Raised at a transaction's end to roll it back."""
-
-
 @pytest.fixture(scope="module")
 def inbox_of_twelve(postgres_dsn: str) -> Iterator[tuple[PostgresStore, list[int]]]:
     """A PostgreSQL store holding 12 pending deliveries, and their seqs."""
@@ -185,32 +203,10 @@ def inbox_of_twelve(postgres_dsn: str) -> Iterator[tuple[PostgresStore, list[int
 def _settled(
     store: PostgresStore, settlements: list[Settlement], *, many: bool
 ) -> tuple[object, list[tuple[Any, ...]]]:
-    """What settling answers (or the error's type) and the rows it leaves, rolled back."""
+    """What settling answers (or the error's type) and the rows it leaves, undone."""
     settle = store._settle if many else lambda s: SQLInbox._settle(store, s)
-    seen: list[object] = []
-
-    def settle_read_and_undo() -> None:
-        seen.append(settle(settlements))
-        seen.append(
-            [
-                tuple(row)
-                for row in store._query(
-                    "SELECT seq, status, reason, attempts, due_at FROM ol_inbox ORDER BY seq"
-                )
-            ]
-        )
-        raise _Undo
-
-    try:
-        with store._transaction(write=True):
-            settle_read_and_undo()
-    except _Undo:
-        answer, rows = seen
-        assert isinstance(rows, list)
-        return answer, rows
-    except Exception as error:  # noqa: BLE001 (the same kind of error, whatever it is)
-        return type(error), []
-    raise AssertionError("unreachable: the transaction is always undone")  # pragma: no cover
+    read = "SELECT seq, status, reason, attempts, due_at FROM ol_inbox ORDER BY seq"
+    return _undone(store, lambda: settle(settlements), read)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -232,14 +228,7 @@ def test_a_batch_of_settlements_in_one_statement_settles_as_one_a_row(
         )
         for seq in chosen
     ]
-    many, after = _settled(store, settlements, many=True)
-    one_by_one, expected = _settled(store, settlements, many=False)
-    assert after == expected
-    if isinstance(one_by_one, bool):
-        assert many == one_by_one
-    else:
-        assert isinstance(many, type)
-        assert issubclass(many, Exception)
+    _assert_alike(_settled(store, settlements, many=True), _settled(store, settlements, many=False))
 
 
 def test_a_batch_of_settlements_is_one_statement(
@@ -277,25 +266,11 @@ def _updated(
 ) -> tuple[object, list[tuple[Any, ...]]]:
     """Rows the updates change (or the error's type) and the orders they leave, undone."""
     sql = postgres._UPDATE_ORDERS
-    seen: list[object] = []
 
-    def update_read_and_undo() -> None:
-        seen.append(
-            store._write_many(sql, rows) if many else sum(store._write(sql, r) for r in rows)
-        )
-        seen.append([tuple(r) for r in store._query("SELECT * FROM ol_orders ORDER BY id")])
-        raise _Undo
+    def write() -> int:
+        return store._write_many(sql, rows) if many else sum(store._write(sql, r) for r in rows)
 
-    try:
-        with store._transaction(write=True):
-            update_read_and_undo()
-    except _Undo:
-        changed, orders = seen
-        assert isinstance(orders, list)
-        return changed, orders
-    except Exception as error:  # noqa: BLE001 (the same kind of error, whatever it is)
-        return type(error), []
-    raise AssertionError("unreachable: the transaction is always undone")  # pragma: no cover
+    return _undone(store, write, "SELECT * FROM ol_orders ORDER BY id")
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -321,14 +296,7 @@ def test_a_batch_of_order_updates_in_one_statement_changes_as_one_a_row(
         ]
         for order_id in ids
     ]
-    many, after = _updated(three_orders, rows, many=True)
-    one_by_one, expected = _updated(three_orders, rows, many=False)
-    assert after == expected
-    if isinstance(one_by_one, int):
-        assert many == one_by_one
-    else:
-        assert isinstance(many, type)
-        assert issubclass(many, Exception)
+    _assert_alike(_updated(three_orders, rows, many=True), _updated(three_orders, rows, many=False))
 
 
 def test_updates_of_distinct_orders_are_one_statement(
