@@ -15,7 +15,7 @@ from order_lifecycle.store import _values as values
 from order_lifecycle.store import open_store, postgres
 from order_lifecycle.store._inbox_sql import SQLInbox
 from order_lifecycle.store.postgres import PostgresStore
-from order_lifecycle.webhooks import Settlement
+from order_lifecycle.webhooks import Incoming, Settlement
 from tests.integrations import NOW, SECRET, signed
 
 from .conftest import new_postgres_schema
@@ -314,3 +314,42 @@ def test_updates_of_distinct_orders_are_one_statement(
     rows = [[2, "accepted", None, None, "{}", f"o{n}", 1, "in_review"] for n in (1, 2, 3)]
     assert _updated(three_orders, rows, many=True)[0] == 3
     assert [sql for sql in sent if sql.startswith("UPDATE")] == [postgres._UPDATE_ORDERS_MANY]
+
+
+keyed = st.tuples(st.sampled_from(["e1", "e2", "e3", "e\x00"]), st.sampled_from([None, "", "o1"]))
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(keys=st.lists(keyed, min_size=2, max_size=8), stored=st.lists(keyed, max_size=2))
+def test_the_request_paths_batch_in_one_statement_stores_as_one_a_row(
+    inbox_of_twelve: tuple[PostgresStore, list[int]],
+    keys: list[tuple[str, str | None]],
+    stored: list[tuple[str, str | None]],
+) -> None:
+    """Keys given twice, keys stored before, NUL: the same rows stored, the same answers.
+
+    Each delivery answers its new seq (in the order they came) or None (its key taken).
+    """
+    store, _ = inbox_of_twelve
+
+    def incoming(event_id: str, order_id: str | None, n: int) -> Incoming:
+        return Incoming(event_id, "order.accepted", order_id, None, "t", "pending", None, b"%d" % n)
+
+    before = [incoming(e, o, -1) for e, o in stored]
+    batch = [incoming(e, o, n) for n, (e, o) in enumerate(keys)]
+    read = "SELECT event_id, order_id, body FROM ol_inbox WHERE received_at = 't' ORDER BY seq"
+
+    def accept(*, many: bool) -> Callable[[], object]:
+        def write() -> object:
+            for row in before:
+                store._insert_rows([row])
+            if many:
+                seqs = store._insert_rows(batch)
+            else:
+                seqs = [seq for row in batch for seq in store._insert_rows([row])]
+            assert [s for s in seqs if s is not None] == sorted(s for s in seqs if s is not None)
+            return [s is not None for s in seqs]
+
+        return write
+
+    _assert_alike(_undone(store, accept(many=True), read), _undone(store, accept(many=False), read))

@@ -45,7 +45,7 @@ from order_lifecycle.webhooks import Incoming, Settlement
 
 from ._base import Store
 from ._batch import CheckedKeep
-from ._inbox_sql import INSERT_DELIVERY, ORDER_KEY, _settle_params
+from ._inbox_sql import INSERT_DELIVERY, INSERT_ROW, ORDER_KEY, _settle_params
 from ._observe import report_reconnect, report_retrying
 from ._require import require_ids
 from ._schema import POSTGRES
@@ -414,17 +414,28 @@ class PostgresStore(SQLStore):
         # A batch of more than one first takes its event ids' locks, in one order (a batch
         # of one holds no key while it waits for one: no cycle); the rows then go in as
         # they came, numbered in the order they arrived.
-        found: list[int | None] = []
+        if len(rows) > 1:
+            return self._insert_many(rows)
         with self._connection.cursor() as cursor:
-            if len(rows) > 1:
-                cursor.execute(_LOCK_EVENTS, [[row.event_id for row in rows]])
-            cursor.executemany(_INSERT_DELIVERY, rows, returning=True)
-            while True:
-                row = cursor.fetchone()
-                found.append(None if row is None else row[0])
-                if not cursor.nextset():
-                    break
-        return found
+            found = cursor.execute(_INSERT_DELIVERY, rows[0]).fetchone()
+        return [None if found is None else found[0]]
+
+    def _insert_many(self, rows: Sequence[Incoming]) -> list[int | None]:
+        # One INSERT of many rows (see _values), in the order they came, each answering
+        # its key and seq; of a key given twice, the first is stored (the second conflicts
+        # with it), as one run a row would.
+        stored: dict[tuple[str, str], int] = {}
+        with self._connection.cursor() as cursor:
+            cursor.execute(_LOCK_EVENTS, [[row.event_id for row in rows]])
+        step = rows_a_statement(len(Incoming._fields))
+        with psycopg.RawCursor(self._connection) as cursor:
+            for first in range(0, len(rows), step):
+                chunk = rows[first : first + step]
+                params = [value for row in chunk for value in row]
+                sql = f"{numbered(INSERT_ROW, len(chunk))} {_RETURNING_KEYS}"
+                cursor.execute(sql, params, prepare=False)
+                stored.update(((key, event_id), seq) for seq, key, event_id in cursor)
+        return [stored.pop((row.order_id or "", row.event_id), None) for row in rows]
 
     def _settle(self, settlements: Sequence[Settlement]) -> bool:
         # A batch's statuses in one UPDATE joined to its rows as arrays (one statement, not
@@ -575,6 +586,7 @@ def _placeholders(sql: str) -> str:
 
 
 _INSERT_DELIVERY = _placeholders(INSERT_DELIVERY)
+_RETURNING_KEYS = f"RETURNING seq, {ORDER_KEY}, event_id"  # a row's key and its new seq
 # The batch's conditional update of an order (_sql: version, columns, body; then id, the
 # version and state it was read at) for many orders: its parameters as arrays.
 _UPDATE_ORDERS = ORDERS.update_to()
