@@ -320,19 +320,25 @@ class PostgresStore(SQLStore):
             with self._connection.cursor() as cursor:
                 cursor.executemany(_placeholders(sql), rows)
                 return cursor.rowcount
-        # An INSERT's rows as one statement (see _values): the same rows changed. A raw
-        # cursor: its $n placeholders are sent as they are, where psycopg would parse a
-        # long statement's every %s in Python.
-        step = rows_a_statement(marks)
-        changed = 0
+        # An INSERT's rows as one statement (see _values): the same rows changed.
+        return sum(cursor.rowcount for cursor in self._as_one(sql, rows))
+
+    def _as_one(
+        self, sql: str, rows: Sequence[Sequence[object]], returning: str = ""
+    ) -> Iterator[psycopg.RawCursor[Row]]:
+        """Run the INSERT ``sql`` for ``rows`` as one statement (a few past the limit).
+
+        Yields the cursor after each statement. A raw cursor: its ``$n`` placeholders are
+        sent as they are, where psycopg would parse a long statement's every ``%s`` in
+        Python. Not prepared: each count of rows is its own text, seldom run twice.
+        """
+        step = rows_a_statement(len(rows[0]))
         with psycopg.RawCursor(self._connection) as cursor:
             for first in range(0, len(rows), step):
                 chunk = rows[first : first + step]
                 params = [value for row in chunk for value in row]
-                # Not prepared: each count of rows is its own text, seldom run twice.
-                cursor.execute(numbered(sql, len(chunk)), params, prepare=False)
-                changed += cursor.rowcount
-        return changed
+                cursor.execute(f"{numbered(sql, len(chunk))}{returning}", params, prepare=False)
+                yield cursor
 
     def _table_exists(self, name: str) -> bool:
         # A query of pg_class, not to_regclass(): the catalog cache may not yet show a
@@ -410,31 +416,20 @@ class PostgresStore(SQLStore):
         return None if found is None else found[0]
 
     def _insert_rows(self, rows: Sequence[Incoming]) -> list[int | None]:
-        # One pipelined executemany; each run's result set holds its new seq, or nothing.
         # A batch of more than one first takes its event ids' locks, in one order (a batch
-        # of one holds no key while it waits for one: no cycle); the rows then go in as
-        # they came, numbered in the order they arrived.
-        if len(rows) > 1:
-            return self._insert_many(rows)
-        with self._connection.cursor() as cursor:
-            found = cursor.execute(_INSERT_DELIVERY, rows[0]).fetchone()
-        return [None if found is None else found[0]]
-
-    def _insert_many(self, rows: Sequence[Incoming]) -> list[int | None]:
-        # One INSERT of many rows (see _values), in the order they came, each answering
-        # its key and seq; of a key given twice, the first is stored (the second conflicts
-        # with it), as one run a row would.
-        stored: dict[tuple[str, str], int] = {}
+        # of one holds no key while it waits for one: no cycle); its rows then go in as
+        # one INSERT (see _values), numbered in the order they came, each answering its
+        # key and new seq: of a key given twice, the first is stored (the second
+        # conflicts with it), as one run a row would.
+        if len(rows) == 1:
+            with self._connection.cursor() as cursor:
+                found = cursor.execute(_INSERT_DELIVERY, rows[0]).fetchone()
+            return [None if found is None else found[0]]
         with self._connection.cursor() as cursor:
             cursor.execute(_LOCK_EVENTS, [[row.event_id for row in rows]])
-        step = rows_a_statement(len(Incoming._fields))
-        with psycopg.RawCursor(self._connection) as cursor:
-            for first in range(0, len(rows), step):
-                chunk = rows[first : first + step]
-                params = [value for row in chunk for value in row]
-                sql = f"{numbered(INSERT_ROW, len(chunk))} {_RETURNING_KEYS}"
-                cursor.execute(sql, params, prepare=False)
-                stored.update(((key, event_id), seq) for seq, key, event_id in cursor)
+        stored: dict[tuple[str, str], int] = {}
+        for cursor in self._as_one(INSERT_ROW, rows, _RETURNING_KEYS):
+            stored.update(((key, event_id), seq) for seq, key, event_id in cursor)
         return [stored.pop((row.order_id or "", row.event_id), None) for row in rows]
 
     def _settle(self, settlements: Sequence[Settlement]) -> bool:
@@ -586,7 +581,7 @@ def _placeholders(sql: str) -> str:
 
 
 _INSERT_DELIVERY = _placeholders(INSERT_DELIVERY)
-_RETURNING_KEYS = f"RETURNING seq, {ORDER_KEY}, event_id"  # a row's key and its new seq
+_RETURNING_KEYS = f" RETURNING seq, {ORDER_KEY}, event_id"  # a row's key and its new seq
 # The batch's conditional update of an order (_sql: version, columns, body; then id, the
 # version and state it was read at) for many orders: its parameters as arrays.
 _UPDATE_ORDERS = ORDERS.update_to()
