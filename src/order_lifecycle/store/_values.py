@@ -1,17 +1,19 @@
 """One ``INSERT`` of many rows: a statement's ``VALUES`` group repeated, one per row.
 
-psycopg's ``executemany`` pipelines a statement once per row, and each run costs the
-client about 17 µs of Python (measured on a reconciler's batch: binding, sending, reading
-one result each) and the server one execution each. A plain ``INSERT ... VALUES (...)`` of
-N rows written as one ``VALUES (...), (...), ...`` binds its N * k parameters in one
-(compiled) pass and runs once, and changes the same rows: each row is inserted, or
-skipped under ``ON CONFLICT ... DO NOTHING`` (which skips a row that conflicts with one
-inserted earlier by the same statement too), and a row the database refuses refuses the
-whole statement, as it would the whole ``executemany`` in one transaction.
+psycopg's ``executemany`` pipelines a statement once per row: the client binds, sends and
+reads each run in Python, and the server executes each. A plain ``INSERT ... VALUES (...)``
+of N rows written as one ``VALUES (...), (...), ...`` binds its N * k parameters in one
+(compiled) pass and runs once (a reconciler's own instructions on PostgreSQL fell 13% with
+this and its kin: ``bench_instructions.py --postgres``), and changes the same rows: each
+row is inserted, or skipped under ``ON CONFLICT ... DO NOTHING`` (which skips a row that
+conflicts with one inserted earlier by the same statement too), and a row the database
+refuses refuses the whole statement, as it would the whole ``executemany`` in one
+transaction.
 
 Only such statements are rewritten. ``DO UPDATE`` is not (one statement may not update a
-row twice, where runs one by one may), nor ``RETURNING`` (each run's answer is its own
-row's), nor an ``UPDATE`` (its parameters would need their types spelt out).
+row twice, where runs one by one may), nor an ``UPDATE`` (its parameters would need their
+types spelt out). A ``RETURNING`` clause is the caller's to add, and to map back to rows
+(each run a row answered for its own row).
 """
 
 from __future__ import annotations
