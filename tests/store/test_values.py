@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import pytest
@@ -141,6 +141,45 @@ def test_rows_past_a_statements_limit_go_in_several(
     assert changed == 5
     assert kept == [(f"k{i}", i, "s") for i in range(5)]
     assert [query.count("), (") + 1 for query in sent] == [2, 2, 1]
+
+
+@given(
+    sizes=st.lists(st.integers(0, 40), max_size=30),
+    most=st.integers(1, 5),
+    budget=st.integers(1, 60),
+)
+def test_statements_carry_at_most_their_rows_and_bytes(
+    sizes: list[int], most: int, budget: int
+) -> None:
+    """Rows go in order, each once, as few statements as the bounds allow.
+
+    A statement past its bytes is one row alone; one ends early only where the next row
+    would take it past its rows or its bytes.
+    """
+    rows = [(n, "x" * size, b"", None) for n, size in enumerate(sizes)]
+    chunks = list(values.statements(rows, most=most, budget=budget))
+
+    def weight(chunk: Sequence[Sequence[object]]) -> int:
+        return sum(sizes[cast("int", row[0])] for row in chunk)
+
+    assert [row for chunk in chunks for row in chunk] == rows
+    for at, chunk in enumerate(chunks):
+        assert 1 <= len(chunk) <= most
+        assert len(chunk) == 1 or weight(chunk) <= budget
+        if at + 1 < len(chunks):
+            assert len(chunk) == most or weight(chunk) + weight(chunks[at + 1][:1]) > budget
+
+
+def test_a_batch_of_big_bodies_goes_in_statements_under_the_byte_budget(
+    scratch: PostgresStore, monkeypatch: pytest.MonkeyPatch, sent: list[str]
+) -> None:
+    """Rows whose text passes the byte budget go in several statements, all stored."""
+    monkeypatch.setattr(values, "MAX_BYTES", 100)
+    rows = [[f"k{i}", i, "s" * 60] for i in range(5)]
+    changed, kept = _outcome(scratch, SHAPES[0], rows, many=True)
+    assert changed == 5
+    assert len(kept) == 5
+    assert len(sent) == 5
 
 
 def test_a_reconcilers_batch_inserts_its_rows_in_one_statement_a_table(

@@ -20,11 +20,24 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator, Sequence
 
-__all__ = ["MAX_PARAMETERS", "MAX_ROWS", "many_values", "numbered", "rows_a_statement"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_PARAMETERS",
+    "MAX_ROWS",
+    "many_values",
+    "numbered",
+    "rows_a_statement",
+    "statements",
+]
 
 MAX_PARAMETERS = 65_535  # PostgreSQL's protocol: a statement's parameters fit in 16 bits
 MAX_ROWS = 1_000  # rows a statement: past this, a bigger statement saves nothing measurable
+# Text and bytes a statement: far under the protocol's 1 GB message, so that a batch of
+# big bodies (``Inbox.max_body`` has no upper bound) goes in several; one row past it
+# goes alone, as it did one run a row.
+MAX_BYTES = 16 * 2**20
 
 _NOT_REPEATABLE = re.compile(r"\bRETURNING\b|\bDO\s+UPDATE\b", re.IGNORECASE)
 _VALUES = re.compile(r"\bVALUES\s*\(", re.IGNORECASE)
@@ -75,6 +88,25 @@ def numbered(sql: str, rows: int) -> str:
             pieces += (f"${row * marks + mark + 1}", parts[mark + 1])
         groups.append("".join(pieces))
     return f"{head}{', '.join(groups)}{tail}"
+
+
+def statements(
+    rows: Sequence[Sequence[object]], *, most: int, budget: int
+) -> Iterator[Sequence[Sequence[object]]]:
+    """``rows`` in order, cut into runs of at most ``most`` rows and ``budget`` bytes.
+
+    Bytes are the lengths of the rows' text and bytes values; a row over the budget on
+    its own is a run of one.
+    """
+    start, size = 0, 0
+    for at, row in enumerate(rows):
+        weight = sum(len(value) for value in row if isinstance(value, (str, bytes)))
+        if at > start and (at - start == most or size + weight > budget):
+            yield rows[start:at]
+            start, size = at, 0
+        size += weight
+    if start < len(rows):
+        yield rows[start:]
 
 
 def rows_a_statement(marks: int) -> int:

@@ -43,6 +43,7 @@ from order_lifecycle.exceptions import (
 from order_lifecycle.models import Order
 from order_lifecycle.webhooks import Incoming, Settlement
 
+from . import _values as values
 from ._base import Store
 from ._batch import CheckedKeep
 from ._inbox_sql import INSERT_DELIVERY, INSERT_ROW, ORDER_KEY, _settle_params
@@ -50,7 +51,7 @@ from ._observe import report_reconnect, report_retrying
 from ._require import require_ids
 from ._schema import POSTGRES
 from ._sql import ORDERS, NotAllowed, Row, SQLStore, holding
-from ._values import many_values, numbered, rows_a_statement
+from ._values import many_values, numbered, rows_a_statement, statements
 
 __all__ = ["PostgresStore"]
 
@@ -332,10 +333,9 @@ class PostgresStore(SQLStore):
         sent as they are, where psycopg would parse a long statement's every ``%s`` in
         Python. Not prepared: each count of rows is its own text, seldom run twice.
         """
-        step = rows_a_statement(len(rows[0]))
+        most = rows_a_statement(len(rows[0]))
         with psycopg.RawCursor(self._connection) as cursor:
-            for first in range(0, len(rows), step):
-                chunk = rows[first : first + step]
+            for chunk in statements(rows, most=most, budget=values.MAX_BYTES):
                 params = [value for row in chunk for value in row]
                 cursor.execute(f"{numbered(sql, len(chunk))}{returning}", params, prepare=False)
                 yield cursor
