@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain, compress
 
 __all__ = [
     "MAX_BYTES",
@@ -95,18 +96,31 @@ def statements(
 ) -> Iterator[Sequence[Sequence[object]]]:
     """``rows`` in order, cut into runs of at most ``most`` rows and ``budget`` bytes.
 
-    Bytes are the lengths of the rows' text and bytes values; a row over the budget on
-    its own is a run of one.
+    Bytes are the lengths of the rows' ``str`` and ``bytes`` values; a row over the
+    budget on its own is a run of one. The common case, all the rows in one run, is
+    told by one pass in C over every value.
     """
+    if rows and len(rows) <= most and _weight(chain.from_iterable(rows)) <= budget:
+        yield rows
+        return
     start, size = 0, 0
     for at, row in enumerate(rows):
-        weight = sum(len(value) for value in row if isinstance(value, (str, bytes)))
+        weight = _weight(row)
         if at > start and (at - start == most or size + weight > budget):
             yield rows[start:at]
             start, size = at, 0
         size += weight
     if start < len(rows):
         yield rows[start:]
+
+
+_SIZED = frozenset({str, bytes})
+
+
+def _weight(values: Iterable[object]) -> int:
+    """The lengths of ``values``' ``str`` and ``bytes`` (exactly those types), summed."""
+    values = list(values)
+    return sum(map(len, compress(values, map(_SIZED.__contains__, map(type, values)))))  # type: ignore[arg-type]
 
 
 def rows_a_statement(marks: int) -> int:

@@ -27,6 +27,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from itertools import chain
 from typing import Any, TypeVar
 
 import psycopg
@@ -336,7 +337,7 @@ class PostgresStore(SQLStore):
         most = rows_a_statement(len(rows[0]))
         with psycopg.RawCursor(self._connection) as cursor:
             for chunk in statements(rows, most=most, budget=values.MAX_BYTES):
-                params = [value for row in chunk for value in row]
+                params = list(chain.from_iterable(chunk))
                 cursor.execute(f"{numbered(sql, len(chunk))}{returning}", params, prepare=False)
                 yield cursor
 
