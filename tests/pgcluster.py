@@ -16,7 +16,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 __all__ = ["ClusterUnavailable", "find_bindir", "throwaway_cluster"]
@@ -81,11 +81,12 @@ def _unprivileged_user() -> str | None:
 
 
 @contextlib.contextmanager
-def throwaway_cluster(*, durable: bool = False) -> Iterator[str]:
+def throwaway_cluster(*, durable: bool = False, settings: Sequence[str] = ()) -> Iterator[str]:
     """Start a cluster; yield a DSN of its ``postgres`` database; stop and remove it.
 
     Not ``durable`` (the tests'): ``fsync``, ``synchronous_commit`` and ``full_page_writes``
     off, for speed. ``durable`` (the benchmarks'): PostgreSQL's defaults, every commit flushed.
+    ``settings``: more server settings, ``name=value`` each (a benchmark's extension).
 
     Raises:
         ClusterUnavailable: PostgreSQL is not installed, or would not start.
@@ -129,10 +130,11 @@ def throwaway_cluster(*, durable: bool = False) -> Iterator[str]:
             "--no-sync",
         )  # fmt: skip
         port = _free_port()
-        settings = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories=''"
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories=''"
         if not durable:
-            settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", settings, "-w", "start")
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        options += "".join(f" -c {setting}" for setting in settings)
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start")
         try:
             yield f"postgresql://test@127.0.0.1:{port}/postgres"
         finally:

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import psycopg
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from order_lifecycle import Inbox, Order, OrderState, Reconciler
@@ -115,6 +115,73 @@ def test_one_statement_changes_what_one_run_a_row_changes(
     _assert_alike(
         _outcome(scratch, shape, rows, many=True), _outcome(scratch, shape, rows, many=False)
     )
+
+
+# DO UPDATE: one statement when the rows' keys are distinct; the key first, or past a
+# literal column (its mark is then not its column's place).
+UPDATES = (
+    (
+        "INSERT INTO {t} (k, n, s) VALUES (?, ?, ?) ON CONFLICT (k) DO UPDATE SET "
+        "n = excluded.n, s = t.s || excluded.s WHERE t.n IS DISTINCT FROM excluded.n"
+    ),
+    (
+        "INSERT INTO {t} (n, s, k) VALUES (COALESCE(?, 7), 'x,(', ?) ON CONFLICT (k) "
+        "DO UPDATE SET n = t.n + 1, s = excluded.s"
+    ),
+)
+
+
+@pytest.mark.parametrize("shape", UPDATES)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=rows_of, rows=rows_of)
+@example(before=[], rows=[["a", 1, ""], ["a", 2, ""]])  # one key twice, all else distinct
+@example(before=[["a", 1, ""]], rows=[["a", 2, "x"], ["b", 3, "y"]])  # an update, an insert
+def test_one_update_statement_changes_what_one_run_a_row_changes(
+    scratch: PostgresStore, shape: str, before: list[list[Any]], rows: list[list[Any]]
+) -> None:
+    """Hostile rows over rows stored before: as one run a row, or an error, none kept.
+
+    Keys given twice run a row at a time; distinct ones, in one statement that inserts
+    the new keys and updates the stored ones.
+    """
+    statement = shape.format(t="t")
+    marks = statement.count("?")
+    rows = [row[:marks] if marks == 3 else [row[1], row[0]] for row in rows]
+    stored = {row[0]: row for row in before}.values()  # one row a key
+
+    def write(*, many: bool) -> Callable[[], object]:
+        def run() -> object:
+            for row in stored:
+                scratch._write("INSERT INTO t (k, n, s) VALUES (?, ?, ?)", row)
+            if many:
+                return scratch._write_many(statement, rows)
+            return sum(scratch._write(statement, row) for row in rows)
+
+        return run
+
+    read = "SELECT k, n, s FROM t ORDER BY k"
+    _assert_alike(
+        _undone(scratch, write(many=True), read), _undone(scratch, write(many=False), read)
+    )
+
+
+def test_an_update_statements_key_is_found_by_its_mark() -> None:
+    """The conflict key's place among a row's marks; None when no mark of its own gives it."""
+    assert values.many_updates(UPDATES[0].format(t="t")) is not None
+    assert values.many_updates(UPDATES[0].format(t="t"))[1] == 0  # type: ignore[index]
+    assert values.many_updates(UPDATES[1].format(t="t"))[1] == 1  # type: ignore[index]
+    for sql in (
+        "INSERT INTO t (k, n) VALUES (lower(?), ?) ON CONFLICT (k) DO UPDATE SET n = 1",
+        "INSERT INTO t (k, n) VALUES ('a', ?) ON CONFLICT (k) DO UPDATE SET n = 1",
+        "INSERT INTO t (k, n) VALUES (?, ?) ON CONFLICT (k, n) DO UPDATE SET n = 1",
+        "INSERT INTO t (k, n) VALUES (?, ?) ON CONFLICT (x) DO UPDATE SET n = 1",
+        "INSERT INTO t (k, n) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET n = 1 RETURNING k",
+        "INSERT INTO t (k, n) VALUES (?, ?) ON CONFLICT (k) DO NOTHING",
+    ):
+        assert values.many_updates(sql) is None, sql
+    assert values.distinct_at([["a", 1], ["b", 1]], 0)
+    assert not values.distinct_at([["a", 1], ["a", 2]], 0)
+    assert not values.distinct_at([[["a"], 1], [["b"], 1]], 0)  # unhashable: one a row
 
 
 @pytest.fixture

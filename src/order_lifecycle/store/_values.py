@@ -10,10 +10,12 @@ conflicts with one inserted earlier by the same statement too), and a row the da
 refuses refuses the whole statement, as it would the whole ``executemany`` in one
 transaction.
 
-Only such statements are rewritten. ``DO UPDATE`` is not (one statement may not update a
-row twice, where runs one by one may), nor an ``UPDATE`` (its parameters would need their
-types spelt out). A ``RETURNING`` clause is the caller's to add, and to map back to rows
-(each run a row answered for its own row).
+Only such statements are rewritten. ``DO UPDATE`` is only when its rows' conflict keys are
+distinct (:func:`many_updates`: one statement may not update a row twice, where runs one
+by one may; with distinct keys, each row inserts or updates its own key's row, as its run
+would, and no run sees another's), and an ``UPDATE`` never (its parameters would need
+their types spelt out). A ``RETURNING`` clause is the caller's to add, and to map back to
+rows (each run a row answered for its own row).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ __all__ = [
     "MAX_BYTES",
     "MAX_PARAMETERS",
     "MAX_ROWS",
+    "distinct_at",
+    "many_updates",
     "many_values",
     "numbered",
     "rows_a_statement",
@@ -40,12 +44,19 @@ MAX_ROWS = 1_000  # rows a statement: past this, a bigger statement saves nothin
 # goes alone, as it did one run a row.
 MAX_BYTES = 16 * 2**20
 
-_NOT_REPEATABLE = re.compile(r"\bRETURNING\b|\bDO\s+UPDATE\b", re.IGNORECASE)
+_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+_DO_UPDATE = re.compile(r"\bDO\s+UPDATE\b", re.IGNORECASE)
 _VALUES = re.compile(r"\bVALUES\s*\(", re.IGNORECASE)
+# INSERT INTO table (columns) ... ON CONFLICT (one column) DO UPDATE: the column's name.
+_COLUMNS = re.compile(r"\s*INSERT\s+INTO\s+\w+\s*\(([\w\s,]*)\)", re.IGNORECASE)
+_CONFLICT = re.compile(r"\bON\s+CONFLICT\s*\(\s*(\w+)\s*\)\s*DO\s+UPDATE\b", re.IGNORECASE)
+
+Split = tuple[str, tuple[str, ...], str]
+"""A statement around its ``VALUES`` group: head, the group's text between marks, tail."""
 
 
 @functools.cache
-def many_values(sql: str) -> tuple[str, tuple[str, ...], str] | None:
+def many_values(sql: str) -> Split | None:
     """``sql`` split around its one ``VALUES`` group: head, the group's pieces, tail.
 
     The pieces are the group's text between its ``?`` placeholders. None unless ``sql``
@@ -53,9 +64,48 @@ def many_values(sql: str) -> tuple[str, tuple[str, ...], str] | None:
     ``?`` is a placeholder of that group.
     """
     bare = _unquoted(sql)
-    if bare is None or not bare.lstrip().upper().startswith("INSERT"):
+    if bare is None or _DO_UPDATE.search(bare):
         return None
-    if _NOT_REPEATABLE.search(bare):
+    return _split(sql, bare)
+
+
+@functools.cache
+def many_updates(sql: str) -> tuple[Split, int] | None:
+    """An ``INSERT ... ON CONFLICT (c) DO UPDATE`` split, and the place of ``c``'s mark.
+
+    Split as :func:`many_values` splits; ``c``'s mark is its place among a row's values:
+    the rows go in one statement only when their values there are distinct. None for any
+    other statement, or one whose ``c`` is not given by a mark of its own.
+    """
+    bare = _unquoted(sql)
+    columns = None if bare is None else _COLUMNS.match(bare)
+    conflict = None if bare is None else _CONFLICT.search(bare)
+    if bare is None or columns is None or conflict is None or len(_DO_UPDATE.findall(bare)) != 1:
+        return None
+    names = [name.strip().lower() for name in columns.group(1).split(",")]
+    key = conflict.group(1).lower()
+    split = _split(sql, bare)
+    group = None if split is None else _unquoted("?".join(split[1]))
+    if split is None or group is None or names.count(key) != 1:
+        return None
+    values = _top_level(group[1:-1])  # each column's expression, quoted text blanked
+    column = names.index(key)
+    if len(values) != len(names) or values[column].strip() != "?":
+        return None  # the key not given by a mark of its own: no row's key to compare
+    return split, sum(value.count("?") for value in values[:column])
+
+
+def distinct_at(rows: Sequence[Sequence[object]], key: int) -> bool:
+    """Whether ``rows``' values at ``key`` are all different (and hashable)."""
+    try:
+        return len({row[key] for row in rows}) == len(rows)
+    except TypeError:  # an unhashable value: not told apart here, one run a row
+        return False
+
+
+def _split(sql: str, bare: str) -> Split | None:
+    """``sql`` (``bare``: unquoted) split around its one ``VALUES`` group, if repeatable."""
+    if not bare.lstrip().upper().startswith("INSERT") or _RETURNING.search(bare):
         return None
     found = list(_VALUES.finditer(bare))
     if len(found) != 1:
@@ -77,7 +127,7 @@ def numbered(sql: str, rows: int) -> str:
 
     PostgreSQL's own placeholders, which a raw cursor sends as they are, unparsed.
     """
-    split = many_values(sql)
+    split = many_values(sql) or (many_updates(sql) or (None,))[0]
     if split is None:  # pragma: no cover (callers split first)
         raise ValueError(f"not an INSERT of rows: {sql}")
     head, parts, tail = split
@@ -144,6 +194,17 @@ def _unquoted(sql: str) -> str | None:
             quote = char
             out[at] = " "
     return None if quote is not None else "".join(out)
+
+
+def _top_level(bare: str) -> list[str]:
+    """``bare`` cut at its commas outside parentheses."""
+    pieces, depth, start = [], 0, 0
+    for at, char in enumerate(bare):
+        depth += (char == "(") - (char == ")")
+        if char == "," and not depth:
+            pieces.append(bare[start:at])
+            start = at + 1
+    return [*pieces, bare[start:]]
 
 
 def _closing(bare: str, opening: int) -> int | None:

@@ -52,7 +52,7 @@ from ._observe import report_reconnect, report_retrying
 from ._require import require_ids
 from ._schema import POSTGRES
 from ._sql import ORDERS, NotAllowed, Row, SQLStore, holding
-from ._values import many_values, numbered, rows_a_statement, statements
+from ._values import distinct_at, many_updates, many_values, numbered, rows_a_statement, statements
 
 __all__ = ["PostgresStore"]
 
@@ -315,6 +315,9 @@ class PostgresStore(SQLStore):
             columns = [list(column) for column in zip(*rows, strict=True)]
             return self._connection.execute(_UPDATE_ORDERS_MANY, columns).rowcount
         split = many_values(sql) if len(rows) > 1 else None
+        if split is None and len(rows) > 1 and (updates := many_updates(sql)) is not None:
+            # DO UPDATE: in one statement only when no two rows update one key's row.
+            split = updates[0] if distinct_at(rows, updates[1]) else None
         marks = len(split[1]) - 1 if split is not None else 0
         if split is None or any(len(row) != marks for row in rows):
             # psycopg's executemany pipelines the runs (one round trip, not one per row)
