@@ -41,7 +41,7 @@ from order_lifecycle.lifecycle import (
     OrderState,
     entries,
 )
-from order_lifecycle.models import Item, Order
+from order_lifecycle.models import Charge, Item, Order
 
 from ._policy import DEFAULT_POLICY, ActionPolicy
 from ._requests import TRANSITIONED
@@ -275,6 +275,27 @@ class _Plan:
     """Some action is per item (an item losing its open units cancels it)."""
     charges: bool
     """Some action is per uncaptured charge (a charge settled cancels it)."""
+    cancels: dict[tuple[OrderState, OrderState], tuple[_Cancellable, ...]] = attrs.field(
+        factory=dict, eq=False
+    )
+    """For a move between two states, the actions a change may cancel (see :func:`_cancelled`)."""
+
+
+_ORDER, _ITEMS, _CHARGES = "order", "items", "charges"
+
+
+@attrs.frozen
+class _Cancellable:
+    """An action a change between two states may cancel: its kind, what it is per, whether gone.
+
+    ``gone``: the change left the states that keep it (every subject's is cancelled); else
+    only the subjects the change closed are. An order-wide action is listed only when gone.
+    """
+
+    kind: ActionKind | str
+    per: str
+    gone: bool
+    on: OrderState | None = None
 
 
 _PLANS: dict[int, _Plan] = {}
@@ -427,39 +448,53 @@ def _action(order_id: str, kind: StrEnum | str, subject: str, payload: dict[str,
     return Action(action_key(order_id, kind, subject), order_id, kind, subject, payload)
 
 
-def _cancelled(  # noqa: C901 (one branch per scope)
-    spec: Spec, before: Order | None, after: Order
-) -> Iterator[tuple[str, str]]:
+def _cancelled(spec: Spec, before: Order | None, after: Order) -> Iterator[tuple[str, str]]:
     """The keys of the actions whose reason the change took away (in any state), and why."""
     if before is None:
         return
-    left_state = before.state != after.state
     closed_items, settled = _closed(before, after)
-    if not (left_state or closed_items or settled):
+    if before.state == after.state and not (closed_items or settled):
         return
     left = f"the order left {before.state} for {after.state}"
-    for declared in spec.actions:
-        kind, scope = declared.kind, declared.for_each
-        gone = (
-            left_state
-            and declared.while_in is not None
-            and before.state in declared.while_in
-            and after.state not in declared.while_in
-        )
-        if scope is ActionScope.ORDER:
-            if gone and isinstance(declared.on, OrderState):
-                yield action_key(after.id, kind, _entry(before, declared.on)), left
-        elif scope in _ITEM_SCOPES:  # every item kind: however the item was classified
+    for action in _cancellable(_plan(spec), before.state, after.state):
+        kind, gone = action.kind, action.gone
+        if action.per is _ORDER:
+            yield action_key(after.id, kind, _entry(before, action.on)), left  # type: ignore[arg-type]
+        elif action.per is _ITEMS:  # every item kind: however the item was classified
             if gone or closed_items:
                 for item in after.items:
                     if gone or item.id in closed_items:
                         why = left if gone else f"item {item.id!r} has no open units any more"
                         yield action_key(after.id, kind, item.id), why
-        elif scope is ActionScope.UNCAPTURED_CHARGE and (gone or settled):
+        elif gone or settled:
             for charge in after.charges:
                 if gone or charge.id in settled:
                     why = left if gone else f"charge {charge.id!r} has nothing left to capture"
                     yield action_key(after.id, kind, charge.id), why
+
+
+def _cancellable(plan: _Plan, was: OrderState, now: OrderState) -> tuple[_Cancellable, ...]:
+    """The actions a change from ``was`` to ``now`` may cancel, in the table's order; made once.
+
+    Of every declared action: an order-wide one left (the order left the states keeping
+    it, and it is declared on a state), each per item or per uncaptured charge (gone, or
+    cancelled for the parts the change closes); no other can be.
+    """
+    found = plan.cancels.get((was, now))
+    if found is None:
+        rows = []
+        for declared in plan.spec.actions:
+            kept, scope = declared.while_in, declared.for_each
+            gone = was != now and kept is not None and was in kept and now not in kept
+            if scope is ActionScope.ORDER:
+                if gone and isinstance(declared.on, OrderState):
+                    rows.append(_Cancellable(declared.kind, _ORDER, gone, declared.on))
+            elif scope in _ITEM_SCOPES:
+                rows.append(_Cancellable(declared.kind, _ITEMS, gone))
+            elif scope is ActionScope.UNCAPTURED_CHARGE:
+                rows.append(_Cancellable(declared.kind, _CHARGES, gone))
+        found = plan.cancels[was, now] = tuple(rows)
+    return found
 
 
 def _closed(before: Order, after: Order) -> tuple[set[str], set[str]]:
@@ -483,11 +518,16 @@ def _updated(spec: Spec, before: Order | None, after: Order) -> Iterator[Action]
     """What the change rewrites in the actions it leaves standing: units and money still open."""
     if before is None or (before.items is after.items and before.charges is after.charges):
         return  # no item or charge changed: nothing standing covers another amount
-    # The items and charges still open whose open units or money changed: found once.
-    units = {item.id: item.open_quantity for item in before.items}
-    items = [i for i in after.items if _moved(units.get(i.id, 0), i.open_quantity)]
-    money = {charge.id: charge.open_amount for charge in before.charges}
-    charges = [c for c in after.charges if _moved(money.get(c.id, 0), c.open_amount)]
+    # The items and charges still open whose open units or money changed: found once (parts
+    # the change left as they were, the same tuple, changed none).
+    items: list[Item] = []
+    if before.items is not after.items:
+        units = {item.id: item.open_quantity for item in before.items}
+        items = [i for i in after.items if _moved(units.get(i.id, 0), i.open_quantity)]
+    charges: list[Charge] = []
+    if before.charges is not after.charges:
+        money = {charge.id: charge.open_amount for charge in before.charges}
+        charges = [c for c in after.charges if _moved(money.get(c.id, 0), c.open_amount)]
     if not items and not charges:
         return
     for declared in spec.actions:
