@@ -448,7 +448,9 @@ def _action(order_id: str, kind: StrEnum | str, subject: str, payload: dict[str,
     return Action(action_key(order_id, kind, subject), order_id, kind, subject, payload)
 
 
-def _cancelled(spec: Spec, before: Order | None, after: Order) -> Iterator[tuple[str, str]]:
+def _cancelled(  # noqa: C901 (one branch per scope)
+    spec: Spec, before: Order | None, after: Order
+) -> Iterator[tuple[str, str]]:
     """The keys of the actions whose reason the change took away (in any state), and why."""
     if before is None:
         return
@@ -518,16 +520,7 @@ def _updated(spec: Spec, before: Order | None, after: Order) -> Iterator[Action]
     """What the change rewrites in the actions it leaves standing: units and money still open."""
     if before is None or (before.items is after.items and before.charges is after.charges):
         return  # no item or charge changed: nothing standing covers another amount
-    # The items and charges still open whose open units or money changed: found once (parts
-    # the change left as they were, the same tuple, changed none).
-    items: list[Item] = []
-    if before.items is not after.items:
-        units = {item.id: item.open_quantity for item in before.items}
-        items = [i for i in after.items if _moved(units.get(i.id, 0), i.open_quantity)]
-    charges: list[Charge] = []
-    if before.charges is not after.charges:
-        money = {charge.id: charge.open_amount for charge in before.charges}
-        charges = [c for c in after.charges if _moved(money.get(c.id, 0), c.open_amount)]
+    items, charges = _moved_parts(before, after)
     if not items and not charges:
         return
     for declared in spec.actions:
@@ -541,6 +534,22 @@ def _updated(spec: Spec, before: Order | None, after: Order) -> Iterator[Action]
             for charge in charges:
                 amount: dict[str, Any] = {"amount": str(charge.open_amount)}
                 yield _action(after.id, _kind(declared), charge.id, amount)
+
+
+def _moved_parts(before: Order, after: Order) -> tuple[list[Item], list[Charge]]:
+    """The items and charges still open whose open units or money changed: found once.
+
+    Parts the change left as they were (the same tuple) changed none.
+    """
+    items: list[Item] = []
+    if before.items is not after.items:
+        units = {item.id: item.open_quantity for item in before.items}
+        items = [i for i in after.items if _moved(units.get(i.id, 0), i.open_quantity)]
+    charges: list[Charge] = []
+    if before.charges is not after.charges:
+        money = {charge.id: charge.open_amount for charge in before.charges}
+        charges = [c for c in after.charges if _moved(money.get(c.id, 0), c.open_amount)]
+    return items, charges
 
 
 def _moved(was: Decimal | int, now: Decimal | int) -> bool:
