@@ -232,7 +232,7 @@ def _derived(
     for trigger, sources in triggers.items():
         for declared in on.get(trigger, ()):
             kept = declared.while_in
-            if kept is not None and (after.state not in kept or sources <= set(kept)):
+            if kept is not None and (after.state not in kept or sources.issubset(kept)):
                 continue  # no reason now, or an entry back from a state that kept the action
             for action in _subjects(spec, declared, before, after, fulfilment):
                 created.setdefault(action.key, action)
@@ -430,10 +430,11 @@ def _item_actions(
 ) -> Iterator[Action]:
     """One action of ``kind`` for each item with open units whose fulfilment is ``physical``."""
     for item in order.items:
-        if item.open_quantity > 0:
+        units = item.open_quantity
+        if units > 0:
             found, note = fulfilment(item)
             if found is physical:
-                payload: dict[str, Any] = {"item_id": item.id, "quantity": item.open_quantity}
+                payload: dict[str, Any] = {"item_id": item.id, "quantity": units}
                 if item.sku is not None:
                     payload["sku"] = item.sku
                 yield _action(order.id, kind, item.id, payload | note)
@@ -458,21 +459,25 @@ def _cancelled(  # noqa: C901 (one branch per scope)
     if before.state == after.state and not (closed_items or settled):
         return
     left = f"the order left {before.state} for {after.state}"
+    order = _quoted(after.id)
     for action in _cancellable(_plan(spec), before.state, after.state):
-        kind, gone = action.kind, action.gone
-        if action.per is _ORDER:
-            yield action_key(after.id, kind, _entry(before, action.on)), left  # type: ignore[arg-type]
-        elif action.per is _ITEMS:  # every item kind: however the item was classified
-            if gone or closed_items:
-                for item in after.items:
-                    if gone or item.id in closed_items:
-                        why = left if gone else f"item {item.id!r} has no open units any more"
-                        yield action_key(after.id, kind, item.id), why
-        elif gone or settled:
+        gone, per = action.gone, action.per
+        if not (gone or (closed_items if per is _ITEMS else settled if per is _CHARGES else 0)):
+            continue
+        # Each key is action_key's text: its order and kind quoted once for all its subjects.
+        head = f"[{order},{_quoted(str(action.kind))},"
+        if per is _ORDER:
+            yield f"{head}{_quoted(_entry(before, action.on))}]", left  # type: ignore[arg-type]
+        elif per is _ITEMS:  # every item kind: however the item was classified
+            for item in after.items:
+                if gone or item.id in closed_items:
+                    why = left if gone else f"item {item.id!r} has no open units any more"
+                    yield f"{head}{_quoted(item.id)}]", why
+        else:
             for charge in after.charges:
                 if gone or charge.id in settled:
                     why = left if gone else f"charge {charge.id!r} has nothing left to capture"
-                    yield action_key(after.id, kind, charge.id), why
+                    yield f"{head}{_quoted(charge.id)}]", why
 
 
 def _cancellable(plan: _Plan, was: OrderState, now: OrderState) -> tuple[_Cancellable, ...]:
