@@ -31,7 +31,7 @@ from order_lifecycle.store._codec import (
     step_data,
     step_rows,
 )
-from order_lifecycle.testing import new_orders, order_events
+from order_lifecycle.testing import HOSTILE_TEXT, new_orders, order_events
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 EVENT_IDS = st.none() | st.text("abc", min_size=1, max_size=4)
@@ -77,6 +77,45 @@ def test_the_orders_own_encoders_write_what_the_generic_one_does(
     assert split(ORDER, order) == generic
     assert split_head(ORDER, order) == generic[:2]
     assert step_rows(order.history) == generic[2]
+
+
+_ANY_IDS = HOSTILE_TEXT.filter(bool)  # every code point, NUL and lone surrogates among them
+_HOSTILE_MARKS = st.none() | st.builds(SnapshotMark, st.just(T0), _ANY_IDS)
+
+
+@st.composite
+def _hostile_parts(draw: st.DrawFn) -> tuple[list[Item], list[Charge]]:
+    """Items and charges of any text, huge counts and amounts, in any state, any mark."""
+    quantities = st.integers(1, 10**30)
+    items = st.builds(
+        Item,
+        id=_ANY_IDS,
+        quantity=quantities,
+        physical=st.sampled_from([True, False, None]),
+        sku=st.none() | _ANY_IDS,
+    )
+    charges = st.builds(
+        Charge,
+        id=_ANY_IDS,
+        state=st.sampled_from(ChargeState),
+        amount=st.decimals(Decimal(0), Decimal(10) ** 30, allow_nan=False),
+        currency=st.sampled_from([None, "EUR", "usd"]),
+        as_of=_HOSTILE_MARKS,
+    )
+    unique = {"max_size": 3, "unique_by": lambda part: part.id}
+    return draw(st.lists(items, **unique)), draw(st.lists(charges, **unique))  # type: ignore[arg-type]
+
+
+@given(new_orders(), _hostile_parts(), _HOSTILE_MARKS)
+def test_the_orders_own_encoders_write_any_text_and_number_as_the_generic_one(
+    order: Order, parts: tuple[list[Item], list[Charge]], mark: SnapshotMark | None
+) -> None:
+    """An order whose parts hold any code point and huge numbers is encoded byte for byte alike."""
+    order.items, order.charges = tuple(parts[0]), tuple(parts[1])
+    order.as_of = mark
+    generic = _generic_head(order)
+    assert split(ORDER, order) == generic
+    assert split_head(ORDER, order) == generic[:2]
 
 
 @given(lived_orders())

@@ -36,6 +36,7 @@ from order_lifecycle.models import fire
 from order_lifecycle.orders import cancel_items, fulfil_items
 from order_lifecycle.store import Store
 from order_lifecycle.store._outbox import cancelled_result, encode_json
+from order_lifecycle.testing import HOSTILE_TEXT
 from tests import webhook_events as ev
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -434,6 +435,37 @@ def test_an_unknown_kind_is_a_clear_error(store: Store) -> None:
     """A kind the order table does not declare names the ones it does."""
     with pytest.raises(InvalidInput, match=r"Unknown action kind 'shipp'.*ship"):
         store.claim_actions(["shipp"])
+
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.decimals() | HOSTILE_TEXT,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(HOSTILE_TEXT | st.integers(), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _dumped(value: object) -> str:
+    """What json.dumps writes of ``value`` with encode_json's options, or why it refuses."""
+    try:
+        return json.dumps(value, ensure_ascii=True, allow_nan=False, sort_keys=True)
+    except (TypeError, ValueError) as error:
+        return f"refused: payload must be plain JSON: {error}"
+
+
+def _encoded(value: object) -> str:
+    try:
+        return encode_json(value, "payload")
+    except InvalidInput as error:
+        return f"refused: {error}"
+
+
+@given(_JSONISH)
+def test_encode_json_writes_what_json_dumps_writes_or_refuses_alike(value: object) -> None:
+    """Any value (every code point, NaN, Decimal, mixed keys) is json.dumps's text, or refused."""
+    assert _encoded(value) == _dumped(value)
 
 
 @given(reason=st.text() | st.integers() | st.none(), given_reason=st.booleans())

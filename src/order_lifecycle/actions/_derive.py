@@ -41,7 +41,7 @@ from order_lifecycle.lifecycle import (
     OrderState,
     entries,
 )
-from order_lifecycle.models import Item, Order
+from order_lifecycle.models import Charge, Item, Order
 
 from ._policy import DEFAULT_POLICY, ActionPolicy
 from ._requests import TRANSITIONED
@@ -232,7 +232,7 @@ def _derived(
     for trigger, sources in triggers.items():
         for declared in on.get(trigger, ()):
             kept = declared.while_in
-            if kept is not None and (after.state not in kept or sources <= set(kept)):
+            if kept is not None and (after.state not in kept or sources.issubset(kept)):
                 continue  # no reason now, or an entry back from a state that kept the action
             for action in _subjects(spec, declared, before, after, fulfilment):
                 created.setdefault(action.key, action)
@@ -275,6 +275,27 @@ class _Plan:
     """Some action is per item (an item losing its open units cancels it)."""
     charges: bool
     """Some action is per uncaptured charge (a charge settled cancels it)."""
+    cancels: dict[tuple[OrderState, OrderState], tuple[_Cancellable, ...]] = attrs.field(
+        factory=dict, eq=False
+    )
+    """For a move between two states, the actions a change may cancel (see :func:`_cancelled`)."""
+
+
+_ORDER, _ITEMS, _CHARGES = "order", "items", "charges"
+
+
+@attrs.frozen
+class _Cancellable:
+    """An action a change between two states may cancel: its kind, what it is per, whether gone.
+
+    ``gone``: the change left the states that keep it (every subject's is cancelled); else
+    only the subjects the change closed are. An order-wide action is listed only when gone.
+    """
+
+    kind: ActionKind | str
+    per: str
+    gone: bool
+    on: OrderState | None = None
 
 
 _PLANS: dict[int, _Plan] = {}
@@ -409,10 +430,11 @@ def _item_actions(
 ) -> Iterator[Action]:
     """One action of ``kind`` for each item with open units whose fulfilment is ``physical``."""
     for item in order.items:
-        if item.open_quantity > 0:
+        units = item.open_quantity
+        if units > 0:
             found, note = fulfilment(item)
             if found is physical:
-                payload: dict[str, Any] = {"item_id": item.id, "quantity": item.open_quantity}
+                payload: dict[str, Any] = {"item_id": item.id, "quantity": units}
                 if item.sku is not None:
                     payload["sku"] = item.sku
                 yield _action(order.id, kind, item.id, payload | note)
@@ -433,33 +455,53 @@ def _cancelled(  # noqa: C901 (one branch per scope)
     """The keys of the actions whose reason the change took away (in any state), and why."""
     if before is None:
         return
-    left_state = before.state != after.state
     closed_items, settled = _closed(before, after)
-    if not (left_state or closed_items or settled):
+    if before.state == after.state and not (closed_items or settled):
         return
     left = f"the order left {before.state} for {after.state}"
-    for declared in spec.actions:
-        kind, scope = declared.kind, declared.for_each
-        gone = (
-            left_state
-            and declared.while_in is not None
-            and before.state in declared.while_in
-            and after.state not in declared.while_in
-        )
-        if scope is ActionScope.ORDER:
-            if gone and isinstance(declared.on, OrderState):
-                yield action_key(after.id, kind, _entry(before, declared.on)), left
-        elif scope in _ITEM_SCOPES:  # every item kind: however the item was classified
-            if gone or closed_items:
-                for item in after.items:
-                    if gone or item.id in closed_items:
-                        why = left if gone else f"item {item.id!r} has no open units any more"
-                        yield action_key(after.id, kind, item.id), why
-        elif scope is ActionScope.UNCAPTURED_CHARGE and (gone or settled):
+    order = _quoted(after.id)
+    for action in _cancellable(_plan(spec), before.state, after.state):
+        gone, per = action.gone, action.per
+        if not (gone or (closed_items if per is _ITEMS else settled if per is _CHARGES else 0)):
+            continue
+        # Each key is action_key's text: its order and kind quoted once for all its subjects.
+        head = f"[{order},{_quoted(str(action.kind))},"
+        if per is _ORDER:
+            yield f"{head}{_quoted(_entry(before, action.on))}]", left  # type: ignore[arg-type]
+        elif per is _ITEMS:  # every item kind: however the item was classified
+            for item in after.items:
+                if gone or item.id in closed_items:
+                    why = left if gone else f"item {item.id!r} has no open units any more"
+                    yield f"{head}{_quoted(item.id)}]", why
+        else:
             for charge in after.charges:
                 if gone or charge.id in settled:
                     why = left if gone else f"charge {charge.id!r} has nothing left to capture"
-                    yield action_key(after.id, kind, charge.id), why
+                    yield f"{head}{_quoted(charge.id)}]", why
+
+
+def _cancellable(plan: _Plan, was: OrderState, now: OrderState) -> tuple[_Cancellable, ...]:
+    """The actions a change from ``was`` to ``now`` may cancel, in the table's order; made once.
+
+    Of every declared action: an order-wide one left (the order left the states keeping
+    it, and it is declared on a state), each per item or per uncaptured charge (gone, or
+    cancelled for the parts the change closes); no other can be.
+    """
+    found = plan.cancels.get((was, now))
+    if found is None:
+        rows = []
+        for declared in plan.spec.actions:
+            kept, scope = declared.while_in, declared.for_each
+            gone = was != now and kept is not None and was in kept and now not in kept
+            if scope is ActionScope.ORDER:
+                if gone and isinstance(declared.on, OrderState):
+                    rows.append(_Cancellable(declared.kind, _ORDER, gone, declared.on))
+            elif scope in _ITEM_SCOPES:
+                rows.append(_Cancellable(declared.kind, _ITEMS, gone))
+            elif scope is ActionScope.UNCAPTURED_CHARGE:
+                rows.append(_Cancellable(declared.kind, _CHARGES, gone))
+        found = plan.cancels[was, now] = tuple(rows)
+    return found
 
 
 def _closed(before: Order, after: Order) -> tuple[set[str], set[str]]:
@@ -483,11 +525,7 @@ def _updated(spec: Spec, before: Order | None, after: Order) -> Iterator[Action]
     """What the change rewrites in the actions it leaves standing: units and money still open."""
     if before is None or (before.items is after.items and before.charges is after.charges):
         return  # no item or charge changed: nothing standing covers another amount
-    # The items and charges still open whose open units or money changed: found once.
-    units = {item.id: item.open_quantity for item in before.items}
-    items = [i for i in after.items if _moved(units.get(i.id, 0), i.open_quantity)]
-    money = {charge.id: charge.open_amount for charge in before.charges}
-    charges = [c for c in after.charges if _moved(money.get(c.id, 0), c.open_amount)]
+    items, charges = _moved_parts(before, after)
     if not items and not charges:
         return
     for declared in spec.actions:
@@ -501,6 +539,22 @@ def _updated(spec: Spec, before: Order | None, after: Order) -> Iterator[Action]
             for charge in charges:
                 amount: dict[str, Any] = {"amount": str(charge.open_amount)}
                 yield _action(after.id, _kind(declared), charge.id, amount)
+
+
+def _moved_parts(before: Order, after: Order) -> tuple[list[Item], list[Charge]]:
+    """The items and charges still open whose open units or money changed: found once.
+
+    Parts the change left as they were (the same tuple) changed none.
+    """
+    items: list[Item] = []
+    if before.items is not after.items:
+        units = {item.id: item.open_quantity for item in before.items}
+        items = [i for i in after.items if _moved(units.get(i.id, 0), i.open_quantity)]
+    charges: list[Charge] = []
+    if before.charges is not after.charges:
+        money = {charge.id: charge.open_amount for charge in before.charges}
+        charges = [c for c in after.charges if _moved(money.get(c.id, 0), c.open_amount)]
+    return items, charges
 
 
 def _moved(was: Decimal | int, now: Decimal | int) -> bool:

@@ -151,6 +151,7 @@ __all__ = [
 T = TypeVar("T")
 
 _NO_POLICY = ActionPolicy()  # the provider's flag alone classifies items
+_NOTHING_DELIVERED = Derived()  # what a group delivering no event asks of the outbox
 
 SPEC_VERSIONS = {"order": ORDER_SPEC.version, "checkout": CHECKOUT_SPEC.version}
 """The version of each table this code writes steps under."""
@@ -655,6 +656,9 @@ class Store(InboxStore, CheckoutCalls):
                 continue
             for change in group.changes:
                 changes[id(change)] = self._derive(change.base, change.order)
+            if not group.delivered:  # most groups: no event the outbox takes
+                delivered[id(group)] = _NOTHING_DELIVERED
+                continue
             found = [received(policy, d.event, d.body) for d in group.delivered]
             delivered[id(group)] = Derived(
                 tuple(a for d in found for a in d.created),

@@ -151,7 +151,7 @@ def check_groups(groups: object) -> list[tuple[SettledGroup, GroupResult | None]
             _, refused = checked_change(change)
             if refused is not None and refusal is None:
                 refusal = GroupResult(refused.outcome, refused.reason, index)
-            if change.order_id != group.order_id:
+            if change.order.id != group.order_id:  # an OrderChange: checked_change said so
                 raise WrongType(
                     "groups[].changes[]", f"a change of order {group.order_id!r}", change
                 )

@@ -81,6 +81,7 @@ __all__ = [
     "PENDING",
     "REFEED_STATUS",
     "SETTLED",
+    "SETTLE_FIRST",
     "SETTLE_PENDING",
     "SETTLE_STATUS",
     "SQLInbox",
@@ -179,6 +180,15 @@ SETTLE_PENDING = (
 
 Nothing where the delivery is gone, or settled meanwhile (its status row is not pending).
 """
+SETTLE_FIRST = (
+    "INSERT INTO ol_inbox_status (seq, status, reason, attempts, due_at) "  # noqa: S608 (constants)
+    "SELECT seq, ?1, ?2, 0, NULL FROM ol_inbox WHERE seq = ?3 "
+    f"ON CONFLICT (seq) DO UPDATE SET {_NEW_STATUS} WHERE ol_inbox_status.status = 'pending'"
+)
+""":data:`SETTLE_PENDING` of a first try (no attempts, no due time): three parameters, not six.
+
+Most settlements are a pending row applied at its first try.
+"""
 SETTLE_STATUS = (
     "UPDATE ol_inbox_status SET status = ?1, reason = ?2, attempts = ?3, due_at = ?4 "
     "WHERE seq = ?5 AND status = ?6"
@@ -254,10 +264,10 @@ class SQLInbox:
     _refeed = _REFEED
     _dismiss = _DISMISS
 
-    def _settle_sql(self, was: str) -> str:
-        """The statement that settles a row claimed in status ``was`` (:func:`_settle_params`)."""
-        del was  # one statement for every status: they are columns of the row
-        return _SETTLE
+    def _settle_row(self, settlement: Settlement) -> tuple[str, tuple[object, ...]]:
+        """The statement settling ``settlement``'s row where it is as claimed, its parameters."""
+        # One statement for every status: they are columns of the row.
+        return _SETTLE, _settle_params(settlement)
 
     def _rows(self, hint: str = "") -> str:
         """The rows with their statuses, to read from; ``hint`` names an index of ``ol_inbox``."""
@@ -474,9 +484,10 @@ class SQLInbox:
         if not settlements:
             return True
         by_statement: dict[str, list[tuple[object, ...]]] = {}
+        settle_row = self._settle_row
         for settlement in settlements:
-            sql = self._settle_sql(settlement.was)
-            by_statement.setdefault(sql, []).append(_settle_params(settlement))
+            sql, params = settle_row(settlement)
+            by_statement.setdefault(sql, []).append(params)
         settled = sum(self._write_many(sql, params) for sql, params in by_statement.items())
         if settled != len(settlements):
             return False
@@ -507,7 +518,7 @@ class SQLInbox:
         else:
             self._write_actions([delivered])
             for settlement in group.settlements:
-                if not self._write(self._settle_sql(settlement.was), _settle_params(settlement)):
+                if not self._write(*self._settle_row(settlement)):
                     reason = f"delivery {settlement.seq} was settled meanwhile"
                     result = GroupResult(ChangeOutcome.LOST, reason)
                     break

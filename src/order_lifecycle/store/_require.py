@@ -75,9 +75,13 @@ def require_storable(spec: MachineSpec[Any, Any], record: Order | Checkout) -> N
 def _storable_columns(record: Order | Checkout, steps: Sequence[Step[Any, Any]]) -> None:
     """Raise unless ``record``'s id columns and the event ids of ``steps`` are storable."""
     values = [step.event_id for step in steps]
-    values += (getattr(record, "checkout_id", None), getattr(record, "order_id", None))
-    if plain_text(record.id) and all(value is None or plain_text(value) for value in values):
-        return  # the common case, plain ASCII, as the checks below would pass it
+    values += (record.id, getattr(record, "checkout_id", None), getattr(record, "order_id", None))
+    try:  # the common case told at once: all text, ASCII without NUL, as the checks below pass
+        joined = "".join([value for value in values if value is not None])
+    except TypeError:  # not all text: the checks below say which
+        joined = "\x00"
+    if joined.isascii() and "\x00" not in joined:
+        return
     kind = type(record).__name__
     storable_text(record.id, f"{kind}.id")
     for name in ("checkout_id", "order_id"):

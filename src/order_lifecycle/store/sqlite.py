@@ -31,7 +31,7 @@ from order_lifecycle.exceptions import (
     StoreUnavailable,
     WrongType,
 )
-from order_lifecycle.webhooks import Incoming
+from order_lifecycle.webhooks import Incoming, Settlement
 
 from ._batch import CheckedKeep
 from ._check import StoredHistory
@@ -42,6 +42,7 @@ from ._inbox_sql import (
     JOINED_COLUMNS,
     MARKED_PENDING,
     REFEED_STATUS,
+    SETTLE_FIRST,
     SETTLE_PENDING,
     SETTLE_STATUS,
 )
@@ -112,9 +113,14 @@ class SQLiteStore(SQLStore):
     _refeed = REFEED_STATUS
     _dismiss = DISMISS_STATUS
 
-    def _settle_sql(self, was: str) -> str:
+    def _settle_row(self, settlement: Settlement) -> tuple[str, tuple[object, ...]]:
         # A pending row has no status row yet (or a pending one): added, else updated.
-        return SETTLE_PENDING if was == "pending" else SETTLE_STATUS
+        seq, was, status, reason, attempts, due_at = settlement
+        if was != "pending":
+            return SETTLE_STATUS, (status, reason, attempts, due_at, seq, was)
+        if attempts == 0 and due_at is None:
+            return SETTLE_FIRST, (status, reason, seq)
+        return SETTLE_PENDING, (status, reason, attempts, due_at, seq, was)
 
     dialect = SQLITE
     _data_errors = (sqlite3.DataError, sqlite3.IntegrityError)
