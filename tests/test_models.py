@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from order_lifecycle import (
@@ -26,7 +26,7 @@ from order_lifecycle.exceptions import UnknownState, WrongType
 from order_lifecycle.lifecycle import FraudState, Step
 from order_lifecycle.models import SnapshotMark
 from order_lifecycle.models._models import marked_charge
-from order_lifecycle.testing import charges, new_orders
+from order_lifecycle.testing import charges, items, new_orders
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -299,6 +299,57 @@ def test_evolved_is_what_attrs_evolve_gives_for_checked_parts(
     evolved = order.evolved(**parts)
     assert evolved == expected
     assert evolved.history is not order.history
+
+
+_CODES = st.sampled_from([None, "USD", "EUR"])
+
+
+@given(
+    new_orders(),
+    st.lists(items(st.sampled_from(["i1", "i2", "i3"])), max_size=3),
+    st.lists(
+        st.builds(
+            lambda c, i: attrs.evolve(c, id=i),
+            charges(currencies=_CODES),
+            st.sampled_from(["c1", "c2", "c3"]),
+        ),
+        max_size=3,
+    ),
+    _CODES,
+)
+@example(Order("o", "accepted"), [Item("i1", 1, None)] * 2, [], None)
+@example(Order("o", "accepted"), [], [Charge("c1", "pending", Decimal(1))] * 2, None)
+@example(Order("o", "accepted"), [], [Charge("c1", "pending", Decimal(1), "EUR")], "USD")
+@example(Order("o", "accepted"), [], [Charge("c1", "pending", Decimal(1), "EUR")], None)
+def test_evolved_holds_the_rules_of_an_orders_parts(
+    order: Order, given_items: list[Item], given_charges: list[Charge], currency: str | None
+) -> None:
+    """Order.evolved refuses an id twice or two currencies, else takes the currency stated."""
+    parts: dict[str, Any] = {
+        "fraud_state": None,
+        "items": tuple(given_items),
+        "charges": tuple(given_charges),
+        "checkout_id": None,
+        "currency": currency,
+        "as_of": None,
+    }
+    item_ids, charge_ids = [i.id for i in given_items], [c.id for c in given_charges]
+    stated = {c.currency for c in given_charges if c.currency is not None} | (
+        set() if currency is None else {currency}
+    )
+    if len(set(item_ids)) < len(item_ids):
+        why = f"order {order.id!r}: duplicate item ids in {item_ids}."
+    elif len(set(charge_ids)) < len(charge_ids):
+        why = f"order {order.id!r}: duplicate charge ids in {charge_ids}."
+    elif len(stated) > 1:
+        why = f"order {order.id!r}: one currency per order, got {', '.join(sorted(stated))}."
+    else:
+        evolved = order.evolved(**parts)
+        assert evolved.currency == (stated.pop() if stated else None)
+        assert (evolved.items, evolved.charges) == (parts["items"], parts["charges"])
+        return
+    with pytest.raises(InvalidInput, match=re.escape(why)):
+        order.evolved(**parts)
 
 
 _ANYTHING = st.one_of(
