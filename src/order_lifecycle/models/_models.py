@@ -564,10 +564,18 @@ class Order:
         history = steps.copy() if type(steps) is History else History(steps)
         if type(self) is not Order:  # a subclass may have fields of its own
             return attrs.evolve(self, history=history)
+        # Written out, not a loop over the fields: two calls a field fewer.
         clone = object.__new__(Order)
-        for name in _ORDER_FIELDS:
-            object.__setattr__(clone, name, getattr(self, name))
-        object.__setattr__(clone, "history", history)
+        setattr_ = object.__setattr__
+        setattr_(clone, "id", self.id)
+        setattr_(clone, "state", self.state)
+        setattr_(clone, "checkout_id", self.checkout_id)
+        setattr_(clone, "fraud_state", self.fraud_state)
+        setattr_(clone, "items", self.items)
+        setattr_(clone, "charges", self.charges)
+        setattr_(clone, "history", history)
+        setattr_(clone, "currency", self.currency)
+        setattr_(clone, "as_of", self.as_of)
         return clone
 
     def evolved(  # noqa: PLR0913 (the parts a snapshot sets)
@@ -632,9 +640,6 @@ class Order:
             len(self.history),
             f"order {self.id} is in dispute, but no step of its history enters it",
         )
-
-
-_ORDER_FIELDS = tuple(field.name for field in attrs.fields(Order))
 
 
 def _duplicates(
