@@ -47,7 +47,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
 import attrs
 
@@ -229,7 +228,7 @@ def _apply_charge(
             f"charge {charge_id!r} holds a newer snapshot ({local.as_of})",
         )
     charges = _merge_charges(order.charges, (data.charge,), event.mark)
-    trial = _evolve(event, order, data, charges=charges)
+    trial = _with_charges(event, order, data, charges)
     _require_consistent(event, order, data, trial)
     if in_place:
         _commit(order, trial, ())  # its charges and currency: nothing else differs
@@ -288,32 +287,26 @@ def _merge_items(
     return merged + added
 
 
-def _evolve(
-    event: Event,
-    order: Order,
-    data: OrderSnapshot | ChargeSnapshot,
-    **changes: Any,  # noqa: ANN401 (fields of Order, checked by Order)
+def _with_charges(
+    event: Event, order: Order, data: ChargeSnapshot, charges: tuple[Charge, ...]
 ) -> Order:
-    """A copy of ``order`` with ``changes`` (checked values of the snapshot); else a conflict.
+    """A copy of ``order`` with ``charges`` (checked values of the snapshot); else a conflict.
 
     ``Order.evolved``: the order's own rules on its parts are checked (ids unique, one
     currency), not every converter again. An order naming no currency takes its charges'.
     """
-    if len(changes) == len(_SNAPSHOT_FIELDS):  # an order snapshot's: every part given
-        parts = changes
-    else:
-        parts = {
-            "fraud_state": order.fraud_state,
-            "items": order.items,
-            "charges": order.charges,
-            "checkout_id": order.checkout_id,
-            "currency": order.currency,
-            "as_of": order.as_of,
-        } | changes
-    if "currency" not in changes and order.currency is None:
-        parts["currency"] = next((c.currency for c in order.charges if c.currency), None)
+    currency = order.currency
+    if currency is None:
+        currency = next((c.currency for c in order.charges if c.currency), None)
     try:
-        return order.evolved(**parts)
+        return order.evolved(
+            fraud_state=order.fraud_state,
+            items=order.items,
+            charges=charges,
+            checkout_id=order.checkout_id,
+            currency=currency,
+            as_of=order.as_of,
+        )
     except InvalidInput as error:
         raise _conflict(event, order, data, str(error).rstrip(".")) from None
 
@@ -484,14 +477,15 @@ def _tells_of_a_missed_dispute(order: Order, event: Event, data: OrderSnapshot) 
 
 def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
     """A copy of ``order`` holding the snapshot's data (its state is still the order's)."""
-    if data.checkout_id is not None and order.checkout_id not in {None, data.checkout_id}:
+    held = order.checkout_id
+    if data.checkout_id is not None and held is not None and held != data.checkout_id:
         raise _conflict(
             event,
             order,
             data,
             f"it names checkout {data.checkout_id!r}, the order checkout {order.checkout_id!r}",
         )
-    if data.currency is not None and order.currency not in {None, data.currency}:
+    if data.currency is not None and order.currency is not None and order.currency != data.currency:
         raise _conflict(
             event, order, data, f"it is in {data.currency}, the order in {order.currency}"
         )
@@ -499,17 +493,20 @@ def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
         items = _merge_items(order.items, data.items)
     except InvalidInput as error:
         raise _conflict(event, order, data, str(error).rstrip(".")) from None
-    return _evolve(
-        event,
-        order,
-        data,
-        fraud_state=data.reported_fraud_state,
-        items=items,
-        charges=_merge_charges(order.charges, data.charges, event.mark),
-        checkout_id=order.checkout_id or data.checkout_id,
-        currency=order.currency or data.currency,
-        as_of=event.mark,
-    )
+    mark = event.mark
+    charges = _merge_charges(order.charges, data.charges, mark)
+    fraud_state = data.reported_fraud_state
+    try:  # Order.evolved: the order's own rules on its parts (not every converter again)
+        return order.evolved(
+            fraud_state=fraud_state,
+            items=items,
+            charges=charges,
+            checkout_id=order.checkout_id or data.checkout_id,
+            currency=order.currency or data.currency,
+            as_of=mark,
+        )
+    except InvalidInput as error:
+        raise _conflict(event, order, data, str(error).rstrip(".")) from None
 
 
 def _by_way_of(steps: Sequence[_Step]) -> str:
