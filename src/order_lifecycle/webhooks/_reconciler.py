@@ -115,6 +115,8 @@ _MAX_IDLE = 3600
 
 
 _DELIVERED = frozenset({DeliveryStatus.APPLIED, DeliveryStatus.STALE})
+_COUNTED = frozenset({DeliveryStatus.WAITING, DeliveryStatus.UNKNOWN_ORDER})
+"""The statuses that count a try (the rest leave a delivery's attempts as they were)."""
 """The statuses of a modelled delivery the store's outbox takes, when it takes its type."""
 
 
@@ -511,13 +513,19 @@ class Reconciler:
                 outcomes[row.seq] = read
             else:
                 events.append((read, row))
-        events.sort(key=lambda pair: (pair[0].created_time, pair[1].seq))
+        # In the provider's time order, then as stored: sorted by (time, seq) tuples, with
+        # no key function called per delivery (the seqs differ, so the pairs are never
+        # compared).
+        if len(events) > 1:
+            events = [
+                pair for _, _, pair in sorted([(p[0].created_time, p[1].seq, p) for p in events])
+            ]
         waiting = self._apply_all(work, events, outcomes)
         if waiting and work.order is None and order_id is not None:
             overdue = [pair for pair in waiting if now - pair[1].received_at >= self.order_wait]
             if overdue:
                 waiting = self._fetched(work, waiting, overdue, outcomes, refused, now)
-        settlements = tuple(self._settlement(row, outcomes[row.seq], now) for row in rows)
+        settlements = tuple([self._settlement(row, outcomes[row.seq], now) for row in rows])
         group = SettledGroup(order_id, tuple(work.changes), settlements, tuple(work.delivered))
         return _Decided(group, outcomes, work.by)
 
@@ -720,9 +728,9 @@ class Reconciler:
         """The delivery's new status as written: a waiting one counts a try and is due later."""
         status = outcome.status
         attempts, due = row.attempts, None
-        if status in {DeliveryStatus.WAITING, DeliveryStatus.UNKNOWN_ORDER}:
+        if status in _COUNTED:
             attempts += 1
-        if status is DeliveryStatus.WAITING:
-            due = stamp(now + waiting_backoff(attempts))
+            if status is DeliveryStatus.WAITING:
+                due = stamp(now + waiting_backoff(attempts))
         # str(), not .value: a StrEnum's value, without enum's descriptor (two calls each).
         return Settlement(row.seq, str(row.status), str(status), outcome.reason, attempts, due)
