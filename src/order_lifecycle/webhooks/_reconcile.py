@@ -267,6 +267,8 @@ def _merge_items(
     """Each reported item applied onto the local one (units only close); new ones added."""
     if reported is None:
         return tuple(local)
+    if not local:  # a new order's: each reported item as it is (ids checked by the order)
+        return tuple([s.onto(None) for s in reported])
     if len(reported) == len(local):  # the common case: the same items, in the same order
         pairwise: list[Item] = []
         changed = False
