@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -361,6 +361,38 @@ _ANYTHING = st.one_of(
     st.binary(max_size=4),
     st.sampled_from(["\x00", "\ud800", "i-1", ""]),
 )
+
+
+class _Instant(datetime):
+    """A datetime of a subclass: taken as any datetime is (by the validators, not at once)."""
+
+
+_TIMES = st.one_of(
+    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5))])),
+    st.datetimes(),  # naive
+    st.builds(
+        lambda t: _Instant.fromtimestamp(t.timestamp(), UTC), st.datetimes(timezones=st.just(UTC))
+    ),
+    _ANYTHING,
+)
+
+
+@given(_TIMES, st.one_of(st.text(max_size=6), _ANYTHING))
+def test_a_snapshot_mark_takes_an_aware_time_and_an_id_or_raises_wrongtype(
+    at: object, event_id: object
+) -> None:
+    """SnapshotMark takes an aware datetime and a non-empty str as given; else WrongType."""
+    if not isinstance(at, datetime) or at.tzinfo is None:
+        why = "SnapshotMark.at must be an aware datetime"
+    elif not isinstance(event_id, str) or not event_id:
+        why = "SnapshotMark.event_id must be a non-empty str"
+    else:
+        mark = SnapshotMark(at, event_id)
+        assert (mark.at, mark.event_id) == (at, event_id)
+        assert mark.at is at
+        return
+    with pytest.raises(WrongType, match=re.escape(why)):
+        SnapshotMark(at, event_id)  # type: ignore[arg-type]
 
 
 @given(

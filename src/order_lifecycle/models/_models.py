@@ -166,7 +166,7 @@ def _optional_mark(instance: object, attribute: attrs.Attribute[Any], value: obj
         )
 
 
-@attrs.frozen(weakref_slot=False)  # a value: nothing refers to it weakly
+@attrs.frozen(weakref_slot=False, init=False)  # a value: nothing refers to it weakly
 class SnapshotMark:
     """The provider event a snapshot of data came from: its ``createdTime``, then its id.
 
@@ -176,6 +176,17 @@ class SnapshotMark:
 
     at: datetime = attrs.field(validator=_aware)
     event_id: str = attrs.field(validator=_text)
+
+    def __init__(self, at: datetime, event_id: str) -> None:
+        # Written out (every delivery's event makes one): a value of the exact type is
+        # taken at once; anything else goes to the fields' own validators.
+        if type(at) is not datetime or at.tzinfo is None:
+            _aware(self, _MARK.at, at)
+        if type(event_id) is not str or not event_id:
+            _text(self, _MARK.event_id, event_id)
+        setattr_ = object.__setattr__
+        setattr_(self, "at", at)
+        setattr_(self, "event_id", event_id)
 
     def __str__(self) -> str:
         return f"event {self.event_id!r} of {self.at.isoformat()}"
@@ -201,6 +212,9 @@ class SnapshotMark:
         if type(other) is not SnapshotMark:
             return NotImplemented
         return (self.at, self.event_id) >= (other.at, other.event_id)
+
+
+_MARK = attrs.fields(SnapshotMark)
 
 
 @attrs.frozen(weakref_slot=False)
