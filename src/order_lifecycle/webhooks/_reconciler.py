@@ -589,9 +589,15 @@ class Reconciler:
         # Asked once: the working order is never changed (each change's order is a new
         # one), so the answer holds for the keys' stale check and for the apply below.
         fresh = work.order is None or not already_applied(work.order, read.id)
-        event = self._event(work, read, row, fresh=fresh)
-        if isinstance(event, Outcome):
-            return event
+        if isinstance(read, Event):
+            event = read
+        else:  # stale by its keys, or parsed now
+            found = self._unless_stale(work, read, row, fresh)
+            if isinstance(found, Outcome):
+                return found
+            event = found
+        if _unmodelled(event):
+            return self._deliver(work, event, row)
         try:
             reconciled = applied_to_copy(work.order, event, unseen=fresh and event.id == read.id)
         except EventConflict as conflict:
@@ -605,15 +611,6 @@ class Reconciler:
         if status in _DELIVERED and self._delivers(work, event.type):
             work.delivered.append(Delivered(event, row.body))
         return Outcome(status, reconciled.reason, reconciled.steps)
-
-    def _event(
-        self, work: _Work, read: Event | Keys, row: StoredDelivery, *, fresh: bool
-    ) -> Event | Outcome:
-        """The delivery's event to reconcile; or its outcome (stale by its keys, unmodelled)."""
-        event = read if isinstance(read, Event) else self._unless_stale(work, read, row, fresh)
-        if isinstance(event, Outcome) or not _unmodelled(event):
-            return event
-        return self._deliver(work, event, row)
 
     def _deliver(self, work: _Work, event: Event, row: StoredDelivery) -> Outcome:
         """A type the table does not model, which the outbox takes: handed over, id recorded."""
@@ -650,7 +647,7 @@ class Reconciler:
         The claim's write derives its actions by the one policy it reads, so asking once
         a claim answers as the write does; it saves three calls a delivery.
         """
-        taken = work.outbox.get(event_type)
+        taken = work.outbox.get(event_type)  # asked once a claim: the rest are lookups
         if taken is None:
             taken = work.outbox[event_type] = self.store.delivers(event_type)
         return taken
