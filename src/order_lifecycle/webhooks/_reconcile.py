@@ -247,9 +247,12 @@ def _merge_charges(
     """Each reported charge replaces the local one unless that holds a newer snapshot."""
     if reported is None:
         return tuple(local)
-    if len(local) == 1 and len(reported) == 1:  # the common case, told without a dict
-        (held,), (charge,) = local, reported
-        if held.id == charge.id:
+    if len(reported) == 1:  # the common case, told without a dict
+        (charge,) = reported
+        if not local:  # a new order's charge
+            return (marked_charge(charge, mark),)
+        if len(local) == 1 and local[0].id == charge.id:
+            held = local[0]
             newer = held.as_of is not None and held.as_of > mark
             return (held,) if newer else (marked_charge(charge, mark),)
     fresh = {c.id: marked_charge(c, mark) for c in reported}
