@@ -165,10 +165,19 @@ def _apply_event(
             EventOutcome.DUPLICATE, order, f"event {event.id!r} was applied to the order already"
         )
     if isinstance(data, ChargeSnapshot):
-        return _apply_charge(order, event, data, in_place=in_place)
+        return _apply_charge(order, event, data, _mark(event), in_place=in_place)
     if order is None:
         return _create(event, data)
-    return _apply_order(order, event, data, in_place=in_place)
+    return _apply_order(order, event, data, _mark(event), in_place=in_place)
+
+
+def _mark(event: Event) -> SnapshotMark:
+    """``event.mark``, built here: the mark is read once a delivery, so not kept on the event.
+
+    (A cached property of a frozen class is computed through ``__getattr__`` the first time:
+    about as dear again as building the mark.)
+    """
+    return SnapshotMark(event.created_time, event.id)
 
 
 def _unknown_reason(event: Event) -> str:
@@ -209,7 +218,7 @@ def already_applied(order: Order, event_id: str) -> bool:
 
 
 def _apply_charge(
-    order: Order | None, event: Event, data: ChargeSnapshot, *, in_place: bool
+    order: Order | None, event: Event, data: ChargeSnapshot, mark: SnapshotMark, *, in_place: bool
 ) -> Reconciled:
     if order is None:
         raise _conflict(
@@ -221,13 +230,13 @@ def _apply_charge(
         )
     charge_id = data.charge.id
     local = next((c for c in order.charges if c.id == charge_id), None)
-    if local is not None and local.as_of is not None and local.as_of > event.mark:
+    if local is not None and local.as_of is not None and local.as_of > mark:
         return Reconciled(
             EventOutcome.STALE,
             order,
             f"charge {charge_id!r} holds a newer snapshot ({local.as_of})",
         )
-    charges = _merge_charges(order.charges, (data.charge,), event.mark)
+    charges = _merge_charges(order.charges, (data.charge,), mark)
     trial = _with_charges(event, order, data, charges)
     _require_consistent(event, order, data, trial)
     if in_place:
@@ -353,8 +362,10 @@ _EVIDENCE: dict[str, Callable[[Order], str]] = {
 # --- order snapshots ------------------------------------------------------------------------
 
 
-def _apply_order(order: Order, event: Event, data: OrderSnapshot, *, in_place: bool) -> Reconciled:
-    if order.as_of is not None and event.mark < order.as_of:
+def _apply_order(
+    order: Order, event: Event, data: OrderSnapshot, mark: SnapshotMark, *, in_place: bool
+) -> Reconciled:
+    if order.as_of is not None and mark < order.as_of:
         if related(data.state, order.state):
             return Reconciled(
                 EventOutcome.STALE,
@@ -371,7 +382,7 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot, *, in_place: b
     resolving = _tells_of_a_missed_dispute(order, event, data)
     refusal: EventConflict | None = None
     try:
-        trial = _merged(order, event, data)
+        trial = _merged(order, event, data, mark)
     except EventConflict as error:
         steps, refusal = None, error
     else:
@@ -480,7 +491,7 @@ def _tells_of_a_missed_dispute(order: Order, event: Event, data: OrderSnapshot) 
     return not entries(order.history, OrderState.DISPUTE)  # a long history's index answers
 
 
-def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
+def _merged(order: Order, event: Event, data: OrderSnapshot, mark: SnapshotMark) -> Order:
     """A copy of ``order`` holding the snapshot's data (its state is still the order's)."""
     held = order.checkout_id
     if data.checkout_id is not None and held is not None and held != data.checkout_id:
@@ -498,7 +509,6 @@ def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
         items = _merge_items(order.items, data.items)
     except InvalidInput as error:
         raise _conflict(event, order, data, str(error).rstrip(".")) from None
-    mark = event.mark
     charges = _merge_charges(order.charges, data.charges, mark)
     fraud_state = data.reported_fraud_state
     try:  # Order.evolved: the order's own rules on its parts (not every converter again)
