@@ -569,7 +569,9 @@ class Reconciler:
             waiting = still
         return waiting
 
-    def _apply(self, work: _Work, read: Event | Keys, row: StoredDelivery) -> Outcome:  # noqa: PLR0911 (one return per way a delivery ends)
+    def _apply(  # noqa: PLR0911 (one return per way a delivery ends)
+        self, work: _Work, read: Event | Keys, row: StoredDelivery
+    ) -> Outcome:
         """One event on the order as the deliveries before left it; its change noted.
 
         A delivery read by its keys only is told duplicate or stale by them, else parsed
