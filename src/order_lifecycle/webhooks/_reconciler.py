@@ -115,9 +115,9 @@ _MAX_IDLE = 3600
 
 
 _DELIVERED = frozenset({DeliveryStatus.APPLIED, DeliveryStatus.STALE})
+"""The statuses of a modelled delivery the store's outbox takes, when it takes its type."""
 _COUNTED = frozenset({DeliveryStatus.WAITING, DeliveryStatus.UNKNOWN_ORDER})
 """The statuses that count a try (the rest leave a delivery's attempts as they were)."""
-"""The statuses of a modelled delivery the store's outbox takes, when it takes its type."""
 
 
 def _unmodelled(event: Event) -> bool:
