@@ -649,7 +649,7 @@ class Reconciler:
         The claim's write derives its actions by the one policy it reads, so asking once
         a claim answers as the write does; it saves three calls a delivery.
         """
-        taken = work.outbox.get(event_type)  # asked once a claim: the rest are lookups
+        taken = work.outbox.get(event_type)
         if taken is None:
             taken = work.outbox[event_type] = self.store.delivers(event_type)
         return taken
