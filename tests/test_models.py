@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from order_lifecycle import (
@@ -26,7 +26,7 @@ from order_lifecycle.exceptions import UnknownState, WrongType
 from order_lifecycle.lifecycle import FraudState, Step
 from order_lifecycle.models import SnapshotMark
 from order_lifecycle.models._models import marked_charge
-from order_lifecycle.testing import charges, new_orders
+from order_lifecycle.testing import charges, items, new_orders
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -301,6 +301,57 @@ def test_evolved_is_what_attrs_evolve_gives_for_checked_parts(
     assert evolved.history is not order.history
 
 
+_CODES = st.sampled_from([None, "USD", "EUR"])
+
+
+@given(
+    new_orders(),
+    st.lists(items(st.sampled_from(["i1", "i2", "i3"])), max_size=3),
+    st.lists(
+        st.builds(
+            lambda c, i: attrs.evolve(c, id=i),
+            charges(currencies=_CODES),
+            st.sampled_from(["c1", "c2", "c3"]),
+        ),
+        max_size=3,
+    ),
+    _CODES,
+)
+@example(Order("o", "accepted"), [Item("i1", 1, None)] * 2, [], None)
+@example(Order("o", "accepted"), [], [Charge("c1", "pending", Decimal(1))] * 2, None)
+@example(Order("o", "accepted"), [], [Charge("c1", "pending", Decimal(1), "EUR")], "USD")
+@example(Order("o", "accepted"), [], [Charge("c1", "pending", Decimal(1), "EUR")], None)
+def test_evolved_holds_the_rules_of_an_orders_parts(
+    order: Order, given_items: list[Item], given_charges: list[Charge], currency: str | None
+) -> None:
+    """Order.evolved refuses an id twice or two currencies, else takes the currency stated."""
+    parts: dict[str, Any] = {
+        "fraud_state": None,
+        "items": tuple(given_items),
+        "charges": tuple(given_charges),
+        "checkout_id": None,
+        "currency": currency,
+        "as_of": None,
+    }
+    item_ids, charge_ids = [i.id for i in given_items], [c.id for c in given_charges]
+    stated = {c.currency for c in given_charges if c.currency is not None} | (
+        set() if currency is None else {currency}
+    )
+    if len(set(item_ids)) < len(item_ids):
+        why = f"order {order.id!r}: duplicate item ids in {item_ids}."
+    elif len(set(charge_ids)) < len(charge_ids):
+        why = f"order {order.id!r}: duplicate charge ids in {charge_ids}."
+    elif len(stated) > 1:
+        why = f"order {order.id!r}: one currency per order, got {', '.join(sorted(stated))}."
+    else:
+        evolved = order.evolved(**parts)
+        assert evolved.currency == (stated.pop() if stated else None)
+        assert (evolved.items, evolved.charges) == (parts["items"], parts["charges"])
+        return
+    with pytest.raises(InvalidInput, match=re.escape(why)):
+        order.evolved(**parts)
+
+
 _ANYTHING = st.one_of(
     st.none(),
     st.booleans(),
@@ -310,6 +361,38 @@ _ANYTHING = st.one_of(
     st.binary(max_size=4),
     st.sampled_from(["\x00", "\ud800", "i-1", ""]),
 )
+
+
+class _Instant(datetime):
+    """A datetime of a subclass: taken as any datetime is (by the validators, not at once)."""
+
+
+_TIMES = st.one_of(
+    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5))])),
+    st.datetimes(),  # naive
+    st.builds(
+        lambda t: _Instant.fromtimestamp(t.timestamp(), UTC), st.datetimes(timezones=st.just(UTC))
+    ),
+    _ANYTHING,
+)
+
+
+@given(_TIMES, st.one_of(st.text(max_size=6), _ANYTHING))
+def test_a_snapshot_mark_takes_an_aware_time_and_an_id_or_raises_wrongtype(
+    at: object, event_id: object
+) -> None:
+    """SnapshotMark takes an aware datetime and a non-empty str as given; else WrongType."""
+    if not isinstance(at, datetime) or at.tzinfo is None:
+        why = "SnapshotMark.at must be an aware datetime"
+    elif not isinstance(event_id, str) or not event_id:
+        why = "SnapshotMark.event_id must be a non-empty str"
+    else:
+        mark = SnapshotMark(at, event_id)
+        assert (mark.at, mark.event_id) == (at, event_id)
+        assert mark.at is at
+        return
+    with pytest.raises(WrongType, match=re.escape(why)):
+        SnapshotMark(at, event_id)  # type: ignore[arg-type]
 
 
 @given(

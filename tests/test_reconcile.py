@@ -13,13 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from order_lifecycle import Charge, ChargeState, EventConflict, Item, Order, OrderEvent, OrderState
-from order_lifecycle.exceptions import WrongType
-from order_lifecycle.lifecycle import ORDER_SPEC, FraudState, replay
+from order_lifecycle.exceptions import InvalidInput, WrongType
+from order_lifecycle.lifecycle import ORDER_SPEC, FraudState, ItemState, replay
 from order_lifecycle.models import SnapshotMark
 from order_lifecycle.models._models import marked_charge
+from order_lifecycle.provider import ItemSnapshot
 from order_lifecycle.testing import OrderLife, assert_order_invariants, charges, order_lives
 from order_lifecycle.webhooks import Event, EventOutcome, Reconciled, apply_event, parse_event
-from order_lifecycle.webhooks._reconcile import applied_to_copy
+from order_lifecycle.webhooks._reconcile import _merge_charges, _merge_items, applied_to_copy
 
 from . import webhook_events as ev
 
@@ -793,6 +794,68 @@ def test_a_marked_charge_is_the_charge_evolved(charge: Charge) -> None:
     """marked_charge gives what attrs.evolve(charge, as_of=mark) gives, every field kept."""
     mark = SnapshotMark(ev.T0, "evt-1")
     assert marked_charge(charge, mark) == attrs.evolve(charge, as_of=mark)
+
+
+_MARKS = st.builds(
+    SnapshotMark, st.integers(0, 3).map(lambda n: ev.T0 + timedelta(seconds=n)), st.just("evt-1")
+)
+_POOLED_CHARGES = st.builds(
+    lambda c, i, m: marked_charge(attrs.evolve(c, id=i), m),
+    charges(st.sampled_from(list(ChargeState))),
+    st.sampled_from(["c1", "c2"]),
+    st.one_of(st.none(), _MARKS),
+)
+
+
+@given(
+    st.lists(_POOLED_CHARGES, max_size=2, unique_by=lambda c: c.id),  # an order's: ids unique
+    st.lists(_POOLED_CHARGES, max_size=3),
+    _MARKS,
+)
+def test_merged_charges_are_the_merge_by_id(
+    local: list[Charge], reported: list[Charge], mark: SnapshotMark
+) -> None:
+    """Each reported charge (an id's last) replaces the local one but a newer; new ones added."""
+    fresh = {c.id: marked_charge(c, mark) for c in reported}
+    kept = [c if c.id not in fresh or (c.as_of and c.as_of > mark) else fresh[c.id] for c in local]
+    added = [c for c in fresh.values() if c.id not in {c.id for c in local}]
+    merged = _merge_charges(tuple(local), tuple(reported), mark)
+    assert merged == (*kept, *added)
+    assert _merge_charges(tuple(local), None, mark) == tuple(local)
+
+
+_POOLED_ITEMS = st.builds(
+    lambda i, n, f: Item(i, n, physical=None, fulfilled=min(f, n)),
+    st.sampled_from(["i1", "i2"]),
+    st.integers(1, 2),
+    st.integers(0, 2),
+)
+_ITEM_SNAPSHOTS = st.builds(
+    ItemSnapshot,
+    st.builds(
+        Item, st.sampled_from(["i1", "i2"]), st.integers(1, 2), st.sampled_from([None, True])
+    ),
+    st.one_of(st.none(), st.sampled_from(list(ItemState))),
+)
+
+
+@given(
+    st.lists(_POOLED_ITEMS, max_size=2, unique_by=lambda i: i.id),  # an order's: ids unique
+    st.lists(_ITEM_SNAPSHOTS, max_size=3),
+)
+def test_merged_items_are_each_snapshot_onto_its_item(
+    local: list[Item], reported: list[ItemSnapshot]
+) -> None:
+    """Each item takes its (last) snapshot, new ones are added; or the quantity's error."""
+    by_id = {s.id: s for s in reported}
+    try:
+        merged = [by_id[i.id].onto(i) if i.id in by_id else i for i in local]
+        added = [s.onto(None) for s in reported if s.id not in {i.id for i in local}]
+    except InvalidInput as error:
+        with pytest.raises(InvalidInput, match=re.escape(str(error))):
+            _merge_items(tuple(local), tuple(reported))
+        return
+    assert _merge_items(tuple(local), tuple(reported)) == (*merged, *added)
 
 
 # --- the provider's record, whatever the data lags -------------------------------------------

@@ -293,7 +293,10 @@ class Machine(Generic[S, E, M]):
 
     def unmet_requirements(self, model: M) -> tuple[GuardSpec, ...]:
         """The guards the model's state requires (``StateSpec.requires``) that its data breaks."""
-        return tuple(spec for guard, spec in self._requires[model.state] if not guard(model, None))
+        requires = self._requires[model.state]
+        if not requires:  # most states require nothing: no generator started
+            return ()
+        return tuple(spec for guard, spec in requires if not guard(model, None))
 
     def event(self, value: object) -> E:
         """``value`` as one of this machine's events (its name is accepted)."""

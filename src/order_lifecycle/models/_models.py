@@ -166,7 +166,7 @@ def _optional_mark(instance: object, attribute: attrs.Attribute[Any], value: obj
         )
 
 
-@attrs.frozen(weakref_slot=False)  # a value: nothing refers to it weakly
+@attrs.frozen(weakref_slot=False, init=False)  # a value: nothing refers to it weakly
 class SnapshotMark:
     """The provider event a snapshot of data came from: its ``createdTime``, then its id.
 
@@ -176,6 +176,17 @@ class SnapshotMark:
 
     at: datetime = attrs.field(validator=_aware)
     event_id: str = attrs.field(validator=_text)
+
+    def __init__(self, at: datetime, event_id: str) -> None:
+        # Written out (every delivery's event makes one): a value of the exact type is
+        # taken at once; anything else goes to the fields' own validators.
+        if type(at) is not datetime or at.tzinfo is None:
+            _aware(self, _MARK.at, at)
+        if type(event_id) is not str or not event_id:
+            _text(self, _MARK.event_id, event_id)
+        setattr_ = object.__setattr__
+        setattr_(self, "at", at)
+        setattr_(self, "event_id", event_id)
 
     def __str__(self) -> str:
         return f"event {self.event_id!r} of {self.at.isoformat()}"
@@ -201,6 +212,9 @@ class SnapshotMark:
         if type(other) is not SnapshotMark:
             return NotImplemented
         return (self.at, self.event_id) >= (other.at, other.event_id)
+
+
+_MARK = attrs.fields(SnapshotMark)
 
 
 @attrs.frozen(weakref_slot=False)
@@ -485,19 +499,27 @@ class Order:
     def _check_parts(self) -> None:
         """The order's own rules on its parts: item and charge ids unique, one currency."""
         # Every delivery checks its trial order: one part of a kind needs no set built.
-        for kind, parts in (("item", self.items), ("charge", self.charges)):
-            if len(parts) > 1 and len({p.id for p in parts}) != len(parts):
-                ids = [p.id for p in parts]
-                raise InvalidInput(f"order {self.id!r}: duplicate {kind} ids in {ids}.")
-        stated = {c.currency for c in self.charges if c.currency is not None}
-        if self.currency is not None:
-            stated.add(self.currency)
-        if len(stated) > 1:
-            raise InvalidInput(
-                f"order {self.id!r}: one currency per order, got {', '.join(sorted(stated))}."
-            )
-        if self.currency is None and stated:
-            self.currency = stated.pop()
+        items, charges = self.items, self.charges
+        if len(items) > 1 and len({p.id for p in items}) != len(items):
+            raise _duplicates(self.id, "item", items)
+        if len(charges) > 1 and len({p.id for p in charges}) != len(charges):
+            raise _duplicates(self.id, "charge", charges)
+        # One currency: the order's, or the first a charge states; a loop, not a set, as a
+        # delivery's order has one charge or two, most often in the order's currency.
+        currency = self.currency
+        for charge in charges:
+            code = charge.currency
+            if code is not None and code != currency:
+                if currency is not None:
+                    stated = {c.currency for c in charges if c.currency is not None}
+                    stated.add(currency)
+                    raise InvalidInput(
+                        f"order {self.id!r}: one currency per order, "
+                        f"got {', '.join(sorted(stated))}."
+                    )
+                currency = code
+        if self.currency is None and currency is not None:
+            self.currency = currency
 
     @classmethod
     def create(  # noqa: PLR0913 (an order has this many parts)
@@ -556,10 +578,18 @@ class Order:
         history = steps.copy() if type(steps) is History else History(steps)
         if type(self) is not Order:  # a subclass may have fields of its own
             return attrs.evolve(self, history=history)
+        # Written out, not a loop over the fields: two calls a field fewer.
         clone = object.__new__(Order)
-        for name in _ORDER_FIELDS:
-            object.__setattr__(clone, name, getattr(self, name))
-        object.__setattr__(clone, "history", history)
+        setattr_ = object.__setattr__
+        setattr_(clone, "id", self.id)
+        setattr_(clone, "state", self.state)
+        setattr_(clone, "checkout_id", self.checkout_id)
+        setattr_(clone, "fraud_state", self.fraud_state)
+        setattr_(clone, "items", self.items)
+        setattr_(clone, "charges", self.charges)
+        setattr_(clone, "history", history)
+        setattr_(clone, "currency", self.currency)
+        setattr_(clone, "as_of", self.as_of)
         return clone
 
     def evolved(  # noqa: PLR0913 (the parts a snapshot sets)
@@ -582,17 +612,23 @@ class Order:
             InvalidInput: an item or charge id twice, or two currencies.
 
         """
-        clone = self._clone()  # the one new order (the trial): Order.copy is not called
-        for name, value in (
-            ("fraud_state", fraud_state),
-            ("items", items),
-            ("charges", charges),
-            ("checkout_id", checkout_id),
-            ("currency", currency),
-            ("as_of", as_of),
-        ):
-            object.__setattr__(clone, name, value)
-        clone._check_parts()  # noqa: SLF001 (its own class's rules)
+        if type(self) is not Order:  # a subclass may have fields of its own
+            clone = self._clone()
+        else:  # the one new order (the trial), each field set once, written out
+            steps = self.history
+            clone = object.__new__(Order)
+            setattr_ = object.__setattr__
+            setattr_(clone, "id", self.id)
+            setattr_(clone, "state", self.state)
+            setattr_(clone, "history", steps.copy() if type(steps) is History else History(steps))
+        setattr_ = object.__setattr__
+        setattr_(clone, "fraud_state", fraud_state)
+        setattr_(clone, "items", items)
+        setattr_(clone, "charges", charges)
+        setattr_(clone, "checkout_id", checkout_id)
+        setattr_(clone, "currency", currency)
+        setattr_(clone, "as_of", as_of)
+        clone._check_parts()
         return clone
 
     @property
@@ -620,7 +656,11 @@ class Order:
         )
 
 
-_ORDER_FIELDS = tuple(field.name for field in attrs.fields(Order))
+def _duplicates(
+    order_id: str, kind: str, parts: tuple[Item, ...] | tuple[Charge, ...]
+) -> InvalidInput:
+    ids = [p.id for p in parts]
+    return InvalidInput(f"order {order_id!r}: duplicate {kind} ids in {ids}.")
 
 
 @attrs.define(repr=False)

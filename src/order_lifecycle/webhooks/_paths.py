@@ -242,25 +242,27 @@ def walk(
     state, length = order.state, len(order.history)
     steps = []
     for index, move in enumerate(moves):
+        row = move.row
         if checked and not move.forced:
-            chosen = ORDER_MACHINE.row_for(order, move.row.event)
-            if chosen is None or chosen.dest is not move.row.dest:
+            # The row the machine takes (the first whose guard passes), recorded below as
+            # fire would record it: its guards are not asked twice.
+            chosen = ORDER_MACHINE.row_for(order, row.event)
+            if chosen is None or chosen.dest is not row.dest:
                 del order.history[length:]
                 order.state = state
                 return None
+            row = chosen
         # Entered before (its history's entries, the steps just taken included; a long
         # history answers from its index): then not a first entry.
-        entered = entries(order.history, move.row.dest) > 0
-        at = _step_time(move.row.dest, entered, data, event, previous)
+        entered = entries(order.history, row.dest) > 0
+        at = _step_time(row.dest, entered, data, event, previous)
         event_id = event.id if index == announcing else None
         implied = index != announcing
-        if move.forced:
-            step = ORDER_MACHINE.record(order, move.row, at=at, event_id=event_id, implied=implied)
+        if checked or move.forced:
+            step = ORDER_MACHINE.record(order, row, at=at, event_id=event_id, implied=implied)
         else:
-            step = ORDER_MACHINE.fire(
-                order, move.row.event, at=at, event_id=event_id, implied=implied
-            )
-        previous = step.at
+            step = ORDER_MACHINE.fire(order, row.event, at=at, event_id=event_id, implied=implied)
+        previous = at  # the step's own time (``step.at`` gives back an equal datetime)
         steps.append(step)
     return steps
 

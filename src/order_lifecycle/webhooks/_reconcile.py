@@ -47,7 +47,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
 import attrs
 
@@ -166,10 +165,19 @@ def _apply_event(
             EventOutcome.DUPLICATE, order, f"event {event.id!r} was applied to the order already"
         )
     if isinstance(data, ChargeSnapshot):
-        return _apply_charge(order, event, data, in_place=in_place)
+        return _apply_charge(order, event, data, _mark(event), in_place=in_place)
     if order is None:
         return _create(event, data)
-    return _apply_order(order, event, data, in_place=in_place)
+    return _apply_order(order, event, data, _mark(event), in_place=in_place)
+
+
+def _mark(event: Event) -> SnapshotMark:
+    """``event.mark``, built here: the mark is read once a delivery, so not kept on the event.
+
+    (A cached property of a frozen class is computed through ``__getattr__`` the first time:
+    about as dear again as building the mark.)
+    """
+    return SnapshotMark(event.created_time, event.id)
 
 
 def _unknown_reason(event: Event) -> str:
@@ -210,7 +218,7 @@ def already_applied(order: Order, event_id: str) -> bool:
 
 
 def _apply_charge(
-    order: Order | None, event: Event, data: ChargeSnapshot, *, in_place: bool
+    order: Order | None, event: Event, data: ChargeSnapshot, mark: SnapshotMark, *, in_place: bool
 ) -> Reconciled:
     if order is None:
         raise _conflict(
@@ -222,14 +230,14 @@ def _apply_charge(
         )
     charge_id = data.charge.id
     local = next((c for c in order.charges if c.id == charge_id), None)
-    if local is not None and local.as_of is not None and local.as_of > event.mark:
+    if local is not None and local.as_of is not None and local.as_of > mark:
         return Reconciled(
             EventOutcome.STALE,
             order,
             f"charge {charge_id!r} holds a newer snapshot ({local.as_of})",
         )
-    charges = _merge_charges(order.charges, (data.charge,), event.mark)
-    trial = _evolve(event, order, data, charges=charges)
+    charges = _merge_charges(order.charges, (data.charge,), mark)
+    trial = _with_charges(event, order, data, charges)
     _require_consistent(event, order, data, trial)
     if in_place:
         _commit(order, trial, ())  # its charges and currency: nothing else differs
@@ -248,9 +256,12 @@ def _merge_charges(
     """Each reported charge replaces the local one unless that holds a newer snapshot."""
     if reported is None:
         return tuple(local)
-    if len(local) == 1 and len(reported) == 1:  # the common case, told without a dict
-        (held,), (charge,) = local, reported
-        if held.id == charge.id:
+    if len(reported) == 1:  # the common case, told without a dict
+        (charge,) = reported
+        if not local:  # a new order's charge
+            return (marked_charge(charge, mark),)
+        if len(local) == 1 and local[0].id == charge.id:
+            held = local[0]
             newer = held.as_of is not None and held.as_of > mark
             return (held,) if newer else (marked_charge(charge, mark),)
     fresh = {c.id: marked_charge(c, mark) for c in reported}
@@ -268,6 +279,8 @@ def _merge_items(
     """Each reported item applied onto the local one (units only close); new ones added."""
     if reported is None:
         return tuple(local)
+    if not local:  # a new order's: each reported item as it is (ids checked by the order)
+        return tuple([s.onto(None) for s in reported])
     if len(reported) == len(local):  # the common case: the same items, in the same order
         pairwise: list[Item] = []
         changed = False
@@ -288,32 +301,26 @@ def _merge_items(
     return merged + added
 
 
-def _evolve(
-    event: Event,
-    order: Order,
-    data: OrderSnapshot | ChargeSnapshot,
-    **changes: Any,  # noqa: ANN401 (fields of Order, checked by Order)
+def _with_charges(
+    event: Event, order: Order, data: ChargeSnapshot, charges: tuple[Charge, ...]
 ) -> Order:
-    """A copy of ``order`` with ``changes`` (checked values of the snapshot); else a conflict.
+    """A copy of ``order`` with ``charges`` (checked values of the snapshot); else a conflict.
 
     ``Order.evolved``: the order's own rules on its parts are checked (ids unique, one
     currency), not every converter again. An order naming no currency takes its charges'.
     """
-    if len(changes) == len(_SNAPSHOT_FIELDS):  # an order snapshot's: every part given
-        parts = changes
-    else:
-        parts = {
-            "fraud_state": order.fraud_state,
-            "items": order.items,
-            "charges": order.charges,
-            "checkout_id": order.checkout_id,
-            "currency": order.currency,
-            "as_of": order.as_of,
-        } | changes
-    if "currency" not in changes and order.currency is None:
-        parts["currency"] = next((c.currency for c in order.charges if c.currency), None)
+    currency = order.currency
+    if currency is None:
+        currency = next((c.currency for c in order.charges if c.currency), None)
     try:
-        return order.evolved(**parts)
+        return order.evolved(
+            fraud_state=order.fraud_state,
+            items=order.items,
+            charges=charges,
+            checkout_id=order.checkout_id,
+            currency=currency,
+            as_of=order.as_of,
+        )
     except InvalidInput as error:
         raise _conflict(event, order, data, str(error).rstrip(".")) from None
 
@@ -355,8 +362,10 @@ _EVIDENCE: dict[str, Callable[[Order], str]] = {
 # --- order snapshots ------------------------------------------------------------------------
 
 
-def _apply_order(order: Order, event: Event, data: OrderSnapshot, *, in_place: bool) -> Reconciled:
-    if order.as_of is not None and event.mark < order.as_of:
+def _apply_order(
+    order: Order, event: Event, data: OrderSnapshot, mark: SnapshotMark, *, in_place: bool
+) -> Reconciled:
+    if order.as_of is not None and mark < order.as_of:
         if related(data.state, order.state):
             return Reconciled(
                 EventOutcome.STALE,
@@ -373,7 +382,7 @@ def _apply_order(order: Order, event: Event, data: OrderSnapshot, *, in_place: b
     resolving = _tells_of_a_missed_dispute(order, event, data)
     refusal: EventConflict | None = None
     try:
-        trial = _merged(order, event, data)
+        trial = _merged(order, event, data, mark)
     except EventConflict as error:
         steps, refusal = None, error
     else:
@@ -482,16 +491,17 @@ def _tells_of_a_missed_dispute(order: Order, event: Event, data: OrderSnapshot) 
     return not entries(order.history, OrderState.DISPUTE)  # a long history's index answers
 
 
-def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
+def _merged(order: Order, event: Event, data: OrderSnapshot, mark: SnapshotMark) -> Order:
     """A copy of ``order`` holding the snapshot's data (its state is still the order's)."""
-    if data.checkout_id is not None and order.checkout_id not in {None, data.checkout_id}:
+    held = order.checkout_id
+    if data.checkout_id is not None and held is not None and held != data.checkout_id:
         raise _conflict(
             event,
             order,
             data,
             f"it names checkout {data.checkout_id!r}, the order checkout {order.checkout_id!r}",
         )
-    if data.currency is not None and order.currency not in {None, data.currency}:
+    if data.currency is not None and order.currency is not None and order.currency != data.currency:
         raise _conflict(
             event, order, data, f"it is in {data.currency}, the order in {order.currency}"
         )
@@ -499,17 +509,19 @@ def _merged(order: Order, event: Event, data: OrderSnapshot) -> Order:
         items = _merge_items(order.items, data.items)
     except InvalidInput as error:
         raise _conflict(event, order, data, str(error).rstrip(".")) from None
-    return _evolve(
-        event,
-        order,
-        data,
-        fraud_state=data.reported_fraud_state,
-        items=items,
-        charges=_merge_charges(order.charges, data.charges, event.mark),
-        checkout_id=order.checkout_id or data.checkout_id,
-        currency=order.currency or data.currency,
-        as_of=event.mark,
-    )
+    charges = _merge_charges(order.charges, data.charges, mark)
+    fraud_state = data.reported_fraud_state
+    try:  # Order.evolved: the order's own rules on its parts (not every converter again)
+        return order.evolved(
+            fraud_state=fraud_state,
+            items=items,
+            charges=charges,
+            checkout_id=order.checkout_id or data.checkout_id,
+            currency=order.currency or data.currency,
+            as_of=mark,
+        )
+    except InvalidInput as error:
+        raise _conflict(event, order, data, str(error).rstrip(".")) from None
 
 
 def _by_way_of(steps: Sequence[_Step]) -> str:

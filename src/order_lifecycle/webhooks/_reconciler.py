@@ -116,6 +116,8 @@ _MAX_IDLE = 3600
 
 _DELIVERED = frozenset({DeliveryStatus.APPLIED, DeliveryStatus.STALE})
 """The statuses of a modelled delivery the store's outbox takes, when it takes its type."""
+_COUNTED = frozenset({DeliveryStatus.WAITING, DeliveryStatus.UNKNOWN_ORDER})
+"""The statuses that count a try (the rest leave a delivery's attempts as they were)."""
 
 
 def _unmodelled(event: Event) -> bool:
@@ -511,13 +513,19 @@ class Reconciler:
                 outcomes[row.seq] = read
             else:
                 events.append((read, row))
-        events.sort(key=lambda pair: (pair[0].created_time, pair[1].seq))
+        # In the provider's time order, then as stored: sorted by (time, seq) tuples, with
+        # no key function called per delivery (the seqs differ, so the pairs are never
+        # compared).
+        if len(events) > 1:
+            events = [
+                pair for _, _, pair in sorted([(p[0].created_time, p[1].seq, p) for p in events])
+            ]
         waiting = self._apply_all(work, events, outcomes)
         if waiting and work.order is None and order_id is not None:
             overdue = [pair for pair in waiting if now - pair[1].received_at >= self.order_wait]
             if overdue:
                 waiting = self._fetched(work, waiting, overdue, outcomes, refused, now)
-        settlements = tuple(self._settlement(row, outcomes[row.seq], now) for row in rows)
+        settlements = tuple([self._settlement(row, outcomes[row.seq], now) for row in rows])
         group = SettledGroup(order_id, tuple(work.changes), settlements, tuple(work.delivered))
         return _Decided(group, outcomes, work.by)
 
@@ -561,7 +569,9 @@ class Reconciler:
             waiting = still
         return waiting
 
-    def _apply(self, work: _Work, read: Event | Keys, row: StoredDelivery) -> Outcome:
+    def _apply(  # noqa: PLR0911 (one return per way a delivery ends)
+        self, work: _Work, read: Event | Keys, row: StoredDelivery
+    ) -> Outcome:
         """One event on the order as the deliveries before left it; its change noted.
 
         A delivery read by its keys only is told duplicate or stale by them, else parsed
@@ -581,9 +591,15 @@ class Reconciler:
         # Asked once: the working order is never changed (each change's order is a new
         # one), so the answer holds for the keys' stale check and for the apply below.
         fresh = work.order is None or not already_applied(work.order, read.id)
-        event = self._event(work, read, row, fresh=fresh)
-        if isinstance(event, Outcome):
-            return event
+        if isinstance(read, Event):
+            event = read
+        else:  # stale by its keys, or parsed now
+            found = self._unless_stale(work, read, row, fresh)
+            if isinstance(found, Outcome):
+                return found
+            event = found
+        if _unmodelled(event):
+            return self._deliver(work, event, row)
         try:
             reconciled = applied_to_copy(work.order, event, unseen=fresh and event.id == read.id)
         except EventConflict as conflict:
@@ -597,15 +613,6 @@ class Reconciler:
         if status in _DELIVERED and self._delivers(work, event.type):
             work.delivered.append(Delivered(event, row.body))
         return Outcome(status, reconciled.reason, reconciled.steps)
-
-    def _event(
-        self, work: _Work, read: Event | Keys, row: StoredDelivery, *, fresh: bool
-    ) -> Event | Outcome:
-        """The delivery's event to reconcile; or its outcome (stale by its keys, unmodelled)."""
-        event = read if isinstance(read, Event) else self._unless_stale(work, read, row, fresh)
-        if isinstance(event, Outcome) or not _unmodelled(event):
-            return event
-        return self._deliver(work, event, row)
 
     def _deliver(self, work: _Work, event: Event, row: StoredDelivery) -> Outcome:
         """A type the table does not model, which the outbox takes: handed over, id recorded."""
@@ -720,9 +727,9 @@ class Reconciler:
         """The delivery's new status as written: a waiting one counts a try and is due later."""
         status = outcome.status
         attempts, due = row.attempts, None
-        if status in {DeliveryStatus.WAITING, DeliveryStatus.UNKNOWN_ORDER}:
+        if status in _COUNTED:
             attempts += 1
-        if status is DeliveryStatus.WAITING:
-            due = stamp(now + waiting_backoff(attempts))
+            if status is DeliveryStatus.WAITING:
+                due = stamp(now + waiting_backoff(attempts))
         # str(), not .value: a StrEnum's value, without enum's descriptor (two calls each).
         return Settlement(row.seq, str(row.status), str(status), outcome.reason, attempts, due)
