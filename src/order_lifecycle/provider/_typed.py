@@ -182,6 +182,12 @@ _REREAD = (
     RecursionError,
 )
 _ORDER = msgspec.json.Decoder(_Object)
+# The states by their text, looked up here once: ``members`` is a cached call, and a body
+# reads five to eight of them.
+_ORDER_STATES = members(OrderState)
+_FRAUD_STATES = members(FraudState)
+_ITEM_STATES = members(ItemState)
+_CHARGE_STATES = members(ChargeState)
 
 
 TypedEvent = tuple[str, str, datetime, OrderSnapshot | ChargeSnapshot, Mapping[str, Any]]
@@ -290,7 +296,7 @@ def _keys_of_object(
             and obj.charges is UNSET
         ):
             return None
-        state = members(OrderState).get(obj.state) if type(obj.state) is str else None
+        state = _ORDER_STATES.get(obj.state) if type(obj.state) is str else None
         return None if state is None else Keys(*event, "order", _id(obj.id), state, None, decoded)
     if obj.orderId is not UNSET and (len(obj.captured) or len(obj.sourceId)):
         return Keys(*event, "charge", _id(obj.orderId), None, _id(obj.id), decoded)
@@ -316,7 +322,7 @@ def _keys_of(event: tuple[str, str, datetime], obj: _KeysOfObject) -> Keys | Non
         if not any(len(part) for part in parts):
             return None
         text = msgspec.json.decode(obj.state)
-        state = members(OrderState).get(text) if isinstance(text, str) else None
+        state = _ORDER_STATES.get(text) if isinstance(text, str) else None
         return None if state is None else Keys(*event, "order", _id(obj.id), state, None)
     if obj.orderId is not UNSET and (len(obj.captured) or len(obj.sourceId)):
         return Keys(*event, "charge", _id(obj.orderId), None, _id(obj.id))
@@ -399,7 +405,7 @@ def _object(body: _Object) -> OrderSnapshot | ChargeSnapshot:
 
 
 def _order(body: _Object) -> OrderSnapshot:
-    order_state = members(OrderState).get(body.state)  # type: ignore[arg-type]
+    order_state = _ORDER_STATES.get(body.state)  # type: ignore[arg-type]
     if order_state is None:
         raise _NotPlainError
     return OrderSnapshot(
@@ -407,20 +413,19 @@ def _order(body: _Object) -> OrderSnapshot:
         state=order_state,
         fraud_state=None if body.fraudState is None else FraudState(body.fraudState),
         checkout_id=None if body.checkoutId is UNSET else _optional_id(body.checkoutId),
-        currency=currency_code(body.currency),
+        currency=_currency(body.currency),
         created_time=None if body.createdTime is None else read_time(body.createdTime, ""),
         items=_items(body.items),
         charges=_order_charges(body),
-        state_transitions=_times(body.stateTransitions, OrderState),
-        fraud_state_transitions=_times(body.fraudStateTransitions, FraudState),
+        state_transitions=_times(body.stateTransitions, _ORDER_STATES),
+        fraud_state_transitions=_times(body.fraudStateTransitions, _FRAUD_STATES),
         updated_time=hint_time(body.updatedTime),
     )
 
 
-def _times(value: dict[str, str | None] | None, enum: type[E]) -> dict[E, datetime]:
+def _times(value: dict[str, str | None] | None, known: Mapping[str, E]) -> dict[E, datetime]:
     if not value:
         return {}
-    known = members(enum)
     times: dict[E, datetime] = {}
     for name, text in value.items():
         member = known.get(name)
@@ -434,7 +439,7 @@ def _items(value: list[_Item] | UnsetType | None) -> tuple[ItemSnapshot, ...] | 
         return None
     if len(value) > MAX_ITEMS:
         raise _NotPlainError
-    item_states = members(ItemState)
+    item_states = _ITEM_STATES
     items = []
     for entry in value:
         state = None
@@ -490,17 +495,85 @@ def _charges(value: list[_Charge] | None) -> tuple[Charge, ...] | None:
 
 
 def _charge(body: _Charge | _Object) -> Charge:
+    charge_id = _id(body.id)
     # The member and Decimals the model converts to, handed over: its converters keep them.
-    return Charge(
-        _id(body.id),
-        # An unknown state as sent: the model refuses it, as the checked reader.
-        members(ChargeState).get(body.state, body.state),  # type: ignore[arg-type]
-        _amount(body.amount),
-        body.currency,
+    # An unknown state as sent: the model refuses it, as the checked reader.
+    state = _CHARGE_STATES.get(body.state, body.state)  # type: ignore[arg-type]
+    amount = _amount(body.amount)
+    captured, cancelled, refunded = (
         _total(body.captures),
         _total(body.cancels),
         _total(body.refunds),
     )
+    made = _reported(charge_id, state, amount, body.currency, captured, cancelled, refunded)
+    if made is None:  # anything unusual: the model's own checks, and its error
+        made = Charge(charge_id, state, amount, body.currency, captured, cancelled, refunded)
+    return made
+
+
+# A charge's fields set one by one, in the order attrs declares them.
+_CHARGE_FIELDS = tuple(Charge.__dict__[field.name].__set__ for field in attrs.fields(Charge))
+
+
+def _reported(  # noqa: PLR0913, PLR0917 (a charge's fields, as Charge takes them)
+    charge_id: str,
+    state: object,
+    amount: Decimal,
+    currency: str | None,
+    captured: Decimal,
+    cancelled: Decimal,
+    refunded: Decimal,
+) -> Charge | None:
+    """``Charge(...)`` of values this reader made, when plainly valid; else ``None``.
+
+    What the model's converters and checks do, for the values it is handed here (an id
+    ``_id`` took, a Decimal ``_amount`` bounded, totals of ``_total``): a state member, an
+    amount above 0, totals that are the shared zero or above 0, within the amount, and
+    equal amounts spelled alike shared. Anything else is the model's (``None``).
+    """
+    if (
+        type(state) is not ChargeState
+        or not amount > _NO_MONEY
+        or (captured is not _NO_MONEY and not captured)
+        or (cancelled is not _NO_MONEY and not cancelled)
+        or (refunded is not _NO_MONEY and not refunded)
+    ):
+        return None
+    if cancelled is _NO_MONEY:
+        if captured > amount:
+            return None
+    elif captured + cancelled > amount:
+        return None
+    if refunded is not _NO_MONEY and refunded > captured:
+        return None
+    # As the model shares equal amounts spelled alike (equal, and the same exponent).
+    if captured is not _NO_MONEY and captured == amount and not captured.compare_total(amount):
+        captured = amount
+    if cancelled is not _NO_MONEY and cancelled == amount and not cancelled.compare_total(amount):
+        cancelled = amount
+    if refunded is not _NO_MONEY and refunded == captured and not refunded.compare_total(captured):
+        refunded = captured
+    made = object.__new__(Charge)
+    # Written out, not a loop: every charge a delivery reports comes here.
+    (
+        set_id,
+        set_state,
+        set_amount,
+        set_currency,
+        set_captured,
+        set_cancelled,
+        set_refunded,
+        set_as_of,
+    ) = _CHARGE_FIELDS
+    set_id(made, charge_id)
+    set_state(made, state)
+    set_amount(made, amount)
+    set_currency(made, _currency(currency))
+    set_captured(made, captured)
+    set_cancelled(made, cancelled)
+    set_refunded(made, refunded)
+    set_as_of(made, None)
+    return made
 
 
 def _amount(raw: Raw) -> Decimal:
@@ -509,12 +582,36 @@ def _amount(raw: Raw) -> Decimal:
     As the ``Decimal`` the model converts it to: ``-0`` is ``0``, as the checked reader's int.
     """
     text = bytes(raw)
+    known = _AMOUNTS.get(text)
+    if known is not None:
+        return known  # read before: an order's deliveries repeat its amounts
     if text[:1] not in _NUMBER_STARTS:
         raise _NotPlainError  # a string, true, false: the checked reader refuses it
     amount = Decimal(text.decode()) if _FRACTION.intersection(text) else Decimal(int(text))
     if not -AMOUNT_LIMIT < amount < AMOUNT_LIMIT:
         raise _NotPlainError
+    if len(_AMOUNTS) >= _AMOUNTS_KEPT:
+        _AMOUNTS.clear()
+    _AMOUNTS[text] = amount  # Decimals are immutable: one object for every reader is safe
     return amount
+
+
+def _currency(text: str | None) -> str | None:
+    """:func:`currency_code` of ``text``, which an order's every body repeats, looked up."""
+    code = _CURRENCIES.get(text)  # type: ignore[arg-type]  # None: never a key
+    if code is None:
+        code = currency_code(text)
+        if code is not None:
+            if len(_CURRENCIES) >= _AMOUNTS_KEPT:
+                _CURRENCIES.clear()
+            _CURRENCIES[text] = code  # type: ignore[index]  # a code: text was a str
+    return code
+
+
+_CURRENCIES: dict[str, str] = {}
+# The amounts read lately, by their JSON text (only texts read without a problem).
+_AMOUNTS: dict[bytes, Decimal] = {}
+_AMOUNTS_KEPT = 4096
 
 
 # The checked reader's total of no operation, Decimal(0): the very zero every Charge shares
