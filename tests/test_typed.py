@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from order_lifecycle._json import Problem, loads
-from order_lifecycle.exceptions import InvalidEvent, InvalidOrderBody
+from order_lifecycle.exceptions import InvalidEvent, InvalidInput, InvalidOrderBody
+from order_lifecycle.lifecycle import ChargeState
+from order_lifecycle.models import Charge
 from order_lifecycle.provider._payload import OrderSnapshot, read_order
+from order_lifecycle.provider import _typed
 from order_lifecycle.provider._typed import typed_envelope, typed_event, typed_keys, typed_order
-from order_lifecycle.testing import hostile_bodies, order_lives
+from order_lifecycle.testing import (
+    HOSTILE_AMOUNTS,
+    HOSTILE_TEXT,
+    POISON,
+    hostile_bodies,
+    order_lives,
+)
 from order_lifecycle.webhooks import Event, OtherObject, parse_event
 from order_lifecycle.webhooks._envelope import checked_envelope, read_envelope
 from order_lifecycle.webhooks._events import checked_event
@@ -246,3 +257,68 @@ def test_a_charges_totals_are_spelled_as_the_checked_reader_spells_them(
     assert checked.data.charges is not None
     for mine, theirs in zip(typed[3].charges, checked.data.charges, strict=True):
         assert [str(getattr(mine, n)) for n in names] == [str(getattr(theirs, n)) for n in names]
+
+
+_NO_MONEY = _typed._NO_MONEY  # the zero every Charge shares
+_MONEY = st.one_of(
+    st.just(_NO_MONEY),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-5, max_value=500),
+    st.sampled_from(["0", "0.00", "-0", "-0.00", "1E+2", "100", "87.25", "87.250", "9e999999"]).map(
+        Decimal
+    ),
+    HOSTILE_AMOUNTS,
+)
+
+
+def _built(build: Callable[[], object]) -> object:
+    try:
+        return build()
+    except (InvalidInput, ArithmeticError) as error:
+        return type(error)
+
+
+@given(
+    charge_id=st.sampled_from(["ch1", ""]) | POISON | st.integers(),
+    state=st.sampled_from(list(ChargeState)) | HOSTILE_TEXT | st.none(),
+    amount=_MONEY,
+    currency=st.sampled_from(["USD", "usd", "Us1"]) | HOSTILE_TEXT | st.none() | st.integers(),
+    captured=_MONEY,
+    cancelled=_MONEY,
+    refunded=_MONEY,
+)
+def test_a_charge_built_past_the_model_is_the_one_the_model_builds(  # noqa: PLR0913, PLR0917
+    charge_id: object,
+    state: object,
+    amount: object,
+    currency: object,
+    captured: object,
+    cancelled: object,
+    refunded: object,
+) -> None:
+    """The reader's charge, when it builds one, is Charge(...)'s: equal, amounts shared alike."""
+    values = (charge_id, state, amount, currency, captured, cancelled, refunded)
+    fast = _built(lambda: _typed._reported(*values))  # type: ignore[arg-type]
+    if fast is None:
+        return  # stepped aside: the model builds it (or refuses it)
+    slow = _built(lambda: Charge(*values))  # type: ignore[arg-type]
+    assert fast == slow
+    if isinstance(fast, Charge):
+        assert isinstance(slow, Charge)
+        names = ("amount", "captured", "cancelled", "refunded")
+        for name in names:
+            assert str(getattr(fast, name)) == str(getattr(slow, name))
+            assert (getattr(fast, name) is _NO_MONEY) == (getattr(slow, name) is _NO_MONEY)
+        for one in names:
+            for other in names:
+                shared = getattr(fast, one) is getattr(fast, other)
+                assert shared == (getattr(slow, one) is getattr(slow, other))
+
+
+def test_a_plain_charge_is_built_past_the_model() -> None:
+    """A charge of a member state, an amount and totals within it takes the fast path."""
+    made = _typed._reported(
+        "ch1", ChargeState.COMPLETE, Decimal("87.25"), "usd", Decimal("87.25"), _NO_MONEY, _NO_MONEY
+    )
+    assert made == Charge("ch1", ChargeState.COMPLETE, Decimal("87.25"), "USD", Decimal("87.25"))
+    assert made is not None
+    assert made.captured is made.amount

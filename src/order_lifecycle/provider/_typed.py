@@ -532,11 +532,15 @@ def _reported(  # noqa: PLR0913, PLR0917 (a charge's fields, as Charge takes the
     equal amounts spelled alike shared. Anything else is the model's (``None``).
     """
     if (
-        type(state) is not ChargeState
+        type(charge_id) is not str
+        or not charge_id
+        or type(state) is not ChargeState
+        or type(amount) is not Decimal
+        or not amount.is_finite()
         or not amount > _NO_MONEY
-        or (captured is not _NO_MONEY and not captured)
-        or (cancelled is not _NO_MONEY and not cancelled)
-        or (refunded is not _NO_MONEY and not refunded)
+        or not (captured is _NO_MONEY or _positive(captured))
+        or not (cancelled is _NO_MONEY or _positive(cancelled))
+        or not (refunded is _NO_MONEY or _positive(refunded))
     ):
         return None
     if cancelled is _NO_MONEY:
@@ -594,6 +598,11 @@ def _amount(raw: Raw) -> Decimal:
         _AMOUNTS.clear()
     _AMOUNTS[text] = amount  # Decimals are immutable: one object for every reader is safe
     return amount
+
+
+def _positive(value: object) -> bool:
+    """Whether ``value`` is a finite ``Decimal`` above 0 (the model converts no other)."""
+    return type(value) is Decimal and value.is_finite() and value > _NO_MONEY
 
 
 def _currency(text: str | None) -> str | None:
