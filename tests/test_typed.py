@@ -7,7 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from order_lifecycle._json import Problem, loads
@@ -260,12 +260,14 @@ def test_a_charges_totals_are_spelled_as_the_checked_reader_spells_them(
 
 
 _NO_MONEY = _typed._NO_MONEY  # the zero every Charge shares
+# Amounts as the reader makes them (often equal, spelled alike or not), and hostile ones.
 _MONEY = st.one_of(
     st.just(_NO_MONEY),
-    st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-5, max_value=500),
-    st.sampled_from(["0", "0.00", "-0", "-0.00", "1E+2", "100", "87.25", "87.250", "9e999999"]).map(
+    st.sampled_from(["0", "0.00", "-0", "1", "2.50", "87.25", "87.250", "1E+2", "100"]).map(
         Decimal
     ),
+    st.sampled_from(["-1", "Infinity", "NaN", "9e999999"]).map(Decimal),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-5, max_value=500),
     HOSTILE_AMOUNTS,
 )
 
@@ -277,26 +279,13 @@ def _built(build: Callable[[], object]) -> object:
         return type(error)
 
 
-@given(
-    charge_id=st.sampled_from(["ch1", ""]) | POISON | st.integers(),
-    state=st.sampled_from(list(ChargeState)) | HOSTILE_TEXT | st.none(),
-    amount=_MONEY,
-    currency=st.sampled_from(["USD", "usd", "Us1"]) | HOSTILE_TEXT | st.none() | st.integers(),
-    captured=_MONEY,
-    cancelled=_MONEY,
-    refunded=_MONEY,
-)
-def test_a_charge_built_past_the_model_is_the_one_the_model_builds(  # noqa: PLR0913, PLR0917
-    charge_id: object,
-    state: object,
-    amount: object,
-    currency: object,
-    captured: object,
-    cancelled: object,
-    refunded: object,
-) -> None:
-    """The reader's charge, when it builds one, is Charge(...)'s: equal, amounts shared alike."""
-    values = (charge_id, state, amount, currency, captured, cancelled, refunded)
+_PLAIN_MONEY = st.just(_NO_MONEY) | st.sampled_from(
+    ["0", "0.00", "1", "2.50", "87.25", "87.250", "1E+2", "100", "Infinity", "-1"]
+).map(Decimal)
+
+
+def _same_charge(values: tuple[object, ...]) -> None:
+    """_reported of ``values`` steps aside, or is Charge(*values): equal, amounts shared alike."""
     fast = _built(lambda: _typed._reported(*values))  # type: ignore[arg-type]
     if fast is None:
         return  # stepped aside: the model builds it (or refuses it)
@@ -312,6 +301,43 @@ def test_a_charge_built_past_the_model_is_the_one_the_model_builds(  # noqa: PLR
             for other in names:
                 shared = getattr(fast, one) is getattr(fast, other)
                 assert shared == (getattr(slow, one) is getattr(slow, other))
+
+
+@given(
+    st.sampled_from(list(ChargeState)),
+    st.lists(_PLAIN_MONEY, min_size=4, max_size=4),
+    st.sampled_from(["USD", "usd", None]),
+)
+@example(ChargeState.COMPLETE, [Decimal("Infinity"), _NO_MONEY, _NO_MONEY, _NO_MONEY], None)
+@example(ChargeState.COMPLETE, [Decimal(1), _NO_MONEY, _NO_MONEY, Decimal("Infinity")], None)
+def test_a_charge_built_past_the_model_is_the_one_the_model_builds(
+    state: ChargeState, amounts: list[Decimal], currency: str | None
+) -> None:
+    """The reader's charge, when it builds one, is Charge(...)'s: equal, amounts shared alike."""
+    amount, captured, cancelled, refunded = amounts
+    _same_charge(("ch1", state, amount, currency, captured, cancelled, refunded))
+
+
+@given(
+    charge_id=st.sampled_from(["ch1", ""]) | POISON | st.integers(),
+    state=st.sampled_from([*ChargeState, None, 3]) | HOSTILE_TEXT,
+    amount=_MONEY,
+    currency=st.sampled_from(["USD", "usd", "Us1"]) | HOSTILE_TEXT | st.none() | st.integers(),
+    captured=_MONEY,
+    cancelled=_MONEY,
+    refunded=_MONEY,
+)
+def test_a_charge_of_hostile_values_is_the_model_s_or_left_to_it(  # noqa: PLR0913, PLR0917
+    charge_id: object,
+    state: object,
+    amount: object,
+    currency: object,
+    captured: object,
+    cancelled: object,
+    refunded: object,
+) -> None:
+    """Hostile values (junk, NaN, wrong types) never build a charge the model would not."""
+    _same_charge((charge_id, state, amount, currency, captured, cancelled, refunded))
 
 
 def test_a_plain_charge_is_built_past_the_model() -> None:

@@ -543,6 +543,7 @@ def _reported(  # noqa: PLR0913, PLR0917 (a charge's fields, as Charge takes the
         or not (refunded is _NO_MONEY or _positive(refunded))
     ):
         return None
+    code = _currency(currency)  # before the sums, as the model converts it first
     if cancelled is _NO_MONEY:
         if captured > amount:
             return None
@@ -572,7 +573,7 @@ def _reported(  # noqa: PLR0913, PLR0917 (a charge's fields, as Charge takes the
     set_id(made, charge_id)
     set_state(made, state)
     set_amount(made, amount)
-    set_currency(made, _currency(currency))
+    set_currency(made, code)
     set_captured(made, captured)
     set_cancelled(made, cancelled)
     set_refunded(made, refunded)
