@@ -14,8 +14,8 @@ from order_lifecycle._json import Problem, loads
 from order_lifecycle.exceptions import InvalidEvent, InvalidInput, InvalidOrderBody
 from order_lifecycle.lifecycle import ChargeState
 from order_lifecycle.models import Charge
-from order_lifecycle.provider._payload import OrderSnapshot, read_order
 from order_lifecycle.provider import _typed
+from order_lifecycle.provider._payload import OrderSnapshot, read_order
 from order_lifecycle.provider._typed import typed_envelope, typed_event, typed_keys, typed_order
 from order_lifecycle.testing import (
     HOSTILE_AMOUNTS,
@@ -327,7 +327,7 @@ def test_a_charge_built_past_the_model_is_the_one_the_model_builds(
     cancelled=_MONEY,
     refunded=_MONEY,
 )
-def test_a_charge_of_hostile_values_is_the_model_s_or_left_to_it(  # noqa: PLR0913, PLR0917
+def test_a_charge_of_hostile_values_is_the_model_s_or_left_to_it(  # noqa: PLR0917 (a charge's fields, drawn one by one)
     charge_id: object,
     state: object,
     amount: object,
