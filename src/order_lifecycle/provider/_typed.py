@@ -66,17 +66,17 @@ _FAILED = "failed"
 _ABSENT = Raw()  # a Raw field's value when the key is absent (``null`` is ``b"null"``)
 
 
-class _Operation(Struct):
+class _Operation(Struct, gc=False):
     amount: Raw = _ABSENT
     state: str | None = None
 
 
-class _Details(Struct):
+class _Details(Struct, gc=False):
     id: Any = None  # a hint: anything but a non-empty str is as good as absent
     physical: bool | UnsetType | None = UNSET
 
 
-class _Item(Struct):
+class _Item(Struct, gc=False):
     id: str | None = None
     quantity: int | None = None
     state: str | None = None
@@ -85,7 +85,7 @@ class _Item(Struct):
     sku: _Details | None = None
 
 
-class _Charge(Struct):
+class _Charge(Struct, gc=False):
     id: str | None = None
     state: str | None = None
     amount: Raw = _ABSENT
@@ -95,11 +95,11 @@ class _Charge(Struct):
     refunds: list[_Operation] | None = None
 
 
-class _Payment(Struct):
+class _Payment(Struct, gc=False):
     charges: list[_Charge] | None = None
 
 
-class _Object(Struct):
+class _Object(Struct, gc=False):
     """An order, a charge, or another object: the fields of all three, and the keys that tell."""
 
     id: Any = None
@@ -125,12 +125,12 @@ class _Object(Struct):
     refunds: list[_Operation] | None = None
 
 
-class _Data(Struct):
+class _Data(Struct, gc=False):
     object: _Object | None = None
     previousAttributes: Raw = _ABSENT  # noqa: N815 (the provider's name)
 
 
-class _Envelope(Struct):
+class _Envelope(Struct, gc=False):
     id: str | None = None
     type: str | None = None
     createdTime: str | None = None  # noqa: N815 (the provider's name)
@@ -141,7 +141,7 @@ class _NotPlainError(Exception):
     """The body is not plainly valid here: the checked reader reads it (and says why)."""
 
 
-class _KeysOfObject(Struct):
+class _KeysOfObject(Struct, gc=False):
     """The envelope's view of ``data.object``: its ids, and which keys tell its shape."""
 
     id: str | None = None
@@ -156,11 +156,11 @@ class _KeysOfObject(Struct):
     sourceId: Raw = _ABSENT  # noqa: N815 (the provider's name)
 
 
-class _KeysOfData(Struct):
+class _KeysOfData(Struct, gc=False):
     object: _KeysOfObject | None = None
 
 
-class _Keys(Struct):
+class _Keys(Struct, gc=False):
     id: str | None = None
     type: str | None = None
     createdTime: str | None = None  # noqa: N815 (the provider's name)
@@ -337,7 +337,7 @@ def typed_event(raw: object, keys: Keys | None = None) -> TypedEvent | None:
     """
     try:
         if keys is not None and keys.decoded is not None:  # its envelope read already
-            _plain_text(raw)
+            # The keys' decoder took ``raw`` as UTF-8 bytes (else no ``decoded``): its depth left.
             check_text_depth(raw)  # type: ignore[arg-type]  # bytes: _plain_text said so
             envelope: _Envelope = keys.decoded  # type: ignore[assignment]  # typed_keys's
             head = (keys.id, keys.type, keys.created_time)
