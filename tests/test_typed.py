@@ -348,3 +348,22 @@ def test_a_plain_charge_is_built_past_the_model() -> None:
     assert made == Charge("ch1", ChargeState.COMPLETE, Decimal("87.25"), "USD", Decimal("87.25"))
     assert made is not None
     assert made.captured is made.amount
+
+
+_ITEM_VALUES = st.sampled_from([1, True, 1.0, "1", "", None, 0, False, [1], {"a": 1}, "x" * 300])
+
+
+@given(st.lists(st.tuples(_ITEM_VALUES, _ITEM_VALUES, _ITEM_VALUES), min_size=2, max_size=4))
+def test_items_read_lately_are_looked_up_only_when_read_alike(
+    values: list[tuple[object, object, object]],
+) -> None:
+    """Bodies whose items differ only in values that compare equal each read as themselves."""
+    for sku_id, details_id, physical in values:
+        payload = ev.card_order_accepted()[0]
+        item = payload["data"]["object"]["items"][0]
+        item["skuId"] = sku_id
+        item["productDetails"] = {"id": details_id, "physical": physical}
+        body = ev.raw(payload)
+        typed = typed_event(body)
+        if typed is not None:
+            assert Event(*typed) == checked_event(body)

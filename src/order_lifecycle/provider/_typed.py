@@ -71,12 +71,12 @@ class _Operation(Struct, gc=False):
     state: str | None = None
 
 
-class _Details(Struct, gc=False):
+class _Details(Struct, gc=False, frozen=True):
     id: Any = None  # a hint: anything but a non-empty str is as good as absent
     physical: bool | UnsetType | None = UNSET
 
 
-class _Item(Struct, gc=False):
+class _Item(Struct, gc=False, frozen=True):  # hashable: items are looked up
     id: str | None = None
     quantity: int | None = None
     state: str | None = None
@@ -439,19 +439,43 @@ def _items(value: list[_Item] | UnsetType | None) -> tuple[ItemSnapshot, ...] | 
         return None
     if len(value) > MAX_ITEMS:
         raise _NotPlainError
-    item_states = _ITEM_STATES
-    items = []
-    for entry in value:
-        state = None
-        if entry.state is not None:
-            state = item_states.get(entry.state)
-            if state is None:
-                raise _NotPlainError
-        item = Item.ordered(_id(entry.id), entry.quantity, _physical(entry), _sku(entry))  # type: ignore[arg-type]
-        items.append(ItemSnapshot(item, state))
+    items = [_item(entry) for entry in value]
     if len({i.item.id for i in items}) != len(items):
         raise _NotPlainError
     return tuple(items)
+
+
+def _item(entry: _Item) -> ItemSnapshot:
+    """The item snapshot of ``entry``, looked up if an equal entry was read lately.
+
+    An order's deliveries repeat its items, mostly unchanged; equal entries read alike (a
+    field typed ``Any`` is read only when it is a ``str``, and only a ``str`` equals one).
+    """
+    try:
+        known = _ITEMS.get(entry)
+    except TypeError:  # a list or an object where a str is read: not hashable, read anew
+        return _read_item(entry)
+    if known is None:
+        known = _read_item(entry)
+        if len(_ITEMS) >= _ITEMS_KEPT:
+            _ITEMS.clear()
+        _ITEMS[entry] = known  # both frozen: one snapshot for every reader is safe
+    return known
+
+
+def _read_item(entry: _Item) -> ItemSnapshot:
+    state = None
+    if entry.state is not None:
+        state = _ITEM_STATES.get(entry.state)
+        if state is None:
+            raise _NotPlainError
+    item = Item.ordered(_id(entry.id), entry.quantity, _physical(entry), _sku(entry))  # type: ignore[arg-type]
+    return ItemSnapshot(item, state)
+
+
+# The item snapshots read lately, by their entries (only entries read without a problem).
+_ITEMS: dict[_Item, ItemSnapshot] = {}
+_ITEMS_KEPT = 4096
 
 
 def _physical(item: _Item) -> bool | None:
