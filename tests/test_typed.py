@@ -367,3 +367,17 @@ def test_items_read_lately_are_looked_up_only_when_read_alike(
         typed = typed_event(body)
         if typed is not None:
             assert Event(*typed) == checked_event(body)
+
+
+def test_what_is_read_lately_keeps_no_long_text_of_a_hostile_body() -> None:
+    """An amount or a SKU longer than an id is read, and never kept for the next body."""
+    payload = ev.card_order_accepted()[0]
+    order = payload["data"]["object"]
+    order["items"][0]["skuId"] = "s" * 300
+    order["payment"]["charges"][0]["amount"] = "AMOUNT"
+    body = ev.raw(payload).replace(b'"AMOUNT"', b"1" + b"0" * 10 + b"." + b"0" * 300)
+    typed = typed_event(body)
+    assert typed is not None
+    assert Event(*typed) == checked_event(body)
+    assert not any(len(text) > _typed.MAX_ID_LENGTH for text in _typed._AMOUNTS)
+    assert all(entry.skuId != "s" * 300 for entry in _typed._ITEMS)

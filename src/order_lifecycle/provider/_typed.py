@@ -456,11 +456,25 @@ def _item(entry: _Item) -> ItemSnapshot:
     except TypeError:  # a list or an object where a str is read: not hashable, read anew
         return _read_item(entry)
     if known is None:
-        known = _read_item(entry)
-        if len(_ITEMS) >= _ITEMS_KEPT:
-            _ITEMS.clear()
-        _ITEMS[entry] = known  # both frozen: one snapshot for every reader is safe
+        known = _read_item(entry)  # its id and state short, if read
+        if (
+            _short(entry.skuId)
+            and _short_details(entry.productDetails)
+            and _short_details(entry.sku)
+        ):
+            if len(_ITEMS) >= _KEPT:
+                _ITEMS.clear()
+            _ITEMS[entry] = known  # both frozen: one snapshot for every reader is safe
     return known
+
+
+def _short(value: object) -> bool:
+    """Whether a value typed ``Any`` is ``None`` or a short str: small enough to keep."""
+    return value is None or (type(value) is str and len(value) <= _SHORT)
+
+
+def _short_details(details: _Details | None) -> bool:
+    return details is None or _short(details.id)
 
 
 def _read_item(entry: _Item) -> ItemSnapshot:
@@ -471,11 +485,6 @@ def _read_item(entry: _Item) -> ItemSnapshot:
             raise _NotPlainError
     item = Item.ordered(_id(entry.id), entry.quantity, _physical(entry), _sku(entry))  # type: ignore[arg-type]
     return ItemSnapshot(item, state)
-
-
-# The item snapshots read lately, by their entries (only entries read without a problem).
-_ITEMS: dict[_Item, ItemSnapshot] = {}
-_ITEMS_KEPT = 4096
 
 
 def _physical(item: _Item) -> bool | None:
@@ -619,9 +628,10 @@ def _amount(raw: Raw) -> Decimal:
     amount = Decimal(text.decode()) if _FRACTION.intersection(text) else Decimal(int(text))
     if not -AMOUNT_LIMIT < amount < AMOUNT_LIMIT:
         raise _NotPlainError
-    if len(_AMOUNTS) >= _AMOUNTS_KEPT:
-        _AMOUNTS.clear()
-    _AMOUNTS[text] = amount  # Decimals are immutable: one object for every reader is safe
+    if len(text) <= _SHORT:  # a hostile body's long texts are never kept
+        if len(_AMOUNTS) >= _KEPT:
+            _AMOUNTS.clear()
+        _AMOUNTS[text] = amount  # Decimals are immutable: one object for every reader is safe
     return amount
 
 
@@ -636,16 +646,19 @@ def _currency(text: str | None) -> str | None:
     if code is None:
         code = currency_code(text)
         if code is not None:
-            if len(_CURRENCIES) >= _AMOUNTS_KEPT:
+            if len(_CURRENCIES) >= _KEPT:
                 _CURRENCIES.clear()
             _CURRENCIES[text] = code  # type: ignore[index]  # a code: text was a str
     return code
 
 
-_CURRENCIES: dict[str, str] = {}
-# The amounts read lately, by their JSON text (only texts read without a problem).
-_AMOUNTS: dict[bytes, Decimal] = {}
-_AMOUNTS_KEPT = 4096
+# What was read lately, by what it was read from (only what was read without a problem),
+# ``_KEPT`` of each at most, of texts no longer than ids: a few MB at worst.
+_CURRENCIES: dict[str, str] = {}  # a currency code by its text (three letters)
+_AMOUNTS: dict[bytes, Decimal] = {}  # an amount by its JSON text
+_ITEMS: dict[_Item, ItemSnapshot] = {}  # an item snapshot by its entry
+_KEPT = 4096
+_SHORT = MAX_ID_LENGTH
 
 
 # The checked reader's total of no operation, Decimal(0): the very zero every Charge shares
