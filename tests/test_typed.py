@@ -379,5 +379,5 @@ def test_what_is_read_lately_keeps_no_long_text_of_a_hostile_body() -> None:
     typed = typed_event(body)
     assert typed is not None
     assert Event(*typed) == checked_event(body)
-    assert not any(len(text) > _typed.MAX_ID_LENGTH for text in _typed._AMOUNTS)
+    assert not any(len(text) > _typed._SHORT for text in _typed._AMOUNTS)
     assert all(entry.skuId != "s" * 300 for entry in _typed._ITEMS)
