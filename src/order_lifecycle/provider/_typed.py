@@ -18,6 +18,11 @@ is wrong. So a malformed body still gets its one message, and the limits (depth,
 amounts, list lengths) stay as they are. One difference, on purpose: numbers the
 readers do not use are not read, so an integer of 5,000 digits in a field no decision
 reads no longer refuses the body.
+
+What an order's deliveries repeat (amounts by their text, currency codes, item snapshots
+by their entries) is read once and kept, a bounded few thousand of short texts: values
+are immutable, so one object serves every reader. A plain charge is built past the
+model's converters (:func:`_reported`, held to ``Charge(...)`` by a differential test).
 """
 
 from __future__ import annotations
