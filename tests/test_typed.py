@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from order_lifecycle._json import Problem, loads
-from order_lifecycle.exceptions import InvalidEvent, InvalidOrderBody
+from order_lifecycle.exceptions import InvalidEvent, InvalidInput, InvalidOrderBody
+from order_lifecycle.lifecycle import ChargeState
+from order_lifecycle.models import Charge
+from order_lifecycle.provider import _typed
 from order_lifecycle.provider._payload import OrderSnapshot, read_order
 from order_lifecycle.provider._typed import typed_envelope, typed_event, typed_keys, typed_order
-from order_lifecycle.testing import hostile_bodies, order_lives
+from order_lifecycle.testing import (
+    HOSTILE_AMOUNTS,
+    HOSTILE_TEXT,
+    POISON,
+    hostile_bodies,
+    order_lives,
+)
 from order_lifecycle.webhooks import Event, OtherObject, parse_event
 from order_lifecycle.webhooks._envelope import checked_envelope, read_envelope
 from order_lifecycle.webhooks._events import checked_event
@@ -246,3 +257,127 @@ def test_a_charges_totals_are_spelled_as_the_checked_reader_spells_them(
     assert checked.data.charges is not None
     for mine, theirs in zip(typed[3].charges, checked.data.charges, strict=True):
         assert [str(getattr(mine, n)) for n in names] == [str(getattr(theirs, n)) for n in names]
+
+
+_NO_MONEY = _typed._NO_MONEY  # the zero every Charge shares
+# Amounts as the reader makes them (often equal, spelled alike or not), and hostile ones.
+_MONEY = st.one_of(
+    st.just(_NO_MONEY),
+    st.sampled_from(["0", "0.00", "-0", "1", "2.50", "87.25", "87.250", "1E+2", "100"]).map(
+        Decimal
+    ),
+    st.sampled_from(["-1", "Infinity", "NaN", "9e999999"]).map(Decimal),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-5, max_value=500),
+    HOSTILE_AMOUNTS,
+)
+
+
+def _built(build: Callable[[], object]) -> object:
+    try:
+        return build()
+    except (InvalidInput, ArithmeticError) as error:
+        return type(error)
+
+
+_PLAIN_MONEY = st.just(_NO_MONEY) | st.sampled_from(
+    ["0", "0.00", "1", "2.50", "87.25", "87.250", "1E+2", "100", "Infinity", "-1"]
+).map(Decimal)
+
+
+def _same_charge(values: tuple[object, ...]) -> None:
+    """_reported of ``values`` steps aside, or is Charge(*values): equal, amounts shared alike."""
+    fast = _built(lambda: _typed._reported(*values))  # type: ignore[arg-type]
+    if fast is None:
+        return  # stepped aside: the model builds it (or refuses it)
+    slow = _built(lambda: Charge(*values))  # type: ignore[arg-type]
+    assert fast == slow
+    if isinstance(fast, Charge):
+        assert isinstance(slow, Charge)
+        names = ("amount", "captured", "cancelled", "refunded")
+        for name in names:
+            assert str(getattr(fast, name)) == str(getattr(slow, name))
+            assert (getattr(fast, name) is _NO_MONEY) == (getattr(slow, name) is _NO_MONEY)
+        for one in names:
+            for other in names:
+                shared = getattr(fast, one) is getattr(fast, other)
+                assert shared == (getattr(slow, one) is getattr(slow, other))
+
+
+@given(
+    st.sampled_from(list(ChargeState)),
+    st.lists(_PLAIN_MONEY, min_size=4, max_size=4),
+    st.sampled_from(["USD", "usd", None]),
+)
+@example(ChargeState.COMPLETE, [Decimal("Infinity"), _NO_MONEY, _NO_MONEY, _NO_MONEY], None)
+@example(ChargeState.COMPLETE, [Decimal(1), _NO_MONEY, _NO_MONEY, Decimal("Infinity")], None)
+def test_a_charge_built_past_the_model_is_the_one_the_model_builds(
+    state: ChargeState, amounts: list[Decimal], currency: str | None
+) -> None:
+    """The reader's charge, when it builds one, is Charge(...)'s: equal, amounts shared alike."""
+    amount, captured, cancelled, refunded = amounts
+    _same_charge(("ch1", state, amount, currency, captured, cancelled, refunded))
+
+
+@given(
+    charge_id=st.sampled_from(["ch1", ""]) | POISON | st.integers(),
+    state=st.sampled_from([*ChargeState, None, 3]) | HOSTILE_TEXT,
+    amount=_MONEY,
+    currency=st.sampled_from(["USD", "usd", "Us1"]) | HOSTILE_TEXT | st.none() | st.integers(),
+    captured=_MONEY,
+    cancelled=_MONEY,
+    refunded=_MONEY,
+)
+def test_a_charge_of_hostile_values_is_the_model_s_or_left_to_it(  # noqa: PLR0917 (a charge's fields, drawn one by one)
+    charge_id: object,
+    state: object,
+    amount: object,
+    currency: object,
+    captured: object,
+    cancelled: object,
+    refunded: object,
+) -> None:
+    """Hostile values (junk, NaN, wrong types) never build a charge the model would not."""
+    _same_charge((charge_id, state, amount, currency, captured, cancelled, refunded))
+
+
+def test_a_plain_charge_is_built_past_the_model() -> None:
+    """A charge of a member state, an amount and totals within it takes the fast path."""
+    made = _typed._reported(
+        "ch1", ChargeState.COMPLETE, Decimal("87.25"), "usd", Decimal("87.25"), _NO_MONEY, _NO_MONEY
+    )
+    assert made == Charge("ch1", ChargeState.COMPLETE, Decimal("87.25"), "USD", Decimal("87.25"))
+    assert made is not None
+    assert made.captured is made.amount
+
+
+_ITEM_VALUES = st.sampled_from([1, True, 1.0, "1", "", None, 0, False, [1], {"a": 1}, "x" * 300])
+
+
+@given(st.lists(st.tuples(_ITEM_VALUES, _ITEM_VALUES, _ITEM_VALUES), min_size=2, max_size=4))
+def test_items_read_lately_are_looked_up_only_when_read_alike(
+    values: list[tuple[object, object, object]],
+) -> None:
+    """Bodies whose items differ only in values that compare equal each read as themselves."""
+    for sku_id, details_id, physical in values:
+        payload = ev.card_order_accepted()[0]
+        item = payload["data"]["object"]["items"][0]
+        item["skuId"] = sku_id
+        item["productDetails"] = {"id": details_id, "physical": physical}
+        body = ev.raw(payload)
+        typed = typed_event(body)
+        if typed is not None:
+            assert Event(*typed) == checked_event(body)
+
+
+def test_what_is_read_lately_keeps_no_long_text_of_a_hostile_body() -> None:
+    """An amount or a SKU longer than an id is read, and never kept for the next body."""
+    payload = ev.card_order_accepted()[0]
+    order = payload["data"]["object"]
+    order["items"][0]["skuId"] = "s" * 300
+    order["payment"]["charges"][0]["amount"] = "AMOUNT"
+    body = ev.raw(payload).replace(b'"AMOUNT"', b"1" + b"0" * 10 + b"." + b"0" * 300)
+    typed = typed_event(body)
+    assert typed is not None
+    assert Event(*typed) == checked_event(body)
+    assert not any(len(text) > _typed._SHORT for text in _typed._AMOUNTS)
+    assert all(entry.skuId != "s" * 300 for entry in _typed._ITEMS)

@@ -18,6 +18,11 @@ is wrong. So a malformed body still gets its one message, and the limits (depth,
 amounts, list lengths) stay as they are. One difference, on purpose: numbers the
 readers do not use are not read, so an integer of 5,000 digits in a field no decision
 reads no longer refuses the body.
+
+What an order's deliveries repeat (amounts by their text, currency codes, item snapshots
+by their entries) is read once and kept, a bounded few thousand of short texts: values
+are immutable, so one object serves every reader. A plain charge is built past the
+model's converters (:func:`_reported`, held to ``Charge(...)`` by a differential test).
 """
 
 from __future__ import annotations
@@ -66,17 +71,17 @@ _FAILED = "failed"
 _ABSENT = Raw()  # a Raw field's value when the key is absent (``null`` is ``b"null"``)
 
 
-class _Operation(Struct):
+class _Operation(Struct, gc=False):
     amount: Raw = _ABSENT
     state: str | None = None
 
 
-class _Details(Struct):
+class _Details(Struct, gc=False, frozen=True):
     id: Any = None  # a hint: anything but a non-empty str is as good as absent
     physical: bool | UnsetType | None = UNSET
 
 
-class _Item(Struct):
+class _Item(Struct, gc=False, frozen=True):  # hashable: items are looked up
     id: str | None = None
     quantity: int | None = None
     state: str | None = None
@@ -85,7 +90,7 @@ class _Item(Struct):
     sku: _Details | None = None
 
 
-class _Charge(Struct):
+class _Charge(Struct, gc=False):
     id: str | None = None
     state: str | None = None
     amount: Raw = _ABSENT
@@ -95,11 +100,11 @@ class _Charge(Struct):
     refunds: list[_Operation] | None = None
 
 
-class _Payment(Struct):
+class _Payment(Struct, gc=False):
     charges: list[_Charge] | None = None
 
 
-class _Object(Struct):
+class _Object(Struct, gc=False):
     """An order, a charge, or another object: the fields of all three, and the keys that tell."""
 
     id: Any = None
@@ -125,12 +130,12 @@ class _Object(Struct):
     refunds: list[_Operation] | None = None
 
 
-class _Data(Struct):
+class _Data(Struct, gc=False):
     object: _Object | None = None
     previousAttributes: Raw = _ABSENT  # noqa: N815 (the provider's name)
 
 
-class _Envelope(Struct):
+class _Envelope(Struct, gc=False):
     id: str | None = None
     type: str | None = None
     createdTime: str | None = None  # noqa: N815 (the provider's name)
@@ -141,7 +146,7 @@ class _NotPlainError(Exception):
     """The body is not plainly valid here: the checked reader reads it (and says why)."""
 
 
-class _KeysOfObject(Struct):
+class _KeysOfObject(Struct, gc=False):
     """The envelope's view of ``data.object``: its ids, and which keys tell its shape."""
 
     id: str | None = None
@@ -156,11 +161,11 @@ class _KeysOfObject(Struct):
     sourceId: Raw = _ABSENT  # noqa: N815 (the provider's name)
 
 
-class _KeysOfData(Struct):
+class _KeysOfData(Struct, gc=False):
     object: _KeysOfObject | None = None
 
 
-class _Keys(Struct):
+class _Keys(Struct, gc=False):
     id: str | None = None
     type: str | None = None
     createdTime: str | None = None  # noqa: N815 (the provider's name)
@@ -182,6 +187,12 @@ _REREAD = (
     RecursionError,
 )
 _ORDER = msgspec.json.Decoder(_Object)
+# The states by their text, looked up here once: ``members`` is a cached call, and a body
+# reads five to eight of them.
+_ORDER_STATES = members(OrderState)
+_FRAUD_STATES = members(FraudState)
+_ITEM_STATES = members(ItemState)
+_CHARGE_STATES = members(ChargeState)
 
 
 TypedEvent = tuple[str, str, datetime, OrderSnapshot | ChargeSnapshot, Mapping[str, Any]]
@@ -290,7 +301,7 @@ def _keys_of_object(
             and obj.charges is UNSET
         ):
             return None
-        state = members(OrderState).get(obj.state) if type(obj.state) is str else None
+        state = _ORDER_STATES.get(obj.state) if type(obj.state) is str else None
         return None if state is None else Keys(*event, "order", _id(obj.id), state, None, decoded)
     if obj.orderId is not UNSET and (len(obj.captured) or len(obj.sourceId)):
         return Keys(*event, "charge", _id(obj.orderId), None, _id(obj.id), decoded)
@@ -316,7 +327,7 @@ def _keys_of(event: tuple[str, str, datetime], obj: _KeysOfObject) -> Keys | Non
         if not any(len(part) for part in parts):
             return None
         text = msgspec.json.decode(obj.state)
-        state = members(OrderState).get(text) if isinstance(text, str) else None
+        state = _ORDER_STATES.get(text) if isinstance(text, str) else None
         return None if state is None else Keys(*event, "order", _id(obj.id), state, None)
     if obj.orderId is not UNSET and (len(obj.captured) or len(obj.sourceId)):
         return Keys(*event, "charge", _id(obj.orderId), None, _id(obj.id))
@@ -331,7 +342,7 @@ def typed_event(raw: object, keys: Keys | None = None) -> TypedEvent | None:
     """
     try:
         if keys is not None and keys.decoded is not None:  # its envelope read already
-            _plain_text(raw)
+            # The keys' decoder took ``raw`` as UTF-8 bytes (else no ``decoded``): its depth left.
             check_text_depth(raw)  # type: ignore[arg-type]  # bytes: _plain_text said so
             envelope: _Envelope = keys.decoded  # type: ignore[assignment]  # typed_keys's
             head = (keys.id, keys.type, keys.created_time)
@@ -399,7 +410,7 @@ def _object(body: _Object) -> OrderSnapshot | ChargeSnapshot:
 
 
 def _order(body: _Object) -> OrderSnapshot:
-    order_state = members(OrderState).get(body.state)  # type: ignore[arg-type]
+    order_state = _ORDER_STATES.get(body.state)  # type: ignore[arg-type]
     if order_state is None:
         raise _NotPlainError
     return OrderSnapshot(
@@ -407,20 +418,19 @@ def _order(body: _Object) -> OrderSnapshot:
         state=order_state,
         fraud_state=None if body.fraudState is None else FraudState(body.fraudState),
         checkout_id=None if body.checkoutId is UNSET else _optional_id(body.checkoutId),
-        currency=currency_code(body.currency),
+        currency=_currency(body.currency),
         created_time=None if body.createdTime is None else read_time(body.createdTime, ""),
         items=_items(body.items),
         charges=_order_charges(body),
-        state_transitions=_times(body.stateTransitions, OrderState),
-        fraud_state_transitions=_times(body.fraudStateTransitions, FraudState),
+        state_transitions=_times(body.stateTransitions, _ORDER_STATES),
+        fraud_state_transitions=_times(body.fraudStateTransitions, _FRAUD_STATES),
         updated_time=hint_time(body.updatedTime),
     )
 
 
-def _times(value: dict[str, str | None] | None, enum: type[E]) -> dict[E, datetime]:
+def _times(value: dict[str, str | None] | None, known: Mapping[str, E]) -> dict[E, datetime]:
     if not value:
         return {}
-    known = members(enum)
     times: dict[E, datetime] = {}
     for name, text in value.items():
         member = known.get(name)
@@ -434,19 +444,52 @@ def _items(value: list[_Item] | UnsetType | None) -> tuple[ItemSnapshot, ...] | 
         return None
     if len(value) > MAX_ITEMS:
         raise _NotPlainError
-    item_states = members(ItemState)
-    items = []
-    for entry in value:
-        state = None
-        if entry.state is not None:
-            state = item_states.get(entry.state)
-            if state is None:
-                raise _NotPlainError
-        item = Item.ordered(_id(entry.id), entry.quantity, _physical(entry), _sku(entry))  # type: ignore[arg-type]
-        items.append(ItemSnapshot(item, state))
+    items = [_item(entry) for entry in value]
     if len({i.item.id for i in items}) != len(items):
         raise _NotPlainError
     return tuple(items)
+
+
+def _item(entry: _Item) -> ItemSnapshot:
+    """The item snapshot of ``entry``, looked up if an equal entry was read lately.
+
+    An order's deliveries repeat its items, mostly unchanged; equal entries read alike (a
+    field typed ``Any`` is read only when it is a ``str``, and only a ``str`` equals one).
+    """
+    try:
+        known = _ITEMS.get(entry)
+    except TypeError:  # a list or an object where a str is read: not hashable, read anew
+        return _read_item(entry)
+    if known is None:
+        known = _read_item(entry)  # its id and state short, if read
+        if (
+            _short(entry.skuId)
+            and _short_details(entry.productDetails)
+            and _short_details(entry.sku)
+        ):
+            if len(_ITEMS) >= _KEPT:
+                _ITEMS.clear()
+            _ITEMS[entry] = known  # both frozen: one snapshot for every reader is safe
+    return known
+
+
+def _short(value: object) -> bool:
+    """Whether a value typed ``Any`` is ``None`` or a short str: small enough to keep."""
+    return value is None or (type(value) is str and len(value) <= _SHORT)
+
+
+def _short_details(details: _Details | None) -> bool:
+    return details is None or _short(details.id)
+
+
+def _read_item(entry: _Item) -> ItemSnapshot:
+    state = None
+    if entry.state is not None:
+        state = _ITEM_STATES.get(entry.state)
+        if state is None:
+            raise _NotPlainError
+    item = Item.ordered(_id(entry.id), entry.quantity, _physical(entry), _sku(entry))  # type: ignore[arg-type]
+    return ItemSnapshot(item, state)
 
 
 def _physical(item: _Item) -> bool | None:
@@ -490,17 +533,90 @@ def _charges(value: list[_Charge] | None) -> tuple[Charge, ...] | None:
 
 
 def _charge(body: _Charge | _Object) -> Charge:
+    charge_id = _id(body.id)
     # The member and Decimals the model converts to, handed over: its converters keep them.
-    return Charge(
-        _id(body.id),
-        # An unknown state as sent: the model refuses it, as the checked reader.
-        members(ChargeState).get(body.state, body.state),  # type: ignore[arg-type]
-        _amount(body.amount),
-        body.currency,
+    # An unknown state as sent: the model refuses it, as the checked reader.
+    state = _CHARGE_STATES.get(body.state, body.state)  # type: ignore[arg-type]
+    amount = _amount(body.amount)
+    captured, cancelled, refunded = (
         _total(body.captures),
         _total(body.cancels),
         _total(body.refunds),
     )
+    made = _reported(charge_id, state, amount, body.currency, captured, cancelled, refunded)
+    if made is None:  # anything unusual: the model's own checks, and its error
+        made = Charge(charge_id, state, amount, body.currency, captured, cancelled, refunded)
+    return made
+
+
+# A charge's fields set one by one, in the order attrs declares them.
+_CHARGE_FIELDS = tuple(Charge.__dict__[field.name].__set__ for field in attrs.fields(Charge))
+
+
+def _reported(  # noqa: PLR0913, PLR0917 (a charge's fields, as Charge takes them)
+    charge_id: str,
+    state: object,
+    amount: Decimal,
+    currency: str | None,
+    captured: Decimal,
+    cancelled: Decimal,
+    refunded: Decimal,
+) -> Charge | None:
+    """``Charge(...)`` of values this reader made, when plainly valid; else ``None``.
+
+    What the model's converters and checks do, for the values it is handed here (an id
+    ``_id`` took, a Decimal ``_amount`` bounded, totals of ``_total``): a state member, an
+    amount above 0, totals that are the shared zero or above 0, within the amount, and
+    equal amounts spelled alike shared. Anything else is the model's (``None``).
+    """
+    if (
+        type(charge_id) is not str
+        or not charge_id
+        or type(state) is not ChargeState
+        or type(amount) is not Decimal
+        or not amount.is_finite()
+        or not amount > _NO_MONEY
+        or not (captured is _NO_MONEY or _positive(captured))
+        or not (cancelled is _NO_MONEY or _positive(cancelled))
+        or not (refunded is _NO_MONEY or _positive(refunded))
+    ):
+        return None
+    code = _currency(currency)  # before the sums, as the model converts it first
+    if cancelled is _NO_MONEY:
+        if captured > amount:
+            return None
+    elif captured + cancelled > amount:
+        return None
+    if refunded is not _NO_MONEY and refunded > captured:
+        return None
+    # As the model shares equal amounts spelled alike (equal, and the same exponent).
+    if captured is not _NO_MONEY and captured == amount and not captured.compare_total(amount):
+        captured = amount
+    if cancelled is not _NO_MONEY and cancelled == amount and not cancelled.compare_total(amount):
+        cancelled = amount
+    if refunded is not _NO_MONEY and refunded == captured and not refunded.compare_total(captured):
+        refunded = captured
+    made = object.__new__(Charge)
+    # Written out, not a loop: every charge a delivery reports comes here.
+    (
+        set_id,
+        set_state,
+        set_amount,
+        set_currency,
+        set_captured,
+        set_cancelled,
+        set_refunded,
+        set_as_of,
+    ) = _CHARGE_FIELDS
+    set_id(made, charge_id)
+    set_state(made, state)
+    set_amount(made, amount)
+    set_currency(made, code)
+    set_captured(made, captured)
+    set_cancelled(made, cancelled)
+    set_refunded(made, refunded)
+    set_as_of(made, None)
+    return made
 
 
 def _amount(raw: Raw) -> Decimal:
@@ -509,12 +625,45 @@ def _amount(raw: Raw) -> Decimal:
     As the ``Decimal`` the model converts it to: ``-0`` is ``0``, as the checked reader's int.
     """
     text = bytes(raw)
+    known = _AMOUNTS.get(text)
+    if known is not None:
+        return known  # read before: an order's deliveries repeat its amounts
     if text[:1] not in _NUMBER_STARTS:
         raise _NotPlainError  # a string, true, false: the checked reader refuses it
     amount = Decimal(text.decode()) if _FRACTION.intersection(text) else Decimal(int(text))
     if not -AMOUNT_LIMIT < amount < AMOUNT_LIMIT:
         raise _NotPlainError
+    if len(text) <= _SHORT:  # a hostile body's long texts are never kept
+        if len(_AMOUNTS) >= _KEPT:
+            _AMOUNTS.clear()
+        _AMOUNTS[text] = amount  # Decimals are immutable: one object for every reader is safe
     return amount
+
+
+def _positive(value: object) -> bool:
+    """Whether ``value`` is a finite ``Decimal`` above 0 (the model converts no other)."""
+    return type(value) is Decimal and value.is_finite() and value > _NO_MONEY
+
+
+def _currency(text: str | None) -> str | None:
+    """:func:`currency_code` of ``text``, which an order's every body repeats, looked up."""
+    code = _CURRENCIES.get(text)  # type: ignore[arg-type]  # None: never a key
+    if code is None:
+        code = currency_code(text)
+        if code is not None:
+            if len(_CURRENCIES) >= _KEPT:
+                _CURRENCIES.clear()
+            _CURRENCIES[text] = code  # type: ignore[index]  # a code: text was a str
+    return code
+
+
+# What was read lately, by what it was read from (only what was read without a problem),
+# ``_KEPT`` of each at most, of texts no longer than ids: a few MB at worst.
+_CURRENCIES: dict[str, str] = {}  # a currency code by its text (three letters)
+_AMOUNTS: dict[bytes, Decimal] = {}  # an amount by its JSON text
+_ITEMS: dict[_Item, ItemSnapshot] = {}  # an item snapshot by its entry
+_KEPT = 4096
+_SHORT = MAX_ID_LENGTH
 
 
 # The checked reader's total of no operation, Decimal(0): the very zero every Charge shares
