@@ -251,7 +251,7 @@ def stored_delivery(row: Sequence[Any]) -> StoredDelivery:
         except ValueError:
             at = None
         if at is not None and at.tzinfo is not None:
-            # StoredDelivery(...) of these values, its slots set directly (see _SETTERS)
+            # StoredDelivery(...) of these values, its slots set directly (see _set_seq)
             built: StoredDelivery = _new(StoredDelivery)
             _set_seq(built, seq)
             _set_event_id(built, event_id)
@@ -297,7 +297,7 @@ def _checked_row(row: Sequence[Any]) -> StoredDelivery:
 
 _STATUS_TEXT = frozenset(STATUSES)
 
-# StoredDelivery's slots set directly (_SETTERS): its attrs ``__init__`` (no validator, no
+# StoredDelivery's slots set directly: its attrs ``__init__`` (no validator, no
 # converter, no post-init) sets each by name through ``object.__setattr__``, at about twice
 # the cost; tests/store/test_inbox_rows.py holds the two to the same rows.
 _new = object.__new__
@@ -313,7 +313,7 @@ _new = object.__new__
     _set_attempts,
     _set_due,
     _set_body,
-) = _SETTERS = tuple(getattr(StoredDelivery, f.name).__set__ for f in attrs.fields(StoredDelivery))
+) = tuple(getattr(StoredDelivery, f.name).__set__ for f in attrs.fields(StoredDelivery))
 
 
 def _corrupt(where: str, value: object) -> StoreCorrupt:

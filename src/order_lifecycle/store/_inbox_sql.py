@@ -204,7 +204,8 @@ SETTLE_FIRSTS = (
 
 Each row is written as :data:`SETTLE_FIRST` writes it, in turn (``CROSS JOIN``: the values
 first, each delivery's row looked up by ``seq``), and the count is the same: one statement
-run once costs about half of ``executemany``'s run of one statement a row.
+run once costs about half of ``executemany``'s run of one statement a row. (``WHERE true``:
+SQLite parses ``ON CONFLICT`` after a ``SELECT`` only past a ``WHERE``.)
 """
 SETTLE_STATUS = (
     "UPDATE ol_inbox_status SET status = ?1, reason = ?2, attempts = ?3, due_at = ?4 "
