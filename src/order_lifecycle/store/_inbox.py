@@ -238,25 +238,41 @@ def stored_delivery(row: Sequence[Any]) -> StoredDelivery:
         and type(attempts) is int
         and attempts >= 0
         and type(body) is bytes
+        and type(status) is str
         and status in _STATUS_TEXT
         and due is None
-        and all(v is None or type(v) is str for v in (event_type, order_id, created, reason))
+        and (event_type is None or type(event_type) is str)
+        and (order_id is None or type(order_id) is str)
+        and (created is None or type(created) is str)
+        and (reason is None or type(reason) is str)
     ):
-        at = _received_at(received)
-        if at is not None:
-            return StoredDelivery(
-                seq,
-                event_id,
-                event_type,
-                order_id,
-                created,
-                at,
-                STATUSES[status],
-                reason,
-                attempts,
-                None,
-                body,
-            )
+        try:  # an arrival time as the inbox writes it (aware ISO 8601)
+            at = datetime.fromisoformat(received)
+        except ValueError:
+            at = None
+        if at is not None and at.tzinfo is not None:
+            # StoredDelivery(...) of these values, its slots set directly (see _set_seq)
+            built: StoredDelivery = _new(StoredDelivery)
+            _set_seq(built, seq)
+            _set_event_id(built, event_id)
+            _set_event_type(built, event_type)
+            _set_order_id(built, order_id)
+            _set_created(built, created)
+            _set_received(built, at)
+            _set_status(built, STATUSES[status])
+            _set_reason(built, reason)
+            _set_attempts(built, attempts)
+            _set_due(built, None)
+            _set_body(built, body)
+            return built
+    return _checked_row(row)
+
+
+def _checked_row(row: Sequence[Any]) -> StoredDelivery:
+    """:func:`stored_delivery` of any row, each column checked and named if it is wrong."""
+    seq, event_id, event_type, order_id, created, received, status, reason, attempts, due, body = (
+        row
+    )
     where = f"ol_inbox row {seq!r}, column"
     if isinstance(seq, bool) or not isinstance(seq, int):
         raise _corrupt(f"{where} seq", seq)
@@ -281,14 +297,23 @@ def stored_delivery(row: Sequence[Any]) -> StoredDelivery:
 
 _STATUS_TEXT = frozenset(STATUSES)
 
-
-def _received_at(text: str) -> datetime | None:
-    """An arrival time as the inbox writes it (aware ISO 8601), or ``None``."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+# StoredDelivery's slots set directly: its attrs ``__init__`` (no validator, no
+# converter, no post-init) sets each by name through ``object.__setattr__``, at about twice
+# the cost; tests/store/test_inbox_rows.py holds the two to the same rows.
+_new = object.__new__
+(
+    _set_seq,
+    _set_event_id,
+    _set_event_type,
+    _set_order_id,
+    _set_created,
+    _set_received,
+    _set_status,
+    _set_reason,
+    _set_attempts,
+    _set_due,
+    _set_body,
+) = tuple(getattr(StoredDelivery, f.name).__set__ for f in attrs.fields(StoredDelivery))
 
 
 def _corrupt(where: str, value: object) -> StoreCorrupt:

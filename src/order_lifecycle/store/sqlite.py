@@ -38,11 +38,13 @@ from ._check import StoredHistory
 from ._inbox_sql import (
     ADVANCE_MARK,
     DISMISS_STATUS,
+    FIRSTS,
     INSERT_BODY,
     JOINED_COLUMNS,
     MARKED_PENDING,
     REFEED_STATUS,
     SETTLE_FIRST,
+    SETTLE_FIRSTS,
     SETTLE_PENDING,
     SETTLE_STATUS,
 )
@@ -121,6 +123,17 @@ class SQLiteStore(SQLStore):
         if attempts == 0 and due_at is None:
             return SETTLE_FIRST, (status, reason, seq)
         return SETTLE_PENDING, (status, reason, attempts, due_at, seq, was)
+
+    def _write_settled(self, sql: str, rows: list[tuple[object, ...]]) -> int:
+        # First settlements (most) FIRSTS at a time in one statement, the rest one a row.
+        if sql is not SETTLE_FIRST or len(rows) < FIRSTS:
+            return self._write_many(sql, rows)
+        whole = len(rows) - len(rows) % FIRSTS
+        done = sum(
+            self._write(SETTLE_FIRSTS, [value for row in rows[at : at + FIRSTS] for value in row])
+            for at in range(0, whole, FIRSTS)
+        )
+        return done + (self._write_many(sql, rows[whole:]) if whole < len(rows) else 0)
 
     dialect = SQLITE
     _data_errors = (sqlite3.DataError, sqlite3.IntegrityError)
