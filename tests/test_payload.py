@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,7 +17,17 @@ from order_lifecycle._json import Problem
 from order_lifecycle.checkout._responses import read_response
 from order_lifecycle.exceptions import InvalidResponse
 from order_lifecycle.lifecycle import FraudState, ItemState
-from order_lifecycle.provider._payload import ItemSnapshot, OrderSnapshot, read_charge, read_order
+from order_lifecycle.provider._payload import (
+    ChargeSnapshot,
+    ItemSnapshot,
+    OrderSnapshot,
+    charge_snapshot,
+    item_snapshot,
+    order_snapshot,
+    read_charge,
+    read_order,
+)
+from order_lifecycle.testing import HOSTILE_NUMBERS, HOSTILE_TEXT, POISON, charges, items
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 
@@ -91,6 +103,60 @@ def test_a_snapshot_onto_a_known_item_is_its_definition(  # noqa: PLR0917 (the t
     assert applied == expected
     if expected == local:
         assert applied is local
+
+
+class _OtherItem(Item):
+    """An Item of another type: ``onto`` builds its result by ``Item(...)``, checked."""
+
+    __slots__ = ()
+
+
+@given(items(), st.sampled_from([None, *ItemState]), st.none() | items(), _SKUS, _FLAGS)
+def test_a_snapshot_onto_an_item_is_what_the_checked_constructor_builds(
+    said: Item, state: ItemState | None, local: Item | None, sku: str | None, flag: bool | None
+) -> None:
+    """ItemSnapshot.onto past Item's checks gives the item (or error) Item(...) gives."""
+    if local is not None:  # some units closed already, some returned
+        units = (local.quantity, min(1, local.quantity - 1), local.quantity > 1)
+        local = Item(local.id, units[0], flag, units[1], int(units[2]), units[1], sku)
+    other = _OtherItem(*attrs.astuple(said))
+    try:
+        expected = ItemSnapshot(other, state).onto(local)
+    except InvalidInput as error:
+        with pytest.raises(InvalidInput, match=re.escape(str(error))):
+            ItemSnapshot(said, state).onto(local)
+        return
+    applied = ItemSnapshot(said, state).onto(local)
+    assert attrs.astuple(applied) == attrs.astuple(expected)
+    assert type(applied) is (Item if type(expected) is Item else type(said))
+
+
+_ANY = st.one_of(
+    st.none(), POISON, HOSTILE_TEXT, HOSTILE_NUMBERS, st.sampled_from([*ItemState, *OrderState])
+)
+
+
+def _same(made: object, expected: object) -> None:
+    assert type(made) is type(expected)
+    assert made == expected
+    fields = [field.name for field in attrs.fields(type(expected))]
+    assert all(getattr(made, f) is getattr(expected, f) for f in fields)
+
+
+@given(
+    st.one_of(items(), _ANY),
+    _ANY,
+    st.lists(_ANY, min_size=11, max_size=11),
+    _ANY,
+    st.one_of(charges(), _ANY),
+)
+def test_snapshots_built_by_their_slots_are_their_constructors(
+    item: object, state: object, fields: list[object], order_id: object, charge: object
+) -> None:
+    """The snapshots built by their slots equal their constructors' of any values, hostile too."""
+    _same(item_snapshot(item, state), ItemSnapshot(item, state))  # type: ignore[arg-type]
+    _same(order_snapshot(*fields), OrderSnapshot(*fields))  # type: ignore[arg-type]
+    _same(charge_snapshot(order_id, charge), ChargeSnapshot(order_id, charge))  # type: ignore[arg-type]
 
 
 def test_a_new_item_and_a_changed_quantity() -> None:

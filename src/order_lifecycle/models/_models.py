@@ -279,9 +279,15 @@ class Item:
         ):
             made = object.__new__(Item)
             # By the slots' descriptors: half the cost of object.__setattr__ (its type checks).
-            set_id, set_quantity, set_physical, set_fulfilled, set_cancelled, set_returned, set_sku = (
-                _ITEM_SLOTS
-            )
+            (
+                set_id,
+                set_quantity,
+                set_physical,
+                set_fulfilled,
+                set_cancelled,
+                set_returned,
+                set_sku,
+            ) = _ITEM_SLOTS
             set_id(made, id)
             set_quantity(made, quantity)
             set_physical(made, physical)
