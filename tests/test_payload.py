@@ -136,7 +136,7 @@ _ANY = st.one_of(
 )
 
 
-def _same(made: object, expected: object) -> None:
+def _same(made: object, expected: attrs.AttrsInstance) -> None:
     assert type(made) is type(expected)
     assert made == expected
     fields = [field.name for field in attrs.fields(type(expected))]
