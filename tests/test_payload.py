@@ -18,16 +18,13 @@ from order_lifecycle.checkout._responses import read_response
 from order_lifecycle.exceptions import InvalidResponse
 from order_lifecycle.lifecycle import FraudState, ItemState
 from order_lifecycle.provider._payload import (
-    ChargeSnapshot,
     ItemSnapshot,
     OrderSnapshot,
-    charge_snapshot,
-    item_snapshot,
     order_snapshot,
     read_charge,
     read_order,
 )
-from order_lifecycle.testing import HOSTILE_NUMBERS, HOSTILE_TEXT, POISON, charges, items
+from order_lifecycle.testing import HOSTILE_NUMBERS, HOSTILE_TEXT, POISON, items
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 
@@ -143,20 +140,10 @@ def _same(made: object, expected: attrs.AttrsInstance) -> None:
     assert all(getattr(made, f) is getattr(expected, f) for f in fields)
 
 
-@given(
-    st.one_of(items(), _ANY),
-    _ANY,
-    st.lists(_ANY, min_size=11, max_size=11),
-    _ANY,
-    st.one_of(charges(), _ANY),
-)
-def test_snapshots_built_by_their_slots_are_their_constructors(
-    item: object, state: object, fields: list[object], order_id: object, charge: object
-) -> None:
-    """The snapshots built by their slots equal their constructors' of any values, hostile too."""
-    _same(item_snapshot(item, state), ItemSnapshot(item, state))  # type: ignore[arg-type]
+@given(st.lists(_ANY | st.just(()) | st.just({}), min_size=11, max_size=11))
+def test_an_order_snapshot_built_by_its_slots_is_its_constructor_s(fields: list[object]) -> None:
+    """An order snapshot built by its slots equals OrderSnapshot(...) of any values, hostile too."""
     _same(order_snapshot(*fields), OrderSnapshot(*fields))  # type: ignore[arg-type]
-    _same(charge_snapshot(order_id, charge), ChargeSnapshot(order_id, charge))  # type: ignore[arg-type]
 
 
 def test_a_new_item_and_a_changed_quantity() -> None:

@@ -186,16 +186,6 @@ def _slots(cls: type) -> tuple[Any, ...]:
 
 
 _ITEM_SLOTS = _slots(Item)
-_ITEM_SNAPSHOT_SLOTS = _slots(ItemSnapshot)
-
-
-def item_snapshot(item: Item, state: ItemState | None) -> ItemSnapshot:
-    """``ItemSnapshot(item, state)``, its slots set directly (it checks nothing)."""
-    made = object.__new__(ItemSnapshot)
-    set_item, set_state = _ITEM_SNAPSHOT_SLOTS
-    set_item(made, item)
-    set_state(made, state)
-    return made
 
 
 @attrs.frozen
@@ -242,7 +232,6 @@ class ChargeSnapshot:
 
 
 _ORDER_SNAPSHOT_SLOTS = _slots(OrderSnapshot)
-_CHARGE_SNAPSHOT_SLOTS = _slots(ChargeSnapshot)
 
 
 def order_snapshot(  # noqa: PLR0913, PLR0917 (an order snapshot's fields, as it takes them)
@@ -285,15 +274,6 @@ def order_snapshot(  # noqa: PLR0913, PLR0917 (an order snapshot's fields, as it
     set_state_transitions(made, state_transitions)
     set_fraud_state_transitions(made, fraud_state_transitions)
     set_updated_time(made, updated_time)
-    return made
-
-
-def charge_snapshot(order_id: str, charge: Charge) -> ChargeSnapshot:
-    """``ChargeSnapshot(order_id, charge)``, its slots set directly (it checks nothing)."""
-    made = object.__new__(ChargeSnapshot)
-    set_order_id, set_charge = _CHARGE_SNAPSHOT_SLOTS
-    set_order_id(made, order_id)
-    set_charge(made, charge)
     return made
 
 

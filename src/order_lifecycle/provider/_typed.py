@@ -49,9 +49,7 @@ from ._payload import (
     ChargeSnapshot,
     ItemSnapshot,
     OrderSnapshot,
-    charge_snapshot,
     hint_time,
-    item_snapshot,
     members,
     order_snapshot,
 )
@@ -408,7 +406,7 @@ def _object(body: _Object) -> OrderSnapshot | ChargeSnapshot:
     ):
         return _order(body)
     if body.orderId is not UNSET and (len(body.captured) or len(body.sourceId)):
-        return charge_snapshot(_id(body.orderId), _charge(body))
+        return ChargeSnapshot(_id(body.orderId), _charge(body))
     raise _NotPlainError  # another object (a refund, a file): the checked reader's
 
 
@@ -492,7 +490,7 @@ def _read_item(entry: _Item) -> ItemSnapshot:
         if state is None:
             raise _NotPlainError
     item = Item.ordered(_id(entry.id), entry.quantity, _physical(entry), _sku(entry))  # type: ignore[arg-type]
-    return item_snapshot(item, state)
+    return ItemSnapshot(item, state)
 
 
 def _physical(item: _Item) -> bool | None:
