@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,7 +18,9 @@ from order_lifecycle.lifecycle import ORDER_SPEC, FraudState, ItemState
 from order_lifecycle.models import SnapshotMark
 from order_lifecycle.provider import ChargeSnapshot, OrderSnapshot
 from order_lifecycle.provider._payload import AMOUNT_LIMIT, MAX_CHARGES, MAX_ITEMS, MAX_OPERATIONS
+from order_lifecycle.testing import HOSTILE_NUMBERS, HOSTILE_TEXT, POISON
 from order_lifecycle.webhooks import KNOWN_EVENT_TYPES, Event, OtherObject, parse_event
+from order_lifecycle.webhooks._events import _event
 
 from . import webhook_events as ev
 from .hostile import hostile_bodies
@@ -591,3 +594,22 @@ def test_the_docstring_states_the_limits_in_force() -> None:
     assert f"JSON nested at most {MAX_DEPTH} deep" in doc
     assert Decimal(10) ** 18 == AMOUNT_LIMIT
     assert "amounts below 10^18" in doc
+
+
+_ANY = st.one_of(
+    st.none(),
+    POISON,
+    HOSTILE_TEXT,
+    HOSTILE_NUMBERS,
+    st.sampled_from([OrderState.CANCELLED, {}, {"a": 1}, datetime(2026, 4, 1, tzinfo=UTC)]),
+)
+
+
+@given(st.lists(_ANY, min_size=5, max_size=5))
+def test_an_event_built_by_its_slots_is_its_constructor_s(fields: list[Any]) -> None:
+    """An Event built by its slots equals Event(...) of any values, hostile too, field by field."""
+    made = _event(*fields)
+    expected = Event(*fields)
+    assert type(made) is Event
+    assert made == expected
+    assert all(getattr(made, f.name) is getattr(expected, f.name) for f in attrs.fields(Event))

@@ -26,7 +26,7 @@ from order_lifecycle.exceptions import UnknownState, WrongType
 from order_lifecycle.lifecycle import FraudState, Step
 from order_lifecycle.models import SnapshotMark
 from order_lifecycle.models._models import marked_charge
-from order_lifecycle.testing import charges, items, new_orders
+from order_lifecycle.testing import HOSTILE_NUMBERS, POISON, charges, items, new_orders
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -395,11 +395,17 @@ def test_a_snapshot_mark_takes_an_aware_time_and_an_id_or_raises_wrongtype(
         SnapshotMark(at, event_id)  # type: ignore[arg-type]
 
 
+class _Text(str):
+    """A str of another type: never the fast path's."""
+
+    __slots__ = ()
+
+
 @given(
-    st.one_of(st.text(max_size=6), _ANYTHING),
-    st.one_of(st.integers(min_value=-2, max_value=5), _ANYTHING),
+    st.one_of(st.text(max_size=6), POISON, st.builds(_Text, st.text(max_size=3)), _ANYTHING),
+    st.one_of(st.integers(min_value=-2, max_value=5), HOSTILE_NUMBERS, _ANYTHING),
     st.one_of(st.none(), st.booleans(), _ANYTHING),
-    st.one_of(st.none(), st.text(max_size=6), _ANYTHING),
+    st.one_of(st.none(), st.text(max_size=6), POISON, st.builds(_Text, st.text(max_size=3))),
 )
 def test_an_ordered_item_is_the_item_the_constructor_builds_or_its_error(
     item_id: object, quantity: object, physical: object, sku: object

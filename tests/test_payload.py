@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,7 +17,14 @@ from order_lifecycle._json import Problem
 from order_lifecycle.checkout._responses import read_response
 from order_lifecycle.exceptions import InvalidResponse
 from order_lifecycle.lifecycle import FraudState, ItemState
-from order_lifecycle.provider._payload import ItemSnapshot, OrderSnapshot, read_charge, read_order
+from order_lifecycle.provider._payload import (
+    ItemSnapshot,
+    OrderSnapshot,
+    order_snapshot,
+    read_charge,
+    read_order,
+)
+from order_lifecycle.testing import HOSTILE_NUMBERS, HOSTILE_TEXT, POISON, items
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 
@@ -91,6 +100,50 @@ def test_a_snapshot_onto_a_known_item_is_its_definition(  # noqa: PLR0917 (the t
     assert applied == expected
     if expected == local:
         assert applied is local
+
+
+class _OtherItem(Item):
+    """An Item of another type: ``onto`` builds its result by ``Item(...)``, checked."""
+
+    __slots__ = ()
+
+
+@given(items(), st.sampled_from([None, *ItemState]), st.none() | items(), _SKUS, _FLAGS)
+def test_a_snapshot_onto_an_item_is_what_the_checked_constructor_builds(
+    said: Item, state: ItemState | None, local: Item | None, sku: str | None, flag: bool | None
+) -> None:
+    """ItemSnapshot.onto past Item's checks gives the item (or error) Item(...) gives."""
+    if local is not None:  # some units closed already, some returned
+        units = (local.quantity, min(1, local.quantity - 1), local.quantity > 1)
+        local = Item(local.id, units[0], flag, units[1], int(units[2]), units[1], sku)
+    other = _OtherItem(*attrs.astuple(said))
+    try:
+        expected = ItemSnapshot(other, state).onto(local)
+    except InvalidInput as error:
+        with pytest.raises(InvalidInput, match=re.escape(str(error))):
+            ItemSnapshot(said, state).onto(local)
+        return
+    applied = ItemSnapshot(said, state).onto(local)
+    assert attrs.astuple(applied) == attrs.astuple(expected)
+    assert type(applied) is (Item if type(expected) is Item else type(said))
+
+
+_ANY = st.one_of(
+    st.none(), POISON, HOSTILE_TEXT, HOSTILE_NUMBERS, st.sampled_from([*ItemState, *OrderState])
+)
+
+
+def _same(made: object, expected: attrs.AttrsInstance) -> None:
+    assert type(made) is type(expected)
+    assert made == expected
+    fields = [field.name for field in attrs.fields(type(expected))]
+    assert all(getattr(made, f) is getattr(expected, f) for f in fields)
+
+
+@given(st.lists(_ANY | st.just(()) | st.just({}), min_size=11, max_size=11))
+def test_an_order_snapshot_built_by_its_slots_is_its_constructor_s(fields: list[object]) -> None:
+    """An order snapshot built by its slots equals OrderSnapshot(...) of any values, hostile too."""
+    _same(order_snapshot(*fields), OrderSnapshot(*fields))  # type: ignore[arg-type]
 
 
 def test_a_new_item_and_a_changed_quantity() -> None:

@@ -278,14 +278,23 @@ class Item:
             and (sku is None or (type(sku) is str and sku))
         ):
             made = object.__new__(Item)
-            setattr_ = object.__setattr__
-            setattr_(made, "id", id)
-            setattr_(made, "quantity", quantity)
-            setattr_(made, "physical", physical)
-            setattr_(made, "fulfilled", 0)
-            setattr_(made, "cancelled", 0)
-            setattr_(made, "returned", 0)
-            setattr_(made, "sku", sku)
+            # By the slots' descriptors: half the cost of object.__setattr__ (its type checks).
+            (
+                set_id,
+                set_quantity,
+                set_physical,
+                set_fulfilled,
+                set_cancelled,
+                set_returned,
+                set_sku,
+            ) = _ITEM_SLOTS
+            set_id(made, id)
+            set_quantity(made, quantity)
+            set_physical(made, physical)
+            set_fulfilled(made, 0)
+            set_cancelled(made, 0)
+            set_returned(made, 0)
+            set_sku(made, sku)
             return made
         return cls(id, quantity, physical, sku=sku)
 
@@ -298,6 +307,10 @@ class Item:
     def returnable_quantity(self) -> int:
         """Units fulfilled and not returned yet."""
         return self.fulfilled - self.returned
+
+
+# An item's fields set one by one, by their slots' descriptors, in the order attrs declares them.
+_ITEM_SLOTS = tuple(Item.__dict__[field.name].__set__ for field in attrs.fields(Item))
 
 
 def currency_code(value: str | None) -> str | None:

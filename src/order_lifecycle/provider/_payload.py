@@ -162,8 +162,30 @@ class ItemSnapshot:
             base.sku,
         ):
             return base  # nothing changes: the item as it is (values are frozen)
-        # Built directly: attrs.evolve looks every field up by name first, at twice the cost.
-        return Item(base.id, base.quantity, physical, fulfilled, cancelled, returned, sku)
+        if type(base) is not Item or type(item) is not Item:  # a subclass: its own checks
+            return Item(base.id, base.quantity, physical, fulfilled, cancelled, returned, sku)
+        # Set by the slots' descriptors, past Item's checks: each value is a checked item's,
+        # and units closed as above keep its rules (fulfilled + cancelled <= quantity, ...).
+        made = object.__new__(Item)
+        set_id, set_quantity, set_physical, set_fulfilled, set_cancelled, set_returned, set_sku = (
+            _ITEM_SLOTS
+        )
+        set_id(made, base.id)
+        set_quantity(made, base.quantity)
+        set_physical(made, physical)
+        set_fulfilled(made, fulfilled)
+        set_cancelled(made, cancelled)
+        set_returned(made, returned)
+        set_sku(made, sku)
+        return made
+
+
+def _slots(cls: type) -> tuple[Any, ...]:
+    """The ``__set__`` of each field's slot, in the order attrs declares them."""
+    return tuple(cls.__dict__[field.name].__set__ for field in attrs.fields(cls))
+
+
+_ITEM_SLOTS = _slots(Item)
 
 
 @attrs.frozen
@@ -207,6 +229,52 @@ class ChargeSnapshot:
 
     order_id: str
     charge: Charge
+
+
+_ORDER_SNAPSHOT_SLOTS = _slots(OrderSnapshot)
+
+
+def order_snapshot(  # noqa: PLR0913, PLR0917 (an order snapshot's fields, as it takes them)
+    order_id: str,
+    state: OrderState,
+    fraud_state: FraudState | None,
+    checkout_id: str | None,
+    currency: str | None,
+    created_time: datetime | None,
+    items: tuple[ItemSnapshot, ...] | None,
+    charges: tuple[Charge, ...] | None,
+    state_transitions: Mapping[OrderState, datetime],
+    fraud_state_transitions: Mapping[FraudState, datetime],
+    updated_time: datetime | None,
+) -> OrderSnapshot:
+    """``OrderSnapshot(...)`` of every field, its slots set directly (it checks nothing)."""
+    made = object.__new__(OrderSnapshot)
+    # Written out, not a loop: every order event a reconciler reads comes here.
+    (
+        set_id,
+        set_state,
+        set_fraud_state,
+        set_checkout_id,
+        set_currency,
+        set_created_time,
+        set_items,
+        set_charges,
+        set_state_transitions,
+        set_fraud_state_transitions,
+        set_updated_time,
+    ) = _ORDER_SNAPSHOT_SLOTS
+    set_id(made, order_id)
+    set_state(made, state)
+    set_fraud_state(made, fraud_state)
+    set_checkout_id(made, checkout_id)
+    set_currency(made, currency)
+    set_created_time(made, created_time)
+    set_items(made, items)
+    set_charges(made, charges)
+    set_state_transitions(made, state_transitions)
+    set_fraud_state_transitions(made, fraud_state_transitions)
+    set_updated_time(made, updated_time)
+    return made
 
 
 def read_order(data: object, prefix: str) -> OrderSnapshot:

@@ -51,6 +51,7 @@ from ._payload import (
     OrderSnapshot,
     hint_time,
     members,
+    order_snapshot,
 )
 
 __all__ = [
@@ -413,18 +414,18 @@ def _order(body: _Object) -> OrderSnapshot:
     order_state = _ORDER_STATES.get(body.state)  # type: ignore[arg-type]
     if order_state is None:
         raise _NotPlainError
-    return OrderSnapshot(
-        id=_id(body.id),
-        state=order_state,
-        fraud_state=None if body.fraudState is None else FraudState(body.fraudState),
-        checkout_id=None if body.checkoutId is UNSET else _optional_id(body.checkoutId),
-        currency=_currency(body.currency),
-        created_time=None if body.createdTime is None else read_time(body.createdTime, ""),
-        items=_items(body.items),
-        charges=_order_charges(body),
-        state_transitions=_times(body.stateTransitions, _ORDER_STATES),
-        fraud_state_transitions=_times(body.fraudStateTransitions, _FRAUD_STATES),
-        updated_time=hint_time(body.updatedTime),
+    return order_snapshot(
+        _id(body.id),
+        order_state,
+        None if body.fraudState is None else FraudState(body.fraudState),
+        None if body.checkoutId is UNSET else _optional_id(body.checkoutId),
+        _currency(body.currency),
+        None if body.createdTime is None else read_time(body.createdTime, ""),
+        _items(body.items),
+        _order_charges(body),
+        _times(body.stateTransitions, _ORDER_STATES),
+        _times(body.fraudStateTransitions, _FRAUD_STATES),
+        hint_time(body.updatedTime),
     )
 
 

@@ -119,6 +119,28 @@ class Event:
         return SnapshotMark(self.created_time, self.id)
 
 
+# An event's fields set one by one, by their slots' descriptors, in the order attrs declares them.
+_EVENT_SLOTS = tuple(Event.__dict__[field.name].__set__ for field in attrs.fields(Event))
+
+
+def _event(
+    event_id: str,
+    event_type: str,
+    created_time: datetime,
+    data: OrderSnapshot | ChargeSnapshot,
+    previous_attributes: Mapping[str, Any],
+) -> Event:
+    """``Event(...)`` of every field, its slots set directly (it checks nothing)."""
+    made = object.__new__(Event)
+    set_id, set_type, set_created_time, set_data, set_previous_attributes = _EVENT_SLOTS
+    set_id(made, event_id)
+    set_type(made, event_type)
+    set_created_time(made, created_time)
+    set_data(made, data)
+    set_previous_attributes(made, previous_attributes)
+    return made
+
+
 def parse_event(raw_body: bytes | bytearray | str) -> Event:
     """The webhook event in ``raw_body``, the bytes the provider posted.
 
@@ -161,7 +183,7 @@ def read_event(raw_body: bytes | bytearray | str, keys: Keys | None = None) -> E
     # The common case: read by the typed decoder, in one pass.
     typed = typed_event(raw_body, keys)
     if typed is not None:
-        return Event(*typed)
+        return _event(*typed)
     return checked_event(raw_body)
 
 
