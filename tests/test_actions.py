@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -315,7 +316,7 @@ def test_the_parts_a_change_closed_or_moved_are_read_once_as_defined(
 ) -> None:
     """The items and charges a change closed or moved are those their open values say."""
     orders = [after for _, after, _ in the_life(life)]
-    for before, after in zip(orders, orders[1:], strict=False):
+    for before, after in pairwise(orders):
         # Against the first order too: parts it did not have yet are neither closed nor moved.
         for earlier in (before, orders[0], Order.create(after.id, OrderState.IN_REVIEW)):
             assert tuple(_parts(earlier, after)) == _parts_by_definition(earlier, after)
