@@ -237,11 +237,9 @@ def _derived(
                 continue  # no reason now, or an entry back from a state that kept the action
             for action in _subjects(spec, declared, before, after, fulfilment):
                 created.setdefault(action.key, action)
-    if before is None:  # a new order: nothing was standing to cancel or rewrite
-        return Derived(tuple(created.values()))
-    parts = _parts(before, after)
+    parts = _UNCHANGED if before is None else _parts(before, after)  # each open value read once
     reasons = {k: why for k, why in _cancelled(spec, before, after, parts) if k not in created}
-    updated = {a.key: a for a in _updated(spec, before, after, parts) if a.key not in created}
+    updated = {a.key: a for a in _updated(spec, after, parts) if a.key not in created}
     return Derived(tuple(created.values()), tuple(reasons), tuple(updated.values()), reasons)
 
 
@@ -459,7 +457,7 @@ def _cancelled(  # noqa: C901 (one branch per scope)
     """The keys of the actions whose reason the change took away (in any state), and why."""
     if before is None:
         return
-    closed_items, settled = (parts or _parts(before, after)).closed
+    closed_items, settled = (_parts(before, after) if parts is None else parts).closed
     if before.state == after.state and not (closed_items or settled):
         return
     left = f"the order left {before.state} for {after.state}"
@@ -552,10 +550,8 @@ def _parts(before: Order, after: Order) -> _Parts:
     return _Parts((closed_items, settled), (moved_items, moved_charges))
 
 
-def _updated(spec: Spec, before: Order | None, after: Order, parts: _Parts) -> Iterator[Action]:
+def _updated(spec: Spec, after: Order, parts: _Parts) -> Iterator[Action]:
     """What the change rewrites in the actions it leaves standing: units and money still open."""
-    if before is None:
-        return
     items, charges = parts.moved
     if not items and not charges:
         return
