@@ -523,7 +523,8 @@ def _parts(before: Order, after: Order) -> _Parts:
 
     Parts the change left as they were (the same tuple) closed and moved nothing. Each
     part's open units or money is computed once for both (a charge's is two ``Decimal``
-    subtractions).
+    subtractions). Items and charges are written out alike: one helper for both, given
+    the property to read, cost 2,000 instructions a delivery more.
     """
     if before.items is after.items and before.charges is after.charges:
         return _UNCHANGED
