@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from order_lifecycle import Charge, ChargeState, Inbox, Item, Order, OrderState
 from order_lifecycle.actions import Action, Derived, action_key, derive_actions
-from order_lifecycle.actions._derive import _cancelled, _derived, _entry
+from order_lifecycle.actions._derive import _cancelled, _derived, _entry, _parts
 from order_lifecycle.exceptions import OrderLifecycleError, WrongType
 from order_lifecycle.lifecycle import ORDER_SPEC, ActionKind, ActionScope, Operation, OrderEvent
 from order_lifecycle.models import fire
@@ -292,6 +293,46 @@ def test_the_cancellations_are_every_action_whose_reason_went_away(life: OrderLi
                 assert list(_cancelled(ORDER_SPEC, after, changed)) == _every_cancellation(
                     after, changed
                 )
+
+
+def _parts_by_definition(before: Order, after: Order) -> tuple[Any, Any]:
+    """The parts a change closed and moved, by their definition: every part read again."""
+    units = {item.id: item.open_quantity for item in before.items}
+    money = {charge.id: charge.open_amount for charge in before.charges}
+    closed = (
+        {i.id for i in after.items if units.get(i.id, 0) > 0 and i.open_quantity == 0},
+        {c.id for c in after.charges if money.get(c.id, 0) > 0 and c.open_amount == 0},
+    )
+    moved = (
+        [i for i in after.items if 0 < units.get(i.id, 0) != i.open_quantity > 0],
+        [c for c in after.charges if 0 < money.get(c.id, 0) != c.open_amount > 0],
+    )
+    return closed, moved
+
+
+@given(order_lives(), st.integers(min_value=1, max_value=10**6))
+def test_the_parts_a_change_closed_or_moved_are_read_once_as_defined(
+    life: OrderLife, units: int
+) -> None:
+    """The items and charges a change closed or moved are those their open values say."""
+    orders = [after for _, after, _ in the_life(life)]
+    for before, after in pairwise(orders):
+        # Against the first order too: parts it did not have yet are neither closed nor moved.
+        for earlier in (before, orders[0], Order.create(after.id, OrderState.IN_REVIEW)):
+            assert tuple(_parts(earlier, after)) == _parts_by_definition(earlier, after)
+        changed = after.copy()
+        if changed.state is OrderState.ACCEPTED and changed.items:
+            item = changed.items[-1]
+            if item.open_quantity:  # some units cancelled, maybe all: moved or closed
+                cancel_items(changed, {item.id: min(units, item.open_quantity)})
+        if changed.state is OrderState.FULFILLED and changed.charges:
+            charge = changed.charges[0]
+            if charge.open_amount and charge.state in {
+                ChargeState.CAPTURABLE,
+                ChargeState.PROCESSING,
+            }:
+                capture(changed, charge.id, min(Decimal(units) / 100, charge.open_amount))
+        assert tuple(_parts(after, changed)) == _parts_by_definition(after, changed)
 
 
 def test_a_quiet_change_derives_nothing_and_a_loud_one_something() -> None:

@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import json.encoder
 from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -236,8 +237,9 @@ def _derived(
                 continue  # no reason now, or an entry back from a state that kept the action
             for action in _subjects(spec, declared, before, after, fulfilment):
                 created.setdefault(action.key, action)
-    reasons = {key: why for key, why in _cancelled(spec, before, after) if key not in created}
-    updated = {a.key: a for a in _updated(spec, before, after) if a.key not in created}
+    parts = _UNCHANGED if before is None else _parts(before, after)  # each open value read once
+    reasons = {k: why for k, why in _cancelled(spec, before, after, parts) if k not in created}
+    updated = {a.key: a for a in _updated(spec, after, parts) if a.key not in created}
     return Derived(tuple(created.values()), tuple(reasons), tuple(updated.values()), reasons)
 
 
@@ -450,12 +452,12 @@ def _action(order_id: str, kind: StrEnum | str, subject: str, payload: dict[str,
 
 
 def _cancelled(  # noqa: C901 (one branch per scope)
-    spec: Spec, before: Order | None, after: Order
+    spec: Spec, before: Order | None, after: Order, parts: _Parts | None = None
 ) -> Iterator[tuple[str, str]]:
     """The keys of the actions whose reason the change took away (in any state), and why."""
     if before is None:
         return
-    closed_items, settled = _closed(before, after)
+    closed_items, settled = (_parts(before, after) if parts is None else parts).closed
     if before.state == after.state and not (closed_items or settled):
         return
     left = f"the order left {before.state} for {after.state}"
@@ -504,28 +506,54 @@ def _cancellable(plan: _Plan, was: OrderState, now: OrderState) -> tuple[_Cancel
     return found
 
 
-def _closed(before: Order, after: Order) -> tuple[set[str], set[str]]:
-    """The items and charges the change closed, found once (most changes close none).
+class _Parts(NamedTuple):
+    """What a change did to an order's items and charges, each part's open value read once."""
 
-    An item with open units before and none after; a charge with money to capture before
-    and none after. Parts the change left as they were (the same tuple) closed nothing.
+    closed: tuple[AbstractSet[str], AbstractSet[str]]
+    """The items and charges the change closed (open before, none after)."""
+    moved: tuple[list[Item], list[Charge]]
+    """The items and charges open before and after, by another amount."""
+
+
+_UNCHANGED = _Parts((frozenset(), frozenset()), ([], []))
+
+
+def _parts(before: Order, after: Order) -> _Parts:
+    """The parts the change closed and those whose open units or money moved, found once.
+
+    Parts the change left as they were (the same tuple) closed and moved nothing. Each
+    part's open units or money is computed once for both (a charge's is two ``Decimal``
+    subtractions). Items and charges are written out alike: one helper for both, given
+    the property to read, cost 2,000 instructions a delivery more.
     """
-    items: set[str] = set()
+    if before.items is after.items and before.charges is after.charges:
+        return _UNCHANGED
+    closed_items: set[str] = set()
+    moved_items: list[Item] = []
     if before.items is not after.items:
-        was_open = {item.id for item in before.items if item.open_quantity > 0}
-        items = {i.id for i in after.items if i.id in was_open and i.open_quantity == 0}
-    charges: set[str] = set()
+        units = {item.id: item.open_quantity for item in before.items}
+        for item in after.items:
+            was, now = units.get(item.id, 0), item.open_quantity
+            if was > 0 and now == 0:
+                closed_items.add(item.id)
+            elif _moved(was, now):
+                moved_items.append(item)
+    settled: set[str] = set()
+    moved_charges: list[Charge] = []
     if before.charges is not after.charges:
-        was_uncaptured = {charge.id for charge in before.charges if charge.open_amount > 0}
-        charges = {c.id for c in after.charges if c.id in was_uncaptured and c.open_amount == 0}
-    return items, charges
+        money = {charge.id: charge.open_amount for charge in before.charges}
+        for charge in after.charges:
+            held, left = money.get(charge.id, 0), charge.open_amount
+            if held > 0 and left == 0:
+                settled.add(charge.id)
+            elif _moved(held, left):
+                moved_charges.append(charge)
+    return _Parts((closed_items, settled), (moved_items, moved_charges))
 
 
-def _updated(spec: Spec, before: Order | None, after: Order) -> Iterator[Action]:
+def _updated(spec: Spec, after: Order, parts: _Parts) -> Iterator[Action]:
     """What the change rewrites in the actions it leaves standing: units and money still open."""
-    if before is None or (before.items is after.items and before.charges is after.charges):
-        return  # no item or charge changed: nothing standing covers another amount
-    items, charges = _moved_parts(before, after)
+    items, charges = parts.moved
     if not items and not charges:
         return
     for declared in spec.actions:
@@ -539,22 +567,6 @@ def _updated(spec: Spec, before: Order | None, after: Order) -> Iterator[Action]
             for charge in charges:
                 amount: dict[str, Any] = {"amount": str(charge.open_amount)}
                 yield _action(after.id, _kind(declared), charge.id, amount)
-
-
-def _moved_parts(before: Order, after: Order) -> tuple[list[Item], list[Charge]]:
-    """The items and charges still open whose open units or money changed: found once.
-
-    Parts the change left as they were (the same tuple) changed none.
-    """
-    items: list[Item] = []
-    if before.items is not after.items:
-        units = {item.id: item.open_quantity for item in before.items}
-        items = [i for i in after.items if _moved(units.get(i.id, 0), i.open_quantity)]
-    charges: list[Charge] = []
-    if before.charges is not after.charges:
-        money = {charge.id: charge.open_amount for charge in before.charges}
-        charges = [c for c in after.charges if _moved(money.get(c.id, 0), c.open_amount)]
-    return items, charges
 
 
 def _moved(was: Decimal | int, now: Decimal | int) -> bool:
