@@ -86,7 +86,7 @@ status row with it (a row numbered with its ``seq`` again is a new delivery, pen
 
 Version 11 (PostgreSQL only) compresses new inbox bodies with lz4 rather than pglz, the
 default: a 2 to 3 kB body crosses PostgreSQL's 2 kB threshold, and pglz's compression of
-it was most of the server's work on the request path (``bench_pg_statements.py``). lz4
+it was about half the server's work on the request path (``bench_pg_statements.py``). lz4
 compresses in a fraction of the time, and a body it compresses to more than the threshold
 is kept out of the row, so a settlement's new row version no longer copies it. Rows
 stored before keep their compression, and read as before. A server built without lz4
