@@ -180,12 +180,12 @@ class ItemSnapshot:
         return made
 
 
-def _slots(cls: type) -> tuple[Any, ...]:
+def slots(cls: type) -> tuple[Any, ...]:
     """The ``__set__`` of each field's slot, in the order attrs declares them."""
     return tuple(cls.__dict__[field.name].__set__ for field in attrs.fields(cls))
 
 
-_ITEM_SLOTS = _slots(Item)
+_ITEM_SLOTS = slots(Item)
 
 
 @attrs.frozen
@@ -231,7 +231,7 @@ class ChargeSnapshot:
     charge: Charge
 
 
-_ORDER_SNAPSHOT_SLOTS = _slots(OrderSnapshot)
+_ORDER_SNAPSHOT_SLOTS = slots(OrderSnapshot)
 
 
 def order_snapshot(  # noqa: PLR0913, PLR0917 (an order snapshot's fields, as it takes them)

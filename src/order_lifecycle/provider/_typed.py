@@ -52,6 +52,7 @@ from ._payload import (
     hint_time,
     members,
     order_snapshot,
+    slots,
 )
 
 __all__ = [
@@ -551,7 +552,7 @@ def _charge(body: _Charge | _Object) -> Charge:
 
 
 # A charge's fields set one by one, in the order attrs declares them.
-_CHARGE_FIELDS = tuple(Charge.__dict__[field.name].__set__ for field in attrs.fields(Charge))
+_CHARGE_FIELDS = slots(Charge)
 
 
 def _reported(  # noqa: PLR0913, PLR0917 (a charge's fields, as Charge takes them)

@@ -78,9 +78,10 @@ def many_updates(sql: str) -> tuple[Split, int] | None:
     other statement, or one whose ``c`` is not given by a mark of its own.
     """
     bare = _unquoted(sql)
-    columns = None if bare is None else _COLUMNS.match(bare)
-    conflict = None if bare is None else _CONFLICT.search(bare)
-    if bare is None or columns is None or conflict is None or len(_DO_UPDATE.findall(bare)) != 1:
+    if bare is None:
+        return None
+    columns, conflict = _COLUMNS.match(bare), _CONFLICT.search(bare)
+    if columns is None or conflict is None or len(_DO_UPDATE.findall(bare)) != 1:
         return None
     names = [name.strip().lower() for name in columns.group(1).split(",")]
     key = conflict.group(1).lower()
@@ -127,7 +128,9 @@ def numbered(sql: str, rows: int) -> str:
 
     PostgreSQL's own placeholders, which a raw cursor sends as they are, unparsed.
     """
-    split = many_values(sql) or (many_updates(sql) or (None,))[0]
+    split = many_values(sql)
+    if split is None and (updates := many_updates(sql)) is not None:
+        split = updates[0]
     if split is None:  # pragma: no cover (callers split first)
         raise ValueError(f"not an INSERT of rows: {sql}")
     head, parts, tail = split

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 import attrs
@@ -113,9 +112,14 @@ class Event:
             return self.data.id
         return self.data.order_id
 
-    @cached_property
+    @property
     def mark(self) -> SnapshotMark:
-        """The event as a mark of its snapshot: later events compare greater (built once)."""
+        """The event as a mark of its snapshot: later events compare greater.
+
+        Built at each read, not cached: a reconciler reads it once a delivery, and a cached
+        property of a frozen class is computed through ``__getattr__`` the first time,
+        about as dear again as building the mark.
+        """
         return SnapshotMark(self.created_time, self.id)
 
 

@@ -165,19 +165,10 @@ def _apply_event(
             EventOutcome.DUPLICATE, order, f"event {event.id!r} was applied to the order already"
         )
     if isinstance(data, ChargeSnapshot):
-        return _apply_charge(order, event, data, _mark(event), in_place=in_place)
+        return _apply_charge(order, event, data, event.mark, in_place=in_place)
     if order is None:
         return _create(event, data)
-    return _apply_order(order, event, data, _mark(event), in_place=in_place)
-
-
-def _mark(event: Event) -> SnapshotMark:
-    """``event.mark``, built here: the mark is read once a delivery, so not kept on the event.
-
-    (A cached property of a frozen class is computed through ``__getattr__`` the first time:
-    about as dear again as building the mark.)
-    """
-    return SnapshotMark(event.created_time, event.id)
+    return _apply_order(order, event, data, event.mark, in_place=in_place)
 
 
 def _unknown_reason(event: Event) -> str:
@@ -645,6 +636,7 @@ def _new_order(event: Event, data: OrderSnapshot, entry: OrderState) -> Order:
     at = data.state_transitions.get(entry) or data.created_time or event.created_time
     direct = entry is data.state
     creation: _Step = Step(None, None, entry, at, event.id if direct else None, not direct)
+    mark = event.mark
     try:
         return Order(
             id=data.id,
@@ -652,10 +644,10 @@ def _new_order(event: Event, data: OrderSnapshot, entry: OrderState) -> Order:
             checkout_id=data.checkout_id,
             fraud_state=data.reported_fraud_state,
             items=_merge_items((), data.items),
-            charges=_merge_charges((), data.charges, event.mark),
+            charges=_merge_charges((), data.charges, mark),
             history=[creation],
             currency=data.currency,
-            as_of=event.mark,
+            as_of=mark,
         )
     except InvalidInput as error:
         raise _conflict(event, None, data, str(error).rstrip(".")) from None
